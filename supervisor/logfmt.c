@@ -268,7 +268,12 @@ logfmt_parse_time(const char *fmt, const char *line, int utc, size_t len,
 	n = len < sizeof buf - 1 ? len : sizeof buf - 1;
 	memcpy(buf, line, n);
 	buf[n] = '\0';
-	memset(&tm, 0, sizeof tm);
+	/* fields the format lacks (a time without a date) are today's */
+	t = time(NULL);
+	if (utc)
+		gmtime_r(&t, &tm);
+	else
+		localtime_r(&t, &tm);
 	tm.tm_isdst = -1;
 	l = strstr(fmt, "%L");
 	n = l != NULL ? (size_t)(l - fmt) : strlen(fmt);
