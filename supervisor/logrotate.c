@@ -91,19 +91,42 @@ logrotate_rename(const char *from, const char *to, char **cause)
 	return 0;
 }
 
-/* Moves NAME.k (and NAME.k.gz) to NAME.k+1 for k = retain-1 .. 0. */
+static int
+logrotate_exists(const char *path, int k)
+{
+	struct stat st;
+	char *name;
+	int gz, found = 0;
+
+	for (gz = 0; gz <= 1 && !found; gz++) {
+		name = logrotate_name(path, k, gz);
+		found = lstat(name, &st) == 0;
+		free(name);
+	}
+	return found;
+}
+
+/*
+ * Moves NAME.k (and NAME.k.gz) to NAME.k+1 for k = g-1 .. 0, where g is the
+ * first free number (at most retain, whose files are removed first): the
+ * cost follows the files there are, not the count allowed.
+ */
 static int
 logrotate_shift_locked(const char *path, int retain, char **cause)
 {
 	char *from, *to;
-	int k, gz, rc = 0;
+	int k, g, gz, rc = 0;
 
-	for (gz = 0; gz <= 1; gz++) {
-		to = logrotate_name(path, retain, gz);
-		rc |= logrotate_unlink(to, rc == 0 ? cause : NULL);
-		free(to);
+	for (g = 1; g < retain && logrotate_exists(path, g); g++)
+		/* nothing */;
+	if (g == retain) {
+		for (gz = 0; gz <= 1; gz++) {
+			to = logrotate_name(path, retain, gz);
+			rc |= logrotate_unlink(to, rc == 0 ? cause : NULL);
+			free(to);
+		}
 	}
-	for (k = retain - 1; k >= 0; k--) {
+	for (k = g - 1; k >= 0; k--) {
 		for (gz = 0; gz <= (k > 0); gz++) {
 			from = logrotate_name(path, k, gz);
 			to = logrotate_name(path, k + 1, gz);

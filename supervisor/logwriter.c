@@ -54,8 +54,9 @@ struct logsink {
 	int want_wake;
 	int on_wake_list;
 	struct logsink *wake_next;
-	int ev;                 /* LOGSINK_EV_* to report, 0 if none */
-	int ev_err;
+	int ev;                 /* bits 1 << LOGSINK_EV_* to report */
+	int ev_err;             /* errno of the error to report */
+	int ev_rec_err;         /* errno of the error recovered from */
 	uint64_t ev_dropped;
 	int on_ev_list;
 	struct logsink *ev_next;
@@ -70,6 +71,7 @@ struct logsink {
 	void *user;
 	int loop_err;
 	uint64_t loop_dropped;
+	struct logsink_waiter *dispatch; /* waiters being called */
 	int dispatching;        /* its callbacks are running */
 	int close_pending;      /* closed by one of them */
 };
@@ -105,8 +107,11 @@ logwriter_enqueue(struct logsink *s)
 static void
 logwriter_post_event(struct logsink *s, int ev, int err, uint64_t dropped)
 {
-	s->ev = ev;
-	s->ev_err = err;
+	s->ev |= 1 << ev;
+	if (ev == LOGSINK_EV_ERROR)
+		s->ev_err = err;
+	else if (ev == LOGSINK_EV_RECOVERED)
+		s->ev_rec_err = err;
 	s->ev_dropped += dropped;
 	if (!s->on_ev_list) {
 		s->on_ev_list = 1;
@@ -490,6 +495,23 @@ logwriter_pop(struct logsink **head, int wake)
 	return s;
 }
 
+/* Loop: reports event kind if it is among bits, unless s was closed. */
+static void
+logwriter_report(struct logsink *s, int bits, int kind, int err,
+    uint64_t dropped)
+{
+	if (!(bits & (1 << kind)) || s->close_pending)
+		return;
+	if (kind == LOGSINK_EV_ERROR)
+		s->loop_err = err;
+	else if (kind == LOGSINK_EV_RECOVERED) {
+		s->loop_err = 0;
+		s->loop_dropped += dropped;
+	}
+	if (logwriter_event_cb != NULL)
+		logwriter_event_cb(s, kind, err, dropped);
+}
+
 /*
  * Loop: runs the waiters of the sinks that have room, then reports events.
  * A callback may close any sink: logsink_close sees s->dispatching and
@@ -500,14 +522,17 @@ logwriter_async_cb(uv_async_t *h)
 {
 	struct logsink *s;
 	struct logsink_waiter *w;
-	int kind, err;
+	int bits, err, rec_err, failing;
 	uint64_t dropped;
 
 	(void)h;
 	while ((s = logwriter_pop(&logwriter_wake, 1)) != NULL) {
 		s->dispatching = 1;
-		while ((w = s->waiters) != NULL && !s->close_pending) {
-			s->waiters = w->next;
+		/* a callback may wait again: that goes to a new list */
+		s->dispatch = s->waiters;
+		s->waiters = NULL;
+		while ((w = s->dispatch) != NULL && !s->close_pending) {
+			s->dispatch = w->next;
 			w->next = NULL;
 			w->sink = NULL;
 			w->cb(w);
@@ -518,21 +543,22 @@ logwriter_async_cb(uv_async_t *h)
 	}
 	while ((s = logwriter_pop(&logwriter_events, 0)) != NULL) {
 		pthread_mutex_lock(&logwriter_mutex);
-		kind = s->ev;
+		bits = s->ev;
 		err = s->ev_err;
+		rec_err = s->ev_rec_err;
 		dropped = s->ev_dropped;
+		failing = s->err != 0;
 		s->ev = 0;
 		s->ev_dropped = 0;
 		pthread_mutex_unlock(&logwriter_mutex);
-		if (kind == LOGSINK_EV_ERROR) {
-			s->loop_err = err;
-		} else if (kind == LOGSINK_EV_RECOVERED) {
-			s->loop_err = 0;
-			s->loop_dropped += dropped;
-		}
 		s->dispatching = 1;
-		if (kind != 0 && logwriter_event_cb != NULL)
-			logwriter_event_cb(s, kind, err, dropped);
+		/* both pending: the one that matches the state now goes last */
+		if (!failing)
+			logwriter_report(s, bits, LOGSINK_EV_ERROR, err, 0);
+		logwriter_report(s, bits, LOGSINK_EV_RECOVERED, rec_err, dropped);
+		if (failing)
+			logwriter_report(s, bits, LOGSINK_EV_ERROR, err, 0);
+		logwriter_report(s, bits, LOGSINK_EV_ROTATED, 0, 0);
 		s->dispatching = 0;
 		if (s->close_pending)
 			logsink_close(s);
@@ -684,6 +710,7 @@ logsink_close(struct logsink *s)
 	struct logsink **pp;
 
 	s->waiters = NULL;
+	s->dispatch = NULL;
 	if (s->dispatching) {
 		s->close_pending = 1;
 		return;
@@ -835,6 +862,12 @@ logsink_cancel_wait(struct logsink_waiter *w)
 	if (w->sink == NULL)
 		return;
 	for (pp = &w->sink->waiters; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	}
+	for (pp = &w->sink->dispatch; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == w) {
 			*pp = w->next;
 			break;
