@@ -16,6 +16,15 @@
 #include "common.h"
 #include "monit.h"
 
+static void
+mon_draw_cat(char *dst, const char *src, size_t len)
+{
+	size_t n = strlen(dst);
+
+	if (n + 1 < len)
+		snprintf(dst + n, len - n, "%s", src);
+}
+
 enum {
 	MON_PAIR_OK = 1,
 	MON_PAIR_BUSY,
@@ -96,18 +105,53 @@ mon_draw_text(int y, int x, int cols, const char *s, attr_t attr)
 	attroff(attr);
 }
 
+/*
+ * Box characters are written as text (U+2500.. or ASCII), not through the
+ * terminal's alternate character set, which some terminals and multiplexers
+ * over SSH get wrong.
+ */
+enum { MON_BOX_H, MON_BOX_V, MON_BOX_UL, MON_BOX_UR, MON_BOX_LL, MON_BOX_LR };
+static const char *const mon_box_utf8[] = {
+	"\xe2\x94\x80", "\xe2\x94\x82", "\xe2\x94\x8c", "\xe2\x94\x90",
+	"\xe2\x94\x94", "\xe2\x94\x98"
+};
+static const char *const mon_box_ascii[] = { "-", "|", "+", "+", "+", "+" };
+static int mon_draw_utf8;
+
+static void
+mon_draw_box(int y, int x, int which, int n)
+{
+	const char *c = (mon_draw_utf8 ? mon_box_utf8 : mon_box_ascii)[which];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (which == MON_BOX_V)
+			mvaddstr(y + i, x, c);
+		else
+			mvaddstr(y, x + i, c);
+	}
+}
+
 /* A horizontal rule across the screen with a title near its left end. */
 static void
 mon_draw_rule(int y, const char *title, attr_t attr)
 {
-	mvhline(y, 0, ACS_HLINE, COLS);
+	mon_draw_box(y, 0, MON_BOX_H, COLS);
 	mon_draw_text(y, 2, COLS - 4, title, attr);
+}
+
+/* Appends part to line if it still fits in cols columns. */
+static void
+mon_draw_part(char *line, size_t len, int cols, const char *part)
+{
+	if ((int)(mon_fmt_width(line) + mon_fmt_width(part)) <= cols)
+		mon_draw_cat(line, part, len);
 }
 
 static void
 mon_draw_header(struct mon_view *v, struct mon_model *m)
 {
-	char up[16], used[16], total[16], line[512];
+	char up[16], used[16], total[16], line[512], part[128];
 	size_t i, online = 0, errored = 0;
 	attr_t attr = mon_draw_attr(v, MON_PAIR_HEAD, A_REVERSE);
 
@@ -119,11 +163,22 @@ mon_draw_header(struct mon_view *v, struct mon_model *m)
 	mon_fmt_bytes(m->mem_total - (m->mem_avail < m->mem_total ?
 	    m->mem_avail : m->mem_total), used, sizeof used);
 	mon_fmt_bytes(m->mem_total, total, sizeof total);
-	snprintf(line, sizeof line, " corral monit  %s  up %s  %zu online"
-	    " %zu errored %zu other  load %.2f %.2f %.2f  mem %s/%s%s",
-	    m->hostname != NULL ? m->hostname : "?", up, online, errored,
-	    m->ninst - online - errored, m->load[0], m->load[1], m->load[2],
-	    used, total, v->connected ? "" : "  [disconnected]");
+	/* the parts most worth seeing first; the rest only if they fit */
+	snprintf(line, sizeof line, " %s  up %s  %zu online  %zu errored",
+	    m->hostname != NULL ? m->hostname : "?", up, online, errored);
+	if (!v->connected)
+		mon_draw_part(line, sizeof line, COLS, "  [disconnected]");
+	snprintf(part, sizeof part, "  load %.2f %.2f %.2f", m->load[0],
+	    m->load[1], m->load[2]);
+	mon_draw_part(line, sizeof line, COLS, part);
+	snprintf(part, sizeof part, "  mem %s/%s", used, total);
+	mon_draw_part(line, sizeof line, COLS, part);
+	if (m->ninst > online + errored) {
+		snprintf(part, sizeof part, "  (%zu other)",
+		    m->ninst - online - errored);
+		mon_draw_part(line, sizeof line, COLS, part);
+	}
+	mon_draw_part(line, sizeof line, COLS - 14, "  corral monit");
 	attron(attr);
 	mvhline(0, 0, ' ', COLS);
 	attroff(attr);
@@ -285,8 +340,8 @@ mon_draw_status(struct mon_view *v, struct mon_keys *k, struct mon_inst *in,
 		attr = v->status_err ? mon_draw_attr(v, MON_PAIR_ERR, 0) |
 		    A_BOLD : A_BOLD;
 	} else
-		snprintf(line, sizeof line, "q quit  ? help  Tab log  r restart"
-		    "  R reload  s stop  S start  d delete  / filter");
+		snprintf(line, sizeof line, "q:quit ?:help Tab:log r:restart "
+		    "R:reload s:stop S:start d:delete /:filter");
 	mon_draw_text(p->status_y, 0, COLS, line, attr);
 }
 
@@ -307,14 +362,14 @@ mon_draw_help(void)
 		x0 = 0;
 	for (i = 0; i < h + 2; i++)
 		mvhline(y0 + i, x0, ' ', w + 4);
-	mvhline(y0, x0, ACS_HLINE, w + 4);
-	mvhline(y0 + h + 1, x0, ACS_HLINE, w + 4);
-	mvvline(y0, x0, ACS_VLINE, h + 2);
-	mvvline(y0, x0 + w + 3, ACS_VLINE, h + 2);
-	mvaddch(y0, x0, ACS_ULCORNER);
-	mvaddch(y0, x0 + w + 3, ACS_URCORNER);
-	mvaddch(y0 + h + 1, x0, ACS_LLCORNER);
-	mvaddch(y0 + h + 1, x0 + w + 3, ACS_LRCORNER);
+	mon_draw_box(y0, x0, MON_BOX_H, w + 4);
+	mon_draw_box(y0 + h + 1, x0, MON_BOX_H, w + 4);
+	mon_draw_box(y0, x0, MON_BOX_V, h + 2);
+	mon_draw_box(y0, x0 + w + 3, MON_BOX_V, h + 2);
+	mon_draw_box(y0, x0, MON_BOX_UL, 1);
+	mon_draw_box(y0, x0 + w + 3, MON_BOX_UR, 1);
+	mon_draw_box(y0 + h + 1, x0, MON_BOX_LL, 1);
+	mon_draw_box(y0 + h + 1, x0 + w + 3, MON_BOX_LR, 1);
 	for (i = 0; i < h; i++)
 		mon_draw_text(y0 + 1 + i, x0 + 2, COLS - x0 - 2, mon_help[i],
 		    i == 0 ? A_BOLD : A_NORMAL);
@@ -330,6 +385,7 @@ mon_draw(struct mon_view *v, struct mon_model *m, struct mon_keys *k)
 	struct mon_inst **vis, *in = NULL;
 	struct mon_panes p;
 
+	mon_draw_utf8 = v->utf8;
 	werase(stdscr);
 	if (COLS < MON_MIN_COLS ||
 	    mon_table_panes(LINES, 0, 0, &p) == -1) {
