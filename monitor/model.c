@@ -21,6 +21,7 @@ mon_model_create(void)
 
 	m = xcalloc(1, sizeof *m);
 	m->interval_ms = 1000;
+	m->last_log_id = -1;
 	return m;
 }
 
@@ -276,15 +277,18 @@ mon_model_log(struct mon_model *m, json_t *ev, char **cause)
 		    (int)json_integer_value(json_object_get(ev, "instance")));
 	if (in == NULL) {
 		m->dropped_logs++;
+		m->last_log_id = -1;
 		return 0;
 	}
 	mon_inst_log_add(in, line, stream != NULL && strcmp(stream, "err") == 0);
+	m->last_log_id = in->id;
 	return 0;
 }
 
 /*
- * Applies one event. Returns 1 if the model changed, 0 for an event it
- * ignores, -1 with *cause (caller frees) for an event it cannot read.
+ * Applies one event. Returns MON_EV_LOG for a log line (m->last_log_id
+ * says whose, -1 for nobody we know), 1 for another change, 0 for an event
+ * it ignores, -1 with *cause (caller frees) for an event it cannot read.
  */
 int
 mon_model_apply(struct mon_model *m, json_t *ev, char **cause)
@@ -299,7 +303,7 @@ mon_model_apply(struct mon_model *m, json_t *ev, char **cause)
 	if (strcmp(kind, "stats") == 0)
 		return mon_model_stats(m, ev, cause) == 0 ? 1 : -1;
 	if (strcmp(kind, "log") == 0)
-		return mon_model_log(m, ev, cause) == 0 ? 1 : -1;
+		return mon_model_log(m, ev, cause) == 0 ? MON_EV_LOG : -1;
 	if (strcmp(kind, "missed") == 0) {
 		m->missed += mon_json_u64(ev, "count");
 		return 1;

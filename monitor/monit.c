@@ -30,6 +30,7 @@
 #define MONIT_RETRY_MS 1000
 #define MONIT_STATUS_MS 6000
 #define MONIT_CONNECT_MS 5000
+#define MONIT_FRAME_MS 100      /* least time between redraws for events */
 
 struct monit_action {
 	struct mon_conn conn;
@@ -46,7 +47,9 @@ struct monit {
 	char *sock;
 	uint64_t retry_at;
 	struct monit_action act[MONIT_ACTIONS];
-	int dirty;
+	int dirty;              /* redraw now (a key, a status message) */
+	int stale;              /* redraw within MONIT_FRAME_MS (events) */
+	uint64_t drawn_at;
 };
 
 static volatile sig_atomic_t monit_signal;
@@ -174,12 +177,21 @@ monit_sub_lines(struct monit *mt)
 				monit_status(mt, 0, "connected to the daemon");
 			continue;
 		}
-		if (mon_model_apply_line(mt->model, line, len, &cause) == -1) {
+		switch (mon_model_apply_line(mt->model, line, len, &cause)) {
+		case -1:
 			monit_status(mt, 1, "%s", cause);
 			free(cause);
 			cause = NULL;
+			break;
+		case MON_EV_LOG:
+			/* lines of instances not shown change nothing */
+			if (mt->model->last_log_id == mt->keys.sel_id)
+				mt->stale = 1;
+			break;
+		default:
+			mt->stale = 1;
+			break;
 		}
-		mt->dirty = 1;
 	}
 }
 
@@ -276,7 +288,10 @@ monit_act_input(struct monit *mt, struct monit_action *ac)
 	rc = mon_conn_read(&ac->conn);
 	if ((line = mon_conn_line(&ac->conn, &len)) != NULL) {
 		rc = monit_reply(line, len, &msg, &code);
-		monit_status(mt, rc == -1, "%s: %s", ac->what, msg);
+		if (rc == -1)
+			monit_status(mt, 1, "%s: %s", ac->what, msg);
+		else
+			monit_status(mt, 0, "%s", msg);
 		free(msg);
 	} else if (rc == 1)
 		return;
@@ -323,6 +338,8 @@ monit_poll_timeout(struct monit *mt, uint64_t now)
 		t = mt->retry_at;
 	if (mt->view.status[0] != '\0' && mt->view.status_until < t)
 		t = mt->view.status_until;
+	if (mt->stale && mt->drawn_at + MONIT_FRAME_MS < t)
+		t = mt->drawn_at + MONIT_FRAME_MS;
 	return t > now ? (int)(t - now) : 0;
 }
 
@@ -353,9 +370,11 @@ monit_loop(struct monit *mt)
 
 	while (!monit_signal) {
 		monit_timers(mt);
-		if (mt->dirty) {
+		if (mt->dirty || (mt->stale &&
+		    monit_now() >= mt->drawn_at + MONIT_FRAME_MS)) {
 			mon_draw(&mt->view, mt->model, &mt->keys);
-			mt->dirty = 0;
+			mt->dirty = mt->stale = 0;
+			mt->drawn_at = monit_now();
 		}
 		pfd[0].fd = STDIN_FILENO;
 		pfd[0].events = POLLIN;
@@ -380,7 +399,8 @@ monit_loop(struct monit *mt)
 				monit_act_input(mt, &mt->act[i]);
 		}
 	}
-	return 0;
+	/* Ctrl-C is a documented way to quit; other signals are not */
+	return monit_signal == SIGINT ? 0 : 128 + monit_signal;
 }
 
 /* Waits for the subscription's reply before the screen is taken over. */

@@ -70,7 +70,9 @@ struct mon_model {
 	uint64_t updates;       /* stats events applied */
 	uint64_t missed;        /* events the daemon dropped for us */
 	uint64_t dropped_logs;  /* log lines for no known instance */
+	int last_log_id;        /* instance of the last log line, or -1 */
 };
+#define MON_EV_LOG 2
 
 /* model.c */
 struct mon_model *mon_model_create(void);
