@@ -224,60 +224,75 @@ mon_draw_table(struct mon_view *v, struct mon_keys *k, struct mon_inst **vis,
 	}
 }
 
+/* Columns of the sparklines and samples folded into each column. */
+static int
+mon_draw_spark_cols(size_t *k)
+{
+	int cols = COLS - 5 - 24;
+
+	if (cols > MON_HISTORY)
+		cols = MON_HISTORY;
+	if (cols < 1)
+		cols = 1;
+	*k = (MON_HISTORY + (size_t)cols - 1) / (size_t)cols;
+	return cols;
+}
+
 /* One sparkline row: label, the line, the current value and the peak. */
 static void
 mon_draw_spark(struct mon_view *v, int y, const struct mon_inst *in, int mem)
 {
-	double h[MON_HISTORY], top, peak = 0;
-	char line[MON_HISTORY * 3 + 1], now[32], pk[16], lim[16];
-	size_t n, i;
+	double h[MON_HISTORY], col[MON_HISTORY], top, peak = 0;
+	char line[MON_HISTORY * 3 + 1], now[32], pk[16];
+	size_t n, nb, i, k;
 	int cols;
 
 	n = mon_inst_history(in, mem, h, MON_HISTORY);
 	for (i = 0; i < n; i++)
 		peak = h[i] > peak ? h[i] : peak;
+	cols = mon_draw_spark_cols(&k);
+	nb = mon_spark_bucket(h, n, in->samples, k, col, (size_t)cols);
 	if (mem) {
 		mon_fmt_memory(in->memory, in->max_memory, now, sizeof now);
 		mon_fmt_bytes((uint64_t)peak, pk, sizeof pk);
-		top = mon_spark_top(h, n, 1024 * 1024, (double)in->max_memory);
+		top = mon_spark_top(col, nb, 1024 * 1024,
+		    (double)in->max_memory);
 	} else {
 		mon_fmt_cpu(in->cpu, now, sizeof now);
 		mon_fmt_cpu(peak, pk, sizeof pk);
-		top = mon_spark_top(h, n, 5.0, 0);
+		top = mon_spark_top(col, nb, 5.0, 0);
 	}
-	snprintf(lim, sizeof lim, "%s", mem ? "mem" : "cpu");
-	mon_draw_text(y, 1, 3, lim, A_BOLD);
-	cols = COLS - 5 - 24;
-	if (cols > MON_HISTORY)
-		cols = MON_HISTORY;
-	if (cols > 0) {
-		mon_spark_render(h, n, top, v->utf8, line, sizeof line,
-		    (size_t)cols);
-		mon_draw_text(y, 5, cols, line, mon_draw_attr(v, MON_PAIR_SPARK,
-		    A_NORMAL));
-	}
+	mon_draw_text(y, 1, 3, mem ? "mem" : "cpu", A_BOLD);
+	mon_spark_render(col, nb, top, v->utf8, line, sizeof line,
+	    (size_t)cols);
+	mon_draw_text(y, 5, cols, line, mon_draw_attr(v, MON_PAIR_SPARK,
+	    A_NORMAL));
 	snprintf(line, sizeof line, "%s  peak %s", now, pk);
-	mon_draw_text(y, cols > 0 ? 5 + cols + 1 : 5, 23, line, A_NORMAL);
+	mon_draw_text(y, 5 + cols + 1, 23, line, A_NORMAL);
 }
 
 static void
-mon_draw_detail(struct mon_view *v, struct mon_inst *in,
-    const struct mon_panes *p)
+mon_draw_detail(struct mon_view *v, struct mon_model *m,
+    struct mon_inst *in, const struct mon_panes *p)
 {
-	char title[512];
+	char title[512], name[128], span[16];
+	size_t k;
+	int cols;
 
 	if (in == NULL) {
 		mon_draw_rule(p->detail_y, "", A_NORMAL);
 		return;
 	}
 	if (in->siblings > 1)
-		snprintf(title, sizeof title, " %s:%d (id %d) %s%s ", in->name,
-		    in->index, in->id, in->reason != NULL ? " last: " : "",
-		    in->reason != NULL ? in->reason : "");
+		snprintf(name, sizeof name, "%s:%d", in->name, in->index);
 	else
-		snprintf(title, sizeof title, " %s (id %d) %s%s ", in->name,
-		    in->id, in->reason != NULL ? " last: " : "",
-		    in->reason != NULL ? in->reason : "");
+		snprintf(name, sizeof name, "%s", in->name);
+	cols = mon_draw_spark_cols(&k);
+	mon_fmt_duration((uint64_t)cols * k * m->interval_ms, span,
+	    sizeof span);
+	snprintf(title, sizeof title, " %s (id %d)  last %s%s%s ", name,
+	    in->id, span, in->reason != NULL ? "  exit: " : "",
+	    in->reason != NULL ? in->reason : "");
 	mon_draw_rule(p->detail_y, title, A_BOLD);
 	mon_draw_spark(v, p->detail_y + 1, in, 0);
 	mon_draw_spark(v, p->detail_y + 2, in, 1);
@@ -404,7 +419,7 @@ mon_draw(struct mon_view *v, struct mon_model *m, struct mon_keys *k)
 	k->page = p.table_h;
 	mon_draw_header(v, m);
 	mon_draw_table(v, k, vis, &p, &v->top);
-	mon_draw_detail(v, in, &p);
+	mon_draw_detail(v, m, in, &p);
 	mon_draw_log(v, k, in, &p);
 	mon_draw_status(v, k, in, &p);
 	if (k->mode == MON_MODE_HELP)

@@ -129,6 +129,7 @@ mon_inst_sample(struct mon_inst *in)
 	}
 	in->cpu_hist[at] = in->cpu;
 	in->mem_hist[at] = (double)in->memory;
+	in->samples++;
 }
 
 static void

@@ -46,6 +46,7 @@ struct mon_inst {
 	double mem_hist[MON_HISTORY];
 	size_t hist_len;
 	size_t hist_head;
+	uint64_t samples;       /* samples ever taken */
 
 	struct mon_log logs[MON_LOG_LINES];     /* ring, oldest at log_head */
 	size_t log_len;
@@ -101,6 +102,8 @@ double mon_spark_top(const double *, size_t, double, double);
 int mon_spark_level(double, double);
 size_t mon_spark_render(const double *, size_t, double, int, char *,
 	    size_t, size_t);
+size_t mon_spark_bucket(const double *, size_t, uint64_t, size_t, double *,
+	    size_t);
 
 /* table.c */
 enum mon_col {                  /* in display order */

@@ -93,3 +93,39 @@ mon_spark_render(const double *v, size_t n, double top, int utf8, char *buf,
 	buf[o] = '\0';
 	return w;
 }
+
+/*
+ * Folds samples into columns of k samples each, taking the largest, so
+ * that a narrow line still covers minutes. Buckets are aligned on the
+ * absolute sample count (total samples ever taken, v holding the last n of
+ * them) so that columns do not shift as samples arrive. Writes at most
+ * cols buckets, oldest first, and returns how many.
+ */
+size_t
+mon_spark_bucket(const double *v, size_t n, uint64_t total, size_t k,
+    double *out, size_t cols)
+{
+	uint64_t first, newest, b, a;
+	size_t nb, i;
+
+	if (n == 0 || cols == 0 || total < n)
+		return 0;
+	if (k == 0)
+		k = 1;
+	newest = (total - 1) / k;
+	first = (total - n) / k;
+	if (newest - first + 1 > cols)
+		first = newest - cols + 1;
+	nb = (size_t)(newest - first + 1);
+	for (i = 0; i < nb; i++)
+		out[i] = 0;
+	for (i = 0; i < n; i++) {
+		a = total - n + i;
+		b = a / k;
+		if (b < first)
+			continue;
+		if (v[i] > out[b - first])
+			out[b - first] = v[i];
+	}
+	return nb;
+}

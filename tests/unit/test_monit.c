@@ -144,6 +144,32 @@ test_spark_render(void **state)
 }
 
 static void
+test_spark_bucket(void **state)
+{
+	double v[] = { 1, 5, 2, 2, 9, 0, 3 }, out[8];
+
+	(void)state;
+	/* k = 1: the last cols samples as they are */
+	assert_int_equal(mon_spark_bucket(v, 7, 7, 1, out, 3), 3);
+	assert_true(out[0] == 9 && out[1] == 0 && out[2] == 3);
+	/* k = 2, 7 samples numbered 0..6: buckets {0,1} {2,3} {4,5} {6} */
+	assert_int_equal(mon_spark_bucket(v, 7, 7, 2, out, 8), 4);
+	assert_true(out[0] == 5 && out[1] == 2 && out[2] == 9 && out[3] == 3);
+	/* the same samples after 100 earlier ones (numbered 100..106):
+	 * buckets {100,101} {102,103} {104,105} {106}, the same alignment */
+	assert_int_equal(mon_spark_bucket(v, 7, 107, 2, out, 8), 4);
+	assert_true(out[0] == 5 && out[3] == 3);
+	/* numbered 101..107: {101} {102,103} {104,105} {106,107} */
+	assert_int_equal(mon_spark_bucket(v, 7, 108, 2, out, 8), 4);
+	assert_true(out[0] == 1 && out[1] == 5 && out[2] == 9 && out[3] == 3);
+	/* fewer columns than buckets: the newest */
+	assert_int_equal(mon_spark_bucket(v, 7, 7, 2, out, 2), 2);
+	assert_true(out[0] == 9 && out[1] == 3);
+	assert_int_equal(mon_spark_bucket(v, 0, 0, 2, out, 2), 0);
+	assert_int_equal(mon_spark_bucket(v, 7, 3, 2, out, 2), 0);
+}
+
+static void
 test_table_layout(void **state)
 {
 	struct mon_layout l;
@@ -428,6 +454,7 @@ test_model_stats(void **state)
 	assert_int_equal(m->ninst, 1);
 	assert_null(mon_model_find(m, 2));
 	assert_int_equal(mon_model_find(m, 9)->hist_len, 3);
+	assert_int_equal(mon_model_find(m, 9)->samples, 3);
 	assert_int_equal(m->updates, 3);
 	mon_model_free(m);
 }
@@ -577,6 +604,7 @@ main(void)
 		cmocka_unit_test(test_fmt_fit),
 		cmocka_unit_test(test_spark_scale),
 		cmocka_unit_test(test_spark_render),
+		cmocka_unit_test(test_spark_bucket),
 		cmocka_unit_test(test_table_layout),
 		cmocka_unit_test(test_table_row),
 		cmocka_unit_test(test_table_scroll),
