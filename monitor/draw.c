@@ -25,6 +25,8 @@ mon_draw_cat(char *dst, const char *src, size_t len)
 		snprintf(dst + n, len - n, "%s", src);
 }
 
+static int mon_draw_utf8;       /* the frame being drawn may use UTF-8 */
+
 enum {
 	MON_PAIR_OK = 1,
 	MON_PAIR_BUSY,
@@ -95,10 +97,20 @@ mon_draw_state_attr(const struct mon_view *v, const char *state)
 static void
 mon_draw_text(int y, int x, int cols, const char *s, attr_t attr)
 {
-	char buf[1024];
+	char buf[1024], ascii[1024];
+	size_t i, o = 0;
 
 	if (cols <= 0)
 		return;
+	if (!mon_draw_utf8) {
+		/* outside UTF-8, each multibyte character is shown as '?' */
+		for (i = 0; s[i] != '\0' && o + 1 < sizeof ascii; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				ascii[o++] = (s[i] & 0x80) ? '?' : s[i];
+		}
+		ascii[o] = '\0';
+		s = ascii;
+	}
 	mon_fmt_fit(s, (size_t)cols, buf, sizeof buf);
 	attron(attr);
 	mvaddstr(y, x, buf);
@@ -116,7 +128,6 @@ static const char *const mon_box_utf8[] = {
 	"\xe2\x94\x94", "\xe2\x94\x98"
 };
 static const char *const mon_box_ascii[] = { "-", "|", "+", "+", "+", "+" };
-static int mon_draw_utf8;
 
 static void
 mon_draw_box(int y, int x, int which, int n)

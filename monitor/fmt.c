@@ -88,22 +88,56 @@ mon_fmt_charlen(const unsigned char *s)
 	return n;
 }
 
-/* Columns a UTF-8 string takes, counting one per character. */
+/*
+ * Columns the character at s takes: 2 for the East Asian wide and
+ * fullwidth ranges and the emoji blocks, 1 otherwise. Not locale-dependent
+ * on purpose: the same name gets the same width in every test and terminal.
+ */
+static size_t
+mon_fmt_charwidth(const unsigned char *s, size_t n)
+{
+	static const uint32_t wide[][2] = {
+		{ 0x1100, 0x115f }, { 0x2e80, 0x303e }, { 0x3041, 0x33ff },
+		{ 0x3400, 0x4dbf }, { 0x4e00, 0x9fff }, { 0xa000, 0xa4cf },
+		{ 0xac00, 0xd7a3 }, { 0xf900, 0xfaff }, { 0xfe30, 0xfe4f },
+		{ 0xff00, 0xff60 }, { 0xffe0, 0xffe6 }, { 0x1f300, 0x1f64f },
+		{ 0x1f900, 0x1f9ff }, { 0x20000, 0x3fffd },
+	};
+	uint32_t c;
+	size_t i;
+
+	if (n == 3)
+		c = (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 |
+		    (s[2] & 0x3f);
+	else if (n == 4)
+		c = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+		    (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+	else
+		return 1;
+	for (i = 0; i < sizeof wide / sizeof wide[0]; i++) {
+		if (c >= wide[i][0] && c <= wide[i][1])
+			return 2;
+	}
+	return 1;
+}
+
+/* Columns a UTF-8 string takes. */
 size_t
 mon_fmt_width(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t w = 0;
+	size_t w = 0, n;
 
 	while (*p != '\0') {
-		p += mon_fmt_charlen(p);
-		w++;
+		n = mon_fmt_charlen(p);
+		w += mon_fmt_charwidth(p, n);
+		p += n;
 	}
 	return w;
 }
 
 /*
- * Copies at most cols characters of s into buf (len bytes), ending with "~"
+ * Copies at most cols columns of s into buf (len bytes), ending with "~"
  * when it had to cut, and never splitting a UTF-8 sequence. Control
  * characters become '?'. Returns the number of columns written.
  */
@@ -111,28 +145,29 @@ size_t
 mon_fmt_fit(const char *s, size_t cols, char *buf, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t w = 0, o = 0, n, total;
+	size_t w = 0, o = 0, n, cw, room;
+	int cut;
 
 	if (len == 0)
 		return 0;
-	total = mon_fmt_width(s);
-	while (*p != '\0' && w < cols) {
-		if (total > cols && w + 1 == cols) {
-			if (o + 1 < len) {
-				buf[o++] = '~';
-				w++;
-			}
-			break;
-		}
+	cut = mon_fmt_width(s) > cols;
+	room = cut && cols > 0 ? cols - 1 : cols;      /* keep one for '~' */
+	while (*p != '\0') {
 		n = mon_fmt_charlen(p);
-		if (o + n >= len)
+		cw = mon_fmt_charwidth(p, n);
+		if (w + cw > room || o + n >= len)
 			break;
 		if (*p < 0x20 || *p == 0x7f)
-			buf[o] = '?';
-		else
+			buf[o++] = '?';
+		else {
 			memcpy(buf + o, p, n);
-		o += (*p < 0x20 || *p == 0x7f) ? 1 : n;
+			o += n;
+		}
 		p += n;
+		w += cw;
+	}
+	if (cut && cols > 0 && o + 1 < len) {
+		buf[o++] = '~';
 		w++;
 	}
 	buf[o] = '\0';

@@ -96,6 +96,14 @@ test_fmt_fit(void **state)
 	assert_int_equal(mon_fmt_width("h\xc3\xa9llo"), 5);
 	mon_fmt_fit("a\tb\x1b", 10, b, sizeof b);
 	assert_string_equal(b, "a?b?");
+	/* wide characters take two columns and are never half shown */
+	assert_int_equal(mon_fmt_width("\xe6\x97\xa5\xe6\x9c\xac"), 4);
+	assert_int_equal(mon_fmt_fit("a\xe6\x97\xa5\xe6\x9c\xac", 4, b,
+	    sizeof b), 4);
+	assert_string_equal(b, "a\xe6\x97\xa5~");
+	assert_int_equal(mon_fmt_fit("\xe6\x97\xa5\xe6\x9c\xac", 3, b,
+	    sizeof b), 3);
+	assert_string_equal(b, "\xe6\x97\xa5~");
 	/* a buffer too small truncates but stays terminated */
 	mon_fmt_fit("abcdef", 10, b, 4);
 	assert_string_equal(b, "abc");
