@@ -288,7 +288,8 @@ mon_model_log(struct mon_model *m, json_t *ev, char **cause)
 
 /*
  * Applies one event. Returns MON_EV_LOG for a log line (m->last_log_id
- * says whose, -1 for nobody we know), 1 for another change, 0 for an event
+ * says whose, -1 for nobody we know), MON_EV_MISSED when the daemon says it
+ * dropped events (m->missed), 1 for stats, 0 for an event
  * it ignores, -1 with *cause (caller frees) for an event it cannot read.
  */
 int
@@ -307,7 +308,7 @@ mon_model_apply(struct mon_model *m, json_t *ev, char **cause)
 		return mon_model_log(m, ev, cause) == 0 ? MON_EV_LOG : -1;
 	if (strcmp(kind, "missed") == 0) {
 		m->missed += mon_json_u64(ev, "count");
-		return 1;
+		return MON_EV_MISSED;
 	}
 	return 0;
 }

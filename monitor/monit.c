@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 
 #include <curses.h>
+#include <term.h>
 #include <errno.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -182,6 +183,11 @@ monit_sub_lines(struct monit *mt)
 			monit_status(mt, 1, "%s", cause);
 			free(cause);
 			cause = NULL;
+			break;
+		case MON_EV_MISSED:
+			monit_status(mt, 1, "the daemon dropped %llu events: "
+			    "this terminal reads too slowly",
+			    (unsigned long long)mt->model->missed);
 			break;
 		case MON_EV_LOG:
 			/* lines of instances not shown change nothing */
@@ -455,10 +461,12 @@ monit_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-static void
+/* Takes over the terminal; -1 if its type is unknown. */
+static int
 monit_screen(struct monit *mt)
 {
 	const char *cs;
+	int err;
 
 	setlocale(LC_ALL, "");
 	cs = nl_langinfo(CODESET);
@@ -466,8 +474,12 @@ monit_screen(struct monit *mt)
 	    strcmp(cs, "utf8") == 0);
 	if (getenv("ESCDELAY") == NULL)
 		set_escdelay(25);
-	if (initscr() == NULL)
-		fatalx("cannot initialise the terminal");
+	/* initscr would exit on an unknown terminal; ask terminfo first */
+	if (setupterm(NULL, STDOUT_FILENO, &err) == ERR)
+		return -1;
+	del_curterm(cur_term);
+	if (newterm(NULL, stdout, stdin) == NULL)
+		return -1;
 	monit_curses = 1;
 	atexit(monit_restore);
 	cbreak();
@@ -478,6 +490,7 @@ monit_screen(struct monit *mt)
 	curs_set(0);
 	mon_draw_init(&mt->view);
 	mt->dirty = 1;
+	return 0;
 }
 
 static void
@@ -532,7 +545,12 @@ monit_main(int argc, char **argv)
 		monit_free(&mt);
 		return code;
 	}
-	monit_screen(&mt);
+	if (monit_screen(&mt) == -1) {
+		fprintf(stderr, "corral monit: cannot use terminal type '%s'\n",
+		    getenv("TERM") != NULL ? getenv("TERM") : "");
+		monit_free(&mt);
+		return EXIT_FAILURE_;
+	}
 	rc = monit_loop(&mt);
 	monit_restore();
 	monit_free(&mt);

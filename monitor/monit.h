@@ -74,6 +74,7 @@ struct mon_model {
 	int last_log_id;        /* instance of the last log line, or -1 */
 };
 #define MON_EV_LOG 2
+#define MON_EV_MISSED 3
 
 /* model.c */
 struct mon_model *mon_model_create(void);
