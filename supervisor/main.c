@@ -92,13 +92,10 @@ main_detach(void)
 		    D.home);
 		_exit(1);
 	}
+	/* One fork is enough: the daemon never opens a terminal. */
 	close(p[0]);
 	if (setsid() == -1)
 		fatal("setsid");
-	if ((pid = fork()) == -1)
-		fatal("fork");
-	if (pid > 0)
-		_exit(0);
 	if ((devnull = open("/dev/null", O_RDWR)) != -1) {
 		dup2(devnull, 0);
 		dup2(devnull, 1);
