@@ -57,6 +57,7 @@ cmd_start_new(struct cmd_ctx *ctx)
 	char *cause = NULL;
 	size_t i, n = 0;
 	json_t *w;
+	int status = 1;
 
 	appcfg_init(&cfg);
 	cfg.script = xstrdup(args_pos(&ctx->args, 0));
@@ -66,10 +67,16 @@ cmd_start_new(struct cmd_ctx *ctx)
 	}
 	json_array_foreach(ctx->args.rest, i, w)
 		json_array_append(cfg.args, w);
-	if (appcfg_from_args(&cfg, &ctx->args, &cause) == -1 ||
-	    appcfg_resolve_script(&cfg, ctx->cwd, ctx->env, &cause) == -1 ||
-	    cmd_start_valid_name(cfg.name, &cause) == -1)
+	if (appcfg_from_args(&cfg, &ctx->args, &cause) == -1) {
+		status = EXIT_USAGE;
 		goto fail;
+	}
+	if (appcfg_resolve_script(&cfg, ctx->cwd, ctx->env, &cause) == -1)
+		goto fail;
+	if (cmd_start_valid_name(cfg.name, &cause) == -1) {
+		status = EXIT_USAGE;
+		goto fail;
+	}
 	if (app_find(cfg.name) != NULL) {
 		xasprintf(&cause, "an app named '%s' exists already (restart it, "
 		    "or use --name)", cfg.name);
@@ -91,7 +98,7 @@ cmd_start_new(struct cmd_ctx *ctx)
 	free(v);
 	return CMD_PENDING;
 fail:
-	conn_reply_error(ctx->conn, 1, "%s", cause);
+	conn_reply_error(ctx->conn, status, "%s", cause);
 	free(cause);
 	appcfg_free(&cfg);
 	return CMD_REPLIED;
