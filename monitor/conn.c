@@ -7,53 +7,36 @@
  * short write of a request.
  */
 
-#include <sys/socket.h>
-#include <sys/un.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "corral.h"
 #include "monit.h"
 
 #define MON_CONN_CHUNK 65536
 
-/* $CORRAL_HOME/corral.sock, as the rest of the client finds it. */
-char *
-mon_conn_socket_path(void)
-{
-	return paths_file(NULL, "corral.sock");
-}
-
-/* Connects to the socket at path; -1 with *cause (caller frees) if not. */
+/*
+ * Connects to the daemon as every corral command does (ctl/client.c),
+ * starting it first when start is set and nobody answers. -1 with *cause
+ * (caller frees) if the daemon cannot be reached.
+ */
 int
-mon_conn_open(struct mon_conn *c, const char *path, char **cause)
+mon_conn_open(struct mon_conn *c, int start, char **cause)
 {
-	struct sockaddr_un sun;
-	int fd;
+	struct client cl;
 
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sun.sun_path) {
-		xasprintf(cause, "socket path too long: %s", path);
+	if (client_connect(&cl, start, cause) == -1) {
+		client_close(&cl);
 		return -1;
 	}
-	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		xasprintf(cause, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	c->fd = fd;
+	c->fd = cl.fd;
+	cl.fd = -1;
+	client_close(&cl);
 	return 0;
 }
 

@@ -235,9 +235,14 @@ mon_draw_table(struct mon_view *v, struct mon_keys *k, struct mon_inst **vis,
 	}
 }
 
-/* Columns of the sparklines and samples folded into each column. */
+/*
+ * Columns of the sparklines and samples folded into each column: one
+ * sample a column while they fit, then as many as it takes to show the
+ * whole history, so the line moves from the first second and still covers
+ * minutes once they have passed.
+ */
 static int
-mon_draw_spark_cols(size_t *k)
+mon_draw_spark_cols(const struct mon_inst *in, size_t *k)
 {
 	int cols = COLS - 5 - 24;
 
@@ -245,7 +250,9 @@ mon_draw_spark_cols(size_t *k)
 		cols = MON_HISTORY;
 	if (cols < 1)
 		cols = 1;
-	*k = (MON_HISTORY + (size_t)cols - 1) / (size_t)cols;
+	*k = (in->hist_len + (size_t)cols - 1) / (size_t)cols;
+	if (*k < 1)
+		*k = 1;
 	return cols;
 }
 
@@ -261,7 +268,7 @@ mon_draw_spark(struct mon_view *v, int y, const struct mon_inst *in, int mem)
 	n = mon_inst_history(in, mem, h, MON_HISTORY);
 	for (i = 0; i < n; i++)
 		peak = h[i] > peak ? h[i] : peak;
-	cols = mon_draw_spark_cols(&k);
+	cols = mon_draw_spark_cols(in, &k);
 	nb = mon_spark_bucket(h, n, in->samples, k, col, (size_t)cols);
 	if (mem) {
 		mon_fmt_memory(in->memory, in->max_memory, now, sizeof now);
@@ -298,7 +305,7 @@ mon_draw_detail(struct mon_view *v, struct mon_model *m,
 		snprintf(name, sizeof name, "%s:%d", in->name, in->index);
 	else
 		snprintf(name, sizeof name, "%s", in->name);
-	cols = mon_draw_spark_cols(&k);
+	cols = mon_draw_spark_cols(in, &k);
 	mon_fmt_duration((uint64_t)cols * k * m->interval_ms, span,
 	    sizeof span);
 	snprintf(title, sizeof title, " %s (id %d)  last %s%s%s ", name,

@@ -160,7 +160,6 @@ mon_inst_update(struct mon_inst *in, json_t *o)
 		free(in->reason);
 		in->reason = (s != NULL && *s != '\0') ? xstrdup(s) : NULL;
 	}
-	mon_inst_sample(in);
 }
 
 /* Drops the instances that the last stats event did not list. */
@@ -225,6 +224,7 @@ mon_model_stats(struct mon_model *m, json_t *ev, char **cause)
 		struct mon_inst *in = mon_model_get(m, (int)json_integer_value(id));
 		in->gen = m->gen;
 		mon_inst_update(in, o);
+		mon_inst_sample(in);
 	}
 	mon_model_sweep(m);
 	mon_model_host(m, json_object_get(ev, "host"),
@@ -311,6 +311,29 @@ mon_model_apply(struct mon_model *m, json_t *ev, char **cause)
 		return MON_EV_MISSED;
 	}
 	return 0;
+}
+
+/*
+ * Updates the instances we know from a list of instance objects (the reply
+ * to an action), without taking samples or forgetting the others, so that a
+ * restart shows before the next stats event. Returns how many it updated.
+ */
+size_t
+mon_model_merge(struct mon_model *m, json_t *list)
+{
+	struct mon_inst *in;
+	json_t *o, *id;
+	size_t i, n = 0;
+
+	json_array_foreach(list, i, o) {
+		id = json_object_get(o, "id");
+		if (!json_is_integer(id) ||
+		    (in = mon_model_find(m, (int)json_integer_value(id))) == NULL)
+			continue;
+		mon_inst_update(in, o);
+		n++;
+	}
+	return n;
 }
 
 /* Parses one line of the stream and applies it, as mon_model_apply. */

@@ -45,7 +45,6 @@ struct monit {
 	struct mon_conn sub;
 	int streaming;          /* sub's reply was read, events follow */
 	json_t *argv;           /* words after "monit", for the daemon */
-	char *sock;
 	uint64_t retry_at;
 	struct monit_action act[MONIT_ACTIONS];
 	int dirty;              /* redraw now (a key, a status message) */
@@ -95,13 +94,16 @@ monit_status(struct monit *mt, int err, const char *fmt, ...)
 	mt->dirty = 1;
 }
 
-/* Opens the subscription; -1 with *cause if the daemon is not there. */
+/*
+ * Opens the subscription, starting the daemon first if start is set; -1
+ * with *cause if the daemon is not there.
+ */
 static int
-monit_subscribe(struct monit *mt, char **cause)
+monit_subscribe(struct monit *mt, int start, char **cause)
 {
 	mon_conn_close(&mt->sub);
 	mt->streaming = 0;
-	if (mon_conn_open(&mt->sub, mt->sock, cause) == -1)
+	if (mon_conn_open(&mt->sub, start, cause) == -1)
 		return -1;
 	if (mon_conn_send(&mt->sub, "monit", mt->argv, cause) == -1) {
 		mon_conn_close(&mt->sub);
@@ -122,12 +124,43 @@ monit_lost(struct monit *mt, const char *why)
 	mt->view.status_until = UINT64_MAX;
 }
 
+/* "online, pid 4242" for one instance, "4 instances, 3 online" for more. */
+static char *
+monit_summary(json_t *list)
+{
+	const char *st;
+	size_t i, online = 0;
+	json_t *o;
+	char *s;
+
+	if (json_array_size(list) == 1) {
+		o = json_array_get(list, 0);
+		st = json_string_value(json_object_get(o, "state"));
+		if (json_integer_value(json_object_get(o, "pid")) > 0)
+			xasprintf(&s, "%s, pid %lld", st != NULL ? st : "?",
+			    (long long)json_integer_value(json_object_get(o,
+			    "pid")));
+		else
+			s = xstrdup(st != NULL ? st : "done");
+		return s;
+	}
+	json_array_foreach(list, i, o) {
+		st = json_string_value(json_object_get(o, "state"));
+		online += st != NULL && strcmp(st, "online") == 0;
+	}
+	xasprintf(&s, "%zu instances, %zu online", json_array_size(list),
+	    online);
+	return s;
+}
+
 /*
  * Reads a reply line: 0 and *msg (caller frees) for ok, -1 and *msg for an
- * error reply, with *code the exit status it asks for.
+ * error reply, with *code the exit status it asks for, and in *list (if not
+ * NULL; caller decrefs) the instance objects an ok reply carries.
  */
 static int
-monit_reply(const char *line, size_t len, char **msg, int *code)
+monit_reply(const char *line, size_t len, char **msg, int *code,
+    json_t **list)
 {
 	json_error_t jerr;
 	json_t *r, *data;
@@ -146,12 +179,16 @@ monit_reply(const char *line, size_t len, char **msg, int *code)
 		if (json_is_integer(json_object_get(r, "exit")))
 			*code = (int)json_integer_value(json_object_get(r,
 			    "exit"));
-	} else {
-		data = json_object_get(r, "data");
-		s = json_string_value(data);
-		*msg = xstrndup(s != NULL ? s : "done", s != NULL ?
-		    strcspn(s, "\n") : 4);
-	}
+	} else if ((s = json_string_value(json_object_get(r, "message"))) !=
+	    NULL || (s = json_string_value(json_object_get(r, "data"))) !=
+	    NULL)
+		*msg = xstrndup(s, strcspn(s, "\n"));
+	else if (json_is_array(data = json_object_get(r, "data")))
+		*msg = monit_summary(data);
+	else
+		*msg = xstrdup("done");
+	if (list != NULL && ok && json_is_array(json_object_get(r, "data")))
+		*list = json_incref(json_object_get(r, "data"));
 	json_decref(r);
 	return ok ? 0 : -1;
 }
@@ -165,7 +202,7 @@ monit_sub_lines(struct monit *mt)
 
 	while ((line = mon_conn_line(&mt->sub, &len)) != NULL) {
 		if (!mt->streaming) {
-			if (monit_reply(line, len, &cause, &code) == -1) {
+			if (monit_reply(line, len, &cause, &code, NULL) == -1) {
 				monit_lost(mt, cause);
 				free(cause);
 				return;
@@ -274,7 +311,7 @@ monit_act(struct monit *mt, enum mon_action a)
 		    in->name, in->id);
 	}
 	argv = json_pack("[s]", target);
-	if (mon_conn_open(&ac->conn, mt->sock, &cause) == -1 ||
+	if (mon_conn_open(&ac->conn, 0, &cause) == -1 ||
 	    mon_conn_send(&ac->conn, cmd, argv, &cause) == -1) {
 		monit_status(mt, 1, "%s: %s", ac->what, cause);
 		mon_conn_close(&ac->conn);
@@ -288,17 +325,18 @@ static void
 monit_act_input(struct monit *mt, struct monit_action *ac)
 {
 	char *line, *msg = NULL;
+	json_t *list = NULL;
 	size_t len;
 	int rc, code;
 
 	rc = mon_conn_read(&ac->conn);
 	if ((line = mon_conn_line(&ac->conn, &len)) != NULL) {
-		rc = monit_reply(line, len, &msg, &code);
-		if (rc == -1)
-			monit_status(mt, 1, "%s: %s", ac->what, msg);
-		else
-			monit_status(mt, 0, "%s", msg);
+		rc = monit_reply(line, len, &msg, &code, &list);
+		monit_status(mt, rc == -1, "%s: %s", ac->what, msg);
 		free(msg);
+		if (list != NULL && mon_model_merge(mt->model, list) > 0)
+			mt->stale = 1;
+		json_decref(list);
 	} else if (rc == 1)
 		return;
 	else
@@ -360,7 +398,7 @@ monit_timers(struct monit *mt)
 		mt->dirty = 1;
 	}
 	if (mt->sub.fd == -1 && now >= mt->retry_at) {
-		if (monit_subscribe(mt, &cause) == -1) {
+		if (monit_subscribe(mt, 0, &cause) == -1) {
 			mt->retry_at = now + MONIT_RETRY_MS;
 			free(cause);
 		}
@@ -435,7 +473,7 @@ monit_first_reply(struct monit *mt, char **cause, int *code)
 			return -1;
 		}
 	}
-	if (monit_reply(line, len, cause, code) == -1)
+	if (monit_reply(line, len, cause, code, NULL) == -1)
 		return -1;
 	free(*cause);
 	*cause = NULL;
@@ -503,7 +541,6 @@ monit_free(struct monit *mt)
 		mon_conn_close(&mt->act[i].conn);
 	mon_model_free(mt->model);
 	json_decref(mt->argv);
-	free(mt->sock);
 }
 
 /*
@@ -526,14 +563,13 @@ monit_main(int argc, char **argv)
 	mt.argv = json_array();
 	for (i = 1; i < argc; i++)
 		json_array_append_new(mt.argv, json_string(argv[i]));
-	mt.sock = mon_conn_socket_path();
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "corral monit: needs a terminal\n");
 		monit_free(&mt);
 		return EXIT_FAILURE_;
 	}
 	monit_signals();
-	if (monit_subscribe(&mt, &cause) == -1) {
+	if (monit_subscribe(&mt, 1, &cause) == -1) {
 		fprintf(stderr, "corral: cannot reach the daemon: %s\n", cause);
 		free(cause);
 		monit_free(&mt);

@@ -81,6 +81,7 @@ struct mon_model *mon_model_create(void);
 void mon_model_free(struct mon_model *);
 int mon_model_apply(struct mon_model *, json_t *, char **);
 int mon_model_apply_line(struct mon_model *, const char *, size_t, char **);
+size_t mon_model_merge(struct mon_model *, json_t *);
 struct mon_inst *mon_model_find(struct mon_model *, int);
 struct mon_inst *mon_model_find_name(struct mon_model *, const char *, int);
 size_t mon_model_count(struct mon_model *, const char *);
@@ -183,8 +184,7 @@ struct mon_conn {
 	size_t len;
 	size_t cap;
 };
-char *mon_conn_socket_path(void);
-int mon_conn_open(struct mon_conn *, const char *, char **);
+int mon_conn_open(struct mon_conn *, int, char **);
 void mon_conn_close(struct mon_conn *);
 int mon_conn_send(struct mon_conn *, const char *, json_t *, char **);
 int mon_conn_read(struct mon_conn *);

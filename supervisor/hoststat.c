@@ -12,11 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
-
-json_t *hoststat_json(void);
-int hoststat_meminfo(const char *, uint64_t *, uint64_t *);
-int hoststat_loadavg(const char *, double *);
+#include "corrald.h"
 
 /*
  * Reads MemTotal and MemAvailable (bytes) from a meminfo file; -1 if the

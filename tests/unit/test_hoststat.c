@@ -15,11 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
-
-int hoststat_meminfo(const char *, uint64_t *, uint64_t *);
-int hoststat_loadavg(const char *, double *);
-json_t *hoststat_json(void);
+#include "corrald.h"
 
 static char *
 write_tmp(const char *text)

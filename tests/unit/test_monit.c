@@ -468,6 +468,28 @@ test_model_stats(void **state)
 }
 
 static void
+test_model_merge(void **state)
+{
+	struct mon_model *m = mon_model_create();
+	json_t *list;
+
+	(void)state;
+	apply(m, stats1);
+	list = json_loads("[{\"id\":4,\"name\":\"api\",\"instance\":1,"
+	    "\"pid\":77,\"state\":\"online\",\"restarts\":1},"
+	    "{\"id\":50,\"name\":\"new\",\"state\":\"online\"}]", 0, NULL);
+	assert_int_equal(mon_model_merge(m, list), 1);
+	assert_int_equal(mon_model_find(m, 4)->pid, 77);
+	assert_int_equal(mon_model_find(m, 4)->restarts, 1);
+	/* no sample taken, nobody forgotten, nobody added */
+	assert_int_equal(mon_model_find(m, 4)->hist_len, 1);
+	assert_int_equal(m->ninst, 3);
+	assert_null(mon_model_find(m, 50));
+	json_decref(list);
+	mon_model_free(m);
+}
+
+static void
 test_model_history_wraps(void **state)
 {
 	struct mon_model *m = mon_model_create();
@@ -621,6 +643,7 @@ main(void)
 		cmocka_unit_test(test_keys_filter),
 		cmocka_unit_test(test_keys_select),
 		cmocka_unit_test(test_model_stats),
+		cmocka_unit_test(test_model_merge),
 		cmocka_unit_test(test_model_history_wraps),
 		cmocka_unit_test(test_model_logs),
 		cmocka_unit_test(test_model_bad_input),
