@@ -293,7 +293,7 @@ static void
 mon_draw_detail(struct mon_view *v, struct mon_model *m,
     struct mon_inst *in, const struct mon_panes *p)
 {
-	char title[512], name[128], span[16];
+	char title[512], name[128], span[16], why[256];
 	size_t k;
 	int cols;
 
@@ -308,9 +308,9 @@ mon_draw_detail(struct mon_view *v, struct mon_model *m,
 	cols = mon_draw_spark_cols(in, &k);
 	mon_fmt_duration((uint64_t)cols * k * m->interval_ms, span,
 	    sizeof span);
+	mon_fmt_exit(in, why, sizeof why);
 	snprintf(title, sizeof title, " %s (id %d)  last %s%s%s ", name,
-	    in->id, span, in->reason != NULL ? "  exit: " : "",
-	    in->reason != NULL ? in->reason : "");
+	    in->id, span, why[0] != '\0' ? "  " : "", why);
 	mon_draw_rule(p->detail_y, title, A_BOLD);
 	mon_draw_spark(v, p->detail_y + 1, in, 0);
 	mon_draw_spark(v, p->detail_y + 2, in, 1);

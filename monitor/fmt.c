@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common.h"
 #include "monit.h"
 
 /* "0s", "59s", "12m", "3h", "4d": the unit that gives at most 2 digits. */
@@ -74,6 +75,25 @@ mon_fmt_memory(uint64_t used, uint64_t limit, char *buf, size_t len)
 	}
 	mon_fmt_bytes(limit, l, sizeof l);
 	snprintf(buf, len, "%s/%s", u, l);
+}
+
+/*
+ * What ended the instance's last run: the daemon's reason while it gives
+ * one, else what the exit fields still say once a restart cleared it; ""
+ * when it never exited.
+ */
+void
+mon_fmt_exit(const struct mon_inst *in, char *buf, size_t len)
+{
+	if (in->reason != NULL)
+		snprintf(buf, len, "%s", in->reason);
+	else if (in->exit_signal > 0)
+		snprintf(buf, len, "last exit: killed by %s",
+		    signal_name(in->exit_signal));
+	else if (in->exit_code >= 0 && (in->restarts > 0 || in->pid <= 0))
+		snprintf(buf, len, "last exit: code %d", in->exit_code);
+	else if (len > 0)
+		buf[0] = '\0';
 }
 
 static size_t

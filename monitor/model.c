@@ -155,6 +155,10 @@ mon_inst_update(struct mon_inst *in, json_t *o)
 		in->cpu = 0;
 	in->memory = mon_json_u64(o, "memory");
 	in->max_memory = mon_json_u64(o, "max_memory");
+	v = json_object_get(o, "exit_code");
+	in->exit_code = json_is_integer(v) ? (int)json_integer_value(v) : -1;
+	in->exit_signal = (int)json_integer_value(json_object_get(o,
+	    "exit_signal"));
 	s = json_string_value(json_object_get(o, "reason"));
 	if (s == NULL || in->reason == NULL || strcmp(s, in->reason) != 0) {
 		free(in->reason);

@@ -39,6 +39,8 @@ struct mon_inst {
 	uint64_t memory;        /* bytes */
 	uint64_t max_memory;    /* bytes, 0 if no limit */
 	char *reason;           /* last transition's reason, may be NULL */
+	int exit_code;          /* of the last exit, -1 if none or a signal */
+	int exit_signal;        /* that ended the last run, 0 if none */
 	unsigned gen;           /* model generation that last listed it */
 	int siblings;           /* instances of the same app, itself included */
 
@@ -95,6 +97,7 @@ void mon_fmt_duration(uint64_t, char *, size_t);
 void mon_fmt_bytes(uint64_t, char *, size_t);
 void mon_fmt_cpu(double, char *, size_t);
 void mon_fmt_memory(uint64_t, uint64_t, char *, size_t);
+void mon_fmt_exit(const struct mon_inst *, char *, size_t);
 size_t mon_fmt_fit(const char *, size_t, char *, size_t);
 size_t mon_fmt_width(const char *);
 

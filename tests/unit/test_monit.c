@@ -110,6 +110,31 @@ test_fmt_fit(void **state)
 }
 
 static void
+test_fmt_exit(void **state)
+{
+	struct mon_inst in;
+	char b[64];
+
+	(void)state;
+	memset(&in, 0, sizeof in);
+	in.exit_code = -1;
+	in.pid = 10;
+	mon_fmt_exit(&in, b, sizeof b);
+	assert_string_equal(b, "");
+	in.exit_signal = 9;
+	in.restarts = 1;
+	mon_fmt_exit(&in, b, sizeof b);
+	assert_string_equal(b, "last exit: killed by SIGKILL");
+	in.exit_signal = 0;
+	in.exit_code = 3;
+	mon_fmt_exit(&in, b, sizeof b);
+	assert_string_equal(b, "last exit: code 3");
+	in.reason = (char *)"exited with code 3";
+	mon_fmt_exit(&in, b, sizeof b);
+	assert_string_equal(b, "exited with code 3");
+}
+
+static void
 test_spark_scale(void **state)
 {
 	double v[] = { 0, 1, 2, 50 };
@@ -632,6 +657,7 @@ main(void)
 		cmocka_unit_test(test_fmt_bytes),
 		cmocka_unit_test(test_fmt_cpu),
 		cmocka_unit_test(test_fmt_fit),
+		cmocka_unit_test(test_fmt_exit),
 		cmocka_unit_test(test_spark_scale),
 		cmocka_unit_test(test_spark_render),
 		cmocka_unit_test(test_spark_bucket),
