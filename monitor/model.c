@@ -46,6 +46,8 @@ mon_model_free(struct mon_model *m)
 		return;
 	for (i = 0; i < m->ninst; i++)
 		mon_inst_free(m->inst[i]);
+	for (i = 0; i < m->npending; i++)
+		mon_inst_free(m->pending[i]);
 	free(m->inst);
 	free(m->hostname);
 	free(m);
@@ -187,6 +189,65 @@ mon_model_sweep(struct mon_model *m)
 	}
 }
 
+static void mon_inst_log_add(struct mon_inst *, const char *, int);
+
+/*
+ * Gives the lines kept for not yet listed instances to those now listed,
+ * and forgets those that waited MON_PENDING_AGE events in vain.
+ */
+static void
+mon_model_adopt(struct mon_model *m)
+{
+	struct mon_inst *p, *in;
+	const struct mon_log *lg;
+	size_t i, j, k;
+
+	for (i = j = 0; i < m->npending; i++) {
+		p = m->pending[i];
+		in = mon_model_find_name(m, p->name, p->index);
+		if (in != NULL) {
+			for (k = p->log_len; k-- > 0;) {
+				lg = mon_inst_log(p, k);
+				mon_inst_log_add(in, lg->text, lg->err);
+			}
+		} else if (m->gen - p->gen < MON_PENDING_AGE) {
+			m->pending[j++] = p;
+			continue;
+		} else
+			m->dropped_logs += p->log_len;
+		mon_inst_free(p);
+	}
+	m->npending = j;
+}
+
+/* The holder of lines for (app, index) not listed yet; NULL if none. */
+static struct mon_inst *
+mon_model_pending(struct mon_model *m, const char *app, int index)
+{
+	struct mon_inst *p;
+	size_t i;
+
+	for (i = 0; i < m->npending; i++) {
+		if (m->pending[i]->index == index &&
+		    strcmp(m->pending[i]->name, app) == 0)
+			return m->pending[i];
+	}
+	if (m->npending == MON_PENDING_MAX) {
+		m->dropped_logs += m->pending[0]->log_len;
+		mon_inst_free(m->pending[0]);
+		memmove(&m->pending[0], &m->pending[1],
+		    (MON_PENDING_MAX - 1) * sizeof m->pending[0]);
+		m->npending--;
+	}
+	p = xcalloc(1, sizeof *p);
+	p->id = -1;
+	p->name = xstrdup(app);
+	p->index = index;
+	p->gen = m->gen;
+	m->pending[m->npending++] = p;
+	return p;
+}
+
 static void
 mon_model_host(struct mon_model *m, json_t *host, json_t *daemon)
 {
@@ -231,6 +292,7 @@ mon_model_stats(struct mon_model *m, json_t *ev, char **cause)
 		mon_inst_sample(in);
 	}
 	mon_model_sweep(m);
+	mon_model_adopt(m);
 	mon_model_host(m, json_object_get(ev, "host"),
 	    json_object_get(ev, "daemon"));
 	if ((iv = mon_json_u64(ev, "interval_ms")) != 0)
@@ -281,7 +343,13 @@ mon_model_log(struct mon_model *m, json_t *ev, char **cause)
 		in = mon_model_find_name(m, app,
 		    (int)json_integer_value(json_object_get(ev, "instance")));
 	if (in == NULL) {
-		m->dropped_logs++;
+		if (app == NULL)
+			m->dropped_logs++;
+		else
+			mon_inst_log_add(mon_model_pending(m, app,
+			    (int)json_integer_value(json_object_get(ev,
+			    "instance"))), line, stream != NULL &&
+			    strcmp(stream, "err") == 0);
 		m->last_log_id = -1;
 		return 0;
 	}

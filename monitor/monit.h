@@ -19,6 +19,8 @@
 #define MON_LOG_LINES 200       /* log lines kept per instance */
 #define MON_LOG_MAX 1024        /* bytes kept of one log line */
 #define MON_FILTER_MAX 64       /* bytes of the name filter */
+#define MON_PENDING_MAX 32      /* unknown instances whose lines are kept */
+#define MON_PENDING_AGE 5       /* stats events they are kept for */
 
 /* One log line as received; err is 1 for stderr. */
 struct mon_log {
@@ -74,6 +76,13 @@ struct mon_model {
 	uint64_t missed;        /* events the daemon dropped for us */
 	uint64_t dropped_logs;  /* log lines for no known instance */
 	int last_log_id;        /* instance of the last log line, or -1 */
+
+	/*
+	 * Lines of instances that no stats event has listed yet (an app
+	 * started a moment ago), kept until one does, for a few events.
+	 */
+	struct mon_inst *pending[MON_PENDING_MAX];
+	size_t npending;
 };
 #define MON_EV_LOG 2
 #define MON_EV_MISSED 3

@@ -32,6 +32,12 @@ while :; do
 done
 """
 
+# a talker that also burns a little CPU, unevenly, for the sparklines
+BUSY_TALKER = TALKER.replace('  echo "beat-$i"', """\
+  n=0
+  while [ $n -lt $(( (i % 4) * 3000 )) ]; do n=$((n+1)); done
+  echo "beat-$i\"""")
+
 CRASHER = """\
 #!/bin/sh
 exit 3
@@ -260,6 +266,31 @@ def test_resize_redraws_at_80x24_and_200x60(corral, monit):
     t.resize(80, 24)
     t.wait(lambda s: s.splitlines()[-1].startswith("q:quit"), DEADLINE,
            "back to 80x24")
+
+
+def test_screen_as_documented(corral, monit):
+    """The screen of docs/monit.md; CORRAL_MONIT_CAPTURE=FILE saves it."""
+    corral.script("talker.sh", BUSY_TALKER)
+    corral.script("sleeper.sh", SLEEPER)
+    corral.script("crasher.sh", CRASHER)
+    t = monit()                      # starts the daemon; lines come live
+    t.wait_text("no instances")
+    corral.ok("start", "talker.sh", "--name", "api", "-i", "2")
+    corral.ok("start", "sleeper.sh", "--name", "worker")
+    corral.ok("start", "crasher.sh", "--name", "cron", "--max-restarts", "1",
+              "--min-uptime", "10s")
+    corral.wait_state("api", "online", 2)
+    corral.wait_state("cron", "errored", 1)
+    t.wait(lambda s: re.search(r"^  beat-10$", s, re.M), DEADLINE,
+           "some history")
+    check_frame(t, 80, 24)
+    for name, state in (("api:0", "online"), ("api:1", "online"),
+                        ("worker", "online"), ("cron", "errored")):
+        assert row_for(t, name)[3] == state
+    path = os.environ.get("CORRAL_MONIT_CAPTURE")
+    if path:
+        with open(path, "w") as f:
+            f.write(t.text() + "\n")
 
 
 def lflags(t):

@@ -556,7 +556,8 @@ test_model_logs(void **state)
 	apply(m, "{\"event\":\"log\",\"app\":\"api\",\"instance\":1,"
 	    "\"stream\":\"err\",\"line\":\"oops\\n\"}");
 	apply(m, "{\"event\":\"log\",\"app\":\"nope\",\"instance\":0,"
-	    "\"stream\":\"out\",\"line\":\"lost\"}");
+	    "\"stream\":\"out\",\"line\":\"early\"}");
+	apply(m, "{\"event\":\"log\",\"stream\":\"out\",\"line\":\"lost\"}");
 	in = mon_model_find(m, 4);
 	assert_int_equal(in->log_len, 2);
 	assert_string_equal(mon_inst_log(in, 0)->text, "oops");
@@ -565,6 +566,7 @@ test_model_logs(void **state)
 	assert_int_equal(mon_inst_log(in, 1)->err, 0);
 	assert_null(mon_inst_log(in, 2));
 	assert_int_equal(m->dropped_logs, 1);
+	assert_int_equal(m->npending, 1);
 	for (i = 0; i < MON_LOG_LINES + 5; i++) {
 		snprintf(ev, sizeof ev, "{\"event\":\"log\",\"app\":\"api\","
 		    "\"instance\":0,\"stream\":\"out\",\"line\":\"l%d\"}", i);
@@ -574,6 +576,47 @@ test_model_logs(void **state)
 	assert_int_equal(in->log_len, MON_LOG_LINES);
 	assert_string_equal(mon_inst_log(in, 0)->text, "l204");
 	assert_string_equal(mon_inst_log(in, MON_LOG_LINES - 1)->text, "l5");
+	mon_model_free(m);
+}
+
+/* Lines that come before the first stats event listing their instance. */
+static void
+test_model_logs_pending(void **state)
+{
+	struct mon_model *m = mon_model_create();
+	struct mon_inst *in;
+	char ev[256];
+	int i;
+
+	(void)state;
+	apply(m, "{\"event\":\"log\",\"app\":\"new\",\"instance\":0,"
+	    "\"stream\":\"out\",\"line\":\"first\"}");
+	apply(m, "{\"event\":\"log\",\"app\":\"new\",\"instance\":0,"
+	    "\"stream\":\"err\",\"line\":\"second\"}");
+	apply(m, "{\"event\":\"log\",\"app\":\"gone\",\"instance\":0,"
+	    "\"stream\":\"out\",\"line\":\"never listed\"}");
+	assert_int_equal(m->ninst, 0);
+	assert_int_equal(m->npending, 2);
+	apply(m, "{\"event\":\"stats\",\"instances\":[{\"id\":5,\"name\":"
+	    "\"new\",\"instance\":0,\"state\":\"online\"}]}");
+	in = mon_model_find(m, 5);
+	assert_int_equal(in->log_len, 2);
+	assert_string_equal(mon_inst_log(in, 0)->text, "second");
+	assert_int_equal(mon_inst_log(in, 0)->err, 1);
+	assert_string_equal(mon_inst_log(in, 1)->text, "first");
+	assert_int_equal(m->npending, 1);
+	/* the other waits a few events, then is dropped */
+	for (i = 0; i < MON_PENDING_AGE; i++)
+		apply(m, "{\"event\":\"stats\",\"instances\":[]}");
+	assert_int_equal(m->npending, 0);
+	assert_int_equal(m->dropped_logs, 1);
+	/* a flood of unknown instances is bounded */
+	for (i = 0; i < 3 * MON_PENDING_MAX; i++) {
+		snprintf(ev, sizeof ev, "{\"event\":\"log\",\"app\":\"a%d\","
+		    "\"instance\":0,\"stream\":\"out\",\"line\":\"x\"}", i);
+		apply(m, ev);
+	}
+	assert_int_equal(m->npending, MON_PENDING_MAX);
 	mon_model_free(m);
 }
 
@@ -672,6 +715,7 @@ main(void)
 		cmocka_unit_test(test_model_merge),
 		cmocka_unit_test(test_model_history_wraps),
 		cmocka_unit_test(test_model_logs),
+		cmocka_unit_test(test_model_logs_pending),
 		cmocka_unit_test(test_model_bad_input),
 	};
 
