@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * `corral monit`: the loop that ties the dashboard together. It subscribes
- * to the daemon's stats stream on one connection, sends each action
- * (restart, reload, stop, start, delete) as an ordinary request on a
- * connection of its own, waits in poll() on the terminal and those sockets,
- * and redraws only when something changed. When the daemon goes away it
- * keeps the last figures on screen, says so and reconnects every second.
+ * to the daemon's stats stream on one connection, has each action sent on
+ * a connection of its own (action.c), waits in poll() on the terminal and
+ * those sockets, and redraws only when something changed. When the daemon
+ * goes away it keeps the last figures on screen, says so and reconnects
+ * every second.
  * The terminal is restored on every way out: q, Ctrl-C, SIGTERM, SIGHUP,
  * and exit() from anywhere (atexit).
  */
-
-#include <sys/ioctl.h>
 
 #include <curses.h>
 #include <term.h>
@@ -27,30 +25,9 @@
 #include "common.h"
 #include "monit.h"
 
-#define MONIT_ACTIONS 4         /* action requests in flight at once */
 #define MONIT_RETRY_MS 1000
-#define MONIT_STATUS_MS 6000
 #define MONIT_CONNECT_MS 5000
 #define MONIT_FRAME_MS 100      /* least time between redraws for events */
-
-struct monit_action {
-	struct mon_conn conn;
-	char what[128];         /* "restart api (id 3)" */
-};
-
-struct monit {
-	struct mon_model *model;
-	struct mon_keys keys;
-	struct mon_view view;
-	struct mon_conn sub;
-	int streaming;          /* sub's reply was read, events follow */
-	json_t *argv;           /* words after "monit", for the daemon */
-	uint64_t retry_at;
-	struct monit_action act[MONIT_ACTIONS];
-	int dirty;              /* redraw now (a key, a status message) */
-	int stale;              /* redraw within MONIT_FRAME_MS (events) */
-	uint64_t drawn_at;
-};
 
 static volatile sig_atomic_t monit_signal;
 static int monit_curses;
@@ -70,8 +47,9 @@ monit_restore(void)
 	}
 }
 
-static uint64_t
-monit_now(void)
+/* A monotonic clock in milliseconds. */
+uint64_t
+mon_now(void)
 {
 	struct timespec ts;
 
@@ -79,10 +57,9 @@ monit_now(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void monit_status(struct monit *, int, const char *, ...)
-    PRINTFLIKE(3, 4);
-static void
-monit_status(struct monit *mt, int err, const char *fmt, ...)
+/* Shows a message in the status line for MON_STATUS_MS. */
+void
+mon_status(struct monit *mt, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -90,7 +67,7 @@ monit_status(struct monit *mt, int err, const char *fmt, ...)
 	vsnprintf(mt->view.status, sizeof mt->view.status, fmt, ap);
 	va_end(ap);
 	mt->view.status_err = err;
-	mt->view.status_until = monit_now() + MONIT_STATUS_MS;
+	mt->view.status_until = mon_now() + MON_STATUS_MS;
 	mt->dirty = 1;
 }
 
@@ -118,79 +95,10 @@ monit_lost(struct monit *mt, const char *why)
 	mon_conn_close(&mt->sub);
 	mt->streaming = 0;
 	mt->view.connected = 0;
-	mt->retry_at = monit_now() + MONIT_RETRY_MS;
-	monit_status(mt, 1, "daemon connection lost (%s); retrying every "
+	mt->retry_at = mon_now() + MONIT_RETRY_MS;
+	mon_status(mt, 1, "daemon connection lost (%s); retrying every "
 	    "second", why);
 	mt->view.status_until = UINT64_MAX;
-}
-
-/* "online, pid 4242" for one instance, "4 instances, 3 online" for more. */
-static char *
-monit_summary(json_t *list)
-{
-	const char *st;
-	size_t i, online = 0;
-	json_t *o;
-	char *s;
-
-	if (json_array_size(list) == 1) {
-		o = json_array_get(list, 0);
-		st = json_string_value(json_object_get(o, "state"));
-		if (json_integer_value(json_object_get(o, "pid")) > 0)
-			xasprintf(&s, "%s, pid %lld", st != NULL ? st : "?",
-			    (long long)json_integer_value(json_object_get(o,
-			    "pid")));
-		else
-			s = xstrdup(st != NULL ? st : "done");
-		return s;
-	}
-	json_array_foreach(list, i, o) {
-		st = json_string_value(json_object_get(o, "state"));
-		online += st != NULL && strcmp(st, "online") == 0;
-	}
-	xasprintf(&s, "%zu instances, %zu online", json_array_size(list),
-	    online);
-	return s;
-}
-
-/*
- * Reads a reply line: 0 and *msg (caller frees) for ok, -1 and *msg for an
- * error reply, with *code the exit status it asks for, and in *list (if not
- * NULL; caller decrefs) the instance objects an ok reply carries.
- */
-static int
-monit_reply(const char *line, size_t len, char **msg, int *code,
-    json_t **list)
-{
-	json_error_t jerr;
-	json_t *r, *data;
-	const char *s;
-	int ok;
-
-	*code = EXIT_FAILURE_;
-	if ((r = json_loadb(line, len, 0, &jerr)) == NULL) {
-		xasprintf(msg, "bad reply from daemon: %s", jerr.text);
-		return -1;
-	}
-	ok = json_is_true(json_object_get(r, "ok"));
-	if (!ok) {
-		s = json_string_value(json_object_get(r, "error"));
-		*msg = xstrdup(s != NULL ? s : "request failed");
-		if (json_is_integer(json_object_get(r, "exit")))
-			*code = (int)json_integer_value(json_object_get(r,
-			    "exit"));
-	} else if ((s = json_string_value(json_object_get(r, "message"))) !=
-	    NULL || (s = json_string_value(json_object_get(r, "data"))) !=
-	    NULL)
-		*msg = xstrndup(s, strcspn(s, "\n"));
-	else if (json_is_array(data = json_object_get(r, "data")))
-		*msg = monit_summary(data);
-	else
-		*msg = xstrdup("done");
-	if (list != NULL && ok && json_is_array(json_object_get(r, "data")))
-		*list = json_incref(json_object_get(r, "data"));
-	json_decref(r);
-	return ok ? 0 : -1;
 }
 
 static void
@@ -202,7 +110,7 @@ monit_sub_lines(struct monit *mt)
 
 	while ((line = mon_conn_line(&mt->sub, &len)) != NULL) {
 		if (!mt->streaming) {
-			if (monit_reply(line, len, &cause, &code, NULL) == -1) {
+			if (mon_reply_read(line, len, &cause, &code, NULL) == -1) {
 				monit_lost(mt, cause);
 				free(cause);
 				return;
@@ -212,17 +120,17 @@ monit_sub_lines(struct monit *mt)
 			mt->streaming = 1;
 			mt->view.connected = 1;
 			if (mt->view.status_until == UINT64_MAX)
-				monit_status(mt, 0, "connected to the daemon");
+				mon_status(mt, 0, "connected to the daemon");
 			continue;
 		}
 		switch (mon_model_apply_line(mt->model, line, len, &cause)) {
 		case -1:
-			monit_status(mt, 1, "%s", cause);
+			mon_status(mt, 1, "%s", cause);
 			free(cause);
 			cause = NULL;
 			break;
 		case MON_EV_MISSED:
-			monit_status(mt, 1, "the daemon dropped %llu events: "
+			mon_status(mt, 1, "the daemon dropped %llu events: "
 			    "this terminal reads too slowly",
 			    (unsigned long long)mt->model->missed);
 			break;
@@ -253,98 +161,6 @@ monit_sub_input(struct monit *mt)
 		    strerror(errno));
 }
 
-/* The selected instance, or NULL. */
-static struct mon_inst *
-monit_selected(struct monit *mt)
-{
-	if (mt->keys.sel_id == -1)
-		return NULL;
-	return mon_model_find(mt->model, mt->keys.sel_id);
-}
-
-static void
-monit_pending(struct monit *mt)
-{
-	size_t i, o = 0;
-
-	mt->view.pending[0] = '\0';
-	for (i = 0; i < MONIT_ACTIONS; i++) {
-		if (mt->act[i].conn.fd == -1)
-			continue;
-		o += (size_t)snprintf(mt->view.pending + o,
-		    sizeof mt->view.pending - o, "%s%s...", o > 0 ? ", " : "",
-		    mt->act[i].what);
-		if (o >= sizeof mt->view.pending)
-			break;
-	}
-	mt->dirty = 1;
-}
-
-/* Sends the action on a connection of its own; the reply comes later. */
-static void
-monit_act(struct monit *mt, enum mon_action a)
-{
-	struct mon_inst *in = monit_selected(mt);
-	struct monit_action *ac = NULL;
-	const char *cmd = mon_action_cmd(a);
-	char target[64], *cause = NULL;
-	json_t *argv;
-	size_t i;
-
-	if (in == NULL || cmd == NULL)
-		return;
-	for (i = 0; i < MONIT_ACTIONS && ac == NULL; i++) {
-		if (mt->act[i].conn.fd == -1)
-			ac = &mt->act[i];
-	}
-	if (ac == NULL) {
-		monit_status(mt, 1, "%s: too many actions in flight", cmd);
-		return;
-	}
-	/* reload and delete act on the app, the others on the instance */
-	if (a == MON_ACT_RELOAD || a == MON_ACT_DELETE) {
-		snprintf(target, sizeof target, "%s", in->name);
-		snprintf(ac->what, sizeof ac->what, "%s %s", cmd, in->name);
-	} else {
-		snprintf(target, sizeof target, "%d", in->id);
-		snprintf(ac->what, sizeof ac->what, "%s %s (id %d)", cmd,
-		    in->name, in->id);
-	}
-	argv = json_pack("[s]", target);
-	if (mon_conn_open(&ac->conn, 0, &cause) == -1 ||
-	    mon_conn_send(&ac->conn, cmd, argv, &cause) == -1) {
-		monit_status(mt, 1, "%s: %s", ac->what, cause);
-		mon_conn_close(&ac->conn);
-		free(cause);
-	}
-	json_decref(argv);
-	monit_pending(mt);
-}
-
-static void
-monit_act_input(struct monit *mt, struct monit_action *ac)
-{
-	char *line, *msg = NULL;
-	json_t *list = NULL;
-	size_t len;
-	int rc, code;
-
-	rc = mon_conn_read(&ac->conn);
-	if ((line = mon_conn_line(&ac->conn, &len)) != NULL) {
-		rc = monit_reply(line, len, &msg, &code, &list);
-		monit_status(mt, rc == -1, "%s: %s", ac->what, msg);
-		free(msg);
-		if (list != NULL && mon_model_merge(mt->model, list) > 0)
-			mt->stale = 1;
-		json_decref(list);
-	} else if (rc == 1)
-		return;
-	else
-		monit_status(mt, 1, "%s: no reply from the daemon", ac->what);
-	mon_conn_close(&ac->conn);
-	monit_pending(mt);
-}
-
 static int
 monit_key(struct monit *mt, int ch)
 {
@@ -363,7 +179,7 @@ monit_key(struct monit *mt, int ch)
 	case MON_ACT_STOP:
 	case MON_ACT_START:
 	case MON_ACT_DELETE:
-		monit_act(mt, a);
+		mon_action_send(mt, a);
 		break;
 	case MON_ACT_ASK_DELETE:
 	case MON_ACT_REDRAW:
@@ -390,7 +206,7 @@ monit_poll_timeout(struct monit *mt, uint64_t now)
 static void
 monit_timers(struct monit *mt)
 {
-	uint64_t now = monit_now();
+	uint64_t now = mon_now();
 	char *cause = NULL;
 
 	if (mt->view.status[0] != '\0' && now >= mt->view.status_until) {
@@ -409,26 +225,26 @@ monit_timers(struct monit *mt)
 static int
 monit_loop(struct monit *mt)
 {
-	struct pollfd pfd[2 + MONIT_ACTIONS];
+	struct pollfd pfd[2 + MON_ACTIONS];
 	int n, i, ch;
 
 	while (!monit_signal) {
 		monit_timers(mt);
 		if (mt->dirty || (mt->stale &&
-		    monit_now() >= mt->drawn_at + MONIT_FRAME_MS)) {
+		    mon_now() >= mt->drawn_at + MONIT_FRAME_MS)) {
 			mon_draw(&mt->view, mt->model, &mt->keys);
 			mt->dirty = mt->stale = 0;
-			mt->drawn_at = monit_now();
+			mt->drawn_at = mon_now();
 		}
 		pfd[0].fd = STDIN_FILENO;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = mt->sub.fd;
 		pfd[1].events = POLLIN;
-		for (i = 0; i < MONIT_ACTIONS; i++) {
+		for (i = 0; i < MON_ACTIONS; i++) {
 			pfd[2 + i].fd = mt->act[i].conn.fd;
 			pfd[2 + i].events = POLLIN;
 		}
-		n = poll(pfd, nitems(pfd), monit_poll_timeout(mt, monit_now()));
+		n = poll(pfd, nitems(pfd), monit_poll_timeout(mt, mon_now()));
 		if (n == -1 && errno != EINTR)
 			fatal("poll");
 		/* after EINTR too: SIGWINCH makes getch() return KEY_RESIZE */
@@ -438,9 +254,9 @@ monit_loop(struct monit *mt)
 		}
 		if (n > 0 && pfd[1].fd != -1 && pfd[1].revents != 0)
 			monit_sub_input(mt);
-		for (i = 0; n > 0 && i < MONIT_ACTIONS; i++) {
+		for (i = 0; n > 0 && i < MON_ACTIONS; i++) {
 			if (pfd[2 + i].fd != -1 && pfd[2 + i].revents != 0)
-				monit_act_input(mt, &mt->act[i]);
+				mon_action_input(mt, &mt->act[i]);
 		}
 	}
 	/* Ctrl-C is a documented way to quit; other signals are not */
@@ -452,7 +268,7 @@ static int
 monit_first_reply(struct monit *mt, char **cause, int *code)
 {
 	struct pollfd pfd = { .fd = mt->sub.fd, .events = POLLIN };
-	uint64_t deadline = monit_now() + MONIT_CONNECT_MS;
+	uint64_t deadline = mon_now() + MONIT_CONNECT_MS;
 	char *line;
 	size_t len;
 	int rc;
@@ -464,7 +280,7 @@ monit_first_reply(struct monit *mt, char **cause, int *code)
 		rc = poll(&pfd, 1, 100);
 		if (rc == -1 && errno != EINTR)
 			fatal("poll");
-		if (monit_now() > deadline) {
+		if (mon_now() > deadline) {
 			*cause = xstrdup("the daemon did not answer");
 			return -1;
 		}
@@ -473,7 +289,7 @@ monit_first_reply(struct monit *mt, char **cause, int *code)
 			return -1;
 		}
 	}
-	if (monit_reply(line, len, cause, code, NULL) == -1)
+	if (mon_reply_read(line, len, cause, code, NULL) == -1)
 		return -1;
 	free(*cause);
 	*cause = NULL;
@@ -537,7 +353,7 @@ monit_free(struct monit *mt)
 	size_t i;
 
 	mon_conn_close(&mt->sub);
-	for (i = 0; i < MONIT_ACTIONS; i++)
+	for (i = 0; i < MON_ACTIONS; i++)
 		mon_conn_close(&mt->act[i].conn);
 	mon_model_free(mt->model);
 	json_decref(mt->argv);
@@ -556,7 +372,7 @@ monit_main(int argc, char **argv)
 
 	memset(&mt, 0, sizeof mt);
 	mt.sub.fd = -1;
-	for (i = 0; i < MONIT_ACTIONS; i++)
+	for (i = 0; i < MON_ACTIONS; i++)
 		mt.act[i].conn.fd = -1;
 	mon_keys_init(&mt.keys);
 	mt.model = mon_model_create();

@@ -15,6 +15,8 @@
 
 #include <jansson.h>
 
+#include "common.h"
+
 #define MON_HISTORY 300         /* samples of CPU and memory per instance */
 #define MON_LOG_LINES 200       /* log lines kept per instance */
 #define MON_LOG_MAX 1024        /* bytes kept of one log line */
@@ -216,7 +218,33 @@ struct mon_view {
 void mon_draw_init(struct mon_view *);
 void mon_draw(struct mon_view *, struct mon_model *, struct mon_keys *);
 
-/* monit.c */
+/* monit.c: the state of a running monitor */
+#define MON_ACTIONS 4           /* action requests in flight at once */
+#define MON_STATUS_MS 6000      /* how long a message stays */
+struct mon_action_req {
+	struct mon_conn conn;   /* fd -1 when the slot is free */
+	char what[128];         /* "restart api (id 3)" */
+};
+struct monit {
+	struct mon_model *model;
+	struct mon_keys keys;
+	struct mon_view view;
+	struct mon_conn sub;
+	int streaming;          /* sub's reply was read, events follow */
+	json_t *argv;           /* words after "monit", for the daemon */
+	uint64_t retry_at;
+	struct mon_action_req act[MON_ACTIONS];
+	int dirty;              /* redraw now (a key, a status message) */
+	int stale;              /* redraw soon (events) */
+	uint64_t drawn_at;
+};
+uint64_t mon_now(void);
+void mon_status(struct monit *, int, const char *, ...) PRINTFLIKE(3, 4);
 int monit_main(int, char **);
+
+/* action.c */
+int mon_reply_read(const char *, size_t, char **, int *, json_t **);
+void mon_action_send(struct monit *, enum mon_action);
+void mon_action_input(struct monit *, struct mon_action_req *);
 
 #endif
