@@ -57,7 +57,7 @@ hoststat_loadavg(const char *path, double *load)
 	return n == 3 ? 0 : -1;
 }
 
-/* {"hostname":..., "load":[1,5,15], "mem_total":B, "mem_available":B, "ncpu":N} */
+/* {"hostname", "load": [1m, 5m, 15m], "mem_total", "mem_available", "ncpu"} */
 json_t *
 hoststat_json(void)
 {
