@@ -36,16 +36,23 @@ static const struct args_opt cmd_monit_opts[] = {
 	{ NULL, 0, 0, NULL }
 };
 
-/* The memory limit of an app in bytes, 0 if it has none. */
+/*
+ * The memory limit of an app in bytes: max_memory (the cgroup's), else
+ * max_memory_restart; 0 if it has neither (or this build knows neither).
+ */
 static json_int_t
 monit_max_memory(struct app *app)
 {
+	static const char *const keys[] = { "max_memory", "max_memory_restart" };
 	json_t *cfg = appcfg_to_json(&app->cfg), *v;
 	json_int_t max = 0;
+	size_t i;
 
-	v = json_object_get(cfg, "max_memory");
-	if (json_is_integer(v) && json_integer_value(v) > 0)
-		max = json_integer_value(v);
+	for (i = 0; i < nitems(keys) && max == 0; i++) {
+		v = json_object_get(cfg, keys[i]);
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			max = json_integer_value(v);
+	}
 	json_decref(cfg);
 	return max;
 }
