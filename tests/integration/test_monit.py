@@ -124,7 +124,8 @@ def test_crash_shows_up(corral, monit):
     (now,) = corral.wait_state("api", "online", 1)
     assert cells[2] == str(now["pid"])
     print(f"crash shown after {seen:.2f}s")
-    t.wait_text("last exit: killed by SIGKILL")
+    t.wait(lambda s: re.search(r"api \(id \d+\).*killed by SIGKILL", s),
+           DEADLINE, "the last exit in the detail title")
 
 
 def test_restart_key_restarts_the_selected_instance(corral, monit):
