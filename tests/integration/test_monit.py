@@ -201,6 +201,37 @@ def test_log_pane_tells_stdout_and_stderr_apart(corral, monit):
     assert "  hello-out" in t.lines()
 
 
+def test_log_pane_scrolls_and_is_safe_from_escapes(corral, monit):
+    corral.script("noisy.sh", r"""
+        #!/bin/sh
+        sleep 1
+        printf 'evil \033[2J\033[1;1Hgotcha\n'
+        i=0
+        while [ $i -lt 60 ]; do echo "line-$i"; i=$((i+1)); done
+        exec sleep 1000
+        """)
+    corral.ok("ping")
+    t = monit()
+    corral.ok("start", "noisy.sh", "--name", "noisy")
+    t.wait_text("line-59")
+    # the escape sequences are shown, not obeyed: the screen is intact
+    assert t.lines()[-1].startswith("q:quit")
+    assert t.lines()[1].split()[:2] == ["id", "name"]
+    assert "line-1\n" not in t.text() and "line-10" not in t.text()
+    t.send("\t")                     # focus the log pane, scroll back
+    t.wait_text("Up/Down scroll, Esc back")
+    for _ in range(60):
+        t.send("k")
+    t.wait(lambda s: "  line-0" in s.splitlines(), DEADLINE,
+           "the oldest lines")
+    t.wait(lambda s: re.search(r"^  evil \?\[2J\?\[1;1Hgotcha$", s, re.M),
+           DEADLINE, "the escapes as text")
+    assert re.search(r"log \(\d+ lines back", t.text())
+    t.send("G")                      # follow again
+    t.wait(lambda s: "  line-59" in s.splitlines() and
+           "lines back" not in s, DEADLINE, "following again")
+
+
 def test_filter_and_help(corral, monit):
     corral.script("sleeper.sh", SLEEPER)
     for name in ("alpha", "beta", "alpine"):
