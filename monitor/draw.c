@@ -373,17 +373,23 @@ mon_draw_status(struct mon_view *v, struct mon_keys *k, struct mon_inst *in,
 		attr = v->status_err ? mon_draw_attr(v, MON_PAIR_ERR, 0) |
 		    A_BOLD : A_BOLD;
 	} else
-		snprintf(line, sizeof line, "q:quit ?:help Tab:log r:restart "
-		    "R:reload s:stop S:start d:delete /:filter");
+		snprintf(line, sizeof line, "%s", COLS >= 74 ?
+		    "q:quit ?:help Tab:log r:restart R:reload s:stop S:start "
+		    "d:delete /:filter" : "q:quit ?:help r:restart s:stop "
+		    "d:delete /:filter");
 	mon_draw_text(p->status_y, 0, COLS, line, attr);
 }
 
 static void
 mon_draw_help(void)
 {
-	int i, w = 0, h = (int)nitems(mon_help), y0, x0;
+	const char *text[nitems(mon_help)];
+	int i, w = 0, h = 0, y0, x0;
 
-	for (i = 0; i < h; i++) {
+	/* on a short screen the blank lines go first */
+	for (i = 0; i < (int)nitems(mon_help); i++) {
+		if (mon_help[i][0] != '\0' || LINES >= (int)nitems(mon_help) + 2)
+			text[h++] = mon_help[i];
 		if ((int)strlen(mon_help[i]) > w)
 			w = (int)strlen(mon_help[i]);
 	}
@@ -404,7 +410,7 @@ mon_draw_help(void)
 	mon_draw_box(y0 + h + 1, x0, MON_BOX_LL, 1);
 	mon_draw_box(y0 + h + 1, x0 + w + 3, MON_BOX_LR, 1);
 	for (i = 0; i < h; i++)
-		mon_draw_text(y0 + 1 + i, x0 + 2, COLS - x0 - 2, mon_help[i],
+		mon_draw_text(y0 + 1 + i, x0 + 2, COLS - x0 - 2, text[i],
 		    i == 0 ? A_BOLD : A_NORMAL);
 }
 
