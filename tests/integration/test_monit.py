@@ -354,6 +354,15 @@ def test_quitting_restores_the_terminal(corral, monit, how):
     assert not t.screen.cursor.hidden
 
 
+def test_usage_errors_before_taking_the_screen(corral, monit):
+    t = monit(args=("--interval", "5ms"))
+    assert t.exited() == 100
+    assert "--interval: 5ms is not between 100ms and 60s" in t.text()
+    assert lflags(t) & termios.ICANON
+    r = corral.run("monit")          # stdin and stdout are pipes here
+    assert r.rc == 1 and "needs a terminal" in r.err
+
+
 def test_daemon_going_away_is_survived(corral, monit):
     corral.script("sleeper.sh", SLEEPER)
     corral.ok("start", "sleeper.sh", "--name", "dg")
