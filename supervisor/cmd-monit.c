@@ -82,7 +82,7 @@ monit_instances(void)
 }
 
 /* One stats event; the caller owns it. */
-json_t *
+static json_t *
 monit_stats_json(uint64_t interval)
 {
 	uint64_t now = now_ms();

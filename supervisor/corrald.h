@@ -311,7 +311,6 @@ void op_check_all(void);
 void op_conn_gone(struct conn *);
 
 /* cmd-monit.c */
-json_t *monit_stats_json(uint64_t);
 void monit_conn_gone(struct conn *);
 
 /* hoststat.c */
