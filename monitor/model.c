@@ -5,7 +5,7 @@
  * plus max_memory when a limit is set) and the host and daemon figures; each
  * one appends a CPU and memory sample to every listed instance and forgets
  * instances it no longer lists. A "log" event appends a line to the ring of
- * the instance it names. Nothing here touches the terminal.
+ * the instance it names (loglines.c). Nothing here touches the terminal.
  */
 
 #include <stdlib.h>
@@ -25,7 +25,7 @@ mon_model_create(void)
 	return m;
 }
 
-static void
+void
 mon_inst_free(struct mon_inst *in)
 {
 	size_t i;
@@ -168,6 +168,35 @@ mon_inst_update(struct mon_inst *in, json_t *o)
 	}
 }
 
+static int
+mon_model_cmp_name(const void *a, const void *b)
+{
+	return strcmp((*(struct mon_inst *const *)a)->name,
+	    (*(struct mon_inst *const *)b)->name);
+}
+
+/* Counts the instances of each app, sorting by name: n log n, not n^2. */
+static void
+mon_model_siblings(struct mon_model *m)
+{
+	struct mon_inst **v;
+	size_t i, j, k;
+
+	if (m->ninst == 0)
+		return;
+	v = xreallocarray(NULL, m->ninst, sizeof *v);
+	memcpy(v, m->inst, m->ninst * sizeof *v);
+	qsort(v, m->ninst, sizeof *v, mon_model_cmp_name);
+	for (i = 0; i < m->ninst; i = j) {
+		for (j = i + 1; j < m->ninst && strcmp(v[i]->name,
+		    v[j]->name) == 0; j++)
+			;
+		for (k = i; k < j; k++)
+			v[k]->siblings = (int)(j - i);
+	}
+	free(v);
+}
+
 /* Drops the instances that the last stats event did not list. */
 static void
 mon_model_sweep(struct mon_model *m)
@@ -181,71 +210,7 @@ mon_model_sweep(struct mon_model *m)
 			mon_inst_free(m->inst[i]);
 	}
 	m->ninst = j;
-	for (i = 0; i < m->ninst; i++) {
-		m->inst[i]->siblings = 0;
-		for (j = 0; j < m->ninst; j++)
-			m->inst[i]->siblings +=
-			    strcmp(m->inst[i]->name, m->inst[j]->name) == 0;
-	}
-}
-
-static void mon_inst_log_add(struct mon_inst *, const char *, int);
-
-/*
- * Gives the lines kept for not yet listed instances to those now listed,
- * and forgets those that waited MON_PENDING_AGE events in vain.
- */
-static void
-mon_model_adopt(struct mon_model *m)
-{
-	struct mon_inst *p, *in;
-	const struct mon_log *lg;
-	size_t i, j, k;
-
-	for (i = j = 0; i < m->npending; i++) {
-		p = m->pending[i];
-		in = mon_model_find_name(m, p->name, p->index);
-		if (in != NULL) {
-			for (k = p->log_len; k-- > 0;) {
-				lg = mon_inst_log(p, k);
-				mon_inst_log_add(in, lg->text, lg->err);
-			}
-		} else if (m->gen - p->gen < MON_PENDING_AGE) {
-			m->pending[j++] = p;
-			continue;
-		} else
-			m->dropped_logs += p->log_len;
-		mon_inst_free(p);
-	}
-	m->npending = j;
-}
-
-/* The holder of lines for (app, index) not listed yet; NULL if none. */
-static struct mon_inst *
-mon_model_pending(struct mon_model *m, const char *app, int index)
-{
-	struct mon_inst *p;
-	size_t i;
-
-	for (i = 0; i < m->npending; i++) {
-		if (m->pending[i]->index == index &&
-		    strcmp(m->pending[i]->name, app) == 0)
-			return m->pending[i];
-	}
-	if (m->npending == MON_PENDING_MAX) {
-		m->dropped_logs += m->pending[0]->log_len;
-		mon_inst_free(m->pending[0]);
-		memmove(&m->pending[0], &m->pending[1],
-		    (MON_PENDING_MAX - 1) * sizeof m->pending[0]);
-		m->npending--;
-	}
-	p = xcalloc(1, sizeof *p);
-	p->id = -1;
-	p->name = xstrdup(app);
-	p->index = index;
-	p->gen = m->gen;
-	m->pending[m->npending++] = p;
-	return p;
+	mon_model_siblings(m);
 }
 
 static void
@@ -298,63 +263,6 @@ mon_model_stats(struct mon_model *m, json_t *ev, char **cause)
 	if ((iv = mon_json_u64(ev, "interval_ms")) != 0)
 		m->interval_ms = iv;
 	m->updates++;
-	return 0;
-}
-
-static void
-mon_inst_log_add(struct mon_inst *in, const char *line, int err)
-{
-	size_t at, n;
-
-	if (in->log_len < MON_LOG_LINES) {
-		at = (in->log_head + in->log_len) % MON_LOG_LINES;
-		in->log_len++;
-	} else {
-		at = in->log_head;
-		in->log_head = (in->log_head + 1) % MON_LOG_LINES;
-	}
-	free(in->logs[at].text);
-	n = strcspn(line, "\r\n");
-	if (n > MON_LOG_MAX)
-		n = MON_LOG_MAX;
-	in->logs[at].text = xstrndup(line, n);
-	in->logs[at].err = err;
-	in->log_total++;
-}
-
-static int
-mon_model_log(struct mon_model *m, json_t *ev, char **cause)
-{
-	const char *app, *line, *stream;
-	struct mon_inst *in = NULL;
-	json_t *id;
-
-	app = json_string_value(json_object_get(ev, "app"));
-	line = json_string_value(json_object_get(ev, "line"));
-	stream = json_string_value(json_object_get(ev, "stream"));
-	if (line == NULL) {
-		*cause = xstrdup("log event without line");
-		return -1;
-	}
-	id = json_object_get(ev, "id");
-	if (json_is_integer(id))
-		in = mon_model_find(m, (int)json_integer_value(id));
-	if (in == NULL && app != NULL)
-		in = mon_model_find_name(m, app,
-		    (int)json_integer_value(json_object_get(ev, "instance")));
-	if (in == NULL) {
-		if (app == NULL)
-			m->dropped_logs++;
-		else
-			mon_inst_log_add(mon_model_pending(m, app,
-			    (int)json_integer_value(json_object_get(ev,
-			    "instance"))), line, stream != NULL &&
-			    strcmp(stream, "err") == 0);
-		m->last_log_id = -1;
-		return 0;
-	}
-	mon_inst_log_add(in, line, stream != NULL && strcmp(stream, "err") == 0);
-	m->last_log_id = in->id;
 	return 0;
 }
 
@@ -479,13 +387,4 @@ mon_inst_history(const struct mon_inst *in, int mem, double *out, size_t max)
 	for (i = 0; i < n; i++)
 		out[i] = h[(in->hist_head + skip + i) % MON_HISTORY];
 	return n;
-}
-
-/* The i-th newest log line (0 is the newest), NULL past the oldest. */
-const struct mon_log *
-mon_inst_log(const struct mon_inst *in, size_t i)
-{
-	if (i >= in->log_len)
-		return NULL;
-	return &in->logs[(in->log_head + in->log_len - 1 - i) % MON_LOG_LINES];
 }

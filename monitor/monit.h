@@ -101,6 +101,12 @@ size_t mon_model_count(struct mon_model *, const char *);
 size_t mon_model_visible(struct mon_model *, const char *,
 	    struct mon_inst **, size_t);
 size_t mon_inst_history(const struct mon_inst *, int, double *, size_t);
+void mon_inst_free(struct mon_inst *);
+
+/* loglines.c */
+void mon_inst_log_add(struct mon_inst *, const char *, int);
+int mon_model_log(struct mon_model *, json_t *, char **);
+void mon_model_adopt(struct mon_model *);
 const struct mon_log *mon_inst_log(const struct mon_inst *, size_t);
 
 /* fmt.c */
