@@ -118,7 +118,11 @@ monit_sub_closed(uv_handle_t *h)
 	free(h->data);
 }
 
-/* The connection closes: its subscription ends; the timer is freed later. */
+/*
+ * The connection is closed (its close callback runs): its subscription
+ * ends; the timer is freed in its own close callback. Until then a tick
+ * finds the connection closing, and conn_event() sends nothing.
+ */
 void
 monit_conn_gone(struct conn *c)
 {

@@ -28,6 +28,7 @@ conn_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
 
+	monit_conn_gone(c);
 	linebuf_free(&c->in);
 	free(c->log_filter);
 	free(c);
@@ -44,7 +45,6 @@ conn_close(struct conn *c)
 		D.shutdown_conn = NULL;
 	TAILQ_REMOVE(&D.conns, c, entry);
 	op_conn_gone(c);
-	monit_conn_gone(c);
 	uv_close((uv_handle_t *)&c->pipe, conn_closed);
 }
 
