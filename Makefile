@@ -17,7 +17,7 @@ SANFLAGS =
 endif
 
 CC ?= cc
-PKGS = libuv jansson inih ncursesw
+PKGS = libuv jansson inih ncursesw zlib
 HAVE_SYSTEMD := $(shell pkg-config --exists libsystemd && echo 1)
 ifeq ($(HAVE_SYSTEMD),1)
 PKGS += libsystemd

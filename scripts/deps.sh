@@ -3,7 +3,7 @@
 # Installs the Debian packages corral needs, only those that are missing.
 # Usage: deps.sh build|test
 set -e
-pkgs="build-essential pkg-config libuv1-dev libjansson-dev libinih-dev libncurses-dev libsystemd-dev"
+pkgs="build-essential pkg-config libuv1-dev libjansson-dev libinih-dev libncurses-dev libsystemd-dev zlib1g-dev"
 if [ "$1" = test ]; then
 	pkgs="$pkgs libcmocka-dev python3-pytest python3-pyte mandoc procps"
 fi

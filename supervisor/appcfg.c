@@ -28,6 +28,7 @@ enum appcfg_type {
 	CFG_ARGS,
 	CFG_ENV,
 	CFG_INSTANCES,
+	CFG_FLAG,                       /* CLI: a flag; config: a boolean */
 };
 
 struct appcfg_key {
@@ -74,6 +75,35 @@ static const struct appcfg_key appcfg_keys[] = {
 	  "SIG    signal for a graceful stop (default SIGTERM)" },
 	{ "kill_timeout", NULL, 0, CFG_DURATION, F(kill_timeout), 0, 0,
 	  "DUR    wait before SIGKILL (default 5s)" },
+	{ "out_file", "output", 'o', CFG_STRING, F(out_file), 0, 0,
+	  "PATH   stdout log file (default logs/NAME-out.log)" },
+	{ "error_file", "error", 'e', CFG_STRING, F(error_file), 0, 0,
+	  "PATH   stderr log file (default logs/NAME-error.log)" },
+	{ "log_file", "log", 'l', CFG_STRING, F(log_file), 0, 0,
+	  "PATH   also write both streams to one file" },
+	{ "merge_logs", NULL, 0, CFG_FLAG, F(merge_logs), 0, 0,
+	  "       one log file for every instance (default; "
+	  "--no-merge-logs: one per instance)" },
+	{ "log_prefix", NULL, 0, CFG_FLAG, F(log_prefix), 0, 0,
+	  "       the instance index before each line" },
+	{ "log_date_format", NULL, 0, CFG_STRING, F(log_date_format), 0, 0,
+	  "FMT    a timestamp per line: strftime(3), %L for milliseconds" },
+	{ "time", NULL, 't', CFG_FLAG, F(time), 0, 0,
+	  "       a timestamp per line (" LOGFMT_DEFAULT_DATE ")" },
+	{ "log_type", NULL, 0, CFG_STRING, F(log_type), 0, 0,
+	  "TYPE   raw (default) or json: one JSON object per line" },
+	{ "disable_logs", NULL, 0, CFG_FLAG, F(disable_logs), 0, 0,
+	  "       write no log file" },
+	{ "log_sink", NULL, 0, CFG_STRING, F(log_sink), 0, 0,
+	  "WHERE  file (default), journal or both" },
+	{ "max_log_size", NULL, 0, CFG_SIZE, F(max_log_size), 0, 0,
+	  "SIZE   rotate a log file past this size (default 10M, 0: never)" },
+	{ "retain_logs", NULL, 0, CFG_INT, F(retain_logs), 1, 100000,
+	  "N      rotated log files kept (default 10)" },
+	{ "compress_logs", NULL, 0, CFG_FLAG, F(compress_logs), 0, 0,
+	  "       gzip rotated log files" },
+	{ "max_log_age", NULL, 0, CFG_DURATION, F(max_log_age), 0, 0,
+	  "DUR    remove rotated log files older than this" },
 };
 #undef F
 
@@ -90,6 +120,9 @@ appcfg_init(struct app_config *c)
 	c->max_restarts = 16;
 	c->kill_signal = SIGTERM;
 	c->kill_timeout = 5000;
+	c->merge_logs = 1;
+	c->max_log_size = LOGROTATE_DEFAULT_SIZE;
+	c->retain_logs = LOGROTATE_DEFAULT_RETAIN;
 }
 
 void
@@ -99,6 +132,12 @@ appcfg_free(struct app_config *c)
 	free(c->script);
 	free(c->interpreter);
 	free(c->cwd);
+	free(c->out_file);
+	free(c->error_file);
+	free(c->log_file);
+	free(c->log_date_format);
+	free(c->log_type);
+	free(c->log_sink);
 	json_decref(c->args);
 	json_decref(c->env);
 	json_decref(c->env_set);
@@ -243,7 +282,7 @@ appcfg_set_string(struct app_config *c, const char *key, const char *s,
 	const struct appcfg_key *k = appcfg_find(key);
 	void *field;
 	char *why = NULL;
-	int rc;
+	int rc, b;
 
 	if (k == NULL) {
 		xasprintf(cause, "unknown setting '%s'", key);
@@ -264,6 +303,14 @@ appcfg_set_string(struct app_config *c, const char *key, const char *s,
 		return appcfg_parse_autorestart(s, (long long *)field, cause);
 	case CFG_CODES:
 		return appcfg_parse_codes(k, c, s, cause);
+	case CFG_FLAG:
+		if (parse_bool(s, &b, &why) == -1) {
+			xasprintf(cause, "%s: %s", k->name, why);
+			free(why);
+			return -1;
+		}
+		*(long long *)field = b;
+		return 0;
 	default:
 		rc = appcfg_set_number(k, field, s, &why);
 		if (rc == -1) {
@@ -354,6 +401,8 @@ appcfg_key_json(const struct app_config *c, const struct appcfg_key *k)
 		return a;
 	case CFG_SIGNAL:
 		return json_string(signal_name((int)*(const long long *)field));
+	case CFG_FLAG:
+		return json_boolean(*(const long long *)field);
 	case CFG_DURATION:
 	case CFG_SIZE:
 		return json_integer((json_int_t)*(const uint64_t *)field);
@@ -398,7 +447,7 @@ appcfg_from_json(struct app_config *c, json_t *o, char **cause)
 const struct args_opt *
 appcfg_cli_opts(void)
 {
-	static struct args_opt opts[nitems(appcfg_keys) + 2];
+	static struct args_opt opts[nitems(appcfg_keys) + 3];
 	static char names[nitems(appcfg_keys)][48];
 	size_t i, j, n = 0;
 
@@ -413,13 +462,18 @@ appcfg_cli_opts(void)
 			names[i][j] = k->name[j] == '_' ? '-' : k->name[j];
 		opts[n].name = names[i];
 		opts[n].short_name = k->short_flag;
-		opts[n].kind = k->type == CFG_ENV ? ARGS_LIST : ARGS_VALUE;
+		opts[n].kind = k->type == CFG_ENV ? ARGS_LIST :
+		    k->type == CFG_FLAG ? ARGS_FLAG : ARGS_VALUE;
 		opts[n].help = k->help;
 		n++;
 	}
 	opts[n].name = "no-autorestart";
 	opts[n].kind = ARGS_FLAG;
 	opts[n].help = "       same as --autorestart never";
+	n++;
+	opts[n].name = "no-merge-logs";
+	opts[n].kind = ARGS_FLAG;
+	opts[n].help = "       one log file per instance (NAME-out-N.log)";
 	return opts;
 }
 
@@ -435,6 +489,10 @@ appcfg_from_args(struct app_config *c, const struct args *a, char **cause)
 	json_object_foreach(a->opts, name, v) {
 		if (strcmp(name, "no-autorestart") == 0) {
 			c->autorestart = APP_RESTART_NEVER;
+			continue;
+		}
+		if (strcmp(name, "no-merge-logs") == 0) {
+			c->merge_logs = 0;
 			continue;
 		}
 		for (j = 0; name[j] != '\0' && j < sizeof key - 1; j++)

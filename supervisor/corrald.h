@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "common.h"
+#include "logs.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -54,6 +55,21 @@ struct app_config {
 	long long max_restarts;
 	long long kill_signal;
 	uint64_t kill_timeout;          /* ms */
+	/* logs (logsink.c) */
+	char *out_file;                 /* NULL: logs/<name>-out.log */
+	char *error_file;               /* NULL: logs/<name>-error.log */
+	char *log_file;                 /* both streams too, NULL: none */
+	long long merge_logs;           /* one file for every instance */
+	long long log_prefix;           /* "[N] " before each line */
+	char *log_date_format;          /* timestamp per line, NULL: none */
+	long long time;                 /* --time: the default timestamp */
+	char *log_type;                 /* "raw" (default) or "json" */
+	long long disable_logs;         /* no files (followers still get lines) */
+	char *log_sink;                 /* "file" (default), "journal", "both" */
+	uint64_t max_log_size;          /* rotate past this, 0: never */
+	long long retain_logs;          /* rotated files kept */
+	long long compress_logs;        /* gzip rotated files */
+	uint64_t max_log_age;           /* ms; older rotated files go, 0: keep */
 };
 
 enum inst_state {
@@ -86,6 +102,9 @@ struct logpipe {
 	struct child *child;
 	int stream;                     /* 1 stdout, 2 stderr */
 	int open;
+	int paused;                     /* reading stopped: a log file is full */
+	int eof;                        /* the child closed it; close once drained */
+	struct logfile_waiter waiter;
 };
 
 /*
@@ -139,9 +158,8 @@ struct app {
 	int refs;                       /* registry + children alive */
 	int deleted;
 	int released;                   /* out of the registry */
-	int log_out;                    /* fd of <name>-out.log, -1 if none */
-	int log_err;
-	char *log_out_path;
+	struct applogs *logs;           /* logsink.c's, NULL if not open */
+	char *log_out_path;             /* for `logs` and describe */
 	char *log_err_path;
 	TAILQ_ENTRY(app) entry;
 };
@@ -289,11 +307,16 @@ int policy_on_exit(const struct app_config *, struct policy_state *, int,
     int, uint64_t, uint64_t *);
 
 /* logsink.c */
+int logsink_check(const struct app_config *, char **);
 int logsink_open(struct app *, char **);
 void logsink_close(struct app *);
+int logsink_drain(struct logpipe *, int);
 void logsink_line(struct app *, int, int, const char *, size_t);
 int logsink_flush(struct app *);
 void logsink_reopen_all(void);
+json_t *logsink_status(struct app *);
+void logsink_start(void);
+void logsink_stop(void);
 
 /* server.c */
 int server_listen(char **);

@@ -7,7 +7,6 @@
  * is slow, and the event loop must not. Without libsystemd at build time
  * the sink reports ENOSYS.
  */
-#define _GNU_SOURCE
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>

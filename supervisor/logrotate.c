@@ -10,7 +10,6 @@
  * when it finishes, holding the rotation lock. Rotated files older than an
  * age limit are removed at each rotation.
  */
-#define _GNU_SOURCE
 #include <sys/stat.h>
 
 #include <errno.h>

@@ -2,11 +2,11 @@
 /*
  * The log writer: one thread that owns every log file descriptor and the
  * journal sink, so that the event loop never waits on a disk. Each sink has
- * two buffers of LOGSINK_BUFSIZE bytes: the loop appends whole formatted
+ * two buffers of LOGFILE_BUFSIZE bytes: the loop appends whole formatted
  * lines to "fill" under the mutex; the thread swaps it with "spare" and
  * writes spare out with no lock held. A sink whose fill buffer is full
- * refuses the line (logsink_write returns -1): the producer must stop
- * reading its pipe and wait (logsink_wait) until the thread has emptied it,
+ * refuses the line (logfile_write returns -1): the producer must stop
+ * reading its pipe and wait (logfile_wait) until the thread has emptied it,
  * which is the back-pressure that keeps memory bounded without losing a line.
  *
  * Errors: when a write fails (ENOSPC, EFBIG, EIO...), the sink keeps the
@@ -19,7 +19,6 @@
  * Rotation happens here, between two whole lines, and reopen/flush/close
  * requests from the loop are applied by the thread in order with the data.
  */
-#define _GNU_SOURCE
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -35,11 +34,11 @@
 #include "common.h"
 #include "logs.h"
 
-#define LOGSINK_OP_REOPEN 0x1
-#define LOGSINK_OP_FLUSH 0x2
-#define LOGSINK_OP_CLOSE 0x4
+#define LOGFILE_OP_REOPEN 0x1
+#define LOGFILE_OP_FLUSH 0x2
+#define LOGFILE_OP_CLOSE 0x4
 
-struct logsink {
+struct logfile {
 	int kind;
 	char *path;
 	struct logrotate_opts ro;
@@ -47,31 +46,31 @@ struct logsink {
 	char *fill;
 	size_t fill_len;
 	int queued;             /* on the ready list */
-	struct logsink *ready_next;
+	struct logfile *ready_next;
 	int ops;
 	int err;                /* errno of the failure in progress, or 0 */
 	uint64_t dropped;       /* lines dropped while err != 0 */
 	int want_wake;
 	int on_wake_list;
-	struct logsink *wake_next;
-	int ev;                 /* bits 1 << LOGSINK_EV_* to report */
+	struct logfile *wake_next;
+	int ev;                 /* bits 1 << LOGFILE_EV_* to report */
 	int ev_err;             /* errno of the error to report */
 	int ev_rec_err;         /* errno of the error recovered from */
 	uint64_t ev_dropped;
 	int on_ev_list;
-	struct logsink *ev_next;
-	struct logsink *all_next;
+	struct logfile *ev_next;
+	struct logfile *all_next;
 	/* Writer thread only. */
 	char *spare;
 	size_t spare_off, spare_len;
 	int fd;
 	uint64_t size;
 	/* Loop only. */
-	struct logsink_waiter *waiters;
+	struct logfile_waiter *waiters;
 	void *user;
 	int loop_err;
 	uint64_t loop_dropped;
-	struct logsink_waiter *dispatch; /* waiters being called */
+	struct logfile_waiter *dispatch; /* waiters being called */
 	int dispatching;        /* its callbacks are running */
 	int close_pending;      /* closed by one of them */
 };
@@ -83,16 +82,16 @@ static pthread_t logwriter_thread;
 static int logwriter_running;
 static int logwriter_quit;
 static int logwriter_busy;
-static struct logsink *logwriter_ready, **logwriter_ready_tail = &logwriter_ready;
-static struct logsink *logwriter_wake;
-static struct logsink *logwriter_events;
-static struct logsink *logwriter_all;
+static struct logfile *logwriter_ready, **logwriter_ready_tail = &logwriter_ready;
+static struct logfile *logwriter_wake;
+static struct logfile *logwriter_events;
+static struct logfile *logwriter_all;
 static uv_async_t logwriter_async;
-static logsink_event_cb logwriter_event_cb;
+static logfile_event_cb logwriter_event_cb;
 
 /* Puts s on the ready list and wakes the thread. Mutex held. */
 static void
-logwriter_enqueue(struct logsink *s)
+logwriter_enqueue(struct logfile *s)
 {
 	if (s->queued)
 		return;
@@ -105,12 +104,12 @@ logwriter_enqueue(struct logsink *s)
 
 /* Tells the loop about s (an event or a wake-up). Mutex held. */
 static void
-logwriter_post_event(struct logsink *s, int ev, int err, uint64_t dropped)
+logwriter_post_event(struct logfile *s, int ev, int err, uint64_t dropped)
 {
 	s->ev |= 1 << ev;
-	if (ev == LOGSINK_EV_ERROR)
+	if (ev == LOGFILE_EV_ERROR)
 		s->ev_err = err;
-	else if (ev == LOGSINK_EV_RECOVERED)
+	else if (ev == LOGFILE_EV_RECOVERED)
 		s->ev_rec_err = err;
 	s->ev_dropped += dropped;
 	if (!s->on_ev_list) {
@@ -122,7 +121,7 @@ logwriter_post_event(struct logsink *s, int ev, int err, uint64_t dropped)
 }
 
 static int
-logsink_open_fd(const char *path, int *fd, uint64_t *size)
+logfile_open_fd(const char *path, int *fd, uint64_t *size)
 {
 	struct stat st;
 	int nfd;
@@ -141,12 +140,12 @@ logsink_open_fd(const char *path, int *fd, uint64_t *size)
 
 /* Writer thread: closes and opens the file again under its name. */
 static int
-logsink_do_reopen(struct logsink *s)
+logfile_do_reopen(struct logfile *s)
 {
 	int fd, rc;
 	uint64_t size;
 
-	if ((rc = logsink_open_fd(s->path, &fd, &size)) != 0)
+	if ((rc = logfile_open_fd(s->path, &fd, &size)) != 0)
 		return rc;
 	if (s->fd != -1)
 		close(s->fd);
@@ -157,7 +156,7 @@ logsink_do_reopen(struct logsink *s)
 
 /* Writer thread: renames the file away and opens a new one. */
 static void
-logsink_do_rotate(struct logsink *s)
+logfile_do_rotate(struct logfile *s)
 {
 	char *cause = NULL;
 
@@ -167,17 +166,17 @@ logsink_do_rotate(struct logsink *s)
 		s->size = 0;    /* grow on rather than retry at every line */
 		return;
 	}
-	if (logsink_do_reopen(s) != 0) {
+	if (logfile_do_reopen(s) != 0) {
 		/* keep writing to the renamed file rather than lose lines */
 		s->size = 0;
 	}
 	pthread_mutex_lock(&logwriter_mutex);
-	logwriter_post_event(s, LOGSINK_EV_ROTATED, 0, 0);
+	logwriter_post_event(s, LOGFILE_EV_ROTATED, 0, 0);
 	pthread_mutex_unlock(&logwriter_mutex);
 }
 
 static int
-logsink_write_all(struct logsink *s, const char *p, size_t n, size_t *done)
+logfile_write_all(struct logfile *s, const char *p, size_t n, size_t *done)
 {
 	ssize_t w;
 
@@ -203,13 +202,13 @@ logsink_write_all(struct logsink *s, const char *p, size_t n, size_t *done)
  * len when no rotation is due, 0 when the file must rotate first.
  */
 static size_t
-logsink_cut(const struct logsink *s, const char *p, size_t len)
+logfile_cut(const struct logfile *s, const char *p, size_t len)
 {
 	uint64_t max = s->ro.max_size;
 	size_t room, i;
 	const char *nl;
 
-	if (max == 0 || s->kind != LOGSINK_FILE || s->size + len <= max)
+	if (max == 0 || s->kind != LOGFILE_FILE || s->size + len <= max)
 		return len;
 	room = s->size < max ? (size_t)(max - s->size) : 0;
 	for (i = room; i > 0; i--) {
@@ -224,21 +223,21 @@ logsink_cut(const struct logsink *s, const char *p, size_t len)
 
 /* Writer thread: writes spare out, rotating as needed; 0 or -errno. */
 static int
-logsink_write_spare(struct logsink *s)
+logfile_write_spare(struct logfile *s)
 {
 	size_t n, done;
 	int rc;
 
-	if (s->fd == -1 && (rc = logsink_do_reopen(s)) != 0)
+	if (s->fd == -1 && (rc = logfile_do_reopen(s)) != 0)
 		return rc;
 	while (s->spare_len > s->spare_off) {
-		n = logsink_cut(s, s->spare + s->spare_off,
+		n = logfile_cut(s, s->spare + s->spare_off,
 		    s->spare_len - s->spare_off);
 		if (n == 0) {
-			logsink_do_rotate(s);
+			logfile_do_rotate(s);
 			continue;
 		}
-		rc = logsink_write_all(s, s->spare + s->spare_off, n, &done);
+		rc = logfile_write_all(s, s->spare + s->spare_off, n, &done);
 		s->spare_off += done;
 		if (rc != 0)
 			return rc;
@@ -249,7 +248,7 @@ logsink_write_spare(struct logsink *s)
 
 /* Writer thread: sends the journal records held in spare; 0 or -errno. */
 static int
-logsink_send_spare(struct logsink *s)
+logfile_send_spare(struct logfile *s)
 {
 	uint32_t total, applen;
 	int32_t instance, prio;
@@ -273,7 +272,7 @@ logsink_send_spare(struct logsink *s)
 }
 
 static void
-logsink_do_flush(struct logsink *s)
+logfile_do_flush(struct logfile *s)
 {
 	char *name;
 	int k, gz, retain = s->ro.retain > 0 ? s->ro.retain : 1;
@@ -293,24 +292,24 @@ logsink_do_flush(struct logsink *s)
 
 /* Writer thread: writes, after a failure, how many lines were lost. */
 static void
-logsink_write_notice(struct logsink *s, uint64_t dropped, int err)
+logfile_write_notice(struct logfile *s, uint64_t dropped, int err)
 {
 	char buf[256];
 	size_t done;
 	int n;
 
-	if (s->kind != LOGSINK_FILE || dropped == 0)
+	if (s->kind != LOGFILE_FILE || dropped == 0)
 		return;
 	n = snprintf(buf, sizeof buf,
 	    "[corral] %llu lines lost while writing failed: %s\n",
 	    (unsigned long long)dropped, strerror(err));
 	if (n > 0)
-		logsink_write_all(s, buf, (size_t)n, &done);
+		logfile_write_all(s, buf, (size_t)n, &done);
 }
 
 /* Writer thread: takes the loop's fill buffer, if spare is free. Mutex held. */
 static void
-logsink_take_fill(struct logsink *s)
+logfile_take_fill(struct logfile *s)
 {
 	char *t;
 
@@ -332,9 +331,9 @@ logsink_take_fill(struct logsink *s)
 }
 
 static void
-logsink_destroy(struct logsink *s)
+logfile_destroy(struct logfile *s)
 {
-	struct logsink **pp;
+	struct logfile **pp;
 
 	for (pp = &logwriter_all; *pp != NULL; pp = &(*pp)->all_next) {
 		if (*pp == s) {
@@ -352,60 +351,60 @@ logsink_destroy(struct logsink *s)
 
 /* Writer thread: one round of work on s. Mutex held on entry and exit. */
 static void
-logsink_service(struct logsink *s)
+logfile_service(struct logfile *s)
 {
 	int ops, rc, olderr;
 	uint64_t dropped = 0;
 
 	ops = s->ops;
 	s->ops = 0;
-	logsink_take_fill(s);
+	logfile_take_fill(s);
 	pthread_mutex_unlock(&logwriter_mutex);
-	if ((ops & LOGSINK_OP_REOPEN) && s->kind == LOGSINK_FILE &&
-	    (rc = logsink_do_reopen(s)) != 0)
+	if ((ops & LOGFILE_OP_REOPEN) && s->kind == LOGFILE_FILE &&
+	    (rc = logfile_do_reopen(s)) != 0)
 		log_warnx("reopen %s: %s", s->path, strerror(-rc));
-	if (s->kind == LOGSINK_FILE)
-		rc = logsink_write_spare(s);
+	if (s->kind == LOGFILE_FILE)
+		rc = logfile_write_spare(s);
 	else
-		rc = logsink_send_spare(s);
-	if (ops & LOGSINK_OP_FLUSH)
-		logsink_do_flush(s);
+		rc = logfile_send_spare(s);
+	if (ops & LOGFILE_OP_FLUSH)
+		logfile_do_flush(s);
 	pthread_mutex_lock(&logwriter_mutex);
 	olderr = s->err;
 	if (rc != 0 && olderr == 0) {
 		s->err = -rc;
-		logwriter_post_event(s, LOGSINK_EV_ERROR, -rc, 0);
+		logwriter_post_event(s, LOGFILE_EV_ERROR, -rc, 0);
 	} else if (rc == 0 && olderr != 0) {
 		/* What was kept in fill went before the drops; then the notice. */
-		logsink_take_fill(s);
+		logfile_take_fill(s);
 		dropped = s->dropped;
 		s->dropped = 0;
 		s->err = 0;
 		pthread_mutex_unlock(&logwriter_mutex);
-		rc = s->kind == LOGSINK_FILE ? logsink_write_spare(s) :
-		    logsink_send_spare(s);
+		rc = s->kind == LOGFILE_FILE ? logfile_write_spare(s) :
+		    logfile_send_spare(s);
 		if (rc == 0)
-			logsink_write_notice(s, dropped, olderr);
+			logfile_write_notice(s, dropped, olderr);
 		pthread_mutex_lock(&logwriter_mutex);
 		if (rc != 0) {
 			s->err = -rc;
 			s->dropped += dropped;
 		} else
-			logwriter_post_event(s, LOGSINK_EV_RECOVERED, olderr,
+			logwriter_post_event(s, LOGFILE_EV_RECOVERED, olderr,
 			    dropped);
 	}
-	if (s->kind == LOGSINK_JOURNAL && s->err == 0 && rc != 0)
+	if (s->kind == LOGFILE_JOURNAL && s->err == 0 && rc != 0)
 		s->err = -rc;
-	if (s->kind == LOGSINK_JOURNAL)
+	if (s->kind == LOGFILE_JOURNAL)
 		s->spare_len = s->spare_off = 0; /* a journal is not retried */
 	if (s->fill_len > 0 && s->err == 0)
 		logwriter_enqueue(s);
-	if ((ops & LOGSINK_OP_CLOSE) || (s->ops & LOGSINK_OP_CLOSE)) {
+	if ((ops & LOGFILE_OP_CLOSE) || (s->ops & LOGFILE_OP_CLOSE)) {
 		if (s->queued || s->on_ev_list || s->on_wake_list) {
-			s->ops |= LOGSINK_OP_CLOSE;
+			s->ops |= LOGFILE_OP_CLOSE;
 			logwriter_enqueue(s);
 		} else
-			logsink_destroy(s);
+			logfile_destroy(s);
 	}
 }
 
@@ -413,7 +412,7 @@ logsink_service(struct logsink *s)
 static int
 logwriter_retry_failed(void)
 {
-	struct logsink *s;
+	struct logfile *s;
 	int n = 0;
 
 	for (s = logwriter_all; s != NULL; s = s->all_next) {
@@ -428,7 +427,7 @@ logwriter_retry_failed(void)
 static int
 logwriter_any_failed(void)
 {
-	struct logsink *s;
+	struct logfile *s;
 
 	for (s = logwriter_all; s != NULL; s = s->all_next) {
 		if (s->err != 0)
@@ -440,7 +439,7 @@ logwriter_any_failed(void)
 static void *
 logwriter_main(void *arg)
 {
-	struct logsink *s;
+	struct logfile *s;
 	struct timespec ts;
 
 	(void)arg;
@@ -467,7 +466,7 @@ logwriter_main(void *arg)
 		if (logwriter_ready == NULL)
 			logwriter_ready_tail = &logwriter_ready;
 		s->queued = 0;
-		logsink_service(s);
+		logfile_service(s);
 	}
 	logwriter_busy = 0;
 	pthread_cond_broadcast(&logwriter_idle_cond);
@@ -476,10 +475,10 @@ logwriter_main(void *arg)
 }
 
 /* Loop: pops the next sink of list *head, clearing its flag; NULL if none. */
-static struct logsink *
-logwriter_pop(struct logsink **head, int wake)
+static struct logfile *
+logwriter_pop(struct logfile **head, int wake)
 {
-	struct logsink *s;
+	struct logfile *s;
 
 	pthread_mutex_lock(&logwriter_mutex);
 	if ((s = *head) != NULL) {
@@ -497,14 +496,14 @@ logwriter_pop(struct logsink **head, int wake)
 
 /* Loop: reports event kind if it is among bits, unless s was closed. */
 static void
-logwriter_report(struct logsink *s, int bits, int kind, int err,
+logwriter_report(struct logfile *s, int bits, int kind, int err,
     uint64_t dropped)
 {
 	if (!(bits & (1 << kind)) || s->close_pending)
 		return;
-	if (kind == LOGSINK_EV_ERROR)
+	if (kind == LOGFILE_EV_ERROR)
 		s->loop_err = err;
-	else if (kind == LOGSINK_EV_RECOVERED) {
+	else if (kind == LOGFILE_EV_RECOVERED) {
 		s->loop_err = 0;
 		s->loop_dropped += dropped;
 	}
@@ -514,14 +513,14 @@ logwriter_report(struct logsink *s, int bits, int kind, int err,
 
 /*
  * Loop: runs the waiters of the sinks that have room, then reports events.
- * A callback may close any sink: logsink_close sees s->dispatching and
+ * A callback may close any sink: logfile_close sees s->dispatching and
  * leaves the actual close to the end of the dispatch.
  */
 static void
 logwriter_async_cb(uv_async_t *h)
 {
-	struct logsink *s;
-	struct logsink_waiter *w;
+	struct logfile *s;
+	struct logfile_waiter *w;
 	int bits, err, rec_err, failing;
 	uint64_t dropped;
 
@@ -539,7 +538,7 @@ logwriter_async_cb(uv_async_t *h)
 		}
 		s->dispatching = 0;
 		if (s->close_pending)
-			logsink_close(s);
+			logfile_close(s);
 	}
 	while ((s = logwriter_pop(&logwriter_events, 0)) != NULL) {
 		pthread_mutex_lock(&logwriter_mutex);
@@ -554,14 +553,14 @@ logwriter_async_cb(uv_async_t *h)
 		s->dispatching = 1;
 		/* both pending: the one that matches the state now goes last */
 		if (!failing)
-			logwriter_report(s, bits, LOGSINK_EV_ERROR, err, 0);
-		logwriter_report(s, bits, LOGSINK_EV_RECOVERED, rec_err, dropped);
+			logwriter_report(s, bits, LOGFILE_EV_ERROR, err, 0);
+		logwriter_report(s, bits, LOGFILE_EV_RECOVERED, rec_err, dropped);
 		if (failing)
-			logwriter_report(s, bits, LOGSINK_EV_ERROR, err, 0);
-		logwriter_report(s, bits, LOGSINK_EV_ROTATED, 0, 0);
+			logwriter_report(s, bits, LOGFILE_EV_ERROR, err, 0);
+		logwriter_report(s, bits, LOGFILE_EV_ROTATED, 0, 0);
 		s->dispatching = 0;
 		if (s->close_pending)
-			logsink_close(s);
+			logfile_close(s);
 	}
 }
 
@@ -570,7 +569,7 @@ logwriter_async_cb(uv_async_t *h)
  * recoveries and rotations on the loop. Returns 0, or -1 with *cause set.
  */
 int
-logwriter_start(uv_loop_t *loop, logsink_event_cb cb, char **cause)
+logwriter_start(uv_loop_t *loop, logfile_event_cb cb, char **cause)
 {
 	int rc;
 
@@ -589,6 +588,7 @@ logwriter_start(uv_loop_t *loop, logsink_event_cb cb, char **cause)
 		xasprintf(cause, "pthread_create: %s", strerror(rc));
 		return -1;
 	}
+	uv_unref((uv_handle_t *)&logwriter_async);
 	logwriter_running = 1;
 	logrotate_gzip_start();
 	return 0;
@@ -601,13 +601,13 @@ logwriter_start(uv_loop_t *loop, logsink_event_cb cb, char **cause)
 void
 logwriter_stop(void)
 {
-	struct logsink *s;
+	struct logfile *s;
 
 	if (!logwriter_running)
 		return;
 	pthread_mutex_lock(&logwriter_mutex);
 	for (s = logwriter_all; s != NULL; s = s->all_next) {
-		s->ops |= LOGSINK_OP_CLOSE;
+		s->ops |= LOGFILE_OP_CLOSE;
 		s->on_ev_list = s->on_wake_list = 0;
 		logwriter_enqueue(s);
 	}
@@ -636,28 +636,28 @@ logwriter_sync(void)
 void
 logwriter_reopen_all(void)
 {
-	struct logsink *s;
+	struct logfile *s;
 
 	pthread_mutex_lock(&logwriter_mutex);
 	for (s = logwriter_all; s != NULL; s = s->all_next) {
-		if (s->kind == LOGSINK_FILE && !(s->ops & LOGSINK_OP_CLOSE)) {
-			s->ops |= LOGSINK_OP_REOPEN;
+		if (s->kind == LOGFILE_FILE && !(s->ops & LOGFILE_OP_CLOSE)) {
+			s->ops |= LOGFILE_OP_REOPEN;
 			logwriter_enqueue(s);
 		}
 	}
 	pthread_mutex_unlock(&logwriter_mutex);
 }
 
-static struct logsink *
-logsink_new(int kind)
+static struct logfile *
+logfile_new(int kind)
 {
-	struct logsink *s;
+	struct logfile *s;
 
 	s = xcalloc(1, sizeof *s);
 	s->kind = kind;
 	s->fd = -1;
-	s->fill = xmalloc(LOGSINK_BUFSIZE);
-	s->spare = xmalloc(LOGSINK_BUFSIZE);
+	s->fill = xmalloc(LOGFILE_BUFSIZE);
+	s->spare = xmalloc(LOGFILE_BUFSIZE);
 	pthread_mutex_lock(&logwriter_mutex);
 	s->all_next = logwriter_all;
 	logwriter_all = s;
@@ -669,19 +669,19 @@ logsink_new(int kind)
  * Opens (creating, mode 0640, appending) the log file path. Returns the
  * sink, or NULL with *cause set (the caller frees).
  */
-struct logsink *
-logsink_open_file(const char *path, const struct logrotate_opts *ro,
+struct logfile *
+logfile_open_file(const char *path, const struct logrotate_opts *ro,
     char **cause)
 {
-	struct logsink *s;
+	struct logfile *s;
 	uint64_t size;
 	int fd, rc;
 
-	if ((rc = logsink_open_fd(path, &fd, &size)) != 0) {
+	if ((rc = logfile_open_fd(path, &fd, &size)) != 0) {
 		xasprintf(cause, "%s: %s", path, strerror(-rc));
 		return NULL;
 	}
-	s = logsink_new(LOGSINK_FILE);
+	s = logfile_new(LOGFILE_FILE);
 	s->path = xstrdup(path);
 	s->ro = *ro;
 	s->fd = fd;
@@ -690,12 +690,12 @@ logsink_open_file(const char *path, const struct logrotate_opts *ro,
 }
 
 /* The journal sink; logjournal_available() says whether it can work. */
-struct logsink *
-logsink_open_journal(void)
+struct logfile *
+logfile_open_journal(void)
 {
-	struct logsink *s;
+	struct logfile *s;
 
-	s = logsink_new(LOGSINK_JOURNAL);
+	s = logfile_new(LOGFILE_JOURNAL);
 	s->path = xstrdup("journal");
 	return s;
 }
@@ -705,10 +705,15 @@ logsink_open_journal(void)
  * caller must not use s afterwards, nor expect an event about it.
  */
 void
-logsink_close(struct logsink *s)
+logfile_close(struct logfile *s)
 {
-	struct logsink **pp;
+	struct logfile **pp;
+	struct logfile_waiter *w;
 
+	for (w = s->waiters; w != NULL; w = w->next)
+		w->sink = NULL;
+	for (w = s->dispatch; w != NULL; w = w->next)
+		w->sink = NULL;
 	s->waiters = NULL;
 	s->dispatch = NULL;
 	if (s->dispatching) {
@@ -729,29 +734,44 @@ logsink_close(struct logsink *s)
 		}
 	}
 	s->on_wake_list = s->on_ev_list = 0;
-	s->ops |= LOGSINK_OP_CLOSE;
+	s->ops |= LOGFILE_OP_CLOSE;
 	logwriter_enqueue(s);
 	pthread_mutex_unlock(&logwriter_mutex);
 }
 
+/*
+ * Whether a record of n bytes would be refused now (the caller then waits);
+ * never while the file is failing, since lines are then dropped and counted.
+ */
+int
+logfile_blocks(struct logfile *s, size_t n)
+{
+	int r;
+
+	pthread_mutex_lock(&logwriter_mutex);
+	r = s->err == 0 && LOGFILE_BUFSIZE - s->fill_len < n;
+	pthread_mutex_unlock(&logwriter_mutex);
+	return r;
+}
+
 /* Room left in the fill buffer. */
 size_t
-logsink_space(struct logsink *s)
+logfile_space(struct logfile *s)
 {
 	size_t n;
 
 	pthread_mutex_lock(&logwriter_mutex);
-	n = LOGSINK_BUFSIZE - s->fill_len;
+	n = LOGFILE_BUFSIZE - s->fill_len;
 	pthread_mutex_unlock(&logwriter_mutex);
 	return n;
 }
 
-/* Appends record (len bytes, at most LOGSINK_BUFSIZE). Mutex held. */
+/* Appends record (len bytes, at most LOGFILE_BUFSIZE). Mutex held. */
 static int
-logsink_append_locked(struct logsink *s, const char *a, size_t alen,
+logfile_append_locked(struct logfile *s, const char *a, size_t alen,
     const char *b, size_t blen)
 {
-	if (LOGSINK_BUFSIZE - s->fill_len < alen + blen) {
+	if (LOGFILE_BUFSIZE - s->fill_len < alen + blen) {
 		if (s->err != 0) {
 			s->dropped++;
 			return 0;
@@ -772,34 +792,34 @@ logsink_append_locked(struct logsink *s, const char *a, size_t alen,
  * Queues len bytes of whole lines (ending in a newline) for the file.
  * Returns 0 when queued (or dropped and counted, while the sink is failing),
  * -1 when the sink is full: the caller keeps the line, stops its input, and
- * calls logsink_wait. A line longer than the buffer is cut to fit.
+ * calls logfile_wait. A line longer than the buffer is cut to fit.
  */
 int
-logsink_write(struct logsink *s, const char *p, size_t len)
+logfile_write(struct logfile *s, const char *p, size_t len)
 {
 	int rc;
 
 	pthread_mutex_lock(&logwriter_mutex);
-	if (len > LOGSINK_BUFSIZE) {
+	if (len > LOGFILE_BUFSIZE) {
 		if (s->fill_len != 0) {
-			rc = logsink_append_locked(s, p, LOGSINK_BUFSIZE, NULL,
+			rc = logfile_append_locked(s, p, LOGFILE_BUFSIZE, NULL,
 			    0);
 		} else {
-			rc = logsink_append_locked(s, p, LOGSINK_BUFSIZE - 1,
+			rc = logfile_append_locked(s, p, LOGFILE_BUFSIZE - 1,
 			    "\n", 1);
 		}
 	} else
-		rc = logsink_append_locked(s, p, len, NULL, 0);
+		rc = logfile_append_locked(s, p, len, NULL, 0);
 	pthread_mutex_unlock(&logwriter_mutex);
 	return rc;
 }
 
 /*
  * Queues one line for the journal with the app's name and instance and
- * priority prio. Same contract as logsink_write.
+ * priority prio. Same contract as logfile_write.
  */
 int
-logsink_journal(struct logsink *s, const char *app, int instance, int prio,
+logfile_journal(struct logfile *s, const char *app, int instance, int prio,
     const char *line, size_t len)
 {
 	char hdr[16 + 257];
@@ -809,8 +829,8 @@ logsink_journal(struct logsink *s, const char *app, int instance, int prio,
 
 	if (applen > 256)
 		applen = 256;
-	if (len > LOGSINK_BUFSIZE / 2)
-		len = LOGSINK_BUFSIZE / 2;
+	if (len > LOGFILE_BUFSIZE / 2)
+		len = LOGFILE_BUFSIZE / 2;
 	total = (uint32_t)(16 + applen + 1 + len);
 	memcpy(hdr, &total, 4);
 	memcpy(hdr + 4, &inst, 4);
@@ -819,19 +839,19 @@ logsink_journal(struct logsink *s, const char *app, int instance, int prio,
 	memcpy(hdr + 16, app, applen);
 	hdr[16 + applen] = (char)prio;
 	pthread_mutex_lock(&logwriter_mutex);
-	rc = logsink_append_locked(s, hdr, 16 + applen + 1, line, len);
+	rc = logfile_append_locked(s, hdr, 16 + applen + 1, line, len);
 	pthread_mutex_unlock(&logwriter_mutex);
 	return rc;
 }
 
 /*
  * Calls w->cb on the loop once s has room. w must stay valid until then or
- * until logsink_cancel_wait(w).
+ * until logfile_cancel_wait(w).
  */
 void
-logsink_wait(struct logsink *s, struct logsink_waiter *w)
+logfile_wait(struct logfile *s, struct logfile_waiter *w)
 {
-	struct logsink_waiter *x;
+	struct logfile_waiter *x;
 
 	for (x = s->waiters; x != NULL; x = x->next) {
 		if (x == w)
@@ -841,7 +861,7 @@ logsink_wait(struct logsink *s, struct logsink_waiter *w)
 	w->next = s->waiters;
 	s->waiters = w;
 	pthread_mutex_lock(&logwriter_mutex);
-	if (s->fill_len < LOGSINK_BUFSIZE / 2 || s->err != 0) {
+	if (s->fill_len == 0 || s->err != 0) {
 		/* already emptied (or failing and dropping): wake at once */
 		if (!s->on_wake_list) {
 			s->on_wake_list = 1;
@@ -855,9 +875,9 @@ logsink_wait(struct logsink *s, struct logsink_waiter *w)
 }
 
 void
-logsink_cancel_wait(struct logsink_waiter *w)
+logfile_cancel_wait(struct logfile_waiter *w)
 {
-	struct logsink_waiter **pp;
+	struct logfile_waiter **pp;
 
 	if (w->sink == NULL)
 		return;
@@ -879,32 +899,32 @@ logsink_cancel_wait(struct logsink_waiter *w)
 
 /* Empties the file and removes its rotated copies (`corral flush`). */
 void
-logsink_flush(struct logsink *s)
+logfile_flush(struct logfile *s)
 {
 	pthread_mutex_lock(&logwriter_mutex);
-	s->ops |= LOGSINK_OP_FLUSH;
+	s->ops |= LOGFILE_OP_FLUSH;
 	logwriter_enqueue(s);
 	pthread_mutex_unlock(&logwriter_mutex);
 }
 
 void
-logsink_reopen(struct logsink *s)
+logfile_reopen(struct logfile *s)
 {
 	pthread_mutex_lock(&logwriter_mutex);
-	s->ops |= LOGSINK_OP_REOPEN;
+	s->ops |= LOGFILE_OP_REOPEN;
 	logwriter_enqueue(s);
 	pthread_mutex_unlock(&logwriter_mutex);
 }
 
 const char *
-logsink_path(struct logsink *s)
+logfile_path(struct logfile *s)
 {
 	return s->path;
 }
 
 /* The errno of the failure in progress (0 if none) and the lines lost. */
 int
-logsink_error(struct logsink *s, uint64_t *dropped)
+logfile_error(struct logfile *s, uint64_t *dropped)
 {
 	if (dropped != NULL) {
 		pthread_mutex_lock(&logwriter_mutex);
@@ -915,13 +935,13 @@ logsink_error(struct logsink *s, uint64_t *dropped)
 }
 
 void
-logsink_set_user(struct logsink *s, void *user)
+logfile_set_user(struct logfile *s, void *user)
 {
 	s->user = user;
 }
 
 void *
-logsink_user(struct logsink *s)
+logfile_user(struct logfile *s)
 {
 	return s->user;
 }

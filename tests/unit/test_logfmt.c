@@ -4,7 +4,6 @@
  * instance prefix, JSON lines that parse whatever bytes the app wrote, and
  * the parsing of a timestamp back.
  */
-#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +14,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "logs.h"
+#include "logfmt.h"
 
 /* 2023-11-14T22:13:20.123Z */
 #define T0 1700000000123ULL

@@ -4,7 +4,6 @@
  * rotated file gives back its bytes, the compressor follows a file that was
  * shifted while it worked, and the age rule removes old rotated files.
  */
-#define _GNU_SOURCE
 #include <sys/stat.h>
 #include <sys/time.h>
 

@@ -7,7 +7,6 @@
  * full disk) is reported once, drops and counts lines instead of blocking,
  * and recovers; the journal sink speaks the native protocol to a socket.
  */
-#define _GNU_SOURCE
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -37,28 +36,43 @@
 
 static char tmpdir[64];
 static uv_loop_t loop;
+static uv_timer_t keepalive;    /* the writer's handle does not keep a loop alive */
 static int ev_error, ev_recovered, ev_rotated, ev_err;
 static uint64_t ev_dropped;
 
 struct producer {
-	struct logsink *sink;
-	struct logsink_waiter w;
+	struct logfile *sink;
+	struct logfile_waiter w;
 	int next, total, blocked, waiting;
 	size_t pad;
 };
 
 static void
-event_cb(struct logsink *s, int kind, int err, uint64_t dropped)
+event_cb(struct logfile *s, int kind, int err, uint64_t dropped)
 {
 	(void)s;
-	if (kind == LOGSINK_EV_ERROR) {
+	if (kind == LOGFILE_EV_ERROR) {
 		ev_error++;
 		ev_err = err;
-	} else if (kind == LOGSINK_EV_RECOVERED) {
+	} else if (kind == LOGFILE_EV_RECOVERED) {
 		ev_recovered++;
 		ev_dropped += dropped;
-	} else if (kind == LOGSINK_EV_ROTATED)
+	} else if (kind == LOGFILE_EV_ROTATED)
 		ev_rotated++;
+}
+
+static void
+keepalive_cb(uv_timer_t *t)
+{
+	(void)t;
+}
+
+static int
+loop_start(void)
+{
+	if (uv_loop_init(&loop) != 0 || uv_timer_init(&loop, &keepalive) != 0)
+		return -1;
+	return uv_timer_start(&keepalive, keepalive_cb, 3600000, 3600000);
 }
 
 static int
@@ -70,7 +84,7 @@ setup(void **state)
 	ev_error = ev_recovered = ev_rotated = ev_err = 0;
 	ev_dropped = 0;
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/corral-test-writer.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL || uv_loop_init(&loop) != 0)
+	if (mkdtemp(tmpdir) == NULL || loop_start() != 0)
 		return -1;
 	if (logwriter_start(&loop, event_cb, &cause) != 0) {
 		fprintf(stderr, "%s\n", cause);
@@ -95,7 +109,7 @@ child_start(void)
 {
 	char *cause = NULL;
 
-	if (uv_loop_init(&loop) != 0 ||
+	if (loop_start() != 0 ||
 	    logwriter_start(&loop, event_cb, &cause) != 0)
 		return -1;
 	return 0;
@@ -118,6 +132,7 @@ teardown(void **state)
 
 	(void)state;
 	logwriter_stop();
+	uv_close((uv_handle_t *)&keepalive, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) != 0)
 		return -1;
@@ -162,7 +177,7 @@ line_of(struct producer *p, int i, char *buf, size_t sz)
 static void producer_run(struct producer *);
 
 static void
-producer_wake(struct logsink_waiter *w)
+producer_wake(struct logfile_waiter *w)
 {
 	struct producer *p = (struct producer *)((char *)w -
 	    offsetof(struct producer, w));
@@ -179,11 +194,11 @@ producer_run(struct producer *p)
 
 	while (p->next < p->total) {
 		n = line_of(p, p->next, buf, sizeof buf);
-		if (logsink_write(p->sink, buf, n) == -1) {
+		if (logfile_write(p->sink, buf, n) == -1) {
 			p->blocked++;
 			p->waiting = 1;
 			p->w.cb = producer_wake;
-			logsink_wait(p->sink, &p->w);
+			logfile_wait(p->sink, &p->w);
 			return;
 		}
 		p->next++;
@@ -297,16 +312,16 @@ test_lines_in_order(void **state)
 	char *path = path_in("a-out.log"), *cause = NULL;
 
 	(void)state;
-	p.sink = logsink_open_file(path, &ro, &cause);
+	p.sink = logfile_open_file(path, &ro, &cause);
 	assert_non_null(p.sink);
-	assert_string_equal(logsink_path(p.sink), path);
+	assert_string_equal(logfile_path(p.sink), path);
 	p.total = 20000;
 	p.pad = 60;
 	producer_finish(&p);
 	assert_int_equal(check_concat(&p, path, 0, 0), 1);
-	assert_int_equal(logsink_error(p.sink, NULL), 0);
-	logsink_close(p.sink);
-	assert_null(logsink_open_file("/nonexistent/dir/x.log", &ro, &cause));
+	assert_int_equal(logfile_error(p.sink, NULL), 0);
+	logfile_close(p.sink);
+	assert_null(logfile_open_file("/nonexistent/dir/x.log", &ro, &cause));
 	assert_non_null(cause);
 	free(cause);
 	free(path);
@@ -321,7 +336,7 @@ test_rotation_under_writer(void **state)
 	int files;
 
 	(void)state;
-	p.sink = logsink_open_file(path, &ro, &cause);
+	p.sink = logfile_open_file(path, &ro, &cause);
 	assert_non_null(p.sink);
 	p.total = 100000;
 	p.pad = 7;      /* 21-byte lines: 20000 is no multiple */
@@ -330,7 +345,7 @@ test_rotation_under_writer(void **state)
 	assert_true(files >= 100);
 	uv_run(&loop, UV_RUN_NOWAIT);
 	assert_true(ev_rotated >= 1);  /* events may coalesce */
-	logsink_close(p.sink);
+	logfile_close(p.sink);
 	free(path);
 }
 
@@ -342,7 +357,7 @@ test_rotation_gzip(void **state)
 	char *path = path_in("g-out.log"), *cause = NULL, *name;
 
 	(void)state;
-	p.sink = logsink_open_file(path, &ro, &cause);
+	p.sink = logfile_open_file(path, &ro, &cause);
 	assert_non_null(p.sink);
 	p.total = 60000;
 	p.pad = 40;
@@ -352,7 +367,7 @@ test_rotation_gzip(void **state)
 	assert_int_equal(access(name, F_OK), 0);
 	free(name);
 	check_concat(&p, path, 0, 1);
-	logsink_close(p.sink);
+	logfile_close(p.sink);
 	free(path);
 }
 
@@ -373,13 +388,13 @@ test_backpressure(void **state)
 	assert_int_equal(mkfifo(path, 0600), 0);
 	rfd = open(path, O_RDONLY | O_NONBLOCK);
 	assert_true(rfd >= 0);
-	p.sink = logsink_open_file(path, &ro, &cause);
+	p.sink = logfile_open_file(path, &ro, &cause);
 	assert_non_null(p.sink);
 	p.total = 50000;
 	p.pad = 80;     /* 4.5 MB: far more than the pipe and the buffers */
 	producer_run(&p);
 	assert_true(p.waiting);
-	assert_true(p.next * (p.pad + 14) <= 2 * LOGSINK_BUFSIZE + 65536 * 16);
+	assert_true(p.next * (p.pad + 14) <= 2 * LOGFILE_BUFSIZE + 65536 * 16);
 	/* nothing moves while nobody reads */
 	for (i = 0; i < 50; i++) {
 		uv_run(&loop, UV_RUN_NOWAIT);
@@ -409,7 +424,7 @@ test_backpressure(void **state)
 	}
 	assert_int_equal(off, glen);
 	free(got);
-	logsink_close(p.sink);
+	logfile_close(p.sink);
 	logwriter_sync();
 	close(rfd);
 	free(path);
@@ -419,20 +434,20 @@ static void
 test_reopen_after_rename(void **state)
 {
 	struct logrotate_opts ro = { 0, 1, 0, 0 };
-	struct logsink *s;
+	struct logfile *s;
 	char *path = path_in("o.log"), *old = path_in("o.log.moved");
 	char *cause = NULL, *a, *b;
 
 	(void)state;
-	s = logsink_open_file(path, &ro, &cause);
+	s = logfile_open_file(path, &ro, &cause);
 	assert_non_null(s);
-	assert_int_equal(logsink_write(s, "before\n", 7), 0);
+	assert_int_equal(logfile_write(s, "before\n", 7), 0);
 	logwriter_sync();
 	assert_int_equal(rename(path, old), 0);
-	assert_int_equal(logsink_write(s, "still old\n", 10), 0);
+	assert_int_equal(logfile_write(s, "still old\n", 10), 0);
 	logwriter_sync();
 	logwriter_reopen_all();
-	assert_int_equal(logsink_write(s, "after\n", 6), 0);
+	assert_int_equal(logfile_write(s, "after\n", 6), 0);
 	logwriter_sync();
 	a = slurp(old, NULL);
 	b = slurp(path, NULL);
@@ -442,12 +457,12 @@ test_reopen_after_rename(void **state)
 	assert_string_equal(b, "after\n");
 	free(a);
 	free(b);
-	logsink_flush(s);
+	logfile_flush(s);
 	logwriter_sync();
 	b = slurp(path, NULL);
 	assert_string_equal(b, "");
 	free(b);
-	logsink_close(s);
+	logfile_close(s);
 	free(path);
 	free(old);
 }
@@ -475,7 +490,7 @@ fsize_child(void)
 	rl.rlim_cur = 100000;
 	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
 		return 1;
-	p.sink = logsink_open_file(path, &ro, &cause);
+	p.sink = logfile_open_file(path, &ro, &cause);
 	if (p.sink == NULL)
 		return 2;
 	p.total = 60000;        /* 6 MB: fills the limit and the buffers */
@@ -491,14 +506,14 @@ fsize_child(void)
 	}
 	if (p.next != p.total)
 		return 4;
-	if (ev_error != 1 || logsink_error(p.sink, NULL) == 0)
+	if (ev_error != 1 || logfile_error(p.sink, NULL) == 0)
 		return 5;
 	rl.rlim_cur = RLIM_INFINITY;
 	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
 		return 6;
 	if (!run_until(&ev_recovered) || ev_dropped == 0)
 		return 7;
-	if (logsink_error(p.sink, NULL) != 0)
+	if (logfile_error(p.sink, NULL) != 0)
 		return 8;
 	logwriter_sync();
 	if ((data = slurp(path, &len)) == NULL)
@@ -525,7 +540,7 @@ fsize_child(void)
 	if (notices != 1 || (uint64_t)seen + ev_dropped != (uint64_t)p.total)
 		return 14;
 	free(data);
-	logsink_close(p.sink);
+	logfile_close(p.sink);
 	free(path);
 	return 0;
 }
@@ -578,7 +593,7 @@ journal_child(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { 10, 0 };
-	struct logsink *s;
+	struct logfile *s;
 	char buf[4096], *v;
 	ssize_t n;
 	int fd, i;
@@ -604,9 +619,9 @@ journal_child(void)
 		return 3;
 	if (child_start() != 0)
 		return 20;
-	s = logsink_open_journal();
-	if (logsink_journal(s, "web", 2, 6, "hello out", 9) != 0 ||
-	    logsink_journal(s, "web", 2, 3, "oops err", 8) != 0)
+	s = logfile_open_journal();
+	if (logfile_journal(s, "web", 2, 6, "hello out", 9) != 0 ||
+	    logfile_journal(s, "web", 2, 3, "oops err", 8) != 0)
 		return 4;
 	for (i = 0; i < 2; i++) {
 		if ((n = recv(fd, buf, sizeof buf, 0)) <= 0)
@@ -632,7 +647,7 @@ journal_child(void)
 			return 10;
 		free(v);
 	}
-	logsink_close(s);
+	logfile_close(s);
 	close(fd);
 	return 0;
 }

@@ -8,13 +8,12 @@
  * valid JSON whatever bytes the app wrote. Also parses such a timestamp back,
  * which `corral logs` uses to merge several files by time.
  */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "logs.h"
+#include "logfmt.h"
 
 void
 logfmt_init(struct logfmt *f, int type, const char *date_format, int utc,
