@@ -315,6 +315,7 @@ void logsink_line(struct app *, int, int, const char *, size_t);
 int logsink_flush(struct app *);
 void logsink_reopen_all(void);
 json_t *logsink_status(struct app *);
+void logsink_files(struct app *, json_t *, int, int);
 void logsink_start(void);
 void logsink_stop(void);
 

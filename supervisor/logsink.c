@@ -456,3 +456,39 @@ logsink_status(struct app *app)
 	logsink_status_json = NULL;
 	return a;
 }
+
+static void
+logsink_file_json(json_t *files, struct app *app, const char *stream,
+    struct logfile *f, int instance)
+{
+	struct applogs *l = app->logs;
+
+	if (f == NULL)
+		return;
+	json_array_append_new(files, json_pack("{s:s, s:s, s:s, s:s?, s:s, "
+	    "s:i}", "app", app->cfg.name, "stream", stream, "path",
+	    logfile_path(f), "date_format", l->fmt.type == LOGFMT_JSON ? NULL :
+	    l->fmt.date_format, "type", l->fmt.type == LOGFMT_JSON ? "json" :
+	    "raw", "instance", instance));
+}
+
+/* Appends the app's log files (stdout ones if out, stderr if err) to files. */
+void
+logsink_files(struct app *app, json_t *files, int out, int err)
+{
+	struct applogs *l = app->logs;
+	int i;
+
+	if (l == NULL)
+		return;
+	if (out)
+		logsink_file_json(files, app, "out", l->out, -1);
+	if (err)
+		logsink_file_json(files, app, "err", l->err, -1);
+	for (i = 0; i < l->ninst; i++) {
+		if (out)
+			logsink_file_json(files, app, "out", l->iout[i], i);
+		if (err)
+			logsink_file_json(files, app, "err", l->ierr[i], i);
+	}
+}
