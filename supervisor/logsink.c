@@ -18,6 +18,8 @@
 
 /* A longer line is written in pieces of this size (JSON may grow it 6x). */
 #define LOGSINK_PIECE (32 * 1024)
+/* Lines are formatted and queued in batches of about this size. */
+#define LOGSINK_BATCH (32 * 1024)
 
 struct applogs {
 	struct logfmt fmt;
@@ -260,6 +262,20 @@ logsink_file(struct app *app, int index, int stream)
 	return *slot;
 }
 
+/* Whether a connection follows app's lines. */
+static int
+logsink_followed(struct app *app)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &D.conns, entry) {
+		if (c->streaming && !c->closing && (c->log_filter == NULL ||
+		    strcmp(c->log_filter, app->cfg.name) == 0))
+			return 1;
+	}
+	return 0;
+}
+
 static void
 logsink_broadcast(struct app *app, int index, int stream, const char *line,
     size_t len, uint64_t t)
@@ -297,45 +313,88 @@ logsink_full(struct logfile *f, size_t n, struct logfile_waiter *w)
 }
 
 /*
- * One line (no newline, at most LOGSINK_PIECE bytes) of instance index on
- * stream 1 or 2 at time t. Returns 0, or -1 when a file is full: nothing
- * was written, and w (when not NULL) is called once there is room.
+ * The next line of the rem bytes at p: its length without newline in *len
+ * and the bytes it takes in *adv. Returns 0 when no whole line is there
+ * (unless all). A line longer than LOGSINK_PIECE is cut into pieces.
  */
 static int
-logsink_emit(struct app *app, int index, int stream, const char *line,
-    size_t len, uint64_t t, struct logfile_waiter *w)
+logsink_next(const char *p, size_t rem, int all, size_t *len, size_t *adv)
+{
+	const char *nl;
+
+	nl = memchr(p, '\n', rem < LOGSINK_PIECE + 1 ? rem : LOGSINK_PIECE + 1);
+	if (nl != NULL) {
+		*len = (size_t)(nl - p);
+		*adv = *len + 1;
+		return 1;
+	}
+	if (rem >= LOGSINK_PIECE || (all && rem > 0)) {
+		*len = *adv = rem < LOGSINK_PIECE ? rem : LOGSINK_PIECE;
+		return 1;
+	}
+	return 0;
+}
+
+/* Formats a line into l->buf at offset at; returns its length. */
+static size_t
+logsink_format(struct app *app, int index, int stream, uint64_t t,
+    const char *line, size_t len, size_t at)
+{
+	struct applogs *l = app->logs;
+	const char *sname = stream == 2 ? "err" : "out";
+	size_t n;
+
+	if (l->fmt.type == LOGFMT_PLAIN && l->fmt.date_format == NULL &&
+	    !l->fmt.prefix_instance && at + len + 1 <= l->bufsize) {
+		memcpy(l->buf + at, line, len);
+		l->buf[at + len] = '\n';
+		return len + 1;
+	}
+	n = logfmt_line(&l->fmt, app->cfg.name, index, sname, t, line, len,
+	    l->buf + at, l->bufsize - at);
+	if (at + n > l->bufsize) {
+		l->bufsize = at + n + LOGSINK_BATCH;
+		l->buf = xrealloc(l->buf, l->bufsize);
+		n = logfmt_line(&l->fmt, app->cfg.name, index, sname, t, line,
+		    len, l->buf + at, l->bufsize - at);
+	}
+	return n;
+}
+
+/*
+ * Hands on the lines of [from, to) of p (formatted in l->buf[0, n) for
+ * the files; jneed bytes for the journal): all of them, or none and
+ * returns -1 with w waiting for the full file.
+ */
+static int
+logsink_commit(struct app *app, int index, int stream, uint64_t t,
+    const char *p, size_t from, size_t to, size_t n, size_t jneed, int all,
+    struct logfile_waiter *w)
 {
 	struct applogs *l = app->logs;
 	struct logfile *f = NULL, *j = NULL;
-	size_t n = 0;
+	size_t off, len, adv;
 
 	if (l != NULL && l->files)
 		f = logsink_file(app, index, stream);
 	if (l != NULL && l->journal)
 		j = logsink_journal_file;
-	if (f != NULL || (l != NULL && l->comb != NULL)) {
-		n = logfmt_line(&l->fmt, app->cfg.name, index,
-		    stream == 2 ? "err" : "out", t, line, len, l->buf,
-		    l->bufsize);
-		if (n > l->bufsize) {
-			l->bufsize = n + 256;
-			l->buf = xrealloc(l->buf, l->bufsize);
-			n = logfmt_line(&l->fmt, app->cfg.name, index,
-			    stream == 2 ? "err" : "out", t, line, len, l->buf,
-			    l->bufsize);
-		}
-	}
 	if (logsink_full(f, n, w) || logsink_full(l != NULL ? l->comb : NULL,
-	    n, w) || logsink_full(j, len + 300, w))
+	    n, w) || logsink_full(j, jneed, w))
 		return -1;
-	if (f != NULL)
+	if (f != NULL && n > 0)
 		logfile_write(f, l->buf, n);
-	if (l != NULL && l->comb != NULL)
+	if (l != NULL && l->comb != NULL && n > 0)
 		logfile_write(l->comb, l->buf, n);
-	if (j != NULL)
-		logfile_journal(j, app->cfg.name, index, stream == 2 ? LOG_ERR :
-		    LOG_INFO, line, len);
-	logsink_broadcast(app, index, stream, line, len, t);
+	if (j == NULL && !logsink_followed(app))
+		return 0;
+	for (off = from; off < to && logsink_next(p + off, to - off, all, &len,
+	    &adv); off += adv) {
+		if (j != NULL)
+			logfile_journal(j, app->cfg.name, index, stream == 2 ?
+			    LOG_ERR : LOG_INFO, p + off, len);
+		logsink_broadcast(app, index, stream, p + off, len, t);
+	}
 	return 0;
 }
 
@@ -344,48 +403,57 @@ void
 logsink_line(struct app *app, int index, int stream, const char *line,
     size_t len)
 {
+	size_t n = 0;
+
 	if (len > LOGSINK_PIECE)
 		len = LOGSINK_PIECE;
-	(void)logsink_emit(app, index, stream, line, len, now_ms(), NULL);
+	if (app->logs != NULL)
+		n = logsink_format(app, index, stream, now_ms(), line, len, 0);
+	(void)logsink_commit(app, index, stream, now_ms(), line, 0, len, n,
+	    len + 300, 1, NULL);
 }
 
 /*
  * Hands the whole lines of lp's buffer (with all, the rest too) to the
- * app's logs. Returns 0 when done, -1 when a log file is full: the caller
- * stops reading lp; lp->waiter's callback runs once there is room.
+ * app's logs, in batches. Returns 0 when done, -1 when a log file is full:
+ * the caller stops reading lp; lp->waiter's callback runs once there is
+ * room.
  */
 int
 logsink_drain(struct logpipe *lp, int all)
 {
 	struct linebuf *lb = &lp->lb;
 	struct child *child = lp->child;
+	struct app *app = child->app;
+	int files = app->logs != NULL && app->logs->files;
 	uint64_t t = now_ms();
-	size_t off = 0, rem, len, adv;
-	const char *p, *nl;
+	size_t done = 0, off = 0, n = 0, jneed = 0, len, adv;
 	int rc = 0;
 
-	while (off < lb->len) {
-		p = lb->buf + off;
-		rem = lb->len - off;
-		nl = memchr(p, '\n', rem < LOGSINK_PIECE + 1 ? rem :
-		    LOGSINK_PIECE + 1);
-		if (nl != NULL) {
-			len = (size_t)(nl - p);
-			adv = len + 1;
-		} else if (rem >= LOGSINK_PIECE || all) {
-			len = adv = rem < LOGSINK_PIECE ? rem : LOGSINK_PIECE;
-		} else
-			break;
-		if (logsink_emit(child->app, child->index, lp->stream, p, len,
-		    t, &lp->waiter) == -1) {
-			rc = -1;
-			break;
+	for (;;) {
+		if (off == lb->len || !logsink_next(lb->buf + off,
+		    lb->len - off, all, &len, &adv) || n >= LOGSINK_BATCH) {
+			if (off > done && logsink_commit(app, child->index,
+			    lp->stream, t, lb->buf, done, off, n, jneed, all,
+			    &lp->waiter) == -1) {
+				rc = -1;
+				break;
+			}
+			done = off;
+			n = jneed = 0;
+			if (off == lb->len || !logsink_next(lb->buf + off,
+			    lb->len - off, all, &len, &adv))
+				break;
 		}
+		if (files)
+			n += logsink_format(app, child->index, lp->stream, t,
+			    lb->buf + off, len, n);
+		jneed += 17 + strlen(app->cfg.name) + len;
 		off += adv;
 	}
-	if (off > 0) {
-		memmove(lb->buf, lb->buf + off, lb->len - off);
-		lb->len -= off;
+	if (done > 0) {
+		memmove(lb->buf, lb->buf + done, lb->len - done);
+		lb->len -= done;
 		lb->buf[lb->len] = '\0';
 	}
 	return rc;

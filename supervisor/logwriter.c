@@ -771,9 +771,24 @@ static int
 logfile_append_locked(struct logfile *s, const char *a, size_t alen,
     const char *b, size_t blen)
 {
-	if (LOGFILE_BUFSIZE - s->fill_len < alen + blen) {
+	const char *p, *end;
+	uint64_t lines = 1;
+
+	/* once one record is dropped, all are until recovery: order is kept */
+	if (LOGFILE_BUFSIZE - s->fill_len < alen + blen ||
+	    (s->err != 0 && s->dropped > 0)) {
 		if (s->err != 0) {
-			s->dropped++;
+			if (s->kind == LOGFILE_FILE) {
+				lines = 0;
+				for (p = a, end = a + alen; (p = memchr(p, '\n',
+				    (size_t)(end - p))) != NULL; p++)
+					lines++;
+				for (p = b, end = b + blen; blen > 0 &&
+				    (p = memchr(p, '\n', (size_t)(end - p))) !=
+				    NULL; p++)
+					lines++;
+			}
+			s->dropped += lines;
 			return 0;
 		}
 		s->want_wake = 1;
