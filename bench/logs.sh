@@ -54,7 +54,7 @@ hwm() {
 }
 # size of the files whose names start with $1 (rotated ones too), in bytes
 bytes() {
-	stat -c %s "$1"* 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'
+	$PY -c 'import glob,os,sys; print(sum(os.path.getsize(f) for f in glob.glob(sys.argv[1] + "*")))' "$1"
 }
 
 # measure NAME DPID CPU0 FILE: waits for the writer to finish and the files
