@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -113,5 +114,19 @@ char *proto_encode(json_t *, size_t *);
 json_t *proto_decode(const char *, size_t, char **);
 json_t *proto_error(const char *, int);
 json_t *proto_ok(const char *, json_t *);
+
+/* cron.c */
+struct cron {
+	uint64_t sec;           /* bit n: second n matches */
+	uint64_t min;
+	uint32_t hour;
+	uint32_t dom;           /* bits 1..31 */
+	uint16_t mon;           /* bits 1..12 */
+	uint8_t dow;            /* bits 0..6, Sunday is 0 */
+	int dom_star;           /* the field was '*' */
+	int dow_star;
+};
+int cron_parse(const char *, struct cron *, char **);
+time_t cron_next(const struct cron *, time_t);
 
 #endif
