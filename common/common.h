@@ -129,4 +129,50 @@ struct cron {
 int cron_parse(const char *, struct cron *, char **);
 time_t cron_next(const struct cron *, time_t);
 
+/* cfgfile.c */
+struct cfgfile_entry {
+	char *key;
+	char *value;
+	int line;               /* 0 if the file has no lines (JSON) */
+};
+struct cfgfile_app {
+	char *name;
+	int line;               /* of the section header */
+	struct cfgfile_entry *entries;
+	size_t nentries;
+};
+struct cfgfile_err {
+	int line;
+	char *msg;
+};
+struct cfgfile {
+	char *path;             /* as shown in messages */
+	struct cfgfile_app *apps;
+	size_t napps;
+	struct cfgfile_err *errs;
+	size_t nerrors;
+	int lenient;            /* unknown keys are ignored, not errors */
+};
+#define CFGFILE_INI 1
+#define CFGFILE_JSON 2
+#define CFGFILE_JS 3
+struct cfgfile *cfgfile_create(const char *);
+void cfgfile_free(struct cfgfile *);
+void cfgfile_error(struct cfgfile *, int, const char *, ...) PRINTFLIKE(3, 4);
+char *cfgfile_errors(struct cfgfile *);
+struct cfgfile_app *cfgfile_find(struct cfgfile *, const char *);
+struct cfgfile_app *cfgfile_add_app(struct cfgfile *, const char *, int);
+const struct cfgfile_entry *cfgfile_get(const struct cfgfile_app *,
+    const char *);
+void cfgfile_add(struct cfgfile_app *, const char *, const char *, int);
+int cfgfile_slurp(const char *, char **, size_t *, char **);
+struct cfgfile *cfgfile_parse_ini(const char *, const char *, size_t, char **);
+struct cfgfile *cfgfile_read_ini(const char *, const char *, char **);
+int cfgfile_kind(const char *);
+struct cfgfile *cfgfile_read(const char *, const char *, char **);
+json_t *cfgfile_split_args(const char *, char **);
+
+/* ecosystem.c */
+struct cfgfile *ecosystem_parse(const char *, const char *, size_t, char **);
+
 #endif
