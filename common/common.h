@@ -175,4 +175,8 @@ json_t *cfgfile_split_args(const char *, char **);
 /* ecosystem.c */
 struct cfgfile *ecosystem_parse(const char *, const char *, size_t, char **);
 
+/* dump.c */
+int dump_write(const char *, json_t *, char **);
+json_t *dump_read(const char *, char **, char **);
+
 #endif
