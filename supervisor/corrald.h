@@ -230,6 +230,7 @@ extern struct daemon D;
 /* main.c */
 uint64_t now_ms(void);
 uint64_t mono_ms(void);
+void daemon_alloc(uv_handle_t *, size_t, uv_buf_t *);
 void daemon_shutdown(struct conn *);
 void daemon_check_shutdown(void);
 

@@ -104,17 +104,6 @@ child_flush_lines(struct logpipe *lp, int all)
 }
 
 static void
-child_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	static char chunk[65536];
-
-	(void)h;
-	(void)suggested;
-	buf->base = chunk;
-	buf->len = sizeof chunk;
-}
-
-static void
 child_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct logpipe *lp = s->data;
@@ -213,8 +202,8 @@ instance_spawn(struct instance *inst, char **cause)
 		return -1;
 	}
 	child->pid = child->proc.pid;
-	uv_read_start((uv_stream_t *)&child->out.pipe, child_alloc, child_read);
-	uv_read_start((uv_stream_t *)&child->err.pipe, child_alloc, child_read);
+	uv_read_start((uv_stream_t *)&child->out.pipe, daemon_alloc, child_read);
+	uv_read_start((uv_stream_t *)&child->err.pipe, daemon_alloc, child_read);
 	inst->child = child;
 	inst->pid = child->pid;
 	inst->started_at = now_ms();

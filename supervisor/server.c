@@ -135,17 +135,6 @@ conn_send(struct conn *c, json_t *msg)
 }
 
 static void
-conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	static char chunk[65536];
-
-	(void)h;
-	(void)suggested;
-	buf->base = chunk;
-	buf->len = sizeof chunk;
-}
-
-static void
 conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct conn *c = s->data;
@@ -181,7 +170,7 @@ conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	json_decref(req);
 	/* Keep reading so a client that goes away is noticed. */
 	if (!c->closing)
-		uv_read_start(s, conn_alloc, conn_read);
+		uv_read_start(s, daemon_alloc, conn_read);
 }
 
 static int
@@ -221,7 +210,7 @@ server_accept(uv_stream_t *server, int status)
 		conn_close(c);
 		return;
 	}
-	uv_read_start((uv_stream_t *)&c->pipe, conn_alloc, conn_read);
+	uv_read_start((uv_stream_t *)&c->pipe, daemon_alloc, conn_read);
 }
 
 int
