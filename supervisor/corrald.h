@@ -324,4 +324,34 @@ void cmd_apply(struct cmd_ctx *, struct instance **, size_t, enum inst_event,
 void cmd_all_instances(struct instance ***, size_t *);
 extern const struct cmd_entry *cmd_table[];
 
+/* sdnotify.c */
+int sdnotify_init(uv_loop_t *);
+void sdnotify_close(void);
+void sdnotify_ready(void);
+void sdnotify_stopping(void);
+void sdnotify_status(const char *, ...) PRINTFLIKE(1, 2);
+int sdnotify_listen_fd(const char *);
+int sdnotify_private_env(const char *, size_t);
+
+/* privdrop.c */
+struct privdrop {
+	int active;                     /* the daemon is root: apply() switches */
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t ngroups;
+	char *name;                     /* user name, NULL if unknown */
+	char *home;                     /* home folder, NULL if unknown */
+};
+int privdrop_resolve(const char *, const char *, struct privdrop *, char **);
+void privdrop_free(struct privdrop *);
+int privdrop_apply(const struct privdrop *);
+
+/* watch.c */
+struct watch;
+struct watch *watch_create(uv_loop_t *, const char *, json_t *, json_t *,
+    uint64_t, void (*)(void *, const char *), void *, char **);
+void watch_free(struct watch *);
+size_t watch_count(const struct watch *);
+
 #endif

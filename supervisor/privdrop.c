@@ -14,8 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
-#include "privdrop.h"
+#include "corrald.h"
 
 #define PRIVDROP_MAX_GROUPS 256
 

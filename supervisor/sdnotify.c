@@ -19,8 +19,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "common.h"
-#include "sdnotify.h"
+#include "corrald.h"
 
 static uv_timer_t sdnotify_timer;
 static int sdnotify_timer_live;

@@ -17,8 +17,7 @@
 
 #include <uv.h>
 
-#include "common.h"
-#include "watch.h"
+#include "corrald.h"
 
 #define WATCH_MAX_DIRS 4096
 

@@ -13,8 +13,7 @@
 
 #include <cmocka.h>
 
-#include "common.h"
-#include "privdrop.h"
+#include "corrald.h"
 
 static void
 test_resolve(void **state)

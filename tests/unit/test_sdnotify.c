@@ -18,8 +18,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "common.h"
-#include "sdnotify.h"
+#include "corrald.h"
 
 static char dir[] = "/tmp/corral-test-sdnotify-XXXXXX";
 static char sockpath[200];

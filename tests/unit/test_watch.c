@@ -17,8 +17,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "common.h"
-#include "watch.h"
+#include "corrald.h"
 
 static char dir[] = "/tmp/corral-test-watch-XXXXXX";
 static uv_loop_t loop;
