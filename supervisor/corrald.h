@@ -54,6 +54,12 @@ struct app_config {
 	long long max_restarts;
 	long long kill_signal;
 	uint64_t kill_timeout;          /* ms */
+	char *cron_restart;             /* cron expression, or NULL */
+	char *watch;                    /* paths to watch (comma separated), or NULL */
+	char *ignore_watch;             /* fnmatch patterns, comma separated */
+	uint64_t watch_delay;           /* ms */
+	char *user;                     /* run instances as this user, or NULL */
+	char *group;
 };
 
 enum inst_state {
@@ -143,6 +149,8 @@ struct app {
 	int log_err;
 	char *log_out_path;
 	char *log_err_path;
+	char *source;                   /* config file it came from, or NULL */
+	struct triggers *triggers;      /* cron, watch, identity (triggers.c) */
 	TAILQ_ENTRY(app) entry;
 };
 TAILQ_HEAD(app_list, app);
@@ -346,6 +354,14 @@ struct privdrop {
 int privdrop_resolve(const char *, const char *, struct privdrop *, char **);
 void privdrop_free(struct privdrop *);
 int privdrop_apply(const struct privdrop *);
+
+/* triggers.c */
+struct triggers;
+int triggers_check(const struct app_config *, char **);
+void triggers_start(struct app *);
+void triggers_stop(struct app *);
+char **triggers_spawn(struct app *, uv_process_options_t *, char **);
+time_t triggers_next_cron(const struct app *);
 
 /* watch.c */
 struct watch;
