@@ -166,7 +166,7 @@ cfgfile_add(struct cfgfile_app *app, const char *key, const char *value,
 }
 
 /* Checks an app name as given in a section header. */
-static int
+int
 cfgfile_valid_name(const char *name)
 {
 	const char *p;

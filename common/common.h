@@ -169,6 +169,7 @@ int cfgfile_slurp(const char *, char **, size_t *, char **);
 struct cfgfile *cfgfile_parse_ini(const char *, const char *, size_t, char **);
 struct cfgfile *cfgfile_read_ini(const char *, const char *, char **);
 int cfgfile_kind(const char *);
+int cfgfile_valid_name(const char *);
 struct cfgfile *cfgfile_read(const char *, const char *, char **);
 json_t *cfgfile_split_args(const char *, char **);
 

@@ -76,7 +76,8 @@ cmd_dispatch(struct conn *conn, json_t *req)
 		conn_reply_error(conn, 1, "malformed request: no command");
 		return;
 	}
-	if ((e = cmd_find(name)) == NULL) {
+	if ((e = cmd_file_redirect(name, json_object_get(req, "argv"))) ==
+	    NULL && (e = cmd_find(name)) == NULL) {
 		conn_reply_error(conn, EXIT_USAGE,
 		    "unknown command '%s' (see corral --help)", name);
 		return;

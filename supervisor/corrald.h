@@ -355,6 +355,22 @@ int privdrop_resolve(const char *, const char *, struct privdrop *, char **);
 void privdrop_free(struct privdrop *);
 int privdrop_apply(const struct privdrop *);
 
+/* cfgload.c */
+struct cfgload {
+	char *path;                     /* absolute path of the file */
+	struct app_config *cfgs;        /* checked, scripts resolved */
+	size_t n;
+	char *ignored;                  /* options of a PM2 file left out */
+	json_t *declared;               /* names of every app of the file */
+};
+int cfgload_read(struct cmd_ctx *, struct cfgload *, char **);
+void cfgload_free(struct cfgload *);
+int cfgload_is_file(json_t *);
+int cfgload_declares(const struct cfgload *, const char *);
+
+/* cmd-file.c */
+const struct cmd_entry *cmd_file_redirect(const char *, json_t *);
+
 /* triggers.c */
 struct triggers;
 int triggers_check(const struct app_config *, char **);
