@@ -218,6 +218,8 @@ struct daemon {
 	char *sock_path;
 	char *pid_path;
 	int foreground;
+	int resurrect;                  /* --resurrect: bring back dump.json */
+	int sock_activated;             /* the control socket came from systemd */
 	int shutting_down;
 	struct conn *shutdown_conn;     /* the `kill` client to answer */
 	uint64_t started_at;
@@ -333,7 +335,7 @@ void cmd_all_instances(struct instance ***, size_t *);
 extern const struct cmd_entry *cmd_table[];
 
 /* sdnotify.c */
-int sdnotify_init(uv_loop_t *);
+int sdnotify_init(uv_loop_t *, char *(*)(void));
 void sdnotify_close(void);
 void sdnotify_ready(void);
 void sdnotify_stopping(void);
@@ -367,6 +369,12 @@ int cfgload_read(struct cmd_ctx *, struct cfgload *, char **);
 void cfgload_free(struct cfgload *);
 int cfgload_is_file(json_t *);
 int cfgload_declares(const struct cfgload *, const char *);
+
+/* persist.c */
+int persist_save(char **);
+json_t *persist_daemon_env(void);
+int persist_resurrect(json_t *, struct instance ***, size_t *, char **,
+    char **);
 
 /* cmd-file.c */
 const struct cmd_entry *cmd_file_redirect(const char *, json_t *);

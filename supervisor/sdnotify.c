@@ -21,8 +21,14 @@
 
 #include "corrald.h"
 
+#define SDNOTIFY_STATUS_MS 1000
+
 static uv_timer_t sdnotify_timer;
 static int sdnotify_timer_live;
+static uv_timer_t sdnotify_status_timer;
+static int sdnotify_status_live;
+static char *(*sdnotify_status_fn)(void);
+static char *sdnotify_last_status;
 
 #ifdef HAVE_LIBSYSTEMD
 static void
@@ -42,16 +48,49 @@ sdnotify_ping(uv_timer_t *timer)
 }
 #endif
 
+#ifdef HAVE_LIBSYSTEMD
+/* Sends STATUS= when the text the daemon gives has changed. */
+static void
+sdnotify_status_tick(uv_timer_t *timer)
+{
+	char *s;
+
+	(void)timer;
+	if (sdnotify_status_fn == NULL || (s = sdnotify_status_fn()) == NULL)
+		return;
+	if (sdnotify_last_status != NULL && strcmp(s, sdnotify_last_status) ==
+	    0) {
+		free(s);
+		return;
+	}
+	sdnotify_status("%s", s);
+	free(sdnotify_last_status);
+	sdnotify_last_status = s;
+}
+#endif
+
 /*
- * Starts the watchdog pings if systemd asked for them. The timer is unref'd:
- * it never keeps the loop alive. Returns 0, or a negative libuv error.
+ * Starts the watchdog pings if systemd asked for them, and, under a
+ * NOTIFY_SOCKET, a STATUS= update from status_fn (a text the caller
+ * allocates; may be NULL) every second when it changes. The timers are
+ * unref'd: they never keep the loop alive. Returns 0, or a negative libuv
+ * error.
  */
 int
-sdnotify_init(uv_loop_t *loop)
+sdnotify_init(uv_loop_t *loop, char *(*status_fn)(void))
 {
 #ifdef HAVE_LIBSYSTEMD
 	uint64_t usec = 0;
 	int rc;
+
+	if (status_fn != NULL && getenv("NOTIFY_SOCKET") != NULL &&
+	    uv_timer_init(loop, &sdnotify_status_timer) == 0) {
+		sdnotify_status_live = 1;
+		sdnotify_status_fn = status_fn;
+		uv_unref((uv_handle_t *)&sdnotify_status_timer);
+		uv_timer_start(&sdnotify_status_timer, sdnotify_status_tick,
+		    SDNOTIFY_STATUS_MS, SDNOTIFY_STATUS_MS);
+	}
 
 	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
 		return 0;
@@ -68,6 +107,7 @@ sdnotify_init(uv_loop_t *loop)
 	    (unsigned long long)(usec / 2000));
 #else
 	(void)loop;
+	sdnotify_status_fn = status_fn; /* never called without libsystemd */
 #endif
 	return 0;
 }
@@ -80,6 +120,12 @@ sdnotify_close(void)
 		sdnotify_timer_live = 0;
 		uv_close((uv_handle_t *)&sdnotify_timer, NULL);
 	}
+	if (sdnotify_status_live) {
+		sdnotify_status_live = 0;
+		uv_close((uv_handle_t *)&sdnotify_status_timer, NULL);
+	}
+	free(sdnotify_last_status);
+	sdnotify_last_status = NULL;
 }
 
 /* The control socket serves and the saved apps have been started. */
@@ -88,6 +134,7 @@ sdnotify_ready(void)
 {
 #ifdef HAVE_LIBSYSTEMD
 	sdnotify_send("READY=1");
+	sdnotify_status_tick(NULL);
 #endif
 }
 

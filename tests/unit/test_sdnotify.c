@@ -98,7 +98,7 @@ test_watchdog(void **state)
 	setenv("WATCHDOG_USEC", "40000", 1);
 	setenv("WATCHDOG_PID", pid, 1);
 	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(sdnotify_init(&loop), 0);
+	assert_int_equal(sdnotify_init(&loop, NULL), 0);
 	/* the first ping is immediate, the next after 20 ms */
 	assert_int_equal(uv_timer_init(&loop, &t), 0);
 	assert_int_equal(uv_timer_start(&t, stop_loop, 50, 0), 0);
