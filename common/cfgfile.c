@@ -314,12 +314,11 @@ cfgfile_slurp(const char *path, char **data, size_t *len, char **cause)
 
 /*
  * Parses INI text; shown is the file name used in messages. Returns the
- * apps, or NULL with *cause holding every error, one "file:line: message"
- * per line (the caller frees).
+ * apps, with the errors found so far in its errs (more may be added by
+ * whoever checks the keys).
  */
-struct cfgfile *
-cfgfile_parse_ini(const char *shown, const char *data, size_t len,
-    char **cause)
+static struct cfgfile *
+cfgfile_ini(const char *shown, const char *data, size_t len)
 {
 	struct cfgfile_reader r;
 	int rc;
@@ -338,12 +337,25 @@ cfgfile_parse_ini(const char *shown, const char *data, size_t len,
 		cfgfile_error(r.cf, 0, "cannot parse (out of memory)");
 	else if (r.cf->napps == 0 && r.cf->nerrors == 0)
 		cfgfile_error(r.cf, 0, "no [app] section");
-	if (r.cf->nerrors > 0) {
-		*cause = cfgfile_errors(r.cf);
-		cfgfile_free(r.cf);
+	return r.cf;
+}
+
+/*
+ * Parses INI text. Returns the apps, or NULL with *cause holding every
+ * error, one "file:line: message" per line (the caller frees).
+ */
+struct cfgfile *
+cfgfile_parse_ini(const char *shown, const char *data, size_t len,
+    char **cause)
+{
+	struct cfgfile *cf = cfgfile_ini(shown, data, len);
+
+	if (cf->nerrors > 0) {
+		*cause = cfgfile_errors(cf);
+		cfgfile_free(cf);
 		return NULL;
 	}
-	return r.cf;
+	return cf;
 }
 
 struct cfgfile *
@@ -381,7 +393,12 @@ cfgfile_kind(const char *path)
 	return 0;
 }
 
-/* Reads an INI or JSON app list, as cfgfile_kind() tells. */
+/*
+ * Reads an INI or JSON app list, as cfgfile_kind() tells. An INI file's
+ * syntax errors are kept in the returned cfgfile (so that the caller can
+ * add its own and report them all); NULL with *cause when the file cannot
+ * be read or is not JSON of the right shape.
+ */
 struct cfgfile *
 cfgfile_read(const char *path, const char *shown, char **cause)
 {
@@ -404,7 +421,11 @@ cfgfile_read(const char *path, const char *shown, char **cause)
 		free(data);
 		return cf;
 	default:
-		return cfgfile_read_ini(path, shown, cause);
+		if (cfgfile_slurp(path, &data, &len, cause) != 0)
+			return NULL;
+		cf = cfgfile_ini(shown, data, len);
+		free(data);
+		return cf;
 	}
 }
 
