@@ -369,3 +369,102 @@ def test_user_nobody(corral, request):
     assert corral.logfile("low").stat().st_uid == os.getuid()
     r = corral.run("start", script, "--name", "x", "--user", "no-such-user")
     assert r.rc == 1 and "unknown user 'no-such-user'" in r.err
+
+
+# --- corrald under systemd: sd_notify and socket activation ------------------
+
+def _daemon(corral, args, env, **kw):
+    e = dict(corral.env)
+    e.update(env)
+    return subprocess.Popen([str(CORRAL_BIN.parent / "corrald"), *args],
+                            env=e, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, **kw)
+
+
+def _has_libsystemd():
+    out = subprocess.run(["ldd", str(CORRAL_BIN.parent / "corrald")],
+                         stdout=subprocess.PIPE).stdout
+    return b"libsystemd" in out
+
+
+@pytest.mark.skipif(not _has_libsystemd(), reason="built without libsystemd")
+def test_sd_notify(corral, tmp_path):
+    import socket
+    sleeper(corral)
+    corral.ok("start", "sleeper.sh", "--name", "boot")
+    corral.wait_state("boot", "online")
+    corral.ok("save")
+    corral.ok("kill")
+    wait_for(lambda: corral.daemons() == [], what="daemon gone")
+
+    path = str(tmp_path / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(20)
+    msgs = []
+
+    def until(pred, what):
+        while not any(pred(m) for m in msgs):
+            try:
+                msgs.append(sock.recv(4096).decode())
+            except socket.timeout:
+                pytest.fail(f"no {what}; got {msgs}")
+
+    d = _daemon(corral, ["--foreground", "--resurrect"],
+                {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"})
+    try:
+        until(lambda m: m == "READY=1", "READY=1")
+        assert corral.app("boot"), "READY=1 before the saved apps exist"
+        until(lambda m: m == "WATCHDOG=1", "WATCHDOG=1")
+        until(lambda m: m.startswith("STATUS=1 app, 1/1 instance online"),
+              "STATUS with the app online")
+        inst = corral.wait_state("boot", "online")[0]
+        env = proc_environ(inst["pid"])
+        for var in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
+            assert var not in env, var
+        msgs.clear()
+        until(lambda m: m == "WATCHDOG=1", "a second WATCHDOG=1")
+        d.terminate()
+        until(lambda m: m == "STOPPING=1", "STOPPING=1")
+        assert d.wait(timeout=30) == 0
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+        sock.close()
+
+
+@pytest.mark.skipif(not _has_libsystemd(), reason="built without libsystemd")
+def test_socket_activation(corral, tmp_path):
+    import socket
+    os.chmod(corral.home, 0o700)
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsock.bind(corral.sock)
+    lsock.listen(16)
+    ino = os.stat(corral.sock).st_ino
+    fd = lsock.fileno()
+
+    def child():
+        os.dup2(fd, 3)
+
+    e = dict(corral.env, LISTEN_FDS="1")
+    d = subprocess.Popen(["/bin/sh", "-c", 'LISTEN_PID=$$ exec "$0" --foreground',
+                          str(CORRAL_BIN.parent / "corrald")],
+                         env=e, preexec_fn=child, pass_fds=(3,),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=open(tmp_path / "err", "w"))
+    try:
+        lsock.close()
+        wait_for(lambda: "passed by systemd (fd 3)" in
+                 (tmp_path / "err").read_text(),
+                 what="the daemon taking the passed socket")
+        corral.ok("ping")
+        assert corral.daemons() == [d.pid]
+        assert os.stat(corral.sock).st_ino == ino
+        d.terminate()
+        assert d.wait(timeout=30) == 0
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
