@@ -8,10 +8,12 @@
  * the instances that run (starting, online or waiting to restart); stopped
  * and errored ones are left alone.
  */
+#include <errno.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "corrald.h"
 
@@ -28,6 +30,34 @@ struct triggers {
 	struct privdrop priv;
 };
 
+static json_t *triggers_list(const char *);
+
+/* Checks that every watched path exists (relative to the cwd). */
+static int
+triggers_check_watch(const struct app_config *c, char **cause)
+{
+	json_t *paths = triggers_list(c->watch), *v;
+	struct stat st;
+	char *p;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(paths, i, v) {
+		if (json_string_value(v)[0] == '/')
+			p = xstrdup(json_string_value(v));
+		else
+			xasprintf(&p, "%s/%s", c->cwd, json_string_value(v));
+		if (rc == 0 && stat(p, &st) == -1) {
+			xasprintf(cause, "watch: %s: %s", json_string_value(v),
+			    strerror(errno));
+			rc = -1;
+		}
+		free(p);
+	}
+	json_decref(paths);
+	return rc;
+}
+
 /* Checks user, group, watch and cron_restart of a new configuration. */
 int
 triggers_check(const struct app_config *c, char **cause)
@@ -38,6 +68,9 @@ triggers_check(const struct app_config *c, char **cause)
 
 	if (c->cron_restart != NULL && cron_parse(c->cron_restart, &cron,
 	    cause) == -1)
+		return -1;
+	if (c->watch != NULL && c->cwd != NULL &&
+	    triggers_check_watch(c, cause) == -1)
 		return -1;
 	if (c->user != NULL || c->group != NULL) {
 		rc = privdrop_resolve(c->user, c->group, &pd, cause);

@@ -222,6 +222,8 @@ def test_watch_restart(corral):
     assert corral.app("w")[0]["pid"] != first
     assert "src/app.conf changed" in corral.daemon_log()
     assert "tmp/x" not in corral.daemon_log()
+    r = corral.run("start", "sleeper.sh", "--name", "w2", "--watch", "nope")
+    assert r.rc == 1 and "watch: nope: No such file or directory" in r.err
 
 
 # --- save and resurrect ----------------------------------------------------
