@@ -60,8 +60,6 @@ cmd_help_all(void)
 
 	for (e = cmd_table; *e != NULL; e++)
 		cmd_help_append(&text, "  %-12s %s\n", (*e)->name, (*e)->summary);
-	cmd_help_append(&text, "  %-12s %s\n", "monit",
-	    "live dashboard of every instance");
 	cmd_help_append(&text, "  %-12s %s\n", "startup",
 	    "install a boot service that resurrects the saved apps");
 	cmd_help_append(&text, "  %-12s %s\n", "unstartup",
