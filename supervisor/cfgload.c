@@ -17,7 +17,7 @@
 #include "corrald.h"
 
 /* Is name in the --only list (comma separated; NULL: everything)? */
-static int
+int
 cfgload_wanted(const char *only, const char *name)
 {
 	char *copy, *w, *save = NULL;

@@ -211,6 +211,85 @@ cmd_file_reload(struct cmd_ctx *ctx)
 	return CMD_PENDING;
 }
 
+static const struct args_opt cmd_file_act_opts[] = {
+	{ "only", 0, ARGS_VALUE, "NAMES  only these apps (comma separated)" },
+	{ NULL, 0, 0, NULL }
+};
+
+/*
+ * stop, restart or delete FILE: the apps the file declares (by name; the
+ * file must parse, its settings are not applied), those that exist.
+ */
+static int
+cmd_file_act(struct cmd_ctx *ctx)
+{
+	const char *cmd = json_string_value(json_object_get(ctx->req, "cmd"));
+	const char *shown = args_pos(&ctx->args, 0);
+	const char *only = args_get(&ctx->args, "only");
+	int del = strcmp(cmd, "delete") == 0 || strcmp(cmd, "del") == 0;
+	struct instance **v = NULL, *inst;
+	struct cfgfile *cf;
+	struct app *app;
+	char *path, *cause = NULL;
+	size_t i, n = 0;
+	int *ids;
+
+	if (shown[0] == '/')
+		path = xstrdup(shown);
+	else
+		xasprintf(&path, "%s/%s", ctx->cwd, shown);
+	cf = cfgfile_read(path, shown, &cause);
+	free(path);
+	if (cf != NULL && (cause = cfgfile_errors(cf)) == NULL) {
+		for (i = 0; i < cf->napps; i++) {
+			if ((app = app_find(cf->apps[i].name)) == NULL ||
+			    (only != NULL && !cfgload_wanted(only, app->cfg.name)))
+				continue;
+			TAILQ_FOREACH(inst, &app->instances, entry) {
+				if (!inst->deleting)
+					cmd_file_push(&v, &n, inst);
+			}
+		}
+		if (n == 0)
+			xasprintf(&cause, "%s: none of its apps is declared", shown);
+	}
+	cfgfile_free(cf);
+	if (cause != NULL) {
+		conn_reply_error(ctx->conn, 1, "%s", cause);
+		free(cause);
+		free(v);
+		return CMD_REPLIED;
+	}
+	if (!del) {
+		cmd_apply(ctx, v, n, strcmp(cmd, "stop") == 0 ? EV_STOP :
+		    EV_RESTART, strcmp(cmd, "stop") == 0 ? OP_WANT_STOPPED :
+		    OP_WANT_SETTLED, NULL);
+		free(v);
+		return CMD_PENDING;
+	}
+	ids = xcalloc(n, sizeof *ids);
+	for (i = 0; i < n; i++)
+		ids[i] = v[i]->id;
+	for (i = 0; i < n; i++) {
+		if ((inst = app_find_instance(ids[i], 0)) != NULL)
+			app_delete(inst->app);
+	}
+	op_create(ctx->conn, ids, n, OP_WANT_STOPPED, "deleted");
+	free(ids);
+	free(v);
+	return CMD_PENDING;
+}
+
+const struct cmd_entry cmd_act_file_entry = {
+	.name = "stop",
+	.usage = "<file.ini|ecosystem.json> [--only NAMES]",
+	.summary = "stop, restart or delete the apps of a config file",
+	.opts = cmd_file_act_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.exec = cmd_file_act,
+};
+
 const struct cmd_entry cmd_start_file_entry = {
 	.name = "start",
 	.usage = "<file.ini|ecosystem.json> [--only NAMES] [--env ENV]",
@@ -245,5 +324,8 @@ cmd_file_redirect(const char *name, json_t *argv)
 		return &cmd_start_file_entry;
 	if (strcmp(name, "reload") == 0)
 		return &cmd_reload_file_entry;
+	if (strcmp(name, "stop") == 0 || strcmp(name, "restart") == 0 ||
+	    strcmp(name, "delete") == 0 || strcmp(name, "del") == 0)
+		return &cmd_act_file_entry;
 	return NULL;
 }

@@ -377,6 +377,7 @@ int cfgload_read(struct cmd_ctx *, struct cfgload *, char **);
 void cfgload_free(struct cfgload *);
 int cfgload_is_file(json_t *);
 int cfgload_declares(const struct cfgload *, const char *);
+int cfgload_wanted(const char *, const char *);
 
 /* persist.c */
 int persist_save(char **);

@@ -151,6 +151,27 @@ def test_reload_file(corral):
     assert sorted({i["name"] for i in corral.jlist()}) == ["a", "b", "d"]
 
 
+def test_stop_restart_delete_file(corral):
+    sleeper(corral)
+    write(corral.appdir / "corral.ini",
+          "[a]\nscript = sleeper.sh\n[b]\nscript = sleeper.sh\n")
+    corral.ok("start", "sleeper.sh", "--name", "other")
+    corral.ok("start", "corral.ini")
+    a0 = corral.wait_state("a", "online")[0]["pid"]
+    other = corral.wait_state("other", "online")[0]["pid"]
+    corral.ok("stop", "corral.ini", "--only", "b")
+    corral.wait_state("b", "stopped")
+    corral.ok("restart", "corral.ini")
+    corral.wait_state("b", "online")
+    assert corral.wait_state("a", "online")[0]["pid"] != a0
+    corral.ok("delete", "corral.ini")
+    wait_for(lambda: {i["name"] for i in corral.jlist()} == {"other"},
+             what="a and b deleted")
+    assert corral.app("other")[0]["pid"] == other
+    r = corral.run("stop", "corral.ini")
+    assert r.rc == 1 and "none of its apps is declared" in r.err
+
+
 # --- PM2 ecosystem JSON ----------------------------------------------------
 
 def test_pm2_ecosystem_json(corral):
