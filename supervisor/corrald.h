@@ -394,7 +394,7 @@ int triggers_check(const struct app_config *, char **);
 void triggers_start(struct app *);
 void triggers_stop(struct app *);
 char **triggers_spawn(struct app *, uv_process_options_t *, char **);
-time_t triggers_next_cron(const struct app *);
+void triggers_describe(const struct app *, json_t *);
 
 /* watch.c */
 struct watch;

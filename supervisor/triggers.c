@@ -303,10 +303,23 @@ triggers_spawn(struct app *app, uv_process_options_t *o, char **envp)
 	return envp;
 }
 
-/* For describe: when the next cron restart is due (0: none). */
-time_t
-triggers_next_cron(const struct app *app)
+/*
+ * For describe: the config file the app came from, when the next cron
+ * restart is due (ms since the epoch) and how many paths are watched.
+ */
+void
+triggers_describe(const struct app *app, json_t *o)
 {
-	return app->triggers != NULL && app->triggers->has_cron ?
-	    app->triggers->next_fire : 0;
+	const struct triggers *tr = app->triggers;
+
+	if (app->source != NULL)
+		json_object_set_new(o, "source", json_string(app->source));
+	if (tr == NULL)
+		return;
+	if (tr->has_cron && tr->next_fire > 0)
+		json_object_set_new(o, "next_cron_restart",
+		    json_integer((json_int_t)tr->next_fire * 1000));
+	if (tr->watch != NULL)
+		json_object_set_new(o, "watched_paths",
+		    json_integer((json_int_t)watch_count(tr->watch)));
 }

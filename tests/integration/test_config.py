@@ -57,6 +57,7 @@ def test_ini_start_only_and_env(corral):
         assert proc_environ(inst["pid"]).get("PORT") == "80"
     desc = json.loads(corral.ok("describe", "web", "--json"))
     assert desc[0]["app"]["kill_timeout"] == 2000
+    assert desc[0]["app"]["source"] == str(corral.appdir / "corral.ini")
     assert desc[0]["app"]["cwd"] == str(corral.appdir)
 
     corral.ok("start", "corral.ini")        # web is kept, worker starts
@@ -220,6 +221,8 @@ def test_cron_restart(corral):
     corral.ok("start", "sleeper.sh", "--name", "cr",
               "--cron-restart", "*/2 * * * * *")
     first = corral.wait_state("cr", "online")[0]["pid"]
+    cfg = json.loads(corral.ok("describe", "cr", "--json"))[0]["app"]
+    assert cfg["next_cron_restart"] % 2000 == 0
     wait_for(lambda: corral.app("cr")[0]["restarts"] >= 2 and
              corral.app("cr")[0]["state"] == "online",
              what="two cron restarts")
