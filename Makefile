@@ -8,6 +8,10 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib/corral
 MANDIR ?= $(PREFIX)/share/man
 
+# The sanitizer build lives in build-san; BUILD=build-san alone selects it too.
+ifeq ($(BUILD),build-san)
+SANITIZE = 1
+endif
 ifeq ($(SANITIZE),1)
 BUILD ?= build-san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
