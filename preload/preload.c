@@ -16,7 +16,9 @@
  * Nothing here allocates after start-up or takes a lock; every function is
  * safe to call from any thread (the listen report is a one-shot flag).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>

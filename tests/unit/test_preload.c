@@ -6,7 +6,9 @@
  * child; CORRAL_LISTEN=1 reaches $NOTIFY_SOCKET; a bind() to another port
  * is left alone. The child is this binary run again with "child" arguments.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>

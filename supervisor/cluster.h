@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Cluster mode inside corrald: sockets the daemon holds for an app, the
+ * sd_notify receiver, readiness (listen, notify, delay, tcp and http
+ * probes) and the CPU count behind "-i max".
+ */
+#ifndef CORRAL_CLUSTER_H
+#define CORRAL_CLUSTER_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+/* listener.c */
+#define LISTENER_TCP 1
+#define LISTENER_UNIX 2
+struct listener {
+	char *spec;                     /* as given, e.g. "web=[::1]:9000" */
+	char *name;                     /* its LISTEN_FDNAMES entry */
+	int kind;                       /* LISTENER_TCP or LISTENER_UNIX */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	int port;                       /* TCP only */
+	ino_t ino;                      /* unix only: the inode bound */
+	int fd;                         /* -1 when not open */
+};
+int listener_parse(const char *, const char *, struct listener *, char **);
+void listener_format(const struct listener *, char *, size_t);
+int listener_open(struct listener *, char **);
+void listener_close(struct listener *);
+void listener_clear(struct listener *);
+int listeners_open(const char **, size_t, const char *, struct listener **,
+    char **);
+void listeners_free(struct listener *, size_t);
+int listeners_port(const struct listener *, size_t);
+void listeners_env(const struct listener *, size_t, json_t *);
+
+#endif
