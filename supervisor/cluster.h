@@ -39,4 +39,9 @@ void listeners_free(struct listener *, size_t);
 int listeners_port(const struct listener *, size_t);
 void listeners_env(const struct listener *, size_t, json_t *);
 
+/* cpus.c */
+int cpus_affinity(void);
+int cpus_quota(const char *, const char *, const char *);
+int cpus_available(void);
+
 #endif
