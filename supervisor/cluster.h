@@ -39,6 +39,33 @@ void listeners_free(struct listener *, size_t);
 int listeners_port(const struct listener *, size_t);
 void listeners_env(const struct listener *, size_t, json_t *);
 
+/* notify.c */
+struct notify_msg {
+	int ready;                      /* READY=1 */
+	int stopping;                   /* STOPPING=1 */
+	int reloading;                  /* RELOADING=1 */
+	int watchdog;                   /* WATCHDOG=1 */
+	int listen;                     /* CORRAL_LISTEN=1, from the preload */
+	pid_t mainpid;                  /* MAINPID=, or 0 */
+	char *status;                   /* STATUS=, or NULL */
+};
+struct notify;
+typedef void notify_cb(void *, pid_t, const struct notify_msg *);
+struct notify {
+	uv_poll_t poll;
+	int fd;
+	char *path;                     /* NOTIFY_SOCKET for the instances */
+	notify_cb *cb;
+	void *arg;
+	void (*done)(struct notify *);
+};
+void notify_parse(const char *, size_t, struct notify_msg *);
+void notify_msg_clear(struct notify_msg *);
+int notify_open(struct notify *, uv_loop_t *, const char *, notify_cb *,
+    void *, char **);
+void notify_close(struct notify *, void (*)(struct notify *));
+const char *notify_path(const struct notify *);
+
 /* cpus.c */
 int cpus_affinity(void);
 int cpus_quota(const char *, const char *, const char *);
