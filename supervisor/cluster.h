@@ -66,6 +66,34 @@ int notify_open(struct notify *, uv_loop_t *, const char *, notify_cb *,
 void notify_close(struct notify *, void (*)(struct notify *));
 const char *notify_path(const struct notify *);
 
+/* ready.c */
+#define READY_NONE 0
+#define READY_LISTEN 1
+#define READY_NOTIFY 2
+#define READY_DELAY 3
+#define READY_TCP 4
+#define READY_HTTP 5
+#define READY_EVENT_READY 1             /* READY=1 from the instance */
+#define READY_EVENT_LISTEN 2            /* CORRAL_LISTEN=1 (preload) */
+#define READY_DEFAULT_TIMEOUT 10000     /* ms, --listen-timeout */
+struct ready_spec {
+	int kind;
+	char *text;                     /* as given */
+	uint64_t delay_ms;              /* delay */
+	char *host;                     /* tcp, http: numeric */
+	int port;                       /* tcp, http */
+	char *port_var;                 /* or the variable holding it */
+	char *path;                     /* http */
+};
+struct ready_wait;
+typedef void ready_cb(void *, int, const char *);
+int ready_parse(const char *, struct ready_spec *, char **);
+void ready_spec_clear(struct ready_spec *);
+struct ready_wait *ready_start(uv_loop_t *, const struct ready_spec *,
+    json_t *, uint64_t, ready_cb *, void *, char **);
+void ready_event(struct ready_wait *, int);
+void ready_cancel(struct ready_wait *);
+
 /* cpus.c */
 int cpus_affinity(void);
 int cpus_quota(const char *, const char *, const char *);
