@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #endif
 #include <sys/types.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -44,6 +45,9 @@ static int preload_reported;
 
 int bind(int, const struct sockaddr *, socklen_t);
 int listen(int, int);
+int accept(int, struct sockaddr *, socklen_t *);
+int accept4(int, struct sockaddr *, socklen_t *, int);
+int epoll_ctl(int, int, int, struct epoll_event *);
 
 /*
  * The count is read once, before main(), because an app calling
@@ -319,5 +323,65 @@ listen(int fd, int backlog)
 	if (r == 0 && (held || preload_nfds == 0) &&
 	    !__atomic_exchange_n(&preload_reported, 1, __ATOMIC_SEQ_CST))
 		preload_report();
+	return r;
+}
+
+/*
+ * Apps that take the sockets from LISTEN_FDS never call listen(): their
+ * first accept() or epoll registration of a held socket is the sign that
+ * they serve. One relaxed load is all these calls cost once reported.
+ */
+static void
+preload_maybe_report(int fd)
+{
+	if (__atomic_load_n(&preload_reported, __ATOMIC_RELAXED) ||
+	    preload_nfds == 0 || !preload_is_held(fd))
+		return;
+	if (!__atomic_exchange_n(&preload_reported, 1, __ATOMIC_SEQ_CST))
+		preload_report();
+}
+
+int
+accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	typedef int (*fn)(int, struct sockaddr *, socklen_t *);
+	static fn real;
+
+	if (real == NULL && (real = (fn)dlsym(RTLD_NEXT, "accept")) == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	preload_maybe_report(fd);
+	return real(fd, addr, len);
+}
+
+int
+accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	typedef int (*fn)(int, struct sockaddr *, socklen_t *, int);
+	static fn real;
+
+	if (real == NULL && (real = (fn)dlsym(RTLD_NEXT, "accept4")) == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	preload_maybe_report(fd);
+	return real(fd, addr, len, flags);
+}
+
+int
+epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	typedef int (*fn)(int, int, int, struct epoll_event *);
+	static fn real;
+	int r;
+
+	if (real == NULL && (real = (fn)dlsym(RTLD_NEXT, "epoll_ctl")) == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = real(epfd, op, fd, ev);
+	if (r == 0 && op == EPOLL_CTL_ADD)
+		preload_maybe_report(fd);
 	return r;
 }

@@ -49,6 +49,19 @@ test_child(int argc, char **argv)
 
 	if (argc < 4)
 		return 2;
+	if (strcmp(argv[2], "inherit") == 0) {
+		/* Uses fd 3 as given, like an sd_listen_fds() app. */
+		printf("listening\n");
+		fflush(stdout);
+		c = accept4(3, NULL, NULL, SOCK_CLOEXEC);
+		if (c == -1)
+			return 8;
+		n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+		if (write(c, buf, (size_t)n) != n)
+			return 9;
+		close(c);
+		return 0;
+	}
 	memset(&ss, 0, sizeof ss);
 	if (strcmp(argv[2], "unix") == 0) {
 		sun->sun_family = AF_UNIX;
@@ -320,6 +333,46 @@ test_notify_listen(void **state)
 	unlink(path);
 }
 
+/* An app that accepts on fd 3 itself is reported on its first accept(). */
+static void
+test_notify_accept(void **state)
+{
+	struct sockaddr_un sun;
+	struct sockaddr_in sin;
+	char path[64], buf[64];
+	int held, port, out, ns;
+	ssize_t n;
+	pid_t pid;
+
+	(void)state;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(path, sizeof path, "/tmp/corral-test-notify2-%ld.sock",
+	    (long)getpid());
+	unlink(path);
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	ns = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_int_equal(bind(ns, (struct sockaddr *)&sun, sizeof sun), 0);
+	held = test_listen_tcp(AF_INET, "127.0.0.1", &port);
+	pid = test_spawn(held, path, &out, "inherit", "-");
+	test_expect_line(out, "listening\n");
+	n = recv(ns, buf, sizeof buf - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "CORRAL_LISTEN=1\n");
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	assert_int_equal(test_connect_read_pid(AF_INET,
+	    (struct sockaddr *)&sin, sizeof sin), pid);
+	test_wait_ok(pid);
+	close(out);
+	close(held);
+	close(ns);
+	unlink(path);
+}
+
 static void
 test_bind_shared_unix(void **state)
 {
@@ -382,6 +435,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_bind_not_held_fails),
 		cmocka_unit_test(test_bind_other_port),
 		cmocka_unit_test(test_notify_listen),
+		cmocka_unit_test(test_notify_accept),
 		cmocka_unit_test(test_bind_shared_unix),
 	};
 
