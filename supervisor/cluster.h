@@ -90,7 +90,7 @@ typedef void ready_cb(void *, int, const char *);
 int ready_parse(const char *, struct ready_spec *, char **);
 void ready_spec_clear(struct ready_spec *);
 struct ready_wait *ready_start(uv_loop_t *, const struct ready_spec *,
-    json_t *, uint64_t, ready_cb *, void *, char **);
+    json_t *, uint64_t, ready_cb *, void *);
 void ready_event(struct ready_wait *, int);
 void ready_cancel(struct ready_wait *);
 

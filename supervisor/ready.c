@@ -49,6 +49,7 @@ struct ready_wait {
 	uint64_t timeout_ms;
 	struct ready_probe *probe;      /* the attempt in flight */
 	char *last_error;               /* of the last failed attempt */
+	char *setup_error;              /* the probe could not be set up */
 	int handles;                    /* timers not yet closed */
 	int done;
 	ready_cb *cb;
@@ -224,6 +225,7 @@ ready_timer_closed(uv_handle_t *h)
 		free(w->what);
 		free(w->request);
 		free(w->last_error);
+		free(w->setup_error);
 		free(w);
 	}
 }
@@ -449,7 +451,9 @@ ready_tick(uv_timer_t *t)
 {
 	struct ready_wait *w = t->data;
 
-	if (w->kind == READY_TCP || w->kind == READY_HTTP)
+	if (w->setup_error != NULL)
+		ready_finish(w, 0, w->setup_error);
+	else if (w->kind == READY_TCP || w->kind == READY_HTTP)
 		ready_attempt(w);
 	else
 		ready_finish(w, 1, NULL);
@@ -497,12 +501,13 @@ ready_resolve(struct ready_wait *w, const struct ready_spec *r, json_t *env,
 
 /*
  * Starts watching: timeout_ms bounds the wait (0: none). env is the
- * instance's environment, for $VAR ports. Returns NULL with *cause set
- * when a probe cannot be set up; cb is then never called.
+ * instance's environment, for $VAR ports. A probe that cannot be set up
+ * (no such variable) fails from the loop with that reason: cb is never
+ * called before ready_start() has returned.
  */
 struct ready_wait *
 ready_start(uv_loop_t *loop, const struct ready_spec *r, json_t *env,
-    uint64_t timeout_ms, ready_cb *cb, void *arg, char **cause)
+    uint64_t timeout_ms, ready_cb *cb, void *arg)
 {
 	struct ready_wait *w;
 	uint64_t first = 0;
@@ -514,13 +519,8 @@ ready_start(uv_loop_t *loop, const struct ready_spec *r, json_t *env,
 	w->timeout_ms = timeout_ms;
 	w->cb = cb;
 	w->arg = arg;
-	if ((r->kind == READY_TCP || r->kind == READY_HTTP) &&
-	    ready_resolve(w, r, env, cause) == -1) {
-		free(w->what);
-		free(w->request);
-		free(w);
-		return NULL;
-	}
+	if (r->kind == READY_TCP || r->kind == READY_HTTP)
+		(void)ready_resolve(w, r, env, &w->setup_error);
 	if (uv_timer_init(loop, &w->timeout) != 0 ||
 	    uv_timer_init(loop, &w->tick) != 0)
 		fatalx("ready: uv_timer_init failed");
@@ -531,7 +531,10 @@ ready_start(uv_loop_t *loop, const struct ready_spec *r, json_t *env,
 		uv_timer_start(&w->timeout, ready_timed_out, timeout_ms, 0);
 	if (r->kind == READY_DELAY)
 		first = r->delay_ms;
-	if (r->kind != READY_LISTEN && r->kind != READY_NOTIFY)
+	if (w->setup_error != NULL)
+		first = 0;
+	if (w->setup_error != NULL ||
+	    (r->kind != READY_LISTEN && r->kind != READY_NOTIFY))
 		uv_timer_start(&w->tick, ready_tick, first, 0);
 	return w;
 }

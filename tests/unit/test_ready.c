@@ -136,7 +136,7 @@ test_wait(const char *spec, json_t *env, uint64_t timeout, int event,
 	memset(t, 0, sizeof *t);
 	assert_int_equal(uv_loop_init(&loop), 0);
 	assert_int_equal(ready_parse(spec, &r, NULL), 0);
-	w = ready_start(&loop, &r, env, timeout, test_cb, t, NULL);
+	w = ready_start(&loop, &r, env, timeout, test_cb, t);
 	assert_non_null(w);
 	if (event != 0)
 		ready_event(w, event);
@@ -186,7 +186,7 @@ test_cancel(void **state)
 	memset(&t, 0, sizeof t);
 	assert_int_equal(uv_loop_init(&loop), 0);
 	assert_int_equal(ready_parse("tcp:1", &r, NULL), 0);
-	w = ready_start(&loop, &r, NULL, 20, test_cb, &t, NULL);
+	w = ready_start(&loop, &r, NULL, 20, test_cb, &t);
 	uv_run(&loop, UV_RUN_NOWAIT);
 	ready_cancel(w);
 	test_finish_loop(&loop);
@@ -307,7 +307,7 @@ test_http_probe(void **state)
 	    test_http_conn), 0);
 	snprintf(spec, sizeof spec, "http://127.0.0.1:%d/health", port);
 	assert_int_equal(ready_parse(spec, &r, NULL), 0);
-	w = ready_start(&loop, &r, NULL, 60000, test_cb, &t, NULL);
+	w = ready_start(&loop, &r, NULL, 60000, test_cb, &t);
 	assert_non_null(w);
 	test_run(&loop, &t);
 	assert_int_equal(t.ok, 1);
@@ -320,18 +320,13 @@ test_http_probe(void **state)
 static void
 test_missing_port_var(void **state)
 {
-	struct ready_spec r;
-	uv_loop_t loop;
-	char *cause = NULL;
+	struct test_result t;
 
 	(void)state;
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(ready_parse("tcp:$PORT", &r, NULL), 0);
-	assert_null(ready_start(&loop, &r, NULL, 100, test_cb, NULL, &cause));
-	assert_non_null(strstr(cause, "$PORT"));
-	free(cause);
-	ready_spec_clear(&r);
-	test_finish_loop(&loop);
+	test_wait("tcp:$PORT", NULL, 60000, 0, &t);
+	assert_int_equal(t.ok, 0);
+	assert_non_null(strstr(t.reason, "$PORT"));
+	free(t.reason);
 }
 
 int
