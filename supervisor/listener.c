@@ -381,9 +381,10 @@ listeners_port(const struct listener *v, size_t n)
 }
 
 /*
- * Appends the socket-activation variables for n sockets to a json object
- * of environment strings (name -> value): LISTEN_FDS, LISTEN_FDNAMES,
- * CORRAL_LISTEN_FDS and PORT. With n == 0 it removes them, so that values
+ * Sets the socket-activation variables for n sockets in a json object of
+ * environment changes (name -> string, or null for "unset"): LISTEN_FDS,
+ * LISTEN_FDNAMES, CORRAL_LISTEN_FDS and PORT. LISTEN_PID is unset (the
+ * exec wrapper sets it), and with n == 0 so are the others, so that values
  * inherited from the client's environment cannot mislead the app.
  */
 void
@@ -393,11 +394,11 @@ listeners_env(const struct listener *v, size_t n, json_t *env)
 	size_t i;
 	int port;
 
-	json_object_del(env, "LISTEN_PID");
+	json_object_set_new(env, "LISTEN_PID", json_null());
 	if (n == 0) {
-		json_object_del(env, "LISTEN_FDS");
-		json_object_del(env, "LISTEN_FDNAMES");
-		json_object_del(env, "CORRAL_LISTEN_FDS");
+		json_object_set_new(env, "LISTEN_FDS", json_null());
+		json_object_set_new(env, "LISTEN_FDNAMES", json_null());
+		json_object_set_new(env, "CORRAL_LISTEN_FDS", json_null());
 		return;
 	}
 	snprintf(buf, sizeof buf, "%zu", n);

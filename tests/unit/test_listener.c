@@ -225,12 +225,13 @@ test_env(void **state)
 	    "LISTEN_FDNAMES")), "ctl:api");
 	assert_int_equal(atoi(json_string_value(json_object_get(env,
 	    "PORT"))), port);
-	assert_null(json_object_get(env, "LISTEN_PID"));
+	assert_true(json_is_null(json_object_get(env, "LISTEN_PID")));
 	assert_non_null(json_object_get(env, "PATH"));
 
 	json_object_set_new(env, "LISTEN_FDS", json_string("9"));
 	listeners_env(NULL, 0, env);
-	assert_null(json_object_get(env, "LISTEN_FDS"));
+	assert_true(json_is_null(json_object_get(env, "LISTEN_FDS")));
+	assert_true(json_is_null(json_object_get(env, "CORRAL_LISTEN_FDS")));
 	json_decref(env);
 	listeners_free(v, 2);
 }
