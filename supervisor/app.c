@@ -50,6 +50,7 @@ app_unref(struct app *app)
 	if (--app->refs > 0)
 		return;
 	logsink_close(app);
+	cluster_app_close(app);
 	appcfg_free(&app->cfg);
 	free(app);
 }

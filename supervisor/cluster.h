@@ -99,4 +99,19 @@ int cpus_affinity(void);
 int cpus_quota(const char *, const char *, const char *);
 int cpus_available(void);
 
+/* cluster.c */
+#define CLUSTER_MAX_LISTENERS 64
+struct app;
+struct app_config;
+struct instance;
+int cluster_init(char **);
+void cluster_shutdown(void);
+int cluster_app_open(struct app *, char **);
+void cluster_app_close(struct app *);
+int cluster_check_config(const struct app_config *, char **);
+int cluster_spawn_prepare(struct instance *, json_t *, char ***,
+    uv_stdio_container_t *, char **);
+void cluster_spawned(struct instance *, json_t *);
+void cluster_exited(struct instance *);
+
 #endif

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "common.h"
+#include "cluster.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -54,6 +55,12 @@ struct app_config {
 	long long max_restarts;
 	long long kill_signal;
 	uint64_t kill_timeout;          /* ms */
+	json_t *listen;                 /* array: sockets the daemon holds */
+	char *ready;                    /* readiness spec, NULL: default */
+	uint64_t listen_timeout;        /* ms to become ready, 0: no limit */
+	long long preload;              /* LD_PRELOAD the bind() shim */
+	long long reload_surge;         /* replacements unready at once */
+	char *increment_var;            /* env variable + instance index */
 };
 
 enum inst_state {
@@ -78,6 +85,7 @@ enum inst_event {
 
 struct app;
 struct instance;
+struct reload;
 
 /* One stdout or stderr pipe of a child, cut into lines. */
 struct logpipe {
@@ -129,6 +137,9 @@ struct instance {
 	uint64_t cpu_at;                /* monotonic ms of the last sample */
 	double cpu;                     /* % of one CPU */
 	uint64_t memory;                /* bytes */
+	struct ready_wait *ready;       /* while the process gets ready */
+	int not_ready;                  /* killed for not getting ready */
+	char status[128];               /* its last STATUS= */
 	TAILQ_ENTRY(instance) entry;
 };
 TAILQ_HEAD(instance_list, instance);
@@ -143,6 +154,10 @@ struct app {
 	int log_err;
 	char *log_out_path;
 	char *log_err_path;
+	struct listener *listeners;     /* held for the app's whole life */
+	size_t nlisteners;
+	struct ready_spec ready;
+	struct reload *reload;          /* the rolling reload running */
 	TAILQ_ENTRY(app) entry;
 };
 TAILQ_HEAD(app_list, app);
@@ -247,7 +262,7 @@ int appcfg_from_args(struct app_config *, const struct args *, char **);
 int appcfg_resolve_script(struct app_config *, const char *, json_t *,
     char **);
 char **appcfg_argv(const struct app_config *);
-char **appcfg_envp(const struct app_config *, int, int);
+char **appcfg_envp(const struct app_config *, int, int, json_t *);
 void appcfg_strv_free(char **);
 int sys_ncpu(void);
 
@@ -273,6 +288,12 @@ void instance_close_pipes(void);
 void instance_set_reason(struct instance *, const char *, ...)
     PRINTFLIKE(2, 3);
 json_t *instance_to_json(struct instance *);
+
+/* reload.c */
+int reload_start(struct conn *, struct app **, size_t, int, char **);
+void reload_check_all(void);
+void reload_conn_gone(struct conn *);
+void reload_free_all(void);
 
 /* fsm.c */
 void fsm_event(struct instance *, enum inst_event);
