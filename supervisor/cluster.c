@@ -3,7 +3,8 @@
  * Cluster mode wired into the daemon: an app's held sockets and readiness
  * spec, what a spawn gets from them (corral-exec for LISTEN_PID, the
  * sockets as fds 3.., the socket-activation variables, NOTIFY_SOCKET, the
- * preload library, a per-instance port), the readiness wait of each
+ * preload library, given to corral-exec, which puts it in LD_PRELOAD for
+ * the app only; a per-instance port), the readiness wait of each
  * started process, and the daemon's notify socket, whose messages are
  * matched to instances by sender pid (or its process group, for apps
  * started through a shell).
@@ -235,21 +236,26 @@ cluster_env_increment(struct instance *inst, json_t *env)
 	    json_sprintf("%lld", base + inst->index));
 }
 
+/* corral-exec [--preload LIB] --listen-pid -- PATH ARGV... */
 static char **
-cluster_wrap_argv(char **argv)
+cluster_wrap_argv(char **argv, const char *preload)
 {
 	char **v;
-	size_t n = 0, i;
+	size_t n = 0, i, k = 0;
 
 	while (argv[n] != NULL)
 		n++;
-	v = xcalloc(n + 5, sizeof *v);
-	v[0] = xstrdup(cluster_exec_path);
-	v[1] = xstrdup("--listen-pid");
-	v[2] = xstrdup("--");
-	v[3] = xstrdup(argv[0]);
+	v = xcalloc(n + 7, sizeof *v);
+	v[k++] = xstrdup(cluster_exec_path);
+	if (preload != NULL) {
+		v[k++] = xstrdup("--preload");
+		v[k++] = xstrdup(preload);
+	}
+	v[k++] = xstrdup("--listen-pid");
+	v[k++] = xstrdup("--");
+	v[k++] = xstrdup(argv[0]);
 	for (i = 0; i < n; i++)
-		v[4 + i] = argv[i];
+		v[k + i] = argv[i];
 	free(argv);
 	return v;
 }
@@ -266,7 +272,7 @@ cluster_spawn_prepare(struct instance *inst, json_t *env, char ***argv,
     uv_stdio_container_t *stdio, char **cause)
 {
 	struct app *app = inst->app;
-	const char *old;
+	const char *preload = NULL;
 	size_t i;
 
 	if (cluster_app_open(app, cause) == -1)
@@ -282,20 +288,9 @@ cluster_spawn_prepare(struct instance *inst, json_t *env, char ***argv,
 		*cause = xstrdup("corral-exec is missing");
 		return -1;
 	}
-	if (app->cfg.preload && cluster_preload_path != NULL) {
-		old = json_string_value(json_object_get(app->cfg.env_set,
-		    "LD_PRELOAD"));
-		if (old == NULL)
-			old = json_string_value(json_object_get(app->cfg.env,
-			    "LD_PRELOAD"));
-		if (old != NULL && *old != '\0')
-			json_object_set_new(env, "LD_PRELOAD", json_sprintf(
-			    "%s:%s", cluster_preload_path, old));
-		else
-			json_object_set_new(env, "LD_PRELOAD",
-			    json_string(cluster_preload_path));
-	}
-	*argv = cluster_wrap_argv(*argv);
+	if (app->cfg.preload)
+		preload = cluster_preload_path;
+	*argv = cluster_wrap_argv(*argv, preload);
 	for (i = 0; i < app->nlisteners; i++) {
 		stdio[i].flags = UV_INHERIT_FD;
 		stdio[i].data.fd = app->listeners[i].fd;

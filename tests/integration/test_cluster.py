@@ -66,6 +66,10 @@ class Corral:
         self.env = dict(os.environ, CORRAL_HOME=home)
         self.env.pop("LISTEN_FDS", None)
         self.env.pop("NOTIFY_SOCKET", None)
+        # A sanitizer build's daemon has no terminal: reports go to files.
+        self.env["ASAN_OPTIONS"] = "log_path=%s/asan" % home
+        self.env["UBSAN_OPTIONS"] = "log_path=%s/ubsan:print_stacktrace=1" \
+            % home
         self.seen = set()
 
     def run(self, *args, check=True, timeout=120, prefix=()):
@@ -120,6 +124,12 @@ class Corral:
         for p in left:
             os.kill(p, signal.SIGKILL)
         assert not left, "processes left behind: %r" % left
+        reports = [f for f in os.listdir(self.home)
+                   if f.startswith(("asan", "ubsan"))]
+        for f in reports:
+            with open(os.path.join(self.home, f)) as r:
+                print(r.read())
+        assert not reports, "sanitizer reports: %r" % reports
 
 
 @pytest.fixture
