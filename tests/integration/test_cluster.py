@@ -504,3 +504,22 @@ def test_instances_max_follows_affinity(cl, tmp_path):
     cl.run("start", str(app), "--name", "m2", "--interpreter", PYTHON,
            "-i", "-1")
     assert len([i for i in cl.jlist() if i["name"] == "m2"]) == 1
+
+
+def test_per_instance_ports_with_http_probe(cl):
+    base = free_port()
+    while True:     # two free ports in a row
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", base + 1))
+            break
+        except OSError:
+            base = free_port()
+    cl.run("start", os.path.join(ROOT, "examples/python/app.py"),
+           "--interpreter", PYTHON, "--name", "pp", "-i", "2",
+           "--env", "PORT=%d" % base, "--increment-var", "PORT",
+           "--ready", "http://127.0.0.1:$PORT/")
+    wait_for("2 online", lambda: len(cl.online_pids("pp")) == 2)
+    by_index = {i["instance"]: i["pid"] for i in cl.jlist()}
+    assert pid_of(get(base)) == by_index[0]
+    assert pid_of(get(base + 1)) == by_index[1]
