@@ -94,6 +94,9 @@ cluster_notified(void *arg, pid_t pid, const struct notify_msg *m)
 	if (m->stopping)
 		log_info("%s[%d]: pid %ld says it is stopping",
 		    inst->app->cfg.name, inst->index, (long)pid);
+	if (m->watchdog)        /* no per-app watchdog: only noted */
+		log_debug("%s[%d]: watchdog ping", inst->app->cfg.name,
+		    inst->index);
 	if (m->listen)
 		ready_event(inst->ready, READY_EVENT_LISTEN);
 	if (m->ready)

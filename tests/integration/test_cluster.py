@@ -71,11 +71,13 @@ class Corral:
         self.env["UBSAN_OPTIONS"] = "log_path=%s/ubsan:print_stacktrace=1" \
             % home
         self.seen = set()
+        self.down = False
 
-    def run(self, *args, check=True, timeout=120, prefix=()):
+    def run(self, *args, check=True, timeout=120, prefix=(),
+            preexec_fn=None):
         p = subprocess.run(list(prefix) + [CORRAL] + list(args),
                            env=self.env, capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout, preexec_fn=preexec_fn)
         if check and p.returncode != 0:
             raise AssertionError("corral %s: rc %d\n%s%s" % (
                 " ".join(args), p.returncode, p.stdout, p.stderr))
@@ -112,6 +114,9 @@ class Corral:
             return ""
 
     def shutdown(self):
+        if self.down:
+            return
+        self.down = True
         dpid = self.daemon_pid()
         try:
             self.jlist()
@@ -523,3 +528,44 @@ def test_per_instance_ports_with_http_probe(cl):
     by_index = {i["instance"]: i["pid"] for i in cl.jlist()}
     assert pid_of(get(base)) == by_index[0]
     assert pid_of(get(base + 1)) == by_index[1]
+
+
+def test_instances_max_capped_by_cpu_quota(cl, tmp_path):
+    """Needs a writable cgroup v2 tree with the cpu controller (the test VM:
+    ../shared/vm/run-in-vm.sh); skipped elsewhere."""
+    root = "/sys/fs/cgroup"
+    try:
+        with open("/proc/self/cgroup") as f:
+            own = [l.split("::", 1)[1].strip() for l in f
+                   if l.startswith("0::")][0]
+        with open(root + own + "/cgroup.subtree_control") as f:
+            controllers = f.read().split()
+    except (OSError, IndexError):
+        pytest.skip("no cgroup v2")
+    if "cpu" not in controllers or not os.access(root + own, os.W_OK):
+        pytest.skip("no writable cgroup v2 with the cpu controller")
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: the quota changes nothing")
+    cg = os.path.join(root + own, "corral-test-%d" % os.getpid())
+    os.mkdir(cg)
+    try:
+        with open(cg + "/cpu.max", "w") as f:
+            f.write("50000 100000\n")          # half a CPU
+
+        def enter():
+            with open(cg + "/cgroup.procs", "w") as f:
+                f.write("0\n")
+
+        app = tmp_path / "app.py"
+        app.write_text("import time\ntime.sleep(3600)\n")
+        # The daemon started by this client runs under the quota.
+        cl.run("start", str(app), "--name", "q", "--interpreter", PYTHON,
+               "-i", "max", preexec_fn=enter)
+        assert len(cl.jlist()) == 1
+        with open(cg + "/cpu.max", "w") as f:
+            f.write("max 100000\n")
+        cl.run("scale", "q", "max")
+        assert len(cl.jlist()) == len(os.sched_getaffinity(0))
+    finally:
+        cl.shutdown()
+        os.rmdir(cg)
