@@ -13,31 +13,23 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
-CORRAL = os.path.join(BUILD, "corral")
+from conftest import BUILD, CORRAL_BIN, TOP
+from conftest import wait_for as conftest_wait_for
+
+ROOT = str(TOP)
 PYTHON = "/usr/bin/python3"
 NODE = shutil.which("node") or shutil.which("nodejs")
-HELLO_C = os.path.join(BUILD, "examples", "corral-hello-c")
+HELLO_C = str(BUILD / "examples" / "corral-hello-c")
 DEADLINE = 60.0
 
 
-def wait_for(what, cond, deadline=DEADLINE, step=0.05):
-    end = time.monotonic() + deadline
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(step)
+def wait_for(what, cond, deadline=DEADLINE):
+    return conftest_wait_for(cond, deadline, what=what)
 
 
 def free_port():
@@ -48,106 +40,63 @@ def free_port():
 
 def pid_alive(pid):
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
         with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(") ")[1][0] != "Z"
+            return f.read().rsplit(") ", 1)[1][0] not in "ZX"
     except OSError:
         return False
 
 
-class Corral:
-    """The real CLI with a private CORRAL_HOME; remembers every pid seen."""
+class Cl:
+    """The shared `corral` fixture (private CORRAL_HOME, leak and sanitizer
+    checks at teardown) with the few calls these tests make."""
 
-    def __init__(self, home):
-        self.home = home
-        self.env = dict(os.environ, CORRAL_HOME=home)
-        self.env.pop("LISTEN_FDS", None)
-        self.env.pop("NOTIFY_SOCKET", None)
-        # A sanitizer build's daemon has no terminal: reports go to files.
-        self.env["ASAN_OPTIONS"] = "log_path=%s/asan" % home
-        self.env["UBSAN_OPTIONS"] = "log_path=%s/ubsan:print_stacktrace=1" \
-            % home
-        self.seen = set()
-        self.down = False
+    def __init__(self, corral):
+        self.c = corral
+        self.home = corral.home
+        self.env = corral.env
 
     def run(self, *args, check=True, timeout=120, prefix=(),
             preexec_fn=None):
-        p = subprocess.run(list(prefix) + [CORRAL] + list(args),
-                           env=self.env, capture_output=True, text=True,
-                           timeout=timeout, preexec_fn=preexec_fn)
-        if check and p.returncode != 0:
+        if not prefix and preexec_fn is None:
+            r = self.c.run(*args, timeout=timeout)
+            rc, out, err = r.rc, r.out, r.err
+        else:
+            p = subprocess.run(list(prefix) + [str(CORRAL_BIN)] + list(args),
+                               env=self.env, capture_output=True, text=True,
+                               timeout=timeout, preexec_fn=preexec_fn)
+            self.c.daemon_pid()
+            rc, out, err = p.returncode, p.stdout, p.stderr
+        if check and rc != 0:
             raise AssertionError("corral %s: rc %d\n%s%s" % (
-                " ".join(args), p.returncode, p.stdout, p.stderr))
-        return p
+                " ".join(args), rc, out, err))
+        return subprocess.CompletedProcess(args, rc, out, err)
 
     def popen(self, *args):
-        return subprocess.Popen([CORRAL] + list(args), env=self.env,
+        return subprocess.Popen([str(CORRAL_BIN)] + list(args), env=self.env,
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 
     def jlist(self):
-        out = json.loads(self.run("jlist").stdout)
-        for i in out:
-            if i.get("pid"):
-                self.seen.add(i["pid"])
-        return out
+        return self.c.jlist()
 
     def online_pids(self, name):
         return sorted(i["pid"] for i in self.jlist()
                       if i["name"] == name and i["state"] == "online")
 
-    def daemon_pid(self):
-        try:
-            with open(os.path.join(self.home, "corrald.pid")) as f:
-                return int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def log(self):
-        try:
-            with open(os.path.join(self.home, "corrald.log")) as f:
-                return f.read()
-        except OSError:
-            return ""
-
     def shutdown(self):
-        if self.down:
+        """Stops the daemon now (the fixture's teardown then has nothing
+        left to do but its checks)."""
+        dpid = self.c.daemon_pid()
+        if dpid is None:
             return
-        self.down = True
-        dpid = self.daemon_pid()
-        try:
-            self.jlist()
-        except Exception:
-            pass
-        self.run("kill", check=False, timeout=120)
-        if dpid is not None:
-            wait_for("the daemon to exit", lambda: not pid_alive(dpid))
-        left = [p for p in self.seen if pid_alive(p)]
-        for p in left:
-            os.kill(p, signal.SIGKILL)
-        assert not left, "processes left behind: %r" % left
-        reports = [f for f in os.listdir(self.home)
-                   if f.startswith(("asan", "ubsan"))]
-        for f in reports:
-            with open(os.path.join(self.home, f)) as r:
-                print(r.read())
-        assert not reports, "sanitizer reports: %r" % reports
+        self.jlist()
+        self.run("kill")
+        wait_for("the daemon to exit", lambda: not pid_alive(dpid))
 
 
 @pytest.fixture
-def cl():
-    home = tempfile.mkdtemp(prefix="corral-cluster-")
-    c = Corral(home)
-    try:
-        yield c
-    finally:
-        try:
-            c.shutdown()
-        finally:
-            shutil.rmtree(home, ignore_errors=True)
+def cl(corral):
+    return Cl(corral)
 
 
 def get(port, timeout=15):
