@@ -156,7 +156,8 @@ cluster_app_open(struct app *app, char **cause)
 	if (app->ready.text == NULL) {
 		ready = c->ready;
 		if (ready == NULL)
-			ready = n > 0 && c->preload ? "listen" : "none";
+			ready = n > 0 && c->preload &&
+			    cluster_preload_path != NULL ? "listen" : "none";
 		if (ready_parse(ready, &r, cause) == -1)
 			return -1;
 		app->ready = r;

@@ -292,6 +292,28 @@ def test_second_reload_of_one_app_is_refused(cl, tmp_path):
     assert len(cl.online_pids("slow")) == 1
 
 
+def test_delete_during_reload(cl, tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text(BAD_APP)
+    port = free_port()
+    cl.run("start", str(app), "--name", "gone", "-i", "2",
+           "--interpreter", PYTHON, "--listen", "127.0.0.1:%d" % port,
+           "--ready", "delay:2s", "--", str(tmp_path / "flag"))
+    wait_for("online", lambda: len(cl.online_pids("gone")) == 2)
+    first = cl.popen("reload", "gone")
+    try:
+        wait_for("the reload to start", lambda: len(cl.jlist()) == 3)
+        cl.run("delete", "gone")
+    finally:
+        out, err = first.communicate(timeout=120)
+    assert first.returncode == 1
+    assert "reload of 'gone' aborted: the app was deleted" in err
+    wait_for("nothing left", lambda: cl.jlist() == [])
+    # The socket went with the app.
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
 def test_reload_all_and_several_apps(cl):
     need("c")
     p1, p2 = free_port(), free_port()
@@ -518,3 +540,4 @@ def test_instances_max_capped_by_cpu_quota(cl, tmp_path):
     finally:
         cl.shutdown()
         os.rmdir(cg)
+
