@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * corral-exec: the few steps a child must take on itself between fork and
- * exec, which uv_spawn cannot: with --listen-pid it sets LISTEN_PID to its
- * own pid (the socket-activation protocol wants the pid of the process that
- * reads LISTEN_FDS, and exec keeps the pid); with --join FILE it writes its
- * pid into FILE (a cgroup.procs), before the app runs a single instruction;
- * with --preload LIB it puts LIB first in LD_PRELOAD for the app only (the
- * wrapper itself may be a sanitizer build that must not preload anything).
+ * corral-exec: the tiny program the daemon spawns in place of an app, so
+ * that the app starts where it belongs before it runs any code of its own.
+ * It writes its own pid into each --join FILE (the cgroup.procs files of
+ * the instance's cgroups), sets LISTEN_PID to its own pid with --listen-pid
+ * (the pid stays the same across exec), puts --preload LIB first in
+ * LD_PRELOAD (for the app only: a sanitizer build of this wrapper must not
+ * run with a preloaded library), then execs PATH with the rest of the
+ * arguments.  It links nothing but libc.
  *
- *   corral-exec [--listen-pid] [--join FILE]... [--preload LIB] -- PATH
- *       ARGV0 ARGS...
+ *	corral-exec [--listen-pid] [--join FILE]... [--preload LIB] -- PATH [ARG]...
  *
- * Exits 127 (like a shell) when it cannot do its job, with a message on
- * stderr, which the daemon logs as the instance's.
+ * Exit status 127 when PATH cannot be run, 126 when a FILE cannot be
+ * written (the reason goes to stderr, i.e. the app's error log).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,55 +21,46 @@
 #include <string.h>
 #include <unistd.h>
 
-static void
-exec_fail(const char *what, const char *arg)
-{
-	fprintf(stderr, "corral-exec: %s %s: %s\n", what, arg, strerror(errno));
-	exit(127);
-}
-
-static void
+static int
 exec_join(const char *file)
 {
-	char buf[32];
-	int fd, n;
+	char	 buf[32];
+	int	 fd, n, ok;
 
-	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
 	if ((fd = open(file, O_WRONLY | O_CLOEXEC)) == -1)
-		exec_fail("cannot open", file);
-	if (write(fd, buf, (size_t)n) != n)
-		exec_fail("cannot write to", file);
+		return -1;
+	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	ok = write(fd, buf, (size_t)n) == n;
 	if (close(fd) == -1)
-		exec_fail("cannot close", file);
+		ok = 0;
+	return ok ? 0 : -1;
 }
 
-static void
+static int
 exec_preload(const char *lib)
 {
-	const char *old = getenv("LD_PRELOAD");
-	char *v;
-	size_t n;
+	const char	*old = getenv("LD_PRELOAD");
+	char		*v;
+	size_t		 n;
+	int		 r;
 
-	if (old == NULL || *old == '\0') {
-		if (setenv("LD_PRELOAD", lib, 1) == -1)
-			exec_fail("cannot set", "LD_PRELOAD");
-		return;
-	}
+	if (old == NULL || *old == '\0')
+		return setenv("LD_PRELOAD", lib, 1);
 	n = strlen(lib) + strlen(old) + 2;
 	if ((v = malloc(n)) == NULL)
-		exec_fail("cannot set", "LD_PRELOAD");
+		return -1;
 	snprintf(v, n, "%s:%s", lib, old);
-	if (setenv("LD_PRELOAD", v, 1) == -1)
-		exec_fail("cannot set", "LD_PRELOAD");
+	r = setenv("LD_PRELOAD", v, 1);
 	free(v);
+	return r;
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *preload = NULL;
-	char pid[32];
-	int i;
+	const char	*preload = NULL;
+	char		 buf[32];
+	int		 i;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
@@ -77,26 +68,32 @@ main(int argc, char **argv)
 			break;
 		}
 		if (strcmp(argv[i], "--listen-pid") == 0) {
-			snprintf(pid, sizeof pid, "%ld", (long)getpid());
-			if (setenv("LISTEN_PID", pid, 1) == -1)
-				exec_fail("cannot set", "LISTEN_PID");
-		} else if (strcmp(argv[i], "--join") == 0 && i + 1 < argc)
-			exec_join(argv[++i]);
-		else if (strcmp(argv[i], "--preload") == 0 && i + 1 < argc)
+			snprintf(buf, sizeof buf, "%ld", (long)getpid());
+			setenv("LISTEN_PID", buf, 1);
+		} else if (strcmp(argv[i], "--join") == 0 && i + 1 < argc) {
+			if (exec_join(argv[++i]) == -1) {
+				fprintf(stderr, "corral-exec: cannot join %s: "
+				    "%s\n", argv[i], strerror(errno));
+				return 126;
+			}
+		} else if (strcmp(argv[i], "--preload") == 0 && i + 1 < argc) {
 			preload = argv[++i];
-		else {
+		} else {
 			fprintf(stderr, "usage: corral-exec [--listen-pid] "
-			    "[--join FILE]... [--preload LIB] -- PATH ARGV...\n");
+			    "[--join FILE]... [--preload LIB] -- PATH [ARG]...\n");
 			return 127;
 		}
 	}
-	if (argc - i < 2) {
-		fprintf(stderr, "corral-exec: no program after --\n");
+	if (i >= argc) {
+		fprintf(stderr, "corral-exec: no program to run\n");
 		return 127;
 	}
-	if (preload != NULL)
-		exec_preload(preload);
-	execvp(argv[i], argv + i + 1);
-	exec_fail("cannot run", argv[i]);
+	if (preload != NULL && exec_preload(preload) == -1) {
+		fprintf(stderr, "corral-exec: cannot set LD_PRELOAD: %s\n",
+		    strerror(errno));
+		return 126;
+	}
+	execvp(argv[i], argv + i);
+	fprintf(stderr, "corral-exec: %s: %s\n", argv[i], strerror(errno));
 	return 127;
 }

@@ -240,7 +240,7 @@ cluster_env_increment(struct instance *inst, json_t *env)
 	    json_sprintf("%lld", base + inst->index));
 }
 
-/* corral-exec [--preload LIB] --listen-pid -- PATH ARGV... */
+/* corral-exec [--preload LIB] --listen-pid -- PATH [ARG]... */
 static char **
 cluster_wrap_argv(char **argv, const char *preload)
 {
@@ -249,7 +249,7 @@ cluster_wrap_argv(char **argv, const char *preload)
 
 	while (argv[n] != NULL)
 		n++;
-	v = xcalloc(n + 7, sizeof *v);
+	v = xcalloc(n + 6, sizeof *v);
 	v[k++] = xstrdup(cluster_exec_path);
 	if (preload != NULL) {
 		v[k++] = xstrdup("--preload");
@@ -257,7 +257,6 @@ cluster_wrap_argv(char **argv, const char *preload)
 	}
 	v[k++] = xstrdup("--listen-pid");
 	v[k++] = xstrdup("--");
-	v[k++] = xstrdup(argv[0]);
 	for (i = 0; i < n; i++)
 		v[k + i] = argv[i];
 	free(argv);
