@@ -66,7 +66,7 @@ int notify_open(struct notify *, uv_loop_t *, const char *, notify_cb *,
 void notify_close(struct notify *, void (*)(struct notify *));
 const char *notify_path(const struct notify *);
 
-/* ready.c */
+/* readyspec.c, ready.c */
 #define READY_NONE 0
 #define READY_LISTEN 1
 #define READY_NOTIFY 2
