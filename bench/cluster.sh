@@ -5,7 +5,8 @@
 #
 #  1. requests/s of the Node example: one node process on its own, under
 #     corral -i 2 (daemon-held socket, nothing in the data path), under PM2
-#     cluster mode -i 2;
+#     cluster mode -i 2; ROUNDS interleaved rounds, the median is shown (the
+#     machine may be shared: one round says little);
 #  2. RELOADS reloads during a DURATION wrk run, with "Connection: close"
 #     and with keep-alive, counting every non-2xx answer and socket error,
 #     for corral -i 2, PM2 cluster -i 2 and PM2 fork mode;
@@ -15,7 +16,7 @@
 #     the requests that failed meanwhile (none should: they queue).
 #
 # Usage: bench/cluster.sh   (BUILD=build-san to use another build; knobs:
-# DURATION=20 RELOADS=5 THREADS=2 CONNS=32 TPUT=10 KILLS=5)
+# DURATION=20 RELOADS=5 THREADS=2 CONNS=32 TPUT=5 ROUNDS=3 KILLS=5)
 # Needs wrk, node and PM2 (npm install --prefix /opt/pm2 pm2). Never run by
 # `make test`. Prints figures only; it asserts nothing.
 set -euo pipefail
@@ -26,7 +27,8 @@ DURATION=${DURATION:-20}
 RELOADS=${RELOADS:-5}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
-TPUT=${TPUT:-10}
+TPUT=${TPUT:-5}
+ROUNDS=${ROUNDS:-3}
 KILLS=${KILLS:-5}
 PM2=${PM2:-/opt/pm2/node_modules/.bin/pm2}
 PY=/usr/bin/python3
@@ -74,13 +76,20 @@ wrk_sum() {
 	END { printf "%.0f %d %d\n", rps, e + 0, n + 0 }' "$1"
 }
 
-# throughput NAME PORT
+# throughput KEY PORT: one wrk round, its req/s appended to $WORK/KEY.rps
 throughput() {
 	wrk -t"$THREADS" -c"$CONNS" -d"$TPUT"s "http://127.0.0.1:$2/" \
 	    >"$WORK/tput.txt" 2>&1
 	read -r rps err non2xx < <(wrk_sum "$WORK/tput.txt")
-	printf "  %-24s %8s req/s   (errors %s, non-2xx %s)\n" "$1" "$rps" \
-	    "$err" "$non2xx"
+	echo "$rps $((err + non2xx))" >>"$WORK/$1.rps"
+}
+
+# report KEY LABEL: median req/s of the rounds, every round, failures
+report() {
+	sort -n "$WORK/$1.rps" | awk -v label="$2" '
+	{ r[NR] = $1; all = all " " $1; f += $2 }
+	END { printf "  %-20s median %6d req/s  (rounds:%s; failed %d)\n",
+	    label, r[int((NR + 1) / 2)], all, f }'
 }
 
 # reloads NAME PORT HEADER CMD...: wrk for DURATION s, CMD run RELOADS times.
@@ -106,25 +115,30 @@ reloads() {
 echo "corral cluster bench: $(nproc) CPUs, wrk -t$THREADS -c$CONNS," \
     "$(node --version), PM2 $("$PM2" --version 2>/dev/null | tail -1)"
 echo
-echo "1. throughput of the Node example (${TPUT}s each)"
-P=$(free_port)
-PORT=$P node "$APP" >/dev/null &
+echo "1. throughput of the Node example ($ROUNDS rounds of ${TPUT}s, keep-alive)"
+DIRECT_PORT=$(free_port)
+PORT=$DIRECT_PORT node "$APP" >/dev/null &
 DIRECT_PID=$!
-wait_http "$P"
-throughput "node, one process" "$P"
+wait_http "$DIRECT_PORT"
+
+CORRAL_PORT=$(free_port)
+"$CORRAL" start "$APP" --name web -i 2 --listen "127.0.0.1:$CORRAL_PORT" \
+    >/dev/null
+wait_http "$CORRAL_PORT"
+
+PM2C_PORT=$(free_port)
+PORT=$PM2C_PORT "$PM2" start "$APP" --name pc -i 2 >/dev/null 2>&1
+wait_http "$PM2C_PORT"
+
+for _ in $(seq 1 "$ROUNDS"); do
+	throughput direct "$DIRECT_PORT"
+	throughput corral "$CORRAL_PORT"
+	throughput pm2c "$PM2C_PORT"
+done
+report direct "node, one process"
+report corral "corral -i 2"
+report pm2c "PM2 cluster -i 2"
 kill "$DIRECT_PID"; wait "$DIRECT_PID" 2>/dev/null || true; DIRECT_PID=
-
-P=$(free_port)
-"$CORRAL" start "$APP" --name web -i 2 --listen "127.0.0.1:$P" >/dev/null
-wait_http "$P"
-throughput "corral -i 2" "$P"
-CORRAL_PORT=$P
-
-P=$(free_port)
-PORT=$P "$PM2" start "$APP" --name pc -i 2 >/dev/null 2>&1
-wait_http "$P"
-throughput "PM2 cluster -i 2" "$P"
-PM2C_PORT=$P
 
 P=$(free_port)
 PORT=$P "$PM2" start "$APP" --name pf >/dev/null 2>&1

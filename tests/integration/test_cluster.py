@@ -541,3 +541,20 @@ def test_instances_max_capped_by_cpu_quota(cl, tmp_path):
         cl.shutdown()
         os.rmdir(cg)
 
+
+
+def test_describe_shows_cluster_settings(cl, tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text("import time\ntime.sleep(3600)\n")
+    port = free_port()
+    cl.run("start", str(app), "--name", "d", "--interpreter", PYTHON,
+           "--port", str(port), "--listen", "unix:%s/d.sock" % tmp_path,
+           "--ready", "delay:10ms", "--listen-timeout", "3s",
+           "--reload-surge", "2", "--preload", "no")
+    cfg = json.loads(cl.run("describe", "d", "--json").stdout)[0]["app"]
+    assert cfg["listen"] == [str(port), "unix:%s/d.sock" % tmp_path]
+    assert cfg["ready"] == "delay:10ms" and cfg["listen_timeout"] == 3000
+    assert cfg["reload_surge"] == 2 and cfg["preload"] is False
+    p = cl.run("start", str(app), "--name", "e", "--ready", "sometimes",
+               check=False)
+    assert p.returncode == 100 and "invalid readiness" in p.stderr
