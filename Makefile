@@ -56,7 +56,16 @@ TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 PRELOAD = $(if $(PRELOAD_SRC),$(BUILD)/libcorral-preload.so)
 EXEC = $(if $(EXEC_SRC),$(BUILD)/corral-exec)
 
-all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(PRELOAD)
+# The C example app (socket activation + sd_notify) needs libsystemd. It is
+# never a sanitizer build: it runs with the preload library in LD_PRELOAD.
+EXAMPLES = $(if $(HAVE_SYSTEMD),$(BUILD)/examples/corral-hello-c)
+
+all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(PRELOAD) $(EXAMPLES)
+
+$(BUILD)/examples/corral-hello-c: examples/c/server.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $< \
+		$(shell pkg-config --cflags --libs libsystemd)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -53,6 +53,7 @@ app_unref(struct app *app)
 	triggers_stop(app);
 	free(app->source);
 	logsink_close(app);
+	cluster_app_close(app);
 	appcfg_free(&app->cfg);
 	free(app);
 }

@@ -14,12 +14,15 @@ extern const struct cmd_entry cmd_start_entry, cmd_stop_entry,
     cmd_restart_entry, cmd_delete_entry, cmd_signal_entry, cmd_list_entry,
     cmd_jlist_entry, cmd_describe_entry, cmd_reset_entry, cmd_ping_entry,
     cmd_kill_entry, cmd_logs_entry, cmd_flush_entry, cmd_help_entry,
-    cmd_version_entry, cmd_save_entry, cmd_resurrect_entry;
+    cmd_version_entry, cmd_save_entry, cmd_resurrect_entry,
+    cmd_reload_entry, cmd_scale_entry;
 
 const struct cmd_entry *cmd_table[] = {
 	&cmd_start_entry,
 	&cmd_stop_entry,
 	&cmd_restart_entry,
+	&cmd_reload_entry,
+	&cmd_scale_entry,
 	&cmd_delete_entry,
 	&cmd_signal_entry,
 	&cmd_list_entry,

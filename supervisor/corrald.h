@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "common.h"
+#include "cluster.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -60,6 +61,12 @@ struct app_config {
 	uint64_t watch_delay;           /* ms */
 	char *user;                     /* run instances as this user, or NULL */
 	char *group;
+	json_t *listen;                 /* array: sockets the daemon holds */
+	char *ready;                    /* readiness spec, NULL: default */
+	uint64_t listen_timeout;        /* ms to become ready, 0: no limit */
+	long long preload;              /* LD_PRELOAD the bind() shim */
+	long long reload_surge;         /* replacements unready at once */
+	char *increment_var;            /* env variable + instance index */
 };
 
 enum inst_state {
@@ -84,6 +91,7 @@ enum inst_event {
 
 struct app;
 struct instance;
+struct reload;
 
 /* One stdout or stderr pipe of a child, cut into lines. */
 struct logpipe {
@@ -135,6 +143,9 @@ struct instance {
 	uint64_t cpu_at;                /* monotonic ms of the last sample */
 	double cpu;                     /* % of one CPU */
 	uint64_t memory;                /* bytes */
+	struct ready_wait *ready;       /* while the process gets ready */
+	int not_ready;                  /* killed for not getting ready */
+	char status[128];               /* its last STATUS= */
 	TAILQ_ENTRY(instance) entry;
 };
 TAILQ_HEAD(instance_list, instance);
@@ -151,6 +162,10 @@ struct app {
 	char *log_err_path;
 	char *source;                   /* config file it came from, or NULL */
 	struct triggers *triggers;      /* cron, watch, identity (triggers.c) */
+	struct listener *listeners;     /* held for the app's whole life */
+	size_t nlisteners;
+	struct ready_spec ready;
+	struct reload *reload;          /* the rolling reload running */
 	TAILQ_ENTRY(app) entry;
 };
 TAILQ_HEAD(app_list, app);
@@ -257,7 +272,7 @@ int appcfg_from_args(struct app_config *, const struct args *, char **);
 int appcfg_resolve_script(struct app_config *, const char *, json_t *,
     char **);
 char **appcfg_argv(const struct app_config *);
-char **appcfg_envp(const struct app_config *, int, int);
+char **appcfg_envp(const struct app_config *, int, int, json_t *);
 void appcfg_strv_free(char **);
 int sys_ncpu(void);
 
@@ -283,6 +298,12 @@ void instance_close_pipes(void);
 void instance_set_reason(struct instance *, const char *, ...)
     PRINTFLIKE(2, 3);
 json_t *instance_to_json(struct instance *);
+
+/* reload.c */
+int reload_start(struct conn *, struct app **, size_t, int, char **);
+void reload_check_all(void);
+void reload_conn_gone(struct conn *);
+void reload_free_all(void);
 
 /* fsm.c */
 void fsm_event(struct instance *, enum inst_event);

@@ -148,6 +148,7 @@ main_cleanup(void)
 	}
 	instance_close_pipes();
 	sdnotify_close();
+	cluster_shutdown();
 	uv_close((uv_handle_t *)&D.stats_timer, NULL);
 	uv_close((uv_handle_t *)&D.sig_term, NULL);
 	uv_close((uv_handle_t *)&D.sig_int, NULL);
@@ -361,6 +362,8 @@ main(int argc, char **argv)
 	main_signals();
 	if (server_listen(&cause) == -1)
 		fatalx("control socket: %s", cause);
+	if (cluster_init(&cause) == -1)
+		fatalx("%s", cause);
 	stats_start();
 	uv_unref((uv_handle_t *)&D.stats_timer);
 	log_info("corrald %s serving on %s (pid %d)", CORRAL_VERSION,
