@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <pthread.h>
+
 #include <uv.h>
 
 #include "logfmt.h"
@@ -64,6 +66,7 @@ void logwriter_stop(void);
 void logwriter_reopen_all(void);
 void logwriter_sync(void);
 
+/* logfile.c */
 struct logfile *logfile_open_file(const char *, const struct logrotate_opts *,
     char **);
 struct logfile *logfile_open_journal(void);
@@ -81,6 +84,66 @@ const char *logfile_path(struct logfile *);
 int logfile_error(struct logfile *, uint64_t *);
 void logfile_set_user(struct logfile *, void *);
 void *logfile_user(struct logfile *);
+
+/*
+ * Private to logwriter.c, logfile.c and logfile-io.c: a log file's state,
+ * shared by the loop and the writer thread under logwriter_mutex.
+ */
+#define LOGFILE_OP_REOPEN 0x1
+#define LOGFILE_OP_FLUSH 0x2
+#define LOGFILE_OP_CLOSE 0x4
+
+struct logfile {
+	int kind;
+	char *path;
+	struct logrotate_opts ro;
+	/* Under logwriter_mutex. */
+	char *fill;
+	size_t fill_len;
+	int queued;             /* on the ready list */
+	struct logfile *ready_next;
+	int ops;
+	int err;                /* errno of the failure in progress, or 0 */
+	uint64_t dropped;       /* lines dropped while err != 0 */
+	int want_wake;
+	int on_wake_list;
+	struct logfile *wake_next;
+	int ev;                 /* bits 1 << LOGFILE_EV_* to report */
+	int ev_err;             /* errno of the error to report */
+	int ev_rec_err;         /* errno of the error recovered from */
+	uint64_t ev_dropped;
+	int on_ev_list;
+	struct logfile *ev_next;
+	struct logfile *all_next;
+	/* Writer thread only. */
+	char *spare;
+	size_t spare_off, spare_len;
+	int fd;
+	uint64_t size;
+	/* Loop only. */
+	struct logfile_waiter *waiters;
+	void *user;
+	int loop_err;
+	uint64_t loop_dropped;
+	struct logfile_waiter *dispatch; /* waiters being called */
+	int dispatching;        /* its callbacks are running */
+	int close_pending;      /* closed by one of them */
+};
+
+extern pthread_mutex_t logwriter_mutex;
+extern struct logfile *logwriter_wake, *logwriter_events, *logwriter_all;
+extern uv_async_t logwriter_async;
+void logwriter_enqueue(struct logfile *);
+void logwriter_post_event(struct logfile *, int, int, uint64_t);
+void logfile_destroy(struct logfile *);
+
+/* logfile-io.c (writer thread) */
+int logfile_open_fd(const char *, int *, uint64_t *);
+int logfile_do_reopen(struct logfile *);
+int logfile_write_spare(struct logfile *);
+int logfile_send_spare(struct logfile *);
+void logfile_do_flush(struct logfile *);
+void logfile_write_notice(struct logfile *, uint64_t, int);
 
 /* logjournal.c (writer thread) */
 int logjournal_available(void);
