@@ -118,7 +118,7 @@ fsm_exited(struct instance *inst)
 	int verdict;
 
 	uv_timer_stop(&inst->timer);
-	if (inst->reason[0] == '\0')
+	if (inst->reason_stale || inst->reason[0] == '\0')
 		fsm_exit_reason(inst);
 	verdict = policy_on_exit(&inst->app->cfg, &ps, inst->exit_code,
 	    inst->exit_signal, uptime, &delay);
@@ -161,7 +161,8 @@ fsm_spawn(struct instance *inst)
 	uv_timer_stop(&inst->timer);
 	if (inst->pid != 0)
 		inst->restarts++;
-	inst->reason[0] = '\0';
+	/* The last exit's reason stays shown until this run has its own. */
+	inst->reason_stale = 1;
 	if (instance_spawn(inst, &cause) == 0)
 		return INST_STARTING;
 	instance_set_reason(inst, "cannot start: %s", cause);
@@ -198,15 +199,16 @@ void
 fsm_event(struct instance *inst, enum inst_event ev)
 {
 	enum inst_state from = inst->state, to;
+	const char *reason;
 
 	to = fsm_table[from][ev](inst);
 	inst->state = to;
+	reason = inst->reason_stale && ev != EV_EXIT ? "" : inst->reason;
 	if (from != to || ev == EV_EXIT) {
 		log_info("%s[%d] id %d: %s -> %s on %s%s%s",
 		    inst->app->cfg.name, inst->index, inst->id,
 		    app_state_name(from), app_state_name(to),
-		    fsm_event_names[ev], inst->reason[0] ? ": " : "",
-		    inst->reason);
+		    fsm_event_names[ev], reason[0] ? ": " : "", reason);
 	}
 	if (to == INST_STARTING && from != INST_STARTING)
 		fsm_event(inst, EV_READY);
