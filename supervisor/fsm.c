@@ -109,17 +109,18 @@ fsm_exit_reason(struct instance *inst)
 		instance_set_reason(inst, "exited with code %d", inst->exit_code);
 }
 
-/* The process ended on its own: apply the restart policy. */
+/*
+ * Applies the restart policy to a run that ended. A restart without delay
+ * spawns at once, unless the spawn itself failed: then it waits for the next
+ * loop iteration, so that a program that cannot start never recurses here.
+ */
 static enum inst_state
-fsm_exited(struct instance *inst)
+fsm_after_run(struct instance *inst, int spawn_failed)
 {
 	struct policy_state ps = { inst->unstable_restarts, inst->backoff };
 	uint64_t uptime = mono_ms() - inst->started_mono, delay;
 	int verdict;
 
-	uv_timer_stop(&inst->timer);
-	if (inst->reason_stale || inst->reason[0] == '\0')
-		fsm_exit_reason(inst);
 	verdict = policy_on_exit(&inst->app->cfg, &ps, inst->exit_code,
 	    inst->exit_signal, uptime, &delay);
 	inst->unstable_restarts = ps.unstable_restarts;
@@ -132,11 +133,21 @@ fsm_exited(struct instance *inst)
 		    inst->app->cfg.name, inst->index, inst->unstable_restarts);
 		return INST_ERRORED;
 	default:
-		if (delay == 0 && !D.shutting_down)
+		if (delay == 0 && !D.shutting_down && !spawn_failed)
 			return fsm_spawn(inst);
 		fsm_timer_start(inst, delay);
 		return INST_WAITING;
 	}
+}
+
+/* The process ended on its own. */
+static enum inst_state
+fsm_exited(struct instance *inst)
+{
+	uv_timer_stop(&inst->timer);
+	if (inst->reason_stale || inst->reason[0] == '\0')
+		fsm_exit_reason(inst);
+	return fsm_after_run(inst, 0);
 }
 
 static enum inst_state
@@ -172,7 +183,7 @@ fsm_spawn(struct instance *inst)
 	inst->exit_code = 127;
 	inst->exit_signal = 0;
 	inst->started_mono = mono_ms();
-	return fsm_exited(inst);
+	return fsm_after_run(inst, 1);
 }
 
 #define STAY fsm_stay
