@@ -647,3 +647,19 @@ def test_stop_sends_kill_signal(corral):
     assert p2["exit_code"] == 0
     corral.wait_state("intr", "stopped")
     assert signals_of(corral, q["pid"]) == ["SIGINT"]
+
+
+def test_program_gone_before_restart_ends_errored(corral):
+    # The program disappears while it runs; its restarts cannot even spawn.
+    # Even with min_uptime 0 the daemon must not spin (or recurse) on it.
+    corral.script("vanish", SLEEPER)
+    corral.ok("start", "vanish", "--name", "vanish", "--min-uptime", "0",
+              "--max-restarts", "3")
+    [inst] = corral.wait_state("vanish", "online")
+    (corral.appdir / "vanish").unlink()
+    dpid = corral.daemon_pid()
+    os.kill(inst["pid"], signal.SIGKILL)
+    [after] = corral.wait_state("vanish", "errored")
+    assert "cannot start" in after["reason"], after
+    corral.ok("ping")
+    assert corral.daemon_pid() == dpid

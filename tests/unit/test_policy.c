@@ -143,6 +143,16 @@ test_policy_unstable_restarts_errored(void **state)
 	ps.unstable_restarts = 0;
 	assert_int_equal(on_exit_(&c, &ps, -1, SIGKILL, 10, &d),
 	    POLICY_ERRORED);
+	/* A run of no time (a spawn that failed) is unstable even when
+	 * min_uptime is 0; any longer run is not. */
+	c.max_restarts = 2;
+	c.min_uptime = 0;
+	ps.unstable_restarts = 0;
+	assert_int_equal(on_exit_(&c, &ps, 1, 0, 1, &d), POLICY_RESTART);
+	assert_int_equal(ps.unstable_restarts, 0);
+	assert_int_equal(on_exit_(&c, &ps, 127, 0, 0, &d), POLICY_RESTART);
+	assert_int_equal(on_exit_(&c, &ps, 127, 0, 0, &d), POLICY_RESTART);
+	assert_int_equal(on_exit_(&c, &ps, 127, 0, 0, &d), POLICY_ERRORED);
 	/* ... but never for a stopped-by-policy exit. */
 	c.autorestart = APP_RESTART_NEVER;
 	ps.unstable_restarts = 0;
