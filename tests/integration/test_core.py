@@ -149,6 +149,55 @@ def test_unreachable_home_exits_111(corral, tmp_path):
         one_line_error(r)
 
 
+def test_daemon_that_cannot_start_exits_111(corral):
+    # The daemon fails at start-up (its pid file is a folder): the client
+    # says so and exits 111 instead of waiting forever.
+    os.mkdir(corral.pidfile)
+    r = corral.run("ping")
+    assert r.rc == 111, f"rc {r.rc}: {r.err}"
+    assert "daemon" in r.err.strip().splitlines()[-1]
+    assert corral.daemons() == []
+
+
+def test_socket_path_too_long_exits_111(corral):
+    long_home = os.path.join(corral.home, "x" * 110)
+    env = dict(corral.env, CORRAL_HOME=long_home)
+    r = corral.run("ping", env=env)
+    assert r.rc == 111, f"rc {r.rc}: {r.err}"
+    one_line_error(r)
+
+
+def test_socket_that_hangs_up_exits_111(corral):
+    # Something listens on corral.sock but closes every connection unread.
+    import socket
+    import threading
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(corral.sock)
+    srv.listen(8)
+    stop = threading.Event()
+
+    def serve():
+        srv.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+                conn.close()
+            except socket.timeout:
+                pass
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        for args in (("ping",), ("ls",), ("start", "x.sh")):
+            r = corral.run(*args)
+            assert r.rc == 111, f"{args}: rc {r.rc}: {r.err}"
+            one_line_error(r)
+    finally:
+        stop.set()
+        t.join(5)
+        srv.close()
+    assert corral.daemons() == []
+
+
 # --- help and bad input --------------------------------------------------
 
 COMMANDS = ["start", "stop", "restart", "delete", "signal", "ls", "jlist",
