@@ -186,7 +186,7 @@ C_LS=$(time_cmd "$CORRAL" ls | stats)
 "$CORRAL" delete all >/dev/null
 CRASH_LOG=$WORK/crash.log "$CORRAL" start "$WORK/app/crasher" --name crasher \
 	--restart-delay 0 --min-uptime 100ms --max-restarts 1000 >/dev/null
-wait_until 60 sh -c "[ \$(grep -c '^start' '$WORK/crash.log' 2>/dev/null || echo 0) -gt $SAMPLES ]"
+wait_until 60 sh -c "[ \$(cat '$WORK/crash.log' 2>/dev/null | grep -c '^start') -gt $SAMPLES ]"
 "$CORRAL" delete crasher >/dev/null
 C_CRASH=$(crash_deltas "$WORK/crash.log" | head -n "$SAMPLES" | stats)
 
@@ -199,7 +199,7 @@ module.exports = { apps: [{ name: 'crasher', script: '$WORK/app/crasher',
   env: { CRASH_LOG: '$WORK/pm2crash.log' } }] };
 EOF
 	"$PM2" start "$WORK/app/crasher.config.js" >/dev/null 2>&1
-	wait_until 60 sh -c "[ \$(grep -c '^start' '$WORK/pm2crash.log' 2>/dev/null || echo 0) -gt $SAMPLES ]"
+	wait_until 60 sh -c "[ \$(cat '$WORK/pm2crash.log' 2>/dev/null | grep -c '^start') -gt $SAMPLES ]"
 	"$PM2" delete crasher >/dev/null 2>&1
 	P_CRASH=$(crash_deltas "$WORK/pm2crash.log" | head -n "$SAMPLES" | stats)
 	unset PM2_HOME

@@ -196,3 +196,58 @@ def test_long_lines_and_unterminated_last_line(corral):
         whole = [ln for ln in lines if ln.endswith(letter * 300000)]
         assert len(whole) == 1, f"the 300000-byte line of {letter} is not whole"
     assert len(lines) == 4, [ln[:40] for ln in lines]
+
+
+FLOOD = """\
+#!/usr/bin/python3
+import os, time
+here = os.path.dirname(os.path.abspath(__file__))
+line = b"flood-" + b"y" * 200 + b"\\n"
+for n in range(20000):
+    os.write(1, line)
+open(os.path.join(here, "flood.done"), "w").close()
+time.sleep(1000)
+"""
+
+
+def daemon_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def sanitized(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return "asan" in f.read()
+
+
+def test_stalled_log_reader_never_blocks_daemon_or_app(corral):
+    import subprocess
+    from conftest import CORRAL_BIN
+    corral.ok("ping")
+    dpid = corral.daemon_pid()
+    rss0 = daemon_rss_kib(dpid)
+    # A follower that never reads what it is sent.
+    stalled = subprocess.Popen([str(CORRAL_BIN), "logs"], env=corral.env,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        corral.script("flood.py", FLOOD)
+        corral.ok("start", "flood.py", "--name", "flood")
+        # The app is never blocked on its pipe, every line reaches the file,
+        # and the daemon goes on answering.
+        wait_for(lambda: (corral.appdir / "flood.done").exists(), timeout=60,
+                 what="the app wrote all its lines")
+        out = corral.logfile("flood")
+        wait_for(lambda: len(lines_of(out)) == 20000, timeout=60,
+                 what="20000 lines in flood-out.log")
+        corral.ok("ping")
+        assert corral.app("flood")[0]["state"] == "online"
+        if not sanitized(dpid):
+            grown = daemon_rss_kib(dpid) - rss0
+            assert grown < 16 * 1024, f"daemon RSS grew by {grown} KiB"
+    finally:
+        stalled.kill()
+        stalled.wait(10)
+    corral.ok("ping")
