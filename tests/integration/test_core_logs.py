@@ -251,3 +251,27 @@ def test_stalled_log_reader_never_blocks_daemon_or_app(corral):
         stalled.kill()
         stalled.wait(10)
     corral.ok("ping")
+
+
+def test_follow_survives_bytes_that_are_not_utf8(corral):
+    corral.script("bytes.sh", """\
+        #!/bin/sh
+        echo waiting-for-go
+        while [ ! -e "$(dirname "$0")/go" ]; do sleep 0.05; done
+        printf 'bad \\377\\376 bytes\\n'
+        printf 'after-bad\\n'
+        exec sleep 1000
+        """)
+    corral.ok("start", "bytes.sh", "--name", "bytes")
+    corral.wait_state("bytes", "online")
+    wait_for(lambda: ends(lines_of(corral.logfile("bytes")), "waiting-for-go"))
+    s = corral.spawn("logs", "bytes", "--lines", "1")
+    # Once the tail is printed, the daemon streams to this client.
+    s.wait_line(lambda ln: ln.endswith("waiting-for-go"), what="tail")
+    (corral.appdir / "go").write_text("")
+    s.wait_line(lambda ln: ln.endswith("after-bad"), what="line after bad bytes")
+    bad = s.wait_line(lambda ln: "bad " in ln and ln.endswith(" bytes"),
+                      what="the line with bad bytes, streamed")
+    assert "\ufffd" in bad, bad
+    data = corral.logfile("bytes").read_bytes()
+    assert b"bad \xff\xfe bytes\n" in data, "the file must keep the bytes"
