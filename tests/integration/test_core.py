@@ -712,3 +712,84 @@ def test_program_gone_before_restart_ends_errored(corral):
     assert "cannot start" in after["reason"], after
     corral.ok("ping")
     assert corral.daemon_pid() == dpid
+
+
+# --- operations cut short -------------------------------------------------
+
+STUBBORN = """\
+#!/usr/bin/python3
+import os, signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+here = os.path.dirname(os.path.abspath(__file__))
+open(os.path.join(here, "ready.%d" % os.getpid()), "w").close()
+while True:
+    time.sleep(1)
+"""
+
+
+def start_stubborn(c, name, timeout="2s"):
+    c.script("stubborn.py", STUBBORN)
+    c.ok("start", "stubborn.py", "--name", name, "--kill-timeout", timeout)
+    [inst] = c.wait_state(name, "online")
+    wait_for(lambda: (c.appdir / f"ready.{inst['pid']}").exists())
+    return inst
+
+
+def test_client_gone_while_its_stop_is_pending(corral):
+    inst = start_stubborn(corral, "slow")
+    dpid = corral.daemon_pid()
+    p = subprocess.Popen([str(CORRAL_BIN), "stop", "slow"], env=corral.env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: corral.app("slow")[0]["state"] == "stopping")
+    p.kill()
+    p.wait(10)
+    [after] = corral.wait_state("slow", "stopped")
+    assert not pid_alive(inst["pid"]) and after["exit_signal"] == signal.SIGKILL
+    corral.ok("ping")
+    assert corral.daemon_pid() == dpid
+
+
+def test_delete_and_restart_while_stopping_or_waiting(corral):
+    start_stubborn(corral, "st")
+    p = subprocess.Popen([str(CORRAL_BIN), "stop", "st"], env=corral.env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: corral.app("st")[0]["state"] == "stopping")
+    corral.ok("restart", "st")          # waits for the stop, then starts
+    corral.wait_state("st", "online")
+    p.wait(30)
+    # A crashed app waiting out its restart_delay can be deleted.
+    corral.script("crash.sh", "#!/bin/sh\nexit 1\n")
+    corral.ok("start", "crash.sh", "--name", "wr", "--restart-delay", "1h")
+    corral.wait_state("wr", "waiting-restart")
+    corral.ok("delete", "wr")
+    assert corral.app("wr") == []
+    # Deleting one that is stopping: it is gone once killed.
+    p = subprocess.Popen([str(CORRAL_BIN), "stop", "st"], env=corral.env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: corral.app("st")[0]["state"] == "stopping")
+    corral.ok("delete", "st")
+    assert corral.app("st") == []
+    assert p.wait(30) in (0, 1)
+    corral.ok("ping")
+
+
+def test_kill_while_a_stop_is_pending(corral):
+    inst = start_stubborn(corral, "kk", timeout="2s")
+    dpid = corral.daemon_pid()
+    p = subprocess.Popen([str(CORRAL_BIN), "stop", "kk"], env=corral.env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: corral.app("kk")[0]["state"] == "stopping")
+    corral.ok("kill")
+    wait_for(lambda: not pid_alive(dpid), what="daemon gone after kill")
+    assert not pid_alive(inst["pid"])
+    p.wait(30)
+
+
+def test_daemon_survives_hup_and_usr1(corral):
+    start_sleeper(corral, "hu")
+    dpid = corral.daemon_pid()
+    for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR1):
+        os.kill(dpid, sig)
+        corral.ok("ping")
+    assert corral.daemon_pid() == dpid
+    assert corral.app("hu")[0]["state"] == "online"
