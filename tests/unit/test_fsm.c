@@ -164,7 +164,7 @@ timer_armed(uint64_t *due)
 static void
 test_fsm_start_goes_online(void **state)
 {
-	uint64_t due;
+	uint64_t due = 0;
 
 	(void)state;
 	fsm_event(&inst, EV_START);
@@ -182,7 +182,7 @@ test_fsm_start_goes_online(void **state)
 static void
 test_fsm_graceful_stop(void **state)
 {
-	uint64_t due;
+	uint64_t due = 0;
 
 	(void)state;
 	fsm_event(&inst, EV_START);
@@ -203,7 +203,7 @@ test_fsm_graceful_stop(void **state)
 static void
 test_fsm_kill_signal_and_timeout(void **state)
 {
-	uint64_t due;
+	uint64_t due = 0;
 
 	(void)state;
 	app.cfg.kill_signal = SIGINT;
@@ -272,7 +272,7 @@ test_fsm_start_while_stopping(void **state)
 static void
 test_fsm_crash_restarts_at_once(void **state)
 {
-	uint64_t due;
+	uint64_t due = 0;
 
 	(void)state;
 	fsm_event(&inst, EV_START);
@@ -293,7 +293,7 @@ test_fsm_crash_restarts_at_once(void **state)
 static void
 test_fsm_restart_delay_waits(void **state)
 {
-	uint64_t due;
+	uint64_t due = 0;
 
 	(void)state;
 	app.cfg.restart_delay = 2000;
@@ -320,7 +320,7 @@ test_fsm_restart_delay_waits(void **state)
 static void
 test_fsm_crash_loop_errored(void **state)
 {
-	uint64_t due;
+	uint64_t due = 0;
 
 	(void)state;
 	app.cfg.max_restarts = 3;
