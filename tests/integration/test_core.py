@@ -793,3 +793,26 @@ def test_daemon_survives_hup_and_usr1(corral):
         corral.ok("ping")
     assert corral.daemon_pid() == dpid
     assert corral.app("hu")[0]["state"] == "online"
+
+
+def test_exp_backoff_waits_between_restarts(corral):
+    corral.script("flaky.sh", """\
+        #!/bin/sh
+        date +%s%N >> "$(dirname "$0")/starts"
+        exit 1
+        """)
+    corral.ok("start", "flaky.sh", "--name", "flaky",
+              "--exp-backoff-restart-delay", "300ms", "--max-restarts", "100")
+    # It waits (waiting-restart) between crashes instead of spinning, and
+    # keeps restarting.
+    wait_for(lambda: corral.app("flaky")[0]["state"] == "waiting-restart",
+             what="waiting-restart between crashes")
+    wait_for(lambda: corral.app("flaky")[0]["restarts"] >= 3, what="3 restarts")
+    starts = [int(x) for x in (corral.appdir / "starts").read_text().split()]
+    gaps = [(b - a) / 1e6 for a, b in zip(starts, starts[1:])]
+    # Delays are 300, 450, 675 ms: each gap is at least its delay (a lower
+    # bound only; a busy machine makes gaps longer, never shorter).
+    for gap, delay in zip(gaps, (300, 450, 675)):
+        assert gap >= delay * 0.95, f"gaps {gaps}"
+    corral.ok("stop", "flaky")
+    corral.wait_state("flaky", "stopped")

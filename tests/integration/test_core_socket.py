@@ -173,3 +173,54 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+PEER = r"""
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+try:
+    s.connect(sys.argv[1])
+    s.sendall(b'{"v": 1, "cmd": "jlist", "argv": []}\n')
+    buf = b""
+    while b"\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+except OSError as e:
+    print("oserror", e)
+    sys.exit(0)
+print(buf.split(b"\n")[0].decode() if buf else "closed")
+"""
+
+
+def test_other_users_are_refused(corral, daemon):
+    import os
+    import subprocess
+    import sys
+    if os.getuid() != 0:
+        pytest.skip("needs root to act as another user")
+    corral.script("s.sh", "#!/bin/sh\nexec sleep 1000\n")
+    corral.ok("start", "s.sh", "--name", "secret")
+    # Open the way on purpose: only SO_PEERCRED stands between them now.
+    os.chmod(corral.home, 0o755)
+    os.chmod(corral.sock, 0o777)
+
+    # The probe works: as ourselves it reads the list.
+    r = subprocess.run([sys.executable, "-c", PEER, corral.sock],
+                       capture_output=True, timeout=30)
+    assert "secret" in r.stdout.decode(), r.stdout
+
+    def as_nobody():
+        os.setgid(65534)
+        os.setuid(65534)
+    r = subprocess.run([sys.executable, "-c", PEER, corral.sock],
+                       preexec_fn=as_nobody, capture_output=True, timeout=30)
+    out = r.stdout.decode().strip()
+    assert r.returncode == 0, r.stderr
+    assert "secret" not in out, f"another user read the list: {out}"
+    if out.startswith("{"):
+        assert json.loads(out)["ok"] is False
+    os.chmod(corral.home, 0o700)
+    still_serving(corral, daemon)
