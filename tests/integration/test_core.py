@@ -756,7 +756,11 @@ def test_delete_and_restart_while_stopping_or_waiting(corral):
     wait_for(lambda: corral.app("st")[0]["state"] == "stopping")
     corral.ok("restart", "st")          # waits for the stop, then starts
     corral.wait_state("st", "online")
-    p.wait(30)
+    # The stop is over (superseded): its client is answered now, not after
+    # its op's timeout (kill_timeout + 15 s).
+    wait_for(lambda: p.poll() is not None, timeout=10,
+             what="the superseded stop's client to get its reply")
+    assert p.returncode == 0
     # A crashed app waiting out its restart_delay can be deleted.
     corral.script("crash.sh", "#!/bin/sh\nexit 1\n")
     corral.ok("start", "crash.sh", "--name", "wr", "--restart-delay", "1h")
@@ -764,6 +768,8 @@ def test_delete_and_restart_while_stopping_or_waiting(corral):
     corral.ok("delete", "wr")
     assert corral.app("wr") == []
     # Deleting one that is stopping: it is gone once killed.
+    pid = corral.app("st")[0]["pid"]
+    wait_for(lambda: (corral.appdir / f"ready.{pid}").exists(), what="ignores TERM")
     p = subprocess.Popen([str(CORRAL_BIN), "stop", "st"], env=corral.env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: corral.app("st")[0]["state"] == "stopping")
