@@ -8,6 +8,10 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib/corral
 MANDIR ?= $(PREFIX)/share/man
 
+# The sanitizer build lives in build-san; BUILD=build-san alone selects it too.
+ifeq ($(BUILD),build-san)
+SANITIZE = 1
+endif
 ifeq ($(SANITIZE),1)
 BUILD ?= build-san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -116,6 +120,7 @@ integration: all
 	BUILD=$(BUILD) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
 test: test-deps
+	$(MAKE) lint-man
 	$(MAKE) unit
 	$(MAKE) integration
 
@@ -124,11 +129,30 @@ install: all
 	install -m 755 $(BUILD)/corrald $(BUILD)/corral $(DESTDIR)$(BINDIR)
 	$(if $(EXEC),install -m 755 $(EXEC) $(DESTDIR)$(LIBDIR))
 	$(if $(PRELOAD),install -m 644 $(PRELOAD) $(DESTDIR)$(LIBDIR))
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8
+	install -m 644 man/corral.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 man/corral.ini.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 man/corrald.8 $(DESTDIR)$(MANDIR)/man8
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/corrald $(DESTDIR)$(BINDIR)/corral
+	rm -rf $(DESTDIR)$(LIBDIR)
+	rm -f $(DESTDIR)$(MANDIR)/man1/corral.1 \
+		$(DESTDIR)$(MANDIR)/man5/corral.ini.5 \
+		$(DESTDIR)$(MANDIR)/man8/corrald.8
+
+# mdoc checks: no warning or error. (Style notes about cross references
+# to pages that are not installed on this machine are left out.)
+MANPAGES = man/corral.1 man/corrald.8 man/corral.ini.5
+lint-man:
+	@out=$$(mandoc -Tlint $(MANPAGES) 2>&1 | grep -v -e 'referenced manual not found' -e 'outdated mandoc.db'); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "mandoc -Tlint: clean"
 
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps test-deps unit integration test install clean
+.PHONY: all deps test-deps unit integration test install uninstall lint-man clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -155,7 +155,7 @@ appcfg_resolve_script(struct app_config *c, const char *client_cwd,
 		free(c->interpreter);
 		c->interpreter = NULL;
 	}
-	return 0;
+	return triggers_check(c, cause);
 }
 
 static char **

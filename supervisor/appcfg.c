@@ -28,6 +28,8 @@ enum appcfg_type {
 	CFG_ARGS,
 	CFG_ENV,
 	CFG_INSTANCES,
+	CFG_CRON,
+	CFG_WATCH,
 };
 
 struct appcfg_key {
@@ -74,6 +76,18 @@ static const struct appcfg_key appcfg_keys[] = {
 	  "SIG    signal for a graceful stop (default SIGTERM)" },
 	{ "kill_timeout", NULL, 0, CFG_DURATION, F(kill_timeout), 0, 0,
 	  "DUR    wait before SIGKILL (default 5s)" },
+	{ "cron_restart", NULL, 0, CFG_CRON, F(cron_restart), 0, 0,
+	  "CRON   restart on a cron schedule (5 fields, or 6 with seconds)" },
+	{ "watch", NULL, 0, CFG_WATCH, F(watch), 0, 0,
+	  "PATHS  restart on file changes: true (the cwd) or paths" },
+	{ "ignore_watch", NULL, 0, CFG_STRING, F(ignore_watch), 0, 0,
+	  "GLOBS  changes to ignore (comma separated)" },
+	{ "watch_delay", NULL, 0, CFG_DURATION, F(watch_delay), 0, 0,
+	  "DUR    restart this long after the last change (default 1s)" },
+	{ "user", "uid", 0, CFG_STRING, F(user), 0, 0,
+	  "USER   run the instances as this user (daemon as root)" },
+	{ "group", "gid", 0, CFG_STRING, F(group), 0, 0,
+	  "GROUP  run the instances with this group" },
 };
 #undef F
 
@@ -90,6 +104,7 @@ appcfg_init(struct app_config *c)
 	c->max_restarts = 16;
 	c->kill_signal = SIGTERM;
 	c->kill_timeout = 5000;
+	c->watch_delay = 1000;
 }
 
 void
@@ -99,6 +114,11 @@ appcfg_free(struct app_config *c)
 	free(c->script);
 	free(c->interpreter);
 	free(c->cwd);
+	free(c->cron_restart);
+	free(c->watch);
+	free(c->ignore_watch);
+	free(c->user);
+	free(c->group);
 	json_decref(c->args);
 	json_decref(c->env);
 	json_decref(c->env_set);
@@ -235,6 +255,38 @@ appcfg_set_number(const struct appcfg_key *k, void *field, const char *s,
 	}
 }
 
+/*
+ * cron_restart must parse; watch is true/false or paths. An empty value
+ * (or false) unsets either.
+ */
+static int
+appcfg_set_checked(const struct appcfg_key *k, void *field, const char *s,
+    char **cause)
+{
+	struct cron cron;
+	char *why = NULL;
+	int b;
+
+	free(*(char **)field);
+	*(char **)field = NULL;
+	if (*s == '\0')
+		return 0;
+	if (k->type == CFG_CRON) {
+		if (cron_parse(s, &cron, &why) == -1) {
+			xasprintf(cause, "%s: %s", k->name, why);
+			free(why);
+			return -1;
+		}
+		*(char **)field = xstrdup(s);
+		return 0;
+	}
+	if (parse_bool(s, &b, NULL) == 0)
+		*(char **)field = b ? xstrdup(".") : NULL;
+	else
+		*(char **)field = xstrdup(s);
+	return 0;
+}
+
 /* Sets key from the text a person wrote (CLI or config file). */
 int
 appcfg_set_string(struct app_config *c, const char *key, const char *s,
@@ -264,6 +316,9 @@ appcfg_set_string(struct app_config *c, const char *key, const char *s,
 		return appcfg_parse_autorestart(s, (long long *)field, cause);
 	case CFG_CODES:
 		return appcfg_parse_codes(k, c, s, cause);
+	case CFG_CRON:
+	case CFG_WATCH:
+		return appcfg_set_checked(k, field, s, cause);
 	default:
 		rc = appcfg_set_number(k, field, s, &why);
 		if (rc == -1) {
@@ -340,6 +395,8 @@ appcfg_key_json(const struct app_config *c, const struct appcfg_key *k)
 
 	switch (k->type) {
 	case CFG_STRING:
+	case CFG_CRON:
+	case CFG_WATCH:
 		return *(char *const *)field != NULL ?
 		    json_string(*(char *const *)field) : json_null();
 	case CFG_ARGS:

@@ -54,6 +54,12 @@ struct app_config {
 	long long max_restarts;
 	long long kill_signal;
 	uint64_t kill_timeout;          /* ms */
+	char *cron_restart;             /* cron expression, or NULL */
+	char *watch;                    /* paths to watch (comma separated), or NULL */
+	char *ignore_watch;             /* fnmatch patterns, comma separated */
+	uint64_t watch_delay;           /* ms */
+	char *user;                     /* run instances as this user, or NULL */
+	char *group;
 };
 
 enum inst_state {
@@ -144,6 +150,8 @@ struct app {
 	int log_err;
 	char *log_out_path;
 	char *log_err_path;
+	char *source;                   /* config file it came from, or NULL */
+	struct triggers *triggers;      /* cron, watch, identity (triggers.c) */
 	TAILQ_ENTRY(app) entry;
 };
 TAILQ_HEAD(app_list, app);
@@ -211,6 +219,8 @@ struct daemon {
 	char *sock_path;
 	char *pid_path;
 	int foreground;
+	int resurrect;                  /* --resurrect: bring back dump.json */
+	int sock_activated;             /* the control socket came from systemd */
 	int shutting_down;
 	struct conn *shutdown_conn;     /* the `kill` client to answer */
 	uint64_t started_at;
@@ -332,5 +342,66 @@ void cmd_apply(struct cmd_ctx *, struct instance **, size_t, enum inst_event,
     int, const char *);
 void cmd_all_instances(struct instance ***, size_t *);
 extern const struct cmd_entry *cmd_table[];
+
+/* sdnotify.c */
+int sdnotify_init(uv_loop_t *, char *(*)(void));
+void sdnotify_close(void);
+void sdnotify_ready(void);
+void sdnotify_stopping(void);
+void sdnotify_status(const char *, ...) PRINTFLIKE(1, 2);
+int sdnotify_listen_fd(const char *);
+int sdnotify_private_env(const char *, size_t);
+
+/* privdrop.c */
+struct privdrop {
+	int active;                     /* the daemon is root: apply() switches */
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t ngroups;
+	char *name;                     /* user name, NULL if unknown */
+	char *home;                     /* home folder, NULL if unknown */
+};
+int privdrop_resolve(const char *, const char *, struct privdrop *, char **);
+void privdrop_free(struct privdrop *);
+int privdrop_apply(const struct privdrop *);
+
+/* cfgload.c */
+struct cfgload {
+	char *path;                     /* absolute path of the file */
+	struct app_config *cfgs;        /* checked, scripts resolved */
+	size_t n;
+	char *ignored;                  /* options of a PM2 file left out */
+	json_t *declared;               /* names of every app of the file */
+};
+int cfgload_read(struct cmd_ctx *, struct cfgload *, char **);
+void cfgload_free(struct cfgload *);
+int cfgload_is_file(json_t *);
+int cfgload_declares(const struct cfgload *, const char *);
+int cfgload_wanted(const char *, const char *);
+
+/* persist.c */
+int persist_save(char **);
+json_t *persist_daemon_env(void);
+int persist_resurrect(json_t *, struct instance ***, size_t *, char **,
+    char **);
+
+/* cmd-file.c */
+const struct cmd_entry *cmd_file_redirect(const char *, json_t *);
+
+/* triggers.c */
+struct triggers;
+int triggers_check(const struct app_config *, char **);
+void triggers_start(struct app *);
+void triggers_stop(struct app *);
+char **triggers_spawn(struct app *, uv_process_options_t *, char **);
+void triggers_describe(const struct app *, json_t *);
+
+/* watch.c */
+struct watch;
+struct watch *watch_create(uv_loop_t *, const char *, json_t *, json_t *,
+    uint64_t, void (*)(void *, const char *), void *, char **);
+void watch_free(struct watch *);
+size_t watch_count(const struct watch *);
 
 #endif

@@ -184,9 +184,10 @@ instance_spawn(struct instance *inst, char **cause)
 	o.exit_cb = child_exited;
 	o.file = argv[0];
 	o.args = argv;
-	o.env = envp;
 	o.cwd = app->cfg.cwd;
 	o.flags = UV_PROCESS_DETACHED;
+	envp = triggers_spawn(app, &o, envp);
+	o.env = envp;
 	o.stdio_count = 3;
 	o.stdio = stdio;
 	child->proc.data = child;
