@@ -46,8 +46,9 @@ cmd_logs_exec(struct cmd_ctx *ctx)
 		json_decref(files);
 		return CMD_REPLIED;
 	}
+	/* Not cmd_targets(): the name is optional here. */
 	if (app_targets(target, &v, &n, &cause) == -1) {
-		conn_reply_error(ctx->conn, 1, "%s", cause);
+		conn_reply_error(ctx->conn, EXIT_FAILURE_, "%s", cause);
 		free(cause);
 		json_decref(files);
 		return CMD_REPLIED;

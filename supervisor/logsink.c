@@ -39,7 +39,7 @@ struct applogs {
 static struct logfile *logsink_journal_file;
 
 static void
-logsink_event(struct logfile *f, int kind, int err, uint64_t dropped)
+logsink_file_event(struct logfile *f, int kind, int err, uint64_t dropped)
 {
 	if (kind == LOGFILE_EV_ERROR)
 		log_warnx("%s: %s; lines are dropped (and counted) until "
@@ -54,7 +54,7 @@ logsink_start(void)
 {
 	char *cause = NULL;
 
-	if (logwriter_start(D.loop, logsink_event, &cause) == -1)
+	if (logwriter_start(D.loop, logsink_file_event, &cause) == -1)
 		fatalx("log writer: %s", cause);
 }
 
@@ -276,12 +276,24 @@ logsink_followed(struct app *app)
 	return 0;
 }
 
+static json_t *
+logsink_event(struct app *app, int index, int stream, const char *line,
+    size_t len, uint64_t t)
+{
+	return json_pack("{s:s, s:s, s:i, s:s, s:s%, s:I}", "event", "log",
+	    "app", app->cfg.name, "instance", index,
+	    "stream", stream == 2 ? "err" : "out", "line", line, len,
+	    "time", (json_int_t)t);
+}
+
 static void
 logsink_broadcast(struct app *app, int index, int stream, const char *line,
     size_t len, uint64_t t)
 {
 	struct conn *c;
 	json_t *ev = NULL;
+	char *clean = NULL;
+	size_t clean_len;
 
 	TAILQ_FOREACH(c, &D.conns, entry) {
 		if (!c->streaming || c->closing)
@@ -290,15 +302,18 @@ logsink_broadcast(struct app *app, int index, int stream, const char *line,
 		    app->cfg.name) != 0)
 			continue;
 		if (ev == NULL)
-			ev = json_pack("{s:s, s:s, s:i, s:s, s:s%, s:I}",
-			    "event", "log", "app", app->cfg.name,
-			    "instance", index,
-			    "stream", stream == 2 ? "err" : "out",
-			    "line", line, len, "time", (json_int_t)t);
+			ev = logsink_event(app, index, stream, line, len, t);
+		if (ev == NULL && clean == NULL) {
+			/* Not UTF-8: the file has the bytes, readers get U+FFFD. */
+			clean = utf8_sanitize(line, len, &clean_len);
+			ev = logsink_event(app, index, stream, clean, clean_len,
+			    t);
+		}
 		if (ev != NULL)
 			conn_event(c, ev);
 	}
 	json_decref(ev);
+	free(clean);
 }
 
 /* Whether f cannot take n bytes now; if so, w waits for it. */
