@@ -20,6 +20,16 @@
 #include "common.h"
 #include "logs.h"
 
+/* After a long line: the spare buffer back to its usual size. */
+static void
+logfile_shrink_spare(struct logfile *s)
+{
+	if (s->spare_cap > LOGFILE_BUFSIZE) {
+		s->spare = xrealloc(s->spare, LOGFILE_BUFSIZE);
+		s->spare_cap = LOGFILE_BUFSIZE;
+	}
+}
+
 int
 logfile_open_fd(const char *path, int *fd, uint64_t *size)
 {
@@ -143,6 +153,7 @@ logfile_write_spare(struct logfile *s)
 			return rc;
 	}
 	s->spare_off = s->spare_len = 0;
+	logfile_shrink_spare(s);
 	return 0;
 }
 
@@ -168,6 +179,7 @@ logfile_send_spare(struct logfile *s)
 		s->spare_off += total;
 	}
 	s->spare_off = s->spare_len = 0;
+	logfile_shrink_spare(s);
 	return rc;
 }
 

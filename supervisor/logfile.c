@@ -25,6 +25,7 @@ logfile_new(int kind)
 	s->fd = -1;
 	s->fill = xmalloc(LOGFILE_BUFSIZE);
 	s->spare = xmalloc(LOGFILE_BUFSIZE);
+	s->fill_cap = s->spare_cap = LOGFILE_BUFSIZE;
 	pthread_mutex_lock(&logwriter_mutex);
 	s->all_next = logwriter_all;
 	logwriter_all = s;
@@ -107,6 +108,19 @@ logfile_close(struct logfile *s)
 }
 
 /*
+ * Room for a record in the fill buffer. Mutex held. A record larger than
+ * the buffer (a long line) fits once the buffer is empty: the buffer then
+ * grows for it, and shrinks back once written (logfile-io.c).
+ */
+static size_t
+logfile_room(struct logfile *s)
+{
+	if (s->fill_len == 0)
+		return SIZE_MAX;
+	return LOGFILE_BUFSIZE > s->fill_len ? LOGFILE_BUFSIZE - s->fill_len : 0;
+}
+
+/*
  * Whether a record of n bytes would be refused now (the caller then waits);
  * never while the file is failing, since lines are then dropped and counted.
  */
@@ -116,7 +130,7 @@ logfile_blocks(struct logfile *s, size_t n)
 	int r;
 
 	pthread_mutex_lock(&logwriter_mutex);
-	r = s->err == 0 && LOGFILE_BUFSIZE - s->fill_len < n;
+	r = s->err == 0 && logfile_room(s) < n;
 	pthread_mutex_unlock(&logwriter_mutex);
 	return r;
 }
@@ -128,12 +142,12 @@ logfile_space(struct logfile *s)
 	size_t n;
 
 	pthread_mutex_lock(&logwriter_mutex);
-	n = LOGFILE_BUFSIZE - s->fill_len;
+	n = logfile_room(s);
 	pthread_mutex_unlock(&logwriter_mutex);
 	return n;
 }
 
-/* Appends record (len bytes, at most LOGFILE_BUFSIZE). Mutex held. */
+/* Appends a record of alen + blen bytes. Mutex held. */
 static int
 logfile_append_locked(struct logfile *s, const char *a, size_t alen,
     const char *b, size_t blen)
@@ -142,7 +156,7 @@ logfile_append_locked(struct logfile *s, const char *a, size_t alen,
 	uint64_t lines = 1;
 
 	/* once one record is dropped, all are until recovery: order is kept */
-	if (LOGFILE_BUFSIZE - s->fill_len < alen + blen ||
+	if (logfile_room(s) < alen + blen ||
 	    (s->err != 0 && s->dropped > 0)) {
 		if (s->err != 0) {
 			if (s->kind == LOGFILE_FILE) {
@@ -161,6 +175,10 @@ logfile_append_locked(struct logfile *s, const char *a, size_t alen,
 		s->want_wake = 1;
 		return -1;
 	}
+	if (s->fill_len + alen + blen > s->fill_cap) {
+		s->fill_cap = s->fill_len + alen + blen;
+		s->fill = xrealloc(s->fill, s->fill_cap);
+	}
 	memcpy(s->fill + s->fill_len, a, alen);
 	if (blen > 0)
 		memcpy(s->fill + s->fill_len + alen, b, blen);
@@ -174,7 +192,8 @@ logfile_append_locked(struct logfile *s, const char *a, size_t alen,
  * Queues len bytes of whole lines (ending in a newline) for the file.
  * Returns 0 when queued (or dropped and counted, while the sink is failing),
  * -1 when the sink is full: the caller keeps the line, stops its input, and
- * calls logfile_wait. A line longer than the buffer is cut to fit.
+ * calls logfile_wait. A record larger than LOGFILE_BUFSIZE waits for an
+ * empty buffer.
  */
 int
 logfile_write(struct logfile *s, const char *p, size_t len)
@@ -182,16 +201,7 @@ logfile_write(struct logfile *s, const char *p, size_t len)
 	int rc;
 
 	pthread_mutex_lock(&logwriter_mutex);
-	if (len > LOGFILE_BUFSIZE) {
-		if (s->fill_len != 0) {
-			rc = logfile_append_locked(s, p, LOGFILE_BUFSIZE, NULL,
-			    0);
-		} else {
-			rc = logfile_append_locked(s, p, LOGFILE_BUFSIZE - 1,
-			    "\n", 1);
-		}
-	} else
-		rc = logfile_append_locked(s, p, len, NULL, 0);
+	rc = logfile_append_locked(s, p, len, NULL, 0);
 	pthread_mutex_unlock(&logwriter_mutex);
 	return rc;
 }

@@ -99,7 +99,7 @@ struct logfile {
 	struct logrotate_opts ro;
 	/* Under logwriter_mutex. */
 	char *fill;
-	size_t fill_len;
+	size_t fill_len, fill_cap;
 	int queued;             /* on the ready list */
 	struct logfile *ready_next;
 	int ops;
@@ -117,7 +117,7 @@ struct logfile {
 	struct logfile *all_next;
 	/* Writer thread only. */
 	char *spare;
-	size_t spare_off, spare_len;
+	size_t spare_off, spare_len, spare_cap;
 	int fd;
 	uint64_t size;
 	/* Loop only. */

@@ -16,8 +16,8 @@
 
 #include "corrald.h"
 
-/* A longer line is written in pieces of this size (JSON may grow it 6x). */
-#define LOGSINK_PIECE (32 * 1024)
+/* A longer line is written in pieces of this size, as core cuts them. */
+#define LOGSINK_PIECE LOG_LINE_MAX
 /* Lines are formatted and queued in batches of about this size. */
 #define LOGSINK_BATCH (32 * 1024)
 
@@ -470,6 +470,11 @@ logsink_drain(struct logpipe *lp, int all)
 		memmove(lb->buf, lb->buf + done, lb->len - done);
 		lb->len -= done;
 		lb->buf[lb->len] = '\0';
+	}
+	if (app->logs != NULL && app->logs->bufsize > 4 * LOGSINK_BATCH) {
+		/* after a long line: back to the usual size */
+		app->logs->bufsize = 2 * LOGSINK_BATCH;
+		app->logs->buf = xrealloc(app->logs->buf, app->logs->bufsize);
 	}
 	return rc;
 }

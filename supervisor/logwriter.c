@@ -85,6 +85,7 @@ static void
 logfile_take_fill(struct logfile *s)
 {
 	char *t;
+	size_t cap;
 
 	if (s->spare_len != 0 || s->fill_len == 0)
 		return;
@@ -94,6 +95,9 @@ logfile_take_fill(struct logfile *s)
 	s->spare_off = 0;
 	s->fill = t;
 	s->fill_len = 0;
+	cap = s->spare_cap;
+	s->spare_cap = s->fill_cap;
+	s->fill_cap = cap;
 	if (s->want_wake && !s->on_wake_list) {
 		s->want_wake = 0;
 		s->on_wake_list = 1;

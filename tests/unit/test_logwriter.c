@@ -430,6 +430,53 @@ test_backpressure(void **state)
 	free(path);
 }
 
+static int big_woken;
+
+static void
+big_wake(struct logfile_waiter *w)
+{
+	(void)w;
+	big_woken = 1;
+}
+
+/* A record larger than the buffer waits for an empty buffer, then goes whole. */
+static void
+test_record_larger_than_buffer(void **state)
+{
+	struct logrotate_opts ro = { 0, 1, 0, 0 };
+	struct logfile_waiter w = { big_wake, NULL, NULL };
+	size_t big = 3 * LOGFILE_BUFSIZE, len;
+	char *path = path_in("big.log"), *cause = NULL, *line, *got;
+	struct logfile *s;
+
+	(void)state;
+	s = logfile_open_file(path, &ro, &cause);
+	assert_non_null(s);
+	line = xmalloc(big);
+	memset(line, 'L', big - 1);
+	line[big - 1] = '\n';
+	assert_int_equal(logfile_write(s, "small\n", 6), 0);
+	big_woken = 0;
+	if (logfile_blocks(s, big)) {
+		logfile_wait(s, &w);
+		assert_true(run_until(&big_woken));
+	}
+	assert_int_equal(logfile_write(s, line, big), 0);
+	/* refused while the big record fills the buffer, if it still does */
+	while (logfile_write(s, "after\n", 6) == -1)
+		logwriter_sync();
+	logwriter_sync();
+	got = slurp(path, &len);
+	assert_int_equal(len, 6 + big + 6);
+	assert_memory_equal(got, "small\n", 6);
+	assert_memory_equal(got + 6, line, big);
+	assert_memory_equal(got + 6 + big, "after\n", 6);
+	free(got);
+	free(line);
+	logfile_close(s);
+	free(path);
+}
+
 static void
 test_reopen_after_rename(void **state)
 {
@@ -686,6 +733,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_record_larger_than_buffer,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_after_rename, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_write_failure_recovers,
