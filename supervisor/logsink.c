@@ -71,8 +71,9 @@ int
 logsink_check(const struct app_config *c, char **cause)
 {
 	if (c->log_type != NULL && strcmp(c->log_type, "raw") != 0 &&
+	    strcmp(c->log_type, "text") != 0 &&
 	    strcmp(c->log_type, "json") != 0) {
-		xasprintf(cause, "log_type: '%s' is not raw or json",
+		xasprintf(cause, "log_type: '%s' is not raw, text or json",
 		    c->log_type);
 		return -1;
 	}

@@ -162,7 +162,7 @@ def test_json_lines_parse(corral):
     e = json.loads(err.read_text().splitlines()[0])
     assert e["stream"] == "err" and e["message"] == "an error"
     r = corral.run("start", "j.py", "--name", "bad", "--log-type", "xml")
-    assert r.rc == 100 and "log_type" in r.err
+    assert r.rc != 0 and "log_type" in r.err
 
 
 @pytest.mark.parametrize("compress", [False, True])
