@@ -378,14 +378,14 @@ logsink_format(struct app *app, int index, int stream, uint64_t t,
 }
 
 /*
- * Hands on the lines of [from, to) of p (formatted in l->buf[0, n) for
- * the files; jneed bytes for the journal): all of them, or none and
+ * Hands on the lines of [from, to) of p (formatted as the n bytes at data
+ * for the files; jneed bytes for the journal): all of them, or none and
  * returns -1 with w waiting for the full file.
  */
 static int
 logsink_commit(struct app *app, int index, int stream, uint64_t t,
-    const char *p, size_t from, size_t to, size_t n, size_t jneed, int all,
-    struct logfile_waiter *w)
+    const char *p, size_t from, size_t to, const char *data, size_t n,
+    size_t jneed, int all, struct logfile_waiter *w)
 {
 	struct applogs *l = app->logs;
 	struct logfile *f = NULL, *j = NULL;
@@ -399,9 +399,9 @@ logsink_commit(struct app *app, int index, int stream, uint64_t t,
 	    n, w) || logsink_full(j, jneed, w))
 		return -1;
 	if (f != NULL && n > 0)
-		logfile_write(f, l->buf, n);
+		logfile_write(f, data, n);
 	if (l != NULL && l->comb != NULL && n > 0)
-		logfile_write(l->comb, l->buf, n);
+		logfile_write(l->comb, data, n);
 	if (j == NULL && !logsink_followed(app))
 		return 0;
 	for (off = from; off < to && logsink_next(p + off, to - off, all, &len,
@@ -425,8 +425,8 @@ logsink_line(struct app *app, int index, int stream, const char *line,
 		len = LOGSINK_PIECE;
 	if (app->logs != NULL)
 		n = logsink_format(app, index, stream, now_ms(), line, len, 0);
-	(void)logsink_commit(app, index, stream, now_ms(), line, 0, len, n,
-	    len + 300, 1, NULL);
+	(void)logsink_commit(app, index, stream, now_ms(), line, 0, len,
+	    app->logs != NULL ? app->logs->buf : NULL, n, len + 300, 1, NULL);
 }
 
 /*
@@ -444,13 +444,29 @@ logsink_drain(struct logpipe *lp, int all)
 	int files = app->logs != NULL && app->logs->files;
 	uint64_t t = now_ms();
 	size_t done = 0, off = 0, n = 0, jneed = 0, len, adv;
+	const char *nl;
 	int rc = 0;
 
+	/*
+	 * Lines written as they are, no journal: the whole lines of the buffer
+	 * go at once, without a copy. (Shorter than a piece: none is cut.)
+	 */
+	if (files && !app->logs->journal && app->logs->fmt.type ==
+	    LOGFMT_PLAIN && app->logs->fmt.date_format == NULL &&
+	    !app->logs->fmt.prefix_instance && lb->len < LOGSINK_PIECE &&
+	    (nl = memrchr(lb->buf, '\n', lb->len)) != NULL) {
+		off = (size_t)(nl - lb->buf) + 1;
+		if (logsink_commit(app, child->index, lp->stream, t, lb->buf, 0,
+		    off, lb->buf, off, 0, all, &lp->waiter) == -1)
+			return -1;
+		done = off;
+	}
 	for (;;) {
 		if (off == lb->len || !logsink_next(lb->buf + off,
 		    lb->len - off, all, &len, &adv) || n >= LOGSINK_BATCH) {
 			if (off > done && logsink_commit(app, child->index,
-			    lp->stream, t, lb->buf, done, off, n, jneed, all,
+			    lp->stream, t, lb->buf, done, off, app->logs != NULL ?
+			    app->logs->buf : NULL, n, jneed, all,
 			    &lp->waiter) == -1) {
 				rc = -1;
 				break;
