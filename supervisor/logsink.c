@@ -453,7 +453,8 @@ logsink_drain(struct logpipe *lp, int all)
 	 */
 	if (files && !app->logs->journal && app->logs->fmt.type ==
 	    LOGFMT_PLAIN && app->logs->fmt.date_format == NULL &&
-	    !app->logs->fmt.prefix_instance && lb->len < LOGSINK_PIECE &&
+	    !app->logs->fmt.prefix_instance && lb->len > 0 &&
+	    lb->len < LOGSINK_PIECE &&
 	    (nl = memrchr(lb->buf, '\n', lb->len)) != NULL) {
 		off = (size_t)(nl - lb->buf) + 1;
 		if (logsink_commit(app, child->index, lp->stream, t, lb->buf, 0,
