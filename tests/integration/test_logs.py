@@ -376,37 +376,31 @@ def test_flat_out_writer_does_not_delay_other_apps(corral):
     assert beats == ["beat %d" % i for i in range(len(beats))]
 
 
-def test_file_size_limit_reported_once_and_recovered(corral):
-    if not shutil.which("prlimit"):
-        pytest.skip("prlimit(1) is missing")
-    corral.script("steady.py", f"""
-        #!{PY}
-        import os, time
-        i = 0
-        while True:
-            os.write(1, b"line %08d %s\\n" % (i, b"y" * 80))
-            i += 1
-            if i % 100 == 0:
-                with open("count.tmp", "w") as f:
-                    f.write(str(i))
-                os.rename("count.tmp", "count")
-                time.sleep(0.01)
-        """)
-    # the daemon inherits the client's limit: as if the disk held 300 kB
-    r = subprocess.run(["prlimit", "--fsize=300000:unlimited", str(CORRAL_BIN), "start",
-                        "steady.py", "--name", "full"], env=corral.env,
-                       cwd=str(corral.appdir), capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    dpid = corral.daemon_pid()
-    assert dpid
+STEADY = f"""
+    #!{PY}
+    import os, time
+    i = 0
+    while True:
+        os.write(1, b"line %08d %s\\n" % (i, b"y" * 80))
+        i += 1
+        if i % 100 == 0:
+            with open("count.tmp", "w") as f:
+                f.write(str(i))
+            os.rename("count.tmp", "count")
+            time.sleep(0.01)
+    """
 
+
+def _write_failure_then_recovery(corral, out, error_text, recover):
+    """With app "full" (STEADY) running and its file `out` unable to grow:
+    the error is reported once, the app keeps running; after recover() the
+    file resumes with one notice of the lines lost, no line torn."""
     def count():
         try:
             return int((corral.appdir / "count").read_text())
         except (OSError, ValueError):
             return 0
-    wait_for(lambda: "File too large" in corral.daemon_log() or
-             "No space" in corral.daemon_log(), timeout=60,
+    wait_for(lambda: error_text in corral.daemon_log(), timeout=60,
              what="the write error in the daemon's log")
     c0 = count()
     wait_for(lambda: count() > c0 + 5000, timeout=60,
@@ -414,11 +408,9 @@ def test_file_size_limit_reported_once_and_recovered(corral):
     assert corral.daemon_log().count("lines are dropped") == 1
     desc = json.loads(corral.ok("describe", "full", "--json"))
     probs = desc[0]["app"]["log_problems"]
-    assert probs and probs[0]["error"], probs
-    subprocess.run(["prlimit", "--pid", str(dpid), "--fsize=unlimited"],
-                   check=True)
+    assert probs and error_text in probs[0]["error"], probs
+    recover()
     wait_for(lambda: "writing works again" in corral.daemon_log(), timeout=60)
-    out = corral.logfile("full")
     wait_for(lambda: "[corral] " in out.read_text(), timeout=30)
     c1 = count()
     wait_for(lambda: count() > c1 + 1000, timeout=60)
@@ -426,7 +418,7 @@ def test_file_size_limit_reported_once_and_recovered(corral):
     notices = 0
     for l in out.read_text().splitlines():
         if l.startswith("[corral] "):
-            assert "lines lost" in l
+            assert "lines lost" in l and error_text in l
             notices += 1
             continue
         m = re.match(r"^line (\d{8}) y{80}$", l)
@@ -438,6 +430,59 @@ def test_file_size_limit_reported_once_and_recovered(corral):
         last = n
     assert notices == 1
     assert corral.app("full")[0]["state"] == "online"
+
+
+def test_file_size_limit_reported_once_and_recovered(corral):
+    if not shutil.which("prlimit"):
+        pytest.skip("prlimit(1) is missing")
+    corral.script("steady.py", STEADY)
+    # the daemon inherits the client's limit: as if the disk held 300 kB
+    r = subprocess.run(["prlimit", "--fsize=300000:unlimited", str(CORRAL_BIN),
+                        "start", "steady.py", "--name", "full"], env=corral.env,
+                       cwd=str(corral.appdir), capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    dpid = corral.daemon_pid()
+    assert dpid
+    _write_failure_then_recovery(
+        corral, corral.logfile("full"), "File too large",
+        lambda: subprocess.run(["prlimit", "--pid", str(dpid),
+                                "--fsize=unlimited"], check=True))
+
+
+def test_full_disk_reported_once_and_recovered(corral):
+    """A real ENOSPC: the daemon runs in a mount namespace of its own where
+    its logs folder is a 2 MiB tmpfs, filled by the test, then freed."""
+    if not shutil.which("unshare"):
+        pytest.skip("unshare(1) is missing")
+    probe = subprocess.run(["unshare", "-m", "--propagation", "private",
+                            "mount", "-t", "tmpfs", "tmpfs", "/mnt"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("cannot mount a tmpfs in a private mount namespace: " +
+                    probe.stderr.decode().strip())
+    logs = Path(corral.home) / "logs"
+    logs.mkdir(mode=0o700)
+    script = (f"mount -t tmpfs -o size=2m,mode=0700 tmpfs {logs} && "
+              f"exec {CORRALD_BIN}")
+    subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                    script], env=corral.env, check=True, timeout=60)
+    dpid = wait_for(lambda: corral.daemon_pid())
+    # the daemon's view of its logs folder
+    seen = Path(f"/proc/{dpid}/root") / str(logs).lstrip("/")
+    filler = seen / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    os.truncate(filler, os.path.getsize(filler) - 200 * 1024)
+    corral.script("steady.py", STEADY)
+    corral.ok("start", "steady.py", "--name", "full")
+    _write_failure_then_recovery(corral, seen / "full-out.log",
+                                 "No space left on device",
+                                 lambda: os.unlink(filler))
 
 
 def test_daemon_log_rotates(corral):
