@@ -38,6 +38,14 @@ class Server(socketserver.ThreadingTCPServer):
         # connection another one took must not leave accept() blocked.
         self.socket.setblocking(False)
 
+    def get_request(self):
+        # A socket accepted from a non-blocking one is non-blocking too in
+        # Python: a request whose bytes come a moment after the connection
+        # would fail to read. Handlers want a blocking socket.
+        conn, addr = self.socket.accept()
+        conn.setblocking(True)
+        return conn, addr
+
 
 def main():
     port = int(os.environ.get("PORT", "8000"))
