@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The cgroup v2 backend.  The daemon's own cgroup may not hold processes
+ * once it delegates controllers to children ("no internal processes"), so
+ * when enabling them fails with EBUSY the daemon moves itself into the leaf
+ * <own>/corrald first.  Instances live in <own>/<name>/<app>/<instance>
+ * with memory, cpu and pids enabled on the way down.
+ */
+#define _GNU_SOURCE
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "cgroup.h"
+
+#define CGROUP_V2_LEAF "corrald"
+
+/*
+ * Enables memory, cpu and pids (those in want) in dir's subtree_control,
+ * one at a time so that one refusal does not hide the others.  Returns 0,
+ * or the first error with EBUSY preferred (it means "processes inside").
+ */
+static int
+cgroup_v2_enable(const char *dir, int want)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} ctl[] = {
+		{ CGROUP_MEMORY, "memory" }, { CGROUP_CPU, "cpu" },
+		{ CGROUP_PIDS, "pids" },
+	};
+	char	 buf[512];
+	size_t	 i;
+	int	 have = 0, error, r = 0;
+
+	if (cgroup_file_read(dir, "cgroup.subtree_control", buf,
+	    sizeof buf) >= 0)
+		have = cgroup_v2_controller_bits(buf);
+	for (i = 0; i < nitems(ctl); i++) {
+		if (!(want & ctl[i].bit) || (have & ctl[i].bit))
+			continue;
+		error = cgroup_file_write(dir, "cgroup.subtree_control",
+		    "+%s", ctl[i].name);
+		if (error != 0 && (r == 0 || error == -EBUSY))
+			r = error;
+	}
+	return r;
+}
+
+/* Moves the daemon into <own>/corrald so that own may delegate. */
+static int
+cgroup_v2_move_to_leaf(struct cgroup_root *root, const char *own)
+{
+	char	*leaf;
+	int	 error;
+
+	xasprintf(&leaf, "%s/%s", own, CGROUP_V2_LEAF);
+	if (mkdir(leaf, 0755) == -1 && errno != EEXIST) {
+		error = -errno;
+		free(leaf);
+		return error;
+	}
+	if ((error = cgroup_file_write(leaf, "cgroup.procs", "%ld",
+	    (long)getpid())) != 0) {
+		free(leaf);
+		return error;
+	}
+	log_info("cgroup: moved the daemon into %s", leaf);
+	root->leaf = leaf;
+	return 0;
+}
+
+int
+cgroup_v2_setup(struct cgroup_root *root, const struct cgroup_detect *d)
+{
+	struct cgroup_hier	*h = &root->hier[0];
+	char			 buf[512];
+	int			 avail, error;
+
+	if (cgroup_file_read(d->v2dir, "cgroup.controllers", buf,
+	    sizeof buf) < 0)
+		return -1;
+	avail = cgroup_v2_controller_bits(buf);
+	h->own = xstrdup(d->v2dir);
+	xasprintf(&h->top, "%s/%s", d->v2dir, root->name);
+	root->nhier = 1;
+	if (mkdir(h->top, 0755) == -1 && errno != EEXIST) {
+		free(root->cause);
+		xasprintf(&root->cause, "cannot create %s: %s", h->top,
+		    strerror(errno));
+		return -1;
+	}
+	error = cgroup_v2_enable(h->own, avail);
+	if (error == -EBUSY && cgroup_v2_move_to_leaf(root, h->own) == 0)
+		error = cgroup_v2_enable(h->own, avail);
+	if (error != 0) {
+		free(root->cause);
+		xasprintf(&root->cause, "cannot enable controllers in %s: %s%s",
+		    h->own, strerror(-error), error == -EBUSY ? " (other "
+		    "processes share the daemon's cgroup)" : "");
+	}
+	cgroup_v2_enable(h->top, avail);
+	if (cgroup_file_read(h->top, "cgroup.subtree_control", buf,
+	    sizeof buf) >= 0)
+		h->controllers = cgroup_v2_controller_bits(buf);
+	else
+		h->controllers = CGROUP_CPUACCT;
+	if (cgroup_file_exists(h->top, "cgroup.kill"))
+		h->controllers |= CGROUP_KILL;
+	if (cgroup_file_exists(h->top, "cgroup.freeze"))
+		h->controllers |= CGROUP_FREEZER;
+	if (cgroup_file_exists(h->top, "memory.swap.max"))
+		h->controllers |= CGROUP_SWAP;
+	root->controllers = h->controllers;
+	return 0;
+}
+
+/*
+ * Undoes the leaf move when the daemon's cgroup can hold it again (after
+ * its own subtree is gone); best effort.
+ */
+void
+cgroup_v2_teardown(struct cgroup_root *root)
+{
+	const char	*own = root->hier[0].own;
+
+	if (root->leaf == NULL)
+		return;
+	cgroup_file_write(own, "cgroup.subtree_control", "-memory -cpu -pids");
+	if (cgroup_file_write(own, "cgroup.procs", "%ld",
+	    (long)getpid()) == 0)
+		cgroup_rmdir(root->leaf);
+}
+
+/* Makes <top>/<app> and delegates the controllers to its instances. */
+int
+cgroup_v2_prepare_app(struct cgroup_root *root, const char *app)
+{
+	char	*dir;
+	int	 error;
+
+	xasprintf(&dir, "%s/%s", root->hier[0].top, app);
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		error = -errno;
+		free(dir);
+		return error;
+	}
+	error = cgroup_v2_enable(dir, root->hier[0].controllers);
+	free(dir);
+	return error;
+}
+
+static int
+cgroup_v2_limit(const char *dir, const char *file, uint64_t v,
+    char **cause)
+{
+	int	 error;
+
+	if (v == 0)
+		error = cgroup_file_write(dir, file, "max");
+	else
+		error = cgroup_file_write(dir, file, "%llu",
+		    (unsigned long long)v);
+	if (error != 0) {
+		xasprintf(cause, "cannot set %s/%s: %s", dir, file,
+		    strerror(-error));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cgroup_v2_missing(const struct cgroup *cg, int bit, const char *what,
+    char **cause)
+{
+	if (cg->root->controllers & bit)
+		return 0;
+	xasprintf(cause, "cannot enforce %s: the %s controller is not "
+	    "available in %s", what, what, cg->root->hier[0].top);
+	return -1;
+}
+
+int
+cgroup_v2_set_limits(struct cgroup *cg, const struct cgroup_limits *lim,
+    char **cause)
+{
+	char	*dir = cgroup_path(cg);
+	int	 r = -1, error;
+
+	if (lim->max_memory != 0 || lim->memory_high != 0) {
+		if (cgroup_v2_missing(cg, CGROUP_MEMORY, "memory", cause) != 0)
+			goto out;
+	}
+	if (cg->root->controllers & CGROUP_MEMORY) {
+		if (cgroup_v2_limit(dir, "memory.max", lim->max_memory,
+		    cause) != 0 || cgroup_v2_limit(dir, "memory.high",
+		    lim->memory_high, cause) != 0)
+			goto out;
+		/* Without this, memory.max only pushes the app to swap. */
+		if ((cg->root->controllers & CGROUP_SWAP) &&
+		    cgroup_file_write(dir, "memory.swap.max", "%s",
+		    lim->max_memory != 0 ? "0" : "max") != 0)
+			log_warnx("cgroup: cannot limit swap of %s", dir);
+		/* An OOM kill takes the whole instance, as a crash would. */
+		cgroup_file_write(dir, "memory.oom.group", "1");
+	}
+	if (lim->cpu_milli != 0 &&
+	    cgroup_v2_missing(cg, CGROUP_CPU, "cpu", cause) != 0)
+		goto out;
+	if (cg->root->controllers & CGROUP_CPU) {
+		if (lim->cpu_milli == 0)
+			error = cgroup_file_write(dir, "cpu.max", "max %d",
+			    CGROUP_CPU_PERIOD_US);
+		else
+			error = cgroup_file_write(dir, "cpu.max", "%llu %d",
+			    (unsigned long long)lim->cpu_milli *
+			    CGROUP_CPU_PERIOD_US / 1000, CGROUP_CPU_PERIOD_US);
+		if (error != 0) {
+			xasprintf(cause, "cannot set %s/cpu.max: %s", dir,
+			    strerror(-error));
+			goto out;
+		}
+	}
+	if (lim->max_pids != 0 &&
+	    cgroup_v2_missing(cg, CGROUP_PIDS, "pids", cause) != 0)
+		goto out;
+	if ((cg->root->controllers & CGROUP_PIDS) &&
+	    cgroup_v2_limit(dir, "pids.max", lim->max_pids, cause) != 0)
+		goto out;
+	r = 0;
+out:
+	free(dir);
+	return r;
+}
+
+int
+cgroup_v2_read_usage(const struct cgroup *cg, struct cgroup_usage *u)
+{
+	char		*dir = cgroup_path(cg);
+	uint64_t	 v, inactive;
+	int		 error;
+
+	if ((error = cgroup_file_key(dir, "cpu.stat", "usage_usec",
+	    &u->cpu_usec)) == 0)
+		u->flags |= CGROUP_CPUACCT;
+	if (cgroup_file_u64(dir, "memory.current", &v) == 0) {
+		if (cgroup_file_key(dir, "memory.stat", "inactive_file",
+		    &inactive) == 0 && inactive < v)
+			v -= inactive;
+		u->memory = v;
+		u->flags |= CGROUP_MEMORY;
+		if (cgroup_file_key(dir, "memory.events", "oom_kill", &v) == 0)
+			u->oom_kills = v;
+	}
+	if (cgroup_file_u64(dir, "pids.current", &v) == 0) {
+		u->pids = v;
+		u->flags |= CGROUP_PIDS;
+	}
+	free(dir);
+	return error == -ENOENT && u->flags == 0 ? -ENOENT : 0;
+}
+
+int
+cgroup_v2_kill(const struct cgroup *cg, int sig)
+{
+	char	*dir = cgroup_path(cg);
+	pid_t	*pids;
+	size_t	 n = 0;
+	int	 r;
+
+	if (sig == SIGKILL && (cg->root->controllers & CGROUP_KILL)) {
+		if (cgroup_read_pids(dir, &pids, &n) == 0)
+			free(pids);
+		r = cgroup_file_write(dir, "cgroup.kill", "1");
+		free(dir);
+		return r == 0 ? (int)n : r;
+	}
+	if (cg->root->controllers & CGROUP_FREEZER)
+		r = cgroup_kill_frozen(dir, sig, dir, "cgroup.freeze", "1",
+		    "0");
+	else
+		r = cgroup_kill_pids(dir, sig);
+	free(dir);
+	return r;
+}
