@@ -85,6 +85,36 @@ cgroup_scope_wait(const char *unit)
 }
 
 /*
+ * Connects to the user's manager: its private socket first (no D-Bus
+ * broker needed, as systemctl --user does), then the user bus.
+ */
+static int
+cgroup_scope_bus(sd_bus **bus, char **cause)
+{
+	const char	*rt = getenv("XDG_RUNTIME_DIR");
+	char		*addr;
+	sd_bus		*b = NULL;
+	int		 r;
+
+	if (rt != NULL && sd_bus_new(&b) >= 0) {
+		xasprintf(&addr, "unix:path=%s/systemd/private", rt);
+		r = sd_bus_set_address(b, addr);
+		free(addr);
+		if (r >= 0 && sd_bus_start(b) >= 0) {
+			*bus = b;
+			return 0;
+		}
+		sd_bus_unref(b);
+	}
+	if ((r = sd_bus_open_user(bus)) < 0) {
+		xasprintf(cause, "cannot reach the user's systemd: %s",
+		    strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Asks for corral-<pid>.scope.  Returns 0 with *scope (the unit name) or
  * -1 with *cause; the caller frees either.
  */
@@ -93,13 +123,9 @@ cgroup_scope_request(char **scope, char **cause)
 {
 	sd_bus	*bus = NULL;
 	char	*unit;
-	int	 r;
 
-	if ((r = sd_bus_open_user(&bus)) < 0) {
-		xasprintf(cause, "cannot reach the user's systemd: %s",
-		    strerror(-r));
+	if (cgroup_scope_bus(&bus, cause) != 0)
 		return -1;
-	}
 	xasprintf(&unit, "corral-%ld.scope", (long)getpid());
 	if (cgroup_scope_call(bus, unit, cause) != 0) {
 		free(unit);

@@ -21,9 +21,12 @@
 #define CGROUP_V2_LEAF "corrald"
 
 /*
- * Enables memory, cpu and pids (those in want) in dir's subtree_control,
- * one at a time so that one refusal does not hide the others.  Returns 0,
- * or the first error with EBUSY preferred (it means "processes inside").
+ * Enables memory, pids and cpu (those in want) in dir's subtree_control,
+ * one at a time so that one refusal does not hide the others.  EBUSY
+ * ("processes inside") stops at once: the kernel would still accept the
+ * threaded controllers (cpu, pids) there and turn dir into a thread root,
+ * after which no process could move into a domain child.  Returns 0 or the
+ * first error.
  */
 static int
 cgroup_v2_enable(const char *dir, int want)
@@ -32,8 +35,8 @@ cgroup_v2_enable(const char *dir, int want)
 		int bit;
 		const char *name;
 	} ctl[] = {
-		{ CGROUP_MEMORY, "memory" }, { CGROUP_CPU, "cpu" },
-		{ CGROUP_PIDS, "pids" },
+		{ CGROUP_MEMORY, "memory" }, { CGROUP_PIDS, "pids" },
+		{ CGROUP_CPU, "cpu" },
 	};
 	char	 buf[512];
 	size_t	 i;
@@ -47,7 +50,9 @@ cgroup_v2_enable(const char *dir, int want)
 			continue;
 		error = cgroup_file_write(dir, "cgroup.subtree_control",
 		    "+%s", ctl[i].name);
-		if (error != 0 && (r == 0 || error == -EBUSY))
+		if (error == -EBUSY)
+			return error;
+		if (error != 0 && r == 0)
 			r = error;
 	}
 	return r;
@@ -61,19 +66,37 @@ cgroup_v2_move_to_leaf(struct cgroup_root *root, const char *own)
 	int	 error;
 
 	xasprintf(&leaf, "%s/%s", own, CGROUP_V2_LEAF);
-	if (mkdir(leaf, 0755) == -1 && errno != EEXIST) {
+	if (mkdir(leaf, 0755) == -1 && errno != EEXIST)
 		error = -errno;
-		free(leaf);
-		return error;
-	}
-	if ((error = cgroup_file_write(leaf, "cgroup.procs", "%ld",
-	    (long)getpid())) != 0) {
+	else
+		error = cgroup_file_write(leaf, "cgroup.procs", "%ld",
+		    (long)getpid());
+	if (error != 0) {
+		log_warnx("cgroup: cannot move the daemon into %s: %s", leaf,
+		    strerror(-error));
 		free(leaf);
 		return error;
 	}
 	log_info("cgroup: moved the daemon into %s", leaf);
 	root->leaf = leaf;
 	return 0;
+}
+
+/* Whether dir holds processes and delegates no controller yet. */
+static int
+cgroup_v2_busy(const char *dir)
+{
+	pid_t	*pids;
+	size_t	 n;
+	char	 buf[512];
+
+	if (cgroup_file_read(dir, "cgroup.subtree_control", buf,
+	    sizeof buf) > 1)
+		return 0;
+	if (cgroup_read_pids(dir, &pids, &n) != 0)
+		return 0;
+	free(pids);
+	return n > 0;
 }
 
 int
@@ -96,9 +119,11 @@ cgroup_v2_setup(struct cgroup_root *root, const struct cgroup_detect *d)
 		    strerror(errno));
 		return -1;
 	}
+	/* The root cgroup (no cgroup.type) may hold processes and delegate. */
+	if (cgroup_file_exists(h->own, "cgroup.type") &&
+	    cgroup_v2_busy(h->own))
+		cgroup_v2_move_to_leaf(root, h->own);
 	error = cgroup_v2_enable(h->own, avail);
-	if (error == -EBUSY && cgroup_v2_move_to_leaf(root, h->own) == 0)
-		error = cgroup_v2_enable(h->own, avail);
 	if (error != 0) {
 		free(root->cause);
 		xasprintf(&root->cause, "cannot enable controllers in %s: %s%s",

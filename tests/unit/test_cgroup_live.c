@@ -573,24 +573,36 @@ nuke(const char *dir)
 	fprintf(stderr, "could not remove %s: %s\n", dir, strerror(errno));
 }
 
+/*
+ * As root the test works under its own cgroup.  As another user it runs
+ * only with CGTEST_SCOPE=1 (the systemd VM): then it must get a delegated
+ * transient scope from the user's systemd over sd-bus.
+ */
 static int
 group_setup(void **state)
 {
 	char	 name[64];
+	int	 want_scope = getenv("CGTEST_SCOPE") != NULL;
 
 	(void)state;
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if (geteuid() != 0) {
+	if (geteuid() != 0 && !want_scope) {
 		snprintf(skip_reason, sizeof skip_reason, "not root");
 		return 0;
 	}
 	snprintf(name, sizeof name, "cgtest.%ld", (long)getpid());
-	root = cgroup_root_create(name, CGROUP_ROOT_NO_SCOPE);
+	root = cgroup_root_create(name, want_scope ? 0 : CGROUP_ROOT_NO_SCOPE);
+	if (want_scope && geteuid() != 0 && root->scope == NULL) {
+		fprintf(stderr, "no delegated scope: %s\n", root->cause);
+		return -1;
+	}
 	if (root->backend == CGROUP_NONE)
 		snprintf(skip_reason, sizeof skip_reason, "%s", root->cause);
 	else
-		print_message("cgroup backend %s, top %s\n",
-		    cgroup_backend_name(root->backend), root->hier[0].top);
+		print_message("cgroup backend %s, top %s%s%s\n",
+		    cgroup_backend_name(root->backend), root->hier[0].top,
+		    root->scope != NULL ? ", scope " : "",
+		    root->scope != NULL ? root->scope : "");
 	return 0;
 }
 
