@@ -40,6 +40,9 @@ cgroup_hier_with(const struct cgroup_root *root, int bit)
 	return -1;
 }
 
+static struct cgroup *cgroup_open(struct cgroup_root *, const char *, int,
+    int, char **);
+
 static int
 cgroup_name_ok(const char *app, char **cause)
 {
@@ -59,6 +62,21 @@ cgroup_name_ok(const char *app, char **cause)
 struct cgroup *
 cgroup_create(struct cgroup_root *root, const char *app, int instance,
     char **cause)
+{
+	return cgroup_open(root, app, instance, 0, cause);
+}
+
+/* The same, keeping its processes: a re-exec'd daemon adopts them. */
+struct cgroup *
+cgroup_adopt(struct cgroup_root *root, const char *app, int instance,
+    char **cause)
+{
+	return cgroup_open(root, app, instance, 1, cause);
+}
+
+static struct cgroup *
+cgroup_open(struct cgroup_root *root, const char *app, int instance,
+    int adopt, char **cause)
 {
 	struct cgroup	*cg;
 	struct stat	 st;
@@ -95,7 +113,7 @@ cgroup_create(struct cgroup_root *root, const char *app, int instance,
 		}
 		free(dir);
 	}
-	if (!cgroup_is_empty(cg)) {
+	if (!adopt && !cgroup_is_empty(cg)) {
 		log_warnx("cgroup: %s still holds processes; killing them",
 		    cg->rel);
 		cgroup_kill(cg, SIGKILL);
@@ -344,4 +362,21 @@ cgroup_cpu_percent(uint64_t cpu_then, uint64_t cpu_now, uint64_t wall_then,
 		return 0.0;
 	return 100.0 * (double)(cpu_now - cpu_then) /
 	    (double)(wall_now - wall_then);
+}
+
+/* Takes a new reading; the first one only sets the baseline for CPU. */
+void
+cgroup_sample_update(struct cgroup_sample *s, const struct cgroup_usage *u,
+    uint64_t now_us)
+{
+	if (u->flags & CGROUP_MEMORY)
+		s->memory = u->memory;
+	if (!(u->flags & CGROUP_CPUACCT))
+		return;
+	if (s->valid)
+		s->cpu = cgroup_cpu_percent(s->cpu_usec, u->cpu_usec,
+		    s->wall_us, now_us);
+	s->cpu_usec = u->cpu_usec;
+	s->wall_us = now_us;
+	s->valid = 1;
 }

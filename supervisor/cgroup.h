@@ -57,6 +57,19 @@ struct cgroup_usage {
 	int flags;              /* CGROUP_MEMORY, CGROUP_CPUACCT, CGROUP_PIDS */
 };
 
+/*
+ * What `ls` shows, kept per instance: CPU percent over the last sampling
+ * interval and memory, from two readings of cgroup_read_usage() (or
+ * cgroup_proc_usage()).
+ */
+struct cgroup_sample {
+	uint64_t cpu_usec;      /* reading of the last update */
+	uint64_t wall_us;       /* monotonic time of the last update */
+	double cpu;             /* percent of one core */
+	uint64_t memory;        /* bytes */
+	int valid;              /* a first reading was taken */
+};
+
 #define CGROUP_MAX_HIER 6
 
 /* One mounted hierarchy the daemon uses (v2: exactly one). */
@@ -101,6 +114,8 @@ const char *cgroup_backend_name(enum cgroup_backend);
 json_t *cgroup_root_info(const struct cgroup_root *);
 struct cgroup *cgroup_create(struct cgroup_root *, const char *, int,
     char **);
+struct cgroup *cgroup_adopt(struct cgroup_root *, const char *, int,
+    char **);
 void cgroup_free(struct cgroup *);
 int cgroup_destroy(struct cgroup *);
 char **cgroup_join_files(const struct cgroup *, size_t *);
@@ -116,6 +131,15 @@ int cgroup_pids(const struct cgroup *, pid_t **, size_t *);
 int cgroup_is_empty(const struct cgroup *);
 json_t *cgroup_describe(const struct cgroup *, const struct cgroup_limits *);
 double cgroup_cpu_percent(uint64_t, uint64_t, uint64_t, uint64_t);
+void cgroup_sample_update(struct cgroup_sample *, const struct cgroup_usage *,
+    uint64_t);
+
+/* cgroup-limits.c */
+int cgroup_parse_cpu(const char *, uint32_t *, char **);
+int cgroup_limits_set(struct cgroup_limits *, const char *, const char *,
+    char **);
+json_t *cgroup_limits_json(const struct cgroup_limits *);
+int cgroup_limits_from_json(struct cgroup_limits *, json_t *, char **);
 
 /* cgroup-detect.c */
 struct cgroup_mount {

@@ -2,8 +2,9 @@
 /*
  * Unit tests of the cgroup module's pure parts: finding the daemon's own
  * cgroups in mountinfo and /proc/self/cgroup texts (v1 hybrid, v2, cgroup
- * namespaces, escaped mount points), controller lists, top names, CPU
- * percent, and the /proc accounting of this test's own process group.
+ * namespaces, escaped mount points), controller lists, top names, limit
+ * parsing and JSON, CPU percent and samples, and the /proc accounting of
+ * this test's own process group.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -190,6 +191,111 @@ test_cpu_percent(void **state)
 	assert_true(cgroup_cpu_percent(0, 5, 7, 7) == 0.0);
 }
 
+static void
+test_parse_cpu(void **state)
+{
+	uint32_t	 m = 7;
+	char		*cause = NULL;
+
+	(void)state;
+	assert_int_equal(cgroup_parse_cpu("50%", &m, &cause), 0);
+	assert_int_equal(m, 500);
+	assert_int_equal(cgroup_parse_cpu("1.5", &m, &cause), 0);
+	assert_int_equal(m, 1500);
+	assert_int_equal(cgroup_parse_cpu("250%", &m, &cause), 0);
+	assert_int_equal(m, 2500);
+	assert_int_equal(cgroup_parse_cpu("2", &m, &cause), 0);
+	assert_int_equal(m, 2000);
+	assert_int_equal(cgroup_parse_cpu("none", &m, &cause), 0);
+	assert_int_equal(m, 0);
+	assert_int_equal(cgroup_parse_cpu("0.1%", &m, &cause), 0);
+	assert_int_equal(m, 1);
+	assert_null(cause);
+	static const char *bad[] = { "", "-1", "50%%", "abc", "1.5x",
+	    "0.01%", "nan", "inf", "5000", "%" };
+	for (size_t i = 0; i < nitems(bad); i++) {
+		assert_int_equal(cgroup_parse_cpu(bad[i], &m, &cause), -1);
+		assert_non_null(cause);
+		free(cause);
+		cause = NULL;
+	}
+}
+
+static void
+test_limits_set_and_json(void **state)
+{
+	struct cgroup_limits	 lim, back;
+	char			*cause = NULL;
+	json_t			*o, *cfg;
+
+	(void)state;
+	memset(&lim, 0, sizeof lim);
+	assert_int_equal(cgroup_limits_set(&lim, "max_memory", "512M", &cause),
+	    0);
+	assert_int_equal(cgroup_limits_set(&lim, "memory-high", "400M",
+	    &cause), 0);
+	assert_int_equal(cgroup_limits_set(&lim, "cpu", "50%", &cause), 0);
+	assert_int_equal(cgroup_limits_set(&lim, "max_pids", "64", &cause), 0);
+	assert_int_equal(cgroup_limits_set(&lim, "instances", "2", &cause), 1);
+	assert_int_equal(lim.max_memory, 512ULL << 20);
+	assert_int_equal(lim.memory_high, 400ULL << 20);
+	assert_int_equal(lim.cpu_milli, 500);
+	assert_int_equal(lim.max_pids, 64);
+	assert_int_equal(cgroup_limits_set(&lim, "max_pids", "-3", &cause), -1);
+	assert_non_null(strstr(cause, "max_pids"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(cgroup_limits_set(&lim, "max_memory", "lots",
+	    &cause), -1);
+	free(cause);
+	cause = NULL;
+	o = cgroup_limits_json(&lim);
+	memset(&back, 0, sizeof back);
+	assert_int_equal(cgroup_limits_from_json(&back, o, &cause), 0);
+	assert_memory_equal(&lim, &back, sizeof lim);
+	json_decref(o);
+	/* Config values may be strings; null lifts a limit. */
+	cfg = json_pack("{s:s, s:n, s:s}", "max_memory", "64M", "cpu",
+	    "max_pids", "max");
+	assert_int_equal(cgroup_limits_from_json(&back, cfg, &cause), 0);
+	assert_int_equal(back.max_memory, 64 << 20);
+	assert_int_equal(back.cpu_milli, 0);
+	assert_int_equal(back.max_pids, 0);
+	json_decref(cfg);
+	cfg = json_pack("{s:b}", "max_memory", 1);
+	assert_int_equal(cgroup_limits_from_json(&back, cfg, &cause), -1);
+	free(cause);
+	json_decref(cfg);
+	lim.cpu_milli = 0;
+	lim.max_pids = 0;
+	o = cgroup_limits_json(&lim);
+	assert_null(json_object_get(o, "cpu"));
+	assert_null(json_object_get(o, "max_pids"));
+	json_decref(o);
+}
+
+static void
+test_sample(void **state)
+{
+	struct cgroup_sample	 s;
+	struct cgroup_usage	 u = { .memory = 100, .cpu_usec = 1000000,
+	    .flags = CGROUP_MEMORY | CGROUP_CPUACCT };
+
+	(void)state;
+	memset(&s, 0, sizeof s);
+	cgroup_sample_update(&s, &u, 5000000);
+	assert_true(s.cpu == 0.0);
+	assert_int_equal(s.memory, 100);
+	u.cpu_usec += 250000;
+	u.memory = 200;
+	cgroup_sample_update(&s, &u, 6000000);
+	assert_true(s.cpu > 24.99 && s.cpu < 25.01);
+	assert_int_equal(s.memory, 200);
+	u.flags = 0;
+	cgroup_sample_update(&s, &u, 7000000);
+	assert_int_equal(s.wall_us, 6000000);
+}
+
 /* This process's own group, in its own process group. */
 static void
 test_proc_usage_self(void **state)
@@ -226,6 +332,9 @@ main(void)
 		cmocka_unit_test(test_controller_bits),
 		cmocka_unit_test(test_default_name),
 		cmocka_unit_test(test_cpu_percent),
+		cmocka_unit_test(test_parse_cpu),
+		cmocka_unit_test(test_limits_set_and_json),
+		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_proc_usage_self),
 	};
 
