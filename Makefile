@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: ISC
+# corral: one GNU Makefile for the daemon, the client, the exec wrapper, the
+# preload library and the tests. `make`, `make test`, `make SANITIZE=1`,
+# `make install PREFIX=/usr/local DESTDIR=...`.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib/corral
+MANDIR ?= $(PREFIX)/share/man
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SANFLAGS =
+endif
+
+CC ?= cc
+PKGS = libuv jansson inih ncursesw
+HAVE_SYSTEMD := $(shell pkg-config --exists libsystemd && echo 1)
+ifeq ($(HAVE_SYSTEMD),1)
+PKGS += libsystemd
+SYSTEMD_DEFS = -DHAVE_LIBSYSTEMD=1
+endif
+
+WARN = -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wwrite-strings -Wpointer-arith -Wundef
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE $(SYSTEMD_DEFS) \
+	-DCORRAL_LIBDIR='"$(LIBDIR)"' -Icommon \
+	$(shell pkg-config --cflags $(PKGS)) -MMD -MP
+LIBS = $(shell pkg-config --libs $(PKGS)) -lm -lpthread
+LDFLAGS_ALL = $(LDFLAGS) $(SANFLAGS)
+
+COMMON_SRC = $(wildcard common/*.c)
+SUP_SRC = $(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
+CTL_SRC = $(filter-out ctl/main.c,$(wildcard ctl/*.c)) $(wildcard monitor/*.c)
+EXEC_SRC = $(wildcard exec/*.c)
+PRELOAD_SRC = $(wildcard preload/*.c)
+TEST_SRC = $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBCOMMON = $(BUILD)/libcommon.a
+LIBSUP = $(BUILD)/libcorrald.a
+LIBCTL = $(BUILD)/libctl.a
+TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+PRELOAD = $(if $(PRELOAD_SRC),$(BUILD)/libcorral-preload.so)
+EXEC = $(if $(EXEC_SRC),$(BUILD)/corral-exec)
+
+all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(PRELOAD)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/preload/%.o: preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE -fPIC -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/exec/%.o: exec/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP -c $< -o $@
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBSUP): $(call obj,$(SUP_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBCTL): $(call obj,$(CTL_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/corrald: $(call obj,supervisor/main.c) $(LIBSUP) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/corral: $(call obj,ctl/main.c) $(LIBCTL) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/corral-exec: $(call obj,$(EXEC_SRC))
+	$(CC) $(LDFLAGS_ALL) -o $@ $^
+
+$(BUILD)/libcorral-preload.so: $(call obj,$(PRELOAD_SRC))
+	$(CC) -shared -fPIC $(LDFLAGS) -o $@ $^ -ldl
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBSUP) $(LIBCTL) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(shell pkg-config --libs cmocka)
+
+$(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isupervisor -Ictl -Imonitor $(shell pkg-config --cflags cmocka) -c $< -o $@
+
+# The client's and the daemon's sources include their private headers.
+$(BUILD)/obj/supervisor/%.o: ALL_CFLAGS += -Isupervisor
+$(BUILD)/obj/ctl/%.o: ALL_CFLAGS += -Ictl -Imonitor
+$(BUILD)/obj/monitor/%.o: ALL_CFLAGS += -Ictl -Imonitor
+
+deps:
+	@sh scripts/deps.sh build
+
+test-deps:
+	@sh scripts/deps.sh test
+
+unit: all $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
+
+integration: all
+	BUILD=$(BUILD) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+test: test-deps
+	$(MAKE) unit
+	$(MAKE) integration
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
+	install -m 755 $(BUILD)/corrald $(BUILD)/corral $(DESTDIR)$(BINDIR)
+	$(if $(EXEC),install -m 755 $(EXEC) $(DESTDIR)$(LIBDIR))
+	$(if $(PRELOAD),install -m 644 $(PRELOAD) $(DESTDIR)$(LIBDIR))
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all deps test-deps unit integration test install clean
+.SECONDARY:
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# The README's first command: set up, build, run the example app on every CPU.
+run-example: deps all
+	$(BUILD)/corral start examples/hello.js -i max --name hello
+	$(BUILD)/corral ls
+
+.PHONY: run-example

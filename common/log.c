@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The daemon's own log: timestamped lines appended to a file (corrald.log) or
+ * written to stderr in the foreground. log_reopen() lets an external rotation
+ * (SIGUSR1) move the file away. Every call keeps errno as it found it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static FILE *log_file;
+static char *log_file_path;
+static int log_verbose;
+
+void
+log_init(const char *path, int flags)
+{
+	free(log_file_path);
+	log_file_path = path != NULL ? xstrdup(path) : NULL;
+	if ((flags & LOG_TO_STDERR) || path == NULL) {
+		log_file = stderr;
+		return;
+	}
+	if (log_reopen() == -1)
+		log_file = stderr;
+}
+
+int
+log_reopen(void)
+{
+	FILE *f;
+	int fd;
+
+	if (log_file_path == NULL)
+		return 0;
+	fd = open(log_file_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1 || (f = fdopen(fd, "a")) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	if (log_file != NULL && log_file != stderr)
+		fclose(log_file);
+	log_file = f;
+	return 0;
+}
+
+const char *
+log_path(void)
+{
+	return log_file_path;
+}
+
+void
+log_set_verbose(int v)
+{
+	log_verbose = v;
+}
+
+static void
+log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+	FILE *f = log_file != NULL ? log_file : stderr;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(f, "%s.%03ld %s ", when, ts.tv_nsec / 1000000, level);
+	vfprintf(f, fmt, ap);
+	if (err != NULL)
+		fprintf(f, ": %s", err);
+	fputc('\n', f);
+	fflush(f);
+}
+
+#define LOG_BODY(level, with_errno) do {				\
+	int saved = errno;						\
+	va_list ap;							\
+	va_start(ap, fmt);						\
+	log_vwrite(level, fmt, ap, with_errno ? strerror(saved) : NULL);\
+	va_end(ap);							\
+	errno = saved;							\
+} while (0)
+
+void
+log_info(const char *fmt, ...)
+{
+	LOG_BODY("info", 0);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	if (!log_verbose)
+		return;
+	LOG_BODY("debug", 0);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	LOG_BODY("warn", 1);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_BODY("warn", 0);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	LOG_BODY("fatal", 1);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY("fatal", 0);
+	exit(1);
+}

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Talking to the daemon: connect to $CORRAL_HOME/corral.sock, and when
+ * nobody answers start corrald under a lock so that racing clients start
+ * exactly one; then one request line out and reply lines in.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "corral.h"
+
+extern char **environ;
+
+static int
+client_try_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* The corrald beside this corral binary, else $CORRAL_DAEMON, else PATH. */
+static char *
+client_daemon_path(void)
+{
+	const char *env = getenv("CORRAL_DAEMON");
+	char self[PATH_MAX], *slash, *path;
+	ssize_t n;
+
+	if (env != NULL && *env != '\0')
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			xasprintf(&path, "%s/corrald", self);
+			if (access(path, X_OK) == 0)
+				return path;
+			free(path);
+		}
+	}
+	return xstrdup("corrald");
+}
+
+/* Runs corrald, which returns once it serves (or failed). */
+static int
+client_spawn_daemon(char **cause)
+{
+	char *path = client_daemon_path();
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == -1) {
+		xasprintf(cause, "fork: %s", strerror(errno));
+		free(path);
+		return -1;
+	}
+	if (pid == 0) {
+		execlp(path, "corrald", (char *)NULL);
+		fprintf(stderr, "corral: cannot run %s: %s\n", path,
+		    strerror(errno));
+		_exit(127);
+	}
+	free(path);
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR) {
+			xasprintf(cause, "waitpid: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		xasprintf(cause, "the daemon failed to start");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+client_start_daemon(struct client *cl, char **cause)
+{
+	char *lock_path = paths_file(cl->home, "corrald.lock");
+	int lockfd, rc = -1;
+
+	lockfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(lock_path);
+	if (lockfd == -1 || flock(lockfd, LOCK_EX) == -1) {
+		xasprintf(cause, "%s: %s", cl->home, strerror(errno));
+		if (lockfd != -1)
+			close(lockfd);
+		return -1;
+	}
+	/* Another client may have started it while we waited for the lock. */
+	if ((cl->fd = client_try_connect(cl->sock_path)) != -1)
+		rc = 0;
+	else if (client_spawn_daemon(cause) == 0) {
+		if ((cl->fd = client_try_connect(cl->sock_path)) != -1)
+			rc = 0;
+		else
+			xasprintf(cause, "%s: %s", cl->sock_path,
+			    strerror(errno));
+	}
+	close(lockfd);
+	return rc;
+}
+
+/*
+ * Connects to the daemon, starting it when start is set and nobody answers.
+ * Returns -1 with *cause set when the daemon cannot be reached.
+ */
+int
+client_connect(struct client *cl, int start, char **cause)
+{
+	memset(cl, 0, sizeof *cl);
+	cl->fd = -1;
+	cl->home = paths_home();
+	cl->sock_path = paths_file(cl->home, "corral.sock");
+	linebuf_init(&cl->in, PROTO_MAX_LINE);
+	if ((cl->fd = client_try_connect(cl->sock_path)) != -1)
+		return 0;
+	if (!start) {
+		xasprintf(cause, "no daemon is running (%s)", cl->sock_path);
+		return -1;
+	}
+	if (errno != ENOENT && errno != ECONNREFUSED) {
+		xasprintf(cause, "%s: %s", cl->sock_path, strerror(errno));
+		return -1;
+	}
+	if (paths_mkdir_private(cl->home, cause) == -1)
+		return -1;
+	return client_start_daemon(cl, cause);
+}
+
+void
+client_close(struct client *cl)
+{
+	if (cl->fd != -1)
+		close(cl->fd);
+	free(cl->home);
+	free(cl->sock_path);
+	linebuf_free(&cl->in);
+	memset(cl, 0, sizeof *cl);
+	cl->fd = -1;
+}
+
+int
+client_send(struct client *cl, json_t *msg)
+{
+	size_t len, off = 0;
+	char *line = proto_encode(msg, &len);
+	ssize_t n;
+
+	while (off < len) {
+		n = send(cl->fd, line + off, len - off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(line);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	free(line);
+	return 0;
+}
+
+/* The next message; NULL with *cause set at the end of the stream. */
+json_t *
+client_recv(struct client *cl, char **cause)
+{
+	char buf[65536], *line;
+	size_t len;
+	ssize_t n;
+	json_t *msg;
+
+	for (;;) {
+		if ((line = linebuf_line(&cl->in, &len, 0)) != NULL) {
+			msg = proto_decode(line, len, cause);
+			linebuf_consume(&cl->in, len);
+			return msg;
+		}
+		n = read(cl->fd, buf, sizeof buf);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			*cause = xstrdup(n == 0 ? "the daemon closed the connection"
+			    : strerror(errno));
+			return NULL;
+		}
+		linebuf_append(&cl->in, buf, (size_t)n);
+	}
+}
+
+json_t *
+client_env_json(void)
+{
+	json_t *env = json_object();
+	char **e, *eq, *key;
+
+	for (e = environ; *e != NULL; e++) {
+		if ((eq = strchr(*e, '=')) == NULL)
+			continue;
+		key = xstrndup(*e, (size_t)(eq - *e));
+		json_object_set_new(env, key, json_string(eq + 1));
+		free(key);
+	}
+	return env;
+}
+
+/*
+ * One request and its reply on a new connection (for monit's actions).
+ * Returns NULL when the daemon cannot be reached.
+ */
+json_t *
+client_request(const char *cmd, json_t *argv)
+{
+	struct client cl;
+	char *cause = NULL;
+	json_t *req, *reply;
+
+	if (client_connect(&cl, 0, &cause) == -1) {
+		free(cause);
+		client_close(&cl);
+		return NULL;
+	}
+	req = json_pack("{s:s, s:O}", "cmd", cmd, "argv", argv);
+	reply = client_send(&cl, req) == 0 ? client_recv(&cl, &cause) : NULL;
+	json_decref(req);
+	free(cause);
+	client_close(&cl);
+	return reply;
+}

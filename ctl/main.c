@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * corral: the command-line client. It forwards the command, its words, the
+ * working directory and the environment to the daemon (starting it when
+ * needed) and prints the reply. The daemon parses and validates; this side
+ * knows only how to print each kind of reply.
+ * Exit status: 0 ok, 1 failure, 100 usage error, 111 daemon unreachable.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corral.h"
+
+static int
+main_print_reply(struct client *cl, json_t *reply, int json_out)
+{
+	const char *kind = json_string_value(json_object_get(reply, "kind"));
+	const char *msg = json_string_value(json_object_get(reply, "message"));
+	json_t *data = json_object_get(reply, "data");
+
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		json_t *ex = json_object_get(reply, "exit");
+		const char *err = json_string_value(json_object_get(reply,
+		    "error"));
+
+		fprintf(stderr, "corral: %s\n", err != NULL ? err : "failed");
+		return json_is_integer(ex) ? (int)json_integer_value(ex) : 1;
+	}
+	if (kind == NULL)
+		kind = "message";
+	if (json_out && strcmp(kind, "logs") != 0) {
+		print_json(data);
+		return 0;
+	}
+	if (msg != NULL)
+		printf("%s\n", msg);
+	if (strcmp(kind, "list") == 0)
+		print_list(data, isatty(STDOUT_FILENO));
+	else if (strcmp(kind, "describe") == 0)
+		print_describe(data);
+	else if (strcmp(kind, "json") == 0)
+		print_json(data);
+	else if (strcmp(kind, "logs") == 0)
+		return logs_run(cl, data, 0);
+	else if (json_is_string(data)) {
+		const char *s = json_string_value(data);
+
+		printf("%s%s", s, s[0] != '\0' && s[strlen(s) - 1] == '\n' ?
+		    "" : "\n");
+	}
+	return 0;
+}
+
+/* Splits off the client-only flags (--json); returns the words to forward. */
+static json_t *
+main_words(int argc, char **argv, int *json_out)
+{
+	json_t *words = json_array();
+	int i, rest = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (!rest && strcmp(argv[i], "--") == 0)
+			rest = 1;
+		if (!rest && strcmp(argv[i], "--json") == 0) {
+			*json_out = 1;
+			continue;
+		}
+		json_array_append_new(words, json_string(argv[i]));
+	}
+	return words;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct client cl;
+	char cwd[PATH_MAX], *cause = NULL;
+	const char *cmd;
+	json_t *req, *reply, *words;
+	int json_out = 0, rc, start = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
+		cmd = "help";
+	else if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0) {
+		printf("corral %s\n", CORRAL_VERSION);
+		return 0;
+	} else
+		cmd = argv[1];
+	if (strcmp(cmd, "kill") == 0)
+		start = 0;
+	words = main_words(argc > 2 ? argc - 2 : 0, argv + 2, &json_out);
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		strcpy(cwd, "/");
+
+	if (client_connect(&cl, start, &cause) == -1) {
+		if (!start) {
+			printf("corral: no daemon running\n");
+			client_close(&cl);
+			free(cause);
+			json_decref(words);
+			return 0;
+		}
+		fprintf(stderr, "corral: cannot reach the daemon: %s\n", cause);
+		free(cause);
+		client_close(&cl);
+		json_decref(words);
+		return EXIT_UNREACHABLE;
+	}
+	req = json_pack("{s:s, s:o, s:s, s:o}", "cmd", cmd, "argv", words,
+	    "cwd", cwd, "env", client_env_json());
+	if (client_send(&cl, req) == -1 ||
+	    (reply = client_recv(&cl, &cause)) == NULL) {
+		fprintf(stderr, "corral: the daemon did not answer: %s\n",
+		    cause != NULL ? cause : strerror(errno));
+		free(cause);
+		json_decref(req);
+		client_close(&cl);
+		return EXIT_UNREACHABLE;
+	}
+	json_decref(req);
+	rc = main_print_reply(&cl, reply, json_out);
+	json_decref(reply);
+	client_close(&cl);
+	return rc;
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Printing replies for people: the instance table of `ls`, the settings of
+ * `describe`; and JSON for scripts.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "corral.h"
+
+#define PRINT_GREEN "\033[32m"
+#define PRINT_RED "\033[31m"
+#define PRINT_YELLOW "\033[33m"
+#define PRINT_DIM "\033[2m"
+#define PRINT_RESET "\033[0m"
+
+static const char *
+print_state_colour(const char *state)
+{
+	if (strcmp(state, "online") == 0)
+		return PRINT_GREEN;
+	if (strcmp(state, "errored") == 0)
+		return PRINT_RED;
+	if (strcmp(state, "stopped") == 0)
+		return PRINT_DIM;
+	return PRINT_YELLOW;
+}
+
+static int
+print_int(json_t *o, const char *key)
+{
+	return (int)json_integer_value(json_object_get(o, key));
+}
+
+static const char *
+print_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
+}
+
+/* The ls table of instance objects; colour when stdout is a terminal. */
+void
+print_list(json_t *list, int colour)
+{
+	char pid[16], up[16], cpu[16], mem[16];
+	json_t *o;
+	size_t i, namew = 4;
+	const char *state;
+
+	json_array_foreach(list, i, o) {
+		if (strlen(print_str(o, "name")) > namew)
+			namew = strlen(print_str(o, "name"));
+	}
+	if (namew > 32)
+		namew = 32;
+	printf("%-4s %-*s %4s %8s %-15s %8s %7s %6s %9s\n", "id", (int)namew,
+	    "name", "inst", "pid", "state", "restarts", "uptime", "cpu", "memory");
+	json_array_foreach(list, i, o) {
+		state = print_str(o, "state");
+		if (print_int(o, "pid") > 0) {
+			snprintf(pid, sizeof pid, "%d", print_int(o, "pid"));
+			format_duration((uint64_t)json_integer_value(
+			    json_object_get(o, "uptime_ms")), up, sizeof up);
+			snprintf(cpu, sizeof cpu, "%.0f%%", json_real_value(
+			    json_object_get(o, "cpu")));
+			format_size((uint64_t)json_integer_value(
+			    json_object_get(o, "memory")), mem, sizeof mem);
+		} else {
+			strcpy(pid, "-");
+			strcpy(up, "-");
+			strcpy(cpu, "-");
+			strcpy(mem, "-");
+		}
+		printf("%-4d %-*.*s %4d %8s %s%-15s%s %8d %7s %6s %9s\n",
+		    print_int(o, "id"), (int)namew, (int)namew,
+		    print_str(o, "name"), print_int(o, "instance"), pid,
+		    colour ? print_state_colour(state) : "", state,
+		    colour ? PRINT_RESET : "", print_int(o, "restarts"), up,
+		    cpu, mem);
+	}
+	if (json_array_size(list) == 0)
+		printf("(no apps: start one with 'corral start <script>')\n");
+}
+
+static void
+print_value(const char *key, json_t *v)
+{
+	char *s;
+
+	if (json_is_string(v))
+		printf("  %-26s %s\n", key, json_string_value(v));
+	else if (json_is_null(v))
+		printf("  %-26s -\n", key);
+	else {
+		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("  %-26s %s\n", key, s != NULL ? s : "?");
+		free(s);
+	}
+}
+
+void
+print_describe(json_t *data)
+{
+	json_t *item, *cfg, *insts, *o, *v;
+	const char *key;
+	size_t i, j;
+
+	json_array_foreach(data, i, item) {
+		cfg = json_object_get(item, "app");
+		insts = json_object_get(item, "instances");
+		printf("%s%s\n", i > 0 ? "\n" : "", print_str(cfg, "name"));
+		json_object_foreach(cfg, key, v) {
+			if (strcmp(key, "env") == 0 && json_object_size(v) == 0)
+				continue;
+			print_value(key, v);
+		}
+		json_array_foreach(insts, j, o) {
+			printf("\n  instance %d (id %d): %s, pid %d, %d restart(s)\n",
+			    print_int(o, "instance"), print_int(o, "id"),
+			    print_str(o, "state"), print_int(o, "pid"),
+			    print_int(o, "restarts"));
+			if (*print_str(o, "reason") != '\0')
+				printf("    last reason: %s\n", print_str(o, "reason"));
+			json_object_foreach(o, key, v) {
+				if (strcmp(key, "name") != 0)
+					print_value(key, v);
+			}
+		}
+	}
+}
+
+void
+print_json(json_t *data)
+{
+	char *s = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (s != NULL)
+		printf("%s\n", s);
+	free(s);
+}

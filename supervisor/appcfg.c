@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The settings of an app as one table of keys: each key's type and place in
+ * struct app_config give its CLI flag (--kebab-case), its config-file key
+ * (snake_case), its JSON in describe and dump.json, and its parser. A new
+ * setting is one field and one row here; every way in and out picks it up.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "corrald.h"
+
+enum appcfg_type {
+	CFG_STRING,
+	CFG_INT,
+	CFG_DURATION,
+	CFG_SIZE,
+	CFG_SIGNAL,
+	CFG_AUTORESTART,
+	CFG_CODES,
+	CFG_ARGS,
+	CFG_ENV,
+	CFG_INSTANCES,
+};
+
+struct appcfg_key {
+	const char *name;               /* snake_case key and JSON name */
+	const char *alias;              /* another config key (PM2's), or NULL */
+	char short_flag;
+	enum appcfg_type type;
+	size_t offset;
+	long long min;
+	long long max;
+	const char *help;
+};
+
+#define F(field) offsetof(struct app_config, field)
+static const struct appcfg_key appcfg_keys[] = {
+	{ "name", NULL, 'n', CFG_STRING, F(name), 0, 0,
+	  "NAME   name of the app (default: the script's base name)" },
+	{ "script", NULL, 0, CFG_STRING, F(script), 0, 0,
+	  "PATH   the program or script to run" },
+	{ "args", NULL, 0, CFG_ARGS, F(args), 0, 0,
+	  "ARGS   arguments (also after --)" },
+	{ "interpreter", "exec_interpreter", 0, CFG_STRING, F(interpreter), 0, 0,
+	  "PROG   run the script with PROG (none: run it directly)" },
+	{ "cwd", NULL, 0, CFG_STRING, F(cwd), 0, 0,
+	  "DIR    working directory" },
+	{ "env", NULL, 0, CFG_ENV, F(env_set), 0, 0,
+	  "K=V    set an environment variable (repeatable)" },
+	{ "instances", NULL, 'i', CFG_INSTANCES, F(instances), 1, 4096,
+	  "N      instances: a number, max, or -N (CPUs minus N)" },
+	{ "autorestart", NULL, 0, CFG_AUTORESTART, F(autorestart), 0, 0,
+	  "WHEN   always, on-failure or never" },
+	{ "stop_exit_codes", NULL, 0, CFG_CODES, F(stop_exit_codes), 0, 255,
+	  "CODES  exit codes that do not restart (comma separated)" },
+	{ "restart_delay", NULL, 0, CFG_DURATION, F(restart_delay), 0, 0,
+	  "DUR    wait before a restart" },
+	{ "exp_backoff_restart_delay", NULL, 0, CFG_DURATION,
+	  F(exp_backoff_restart_delay), 0, 0,
+	  "DUR    first delay of exponential backoff (capped at 15s)" },
+	{ "min_uptime", NULL, 0, CFG_DURATION, F(min_uptime), 0, 0,
+	  "DUR    a shorter run counts as unstable (default 1s)" },
+	{ "max_restarts", NULL, 0, CFG_INT, F(max_restarts), 0, 1000000,
+	  "N      unstable restarts before errored (default 16)" },
+	{ "kill_signal", NULL, 0, CFG_SIGNAL, F(kill_signal), 0, 0,
+	  "SIG    signal for a graceful stop (default SIGTERM)" },
+	{ "kill_timeout", NULL, 0, CFG_DURATION, F(kill_timeout), 0, 0,
+	  "DUR    wait before SIGKILL (default 5s)" },
+};
+#undef F
+
+void
+appcfg_init(struct app_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->args = json_array();
+	c->env = json_object();
+	c->env_set = json_object();
+	c->instances = 1;
+	c->autorestart = APP_RESTART_ALWAYS;
+	c->min_uptime = 1000;
+	c->max_restarts = 16;
+	c->kill_signal = SIGTERM;
+	c->kill_timeout = 5000;
+}
+
+void
+appcfg_free(struct app_config *c)
+{
+	free(c->name);
+	free(c->script);
+	free(c->interpreter);
+	free(c->cwd);
+	json_decref(c->args);
+	json_decref(c->env);
+	json_decref(c->env_set);
+	memset(c, 0, sizeof *c);
+}
+
+static const struct appcfg_key *
+appcfg_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(appcfg_keys); i++) {
+		if (strcmp(appcfg_keys[i].name, name) == 0 ||
+		    (appcfg_keys[i].alias != NULL &&
+		    strcmp(appcfg_keys[i].alias, name) == 0))
+			return &appcfg_keys[i];
+	}
+	return NULL;
+}
+
+/* CPUs this process may run on. */
+int
+sys_ncpu(void)
+{
+	cpu_set_t set;
+	long n;
+
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+static int
+appcfg_parse_autorestart(const char *s, long long *out, char **cause)
+{
+	int b;
+
+	if (strcmp(s, "always") == 0)
+		*out = APP_RESTART_ALWAYS;
+	else if (strcmp(s, "on-failure") == 0 || strcmp(s, "on_failure") == 0)
+		*out = APP_RESTART_ON_FAILURE;
+	else if (strcmp(s, "never") == 0)
+		*out = APP_RESTART_NEVER;
+	else if (parse_bool(s, &b, NULL) == 0)
+		*out = b ? APP_RESTART_ALWAYS : APP_RESTART_NEVER;
+	else {
+		xasprintf(cause, "autorestart: '%s' is not always, on-failure "
+		    "or never", s);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+appcfg_parse_codes(const struct appcfg_key *k, struct app_config *c,
+    const char *s, char **cause)
+{
+	char *copy = xstrdup(s), *word, *save = NULL;
+	long long v, n = 0;
+	int rc = 0;
+
+	for (word = strtok_r(copy, ", ", &save); word != NULL;
+	    word = strtok_r(NULL, ", ", &save)) {
+		if (n == APP_MAX_STOP_CODES) {
+			xasprintf(cause, "%s: too many codes", k->name);
+			rc = -1;
+			break;
+		}
+		if (parse_int(word, k->min, k->max, &v, cause) == -1) {
+			rc = -1;
+			break;
+		}
+		c->stop_exit_codes[n++] = v;
+	}
+	if (rc == 0)
+		c->nstop_exit_codes = n;
+	free(copy);
+	return rc;
+}
+
+static int
+appcfg_parse_env(json_t *env, const char *s, char **cause)
+{
+	const char *eq = strchr(s, '=');
+	char *key;
+
+	if (eq == NULL || eq == s) {
+		xasprintf(cause, "env: '%s' is not KEY=VALUE", s);
+		return -1;
+	}
+	key = xstrndup(s, (size_t)(eq - s));
+	json_object_set_new(env, key, json_string(eq + 1));
+	free(key);
+	return 0;
+}
+
+static int
+appcfg_set_number(const struct appcfg_key *k, void *field, const char *s,
+    char **cause)
+{
+	long long v;
+	uint64_t u;
+	int sig, n;
+
+	switch (k->type) {
+	case CFG_INT:
+		if (parse_int(s, k->min, k->max, &v, cause) == -1)
+			return -1;
+		*(long long *)field = v;
+		return 0;
+	case CFG_DURATION:
+		if (parse_duration(s, &u, cause) == -1)
+			return -1;
+		*(uint64_t *)field = u;
+		return 0;
+	case CFG_SIZE:
+		if (parse_size(s, &u, cause) == -1)
+			return -1;
+		*(uint64_t *)field = u;
+		return 0;
+	case CFG_SIGNAL:
+		if (parse_signal(s, &sig, cause) == -1)
+			return -1;
+		*(long long *)field = sig;
+		return 0;
+	case CFG_INSTANCES:
+		if (parse_instances(s, sys_ncpu(), &n, cause) == -1)
+			return -1;
+		*(long long *)field = n;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* Sets key from the text a person wrote (CLI or config file). */
+int
+appcfg_set_string(struct app_config *c, const char *key, const char *s,
+    char **cause)
+{
+	const struct appcfg_key *k = appcfg_find(key);
+	void *field;
+	char *why = NULL;
+	int rc;
+
+	if (k == NULL) {
+		xasprintf(cause, "unknown setting '%s'", key);
+		return -1;
+	}
+	field = (char *)c + k->offset;
+	switch (k->type) {
+	case CFG_STRING:
+		free(*(char **)field);
+		*(char **)field = xstrdup(s);
+		return 0;
+	case CFG_ARGS:
+		json_array_append_new(*(json_t **)field, json_string(s));
+		return 0;
+	case CFG_ENV:
+		return appcfg_parse_env(*(json_t **)field, s, cause);
+	case CFG_AUTORESTART:
+		return appcfg_parse_autorestart(s, (long long *)field, cause);
+	case CFG_CODES:
+		return appcfg_parse_codes(k, c, s, cause);
+	default:
+		rc = appcfg_set_number(k, field, s, &why);
+		if (rc == -1) {
+			xasprintf(cause, "%s: %s", k->name, why);
+			free(why);
+		}
+		return rc;
+	}
+}
+
+/* Sets key from a JSON value (dump.json, ecosystem files, describe). */
+int
+appcfg_set(struct app_config *c, const char *key, json_t *v, char **cause)
+{
+	const struct appcfg_key *k = appcfg_find(key);
+	json_t **field;
+	char buf[64];
+	const char *s;
+	size_t i;
+	json_t *item;
+
+	if (k == NULL) {
+		xasprintf(cause, "unknown setting '%s'", key);
+		return -1;
+	}
+	if (k->type == CFG_ARGS || k->type == CFG_ENV) {
+		field = (json_t **)((char *)c + k->offset);
+		if (json_is_string(v))
+			return appcfg_set_string(c, key, json_string_value(v), cause);
+		if ((k->type == CFG_ARGS && !json_is_array(v)) ||
+		    (k->type == CFG_ENV && !json_is_object(v))) {
+			xasprintf(cause, "%s: wrong type", k->name);
+			return -1;
+		}
+		json_decref(*field);
+		*field = json_deep_copy(v);
+		return 0;
+	}
+	if (k->type == CFG_CODES && json_is_array(v)) {
+		c->nstop_exit_codes = 0;
+		json_array_foreach(v, i, item) {
+			snprintf(buf, sizeof buf, "%lld",
+			    (long long)json_integer_value(item));
+			if (!json_is_integer(item) ||
+			    appcfg_set_string(c, key, buf, cause) == -1) {
+				if (*cause == NULL)
+					xasprintf(cause, "%s: wrong type", k->name);
+				return -1;
+			}
+		}
+		return 0;
+	}
+	if (json_is_integer(v)) {
+		snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+		s = buf;
+	} else if (json_is_boolean(v)) {
+		s = json_is_true(v) ? "true" : "false";
+	} else if (json_is_string(v)) {
+		s = json_string_value(v);
+	} else {
+		xasprintf(cause, "%s: wrong type", k->name);
+		return -1;
+	}
+	return appcfg_set_string(c, key, s, cause);
+}
+
+static json_t *
+appcfg_key_json(const struct app_config *c, const struct appcfg_key *k)
+{
+	const void *field = (const char *)c + k->offset;
+	static const char *restart[] = { "always", "on-failure", "never" };
+	json_t *a;
+	long long i;
+
+	switch (k->type) {
+	case CFG_STRING:
+		return *(char *const *)field != NULL ?
+		    json_string(*(char *const *)field) : json_null();
+	case CFG_ARGS:
+	case CFG_ENV:
+		return json_deep_copy(*(json_t *const *)field);
+	case CFG_AUTORESTART:
+		return json_string(restart[*(const long long *)field]);
+	case CFG_CODES:
+		a = json_array();
+		for (i = 0; i < c->nstop_exit_codes; i++)
+			json_array_append_new(a, json_integer(c->stop_exit_codes[i]));
+		return a;
+	case CFG_SIGNAL:
+		return json_string(signal_name((int)*(const long long *)field));
+	case CFG_DURATION:
+	case CFG_SIZE:
+		return json_integer((json_int_t)*(const uint64_t *)field);
+	default:
+		return json_integer(*(const long long *)field);
+	}
+}
+
+/* The declared configuration as JSON; the client's environment is left out. */
+json_t *
+appcfg_to_json(const struct app_config *c)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < nitems(appcfg_keys); i++)
+		json_object_set_new(o, appcfg_keys[i].name,
+		    appcfg_key_json(c, &appcfg_keys[i]));
+	return o;
+}
+
+int
+appcfg_from_json(struct app_config *c, json_t *o, char **cause)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(o)) {
+		*cause = xstrdup("app configuration must be an object");
+		return -1;
+	}
+	json_object_foreach(o, key, v) {
+		if (json_is_null(v))
+			continue;
+		if (appcfg_set(c, key, v, cause) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The options of `start`, made once from the key table. */
+const struct args_opt *
+appcfg_cli_opts(void)
+{
+	static struct args_opt opts[nitems(appcfg_keys) + 2];
+	static char names[nitems(appcfg_keys)][48];
+	size_t i, j, n = 0;
+
+	if (opts[0].name != NULL)
+		return opts;
+	for (i = 0; i < nitems(appcfg_keys); i++) {
+		const struct appcfg_key *k = &appcfg_keys[i];
+
+		if (k->type == CFG_ARGS || strcmp(k->name, "script") == 0)
+			continue;
+		for (j = 0; k->name[j] != '\0' && j < sizeof names[i] - 1; j++)
+			names[i][j] = k->name[j] == '_' ? '-' : k->name[j];
+		opts[n].name = names[i];
+		opts[n].short_name = k->short_flag;
+		opts[n].kind = k->type == CFG_ENV ? ARGS_LIST : ARGS_VALUE;
+		opts[n].help = k->help;
+		n++;
+	}
+	opts[n].name = "no-autorestart";
+	opts[n].kind = ARGS_FLAG;
+	opts[n].help = "       same as --autorestart never";
+	return opts;
+}
+
+/* Applies the options of `start` (or `restart --update-env`) to c. */
+int
+appcfg_from_args(struct app_config *c, const struct args *a, char **cause)
+{
+	const char *name;
+	char key[48];
+	json_t *v, *item;
+	size_t i, j;
+
+	json_object_foreach(a->opts, name, v) {
+		if (strcmp(name, "no-autorestart") == 0) {
+			c->autorestart = APP_RESTART_NEVER;
+			continue;
+		}
+		for (j = 0; name[j] != '\0' && j < sizeof key - 1; j++)
+			key[j] = name[j] == '-' ? '_' : name[j];
+		key[j] = '\0';
+		if (appcfg_find(key) == NULL)
+			continue;       /* an option of the command, not a setting */
+		if (json_is_array(v)) {
+			json_array_foreach(v, i, item) {
+				if (appcfg_set_string(c, key,
+				    json_string_value(item), cause) == -1)
+					return -1;
+			}
+		} else if (appcfg_set_string(c, key,
+		    json_is_string(v) ? json_string_value(v) : "true",
+		    cause) == -1)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: ISC */
+/* `corral help [command]`: the help text, made from the command table. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "corrald.h"
+
+static void
+cmd_help_append(char **text, const char *fmt, ...) PRINTFLIKE(2, 3);
+
+static void
+cmd_help_append(char **text, const char *fmt, ...)
+{
+	va_list ap;
+	char *add, *joined;
+
+	va_start(ap, fmt);
+	xvasprintf(&add, fmt, ap);
+	va_end(ap);
+	xasprintf(&joined, "%s%s", *text, add);
+	free(add);
+	free(*text);
+	*text = joined;
+}
+
+static char *
+cmd_help_one(const struct cmd_entry *e)
+{
+	const struct args_opt *o = e->opts_fn != NULL ? e->opts_fn() : e->opts;
+	char *text = xstrdup("");
+	size_t i;
+
+	cmd_help_append(&text, "usage: corral %s %s\n\n%s\n", e->name, e->usage,
+	    e->summary);
+	if (e->aliases[0] != NULL) {
+		cmd_help_append(&text, "\naliases:");
+		for (i = 0; i < nitems(e->aliases) && e->aliases[i]; i++)
+			cmd_help_append(&text, " %s", e->aliases[i]);
+		cmd_help_append(&text, "\n");
+	}
+	if (o != NULL && o->name != NULL) {
+		cmd_help_append(&text, "\noptions:\n");
+		for (; o->name != NULL; o++) {
+			if (o->short_name != 0)
+				cmd_help_append(&text, "  -%c, --%-26s %s\n",
+				    o->short_name, o->name, o->help);
+			else
+				cmd_help_append(&text, "      --%-26s %s\n",
+				    o->name, o->help);
+		}
+	}
+	return text;
+}
+
+static char *
+cmd_help_all(void)
+{
+	const struct cmd_entry **e;
+	char *text = xstrdup("usage: corral <command> [arguments]\n\ncommands:\n");
+
+	for (e = cmd_table; *e != NULL; e++)
+		cmd_help_append(&text, "  %-12s %s\n", (*e)->name, (*e)->summary);
+	cmd_help_append(&text, "  %-12s %s\n", "monit",
+	    "live dashboard of every instance");
+	cmd_help_append(&text, "\n'corral help <command>' tells more. "
+	    "Exit status: 0 ok, 1 failure, 100 usage error, 111 no daemon.\n");
+	return text;
+}
+
+static int
+cmd_help_exec(struct cmd_ctx *ctx)
+{
+	const struct cmd_entry *e;
+	char *text;
+
+	if (args_npos(&ctx->args) == 0)
+		text = cmd_help_all();
+	else if ((e = cmd_find(args_pos(&ctx->args, 0))) != NULL)
+		text = cmd_help_one(e);
+	else {
+		conn_reply_error(ctx->conn, EXIT_USAGE, "unknown command '%s'",
+		    args_pos(&ctx->args, 0));
+		return CMD_REPLIED;
+	}
+	conn_reply(ctx->conn, proto_ok("message", json_string(text)));
+	free(text);
+	return CMD_REPLIED;
+}
+
+const struct cmd_entry cmd_help_entry = {
+	.name = "help",
+	.usage = "[command]",
+	.summary = "show this help, or a command's",
+	.min_args = 0,
+	.max_args = 1,
+	.exec = cmd_help_exec,
+};

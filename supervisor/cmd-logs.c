@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * `corral logs`: tells the client which files to print the tail of, then
+ * (unless --nostream) turns the connection into a stream of new lines.
+ * The daemon never reads the files for the client: a large tail would stall
+ * the loop.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "corrald.h"
+
+static const struct args_opt cmd_logs_opts[] = {
+	{ "lines", 0, ARGS_VALUE, "N      lines of each file to print first (15)" },
+	{ "nostream", 0, ARGS_FLAG, "       print the tail and exit" },
+	{ "out", 0, ARGS_FLAG, "       only stdout" },
+	{ "err", 0, ARGS_FLAG, "       only stderr" },
+	{ NULL, 0, 0, NULL }
+};
+
+static void
+cmd_logs_add(json_t *files, struct app *app, int out, int err)
+{
+	if (out && app->log_out_path != NULL)
+		json_array_append_new(files, json_pack("{s:s, s:s, s:s}", "app",
+		    app->cfg.name, "stream", "out", "path", app->log_out_path));
+	if (err && app->log_err_path != NULL)
+		json_array_append_new(files, json_pack("{s:s, s:s, s:s}", "app",
+		    app->cfg.name, "stream", "err", "path", app->log_err_path));
+}
+
+static int
+cmd_logs_exec(struct cmd_ctx *ctx)
+{
+	const char *target = args_npos(&ctx->args) ? args_pos(&ctx->args, 0) :
+	    "all";
+	const char *lines = args_get(&ctx->args, "lines");
+	int only_out = args_has(&ctx->args, "out");
+	int only_err = args_has(&ctx->args, "err");
+	int follow = !args_has(&ctx->args, "nostream");
+	struct instance **v;
+	struct app *app = NULL;
+	json_t *files = json_array(), *reply;
+	long long nlines = 15;
+	char *cause = NULL;
+	size_t i, n;
+
+	if (lines != NULL && parse_int(lines, 0, 1000000, &nlines, &cause) == -1) {
+		conn_reply_error(ctx->conn, EXIT_USAGE, "--lines: %s", cause);
+		free(cause);
+		json_decref(files);
+		return CMD_REPLIED;
+	}
+	if (cmd_targets(ctx, 0, &v, &n) == -1 && strcmp(target, "all") != 0) {
+		json_decref(files);
+		return CMD_REPLIED;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i]->app == app)
+			continue;
+		app = v[i]->app;
+		cmd_logs_add(files, app, !only_err, !only_out);
+	}
+	free(v);
+	reply = proto_ok("logs", json_pack("{s:o, s:I, s:b}", "files", files,
+	    "lines", (json_int_t)nlines, "follow", follow));
+	if (follow) {
+		ctx->conn->streaming = 1;
+		if (strcmp(target, "all") != 0)
+			ctx->conn->log_filter = xstrdup(app != NULL ?
+			    app->cfg.name : target);
+	}
+	conn_reply(ctx->conn, reply);
+	return CMD_REPLIED;
+}
+
+const struct cmd_entry cmd_logs_entry = {
+	.name = "logs",
+	.aliases = { "log" },
+	.usage = "[name|id|all] [--lines N] [--nostream] [--out|--err]",
+	.summary = "print the last lines of the logs, then follow new ones",
+	.opts = cmd_logs_opts,
+	.min_args = 0,
+	.max_args = 1,
+	.exec = cmd_logs_exec,
+};

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: ISC */
+/* `corral ping` and `corral version`: is the daemon there, and which is it. */
+#include <unistd.h>
+
+#include "corrald.h"
+
+static int
+cmd_ping_exec(struct cmd_ctx *ctx)
+{
+	json_t *r = proto_ok("message", json_string("pong"));
+
+	json_object_set_new(r, "pid", json_integer(getpid()));
+	conn_reply(ctx->conn, r);
+	return CMD_REPLIED;
+}
+
+static int
+cmd_version_exec(struct cmd_ctx *ctx)
+{
+	conn_reply(ctx->conn, proto_ok("message",
+	    json_string("corrald " CORRAL_VERSION)));
+	return CMD_REPLIED;
+}
+
+const struct cmd_entry cmd_ping_entry = {
+	.name = "ping",
+	.usage = "",
+	.summary = "check that the daemon answers (starts it if needed)",
+	.min_args = 0,
+	.max_args = 0,
+	.exec = cmd_ping_exec,
+};
+
+const struct cmd_entry cmd_version_entry = {
+	.name = "version",
+	.usage = "",
+	.summary = "print the daemon's version",
+	.min_args = 0,
+	.max_args = 0,
+	.exec = cmd_version_exec,
+};

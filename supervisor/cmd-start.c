@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * `corral start`: declare a new app from a script or command and start its
+ * instances, or start again an app (or id, or all) the daemon already has.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corrald.h"
+
+static int
+cmd_start_valid_name(const char *name, char **cause)
+{
+	const char *p;
+	long long n;
+
+	if (*name == '\0' || strlen(name) > 64) {
+		xasprintf(cause, "invalid name '%s' (1 to 64 characters)", name);
+		return -1;
+	}
+	for (p = name; *p != '\0'; p++) {
+		if (!isalnum((unsigned char)*p) && strchr("._-@+", *p) == NULL) {
+			xasprintf(cause, "invalid name '%s' (letters, digits and "
+			    "._-@+ only)", name);
+			return -1;
+		}
+	}
+	if (strcmp(name, "all") == 0 || parse_int(name, 0, 1LL << 62, &n,
+	    NULL) == 0 || name[0] == '.') {
+		xasprintf(cause, "invalid name '%s'", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Starts the existing instances the first word names. */
+static int
+cmd_start_existing(struct cmd_ctx *ctx)
+{
+	struct instance **v;
+	size_t n;
+
+	if (cmd_targets(ctx, 0, &v, &n) == -1)
+		return CMD_REPLIED;
+	cmd_apply(ctx, v, n, EV_START, OP_WANT_SETTLED, NULL);
+	free(v);
+	return CMD_PENDING;
+}
+
+static int
+cmd_start_new(struct cmd_ctx *ctx)
+{
+	struct app_config cfg;
+	struct app *app;
+	struct instance *inst, **v = NULL;
+	char *cause = NULL;
+	size_t i, n = 0;
+	json_t *w;
+	int status = 1;
+
+	appcfg_init(&cfg);
+	cfg.script = xstrdup(args_pos(&ctx->args, 0));
+	if (ctx->env != NULL) {
+		json_decref(cfg.env);
+		cfg.env = json_deep_copy(ctx->env);
+	}
+	json_array_foreach(ctx->args.rest, i, w)
+		json_array_append(cfg.args, w);
+	if (appcfg_from_args(&cfg, &ctx->args, &cause) == -1) {
+		status = EXIT_USAGE;
+		goto fail;
+	}
+	if (appcfg_resolve_script(&cfg, ctx->cwd, ctx->env, &cause) == -1)
+		goto fail;
+	if (cmd_start_valid_name(cfg.name, &cause) == -1) {
+		status = EXIT_USAGE;
+		goto fail;
+	}
+	if (app_find(cfg.name) != NULL) {
+		xasprintf(&cause, "an app named '%s' exists already (restart it, "
+		    "or use --name)", cfg.name);
+		goto fail;
+	}
+	app = app_create(&cfg);
+	if (logsink_open(app, &cause) == -1) {
+		log_warnx("%s: %s", app->cfg.name, cause);
+		free(cause);
+		cause = NULL;
+	}
+	log_info("%s: declared, %lld instance(s) of %s", app->cfg.name,
+	    app->cfg.instances, app->cfg.script);
+	TAILQ_FOREACH(inst, &app->instances, entry) {
+		v = xreallocarray(v, n + 1, sizeof *v);
+		v[n++] = inst;
+	}
+	cmd_apply(ctx, v, n, EV_START, OP_WANT_SETTLED, NULL);
+	free(v);
+	return CMD_PENDING;
+fail:
+	conn_reply_error(ctx->conn, status, "%s", cause);
+	free(cause);
+	appcfg_free(&cfg);
+	return CMD_REPLIED;
+}
+
+static int
+cmd_start_exec(struct cmd_ctx *ctx)
+{
+	const char *target = args_pos(&ctx->args, 0);
+	long long id;
+
+	if (json_object_size(ctx->args.opts) == 0 &&
+	    json_array_size(ctx->args.rest) == 0 &&
+	    (strcmp(target, "all") == 0 || app_find(target) != NULL ||
+	    (parse_int(target, 0, 1 << 30, &id, NULL) == 0 &&
+	    app_find_instance((int)id, 0) != NULL)))
+		return cmd_start_existing(ctx);
+	return cmd_start_new(ctx);
+}
+
+const struct cmd_entry cmd_start_entry = {
+	.name = "start",
+	.usage = "<script|command|name|id|all> [options] [-- args...]",
+	.summary = "start a new app, or start again a stopped one",
+	.opts_fn = appcfg_cli_opts,
+	.min_args = 1,
+	.max_args = 1,
+	.exec = cmd_start_exec,
+};

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The table of commands and the dispatch of a request to one: find the
+ * command by name or alias, parse its argv with its option table, check
+ * the number of words, run it. Usage errors are replied with exit 100.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "corrald.h"
+
+extern const struct cmd_entry cmd_start_entry, cmd_stop_entry,
+    cmd_restart_entry, cmd_delete_entry, cmd_signal_entry, cmd_list_entry,
+    cmd_jlist_entry, cmd_describe_entry, cmd_reset_entry, cmd_ping_entry,
+    cmd_kill_entry, cmd_logs_entry, cmd_flush_entry, cmd_help_entry,
+    cmd_version_entry;
+
+const struct cmd_entry *cmd_table[] = {
+	&cmd_start_entry,
+	&cmd_stop_entry,
+	&cmd_restart_entry,
+	&cmd_delete_entry,
+	&cmd_signal_entry,
+	&cmd_list_entry,
+	&cmd_jlist_entry,
+	&cmd_describe_entry,
+	&cmd_reset_entry,
+	&cmd_logs_entry,
+	&cmd_flush_entry,
+	&cmd_ping_entry,
+	&cmd_kill_entry,
+	&cmd_version_entry,
+	&cmd_help_entry,
+	NULL
+};
+
+const struct cmd_entry *
+cmd_find(const char *name)
+{
+	const struct cmd_entry **e;
+	size_t i;
+
+	for (e = cmd_table; *e != NULL; e++) {
+		if (strcmp((*e)->name, name) == 0)
+			return *e;
+		for (i = 0; i < nitems((*e)->aliases) && (*e)->aliases[i]; i++) {
+			if (strcmp((*e)->aliases[i], name) == 0)
+				return *e;
+		}
+	}
+	return NULL;
+}
+
+/* The instance objects of ls and jlist. */
+json_t *
+cmd_list_json(struct instance **v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, instance_to_json(v[i]));
+	return a;
+}
+
+void
+cmd_dispatch(struct conn *conn, json_t *req)
+{
+	const struct cmd_entry *e;
+	struct cmd_ctx ctx;
+	const char *name = json_string_value(json_object_get(req, "cmd"));
+	char *cause = NULL;
+	size_t npos;
+
+	if (name == NULL) {
+		conn_reply_error(conn, 1, "malformed request: no command");
+		return;
+	}
+	if ((e = cmd_find(name)) == NULL) {
+		conn_reply_error(conn, EXIT_USAGE,
+		    "unknown command '%s' (see corral --help)", name);
+		return;
+	}
+	memset(&ctx, 0, sizeof ctx);
+	ctx.conn = conn;
+	ctx.req = req;
+	ctx.cwd = json_string_value(json_object_get(req, "cwd"));
+	ctx.env = json_object_get(req, "env");
+	if (ctx.cwd == NULL)
+		ctx.cwd = "/";
+	if (!json_is_object(ctx.env))
+		ctx.env = NULL;
+	if (args_parse(e->opts_fn != NULL ? e->opts_fn() : e->opts,
+	    json_object_get(req, "argv"), &ctx.args,
+	    &cause) == -1) {
+		conn_reply_error(conn, EXIT_USAGE, "%s: %s", e->name, cause);
+		goto out;
+	}
+	npos = args_npos(&ctx.args);
+	if ((int)npos < e->min_args || (e->max_args >= 0 &&
+	    (int)npos > e->max_args)) {
+		conn_reply_error(conn, EXIT_USAGE, "usage: corral %s %s",
+		    e->name, e->usage);
+		goto out;
+	}
+	e->exec(&ctx);
+out:
+	free(cause);
+	args_free(&ctx.args);
+}
+
+/*
+ * The instances named by the first word of the command. Replies with an
+ * error and returns -1 when there are none; the caller frees *v.
+ */
+int
+cmd_targets(struct cmd_ctx *ctx, size_t word, struct instance ***v,
+    size_t *n)
+{
+	char *cause = NULL;
+
+	if (app_targets(args_pos(&ctx->args, word), v, n, &cause) == -1) {
+		conn_reply_error(ctx->conn, 1, "%s", cause);
+		free(cause);
+		free(*v);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Feeds ev to each instance and replies once they settle as want says,
+ * with message (may be NULL) above the list.
+ */
+void
+cmd_apply(struct cmd_ctx *ctx, struct instance **v, size_t n,
+    enum inst_event ev, int want, const char *message)
+{
+	int *ids = xcalloc(n, sizeof *ids);
+	struct instance *inst;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ids[i] = v[i]->id;
+	/* An event may free instances (deleted ones): look each one up again. */
+	for (i = 0; i < n; i++) {
+		if ((inst = app_find_instance(ids[i], 1)) != NULL)
+			fsm_event(inst, ev);
+	}
+	op_create(ctx->conn, ids, n, want, message);
+	free(ids);
+}
+
+/* Every instance of every app, in id order of creation; the caller frees *v. */
+void
+cmd_all_instances(struct instance ***v, size_t *n)
+{
+	struct app *app;
+	struct instance *inst;
+
+	*v = NULL;
+	*n = 0;
+	TAILQ_FOREACH(app, &D.apps, entry) {
+		if (app->deleted)
+			continue;
+		TAILQ_FOREACH(inst, &app->instances, entry) {
+			*v = xreallocarray(*v, *n + 1, sizeof **v);
+			(*v)[(*n)++] = inst;
+		}
+	}
+}

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * corrald's private header: the objects the daemon owns (apps, instances,
+ * spawned children, client connections, pending operations) and the
+ * prototypes of every file, grouped by file.
+ */
+#ifndef CORRALD_H
+#define CORRALD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "common.h"
+
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+/* Restart policy values of app_config.autorestart. */
+#define APP_RESTART_ALWAYS 0
+#define APP_RESTART_ON_FAILURE 1
+#define APP_RESTART_NEVER 2
+
+#define APP_MAX_STOP_CODES 32
+#define LOG_LINE_MAX (1024 * 1024)      /* a longer line is cut */
+#define CONN_MAX_QUEUE (1024 * 1024)    /* bytes queued to a slow stream reader */
+#define STATS_INTERVAL_MS 5000
+
+/*
+ * The declared settings of an app. Every field is listed in appcfg.c's key
+ * table, which gives its CLI flag, config key, JSON name and parser.
+ */
+struct app_config {
+	char *name;
+	char *script;                   /* absolute path, or a command */
+	json_t *args;                   /* array of strings */
+	char *interpreter;              /* NULL: run the script directly */
+	char *cwd;
+	json_t *env;                    /* object: the starting client's env */
+	json_t *env_set;                /* object: --env K=V, applied over env */
+	long long instances;
+	long long autorestart;          /* APP_RESTART_* */
+	long long stop_exit_codes[APP_MAX_STOP_CODES];
+	long long nstop_exit_codes;
+	uint64_t restart_delay;         /* ms */
+	uint64_t exp_backoff_restart_delay; /* ms, 0: off */
+	uint64_t min_uptime;            /* ms */
+	long long max_restarts;
+	long long kill_signal;
+	uint64_t kill_timeout;          /* ms */
+};
+
+enum inst_state {
+	INST_STOPPED,
+	INST_STARTING,
+	INST_ONLINE,
+	INST_STOPPING,
+	INST_WAITING,                   /* waiting-restart: backoff timer runs */
+	INST_ERRORED,
+	INST_NSTATES
+};
+
+enum inst_event {
+	EV_START,                       /* a user asked to start */
+	EV_STOP,                        /* a user asked to stop */
+	EV_RESTART,                     /* a user asked to restart */
+	EV_READY,                       /* the readiness source said ready */
+	EV_EXIT,                        /* the main process exited */
+	EV_TIMER,                       /* the state's timer fired */
+	EV_NEVENTS
+};
+
+struct app;
+struct instance;
+
+/* One stdout or stderr pipe of a child, cut into lines. */
+struct logpipe {
+	uv_pipe_t pipe;
+	struct linebuf lb;
+	struct child *child;
+	int stream;                     /* 1 stdout, 2 stderr */
+	int open;
+};
+
+/*
+ * One spawned process. It outlives the instance's interest in it: after the
+ * exit callback its pipes may still drain, so it is freed once its three
+ * handles are closed. It holds a reference to its app for the log file.
+ */
+struct child {
+	uv_process_t proc;
+	struct logpipe out;
+	struct logpipe err;
+	struct app *app;
+	struct instance *inst;          /* NULL once the instance forgot it */
+	int index;                      /* the instance index, for log prefixes */
+	int handles;                    /* handles not yet closed */
+	int pid;
+	TAILQ_ENTRY(child) entry;
+};
+TAILQ_HEAD(child_list, child);
+
+struct instance {
+	struct app *app;
+	int index;
+	int id;
+	enum inst_state state;
+	struct child *child;            /* the running process, or NULL */
+	uv_timer_t timer;               /* backoff, kill timeout, readiness */
+	uint64_t started_at;            /* wall clock ms of the last spawn */
+	uint64_t started_mono;          /* monotonic ms of the last spawn */
+	int pid;                        /* last pid, 0 if never run */
+	long long restarts;
+	long long unstable_restarts;
+	uint64_t backoff;               /* current exponential delay, ms */
+	int exit_code;                  /* -1 when killed by a signal */
+	int exit_signal;
+	char reason[192];               /* the last transition's reason */
+	int restart_pending;            /* start again once stopped */
+	int deleting;                   /* free once stopped */
+	int killed;                     /* SIGKILL already sent this stop */
+	uint64_t cpu_ticks;             /* last sample */
+	uint64_t cpu_at;                /* monotonic ms of the last sample */
+	double cpu;                     /* % of one CPU */
+	uint64_t memory;                /* bytes */
+	TAILQ_ENTRY(instance) entry;
+};
+TAILQ_HEAD(instance_list, instance);
+
+struct app {
+	struct app_config cfg;
+	struct instance_list instances;
+	int refs;                       /* registry + children alive */
+	int deleted;
+	int released;                   /* out of the registry */
+	int log_out;                    /* fd of <name>-out.log, -1 if none */
+	int log_err;
+	char *log_out_path;
+	char *log_err_path;
+	TAILQ_ENTRY(app) entry;
+};
+TAILQ_HEAD(app_list, app);
+
+/* A client connection on the control socket. */
+struct conn {
+	uv_pipe_t pipe;
+	struct linebuf in;
+	int closing;
+	int served;                     /* its request was read */
+	int streaming;                  /* events are sent to it */
+	char *log_filter;               /* app name, or NULL for every app */
+	int log_filter_id;              /* instance id, or -1 */
+	uint64_t missed;                /* events dropped for a slow reader */
+	struct op *op;                  /* the request waiting for a result */
+	TAILQ_ENTRY(conn) entry;
+};
+TAILQ_HEAD(conn_list, conn);
+
+/* What a pending operation waits for. */
+#define OP_WANT_SETTLED 0               /* not starting, stopping or pending */
+#define OP_WANT_STOPPED 1
+
+/* A request whose reply waits until instances settle. */
+struct op {
+	struct conn *conn;              /* NULL once the client went away */
+	int *ids;
+	size_t nids;
+	int want;
+	char *message;                  /* printed with the result, or NULL */
+	uv_timer_t timeout;
+	TAILQ_ENTRY(op) entry;
+};
+TAILQ_HEAD(op_list, op);
+
+/* Everything a command handler gets. */
+struct cmd_ctx {
+	struct conn *conn;
+	json_t *req;
+	struct args args;
+	const char *cwd;                /* the client's working directory */
+	json_t *env;                    /* the client's environment (object) */
+};
+
+#define CMD_REPLIED 0                   /* the handler sent its reply */
+#define CMD_PENDING 1                   /* an op will reply later */
+
+struct cmd_entry {
+	const char *name;
+	const char *aliases[4];
+	const char *usage;
+	const char *summary;
+	const struct args_opt *opts;
+	const struct args_opt *(*opts_fn)(void);  /* made at run time */
+	int min_args;
+	int max_args;                   /* -1: any number */
+	int (*exec)(struct cmd_ctx *);
+};
+
+/* The daemon's global state. */
+struct daemon {
+	uv_loop_t *loop;
+	char *home;
+	char *logs_dir;
+	char *sock_path;
+	char *pid_path;
+	int foreground;
+	int shutting_down;
+	struct conn *shutdown_conn;     /* the `kill` client to answer */
+	uint64_t started_at;
+	int next_id;
+	struct app_list apps;
+	struct conn_list conns;
+	struct op_list ops;
+	struct child_list children;
+	uv_pipe_t server;
+	uv_timer_t stats_timer;
+	uv_signal_t sig_term;
+	uv_signal_t sig_int;
+	uv_signal_t sig_hup;
+	uv_signal_t sig_usr1;
+};
+extern struct daemon D;
+
+/* main.c */
+uint64_t now_ms(void);
+uint64_t mono_ms(void);
+void daemon_alloc(uv_handle_t *, size_t, uv_buf_t *);
+void daemon_shutdown(struct conn *);
+void daemon_check_shutdown(void);
+
+/* appcfg.c */
+void appcfg_init(struct app_config *);
+void appcfg_free(struct app_config *);
+int appcfg_set(struct app_config *, const char *, json_t *, char **);
+int appcfg_set_string(struct app_config *, const char *, const char *,
+    char **);
+json_t *appcfg_to_json(const struct app_config *);
+int appcfg_from_json(struct app_config *, json_t *, char **);
+const struct args_opt *appcfg_cli_opts(void);
+int appcfg_from_args(struct app_config *, const struct args *, char **);
+int appcfg_resolve_script(struct app_config *, const char *, json_t *,
+    char **);
+char **appcfg_argv(const struct app_config *);
+char **appcfg_envp(const struct app_config *, int, int);
+void appcfg_strv_free(char **);
+int sys_ncpu(void);
+
+/* app.c */
+struct app *app_create(struct app_config *);
+void app_ref(struct app *);
+void app_unref(struct app *);
+struct app *app_find(const char *);
+struct instance *app_find_instance(int, int);
+void app_release(struct app *);
+int app_targets(const char *, struct instance ***, size_t *, char **);
+void app_delete(struct app *);
+int app_settled(const struct app *);
+const char *app_state_name(enum inst_state);
+
+/* instance.c */
+struct instance *instance_create(struct app *, int);
+void instance_free(struct instance *);
+int instance_spawn(struct instance *, char **);
+void instance_kill(struct instance *, int);
+void instance_kill_group(struct instance *, int);
+void instance_close_pipes(void);
+void instance_set_reason(struct instance *, const char *, ...)
+    PRINTFLIKE(2, 3);
+json_t *instance_to_json(struct instance *);
+
+/* fsm.c */
+void fsm_event(struct instance *, enum inst_event);
+
+/* policy.c */
+#define POLICY_STOP 0
+#define POLICY_RESTART 1
+#define POLICY_ERRORED 2
+struct policy_state {
+	long long unstable_restarts;
+	uint64_t backoff;
+};
+int policy_on_exit(const struct app_config *, struct policy_state *, int,
+    int, uint64_t, uint64_t *);
+
+/* logsink.c */
+int logsink_open(struct app *, char **);
+void logsink_close(struct app *);
+void logsink_line(struct app *, int, int, const char *, size_t);
+int logsink_flush(struct app *);
+void logsink_reopen_all(void);
+
+/* server.c */
+int server_listen(char **);
+void server_close(void);
+void conn_send(struct conn *, json_t *);
+void conn_reply_error(struct conn *, int, const char *, ...)
+    PRINTFLIKE(3, 4);
+void conn_reply(struct conn *, json_t *);
+void conn_event(struct conn *, json_t *);
+void conn_close(struct conn *);
+
+/* op.c */
+void op_create(struct conn *, const int *, size_t, int, const char *);
+void op_check_all(void);
+void op_conn_gone(struct conn *);
+
+/* stats.c */
+void stats_start(void);
+void stats_sample(struct instance *);
+
+/* cmd.c */
+const struct cmd_entry *cmd_find(const char *);
+void cmd_dispatch(struct conn *, json_t *);
+json_t *cmd_list_json(struct instance **, size_t);
+int cmd_targets(struct cmd_ctx *, size_t, struct instance ***, size_t *);
+void cmd_apply(struct cmd_ctx *, struct instance **, size_t, enum inst_event,
+    int, const char *);
+void cmd_all_instances(struct instance ***, size_t *);
+extern const struct cmd_entry *cmd_table[];
+
+#endif

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The life of an instance as a table of state x event. Each cell names a
+ * small action that does the work and returns the next state; fsm_event()
+ * logs every transition and tells whoever waits on instances.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corrald.h"
+
+typedef enum inst_state (*fsm_action)(struct instance *);
+
+static enum inst_state fsm_spawn(struct instance *);
+
+static void
+fsm_timer_cb(uv_timer_t *t)
+{
+	fsm_event(t->data, EV_TIMER);
+}
+
+static void
+fsm_timer_start(struct instance *inst, uint64_t ms)
+{
+	inst->timer.data = inst;
+	uv_timer_start(&inst->timer, fsm_timer_cb, ms, 0);
+}
+
+static enum inst_state
+fsm_stay(struct instance *inst)
+{
+	return inst->state;
+}
+
+static enum inst_state
+fsm_kill(struct instance *inst)
+{
+	inst->killed = 0;
+	instance_kill(inst, (int)inst->app->cfg.kill_signal);
+	fsm_timer_start(inst, inst->app->cfg.kill_timeout);
+	return INST_STOPPING;
+}
+
+static enum inst_state
+fsm_kill_restart(struct instance *inst)
+{
+	inst->restart_pending = 1;
+	return fsm_kill(inst);
+}
+
+static enum inst_state
+fsm_pend_start(struct instance *inst)
+{
+	if (!inst->deleting)
+		inst->restart_pending = 1;
+	return inst->state;
+}
+
+static enum inst_state
+fsm_unpend(struct instance *inst)
+{
+	inst->restart_pending = 0;
+	return inst->state;
+}
+
+static enum inst_state
+fsm_sigkill(struct instance *inst)
+{
+	instance_set_reason(inst, "did not stop within %llums, killed",
+	    (unsigned long long)inst->app->cfg.kill_timeout);
+	inst->killed = 1;
+	instance_kill_group(inst, SIGKILL);
+	return INST_STOPPING;
+}
+
+static enum inst_state
+fsm_cancel(struct instance *inst)
+{
+	uv_timer_stop(&inst->timer);
+	instance_set_reason(inst, "stopped");
+	return INST_STOPPED;
+}
+
+static enum inst_state
+fsm_ready(struct instance *inst)
+{
+	uv_timer_stop(&inst->timer);
+	return INST_ONLINE;
+}
+
+/* A start by a user forgives the past: errored instances get a clean slate. */
+static enum inst_state
+fsm_user_start(struct instance *inst)
+{
+	uv_timer_stop(&inst->timer);
+	inst->unstable_restarts = 0;
+	inst->backoff = 0;
+	return fsm_spawn(inst);
+}
+
+static void
+fsm_exit_reason(struct instance *inst)
+{
+	if (inst->exit_signal != 0)
+		instance_set_reason(inst, "killed by %s",
+		    signal_name(inst->exit_signal));
+	else
+		instance_set_reason(inst, "exited with code %d", inst->exit_code);
+}
+
+/* The process ended on its own: apply the restart policy. */
+static enum inst_state
+fsm_exited(struct instance *inst)
+{
+	struct policy_state ps = { inst->unstable_restarts, inst->backoff };
+	uint64_t uptime = mono_ms() - inst->started_mono, delay;
+	int verdict;
+
+	uv_timer_stop(&inst->timer);
+	if (inst->reason[0] == '\0')
+		fsm_exit_reason(inst);
+	verdict = policy_on_exit(&inst->app->cfg, &ps, inst->exit_code,
+	    inst->exit_signal, uptime, &delay);
+	inst->unstable_restarts = ps.unstable_restarts;
+	inst->backoff = ps.backoff;
+	switch (verdict) {
+	case POLICY_STOP:
+		return INST_STOPPED;
+	case POLICY_ERRORED:
+		log_warnx("%s[%d]: %lld unstable restarts, giving up",
+		    inst->app->cfg.name, inst->index, inst->unstable_restarts);
+		return INST_ERRORED;
+	default:
+		if (delay == 0 && !D.shutting_down)
+			return fsm_spawn(inst);
+		fsm_timer_start(inst, delay);
+		return INST_WAITING;
+	}
+}
+
+static enum inst_state
+fsm_stopped(struct instance *inst)
+{
+	uv_timer_stop(&inst->timer);
+	if (!inst->killed)
+		fsm_exit_reason(inst);
+	if (inst->restart_pending && !inst->deleting && !D.shutting_down) {
+		inst->restart_pending = 0;
+		return fsm_spawn(inst);
+	}
+	inst->restart_pending = 0;
+	return INST_STOPPED;
+}
+
+static enum inst_state
+fsm_spawn(struct instance *inst)
+{
+	char *cause = NULL;
+
+	uv_timer_stop(&inst->timer);
+	if (inst->pid != 0)
+		inst->restarts++;
+	inst->reason[0] = '\0';
+	if (instance_spawn(inst, &cause) == 0)
+		return INST_STARTING;
+	instance_set_reason(inst, "cannot start: %s", cause);
+	log_warnx("%s[%d]: cannot start: %s", inst->app->cfg.name, inst->index,
+	    cause);
+	free(cause);
+	inst->exit_code = 127;
+	inst->exit_signal = 0;
+	inst->started_mono = mono_ms();
+	return fsm_exited(inst);
+}
+
+#define STAY fsm_stay
+static const fsm_action fsm_table[INST_NSTATES][EV_NEVENTS] = {
+	/*                 START           STOP          RESTART           READY      EXIT         TIMER */
+	[INST_STOPPED] = { fsm_user_start, STAY,         fsm_user_start,   STAY,      STAY,        STAY },
+	[INST_STARTING] = { STAY,          fsm_kill,     fsm_kill_restart, fsm_ready, fsm_exited,  fsm_kill },
+	[INST_ONLINE] =  { STAY,           fsm_kill,     fsm_kill_restart, STAY,      fsm_exited,  STAY },
+	[INST_STOPPING] = { fsm_pend_start, fsm_unpend,  fsm_pend_start,   STAY,      fsm_stopped, fsm_sigkill },
+	[INST_WAITING] = { fsm_user_start, fsm_cancel,   fsm_user_start,   STAY,      STAY,        fsm_spawn },
+	[INST_ERRORED] = { fsm_user_start, fsm_cancel,   fsm_user_start,   STAY,      STAY,        STAY },
+};
+#undef STAY
+
+static const char *fsm_event_names[EV_NEVENTS] = {
+	"start", "stop", "restart", "ready", "exit", "timer"
+};
+
+/*
+ * Feeds one event to an instance. The instance may be freed on return when
+ * it was being deleted and has stopped.
+ */
+void
+fsm_event(struct instance *inst, enum inst_event ev)
+{
+	enum inst_state from = inst->state, to;
+
+	to = fsm_table[from][ev](inst);
+	inst->state = to;
+	if (from != to || ev == EV_EXIT) {
+		log_info("%s[%d] id %d: %s -> %s on %s%s%s",
+		    inst->app->cfg.name, inst->index, inst->id,
+		    app_state_name(from), app_state_name(to),
+		    fsm_event_names[ev], inst->reason[0] ? ": " : "",
+		    inst->reason);
+	}
+	if (to == INST_STARTING && from != INST_STARTING)
+		fsm_event(inst, EV_READY);
+	if (inst->deleting && (inst->state == INST_STOPPED ||
+	    inst->state == INST_ERRORED))
+		instance_free(inst);
+	op_check_all();
+	daemon_check_shutdown();
+}

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Instances and the processes they spawn: uv_spawn in a new session (so the
+ * instance is a process group), stdout and stderr read through pipes and cut
+ * into lines, the exit callback that feeds the state machine, and killing
+ * the main process or the whole group.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corrald.h"
+
+struct instance *
+instance_create(struct app *app, int index)
+{
+	struct instance *inst = xcalloc(1, sizeof *inst);
+
+	inst->app = app;
+	inst->index = index;
+	inst->id = D.next_id++;
+	inst->state = INST_STOPPED;
+	inst->exit_code = -1;
+	if (uv_timer_init(D.loop, &inst->timer) != 0)
+		fatalx("uv_timer_init failed");
+	inst->timer.data = inst;
+	app_ref(app);
+	TAILQ_INSERT_TAIL(&app->instances, inst, entry);
+	return inst;
+}
+
+static void
+instance_timer_closed(uv_handle_t *h)
+{
+	struct instance *inst = h->data;
+	struct app *app = inst->app;
+
+	free(inst);
+	app_unref(app);
+}
+
+/* Forgets the instance; it must be stopped. Memory goes in the close callback. */
+void
+instance_free(struct instance *inst)
+{
+	TAILQ_REMOVE(&inst->app->instances, inst, entry);
+	if (inst->child != NULL)
+		inst->child->inst = NULL;
+	inst->timer.data = inst;
+	uv_close((uv_handle_t *)&inst->timer, instance_timer_closed);
+	app_release(inst->app);
+}
+
+void
+instance_set_reason(struct instance *inst, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(inst->reason, sizeof inst->reason, fmt, ap);
+	va_end(ap);
+}
+
+static void
+child_release(struct child *child)
+{
+	if (--child->handles > 0)
+		return;
+	TAILQ_REMOVE(&D.children, child, entry);
+	linebuf_free(&child->out.lb);
+	linebuf_free(&child->err.lb);
+	app_unref(child->app);
+	free(child);
+}
+
+static void
+child_proc_closed(uv_handle_t *h)
+{
+	child_release(h->data);
+}
+
+static void
+child_pipe_closed(uv_handle_t *h)
+{
+	struct logpipe *lp = h->data;
+
+	child_release(lp->child);
+}
+
+static void
+child_flush_lines(struct logpipe *lp, int all)
+{
+	size_t len;
+	char *line;
+
+	while ((line = linebuf_line(&lp->lb, &len, all)) != NULL) {
+		logsink_line(lp->child->app, lp->child->index, lp->stream, line,
+		    len);
+		linebuf_consume(&lp->lb, len);
+	}
+}
+
+static void
+child_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct logpipe *lp = s->data;
+
+	if (n > 0) {
+		linebuf_append(&lp->lb, buf->base, (size_t)n);
+		child_flush_lines(lp, 0);
+		return;
+	}
+	if (n == 0)
+		return;
+	/* EOF or error: whatever is left is a last line without newline. */
+	child_flush_lines(lp, 1);
+	lp->open = 0;
+	uv_close((uv_handle_t *)s, child_pipe_closed);
+}
+
+static void
+child_exited(uv_process_t *proc, int64_t status, int term_signal)
+{
+	struct child *child = proc->data;
+	struct instance *inst = child->inst;
+
+	uv_close((uv_handle_t *)proc, child_proc_closed);
+	if (inst == NULL)
+		return;
+	inst->child = NULL;
+	child->inst = NULL;
+	inst->exit_code = term_signal != 0 ? -1 : (int)status;
+	inst->exit_signal = term_signal;
+	/* Leftovers of the group (grandchildren) never outlive the main process. */
+	if (kill(-child->pid, SIGKILL) == 0)
+		log_debug("%s[%d]: killed the rest of process group %d",
+		    inst->app->cfg.name, inst->index, child->pid);
+	fsm_event(inst, EV_EXIT);
+}
+
+static void
+child_init_pipe(struct child *child, struct logpipe *lp, int stream)
+{
+	uv_pipe_init(D.loop, &lp->pipe, 0);
+	lp->pipe.data = lp;
+	lp->child = child;
+	lp->stream = stream;
+	lp->open = 1;
+	linebuf_init(&lp->lb, LOG_LINE_MAX);
+}
+
+/* Starts the instance's process. Returns -1 with *cause set on failure. */
+int
+instance_spawn(struct instance *inst, char **cause)
+{
+	struct app *app = inst->app;
+	struct child *child = xcalloc(1, sizeof *child);
+	uv_process_options_t o;
+	uv_stdio_container_t stdio[3];
+	char **argv = appcfg_argv(&app->cfg);
+	char **envp = appcfg_envp(&app->cfg, inst->index, inst->id);
+	int rc;
+
+	child->app = app;
+	app_ref(app);
+	child->inst = inst;
+	child->index = inst->index;
+	child_init_pipe(child, &child->out, 1);
+	child_init_pipe(child, &child->err, 2);
+	child->handles = 3;
+	TAILQ_INSERT_TAIL(&D.children, child, entry);
+
+	memset(&o, 0, sizeof o);
+	memset(stdio, 0, sizeof stdio);
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+	stdio[1].data.stream = (uv_stream_t *)&child->out.pipe;
+	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+	stdio[2].data.stream = (uv_stream_t *)&child->err.pipe;
+	o.exit_cb = child_exited;
+	o.file = argv[0];
+	o.args = argv;
+	o.env = envp;
+	o.cwd = app->cfg.cwd;
+	o.flags = UV_PROCESS_DETACHED;
+	o.stdio_count = 3;
+	o.stdio = stdio;
+	child->proc.data = child;
+
+	rc = uv_spawn(D.loop, &child->proc, &o);
+	appcfg_strv_free(argv);
+	appcfg_strv_free(envp);
+	if (rc != 0) {
+		*cause = xstrdup(uv_strerror(rc));
+		child->inst = NULL;
+		uv_close((uv_handle_t *)&child->proc, child_proc_closed);
+		uv_close((uv_handle_t *)&child->out.pipe, child_pipe_closed);
+		uv_close((uv_handle_t *)&child->err.pipe, child_pipe_closed);
+		return -1;
+	}
+	child->pid = child->proc.pid;
+	uv_read_start((uv_stream_t *)&child->out.pipe, daemon_alloc, child_read);
+	uv_read_start((uv_stream_t *)&child->err.pipe, daemon_alloc, child_read);
+	inst->child = child;
+	inst->pid = child->pid;
+	inst->started_at = now_ms();
+	inst->started_mono = mono_ms();
+	inst->cpu_at = 0;
+	inst->cpu = 0;
+	inst->memory = 0;
+	log_info("%s[%d] id %d: started pid %d", app->cfg.name, inst->index,
+	    inst->id, inst->pid);
+	return 0;
+}
+
+/*
+ * Closes the log pipes still open at shutdown: a process that left the
+ * instance's group may hold them, and the daemon must not wait for it.
+ */
+void
+instance_close_pipes(void)
+{
+	struct child *child;
+
+	TAILQ_FOREACH(child, &D.children, entry) {
+		if (child->out.open) {
+			child_flush_lines(&child->out, 1);
+			child->out.open = 0;
+			uv_close((uv_handle_t *)&child->out.pipe,
+			    child_pipe_closed);
+		}
+		if (child->err.open) {
+			child_flush_lines(&child->err, 1);
+			child->err.open = 0;
+			uv_close((uv_handle_t *)&child->err.pipe,
+			    child_pipe_closed);
+		}
+	}
+}
+
+/* Sends sig to the main process only. */
+void
+instance_kill(struct instance *inst, int sig)
+{
+	if (inst->child == NULL)
+		return;
+	if (kill(inst->child->pid, sig) == -1 && errno != ESRCH)
+		log_warn("%s[%d]: kill %d", inst->app->cfg.name, inst->index,
+		    inst->child->pid);
+}
+
+/* Sends sig to every process of the instance's group. */
+void
+instance_kill_group(struct instance *inst, int sig)
+{
+	if (inst->child == NULL)
+		return;
+	if (kill(-inst->child->pid, sig) == -1 && errno != ESRCH)
+		log_warn("%s[%d]: kill group %d", inst->app->cfg.name,
+		    inst->index, inst->child->pid);
+}
+
+json_t *
+instance_to_json(struct instance *inst)
+{
+	int running = inst->child != NULL;
+	uint64_t up = running ? mono_ms() - inst->started_mono : 0;
+
+	if (running)
+		stats_sample(inst);
+	return json_pack("{s:i, s:s, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:f,"
+	    " s:I, s:s, s:i, s:i}",
+	    "id", inst->id,
+	    "name", inst->app->cfg.name,
+	    "instance", inst->index,
+	    "pid", running ? inst->pid : 0,
+	    "state", app_state_name(inst->state),
+	    "restarts", (json_int_t)inst->restarts,
+	    "unstable_restarts", (json_int_t)inst->unstable_restarts,
+	    "uptime_ms", (json_int_t)up,
+	    "started_at", (json_int_t)(running ? inst->started_at : 0),
+	    "cpu", running ? inst->cpu : 0.0,
+	    "memory", (json_int_t)(running ? inst->memory : 0),
+	    "reason", inst->reason,
+	    "exit_code", inst->exit_code,
+	    "exit_signal", inst->exit_signal);
+}

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * corrald: the daemon. Takes the per-user lock, detaches (unless
+ * --foreground), serves the control socket and supervises apps until
+ * SIGTERM or `corral kill`, which stop every app gracefully first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "corrald.h"
+
+struct daemon D;
+
+uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The read buffer of every stream: libuv hands it to the read callback
+ * before asking again, and each callback copies what it keeps.
+ */
+void
+daemon_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	static char chunk[65536];
+
+	(void)h;
+	(void)suggested;
+	buf->base = chunk;
+	buf->len = sizeof chunk;
+}
+
+static void NORETURN
+main_usage(void)
+{
+	fprintf(stderr, "usage: corrald [-fv] [--foreground] [--verbose]\n");
+	exit(EXIT_USAGE);
+}
+
+/* Holds the pid file locked for the daemon's life; exits if another holds it. */
+static int
+main_lock(void)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = open(D.pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1)
+		fatal("%s", D.pid_path);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK) {
+			fprintf(stderr, "corrald: already running for %s\n",
+			    D.home);
+			exit(0);
+		}
+		fatal("lock %s", D.pid_path);
+	}
+	n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) == -1 || write(fd, buf, (size_t)n) != n)
+		fatal("writing %s", D.pid_path);
+	return fd;
+}
+
+/*
+ * Detaches from the terminal. The first parent waits on a pipe until the
+ * daemon serves (one byte) or fails (EOF), so `corrald` returns only when
+ * clients can connect. Returns the write end the daemon signals on.
+ */
+static int
+main_detach(void)
+{
+	int p[2], devnull;
+	char c;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) == 1)
+			_exit(0);
+		fprintf(stderr, "corrald: failed to start, see %s/corrald.log\n",
+		    D.home);
+		_exit(1);
+	}
+	/* One fork is enough: the daemon never opens a terminal. */
+	close(p[0]);
+	if (setsid() == -1)
+		fatal("setsid");
+	if ((devnull = open("/dev/null", O_RDWR)) != -1) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		if (devnull > 2)
+			close(devnull);
+	}
+	return p[1];
+}
+
+static void
+main_walk_close(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+/*
+ * Frees the apps and closes every handle but the connection that waits for
+ * the reply to `kill`: the loop then ends once that reply is written.
+ */
+static void
+main_cleanup(void)
+{
+	struct app *app, *anext;
+	struct instance *inst, *inext;
+
+	TAILQ_FOREACH_SAFE(app, &D.apps, entry, anext) {
+		app->deleted = 1;
+		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, inext)
+			instance_free(inst);
+		app_release(app);
+	}
+	instance_close_pipes();
+	uv_close((uv_handle_t *)&D.stats_timer, NULL);
+	uv_close((uv_handle_t *)&D.sig_term, NULL);
+	uv_close((uv_handle_t *)&D.sig_int, NULL);
+	uv_close((uv_handle_t *)&D.sig_hup, NULL);
+	uv_close((uv_handle_t *)&D.sig_usr1, NULL);
+}
+
+/* Called after every instance transition: ends the daemon once all stopped. */
+void
+daemon_check_shutdown(void)
+{
+	struct app *app;
+	struct instance *inst;
+
+	if (!D.shutting_down || D.shutting_down == 2)
+		return;
+	TAILQ_FOREACH(app, &D.apps, entry) {
+		TAILQ_FOREACH(inst, &app->instances, entry) {
+			if (inst->child != NULL || inst->state == INST_STOPPING)
+				return;
+		}
+	}
+	D.shutting_down = 2;
+	log_info("every app stopped, exiting");
+	if (D.shutdown_conn != NULL)
+		conn_reply(D.shutdown_conn, proto_ok("message",
+		    json_string("daemon stopped")));
+	server_close();
+	main_cleanup();
+}
+
+/* Stops every app gracefully; conn (may be NULL) gets the reply at the end. */
+void
+daemon_shutdown(struct conn *conn)
+{
+	struct app *app;
+	struct instance *inst, *next;
+
+	if (conn != NULL && D.shutdown_conn == NULL)
+		D.shutdown_conn = conn;
+	if (D.shutting_down)
+		return;
+	D.shutting_down = 1;
+	log_info("shutting down: stopping every app");
+	TAILQ_FOREACH(app, &D.apps, entry) {
+		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next) {
+			inst->restart_pending = 0;
+			fsm_event(inst, EV_STOP);
+		}
+	}
+	daemon_check_shutdown();
+}
+
+static void
+main_signal(uv_signal_t *s, int signum)
+{
+	(void)s;
+	if (signum == SIGUSR1) {
+		log_info("SIGUSR1: reopening log files");
+		logsink_reopen_all();
+		return;
+	}
+	if (signum == SIGHUP && !D.foreground)
+		return;
+	log_info("%s received", signal_name(signum));
+	daemon_shutdown(NULL);
+}
+
+static void
+main_signals(void)
+{
+	struct { uv_signal_t *h; int sig; } sigs[] = {
+		{ &D.sig_term, SIGTERM }, { &D.sig_int, SIGINT },
+		{ &D.sig_hup, SIGHUP }, { &D.sig_usr1, SIGUSR1 },
+	};
+	size_t i;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < nitems(sigs); i++) {
+		uv_signal_init(D.loop, sigs[i].h);
+		if (uv_signal_start(sigs[i].h, main_signal, sigs[i].sig) != 0)
+			fatalx("cannot handle %s", signal_name(sigs[i].sig));
+		uv_unref((uv_handle_t *)sigs[i].h);
+	}
+}
+
+static void
+main_paths(void)
+{
+	char *cause = NULL;
+
+	D.home = paths_home();
+	if (paths_mkdir_private(D.home, &cause) == -1) {
+		fprintf(stderr, "corrald: %s\n", cause);
+		exit(1);
+	}
+	D.logs_dir = paths_file(D.home, "logs");
+	if (mkdir(D.logs_dir, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "corrald: %s: %s\n", D.logs_dir, strerror(errno));
+		exit(1);
+	}
+	D.sock_path = paths_file(D.home, "corral.sock");
+	D.pid_path = paths_file(D.home, "corrald.pid");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char *cause = NULL, *logfile;
+	int ch, lockfd, ready_fd = -1;
+
+	while ((ch = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			D.foreground = 1;
+			break;
+		case 'v':
+			log_set_verbose(1);
+			break;
+		default:
+			main_usage();
+		}
+	}
+	if (optind != argc)
+		main_usage();
+	umask(022);
+	main_paths();
+	logfile = paths_file(D.home, "corrald.log");
+	log_init(logfile, D.foreground ? LOG_TO_STDERR : 0);
+	free(logfile);
+	if (!D.foreground)
+		ready_fd = main_detach();
+	lockfd = main_lock();
+
+	D.loop = uv_default_loop();
+	D.started_at = now_ms();
+	TAILQ_INIT(&D.apps);
+	TAILQ_INIT(&D.conns);
+	TAILQ_INIT(&D.ops);
+	TAILQ_INIT(&D.children);
+	main_signals();
+	if (server_listen(&cause) == -1)
+		fatalx("control socket: %s", cause);
+	stats_start();
+	uv_unref((uv_handle_t *)&D.stats_timer);
+	log_info("corrald %s serving on %s (pid %d)", CORRAL_VERSION,
+	    D.sock_path, (int)getpid());
+	if (ready_fd != -1) {
+		(void)!write(ready_fd, "", 1);
+		close(ready_fd);
+	}
+
+	uv_run(D.loop, UV_RUN_DEFAULT);
+
+	uv_walk(D.loop, main_walk_close, NULL);
+	uv_run(D.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(D.loop) != 0)
+		log_warnx("event loop closed with handles left");
+	(void)unlink(D.pid_path);
+	close(lockfd);
+	log_info("exited");
+	free(D.home);
+	free(D.logs_dir);
+	free(D.sock_path);
+	free(D.pid_path);
+	return 0;
+}
