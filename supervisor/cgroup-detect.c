@@ -7,7 +7,6 @@
  * (a bind mount of another subtree, a foreign cgroup namespace) is skipped.
  * These functions only parse; cgroup.c decides which backend to use.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,6 @@
  * every function returns 0 or a negative errno and logs nothing, so the
  * callers decide what deserves a log line.
  */
-#define _GNU_SOURCE
 #include <sys/stat.h>
 #include <sys/types.h>
 

@@ -5,7 +5,6 @@
  * limits, usage, whole-tree kill, removal and the JSON that `describe`
  * shows.  Each function dispatches to the v1 or v2 backend.
  */
-#define _GNU_SOURCE
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -101,6 +100,7 @@ cgroup_open(struct cgroup_root *root, const char *app, int instance,
 	xasprintf(&cg->rel, "%s/%d", app, instance);
 	for (h = 0; h < root->nhier; h++) {
 		dir = cgroup_dir(cg, h);
+		cgroup_root_pending_drop(root, dir);
 		error = cgroup_mkdirs(root->hier[h].top, cg->rel);
 		if (error == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
 			error = -ENOTDIR;
@@ -242,13 +242,28 @@ cgroup_set_limits(struct cgroup *cg, const struct cgroup_limits *lim,
 	return cgroup_v1_set_limits(cg, lim, cause);
 }
 
+#define CGROUP_USAGE_ALL (CGROUP_MEMORY | CGROUP_CPUACCT | CGROUP_PIDS | \
+	CGROUP_KILL)
+
+/* Everything: memory, CPU, pids and the OOM kill count. */
 int
 cgroup_read_usage(const struct cgroup *cg, struct cgroup_usage *u)
 {
 	memset(u, 0, sizeof *u);
 	if (cg->root->backend == CGROUP_V2)
-		return cgroup_v2_read_usage(cg, u);
-	return cgroup_v1_read_usage(cg, u);
+		return cgroup_v2_read_usage(cg, u, CGROUP_USAGE_ALL);
+	return cgroup_v1_read_usage(cg, u, CGROUP_USAGE_ALL);
+}
+
+/* Only memory and CPU: what the once-a-second sampling needs. */
+int
+cgroup_sample(const struct cgroup *cg, struct cgroup_usage *u)
+{
+	memset(u, 0, sizeof *u);
+	if (cg->root->backend == CGROUP_V2)
+		return cgroup_v2_read_usage(cg, u,
+		    CGROUP_MEMORY | CGROUP_CPUACCT);
+	return cgroup_v1_read_usage(cg, u, CGROUP_MEMORY | CGROUP_CPUACCT);
 }
 
 /*

@@ -7,7 +7,6 @@
  * took hold.  Without a freezer the sweep alone runs until no new pid
  * shows up.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>

@@ -6,7 +6,6 @@
  * Kept apart from the backends so that both `corral start --cpu 50%` and
  * `corral set api cpu 1.5` go through one parser.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,6 @@
  * counted and, without cgroups, not killed either; `corral info` says so.
  * Processes vanish during the pass; that is not an error.
  */
-#define _GNU_SOURCE
 #include <sys/types.h>
 
 #include <ctype.h>

@@ -6,7 +6,6 @@
  * holding just itself with Delegate=yes; systemd moves it there and hands
  * the scope's cgroup to the user.  Built only with libsystemd.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

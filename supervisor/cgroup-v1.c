@@ -5,7 +5,6 @@
  * it), each <own>/<name>/<app>/<instance>.  v1 has no cgroup.kill, so a
  * whole-tree kill freezes the freezer cgroup, signals every pid and thaws.
  */
-#define _GNU_SOURCE
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -175,34 +174,40 @@ cgroup_v1_set_limits(struct cgroup *cg, const struct cgroup_limits *lim,
 	return 0;
 }
 
+/* Reads what want asks for; CGROUP_KILL in want: the OOM kill count. */
 int
-cgroup_v1_read_usage(const struct cgroup *cg, struct cgroup_usage *u)
+cgroup_v1_read_usage(const struct cgroup *cg, struct cgroup_usage *u,
+    int want)
 {
 	char		*dir;
 	uint64_t	 v, inactive;
 
-	if ((dir = cgroup_dir_for(cg, CGROUP_MEMORY)) != NULL) {
-		if (cgroup_file_u64(dir, "memory.usage_in_bytes", &v) == 0) {
+	if ((want & (CGROUP_MEMORY | CGROUP_KILL)) &&
+	    (dir = cgroup_dir_for(cg, CGROUP_MEMORY)) != NULL) {
+		if ((want & CGROUP_MEMORY) &&
+		    cgroup_file_u64(dir, "memory.usage_in_bytes", &v) == 0) {
 			if (cgroup_file_key(dir, "memory.stat",
 			    "total_inactive_file", &inactive) == 0 &&
 			    inactive < v)
 				v -= inactive;
 			u->memory = v;
 			u->flags |= CGROUP_MEMORY;
-			if (cgroup_file_key(dir, "memory.oom_control",
-			    "oom_kill", &v) == 0)
-				u->oom_kills = v;
 		}
+		if ((want & CGROUP_KILL) && cgroup_file_key(dir,
+		    "memory.oom_control", "oom_kill", &v) == 0)
+			u->oom_kills = v;
 		free(dir);
 	}
-	if ((dir = cgroup_dir_for(cg, CGROUP_CPUACCT)) != NULL) {
+	if ((want & CGROUP_CPUACCT) &&
+	    (dir = cgroup_dir_for(cg, CGROUP_CPUACCT)) != NULL) {
 		if (cgroup_file_u64(dir, "cpuacct.usage", &v) == 0) {
 			u->cpu_usec = v / 1000;
 			u->flags |= CGROUP_CPUACCT;
 		}
 		free(dir);
 	}
-	if ((dir = cgroup_dir_for(cg, CGROUP_PIDS)) != NULL) {
+	if ((want & CGROUP_PIDS) &&
+	    (dir = cgroup_dir_for(cg, CGROUP_PIDS)) != NULL) {
 		if (cgroup_file_u64(dir, "pids.current", &v) == 0) {
 			u->pids = v;
 			u->flags |= CGROUP_PIDS;

@@ -6,7 +6,6 @@
  * <own>/corrald first.  Instances live in <own>/<name>/<app>/<instance>
  * with memory, cpu and pids enabled on the way down.
  */
-#define _GNU_SOURCE
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -264,26 +263,31 @@ out:
 	return r;
 }
 
+/* Reads what want asks for; CGROUP_KILL in want: the OOM kill count. */
 int
-cgroup_v2_read_usage(const struct cgroup *cg, struct cgroup_usage *u)
+cgroup_v2_read_usage(const struct cgroup *cg, struct cgroup_usage *u,
+    int want)
 {
 	char		*dir = cgroup_path(cg);
 	uint64_t	 v, inactive;
-	int		 error;
+	int		 error = 0;
 
-	if ((error = cgroup_file_key(dir, "cpu.stat", "usage_usec",
-	    &u->cpu_usec)) == 0)
+	if ((want & CGROUP_CPUACCT) && (error = cgroup_file_key(dir,
+	    "cpu.stat", "usage_usec", &u->cpu_usec)) == 0)
 		u->flags |= CGROUP_CPUACCT;
-	if (cgroup_file_u64(dir, "memory.current", &v) == 0) {
+	if ((want & CGROUP_MEMORY) &&
+	    cgroup_file_u64(dir, "memory.current", &v) == 0) {
 		if (cgroup_file_key(dir, "memory.stat", "inactive_file",
 		    &inactive) == 0 && inactive < v)
 			v -= inactive;
 		u->memory = v;
 		u->flags |= CGROUP_MEMORY;
-		if (cgroup_file_key(dir, "memory.events", "oom_kill", &v) == 0)
-			u->oom_kills = v;
 	}
-	if (cgroup_file_u64(dir, "pids.current", &v) == 0) {
+	if ((want & CGROUP_KILL) &&
+	    cgroup_file_key(dir, "memory.events", "oom_kill", &v) == 0)
+		u->oom_kills = v;
+	if ((want & CGROUP_PIDS) &&
+	    cgroup_file_u64(dir, "pids.current", &v) == 0) {
 		u->pids = v;
 		u->flags |= CGROUP_PIDS;
 	}

@@ -7,10 +7,10 @@
  * whichever backend is in use.  Directories that cannot be removed yet
  * (a dying task still holds them) are retried by cgroup_root_gc().
  */
-#define _GNU_SOURCE
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -46,6 +46,19 @@ cgroup_default_name(const char *home, const char *default_home)
 		h = (h ^ (unsigned char)*p) * 16777619u;
 	xasprintf(&name, "corral.%08x", h);
 	return name;
+}
+
+/* The top that best names the daemon's cgroups (v1: the memory one). */
+const char *
+cgroup_root_top(const struct cgroup_root *root)
+{
+	int	 h;
+
+	for (h = 0; h < root->nhier; h++) {
+		if (root->hier[h].controllers & CGROUP_MEMORY)
+			return root->hier[h].top;
+	}
+	return root->nhier > 0 ? root->hier[0].top : "";
 }
 
 const char *
@@ -179,7 +192,7 @@ cgroup_root_create(const char *name, int flags)
 		    "process group, accounting from /proc", root->cause);
 	} else {
 		log_info("cgroup: %s backend under %s", cgroup_backend_name(
-		    root->backend), root->hier[0].top);
+		    root->backend), cgroup_root_top(root));
 		if (root->cause != NULL)
 			log_warnx("cgroup: %s", root->cause);
 	}
@@ -215,6 +228,66 @@ cgroup_root_gc(struct cgroup_root *root)
 	root->npending = j;
 }
 
+/* Forgets queued removals of dir and its parents (it is in use again). */
+void
+cgroup_root_pending_drop(struct cgroup_root *root, const char *dir)
+{
+	size_t	 i, j = 0, len;
+
+	for (i = 0; i < root->npending; i++) {
+		len = strlen(root->pending[i].dir);
+		if (strncmp(dir, root->pending[i].dir, len) == 0 &&
+		    (dir[len] == '\0' || dir[len] == '/')) {
+			free(root->pending[i].dir);
+			continue;
+		}
+		root->pending[j++] = root->pending[i];
+	}
+	root->npending = j;
+}
+
+/* Kills and removes every cgroup below dir (depth first). */
+static int
+cgroup_root_sweep_dir(struct cgroup_root *root, const char *dir, int depth)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		*sub;
+	int		 n = 0, r;
+
+	if (depth > 0 && (d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_type != DT_DIR || de->d_name[0] == '.')
+				continue;
+			xasprintf(&sub, "%s/%s", dir, de->d_name);
+			n += cgroup_root_sweep_dir(root, sub, depth - 1);
+			if (cgroup_rmdir(sub) != 0)
+				cgroup_root_pending_add(root, sub);
+			free(sub);
+		}
+		closedir(d);
+	}
+	if ((r = cgroup_kill_pids(dir, SIGKILL)) > 0)
+		n += r;
+	return n;
+}
+
+/*
+ * At a fresh start (not a re-exec): whatever an earlier daemon of this
+ * home left under the tops is killed and removed.
+ */
+void
+cgroup_root_sweep(struct cgroup_root *root)
+{
+	int	 h, n = 0;
+
+	for (h = 0; h < root->nhier; h++)
+		n += cgroup_root_sweep_dir(root, root->hier[h].top, 2);
+	if (n > 0)
+		log_warnx("cgroup: killed %d process(es) left by an earlier "
+		    "daemon", n);
+}
+
 /*
  * Removes what the daemon created: pending instance directories (waiting
  * up to about a second for dying tasks), then the tops; a v2 daemon that
@@ -223,7 +296,7 @@ cgroup_root_gc(struct cgroup_root *root)
 void
 cgroup_root_teardown(struct cgroup_root *root)
 {
-	int	 i, tries;
+	int	 i, tries, error;
 
 	for (tries = 0; tries < 100 && root->npending > 0; tries++) {
 		cgroup_root_gc(root);
@@ -231,9 +304,9 @@ cgroup_root_teardown(struct cgroup_root *root)
 			usleep(10000);
 	}
 	for (i = 0; i < root->nhier; i++) {
-		if (cgroup_rmdir(root->hier[i].top) != 0)
+		if ((error = cgroup_rmdir(root->hier[i].top)) != 0)
 			log_warnx("cgroup: %s stays: %s", root->hier[i].top,
-			    strerror(errno));
+			    strerror(-error));
 	}
 	if (root->backend == CGROUP_V2)
 		cgroup_v2_teardown(root);

@@ -109,8 +109,11 @@ struct cgroup_root *cgroup_root_create(const char *, int);
 void cgroup_root_teardown(struct cgroup_root *);
 void cgroup_root_free(struct cgroup_root *);
 void cgroup_root_gc(struct cgroup_root *);
+void cgroup_root_sweep(struct cgroup_root *);
 void cgroup_root_pending_add(struct cgroup_root *, const char *);
+void cgroup_root_pending_drop(struct cgroup_root *, const char *);
 const char *cgroup_backend_name(enum cgroup_backend);
+const char *cgroup_root_top(const struct cgroup_root *);
 json_t *cgroup_root_info(const struct cgroup_root *);
 struct cgroup *cgroup_create(struct cgroup_root *, const char *, int,
     char **);
@@ -126,6 +129,7 @@ char *cgroup_dir_for(const struct cgroup *, int);
 int cgroup_set_limits(struct cgroup *, const struct cgroup_limits *,
     char **);
 int cgroup_read_usage(const struct cgroup *, struct cgroup_usage *);
+int cgroup_sample(const struct cgroup *, struct cgroup_usage *);
 int cgroup_kill(const struct cgroup *, int);
 int cgroup_pids(const struct cgroup *, pid_t **, size_t *);
 int cgroup_is_empty(const struct cgroup *);
@@ -181,7 +185,7 @@ int cgroup_rmdir(const char *);
 int cgroup_v1_setup(struct cgroup_root *, const struct cgroup_detect *);
 int cgroup_v1_set_limits(struct cgroup *, const struct cgroup_limits *,
     char **);
-int cgroup_v1_read_usage(const struct cgroup *, struct cgroup_usage *);
+int cgroup_v1_read_usage(const struct cgroup *, struct cgroup_usage *, int);
 int cgroup_v1_kill(const struct cgroup *, int);
 
 /* cgroup-v2.c */
@@ -190,7 +194,7 @@ void cgroup_v2_teardown(struct cgroup_root *);
 int cgroup_v2_prepare_app(struct cgroup_root *, const char *);
 int cgroup_v2_set_limits(struct cgroup *, const struct cgroup_limits *,
     char **);
-int cgroup_v2_read_usage(const struct cgroup *, struct cgroup_usage *);
+int cgroup_v2_read_usage(const struct cgroup *, struct cgroup_usage *, int);
 int cgroup_v2_kill(const struct cgroup *, int);
 
 /* cgroup-kill.c */

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "common.h"
+#include "cgroup.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -30,7 +31,7 @@
 #define APP_MAX_STOP_CODES 32
 #define LOG_LINE_MAX (1024 * 1024)      /* a longer line is cut */
 #define CONN_MAX_QUEUE (1024 * 1024)    /* bytes queued to a slow stream reader */
-#define STATS_INTERVAL_MS 5000
+#define STATS_INTERVAL_MS 1000       /* max_memory_restart acts within 2 s */
 
 /*
  * The declared settings of an app. Every field is listed in appcfg.c's key
@@ -54,6 +55,8 @@ struct app_config {
 	long long max_restarts;
 	long long kill_signal;
 	uint64_t kill_timeout;          /* ms */
+	struct cgroup_limits limits;    /* max_memory, memory_high, cpu, max_pids */
+	uint64_t max_memory_restart;    /* bytes, 0: off */
 };
 
 enum inst_state {
@@ -102,6 +105,8 @@ struct child {
 	int index;                      /* the instance index, for log prefixes */
 	int handles;                    /* handles not yet closed */
 	int pid;
+	struct cgroup *cg;              /* its cgroup, NULL without */
+	uint64_t oom_base;              /* OOM kills in cg before the spawn */
 	TAILQ_ENTRY(child) entry;
 };
 TAILQ_HEAD(child_list, child);
@@ -129,6 +134,9 @@ struct instance {
 	uint64_t cpu_at;                /* monotonic ms of the last sample */
 	double cpu;                     /* % of one CPU */
 	uint64_t memory;                /* bytes */
+	struct cgroup_sample sample;    /* readings behind cpu and memory */
+	long long oom_kills;            /* times the OOM killer ended it */
+	long long memory_restarts;      /* replaced for max_memory_restart */
 	TAILQ_ENTRY(instance) entry;
 };
 TAILQ_HEAD(instance_list, instance);
@@ -224,6 +232,7 @@ struct daemon {
 	uv_signal_t sig_int;
 	uv_signal_t sig_hup;
 	uv_signal_t sig_usr1;
+	struct cgroup_root *cgroups;    /* backend none without access */
 };
 extern struct daemon D;
 
@@ -313,6 +322,19 @@ void op_conn_gone(struct conn *);
 /* stats.c */
 void stats_start(void);
 void stats_sample(struct instance *);
+
+/* limits.c */
+void limits_init(void);
+void limits_shutdown(void);
+void limits_spawn(struct instance *, struct child *, char ***, char **);
+void limits_spawn_failed(struct child *);
+void limits_exited(struct instance *, struct child *);
+int limits_kill(struct instance *, int);
+void limits_sample(struct instance *);
+void limits_tick(void);
+int limits_apply(struct app *, char **);
+json_t *limits_describe(struct instance *);
+json_t *limits_info(void);
 
 /* cmd.c */
 const struct cmd_entry *cmd_find(const char *);

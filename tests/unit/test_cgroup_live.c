@@ -8,7 +8,6 @@
  * Workloads are forked children that join their cgroup themselves first,
  * as corral-exec does before it execs the app.
  */
-#define _GNU_SOURCE
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>

@@ -6,7 +6,6 @@
  * parsing and JSON, CPU percent and samples, and the /proc accounting of
  * this test's own process group.
  */
-#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
