@@ -13,7 +13,7 @@ extern const struct cmd_entry cmd_start_entry, cmd_stop_entry,
     cmd_restart_entry, cmd_delete_entry, cmd_signal_entry, cmd_list_entry,
     cmd_jlist_entry, cmd_describe_entry, cmd_reset_entry, cmd_ping_entry,
     cmd_kill_entry, cmd_logs_entry, cmd_flush_entry, cmd_help_entry,
-    cmd_version_entry;
+    cmd_version_entry, cmd_set_entry, cmd_info_entry;
 
 const struct cmd_entry *cmd_table[] = {
 	&cmd_start_entry,
@@ -25,6 +25,8 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_jlist_entry,
 	&cmd_describe_entry,
 	&cmd_reset_entry,
+	&cmd_set_entry,
+	&cmd_info_entry,
 	&cmd_logs_entry,
 	&cmd_flush_entry,
 	&cmd_ping_entry,
