@@ -39,8 +39,12 @@ cgroup_hier_with(const struct cgroup_root *root, int bit)
 	return -1;
 }
 
+/* Busy instance cgroups (a reload's old process) get <index>.<gen>. */
+#define CGROUP_MAX_GEN 8
+
 static struct cgroup *cgroup_open(struct cgroup_root *, const char *, int,
     int, char **);
+static int cgroup_open_dirs(struct cgroup *, char **);
 
 static int
 cgroup_name_ok(const char *app, char **cause)
@@ -54,9 +58,11 @@ cgroup_name_ok(const char *app, char **cause)
 }
 
 /*
- * Makes (or finds) the cgroup of one instance.  Returns NULL with *cause
- * set when there is no backend or the directories cannot be made.
- * Processes left in it by an earlier daemon are killed.
+ * Makes (or finds) an empty cgroup for one instance's process:
+ * <app>/<index>, or <app>/<index>.<n> while an older process of the same
+ * instance still holds that one (a reload, a dying task).  Returns NULL
+ * with *cause set when there is no backend or the directories cannot be
+ * made.
  */
 struct cgroup *
 cgroup_create(struct cgroup_root *root, const char *app, int instance,
@@ -78,9 +84,7 @@ cgroup_open(struct cgroup_root *root, const char *app, int instance,
     int adopt, char **cause)
 {
 	struct cgroup	*cg;
-	struct stat	 st;
-	char		*dir;
-	int		 h, error;
+	int		 gen, error;
 
 	if (root->backend == CGROUP_NONE) {
 		xasprintf(cause, "no cgroups: %s", root->cause);
@@ -97,28 +101,47 @@ cgroup_open(struct cgroup_root *root, const char *app, int instance,
 	cg = xcalloc(1, sizeof *cg);
 	cg->root = root;
 	cg->app = xstrdup(app);
-	xasprintf(&cg->rel, "%s/%d", app, instance);
-	for (h = 0; h < root->nhier; h++) {
+	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
+		free(cg->rel);
+		if (gen == 0)
+			xasprintf(&cg->rel, "%s/%d", app, instance);
+		else
+			xasprintf(&cg->rel, "%s/%d.%d", app, instance, gen);
+		if (cgroup_open_dirs(cg, cause) != 0) {
+			cgroup_destroy(cg);
+			return NULL;
+		}
+		if (adopt || cgroup_is_empty(cg))
+			return cg;
+	}
+	xasprintf(cause, "the cgroups of %s/%d are all busy", app, instance);
+	cgroup_free(cg);
+	return NULL;
+}
+
+/* Makes cg's directory in every hierarchy. */
+static int
+cgroup_open_dirs(struct cgroup *cg, char **cause)
+{
+	struct stat	 st;
+	char		*dir;
+	int		 h, error;
+
+	for (h = 0; h < cg->root->nhier; h++) {
 		dir = cgroup_dir(cg, h);
-		cgroup_root_pending_drop(root, dir);
-		error = cgroup_mkdirs(root->hier[h].top, cg->rel);
+		cgroup_root_pending_drop(cg->root, dir);
+		error = cgroup_mkdirs(cg->root->hier[h].top, cg->rel);
 		if (error == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
 			error = -ENOTDIR;
 		if (error != 0) {
 			xasprintf(cause, "cannot create %s: %s", dir,
 			    strerror(-error));
 			free(dir);
-			cgroup_destroy(cg);
-			return NULL;
+			return -1;
 		}
 		free(dir);
 	}
-	if (!adopt && !cgroup_is_empty(cg)) {
-		log_warnx("cgroup: %s still holds processes; killing them",
-		    cg->rel);
-		cgroup_kill(cg, SIGKILL);
-	}
-	return cg;
+	return 0;
 }
 
 void

@@ -179,14 +179,12 @@ cgroup_root_create(const char *name, int flags)
 	    (flags & CGROUP_ROOT_OFF)) {
 		root->cause = xstrdup("cgroups are turned off "
 		    "(CORRAL_CGROUP=off)");
-		return root;
+	} else if (cgroup_root_detect(root, &d) == 0) {
+		if (cgroup_root_setup(root, &d) == -1 &&
+		    !(flags & CGROUP_ROOT_NO_SCOPE))
+			cgroup_root_try_scope(root, &d);
+		cgroup_detect_free(&d);
 	}
-	if (cgroup_root_detect(root, &d) == -1)
-		return root;
-	if (cgroup_root_setup(root, &d) == -1 &&
-	    !(flags & CGROUP_ROOT_NO_SCOPE))
-		cgroup_root_try_scope(root, &d);
-	cgroup_detect_free(&d);
 	if (root->backend == CGROUP_NONE) {
 		log_warnx("cgroup: limits are not enforced: %s; stopping by "
 		    "process group, accounting from /proc", root->cause);

@@ -10,11 +10,6 @@
 
 #include "corrald.h"
 
-static const struct args_opt cmd_info_opts[] = {
-	{ "json", 0, ARGS_FLAG, "       print JSON" },
-	{ NULL, 0, 0, NULL }
-};
-
 static int
 cmd_info_has(json_t *features, const char *name)
 {
@@ -94,10 +89,6 @@ cmd_info_exec(struct cmd_ctx *ctx)
 	json_t	*o = limits_info();
 	char	*text;
 
-	if (ctx->args.opts != NULL && args_has(&ctx->args, "json")) {
-		conn_reply(ctx->conn, proto_ok("json", o));
-		return CMD_REPLIED;
-	}
 	text = cmd_info_text(o);
 	json_decref(o);
 	conn_reply(ctx->conn, proto_ok("message", json_string(text)));
@@ -108,9 +99,8 @@ cmd_info_exec(struct cmd_ctx *ctx)
 const struct cmd_entry cmd_info_entry = {
 	.name = "info",
 	.aliases = { "doctor" },
-	.usage = "[--json]",
+	.usage = "",
 	.summary = "tell what this host supports: cgroups, limits, stops",
-	.opts = cmd_info_opts,
 	.min_args = 0,
 	.max_args = 0,
 	.exec = cmd_info_exec,
