@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: ISC
 # Runs the cgroup tests on cgroup v2 in throw-away guests of the VM harness
 # (../shared/vm, or $CORRAL_VM): one boot per group.
-#   plain:   the live unit test as root in the guest's root cgroup;
-#   systemd: the same test in a `systemd-run --scope -p Delegate=yes`
-#            scope as root (the daemon moves itself into a leaf), then as
-#            an unprivileged user, where the module must ask the user's
-#            systemd for a delegated transient scope over sd-bus.
+#   plain:   the live unit test and tests/integration/test_cgroups.py as
+#            root in the guest's root cgroup;
+#   systemd: the live unit test in a Delegate=yes service as root (the
+#            module moves itself into a leaf), then the unit test and the
+#            integration tests as an unprivileged user, where each daemon
+#            must ask the user's systemd for a delegated transient scope
+#            over sd-bus.
 # Usage: tests/vm/cgroup.sh [BUILD_DIR] [plain|systemd]...
 # Prints "vm cgroup tests skipped: why" and exits 0 when no VM can run.
 set -u
@@ -40,7 +42,10 @@ for group in $groups; do
 	case $group in
 	plain)
 		echo "== vm ($VM_BACKEND, plain cgroup v2): $live"
-		"$vm" "$live" || fail=1
+		"$vm" "set -e
+$live
+BUILD=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    tests/integration/test_cgroups.py" || fail=1
 		;;
 	systemd)
 		echo "== vm ($VM_BACKEND, systemd): $live in a delegated scope, as root and as a user"
@@ -58,6 +63,9 @@ done
 chmod 755 $(dirname "$live")
 runuser -u cgtest -- env XDG_RUNTIME_DIR=/run/user/\$uid \
     CGTEST_SCOPE=1 $live
+runuser -u cgtest -- env XDG_RUNTIME_DIR=/run/user/\$uid HOME=/home/cgtest \
+    BUILD=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    -o cache_dir=/tmp/pytest-cache tests/integration/test_cgroups.py
 " || fail=1
 		;;
 	*)
