@@ -266,7 +266,8 @@ cgroup_set_limits(struct cgroup *cg, const struct cgroup_limits *lim,
 }
 
 #define CGROUP_USAGE_ALL (CGROUP_MEMORY | CGROUP_CPUACCT | CGROUP_PIDS | \
-	CGROUP_KILL)
+	CGROUP_KILL | CGROUP_FILESTAT)
+#define CGROUP_FILESTAT_EVERY 10
 
 /* Everything: memory, CPU, pids and the OOM kill count. */
 int
@@ -278,15 +279,28 @@ cgroup_read_usage(const struct cgroup *cg, struct cgroup_usage *u)
 	return cgroup_v1_read_usage(cg, u, CGROUP_USAGE_ALL);
 }
 
-/* Only memory and CPU: what the once-a-second sampling needs. */
+/*
+ * Only memory and CPU: what the once-a-second sampling needs.  memory.stat
+ * costs several times the other files together, and the file cache it
+ * gives moves slowly: it is read on every tenth sample only.
+ */
 int
-cgroup_sample(const struct cgroup *cg, struct cgroup_usage *u)
+cgroup_sample(struct cgroup *cg, struct cgroup_usage *u)
 {
+	int	 want = CGROUP_MEMORY | CGROUP_CPUACCT, r;
+
+	if (cg->nsamples++ % CGROUP_FILESTAT_EVERY == 0)
+		want |= CGROUP_FILESTAT;
 	memset(u, 0, sizeof *u);
 	if (cg->root->backend == CGROUP_V2)
-		return cgroup_v2_read_usage(cg, u,
-		    CGROUP_MEMORY | CGROUP_CPUACCT);
-	return cgroup_v1_read_usage(cg, u, CGROUP_MEMORY | CGROUP_CPUACCT);
+		r = cgroup_v2_read_usage(cg, u, want);
+	else
+		r = cgroup_v1_read_usage(cg, u, want);
+	if (u->flags & CGROUP_FILESTAT)
+		cg->inactive_file = u->inactive_file;
+	else if ((u->flags & CGROUP_MEMORY) && cg->inactive_file < u->memory)
+		u->memory -= cg->inactive_file;
+	return r;
 }
 
 /*

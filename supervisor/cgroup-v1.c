@@ -186,10 +186,14 @@ cgroup_v1_read_usage(const struct cgroup *cg, struct cgroup_usage *u,
 	    (dir = cgroup_dir_for(cg, CGROUP_MEMORY)) != NULL) {
 		if ((want & CGROUP_MEMORY) &&
 		    cgroup_file_u64(dir, "memory.usage_in_bytes", &v) == 0) {
-			if (cgroup_file_key(dir, "memory.stat",
-			    "total_inactive_file", &inactive) == 0 &&
-			    inactive < v)
-				v -= inactive;
+			if ((want & CGROUP_FILESTAT) && cgroup_file_key(dir,
+			    "memory.stat", "total_inactive_file",
+			    &inactive) == 0) {
+				u->inactive_file = inactive;
+				u->flags |= CGROUP_FILESTAT;
+				if (inactive < v)
+					v -= inactive;
+			}
 			u->memory = v;
 			u->flags |= CGROUP_MEMORY;
 		}

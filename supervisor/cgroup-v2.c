@@ -277,9 +277,13 @@ cgroup_v2_read_usage(const struct cgroup *cg, struct cgroup_usage *u,
 		u->flags |= CGROUP_CPUACCT;
 	if ((want & CGROUP_MEMORY) &&
 	    cgroup_file_u64(dir, "memory.current", &v) == 0) {
-		if (cgroup_file_key(dir, "memory.stat", "inactive_file",
-		    &inactive) == 0 && inactive < v)
-			v -= inactive;
+		if ((want & CGROUP_FILESTAT) && cgroup_file_key(dir,
+		    "memory.stat", "inactive_file", &inactive) == 0) {
+			u->inactive_file = inactive;
+			u->flags |= CGROUP_FILESTAT;
+			if (inactive < v)
+				v -= inactive;
+		}
 		u->memory = v;
 		u->flags |= CGROUP_MEMORY;
 	}

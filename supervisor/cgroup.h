@@ -33,6 +33,7 @@ enum cgroup_backend {
 #define CGROUP_FREEZER  0x10    /* freeze (v1 freezer, v2 cgroup.freeze) */
 #define CGROUP_KILL     0x20    /* v2 cgroup.kill */
 #define CGROUP_SWAP     0x40    /* swap can be limited too */
+#define CGROUP_FILESTAT 0x80    /* usage: read memory.stat's file cache */
 
 /* Flags of cgroup_root_create(). */
 #define CGROUP_ROOT_OFF         0x1     /* act as if no cgroup were writable */
@@ -54,7 +55,9 @@ struct cgroup_usage {
 	uint64_t cpu_usec;      /* CPU time used, cumulative */
 	uint64_t pids;          /* tasks (v1/v2) or processes (/proc) */
 	uint64_t oom_kills;     /* OOM kills so far in this cgroup */
-	int flags;              /* CGROUP_MEMORY, CGROUP_CPUACCT, CGROUP_PIDS */
+	uint64_t inactive_file; /* the file cache left out of memory */
+	int flags;              /* CGROUP_MEMORY, CGROUP_CPUACCT, CGROUP_PIDS,
+				   CGROUP_FILESTAT */
 };
 
 /*
@@ -101,6 +104,8 @@ struct cgroup {
 	struct cgroup_root *root;
 	char *app;
 	char *rel;              /* "<app>/<instance>" below each top */
+	unsigned nsamples;      /* cgroup_sample() calls */
+	uint64_t inactive_file; /* from memory.stat, read every 10 samples */
 };
 
 /* cgroup.c */
@@ -129,7 +134,7 @@ char *cgroup_dir_for(const struct cgroup *, int);
 int cgroup_set_limits(struct cgroup *, const struct cgroup_limits *,
     char **);
 int cgroup_read_usage(const struct cgroup *, struct cgroup_usage *);
-int cgroup_sample(const struct cgroup *, struct cgroup_usage *);
+int cgroup_sample(struct cgroup *, struct cgroup_usage *);
 int cgroup_kill(const struct cgroup *, int);
 int cgroup_pids(const struct cgroup *, pid_t **, size_t *);
 int cgroup_is_empty(const struct cgroup *);
