@@ -15,7 +15,8 @@ proto_encode(json_t *msg, size_t *len)
 	size_t n;
 
 	json_object_set_new(msg, "v", json_integer(PROTO_VERSION));
-	s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
+	s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII |
+	    JSON_REAL_PRECISION(6));
 	if (s == NULL)
 		fatalx("cannot encode a protocol message");
 	n = strlen(s);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "corral.h"
+#include "monit.h"
 
 static int
 main_print_reply(struct client *cl, json_t *reply, int json_out)
@@ -92,6 +93,8 @@ main(int argc, char **argv)
 		return 0;
 	} else
 		cmd = argv[1];
+	if (strcmp(cmd, "monit") == 0)
+		return monit_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "kill") == 0)
 		start = 0;
 	words = main_words(argc > 2 ? argc - 2 : 0, argv + 2, &json_out);

@@ -60,8 +60,6 @@ cmd_help_all(void)
 
 	for (e = cmd_table; *e != NULL; e++)
 		cmd_help_append(&text, "  %-12s %s\n", (*e)->name, (*e)->summary);
-	cmd_help_append(&text, "  %-12s %s\n", "monit",
-	    "live dashboard of every instance");
 	cmd_help_append(&text, "\n'corral help <command>' tells more. "
 	    "Exit status: 0 ok, 1 failure, 100 usage error, 111 no daemon.\n");
 	return text;

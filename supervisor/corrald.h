@@ -319,6 +319,14 @@ void op_create(struct conn *, const int *, size_t, int, const char *);
 void op_check_all(void);
 void op_conn_gone(struct conn *);
 
+/* cmd-monit.c */
+void monit_conn_gone(struct conn *);
+
+/* hoststat.c */
+json_t *hoststat_json(void);
+int hoststat_meminfo(const char *, uint64_t *, uint64_t *);
+int hoststat_loadavg(const char *, double *);
+
 /* stats.c */
 void stats_start(void);
 void stats_sample(struct instance *);

@@ -28,6 +28,7 @@ conn_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
 
+	monit_conn_gone(c);
 	linebuf_free(&c->in);
 	free(c->log_filter);
 	free(c);
