@@ -123,53 +123,79 @@ cgroup_v1_memory(const struct cgroup *cg, const char *dir, uint64_t max,
 	return 0;
 }
 
-int
-cgroup_v1_set_limits(struct cgroup *cg, const struct cgroup_limits *lim,
-    char **cause)
+static int
+cgroup_v1_set_memory(struct cgroup *cg, const char *dir,
+    const struct cgroup_limits *lim, char **cause)
+{
+	if (cgroup_v1_memory(cg, dir, lim->max_memory, cause) != 0)
+		return -1;
+	/* v1 cannot throttle: the soft limit is the nearest thing. */
+	return cgroup_v1_write(dir, "memory.soft_limit_in_bytes",
+	    lim->memory_high == 0 ? -1 : (long long)lim->memory_high, cause);
+}
+
+static int
+cgroup_v1_set_cpu(struct cgroup *cg, const char *dir,
+    const struct cgroup_limits *lim, char **cause)
+{
+	(void)cg;
+	if (cgroup_v1_write(dir, "cpu.cfs_period_us", CGROUP_CPU_PERIOD_US,
+	    cause) != 0)
+		return -1;
+	return cgroup_v1_write(dir, "cpu.cfs_quota_us", lim->cpu_milli == 0 ?
+	    -1 : (long long)lim->cpu_milli * CGROUP_CPU_PERIOD_US / 1000,
+	    cause);
+}
+
+static int
+cgroup_v1_set_pids(struct cgroup *cg, const char *dir,
+    const struct cgroup_limits *lim, char **cause)
+{
+	int	 error;
+
+	(void)cg;
+	if (lim->max_pids == 0)
+		error = cgroup_file_write(dir, "pids.max", "max");
+	else
+		error = cgroup_file_write(dir, "pids.max", "%llu",
+		    (unsigned long long)lim->max_pids);
+	if (error != 0) {
+		xasprintf(cause, "cannot set %s/pids.max: %s", dir,
+		    strerror(-error));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Runs set in the hierarchy that carries bit.  Without that hierarchy a
+ * limit is an error only when it is asked for (wanted); lifting one is not.
+ */
+static int
+cgroup_v1_apply(struct cgroup *cg, int bit, const char *what, int wanted,
+    int (*set)(struct cgroup *, const char *, const struct cgroup_limits *,
+    char **), const struct cgroup_limits *lim, char **cause)
 {
 	char	*dir;
 	int	 r;
 
-	if ((dir = cgroup_v1_dir(cg, CGROUP_MEMORY, "memory",
-	    lim->max_memory || lim->memory_high ? cause : NULL)) != NULL) {
-		r = cgroup_v1_memory(cg, dir, lim->max_memory, cause);
-		if (r == 0)
-			r = cgroup_v1_write(dir, "memory.soft_limit_in_bytes",
-			    lim->memory_high == 0 ? -1 :
-			    (long long)lim->memory_high, cause);
-		free(dir);
-		if (r != 0)
-			return -1;
-	} else if (lim->max_memory || lim->memory_high)
-		return -1;
-	if ((dir = cgroup_v1_dir(cg, CGROUP_CPU, "cpu",
-	    lim->cpu_milli ? cause : NULL)) != NULL) {
-		r = cgroup_v1_write(dir, "cpu.cfs_period_us",
-		    CGROUP_CPU_PERIOD_US, cause);
-		if (r == 0)
-			r = cgroup_v1_write(dir, "cpu.cfs_quota_us",
-			    lim->cpu_milli == 0 ? -1 : (long long)
-			    lim->cpu_milli * CGROUP_CPU_PERIOD_US / 1000,
-			    cause);
-		free(dir);
-		if (r != 0)
-			return -1;
-	} else if (lim->cpu_milli)
-		return -1;
-	if ((dir = cgroup_v1_dir(cg, CGROUP_PIDS, "pids",
-	    lim->max_pids ? cause : NULL)) != NULL) {
-		if (lim->max_pids == 0)
-			r = cgroup_file_write(dir, "pids.max", "max");
-		else
-			r = cgroup_file_write(dir, "pids.max", "%llu",
-			    (unsigned long long)lim->max_pids);
-		if (r != 0)
-			xasprintf(cause, "cannot set %s/pids.max: %s", dir,
-			    strerror(-r));
-		free(dir);
-		if (r != 0)
-			return -1;
-	} else if (lim->max_pids)
+	if ((dir = cgroup_v1_dir(cg, bit, what, wanted ? cause : NULL)) == NULL)
+		return wanted ? -1 : 0;
+	r = set(cg, dir, lim, cause);
+	free(dir);
+	return r;
+}
+
+int
+cgroup_v1_set_limits(struct cgroup *cg, const struct cgroup_limits *lim,
+    char **cause)
+{
+	if (cgroup_v1_apply(cg, CGROUP_MEMORY, "memory", lim->max_memory != 0 ||
+	    lim->memory_high != 0, cgroup_v1_set_memory, lim, cause) != 0 ||
+	    cgroup_v1_apply(cg, CGROUP_CPU, "cpu", lim->cpu_milli != 0,
+	    cgroup_v1_set_cpu, lim, cause) != 0 ||
+	    cgroup_v1_apply(cg, CGROUP_PIDS, "pids", lim->max_pids != 0,
+	    cgroup_v1_set_pids, lim, cause) != 0)
 		return -1;
 	return 0;
 }

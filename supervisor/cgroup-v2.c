@@ -210,47 +210,64 @@ cgroup_v2_missing(const struct cgroup *cg, int bit, const char *what,
 	return -1;
 }
 
+static int
+cgroup_v2_set_memory(struct cgroup *cg, const char *dir,
+    const struct cgroup_limits *lim, char **cause)
+{
+	if ((lim->max_memory != 0 || lim->memory_high != 0) &&
+	    cgroup_v2_missing(cg, CGROUP_MEMORY, "memory", cause) != 0)
+		return -1;
+	if (!(cg->root->controllers & CGROUP_MEMORY))
+		return 0;
+	if (cgroup_v2_limit(dir, "memory.max", lim->max_memory, cause) != 0 ||
+	    cgroup_v2_limit(dir, "memory.high", lim->memory_high, cause) != 0)
+		return -1;
+	/* Without this, memory.max only pushes the app to swap. */
+	if ((cg->root->controllers & CGROUP_SWAP) &&
+	    cgroup_file_write(dir, "memory.swap.max", "%s",
+	    lim->max_memory != 0 ? "0" : "max") != 0)
+		log_warnx("cgroup: cannot limit swap of %s", dir);
+	/* An OOM kill takes the whole instance, as a crash would. */
+	cgroup_file_write(dir, "memory.oom.group", "1");
+	return 0;
+}
+
+static int
+cgroup_v2_set_cpu(struct cgroup *cg, const char *dir,
+    const struct cgroup_limits *lim, char **cause)
+{
+	int	 error;
+
+	if (lim->cpu_milli != 0 &&
+	    cgroup_v2_missing(cg, CGROUP_CPU, "cpu", cause) != 0)
+		return -1;
+	if (!(cg->root->controllers & CGROUP_CPU))
+		return 0;
+	if (lim->cpu_milli == 0)
+		error = cgroup_file_write(dir, "cpu.max", "max %d",
+		    CGROUP_CPU_PERIOD_US);
+	else
+		error = cgroup_file_write(dir, "cpu.max", "%llu %d",
+		    (unsigned long long)lim->cpu_milli * CGROUP_CPU_PERIOD_US /
+		    1000, CGROUP_CPU_PERIOD_US);
+	if (error != 0) {
+		xasprintf(cause, "cannot set %s/cpu.max: %s", dir,
+		    strerror(-error));
+		return -1;
+	}
+	return 0;
+}
+
 int
 cgroup_v2_set_limits(struct cgroup *cg, const struct cgroup_limits *lim,
     char **cause)
 {
 	char	*dir = cgroup_path(cg);
-	int	 r = -1, error;
+	int	 r = -1;
 
-	if (lim->max_memory != 0 || lim->memory_high != 0) {
-		if (cgroup_v2_missing(cg, CGROUP_MEMORY, "memory", cause) != 0)
-			goto out;
-	}
-	if (cg->root->controllers & CGROUP_MEMORY) {
-		if (cgroup_v2_limit(dir, "memory.max", lim->max_memory,
-		    cause) != 0 || cgroup_v2_limit(dir, "memory.high",
-		    lim->memory_high, cause) != 0)
-			goto out;
-		/* Without this, memory.max only pushes the app to swap. */
-		if ((cg->root->controllers & CGROUP_SWAP) &&
-		    cgroup_file_write(dir, "memory.swap.max", "%s",
-		    lim->max_memory != 0 ? "0" : "max") != 0)
-			log_warnx("cgroup: cannot limit swap of %s", dir);
-		/* An OOM kill takes the whole instance, as a crash would. */
-		cgroup_file_write(dir, "memory.oom.group", "1");
-	}
-	if (lim->cpu_milli != 0 &&
-	    cgroup_v2_missing(cg, CGROUP_CPU, "cpu", cause) != 0)
+	if (cgroup_v2_set_memory(cg, dir, lim, cause) != 0 ||
+	    cgroup_v2_set_cpu(cg, dir, lim, cause) != 0)
 		goto out;
-	if (cg->root->controllers & CGROUP_CPU) {
-		if (lim->cpu_milli == 0)
-			error = cgroup_file_write(dir, "cpu.max", "max %d",
-			    CGROUP_CPU_PERIOD_US);
-		else
-			error = cgroup_file_write(dir, "cpu.max", "%llu %d",
-			    (unsigned long long)lim->cpu_milli *
-			    CGROUP_CPU_PERIOD_US / 1000, CGROUP_CPU_PERIOD_US);
-		if (error != 0) {
-			xasprintf(cause, "cannot set %s/cpu.max: %s", dir,
-			    strerror(-error));
-			goto out;
-		}
-	}
 	if (lim->max_pids != 0 &&
 	    cgroup_v2_missing(cg, CGROUP_PIDS, "pids", cause) != 0)
 		goto out;
