@@ -424,6 +424,21 @@ test_kill_escaped_tree(void **state)
 	destroy(cg);
 }
 
+/* The freeze, kill, thaw path of kernels without cgroup.kill (v2 < 5.14). */
+static void
+test_kill_escaped_tree_by_freezing(void **state)
+{
+	int	 saved = root != NULL ? root->controllers : 0;
+
+	if (root == NULL || root->backend == CGROUP_NONE)
+		skip();
+	if (!(root->controllers & CGROUP_FREEZER))
+		skip();
+	root->controllers &= ~CGROUP_KILL;
+	test_kill_escaped_tree(state);
+	root->controllers = saved;
+}
+
 static void
 test_memory_counts_children(void **state)
 {
@@ -644,6 +659,7 @@ main(void)
 		cmocka_unit_test(test_cpu_quota),
 		cmocka_unit_test(test_max_pids),
 		cmocka_unit_test(test_kill_escaped_tree),
+		cmocka_unit_test(test_kill_escaped_tree_by_freezing),
 		cmocka_unit_test(test_memory_counts_children),
 		cmocka_unit_test(test_set_limits_running),
 		cmocka_unit_test(test_fallback_process_group),
