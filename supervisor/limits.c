@@ -133,8 +133,9 @@ limits_runnable(const char *file, char **envp)
 
 /*
  * Before uv_spawn: makes the child's cgroup, applies the app's limits and
- * puts corral-exec in front of *argv (which is replaced).  A cgroup that
- * cannot be made only costs the limits (logged).
+ * puts corral-exec --join ... in front of *argv (which is replaced), or
+ * adds the --join options when *argv already runs corral-exec.  A cgroup
+ * that cannot be made only costs the limits (logged).
  */
 void
 limits_spawn(struct instance *inst, struct child *child, char ***argv,
@@ -144,6 +145,7 @@ limits_spawn(struct instance *inst, struct child *child, char ***argv,
 	struct cgroup_usage	 u;
 	char			**files, **nargv, *why = NULL;
 	size_t			 nfiles, nold, i, n = 0;
+	int			 wrapped;
 
 	memset(&inst->sample, 0, sizeof inst->sample);
 	if (limits_exec == NULL || limits_runnable((*argv)[0], envp) != 0)
@@ -160,23 +162,26 @@ limits_spawn(struct instance *inst, struct child *child, char ***argv,
 		log_warnx("%s[%d]: %s", cfg->name, inst->index, why);
 		free(why);
 	}
+	if (child->cg == NULL)
+		return;
 	child->oom_base = 0;
-	if (child->cg != NULL && cgroup_read_usage(child->cg, &u) == 0)
+	if (cgroup_read_usage(child->cg, &u) == 0)
 		child->oom_base = u.oom_kills;
-	nfiles = 0;
-	files = child->cg != NULL ? cgroup_join_files(child->cg, &nfiles) :
-	    NULL;
+	files = cgroup_join_files(child->cg, &nfiles);
 	for (nold = 0; (*argv)[nold] != NULL; nold++)
 		;
+	/* Already wrapped (cluster mode): the joins go in the same call. */
+	wrapped = strcmp((*argv)[0], limits_exec) == 0;
 	nargv = xcalloc(nold + 2 * nfiles + 3, sizeof *nargv);
-	nargv[n++] = xstrdup(limits_exec);
+	nargv[n++] = wrapped ? (*argv)[0] : xstrdup(limits_exec);
 	for (i = 0; i < nfiles; i++) {
 		nargv[n++] = xstrdup("--join");
 		nargv[n++] = files[i];
 	}
 	free(files);
-	nargv[n++] = xstrdup("--");
-	for (i = 0; i < nold; i++)
+	if (!wrapped)
+		nargv[n++] = xstrdup("--");
+	for (i = wrapped ? 1 : 0; i < nold; i++)
 		nargv[n++] = (*argv)[i];
 	free(*argv);
 	*argv = nargv;
