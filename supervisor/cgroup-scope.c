@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * A non-root daemon under systemd usually sits in a cgroup it may not
- * write (its login session, or a user service without Delegate=yes).  It
- * asks the user's systemd manager over sd-bus for a transient scope
+ * A daemon under systemd may sit in a cgroup it may not write (a non-root
+ * user's session, a user service without Delegate=yes) or must share with
+ * other processes (root started from a shell).  It asks systemd over sd-bus
+ * (the user's manager, or the system's for root) for a transient scope
  * holding just itself with Delegate=yes; systemd moves it there and hands
- * the scope's cgroup to the user.  Built only with libsystemd.
+ * the scope's cgroup over.  Built only with libsystemd.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -122,8 +123,15 @@ cgroup_scope_request(char **scope, char **cause)
 {
 	sd_bus	*bus = NULL;
 	char	*unit;
+	int	 r;
 
-	if (cgroup_scope_bus(&bus, cause) != 0)
+	if (geteuid() == 0) {
+		if ((r = sd_bus_open_system(&bus)) < 0) {
+			xasprintf(cause, "cannot reach systemd: %s",
+			    strerror(-r));
+			return -1;
+		}
+	} else if (cgroup_scope_bus(&bus, cause) != 0)
 		return -1;
 	xasprintf(&unit, "corral-%ld.scope", (long)getpid());
 	if (cgroup_scope_call(bus, unit, cause) != 0) {

@@ -136,16 +136,42 @@ cgroup_root_setup(struct cgroup_root *root, const struct cgroup_detect *d)
 	return -1;
 }
 
+/* Forgets a first attempt: its (empty) directories go, the state clears. */
+static void
+cgroup_root_reset(struct cgroup_root *root)
+{
+	int	 h;
+
+	for (h = 0; h < root->nhier; h++) {
+		if (root->hier[h].top != NULL)
+			cgroup_rmdir(root->hier[h].top);
+		free(root->hier[h].own);
+		free(root->hier[h].top);
+	}
+	memset(root->hier, 0, sizeof root->hier);
+	root->nhier = 0;
+	root->controllers = 0;
+	root->backend = CGROUP_NONE;
+	if (root->leaf != NULL)
+		cgroup_rmdir(root->leaf);
+	free(root->leaf);
+	root->leaf = NULL;
+	free(root->cause);
+	root->cause = NULL;
+}
+
 /*
- * A non-root daemon under systemd whose cgroup it may not write asks for a
- * transient scope with Delegate=yes, which moves it into a cgroup it owns.
+ * Under systemd, a daemon whose cgroup it may not write (a user's session,
+ * a service without Delegate=yes) or must share with other processes asks
+ * for a transient scope with Delegate=yes, which moves it into a cgroup of
+ * its own, and sets up again there.
  */
 static int
 cgroup_root_try_scope(struct cgroup_root *root, struct cgroup_detect *d)
 {
 	char	*cause = NULL, *scope = NULL;
 
-	if (geteuid() == 0 || access("/run/systemd/system", F_OK) != 0)
+	if (access("/run/systemd/system", F_OK) != 0)
 		return -1;
 	if (cgroup_scope_request(&scope, &cause) != 0) {
 		log_warnx("cgroup: no delegated systemd scope: %s", cause);
@@ -153,12 +179,11 @@ cgroup_root_try_scope(struct cgroup_root *root, struct cgroup_detect *d)
 		return -1;
 	}
 	log_info("cgroup: running in transient scope %s", scope);
+	cgroup_root_reset(root);
 	root->scope = scope;
 	cgroup_detect_free(d);
 	if (cgroup_root_detect(root, d) == -1)
 		return -1;
-	free(root->cause);
-	root->cause = NULL;
 	return cgroup_root_setup(root, d);
 }
 
@@ -180,7 +205,9 @@ cgroup_root_create(const char *name, int flags)
 		root->cause = xstrdup("cgroups are turned off "
 		    "(CORRAL_CGROUP=off)");
 	} else if (cgroup_root_detect(root, &d) == 0) {
-		if (cgroup_root_setup(root, &d) == -1 &&
+		if ((cgroup_root_setup(root, &d) == -1 ||
+		    (root->backend == CGROUP_V2 &&
+		    !(root->controllers & CGROUP_MEMORY))) &&
 		    !(flags & CGROUP_ROOT_NO_SCOPE))
 			cgroup_root_try_scope(root, &d);
 		cgroup_detect_free(&d);

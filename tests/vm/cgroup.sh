@@ -5,10 +5,11 @@
 #   plain:   the live unit test and tests/integration/test_cgroups.py as
 #            root in the guest's root cgroup;
 #   systemd: the live unit test in a Delegate=yes service as root (the
-#            module moves itself into a leaf), then the unit test and the
-#            integration tests as an unprivileged user, where each daemon
-#            must ask the user's systemd for a delegated transient scope
-#            over sd-bus.
+#            module moves itself into a leaf); the integration tests as root
+#            from the guest's shell service, which the daemons share with
+#            other processes (each asks systemd for a transient scope); the
+#            unit and integration tests as an unprivileged user, where each
+#            daemon must ask the user's systemd for a delegated scope.
 # Usage: tests/vm/cgroup.sh [BUILD_DIR] [plain|systemd]...
 # Prints "vm cgroup tests skipped: why" and exits 0 when no VM can run.
 set -u
@@ -56,11 +57,13 @@ BUILD=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
     tests/integration/test_cgroups.py" || fail=1
 		;;
 	systemd)
-		echo "== vm ($VM_BACKEND, systemd): $live in a delegated scope, as root and as a user"
+		echo "== vm ($VM_BACKEND, systemd): $live and test_cgroups.py in delegated units and scopes, as root and as a user"
 		VM_SYSTEMD=1 "$vm" "
 set -e
 systemd-run --quiet --wait --pipe --collect -p Delegate=yes \
     -p Type=exec $live
+BUILD=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    tests/integration/test_cgroups.py
 useradd -m cgtest
 loginctl enable-linger cgtest
 uid=\$(id -u cgtest)
