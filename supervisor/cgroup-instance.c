@@ -211,6 +211,35 @@ cgroup_join_files_free(char **files, size_t n)
 	free(files);
 }
 
+/*
+ * Returns "exec --join F... -- argv..." or, when argv already runs exec
+ * (cluster mode), "exec --join F... <the rest of argv>".  Takes over argv
+ * (a NULL-terminated array of strings from xmalloc); copies files.
+ */
+char **
+cgroup_exec_argv(char **argv, const char *exec, char **files, size_t nfiles)
+{
+	char	**nargv;
+	size_t	  nold, i, n = 0;
+	int	  wrapped;
+
+	for (nold = 0; argv[nold] != NULL; nold++)
+		;
+	wrapped = nold > 0 && strcmp(argv[0], exec) == 0;
+	nargv = xcalloc(nold + 2 * nfiles + 3, sizeof *nargv);
+	nargv[n++] = wrapped ? argv[0] : xstrdup(exec);
+	for (i = 0; i < nfiles; i++) {
+		nargv[n++] = xstrdup("--join");
+		nargv[n++] = xstrdup(files[i]);
+	}
+	if (!wrapped)
+		nargv[n++] = xstrdup("--");
+	for (i = wrapped ? 1 : 0; i < nold; i++)
+		nargv[n++] = argv[i];
+	free(argv);
+	return nargv;
+}
+
 /* Moves pid (all its threads) into the instance's cgroups. */
 int
 cgroup_join(const struct cgroup *cg, pid_t pid)

@@ -143,9 +143,8 @@ limits_spawn(struct instance *inst, struct child *child, char ***argv,
 {
 	struct app_config	*cfg = &inst->app->cfg;
 	struct cgroup_usage	 u;
-	char			**files, **nargv, *why = NULL;
-	size_t			 nfiles, nold, i, n = 0;
-	int			 wrapped;
+	char			**files, *why = NULL;
+	size_t			 nfiles;
 
 	memset(&inst->sample, 0, sizeof inst->sample);
 	if (limits_exec == NULL || limits_runnable((*argv)[0], envp) != 0)
@@ -168,23 +167,8 @@ limits_spawn(struct instance *inst, struct child *child, char ***argv,
 	if (cgroup_read_usage(child->cg, &u) == 0)
 		child->oom_base = u.oom_kills;
 	files = cgroup_join_files(child->cg, &nfiles);
-	for (nold = 0; (*argv)[nold] != NULL; nold++)
-		;
-	/* Already wrapped (cluster mode): the joins go in the same call. */
-	wrapped = strcmp((*argv)[0], limits_exec) == 0;
-	nargv = xcalloc(nold + 2 * nfiles + 3, sizeof *nargv);
-	nargv[n++] = wrapped ? (*argv)[0] : xstrdup(limits_exec);
-	for (i = 0; i < nfiles; i++) {
-		nargv[n++] = xstrdup("--join");
-		nargv[n++] = files[i];
-	}
-	free(files);
-	if (!wrapped)
-		nargv[n++] = xstrdup("--");
-	for (i = wrapped ? 1 : 0; i < nold; i++)
-		nargv[n++] = (*argv)[i];
-	free(*argv);
-	*argv = nargv;
+	*argv = cgroup_exec_argv(*argv, limits_exec, files, nfiles);
+	cgroup_join_files_free(files, nfiles);
 }
 
 /* uv_spawn failed: the cgroup goes. */
