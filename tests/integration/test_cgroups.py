@@ -291,3 +291,65 @@ def test_without_cgroups_group_kill_proc_accounting(cg_off):
     first = cg_off.wait_online("grow")[0]["pid"]
     wait_for(lambda: c.app("grow")[0]["pid"] not in (0, first) and
              c.app("grow")[0]["restarts"] >= 1, what="a replacement by polling")
+
+
+def test_unprivileged_user_without_delegation_falls_back():
+    """A real lack of access, not CORRAL_CGROUP=off: the daemon of a user
+    who may write no cgroup (and gets no systemd scope) still runs apps,
+    kills them by process group and accounts from /proc."""
+    import pwd
+    import subprocess
+    import tempfile
+    from conftest import CORRAL_BIN, procs_with_home
+    if os.geteuid() != 0:
+        pytest.skip("needs root to act as another user")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user 'nobody'")
+    home = tempfile.mkdtemp(prefix="corral-nobody.")
+    os.chown(home, nobody.pw_uid, nobody.pw_gid)
+    appdir = Path(home) / "app"
+    appdir.mkdir()
+    (appdir / "kids.py").write_text(CHILD_ALLOC.replace("\n    ", "\n").lstrip())
+    (appdir / "kids.py").chmod(0o755)
+    os.chown(appdir, nobody.pw_uid, nobody.pw_gid)
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "CORRAL_HOME": home}
+
+    def as_nobody():
+        os.setgroups([])
+        os.setgid(nobody.pw_gid)
+        os.setuid(nobody.pw_uid)
+
+    def run(*args):
+        p = subprocess.run([str(CORRAL_BIN), *args], env=env,
+                           cwd=str(appdir), timeout=60, preexec_fn=as_nobody,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+        assert p.returncode == 0, f"corral {args}: {p.returncode} {p.stderr}"
+        return p.stdout
+    try:
+        info = run("info")
+        assert re.search(r"^cgroups: none", info, re.M), info
+        assert re.search(r"^note: .+", info, re.M), info
+        run("start", "kids.py", "--name", "kids", "--max-memory", "500M")
+        wait_for((appdir / "child-ready").exists, what="the child's allocation")
+        inst = wait_for(lambda: [i for i in json.loads(run("jlist"))
+                                 if i["memory"] >= 70 << 20],
+                        what="memory of the process group from /proc")[0]
+        assert inst["state"] == "online"
+        run("stop", "kids")
+        wait_for(lambda: not pid_alive(inst["pid"]), what="the app to stop")
+    finally:
+        subprocess.run([str(CORRAL_BIN), "kill"], env=env, timeout=60,
+                       preexec_fn=as_nobody, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 15
+        while procs_with_home(home) and time.monotonic() < end:
+            time.sleep(0.1)
+        left = procs_with_home(home)
+        for pid in left:
+            os.kill(pid, 9)
+        import shutil
+        shutil.rmtree(home, ignore_errors=True)
+        assert not left, f"processes left behind: {left}"
