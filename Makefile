@@ -8,6 +8,10 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib/corral
 MANDIR ?= $(PREFIX)/share/man
 
+# The sanitizer build lives in build-san; BUILD=build-san alone selects it too.
+ifeq ($(BUILD),build-san)
+SANITIZE = 1
+endif
 ifeq ($(SANITIZE),1)
 BUILD ?= build-san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -52,7 +56,16 @@ TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 PRELOAD = $(if $(PRELOAD_SRC),$(BUILD)/libcorral-preload.so)
 EXEC = $(if $(EXEC_SRC),$(BUILD)/corral-exec)
 
-all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(PRELOAD)
+# The C example app (socket activation + sd_notify) needs libsystemd. It is
+# never a sanitizer build: it runs with the preload library in LD_PRELOAD.
+EXAMPLES = $(if $(HAVE_SYSTEMD),$(BUILD)/examples/corral-hello-c)
+
+all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(PRELOAD) $(EXAMPLES)
+
+$(BUILD)/examples/corral-hello-c: examples/c/server.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $< \
+		$(shell pkg-config --cflags --libs libsystemd)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -122,6 +135,7 @@ vm-test: all $(TESTS)
 	else sh tests/vm/cgroup.sh $(BUILD); fi
 
 test: test-deps
+	$(MAKE) lint-man
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) vm-test
@@ -131,11 +145,31 @@ install: all
 	install -m 755 $(BUILD)/corrald $(BUILD)/corral $(DESTDIR)$(BINDIR)
 	$(if $(EXEC),install -m 755 $(EXEC) $(DESTDIR)$(LIBDIR))
 	$(if $(PRELOAD),install -m 644 $(PRELOAD) $(DESTDIR)$(LIBDIR))
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8
+	install -m 644 man/corral.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 man/corral.ini.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 man/corrald.8 $(DESTDIR)$(MANDIR)/man8
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/corrald $(DESTDIR)$(BINDIR)/corral
+	rm -rf $(DESTDIR)$(LIBDIR)
+	rm -f $(DESTDIR)$(MANDIR)/man1/corral.1 \
+		$(DESTDIR)$(MANDIR)/man5/corral.ini.5 \
+		$(DESTDIR)$(MANDIR)/man8/corrald.8
+
+# mdoc checks: no warning or error. (Style notes about cross references
+# to pages that are not installed on this machine are left out.)
+MANPAGES = man/corral.1 man/corrald.8 man/corral.ini.5
+lint-man:
+	@out=$$(mandoc -Tlint $(MANPAGES) 2>&1 | grep -v -e 'referenced manual not found' -e 'outdated mandoc.db'); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "mandoc -Tlint: clean"
 
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps test-deps unit integration vm-test test install clean
+.PHONY: all deps test-deps unit integration vm-test test install uninstall \
+	lint-man clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

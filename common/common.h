@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -113,5 +114,95 @@ char *proto_encode(json_t *, size_t *);
 json_t *proto_decode(const char *, size_t, char **);
 json_t *proto_error(const char *, int);
 json_t *proto_ok(const char *, json_t *);
+
+/* cron.c */
+struct cron {
+	uint64_t sec;           /* bit n: second n matches */
+	uint64_t min;
+	uint32_t hour;
+	uint32_t dom;           /* bits 1..31 */
+	uint16_t mon;           /* bits 1..12 */
+	uint8_t dow;            /* bits 0..6, Sunday is 0 */
+	int dom_star;           /* the field was '*' */
+	int dow_star;
+};
+int cron_parse(const char *, struct cron *, char **);
+time_t cron_next(const struct cron *, time_t);
+
+/* cfgfile.c */
+struct cfgfile_entry {
+	char *key;
+	char *value;
+	int line;               /* 0 if the file has no lines (JSON) */
+};
+struct cfgfile_app {
+	char *name;
+	int line;               /* of the section header */
+	struct cfgfile_entry *entries;
+	size_t nentries;
+};
+struct cfgfile_err {
+	int line;
+	char *msg;
+};
+struct cfgfile {
+	char *path;             /* as shown in messages */
+	struct cfgfile_app *apps;
+	size_t napps;
+	struct cfgfile_err *errs;
+	size_t nerrors;
+	int lenient;            /* unknown keys are ignored, not errors */
+};
+#define CFGFILE_INI 1
+#define CFGFILE_JSON 2
+#define CFGFILE_JS 3
+struct cfgfile *cfgfile_create(const char *);
+void cfgfile_free(struct cfgfile *);
+void cfgfile_error(struct cfgfile *, int, const char *, ...) PRINTFLIKE(3, 4);
+char *cfgfile_errors(struct cfgfile *);
+struct cfgfile_app *cfgfile_find(struct cfgfile *, const char *);
+struct cfgfile_app *cfgfile_add_app(struct cfgfile *, const char *, int);
+const struct cfgfile_entry *cfgfile_get(const struct cfgfile_app *,
+    const char *);
+void cfgfile_add(struct cfgfile_app *, const char *, const char *, int);
+int cfgfile_slurp(const char *, char **, size_t *, char **);
+struct cfgfile *cfgfile_parse_ini(const char *, const char *, size_t, char **);
+struct cfgfile *cfgfile_read_ini(const char *, const char *, char **);
+int cfgfile_kind(const char *);
+int cfgfile_valid_name(const char *);
+struct cfgfile *cfgfile_read(const char *, const char *, char **);
+json_t *cfgfile_split_args(const char *, char **);
+
+/* ecosystem.c */
+struct cfgfile *ecosystem_parse(const char *, const char *, size_t, char **);
+
+/* dump.c */
+int dump_write(const char *, json_t *, char **);
+json_t *dump_read(const char *, char **, char **);
+
+/* startup.c */
+#define STARTUP_SYSTEMD 0
+#define STARTUP_OPENRC 1
+#define STARTUP_SYSV 2
+struct startup {
+	int kind;               /* STARTUP_* */
+	const char *root;       /* "/" or a folder standing for it */
+	const char *user;
+	const char *home;
+	const char *corral_home;
+	const char *bindir;     /* absolute folder of corrald and corral */
+	const char *path;       /* PATH for the apps */
+	unsigned watchdog_sec;
+	unsigned stop_timeout_sec;
+};
+int startup_kind(const char *);
+const char *startup_kind_name(int);
+int startup_detect(const char *);
+char *startup_service(const struct startup *);
+int startup_check(const struct startup *, char **);
+char *startup_text(const struct startup *);
+char *startup_file(const struct startup *);
+int startup_install(const struct startup *, char **, char **);
+int startup_remove(const struct startup *, char **);
 
 #endif

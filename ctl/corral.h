@@ -29,6 +29,9 @@ void print_list(json_t *, int);
 void print_describe(json_t *);
 void print_json(json_t *);
 
+/* startup.c */
+int startup_main(const char *, json_t *);
+
 /* logs.c */
 int logs_run(struct client *, json_t *, int);
 void logs_print_event(json_t *, int);

@@ -98,6 +98,11 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "kill") == 0)
 		start = 0;
 	words = main_words(argc > 2 ? argc - 2 : 0, argv + 2, &json_out);
+	if (strcmp(cmd, "startup") == 0 || strcmp(cmd, "unstartup") == 0) {
+		rc = startup_main(cmd, words);
+		json_decref(words);
+		return rc;
+	}
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		strcpy(cwd, "/");
 

@@ -5,7 +5,7 @@
 set -e
 pkgs="build-essential pkg-config libuv1-dev libjansson-dev libinih-dev libncurses-dev libsystemd-dev"
 if [ "$1" = test ]; then
-	pkgs="$pkgs libcmocka-dev python3-pytest python3-pyte mandoc procps"
+	pkgs="$pkgs libcmocka-dev python3-pytest python3-pyte mandoc procps nodejs"
 fi
 missing=""
 for p in $pkgs; do

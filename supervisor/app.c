@@ -35,6 +35,7 @@ app_create(struct app_config *cfg)
 	TAILQ_INSERT_TAIL(&D.apps, app, entry);
 	for (i = 0; i < app->cfg.instances; i++)
 		instance_create(app, (int)i);
+	triggers_start(app);
 	return app;
 }
 
@@ -49,7 +50,10 @@ app_unref(struct app *app)
 {
 	if (--app->refs > 0)
 		return;
+	triggers_stop(app);
+	free(app->source);
 	logsink_close(app);
+	cluster_app_close(app);
 	appcfg_free(&app->cfg);
 	free(app);
 }
@@ -131,6 +135,7 @@ app_delete(struct app *app)
 	if (app->deleted)
 		return;
 	app->deleted = 1;
+	triggers_stop(app);
 	log_info("%s: deleted", app->cfg.name);
 	TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next) {
 		inst->deleting = 1;

@@ -155,7 +155,7 @@ appcfg_resolve_script(struct app_config *c, const char *client_cwd,
 		free(c->interpreter);
 		c->interpreter = NULL;
 	}
-	return 0;
+	return triggers_check(c, cause);
 }
 
 static char **
@@ -195,7 +195,7 @@ appcfg_argv(const struct app_config *c)
 
 /* The environment of instance index (global id id) as KEY=VALUE strings. */
 char **
-appcfg_envp(const struct app_config *c, int index, int id)
+appcfg_envp(const struct app_config *c, int index, int id, json_t *extra)
 {
 	json_t *env = json_copy(c->env);
 	char **v = NULL, *s;
@@ -208,6 +208,13 @@ appcfg_envp(const struct app_config *c, int index, int id)
 	json_object_set_new(env, "NODE_APP_INSTANCE", json_sprintf("%d", index));
 	json_object_set_new(env, "CORRAL_ID", json_sprintf("%d", id));
 	json_object_set_new(env, "CORRAL_APP", json_string(c->name));
+	if (extra != NULL) {
+		json_object_update(env, extra);
+		json_object_foreach(extra, key, val) {
+			if (json_is_null(val))
+				json_object_del(env, key);
+		}
+	}
 	json_object_foreach(env, key, val) {
 		if (!json_is_string(val))
 			continue;

@@ -29,6 +29,10 @@ enum appcfg_type {
 	CFG_ENV,
 	CFG_INSTANCES,
 	CFG_LIMIT,                      /* a cgroup limit, parsed by cgroup-limits.c */
+	CFG_CRON,
+	CFG_WATCH,
+	CFG_LIST,                       /* array of strings, "a, b" appends */
+	CFG_BOOL,
 };
 
 struct appcfg_key {
@@ -85,6 +89,32 @@ static const struct appcfg_key appcfg_keys[] = {
 	  "N      processes and threads of each instance" },
 	{ "max_memory_restart", NULL, 0, CFG_SIZE, F(max_memory_restart), 0, 0,
 	  "SIZE   replace an instance whose memory passes SIZE" },
+	{ "cron_restart", NULL, 0, CFG_CRON, F(cron_restart), 0, 0,
+	  "CRON   restart on a cron schedule (5 fields, or 6 with seconds)" },
+	{ "watch", NULL, 0, CFG_WATCH, F(watch), 0, 0,
+	  "PATHS  restart on file changes: true (the cwd) or paths" },
+	{ "ignore_watch", NULL, 0, CFG_STRING, F(ignore_watch), 0, 0,
+	  "GLOBS  changes to ignore (comma separated)" },
+	{ "watch_delay", NULL, 0, CFG_DURATION, F(watch_delay), 0, 0,
+	  "DUR    restart this long after the last change (default 1s)" },
+	{ "user", "uid", 0, CFG_STRING, F(user), 0, 0,
+	  "USER   run the instances as this user (daemon as root)" },
+	{ "group", "gid", 0, CFG_STRING, F(group), 0, 0,
+	  "GROUP  run the instances with this group" },
+	{ "listen", NULL, 0, CFG_LIST, F(listen), 0, 0,
+	  "ADDR   hold a socket for the instances: PORT, IP:PORT, [IP6]:PORT, "
+	  "unix:PATH (repeatable)" },
+	{ "ready", NULL, 0, CFG_STRING, F(ready), 0, 0,
+	  "HOW    readiness: listen, notify, delay:DUR, tcp:[HOST:]PORT, "
+	  "http://..., none" },
+	{ "listen_timeout", NULL, 0, CFG_DURATION, F(listen_timeout), 0, 0,
+	  "DUR    time to become ready (default 10s, 0: no limit)" },
+	{ "preload", NULL, 0, CFG_BOOL, F(preload), 0, 0,
+	  "BOOL   let the app's own bind() use the held sockets (default true)" },
+	{ "reload_surge", NULL, 0, CFG_INT, F(reload_surge), 1, 4096,
+	  "N      replacements unready at once during a reload (default 1)" },
+	{ "increment_var", NULL, 0, CFG_STRING, F(increment_var), 0, 0,
+	  "VAR    add the instance index to this variable (e.g. PORT)" },
 };
 #undef F
 
@@ -101,6 +131,11 @@ appcfg_init(struct app_config *c)
 	c->max_restarts = 16;
 	c->kill_signal = SIGTERM;
 	c->kill_timeout = 5000;
+	c->watch_delay = 1000;
+	c->listen = json_array();
+	c->listen_timeout = READY_DEFAULT_TIMEOUT;
+	c->preload = 1;
+	c->reload_surge = 1;
 }
 
 void
@@ -110,9 +145,17 @@ appcfg_free(struct app_config *c)
 	free(c->script);
 	free(c->interpreter);
 	free(c->cwd);
+	free(c->cron_restart);
+	free(c->watch);
+	free(c->ignore_watch);
+	free(c->user);
+	free(c->group);
 	json_decref(c->args);
 	json_decref(c->env);
 	json_decref(c->env_set);
+	json_decref(c->listen);
+	free(c->ready);
+	free(c->increment_var);
 	memset(c, 0, sizeof *c);
 }
 
@@ -130,17 +173,32 @@ appcfg_find(const char *name)
 	return NULL;
 }
 
-/* CPUs this process may run on. */
+/* CPUs this process may use: affinity capped by the cgroup quota. */
 int
 sys_ncpu(void)
 {
-	cpu_set_t set;
-	long n;
+	return cpus_available();
+}
 
-	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)n : 1;
+/* Appends the comma-separated listen addresses of s, each checked. */
+static int
+appcfg_parse_list(json_t *list, const char *s, char **cause)
+{
+	char *copy = xstrdup(s), *word, *save = NULL;
+	struct listener l;
+	int rc = 0;
+
+	for (word = strtok_r(copy, ", \t", &save); word != NULL;
+	    word = strtok_r(NULL, ", \t", &save)) {
+		if (listener_parse(word, NULL, &l, cause) == -1) {
+			rc = -1;
+			break;
+		}
+		listener_clear(&l);
+		json_array_append_new(list, json_string(word));
+	}
+	free(copy);
+	return rc;
 }
 
 static int
@@ -246,6 +304,38 @@ appcfg_set_number(const struct appcfg_key *k, void *field, const char *s,
 	}
 }
 
+/*
+ * cron_restart must parse; watch is true/false or paths. An empty value
+ * (or false) unsets either.
+ */
+static int
+appcfg_set_checked(const struct appcfg_key *k, void *field, const char *s,
+    char **cause)
+{
+	struct cron cron;
+	char *why = NULL;
+	int b;
+
+	free(*(char **)field);
+	*(char **)field = NULL;
+	if (*s == '\0')
+		return 0;
+	if (k->type == CFG_CRON) {
+		if (cron_parse(s, &cron, &why) == -1) {
+			xasprintf(cause, "%s: %s", k->name, why);
+			free(why);
+			return -1;
+		}
+		*(char **)field = xstrdup(s);
+		return 0;
+	}
+	if (parse_bool(s, &b, NULL) == 0)
+		*(char **)field = b ? xstrdup(".") : NULL;
+	else
+		*(char **)field = xstrdup(s);
+	return 0;
+}
+
 /* Sets key from the text a person wrote (CLI or config file). */
 int
 appcfg_set_string(struct app_config *c, const char *key, const char *s,
@@ -263,9 +353,27 @@ appcfg_set_string(struct app_config *c, const char *key, const char *s,
 	field = (char *)c + k->offset;
 	switch (k->type) {
 	case CFG_STRING:
+		if (strcmp(k->name, "ready") == 0) {
+			struct ready_spec r;
+			if (ready_parse(s, &r, cause) == -1)
+				return -1;
+			ready_spec_clear(&r);
+		}
 		free(*(char **)field);
 		*(char **)field = xstrdup(s);
 		return 0;
+	case CFG_LIST:
+		return appcfg_parse_list(*(json_t **)field, s, cause);
+	case CFG_BOOL: {
+		int b;
+		if (parse_bool(s, &b, &why) == -1) {
+			xasprintf(cause, "%s: %s", k->name, why);
+			free(why);
+			return -1;
+		}
+		*(long long *)field = b;
+		return 0;
+	}
 	case CFG_ARGS:
 		json_array_append_new(*(json_t **)field, json_string(s));
 		return 0;
@@ -278,6 +386,9 @@ appcfg_set_string(struct app_config *c, const char *key, const char *s,
 	case CFG_LIMIT:
 		return cgroup_limits_set(&c->limits, k->name, s, cause) == 0 ?
 		    0 : -1;
+	case CFG_CRON:
+	case CFG_WATCH:
+		return appcfg_set_checked(k, field, s, cause);
 	default:
 		rc = appcfg_set_number(k, field, s, &why);
 		if (rc == -1) {
@@ -302,6 +413,23 @@ appcfg_set(struct app_config *c, const char *key, json_t *v, char **cause)
 	if (k == NULL) {
 		xasprintf(cause, "unknown setting '%s'", key);
 		return -1;
+	}
+	if (k->type == CFG_LIST && json_is_array(v)) {
+		field = (json_t **)((char *)c + k->offset);
+		json_array_clear(*field);
+		json_array_foreach(v, i, item) {
+			if (json_is_integer(item)) {
+				snprintf(buf, sizeof buf, "%lld",
+				    (long long)json_integer_value(item));
+				s = buf;
+			} else if ((s = json_string_value(item)) == NULL) {
+				xasprintf(cause, "%s: wrong type", k->name);
+				return -1;
+			}
+			if (appcfg_set_string(c, key, s, cause) == -1)
+				return -1;
+		}
+		return 0;
 	}
 	if (k->type == CFG_ARGS || k->type == CFG_ENV) {
 		field = (json_t **)((char *)c + k->offset);
@@ -357,11 +485,16 @@ appcfg_key_json(const struct app_config *c, const struct appcfg_key *k)
 
 	switch (k->type) {
 	case CFG_STRING:
+	case CFG_CRON:
+	case CFG_WATCH:
 		return *(char *const *)field != NULL ?
 		    json_string(*(char *const *)field) : json_null();
 	case CFG_ARGS:
 	case CFG_ENV:
+	case CFG_LIST:
 		return json_deep_copy(*(json_t *const *)field);
+	case CFG_BOOL:
+		return json_boolean(*(const long long *)field);
 	case CFG_AUTORESTART:
 		return json_string(restart[*(const long long *)field]);
 	case CFG_CODES:
@@ -420,7 +553,7 @@ appcfg_from_json(struct app_config *c, json_t *o, char **cause)
 const struct args_opt *
 appcfg_cli_opts(void)
 {
-	static struct args_opt opts[nitems(appcfg_keys) + 2];
+	static struct args_opt opts[nitems(appcfg_keys) + 3];
 	static char names[nitems(appcfg_keys)][48];
 	size_t i, j, n = 0;
 
@@ -435,10 +568,15 @@ appcfg_cli_opts(void)
 			names[i][j] = k->name[j] == '_' ? '-' : k->name[j];
 		opts[n].name = names[i];
 		opts[n].short_name = k->short_flag;
-		opts[n].kind = k->type == CFG_ENV ? ARGS_LIST : ARGS_VALUE;
+		opts[n].kind = k->type == CFG_ENV || k->type == CFG_LIST ?
+		    ARGS_LIST : ARGS_VALUE;
 		opts[n].help = k->help;
 		n++;
 	}
+	opts[n].name = "port";
+	opts[n].kind = ARGS_LIST;
+	opts[n].help = "PORT   same as --listen PORT (dual-stack [::]:PORT)";
+	n++;
 	opts[n].name = "no-autorestart";
 	opts[n].kind = ARGS_FLAG;
 	opts[n].help = "       same as --autorestart never";
@@ -462,6 +600,8 @@ appcfg_from_args(struct app_config *c, const struct args *a, char **cause)
 		for (j = 0; name[j] != '\0' && j < sizeof key - 1; j++)
 			key[j] = name[j] == '-' ? '_' : name[j];
 		key[j] = '\0';
+		if (strcmp(key, "port") == 0)
+			strcpy(key, "listen");
 		if (appcfg_find(key) == NULL)
 			continue;       /* an option of the command, not a setting */
 		if (json_is_array(v)) {

@@ -60,6 +60,10 @@ cmd_help_all(void)
 
 	for (e = cmd_table; *e != NULL; e++)
 		cmd_help_append(&text, "  %-12s %s\n", (*e)->name, (*e)->summary);
+	cmd_help_append(&text, "  %-12s %s\n", "startup",
+	    "install a boot service that resurrects the saved apps");
+	cmd_help_append(&text, "  %-12s %s\n", "unstartup",
+	    "remove that boot service");
 	cmd_help_append(&text, "\n'corral help <command>' tells more. "
 	    "Exit status: 0 ok, 1 failure, 100 usage error, 111 no daemon.\n");
 	return text;

@@ -83,6 +83,12 @@ cmd_start_new(struct cmd_ctx *ctx)
 		goto fail;
 	}
 	app = app_create(&cfg);
+	if (cluster_app_open(app, &cause) == -1) {
+		app_delete(app);
+		conn_reply_error(ctx->conn, 1, "%s", cause);
+		free(cause);
+		return CMD_REPLIED;
+	}
 	if (logsink_open(app, &cause) == -1) {
 		log_warnx("%s: %s", app->cfg.name, cause);
 		free(cause);

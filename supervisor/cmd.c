@@ -14,12 +14,15 @@ extern const struct cmd_entry cmd_start_entry, cmd_stop_entry,
     cmd_restart_entry, cmd_delete_entry, cmd_signal_entry, cmd_list_entry,
     cmd_jlist_entry, cmd_describe_entry, cmd_reset_entry, cmd_ping_entry,
     cmd_kill_entry, cmd_logs_entry, cmd_flush_entry, cmd_help_entry,
-    cmd_version_entry, cmd_set_entry, cmd_info_entry;
+    cmd_version_entry, cmd_save_entry, cmd_resurrect_entry,
+    cmd_reload_entry, cmd_scale_entry, cmd_set_entry, cmd_info_entry;
 
 const struct cmd_entry *cmd_table[] = {
 	&cmd_start_entry,
 	&cmd_stop_entry,
 	&cmd_restart_entry,
+	&cmd_reload_entry,
+	&cmd_scale_entry,
 	&cmd_delete_entry,
 	&cmd_signal_entry,
 	&cmd_list_entry,
@@ -33,6 +36,8 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_flush_entry,
 	&cmd_ping_entry,
 	&cmd_kill_entry,
+	&cmd_save_entry,
+	&cmd_resurrect_entry,
 	&cmd_version_entry,
 	&cmd_help_entry,
 	NULL
@@ -80,7 +85,8 @@ cmd_dispatch(struct conn *conn, json_t *req)
 		conn_reply_error(conn, 1, "malformed request: no command");
 		return;
 	}
-	if ((e = cmd_find(name)) == NULL) {
+	if ((e = cmd_file_redirect(name, json_object_get(req, "argv"))) ==
+	    NULL && (e = cmd_find(name)) == NULL) {
 		conn_reply_error(conn, EXIT_USAGE,
 		    "unknown command '%s' (see corral --help)", name);
 		return;

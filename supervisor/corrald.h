@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "cgroup.h"
+#include "cluster.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -57,6 +58,18 @@ struct app_config {
 	uint64_t kill_timeout;          /* ms */
 	struct cgroup_limits limits;    /* max_memory, memory_high, cpu, max_pids */
 	uint64_t max_memory_restart;    /* bytes, 0: off */
+	char *cron_restart;             /* cron expression, or NULL */
+	char *watch;                    /* paths to watch (comma separated), or NULL */
+	char *ignore_watch;             /* fnmatch patterns, comma separated */
+	uint64_t watch_delay;           /* ms */
+	char *user;                     /* run instances as this user, or NULL */
+	char *group;
+	json_t *listen;                 /* array: sockets the daemon holds */
+	char *ready;                    /* readiness spec, NULL: default */
+	uint64_t listen_timeout;        /* ms to become ready, 0: no limit */
+	long long preload;              /* LD_PRELOAD the bind() shim */
+	long long reload_surge;         /* replacements unready at once */
+	char *increment_var;            /* env variable + instance index */
 };
 
 enum inst_state {
@@ -81,6 +94,7 @@ enum inst_event {
 
 struct app;
 struct instance;
+struct reload;
 
 /* One stdout or stderr pipe of a child, cut into lines. */
 struct logpipe {
@@ -106,6 +120,7 @@ struct child {
 	int handles;                    /* handles not yet closed */
 	int pid;
 	struct cgroup *cg;              /* its cgroup, NULL without */
+	int join_after;                 /* the daemon moves it there */
 	uint64_t oom_base;              /* OOM kills in cg before the spawn */
 	TAILQ_ENTRY(child) entry;
 };
@@ -137,6 +152,9 @@ struct instance {
 	struct cgroup_sample sample;    /* readings behind cpu and memory */
 	long long oom_kills;            /* times the OOM killer ended it */
 	long long memory_restarts;      /* replaced for max_memory_restart */
+	struct ready_wait *ready;       /* while the process gets ready */
+	int not_ready;                  /* killed for not getting ready */
+	char status[128];               /* its last STATUS= */
 	TAILQ_ENTRY(instance) entry;
 };
 TAILQ_HEAD(instance_list, instance);
@@ -151,6 +169,12 @@ struct app {
 	int log_err;
 	char *log_out_path;
 	char *log_err_path;
+	char *source;                   /* config file it came from, or NULL */
+	struct triggers *triggers;      /* cron, watch, identity (triggers.c) */
+	struct listener *listeners;     /* held for the app's whole life */
+	size_t nlisteners;
+	struct ready_spec ready;
+	struct reload *reload;          /* the rolling reload running */
 	TAILQ_ENTRY(app) entry;
 };
 TAILQ_HEAD(app_list, app);
@@ -218,6 +242,8 @@ struct daemon {
 	char *sock_path;
 	char *pid_path;
 	int foreground;
+	int resurrect;                  /* --resurrect: bring back dump.json */
+	int sock_activated;             /* the control socket came from systemd */
 	int shutting_down;
 	struct conn *shutdown_conn;     /* the `kill` client to answer */
 	uint64_t started_at;
@@ -256,7 +282,7 @@ int appcfg_from_args(struct app_config *, const struct args *, char **);
 int appcfg_resolve_script(struct app_config *, const char *, json_t *,
     char **);
 char **appcfg_argv(const struct app_config *);
-char **appcfg_envp(const struct app_config *, int, int);
+char **appcfg_envp(const struct app_config *, int, int, json_t *);
 void appcfg_strv_free(char **);
 int sys_ncpu(void);
 
@@ -282,6 +308,12 @@ void instance_close_pipes(void);
 void instance_set_reason(struct instance *, const char *, ...)
     PRINTFLIKE(2, 3);
 json_t *instance_to_json(struct instance *);
+
+/* reload.c */
+int reload_start(struct conn *, struct app **, size_t, int, char **);
+void reload_check_all(void);
+void reload_conn_gone(struct conn *);
+void reload_free_all(void);
 
 /* fsm.c */
 void fsm_event(struct instance *, enum inst_event);
@@ -336,6 +368,7 @@ void limits_init(void);
 void limits_shutdown(void);
 void limits_spawn(struct instance *, struct child *, char ***, char **);
 void limits_spawn_failed(struct child *);
+void limits_spawned(struct child *);
 void limits_exited(struct instance *, struct child *);
 int limits_kill(struct instance *, int);
 void limits_sample(struct instance *);
@@ -353,5 +386,66 @@ void cmd_apply(struct cmd_ctx *, struct instance **, size_t, enum inst_event,
     int, const char *);
 void cmd_all_instances(struct instance ***, size_t *);
 extern const struct cmd_entry *cmd_table[];
+
+/* sdnotify.c */
+int sdnotify_init(uv_loop_t *, char *(*)(void));
+void sdnotify_close(void);
+void sdnotify_ready(void);
+void sdnotify_stopping(void);
+void sdnotify_status(const char *, ...) PRINTFLIKE(1, 2);
+int sdnotify_listen_fd(const char *);
+int sdnotify_private_env(const char *, size_t);
+
+/* privdrop.c */
+struct privdrop {
+	int active;                     /* the daemon is root: apply() switches */
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t ngroups;
+	char *name;                     /* user name, NULL if unknown */
+	char *home;                     /* home folder, NULL if unknown */
+};
+int privdrop_resolve(const char *, const char *, struct privdrop *, char **);
+void privdrop_free(struct privdrop *);
+int privdrop_apply(const struct privdrop *);
+
+/* cfgload.c */
+struct cfgload {
+	char *path;                     /* absolute path of the file */
+	struct app_config *cfgs;        /* checked, scripts resolved */
+	size_t n;
+	char *ignored;                  /* options of a PM2 file left out */
+	json_t *declared;               /* names of every app of the file */
+};
+int cfgload_read(struct cmd_ctx *, struct cfgload *, char **);
+void cfgload_free(struct cfgload *);
+int cfgload_is_file(json_t *);
+int cfgload_declares(const struct cfgload *, const char *);
+int cfgload_wanted(const char *, const char *);
+
+/* persist.c */
+int persist_save(char **);
+json_t *persist_daemon_env(void);
+int persist_resurrect(json_t *, struct instance ***, size_t *, char **,
+    char **);
+
+/* cmd-file.c */
+const struct cmd_entry *cmd_file_redirect(const char *, json_t *);
+
+/* triggers.c */
+struct triggers;
+int triggers_check(const struct app_config *, char **);
+void triggers_start(struct app *);
+void triggers_stop(struct app *);
+char **triggers_spawn(struct app *, uv_process_options_t *, char **);
+void triggers_describe(const struct app *, json_t *);
+
+/* watch.c */
+struct watch;
+struct watch *watch_create(uv_loop_t *, const char *, json_t *, json_t *,
+    uint64_t, void (*)(void *, const char *), void *, char **);
+void watch_free(struct watch *);
+size_t watch_count(const struct watch *);
 
 #endif

@@ -139,11 +139,24 @@ fsm_exited(struct instance *inst)
 	}
 }
 
+/* Readiness timed out (cluster.c set the reason): a failed start. */
+static enum inst_state
+fsm_not_ready(struct instance *inst)
+{
+	inst->not_ready = 1;
+	return fsm_kill(inst);
+}
+
 static enum inst_state
 fsm_stopped(struct instance *inst)
 {
+	int not_ready = inst->not_ready;
+
 	uv_timer_stop(&inst->timer);
-	if (!inst->killed)
+	inst->not_ready = 0;
+	if (not_ready && !inst->restart_pending && !inst->deleting)
+		return fsm_exited(inst);
+	if (!inst->killed && !not_ready)
 		fsm_exit_reason(inst);
 	if (inst->restart_pending && !inst->deleting && !D.shutting_down) {
 		inst->restart_pending = 0;
@@ -178,7 +191,7 @@ fsm_spawn(struct instance *inst)
 static const fsm_action fsm_table[INST_NSTATES][EV_NEVENTS] = {
 	/*                 START           STOP          RESTART           READY      EXIT         TIMER */
 	[INST_STOPPED] = { fsm_user_start, STAY,         fsm_user_start,   STAY,      STAY,        STAY },
-	[INST_STARTING] = { STAY,          fsm_kill,     fsm_kill_restart, fsm_ready, fsm_exited,  fsm_kill },
+	[INST_STARTING] = { STAY,          fsm_kill,     fsm_kill_restart, fsm_ready, fsm_exited,  fsm_not_ready },
 	[INST_ONLINE] =  { STAY,           fsm_kill,     fsm_kill_restart, STAY,      fsm_exited,  STAY },
 	[INST_STOPPING] = { fsm_pend_start, fsm_unpend,  fsm_pend_start,   STAY,      fsm_stopped, fsm_sigkill },
 	[INST_WAITING] = { fsm_user_start, fsm_cancel,   fsm_user_start,   STAY,      STAY,        fsm_spawn },
@@ -208,11 +221,10 @@ fsm_event(struct instance *inst, enum inst_event ev)
 		    fsm_event_names[ev], inst->reason[0] ? ": " : "",
 		    inst->reason);
 	}
-	if (to == INST_STARTING && from != INST_STARTING)
-		fsm_event(inst, EV_READY);
 	if (inst->deleting && (inst->state == INST_STOPPED ||
 	    inst->state == INST_ERRORED))
 		instance_free(inst);
 	op_check_all();
+	reload_check_all();
 	daemon_check_shutdown();
 }

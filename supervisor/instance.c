@@ -47,6 +47,7 @@ void
 instance_free(struct instance *inst)
 {
 	TAILQ_REMOVE(&inst->app->instances, inst, entry);
+	cluster_exited(inst);
 	if (inst->child != NULL)
 		inst->child->inst = NULL;
 	inst->timer.data = inst;
@@ -134,6 +135,7 @@ child_exited(uv_process_t *proc, int64_t status, int term_signal)
 	}
 	inst->child = NULL;
 	child->inst = NULL;
+	cluster_exited(inst);
 	inst->exit_code = term_signal != 0 ? -1 : (int)status;
 	inst->exit_signal = term_signal;
 	limits_exited(inst, child);
@@ -162,10 +164,20 @@ instance_spawn(struct instance *inst, char **cause)
 	struct app *app = inst->app;
 	struct child *child = xcalloc(1, sizeof *child);
 	uv_process_options_t o;
-	uv_stdio_container_t stdio[3];
-	char **argv = appcfg_argv(&app->cfg);
-	char **envp = appcfg_envp(&app->cfg, inst->index, inst->id);
-	int rc;
+	uv_stdio_container_t stdio[3 + CLUSTER_MAX_LISTENERS];
+	char **argv = appcfg_argv(&app->cfg), **envp;
+	json_t *extra = json_object();
+	int rc, nsock;
+
+	memset(stdio, 0, sizeof stdio);
+	nsock = cluster_spawn_prepare(inst, extra, &argv, stdio + 3, cause);
+	if (nsock == -1) {
+		appcfg_strv_free(argv);
+		json_decref(extra);
+		free(child);
+		return -1;
+	}
+	envp = appcfg_envp(&app->cfg, inst->index, inst->id, extra);
 
 	child->app = app;
 	app_ref(app);
@@ -178,7 +190,6 @@ instance_spawn(struct instance *inst, char **cause)
 
 	limits_spawn(inst, child, &argv, envp);
 	memset(&o, 0, sizeof o);
-	memset(stdio, 0, sizeof stdio);
 	stdio[0].flags = UV_IGNORE;
 	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
 	stdio[1].data.stream = (uv_stream_t *)&child->out.pipe;
@@ -187,10 +198,11 @@ instance_spawn(struct instance *inst, char **cause)
 	o.exit_cb = child_exited;
 	o.file = argv[0];
 	o.args = argv;
-	o.env = envp;
 	o.cwd = app->cfg.cwd;
 	o.flags = UV_PROCESS_DETACHED;
-	o.stdio_count = 3;
+	envp = triggers_spawn(app, &o, envp);
+	o.env = envp;
+	o.stdio_count = 3 + nsock;
 	o.stdio = stdio;
 	child->proc.data = child;
 
@@ -204,9 +216,11 @@ instance_spawn(struct instance *inst, char **cause)
 		uv_close((uv_handle_t *)&child->proc, child_proc_closed);
 		uv_close((uv_handle_t *)&child->out.pipe, child_pipe_closed);
 		uv_close((uv_handle_t *)&child->err.pipe, child_pipe_closed);
+		json_decref(extra);
 		return -1;
 	}
 	child->pid = child->proc.pid;
+	limits_spawned(child);
 	uv_read_start((uv_stream_t *)&child->out.pipe, daemon_alloc, child_read);
 	uv_read_start((uv_stream_t *)&child->err.pipe, daemon_alloc, child_read);
 	inst->child = child;
@@ -218,6 +232,8 @@ instance_spawn(struct instance *inst, char **cause)
 	inst->memory = 0;
 	log_info("%s[%d] id %d: started pid %d", app->cfg.name, inst->index,
 	    inst->id, inst->pid);
+	cluster_spawned(inst, extra);
+	json_decref(extra);
 	return 0;
 }
 
@@ -276,10 +292,11 @@ instance_to_json(struct instance *inst)
 {
 	int running = inst->child != NULL;
 	uint64_t up = running ? mono_ms() - inst->started_mono : 0;
+	json_t *o;
 
 	if (running)
 		stats_sample(inst);
-	return json_pack("{s:i, s:s, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:f,"
+	o = json_pack("{s:i, s:s, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:f,"
 	    " s:I, s:s, s:i, s:i, s:I}",
 	    "id", inst->id,
 	    "name", inst->app->cfg.name,
@@ -296,4 +313,7 @@ instance_to_json(struct instance *inst)
 	    "exit_code", inst->exit_code,
 	    "exit_signal", inst->exit_signal,
 	    "oom_kills", (json_int_t)inst->oom_kills);
+	if (running && inst->status[0] != '\0')
+		json_object_set_new(o, "status", json_string(inst->status));
+	return o;
 }

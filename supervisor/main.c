@@ -55,7 +55,8 @@ daemon_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void NORETURN
 main_usage(void)
 {
-	fprintf(stderr, "usage: corrald [-fv] [--foreground] [--verbose]\n");
+	fprintf(stderr, "usage: corrald [-fv] [--foreground] [--resurrect] "
+	    "[--verbose]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -146,6 +147,8 @@ main_cleanup(void)
 		app_release(app);
 	}
 	instance_close_pipes();
+	sdnotify_close();
+	cluster_shutdown();
 	uv_close((uv_handle_t *)&D.stats_timer, NULL);
 	uv_close((uv_handle_t *)&D.sig_term, NULL);
 	uv_close((uv_handle_t *)&D.sig_int, NULL);
@@ -190,6 +193,7 @@ daemon_shutdown(struct conn *conn)
 	if (D.shutting_down)
 		return;
 	D.shutting_down = 1;
+	sdnotify_stopping();
 	log_info("shutting down: stopping every app");
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next) {
@@ -233,6 +237,65 @@ main_signals(void)
 	}
 }
 
+/* The STATUS= line for systemd. */
+static char *
+main_status(void)
+{
+	struct app *app;
+	struct instance *inst;
+	int apps = 0, online = 0, errored = 0, total = 0;
+	char *s;
+
+	TAILQ_FOREACH(app, &D.apps, entry) {
+		if (app->deleted)
+			continue;
+		apps++;
+		TAILQ_FOREACH(inst, &app->instances, entry) {
+			total++;
+			online += inst->state == INST_ONLINE;
+			errored += inst->state == INST_ERRORED;
+		}
+	}
+	xasprintf(&s, "%d app%s, %d/%d instance%s online, %d errored", apps,
+	    apps == 1 ? "" : "s", online, total, total == 1 ? "" : "s",
+	    errored);
+	return s;
+}
+
+/* --resurrect: the saved apps, with the daemon's environment. */
+static void
+main_resurrect(void)
+{
+	struct instance **v;
+	char *cause = NULL, *msg = NULL;
+	json_t *env = persist_daemon_env();
+	size_t i, n;
+	int *ids;
+
+	if (persist_resurrect(env, &v, &n, &msg, &cause) == -1) {
+		log_warnx("resurrect: %s", cause);
+		free(cause);
+		json_decref(env);
+		return;
+	}
+	json_decref(env);
+	if (msg != NULL)
+		log_info("resurrect: %s", msg);
+	free(msg);
+	/* an event may free instances: look each one up by id */
+	ids = xcalloc(n, sizeof *ids);
+	for (i = 0; i < n; i++)
+		ids[i] = v[i]->id;
+	free(v);
+	for (i = 0; i < n; i++) {
+		struct instance *inst = app_find_instance(ids[i], 0);
+
+		if (inst != NULL)
+			fsm_event(inst, EV_START);
+	}
+	free(ids);
+}
+
 static void
 main_paths(void)
 {
@@ -258,6 +321,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "resurrect", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -271,6 +335,9 @@ main(int argc, char **argv)
 			break;
 		case 'v':
 			log_set_verbose(1);
+			break;
+		case 'r':
+			D.resurrect = 1;
 			break;
 		default:
 			main_usage();
@@ -297,10 +364,17 @@ main(int argc, char **argv)
 	limits_init();
 	if (server_listen(&cause) == -1)
 		fatalx("control socket: %s", cause);
+	if (cluster_init(&cause) == -1)
+		fatalx("%s", cause);
 	stats_start();
 	uv_unref((uv_handle_t *)&D.stats_timer);
 	log_info("corrald %s serving on %s (pid %d)", CORRAL_VERSION,
 	    D.sock_path, (int)getpid());
+	if (sdnotify_init(D.loop, main_status) != 0)
+		log_warnx("watchdog timer failed");
+	if (D.resurrect)
+		main_resurrect();
+	sdnotify_ready();
 	if (ready_fd != -1) {
 		(void)!write(ready_fd, "", 1);
 		close(ready_fd);

@@ -45,6 +45,7 @@ conn_close(struct conn *c)
 		D.shutdown_conn = NULL;
 	TAILQ_REMOVE(&D.conns, c, entry);
 	op_conn_gone(c);
+	reload_conn_gone(c);
 	uv_close((uv_handle_t *)&c->pipe, conn_closed);
 }
 
@@ -218,8 +219,17 @@ int
 server_listen(char **cause)
 {
 	mode_t old;
-	int rc;
+	int rc, fd;
 
+	if ((fd = sdnotify_listen_fd(D.sock_path)) != -1) {
+		if ((rc = uv_pipe_init(D.loop, &D.server, 0)) != 0 ||
+		    (rc = uv_pipe_open(&D.server, fd)) != 0 ||
+		    (rc = uv_listen((uv_stream_t *)&D.server, 128,
+		    server_accept)) != 0)
+			goto fail;
+		D.sock_activated = 1;
+		return 0;
+	}
 	(void)unlink(D.sock_path);
 	if ((rc = uv_pipe_init(D.loop, &D.server, 0)) != 0)
 		goto fail;
@@ -244,7 +254,8 @@ server_close(void)
 
 	if (!uv_is_closing((uv_handle_t *)&D.server))
 		uv_close((uv_handle_t *)&D.server, NULL);
-	(void)unlink(D.sock_path);
+	if (!D.sock_activated)
+		(void)unlink(D.sock_path);
 	TAILQ_FOREACH_SAFE(c, &D.conns, entry, next) {
 		if (c != D.shutdown_conn)
 			conn_close(c);

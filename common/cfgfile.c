@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The INI form of an app list (corral.ini), read with inih into a struct
+ * cfgfile: one app per section, each key with the line it came from, so
+ * that whoever applies the keys can say "file:line: message". This file
+ * knows the syntax only (sections, duplicates, line lengths); the meaning
+ * of each key is checked by the table of app options that the CLI flags
+ * use too. Leading blanks are dropped from every line, so that an indented
+ * key is a key and never a continuation of the previous value.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "common.h"
+
+#define CFGFILE_MAX_SIZE (4 * 1024 * 1024)
+
+struct cfgfile_reader {
+	const char *data;
+	size_t len;
+	size_t off;
+	int line;               /* number of the line last handed to inih */
+	struct cfgfile *cf;
+	struct cfgfile_app *app; /* section being read */
+	int sections;           /* section headers seen */
+};
+
+struct cfgfile *
+cfgfile_create(const char *path)
+{
+	struct cfgfile *cf;
+
+	cf = xcalloc(1, sizeof *cf);
+	cf->path = xstrdup(path);
+	return cf;
+}
+
+void
+cfgfile_free(struct cfgfile *cf)
+{
+	size_t i, j;
+
+	if (cf == NULL)
+		return;
+	for (i = 0; i < cf->napps; i++) {
+		for (j = 0; j < cf->apps[i].nentries; j++) {
+			free(cf->apps[i].entries[j].key);
+			free(cf->apps[i].entries[j].value);
+		}
+		free(cf->apps[i].entries);
+		free(cf->apps[i].name);
+	}
+	free(cf->apps);
+	for (i = 0; i < cf->nerrors; i++)
+		free(cf->errs[i].msg);
+	free(cf->errs);
+	free(cf->path);
+	free(cf);
+}
+
+/* Records "path:line: message" (line 0: "path: message") for cf. */
+void
+cfgfile_error(struct cfgfile *cf, int line, const char *fmt, ...)
+{
+	struct cfgfile_err *e;
+	va_list ap;
+
+	cf->errs = xreallocarray(cf->errs, cf->nerrors + 1, sizeof *cf->errs);
+	e = &cf->errs[cf->nerrors++];
+	e->line = line;
+	va_start(ap, fmt);
+	xvasprintf(&e->msg, fmt, ap);
+	va_end(ap);
+}
+
+static int
+cfgfile_err_cmp(const void *a, const void *b)
+{
+	const struct cfgfile_err *ea = a, *eb = b;
+
+	if (ea->line != eb->line)
+		return ea->line < eb->line ? -1 : 1;
+	return ea < eb ? -1 : ea > eb;
+}
+
+/*
+ * Returns every error of cf, sorted by line, one per line of text, or NULL
+ * if there is none. The caller frees.
+ */
+char *
+cfgfile_errors(struct cfgfile *cf)
+{
+	char *out = NULL, *old;
+	size_t i;
+
+	if (cf->nerrors == 0)
+		return NULL;
+	qsort(cf->errs, cf->nerrors, sizeof *cf->errs, cfgfile_err_cmp);
+	for (i = 0; i < cf->nerrors; i++) {
+		old = out;
+		if (cf->errs[i].line > 0)
+			xasprintf(&out, "%s%s%s:%d: %s", old ? old : "",
+			    old ? "\n" : "", cf->path, cf->errs[i].line,
+			    cf->errs[i].msg);
+		else
+			xasprintf(&out, "%s%s%s: %s", old ? old : "",
+			    old ? "\n" : "", cf->path, cf->errs[i].msg);
+		free(old);
+	}
+	return out;
+}
+
+struct cfgfile_app *
+cfgfile_find(struct cfgfile *cf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cf->napps; i++) {
+		if (strcmp(cf->apps[i].name, name) == 0)
+			return &cf->apps[i];
+	}
+	return NULL;
+}
+
+struct cfgfile_app *
+cfgfile_add_app(struct cfgfile *cf, const char *name, int line)
+{
+	struct cfgfile_app *app;
+
+	cf->apps = xreallocarray(cf->apps, cf->napps + 1, sizeof *cf->apps);
+	app = &cf->apps[cf->napps++];
+	memset(app, 0, sizeof *app);
+	app->name = xstrdup(name);
+	app->line = line;
+	return app;
+}
+
+const struct cfgfile_entry *
+cfgfile_get(const struct cfgfile_app *app, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < app->nentries; i++) {
+		if (strcmp(app->entries[i].key, key) == 0)
+			return &app->entries[i];
+	}
+	return NULL;
+}
+
+void
+cfgfile_add(struct cfgfile_app *app, const char *key, const char *value,
+    int line)
+{
+	struct cfgfile_entry *e;
+
+	app->entries = xreallocarray(app->entries, app->nentries + 1,
+	    sizeof *app->entries);
+	e = &app->entries[app->nentries++];
+	e->key = xstrdup(key);
+	e->value = xstrdup(value);
+	e->line = line;
+}
+
+/* Checks an app name as given in a section header. */
+int
+cfgfile_valid_name(const char *name)
+{
+	const char *p;
+
+	if (*name == '\0' || strlen(name) > 64 || strcmp(name, "all") == 0)
+		return 0;
+	if (strspn(name, "0123456789") == strlen(name))
+		return 0;       /* would read as an id */
+	for (p = name; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("._-@", *p) != NULL))
+			return 0;
+	}
+	return 1;
+}
+
+/* Notes a section header seen by the reader; inih does not report them. */
+static void
+cfgfile_section(struct cfgfile_reader *r, const char *s, size_t len)
+{
+	const char *end = memchr(s, ']', len);
+	char *name;
+
+	r->app = NULL;
+	r->sections++;
+	if (end == NULL)
+		return;         /* inih reports it */
+	name = xstrndup(s + 1, (size_t)(end - s - 1));
+	name[strcspn(name, "\r\n")] = '\0';
+	while (*name != '\0' && name[strlen(name) - 1] == ' ')
+		name[strlen(name) - 1] = '\0';
+	if (!cfgfile_valid_name(name + strspn(name, " ")))
+		cfgfile_error(r->cf, r->line, "bad app name '%s' (letters, "
+		    "digits, '.', '_', '-', '@'; not a number or 'all')",
+		    name);
+	else if ((r->app = cfgfile_find(r->cf, name + strspn(name, " ")))
+	    != NULL) {
+		cfgfile_error(r->cf, r->line, "app [%s] already declared at "
+		    "line %d", r->app->name, r->app->line);
+		r->app = NULL;
+	} else
+		r->app = cfgfile_add_app(r->cf, name + strspn(name, " "),
+		    r->line);
+	free(name);
+}
+
+/* The ini_reader: one line per call, blanks dropped at the start. */
+static char *
+cfgfile_read_line(char *str, int num, void *stream)
+{
+	struct cfgfile_reader *r = stream;
+	const char *s, *nl;
+	size_t len, skip;
+
+	if (r->off >= r->len)
+		return NULL;
+	s = r->data + r->off;
+	nl = memchr(s, '\n', r->len - r->off);
+	len = nl != NULL ? (size_t)(nl - s) + 1 : r->len - r->off;
+	r->off += len;
+	r->line++;
+	skip = strspn(s, " \t");
+	if (skip > len)
+		skip = len;
+	s += skip;
+	len -= skip;
+	if (memchr(s, '\0', len) != NULL) {
+		cfgfile_error(r->cf, r->line, "NUL byte in line");
+		len = 0;
+	} else if (len + 1 >= (size_t)num) {
+		cfgfile_error(r->cf, r->line, "line too long (at most %d "
+		    "characters)", num - 2);
+		len = 0;
+	} else if (len > 0 && s[0] == '[')
+		cfgfile_section(r, s, len);
+	memcpy(str, s, len);
+	str[len] = '\0';
+	return str;
+}
+
+static int
+cfgfile_handler(void *user, const char *section, const char *key,
+    const char *value)
+{
+	struct cfgfile_reader *r = user;
+	const struct cfgfile_entry *e;
+	char *unquoted;
+	size_t len;
+
+	(void)section;
+	if (r->app == NULL) {
+		if (r->sections == 0)
+			cfgfile_error(r->cf, r->line, "key '%s' outside of an "
+			    "[app] section", key);
+		return 1;
+	}
+	if (*key == '\0') {
+		cfgfile_error(r->cf, r->line, "empty key");
+		return 1;
+	}
+	if ((e = cfgfile_get(r->app, key)) != NULL) {
+		cfgfile_error(r->cf, r->line, "key '%s' already set at line "
+		    "%d", key, e->line);
+		return 1;
+	}
+	len = strlen(value);
+	if (strcmp(key, "args") != 0 && len >= 2 &&
+	    (value[0] == '"' || value[0] == '\'') && value[len - 1] == value[0] &&
+	    memchr(value + 1, value[0], len - 2) == NULL) {
+		unquoted = xstrndup(value + 1, len - 2);
+		cfgfile_add(r->app, key, unquoted, r->line);
+		free(unquoted);
+	} else
+		cfgfile_add(r->app, key, value, r->line);
+	return 1;
+}
+
+/* Reads all of path (at most CFGFILE_MAX_SIZE bytes) into *data. */
+int
+cfgfile_slurp(const char *path, char **data, size_t *len, char **cause)
+{
+	FILE *f;
+	size_t n;
+	char *buf;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	buf = xmalloc(CFGFILE_MAX_SIZE + 1);
+	n = fread(buf, 1, CFGFILE_MAX_SIZE + 1, f);
+	if (ferror(f) || n > CFGFILE_MAX_SIZE) {
+		xasprintf(cause, "%s: %s", path, ferror(f) ? strerror(errno) :
+		    "file too large");
+		fclose(f);
+		free(buf);
+		return -1;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+/*
+ * Parses INI text; shown is the file name used in messages. Returns the
+ * apps, with the errors found so far in its errs (more may be added by
+ * whoever checks the keys).
+ */
+static struct cfgfile *
+cfgfile_ini(const char *shown, const char *data, size_t len)
+{
+	struct cfgfile_reader r;
+	int rc;
+
+	memset(&r, 0, sizeof r);
+	r.data = data;
+	r.len = len;
+	r.cf = cfgfile_create(shown);
+	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
+		r.off = 3;      /* inih would skip the BOM on its own line */
+	rc = ini_parse_stream(cfgfile_read_line, &r, cfgfile_handler, &r);
+	if (rc > 0)
+		cfgfile_error(r.cf, rc, "syntax error: expected '[app]', "
+		    "'key = value' or a comment");
+	else if (rc < 0)
+		cfgfile_error(r.cf, 0, "cannot parse (out of memory)");
+	else if (r.cf->napps == 0 && r.cf->nerrors == 0)
+		cfgfile_error(r.cf, 0, "no [app] section");
+	return r.cf;
+}
+
+/*
+ * Parses INI text. Returns the apps, or NULL with *cause holding every
+ * error, one "file:line: message" per line (the caller frees).
+ */
+struct cfgfile *
+cfgfile_parse_ini(const char *shown, const char *data, size_t len,
+    char **cause)
+{
+	struct cfgfile *cf = cfgfile_ini(shown, data, len);
+
+	if (cf->nerrors > 0) {
+		*cause = cfgfile_errors(cf);
+		cfgfile_free(cf);
+		return NULL;
+	}
+	return cf;
+}
+
+struct cfgfile *
+cfgfile_read_ini(const char *path, const char *shown, char **cause)
+{
+	struct cfgfile *cf;
+	char *data;
+	size_t len;
+
+	if (cfgfile_slurp(path, &data, &len, cause) != 0)
+		return NULL;
+	cf = cfgfile_parse_ini(shown, data, len, cause);
+	free(data);
+	return cf;
+}
+
+/*
+ * Tells whether a word given to start/reload names a config file rather
+ * than a script: 1 for INI (.ini), 2 for a PM2 JSON ecosystem (.json),
+ * 3 for a PM2 JavaScript ecosystem (which corral cannot run), else 0.
+ */
+int
+cfgfile_kind(const char *path)
+{
+	size_t len = strlen(path);
+
+#define ENDS(s) (len > strlen(s) && strcmp(path + len - strlen(s), s) == 0)
+	if (ENDS(".ini"))
+		return CFGFILE_INI;
+	if (ENDS(".json"))
+		return CFGFILE_JSON;
+	if (ENDS(".config.js") || ENDS(".config.cjs") || ENDS(".config.mjs"))
+		return CFGFILE_JS;
+#undef ENDS
+	return 0;
+}
+
+/*
+ * Reads an INI or JSON app list, as cfgfile_kind() tells. An INI file's
+ * syntax errors are kept in the returned cfgfile (so that the caller can
+ * add its own and report them all); NULL with *cause when the file cannot
+ * be read or is not JSON of the right shape.
+ */
+struct cfgfile *
+cfgfile_read(const char *path, const char *shown, char **cause)
+{
+	struct cfgfile *cf;
+	char *data;
+	size_t len;
+
+	switch (cfgfile_kind(path)) {
+	case CFGFILE_JS:
+		xasprintf(cause, "%s: JavaScript ecosystem files cannot be "
+		    "read; convert it once with: node -e 'console.log(JSON."
+		    "stringify(require(\"./%s\"), null, 2))' > ecosystem.json",
+		    shown, strrchr(shown, '/') ? strrchr(shown, '/') + 1 :
+		    shown);
+		return NULL;
+	case CFGFILE_JSON:
+		if (cfgfile_slurp(path, &data, &len, cause) != 0)
+			return NULL;
+		cf = ecosystem_parse(shown, data, len, cause);
+		free(data);
+		return cf;
+	default:
+		if (cfgfile_slurp(path, &data, &len, cause) != 0)
+			return NULL;
+		cf = cfgfile_ini(shown, data, len);
+		free(data);
+		return cf;
+	}
+}
+
+/*
+ * Splits an args value into words as a shell would for quoting only:
+ * blanks separate words, '...' keeps everything, "..." keeps all but \" and
+ * \\ escapes, a backslash outside quotes escapes the next character. No
+ * expansion of any kind. Returns a JSON array of strings, or NULL with
+ * *cause.
+ */
+json_t *
+cfgfile_split_args(const char *s, char **cause)
+{
+	json_t *words = json_array();
+	char *word = xmalloc(strlen(s) + 1);
+	size_t n = 0;
+	int in_word = 0;
+	char quote = 0;
+
+	for (; *s != '\0'; s++) {
+		if (quote == '\'') {
+			if (*s == '\'')
+				quote = 0;
+			else
+				word[n++] = *s;
+		} else if (quote == '"') {
+			if (*s == '"')
+				quote = 0;
+			else if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+				word[n++] = *++s;
+			else
+				word[n++] = *s;
+		} else if (*s == ' ' || *s == '\t') {
+			if (in_word) {
+				json_array_append_new(words,
+				    json_stringn(word, n));
+				n = 0;
+				in_word = 0;
+			}
+		} else {
+			in_word = 1;
+			if (*s == '\'' || *s == '"')
+				quote = *s;
+			else if (*s == '\\' && s[1] != '\0')
+				word[n++] = *++s;
+			else
+				word[n++] = *s;
+		}
+	}
+	if (quote != 0) {
+		xasprintf(cause, "unterminated %c quote", quote);
+		json_decref(words);
+		free(word);
+		return NULL;
+	}
+	if (in_word)
+		json_array_append_new(words, json_stringn(word, n));
+	free(word);
+	return words;
+}

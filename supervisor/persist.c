@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The saved app list behind `corral save`, `corral resurrect` and
+ * `corrald --resurrect`: each app's declared configuration (never the
+ * caller's whole environment), where it came from, and whether it ran.
+ * The file itself (atomic write, .bak, fallback) is common/dump.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "corrald.h"
+
+extern char **environ;
+
+static char *
+persist_path(void)
+{
+	return paths_file(D.home, "dump.json");
+}
+
+/* An app counts as stopped only when every instance is stopped. */
+static int
+persist_running(const struct app *app)
+{
+	const struct instance *inst;
+
+	TAILQ_FOREACH(inst, &app->instances, entry) {
+		if (!inst->deleting && inst->state != INST_STOPPED)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Writes dump.json. Returns the number of apps saved, or -1 with *cause.
+ */
+int
+persist_save(char **cause)
+{
+	json_t *dump, *apps = json_array(), *o;
+	struct app *app;
+	char *path = persist_path();
+	int rc, n = 0;
+
+	TAILQ_FOREACH(app, &D.apps, entry) {
+		if (app->deleted)
+			continue;
+		o = appcfg_to_json(&app->cfg);
+		json_object_set_new(o, "state", json_string(
+		    persist_running(app) ? "running" : "stopped"));
+		if (app->source != NULL)
+			json_object_set_new(o, "source",
+			    json_string(app->source));
+		json_array_append_new(apps, o);
+		n++;
+	}
+	dump = json_pack("{s:i, s:I, s:s, s:o}", "version", 1, "saved_at",
+	    (json_int_t)now_ms(), "corral", CORRAL_VERSION, "apps", apps);
+	rc = dump_write(path, dump, cause);
+	json_decref(dump);
+	free(path);
+	return rc == 0 ? n : -1;
+}
+
+/* The daemon's environment without the variables systemd gave it. */
+json_t *
+persist_daemon_env(void)
+{
+	json_t *env = json_object();
+	char **e, *key;
+	const char *eq;
+
+	for (e = environ; *e != NULL; e++) {
+		if ((eq = strchr(*e, '=')) == NULL ||
+		    sdnotify_private_env(*e, (size_t)(eq - *e)))
+			continue;
+		key = xstrndup(*e, (size_t)(eq - *e));
+		json_object_set_new(env, key, json_string(eq + 1));
+		free(key);
+	}
+	return env;
+}
+
+static void
+persist_note(char **msg, const char *name, const char *what)
+{
+	char *old = *msg;
+
+	xasprintf(msg, "%s%s%s: %s", old ? old : "", old ? "\n" : "", name,
+	    what);
+	free(old);
+}
+
+/* Declares one saved app; adds its instances to v when it ran. */
+static void
+persist_app(json_t *saved, json_t *env, struct instance ***v, size_t *n,
+    char **msg)
+{
+	struct app_config cfg;
+	struct instance *inst;
+	struct app *app;
+	json_t *o = json_copy(saved);
+	const char *name = json_string_value(json_object_get(saved, "name"));
+	const char *state = json_string_value(json_object_get(saved, "state"));
+	const char *source = json_string_value(json_object_get(saved,
+	    "source"));
+	char *cause = NULL, *why;
+
+	if (app_find(name) != NULL) {
+		persist_note(msg, name, "already declared, left as it is");
+		json_decref(o);
+		return;
+	}
+	json_object_del(o, "state");
+	json_object_del(o, "source");
+	appcfg_init(&cfg);
+	json_decref(cfg.env);
+	cfg.env = json_deep_copy(env);
+	if (appcfg_from_json(&cfg, o, &cause) == -1 ||
+	    cfg.name == NULL || cfg.script == NULL || cfg.cwd == NULL ||
+	    triggers_check(&cfg, &cause) == -1) {
+		xasprintf(&why, "not restored: %s", cause ? cause :
+		    "incomplete entry");
+		persist_note(msg, name, why);
+		free(why);
+		free(cause);
+		appcfg_free(&cfg);
+		json_decref(o);
+		return;
+	}
+	json_decref(o);
+	app = app_create(&cfg);
+	if (source != NULL)
+		app->source = xstrdup(source);
+	if (logsink_open(app, &cause) == -1) {
+		log_warnx("%s: %s", app->cfg.name, cause);
+		free(cause);
+	}
+	if (state != NULL && strcmp(state, "stopped") == 0) {
+		persist_note(msg, name, "restored, stopped");
+		return;
+	}
+	TAILQ_FOREACH(inst, &app->instances, entry) {
+		*v = xreallocarray(*v, *n + 1, sizeof **v);
+		(*v)[(*n)++] = inst;
+	}
+}
+
+/*
+ * Declares the saved apps with env (an object, the environment they start
+ * with) and gives in *v the instances to start. Returns 0, with *msg
+ * telling what was skipped or read from the .bak (the caller frees both),
+ * or -1 with *cause.
+ */
+int
+persist_resurrect(json_t *env, struct instance ***v, size_t *n, char **msg,
+    char **cause)
+{
+	char *path = persist_path(), *warning = NULL;
+	json_t *dump, *a;
+	size_t i;
+
+	*v = NULL;
+	*n = 0;
+	*msg = NULL;
+	if ((dump = dump_read(path, &warning, cause)) == NULL) {
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (warning != NULL) {
+		log_warnx("%s", warning);
+		*msg = warning;
+	}
+	json_array_foreach(json_object_get(dump, "apps"), i, a)
+		persist_app(a, env, v, n, msg);
+	log_info("resurrected %zu app(s)", json_array_size(json_object_get(
+	    dump, "apps")));
+	json_decref(dump);
+	return 0;
+}

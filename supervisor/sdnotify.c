@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * corrald as a systemd service: READY=1, STATUS=, STOPPING=1 and the
+ * watchdog keep-alive (WATCHDOG=1 every half WATCHDOG_USEC, from a libuv
+ * timer, so a stuck loop stops the pings), and the control socket passed
+ * by socket activation. Built without libsystemd (HAVE_LIBSYSTEMD unset),
+ * every function is a no-op and no socket is ever inherited.
+ *
+ * The daemon's own NOTIFY_SOCKET stays in its environment for libsystemd
+ * to find; sdnotify_private_env() names the variables that belong to
+ * corrald and must never reach an app.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "corrald.h"
+
+#define SDNOTIFY_STATUS_MS 1000
+
+static uv_timer_t sdnotify_timer;
+static int sdnotify_timer_live;
+static uv_timer_t sdnotify_status_timer;
+static int sdnotify_status_live;
+static char *(*sdnotify_status_fn)(void);
+static char *sdnotify_last_status;
+
+#ifdef HAVE_LIBSYSTEMD
+static void
+sdnotify_send(const char *state)
+{
+	int rc;
+
+	if ((rc = sd_notify(0, state)) < 0)
+		log_warnx("sd_notify %s: %s", state, strerror(-rc));
+}
+
+static void
+sdnotify_ping(uv_timer_t *timer)
+{
+	(void)timer;
+	sdnotify_send("WATCHDOG=1");
+}
+#endif
+
+#ifdef HAVE_LIBSYSTEMD
+/* Sends STATUS= when the text the daemon gives has changed. */
+static void
+sdnotify_status_tick(uv_timer_t *timer)
+{
+	char *s;
+
+	(void)timer;
+	if (sdnotify_status_fn == NULL || (s = sdnotify_status_fn()) == NULL)
+		return;
+	if (sdnotify_last_status != NULL && strcmp(s, sdnotify_last_status) ==
+	    0) {
+		free(s);
+		return;
+	}
+	sdnotify_status("%s", s);
+	free(sdnotify_last_status);
+	sdnotify_last_status = s;
+}
+#endif
+
+/*
+ * Starts the watchdog pings if systemd asked for them, and, under a
+ * NOTIFY_SOCKET, a STATUS= update from status_fn (a text the caller
+ * allocates; may be NULL) every second when it changes. The timers are
+ * unref'd: they never keep the loop alive. Returns 0, or a negative libuv
+ * error.
+ */
+int
+sdnotify_init(uv_loop_t *loop, char *(*status_fn)(void))
+{
+#ifdef HAVE_LIBSYSTEMD
+	uint64_t usec = 0;
+	int rc;
+
+	if (status_fn != NULL && getenv("NOTIFY_SOCKET") != NULL &&
+	    uv_timer_init(loop, &sdnotify_status_timer) == 0) {
+		sdnotify_status_live = 1;
+		sdnotify_status_fn = status_fn;
+		uv_unref((uv_handle_t *)&sdnotify_status_timer);
+		uv_timer_start(&sdnotify_status_timer, sdnotify_status_tick,
+		    SDNOTIFY_STATUS_MS, SDNOTIFY_STATUS_MS);
+	}
+
+	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+		return 0;
+	if ((rc = uv_timer_init(loop, &sdnotify_timer)) != 0)
+		return rc;
+	sdnotify_timer_live = 1;
+	uv_unref((uv_handle_t *)&sdnotify_timer);
+	if (usec < 2000)
+		usec = 2000;
+	if ((rc = uv_timer_start(&sdnotify_timer, sdnotify_ping, 0,
+	    usec / 2000)) != 0)
+		return rc;
+	log_info("watchdog: pinging every %llu ms",
+	    (unsigned long long)(usec / 2000));
+#else
+	(void)loop;
+	sdnotify_status_fn = status_fn; /* never called without libsystemd */
+#endif
+	return 0;
+}
+
+/* Stops the watchdog timer; its handle closes on the next loop turn. */
+void
+sdnotify_close(void)
+{
+	if (sdnotify_timer_live) {
+		sdnotify_timer_live = 0;
+		uv_close((uv_handle_t *)&sdnotify_timer, NULL);
+	}
+	if (sdnotify_status_live) {
+		sdnotify_status_live = 0;
+		uv_close((uv_handle_t *)&sdnotify_status_timer, NULL);
+	}
+	free(sdnotify_last_status);
+	sdnotify_last_status = NULL;
+}
+
+/* The control socket serves and the saved apps have been started. */
+void
+sdnotify_ready(void)
+{
+#ifdef HAVE_LIBSYSTEMD
+	sdnotify_send("READY=1");
+	sdnotify_status_tick(NULL);
+#endif
+}
+
+void
+sdnotify_stopping(void)
+{
+#ifdef HAVE_LIBSYSTEMD
+	sdnotify_send("STOPPING=1");
+#endif
+}
+
+void
+sdnotify_status(const char *fmt, ...)
+{
+#ifdef HAVE_LIBSYSTEMD
+	char *status, *msg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	xvasprintf(&status, fmt, ap);
+	va_end(ap);
+	xasprintf(&msg, "STATUS=%s", status);
+	sdnotify_send(msg);
+	free(msg);
+	free(status);
+#else
+	(void)fmt;
+#endif
+}
+
+/*
+ * Returns the listening unix stream socket bound to path that systemd
+ * passed (socket activation), or -1 if there is none. LISTEN_* are removed
+ * from the environment either way; other passed fds are left open.
+ */
+int
+sdnotify_listen_fd(const char *path)
+{
+#ifdef HAVE_LIBSYSTEMD
+	int n, fd;
+
+	if ((n = sd_listen_fds(1)) <= 0)
+		return -1;
+	for (fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, path, 0) > 0) {
+			log_info("control socket %s passed by systemd (fd %d)",
+			    path, fd);
+			return fd;
+		}
+	}
+	log_warnx("socket activation: no listening socket for %s among "
+	    "%d fds", path, n);
+#else
+	(void)path;
+#endif
+	return -1;
+}
+
+/* Tells whether an environment variable is corrald's own (from systemd). */
+int
+sdnotify_private_env(const char *name, size_t len)
+{
+	static const char *const names[] = { "NOTIFY_SOCKET",
+	    "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID",
+	    "LISTEN_FDNAMES" };
+	size_t i;
+
+	for (i = 0; i < nitems(names); i++) {
+		if (strlen(names[i]) == len && strncmp(names[i], name, len) ==
+		    0)
+			return 1;
+	}
+	return 0;
+}

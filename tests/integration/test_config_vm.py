@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: ISC
+"""The boot test in a guest with systemd as PID 1 (../shared/vm): `corral
+startup`, then the saved apps come back when multi-user.target starts and
+go away with the service. Slow (a few minutes under TCG), so it runs only
+with CORRAL_VM_TESTS=1."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import BUILD, TOP
+
+RUNNER = Path(os.environ.get("CORRAL_VM_RUNNER",
+                             TOP.parent / "shared" / "vm" / "run-in-vm.sh"))
+
+
+@pytest.mark.skipif(os.environ.get("CORRAL_VM_TESTS") != "1",
+                    reason="VM tests run with CORRAL_VM_TESTS=1")
+@pytest.mark.skipif(not RUNNER.exists(), reason=f"no {RUNNER}")
+def test_boot_with_systemd():
+    env = dict(os.environ, VM_SYSTEMD="1", BUILD=str(BUILD))
+    r = subprocess.run([str(RUNNER), "sh tests/vm/boot-systemd.sh"], cwd=TOP,
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=1500)
+    out = r.stdout.decode("utf-8", "replace")
+    assert r.returncode == 0 and "boot test: ok" in out, out[-4000:]
