@@ -212,12 +212,14 @@ cgroup_join_files_free(char **files, size_t n)
 }
 
 /*
- * Returns "exec --join F... -- argv..." or, when argv already runs exec
- * (cluster mode), "exec --join F... <the rest of argv>".  Takes over argv
- * (a NULL-terminated array of strings from xmalloc); copies files.
+ * Returns "exec OPT F... -- argv..." or, when argv already runs exec
+ * (cluster mode), "exec OPT F... <the rest of argv>"; OPT is --join (the
+ * child joins) or --wait (the daemon moves it).  Takes over argv (a
+ * NULL-terminated array of strings from xmalloc); copies files.
  */
 char **
-cgroup_exec_argv(char **argv, const char *exec, char **files, size_t nfiles)
+cgroup_exec_argv(char **argv, const char *exec, const char *opt,
+    char **files, size_t nfiles)
 {
 	char	**nargv;
 	size_t	  nold, i, n = 0;
@@ -229,7 +231,7 @@ cgroup_exec_argv(char **argv, const char *exec, char **files, size_t nfiles)
 	nargv = xcalloc(nold + 2 * nfiles + 3, sizeof *nargv);
 	nargv[n++] = wrapped ? argv[0] : xstrdup(exec);
 	for (i = 0; i < nfiles; i++) {
-		nargv[n++] = xstrdup("--join");
+		nargv[n++] = xstrdup(opt);
 		nargv[n++] = xstrdup(files[i]);
 	}
 	if (!wrapped)

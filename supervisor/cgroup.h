@@ -128,7 +128,8 @@ void cgroup_free(struct cgroup *);
 int cgroup_destroy(struct cgroup *);
 char **cgroup_join_files(const struct cgroup *, size_t *);
 void cgroup_join_files_free(char **, size_t);
-char **cgroup_exec_argv(char **, const char *, char **, size_t);
+char **cgroup_exec_argv(char **, const char *, const char *, char **,
+    size_t);
 int cgroup_join(const struct cgroup *, pid_t);
 char *cgroup_path(const struct cgroup *);
 char *cgroup_dir_for(const struct cgroup *, int);

@@ -166,9 +166,33 @@ limits_spawn(struct instance *inst, struct child *child, char ***argv,
 	child->oom_base = 0;
 	if (cgroup_read_usage(child->cg, &u) == 0)
 		child->oom_base = u.oom_kills;
+	/*
+	 * An app that runs as another user cannot move itself out of the
+	 * daemon's cgroup: the daemon moves it once spawned, and corral-exec
+	 * waits for that before it execs the app.
+	 */
+	child->join_after = geteuid() == 0 && (cfg->user != NULL ||
+	    cfg->group != NULL);
 	files = cgroup_join_files(child->cg, &nfiles);
-	*argv = cgroup_exec_argv(*argv, limits_exec, files, nfiles);
+	*argv = cgroup_exec_argv(*argv, limits_exec, child->join_after ?
+	    "--wait" : "--join", files, nfiles);
 	cgroup_join_files_free(files, nfiles);
+}
+
+/* uv_spawn succeeded: moves a child that waits for it into its cgroup. */
+void
+limits_spawned(struct child *child)
+{
+	int	 error;
+
+	if (child->cg == NULL || !child->join_after)
+		return;
+	if ((error = cgroup_join(child->cg, child->pid)) != 0) {
+		log_warnx("%s[%d]: cannot move pid %d into its cgroup: %s",
+		    child->app->cfg.name, child->index, child->pid,
+		    strerror(-error));
+		kill(child->pid, SIGKILL);
+	}
 }
 
 /* uv_spawn failed: the cgroup goes. */

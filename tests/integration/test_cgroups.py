@@ -353,3 +353,22 @@ def test_unprivileged_user_without_delegation_falls_back():
         import shutil
         shutil.rmtree(home, ignore_errors=True)
         assert not left, f"processes left behind: {left}"
+
+
+def test_app_run_as_another_user_is_moved_into_its_cgroup(cg):
+    """The app's user cannot leave the daemon's cgroup by itself: the
+    daemon moves corral-exec, which waits for that before the app runs."""
+    cg.need_cgroups()
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run an app as another user")
+    c = cg.c
+    c.ok("start", "/bin/sleep", "--name", "who", "--user", "nobody",
+         "--max-memory", "64M", "--", "1000")
+    inst = cg.wait_online("who")[0]
+    path = cg.cgroup("who")["path"]
+    assert path.endswith("/who/0"), path
+    mine = Path(f"/proc/{inst['pid']}/cgroup").read_text()
+    assert "/who/0\n" in mine, mine
+    assert os.stat(f"/proc/{inst['pid']}").st_uid != 0
+    assert Path(f"/proc/{inst['pid']}/comm").read_text().strip() == "sleep"
+    c.ok("stop", "who")

@@ -342,10 +342,10 @@ test_wrap_argv(void **state)
 
 	(void)state;
 	check_strv(cgroup_exec_argv(strv("node", "app.js", NULL),
-	    "/x/corral-exec", files, 2), plain);
+	    "/x/corral-exec", "--join", files, 2), plain);
 	check_strv(cgroup_exec_argv(strv("/x/corral-exec", "--listen-pid",
-	    "--", "node", "app.js", NULL), "/x/corral-exec", files, 2),
-	    cluster);
+	    "--", "node", "app.js", NULL), "/x/corral-exec", "--join", files,
+	    2), cluster);
 }
 
 /* This process's own group, in its own process group. */
