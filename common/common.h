@@ -104,6 +104,9 @@ void linebuf_append(struct linebuf *, const char *, size_t);
 char *linebuf_line(struct linebuf *, size_t *, int);
 void linebuf_consume(struct linebuf *, size_t);
 
+/* utf8.c */
+char *utf8_sanitize(const char *, size_t, size_t *);
+
 /* paths.c */
 char *paths_home(void);
 char *paths_file(const char *, const char *);

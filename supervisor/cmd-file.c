@@ -106,9 +106,21 @@ cmd_file_start(struct cmd_ctx *ctx)
 }
 
 /*
+ * Whether app can take cfg by a rolling reload: it holds sockets that stay
+ * the same, and keeps its number of instances.
+ */
+static int
+cmd_file_rolling(const struct app *app, const struct app_config *cfg)
+{
+	return app->nlisteners > 0 && app->cfg.instances == cfg->instances &&
+	    json_equal(app->cfg.listen, cfg->listen);
+}
+
+/*
  * Gives app the configuration cfg (taken): the triggers follow, instances
  * past the new count are deleted, new ones are created, and every instance
- * kept or created is added to v to be restarted.
+ * kept or created is added to v to be restarted (v NULL: none, the caller
+ * reloads the app). Sockets are opened again only when their list changed.
  */
 static void
 cmd_file_replace(struct app *app, struct app_config *cfg,
@@ -118,6 +130,10 @@ cmd_file_replace(struct app *app, struct app_config *cfg,
 	long long have = 0, i;
 
 	triggers_stop(app);
+	if (json_equal(app->cfg.listen, cfg->listen))
+		ready_spec_clear(&app->ready);
+	else
+		cluster_app_close(app);
 	appcfg_free(&app->cfg);
 	app->cfg = *cfg;
 	memset(cfg, 0, sizeof *cfg);
@@ -131,10 +147,14 @@ cmd_file_replace(struct app *app, struct app_config *cfg,
 			continue;
 		}
 		have++;
-		cmd_file_push(v, n, inst);
+		if (v != NULL)
+			cmd_file_push(v, n, inst);
 	}
-	for (i = have; i < app->cfg.instances; i++)
-		cmd_file_push(v, n, instance_create(app, (int)i));
+	for (i = have; i < app->cfg.instances; i++) {
+		inst = instance_create(app, (int)i);
+		if (v != NULL)
+			cmd_file_push(v, n, inst);
+	}
 	triggers_start(app);
 	log_info("%s: configuration reloaded", app->cfg.name);
 }
@@ -169,14 +189,19 @@ cmd_file_prune(const struct cfgload *cl, char **msg)
 	}
 }
 
+/*
+ * reload FILE: new apps start, unchanged ones are left alone, changed ones
+ * with held sockets get a rolling reload (which goes on after the reply),
+ * other changed ones restart. The reply waits for the restarts.
+ */
 static int
 cmd_file_reload(struct cmd_ctx *ctx)
 {
 	struct cfgload cl;
 	struct instance **v = NULL;
-	struct app *app;
+	struct app *app, **rolling = NULL;
 	char *cause = NULL, *msg = NULL;
-	size_t i, n = 0;
+	size_t i, n = 0, nrolling = 0;
 
 	if (cfgload_read(ctx, &cl, &cause) == -1) {
 		conn_reply_error(ctx->conn, 1, "%s", cause);
@@ -192,14 +217,30 @@ cmd_file_reload(struct cmd_ctx *ctx)
 			cmd_file_note(&msg, "%s: unchanged", app->cfg.name);
 			free(app->source);
 			app->source = xstrdup(cl.path);
+		} else if (app->reload == NULL &&
+		    cmd_file_rolling(app, &cl.cfgs[i])) {
+			cmd_file_note(&msg, "%s: reloading (changed, rolling)",
+			    app->cfg.name);
+			free(app->source);
+			app->source = xstrdup(cl.path);
+			cmd_file_replace(app, &cl.cfgs[i], NULL, NULL);
+			rolling = xreallocarray(rolling, nrolling + 1,
+			    sizeof *rolling);
+			rolling[nrolling++] = app;
 		} else {
-			cmd_file_note(&msg, "%s: reloaded (changed)",
+			cmd_file_note(&msg, "%s: restarted (changed)",
 			    app->cfg.name);
 			free(app->source);
 			app->source = xstrdup(cl.path);
 			cmd_file_replace(app, &cl.cfgs[i], &v, &n);
 		}
 	}
+	if (nrolling > 0 && reload_start(NULL, rolling, nrolling, 0,
+	    &cause) == -1) {
+		cmd_file_note(&msg, "%s", cause);
+		free(cause);
+	}
+	free(rolling);
 	if (args_has(&ctx->args, "prune"))
 		cmd_file_prune(&cl, &msg);
 	if (cl.ignored != NULL)

@@ -51,7 +51,11 @@ cmd_logs_exec(struct cmd_ctx *ctx)
 		json_decref(files);
 		return CMD_REPLIED;
 	}
-	if (cmd_targets(ctx, 0, &v, &n) == -1 && strcmp(target, "all") != 0) {
+	/* Not cmd_targets(): the name is optional here. */
+	if (app_targets(target, &v, &n, &cause) == -1) {
+		conn_reply_error(ctx->conn, EXIT_FAILURE_, "%s", cause);
+		free(cause);
+		free(v);
 		json_decref(files);
 		return CMD_REPLIED;
 	}

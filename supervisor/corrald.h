@@ -142,6 +142,7 @@ struct instance {
 	int exit_code;                  /* -1 when killed by a signal */
 	int exit_signal;
 	char reason[192];               /* the last transition's reason */
+	int reason_stale;               /* reason is the previous run's */
 	int restart_pending;            /* start again once stopped */
 	int deleting;                   /* free once stopped */
 	int killed;                     /* SIGKILL already sent this stop */

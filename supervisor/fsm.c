@@ -109,17 +109,18 @@ fsm_exit_reason(struct instance *inst)
 		instance_set_reason(inst, "exited with code %d", inst->exit_code);
 }
 
-/* The process ended on its own: apply the restart policy. */
+/*
+ * Applies the restart policy to a run that ended. A restart without delay
+ * spawns at once, unless the spawn itself failed: then it waits for the next
+ * loop iteration, so that a program that cannot start never recurses here.
+ */
 static enum inst_state
-fsm_exited(struct instance *inst)
+fsm_after_run(struct instance *inst, int spawn_failed)
 {
 	struct policy_state ps = { inst->unstable_restarts, inst->backoff };
 	uint64_t uptime = mono_ms() - inst->started_mono, delay;
 	int verdict;
 
-	uv_timer_stop(&inst->timer);
-	if (inst->reason[0] == '\0')
-		fsm_exit_reason(inst);
 	verdict = policy_on_exit(&inst->app->cfg, &ps, inst->exit_code,
 	    inst->exit_signal, uptime, &delay);
 	inst->unstable_restarts = ps.unstable_restarts;
@@ -132,7 +133,7 @@ fsm_exited(struct instance *inst)
 		    inst->app->cfg.name, inst->index, inst->unstable_restarts);
 		return INST_ERRORED;
 	default:
-		if (delay == 0 && !D.shutting_down)
+		if (delay == 0 && !D.shutting_down && !spawn_failed)
 			return fsm_spawn(inst);
 		fsm_timer_start(inst, delay);
 		return INST_WAITING;
@@ -145,6 +146,16 @@ fsm_not_ready(struct instance *inst)
 {
 	inst->not_ready = 1;
 	return fsm_kill(inst);
+}
+
+/* The process ended on its own. */
+static enum inst_state
+fsm_exited(struct instance *inst)
+{
+	uv_timer_stop(&inst->timer);
+	if (inst->reason_stale || inst->reason[0] == '\0')
+		fsm_exit_reason(inst);
+	return fsm_after_run(inst, 0);
 }
 
 static enum inst_state
@@ -174,7 +185,8 @@ fsm_spawn(struct instance *inst)
 	uv_timer_stop(&inst->timer);
 	if (inst->pid != 0)
 		inst->restarts++;
-	inst->reason[0] = '\0';
+	/* The last exit's reason stays shown until this run has its own. */
+	inst->reason_stale = 1;
 	if (instance_spawn(inst, &cause) == 0)
 		return INST_STARTING;
 	instance_set_reason(inst, "cannot start: %s", cause);
@@ -184,7 +196,7 @@ fsm_spawn(struct instance *inst)
 	inst->exit_code = 127;
 	inst->exit_signal = 0;
 	inst->started_mono = mono_ms();
-	return fsm_exited(inst);
+	return fsm_after_run(inst, 1);
 }
 
 #define STAY fsm_stay
@@ -211,15 +223,16 @@ void
 fsm_event(struct instance *inst, enum inst_event ev)
 {
 	enum inst_state from = inst->state, to;
+	const char *reason;
 
 	to = fsm_table[from][ev](inst);
 	inst->state = to;
+	reason = inst->reason_stale && ev != EV_EXIT ? "" : inst->reason;
 	if (from != to || ev == EV_EXIT) {
 		log_info("%s[%d] id %d: %s -> %s on %s%s%s",
 		    inst->app->cfg.name, inst->index, inst->id,
 		    app_state_name(from), app_state_name(to),
-		    fsm_event_names[ev], inst->reason[0] ? ": " : "",
-		    inst->reason);
+		    fsm_event_names[ev], reason[0] ? ": " : "", reason);
 	}
 	if (inst->deleting && (inst->state == INST_STOPPED ||
 	    inst->state == INST_ERRORED))

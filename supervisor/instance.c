@@ -63,6 +63,7 @@ instance_set_reason(struct instance *inst, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(inst->reason, sizeof inst->reason, fmt, ap);
 	va_end(ap);
+	inst->reason_stale = 0;
 }
 
 static void

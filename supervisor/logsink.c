@@ -74,12 +74,24 @@ logsink_write(struct app *app, int fd, const char *line, size_t len)
 		log_warn("%s: writing log", app->cfg.name);
 }
 
+static json_t *
+logsink_event(struct app *app, int index, int stream, const char *line,
+    size_t len)
+{
+	return json_pack("{s:s, s:s, s:i, s:s, s:s%, s:I}", "event", "log",
+	    "app", app->cfg.name, "instance", index,
+	    "stream", stream == 2 ? "err" : "out", "line", line, len,
+	    "time", (json_int_t)now_ms());
+}
+
 static void
 logsink_broadcast(struct app *app, int index, int stream, const char *line,
     size_t len)
 {
 	struct conn *c;
 	json_t *ev = NULL;
+	char *clean = NULL;
+	size_t clean_len;
 
 	TAILQ_FOREACH(c, &D.conns, entry) {
 		if (!c->streaming || c->closing)
@@ -88,15 +100,17 @@ logsink_broadcast(struct app *app, int index, int stream, const char *line,
 		    app->cfg.name) != 0)
 			continue;
 		if (ev == NULL)
-			ev = json_pack("{s:s, s:s, s:i, s:s, s:s%, s:I}",
-			    "event", "log", "app", app->cfg.name,
-			    "instance", index,
-			    "stream", stream == 2 ? "err" : "out",
-			    "line", line, len, "time", (json_int_t)now_ms());
+			ev = logsink_event(app, index, stream, line, len);
+		if (ev == NULL && clean == NULL) {
+			/* Not UTF-8: the file has the bytes, readers get U+FFFD. */
+			clean = utf8_sanitize(line, len, &clean_len);
+			ev = logsink_event(app, index, stream, clean, clean_len);
+		}
 		if (ev != NULL)
 			conn_event(c, ev);
 	}
 	json_decref(ev);
+	free(clean);
 }
 
 /* One line (without newline) of instance index on stream 1 or 2. */

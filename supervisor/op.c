@@ -62,9 +62,11 @@ op_settled(const struct op *op)
 			return 0;
 		if (op->want == OP_WANT_SETTLED && inst->restart_pending)
 			return 0;
-		if (op->want == OP_WANT_STOPPED && inst->state != INST_STOPPED &&
-		    inst->state != INST_ERRORED)
-			return 0;
+		/*
+		 * A stop is over once the instance is no longer stopping: it
+		 * stopped, or a later start or restart (another client's) took
+		 * it over; the reply's list shows which.
+		 */
 	}
 	return 1;
 }

@@ -40,7 +40,9 @@ policy_on_exit(const struct app_config *c, struct policy_state *ps, int code,
 	if (signal == 0 && policy_is_stop_code(c, code))
 		return POLICY_STOP;
 
-	if (uptime < c->min_uptime)
+	/* A run of no time at all (a spawn that failed) is unstable even
+	 * with min_uptime 0, so that it ends errored instead of spinning. */
+	if (uptime < c->min_uptime || uptime == 0)
 		ps->unstable_restarts++;
 	else
 		ps->unstable_restarts = 0;

@@ -356,9 +356,12 @@ class Corral:
                 self.jlist()
             except BaseException:
                 pass
-            r = self.run("kill", timeout=CMD_TIMEOUT)
-            if r.rc != 0:
-                problems.append(f"corral kill exited {r.rc}: {r.err.strip()}")
+            try:
+                r = self.run("kill", timeout=CMD_TIMEOUT)
+                if r.rc != 0:
+                    problems.append(f"corral kill exited {r.rc}: {r.err.strip()}")
+            except BaseException as e:     # a hung daemon: still clean up
+                problems.append(f"corral kill: {e}")
         for pid in procs_with_home(self.home):
             self.remember(pid)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORRAL_BIN, pid_alive, proc_environ, wait_for
+from conftest import CORRAL_BIN, TOP, pid_alive, proc_environ, wait_for
 
 SLEEPER = """\
 #!/bin/sh
@@ -132,7 +132,7 @@ def test_reload_file(corral):
     write(ini, "[a]\nscript = sleeper.sh\ninstances = 2\nenv.PORT = 9\n"
           "[b]\nscript = sleeper.sh\n[d]\nscript = sleeper.sh\n")
     out = corral.ok("reload", "corral.ini")
-    assert "a: reloaded (changed)" in out and "b: unchanged" in out
+    assert "a: restarted (changed)" in out and "b: unchanged" in out
     assert "d: started (new)" in out
     a1 = corral.wait_state("a", "online", count=2)
     assert a0[0]["pid"] not in [i["pid"] for i in a1]
@@ -150,6 +150,59 @@ def test_reload_file(corral):
     write(ini, "[a]\nscript = sleeper.sh\ninstances = two\n")
     assert corral.run("reload", "corral.ini", "--prune").rc == 1
     assert sorted({i["name"] for i in corral.jlist()}) == ["a", "b", "d"]
+
+
+def test_reload_file_rolls_apps_with_sockets(corral):
+    """A changed app that holds sockets is replaced one instance at a time:
+    new pids with the new settings, and the port never refuses a request."""
+    import http.client
+    import socket
+    import threading
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = TOP / "examples" / "python" / "app.py"
+    ini = corral.appdir / "corral.ini"
+    text = ("[web]\nscript = %s\ninterpreter = /usr/bin/python3\n"
+            "instances = 2\nlisten = 127.0.0.1:%d\nenv.VERSION = %%s\n"
+            % (app, port))
+    write(ini, text % "1")
+    corral.ok("start", "corral.ini")
+    old = {i["pid"] for i in corral.wait_state("web", "online", count=2)}
+
+    failures, done = [], threading.Event()
+
+    def load():
+        while not done.is_set():
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                c.request("GET", "/")
+                if c.getresponse().status != 200:
+                    failures.append("status")
+            except OSError as e:
+                failures.append(repr(e))
+            finally:
+                c.close()
+
+    t = threading.Thread(target=load)
+    t.start()
+    try:
+        write(ini, text % "2")
+        out = corral.ok("reload", "corral.ini")
+        assert "web: reloading (changed, rolling)" in out
+
+        def replaced():
+            insts = corral.app("web")
+            pids = {i["pid"] for i in insts if i["state"] == "online"}
+            return len(insts) == 2 and len(pids) == 2 and not pids & old
+        wait_for(replaced, what="both instances replaced")
+    finally:
+        done.set()
+        t.join()
+    assert failures == []
+    for i in corral.app("web"):
+        assert proc_environ(i["pid"]).get("VERSION") == "2"
 
 
 def test_stop_restart_delete_file(corral):
@@ -447,8 +500,11 @@ def test_sd_notify(corral, tmp_path):
               "STATUS with the app online")
         inst = corral.wait_state("boot", "online")[0]
         env = proc_environ(inst["pid"])
-        for var in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
+        # systemd's variables stay with the daemon; NOTIFY_SOCKET, if
+        # any, is corral's own socket for the app's readiness.
+        for var in ("WATCHDOG_USEC", "WATCHDOG_PID"):
             assert var not in env, var
+        assert env.get("NOTIFY_SOCKET") != path
         msgs.clear()
         until(lambda m: m == "WATCHDOG=1", "a second WATCHDOG=1")
         d.terminate()

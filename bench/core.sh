@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+#
+# Benchmark of the core (issue #2); prints figures, asserts nothing.
+#
+#   bench/core.sh              # corral from ./build, PM2 from /opt/pm2
+#   BUILD=build-san bench/core.sh
+#   IDLE_SECS=60 SAMPLES=20 N=50 PM2=/path/to/pm2 bench/core.sh
+#   NO_PM2=1 bench/core.sh     # skip the PM2 reference figures
+#
+# What is measured, and how:
+# - Daemon RSS: VmRSS of the daemon's pid (/proc/PID/status), idle with no
+#   app, then with N instances of a sleeping program once all are online
+#   and two stats periods have passed.  PM2: the same for its God daemon
+#   with N fork-mode apps of the same program.
+# - Idle CPU: utime+stime of the daemon (/proc/PID/stat) over IDLE_SECS
+#   with N instances online, scaled to ms per minute.  Both daemons are
+#   measured over the same window.
+# - `corral ls` / `pm2 ls`: wall time of the whole command (fork, exec,
+#   connect, reply, print the N-row table to /dev/null), taken with bash's
+#   $EPOCHREALTIME (no extra process); median (and min/max) of SAMPLES runs.
+# - Crash to exec: a static C program records CLOCK_MONOTONIC as its very
+#   last act before _exit(1) (after living 300 ms, above min_uptime), and
+#   again as the first act of main() in the replacement; the figure is the
+#   difference: kernel exit, SIGCHLD, the daemon's reaping, policy and
+#   spawn, execve and the program's start (static: no dynamic loader).  An
+#   upper bound of crash-to-exec, from SAMPLES consecutive crashes with
+#   restart_delay 0.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
+CORRAL=$BUILD/corral
+N=${N:-50}
+IDLE_SECS=${IDLE_SECS:-60}
+SAMPLES=${SAMPLES:-20}
+PM2=${PM2:-/opt/pm2/node_modules/.bin/pm2}
+[ -x "$PM2" ] || NO_PM2=1
+
+[ -x "$CORRAL" ] || { echo "bench: $CORRAL missing (make first)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/corral-bench.XXXXXX)
+export CORRAL_HOME=$WORK/home
+PM2_DIR=$WORK/pm2
+cleanup() {
+	"$CORRAL" kill >/dev/null 2>&1 || true
+	if [ -z "${NO_PM2:-}" ]; then
+		PM2_HOME=$PM2_DIR "$PM2" kill >/dev/null 2>&1 || true
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+unset PM2_HOME
+
+# --- helpers -------------------------------------------------------------
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+
+# median/min/max of numbers (one per line) in ms with 2 decimals
+stats() {
+	sort -n | awk '{ v[NR] = $1 } END {
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "median %.2f ms (min %.2f, max %.2f, n=%d)", m, v[1], v[NR], NR }'
+}
+
+# wall time of a command in ms, SAMPLES times, one per line
+time_cmd() {
+	local i t0 t1
+	for ((i = 0; i < SAMPLES; i++)); do
+		t0=$EPOCHREALTIME
+		"$@" >/dev/null 2>&1
+		t1=$EPOCHREALTIME
+		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }'
+	done
+}
+
+wait_until() {        # wait_until SECONDS CMD...: poll until CMD succeeds
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt $end ] || { echo "bench: timed out: $*" >&2; return 1; }
+		sleep 0.2
+	done
+}
+
+corral_online() {
+	[ "$("$CORRAL" jlist | grep -o '"state": *"online"' | wc -l)" -ge "$1" ]
+}
+
+# --- the programs --------------------------------------------------------
+
+mkdir -p "$WORK/app" "$CORRAL_HOME"
+printf '#!/bin/sh\nexec sleep 100000\n' > "$WORK/app/sleeper.sh"
+chmod 755 "$WORK/app/sleeper.sh"
+cat > "$WORK/app/crasher.c" <<'EOF'
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+static void stamp(int fd, const char *what)
+{
+	struct timespec ts;
+	char buf[64];
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	n = snprintf(buf, sizeof buf, "%s %lld\n", what,
+	    (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+	if (write(fd, buf, (size_t)n) != n)
+		_exit(2);
+}
+int main(void)
+{
+	int fd = open(getenv("CRASH_LOG"), O_WRONLY | O_APPEND | O_CREAT, 0600);
+	struct timespec life = { 0, 300 * 1000000L };
+
+	if (fd < 0)
+		return 2;
+	stamp(fd, "start");
+	nanosleep(&life, NULL);
+	stamp(fd, "exit");
+	_exit(1);
+}
+EOF
+cc -O2 -static -o "$WORK/app/crasher" "$WORK/app/crasher.c" 2>/dev/null ||
+	cc -O2 -o "$WORK/app/crasher" "$WORK/app/crasher.c"
+
+# crash-to-start deltas in ms from a CRASH_LOG, one per line
+crash_deltas() {
+	awk '$1 == "exit" { e = $2 } $1 == "start" && e { printf "%.3f\n", ($2 - e) / 1e6; e = 0 }' "$1"
+}
+
+echo "corral core benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "binaries: $BUILD"
+echo
+
+# --- corral --------------------------------------------------------------
+
+cd "$WORK/app"
+"$CORRAL" ping >/dev/null
+DPID=$(cat "$CORRAL_HOME/corrald.pid")
+sleep 1
+C_RSS0=$(rss_kib "$DPID")
+"$CORRAL" start sleeper.sh --name sleeper -i "$N" >/dev/null
+wait_until 60 corral_online "$N"
+
+if [ -z "${NO_PM2:-}" ]; then
+	export PM2_HOME=$PM2_DIR
+	"$PM2" ping >/dev/null 2>&1
+	PPID_=$(cat "$PM2_DIR/pm2.pid")
+	sleep 1
+	P_RSS0=$(rss_kib "$PPID_")
+	{
+		echo "module.exports = { apps: ["
+		for ((i = 0; i < N; i++)); do
+			echo "{ name: 's$i', script: '$WORK/app/sleeper.sh', interpreter: 'none', autorestart: true },"
+		done
+		echo "] };"
+	} > "$WORK/app/ecosystem.config.js"
+	"$PM2" start "$WORK/app/ecosystem.config.js" >/dev/null 2>&1
+	wait_until 120 sh -c "[ \$('$PM2' jlist 2>/dev/null | grep -o '\"status\":\"online\"' | wc -l) -ge $N ]"
+	unset PM2_HOME
+fi
+
+sleep 11        # two stats periods of either daemon
+C_RSS50=$(rss_kib "$DPID")
+[ -z "${NO_PM2:-}" ] && P_RSS50=$(rss_kib "$PPID_")
+
+echo "idle CPU: measuring for ${IDLE_SECS}s..."
+C_T0=$(cpu_ticks "$DPID")
+[ -z "${NO_PM2:-}" ] && P_T0=$(cpu_ticks "$PPID_")
+sleep "$IDLE_SECS"
+C_T1=$(cpu_ticks "$DPID")
+[ -z "${NO_PM2:-}" ] && P_T1=$(cpu_ticks "$PPID_")
+per_min() { awk -v t="$1" -v hz="$HZ" -v s="$IDLE_SECS" 'BEGIN { printf "%.0f ms/min (tick %.0f ms)", t * 1000 / hz * 60 / s, 1000 / hz }'; }
+
+C_LS=$(time_cmd "$CORRAL" ls | stats)
+[ -z "${NO_PM2:-}" ] && P_LS=$(PM2_HOME=$PM2_DIR time_cmd "$PM2" ls | stats)
+
+"$CORRAL" delete all >/dev/null
+CRASH_LOG=$WORK/crash.log "$CORRAL" start "$WORK/app/crasher" --name crasher \
+	--restart-delay 0 --min-uptime 100ms --max-restarts 1000 >/dev/null
+wait_until 60 sh -c "[ \$(cat '$WORK/crash.log' 2>/dev/null | grep -c '^start') -gt $SAMPLES ]"
+"$CORRAL" delete crasher >/dev/null
+C_CRASH=$(crash_deltas "$WORK/crash.log" | head -n "$SAMPLES" | stats)
+
+if [ -z "${NO_PM2:-}" ]; then
+	export PM2_HOME=$PM2_DIR
+	"$PM2" delete all >/dev/null 2>&1
+	cat > "$WORK/app/crasher.config.js" <<EOF
+module.exports = { apps: [{ name: 'crasher', script: '$WORK/app/crasher',
+  interpreter: 'none', restart_delay: 0, min_uptime: 100, max_restarts: 1000,
+  env: { CRASH_LOG: '$WORK/pm2crash.log' } }] };
+EOF
+	"$PM2" start "$WORK/app/crasher.config.js" >/dev/null 2>&1
+	wait_until 60 sh -c "[ \$(cat '$WORK/pm2crash.log' 2>/dev/null | grep -c '^start') -gt $SAMPLES ]"
+	"$PM2" delete crasher >/dev/null 2>&1
+	P_CRASH=$(crash_deltas "$WORK/pm2crash.log" | head -n "$SAMPLES" | stats)
+	unset PM2_HOME
+fi
+
+echo
+printf '%-40s %-46s %s\n' "figure" "corral" "PM2 $( [ -z "${NO_PM2:-}" ] && "$PM2" --version 2>/dev/null | tail -1)"
+printf '%-40s %-46s %s\n' "daemon RSS, no app" "$(mib "$C_RSS0")" "${P_RSS0:+$(mib "$P_RSS0")}"
+printf '%-40s %-46s %s\n' "daemon RSS, $N sleeping instances" "$(mib "$C_RSS50")  (target <= 4 MiB)" "${P_RSS50:+$(mib "$P_RSS50")}"
+printf '%-40s %-46s %s\n' "daemon CPU idle, $N instances, ${IDLE_SECS}s" "$(per_min $((C_T1 - C_T0)))  (target <= 100)" "${P_T0:+$(per_min $((P_T1 - P_T0)))}"
+printf '%-40s %-46s %s\n' "ls wall time ($N rows)" "$C_LS" "${P_LS:-}"
+printf '%-40s %-46s %s\n' "" "(target median <= 5 ms)" ""
+printf '%-40s %-46s %s\n' "crash to replacement's start, delay 0" "$C_CRASH" "${P_CRASH:-}"
+printf '%-40s %-46s %s\n' "" "(target <= 5 ms)" ""
