@@ -153,6 +153,7 @@ struct instance {
 	struct cgroup_sample sample;    /* readings behind cpu and memory */
 	long long oom_kills;            /* times the OOM killer ended it */
 	long long memory_restarts;      /* replaced for max_memory_restart */
+	uint64_t memory_restart_at;     /* monotonic ms of the last one */
 	struct ready_wait *ready;       /* while the process gets ready */
 	int not_ready;                  /* killed for not getting ready */
 	char status[128];               /* its last STATUS= */
@@ -312,6 +313,7 @@ json_t *instance_to_json(struct instance *);
 
 /* reload.c */
 int reload_start(struct conn *, struct app **, size_t, int, char **);
+int reload_instance(struct instance *, char **);
 void reload_check_all(void);
 void reload_conn_gone(struct conn *);
 void reload_free_all(void);

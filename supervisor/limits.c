@@ -19,6 +19,8 @@
 
 #include "corrald.h"
 
+#define LIMITS_RETRY_MS 10000          /* between two max_memory_restart tries */
+
 static char *limits_exec;               /* path of corral-exec, or NULL */
 
 static uint64_t
@@ -288,24 +290,43 @@ limits_sample(struct instance *inst)
 		limits_publish(inst, &u, now);
 }
 
-/* Replaces an instance whose memory passed max_memory_restart. */
+/*
+ * Replaces an instance whose memory passed max_memory_restart: as a reload
+ * does (the new process first) when the app holds sockets, so that no
+ * connection is refused; else by a graceful restart (an app that binds
+ * its own port could not start beside the old one).  A replacement that
+ * fails leaves the old instance serving and is tried again after
+ * LIMITS_RETRY_MS.
+ */
 static void
 limits_memory_restart(struct instance *inst)
 {
 	uint64_t	 max = inst->app->cfg.max_memory_restart;
-	char		 a[32], b[32];
+	uint64_t	 now = mono_ms();
+	char		 a[32], b[32], *cause = NULL;
 
-	if (max == 0 || inst->state != INST_ONLINE || inst->memory <= max)
+	if (max == 0 || inst->state != INST_ONLINE || inst->memory <= max ||
+	    inst->app->reload != NULL || (inst->memory_restart_at != 0 &&
+	    now - inst->memory_restart_at < LIMITS_RETRY_MS))
 		return;
+	inst->memory_restart_at = now;
 	format_size(inst->memory, a, sizeof a);
 	format_size(max, b, sizeof b);
 	log_warnx("%s[%d]: memory %s passed max_memory_restart %s: "
 	    "replacing pid %d", inst->app->cfg.name, inst->index, a, b,
 	    inst->pid);
 	inst->memory_restarts++;
-	fsm_event(inst, EV_RESTART);
 	instance_set_reason(inst, "memory %s passed max_memory_restart %s",
 	    a, b);
+	if (inst->app->nlisteners > 0) {
+		if (reload_instance(inst, &cause) == 0)
+			return;
+		log_warnx("%s[%d]: %s", inst->app->cfg.name, inst->index,
+		    cause);
+		free(cause);
+		return;
+	}
+	fsm_event(inst, EV_RESTART);
 }
 
 /* Once a second: samples every running instance, enforces, collects. */

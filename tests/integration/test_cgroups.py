@@ -372,3 +372,50 @@ def test_app_run_as_another_user_is_moved_into_its_cgroup(cg):
     assert os.stat(f"/proc/{inst['pid']}").st_uid != 0
     assert Path(f"/proc/{inst['pid']}/comm").read_text().strip() == "sleep"
     c.ok("stop", "who")
+
+
+GROWING_SERVER = """\
+    #!/usr/bin/python3
+    # Binds $PORT itself (the preload library hands it the daemon's socket),
+    # answers with its pid, and grows by 4 MiB every 50 ms up to 120 MiB.
+    import http.server, os, threading, time
+    chunks = []
+    def grow():
+        while len(chunks) < 30:
+            chunks.append(bytearray(4 << 20))
+            time.sleep(0.05)
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = str(os.getpid()).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        def log_message(self, *a):
+            pass
+    srv = http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H)
+    threading.Thread(target=grow, daemon=True).start()
+    srv.serve_forever()
+    """
+
+
+def test_max_memory_restart_with_sockets_starts_the_replacement_first(cg):
+    import socket
+    c = cg.c
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c.script("grow-srv.py", GROWING_SERVER)
+    c.ok("start", "grow-srv.py", "--name", "gs", "--listen",
+         f"127.0.0.1:{port}", "--max-memory-restart", "60M")
+    first = cg.wait_online("gs")[0]
+    log = wait_for(lambda: re.search(
+        r"gs\[0\]: reload: id (\d+) ready, stopping id %d" % first["id"],
+        c.daemon_log()), what="the replacement ready before the old stops")
+    text = c.daemon_log()
+    assert text.index("passed max_memory_restart") < \
+        text.index("reload: replacing id %d" % first["id"]) < log.start()
+    wait_for(lambda: c.app("gs") and c.app("gs")[0]["pid"] != first["pid"]
+             and c.app("gs")[0]["state"] == "online" and
+             len(c.app("gs")) == 1, what="one instance, a new process")
+    assert not pid_alive(first["pid"])
