@@ -92,6 +92,7 @@ cgroup_open(struct cgroup_root *root, const char *app, int instance,
 	}
 	if (!cgroup_name_ok(app, cause))
 		return NULL;
+	cgroup_root_ensure_tops(root);
 	if (root->backend == CGROUP_V2 &&
 	    (error = cgroup_v2_prepare_app(root, app)) != 0) {
 		xasprintf(cause, "cgroup for app %s: %s", app,

@@ -162,6 +162,13 @@ cgroup_v2_teardown(struct cgroup_root *root)
 		cgroup_rmdir(root->leaf);
 }
 
+/* Delegates the controllers in a top made again. */
+void
+cgroup_v2_reenable(struct cgroup_root *root)
+{
+	cgroup_v2_enable(root->hier[0].top, root->hier[0].controllers);
+}
+
 /* Makes <top>/<app> and delegates the controllers to its instances. */
 int
 cgroup_v2_prepare_app(struct cgroup_root *root, const char *app)

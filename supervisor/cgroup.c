@@ -253,6 +253,27 @@ cgroup_root_gc(struct cgroup_root *root)
 	root->npending = j;
 }
 
+/*
+ * Makes the tops again where they vanished (another daemon's sweep removed
+ * them while they were empty); v2 delegates the controllers again.
+ */
+void
+cgroup_root_ensure_tops(struct cgroup_root *root)
+{
+	int	 h;
+
+	for (h = 0; h < root->nhier; h++) {
+		if (access(root->hier[h].top, F_OK) == 0)
+			continue;
+		if (mkdir(root->hier[h].top, 0755) == -1 && errno != EEXIST) {
+			log_warn("cgroup: mkdir %s", root->hier[h].top);
+			continue;
+		}
+		if (root->backend == CGROUP_V2)
+			cgroup_v2_reenable(root);
+	}
+}
+
 /* Forgets queued removals of dir and its parents (it is in use again). */
 void
 cgroup_root_pending_drop(struct cgroup_root *root, const char *dir)
@@ -270,6 +291,8 @@ cgroup_root_pending_drop(struct cgroup_root *root, const char *dir)
 	}
 	root->npending = j;
 }
+
+static void cgroup_root_sweep_stale(const char *, const char *);
 
 /* Kills and removes every cgroup below dir (depth first). */
 static int
@@ -306,24 +329,79 @@ cgroup_root_sweep(struct cgroup_root *root)
 {
 	int	 h, n = 0;
 
-	for (h = 0; h < root->nhier; h++)
+	for (h = 0; h < root->nhier; h++) {
 		n += cgroup_root_sweep_dir(root, root->hier[h].top, 2);
+		cgroup_root_sweep_stale(root->hier[h].own, root->name);
+	}
 	if (n > 0)
 		log_warnx("cgroup: killed %d process(es) left by an earlier "
 		    "daemon", n);
 }
 
+/* Removes dir and its subtree if no process is in it; 0 if removed. */
+static int
+cgroup_root_rmtree(const char *dir, int depth)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		*sub;
+
+	if (depth > 0 && (d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_type != DT_DIR || de->d_name[0] == '.')
+				continue;
+			xasprintf(&sub, "%s/%s", dir, de->d_name);
+			cgroup_root_rmtree(sub, depth - 1);
+			free(sub);
+		}
+		closedir(d);
+	}
+	return cgroup_rmdir(dir);
+}
+
+/*
+ * Tops of other daemons (corral.*) beside ours that hold no process: what a
+ * daemon that was killed, or gave up on a slow dying task, left behind.
+ * rmdir only ever removes empty cgroups, and a live daemon whose top
+ * vanished makes it again (cgroup_create).
+ */
+static void
+cgroup_root_sweep_stale(const char *own, const char *name)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		*sub;
+
+	if ((d = opendir(own)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_type != DT_DIR || strncmp(de->d_name, "corral.", 7) != 0 ||
+		    strcmp(de->d_name, name) == 0)
+			continue;
+		xasprintf(&sub, "%s/%s", own, de->d_name);
+		if (cgroup_root_rmtree(sub, 2) == 0)
+			log_info("cgroup: removed %s, left empty by another "
+			    "daemon", sub);
+		free(sub);
+	}
+	closedir(d);
+}
+
 /*
  * Removes what the daemon created: pending instance directories (waiting
- * up to about a second for dying tasks), then the tops; a v2 daemon that
- * moved itself into a leaf moves back when it can.  Logs what stays.
+ * up to 5 s for dying tasks: killed orphans wait for init to reap them),
+ * then the tops; a v2 daemon that moved itself into a leaf moves back
+ * when it can.  Logs what stays.
  */
 void
 cgroup_root_teardown(struct cgroup_root *root)
 {
 	int	 i, tries, error;
 
-	for (tries = 0; tries < 100 && root->npending > 0; tries++) {
+	/* Here the wait is bounded by time, not by the count of tries. */
+	for (i = 0; i < (int)root->npending; i++)
+		root->pending[i].tries = 1000;
+	for (tries = 0; tries < 500 && root->npending > 0; tries++) {
 		cgroup_root_gc(root);
 		if (root->npending > 0)
 			usleep(10000);

@@ -115,6 +115,7 @@ void cgroup_root_teardown(struct cgroup_root *);
 void cgroup_root_free(struct cgroup_root *);
 void cgroup_root_gc(struct cgroup_root *);
 void cgroup_root_sweep(struct cgroup_root *);
+void cgroup_root_ensure_tops(struct cgroup_root *);
 void cgroup_root_pending_add(struct cgroup_root *, const char *);
 void cgroup_root_pending_drop(struct cgroup_root *, const char *);
 const char *cgroup_backend_name(enum cgroup_backend);
@@ -198,6 +199,7 @@ int cgroup_v1_kill(const struct cgroup *, int);
 /* cgroup-v2.c */
 int cgroup_v2_setup(struct cgroup_root *, const struct cgroup_detect *);
 void cgroup_v2_teardown(struct cgroup_root *);
+void cgroup_v2_reenable(struct cgroup_root *);
 int cgroup_v2_prepare_app(struct cgroup_root *, const char *);
 int cgroup_v2_set_limits(struct cgroup *, const struct cgroup_limits *,
     char **);

@@ -531,6 +531,32 @@ test_set_limits_running(void **state)
 	destroy(cg);
 }
 
+/* Another daemon's sweep may remove our empty tops: they come back. */
+static void
+test_top_made_again(void **state)
+{
+	struct cgroup	*cg;
+	char		 buf[8];
+	pid_t		 pid;
+	int		 h, fd;
+
+	(void)state;
+	if (root == NULL || root->backend == CGROUP_NONE)
+		skip();
+	cgroup_root_gc(root);
+	for (h = 0; h < root->nhier; h++)
+		assert_int_equal(cgroup_rmdir(root->hier[h].top), 0);
+	cg = make("again", 0);
+	pid = spawn(cg, work_pause, &fd);
+	report(fd, buf, sizeof buf);
+	assert_false(cgroup_is_empty(cg));
+	assert_true(cgroup_kill(cg, SIGKILL) >= 1);
+	wait_exit(pid);
+	close(fd);
+	wait_empty(cg);
+	destroy(cg);
+}
+
 /* The fallback: no cgroups, one process group, accounting from /proc. */
 static void
 test_fallback_process_group(void **state)
@@ -662,6 +688,7 @@ main(void)
 		cmocka_unit_test(test_kill_escaped_tree_by_freezing),
 		cmocka_unit_test(test_memory_counts_children),
 		cmocka_unit_test(test_set_limits_running),
+		cmocka_unit_test(test_top_made_again),
 		cmocka_unit_test(test_fallback_process_group),
 	};
 	int	 r;
