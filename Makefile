@@ -21,7 +21,7 @@ SANFLAGS =
 endif
 
 CC ?= cc
-PKGS = libuv jansson inih ncursesw
+PKGS = libuv jansson inih ncursesw zlib
 HAVE_SYSTEMD := $(shell pkg-config --exists libsystemd && echo 1)
 ifeq ($(HAVE_SYSTEMD),1)
 PKGS += libsystemd
@@ -175,8 +175,12 @@ clean:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # The README's first command: set up, build, run the example app on every CPU.
+# Again after a change: the old app is deleted first. Port: EXAMPLE_PORT.
+EXAMPLE_PORT ?= 3000
 run-example: deps all
-	$(BUILD)/corral start examples/hello.js -i max --name hello
+	-@$(BUILD)/corral delete hello >/dev/null 2>&1
+	$(BUILD)/corral start examples/node/app.js --name hello -i max --port $(EXAMPLE_PORT)
+	@sleep 1; for i in 1 2 3 4; do curl -s http://127.0.0.1:$(EXAMPLE_PORT)/ || true; done
 	$(BUILD)/corral ls
 
 .PHONY: run-example

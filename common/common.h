@@ -51,6 +51,7 @@ void log_init(const char *, int);
 int log_reopen(void);
 const char *log_path(void);
 void log_set_verbose(int);
+void log_set_rotate(uint64_t, int);
 void log_info(const char *, ...) PRINTFLIKE(1, 2);
 void log_debug(const char *, ...) PRINTFLIKE(1, 2);
 void log_warn(const char *, ...) PRINTFLIKE(1, 2);

@@ -2,10 +2,17 @@
 /*
  * The daemon's own log: timestamped lines appended to a file (corrald.log) or
  * written to stderr in the foreground. log_reopen() lets an external rotation
- * (SIGUSR1) move the file away. Every call keeps errno as it found it.
+ * (SIGUSR1) move the file away. It also rotates by itself: past a size set
+ * with log_set_rotate(), the file is renamed to .1 (older ones shift, the
+ * oldest past the count goes) and a new one is opened, between two lines.
+ * Every call keeps errno as it found it; calls from several threads (the
+ * daemon's log writer) are serialized.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +23,40 @@
 static FILE *log_file;
 static char *log_file_path;
 static int log_verbose;
+static uint64_t log_rotate_size;        /* 0: never */
+static int log_rotate_keep;
+static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+void
+log_set_rotate(uint64_t size, int keep)
+{
+	log_rotate_size = size;
+	log_rotate_keep = keep > 0 ? keep : 1;
+}
+
+static int log_reopen_locked(void);
+
+/* Renames the file away (.1 ... .keep) and opens a new one. Mutex held. */
+static void
+log_rotate(void)
+{
+	char *from, *to;
+	int k;
+
+	for (k = log_rotate_keep - 1; k >= 0; k--) {
+		if (k == 0)
+			from = xstrdup(log_file_path);
+		else
+			xasprintf(&from, "%s.%d", log_file_path, k);
+		xasprintf(&to, "%s.%d", log_file_path, k + 1);
+		if (k == log_rotate_keep - 1)
+			(void)unlink(to);
+		(void)rename(from, to);
+		free(from);
+		free(to);
+	}
+	(void)log_reopen_locked();
+}
 
 void
 log_init(const char *path, int flags)
@@ -32,6 +73,17 @@ log_init(const char *path, int flags)
 
 int
 log_reopen(void)
+{
+	int rc;
+
+	pthread_mutex_lock(&log_mutex);
+	rc = log_reopen_locked();
+	pthread_mutex_unlock(&log_mutex);
+	return rc;
+}
+
+static int
+log_reopen_locked(void)
 {
 	FILE *f;
 	int fd;
@@ -69,8 +121,11 @@ log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
 	struct timespec ts;
 	struct tm tm;
 	char when[32];
-	FILE *f = log_file != NULL ? log_file : stderr;
+	FILE *f;
+	struct stat st;
 
+	pthread_mutex_lock(&log_mutex);
+	f = log_file != NULL ? log_file : stderr;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -80,6 +135,10 @@ log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
 		fprintf(f, ": %s", err);
 	fputc('\n', f);
 	fflush(f);
+	if (log_rotate_size > 0 && f != stderr && log_file_path != NULL &&
+	    fstat(fileno(f), &st) == 0 && (uint64_t)st.st_size >= log_rotate_size)
+		log_rotate();
+	pthread_mutex_unlock(&log_mutex);
 }
 
 #define LOG_BODY(level, with_errno) do {				\

@@ -46,7 +46,7 @@ main_print_reply(struct client *cl, json_t *reply, int json_out)
 	else if (strcmp(kind, "json") == 0)
 		print_json(data);
 	else if (strcmp(kind, "logs") == 0)
-		return logs_run(cl, data, 0);
+		return logs_run(cl, data, json_out);
 	else if (json_is_string(data)) {
 		const char *s = json_string_value(data);
 

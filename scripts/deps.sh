@@ -3,7 +3,9 @@
 # Installs the Debian packages corral needs, only those that are missing.
 # Usage: deps.sh build|test
 set -e
-pkgs="build-essential pkg-config libuv1-dev libjansson-dev libinih-dev libncurses-dev libsystemd-dev"
+pkgs="build-essential pkg-config libuv1-dev libjansson-dev libinih-dev libncurses-dev libsystemd-dev zlib1g-dev"
+command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+command -v curl >/dev/null 2>&1 || pkgs="$pkgs curl"
 if [ "$1" = test ]; then
 	pkgs="$pkgs libcmocka-dev python3-pytest python3-pyte mandoc procps nodejs"
 fi

@@ -31,7 +31,6 @@ app_create(struct app_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	TAILQ_INIT(&app->instances);
 	app->refs = 1;
-	app->log_out = app->log_err = -1;
 	TAILQ_INSERT_TAIL(&D.apps, app, entry);
 	for (i = 0; i < app->cfg.instances; i++)
 		instance_create(app, (int)i);

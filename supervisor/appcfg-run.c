@@ -155,7 +155,9 @@ appcfg_resolve_script(struct app_config *c, const char *client_cwd,
 		free(c->interpreter);
 		c->interpreter = NULL;
 	}
-	return triggers_check(c, cause);
+	if (triggers_check(c, cause) == -1)
+		return -1;
+	return logsink_check(c, cause);
 }
 
 static char **

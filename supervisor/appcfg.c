@@ -29,6 +29,7 @@ enum appcfg_type {
 	CFG_ENV,
 	CFG_INSTANCES,
 	CFG_LIMIT,                      /* a cgroup limit, parsed by cgroup-limits.c */
+	CFG_FLAG,                       /* CLI: a flag; config: a boolean */
 	CFG_CRON,
 	CFG_WATCH,
 	CFG_LIST,                       /* array of strings, "a, b" appends */
@@ -89,6 +90,35 @@ static const struct appcfg_key appcfg_keys[] = {
 	  "N      processes and threads of each instance" },
 	{ "max_memory_restart", NULL, 0, CFG_SIZE, F(max_memory_restart), 0, 0,
 	  "SIZE   replace an instance whose memory passes SIZE" },
+	{ "out_file", "output", 'o', CFG_STRING, F(out_file), 0, 0,
+	  "PATH   stdout log file (default logs/NAME-out.log)" },
+	{ "error_file", "error", 'e', CFG_STRING, F(error_file), 0, 0,
+	  "PATH   stderr log file (default logs/NAME-error.log)" },
+	{ "log_file", "log", 'l', CFG_STRING, F(log_file), 0, 0,
+	  "PATH   also write both streams to one file" },
+	{ "merge_logs", NULL, 0, CFG_FLAG, F(merge_logs), 0, 0,
+	  "       one log file for every instance (default; "
+	  "--no-merge-logs: one per instance)" },
+	{ "log_prefix", NULL, 0, CFG_FLAG, F(log_prefix), 0, 0,
+	  "       the instance index before each line" },
+	{ "log_date_format", NULL, 0, CFG_STRING, F(log_date_format), 0, 0,
+	  "FMT    a timestamp per line: strftime(3), %L for milliseconds" },
+	{ "time", NULL, 't', CFG_FLAG, F(time), 0, 0,
+	  "       a timestamp per line (" LOGFMT_DEFAULT_DATE ")" },
+	{ "log_type", NULL, 0, CFG_STRING, F(log_type), 0, 0,
+	  "TYPE   raw (default) or json: one JSON object per line" },
+	{ "disable_logs", NULL, 0, CFG_FLAG, F(disable_logs), 0, 0,
+	  "       write no log file" },
+	{ "log_sink", NULL, 0, CFG_STRING, F(log_sink), 0, 0,
+	  "WHERE  file (default), journal or both" },
+	{ "max_log_size", NULL, 0, CFG_SIZE, F(max_log_size), 0, 0,
+	  "SIZE   rotate a log file past this size (default 10M, 0: never)" },
+	{ "retain_logs", NULL, 0, CFG_INT, F(retain_logs), 1, 100000,
+	  "N      rotated log files kept (default 10)" },
+	{ "compress_logs", NULL, 0, CFG_FLAG, F(compress_logs), 0, 0,
+	  "       gzip rotated log files" },
+	{ "max_log_age", NULL, 0, CFG_DURATION, F(max_log_age), 0, 0,
+	  "DUR    remove rotated log files older than this" },
 	{ "cron_restart", NULL, 0, CFG_CRON, F(cron_restart), 0, 0,
 	  "CRON   restart on a cron schedule (5 fields, or 6 with seconds)" },
 	{ "watch", NULL, 0, CFG_WATCH, F(watch), 0, 0,
@@ -131,6 +161,9 @@ appcfg_init(struct app_config *c)
 	c->max_restarts = 16;
 	c->kill_signal = SIGTERM;
 	c->kill_timeout = 5000;
+	c->merge_logs = 1;
+	c->max_log_size = LOGROTATE_DEFAULT_SIZE;
+	c->retain_logs = LOGROTATE_DEFAULT_RETAIN;
 	c->watch_delay = 1000;
 	c->listen = json_array();
 	c->listen_timeout = READY_DEFAULT_TIMEOUT;
@@ -145,6 +178,12 @@ appcfg_free(struct app_config *c)
 	free(c->script);
 	free(c->interpreter);
 	free(c->cwd);
+	free(c->out_file);
+	free(c->error_file);
+	free(c->log_file);
+	free(c->log_date_format);
+	free(c->log_type);
+	free(c->log_sink);
 	free(c->cron_restart);
 	free(c->watch);
 	free(c->ignore_watch);
@@ -364,6 +403,7 @@ appcfg_set_string(struct app_config *c, const char *key, const char *s,
 		return 0;
 	case CFG_LIST:
 		return appcfg_parse_list(*(json_t **)field, s, cause);
+	case CFG_FLAG:
 	case CFG_BOOL: {
 		int b;
 		if (parse_bool(s, &b, &why) == -1) {
@@ -494,6 +534,7 @@ appcfg_key_json(const struct app_config *c, const struct appcfg_key *k)
 	case CFG_LIST:
 		return json_deep_copy(*(json_t *const *)field);
 	case CFG_BOOL:
+	case CFG_FLAG:
 		return json_boolean(*(const long long *)field);
 	case CFG_AUTORESTART:
 		return json_string(restart[*(const long long *)field]);
@@ -569,7 +610,7 @@ appcfg_cli_opts(void)
 		opts[n].name = names[i];
 		opts[n].short_name = k->short_flag;
 		opts[n].kind = k->type == CFG_ENV || k->type == CFG_LIST ?
-		    ARGS_LIST : ARGS_VALUE;
+		    ARGS_LIST : k->type == CFG_FLAG ? ARGS_FLAG : ARGS_VALUE;
 		opts[n].help = k->help;
 		n++;
 	}
@@ -580,6 +621,10 @@ appcfg_cli_opts(void)
 	opts[n].name = "no-autorestart";
 	opts[n].kind = ARGS_FLAG;
 	opts[n].help = "       same as --autorestart never";
+	n++;
+	opts[n].name = "no-merge-logs";
+	opts[n].kind = ARGS_FLAG;
+	opts[n].help = "       one log file per instance (NAME-out-N.log)";
 	return opts;
 }
 
@@ -595,6 +640,10 @@ appcfg_from_args(struct app_config *c, const struct args *a, char **cause)
 	json_object_foreach(a->opts, name, v) {
 		if (strcmp(name, "no-autorestart") == 0) {
 			c->autorestart = APP_RESTART_NEVER;
+			continue;
+		}
+		if (strcmp(name, "no-merge-logs") == 0) {
+			c->merge_logs = 0;
 			continue;
 		}
 		for (j = 0; name[j] != '\0' && j < sizeof key - 1; j++)

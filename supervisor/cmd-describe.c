@@ -24,6 +24,8 @@ cmd_describe_exec(struct cmd_ctx *ctx)
 			    json_string(app->log_out_path));
 			json_object_set_new(cfg, "error_log",
 			    json_string(app->log_err_path));
+			json_object_set_new(cfg, "log_problems",
+			    logsink_status(app));
 			triggers_describe(app, cfg);
 			insts = json_array();
 			json_array_append_new(out, json_pack("{s:o, s:o}",

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * `corral logs`: tells the client which files to print the tail of, then
+ * `corral logs`: tells the client which files to print the tail of (with
+ * their timestamp format, so that it can merge them by time), then
  * (unless --nostream) turns the connection into a stream of new lines.
  * The daemon never reads the files for the client: a large tail would stall
  * the loop.
@@ -12,22 +13,14 @@
 
 static const struct args_opt cmd_logs_opts[] = {
 	{ "lines", 0, ARGS_VALUE, "N      lines of each file to print first (15)" },
+	{ "since", 0, ARGS_VALUE, "DUR    only lines of the last DUR (10m, 2h)" },
 	{ "nostream", 0, ARGS_FLAG, "       print the tail and exit" },
+	{ "follow", 'f', ARGS_FLAG, "       stream new lines (the default)" },
 	{ "out", 0, ARGS_FLAG, "       only stdout" },
 	{ "err", 0, ARGS_FLAG, "       only stderr" },
+	{ "raw", 0, ARGS_FLAG, "       lines without app or timestamp prefix" },
 	{ NULL, 0, 0, NULL }
 };
-
-static void
-cmd_logs_add(json_t *files, struct app *app, int out, int err)
-{
-	if (out && app->log_out_path != NULL)
-		json_array_append_new(files, json_pack("{s:s, s:s, s:s}", "app",
-		    app->cfg.name, "stream", "out", "path", app->log_out_path));
-	if (err && app->log_err_path != NULL)
-		json_array_append_new(files, json_pack("{s:s, s:s, s:s}", "app",
-		    app->cfg.name, "stream", "err", "path", app->log_err_path));
-}
 
 static int
 cmd_logs_exec(struct cmd_ctx *ctx)
@@ -35,6 +28,8 @@ cmd_logs_exec(struct cmd_ctx *ctx)
 	const char *target = args_npos(&ctx->args) ? args_pos(&ctx->args, 0) :
 	    "all";
 	const char *lines = args_get(&ctx->args, "lines");
+	const char *since_s = args_get(&ctx->args, "since");
+	uint64_t since = 0;
 	int only_out = args_has(&ctx->args, "out");
 	int only_err = args_has(&ctx->args, "err");
 	int follow = !args_has(&ctx->args, "nostream");
@@ -55,6 +50,12 @@ cmd_logs_exec(struct cmd_ctx *ctx)
 	if (app_targets(target, &v, &n, &cause) == -1) {
 		conn_reply_error(ctx->conn, EXIT_FAILURE_, "%s", cause);
 		free(cause);
+		json_decref(files);
+		return CMD_REPLIED;
+	}
+	if (since_s != NULL && parse_duration(since_s, &since, &cause) == -1) {
+		conn_reply_error(ctx->conn, EXIT_USAGE, "--since: %s", cause);
+		free(cause);
 		free(v);
 		json_decref(files);
 		return CMD_REPLIED;
@@ -63,11 +64,13 @@ cmd_logs_exec(struct cmd_ctx *ctx)
 		if (v[i]->app == app)
 			continue;
 		app = v[i]->app;
-		cmd_logs_add(files, app, !only_err, !only_out);
+		logsink_files(app, files, !only_err, !only_out);
 	}
 	free(v);
-	reply = proto_ok("logs", json_pack("{s:o, s:I, s:b}", "files", files,
-	    "lines", (json_int_t)nlines, "follow", follow));
+	reply = proto_ok("logs", json_pack("{s:o, s:I, s:b, s:b, s:I}",
+	    "files", files, "lines", (json_int_t)nlines, "follow", follow,
+	    "raw", args_has(&ctx->args, "raw"), "since", (json_int_t)(since > 0 ?
+	    now_ms() - since : 0)));
 	if (follow) {
 		ctx->conn->streaming = 1;
 		if (strcmp(target, "all") != 0)
@@ -81,7 +84,8 @@ cmd_logs_exec(struct cmd_ctx *ctx)
 const struct cmd_entry cmd_logs_entry = {
 	.name = "logs",
 	.aliases = { "log" },
-	.usage = "[name|id|all] [--lines N] [--nostream] [--out|--err]",
+	.usage = "[name|id|all] [--lines N] [--since DUR] [--nostream] "
+	    "[--out|--err] [--raw] [--json]",
 	.summary = "print the last lines of the logs, then follow new ones",
 	.opts = cmd_logs_opts,
 	.min_args = 0,

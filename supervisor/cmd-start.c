@@ -77,6 +77,10 @@ cmd_start_new(struct cmd_ctx *ctx)
 		status = EXIT_USAGE;
 		goto fail;
 	}
+	if (logsink_check(&cfg, &cause) == -1) {
+		status = EXIT_USAGE;
+		goto fail;
+	}
 	if (app_find(cfg.name) != NULL) {
 		xasprintf(&cause, "an app named '%s' exists already (restart it, "
 		    "or use --name)", cfg.name);

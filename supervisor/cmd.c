@@ -10,6 +10,7 @@
 #include "corrald.h"
 
 extern const struct cmd_entry cmd_monit_entry;
+extern const struct cmd_entry cmd_reloadlogs_entry;
 extern const struct cmd_entry cmd_start_entry, cmd_stop_entry,
     cmd_restart_entry, cmd_delete_entry, cmd_signal_entry, cmd_list_entry,
     cmd_jlist_entry, cmd_describe_entry, cmd_reset_entry, cmd_ping_entry,
@@ -34,6 +35,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_logs_entry,
 	&cmd_monit_entry,
 	&cmd_flush_entry,
+	&cmd_reloadlogs_entry,
 	&cmd_ping_entry,
 	&cmd_kill_entry,
 	&cmd_save_entry,

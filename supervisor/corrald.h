@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "cgroup.h"
+#include "logs.h"
 #include "cluster.h"
 
 #ifndef TAILQ_FOREACH_SAFE
@@ -58,6 +59,21 @@ struct app_config {
 	uint64_t kill_timeout;          /* ms */
 	struct cgroup_limits limits;    /* max_memory, memory_high, cpu, max_pids */
 	uint64_t max_memory_restart;    /* bytes, 0: off */
+	/* logs (logsink.c) */
+	char *out_file;                 /* NULL: logs/<name>-out.log */
+	char *error_file;               /* NULL: logs/<name>-error.log */
+	char *log_file;                 /* both streams too, NULL: none */
+	long long merge_logs;           /* one file for every instance */
+	long long log_prefix;           /* "[N] " before each line */
+	char *log_date_format;          /* timestamp per line, NULL: none */
+	long long time;                 /* --time: the default timestamp */
+	char *log_type;                 /* "raw" (default) or "json" */
+	long long disable_logs;         /* no files (followers still get lines) */
+	char *log_sink;                 /* "file" (default), "journal", "both" */
+	uint64_t max_log_size;          /* rotate past this, 0: never */
+	long long retain_logs;          /* rotated files kept */
+	long long compress_logs;        /* gzip rotated files */
+	uint64_t max_log_age;           /* ms; older rotated files go, 0: keep */
 	char *cron_restart;             /* cron expression, or NULL */
 	char *watch;                    /* paths to watch (comma separated), or NULL */
 	char *ignore_watch;             /* fnmatch patterns, comma separated */
@@ -103,6 +119,9 @@ struct logpipe {
 	struct child *child;
 	int stream;                     /* 1 stdout, 2 stderr */
 	int open;
+	int paused;                     /* reading stopped: a log file is full */
+	int eof;                        /* the child closed it; close once drained */
+	struct logfile_waiter waiter;
 };
 
 /*
@@ -167,9 +186,8 @@ struct app {
 	int refs;                       /* registry + children alive */
 	int deleted;
 	int released;                   /* out of the registry */
-	int log_out;                    /* fd of <name>-out.log, -1 if none */
-	int log_err;
-	char *log_out_path;
+	struct applogs *logs;           /* logsink.c's, NULL if not open */
+	char *log_out_path;             /* for `logs` and describe */
 	char *log_err_path;
 	char *source;                   /* config file it came from, or NULL */
 	struct triggers *triggers;      /* cron, watch, identity (triggers.c) */
@@ -333,11 +351,17 @@ int policy_on_exit(const struct app_config *, struct policy_state *, int,
     int, uint64_t, uint64_t *);
 
 /* logsink.c */
+int logsink_check(const struct app_config *, char **);
 int logsink_open(struct app *, char **);
 void logsink_close(struct app *);
+int logsink_drain(struct logpipe *, int);
 void logsink_line(struct app *, int, int, const char *, size_t);
 int logsink_flush(struct app *);
 void logsink_reopen_all(void);
+json_t *logsink_status(struct app *);
+void logsink_files(struct app *, json_t *, int, int);
+void logsink_start(void);
+void logsink_stop(void);
 
 /* server.c */
 int server_listen(char **);

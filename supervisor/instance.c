@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,20 +90,27 @@ child_pipe_closed(uv_handle_t *h)
 {
 	struct logpipe *lp = h->data;
 
+	logfile_cancel_wait(&lp->waiter);
 	child_release(lp->child);
 }
 
-static void
-child_flush_lines(struct logpipe *lp, int all)
-{
-	size_t len;
-	char *line;
+static void child_read(uv_stream_t *, ssize_t, const uv_buf_t *);
 
-	while ((line = linebuf_line(&lp->lb, &len, all)) != NULL) {
-		logsink_line(lp->child->app, lp->child->index, lp->stream, line,
-		    len);
-		linebuf_consume(&lp->lb, len);
-	}
+/* A full log file had room again: drain what is held, read on. */
+static void
+child_log_room(struct logfile_waiter *w)
+{
+	struct logpipe *lp = (struct logpipe *)(void *)((char *)w -
+	    offsetof(struct logpipe, waiter));
+
+	if (logsink_drain(lp, lp->eof) == -1)
+		return;
+	lp->paused = 0;
+	if (lp->eof)
+		uv_close((uv_handle_t *)&lp->pipe, child_pipe_closed);
+	else
+		uv_read_start((uv_stream_t *)&lp->pipe, daemon_alloc,
+		    child_read);
 }
 
 static void
@@ -112,14 +120,23 @@ child_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 	if (n > 0) {
 		linebuf_append(&lp->lb, buf->base, (size_t)n);
-		child_flush_lines(lp, 0);
+		if (logsink_drain(lp, 0) == -1) {
+			/* back-pressure: the child blocks on a full pipe */
+			lp->paused = 1;
+			uv_read_stop(s);
+		}
 		return;
 	}
 	if (n == 0)
 		return;
 	/* EOF or error: whatever is left is a last line without newline. */
-	child_flush_lines(lp, 1);
 	lp->open = 0;
+	lp->eof = 1;
+	uv_read_stop(s);
+	if (logsink_drain(lp, 1) == -1) {
+		lp->paused = 1;
+		return;
+	}
 	uv_close((uv_handle_t *)s, child_pipe_closed);
 }
 
@@ -155,6 +172,7 @@ child_init_pipe(struct child *child, struct logpipe *lp, int stream)
 	lp->child = child;
 	lp->stream = stream;
 	lp->open = 1;
+	lp->waiter.cb = child_log_room;
 	linebuf_init(&lp->lb, LOG_LINE_MAX);
 }
 
@@ -238,6 +256,20 @@ instance_spawn(struct instance *inst, char **cause)
 	return 0;
 }
 
+/* Shutdown: hands on what lp holds, as far as the files take it, and closes. */
+static void
+child_close_pipe(struct logpipe *lp)
+{
+	if (!lp->open && !(lp->eof && lp->paused))
+		return;
+	if (logsink_drain(lp, 1) == -1)
+		logfile_cancel_wait(&lp->waiter);
+	lp->open = 0;
+	lp->paused = 0;
+	lp->eof = 1;
+	uv_close((uv_handle_t *)&lp->pipe, child_pipe_closed);
+}
+
 /*
  * Closes the log pipes still open at shutdown: a process that left the
  * instance's group may hold them, and the daemon must not wait for it.
@@ -248,18 +280,8 @@ instance_close_pipes(void)
 	struct child *child;
 
 	TAILQ_FOREACH(child, &D.children, entry) {
-		if (child->out.open) {
-			child_flush_lines(&child->out, 1);
-			child->out.open = 0;
-			uv_close((uv_handle_t *)&child->out.pipe,
-			    child_pipe_closed);
-		}
-		if (child->err.open) {
-			child_flush_lines(&child->err, 1);
-			child->err.open = 0;
-			uv_close((uv_handle_t *)&child->err.pipe,
-			    child_pipe_closed);
-		}
+		child_close_pipe(&child->out);
+		child_close_pipe(&child->err);
 	}
 }
 

@@ -229,12 +229,40 @@ main_signals(void)
 	size_t i;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit makes write() fail with EFBIG, reported like ENOSPC */
+	signal(SIGXFSZ, SIG_IGN);
 	for (i = 0; i < nitems(sigs); i++) {
 		uv_signal_init(D.loop, sigs[i].h);
 		if (uv_signal_start(sigs[i].h, main_signal, sigs[i].sig) != 0)
 			fatalx("cannot handle %s", signal_name(sigs[i].sig));
 		uv_unref((uv_handle_t *)sigs[i].h);
 	}
+}
+
+/*
+ * The daemon's own log rotates like the apps' (10M, 5 kept), or as
+ * CORRAL_DAEMON_LOG_SIZE and CORRAL_DAEMON_LOG_KEEP say.
+ */
+static void
+main_log_rotation(void)
+{
+	const char *s;
+	uint64_t size = 10 * 1024 * 1024;
+	long long keep = 5;
+	char *cause = NULL;
+
+	if ((s = getenv("CORRAL_DAEMON_LOG_SIZE")) != NULL &&
+	    parse_size(s, &size, &cause) == -1) {
+		log_warnx("CORRAL_DAEMON_LOG_SIZE: %s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	if ((s = getenv("CORRAL_DAEMON_LOG_KEEP")) != NULL &&
+	    parse_int(s, 1, 1000, &keep, &cause) == -1) {
+		log_warnx("CORRAL_DAEMON_LOG_KEEP: %s", cause);
+		free(cause);
+	}
+	log_set_rotate(size, (int)keep);
 }
 
 /* The STATUS= line for systemd. */
@@ -350,6 +378,7 @@ main(int argc, char **argv)
 	logfile = paths_file(D.home, "corrald.log");
 	log_init(logfile, D.foreground ? LOG_TO_STDERR : 0);
 	free(logfile);
+	main_log_rotation();
 	if (!D.foreground)
 		ready_fd = main_detach();
 	lockfd = main_lock();
@@ -362,6 +391,7 @@ main(int argc, char **argv)
 	TAILQ_INIT(&D.children);
 	main_signals();
 	limits_init();
+	logsink_start();
 	if (server_listen(&cause) == -1)
 		fatalx("control socket: %s", cause);
 	if (cluster_init(&cause) == -1)
@@ -382,6 +412,7 @@ main(int argc, char **argv)
 
 	uv_run(D.loop, UV_RUN_DEFAULT);
 
+	logsink_stop();
 	uv_walk(D.loop, main_walk_close, NULL);
 	uv_run(D.loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(D.loop) != 0)

@@ -49,14 +49,34 @@ conn_close(struct conn *c)
 	uv_close((uv_handle_t *)&c->pipe, conn_closed);
 }
 
+static void conn_write(struct conn *, json_t *, int);
+
+/* Tells a stream reader how many events it missed, once it caught up. */
+static void
+conn_send_missed(struct conn *c)
+{
+	json_t *m;
+
+	m = json_pack("{s:s, s:I}", "event", "missed", "count",
+	    (json_int_t)c->missed);
+	c->missed = 0;
+	conn_write(c, m, 0);
+	json_decref(m);
+}
+
 static void
 conn_written(uv_write_t *req, int status)
 {
 	struct conn_write *w = req->data;
+	struct conn *c = w->conn;
 
 	(void)status;
 	if (w->close_after)
-		conn_close(w->conn);
+		conn_close(c);
+	else if (c->missed > 0 && c->streaming && !c->closing &&
+	    uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) <
+	    CONN_MAX_QUEUE / 2)
+		conn_send_missed(c);
 	free(w->data);
 	free(w);
 }
@@ -110,8 +130,6 @@ conn_reply_error(struct conn *c, int exit_status, const char *fmt, ...)
 void
 conn_event(struct conn *c, json_t *ev)
 {
-	json_t *m;
-
 	if (!c->streaming || c->closing)
 		return;
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) >
@@ -119,13 +137,8 @@ conn_event(struct conn *c, json_t *ev)
 		c->missed++;
 		return;
 	}
-	if (c->missed > 0) {
-		m = json_pack("{s:s, s:I}", "event", "missed", "count",
-		    (json_int_t)c->missed);
-		conn_write(c, m, 0);
-		json_decref(m);
-		c->missed = 0;
-	}
+	if (c->missed > 0)
+		conn_send_missed(c);
 	conn_write(c, ev, 0);
 }
 

@@ -111,13 +111,15 @@ def test_logs_follow_all_apps_sees_new_app(corral):
 def test_flush(corral):
     start_numbered(corral, "fa")
     start_numbered(corral, "fb")
+    # The writer thread applies a flush after the reply, in order with the
+    # lines queued before it: wait for it rather than race it.
+    def empty(*files):
+        return all(corral.logfile(*f).stat().st_size == 0 for f in files)
     corral.ok("flush", "fa")
-    assert corral.logfile("fa", "out").stat().st_size == 0
-    assert corral.logfile("fa", "error").stat().st_size == 0
+    wait_for(lambda: empty(("fa", "out"), ("fa", "error")), what="fa flushed")
     assert len(lines_of(corral.logfile("fb", "out"))) == 30
     corral.ok("flush")
-    assert corral.logfile("fb", "out").stat().st_size == 0
-    assert corral.logfile("fb", "error").stat().st_size == 0
+    wait_for(lambda: empty(("fb", "out"), ("fb", "error")), what="fb flushed")
     # Lines written after a flush land at the start of the emptied file.
     corral.script("tick.sh", TICKER)
     corral.ok("start", "tick.sh", "--name", "ft")

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The log writer thread's file work: opening a log file, writing a buffer
+ * out in whole lines, rotating between two lines when the size limit is
+ * reached, sending journal records, emptying a file for `corral flush`, and
+ * the notice of lines lost after a failure. Only the writer thread calls
+ * these, so they take no lock except to post an event.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "logs.h"
+
+/* After a long line: the spare buffer back to its usual size. */
+static void
+logfile_shrink_spare(struct logfile *s)
+{
+	if (s->spare_cap > LOGFILE_BUFSIZE) {
+		s->spare = xrealloc(s->spare, LOGFILE_BUFSIZE);
+		s->spare_cap = LOGFILE_BUFSIZE;
+	}
+}
+
+int
+logfile_open_fd(const char *path, int *fd, uint64_t *size)
+{
+	struct stat st;
+	int nfd;
+
+	nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (nfd == -1)
+		return -errno;
+	if (fstat(nfd, &st) == -1) {
+		close(nfd);
+		return -errno;
+	}
+	*fd = nfd;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Writer thread: closes and opens the file again under its name. */
+int
+logfile_do_reopen(struct logfile *s)
+{
+	int fd, rc;
+	uint64_t size;
+
+	if ((rc = logfile_open_fd(s->path, &fd, &size)) != 0)
+		return rc;
+	if (s->fd != -1)
+		close(s->fd);
+	s->fd = fd;
+	s->size = size;
+	return 0;
+}
+
+/* Writer thread: renames the file away and opens a new one. */
+static void
+logfile_do_rotate(struct logfile *s)
+{
+	char *cause = NULL;
+
+	if (logrotate_shift(s->path, &s->ro, &cause) == -1) {
+		log_warnx("rotate %s: %s", s->path, cause);
+		free(cause);
+		s->size = 0;    /* grow on rather than retry at every line */
+		return;
+	}
+	if (logfile_do_reopen(s) != 0) {
+		/* keep writing to the renamed file rather than lose lines */
+		s->size = 0;
+	}
+	pthread_mutex_lock(&logwriter_mutex);
+	logwriter_post_event(s, LOGFILE_EV_ROTATED, 0, 0);
+	pthread_mutex_unlock(&logwriter_mutex);
+}
+
+static int
+logfile_write_all(struct logfile *s, const char *p, size_t n, size_t *done)
+{
+	ssize_t w;
+
+	*done = 0;
+	if (s->fd == -1)
+		return -EBADF;
+	while (*done < n) {
+		w = write(s->fd, p + *done, n - *done);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		*done += (size_t)w;
+		s->size += (uint64_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Writer thread: how much of the len bytes at p to write before rotating,
+ * cut after a newline so that no line is split across two files. Returns
+ * len when no rotation is due, 0 when the file must rotate first.
+ */
+static size_t
+logfile_cut(const struct logfile *s, const char *p, size_t len)
+{
+	uint64_t max = s->ro.max_size;
+	size_t room, i;
+	const char *nl;
+
+	if (max == 0 || s->kind != LOGFILE_FILE || s->size + len <= max)
+		return len;
+	room = s->size < max ? (size_t)(max - s->size) : 0;
+	for (i = room; i > 0; i--) {
+		if (p[i - 1] == '\n')
+			return i;
+	}
+	if (s->size > 0)
+		return 0;
+	nl = memchr(p, '\n', len);
+	return nl != NULL ? (size_t)(nl - p) + 1 : len;
+}
+
+/* Writer thread: writes spare out, rotating as needed; 0 or -errno. */
+int
+logfile_write_spare(struct logfile *s)
+{
+	size_t n, done;
+	int rc;
+
+	if (s->fd == -1 && (rc = logfile_do_reopen(s)) != 0)
+		return rc;
+	while (s->spare_len > s->spare_off) {
+		n = logfile_cut(s, s->spare + s->spare_off,
+		    s->spare_len - s->spare_off);
+		if (n == 0) {
+			logfile_do_rotate(s);
+			continue;
+		}
+		rc = logfile_write_all(s, s->spare + s->spare_off, n, &done);
+		s->spare_off += done;
+		if (rc != 0)
+			return rc;
+	}
+	s->spare_off = s->spare_len = 0;
+	logfile_shrink_spare(s);
+	return 0;
+}
+
+/* Writer thread: sends the journal records held in spare; 0 or -errno. */
+int
+logfile_send_spare(struct logfile *s)
+{
+	uint32_t total, applen;
+	int32_t instance, prio;
+	const char *p;
+	int rc = 0, r;
+
+	while (s->spare_off < s->spare_len) {
+		p = s->spare + s->spare_off;
+		memcpy(&total, p, 4);
+		memcpy(&instance, p + 4, 4);
+		memcpy(&prio, p + 8, 4);
+		memcpy(&applen, p + 12, 4);
+		r = logjournal_send(p + 16, (int)applen, instance, prio,
+		    p + 16 + applen + 1, total - 16 - applen - 1);
+		if (r != 0 && rc == 0)
+			rc = r;
+		s->spare_off += total;
+	}
+	s->spare_off = s->spare_len = 0;
+	logfile_shrink_spare(s);
+	return rc;
+}
+
+void
+logfile_do_flush(struct logfile *s)
+{
+	char *name;
+	int k, gz, retain = s->ro.retain > 0 ? s->ro.retain : 1;
+
+	if (s->fd != -1 && ftruncate(s->fd, 0) == 0)
+		s->size = 0;
+	logrotate_lock();
+	for (k = 1; k <= retain; k++) {
+		for (gz = 0; gz <= 1; gz++) {
+			name = logrotate_name(s->path, k, gz);
+			unlink(name);
+			free(name);
+		}
+	}
+	logrotate_unlock();
+}
+
+/* Writer thread: writes, after a failure, how many lines were lost. */
+void
+logfile_write_notice(struct logfile *s, uint64_t dropped, int err)
+{
+	char buf[256];
+	size_t done;
+	int n;
+
+	if (s->kind != LOGFILE_FILE || dropped == 0)
+		return;
+	n = snprintf(buf, sizeof buf,
+	    "[corral] %llu lines lost while writing failed: %s\n",
+	    (unsigned long long)dropped, strerror(err));
+	if (n > 0)
+		logfile_write_all(s, buf, (size_t)n, &done);
+}

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Rotation of log files by renaming, never by copying and truncating: the
+ * file being written is renamed to NAME.1 (older ones shift to NAME.2 ...,
+ * the oldest past the count is removed) and the writer opens a new NAME, so
+ * no line is lost or split. Rotated files may be gzipped by a thread of
+ * their own so that neither the event loop nor the log writer waits for
+ * zlib; since a rotation can shift a file while it is being compressed, the
+ * compressor follows the file by inode and puts NAME.k.gz wherever NAME.k is
+ * when it finishes, holding the rotation lock. Rotated files older than an
+ * age limit are removed at each rotation.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "common.h"
+#include "logs.h"
+
+#define LOGROTATE_MAX_JOBS 16
+
+struct logrotate_job {
+	char *path;             /* the live file's name (NAME) */
+	int retain;
+	dev_t dev;
+	ino_t ino;
+};
+
+static pthread_mutex_t logrotate_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t logrotate_qmutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t logrotate_qcond = PTHREAD_COND_INITIALIZER;
+static struct logrotate_job logrotate_jobs[LOGROTATE_MAX_JOBS];
+static int logrotate_njobs;
+static int logrotate_busy;
+static int logrotate_running;
+static int logrotate_quit;
+static pthread_t logrotate_thread;
+
+void
+logrotate_lock(void)
+{
+	pthread_mutex_lock(&logrotate_mutex);
+}
+
+void
+logrotate_unlock(void)
+{
+	pthread_mutex_unlock(&logrotate_mutex);
+}
+
+/* NAME.k or NAME.k.gz; NAME itself for k == 0. The caller frees. */
+char *
+logrotate_name(const char *path, int k, int gz)
+{
+	char *s;
+
+	if (k == 0)
+		return xstrdup(path);
+	xasprintf(&s, "%s.%d%s", path, k, gz ? ".gz" : "");
+	return s;
+}
+
+static int
+logrotate_unlink(const char *path, char **cause)
+{
+	if (unlink(path) == -1 && errno != ENOENT) {
+		if (cause != NULL)
+			xasprintf(cause, "unlink %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+logrotate_rename(const char *from, const char *to, char **cause)
+{
+	if (rename(from, to) == -1 && errno != ENOENT) {
+		if (cause != NULL)
+			xasprintf(cause, "rename %s: %s", from, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+logrotate_exists(const char *path, int k)
+{
+	struct stat st;
+	char *name;
+	int gz, found = 0;
+
+	for (gz = 0; gz <= 1 && !found; gz++) {
+		name = logrotate_name(path, k, gz);
+		found = lstat(name, &st) == 0;
+		free(name);
+	}
+	return found;
+}
+
+/*
+ * Moves NAME.k (and NAME.k.gz) to NAME.k+1 for k = g-1 .. 0, where g is the
+ * first free number (at most retain, whose files are removed first): the
+ * cost follows the files there are, not the count allowed.
+ */
+static int
+logrotate_shift_locked(const char *path, int retain, char **cause)
+{
+	char *from, *to;
+	int k, g, gz, rc = 0;
+
+	for (g = 1; g < retain && logrotate_exists(path, g); g++)
+		/* nothing */;
+	if (g == retain) {
+		for (gz = 0; gz <= 1; gz++) {
+			to = logrotate_name(path, retain, gz);
+			rc |= logrotate_unlink(to, rc == 0 ? cause : NULL);
+			free(to);
+		}
+	}
+	for (k = g - 1; k >= 0; k--) {
+		for (gz = 0; gz <= (k > 0); gz++) {
+			from = logrotate_name(path, k, gz);
+			to = logrotate_name(path, k + 1, gz);
+			rc |= logrotate_rename(from, to, rc == 0 ? cause : NULL);
+			free(from);
+			free(to);
+		}
+	}
+	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Rotates NAME (the caller reopens it afterwards). Returns 0, or -1 with
+ * *cause set (the caller frees) when a rename failed.
+ */
+int
+logrotate_shift(const char *path, const struct logrotate_opts *o,
+    char **cause)
+{
+	struct stat st;
+	int retain = o->retain > 0 ? o->retain : 1, have, rc;
+
+	have = stat(path, &st) == 0;
+	logrotate_lock();
+	rc = logrotate_shift_locked(path, retain, cause);
+	logrotate_unlock();
+	if (rc == 0 && have && o->compress)
+		logrotate_gzip_enqueue(path, retain, st.st_dev, st.st_ino);
+	if (o->max_age_ms > 0)
+		logrotate_expire(path, o, logfmt_now_ms());
+	return rc;
+}
+
+/* Removes rotated files last modified before now - max_age; returns how many. */
+int
+logrotate_expire(const char *path, const struct logrotate_opts *o,
+    uint64_t now_ms)
+{
+	struct stat st;
+	uint64_t mtime;
+	char *name;
+	int k, gz, n = 0, retain = o->retain > 0 ? o->retain : 1;
+
+	if (o->max_age_ms == 0)
+		return 0;
+	logrotate_lock();
+	for (k = 1; k <= retain; k++) {
+		for (gz = 0; gz <= 1; gz++) {
+			name = logrotate_name(path, k, gz);
+			if (stat(name, &st) == 0) {
+				mtime = (uint64_t)st.st_mtim.tv_sec * 1000 +
+				    (uint64_t)st.st_mtim.tv_nsec / 1000000;
+				if (mtime + o->max_age_ms < now_ms &&
+				    unlink(name) == 0)
+					n++;
+			}
+			free(name);
+		}
+	}
+	logrotate_unlock();
+	return n;
+}
+
+/*
+ * Compresses the file open on fd into a new file tmp. Returns 0, or -1 with
+ * *cause set.
+ */
+static int
+logrotate_gzip_fd(int fd, const char *tmp, char **cause)
+{
+	char buf[65536];
+	gzFile gz;
+	ssize_t n;
+	int out, err = 0;
+
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (out == -1) {
+		xasprintf(cause, "open %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	if ((gz = gzdopen(out, "wb6")) == NULL) {
+		close(out);
+		xasprintf(cause, "gzdopen %s: out of memory", tmp);
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		if (gzwrite(gz, buf, (unsigned)n) != (int)n) {
+			gzerror(gz, &err);
+			err = err == Z_ERRNO ? errno : EIO;
+			break;
+		}
+	}
+	if (n < 0)
+		err = errno;
+	if (gzclose(gz) != Z_OK && err == 0)
+		err = errno != 0 ? errno : EIO;
+	if (err != 0) {
+		xasprintf(cause, "gzip %s: %s", tmp, strerror(err));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Compresses file from into a new file to (both names); for tests and tools. */
+int
+logrotate_gzip(const char *from, const char *to, char **cause)
+{
+	int fd, rc;
+
+	if ((fd = open(from, O_RDONLY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "open %s: %s", from, strerror(errno));
+		return -1;
+	}
+	rc = logrotate_gzip_fd(fd, to, cause);
+	close(fd);
+	return rc;
+}
+
+/* Which NAME.k holds inode (dev, ino) now; 0 if none. Rotation lock held. */
+static int
+logrotate_find(const char *path, int retain, dev_t dev, ino_t ino)
+{
+	struct stat st;
+	char *name;
+	int k, found = 0;
+
+	for (k = 1; k <= retain && !found; k++) {
+		name = logrotate_name(path, k, 0);
+		if (stat(name, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
+			found = k;
+		free(name);
+	}
+	return found;
+}
+
+static void
+logrotate_run_job(struct logrotate_job *j)
+{
+	char *name, *gzname, *tmp, *cause = NULL;
+	int k, fd = -1;
+
+	logrotate_lock();
+	if ((k = logrotate_find(j->path, j->retain, j->dev, j->ino)) != 0) {
+		name = logrotate_name(j->path, k, 0);
+		fd = open(name, O_RDONLY | O_CLOEXEC);
+		free(name);
+	}
+	logrotate_unlock();
+	if (fd == -1)
+		return;
+	xasprintf(&tmp, "%s.gz-%llu.tmp", j->path, (unsigned long long)j->ino);
+	if (logrotate_gzip_fd(fd, tmp, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		close(fd);
+		free(tmp);
+		return;
+	}
+	close(fd);
+	logrotate_lock();
+	if ((k = logrotate_find(j->path, j->retain, j->dev, j->ino)) != 0) {
+		name = logrotate_name(j->path, k, 0);
+		gzname = logrotate_name(j->path, k, 1);
+		if (rename(tmp, gzname) == 0)
+			unlink(name);
+		else
+			unlink(tmp);
+		free(name);
+		free(gzname);
+	} else
+		unlink(tmp);
+	logrotate_unlock();
+	free(tmp);
+}
+
+static void *
+logrotate_main(void *arg)
+{
+	struct logrotate_job j;
+
+	(void)arg;
+	pthread_mutex_lock(&logrotate_qmutex);
+	for (;;) {
+		while (logrotate_njobs == 0 && !logrotate_quit)
+			pthread_cond_wait(&logrotate_qcond, &logrotate_qmutex);
+		if (logrotate_njobs == 0 && logrotate_quit)
+			break;
+		j = logrotate_jobs[0];
+		memmove(&logrotate_jobs[0], &logrotate_jobs[1],
+		    (size_t)(--logrotate_njobs) * sizeof j);
+		logrotate_busy = 1;
+		pthread_mutex_unlock(&logrotate_qmutex);
+		logrotate_run_job(&j);
+		free(j.path);
+		pthread_mutex_lock(&logrotate_qmutex);
+		logrotate_busy = 0;
+		pthread_cond_broadcast(&logrotate_qcond);
+	}
+	pthread_mutex_unlock(&logrotate_qmutex);
+	return NULL;
+}
+
+int
+logrotate_gzip_start(void)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&logrotate_qmutex);
+	if (!logrotate_running) {
+		logrotate_quit = 0;
+		rc = pthread_create(&logrotate_thread, NULL, logrotate_main,
+		    NULL);
+		if (rc == 0)
+			logrotate_running = 1;
+	}
+	pthread_mutex_unlock(&logrotate_qmutex);
+	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Queues the compression of the file just rotated from path. When the
+ * compressor lags too far behind, the oldest job is dropped: its file stays
+ * uncompressed, and is removed by the count limit like any other.
+ */
+void
+logrotate_gzip_enqueue(const char *path, int retain, dev_t dev, ino_t ino)
+{
+	struct logrotate_job *j;
+
+	pthread_mutex_lock(&logrotate_qmutex);
+	if (logrotate_njobs == LOGROTATE_MAX_JOBS) {
+		free(logrotate_jobs[0].path);
+		memmove(&logrotate_jobs[0], &logrotate_jobs[1],
+		    (LOGROTATE_MAX_JOBS - 1) * sizeof *j);
+		logrotate_njobs--;
+	}
+	j = &logrotate_jobs[logrotate_njobs++];
+	j->path = xstrdup(path);
+	j->retain = retain;
+	j->dev = dev;
+	j->ino = ino;
+	pthread_cond_broadcast(&logrotate_qcond);
+	pthread_mutex_unlock(&logrotate_qmutex);
+	if (!logrotate_running)
+		logrotate_gzip_start();
+}
+
+/* Waits until every queued compression is done (tests, shutdown). */
+void
+logrotate_gzip_wait_idle(void)
+{
+	pthread_mutex_lock(&logrotate_qmutex);
+	while (logrotate_running && (logrotate_njobs > 0 || logrotate_busy))
+		pthread_cond_wait(&logrotate_qcond, &logrotate_qmutex);
+	pthread_mutex_unlock(&logrotate_qmutex);
+}
+
+/* Finishes the queued jobs and joins the compressor. */
+void
+logrotate_gzip_stop(void)
+{
+	int running;
+
+	pthread_mutex_lock(&logrotate_qmutex);
+	running = logrotate_running;
+	logrotate_quit = 1;
+	pthread_cond_broadcast(&logrotate_qcond);
+	pthread_mutex_unlock(&logrotate_qmutex);
+	if (running)
+		pthread_join(logrotate_thread, NULL);
+	pthread_mutex_lock(&logrotate_qmutex);
+	logrotate_running = 0;
+	pthread_mutex_unlock(&logrotate_qmutex);
+}
