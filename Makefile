@@ -128,10 +128,17 @@ unit: all $(TESTS)
 integration: all
 	BUILD=$(BUILD) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
+# The cgroup v2 tests, in the VM harness (../shared/vm): one boot per group,
+# skipped with a message where no VM can run; VM_TESTS=0 skips them.
+vm-test: all $(TESTS)
+	@if [ "$(VM_TESTS)" = 0 ]; then echo "vm tests skipped (VM_TESTS=0)"; \
+	else sh tests/vm/cgroup.sh $(BUILD); fi
+
 test: test-deps
 	$(MAKE) lint-man
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) vm-test
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
@@ -161,7 +168,8 @@ lint-man:
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps test-deps unit integration test install uninstall lint-man clean
+.PHONY: all deps test-deps unit integration vm-test test install uninstall \
+	lint-man clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

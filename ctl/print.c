@@ -3,6 +3,8 @@
  * Printing replies for people: the instance table of `ls`, the settings of
  * `describe`; and JSON for scripts.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -100,6 +102,57 @@ print_value(const char *key, json_t *v)
 	}
 }
 
+/* One limit of describe's cgroup object: "50.0M (using 12.0M)". */
+static void
+print_limit(const char *key, json_t *limit, json_t *used, int size)
+{
+	char	 a[32], b[32] = "?";
+
+	if (json_is_real(limit))
+		snprintf(a, sizeof a, "%.2f core(s)", json_real_value(limit));
+	else if (json_is_integer(limit) && size)
+		format_size((uint64_t)json_integer_value(limit), a, sizeof a);
+	else if (json_is_integer(limit))
+		snprintf(a, sizeof a, "%lld",
+		    (long long)json_integer_value(limit));
+	else
+		snprintf(a, sizeof a, "none");
+	if (json_is_integer(used) && size)
+		format_size((uint64_t)json_integer_value(used), b, sizeof b);
+	else if (json_is_integer(used))
+		snprintf(b, sizeof b, "%lld",
+		    (long long)json_integer_value(used));
+	if (used != NULL)
+		printf("    %-24s %s (using %s)\n", key, a, b);
+	else
+		printf("    %-24s %s\n", key, a);
+}
+
+/* The cgroup of an instance: where, which backend, limits against usage. */
+static void
+print_cgroup(json_t *cg)
+{
+	json_t	*lim = json_object_get(cg, "limits");
+	json_t	*use = json_object_get(cg, "usage");
+	json_t	*cpu = json_object_get(use, "cpu_usec");
+
+	printf("    %-24s %s %s\n", "cgroup", print_str(cg, "backend"),
+	    json_is_string(json_object_get(cg, "path")) ?
+	    print_str(cg, "path") : "(none: process group)");
+	print_limit("max_memory", json_object_get(lim, "max_memory"),
+	    json_object_get(use, "memory"), 1);
+	print_limit("memory_high", json_object_get(lim, "memory_high"), NULL,
+	    1);
+	print_limit("cpu", json_object_get(lim, "cpu"), NULL, 0);
+	if (json_is_integer(cpu))
+		printf("    %-24s %.2fs\n", "cpu time",
+		    (double)json_integer_value(cpu) / 1e6);
+	print_limit("max_pids", json_object_get(lim, "max_pids"),
+	    json_object_get(use, "pids"), 0);
+	printf("    %-24s %lld\n", "oom_kills",
+	    (long long)json_integer_value(json_object_get(cg, "oom_kills")));
+}
+
 void
 print_describe(json_t *data)
 {
@@ -124,7 +177,9 @@ print_describe(json_t *data)
 			if (*print_str(o, "reason") != '\0')
 				printf("    last reason: %s\n", print_str(o, "reason"));
 			json_object_foreach(o, key, v) {
-				if (strcmp(key, "name") != 0)
+				if (strcmp(key, "cgroup") == 0)
+					print_cgroup(v);
+				else if (strcmp(key, "name") != 0)
 					print_value(key, v);
 			}
 		}

@@ -28,6 +28,7 @@ enum appcfg_type {
 	CFG_ARGS,
 	CFG_ENV,
 	CFG_INSTANCES,
+	CFG_LIMIT,                      /* a cgroup limit, parsed by cgroup-limits.c */
 	CFG_FLAG,                       /* CLI: a flag; config: a boolean */
 	CFG_CRON,
 	CFG_WATCH,
@@ -79,6 +80,16 @@ static const struct appcfg_key appcfg_keys[] = {
 	  "SIG    signal for a graceful stop (default SIGTERM)" },
 	{ "kill_timeout", NULL, 0, CFG_DURATION, F(kill_timeout), 0, 0,
 	  "DUR    wait before SIGKILL (default 5s)" },
+	{ "max_memory", NULL, 0, CFG_LIMIT, F(limits), 0, 0,
+	  "SIZE   memory limit of each instance, enforced by its cgroup" },
+	{ "memory_high", NULL, 0, CFG_LIMIT, F(limits), 0, 0,
+	  "SIZE   throttle each instance's memory above SIZE (cgroup v2)" },
+	{ "cpu", NULL, 0, CFG_LIMIT, F(limits), 0, 0,
+	  "N%|N   CPU quota of each instance: 50% or 1.5 (cores)" },
+	{ "max_pids", NULL, 0, CFG_LIMIT, F(limits), 0, 0,
+	  "N      processes and threads of each instance" },
+	{ "max_memory_restart", NULL, 0, CFG_SIZE, F(max_memory_restart), 0, 0,
+	  "SIZE   replace an instance whose memory passes SIZE" },
 	{ "out_file", "output", 'o', CFG_STRING, F(out_file), 0, 0,
 	  "PATH   stdout log file (default logs/NAME-out.log)" },
 	{ "error_file", "error", 'e', CFG_STRING, F(error_file), 0, 0,
@@ -412,6 +423,9 @@ appcfg_set_string(struct app_config *c, const char *key, const char *s,
 		return appcfg_parse_autorestart(s, (long long *)field, cause);
 	case CFG_CODES:
 		return appcfg_parse_codes(k, c, s, cause);
+	case CFG_LIMIT:
+		return cgroup_limits_set(&c->limits, k->name, s, cause) == 0 ?
+		    0 : -1;
 	case CFG_CRON:
 	case CFG_WATCH:
 		return appcfg_set_checked(k, field, s, cause);
@@ -487,6 +501,9 @@ appcfg_set(struct app_config *c, const char *key, json_t *v, char **cause)
 	if (json_is_integer(v)) {
 		snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
 		s = buf;
+	} else if (json_is_real(v) && k->type == CFG_LIMIT) {
+		snprintf(buf, sizeof buf, "%.3f", json_real_value(v));
+		s = buf;
 	} else if (json_is_boolean(v)) {
 		s = json_is_true(v) ? "true" : "false";
 	} else if (json_is_string(v)) {
@@ -531,6 +548,11 @@ appcfg_key_json(const struct app_config *c, const struct appcfg_key *k)
 	case CFG_DURATION:
 	case CFG_SIZE:
 		return json_integer((json_int_t)*(const uint64_t *)field);
+	case CFG_LIMIT:
+		a = cgroup_limits_json(&c->limits);
+		field = json_incref(json_object_get(a, k->name));
+		json_decref(a);
+		return field != NULL ? (json_t *)field : json_null();
 	default:
 		return json_integer(*(const long long *)field);
 	}

@@ -32,6 +32,9 @@ cmd_describe_exec(struct cmd_ctx *ctx)
 			    "app", cfg, "instances", insts));
 		}
 		json_array_append_new(insts, instance_to_json(v[i]));
+		json_object_set_new(json_array_get(insts,
+		    json_array_size(insts) - 1), "cgroup",
+		    limits_describe(v[i]));
 	}
 	free(v);
 	conn_reply(ctx->conn, proto_ok("describe", out));

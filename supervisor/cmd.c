@@ -16,7 +16,7 @@ extern const struct cmd_entry cmd_start_entry, cmd_stop_entry,
     cmd_jlist_entry, cmd_describe_entry, cmd_reset_entry, cmd_ping_entry,
     cmd_kill_entry, cmd_logs_entry, cmd_flush_entry, cmd_help_entry,
     cmd_version_entry, cmd_save_entry, cmd_resurrect_entry,
-    cmd_reload_entry, cmd_scale_entry;
+    cmd_reload_entry, cmd_scale_entry, cmd_set_entry, cmd_info_entry;
 
 const struct cmd_entry *cmd_table[] = {
 	&cmd_start_entry,
@@ -30,6 +30,8 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_jlist_entry,
 	&cmd_describe_entry,
 	&cmd_reset_entry,
+	&cmd_set_entry,
+	&cmd_info_entry,
 	&cmd_logs_entry,
 	&cmd_monit_entry,
 	&cmd_flush_entry,

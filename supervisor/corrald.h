@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "common.h"
+#include "cgroup.h"
 #include "logs.h"
 #include "cluster.h"
 
@@ -32,7 +33,7 @@
 #define APP_MAX_STOP_CODES 32
 #define LOG_LINE_MAX (1024 * 1024)      /* a longer line is cut */
 #define CONN_MAX_QUEUE (1024 * 1024)    /* bytes queued to a slow stream reader */
-#define STATS_INTERVAL_MS 5000
+#define STATS_INTERVAL_MS 1000       /* max_memory_restart acts within 2 s */
 
 /*
  * The declared settings of an app. Every field is listed in appcfg.c's key
@@ -56,6 +57,8 @@ struct app_config {
 	long long max_restarts;
 	long long kill_signal;
 	uint64_t kill_timeout;          /* ms */
+	struct cgroup_limits limits;    /* max_memory, memory_high, cpu, max_pids */
+	uint64_t max_memory_restart;    /* bytes, 0: off */
 	/* logs (logsink.c) */
 	char *out_file;                 /* NULL: logs/<name>-out.log */
 	char *error_file;               /* NULL: logs/<name>-error.log */
@@ -135,6 +138,9 @@ struct child {
 	int index;                      /* the instance index, for log prefixes */
 	int handles;                    /* handles not yet closed */
 	int pid;
+	struct cgroup *cg;              /* its cgroup, NULL without */
+	int join_after;                 /* the daemon moves it there */
+	uint64_t oom_base;              /* OOM kills in cg before the spawn */
 	TAILQ_ENTRY(child) entry;
 };
 TAILQ_HEAD(child_list, child);
@@ -163,6 +169,10 @@ struct instance {
 	uint64_t cpu_at;                /* monotonic ms of the last sample */
 	double cpu;                     /* % of one CPU */
 	uint64_t memory;                /* bytes */
+	struct cgroup_sample sample;    /* readings behind cpu and memory */
+	long long oom_kills;            /* times the OOM killer ended it */
+	long long memory_restarts;      /* replaced for max_memory_restart */
+	uint64_t memory_restart_at;     /* monotonic ms of the last one */
 	struct ready_wait *ready;       /* while the process gets ready */
 	int not_ready;                  /* killed for not getting ready */
 	char status[128];               /* its last STATUS= */
@@ -268,6 +278,7 @@ struct daemon {
 	uv_signal_t sig_int;
 	uv_signal_t sig_hup;
 	uv_signal_t sig_usr1;
+	struct cgroup_root *cgroups;    /* backend none without access */
 };
 extern struct daemon D;
 
@@ -320,6 +331,7 @@ json_t *instance_to_json(struct instance *);
 
 /* reload.c */
 int reload_start(struct conn *, struct app **, size_t, int, char **);
+int reload_instance(struct instance *, char **);
 void reload_check_all(void);
 void reload_conn_gone(struct conn *);
 void reload_free_all(void);
@@ -377,6 +389,20 @@ int hoststat_loadavg(const char *, double *);
 /* stats.c */
 void stats_start(void);
 void stats_sample(struct instance *);
+
+/* limits.c */
+void limits_init(void);
+void limits_shutdown(void);
+void limits_spawn(struct instance *, struct child *, char ***, char **);
+void limits_spawn_failed(struct child *);
+void limits_spawned(struct child *);
+void limits_exited(struct instance *, struct child *);
+int limits_kill(struct instance *, int);
+void limits_sample(struct instance *);
+void limits_tick(void);
+int limits_apply(struct app *, char **);
+json_t *limits_describe(struct instance *);
+json_t *limits_info(void);
 
 /* cmd.c */
 const struct cmd_entry *cmd_find(const char *);

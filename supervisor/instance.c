@@ -147,13 +147,16 @@ child_exited(uv_process_t *proc, int64_t status, int term_signal)
 	struct instance *inst = child->inst;
 
 	uv_close((uv_handle_t *)proc, child_proc_closed);
-	if (inst == NULL)
+	if (inst == NULL) {
+		limits_exited(NULL, child);
 		return;
+	}
 	inst->child = NULL;
 	child->inst = NULL;
 	cluster_exited(inst);
 	inst->exit_code = term_signal != 0 ? -1 : (int)status;
 	inst->exit_signal = term_signal;
+	limits_exited(inst, child);
 	/* Leftovers of the group (grandchildren) never outlive the main process. */
 	if (kill(-child->pid, SIGKILL) == 0)
 		log_debug("%s[%d]: killed the rest of process group %d",
@@ -204,6 +207,7 @@ instance_spawn(struct instance *inst, char **cause)
 	child->handles = 3;
 	TAILQ_INSERT_TAIL(&D.children, child, entry);
 
+	limits_spawn(inst, child, &argv, envp);
 	memset(&o, 0, sizeof o);
 	stdio[0].flags = UV_IGNORE;
 	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
@@ -226,6 +230,7 @@ instance_spawn(struct instance *inst, char **cause)
 	appcfg_strv_free(envp);
 	if (rc != 0) {
 		*cause = xstrdup(uv_strerror(rc));
+		limits_spawn_failed(child);
 		child->inst = NULL;
 		uv_close((uv_handle_t *)&child->proc, child_proc_closed);
 		uv_close((uv_handle_t *)&child->out.pipe, child_pipe_closed);
@@ -234,6 +239,7 @@ instance_spawn(struct instance *inst, char **cause)
 		return -1;
 	}
 	child->pid = child->proc.pid;
+	limits_spawned(child);
 	uv_read_start((uv_stream_t *)&child->out.pipe, daemon_alloc, child_read);
 	uv_read_start((uv_stream_t *)&child->err.pipe, daemon_alloc, child_read);
 	inst->child = child;
@@ -290,11 +296,14 @@ instance_kill(struct instance *inst, int sig)
 		    inst->child->pid);
 }
 
-/* Sends sig to every process of the instance's group. */
+/*
+ * Sends sig to every process of the instance: its cgroup where it has one
+ * (also what left the group), else its process group.
+ */
 void
 instance_kill_group(struct instance *inst, int sig)
 {
-	if (inst->child == NULL)
+	if (inst->child == NULL || limits_kill(inst, sig) == 0)
 		return;
 	if (kill(-inst->child->pid, sig) == -1 && errno != ESRCH)
 		log_warn("%s[%d]: kill group %d", inst->app->cfg.name,
@@ -311,7 +320,7 @@ instance_to_json(struct instance *inst)
 	if (running)
 		stats_sample(inst);
 	o = json_pack("{s:i, s:s, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:f,"
-	    " s:I, s:s, s:i, s:i}",
+	    " s:I, s:s, s:i, s:i, s:I}",
 	    "id", inst->id,
 	    "name", inst->app->cfg.name,
 	    "instance", inst->index,
@@ -325,7 +334,8 @@ instance_to_json(struct instance *inst)
 	    "memory", (json_int_t)(running ? inst->memory : 0),
 	    "reason", inst->reason,
 	    "exit_code", inst->exit_code,
-	    "exit_signal", inst->exit_signal);
+	    "exit_signal", inst->exit_signal,
+	    "oom_kills", (json_int_t)inst->oom_kills);
 	if (running && inst->status[0] != '\0')
 		json_object_set_new(o, "status", json_string(inst->status));
 	return o;

@@ -173,6 +173,7 @@ daemon_check_shutdown(void)
 	}
 	D.shutting_down = 2;
 	log_info("every app stopped, exiting");
+	limits_shutdown();
 	if (D.shutdown_conn != NULL)
 		conn_reply(D.shutdown_conn, proto_ok("message",
 		    json_string("daemon stopped")));
@@ -389,6 +390,7 @@ main(int argc, char **argv)
 	TAILQ_INIT(&D.ops);
 	TAILQ_INIT(&D.children);
 	main_signals();
+	limits_init();
 	logsink_start();
 	if (server_listen(&cause) == -1)
 		fatalx("control socket: %s", cause);
@@ -415,6 +417,7 @@ main(int argc, char **argv)
 	uv_run(D.loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(D.loop) != 0)
 		log_warnx("event loop closed with handles left");
+	limits_shutdown();
 	(void)unlink(D.pid_path);
 	close(lockfd);
 	log_info("exited");

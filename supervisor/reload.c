@@ -334,13 +334,13 @@ reload_check_all(void)
  * finish). surge <= 0 means each app's reload_surge. Returns -1 with
  * *cause set, starting nothing, when an app is being reloaded already.
  */
+static void reload_app_start(struct reload_req *, struct app *, int, int);
+
 int
 reload_start(struct conn *conn, struct app **apps, size_t napps, int surge,
     char **cause)
 {
 	struct reload_req *req;
-	struct reload *rl;
-	struct instance *inst;
 	size_t i;
 
 	for (i = 0; i < napps; i++) {
@@ -355,31 +355,67 @@ reload_start(struct conn *conn, struct app **apps, size_t napps, int surge,
 	req->names = json_array();
 	req->running = (int)napps + 1;  /* held until every one is set up */
 	TAILQ_INSERT_TAIL(&reload_reqs, req, entry);
-	for (i = 0; i < napps; i++) {
-		rl = xcalloc(1, sizeof *rl);
-		rl->app = apps[i];
-		app_ref(rl->app);
-		rl->req = req;
-		rl->surge = surge > 0 ? surge : (int)apps[i]->cfg.reload_surge;
-		if (rl->surge < 1)
-			rl->surge = 1;
-		TAILQ_FOREACH(inst, &apps[i]->instances, entry) {
-			if (inst->deleting)
-				continue;
-			rl->slots = xreallocarray(rl->slots, rl->nslots + 1,
-			    sizeof *rl->slots);
-			rl->slots[rl->nslots].old_id = inst->id;
-			rl->slots[rl->nslots].new_id = -1;
-			rl->slots[rl->nslots].state = SLOT_WAITING;
-			rl->nslots++;
-		}
-		apps[i]->reload = rl;
-		json_array_append_new(req->names,
-		    json_string(apps[i]->cfg.name));
-		log_info("%s: reload of %zu instance(s), surge %d",
-		    apps[i]->cfg.name, rl->nslots, rl->surge);
-		TAILQ_INSERT_TAIL(&reloads, rl, entry);
+	for (i = 0; i < napps; i++)
+		reload_app_start(req, apps[i], surge, -1);
+	reload_check_all();
+	if (--req->running == 0)
+		reload_req_done(req);
+	return 0;
+}
+
+/* Sets up the reload of app's instances (only instance id only_id if >= 0). */
+static void
+reload_app_start(struct reload_req *req, struct app *app, int surge,
+    int only_id)
+{
+	struct reload *rl;
+	struct instance *inst;
+
+	rl = xcalloc(1, sizeof *rl);
+	rl->app = app;
+	app_ref(rl->app);
+	rl->req = req;
+	rl->surge = surge > 0 ? surge : (int)app->cfg.reload_surge;
+	if (rl->surge < 1)
+		rl->surge = 1;
+	TAILQ_FOREACH(inst, &app->instances, entry) {
+		if (inst->deleting || (only_id >= 0 && inst->id != only_id))
+			continue;
+		rl->slots = xreallocarray(rl->slots, rl->nslots + 1,
+		    sizeof *rl->slots);
+		rl->slots[rl->nslots].old_id = inst->id;
+		rl->slots[rl->nslots].new_id = -1;
+		rl->slots[rl->nslots].state = SLOT_WAITING;
+		rl->nslots++;
 	}
+	app->reload = rl;
+	json_array_append_new(req->names, json_string(app->cfg.name));
+	log_info("%s: reload of %zu instance(s), surge %d", app->cfg.name,
+	    rl->nslots, rl->surge);
+	TAILQ_INSERT_TAIL(&reloads, rl, entry);
+}
+
+/*
+ * Replaces one instance as a reload does (the new process first, the old
+ * one stopped once the new one is ready), with no client waiting: what
+ * max_memory_restart does for an app with sockets.  Returns -1 with
+ * *cause when a reload of the app runs already.
+ */
+int
+reload_instance(struct instance *inst, char **cause)
+{
+	struct reload_req *req;
+
+	if (inst->app->reload != NULL) {
+		xasprintf(cause, "a reload of '%s' is running already",
+		    inst->app->cfg.name);
+		return -1;
+	}
+	req = xcalloc(1, sizeof *req);
+	req->names = json_array();
+	req->running = 2;
+	TAILQ_INSERT_TAIL(&reload_reqs, req, entry);
+	reload_app_start(req, inst->app, 1, inst->id);
 	reload_check_all();
 	if (--req->running == 0)
 		reload_req_done(req);

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Small file helpers for cgroup filesystems: write a value, read a number or
+ * a "key value" line, list the pids of a cgroup, make and remove
+ * directories.  Kernel files are read with one read() into a caller buffer;
+ * every function returns 0 or a negative errno and logs nothing, so the
+ * callers decide what deserves a log line.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "cgroup.h"
+
+static int
+cgroup_file_open(const char *dir, const char *file, int flags)
+{
+	char	*path;
+	int	 fd;
+
+	xasprintf(&path, "%s/%s", dir, file);
+	fd = open(path, flags | O_CLOEXEC);
+	free(path);
+	return fd;
+}
+
+/*
+ * Writes the formatted value in one write(), as cgroup files want.  Returns
+ * 0 or the negative errno of open() or write() (EBUSY, EINVAL, ...).
+ */
+int
+cgroup_file_write(const char *dir, const char *file, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*value;
+	int	 fd, len, error = 0;
+	ssize_t	 n;
+
+	va_start(ap, fmt);
+	len = xvasprintf(&value, fmt, ap);
+	va_end(ap);
+	if ((fd = cgroup_file_open(dir, file, O_WRONLY)) == -1) {
+		error = -errno;
+		free(value);
+		return error;
+	}
+	n = write(fd, value, (size_t)len);
+	if (n == -1)
+		error = -errno;
+	else if (n != len)
+		error = -EIO;
+	close(fd);
+	free(value);
+	return error;
+}
+
+/* Reads at most size-1 bytes and NUL-terminates; returns the length. */
+ssize_t
+cgroup_file_read(const char *dir, const char *file, char *buf, size_t size)
+{
+	ssize_t	 n, total = 0;
+	int	 fd, error;
+
+	if ((fd = cgroup_file_open(dir, file, O_RDONLY)) == -1)
+		return -errno;
+	while ((size_t)total < size - 1) {
+		n = read(fd, buf + total, size - 1 - (size_t)total);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			error = -errno;
+			close(fd);
+			return error;
+		}
+		if (n == 0)
+			break;
+		total += n;
+	}
+	buf[total] = '\0';
+	close(fd);
+	return total;
+}
+
+/* Reads a file holding one number; "max" reads as UINT64_MAX. */
+int
+cgroup_file_u64(const char *dir, const char *file, uint64_t *value)
+{
+	char			 buf[64], *end;
+	ssize_t			 n;
+	unsigned long long	 v;
+
+	if ((n = cgroup_file_read(dir, file, buf, sizeof buf)) < 0)
+		return (int)n;
+	if (strncmp(buf, "max", 3) == 0) {
+		*value = UINT64_MAX;
+		return 0;
+	}
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (errno != 0 || end == buf)
+		return -EINVAL;
+	*value = v;
+	return 0;
+}
+
+/* Finds "key N" in a flat keyed file (memory.events, cpu.stat, ...). */
+int
+cgroup_file_key(const char *dir, const char *file, const char *key,
+    uint64_t *value)
+{
+	char	 buf[8192], *p, *end;
+	size_t	 klen = strlen(key);
+	ssize_t	 n;
+
+	if ((n = cgroup_file_read(dir, file, buf, sizeof buf)) < 0)
+		return (int)n;
+	for (p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, key, klen) == 0 && p[klen] == ' ') {
+			errno = 0;
+			*value = strtoull(p + klen + 1, &end, 10);
+			if (errno != 0 || end == p + klen + 1)
+				return -EINVAL;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int
+cgroup_file_exists(const char *dir, const char *file)
+{
+	char	*path;
+	int	 r;
+
+	xasprintf(&path, "%s/%s", dir, file);
+	r = access(path, F_OK) == 0;
+	free(path);
+	return r;
+}
+
+/* Reads a whole (small) file into a new string, or NULL with errno set. */
+char *
+cgroup_slurp(const char *path)
+{
+	FILE	*f;
+	char	*buf = NULL;
+	size_t	 len = 0, cap = 0, n;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			buf = xrealloc(buf, cap);
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Makes base/rel and every missing directory between; EEXIST is fine. */
+int
+cgroup_mkdirs(const char *base, const char *rel)
+{
+	char	*path, *p;
+	int	 error = 0;
+
+	xasprintf(&path, "%s/%s", base, rel);
+	p = path + strlen(base) + 1;
+	for (;;) {
+		p = strchr(p, '/');
+		if (p != NULL)
+			*p = '\0';
+		if (mkdir(path, 0755) == -1 && errno != EEXIST) {
+			error = -errno;
+			break;
+		}
+		if (p == NULL)
+			break;
+		*p++ = '/';
+	}
+	free(path);
+	return error;
+}
+
+/*
+ * Lists cgroup.procs of dir into a new array the caller frees.  A pid may
+ * be gone by the time the caller uses it.
+ */
+int
+cgroup_read_pids(const char *dir, pid_t **pids, size_t *npids)
+{
+	char	*path, *buf, *p, *end;
+	pid_t	*out = NULL;
+	size_t	 n = 0, cap = 0;
+	long	 v;
+
+	xasprintf(&path, "%s/cgroup.procs", dir);
+	buf = cgroup_slurp(path);
+	free(path);
+	if (buf == NULL)
+		return -errno;
+	for (p = buf; *p != '\0'; p = end) {
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (v <= 0)
+			continue;
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			out = xreallocarray(out, cap, sizeof *out);
+		}
+		out[n++] = (pid_t)v;
+	}
+	free(buf);
+	*pids = out;
+	*npids = n;
+	return 0;
+}
+
+/* Removes an empty cgroup; a missing one counts as removed. */
+int
+cgroup_rmdir(const char *dir)
+{
+	if (rmdir(dir) == -1 && errno != ENOENT)
+		return -errno;
+	return 0;
+}

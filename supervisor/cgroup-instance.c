@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Instance cgroups: <top>/<app>/<instance> in every hierarchy the root
+ * uses.  Creation, the files a child writes its pid into before exec,
+ * limits, usage, whole-tree kill, removal and the JSON that `describe`
+ * shows.  Each function dispatches to the v1 or v2 backend.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "cgroup.h"
+
+static char *
+cgroup_dir(const struct cgroup *cg, int h)
+{
+	char	*dir;
+
+	xasprintf(&dir, "%s/%s", cg->root->hier[h].top, cg->rel);
+	return dir;
+}
+
+/* The hierarchy that carries bit, or -1. */
+static int
+cgroup_hier_with(const struct cgroup_root *root, int bit)
+{
+	int	 h;
+
+	for (h = 0; h < root->nhier; h++) {
+		if (root->hier[h].controllers & bit)
+			return h;
+	}
+	return -1;
+}
+
+/* Busy instance cgroups (a reload's old process) get <index>.<gen>. */
+#define CGROUP_MAX_GEN 8
+
+static struct cgroup *cgroup_open(struct cgroup_root *, const char *, int,
+    int, char **);
+static int cgroup_open_dirs(struct cgroup *, char **);
+
+static int
+cgroup_name_ok(const char *app, char **cause)
+{
+	if (*app == '\0' || app[0] == '.' || strchr(app, '/') != NULL ||
+	    strncmp(app, "cgroup.", 7) == 0) {
+		xasprintf(cause, "app name '%s' cannot name a cgroup", app);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Makes (or finds) an empty cgroup for one instance's process:
+ * <app>/<index>, or <app>/<index>.<n> while an older process of the same
+ * instance still holds that one (a reload, a dying task).  Returns NULL
+ * with *cause set when there is no backend or the directories cannot be
+ * made.
+ */
+struct cgroup *
+cgroup_create(struct cgroup_root *root, const char *app, int instance,
+    char **cause)
+{
+	return cgroup_open(root, app, instance, 0, cause);
+}
+
+/* The same, keeping its processes: a re-exec'd daemon adopts them. */
+struct cgroup *
+cgroup_adopt(struct cgroup_root *root, const char *app, int instance,
+    char **cause)
+{
+	return cgroup_open(root, app, instance, 1, cause);
+}
+
+static struct cgroup *
+cgroup_open(struct cgroup_root *root, const char *app, int instance,
+    int adopt, char **cause)
+{
+	struct cgroup	*cg;
+	int		 gen, error;
+
+	if (root->backend == CGROUP_NONE) {
+		xasprintf(cause, "no cgroups: %s", root->cause);
+		return NULL;
+	}
+	if (!cgroup_name_ok(app, cause))
+		return NULL;
+	cgroup_root_ensure_tops(root);
+	if (root->backend == CGROUP_V2 &&
+	    (error = cgroup_v2_prepare_app(root, app)) != 0) {
+		xasprintf(cause, "cgroup for app %s: %s", app,
+		    strerror(-error));
+		return NULL;
+	}
+	cg = xcalloc(1, sizeof *cg);
+	cg->root = root;
+	cg->app = xstrdup(app);
+	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
+		free(cg->rel);
+		if (gen == 0)
+			xasprintf(&cg->rel, "%s/%d", app, instance);
+		else
+			xasprintf(&cg->rel, "%s/%d.%d", app, instance, gen);
+		if (cgroup_open_dirs(cg, cause) != 0) {
+			cgroup_destroy(cg);
+			return NULL;
+		}
+		if (adopt || cgroup_is_empty(cg))
+			return cg;
+	}
+	xasprintf(cause, "the cgroups of %s/%d are all busy", app, instance);
+	cgroup_free(cg);
+	return NULL;
+}
+
+/* Makes cg's directory in every hierarchy. */
+static int
+cgroup_open_dirs(struct cgroup *cg, char **cause)
+{
+	struct stat	 st;
+	char		*dir;
+	int		 h, error;
+
+	for (h = 0; h < cg->root->nhier; h++) {
+		dir = cgroup_dir(cg, h);
+		cgroup_root_pending_drop(cg->root, dir);
+		error = cgroup_mkdirs(cg->root->hier[h].top, cg->rel);
+		if (error == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+			error = -ENOTDIR;
+		if (error != 0) {
+			xasprintf(cause, "cannot create %s: %s", dir,
+			    strerror(-error));
+			free(dir);
+			return -1;
+		}
+		free(dir);
+	}
+	return 0;
+}
+
+void
+cgroup_free(struct cgroup *cg)
+{
+	if (cg == NULL)
+		return;
+	free(cg->app);
+	free(cg->rel);
+	free(cg);
+}
+
+/*
+ * Removes the instance's directories (and the app's, once it has no other
+ * instance) and frees cg.  A directory that a dying task still holds is
+ * queued for cgroup_root_gc().  Returns 0, or -EBUSY if something was
+ * queued.
+ */
+int
+cgroup_destroy(struct cgroup *cg)
+{
+	char	*dir, *appdir;
+	int	 h, r = 0;
+
+	for (h = 0; h < cg->root->nhier; h++) {
+		dir = cgroup_dir(cg, h);
+		xasprintf(&appdir, "%s/%s", cg->root->hier[h].top, cg->app);
+		if (cgroup_rmdir(dir) != 0) {
+			cgroup_root_pending_add(cg->root, dir);
+			cgroup_root_pending_add(cg->root, appdir);
+			r = -EBUSY;
+		} else if (cgroup_rmdir(appdir) != 0 && errno != ENOTEMPTY &&
+		    errno != EBUSY)
+			log_warn("cgroup: rmdir %s", appdir);
+		free(appdir);
+		free(dir);
+	}
+	cgroup_free(cg);
+	return r;
+}
+
+/*
+ * The cgroup.procs files a child writes its pid into before it execs (the
+ * --join arguments of corral-exec).  Free with cgroup_join_files_free().
+ */
+char **
+cgroup_join_files(const struct cgroup *cg, size_t *n)
+{
+	char	**files;
+	int	  h;
+
+	files = xcalloc((size_t)cg->root->nhier + 1, sizeof *files);
+	for (h = 0; h < cg->root->nhier; h++)
+		xasprintf(&files[h], "%s/%s/cgroup.procs",
+		    cg->root->hier[h].top, cg->rel);
+	*n = (size_t)cg->root->nhier;
+	return files;
+}
+
+void
+cgroup_join_files_free(char **files, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(files[i]);
+	free(files);
+}
+
+/*
+ * Returns "exec OPT F... -- argv..." or, when argv already runs exec
+ * (cluster mode), "exec OPT F... <the rest of argv>"; OPT is --join (the
+ * child joins) or --wait (the daemon moves it).  Takes over argv (a
+ * NULL-terminated array of strings from xmalloc); copies files.
+ */
+char **
+cgroup_exec_argv(char **argv, const char *exec, const char *opt,
+    char **files, size_t nfiles)
+{
+	char	**nargv;
+	size_t	  nold, i, n = 0;
+	int	  wrapped;
+
+	for (nold = 0; argv[nold] != NULL; nold++)
+		;
+	wrapped = nold > 0 && strcmp(argv[0], exec) == 0;
+	nargv = xcalloc(nold + 2 * nfiles + 3, sizeof *nargv);
+	nargv[n++] = wrapped ? argv[0] : xstrdup(exec);
+	for (i = 0; i < nfiles; i++) {
+		nargv[n++] = xstrdup(opt);
+		nargv[n++] = xstrdup(files[i]);
+	}
+	if (!wrapped)
+		nargv[n++] = xstrdup("--");
+	for (i = wrapped ? 1 : 0; i < nold; i++)
+		nargv[n++] = argv[i];
+	free(argv);
+	return nargv;
+}
+
+/* Moves pid (all its threads) into the instance's cgroups. */
+int
+cgroup_join(const struct cgroup *cg, pid_t pid)
+{
+	char	*dir;
+	int	 h, error;
+
+	for (h = 0; h < cg->root->nhier; h++) {
+		dir = cgroup_dir(cg, h);
+		error = cgroup_file_write(dir, "cgroup.procs", "%ld",
+		    (long)pid);
+		free(dir);
+		if (error != 0)
+			return error;
+	}
+	return 0;
+}
+
+/* The directory that best names the instance (v2: the only one). */
+char *
+cgroup_path(const struct cgroup *cg)
+{
+	int	 h;
+
+	if ((h = cgroup_hier_with(cg->root, CGROUP_MEMORY)) == -1)
+		h = 0;
+	return cgroup_dir(cg, h);
+}
+
+/* The directory of the hierarchy carrying bit, or NULL; caller frees. */
+char *
+cgroup_dir_for(const struct cgroup *cg, int bit)
+{
+	int	 h;
+
+	if ((h = cgroup_hier_with(cg->root, bit)) == -1)
+		return NULL;
+	return cgroup_dir(cg, h);
+}
+
+/*
+ * Applies limits (0 lifts one) to a running or idle instance.  Returns 0
+ * or -1 with *cause set; limits the host cannot enforce are an error only
+ * when asked for.
+ */
+int
+cgroup_set_limits(struct cgroup *cg, const struct cgroup_limits *lim,
+    char **cause)
+{
+	if (cg->root->backend == CGROUP_V2)
+		return cgroup_v2_set_limits(cg, lim, cause);
+	return cgroup_v1_set_limits(cg, lim, cause);
+}
+
+#define CGROUP_USAGE_ALL (CGROUP_MEMORY | CGROUP_CPUACCT | CGROUP_PIDS | \
+	CGROUP_KILL | CGROUP_FILESTAT)
+#define CGROUP_FILESTAT_EVERY 10
+
+/* Everything: memory, CPU, pids and the OOM kill count. */
+int
+cgroup_read_usage(const struct cgroup *cg, struct cgroup_usage *u)
+{
+	memset(u, 0, sizeof *u);
+	if (cg->root->backend == CGROUP_V2)
+		return cgroup_v2_read_usage(cg, u, CGROUP_USAGE_ALL);
+	return cgroup_v1_read_usage(cg, u, CGROUP_USAGE_ALL);
+}
+
+/*
+ * Only memory and CPU: what the once-a-second sampling needs.  memory.stat
+ * costs several times the other files together, and the file cache it
+ * gives moves slowly: it is read on every tenth sample only.
+ */
+int
+cgroup_sample(struct cgroup *cg, struct cgroup_usage *u)
+{
+	int	 want = CGROUP_MEMORY | CGROUP_CPUACCT, r;
+
+	if (cg->nsamples++ % CGROUP_FILESTAT_EVERY == 0)
+		want |= CGROUP_FILESTAT;
+	memset(u, 0, sizeof *u);
+	if (cg->root->backend == CGROUP_V2)
+		r = cgroup_v2_read_usage(cg, u, want);
+	else
+		r = cgroup_v1_read_usage(cg, u, want);
+	if (u->flags & CGROUP_FILESTAT)
+		cg->inactive_file = u->inactive_file;
+	else if ((u->flags & CGROUP_MEMORY) && cg->inactive_file < u->memory)
+		u->memory -= cg->inactive_file;
+	return r;
+}
+
+/*
+ * Sends sig to every process of the instance, including those that left
+ * its process group.  Returns how many were signalled, or a negative errno.
+ */
+int
+cgroup_kill(const struct cgroup *cg, int sig)
+{
+	if (cg->root->backend == CGROUP_V2)
+		return cgroup_v2_kill(cg, sig);
+	return cgroup_v1_kill(cg, sig);
+}
+
+int
+cgroup_pids(const struct cgroup *cg, pid_t **pids, size_t *n)
+{
+	char	*dir;
+	int	 r;
+
+	dir = cgroup_dir_for(cg, CGROUP_FREEZER);
+	if (dir == NULL)
+		dir = cgroup_path(cg);
+	r = cgroup_read_pids(dir, pids, n);
+	free(dir);
+	return r;
+}
+
+int
+cgroup_is_empty(const struct cgroup *cg)
+{
+	pid_t	*pids;
+	size_t	 n, h;
+	char	*dir;
+	int	 empty = 1;
+
+	for (h = 0; h < (size_t)cg->root->nhier && empty; h++) {
+		dir = cgroup_dir(cg, (int)h);
+		if (cgroup_read_pids(dir, &pids, &n) == 0) {
+			empty = n == 0;
+			free(pids);
+		}
+		free(dir);
+	}
+	return empty;
+}
+
+static json_t *
+cgroup_json_u64(uint64_t v)
+{
+	return v == 0 ? json_null() : json_integer((json_int_t)v);
+}
+
+/* The "cgroup" object of `describe`: where, which backend, limits, usage. */
+json_t *
+cgroup_describe(const struct cgroup *cg, const struct cgroup_limits *lim)
+{
+	struct cgroup_usage	 u;
+	json_t			*o, *dirs, *usage, *limits;
+	int			 h;
+	char			*dir;
+
+	o = json_object();
+	json_object_set_new(o, "backend",
+	    json_string(cgroup_backend_name(cg->root->backend)));
+	dir = cgroup_path(cg);
+	json_object_set_new(o, "path", json_string(dir));
+	free(dir);
+	dirs = json_array();
+	for (h = 0; h < cg->root->nhier; h++) {
+		dir = cgroup_dir(cg, h);
+		json_array_append_new(dirs, json_string(dir));
+		free(dir);
+	}
+	json_object_set_new(o, "paths", dirs);
+	limits = json_object();
+	json_object_set_new(limits, "max_memory",
+	    cgroup_json_u64(lim->max_memory));
+	json_object_set_new(limits, "memory_high",
+	    cgroup_json_u64(lim->memory_high));
+	json_object_set_new(limits, "cpu", lim->cpu_milli == 0 ? json_null() :
+	    json_real(lim->cpu_milli / 1000.0));
+	json_object_set_new(limits, "max_pids",
+	    cgroup_json_u64(lim->max_pids));
+	json_object_set_new(o, "limits", limits);
+	usage = json_object();
+	if (cgroup_read_usage(cg, &u) == 0) {
+		if (u.flags & CGROUP_MEMORY) {
+			json_object_set_new(usage, "memory",
+			    json_integer((json_int_t)u.memory));
+			json_object_set_new(usage, "oom_kills",
+			    json_integer((json_int_t)u.oom_kills));
+		}
+		if (u.flags & CGROUP_CPUACCT)
+			json_object_set_new(usage, "cpu_usec",
+			    json_integer((json_int_t)u.cpu_usec));
+		if (u.flags & CGROUP_PIDS)
+			json_object_set_new(usage, "pids",
+			    json_integer((json_int_t)u.pids));
+	}
+	json_object_set_new(o, "usage", usage);
+	return o;
+}
+
+/* CPU use between two samples, in percent of one core. */
+double
+cgroup_cpu_percent(uint64_t cpu_then, uint64_t cpu_now, uint64_t wall_then,
+    uint64_t wall_now)
+{
+	if (wall_now <= wall_then || cpu_now < cpu_then)
+		return 0.0;
+	return 100.0 * (double)(cpu_now - cpu_then) /
+	    (double)(wall_now - wall_then);
+}
+
+/* Takes a new reading; the first one only sets the baseline for CPU. */
+void
+cgroup_sample_update(struct cgroup_sample *s, const struct cgroup_usage *u,
+    uint64_t now_us)
+{
+	if (u->flags & CGROUP_MEMORY)
+		s->memory = u->memory;
+	if (!(u->flags & CGROUP_CPUACCT))
+		return;
+	if (s->valid)
+		s->cpu = cgroup_cpu_percent(s->cpu_usec, u->cpu_usec,
+		    s->wall_us, now_us);
+	s->cpu_usec = u->cpu_usec;
+	s->wall_us = now_us;
+	s->valid = 1;
+}

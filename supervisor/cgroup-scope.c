@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * A daemon under systemd may sit in a cgroup it may not write (a non-root
+ * user's session, a user service without Delegate=yes) or must share with
+ * other processes (root started from a shell).  It asks systemd over sd-bus
+ * (the user's manager, or the system's for root) for a transient scope
+ * holding just itself with Delegate=yes; systemd moves it there and hands
+ * the scope's cgroup over.  Built only with libsystemd.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "cgroup.h"
+
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-bus.h>
+
+#define CGROUP_SCOPE_WAIT_MS 5000
+
+static int
+cgroup_scope_call(sd_bus *bus, const char *unit, char **cause)
+{
+	sd_bus_error	 err = SD_BUS_ERROR_NULL;
+	sd_bus_message	*m = NULL, *reply = NULL;
+	int		 r;
+
+	r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
+	    "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+	    "StartTransientUnit");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "ss", unit, "fail");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "(sv)");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "(sv)", "Description", "s",
+		    "corral process supervisor");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "(sv)", "PIDs", "au", 1,
+		    (uint32_t)getpid());
+	if (r >= 0)
+		r = sd_bus_message_append(m, "(sv)", "Delegate", "b", 1);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "a(sa(sv))", 0);
+	if (r < 0) {
+		xasprintf(cause, "cannot build the D-Bus call: %s",
+		    strerror(-r));
+		sd_bus_message_unref(m);
+		return -1;
+	}
+	r = sd_bus_call(bus, m, 0, &err, &reply);
+	if (r < 0)
+		xasprintf(cause, "StartTransientUnit %s: %s", unit,
+		    err.message != NULL ? err.message : strerror(-r));
+	sd_bus_error_free(&err);
+	sd_bus_message_unref(reply);
+	sd_bus_message_unref(m);
+	return r < 0 ? -1 : 0;
+}
+
+/* Waits until /proc/self/cgroup names the scope (systemd moved us). */
+static int
+cgroup_scope_wait(const char *unit)
+{
+	struct timespec	 ms = { 0, 10000000 };
+	char		*self;
+	int		 i, found;
+
+	for (i = 0; i < CGROUP_SCOPE_WAIT_MS / 10; i++) {
+		if ((self = cgroup_slurp("/proc/self/cgroup")) == NULL)
+			return -1;
+		found = strstr(self, unit) != NULL;
+		free(self);
+		if (found)
+			return 0;
+		nanosleep(&ms, NULL);
+	}
+	return -1;
+}
+
+/*
+ * Connects to the user's manager: its private socket first (no D-Bus
+ * broker needed, as systemctl --user does), then the user bus.
+ */
+static int
+cgroup_scope_bus(sd_bus **bus, char **cause)
+{
+	const char	*rt = getenv("XDG_RUNTIME_DIR");
+	char		*addr;
+	sd_bus		*b = NULL;
+	int		 r;
+
+	if (rt != NULL && sd_bus_new(&b) >= 0) {
+		xasprintf(&addr, "unix:path=%s/systemd/private", rt);
+		r = sd_bus_set_address(b, addr);
+		free(addr);
+		if (r >= 0 && sd_bus_start(b) >= 0) {
+			*bus = b;
+			return 0;
+		}
+		sd_bus_unref(b);
+	}
+	if ((r = sd_bus_open_user(bus)) < 0) {
+		xasprintf(cause, "cannot reach the user's systemd: %s",
+		    strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Asks for corral-<pid>.scope.  Returns 0 with *scope (the unit name) or
+ * -1 with *cause; the caller frees either.
+ */
+int
+cgroup_scope_request(char **scope, char **cause)
+{
+	sd_bus	*bus = NULL;
+	char	*unit;
+	int	 r;
+
+	if (geteuid() == 0) {
+		if ((r = sd_bus_open_system(&bus)) < 0) {
+			xasprintf(cause, "cannot reach systemd: %s",
+			    strerror(-r));
+			return -1;
+		}
+	} else if (cgroup_scope_bus(&bus, cause) != 0)
+		return -1;
+	xasprintf(&unit, "corral-%ld.scope", (long)getpid());
+	if (cgroup_scope_call(bus, unit, cause) != 0) {
+		free(unit);
+		sd_bus_flush_close_unref(bus);
+		return -1;
+	}
+	sd_bus_flush_close_unref(bus);
+	if (cgroup_scope_wait(unit) != 0) {
+		xasprintf(cause, "systemd did not move the daemon into %s",
+		    unit);
+		free(unit);
+		return -1;
+	}
+	*scope = unit;
+	return 0;
+}
+
+#else
+
+int
+cgroup_scope_request(char **scope, char **cause)
+{
+	(void)scope;
+	*cause = xstrdup("built without libsystemd");
+	return -1;
+}
+
+#endif

@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Where the daemon meets the cgroup module: the daemon's cgroup root, one
+ * cgroup per spawned child (the child joins it through corral-exec before
+ * the app's first instruction), OOM reasons at exit, whole-tree kills,
+ * the once-a-second sampling of CPU and memory (cgroups, else one /proc
+ * pass over the instances' process groups) and max_memory_restart.
+ * Without cgroup access everything here degrades to process groups and
+ * /proc, and the daemon says so once at start-up.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "corrald.h"
+
+#define LIMITS_RETRY_MS 10000          /* between two max_memory_restart tries */
+
+static char *limits_exec;               /* path of corral-exec, or NULL */
+
+static uint64_t
+limits_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* corral-exec next to corrald (the build tree), else in CORRAL_LIBDIR. */
+static char *
+limits_find_exec(void)
+{
+	char	 self[PATH_MAX], *slash, *path;
+	ssize_t	 n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			xasprintf(&path, "%s/corral-exec", self);
+			if (access(path, X_OK) == 0)
+				return path;
+			free(path);
+		}
+	}
+#ifdef CORRAL_LIBDIR
+	xasprintf(&path, "%s/corral-exec", CORRAL_LIBDIR);
+	if (access(path, X_OK) == 0)
+		return path;
+	free(path);
+#endif
+	return NULL;
+}
+
+void
+limits_init(void)
+{
+	char	*name, *home, *def = NULL;
+	const char *h = getenv("HOME");
+
+	home = paths_home();
+	if (h != NULL)
+		xasprintf(&def, "%s/.corral", h);
+	name = cgroup_default_name(home, def);
+	D.cgroups = cgroup_root_create(name, 0);
+	free(name);
+	free(home);
+	free(def);
+	limits_exec = limits_find_exec();
+	if (D.cgroups->backend == CGROUP_NONE)
+		return;
+	if (limits_exec == NULL) {
+		log_warnx("cgroup: corral-exec not found next to corrald or "
+		    "in %s; instances run without cgroups", CORRAL_LIBDIR);
+		return;
+	}
+	cgroup_root_sweep(D.cgroups);
+}
+
+void
+limits_shutdown(void)
+{
+	if (D.cgroups == NULL)
+		return;
+	cgroup_root_teardown(D.cgroups);
+	cgroup_root_free(D.cgroups);
+	D.cgroups = NULL;
+	free(limits_exec);
+	limits_exec = NULL;
+}
+
+static int
+limits_enabled(void)
+{
+	return D.cgroups != NULL && D.cgroups->backend != CGROUP_NONE &&
+	    limits_exec != NULL;
+}
+
+/*
+ * uv_spawn reports a program that cannot be run at once; behind
+ * corral-exec it would only show as exit 127.  So a program that does not
+ * look runnable is spawned as is, for uv_spawn to give the error.
+ */
+static int
+limits_runnable(const char *file, char **envp)
+{
+	const char	*path = "/usr/local/bin:/usr/bin:/bin", *p, *end;
+	char		*cand;
+	size_t		 i;
+	int		 ok;
+
+	if (strchr(file, '/') != NULL) {
+		return access(file, X_OK);
+	}
+	for (i = 0; envp != NULL && envp[i] != NULL; i++) {
+		if (strncmp(envp[i], "PATH=", 5) == 0)
+			path = envp[i] + 5;
+	}
+	for (p = path; *p != '\0'; p = *end == ':' ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		xasprintf(&cand, "%.*s/%s", (int)(end - p), p, file);
+		ok = access(cand, X_OK) == 0;
+		free(cand);
+		if (ok)
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * Before uv_spawn: makes the child's cgroup, applies the app's limits and
+ * puts corral-exec --join ... in front of *argv (which is replaced), or
+ * adds the --join options when *argv already runs corral-exec.  A cgroup
+ * that cannot be made only costs the limits (logged).
+ */
+void
+limits_spawn(struct instance *inst, struct child *child, char ***argv,
+    char **envp)
+{
+	struct app_config	*cfg = &inst->app->cfg;
+	struct cgroup_usage	 u;
+	char			**files, *why = NULL;
+	size_t			 nfiles;
+
+	memset(&inst->sample, 0, sizeof inst->sample);
+	if (limits_exec == NULL || limits_runnable((*argv)[0], envp) != 0)
+		return;
+	if (limits_enabled())
+		child->cg = cgroup_create(D.cgroups, cfg->name, inst->index,
+		    &why);
+	if (limits_enabled() && child->cg == NULL) {
+		log_warnx("%s[%d]: no cgroup: %s", cfg->name, inst->index, why);
+		free(why);
+	}
+	if (child->cg != NULL &&
+	    cgroup_set_limits(child->cg, &cfg->limits, &why) != 0) {
+		log_warnx("%s[%d]: %s", cfg->name, inst->index, why);
+		free(why);
+	}
+	if (child->cg == NULL)
+		return;
+	child->oom_base = 0;
+	if (cgroup_read_usage(child->cg, &u) == 0)
+		child->oom_base = u.oom_kills;
+	/*
+	 * An app that runs as another user cannot move itself out of the
+	 * daemon's cgroup: the daemon moves it once spawned, and corral-exec
+	 * waits for that before it execs the app.
+	 */
+	child->join_after = geteuid() == 0 && (cfg->user != NULL ||
+	    cfg->group != NULL);
+	files = cgroup_join_files(child->cg, &nfiles);
+	*argv = cgroup_exec_argv(*argv, limits_exec, child->join_after ?
+	    "--wait" : "--join", files, nfiles);
+	cgroup_join_files_free(files, nfiles);
+}
+
+/* uv_spawn succeeded: moves a child that waits for it into its cgroup. */
+void
+limits_spawned(struct child *child)
+{
+	int	 error;
+
+	if (child->cg == NULL || !child->join_after)
+		return;
+	if ((error = cgroup_join(child->cg, child->pid)) != 0) {
+		log_warnx("%s[%d]: cannot move pid %d into its cgroup: %s",
+		    child->app->cfg.name, child->index, child->pid,
+		    strerror(-error));
+		kill(child->pid, SIGKILL);
+	}
+}
+
+/* uv_spawn failed: the cgroup goes. */
+void
+limits_spawn_failed(struct child *child)
+{
+	if (child->cg != NULL)
+		cgroup_destroy(child->cg);
+	child->cg = NULL;
+}
+
+/*
+ * The main process exited: tells an OOM kill apart from any other SIGKILL,
+ * kills what is left of the tree (also what left the process group) and
+ * removes the cgroup.  Sets inst's reason for the state machine.
+ */
+void
+limits_exited(struct instance *inst, struct child *child)
+{
+	struct cgroup_usage	 u;
+	char			 size[32];
+	int			 n;
+
+	if (child->cg == NULL)
+		return;
+	if (inst != NULL && cgroup_read_usage(child->cg, &u) == 0 &&
+	    u.oom_kills > child->oom_base) {
+		inst->oom_kills++;
+		format_size(inst->app->cfg.limits.max_memory, size,
+		    sizeof size);
+		instance_set_reason(inst, "killed by the OOM killer "
+		    "(max_memory %s)", inst->app->cfg.limits.max_memory != 0 ?
+		    size : "none");
+		log_warnx("%s[%d]: pid %d was killed by the OOM killer",
+		    inst->app->cfg.name, inst->index, child->pid);
+	}
+	if ((n = cgroup_kill(child->cg, SIGKILL)) > 0)
+		log_info("%s[%d]: killed %d process(es) left in its cgroup",
+		    child->app->cfg.name, child->index, n);
+	cgroup_destroy(child->cg);
+	child->cg = NULL;
+}
+
+/* Signals the instance's whole tree through its cgroup; -1: no cgroup. */
+int
+limits_kill(struct instance *inst, int sig)
+{
+	int	 r;
+
+	if (inst->child == NULL || inst->child->cg == NULL)
+		return -1;
+	if ((r = cgroup_kill(inst->child->cg, sig)) < 0) {
+		log_warnx("%s[%d]: cgroup kill: %s", inst->app->cfg.name,
+		    inst->index, strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+limits_publish(struct instance *inst, const struct cgroup_usage *u,
+    uint64_t now)
+{
+	cgroup_sample_update(&inst->sample, u, now);
+	inst->cpu = inst->sample.cpu;
+	inst->memory = inst->sample.memory;
+}
+
+/*
+ * A fresh sample for one instance (for `ls`), unless the last one is
+ * recent.  Instances without a cgroup are sampled by limits_tick only:
+ * one /proc pass serves them all.
+ */
+void
+limits_sample(struct instance *inst)
+{
+	struct cgroup_usage	 u;
+	uint64_t		 now = limits_now_us();
+	pid_t			 pgid;
+
+	if (inst->child == NULL)
+		return;
+	if (inst->sample.valid && now - inst->sample.wall_us <
+	    (inst->child->cg != NULL ? 200000 : 1000000))
+		return;
+	if (inst->child->cg != NULL) {
+		if (cgroup_sample(inst->child->cg, &u) == 0)
+			limits_publish(inst, &u, now);
+		return;
+	}
+	pgid = inst->child->pid;
+	if (cgroup_proc_usage(&pgid, 1, &u) == 0)
+		limits_publish(inst, &u, now);
+}
+
+/*
+ * Replaces an instance whose memory passed max_memory_restart: as a reload
+ * does (the new process first) when the app holds sockets, so that no
+ * connection is refused; else by a graceful restart (an app that binds
+ * its own port could not start beside the old one).  A replacement that
+ * fails leaves the old instance serving and is tried again after
+ * LIMITS_RETRY_MS.
+ */
+static void
+limits_memory_restart(struct instance *inst)
+{
+	uint64_t	 max = inst->app->cfg.max_memory_restart;
+	uint64_t	 now = mono_ms();
+	char		 a[32], b[32], *cause = NULL;
+
+	if (max == 0 || inst->state != INST_ONLINE || inst->memory <= max ||
+	    inst->app->reload != NULL || (inst->memory_restart_at != 0 &&
+	    now - inst->memory_restart_at < LIMITS_RETRY_MS))
+		return;
+	inst->memory_restart_at = now;
+	format_size(inst->memory, a, sizeof a);
+	format_size(max, b, sizeof b);
+	log_warnx("%s[%d]: memory %s passed max_memory_restart %s: "
+	    "replacing pid %d", inst->app->cfg.name, inst->index, a, b,
+	    inst->pid);
+	inst->memory_restarts++;
+	instance_set_reason(inst, "memory %s passed max_memory_restart %s",
+	    a, b);
+	if (inst->app->nlisteners > 0) {
+		if (reload_instance(inst, &cause) == 0)
+			return;
+		log_warnx("%s[%d]: %s", inst->app->cfg.name, inst->index,
+		    cause);
+		free(cause);
+		return;
+	}
+	fsm_event(inst, EV_RESTART);
+}
+
+/* Once a second: samples every running instance, enforces, collects. */
+void
+limits_tick(void)
+{
+	struct app		*app;
+	struct instance		*inst, *next, **fb = NULL;
+	struct cgroup_usage	*u;
+	pid_t			*pg = NULL;
+	size_t			 n = 0, i;
+	uint64_t		 now = limits_now_us();
+
+	TAILQ_FOREACH(app, &D.apps, entry) {
+		TAILQ_FOREACH(inst, &app->instances, entry) {
+			if (inst->child == NULL)
+				continue;
+			if (inst->child->cg != NULL) {
+				limits_sample(inst);
+				continue;
+			}
+			fb = xreallocarray(fb, n + 1, sizeof *fb);
+			pg = xreallocarray(pg, n + 1, sizeof *pg);
+			fb[n] = inst;
+			pg[n++] = inst->child->pid;
+		}
+	}
+	if (n > 0) {
+		u = xcalloc(n, sizeof *u);
+		if (cgroup_proc_usage(pg, n, u) == 0) {
+			for (i = 0; i < n; i++)
+				limits_publish(fb[i], &u[i], now);
+		}
+		free(u);
+	}
+	free(fb);
+	free(pg);
+	TAILQ_FOREACH(app, &D.apps, entry) {
+		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next)
+			limits_memory_restart(inst);
+	}
+	if (D.cgroups != NULL)
+		cgroup_root_gc(D.cgroups);
+}
+
+/*
+ * Applies app's limits to its running instances (after `corral set`).
+ * Returns how many got them, or -1 with *cause at the first refusal.
+ */
+int
+limits_apply(struct app *app, char **cause)
+{
+	struct instance	*inst;
+	int		 n = 0;
+
+	TAILQ_FOREACH(inst, &app->instances, entry) {
+		if (inst->child == NULL || inst->child->cg == NULL)
+			continue;
+		if (cgroup_set_limits(inst->child->cg, &app->cfg.limits,
+		    cause) != 0)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+/* The "cgroup" object of an instance in `describe`. */
+json_t *
+limits_describe(struct instance *inst)
+{
+	json_t	*o;
+
+	if (inst->child != NULL && inst->child->cg != NULL)
+		o = cgroup_describe(inst->child->cg, &inst->app->cfg.limits);
+	else {
+		o = json_object();
+		json_object_set_new(o, "backend", json_string(
+		    D.cgroups != NULL && limits_enabled() ?
+		    cgroup_backend_name(D.cgroups->backend) : "none"));
+		json_object_set_new(o, "path", json_null());
+		json_object_set_new(o, "limits",
+		    cgroup_limits_json(&inst->app->cfg.limits));
+		if (inst->child != NULL)
+			json_object_set_new(o, "usage", json_pack("{s:I}",
+			    "memory", (json_int_t)inst->memory));
+	}
+	json_object_set_new(o, "oom_kills", json_integer(inst->oom_kills));
+	return o;
+}
+
+/* What `corral info` prints about limits. */
+json_t *
+limits_info(void)
+{
+	json_t	*o;
+
+	if (D.cgroups == NULL)
+		return json_object();
+	o = cgroup_root_info(D.cgroups);
+	json_object_set_new(o, "exec", limits_exec != NULL ?
+	    json_string(limits_exec) : json_null());
+	if (D.cgroups->backend != CGROUP_NONE && limits_exec == NULL)
+		json_object_set_new(o, "backend", json_string("none"));
+	return o;
+}

@@ -1,0 +1,421 @@
+# SPDX-License-Identifier: ISC
+"""Limits and accounting through cgroups, with the real daemon and CLI.
+
+Runs on whatever this machine has: cgroup v1 (hybrid) on the development
+hosts, cgroup v2 when tests/vm/cgroup.sh runs this file in the VM harness.
+Tests that need cgroups skip (saying why) without root or without cgroup
+access; the fallback test forces "no access" with CORRAL_CGROUP=off.  Every
+test checks at the end that the daemon's cgroups are gone.
+"""
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import pid_alive, wait_for
+
+HOG = """\
+    #!/usr/bin/python3
+    import time
+    chunks = []
+    for i in range(400):
+        chunks.append(bytearray(1 << 20))
+        time.sleep(0.002)
+    time.sleep(1000)
+    """
+
+GROWER = """\
+    #!/usr/bin/python3
+    import time
+    chunks = []
+    while True:
+        chunks.append(bytearray(4 << 20))
+        time.sleep(0.05)
+        if len(chunks) > 100:
+            time.sleep(1000)
+    """
+
+CHILD_ALLOC = """\
+    #!/usr/bin/python3
+    import os, time
+    if os.fork() == 0:
+        b = bytearray(80 << 20)
+        open("child-ready", "w").close()
+        time.sleep(1000)
+        os._exit(0)
+    time.sleep(1000)
+    """
+
+ESCAPE = """\
+    #!/usr/bin/python3
+    import os, sys, time
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            with open("escaped.pid.tmp", "w") as f:
+                f.write(str(os.getpid()))
+            os.rename("escaped.pid.tmp", "escaped.pid")
+            time.sleep(1000)
+        os._exit(0)
+    time.sleep(1000)
+    """
+
+FORKER = """\
+    #!/usr/bin/python3
+    import os, sys, time
+    ok = failed = 0
+    for i in range(30):
+        try:
+            if os.fork() == 0:
+                time.sleep(1000)
+                os._exit(0)
+            ok += 1
+        except OSError as e:
+            failed += 1
+            err = e
+    print(f"forked {ok} failed {failed}: {err if failed else ''}", flush=True)
+    time.sleep(1000)
+    """
+
+
+def info_tops(text):
+    """The top cgroup directories `corral info` lists."""
+    return [line.split()[-1] for line in text.splitlines()
+            if line.startswith("  /") or re.match(r"^  [a-z,]+ /", line)]
+
+
+class CG:
+    """The corral fixture plus what the daemon says about cgroups."""
+
+    def __init__(self, corral):
+        self.c = corral
+        self.info = corral.ok("info")
+        self.tops = info_tops(self.info)
+        m = re.search(r"^cgroups: (\S+)", self.info, re.M)
+        self.backend = m.group(1) if m else "none"
+
+    def need_cgroups(self):
+        if self.backend == "none":
+            note = re.search(r"^note: (.*)$", self.info, re.M)
+            pytest.skip("no cgroup access here: " +
+                        (note.group(1) if note else self.info))
+
+    def describe(self, name):
+        out = self.c.ok("describe", name, "--json")
+        return json.loads(out)[0]
+
+    def cgroup(self, name, index=0):
+        for inst in self.describe(name)["instances"]:
+            if inst["instance"] == index:
+                return inst["cgroup"]
+        raise KeyError(index)
+
+    def wait_online(self, name, count=1):
+        return self.c.wait_state(name, "online", count)
+
+    def finish(self):
+        """Stops the daemon, then every cgroup it made must be gone."""
+        if self.c.daemon_pid():
+            try:
+                self.c.jlist()
+            except BaseException:
+                pass
+            self.c.run("kill")
+        left = lambda: [t for t in self.tops if os.path.exists(t)]
+        end = time.monotonic() + 20
+        while left() and time.monotonic() < end:
+            time.sleep(0.1)
+        assert not left(), f"cgroups left behind: {left()}"
+
+
+@pytest.fixture
+def cg(corral):
+    c = CG(corral)
+    yield c
+    c.finish()
+
+
+@pytest.fixture
+def cg_off(corral):
+    corral.env["CORRAL_CGROUP"] = "off"
+    c = CG(corral)
+    yield c
+    c.finish()
+
+
+def test_info_names_the_backend(cg):
+    assert re.search(r"^cgroups: (v1|v2|none)", cg.info, re.M), cg.info
+    assert re.search(r"^stop: ", cg.info, re.M)
+    if cg.backend != "none":
+        assert cg.tops, cg.info
+        assert all(os.path.isdir(t) for t in cg.tops)
+    assert cg.c.ok("doctor") == cg.info
+
+
+def test_oom_kill_is_reported_and_restarted(cg):
+    cg.need_cgroups()
+    c = cg.c
+    c.script("hog.py", HOG)
+    c.ok("start", "hog.py", "--name", "hog", "--max-memory", "50M",
+         "--restart-delay", "4s")
+
+    def oom_reason():
+        insts = c.app("hog")
+        return insts and "OOM" in insts[0]["reason"] and insts[0]
+    inst = wait_for(oom_reason, what="an OOM reason in jlist")
+    assert inst["exit_signal"] == 9
+    assert inst["oom_kills"] >= 1
+    wait_for(lambda: c.app("hog")[0]["restarts"] >= 1, what="a restart")
+    d = cg.cgroup("hog")
+    assert d["oom_kills"] >= 1
+    assert d["limits"]["max_memory"] == 50 << 20
+    assert "was killed by the OOM killer" in c.daemon_log()
+    text = c.ok("describe", "hog")
+    assert "oom_kills" in text and "max_memory" in text
+
+
+def test_cpu_quota_holds_a_busy_loop(cg):
+    cg.need_cgroups()
+    c = cg.c
+    c.ok("start", "/bin/sh", "--name", "spin", "--cpu", "20%", "--",
+         "-c", "while :; do :; done")
+    cg.wait_online("spin")
+    time.sleep(0.5)
+    u0, t0 = cg.cgroup("spin")["usage"]["cpu_usec"], time.monotonic()
+    time.sleep(4)
+    u1, t1 = cg.cgroup("spin")["usage"]["cpu_usec"], time.monotonic()
+    share = (u1 - u0) / 1e6 / (t1 - t0)
+    assert 0.01 < share <= 0.30, f"busy loop used {share:.0%} of a core"
+    assert c.app("spin")[0]["cpu"] <= 30
+
+
+def test_fork_bomb_stays_under_max_pids(cg):
+    cg.need_cgroups()
+    c = cg.c
+    c.script("forker.py", FORKER)
+    c.ok("start", "forker.py", "--name", "bomb", "--max-pids", "10")
+    line = wait_for(lambda: re.search(r"forked (\d+) failed (\d+)",
+                                      c.logfile("bomb").read_text()),
+                    what="the forker's summary")
+    ok, failed = int(line.group(1)), int(line.group(2))
+    assert ok <= 9 and failed >= 21, line.group(0)
+    d = cg.cgroup("bomb")
+    assert d["limits"]["max_pids"] == 10
+    assert 1 < d["usage"]["pids"] <= 10
+
+
+def test_stop_kills_a_setsid_double_forked_grandchild(cg):
+    cg.need_cgroups()
+    c = cg.c
+    c.script("escape.py", ESCAPE)
+    c.ok("start", "escape.py", "--name", "esc")
+    cg.wait_online("esc")
+    pidfile = c.appdir / "escaped.pid"
+    wait_for(pidfile.exists, what="the grandchild's pid")
+    gc = int(pidfile.read_text())
+    main = c.app("esc")[0]["pid"]
+    c.remember(gc)
+    assert os.getsid(gc) != os.getsid(main)
+    assert os.getpgid(gc) != main
+    c.ok("stop", "esc")
+    wait_for(lambda: not pid_alive(gc), what=f"grandchild {gc} to die")
+
+
+def test_memory_counts_a_child_process(cg):
+    cg.need_cgroups()
+    c = cg.c
+    c.script("kids.py", CHILD_ALLOC)
+    c.ok("start", "kids.py", "--name", "kids")
+    wait_for((c.appdir / "child-ready").exists, what="the child's allocation")
+    mem = wait_for(lambda: c.app("kids")[0]["memory"] >= 70 << 20 and
+                   c.app("kids")[0]["memory"],
+                   what="memory with the child's 80 MiB")
+    assert mem >= 70 << 20
+
+
+def test_max_memory_restart_replaces_the_instance(cg):
+    c = cg.c
+    c.script("grow.py", GROWER)
+    c.ok("start", "grow.py", "--name", "grow", "--max-memory-restart", "60M")
+    first = cg.wait_online("grow")[0]["pid"]
+    wait_for(lambda: c.app("grow")[0]["pid"] not in (0, first) and
+             c.app("grow")[0]["restarts"] >= 1, what="a replacement")
+    assert "passed max_memory_restart" in c.daemon_log()
+
+
+def test_set_changes_limits_of_a_running_instance(cg):
+    cg.need_cgroups()
+    c = cg.c
+    c.ok("start", "/bin/sleep", "--name", "nap", "--max-memory", "100M",
+         "--", "1000")
+    pid = cg.wait_online("nap")[0]["pid"]
+    assert cg.cgroup("nap")["limits"]["max_memory"] == 100 << 20
+    out = c.ok("set", "nap", "max_memory", "64M")
+    assert "applied" in out
+    c.ok("set", "nap", "cpu", "1.5")
+    d = cg.cgroup("nap")
+    assert d["limits"]["max_memory"] == 64 << 20
+    assert d["limits"]["cpu"] == 1.5
+    path = Path(d["path"])
+    f = path / ("memory.max" if cg.backend == "v2" else
+                "memory.limit_in_bytes")
+    assert int(f.read_text()) == 64 << 20
+    assert c.app("nap")[0]["pid"] == pid
+    assert c.app("nap")[0]["restarts"] == 0
+    r = c.run("set", "nap", "max_memory", "lots")
+    assert r.rc != 0 and "max_memory" in r.err
+    assert cg.cgroup("nap")["limits"]["max_memory"] == 64 << 20
+    cfg = cg.describe("nap")["app"]
+    assert cfg["max_memory"] == 64 << 20
+
+
+def test_without_cgroups_group_kill_proc_accounting(cg_off):
+    c = cg_off.c
+    assert cg_off.backend == "none"
+    assert "CORRAL_CGROUP=off" in cg_off.info
+    assert "not enforced" in cg_off.info
+    c.script("kids.py", CHILD_ALLOC)
+    c.ok("start", "kids.py", "--name", "kids", "--max-memory", "500M")
+    wait_for((c.appdir / "child-ready").exists, what="the child's allocation")
+    wait_for(lambda: c.app("kids")[0]["memory"] >= 70 << 20,
+             what="memory of the process group from /proc")
+    assert cg_off.cgroup("kids")["path"] is None
+    assert "limits are not enforced" in c.daemon_log()
+    c.ok("stop", "kids")
+    c.script("grow.py", GROWER)
+    c.ok("start", "grow.py", "--name", "grow", "--max-memory-restart", "60M")
+    first = cg_off.wait_online("grow")[0]["pid"]
+    wait_for(lambda: c.app("grow")[0]["pid"] not in (0, first) and
+             c.app("grow")[0]["restarts"] >= 1, what="a replacement by polling")
+
+
+def test_unprivileged_user_without_delegation_falls_back():
+    """A real lack of access, not CORRAL_CGROUP=off: the daemon of a user
+    who may write no cgroup (and gets no systemd scope) still runs apps,
+    kills them by process group and accounts from /proc."""
+    import pwd
+    import subprocess
+    import tempfile
+    from conftest import CORRAL_BIN, procs_with_home
+    if os.geteuid() != 0:
+        pytest.skip("needs root to act as another user")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user 'nobody'")
+    home = tempfile.mkdtemp(prefix="corral-nobody.")
+    os.chown(home, nobody.pw_uid, nobody.pw_gid)
+    appdir = Path(home) / "app"
+    appdir.mkdir()
+    (appdir / "kids.py").write_text(CHILD_ALLOC.replace("\n    ", "\n").lstrip())
+    (appdir / "kids.py").chmod(0o755)
+    os.chown(appdir, nobody.pw_uid, nobody.pw_gid)
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "CORRAL_HOME": home}
+
+    def as_nobody():
+        os.setgroups([])
+        os.setgid(nobody.pw_gid)
+        os.setuid(nobody.pw_uid)
+
+    def run(*args):
+        p = subprocess.run([str(CORRAL_BIN), *args], env=env,
+                           cwd=str(appdir), timeout=60, preexec_fn=as_nobody,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+        assert p.returncode == 0, f"corral {args}: {p.returncode} {p.stderr}"
+        return p.stdout
+    try:
+        info = run("info")
+        assert re.search(r"^cgroups: none", info, re.M), info
+        assert re.search(r"^note: .+", info, re.M), info
+        run("start", "kids.py", "--name", "kids", "--max-memory", "500M")
+        wait_for((appdir / "child-ready").exists, what="the child's allocation")
+        inst = wait_for(lambda: [i for i in json.loads(run("jlist"))
+                                 if i["memory"] >= 70 << 20],
+                        what="memory of the process group from /proc")[0]
+        assert inst["state"] == "online"
+        run("stop", "kids")
+        wait_for(lambda: not pid_alive(inst["pid"]), what="the app to stop")
+    finally:
+        subprocess.run([str(CORRAL_BIN), "kill"], env=env, timeout=60,
+                       preexec_fn=as_nobody, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 15
+        while procs_with_home(home) and time.monotonic() < end:
+            time.sleep(0.1)
+        left = procs_with_home(home)
+        for pid in left:
+            os.kill(pid, 9)
+        import shutil
+        shutil.rmtree(home, ignore_errors=True)
+        assert not left, f"processes left behind: {left}"
+
+
+def test_app_run_as_another_user_is_moved_into_its_cgroup(cg):
+    """The app's user cannot leave the daemon's cgroup by itself: the
+    daemon moves corral-exec, which waits for that before the app runs."""
+    cg.need_cgroups()
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run an app as another user")
+    c = cg.c
+    c.ok("start", "/bin/sleep", "--name", "who", "--user", "nobody",
+         "--max-memory", "64M", "--", "1000")
+    inst = cg.wait_online("who")[0]
+    path = cg.cgroup("who")["path"]
+    assert path.endswith("/who/0"), path
+    mine = Path(f"/proc/{inst['pid']}/cgroup").read_text()
+    assert "/who/0\n" in mine, mine
+    assert os.stat(f"/proc/{inst['pid']}").st_uid != 0
+    assert Path(f"/proc/{inst['pid']}/comm").read_text().strip() == "sleep"
+    c.ok("stop", "who")
+
+
+GROWING_SERVER = """\
+    #!/usr/bin/python3
+    # Binds $PORT itself (the preload library hands it the daemon's socket),
+    # answers with its pid, and grows by 4 MiB every 50 ms up to 120 MiB.
+    import http.server, os, threading, time
+    chunks = []
+    def grow():
+        while len(chunks) < 30:
+            chunks.append(bytearray(4 << 20))
+            time.sleep(0.05)
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = str(os.getpid()).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        def log_message(self, *a):
+            pass
+    srv = http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H)
+    threading.Thread(target=grow, daemon=True).start()
+    srv.serve_forever()
+    """
+
+
+def test_max_memory_restart_with_sockets_starts_the_replacement_first(cg):
+    import socket
+    c = cg.c
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c.script("grow-srv.py", GROWING_SERVER)
+    c.ok("start", "grow-srv.py", "--name", "gs", "--listen",
+         f"127.0.0.1:{port}", "--max-memory-restart", "60M")
+    first = cg.wait_online("gs")[0]
+    log = wait_for(lambda: re.search(
+        r"gs\[0\]: reload: id (\d+) ready, stopping id %d" % first["id"],
+        c.daemon_log()), what="the replacement ready before the old stops")
+    text = c.daemon_log()
+    assert text.index("passed max_memory_restart") < \
+        text.index("reload: replacing id %d" % first["id"]) < log.start()
+    wait_for(lambda: c.app("gs") and c.app("gs")[0]["pid"] != first["pid"]
+             and c.app("gs")[0]["state"] == "online" and
+             len(c.app("gs")) == 1, what="one instance, a new process")
+    assert not pid_alive(first["pid"])

@@ -1,0 +1,88 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# Runs the cgroup tests on cgroup v2 in throw-away guests of the VM harness
+# (../shared/vm, or $CORRAL_VM): one boot per group.
+#   plain:   the live unit test and tests/integration/test_cgroups.py as
+#            root in the guest's root cgroup;
+#   systemd: the live unit test in a Delegate=yes service as root (the
+#            module moves itself into a leaf); the integration tests as root
+#            from the guest's shell service, which the daemons share with
+#            other processes (each asks systemd for a transient scope); the
+#            unit and integration tests as an unprivileged user, where each
+#            daemon must ask the user's systemd for a delegated scope.
+# Usage: tests/vm/cgroup.sh [BUILD_DIR] [plain|systemd]...
+# Prints "vm cgroup tests skipped: why" and exits 0 when no VM can run.
+set -u
+build=${1:-build}
+[ $# -gt 0 ] && shift
+case $build in
+*san*)	groups=${*:-plain} ;;      # qemu: the systemd boot alone takes 20 s
+*)	groups=${*:-plain systemd} ;;
+esac
+top=$(cd "$(dirname "$0")/../.." && pwd)
+vm=${CORRAL_VM:-$top/../shared/vm/run-in-vm.sh}
+[ -x "$vm" ] || vm=/work/shared/vm/run-in-vm.sh
+live=$top/$build/tests/test_cgroup_live
+[ -x "$live" ] || live=$build/tests/test_cgroup_live
+
+if [ ! -x "$vm" ]; then
+	echo "vm cgroup tests skipped: no VM harness at $vm"
+	exit 0
+fi
+if ! command -v qemu-system-x86_64 >/dev/null 2>&1 &&
+    ! [ -d "${VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/corral-vm}/uml" ]; then
+	echo "vm cgroup tests skipped: neither qemu nor user-mode-linux is installed"
+	exit 0
+fi
+if [ ! -x "$live" ]; then
+	echo "vm cgroup tests: $live is not built" >&2
+	exit 1
+fi
+# UML is the fast guest, but AddressSanitizer cannot map its shadow memory
+# there: sanitizer builds run in qemu (all of SMP, slower).
+case $build in
+*san*)	: "${VM_BACKEND:=qemu}" ;;
+*)	: "${VM_BACKEND:=uml}" ;;
+esac
+export VM_BACKEND VM_SHARE="$top"
+fail=0
+
+for group in $groups; do
+	case $group in
+	plain)
+		echo "== vm ($VM_BACKEND, plain cgroup v2): $live"
+		"$vm" "set -e
+$live
+BUILD=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    tests/integration/test_cgroups.py" || fail=1
+		;;
+	systemd)
+		echo "== vm ($VM_BACKEND, systemd): $live and test_cgroups.py in delegated units and scopes, as root and as a user"
+		VM_SYSTEMD=1 "$vm" "
+set -e
+systemd-run --quiet --wait --pipe --collect -p Delegate=yes \
+    -p Type=exec $live
+BUILD=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    tests/integration/test_cgroups.py
+useradd -m cgtest
+loginctl enable-linger cgtest
+uid=\$(id -u cgtest)
+i=0
+while [ ! -S /run/user/\$uid/systemd/private ] && [ \$i -lt 300 ]; do
+	sleep 0.1; i=\$((i + 1))
+done
+chmod 755 $(dirname "$live")
+runuser -u cgtest -- env XDG_RUNTIME_DIR=/run/user/\$uid \
+    CGTEST_SCOPE=1 $live
+runuser -u cgtest -- env XDG_RUNTIME_DIR=/run/user/\$uid HOME=/home/cgtest \
+    BUILD=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    -o cache_dir=/tmp/pytest-cache tests/integration/test_cgroups.py
+" || fail=1
+		;;
+	*)
+		echo "unknown group $group" >&2
+		exit 100
+		;;
+	esac
+done
+exit $fail
