@@ -213,16 +213,16 @@ cmd_file_reload(struct cmd_ctx *ctx)
 		if ((app = app_find(cl.cfgs[i].name)) == NULL) {
 			cmd_file_note(&msg, "%s: started (new)", cl.cfgs[i].name);
 			cmd_file_create(&cl.cfgs[i], cl.path, &v, &n);
-		} else if (cmd_file_same(&app->cfg, &cl.cfgs[i])) {
+			continue;
+		}
+		free(app->source);
+		app->source = xstrdup(cl.path);
+		if (cmd_file_same(&app->cfg, &cl.cfgs[i])) {
 			cmd_file_note(&msg, "%s: unchanged", app->cfg.name);
-			free(app->source);
-			app->source = xstrdup(cl.path);
 		} else if (app->reload == NULL &&
 		    cmd_file_rolling(app, &cl.cfgs[i])) {
 			cmd_file_note(&msg, "%s: reloading (changed, rolling)",
 			    app->cfg.name);
-			free(app->source);
-			app->source = xstrdup(cl.path);
 			cmd_file_replace(app, &cl.cfgs[i], NULL, NULL);
 			rolling = xreallocarray(rolling, nrolling + 1,
 			    sizeof *rolling);
@@ -230,8 +230,6 @@ cmd_file_reload(struct cmd_ctx *ctx)
 		} else {
 			cmd_file_note(&msg, "%s: restarted (changed)",
 			    app->cfg.name);
-			free(app->source);
-			app->source = xstrdup(cl.path);
 			cmd_file_replace(app, &cl.cfgs[i], &v, &n);
 		}
 	}
