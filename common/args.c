@@ -42,7 +42,7 @@ args_store(struct args *a, const struct args_opt *o, const char *value)
 		json_object_set_new(a->opts, o->name, json_true());
 		break;
 	case ARGS_VALUE:
-		json_object_set_new(a->opts, o->name, json_string(value));
+		json_object_set_new(a->opts, o->name, json_str(value));
 		break;
 	default:
 		list = json_object_get(a->opts, o->name);
@@ -50,7 +50,7 @@ args_store(struct args *a, const struct args_opt *o, const char *value)
 			list = json_array();
 			json_object_set_new(a->opts, o->name, list);
 		}
-		json_array_append_new(list, json_string(value));
+		json_array_append_new(list, json_str(value));
 		break;
 	}
 }
@@ -153,11 +153,11 @@ args_parse(const struct args_opt *table, json_t *argv, struct args *a,
 			return -1;
 		}
 		if (rest) {
-			json_array_append_new(a->rest, json_string(w));
+			json_array_append_new(a->rest, json_str(w));
 		} else if (strcmp(w, "--") == 0) {
 			rest = 1;
 		} else if (w[0] != '-' || w[1] == '\0' || args_is_number(w)) {
-			json_array_append_new(a->pos, json_string(w));
+			json_array_append_new(a->pos, json_str(w));
 		} else if (args_word(table, a, argv, &i, w, cause) == -1) {
 			return -1;
 		}

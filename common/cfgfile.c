@@ -461,7 +461,7 @@ cfgfile_split_args(const char *s, char **cause)
 		} else if (*s == ' ' || *s == '\t') {
 			if (in_word) {
 				json_array_append_new(words,
-				    json_stringn(word, n));
+				    json_strn(word, n));
 				n = 0;
 				in_word = 0;
 			}
@@ -482,7 +482,7 @@ cfgfile_split_args(const char *s, char **cause)
 		return NULL;
 	}
 	if (in_word)
-		json_array_append_new(words, json_stringn(word, n));
+		json_array_append_new(words, json_strn(word, n));
 	free(word);
 	return words;
 }

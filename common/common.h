@@ -106,7 +106,18 @@ char *linebuf_line(struct linebuf *, size_t *, int);
 void linebuf_consume(struct linebuf *, size_t);
 
 /* utf8.c */
-char *utf8_sanitize(const char *, size_t, size_t *);
+size_t utf8_seq(const unsigned char *, size_t);
+int utf8_clean(const char *, size_t);
+char *utf8_escape(const char *, size_t, size_t *);
+int utf8_has_escape(const char *, size_t);
+char *utf8_unescape(const char *, size_t, size_t *);
+
+/* jsonb.c */
+json_t *json_str(const char *);
+json_t *json_strn(const char *, size_t);
+json_t *jsonb_escape(json_t *);
+char *jsonb_dumps(json_t *, size_t);
+void jsonb_unescape(json_t *);
 
 /* paths.c */
 char *paths_home(void);

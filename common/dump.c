@@ -5,7 +5,8 @@
  * fsync of the folder), mode 0600, and the previous good dump is kept as
  * dump.json.bak. A dump that does not parse is never deleted or
  * overwritten: save moves it aside as dump.json.corrupt-<time>, and
- * reading falls back to the .bak.
+ * reading falls back to the .bak.  Strings that are not UTF-8 (paths,
+ * arguments) are saved escaped and read back as they were (jsonb.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -118,6 +119,7 @@ dump_load(const char *path, char **cause)
 		json_decref(dump);
 		return NULL;
 	}
+	jsonb_unescape(dump);
 	return dump;
 }
 
@@ -157,7 +159,7 @@ dump_write(const char *path, json_t *dump, char **cause)
 
 	if (dump_check(dump, cause) != 0)
 		return -1;
-	if ((text = json_dumps(dump, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
+	if ((text = jsonb_dumps(dump, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
 	    NULL) {
 		xasprintf(cause, "cannot encode the dump");
 		return -1;

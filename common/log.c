@@ -115,22 +115,51 @@ log_set_verbose(int v)
 	log_verbose = v;
 }
 
+/*
+ * Writes the message as one line of valid UTF-8: control characters as
+ * \n, \r or \xNN (a name or path given by a user cannot start a line of
+ * its own), bytes that are not UTF-8 escaped by utf8_escape().
+ */
+static void
+log_put(FILE *f, const char *msg)
+{
+	const char *p;
+	char *clean;
+	size_t n;
+
+	clean = utf8_escape(msg, strlen(msg), &n);
+	for (p = clean; *p != '\0'; p++) {
+		if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p == '\r')
+			fputs("\\r", f);
+		else if ((*p > 0 && *p < 0x20 && *p != '\t') || *p == 0x7f)
+			fprintf(f, "\\x%02x", (unsigned)*p);
+		else
+			fputc(*p, f);
+	}
+	free(clean);
+}
+
 static void
 log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
 {
 	struct timespec ts;
 	struct tm tm;
-	char when[32];
+	char when[32], *msg;
 	FILE *f;
 	struct stat st;
 
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
 	pthread_mutex_lock(&log_mutex);
 	f = log_file != NULL ? log_file : stderr;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(f, "%s.%03ld %s ", when, ts.tv_nsec / 1000000, level);
-	vfprintf(f, fmt, ap);
+	log_put(f, msg != NULL ? msg : fmt);
+	free(msg);
 	if (err != NULL)
 		fprintf(f, ": %s", err);
 	fputc('\n', f);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
 #include "logfmt.h"
 
 void
@@ -94,58 +95,28 @@ logfmt_time(struct logfmt *f, uint64_t ms, char *out, size_t outsz)
 	return n < 0 ? 0 : (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t
-logfmt_utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned int cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /*
- * Escapes s as the inside of a JSON string into out; invalid UTF-8 becomes
- * U+FFFD. Returns the length needed, like snprintf; out is not terminated.
+ * Escapes s as the inside of a JSON string into out; bytes that are not
+ * UTF-8 (and those of a U+FFFD) are escaped as utf8_escape() does them,
+ * "\ufffd" and two hex digits. Returns the length needed, like snprintf;
+ * out is not terminated.
  */
 size_t
 logfmt_json_escape(const char *s, size_t n, char *out, size_t outsz)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	char esc[8];
+	char esc[12];
 	const char *add;
 	size_t i = 0, o = 0, k, addlen;
 
 	while (i < n) {
-		k = logfmt_utf8_len(p + i, n - i);
+		k = utf8_seq(p + i, n - i);
 		add = (const char *)p + i;
 		addlen = k;
-		if (k == 0) {
-			add = "\\ufffd";
-			addlen = 6;
+		if (k == 0 || (k == 3 && memcmp(p + i, "\xef\xbf\xbd", 3) == 0)) {
+			addlen = (size_t)snprintf(esc, sizeof esc,
+			    "\\ufffd%02X", p[i]);
+			add = esc;
 			k = 1;
 		} else if (p[i] == '"' || p[i] == '\\') {
 			esc[0] = '\\';

@@ -1,32 +1,50 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The control protocol's messages: one compact JSON object per line, with
- * the protocol version in "v". See docs/HACKING.md.
+ * the protocol version in "v"; bytes that are not UTF-8 travel escaped
+ * (jsonb.c). See docs/HACKING.md.
  */
 #include <string.h>
 
 #include "common.h"
 
-/* Returns the message as a line ending in '\n'; the caller frees it. */
-char *
-proto_encode(json_t *msg, size_t *len)
+static char *
+proto_line(const char *s, size_t n, size_t *len)
 {
-	char *s, *line;
-	size_t n;
+	char *line = xmalloc(n + 2);
 
-	json_object_set_new(msg, "v", json_integer(PROTO_VERSION));
-	s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII |
-	    JSON_REAL_PRECISION(6));
-	if (s == NULL)
-		fatalx("cannot encode a protocol message");
-	n = strlen(s);
-	line = xmalloc(n + 2);
 	memcpy(line, s, n);
 	line[n] = '\n';
 	line[n + 1] = '\0';
-	free(s);
 	if (len != NULL)
 		*len = n + 1;
+	return line;
+}
+
+/*
+ * Returns the message as a line ending in '\n'; the caller frees it.
+ * Strings that are not UTF-8 are escaped (jsonb.c), so any message can be
+ * sent; a message that could not be built (NULL) goes as an error reply.
+ */
+char *
+proto_encode(json_t *msg, size_t *len)
+{
+	static const char broken[] = "{\"ok\":false,\"error\":\"internal "
+	    "error: a reply could not be encoded\",\"exit\":1,\"v\":1}";
+	json_t *clean;
+	char *s, *line;
+
+	if (msg == NULL)
+		return proto_line(broken, strlen(broken), len);
+	json_object_set_new(msg, "v", json_integer(PROTO_VERSION));
+	clean = jsonb_escape(msg);
+	s = json_dumps(clean, JSON_COMPACT | JSON_ENSURE_ASCII |
+	    JSON_REAL_PRECISION(6));
+	json_decref(clean);
+	if (s == NULL)
+		return proto_line(broken, strlen(broken), len);
+	line = proto_line(s, strlen(s), len);
+	free(s);
 	return line;
 }
 
@@ -57,14 +75,17 @@ proto_decode(const char *line, size_t len, char **cause)
 		    PROTO_VERSION);
 		return NULL;
 	}
+	jsonb_unescape(msg);
 	return msg;
 }
 
 json_t *
 proto_error(const char *message, int exit_status)
 {
-	return json_pack("{s:b, s:s, s:i}", "ok", 0, "error", message, "exit",
-	    exit_status);
+	json_t *msg = json_pack("{s:b, s:i}", "ok", 0, "exit", exit_status);
+
+	json_object_set_new(msg, "error", json_str(message));
+	return msg;
 }
 
 /* Takes the reference to data (which may be NULL). */

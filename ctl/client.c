@@ -229,7 +229,7 @@ client_env_json(void)
 		if ((eq = strchr(*e, '=')) == NULL)
 			continue;
 		key = xstrndup(*e, (size_t)(eq - *e));
-		json_object_set_new(env, key, json_string(eq + 1));
+		json_object_set_new_nocheck(env, key, json_str(eq + 1));
 		free(key);
 	}
 	return env;
@@ -251,7 +251,7 @@ client_request(const char *cmd, json_t *argv)
 		client_close(&cl);
 		return NULL;
 	}
-	req = json_pack("{s:s, s:O}", "cmd", cmd, "argv", argv);
+	req = json_pack("{s:o, s:O}", "cmd", json_str(cmd), "argv", argv);
 	reply = client_send(&cl, req) == 0 ? client_recv(&cl, &cause) : NULL;
 	json_decref(req);
 	free(cause);

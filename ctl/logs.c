@@ -181,9 +181,10 @@ logs_print_line(const struct logs_line *l, int mode)
 		return;
 	}
 	if (mode == LOGS_JSON) {
-		j = json_pack("{s:s?, s:s?, s:I, s:s}", "app", l->app, "stream",
-		    l->stream, "time", (json_int_t)l->time, "line", l->message);
-		if (j != NULL && (s = json_dumps(j, JSON_COMPACT)) != NULL) {
+		j = json_pack("{s:o?, s:o?, s:I, s:o}", "app", json_str(l->app),
+		    "stream", json_str(l->stream), "time", (json_int_t)l->time,
+		    "line", json_str(l->message));
+		if (j != NULL && (s = jsonb_dumps(j, JSON_COMPACT)) != NULL) {
 			printf("%s\n", s);
 			free(s);
 		}
@@ -204,7 +205,7 @@ logs_print_event(json_t *ev, int mode)
 	char *s;
 
 	if (mode == LOGS_JSON && type != NULL) {
-		if ((s = json_dumps(ev, JSON_COMPACT)) != NULL) {
+		if ((s = jsonb_dumps(ev, JSON_COMPACT)) != NULL) {
 			printf("%s\n", s);
 			free(s);
 		}

@@ -70,7 +70,7 @@ main_words(int argc, char **argv, int *json_out)
 			*json_out = 1;
 			continue;
 		}
-		json_array_append_new(words, json_string(argv[i]));
+		json_array_append_new(words, json_str(argv[i]));
 	}
 	return words;
 }
@@ -120,8 +120,8 @@ main(int argc, char **argv)
 		json_decref(words);
 		return EXIT_UNREACHABLE;
 	}
-	req = json_pack("{s:s, s:o, s:s, s:o}", "cmd", cmd, "argv", words,
-	    "cwd", cwd, "env", client_env_json());
+	req = json_pack("{s:o, s:o, s:o, s:o}", "cmd", json_str(cmd), "argv",
+	    words, "cwd", json_str(cwd), "env", client_env_json());
 	if (client_send(&cl, req) == -1 ||
 	    (reply = client_recv(&cl, &cause)) == NULL) {
 		fprintf(stderr, "corral: the daemon did not answer: %s\n",

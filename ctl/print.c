@@ -96,7 +96,7 @@ print_value(const char *key, json_t *v)
 	else if (json_is_null(v))
 		printf("  %-26s -\n", key);
 	else {
-		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		s = jsonb_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		printf("  %-26s %s\n", key, s != NULL ? s : "?");
 		free(s);
 	}
@@ -189,7 +189,7 @@ print_describe(json_t *data)
 void
 print_json(json_t *data)
 {
-	char *s = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *s = jsonb_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
 
 	if (s != NULL)
 		printf("%s\n", s);

@@ -66,7 +66,7 @@ mon_conn_send(struct mon_conn *c, const char *cmd, json_t *argv, char **cause)
 
 	req = json_pack("{s:i, s:s, s:O}", "v", PROTO_VERSION, "cmd", cmd,
 	    "argv", argv);
-	s = json_dumps(req, JSON_COMPACT);
+	s = jsonb_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	if (s == NULL) {
 		*cause = xstrdup("cannot encode request");

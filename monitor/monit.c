@@ -378,7 +378,7 @@ monit_main(int argc, char **argv)
 	mt.model = mon_model_create();
 	mt.argv = json_array();
 	for (i = 1; i < argc; i++)
-		json_array_append_new(mt.argv, json_string(argv[i]));
+		json_array_append_new(mt.argv, json_str(argv[i]));
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "corral monit: needs a terminal\n");
 		monit_free(&mt);

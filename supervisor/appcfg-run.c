@@ -209,7 +209,7 @@ appcfg_envp(const struct app_config *c, int index, int id, json_t *extra)
 	json_object_set_new(env, "CORRAL_INSTANCE", json_sprintf("%d", index));
 	json_object_set_new(env, "NODE_APP_INSTANCE", json_sprintf("%d", index));
 	json_object_set_new(env, "CORRAL_ID", json_sprintf("%d", id));
-	json_object_set_new(env, "CORRAL_APP", json_string(c->name));
+	json_object_set_new(env, "CORRAL_APP", json_str(c->name));
 	if (extra != NULL) {
 		json_object_update(env, extra);
 		json_object_foreach(extra, key, val) {

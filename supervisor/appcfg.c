@@ -234,7 +234,7 @@ appcfg_parse_list(json_t *list, const char *s, char **cause)
 			break;
 		}
 		listener_clear(&l);
-		json_array_append_new(list, json_string(word));
+		json_array_append_new(list, json_str(word));
 	}
 	free(copy);
 	return rc;
@@ -299,7 +299,7 @@ appcfg_parse_env(json_t *env, const char *s, char **cause)
 		return -1;
 	}
 	key = xstrndup(s, (size_t)(eq - s));
-	json_object_set_new(env, key, json_string(eq + 1));
+	json_object_set_new_nocheck(env, key, json_str(eq + 1));
 	free(key);
 	return 0;
 }
@@ -415,7 +415,7 @@ appcfg_set_string(struct app_config *c, const char *key, const char *s,
 		return 0;
 	}
 	case CFG_ARGS:
-		json_array_append_new(*(json_t **)field, json_string(s));
+		json_array_append_new(*(json_t **)field, json_str(s));
 		return 0;
 	case CFG_ENV:
 		return appcfg_parse_env(*(json_t **)field, s, cause);
@@ -528,7 +528,7 @@ appcfg_key_json(const struct app_config *c, const struct appcfg_key *k)
 	case CFG_CRON:
 	case CFG_WATCH:
 		return *(char *const *)field != NULL ?
-		    json_string(*(char *const *)field) : json_null();
+		    json_str(*(char *const *)field) : json_null();
 	case CFG_ARGS:
 	case CFG_ENV:
 	case CFG_LIST:
@@ -537,14 +537,14 @@ appcfg_key_json(const struct app_config *c, const struct appcfg_key *k)
 	case CFG_FLAG:
 		return json_boolean(*(const long long *)field);
 	case CFG_AUTORESTART:
-		return json_string(restart[*(const long long *)field]);
+		return json_str(restart[*(const long long *)field]);
 	case CFG_CODES:
 		a = json_array();
 		for (i = 0; i < c->nstop_exit_codes; i++)
 			json_array_append_new(a, json_integer(c->stop_exit_codes[i]));
 		return a;
 	case CFG_SIGNAL:
-		return json_string(signal_name((int)*(const long long *)field));
+		return json_str(signal_name((int)*(const long long *)field));
 	case CFG_DURATION:
 	case CFG_SIZE:
 		return json_integer((json_int_t)*(const uint64_t *)field);

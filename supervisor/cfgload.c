@@ -82,15 +82,15 @@ cfgload_key(struct cfgfile *cf, const struct cfgfile_app *a,
 			xasprintf(&why, "no variable name after '%.*s.'",
 			    (int)len, e->key);
 		else if (len == 3)
-			json_object_set_new(cfg->env_set, dot + 1,
-			    json_string(e->value));
+			json_object_set_new_nocheck(cfg->env_set, dot + 1,
+			    json_str(e->value));
 		else if (e->key[3] != '_' || len == 4)
 			xasprintf(&why, "unknown setting '%s' (env.NAME or "
 			    "env_ENV.NAME)", e->key);
 		else if (envname != NULL && strlen(envname) == len - 4 &&
 		    strncmp(e->key + 4, envname, len - 4) == 0)
-			json_object_set_new(overrides, dot + 1,
-			    json_string(e->value));
+			json_object_set_new_nocheck(overrides, dot + 1,
+			    json_str(e->value));
 		if (why != NULL)
 			goto bad;
 		return;
@@ -189,7 +189,7 @@ cfgload_read(struct cmd_ctx *ctx, struct cfgload *cl, char **cause)
 	cl->declared = json_array();
 	for (i = 0; i < cf->napps; i++) {
 		json_array_append_new(cl->declared,
-		    json_string(cf->apps[i].name));
+		    json_str(cf->apps[i].name));
 		if (cfgload_app(cf, &cf->apps[i], dir, ctx->env, envname, &cfg,
 		    &cl->ignored) == -1 || !cfgload_wanted(only,
 		    cf->apps[i].name)) {

@@ -397,14 +397,14 @@ cgroup_describe(const struct cgroup *cg, const struct cgroup_limits *lim)
 
 	o = json_object();
 	json_object_set_new(o, "backend",
-	    json_string(cgroup_backend_name(cg->root->backend)));
+	    json_str(cgroup_backend_name(cg->root->backend)));
 	dir = cgroup_path(cg);
-	json_object_set_new(o, "path", json_string(dir));
+	json_object_set_new(o, "path", json_str(dir));
 	free(dir);
 	dirs = json_array();
 	for (h = 0; h < cg->root->nhier; h++) {
 		dir = cgroup_dir(cg, h);
-		json_array_append_new(dirs, json_string(dir));
+		json_array_append_new(dirs, json_str(dir));
 		free(dir);
 	}
 	json_object_set_new(o, "paths", dirs);

@@ -413,7 +413,7 @@ cgroup_info_bits(json_t *array, int bits)
 	for (i = 0; i < nitems(names); i++) {
 		if (bits & names[i].bit)
 			json_array_append_new(array,
-			    json_string(names[i].name));
+			    json_str(names[i].name));
 	}
 }
 
@@ -427,15 +427,15 @@ cgroup_root_info(const struct cgroup_root *root)
 
 	o = json_object();
 	json_object_set_new(o, "backend",
-	    json_string(cgroup_backend_name(root->backend)));
+	    json_str(cgroup_backend_name(root->backend)));
 	features = json_array();
 	cgroup_info_bits(features, root->controllers);
 	json_object_set_new(o, "features", features);
 	hier = json_array();
 	for (i = 0; i < root->nhier; i++) {
 		h = json_object();
-		json_object_set_new(h, "own", json_string(root->hier[i].own));
-		json_object_set_new(h, "top", json_string(root->hier[i].top));
+		json_object_set_new(h, "own", json_str(root->hier[i].own));
+		json_object_set_new(h, "top", json_str(root->hier[i].top));
 		features = json_array();
 		cgroup_info_bits(features, root->hier[i].controllers);
 		json_object_set_new(h, "controllers", features);
@@ -443,15 +443,15 @@ cgroup_root_info(const struct cgroup_root *root)
 	}
 	json_object_set_new(o, "hierarchies", hier);
 	json_object_set_new(o, "cause", root->cause == NULL ? json_null() :
-	    json_string(root->cause));
+	    json_str(root->cause));
 	json_object_set_new(o, "scope", root->scope == NULL ? json_null() :
-	    json_string(root->scope));
+	    json_str(root->scope));
 	json_object_set_new(o, "leaf", root->leaf == NULL ? json_null() :
-	    json_string(root->leaf));
+	    json_str(root->leaf));
 	json_object_set_new(o, "systemd",
 	    json_boolean(access("/run/systemd/system", F_OK) == 0));
 	if (uname(&u) == 0)
-		json_object_set_new(o, "kernel", json_string(u.release));
+		json_object_set_new(o, "kernel", json_str(u.release));
 	json_object_set_new(o, "euid", json_integer(geteuid()));
 	return o;
 }

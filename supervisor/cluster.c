@@ -283,7 +283,7 @@ cluster_spawn_prepare(struct instance *inst, json_t *env, char ***argv,
 	listeners_env(app->listeners, app->nlisteners, env);
 	if (cluster_notify_open)
 		json_object_set_new(env, "NOTIFY_SOCKET",
-		    json_string(notify_path(&cluster_notify)));
+		    json_str(notify_path(&cluster_notify)));
 	cluster_env_increment(inst, env);
 	if (app->nlisteners == 0)
 		return 0;

@@ -21,9 +21,9 @@ cmd_describe_exec(struct cmd_ctx *ctx)
 			app = v[i]->app;
 			cfg = appcfg_to_json(&app->cfg);
 			json_object_set_new(cfg, "out_log",
-			    json_string(app->log_out_path));
+			    json_str(app->log_out_path));
 			json_object_set_new(cfg, "error_log",
-			    json_string(app->log_err_path));
+			    json_str(app->log_err_path));
 			json_object_set_new(cfg, "log_problems",
 			    logsink_status(app));
 			triggers_describe(app, cfg);

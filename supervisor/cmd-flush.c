@@ -27,7 +27,7 @@ cmd_flush_exec(struct cmd_ctx *ctx)
 		conn_reply_error(ctx->conn, 1, "no app '%s'", target);
 		return CMD_REPLIED;
 	}
-	conn_reply(ctx->conn, proto_ok("message", json_string("logs flushed")));
+	conn_reply(ctx->conn, proto_ok("message", json_str("logs flushed")));
 	return CMD_REPLIED;
 }
 

@@ -84,7 +84,7 @@ cmd_help_exec(struct cmd_ctx *ctx)
 		    args_pos(&ctx->args, 0));
 		return CMD_REPLIED;
 	}
-	conn_reply(ctx->conn, proto_ok("message", json_string(text)));
+	conn_reply(ctx->conn, proto_ok("message", json_str(text)));
 	free(text);
 	return CMD_REPLIED;
 }

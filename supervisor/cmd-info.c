@@ -91,7 +91,7 @@ cmd_info_exec(struct cmd_ctx *ctx)
 
 	text = cmd_info_text(o);
 	json_decref(o);
-	conn_reply(ctx->conn, proto_ok("message", json_string(text)));
+	conn_reply(ctx->conn, proto_ok("message", json_str(text)));
 	free(text);
 	return CMD_REPLIED;
 }

@@ -20,7 +20,7 @@ cmd_list_exec(struct cmd_ctx *ctx)
 	reply = proto_ok("list", cmd_list_json(v, n));
 	free(v);
 	if (ctx->args.opts != NULL && args_has(&ctx->args, "json"))
-		json_object_set_new(reply, "kind", json_string("json"));
+		json_object_set_new(reply, "kind", json_str("json"));
 	conn_reply(ctx->conn, reply);
 	return CMD_REPLIED;
 }

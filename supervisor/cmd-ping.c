@@ -7,7 +7,7 @@
 static int
 cmd_ping_exec(struct cmd_ctx *ctx)
 {
-	json_t *r = proto_ok("message", json_string("pong"));
+	json_t *r = proto_ok("message", json_str("pong"));
 
 	json_object_set_new(r, "pid", json_integer(getpid()));
 	conn_reply(ctx->conn, r);
@@ -18,7 +18,7 @@ static int
 cmd_version_exec(struct cmd_ctx *ctx)
 {
 	conn_reply(ctx->conn, proto_ok("message",
-	    json_string("corrald " CORRAL_VERSION)));
+	    json_str("corrald " CORRAL_VERSION)));
 	return CMD_REPLIED;
 }
 

@@ -10,7 +10,7 @@ cmd_reloadlogs_exec(struct cmd_ctx *ctx)
 {
 	log_info("reloadLogs: reopening log files");
 	logsink_reopen_all();
-	conn_reply(ctx->conn, proto_ok("message", json_string("logs reopened")));
+	conn_reply(ctx->conn, proto_ok("message", json_str("logs reopened")));
 	return CMD_REPLIED;
 }
 

@@ -19,7 +19,7 @@ cmd_reset_exec(struct cmd_ctx *ctx)
 		v[i]->backoff = 0;
 	}
 	reply = proto_ok("list", cmd_list_json(v, n));
-	json_object_set_new(reply, "message", json_string("counters reset"));
+	json_object_set_new(reply, "message", json_str("counters reset"));
 	conn_reply(ctx->conn, reply);
 	free(v);
 	return CMD_REPLIED;

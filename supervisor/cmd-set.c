@@ -91,7 +91,7 @@ cmd_set_exec(struct cmd_ctx *ctx)
 		msg = line;
 	}
 	free(v);
-	conn_reply(ctx->conn, proto_ok("message", json_string(msg)));
+	conn_reply(ctx->conn, proto_ok("message", json_str(msg)));
 	free(msg);
 	return CMD_REPLIED;
 }

@@ -32,7 +32,7 @@ cmd_signal_exec(struct cmd_ctx *ctx)
 		return CMD_REPLIED;
 	}
 	xasprintf(&msg, "sent %s to %zu process(es)", signal_name(sig), sent);
-	conn_reply(ctx->conn, proto_ok("message", json_string(msg)));
+	conn_reply(ctx->conn, proto_ok("message", json_str(msg)));
 	free(msg);
 	return CMD_REPLIED;
 }

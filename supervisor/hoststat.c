@@ -73,7 +73,8 @@ hoststat_json(void)
 	hoststat_meminfo("/proc/meminfo", &total, &avail);
 	if ((ncpu = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
 		ncpu = 1;
-	return json_pack("{s:s, s:[f,f,f], s:I, s:I, s:i}", "hostname", host,
+	return json_pack("{s:o, s:[f,f,f], s:I, s:I, s:i}", "hostname",
+	    json_str(host),
 	    "load", load[0], load[1], load[2], "mem_total", (json_int_t)total,
 	    "mem_available", (json_int_t)avail, "ncpu", (int)ncpu);
 }

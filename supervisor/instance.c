@@ -365,10 +365,10 @@ instance_to_json(struct instance *inst)
 
 	if (running)
 		stats_sample(inst);
-	o = json_pack("{s:i, s:s, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:f,"
-	    " s:I, s:s, s:i, s:i, s:I}",
+	o = json_pack("{s:i, s:o, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:f,"
+	    " s:I, s:o, s:i, s:i, s:I}",
 	    "id", inst->id,
-	    "name", inst->app->cfg.name,
+	    "name", json_str(inst->app->cfg.name),
 	    "instance", inst->index,
 	    "pid", running ? inst->pid : 0,
 	    "state", app_state_name(inst->state),
@@ -378,11 +378,11 @@ instance_to_json(struct instance *inst)
 	    "started_at", (json_int_t)(running ? inst->started_at : 0),
 	    "cpu", running ? inst->cpu : 0.0,
 	    "memory", (json_int_t)(running ? inst->memory : 0),
-	    "reason", inst->reason,
+	    "reason", json_str(inst->reason),
 	    "exit_code", inst->exit_code,
 	    "exit_signal", inst->exit_signal,
 	    "oom_kills", (json_int_t)inst->oom_kills);
 	if (running && inst->status[0] != '\0')
-		json_object_set_new(o, "status", json_string(inst->status));
+		json_object_set_new(o, "status", json_str(inst->status));
 	return o;
 }

@@ -425,7 +425,7 @@ limits_describe(struct instance *inst)
 		o = cgroup_describe(inst->child->cg, &inst->app->cfg.limits);
 	else {
 		o = json_object();
-		json_object_set_new(o, "backend", json_string(
+		json_object_set_new(o, "backend", json_str(
 		    D.cgroups != NULL && limits_enabled() ?
 		    cgroup_backend_name(D.cgroups->backend) : "none"));
 		json_object_set_new(o, "path", json_null());
@@ -449,8 +449,8 @@ limits_info(void)
 		return json_object();
 	o = cgroup_root_info(D.cgroups);
 	json_object_set_new(o, "exec", limits_exec != NULL ?
-	    json_string(limits_exec) : json_null());
+	    json_str(limits_exec) : json_null());
 	if (D.cgroups->backend != CGROUP_NONE && limits_exec == NULL)
-		json_object_set_new(o, "backend", json_string("none"));
+		json_object_set_new(o, "backend", json_str("none"));
 	return o;
 }

@@ -402,18 +402,18 @@ listeners_env(const struct listener *v, size_t n, json_t *env)
 		return;
 	}
 	snprintf(buf, sizeof buf, "%zu", n);
-	json_object_set_new(env, "LISTEN_FDS", json_string(buf));
-	json_object_set_new(env, "CORRAL_LISTEN_FDS", json_string(buf));
+	json_object_set_new(env, "LISTEN_FDS", json_str(buf));
+	json_object_set_new(env, "CORRAL_LISTEN_FDS", json_str(buf));
 	for (i = 0; i < n; i++) {
 		xasprintf(&tmp, "%s%s%s", names == NULL ? "" : names,
 		    names == NULL ? "" : ":", v[i].name);
 		free(names);
 		names = tmp;
 	}
-	json_object_set_new(env, "LISTEN_FDNAMES", json_string(names));
+	json_object_set_new(env, "LISTEN_FDNAMES", json_str(names));
 	free(names);
 	if ((port = listeners_port(v, n)) != 0) {
 		snprintf(buf, sizeof buf, "%d", port);
-		json_object_set_new(env, "PORT", json_string(buf));
+		json_object_set_new(env, "PORT", json_str(buf));
 	}
 }

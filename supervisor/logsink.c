@@ -281,9 +281,9 @@ static json_t *
 logsink_event(struct app *app, int index, int stream, const char *line,
     size_t len, uint64_t t)
 {
-	return json_pack("{s:s, s:s, s:i, s:s, s:s%, s:I}", "event", "log",
-	    "app", app->cfg.name, "instance", index,
-	    "stream", stream == 2 ? "err" : "out", "line", line, len,
+	return json_pack("{s:s, s:o, s:i, s:s, s:o, s:I}", "event", "log",
+	    "app", json_str(app->cfg.name), "instance", index,
+	    "stream", stream == 2 ? "err" : "out", "line", json_strn(line, len),
 	    "time", (json_int_t)t);
 }
 
@@ -293,8 +293,6 @@ logsink_broadcast(struct app *app, int index, int stream, const char *line,
 {
 	struct conn *c;
 	json_t *ev = NULL;
-	char *clean = NULL;
-	size_t clean_len;
 
 	TAILQ_FOREACH(c, &D.conns, entry) {
 		if (!c->streaming || c->closing)
@@ -302,19 +300,12 @@ logsink_broadcast(struct app *app, int index, int stream, const char *line,
 		if (c->log_filter != NULL && strcmp(c->log_filter,
 		    app->cfg.name) != 0)
 			continue;
+		/* Any bytes: they travel escaped (jsonb.c), as in the file. */
 		if (ev == NULL)
 			ev = logsink_event(app, index, stream, line, len, t);
-		if (ev == NULL && clean == NULL) {
-			/* Not UTF-8: the file has the bytes, readers get U+FFFD. */
-			clean = utf8_sanitize(line, len, &clean_len);
-			ev = logsink_event(app, index, stream, clean, clean_len,
-			    t);
-		}
-		if (ev != NULL)
-			conn_event(c, ev);
+		conn_event(c, ev);
 	}
 	json_decref(ev);
-	free(clean);
 }
 
 /* Whether f cannot take n bytes now; if so, w waits for it. */
@@ -546,8 +537,9 @@ logsink_status_one(struct logfile *f)
 
 	if (err == 0 && lost == 0)
 		return;
-	json_array_append_new(logsink_status_json, json_pack("{s:s, s:s?, s:I}",
-	    "path", logfile_path(f), "error", err != 0 ? strerror(err) : NULL,
+	json_array_append_new(logsink_status_json, json_pack("{s:o, s:s?, s:I}",
+	    "path", json_str(logfile_path(f)), "error", err != 0 ?
+	    strerror(err) : NULL,
 	    "lines_lost", (json_int_t)lost));
 }
 
@@ -571,11 +563,11 @@ logsink_file_json(json_t *files, struct app *app, const char *stream,
 
 	if (f == NULL)
 		return;
-	json_array_append_new(files, json_pack("{s:s, s:s, s:s, s:s?, s:s, "
-	    "s:i}", "app", app->cfg.name, "stream", stream, "path",
-	    logfile_path(f), "date_format", l->fmt.type == LOGFMT_JSON ? NULL :
-	    l->fmt.date_format, "type", l->fmt.type == LOGFMT_JSON ? "json" :
-	    "raw", "instance", instance));
+	json_array_append_new(files, json_pack("{s:o, s:s, s:o, s:o?, s:s, "
+	    "s:i}", "app", json_str(app->cfg.name), "stream", stream, "path",
+	    json_str(logfile_path(f)), "date_format", l->fmt.type ==
+	    LOGFMT_JSON ? NULL : json_str(l->fmt.date_format), "type",
+	    l->fmt.type == LOGFMT_JSON ? "json" : "raw", "instance", instance));
 }
 
 /* Appends the app's log files (stdout ones if out, stderr if err) to files. */

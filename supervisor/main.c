@@ -176,7 +176,7 @@ daemon_check_shutdown(void)
 	limits_shutdown();
 	if (D.shutdown_conn != NULL)
 		conn_reply(D.shutdown_conn, proto_ok("message",
-		    json_string("daemon stopped")));
+		    json_str("daemon stopped")));
 	server_close();
 	main_cleanup();
 }

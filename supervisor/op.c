@@ -41,7 +41,7 @@ op_finish(struct op *op)
 		data = proto_ok("list", cmd_list_json(v, n));
 		if (op->message != NULL)
 			json_object_set_new(data, "message",
-			    json_string(op->message));
+			    json_str(op->message));
 		conn_reply(op->conn, data);
 	}
 	free(v);

@@ -46,11 +46,11 @@ persist_save(char **cause)
 		if (app->deleted)
 			continue;
 		o = appcfg_to_json(&app->cfg);
-		json_object_set_new(o, "state", json_string(
+		json_object_set_new(o, "state", json_str(
 		    persist_running(app) ? "running" : "stopped"));
 		if (app->source != NULL)
 			json_object_set_new(o, "source",
-			    json_string(app->source));
+			    json_str(app->source));
 		json_array_append_new(apps, o);
 		n++;
 	}
@@ -75,7 +75,7 @@ persist_daemon_env(void)
 		    sdnotify_private_env(*e, (size_t)(eq - *e)))
 			continue;
 		key = xstrndup(*e, (size_t)(eq - *e));
-		json_object_set_new(env, key, json_string(eq + 1));
+		json_object_set_new_nocheck(env, key, json_str(eq + 1));
 		free(key);
 	}
 	return env;

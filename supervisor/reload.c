@@ -389,7 +389,7 @@ reload_app_start(struct reload_req *req, struct app *app, int surge,
 		rl->nslots++;
 	}
 	app->reload = rl;
-	json_array_append_new(req->names, json_string(app->cfg.name));
+	json_array_append_new(req->names, json_str(app->cfg.name));
 	log_info("%s: reload of %zu instance(s), surge %d", app->cfg.name,
 	    rl->nslots, rl->surge);
 	TAILQ_INSERT_TAIL(&reloads, rl, entry);

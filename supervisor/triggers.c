@@ -169,7 +169,7 @@ triggers_list(const char *s)
 		while (*w != '\0' && strchr(" \t", w[strlen(w) - 1]) != NULL)
 			w[strlen(w) - 1] = '\0';
 		if (*w != '\0')
-			json_array_append_new(a, json_string(w));
+			json_array_append_new(a, json_str(w));
 	}
 	free(copy);
 	return a;
@@ -313,7 +313,7 @@ triggers_describe(const struct app *app, json_t *o)
 	const struct triggers *tr = app->triggers;
 
 	if (app->source != NULL)
-		json_object_set_new(o, "source", json_string(app->source));
+		json_object_set_new(o, "source", json_str(app->source));
 	if (tr == NULL)
 		return;
 	if (tr->has_cron && tr->next_fire > 0)

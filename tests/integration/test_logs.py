@@ -152,7 +152,7 @@ def test_json_lines_parse(corral):
     wait_for(lambda: out.exists() and len(out.read_text().splitlines()) == 2)
     objs = [json.loads(l) for l in out.read_text().splitlines()]
     assert objs[0]["message"] == 'say "hi"\\ \t caf\u00e9'
-    assert objs[1]["message"] == "bad \ufffd byte"
+    assert objs[1]["message"] == "bad \ufffdFF byte"     # escaped, not dropped
     for o in objs:
         assert o["app"] == "j" and o["instance"] == 0 and o["stream"] == "out"
         assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$", o["time"])

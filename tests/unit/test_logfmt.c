@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "common.h"
 #include "logfmt.h"
 
 /* 2023-11-14T22:13:20.123Z */
@@ -123,8 +124,12 @@ test_json_lines_parse(void **state)
 	    "2023-11-14T22:13:20.123");
 	assert_int_equal(json_integer_value(json_object_get(j, "timestamp")),
 	    (json_int_t)T0);
+	/* Bytes that are not UTF-8 are escaped, never dropped. */
 	assert_string_equal(json_string_value(json_object_get(j, "message")),
-	    "say \"hi\"\\ \t\x01 caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd end");
+	    "say \"hi\"\\ \t\x01 caf\xc3\xa9 \xef\xbf\xbd" "FF\xef\xbf\xbd" "FE end");
+	jsonb_unescape(j);
+	assert_string_equal(json_string_value(json_object_get(j, "message")),
+	    msg);
 	json_decref(j);
 }
 
