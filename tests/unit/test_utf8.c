@@ -161,11 +161,12 @@ static void
 test_proto_never_fails(void **state)
 {
 	char *line, *cause = NULL;
-	json_t *m;
+	json_t *m, *err = proto_error("unknown option '-\xe9'", 100);
 	size_t len;
 
 	(void)state;
-	line = proto_encode(proto_error("unknown option '-\xe9'", 100), &len);
+	line = proto_encode(err, &len);
+	json_decref(err);
 	assert_int_equal(line[len - 1], '\n');
 	m = proto_decode(line, len - 1, &cause);
 	assert_non_null(m);
