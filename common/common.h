@@ -97,7 +97,8 @@ struct linebuf {
 	char *buf;
 	size_t len;
 	size_t cap;
-	size_t max;             /* a line longer than this is cut */
+	size_t max;             /* a line longer than this is cut, 0: never */
+	size_t scanned;         /* bytes known to hold no newline */
 };
 void linebuf_init(struct linebuf *, size_t);
 void linebuf_free(struct linebuf *);

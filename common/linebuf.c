@@ -54,7 +54,11 @@ linebuf_line(struct linebuf *lb, size_t *len, int flush)
 
 	if (lb->len == 0)
 		return NULL;
-	nl = memchr(lb->buf, '\n', lb->len);
+	/* A long line arrives in many pieces: never scan a byte twice. */
+	if (lb->scanned > lb->len)
+		lb->scanned = 0;        /* the caller cut the buffer itself */
+	nl = memchr(lb->buf + lb->scanned, '\n', lb->len - lb->scanned);
+	lb->scanned = nl == NULL ? lb->len : (size_t)(nl - lb->buf);
 	if (nl != NULL && (lb->max == 0 || (size_t)(nl - lb->buf) <= lb->max)) {
 		*nl = '\0';
 		*len = (size_t)(nl - lb->buf);
@@ -83,6 +87,7 @@ linebuf_consume(struct linebuf *lb, size_t len)
 		drop = lb->len;
 	memmove(lb->buf, lb->buf + drop, lb->len - drop);
 	lb->len -= drop;
+	lb->scanned = 0;
 	if (lb->buf != NULL)
 		lb->buf[lb->len] = '\0';
 }

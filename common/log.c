@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The daemon's own log: timestamped lines appended to a file (corrald.log) or
- * written to stderr in the foreground. log_reopen() lets an external rotation
+ * The daemon's own log: timestamped lines appended to a file (corrald.log,
+ * never through a symbolic link) or written to stderr in the foreground
+ * (and there only, reopen or not). log_reopen() lets an external rotation
  * (SIGUSR1) move the file away. It also rotates by itself: past a size set
  * with log_set_rotate(), the file is renamed to .1 (older ones shift, the
  * oldest past the count goes) and a new one is opened, between two lines.
@@ -22,6 +23,7 @@
 
 static FILE *log_file;
 static char *log_file_path;
+static int log_stderr;                  /* LOG_TO_STDERR: never a file */
 static int log_verbose;
 static uint64_t log_rotate_size;        /* 0: never */
 static int log_rotate_keep;
@@ -63,7 +65,8 @@ log_init(const char *path, int flags)
 {
 	free(log_file_path);
 	log_file_path = path != NULL ? xstrdup(path) : NULL;
-	if ((flags & LOG_TO_STDERR) || path == NULL) {
+	log_stderr = (flags & LOG_TO_STDERR) != 0;
+	if (log_stderr || path == NULL) {
 		log_file = stderr;
 		return;
 	}
@@ -85,12 +88,19 @@ log_reopen(void)
 static int
 log_reopen_locked(void)
 {
+	struct stat st;
 	FILE *f;
 	int fd;
 
-	if (log_file_path == NULL)
+	if (log_file_path == NULL || log_stderr)
 		return 0;
-	fd = open(log_file_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(log_file_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK, 0600);
+	/* Only a regular file: a FIFO planted there must not stall us. */
+	if (fd != -1 && (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd == -1 || (f = fdopen(fd, "a")) == NULL) {
 		if (fd != -1)
 			close(fd);

@@ -143,7 +143,8 @@ client_connect(struct client *cl, int start, char **cause)
 	cl->fd = -1;
 	cl->home = paths_home();
 	cl->sock_path = paths_file(cl->home, "corral.sock");
-	linebuf_init(&cl->in, PROTO_MAX_LINE);
+	/* Replies have no size limit (ls of 10,000 apps); requests do. */
+	linebuf_init(&cl->in, 0);
 	if ((cl->fd = client_try_connect(cl->sock_path)) != -1)
 		return 0;
 	if (!start) {

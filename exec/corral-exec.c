@@ -6,17 +6,21 @@
  * cgroup.procs files of the instance's cgroups: its pid listed there; at
  * most 10 s; the daemon moves it, so that a failed move is a failed spawn
  * the daemon knows of), sets LISTEN_PID to its own pid with --listen-pid
- * (the pid stays the same across exec), puts --preload LIB first in
+ * (the pid stays the same across exec), sets the soft RLIMIT_NOFILE to
+ * --nofile N (the daemon raised its own; apps get what it was given),
+ * puts --preload LIB first in
  * LD_PRELOAD (for the app only: a sanitizer build of this wrapper must not
  * run with a preloaded library), then execs PATH with the rest of the
  * arguments.  It links nothing but libc.
  *
- *	corral-exec [--listen-pid] [--wait FILE]... [--preload LIB] --
- *	    PATH [ARG]...
+ *	corral-exec [--listen-pid] [--wait FILE]... [--nofile N]
+ *	    [--preload LIB] -- PATH [ARG]...
  *
  * Exit status 127 when PATH cannot be run, 126 when a FILE cannot be
  * waited for (the reason goes to stderr, i.e. the app's error log).
  */
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,6 +28,25 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+static int
+exec_nofile(const char *s)
+{
+	struct rlimit	 rl;
+	char		*end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 ||
+	    getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		errno = errno != 0 ? errno : EINVAL;
+		return -1;
+	}
+	if (n < rl.rlim_max)
+		rl.rlim_cur = (rlim_t)n;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
 
 static int
 exec_preload(const char *lib)
@@ -106,11 +129,17 @@ main(int argc, char **argv)
 				    "%s: %s\n", argv[i], strerror(errno));
 				return 126;
 			}
+		} else if (strcmp(argv[i], "--nofile") == 0 && i + 1 < argc) {
+			if (exec_nofile(argv[++i]) == -1) {
+				fprintf(stderr, "corral-exec: --nofile %s: %s\n",
+				    argv[i], strerror(errno));
+				return 126;
+			}
 		} else if (strcmp(argv[i], "--preload") == 0 && i + 1 < argc) {
 			preload = argv[++i];
 		} else {
 			fprintf(stderr, "usage: corral-exec [--listen-pid] "
-			    "[--wait FILE]... [--preload LIB] "
+			    "[--wait FILE]... [--nofile N] [--preload LIB] "
 			    "-- PATH [ARG]...\n");
 			return 127;
 		}

@@ -96,7 +96,8 @@ mon_conn_send(struct mon_conn *c, const char *cmd, json_t *argv, char **cause)
 
 /*
  * Reads what the socket has. Returns 1 if it read or would block, 0 at end
- * of file, -1 on an error or a line longer than PROTO_MAX_LINE.
+ * of file, -1 on an error. Lines from the daemon have no size limit (a
+ * stats event of thousands of instances).
  */
 int
 mon_conn_read(struct mon_conn *c)
@@ -108,10 +109,9 @@ mon_conn_read(struct mon_conn *c)
 		c->len -= c->off;
 		c->off = 0;
 	}
-	if (c->len > PROTO_MAX_LINE)
-		return -1;
 	if (c->cap - c->len < MON_CONN_CHUNK + 1) {
-		c->cap = c->len + MON_CONN_CHUNK + 1;
+		c->cap = c->len + MON_CONN_CHUNK + 1 > c->cap * 2 ?
+		    c->len + MON_CONN_CHUNK + 1 : c->cap * 2;
 		c->buf = xrealloc(c->buf, c->cap);
 	}
 	n = read(c->fd, c->buf + c->len, MON_CONN_CHUNK);

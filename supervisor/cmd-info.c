@@ -75,6 +75,11 @@ cmd_info_text(json_t *o)
 	    "cgroup, whole tree");
 	fprintf(m, "OOM kills: %s\n", !none && cmd_info_has(f, "memory") ?
 	    "reported" : "not detectable");
+	v = json_object_get(o, "fds");
+	fprintf(m, "file descriptors: %lld open, limit %lld (apps get %lld)\n",
+	    (long long)json_integer_value(json_object_get(v, "open")),
+	    (long long)json_integer_value(json_object_get(v, "limit")),
+	    (long long)json_integer_value(json_object_get(v, "apps")));
 	if ((v = json_object_get(o, "cause")) != NULL && json_is_string(v))
 		fprintf(m, "note: %s\n", json_string_value(v));
 	fclose(m);
@@ -89,6 +94,7 @@ cmd_info_exec(struct cmd_ctx *ctx)
 	json_t	*o = limits_info();
 	char	*text;
 
+	json_object_set_new(o, "fds", fdlimit_info());
 	text = cmd_info_text(o);
 	json_decref(o);
 	conn_reply(ctx->conn, proto_ok("message", json_str(text)));

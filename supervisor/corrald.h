@@ -204,6 +204,9 @@ struct conn {
 	struct linebuf in;
 	int closing;
 	int served;                     /* its request was read */
+	int refused;                    /* a peer of another uid */
+	int replied;                    /* its reply is queued */
+	uint64_t since;                 /* monotonic ms: accepted, or replied */
 	int streaming;                  /* events are sent to it */
 	char *log_filter;               /* app name, or NULL for every app */
 	int log_filter_id;              /* instance id, or -1 */
@@ -365,6 +368,9 @@ void logsink_stop(void);
 /* server.c */
 int server_listen(char **);
 void server_close(void);
+void server_forget(struct conn *);
+
+/* conn.c */
 void conn_send(struct conn *, json_t *);
 void conn_reply_error(struct conn *, int, const char *, ...)
     PRINTFLIKE(3, 4);
@@ -388,6 +394,12 @@ int hoststat_loadavg(const char *, double *);
 /* stats.c */
 void stats_start(void);
 void stats_sample(struct instance *);
+
+/* fdlimit.c */
+void fdlimit_close_inherited(void);
+void fdlimit_raise(void);
+unsigned long long fdlimit_child_soft(void);
+json_t *fdlimit_info(void);
 
 /* limits.c */
 void limits_init(void);

@@ -158,6 +158,35 @@ limits_runnable(const char *file, char **envp, char **cause)
 	return -1;
 }
 
+/* The program argv runs: the one after "--" when corral-exec wraps it. */
+static const char *
+limits_program(char **argv)
+{
+	size_t	 i;
+
+	if (strcmp(argv[0], limits_exec) != 0)
+		return argv[0];
+	for (i = 1; argv[i] != NULL; i++) {
+		if (strcmp(argv[i], "--") == 0 && argv[i + 1] != NULL)
+			return argv[i + 1];
+	}
+	return argv[0];
+}
+
+/* Apps get the file limit the daemon was started with (fdlimit.c). */
+static void
+limits_wrap_nofile(char ***argv)
+{
+	unsigned long long	 soft = fdlimit_child_soft();
+	char			*n;
+
+	if (soft == 0)
+		return;
+	xasprintf(&n, "%llu", soft);
+	*argv = cgroup_exec_argv(*argv, limits_exec, "--nofile", &n, 1);
+	free(n);
+}
+
 /*
  * Before uv_spawn: makes the child's cgroup, applies the app's limits and
  * puts corral-exec --wait ... in front of *argv (which is replaced), or
@@ -176,10 +205,14 @@ limits_spawn(struct instance *inst, struct child *child, char ***argv,
 	size_t			 nfiles;
 
 	memset(&inst->sample, 0, sizeof inst->sample);
+	if (limits_exec == NULL || (!limits_enabled() &&
+	    fdlimit_child_soft() == 0))
+		return 0;
+	if (limits_runnable(limits_program(*argv), envp, cause) != 0)
+		return -1;
+	limits_wrap_nofile(argv);
 	if (!limits_enabled())
 		return 0;
-	if (limits_runnable((*argv)[0], envp, cause) != 0)
-		return -1;
 	child->cg = cgroup_create(D.cgroups, cfg->name, inst->index, &why);
 	if (child->cg == NULL) {
 		xasprintf(cause, "no cgroup: %s", why);

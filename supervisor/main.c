@@ -356,6 +356,7 @@ main(int argc, char **argv)
 	char *cause = NULL, *logfile;
 	int ch, lockfd, ready_fd = -1;
 
+	fdlimit_close_inherited();
 	while ((ch = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -382,6 +383,7 @@ main(int argc, char **argv)
 	if (!D.foreground)
 		ready_fd = main_detach();
 	lockfd = main_lock();
+	fdlimit_raise();
 
 	D.loop = uv_default_loop();
 	D.started_at = now_ms();

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The control socket: a unix stream socket in $CORRAL_HOME, mode 0600,
- * refusing peers of another uid. Each connection carries one request line
- * and gets one reply; a `logs` request turns it into a stream of events.
- * Nothing a client sends may crash or stall the daemon: lines are bounded,
- * garbage gets an error reply and a close, and a slow stream reader loses
- * events (counted) instead of growing the daemon's memory.
+ * refusing peers of another uid (they are told why). Each connection
+ * carries one request line and gets one reply; a `logs` request turns it
+ * into a stream of events (conn.c). Nothing a client sends may crash or
+ * stall the daemon: a request is bounded (PROTO_MAX_LINE) and must come
+ * whole within SERVER_REQUEST_MS, the partial requests of all connections
+ * together are bounded too (the oldest waiting connection goes first),
+ * garbage gets an error reply and a close, and a client that does not
+ * take its reply is let go after SERVER_REPLY_MS.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,177 +19,132 @@
 
 #include "corrald.h"
 
-struct conn_write {
-	uv_write_t req;
-	struct conn *conn;
-	char *data;
-	int close_after;
-};
+#define SERVER_REQUEST_MS 10000         /* to send a whole request */
+#define SERVER_REPLY_MS 60000           /* to take a reply (not a stream) */
+#define SERVER_MAX_PENDING 256          /* connections without a request */
+#define SERVER_MAX_BUFFERED (8 << 20)   /* their partial requests, bytes */
+#define SERVER_SWEEP_MS 1000
+#define SERVER_BACKLOG 1024
 
-static void
-conn_closed(uv_handle_t *h)
-{
-	struct conn *c = h->data;
+static uv_timer_t server_timer;
+static size_t server_pending;           /* connections not served yet */
+static size_t server_buffered;          /* bytes of their partial lines */
 
-	monit_conn_gone(c);
-	linebuf_free(&c->in);
-	free(c->log_filter);
-	free(c);
-}
-
+/* The connection's request was read (or it goes): it no longer counts. */
 void
-conn_close(struct conn *c)
+server_forget(struct conn *c)
 {
-	if (c->closing)
-		return;
-	c->closing = 1;
-	c->streaming = 0;
-	if (D.shutdown_conn == c)
-		D.shutdown_conn = NULL;
-	TAILQ_REMOVE(&D.conns, c, entry);
-	op_conn_gone(c);
-	reload_conn_gone(c);
-	uv_close((uv_handle_t *)&c->pipe, conn_closed);
-}
-
-static void conn_write(struct conn *, json_t *, int);
-
-/* Tells a stream reader how many events it missed, once it caught up. */
-static void
-conn_send_missed(struct conn *c)
-{
-	json_t *m;
-
-	m = json_pack("{s:s, s:I}", "event", "missed", "count",
-	    (json_int_t)c->missed);
-	c->missed = 0;
-	conn_write(c, m, 0);
-	json_decref(m);
-}
-
-static void
-conn_written(uv_write_t *req, int status)
-{
-	struct conn_write *w = req->data;
-	struct conn *c = w->conn;
-
-	(void)status;
-	if (w->close_after)
-		conn_close(c);
-	else if (c->missed > 0 && c->streaming && !c->closing &&
-	    uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) <
-	    CONN_MAX_QUEUE / 2)
-		conn_send_missed(c);
-	free(w->data);
-	free(w);
-}
-
-static void
-conn_write(struct conn *c, json_t *msg, int close_after)
-{
-	struct conn_write *w;
-	uv_buf_t buf;
-	size_t len;
-
-	if (c->closing)
-		return;
-	w = xcalloc(1, sizeof *w);
-	w->conn = c;
-	w->data = proto_encode(msg, &len);
-	w->close_after = close_after;
-	w->req.data = w;
-	buf = uv_buf_init(w->data, (unsigned int)len);
-	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1,
-	    conn_written) != 0) {
-		free(w->data);
-		free(w);
-		conn_close(c);
-	}
-}
-
-/* Sends the reply to a request; the connection closes unless it streams. */
-void
-conn_reply(struct conn *c, json_t *msg)
-{
-	conn_write(c, msg, !c->streaming);
-	json_decref(msg);
-}
-
-void
-conn_reply_error(struct conn *c, int exit_status, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	xvasprintf(&s, fmt, ap);
-	va_end(ap);
-	c->streaming = 0;
-	conn_reply(c, proto_error(s, exit_status));
-	free(s);
-}
-
-/* Queues an event on a streaming connection; a full queue drops and counts. */
-void
-conn_event(struct conn *c, json_t *ev)
-{
-	if (!c->streaming || c->closing)
-		return;
-	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) >
-	    CONN_MAX_QUEUE) {
-		c->missed++;
-		return;
-	}
-	if (c->missed > 0)
-		conn_send_missed(c);
-	conn_write(c, ev, 0);
-}
-
-void
-conn_send(struct conn *c, json_t *msg)
-{
-	conn_write(c, msg, 0);
-	json_decref(msg);
-}
-
-static void
-conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-	struct conn *c = s->data;
-	json_t *req;
-	char *line, *cause = NULL;
-	size_t len;
-
-	if (n < 0) {
-		conn_close(c);
-		return;
-	}
-	if (n == 0 || c->closing)
-		return;
 	if (c->served)
-		return;         /* one request per connection; ignore the rest */
-	linebuf_append(&c->in, buf->base, (size_t)n);
-	line = linebuf_line(&c->in, &len, 0);
-	if (line == NULL)
 		return;
 	c->served = 1;
+	server_pending--;
+	server_buffered -= c->in.len;
+	linebuf_free(&c->in);
+}
+
+static void
+server_refuse(struct conn *c, const char *why)
+{
+	server_forget(c);
+	conn_reply_error(c, 1, "%s", why);
+}
+
+static void
+server_request(struct conn *c, const char *line, size_t len)
+{
+	json_t *req;
+	char *cause = NULL;
+
+	if (c->refused) {
+		conn_reply_error(c, 1, "permission denied: this daemon serves "
+		    "uid %d only", (int)getuid());
+		return;
+	}
 	if (len >= PROTO_MAX_LINE) {
 		conn_reply_error(c, 1, "request too long (limit %d bytes)",
 		    PROTO_MAX_LINE);
 		return;
 	}
-	req = proto_decode(line, len, &cause);
-	if (req == NULL) {
+	if ((req = proto_decode(line, len, &cause)) == NULL) {
 		conn_reply_error(c, 1, "%s", cause);
 		free(cause);
 		return;
 	}
 	cmd_dispatch(c, req);
 	json_decref(req);
-	/* Keep reading so a client that goes away is noticed. */
-	if (!c->closing)
-		uv_read_start(s, daemon_alloc, conn_read);
 }
+
+/* The oldest connection still sending its request goes; 0 if none. */
+static int
+server_evict_oldest(struct conn *except)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &D.conns, entry) {
+		if (!c->served && !c->closing && c != except) {
+			server_refuse(c, "the daemon is busy: too many clients "
+			    "sending requests");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+	char *line;
+	size_t len;
+
+	if (n < 0) {
+		conn_close(c);
+		return;
+	}
+	if (n == 0 || c->closing || c->served)
+		return;         /* one request per connection; ignore the rest */
+	while (server_buffered + (size_t)n > SERVER_MAX_BUFFERED &&
+	    server_evict_oldest(c))
+		;
+	if (server_buffered + (size_t)n > SERVER_MAX_BUFFERED) {
+		server_refuse(c, "the daemon is busy: too many partial "
+		    "requests pending");
+		return;
+	}
+	linebuf_append(&c->in, buf->base, (size_t)n);
+	server_buffered += (size_t)n;
+	if ((line = linebuf_line(&c->in, &len, 0)) == NULL)
+		return;
+	/* line stays valid: forgetting the buffer comes after the request. */
+	server_buffered -= c->in.len;
+	server_pending--;
+	c->served = 1;
+	server_request(c, line, len);
+	linebuf_free(&c->in);
+}
+
+/*
+ * Once a second: a client that did not send its whole request in time, or
+ * did not take its reply, is let go.
+ */
+static void
+server_sweep(uv_timer_t *t)
+{
+	struct conn *c, *next;
+	uint64_t now = mono_ms();
+
+	(void)t;
+	TAILQ_FOREACH_SAFE(c, &D.conns, entry, next) {
+		if (c->closing)
+			continue;
+		if (!c->served && now - c->since > SERVER_REQUEST_MS)
+			server_refuse(c, "no complete request in time");
+		else if (c->replied && !c->streaming &&
+		    now - c->since > SERVER_REPLY_MS)
+			conn_close(c);
+	}
+}
+
 
 static int
 server_peer_allowed(uv_pipe_t *p)
@@ -210,22 +168,41 @@ server_accept(uv_stream_t *server, int status)
 		log_warnx("accept: %s", uv_strerror(status));
 		return;
 	}
+	if (server_pending >= SERVER_MAX_PENDING)
+		server_evict_oldest(NULL);
 	c = xcalloc(1, sizeof *c);
 	linebuf_init(&c->in, PROTO_MAX_LINE);
 	c->log_filter_id = -1;
+	c->since = mono_ms();
 	uv_pipe_init(D.loop, &c->pipe, 0);
 	c->pipe.data = c;
 	TAILQ_INSERT_TAIL(&D.conns, c, entry);
+	server_pending++;
 	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
 		conn_close(c);
 		return;
 	}
+	/* Told why, once it has sent its request (see server_request). */
 	if (!server_peer_allowed(&c->pipe)) {
 		log_warnx("refused a client of another user");
-		conn_close(c);
-		return;
+		c->refused = 1;
 	}
-	uv_read_start((uv_stream_t *)&c->pipe, daemon_alloc, conn_read);
+	if (uv_read_start((uv_stream_t *)&c->pipe, daemon_alloc,
+	    conn_read) != 0)
+		conn_close(c);
+}
+
+static int
+server_start_sweep(void)
+{
+	int rc;
+
+	if ((rc = uv_timer_init(D.loop, &server_timer)) != 0 ||
+	    (rc = uv_timer_start(&server_timer, server_sweep,
+	    SERVER_SWEEP_MS, SERVER_SWEEP_MS)) != 0)
+		return rc;
+	uv_unref((uv_handle_t *)&server_timer);
+	return 0;
 }
 
 int
@@ -237,8 +214,8 @@ server_listen(char **cause)
 	if ((fd = sdnotify_listen_fd(D.sock_path)) != -1) {
 		if ((rc = uv_pipe_init(D.loop, &D.server, 0)) != 0 ||
 		    (rc = uv_pipe_open(&D.server, fd)) != 0 ||
-		    (rc = uv_listen((uv_stream_t *)&D.server, 128,
-		    server_accept)) != 0)
+		    (rc = uv_listen((uv_stream_t *)&D.server, SERVER_BACKLOG,
+		    server_accept)) != 0 || (rc = server_start_sweep()) != 0)
 			goto fail;
 		D.sock_activated = 1;
 		return 0;
@@ -251,9 +228,12 @@ server_listen(char **cause)
 	umask(old);
 	if (rc != 0)
 		goto fail;
-	if ((rc = uv_listen((uv_stream_t *)&D.server, 128, server_accept)) != 0)
+	if ((rc = uv_listen((uv_stream_t *)&D.server, SERVER_BACKLOG,
+	    server_accept)) != 0)
 		goto fail;
 	(void)chmod(D.sock_path, 0600);
+	if ((rc = server_start_sweep()) != 0)
+		goto fail;
 	return 0;
 fail:
 	xasprintf(cause, "%s: %s", D.sock_path, uv_strerror(rc));
@@ -267,6 +247,8 @@ server_close(void)
 
 	if (!uv_is_closing((uv_handle_t *)&D.server))
 		uv_close((uv_handle_t *)&D.server, NULL);
+	if (!uv_is_closing((uv_handle_t *)&server_timer))
+		uv_close((uv_handle_t *)&server_timer, NULL);
 	if (!D.sock_activated)
 		(void)unlink(D.sock_path);
 	TAILQ_FOREACH_SAFE(c, &D.conns, entry, next) {

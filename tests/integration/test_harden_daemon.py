@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: ISC
+"""The daemon as a process among others: it keeps none of the descriptors
+of the client that started it, raises its own file limit (apps keep the
+one it was given), keeps its foreground log on stderr, tells a client of
+another user why it is refused, and bounds what idle and partial-request
+connections may cost."""
+
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import CORRAL_BIN, CORRALD_BIN, pid_alive, wait_for
+
+
+def proc_fds(pid):
+    return {int(fd): os.readlink(f"/proc/{pid}/fd/{fd}")
+            for fd in os.listdir(f"/proc/{pid}/fd")}
+
+
+def test_daemon_keeps_no_descriptor_of_the_client_that_started_it(corral):
+    # A pipe held by the client on fd 200: once the client is done, the
+    # reader must see EOF although the daemon it started lives on.
+    p = subprocess.run(["bash", "-c", f"exec 200>&1; {CORRAL_BIN} ping"],
+                       env=corral.env, stdout=subprocess.PIPE, timeout=30)
+    assert p.returncode == 0 and b"pong" in p.stdout
+    dpid = corral.daemon_pid()
+    assert dpid
+    fds = proc_fds(dpid)
+    assert 200 not in fds, fds
+
+
+def test_daemon_raises_its_file_limit_apps_keep_the_old_one(corral):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard <= 256:
+        pytest.skip(f"hard file limit {hard} leaves nothing to raise")
+
+    def low():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    # This first command starts the daemon with a soft limit of 256.
+    subprocess.run([str(CORRAL_BIN), "ping"], env=corral.env, check=True,
+                   preexec_fn=low, stdout=subprocess.DEVNULL, timeout=30)
+    dpid = corral.daemon_pid()
+    limits = open(f"/proc/{dpid}/limits").read()
+    assert f"Max open files            {hard}" in limits, limits
+    info = corral.ok("info")
+    assert f"limit {hard} (apps get 256)" in info, info
+    corral.ok("start", "/bin/sleep", "--name", "nap", "--", "1000")
+    pid = corral.wait_state("nap", "online")[0]["pid"]
+    wait_for(lambda: "sleep" in open(f"/proc/{pid}/comm").read(),
+             what="the app to run")
+    limits = open(f"/proc/{pid}/limits").read()
+    assert "Max open files            256" in limits, limits
+
+
+def test_foreground_daemon_logs_to_stderr_after_reloadlogs(corral, tmp_path):
+    err = open(tmp_path / "err", "w")
+    d = subprocess.Popen([str(CORRALD_BIN), "--foreground"], env=corral.env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=err)
+    try:
+        wait_for(lambda: "serving on" in (tmp_path / "err").read_text(),
+                 what="the daemon serving")
+        corral.ok("reloadLogs")
+        corral.ok("start", "/bin/sleep", "--name", "after", "--", "1000")
+        wait_for(lambda: "after: declared" in
+                 (tmp_path / "err").read_text(),
+                 what="a line after reloadLogs on stderr")
+        assert "after: declared" not in corral.daemon_log()
+        d.terminate()
+        assert d.wait(timeout=30) == 0
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+        err.close()
+
+
+def test_a_client_of_another_user_is_told_why(corral):
+    if os.getuid() != 0:
+        pytest.skip("needs root to act as another user")
+    corral.ok("ping")
+    os.chmod(corral.home, 0o755)
+    os.chmod(corral.sock, 0o777)
+
+    def as_nobody():
+        os.setgid(65534)
+        os.setuid(65534)
+    try:
+        p = subprocess.run([str(CORRAL_BIN), "ls"], env=corral.env,
+                           preexec_fn=as_nobody, capture_output=True,
+                           timeout=30, cwd="/")
+    finally:
+        os.chmod(corral.home, 0o700)
+    assert p.returncode == 1, p
+    assert b"permission denied" in p.stderr, p.stderr
+    assert b"uid 0" in p.stderr, p.stderr
+    corral.ok("ping")
+
+
+def rss_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def test_partial_requests_are_bounded(corral):
+    corral.ok("ping")
+    dpid = corral.daemon_pid()
+    before = rss_kib(dpid)
+    conns = []
+    try:
+        # 24 connections, each 1 MiB less a byte of a request: the daemon
+        # holds at most 8 MiB of them; the oldest are told and closed.
+        for _ in range(24):
+            s = corral.raw_connect(timeout=30)
+            s.sendall(b"x" * ((1 << 20) - 1))
+            conns.append(s)
+        corral.ok("ping")
+        refused = 0
+        for s in conns[:8]:
+            s.settimeout(20)
+            data = s.recv(65536)
+            if data:
+                reply = json.loads(data.split(b"\n")[0])
+                assert reply["ok"] is False and "busy" in reply["error"]
+                refused += 1
+        assert refused >= 8
+        assert rss_kib(dpid) - before < 16 * 1024
+    finally:
+        for s in conns:
+            s.close()
+    corral.ok("ping")
+
+
+def test_connections_waiting_for_their_request_are_bounded(corral):
+    corral.ok("ping")
+    conns = []
+
+    def connect():
+        try:
+            conns.append(corral.raw_connect(timeout=30))
+            return True
+        except BlockingIOError:     # the listen queue is full for a moment
+            return False
+    for _ in range(300):
+        wait_for(connect, what="a connection")
+    try:
+        corral.ok("ping")
+        data = conns[0].recv(65536)
+        reply = json.loads(data.split(b"\n")[0])
+        assert reply["ok"] is False and "busy" in reply["error"], reply
+    finally:
+        for s in conns:
+            s.close()
+    corral.ok("ping")
+
+
+def test_idle_and_slow_clients_are_let_go(corral):
+    corral.ok("ping")
+    idle = corral.raw_connect(timeout=30)
+    slow = corral.raw_connect(timeout=30)
+    slow.sendall(b'{"v": 1, "cmd": "pi')
+    t0 = time.monotonic()
+    for s in (idle, slow):
+        data = s.recv(65536)
+        reply = json.loads(data.split(b"\n")[0])
+        assert reply["ok"] is False and "in time" in reply["error"], reply
+        assert s.recv(65536) == b""         # and closed
+        s.close()
+    assert time.monotonic() - t0 < 25
+    corral.ok("ping")
