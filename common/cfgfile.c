@@ -165,30 +165,12 @@ cfgfile_add(struct cfgfile_app *app, const char *key, const char *value,
 	e->line = line;
 }
 
-/* Checks an app name as given in a section header. */
-int
-cfgfile_valid_name(const char *name)
-{
-	const char *p;
-
-	if (*name == '\0' || strlen(name) > 64 || strcmp(name, "all") == 0)
-		return 0;
-	if (strspn(name, "0123456789") == strlen(name))
-		return 0;       /* would read as an id */
-	for (p = name; *p != '\0'; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("._-@", *p) != NULL))
-			return 0;
-	}
-	return 1;
-}
-
 /* Notes a section header seen by the reader; inih does not report them. */
 static void
 cfgfile_section(struct cfgfile_reader *r, const char *s, size_t len)
 {
 	const char *end = memchr(s, ']', len);
-	char *name;
+	char *name, *why = NULL;
 
 	r->app = NULL;
 	r->sections++;
@@ -198,11 +180,10 @@ cfgfile_section(struct cfgfile_reader *r, const char *s, size_t len)
 	name[strcspn(name, "\r\n")] = '\0';
 	while (*name != '\0' && name[strlen(name) - 1] == ' ')
 		name[strlen(name) - 1] = '\0';
-	if (!cfgfile_valid_name(name + strspn(name, " ")))
-		cfgfile_error(r->cf, r->line, "bad app name '%s' (letters, "
-		    "digits, '.', '_', '-', '@'; not a number or 'all')",
-		    name);
-	else if ((r->app = cfgfile_find(r->cf, name + strspn(name, " ")))
+	if (parse_app_name(name + strspn(name, " "), &why) == -1) {
+		cfgfile_error(r->cf, r->line, "%s", why);
+		free(why);
+	} else if ((r->app = cfgfile_find(r->cf, name + strspn(name, " ")))
 	    != NULL) {
 		cfgfile_error(r->cf, r->line, "app [%s] already declared at "
 		    "line %d", r->app->name, r->app->line);

@@ -67,6 +67,8 @@ const char *signal_name(int);
 int parse_int(const char *, long long, long long, long long *, char **);
 int parse_instances(const char *, int, int *, char **);
 int parse_bool(const char *, int *, char **);
+#define PARSE_NAME_MAX 64
+int parse_app_name(const char *, char **);
 void format_duration(uint64_t, char *, size_t);
 void format_size(uint64_t, char *, size_t);
 
@@ -185,7 +187,6 @@ int cfgfile_slurp(const char *, char **, size_t *, char **);
 struct cfgfile *cfgfile_parse_ini(const char *, const char *, size_t, char **);
 struct cfgfile *cfgfile_read_ini(const char *, const char *, char **);
 int cfgfile_kind(const char *);
-int cfgfile_valid_name(const char *);
 struct cfgfile *cfgfile_read(const char *, const char *, char **);
 json_t *cfgfile_split_args(const char *, char **);
 

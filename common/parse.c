@@ -228,6 +228,35 @@ parse_instances(const char *s, int ncpu, int *out, char **cause)
 	return 0;
 }
 
+/*
+ * The one rule for app names, wherever they come from (--name, the script,
+ * an INI section, a PM2 file, dump.json): 1 to PARSE_NAME_MAX of ASCII
+ * letters, digits and . _ - @ +, not starting with . or - (a hidden file,
+ * an option), not a number (an id) and not "all".  Every such name can
+ * name a log file and a cgroup.  Returns 0, or -1 with *cause set.
+ */
+int
+parse_app_name(const char *name, char **cause)
+{
+	const char *p;
+
+	for (p = name; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("._-@+", *p) != NULL))
+			break;
+	}
+	if (*p != '\0' || p == name || p - name > PARSE_NAME_MAX ||
+	    name[0] == '.' || name[0] == '-' ||
+	    strspn(name, "0123456789") == strlen(name) ||
+	    strcmp(name, "all") == 0) {
+		xasprintf(cause, "invalid name '%s': 1 to %d letters, digits "
+		    "and . _ - @ +, not starting with . or -, not a number "
+		    "nor 'all'", name, PARSE_NAME_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 int
 parse_bool(const char *s, int *out, char **cause)
 {

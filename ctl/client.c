@@ -220,6 +220,29 @@ client_recv(struct client *cl, char **cause)
 	}
 }
 
+/*
+ * After `kill`: waits (at most timeout_ms) until the daemon has exited,
+ * i.e. released the lock on its pid file, so that a command right after
+ * starts a new one instead of racing the old one's last steps.
+ */
+void
+client_wait_gone(const struct client *cl, int timeout_ms)
+{
+	char *path = paths_file(cl->home, "corrald.pid");
+	int fd, i;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	free(path);
+	if (fd == -1)
+		return;
+	for (i = 0; i < timeout_ms / 10; i++) {
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+			break;
+		poll(NULL, 0, 10);
+	}
+	close(fd);
+}
+
 json_t *
 client_env_json(void)
 {

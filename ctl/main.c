@@ -16,6 +16,18 @@
 #include "corral.h"
 #include "monit.h"
 
+/* A reply that did its work but failed in part: its warning, its exit. */
+static int
+main_warning(json_t *reply)
+{
+	const char *w = json_string_value(json_object_get(reply, "warning"));
+	json_t *ex = json_object_get(reply, "exit");
+
+	if (w != NULL)
+		fprintf(stderr, "corral: %s\n", w);
+	return json_is_integer(ex) ? (int)json_integer_value(ex) : 0;
+}
+
 static int
 main_print_reply(struct client *cl, json_t *reply, int json_out)
 {
@@ -35,7 +47,7 @@ main_print_reply(struct client *cl, json_t *reply, int json_out)
 		kind = "message";
 	if (json_out && strcmp(kind, "logs") != 0) {
 		print_json(data);
-		return 0;
+		return main_warning(reply);
 	}
 	if (msg != NULL)
 		printf("%s\n", msg);
@@ -53,7 +65,7 @@ main_print_reply(struct client *cl, json_t *reply, int json_out)
 		printf("%s%s", s, s[0] != '\0' && s[strlen(s) - 1] == '\n' ?
 		    "" : "\n");
 	}
-	return 0;
+	return main_warning(reply);
 }
 
 /* Splits off the client-only flags (--json); returns the words to forward. */
@@ -133,6 +145,8 @@ main(int argc, char **argv)
 	}
 	json_decref(req);
 	rc = main_print_reply(&cl, reply, json_out);
+	if (strcmp(cmd, "kill") == 0 && rc == 0)
+		client_wait_gone(&cl, 30000);
 	json_decref(reply);
 	client_close(&cl);
 	return rc;

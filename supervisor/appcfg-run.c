@@ -21,6 +21,14 @@ appcfg_is_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+static int
+appcfg_is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* path made absolute against base; the caller frees it. */
 static char *
 appcfg_absolute(const char *base, const char *path)
@@ -112,6 +120,48 @@ appcfg_resolve_cwd(struct app_config *c, const char *client_cwd, char **cause)
 }
 
 /*
+ * What start refuses before any spawn: a script that is a directory, a
+ * script run directly that may not be executed, an interpreter that is
+ * not found or not executable, a script an interpreter may not read.
+ */
+static int
+appcfg_runnable(const struct app_config *c, json_t *env, char **cause)
+{
+	struct stat st;
+	char *interp;
+
+	if (strchr(c->script, ' ') != NULL && c->script[0] != '/')
+		return 0;       /* a shell command line */
+	if (stat(c->script, &st) == -1 || !S_ISREG(st.st_mode)) {
+		xasprintf(cause, "script '%s' is %s", c->script,
+		    S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+		return -1;
+	}
+	if (c->interpreter == NULL) {
+		if (access(c->script, X_OK) == 0)
+			return 0;
+		xasprintf(cause, "script '%s' is not executable (chmod +x it, "
+		    "or give --interpreter)", c->script);
+		return -1;
+	}
+	interp = strchr(c->interpreter, '/') != NULL ?
+	    xstrdup(c->interpreter) : appcfg_search_path(c->interpreter, env);
+	if (interp == NULL || !appcfg_is_file(interp) ||
+	    access(interp, X_OK) != 0) {
+		xasprintf(cause, "interpreter '%s' %s", c->interpreter,
+		    interp == NULL ? "not found in PATH" : "is not executable");
+		free(interp);
+		return -1;
+	}
+	free(interp);
+	if (access(c->script, R_OK) != 0) {
+		xasprintf(cause, "script '%s': %s", c->script, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Makes the script absolute (a file relative to cwd, else a command on the
  * client's PATH, else a shell command line when it has spaces), checks the
  * cwd, and fills in the name and interpreter. Errors are for the user.
@@ -130,6 +180,11 @@ appcfg_resolve_script(struct app_config *c, const char *client_cwd,
 	if (appcfg_resolve_cwd(c, client_cwd, cause) == -1)
 		return -1;
 	path = appcfg_absolute(c->cwd, c->script);
+	if (appcfg_is_dir(path)) {
+		xasprintf(cause, "script '%s' is a directory", c->script);
+		free(path);
+		return -1;
+	}
 	if (appcfg_is_file(path)) {
 		free(c->script);
 		c->script = path;
@@ -155,7 +210,8 @@ appcfg_resolve_script(struct app_config *c, const char *client_cwd,
 		free(c->interpreter);
 		c->interpreter = NULL;
 	}
-	if (triggers_check(c, cause) == -1)
+	if (appcfg_runnable(c, client_env, cause) == -1 ||
+	    triggers_check(c, cause) == -1)
 		return -1;
 	return logsink_check(c, cause);
 }

@@ -128,9 +128,10 @@ cfgload_app(struct cfgfile *cf, const struct cfgfile_app *a, const char *dir,
 		    ignored);
 	json_object_update(cfg->env_set, overrides);
 	json_decref(overrides);
-	if (!cfgfile_valid_name(a->name))
-		cfgload_err(cf, a, a->line, "bad app name");
-	else if (cf->nerrors == before) {
+	if (parse_app_name(cfg->name, &why) == -1) {
+		cfgload_err(cf, a, a->line, why);
+		free(why);
+	} else if (cf->nerrors == before) {
 		if (cfg->script == NULL)
 			cfgload_err(cf, a, a->line, "no script");
 		else if (appcfg_resolve_script(cfg, dir, client_env, &why) ==

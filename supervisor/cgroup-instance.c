@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Instance cgroups: <top>/<app>/<instance> in every hierarchy the root
+ * Instance cgroups: <top>/<app>.app/<instance> in every hierarchy the root
  * uses.  Creation, the files a child writes its pid into before exec,
  * limits, usage, whole-tree kill, removal and the JSON that `describe`
  * shows.  Each function dispatches to the v1 or v2 backend.
@@ -46,23 +46,19 @@ static struct cgroup *cgroup_open(struct cgroup_root *, const char *, int,
     int, char **);
 static int cgroup_open_dirs(struct cgroup *, char **);
 
-static int
-cgroup_name_ok(const char *app, char **cause)
-{
-	if (*app == '\0' || app[0] == '.' || strchr(app, '/') != NULL ||
-	    strncmp(app, "cgroup.", 7) == 0) {
-		xasprintf(cause, "app name '%s' cannot name a cgroup", app);
-		return 0;
-	}
-	return 1;
-}
+/*
+ * An app's directory is its name with CGROUP_APP_SUFFIX: no interface file
+ * of any controller, now or later (memory.max, tasks, cgroup.procs), ends
+ * that way, so every valid app name (parse_app_name) names a cgroup.
+ */
+#define CGROUP_APP_SUFFIX ".app"
 
 /*
  * Makes (or finds) an empty cgroup for one instance's process:
- * <app>/<index>, or <app>/<index>.<n> while an older process of the same
- * instance still holds that one (a reload, a dying task).  Returns NULL
- * with *cause set when there is no backend or the directories cannot be
- * made.
+ * <app>.app/<index>, or <app>.app/<index>.<n> while an older process of
+ * the same instance still holds that one (a reload, a dying task).
+ * Returns NULL with *cause set when there is no backend or the
+ * directories cannot be made.
  */
 struct cgroup *
 cgroup_create(struct cgroup_root *root, const char *app, int instance,
@@ -90,24 +86,26 @@ cgroup_open(struct cgroup_root *root, const char *app, int instance,
 		xasprintf(cause, "no cgroups: %s", root->cause);
 		return NULL;
 	}
-	if (!cgroup_name_ok(app, cause) ||
+	if (parse_app_name(app, cause) == -1 ||
 	    cgroup_root_ensure_tops(root, cause) != 0)
 		return NULL;
-	if (root->backend == CGROUP_V2 &&
-	    (error = cgroup_v2_prepare_app(root, app)) != 0) {
-		xasprintf(cause, "cgroup for app %s: %s", app,
-		    strerror(-error));
-		return NULL;
-	}
 	cg = xcalloc(1, sizeof *cg);
 	cg->root = root;
-	cg->app = xstrdup(app);
+	xasprintf(&cg->app, "%s" CGROUP_APP_SUFFIX, app);
+	if (root->backend == CGROUP_V2 &&
+	    (error = cgroup_v2_prepare_app(root, cg->app)) != 0) {
+		xasprintf(cause, "cgroup for app %s: %s", app,
+		    strerror(-error));
+		cgroup_free(cg);
+		return NULL;
+	}
 	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
 		free(cg->rel);
 		if (gen == 0)
-			xasprintf(&cg->rel, "%s/%d", app, instance);
+			xasprintf(&cg->rel, "%s/%d", cg->app, instance);
 		else
-			xasprintf(&cg->rel, "%s/%d.%d", app, instance, gen);
+			xasprintf(&cg->rel, "%s/%d.%d", cg->app, instance,
+			    gen);
 		if (cgroup_open_dirs(cg, cause) != 0) {
 			cgroup_destroy(cg);
 			return NULL;

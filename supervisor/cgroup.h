@@ -5,7 +5,7 @@
  * write any cgroup.  The daemon gets one struct cgroup_root at start-up
  * (which finds the backend from /proc/self/mountinfo and /proc/self/cgroup
  * and sets up <its own cgroup>/<name>), then one struct cgroup per instance
- * at <name>/<app>/<instance>.  Children join their cgroup before they exec
+ * at <name>/<app>.app/<instance>.  Children join their cgroup before they exec
  * (the daemon writes the pid of build/corral-exec, which waits for it,
  * into every file cgroup_join_files() gives).  Each top is locked by its
  * daemon for its life (cgroup-lock.c): nothing here touches a cgroup of
@@ -104,8 +104,8 @@ struct cgroup_root {
 
 struct cgroup {
 	struct cgroup_root *root;
-	char *app;
-	char *rel;              /* "<app>/<instance>" below each top */
+	char *app;              /* "<app name>.app": its directory */
+	char *rel;              /* "<app>.app/<instance>" below each top */
 	unsigned nsamples;      /* cgroup_sample() calls */
 	uint64_t inactive_file; /* from memory.stat, read every 10 samples */
 };

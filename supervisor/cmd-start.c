@@ -3,36 +3,10 @@
  * `corral start`: declare a new app from a script or command and start its
  * instances, or start again an app (or id, or all) the daemon already has.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "corrald.h"
-
-static int
-cmd_start_valid_name(const char *name, char **cause)
-{
-	const char *p;
-	long long n;
-
-	if (*name == '\0' || strlen(name) > 64) {
-		xasprintf(cause, "invalid name '%s' (1 to 64 characters)", name);
-		return -1;
-	}
-	for (p = name; *p != '\0'; p++) {
-		if (!isalnum((unsigned char)*p) && strchr("._-@+", *p) == NULL) {
-			xasprintf(cause, "invalid name '%s' (letters, digits and "
-			    "._-@+ only)", name);
-			return -1;
-		}
-	}
-	if (strcmp(name, "all") == 0 || parse_int(name, 0, 1LL << 62, &n,
-	    NULL) == 0 || name[0] == '.') {
-		xasprintf(cause, "invalid name '%s'", name);
-		return -1;
-	}
-	return 0;
-}
 
 /* Starts the existing instances the first word names. */
 static int
@@ -73,7 +47,7 @@ cmd_start_new(struct cmd_ctx *ctx)
 	}
 	if (appcfg_resolve_script(&cfg, ctx->cwd, ctx->env, &cause) == -1)
 		goto fail;
-	if (cmd_start_valid_name(cfg.name, &cause) == -1) {
+	if (parse_app_name(cfg.name, &cause) == -1) {
 		status = EXIT_USAGE;
 		goto fail;
 	}

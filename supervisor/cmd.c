@@ -149,17 +149,22 @@ cmd_apply(struct cmd_ctx *ctx, struct instance **v, size_t n,
     enum inst_event ev, int want, const char *message)
 {
 	int *ids = xcalloc(n, sizeof *ids);
+	long long *base = xcalloc(n, sizeof *base);
 	struct instance *inst;
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ids[i] = v[i]->id;
+		base[i] = v[i]->start_failures;
+	}
 	/* An event may free instances (deleted ones): look each one up again. */
 	for (i = 0; i < n; i++) {
 		if ((inst = app_find_instance(ids[i], 1)) != NULL)
 			fsm_event(inst, ev);
 	}
-	op_create(ctx->conn, ids, n, want, message);
+	op_create_tracked(ctx->conn, ids, ev == EV_START || ev == EV_RESTART ?
+	    base : NULL, n, want, message);
+	free(base);
 	free(ids);
 }
 

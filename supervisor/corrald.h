@@ -174,6 +174,7 @@ struct instance {
 	uint64_t memory_restart_at;     /* monotonic ms of the last one */
 	struct ready_wait *ready;       /* while the process gets ready */
 	int not_ready;                  /* killed for not getting ready */
+	long long start_failures;       /* runs that never got ready */
 	char status[128];               /* its last STATUS= */
 	TAILQ_ENTRY(instance) entry;
 };
@@ -224,6 +225,7 @@ TAILQ_HEAD(conn_list, conn);
 struct op {
 	struct conn *conn;              /* NULL once the client went away */
 	int *ids;
+	long long *base;                /* start_failures before, or NULL */
 	size_t nids;
 	int want;
 	char *message;                  /* printed with the result, or NULL */
@@ -380,6 +382,8 @@ void conn_close(struct conn *);
 
 /* op.c */
 void op_create(struct conn *, const int *, size_t, int, const char *);
+void op_create_tracked(struct conn *, const int *, const long long *, size_t,
+    int, const char *);
 void op_check_all(void);
 void op_conn_gone(struct conn *);
 

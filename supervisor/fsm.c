@@ -113,14 +113,19 @@ fsm_exit_reason(struct instance *inst)
  * Applies the restart policy to a run that ended. A restart without delay
  * spawns at once, unless the spawn itself failed: then it waits for the next
  * loop iteration, so that a program that cannot start never recurses here.
+ * A run that never became ready (failed start) counts as no uptime at all:
+ * an unstable restart, whatever its length, so that an app that is never
+ * ready ends errored after max_restarts.
  */
 static enum inst_state
-fsm_after_run(struct instance *inst, int spawn_failed)
+fsm_after_run(struct instance *inst, int spawn_failed, int failed_start)
 {
 	struct policy_state ps = { inst->unstable_restarts, inst->backoff };
 	uint64_t uptime = mono_ms() - inst->started_mono, delay;
 	int verdict;
 
+	if (spawn_failed || failed_start)
+		uptime = 0;
 	verdict = policy_on_exit(&inst->app->cfg, &ps, inst->exit_code,
 	    inst->exit_signal, uptime, &delay);
 	inst->unstable_restarts = ps.unstable_restarts;
@@ -145,17 +150,34 @@ static enum inst_state
 fsm_not_ready(struct instance *inst)
 {
 	inst->not_ready = 1;
+	inst->start_failures++;
 	return fsm_kill(inst);
 }
 
-/* The process ended on its own. */
+/*
+ * The process ended on its own: before it was ready (a failed start, when
+ * the app has a readiness source), or after.
+ */
 static enum inst_state
 fsm_exited(struct instance *inst)
 {
+	int failed = inst->state == INST_STARTING &&
+	    inst->app->ready.kind != READY_NONE;
+
 	uv_timer_stop(&inst->timer);
 	if (inst->reason_stale || inst->reason[0] == '\0')
 		fsm_exit_reason(inst);
-	return fsm_after_run(inst, 0);
+	if (failed)
+		inst->start_failures++;
+	return fsm_after_run(inst, 0, failed);
+}
+
+/* The process stopped after it was killed for not getting ready. */
+static enum inst_state
+fsm_not_ready_exited(struct instance *inst)
+{
+	uv_timer_stop(&inst->timer);
+	return fsm_after_run(inst, 0, 1);
 }
 
 static enum inst_state
@@ -166,7 +188,7 @@ fsm_stopped(struct instance *inst)
 	uv_timer_stop(&inst->timer);
 	inst->not_ready = 0;
 	if (not_ready && !inst->restart_pending && !inst->deleting)
-		return fsm_exited(inst);
+		return fsm_not_ready_exited(inst);
 	if (!inst->killed && !not_ready)
 		fsm_exit_reason(inst);
 	if (inst->restart_pending && !inst->deleting && !D.shutting_down) {
@@ -196,7 +218,8 @@ fsm_spawn(struct instance *inst)
 	inst->exit_code = 127;
 	inst->exit_signal = 0;
 	inst->started_mono = mono_ms();
-	return fsm_after_run(inst, 1);
+	inst->start_failures++;
+	return fsm_after_run(inst, 1, 1);
 }
 
 #define STAY fsm_stay

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Requests whose reply waits for instances to settle: `stop` answers once
- * its instances have stopped, `start` and `restart` once theirs are running
- * or have failed. An op holds instance ids, not pointers, because instances
- * may be freed while it waits; a missing id counts as settled.
+ * its instances have stopped, `start` and `restart` once each of theirs is
+ * running or its first start has failed (spawn failure, readiness timeout,
+ * exit before ready): then the reply says why and asks for exit 1, even
+ * while the instance goes on restarting. An op holds instance ids, not
+ * pointers, because instances may be freed while it waits; a missing id
+ * counts as settled.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,33 +21,73 @@ op_closed(uv_handle_t *h)
 	struct op *op = h->data;
 
 	free(op->ids);
+	free(op->base);
 	free(op->message);
 	free(op);
+}
+
+/* Whether the instance's start failed since the op began. */
+static int
+op_failed(const struct op *op, size_t i, const struct instance *inst)
+{
+	return op->base != NULL && inst->start_failures > op->base[i];
+}
+
+/* "api[0]: not ready within 3s" for each failed start, or NULL. */
+static char *
+op_failures(const struct op *op, struct instance **v, size_t *idx, size_t n)
+{
+	char *s = NULL, *old;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!op_failed(op, idx[i], v[i]))
+			continue;
+		old = s;
+		xasprintf(&s, "%s%s%s[%d] failed to start: %s", old != NULL ?
+		    old : "", old != NULL ? "\n" : "", v[i]->app->cfg.name,
+		    v[i]->index, v[i]->reason);
+		free(old);
+	}
+	return s;
+}
+
+static void
+op_reply(struct op *op)
+{
+	struct instance **v = xcalloc(op->nids, sizeof *v), *inst;
+	size_t *idx = xcalloc(op->nids, sizeof *idx), i, n = 0;
+	json_t *data;
+	char *failed;
+
+	for (i = 0; i < op->nids; i++) {
+		if ((inst = app_find_instance(op->ids[i], 1)) != NULL) {
+			idx[n] = i;
+			v[n++] = inst;
+		}
+	}
+	data = proto_ok("list", cmd_list_json(v, n));
+	if (op->message != NULL)
+		json_object_set_new(data, "message", json_str(op->message));
+	if ((failed = op_failures(op, v, idx, n)) != NULL) {
+		json_object_set_new(data, "warning", json_str(failed));
+		json_object_set_new(data, "exit", json_integer(1));
+		free(failed);
+	}
+	conn_reply(op->conn, data);
+	free(idx);
+	free(v);
 }
 
 static void
 op_finish(struct op *op)
 {
-	struct instance **v = xcalloc(op->nids, sizeof *v);
-	struct instance *inst;
-	size_t i, n = 0;
-	json_t *data;
-
 	TAILQ_REMOVE(&D.ops, op, entry);
 	uv_timer_stop(&op->timeout);
 	if (op->conn != NULL) {
 		op->conn->op = NULL;
-		for (i = 0; i < op->nids; i++) {
-			if ((inst = app_find_instance(op->ids[i], 1)) != NULL)
-				v[n++] = inst;
-		}
-		data = proto_ok("list", cmd_list_json(v, n));
-		if (op->message != NULL)
-			json_object_set_new(data, "message",
-			    json_str(op->message));
-		conn_reply(op->conn, data);
+		op_reply(op);
 	}
-	free(v);
 	uv_close((uv_handle_t *)&op->timeout, op_closed);
 }
 
@@ -56,7 +99,7 @@ op_settled(const struct op *op)
 
 	for (i = 0; i < op->nids; i++) {
 		inst = app_find_instance(op->ids[i], 1);
-		if (inst == NULL)
+		if (inst == NULL || op_failed(op, i, inst))
 			continue;
 		if (inst->state == INST_STOPPING || inst->state == INST_STARTING)
 			return 0;
@@ -79,15 +122,18 @@ op_timed_out(uv_timer_t *t)
 
 /*
  * Waits until the instances settle, then replies on conn with their list
- * (and message, if any). Replies at once if they already have.
+ * (and message, if any). Replies at once if they already have. base, when
+ * not NULL, holds each instance's start_failures from before the start
+ * or restart was applied: a failure since then settles it (and fails the
+ * reply).
  */
 void
-op_create(struct conn *conn, const int *ids, size_t n, int want,
-    const char *message)
+op_create_tracked(struct conn *conn, const int *ids, const long long *base,
+    size_t n, int want, const char *message)
 {
 	struct instance *inst;
 	struct op *op = xcalloc(1, sizeof *op);
-	uint64_t timeout = 0;
+	uint64_t timeout = 0, t;
 	size_t i;
 
 	op->conn = conn;
@@ -95,11 +141,17 @@ op_create(struct conn *conn, const int *ids, size_t n, int want,
 	op->ids = xcalloc(n, sizeof *op->ids);
 	op->nids = n;
 	op->message = message != NULL ? xstrdup(message) : NULL;
+	if (base != NULL) {
+		op->base = xcalloc(n, sizeof *op->base);
+		memcpy(op->base, base, n * sizeof *op->base);
+	}
 	for (i = 0; i < n; i++) {
 		op->ids[i] = ids[i];
-		inst = app_find_instance(ids[i], 1);
-		if (inst != NULL && inst->app->cfg.kill_timeout > timeout)
-			timeout = inst->app->cfg.kill_timeout;
+		if ((inst = app_find_instance(ids[i], 1)) == NULL)
+			continue;
+		t = inst->app->cfg.kill_timeout + inst->app->cfg.listen_timeout;
+		if (t > timeout)
+			timeout = t;
 	}
 	uv_timer_init(D.loop, &op->timeout);
 	op->timeout.data = op;
@@ -110,6 +162,13 @@ op_create(struct conn *conn, const int *ids, size_t n, int want,
 	else
 		uv_timer_start(&op->timeout, op_timed_out,
 		    timeout + OP_TIMEOUT_SLACK, 0);
+}
+
+void
+op_create(struct conn *conn, const int *ids, size_t n, int want,
+    const char *message)
+{
+	op_create_tracked(conn, ids, NULL, n, want, message);
 }
 
 void

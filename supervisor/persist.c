@@ -118,6 +118,7 @@ persist_app(json_t *saved, json_t *env, struct instance ***v, size_t *n,
 	cfg.env = json_deep_copy(env);
 	if (appcfg_from_json(&cfg, o, &cause) == -1 ||
 	    cfg.name == NULL || cfg.script == NULL || cfg.cwd == NULL ||
+	    parse_app_name(cfg.name, &cause) == -1 ||
 	    triggers_check(&cfg, &cause) == -1) {
 		xasprintf(&why, "not restored: %s", cause ? cause :
 		    "incomplete entry");

@@ -367,9 +367,9 @@ def test_app_run_as_another_user_is_moved_into_its_cgroup(cg):
          "--max-memory", "64M", "--", "1000")
     inst = cg.wait_online("who")[0]
     path = cg.cgroup("who")["path"]
-    assert path.endswith("/who/0"), path
+    assert path.endswith("/who.app/0"), path
     mine = Path(f"/proc/{inst['pid']}/cgroup").read_text()
-    assert "/who/0\n" in mine, mine
+    assert "/who.app/0\n" in mine, mine
     assert os.stat(f"/proc/{inst['pid']}").st_uid != 0
     assert Path(f"/proc/{inst['pid']}/comm").read_text().strip() == "sleep"
     c.ok("stop", "who")
@@ -443,7 +443,7 @@ def test_daemons_touch_only_their_own_cgroups(corral, tmp_path):
         corral.ok("start", "/bin/sleep", "--name", "nap", "--", "1000")
         a.wait_online("nap")
         for top in a.tops:
-            made.append(os.path.join(top, "nap", "7"))
+            made.append(os.path.join(top, "nap.app", "7"))
             os.mkdir(made[-1])
             dead.append(os.path.join(os.path.dirname(top), f"{tag}-dead"))
             os.makedirs(os.path.join(dead[-1], "app", "0"))
@@ -461,7 +461,7 @@ def test_daemons_touch_only_their_own_cgroups(corral, tmp_path):
         # a still spawns into its own cgroups.
         corral.ok("restart", "nap")
         pid = a.wait_online("nap")[0]["pid"]
-        assert "/nap/0\n" in Path(f"/proc/{pid}/cgroup").read_text()
+        assert "/nap.app/0\n" in Path(f"/proc/{pid}/cgroup").read_text()
     finally:
         problems = b.teardown()
         shutil.rmtree(b_home, ignore_errors=True)
@@ -492,12 +492,12 @@ def test_an_instance_never_runs_outside_its_cgroup(cg):
     try:
         # Every generation of the instance's cgroup is busy.
         for top in cg.tops:
-            os.makedirs(os.path.join(top, "busy"), exist_ok=True)
+            os.makedirs(os.path.join(top, "busy.app"), exist_ok=True)
         for gen in [""] + [f".{n}" for n in range(1, 8)]:
             p = subprocess.Popen(["/bin/sleep", "1000"])
             sleepers.append(p)
             for top in cg.tops:
-                d = os.path.join(top, "busy", "0" + gen)
+                d = os.path.join(top, "busy.app", "0" + gen)
                 os.makedirs(d, exist_ok=True)
                 Path(d, "cgroup.procs").write_text(str(p.pid))
         c.run("start", "/bin/sleep", "--name", "busy",
@@ -513,7 +513,7 @@ def test_an_instance_never_runs_outside_its_cgroup(cg):
             p.wait()
         for top in cg.tops:
             for gen in [f".{n}" for n in range(1, 8)] + [""]:
-                d = os.path.join(top, "busy", "0" + gen)
+                d = os.path.join(top, "busy.app", "0" + gen)
                 wait_for(lambda: not os.path.exists(d) or _rmdir(d),
                          what=f"rmdir {d}")
-            _rmdir(os.path.join(top, "busy"))
+            _rmdir(os.path.join(top, "busy.app"))

@@ -109,14 +109,17 @@ test_ini_errors(void **state)
 	    "t.ini:1: syntax error: expected '[app]', 'key = value' or a "
 	    "comment");
 	ini_fails("[a b]\nscript = a\n",
-	    "t.ini:1: bad app name 'a b' (letters, digits, '.', '_', '-', "
-	    "'@'; not a number or 'all')");
+	    "t.ini:1: invalid name 'a b': 1 to 64 letters, digits and "
+	    ". _ - @ +, not starting with . or -, not a number nor 'all'");
 	ini_fails("[42]\nscript = a\n",
-	    "t.ini:1: bad app name '42' (letters, digits, '.', '_', '-', "
-	    "'@'; not a number or 'all')");
+	    "t.ini:1: invalid name '42': 1 to 64 letters, digits and "
+	    ". _ - @ +, not starting with . or -, not a number nor 'all'");
+	ini_fails("[.hid]\nscript = a\n",
+	    "t.ini:1: invalid name '.hid': 1 to 64 letters, digits and "
+	    ". _ - @ +, not starting with . or -, not a number nor 'all'");
 	ini_fails("[all]\nscript = a\n",
-	    "t.ini:1: bad app name 'all' (letters, digits, '.', '_', '-', "
-	    "'@'; not a number or 'all')");
+	    "t.ini:1: invalid name 'all': 1 to 64 letters, digits and "
+	    ". _ - @ +, not starting with . or -, not a number nor 'all'");
 	ini_fails("[a]\n = x\n", "t.ini:2: empty key");
 	memset(longline, 'x', sizeof longline);
 	memcpy(longline, "[a]\nargs = ", 11);
@@ -126,8 +129,8 @@ test_ini_errors(void **state)
 	ini_fails("[a]\nscript = a\nscript = b\n[a]\n[b!]\nx = 1\n",
 	    "t.ini:3: key 'script' already set at line 2\n"
 	    "t.ini:4: app [a] already declared at line 1\n"
-	    "t.ini:5: bad app name 'b!' (letters, digits, '.', '_', '-', "
-	    "'@'; not a number or 'all')");
+	    "t.ini:5: invalid name 'b!': 1 to 64 letters, digits and "
+	    ". _ - @ +, not starting with . or -, not a number nor 'all'");
 }
 
 static void

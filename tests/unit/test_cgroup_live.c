@@ -288,7 +288,7 @@ test_layout_and_join(void **state)
 
 	(void)state;
 	for (h = 0; h < root->nhier; h++) {
-		snprintf(buf, sizeof buf, "%s/app/0", root->hier[h].top);
+		snprintf(buf, sizeof buf, "%s/app.app/0", root->hier[h].top);
 		assert_int_equal(access(buf, F_OK), 0);
 	}
 	/* The exec'd program already sits in the instance's cgroup. */
@@ -298,7 +298,7 @@ test_layout_and_join(void **state)
 	report(fd, buf, sizeof buf);
 	close(fd);
 	dir = cgroup_path(cg);
-	assert_non_null(strstr(buf, "/app/0\n"));
+	assert_non_null(strstr(buf, "/app.app/0\n"));
 	assert_non_null(strstr(dir, root->name));
 	free(dir);
 	pid = spawn(cg, work_pause, &fd);
@@ -621,7 +621,7 @@ test_sweep_spares_live_tops(void **state)
 	assert_non_null(strstr(twin->cause, "locked by another live daemon"));
 	cgroup_root_teardown(twin);
 	cgroup_root_free(twin);
-	xasprintf(&rel, "%s/app/0", name);
+	xasprintf(&rel, "%s/app.app/0", name);
 	for (h = 0; h < root->nhier; h++) {
 		assert_true(cgroup_lock_sweep_others(root->hier[h].own,
 		    "cgsweep") >= 1);

@@ -316,6 +316,30 @@ test_parse_bool(void **state)
 	}
 }
 
+/* The one rule for app names, from every source. */
+static void
+test_parse_app_name(void **state)
+{
+	static const char *good[] = { "api", "a+b", "c+d", "my.app", "w_1",
+	    "x-y", "u@host", "cgroup.procs", "tasks", "0x", "A",
+	    "a234567890123456789012345678901234567890123456789012345678901234" };
+	static const char *bad[] = { "", ".hid", ".hid2", "-x", "12", "all",
+	    "a b", "a/b", "caf\xc3\xa9", "x\xff", "a:b", "a\nb",
+	    "a2345678901234567890123456789012345678901234567890123456789012345" };
+	char *cause = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < nitems(good); i++)
+		assert_int_equal(parse_app_name(good[i], &cause), 0);
+	for (i = 0; i < nitems(bad); i++) {
+		assert_int_equal(parse_app_name(bad[i], &cause), -1);
+		assert_non_null(strstr(cause, "invalid name"));
+		free(cause);
+		cause = NULL;
+	}
+}
+
 static void
 test_format(void **state)
 {
@@ -358,6 +382,7 @@ main(void)
 		cmocka_unit_test(test_parse_int),
 		cmocka_unit_test(test_parse_instances),
 		cmocka_unit_test(test_parse_bool),
+		cmocka_unit_test(test_parse_app_name),
 		cmocka_unit_test(test_format),
 	};
 
