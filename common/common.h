@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -121,6 +122,10 @@ json_t *json_strn(const char *, size_t);
 json_t *jsonb_escape(json_t *);
 char *jsonb_dumps(json_t *, size_t);
 void jsonb_unescape(json_t *);
+
+/* pathsafe.c */
+int pathsafe_dir(const char *, uid_t, char **);
+char *pathsafe_parent(const char *);
 
 /* paths.c */
 char *paths_home(void);

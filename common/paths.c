@@ -42,7 +42,8 @@ paths_file(const char *home, const char *name)
 
 /*
  * Creates dir (and its parent if missing) mode 0700, or checks that the
- * existing one is ours and private enough for a control socket.
+ * existing one is ours and private enough for a control socket, and that
+ * no other user can replace it or a folder above it (pathsafe.c).
  */
 int
 paths_mkdir_private(const char *dir, char **cause)
@@ -80,5 +81,5 @@ paths_mkdir_private(const char *dir, char **cause)
 		xasprintf(cause, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	return 0;
+	return pathsafe_dir(dir, getuid(), cause);
 }

@@ -202,6 +202,8 @@ appcfg_resolve_script(struct app_config *c, const char *client_cwd,
 		free(path);
 	if (c->name == NULL)
 		appcfg_default_name(c);
+	if (parse_app_name(c->name, cause) == -1)
+		return -1;
 	if (c->interpreter == NULL) {
 		interp = appcfg_default_interpreter(c->script);
 		if (interp != NULL)

@@ -45,12 +45,12 @@ cmd_start_new(struct cmd_ctx *ctx)
 		status = EXIT_USAGE;
 		goto fail;
 	}
-	if (appcfg_resolve_script(&cfg, ctx->cwd, ctx->env, &cause) == -1)
-		goto fail;
-	if (parse_app_name(cfg.name, &cause) == -1) {
+	if (cfg.name != NULL && parse_app_name(cfg.name, &cause) == -1) {
 		status = EXIT_USAGE;
 		goto fail;
 	}
+	if (appcfg_resolve_script(&cfg, ctx->cwd, ctx->env, &cause) == -1)
+		goto fail;
 	if (logsink_check(&cfg, &cause) == -1) {
 		status = EXIT_USAGE;
 		goto fail;

@@ -30,18 +30,25 @@ logfile_shrink_spare(struct logfile *s)
 	}
 }
 
+/*
+ * Opens (creating, mode 0640, appending) the log file at path: never
+ * through a symbolic link (ELOOP), never anything but a regular file (a
+ * FIFO there would stall the writer: EINVAL). 0 or -errno.
+ */
 int
 logfile_open_fd(const char *path, int *fd, uint64_t *size)
 {
 	struct stat st;
-	int nfd;
+	int nfd, err;
 
-	nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK, 0640);
 	if (nfd == -1)
 		return -errno;
-	if (fstat(nfd, &st) == -1) {
+	err = fstat(nfd, &st) == -1 ? errno : !S_ISREG(st.st_mode) ? EINVAL : 0;
+	if (err != 0) {
 		close(nfd);
-		return -errno;
+		return -err;
 	}
 	*fd = nfd;
 	*size = (uint64_t)st.st_size;

@@ -201,7 +201,8 @@ logrotate_gzip_fd(int fd, const char *tmp, char **cause)
 	ssize_t n;
 	int out, err = 0;
 
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK, 0640);
 	if (out == -1) {
 		xasprintf(cause, "open %s: %s", tmp, strerror(errno));
 		return -1;
@@ -236,7 +237,8 @@ logrotate_gzip(const char *from, const char *to, char **cause)
 {
 	int fd, rc;
 
-	if ((fd = open(from, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((fd = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1) {
 		xasprintf(cause, "open %s: %s", from, strerror(errno));
 		return -1;
 	}
@@ -271,7 +273,8 @@ logrotate_run_job(struct logrotate_job *j)
 	logrotate_lock();
 	if ((k = logrotate_find(j->path, j->retain, j->dev, j->ino)) != 0) {
 		name = logrotate_name(j->path, k, 0);
-		fd = open(name, O_RDONLY | O_CLOEXEC);
+		/* The inode we rotated (found by stat): never a link. */
+		fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		free(name);
 	}
 	logrotate_unlock();

@@ -9,6 +9,8 @@
  * slowed down instead of growing the daemon's memory or losing lines, and
  * other apps, which have queues of their own, are not held up.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,60 @@ logsink_stop(void)
 	logsink_journal_file = NULL;
 }
 
+static char *logsink_path(const char *, const char *, const char *,
+    const char *);
+
+/* The folder of the log file set (or the default one) is safe for uid. */
+static int
+logsink_check_folder(const struct app_config *c, const char *set,
+    const char *suffix, uid_t uid, char **cause)
+{
+	struct stat st;
+	char *path, *dir, *why = NULL;
+	int r;
+
+	if (set != NULL && strcmp(set, "/dev/null") == 0)
+		return 0;
+	path = logsink_path(set, c->cwd, suffix, c->name);
+	dir = pathsafe_parent(path);
+	if ((r = pathsafe_dir(dir, uid, &why)) == -1) {
+		xasprintf(cause, "log file %s: %s", path, why);
+		free(why);
+	} else if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		xasprintf(cause, "log file %s is %s", path, S_ISLNK(st.st_mode) ?
+		    "a symbolic link" : "not a regular file");
+		r = -1;
+	}
+	free(dir);
+	free(path);
+	return r;
+}
+
+/*
+ * No other user may redirect the app's log files: their folders must be
+ * safe (pathsafe.c) for the user the app runs as.
+ */
+static int
+logsink_check_folders(const struct app_config *c, char **cause)
+{
+	struct privdrop pd;
+	int r;
+
+	if (c->disable_logs || (c->log_sink != NULL &&
+	    strcmp(c->log_sink, "journal") == 0) || c->name == NULL)
+		return 0;
+	if (privdrop_resolve(c->user, c->group, &pd, cause) == -1)
+		return -1;
+	r = logsink_check_folder(c, c->out_file, "-out.log", pd.uid, cause);
+	if (r == 0)
+		r = logsink_check_folder(c, c->error_file, "-error.log",
+		    pd.uid, cause);
+	if (r == 0 && c->log_file != NULL)
+		r = logsink_check_folder(c, c->log_file, ".log", pd.uid, cause);
+	privdrop_free(&pd);
+	return r;
+}
+
 /* Checks the log settings of c before an app is made of it. */
 int
 logsink_check(const struct app_config *c, char **cause)
@@ -88,7 +144,7 @@ logsink_check(const struct app_config *c, char **cause)
 		xasprintf(cause, "log_date_format: too long");
 		return -1;
 	}
-	return 0;
+	return logsink_check_folders(c, cause);
 }
 
 /* base with "-N" before its ".log" (or at its end). The caller frees. */

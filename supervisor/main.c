@@ -67,7 +67,8 @@ main_lock(void)
 	char buf[32];
 	int fd, n;
 
-	fd = open(D.pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(D.pid_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK, 0600);
 	if (fd == -1)
 		fatal("%s", D.pid_path);
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {

@@ -55,6 +55,7 @@ setup(void **state)
 	fclose(f);
 	chmod(p, 0755);
 	snprintf(p, sizeof p, "%s/src", dir);
+	D.logs_dir = dir;       /* where the default log files would go */
 	return mkdir(p, 0755);
 }
 
