@@ -265,32 +265,14 @@ cfgfile_handler(void *user, const char *section, const char *key,
 	return 1;
 }
 
-/* Reads all of path (at most CFGFILE_MAX_SIZE bytes) into *data. */
+/*
+ * Reads all of path (a regular file of at most CFGFILE_MAX_SIZE bytes)
+ * into *data, never stalling on a FIFO (safefile.c).
+ */
 int
 cfgfile_slurp(const char *path, char **data, size_t *len, char **cause)
 {
-	FILE *f;
-	size_t n;
-	char *buf;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	buf = xmalloc(CFGFILE_MAX_SIZE + 1);
-	n = fread(buf, 1, CFGFILE_MAX_SIZE + 1, f);
-	if (ferror(f) || n > CFGFILE_MAX_SIZE) {
-		xasprintf(cause, "%s: %s", path, ferror(f) ? strerror(errno) :
-		    "file too large");
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*data = buf;
-	*len = n;
-	return 0;
+	return safefile_read(path, CFGFILE_MAX_SIZE, data, len, cause);
 }
 
 /*

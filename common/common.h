@@ -123,6 +123,9 @@ json_t *jsonb_escape(json_t *);
 char *jsonb_dumps(json_t *, size_t);
 void jsonb_unescape(json_t *);
 
+/* safefile.c */
+int safefile_read(const char *, size_t, char **, size_t *, char **);
+
 /* pathsafe.c */
 int pathsafe_dir(const char *, uid_t, char **);
 char *pathsafe_parent(const char *);

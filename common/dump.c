@@ -19,6 +19,8 @@
 
 #include "common.h"
 
+#define DUMP_MAX_SIZE (64 * 1024 * 1024)        /* 10,000 apps: ~10 MiB */
+
 /* Writes len bytes of data to path through a temporary file and rename. */
 static int
 dump_write_file(const char *path, const char *data, size_t len, char **cause)
@@ -102,15 +104,15 @@ dump_load(const char *path, char **cause)
 {
 	json_error_t jerr;
 	json_t *dump;
-	char *why = NULL;
+	char *why = NULL, *text;
+	size_t len;
 
-	if ((dump = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
-		if (access(path, F_OK) == -1)
-			xasprintf(cause, "%s: %s", path, strerror(errno));
-		else
-			xasprintf(cause, "%s:%d: %s", path, jerr.line,
-			    jerr.text);
+	if (safefile_read(path, DUMP_MAX_SIZE, &text, &len, cause) == -1)
+		return NULL;
+	dump = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
+	if (dump == NULL) {
+		xasprintf(cause, "%s:%d: %s", path, jerr.line, jerr.text);
 		return NULL;
 	}
 	if (dump_check(dump, &why) != 0) {
@@ -174,7 +176,8 @@ dump_write(const char *path, json_t *dump, char **cause)
 		} else {
 			json_decref(prev);
 			xasprintf(&bak, "%s.bak", path);
-			if (cfgfile_slurp(path, &old, &oldlen, cause) != 0 ||
+			if (safefile_read(path, DUMP_MAX_SIZE, &old, &oldlen,
+			    cause) != 0 ||
 			    dump_write_file(bak, old, oldlen, cause) != 0) {
 				free(bak);
 				free(old);

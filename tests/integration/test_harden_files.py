@@ -128,3 +128,22 @@ def test_corral_home_inside_a_folder_of_another_user_is_refused(tmp_path):
                                                "corral.sock"))
     finally:
         shutil.rmtree(theirs, ignore_errors=True)
+
+
+def test_fifos_and_huge_files_never_freeze_the_daemon(corral):
+    corral.script("talk.sh", TALKER)
+    corral.ok("start", "talk.sh", "--name", "talk")
+    for name in ("f.ini", "f.json"):
+        os.mkfifo(corral.appdir / name)
+        r = corral.run("start", name, timeout=20)
+        assert r.rc == 1 and "not a regular file" in r.err, r
+    os.mkfifo(os.path.join(corral.home, "dump.json"))
+    r = corral.run("resurrect", timeout=20)
+    assert r.rc == 1 and "not a regular file" in r.err, r
+    with open(corral.appdir / "big.ini", "w") as f:
+        f.write("[big]\nscript = talk.sh\n")
+        f.write(("; " + "x" * 1000 + "\n") * 5000)
+    r = corral.run("start", "big.ini", timeout=20)
+    assert r.rc == 1 and "too large" in r.err, r
+    corral.ok("ping")
+    assert corral.app("talk")[0]["state"] == "online"
