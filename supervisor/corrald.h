@@ -175,6 +175,8 @@ struct instance {
 	struct ready_wait *ready;       /* while the process gets ready */
 	int not_ready;                  /* killed for not getting ready */
 	long long start_failures;       /* runs that never got ready */
+	uint64_t resource_backoff;      /* ms, while the daemon lacks fds */
+	int resource_wait;              /* the next spawn is such a retry */
 	char status[128];               /* its last STATUS= */
 	TAILQ_ENTRY(instance) entry;
 };
@@ -186,7 +188,8 @@ struct app {
 	int refs;                       /* registry + children alive */
 	int deleted;
 	int released;                   /* out of the registry */
-	struct applogs *logs;           /* logsink.c's, NULL if not open */
+	struct applogs *logs;           /* logsink-files.c's, NULL if not open */
+	int nchildren;                  /* processes alive (and their pipes) */
 	char *log_out_path;             /* for `logs` and describe */
 	char *log_err_path;
 	char *source;                   /* config file it came from, or NULL */
@@ -355,17 +358,23 @@ int policy_on_exit(const struct app_config *, struct policy_state *, int,
     int, uint64_t, uint64_t *);
 
 /* logsink.c */
+int logsink_drain(struct logpipe *, int);
+void logsink_start(void);
+void logsink_stop(void);
+
+/* logsink-files.c */
 int logsink_check(const struct app_config *, char **);
 int logsink_open(struct app *, char **);
 void logsink_close(struct app *);
-int logsink_drain(struct logpipe *, int);
-void logsink_line(struct app *, int, int, const char *, size_t);
+void logsink_idle(struct app *);
+struct logfile *logsink_file(struct app *, int, int);
+struct logfile *logsink_comb(struct app *);
+struct logfile *logsink_journal(struct app *);
+void logsink_forget_journal(void);
 int logsink_flush(struct app *);
 void logsink_reopen_all(void);
 json_t *logsink_status(struct app *);
 void logsink_files(struct app *, json_t *, int, int);
-void logsink_start(void);
-void logsink_stop(void);
 
 /* server.c */
 int server_listen(char **);

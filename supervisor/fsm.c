@@ -12,6 +12,9 @@
 
 typedef enum inst_state (*fsm_action)(struct instance *);
 
+#define FSM_RESOURCE_MIN_MS 100         /* first retry after EMFILE & co */
+#define FSM_RESOURCE_MAX_MS 10000
+
 static enum inst_state fsm_spawn(struct instance *);
 
 static void
@@ -199,18 +202,51 @@ fsm_stopped(struct instance *inst)
 	return INST_STOPPED;
 }
 
+/*
+ * The daemon ran out of descriptors, processes or memory (EMFILE, ENFILE,
+ * EAGAIN, ENOMEM): its problem, not the app's.  Said once, retried with a
+ * backoff of its own, never counted as an unstable restart.
+ */
+static enum inst_state
+fsm_spawn_later(struct instance *inst, char *cause)
+{
+	if (inst->resource_backoff == 0) {
+		inst->resource_backoff = FSM_RESOURCE_MIN_MS;
+		log_warnx("%s[%d]: cannot start yet, the daemon lacks a "
+		    "resource: %s; retrying", inst->app->cfg.name, inst->index,
+		    cause);
+	} else if ((inst->resource_backoff *= 2) > FSM_RESOURCE_MAX_MS)
+		inst->resource_backoff = FSM_RESOURCE_MAX_MS;
+	instance_set_reason(inst, "waiting: the daemon lacks a resource (%s)",
+	    cause);
+	free(cause);
+	inst->resource_wait = 1;
+	fsm_timer_start(inst, inst->resource_backoff);
+	return INST_WAITING;
+}
+
 static enum inst_state
 fsm_spawn(struct instance *inst)
 {
 	char *cause = NULL;
+	int r;
 
 	uv_timer_stop(&inst->timer);
-	if (inst->pid != 0)
+	if (inst->pid != 0 && !inst->resource_wait)
 		inst->restarts++;
+	inst->resource_wait = 0;
 	/* The last exit's reason stays shown until this run has its own. */
 	inst->reason_stale = 1;
-	if (instance_spawn(inst, &cause) == 0)
+	if ((r = instance_spawn(inst, &cause)) == 0) {
+		if (inst->resource_backoff != 0)
+			log_info("%s[%d]: started after waiting for the "
+			    "daemon's resources", inst->app->cfg.name,
+			    inst->index);
+		inst->resource_backoff = 0;
 		return INST_STARTING;
+	}
+	if (r == -2)
+		return fsm_spawn_later(inst, cause);
 	instance_set_reason(inst, "cannot start: %s", cause);
 	log_warnx("%s[%d]: cannot start: %s", inst->app->cfg.name, inst->index,
 	    cause);

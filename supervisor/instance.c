@@ -73,6 +73,9 @@ child_release(struct child *child)
 	if (--child->handles > 0)
 		return;
 	TAILQ_REMOVE(&D.children, child, entry);
+	/* Its last lines are queued: a stopped app holds no log file. */
+	if (--child->app->nchildren == 0)
+		logsink_idle(child->app);
 	linebuf_free(&child->out.lb);
 	linebuf_free(&child->err.lb);
 	app_unref(child->app);
@@ -183,6 +186,7 @@ child_create(struct instance *inst)
 
 	child->app = inst->app;
 	app_ref(inst->app);
+	inst->app->nchildren++;
 	child->inst = inst;
 	child->index = inst->index;
 	child_init_pipe(child, &child->out, 1);
@@ -227,7 +231,8 @@ child_options(struct child *child, uv_process_options_t *o,
 /*
  * Runs the process; the child is the instance's once this returns 0.
  * Returns -1 with *cause set when no process runs for the instance (a
- * process that could not join its cgroup is killed and forgotten).
+ * process that could not join its cgroup is killed and forgotten), -2
+ * when the daemon lacked descriptors, processes or memory for it.
  */
 static int
 child_start(struct instance *inst, struct child *child, char **argv,
@@ -252,19 +257,24 @@ child_start(struct instance *inst, struct child *child, char **argv,
 	if (rc != 0) {
 		*cause = xstrdup(uv_strerror(rc));
 		child_abort(child, 1);
-		return -1;
+		/* Out of descriptors, processes or memory: the daemon's lack. */
+		return rc == UV_EMFILE || rc == UV_ENFILE || rc == UV_EAGAIN ||
+		    rc == UV_ENOMEM ? -2 : -1;
 	}
 	child->pid = child->proc.pid;
 	uv_read_start((uv_stream_t *)&child->out.pipe, daemon_alloc, child_read);
 	uv_read_start((uv_stream_t *)&child->err.pipe, daemon_alloc, child_read);
-	if (limits_spawned(child, cause) == -1) {
+	if ((rc = limits_spawned(child, cause)) != 0) {
 		child->inst = NULL;
-		return -1;
+		return rc;
 	}
 	return 0;
 }
 
-/* Starts the instance's process. Returns -1 with *cause set on failure. */
+/*
+ * Starts the instance's process. Returns 0, or -1 with *cause set on
+ * failure, -2 (and *cause) when the daemon itself lacked a resource.
+ */
 int
 instance_spawn(struct instance *inst, char **cause)
 {
@@ -273,7 +283,7 @@ instance_spawn(struct instance *inst, char **cause)
 	uv_stdio_container_t stdio[3 + CLUSTER_MAX_LISTENERS];
 	char **argv = appcfg_argv(&app->cfg), **envp;
 	json_t *extra = json_object();
-	int nsock;
+	int nsock, rc;
 
 	memset(stdio, 0, sizeof stdio);
 	nsock = cluster_spawn_prepare(inst, extra, &argv, stdio + 3, cause);
@@ -284,9 +294,10 @@ instance_spawn(struct instance *inst, char **cause)
 	}
 	envp = appcfg_envp(&app->cfg, inst->index, inst->id, extra);
 	child = child_create(inst);
-	if (child_start(inst, child, argv, envp, stdio, nsock, cause) == -1) {
+	if ((rc = child_start(inst, child, argv, envp, stdio, nsock,
+	    cause)) != 0) {
 		json_decref(extra);
-		return -1;
+		return rc;
 	}
 	inst->child = child;
 	inst->pid = child->pid;

@@ -235,7 +235,8 @@ limits_spawn(struct instance *inst, struct child *child, char ***argv,
 /*
  * uv_spawn succeeded: moves the child (corral-exec, waiting) into its
  * cgroup.  Returns 0, or -1 with *cause set after killing the child: a
- * failed join is a failed spawn.
+ * failed join is a failed spawn (-2 when the daemon was out of
+ * descriptors: its problem, not the app's).
  */
 int
 limits_spawned(struct child *child, char **cause)
@@ -249,7 +250,7 @@ limits_spawned(struct child *child, char **cause)
 	xasprintf(cause, "cannot move pid %d into its cgroup: %s", child->pid,
 	    strerror(-error));
 	kill(child->pid, SIGKILL);
-	return -1;
+	return error == -EMFILE || error == -ENFILE ? -2 : -1;
 }
 
 /* uv_spawn failed: the cgroup goes. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -31,18 +32,19 @@ logfile_shrink_spare(struct logfile *s)
 }
 
 /*
- * Opens (creating, mode 0640, appending) the log file at path: never
- * through a symbolic link (ELOOP), never anything but a regular file (a
- * FIFO there would stall the writer: EINVAL). 0 or -errno.
+ * Opens (creating it when create is set, mode 0640, appending) the log
+ * file at path: never through a symbolic link (ELOOP), never anything but
+ * a regular file (a FIFO there would stall the writer: EINVAL). 0 or
+ * -errno.
  */
 int
-logfile_open_fd(const char *path, int *fd, uint64_t *size)
+logfile_open_fd(const char *path, int create, int *fd, uint64_t *size)
 {
 	struct stat st;
 	int nfd, err;
 
-	nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW | O_NONBLOCK, 0640);
+	nfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK | (create ? O_CREAT : 0), 0640);
 	if (nfd == -1)
 		return -errno;
 	err = fstat(nfd, &st) == -1 ? errno : !S_ISREG(st.st_mode) ? EINVAL : 0;
@@ -55,18 +57,105 @@ logfile_open_fd(const char *path, int *fd, uint64_t *size)
 	return 0;
 }
 
-/* Writer thread: closes and opens the file again under its name. */
+/*
+ * The open files, newest use first (writer thread only): at most
+ * LOGFILE_MAX_OPEN stay open, and one unused for LOGFILE_IDLE_MS closes,
+ * so that the daemon's descriptors do not grow with the number of apps
+ * that print.  A closed file opens again at its next line.
+ */
+static struct logfile *logfile_lru, *logfile_lru_tail;
+static int logfile_nopen;
+
+static uint64_t
+logfile_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+logfile_lru_unlink(struct logfile *s)
+{
+	if (s->lru_prev != NULL)
+		s->lru_prev->lru_next = s->lru_next;
+	else if (logfile_lru == s)
+		logfile_lru = s->lru_next;
+	if (s->lru_next != NULL)
+		s->lru_next->lru_prev = s->lru_prev;
+	else if (logfile_lru_tail == s)
+		logfile_lru_tail = s->lru_prev;
+	s->lru_prev = s->lru_next = NULL;
+}
+
+/* s (open) was used now: first in the list. */
+static void
+logfile_lru_touch(struct logfile *s)
+{
+	s->used = logfile_now_ms();
+	if (logfile_lru == s)
+		return;
+	logfile_lru_unlink(s);
+	s->lru_next = logfile_lru;
+	if (logfile_lru != NULL)
+		logfile_lru->lru_prev = s;
+	logfile_lru = s;
+	if (logfile_lru_tail == NULL)
+		logfile_lru_tail = s;
+}
+
+/* Closes s's descriptor, if open; its next line opens it again. */
+void
+logfile_close_fd(struct logfile *s)
+{
+	if (s->fd == -1)
+		return;
+	close(s->fd);
+	s->fd = -1;
+	logfile_lru_unlink(s);
+	logfile_nopen--;
+}
+
+/* s has a new descriptor fd: counted, first in the list, others closed. */
+static void
+logfile_set_fd(struct logfile *s, int fd)
+{
+	if (s->fd == -1)
+		logfile_nopen++;
+	else
+		close(s->fd);
+	s->fd = fd;
+	logfile_lru_touch(s);
+	while (logfile_nopen > LOGFILE_MAX_OPEN && logfile_lru_tail != s)
+		logfile_close_fd(logfile_lru_tail);
+}
+
+/*
+ * Closes the descriptors unused since LOGFILE_IDLE_MS before now_ms (0:
+ * now).  Returns how many stay open.
+ */
+int
+logfile_close_idle(uint64_t now_ms)
+{
+	if (now_ms == 0)
+		now_ms = logfile_now_ms();
+	while (logfile_lru_tail != NULL &&
+	    logfile_lru_tail->used + LOGFILE_IDLE_MS <= now_ms)
+		logfile_close_fd(logfile_lru_tail);
+	return logfile_nopen;
+}
+
+/* Writer thread: (re)opens the file under its name, creating it. */
 int
 logfile_do_reopen(struct logfile *s)
 {
 	int fd, rc;
 	uint64_t size;
 
-	if ((rc = logfile_open_fd(s->path, &fd, &size)) != 0)
+	if ((rc = logfile_open_fd(s->path, 1, &fd, &size)) != 0)
 		return rc;
-	if (s->fd != -1)
-		close(s->fd);
-	s->fd = fd;
+	logfile_set_fd(s, fd);
 	s->size = size;
 	return 0;
 }
@@ -100,6 +189,7 @@ logfile_write_all(struct logfile *s, const char *p, size_t n, size_t *done)
 	*done = 0;
 	if (s->fd == -1)
 		return -EBADF;
+	logfile_lru_touch(s);
 	while (*done < n) {
 		w = write(s->fd, p + *done, n - *done);
 		if (w == -1) {
@@ -190,12 +280,20 @@ logfile_send_spare(struct logfile *s)
 	return rc;
 }
 
+/*
+ * Writer thread: empties the file through a descriptor (one opened now,
+ * without creating the file, when it was closed) and removes its rotated
+ * copies.
+ */
 void
 logfile_do_flush(struct logfile *s)
 {
 	char *name;
-	int k, gz, retain = s->ro.retain > 0 ? s->ro.retain : 1;
+	uint64_t size;
+	int k, gz, fd, retain = s->ro.retain > 0 ? s->ro.retain : 1;
 
+	if (s->fd == -1 && logfile_open_fd(s->path, 0, &fd, &size) == 0)
+		logfile_set_fd(s, fd);
 	if (s->fd != -1 && ftruncate(s->fd, 0) == 0)
 		s->size = 0;
 	logrotate_lock();

@@ -23,9 +23,7 @@ logfile_new(int kind)
 	s = xcalloc(1, sizeof *s);
 	s->kind = kind;
 	s->fd = -1;
-	s->fill = xmalloc(LOGFILE_BUFSIZE);
-	s->spare = xmalloc(LOGFILE_BUFSIZE);
-	s->fill_cap = s->spare_cap = LOGFILE_BUFSIZE;
+	/* The buffers come with the first line (logfile_append_locked). */
 	pthread_mutex_lock(&logwriter_mutex);
 	s->all_next = logwriter_all;
 	logwriter_all = s;
@@ -34,26 +32,19 @@ logfile_new(int kind)
 }
 
 /*
- * Opens (creating, mode 0640, appending) the log file path. Returns the
- * sink, or NULL with *cause set (the caller frees).
+ * A sink for the log file at path.  The writer thread opens the file
+ * (creating it, mode 0640, appending, never through a link) when the
+ * first lines come, and reports a failure as an event; it may close it
+ * again while it is idle.  Never fails.
  */
 struct logfile *
-logfile_open_file(const char *path, const struct logrotate_opts *ro,
-    char **cause)
+logfile_open_file(const char *path, const struct logrotate_opts *ro)
 {
 	struct logfile *s;
-	uint64_t size;
-	int fd, rc;
 
-	if ((rc = logfile_open_fd(path, &fd, &size)) != 0) {
-		xasprintf(cause, "%s: %s", path, strerror(-rc));
-		return NULL;
-	}
 	s = logfile_new(LOGFILE_FILE);
 	s->path = xstrdup(path);
 	s->ro = *ro;
-	s->fd = fd;
-	s->size = size;
 	return s;
 }
 
@@ -176,7 +167,8 @@ logfile_append_locked(struct logfile *s, const char *a, size_t alen,
 		return -1;
 	}
 	if (s->fill_len + alen + blen > s->fill_cap) {
-		s->fill_cap = s->fill_len + alen + blen;
+		s->fill_cap = s->fill_len + alen + blen > LOGFILE_BUFSIZE ?
+		    s->fill_len + alen + blen : LOGFILE_BUFSIZE;
 		s->fill = xrealloc(s->fill, s->fill_cap);
 	}
 	memcpy(s->fill + s->fill_len, a, alen);

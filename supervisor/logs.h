@@ -41,6 +41,21 @@ void logrotate_gzip_wait_idle(void);
 void logrotate_lock(void);
 void logrotate_unlock(void);
 
+/* logsink-files.c: an app's log settings and its sinks (all may be NULL). */
+struct applogs {
+	struct logfmt fmt;
+	struct logrotate_opts ro;
+	int files;                      /* write files */
+	int journal;                    /* send to the journal */
+	int merge;
+	char *out_path;                 /* base names */
+	char *err_path;
+	char *comb_path;                /* log_file, or NULL */
+	struct logfile *out, *err, *comb;
+	struct logfile **iout, **ierr;  /* per instance when not merged */
+	int ninst;
+};
+
 /* logwriter.c */
 #define LOGFILE_FILE 0
 #define LOGFILE_JOURNAL 1
@@ -67,8 +82,7 @@ void logwriter_reopen_all(void);
 void logwriter_sync(void);
 
 /* logfile.c */
-struct logfile *logfile_open_file(const char *, const struct logrotate_opts *,
-    char **);
+struct logfile *logfile_open_file(const char *, const struct logrotate_opts *);
 struct logfile *logfile_open_journal(void);
 void logfile_close(struct logfile *);
 int logfile_write(struct logfile *, const char *, size_t);
@@ -118,8 +132,10 @@ struct logfile {
 	/* Writer thread only. */
 	char *spare;
 	size_t spare_off, spare_len, spare_cap;
-	int fd;
+	int fd;                 /* -1 until lines come, or once idle */
 	uint64_t size;
+	uint64_t used;          /* monotonic ms of its last write */
+	struct logfile *lru_prev, *lru_next;    /* open ones, newest first */
 	/* Loop only. */
 	struct logfile_waiter *waiters;
 	void *user;
@@ -138,8 +154,12 @@ void logwriter_post_event(struct logfile *, int, int, uint64_t);
 void logfile_destroy(struct logfile *);
 
 /* logfile-io.c (writer thread) */
-int logfile_open_fd(const char *, int *, uint64_t *);
+#define LOGFILE_MAX_OPEN 256    /* descriptors the writer keeps open */
+#define LOGFILE_IDLE_MS 10000   /* an fd unused this long is closed */
+int logfile_open_fd(const char *, int, int *, uint64_t *);
 int logfile_do_reopen(struct logfile *);
+void logfile_close_fd(struct logfile *);
+int logfile_close_idle(uint64_t);
 int logfile_write_spare(struct logfile *);
 int logfile_send_spare(struct logfile *);
 void logfile_do_flush(struct logfile *);

@@ -23,23 +23,6 @@
 /* Lines are formatted and queued in batches of about this size. */
 #define LOGSINK_BATCH (32 * 1024)
 
-struct applogs {
-	struct logfmt fmt;
-	struct logrotate_opts ro;
-	int files;                      /* write files */
-	int journal;                    /* send to the journal */
-	int merge;
-	char *out_path;                 /* base names */
-	char *err_path;
-	struct logfile *out, *err, *comb;
-	struct logfile **iout, **ierr;  /* per instance when not merged */
-	int ninst;
-	char *buf;                      /* a formatted line */
-	size_t bufsize;
-};
-
-static struct logfile *logsink_journal_file;
-
 static void
 logsink_file_event(struct logfile *f, int kind, int err, uint64_t dropped)
 {
@@ -65,258 +48,7 @@ void
 logsink_stop(void)
 {
 	logwriter_stop();
-	logsink_journal_file = NULL;
-}
-
-static char *logsink_path(const char *, const char *, const char *,
-    const char *);
-
-/* The folder of the log file set (or the default one) is safe for uid. */
-static int
-logsink_check_folder(const struct app_config *c, const char *set,
-    const char *suffix, uid_t uid, char **cause)
-{
-	struct stat st;
-	char *path, *dir, *why = NULL;
-	int r;
-
-	if (set != NULL && strcmp(set, "/dev/null") == 0)
-		return 0;
-	path = logsink_path(set, c->cwd, suffix, c->name);
-	dir = pathsafe_parent(path);
-	if ((r = pathsafe_dir(dir, uid, &why)) == -1) {
-		xasprintf(cause, "log file %s: %s", path, why);
-		free(why);
-	} else if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		xasprintf(cause, "log file %s is %s", path, S_ISLNK(st.st_mode) ?
-		    "a symbolic link" : "not a regular file");
-		r = -1;
-	}
-	free(dir);
-	free(path);
-	return r;
-}
-
-/*
- * No other user may redirect the app's log files: their folders must be
- * safe (pathsafe.c) for the user the app runs as.
- */
-static int
-logsink_check_folders(const struct app_config *c, char **cause)
-{
-	struct privdrop pd;
-	int r;
-
-	if (c->disable_logs || (c->log_sink != NULL &&
-	    strcmp(c->log_sink, "journal") == 0) || c->name == NULL)
-		return 0;
-	if (privdrop_resolve(c->user, c->group, &pd, cause) == -1)
-		return -1;
-	r = logsink_check_folder(c, c->out_file, "-out.log", pd.uid, cause);
-	if (r == 0)
-		r = logsink_check_folder(c, c->error_file, "-error.log",
-		    pd.uid, cause);
-	if (r == 0 && c->log_file != NULL)
-		r = logsink_check_folder(c, c->log_file, ".log", pd.uid, cause);
-	privdrop_free(&pd);
-	return r;
-}
-
-/* Checks the log settings of c before an app is made of it. */
-int
-logsink_check(const struct app_config *c, char **cause)
-{
-	if (c->log_type != NULL && strcmp(c->log_type, "raw") != 0 &&
-	    strcmp(c->log_type, "text") != 0 &&
-	    strcmp(c->log_type, "json") != 0) {
-		xasprintf(cause, "log_type: '%s' is not raw, text or json",
-		    c->log_type);
-		return -1;
-	}
-	if (c->log_sink != NULL && strcmp(c->log_sink, "file") != 0 &&
-	    strcmp(c->log_sink, "journal") != 0 &&
-	    strcmp(c->log_sink, "both") != 0) {
-		xasprintf(cause, "log_sink: '%s' is not file, journal or both",
-		    c->log_sink);
-		return -1;
-	}
-	if (c->log_date_format != NULL && strlen(c->log_date_format) > 60) {
-		xasprintf(cause, "log_date_format: too long");
-		return -1;
-	}
-	return logsink_check_folders(c, cause);
-}
-
-/* base with "-N" before its ".log" (or at its end). The caller frees. */
-static char *
-logsink_instance_path(const char *base, int index)
-{
-	size_t n = strlen(base);
-	char *p;
-
-	if (n > 4 && strcmp(base + n - 4, ".log") == 0)
-		xasprintf(&p, "%.*s-%d.log", (int)(n - 4), base, index);
-	else
-		xasprintf(&p, "%s-%d", base, index);
-	return p;
-}
-
-/* The path set for a log file, or logs/<name><suffix>. The caller frees. */
-static char *
-logsink_path(const char *set, const char *cwd, const char *suffix,
-    const char *name)
-{
-	char *p;
-
-	if (set == NULL)
-		xasprintf(&p, "%s/%s%s", D.logs_dir, name, suffix);
-	else if (set[0] == '/' || cwd == NULL)
-		p = xstrdup(set);
-	else
-		xasprintf(&p, "%s/%s", cwd, set);
-	return p;
-}
-
-static struct logfile *
-logsink_open_path(struct applogs *l, const char *path, char **cause)
-{
-	if (strcmp(path, "/dev/null") == 0)
-		return NULL;
-	return logfile_open_file(path, &l->ro, cause);
-}
-
-static void
-logsink_free(struct applogs *l)
-{
-	int i;
-
-	if (l->out != NULL)
-		logfile_close(l->out);
-	if (l->err != NULL)
-		logfile_close(l->err);
-	if (l->comb != NULL)
-		logfile_close(l->comb);
-	for (i = 0; i < l->ninst; i++) {
-		if (l->iout[i] != NULL)
-			logfile_close(l->iout[i]);
-		if (l->ierr[i] != NULL)
-			logfile_close(l->ierr[i]);
-	}
-	free(l->iout);
-	free(l->ierr);
-	free(l->out_path);
-	free(l->err_path);
-	free((char *)l->fmt.date_format);
-	free(l->buf);
-	free(l);
-}
-
-/* Opens the app's log files (per-instance ones as their lines come). */
-int
-logsink_open(struct app *app, char **cause)
-{
-	const struct app_config *c = &app->cfg;
-	struct applogs *l;
-	const char *df = c->log_date_format;
-	char *path;
-
-	if (logsink_check(c, cause) == -1)
-		return -1;
-	l = xcalloc(1, sizeof *l);
-	if (df == NULL && c->time)
-		df = LOGFMT_DEFAULT_DATE;
-	logfmt_init(&l->fmt, c->log_type != NULL &&
-	    strcmp(c->log_type, "json") == 0 ? LOGFMT_JSON : LOGFMT_PLAIN,
-	    NULL, 0, (int)c->log_prefix);
-	if (df != NULL || l->fmt.type == LOGFMT_JSON)
-		l->fmt.date_format = xstrdup(df != NULL ? df :
-		    LOGFMT_DEFAULT_DATE);
-	l->ro.max_size = c->max_log_size;
-	l->ro.retain = (int)c->retain_logs;
-	l->ro.compress = (int)c->compress_logs;
-	l->ro.max_age_ms = c->max_log_age;
-	l->merge = (int)c->merge_logs;
-	l->files = !c->disable_logs && (c->log_sink == NULL ||
-	    strcmp(c->log_sink, "journal") != 0);
-	l->journal = c->log_sink != NULL && strcmp(c->log_sink, "file") != 0;
-	l->out_path = logsink_path(c->out_file, c->cwd, "-out.log",
-	    c->name);
-	l->err_path = logsink_path(c->error_file, c->cwd, "-error.log",
-	    c->name);
-	free(app->log_out_path);
-	free(app->log_err_path);
-	app->log_out_path = xstrdup(l->out_path);
-	app->log_err_path = xstrdup(l->err_path);
-	app->logs = l;
-	if (l->journal && logsink_journal_file == NULL)
-		logsink_journal_file = logfile_open_journal();
-	if (!l->files)
-		return 0;
-	if (c->log_file != NULL) {
-		path = logsink_path(c->log_file, c->cwd, ".log", c->name);
-		l->comb = logsink_open_path(l, path, cause);
-		free(path);
-		if (l->comb == NULL && *cause != NULL)
-			goto fail;
-	}
-	if (!l->merge)
-		return 0;
-	if ((l->out = logsink_open_path(l, l->out_path, cause)) == NULL &&
-	    *cause != NULL)
-		goto fail;
-	if ((l->err = logsink_open_path(l, l->err_path, cause)) == NULL &&
-	    *cause != NULL)
-		goto fail;
-	return 0;
-fail:
-	app->logs = NULL;
-	logsink_free(l);
-	return -1;
-}
-
-void
-logsink_close(struct app *app)
-{
-	if (app->logs != NULL)
-		logsink_free(app->logs);
-	app->logs = NULL;
-	free(app->log_out_path);
-	free(app->log_err_path);
-	app->log_out_path = app->log_err_path = NULL;
-}
-
-/* The file for a line of instance index on stream, opened if need be. */
-static struct logfile *
-logsink_file(struct app *app, int index, int stream)
-{
-	struct applogs *l = app->logs;
-	struct logfile **slot;
-	char *path, *cause = NULL;
-	int i;
-
-	if (l->merge)
-		return stream == 2 ? l->err : l->out;
-	if (index < 0 || index > 65535)
-		return NULL;
-	if (index >= l->ninst) {
-		l->iout = xreallocarray(l->iout, (size_t)index + 1, sizeof *l->iout);
-		l->ierr = xreallocarray(l->ierr, (size_t)index + 1, sizeof *l->ierr);
-		for (i = l->ninst; i <= index; i++)
-			l->iout[i] = l->ierr[i] = NULL;
-		l->ninst = index + 1;
-	}
-	slot = stream == 2 ? &l->ierr[index] : &l->iout[index];
-	if (*slot == NULL) {
-		path = logsink_instance_path(stream == 2 ? l->err_path :
-		    l->out_path, index);
-		if ((*slot = logsink_open_path(l, path, &cause)) == NULL &&
-		    cause != NULL) {
-			log_warnx("%s: %s", app->cfg.name, cause);
-			free(cause);
-		}
-		free(path);
-	}
-	return *slot;
+	logsink_forget_journal();
 }
 
 /* Whether a connection follows app's lines. */
@@ -398,7 +130,15 @@ logsink_next(const char *p, size_t rem, int all, size_t *len, size_t *adv)
 	return 0;
 }
 
-/* Formats a line into l->buf at offset at; returns its length. */
+/*
+ * The lines of one batch, formatted: one buffer for every app, since a
+ * batch is formatted and handed on (or dropped, to be formatted again)
+ * before the loop does anything else.
+ */
+static char *logsink_buf;
+static size_t logsink_bufsize;
+
+/* Formats a line into logsink_buf at offset at; returns its length. */
 static size_t
 logsink_format(struct app *app, int index, int stream, uint64_t t,
     const char *line, size_t len, size_t at)
@@ -408,18 +148,18 @@ logsink_format(struct app *app, int index, int stream, uint64_t t,
 	size_t n;
 
 	if (l->fmt.type == LOGFMT_PLAIN && l->fmt.date_format == NULL &&
-	    !l->fmt.prefix_instance && at + len + 1 <= l->bufsize) {
-		memcpy(l->buf + at, line, len);
-		l->buf[at + len] = '\n';
+	    !l->fmt.prefix_instance && at + len + 1 <= logsink_bufsize) {
+		memcpy(logsink_buf + at, line, len);
+		logsink_buf[at + len] = '\n';
 		return len + 1;
 	}
 	n = logfmt_line(&l->fmt, app->cfg.name, index, sname, t, line, len,
-	    l->buf + at, l->bufsize - at);
-	if (at + n > l->bufsize) {
-		l->bufsize = at + n + LOGSINK_BATCH;
-		l->buf = xrealloc(l->buf, l->bufsize);
+	    logsink_buf + at, logsink_bufsize - at);
+	if (at + n > logsink_bufsize) {
+		logsink_bufsize = at + n + LOGSINK_BATCH;
+		logsink_buf = xrealloc(logsink_buf, logsink_bufsize);
 		n = logfmt_line(&l->fmt, app->cfg.name, index, sname, t, line,
-		    len, l->buf + at, l->bufsize - at);
+		    len, logsink_buf + at, logsink_bufsize - at);
 	}
 	return n;
 }
@@ -434,21 +174,19 @@ logsink_commit(struct app *app, int index, int stream, uint64_t t,
     const char *p, size_t from, size_t to, const char *data, size_t n,
     size_t jneed, int all, struct logfile_waiter *w)
 {
-	struct applogs *l = app->logs;
-	struct logfile *f = NULL, *j = NULL;
+	struct logfile *f, *comb, *j;
 	size_t off, len, adv;
 
-	if (l != NULL && l->files)
-		f = logsink_file(app, index, stream);
-	if (l != NULL && l->journal)
-		j = logsink_journal_file;
-	if (logsink_full(f, n, w) || logsink_full(l != NULL ? l->comb : NULL,
-	    n, w) || logsink_full(j, jneed, w))
+	f = logsink_file(app, index, stream);
+	comb = logsink_comb(app);
+	j = logsink_journal(app);
+	if (logsink_full(f, n, w) || logsink_full(comb, n, w) ||
+	    logsink_full(j, jneed, w))
 		return -1;
 	if (f != NULL && n > 0)
 		logfile_write(f, data, n);
-	if (l != NULL && l->comb != NULL && n > 0)
-		logfile_write(l->comb, data, n);
+	if (comb != NULL && n > 0)
+		logfile_write(comb, data, n);
 	if (j == NULL && !logsink_followed(app))
 		return 0;
 	for (off = from; off < to && logsink_next(p + off, to - off, all, &len,
@@ -459,21 +197,6 @@ logsink_commit(struct app *app, int index, int stream, uint64_t t,
 		logsink_broadcast(app, index, stream, p + off, len, t);
 	}
 	return 0;
-}
-
-/* One line from outside a pipe (never waits: a full file drops it). */
-void
-logsink_line(struct app *app, int index, int stream, const char *line,
-    size_t len)
-{
-	size_t n = 0;
-
-	if (len > LOGSINK_PIECE)
-		len = LOGSINK_PIECE;
-	if (app->logs != NULL)
-		n = logsink_format(app, index, stream, now_ms(), line, len, 0);
-	(void)logsink_commit(app, index, stream, now_ms(), line, 0, len,
-	    app->logs != NULL ? app->logs->buf : NULL, n, len + 300, 1, NULL);
 }
 
 /*
@@ -513,8 +236,8 @@ logsink_drain(struct logpipe *lp, int all)
 		if (off == lb->len || !logsink_next(lb->buf + off,
 		    lb->len - off, all, &len, &adv) || n >= LOGSINK_BATCH) {
 			if (off > done && logsink_commit(app, child->index,
-			    lp->stream, t, lb->buf, done, off, app->logs != NULL ?
-			    app->logs->buf : NULL, n, jneed, all,
+			    lp->stream, t, lb->buf, done, off, logsink_buf, n,
+			    jneed, all,
 			    &lp->waiter) == -1) {
 				rc = -1;
 				break;
@@ -536,113 +259,11 @@ logsink_drain(struct logpipe *lp, int all)
 		lb->len -= done;
 		lb->buf[lb->len] = '\0';
 	}
-	if (app->logs != NULL && app->logs->bufsize > 4 * LOGSINK_BATCH) {
+	if (logsink_bufsize > 4 * LOGSINK_BATCH) {
 		/* after a long line: back to the usual size */
-		app->logs->bufsize = 2 * LOGSINK_BATCH;
-		app->logs->buf = xrealloc(app->logs->buf, app->logs->bufsize);
+		logsink_bufsize = 2 * LOGSINK_BATCH;
+		logsink_buf = xrealloc(logsink_buf, logsink_bufsize);
 	}
 	return rc;
 }
 
-static void
-logsink_each(struct app *app, void (*fn)(struct logfile *))
-{
-	struct applogs *l = app->logs;
-	int i;
-
-	if (l == NULL)
-		return;
-	if (l->out != NULL)
-		fn(l->out);
-	if (l->err != NULL)
-		fn(l->err);
-	if (l->comb != NULL)
-		fn(l->comb);
-	for (i = 0; i < l->ninst; i++) {
-		if (l->iout[i] != NULL)
-			fn(l->iout[i]);
-		if (l->ierr[i] != NULL)
-			fn(l->ierr[i]);
-	}
-}
-
-/* Empties the app's files and removes their rotated copies (corral flush). */
-int
-logsink_flush(struct app *app)
-{
-	logsink_each(app, logfile_flush);
-	return 0;
-}
-
-/* Reopens every file, after an outside rotation (SIGUSR1, reloadLogs). */
-void
-logsink_reopen_all(void)
-{
-	if (log_reopen() == -1)
-		log_warn("reopening the daemon's log");
-	logwriter_reopen_all();
-}
-
-static json_t *logsink_status_json;
-
-static void
-logsink_status_one(struct logfile *f)
-{
-	uint64_t lost;
-	int err = logfile_error(f, &lost);
-
-	if (err == 0 && lost == 0)
-		return;
-	json_array_append_new(logsink_status_json, json_pack("{s:o, s:s?, s:I}",
-	    "path", json_str(logfile_path(f)), "error", err != 0 ?
-	    strerror(err) : NULL,
-	    "lines_lost", (json_int_t)lost));
-}
-
-/* The files of app that fail or have lost lines, for describe. */
-json_t *
-logsink_status(struct app *app)
-{
-	json_t *a = json_array();
-
-	logsink_status_json = a;
-	logsink_each(app, logsink_status_one);
-	logsink_status_json = NULL;
-	return a;
-}
-
-static void
-logsink_file_json(json_t *files, struct app *app, const char *stream,
-    struct logfile *f, int instance)
-{
-	struct applogs *l = app->logs;
-
-	if (f == NULL)
-		return;
-	json_array_append_new(files, json_pack("{s:o, s:s, s:o, s:o?, s:s, "
-	    "s:i}", "app", json_str(app->cfg.name), "stream", stream, "path",
-	    json_str(logfile_path(f)), "date_format", l->fmt.type ==
-	    LOGFMT_JSON ? NULL : json_str(l->fmt.date_format), "type",
-	    l->fmt.type == LOGFMT_JSON ? "json" : "raw", "instance", instance));
-}
-
-/* Appends the app's log files (stdout ones if out, stderr if err) to files. */
-void
-logsink_files(struct app *app, json_t *files, int out, int err)
-{
-	struct applogs *l = app->logs;
-	int i;
-
-	if (l == NULL)
-		return;
-	if (out)
-		logsink_file_json(files, app, "out", l->out, -1);
-	if (err)
-		logsink_file_json(files, app, "err", l->err, -1);
-	for (i = 0; i < l->ninst; i++) {
-		if (out)
-			logsink_file_json(files, app, "out", l->iout[i], i);
-		if (err)
-			logsink_file_json(files, app, "err", l->ierr[i], i);
-	}
-}

@@ -118,8 +118,7 @@ logfile_destroy(struct logfile *s)
 			break;
 		}
 	}
-	if (s->fd != -1)
-		close(s->fd);
+	logfile_close_fd(s);
 	free(s->fill);
 	free(s->spare);
 	free(s->path);
@@ -137,8 +136,9 @@ logfile_service(struct logfile *s)
 	s->ops = 0;
 	logfile_take_fill(s);
 	pthread_mutex_unlock(&logwriter_mutex);
+	/* A file not open now opens at its next line: nothing to do. */
 	if ((ops & LOGFILE_OP_REOPEN) && s->kind == LOGFILE_FILE &&
-	    (rc = logfile_do_reopen(s)) != 0)
+	    s->fd != -1 && (rc = logfile_do_reopen(s)) != 0)
 		log_warnx("reopen %s: %s", s->path, strerror(-rc));
 	if (s->kind == LOGFILE_FILE)
 		rc = logfile_write_spare(s);
@@ -218,6 +218,7 @@ logwriter_main(void *arg)
 {
 	struct logfile *s;
 	struct timespec ts;
+	int failed;
 
 	(void)arg;
 	pthread_mutex_lock(&logwriter_mutex);
@@ -225,11 +226,14 @@ logwriter_main(void *arg)
 		while (logwriter_ready == NULL && !logwriter_quit) {
 			logwriter_busy = 0;
 			pthread_cond_broadcast(&logwriter_idle_cond);
-			if (logwriter_any_failed()) {
+			failed = logwriter_any_failed();
+			if (failed || logfile_close_idle(0) > 0) {
+				/* retry failures, close idle files: 1 s */
 				clock_gettime(CLOCK_REALTIME, &ts);
 				ts.tv_sec += 1;
 				if (pthread_cond_timedwait(&logwriter_cond,
-				    &logwriter_mutex, &ts) == ETIMEDOUT)
+				    &logwriter_mutex, &ts) == ETIMEDOUT &&
+				    failed)
 					logwriter_retry_failed();
 			} else
 				pthread_cond_wait(&logwriter_cond,

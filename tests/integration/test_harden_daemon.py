@@ -176,3 +176,27 @@ def test_idle_and_slow_clients_are_let_go(corral):
         s.close()
     assert time.monotonic() - t0 < 25
     corral.ok("ping")
+
+
+def test_out_of_descriptors_is_the_daemons_problem(corral):
+    # A daemon with 64 descriptors: 40 instances need 80 pipe ends.
+    def low():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    subprocess.run([str(CORRAL_BIN), "ping"], env=corral.env, check=True,
+                   preexec_fn=low, stdout=subprocess.DEVNULL, timeout=30)
+    corral.run("start", "/bin/sleep", "--name", "many", "-i", "40",
+               "--max-restarts", "1", "--", "1000")
+    waiting = wait_for(lambda: [i for i in corral.app("many")
+                                if "lacks a resource" in i["reason"]],
+                       what="instances waiting for descriptors")
+    assert all(i["state"] == "waiting-restart" for i in waiting), waiting
+    time.sleep(1)                   # several retries: still not errored
+    insts = corral.app("many")
+    assert not [i for i in insts if i["state"] == "errored"], insts
+    assert all(i["unstable_restarts"] == 0 for i in insts), insts
+    assert "the daemon lacks a resource" in corral.daemon_log()
+    corral.ok("ping")
+    # Room again: every instance left starts.
+    corral.ok("scale", "many", "10")
+    wait_for(lambda: [i["state"] for i in corral.app("many")] ==
+             ["online"] * 10, what="10 online once there is room")

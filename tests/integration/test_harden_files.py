@@ -147,3 +147,33 @@ def test_fifos_and_huge_files_never_freeze_the_daemon(corral):
     assert r.rc == 1 and "too large" in r.err, r
     corral.ok("ping")
     assert corral.app("talk")[0]["state"] == "online"
+
+
+def daemon_fd_targets(corral):
+    pid = corral.daemon_pid()
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            pass
+    return out
+
+
+def test_a_stopped_app_holds_no_descriptor(corral):
+    corral.script("talk.sh", TALKER)
+    corral.ok("start", "talk.sh", "--name", "talk")
+    log = corral.logfile("talk")
+    wait_for(lambda: log.exists() and "tick" in log.read_text(),
+             what="a line in the log")
+    assert str(log) in daemon_fd_targets(corral)
+    corral.ok("stop", "talk")
+    wait_for(lambda: str(log) not in daemon_fd_targets(corral),
+             what="the log file closed once the app stopped")
+    # Its logs are still listed and shown, and flush still empties them.
+    out = corral.ok("logs", "talk", "--nostream", "--lines", "5")
+    assert "tick" in out, out
+    corral.ok("flush", "talk")
+    wait_for(lambda: log.stat().st_size == 0, what="the stopped app's log "
+             "emptied")
+    assert str(log) not in daemon_fd_targets(corral)

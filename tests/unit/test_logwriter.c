@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -75,6 +76,24 @@ loop_start(void)
 	return uv_timer_start(&keepalive, keepalive_cb, 3600000, 3600000);
 }
 
+static int fds_before;
+
+static int
+count_fds(void)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int n = -1;             /* opendir's own */
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.')
+			n++;
+	}
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
 static int
 setup(void **state)
 {
@@ -90,6 +109,7 @@ setup(void **state)
 		fprintf(stderr, "%s\n", cause);
 		return -1;
 	}
+	fds_before = count_fds();
 	return 0;
 }
 
@@ -309,10 +329,10 @@ test_lines_in_order(void **state)
 {
 	struct logrotate_opts ro = { 0, 3, 0, 0 };
 	struct producer p = { 0 };
-	char *path = path_in("a-out.log"), *cause = NULL;
+	char *path = path_in("a-out.log");
 
 	(void)state;
-	p.sink = logfile_open_file(path, &ro, &cause);
+	p.sink = logfile_open_file(path, &ro);
 	assert_non_null(p.sink);
 	assert_string_equal(logfile_path(p.sink), path);
 	p.total = 20000;
@@ -321,10 +341,27 @@ test_lines_in_order(void **state)
 	assert_int_equal(check_concat(&p, path, 0, 0), 1);
 	assert_int_equal(logfile_error(p.sink, NULL), 0);
 	logfile_close(p.sink);
-	assert_null(logfile_open_file("/nonexistent/dir/x.log", &ro, &cause));
-	assert_non_null(cause);
-	free(cause);
 	free(path);
+}
+
+/*
+ * A file that cannot be opened: the sink exists, its first line makes
+ * the writer try, and the failure comes as an event.
+ */
+static void
+test_open_failure_is_an_event(void **state)
+{
+	struct logrotate_opts ro = { 0, 3, 0, 0 };
+	struct logfile *s;
+
+	(void)state;
+	s = logfile_open_file("/nonexistent/dir/x.log", &ro);
+	assert_non_null(s);
+	assert_int_equal(logfile_write(s, "x\n", 2), 0);
+	assert_true(run_until(&ev_error));
+	assert_int_equal(ev_err, ENOENT);
+	assert_int_equal(logfile_error(s, NULL), ENOENT);
+	logfile_close(s);
 }
 
 static void
@@ -332,11 +369,11 @@ test_rotation_under_writer(void **state)
 {
 	struct logrotate_opts ro = { 20000, 100000, 0, 0 };
 	struct producer p = { 0 };
-	char *path = path_in("r-out.log"), *cause = NULL;
+	char *path = path_in("r-out.log");
 	int files;
 
 	(void)state;
-	p.sink = logfile_open_file(path, &ro, &cause);
+	p.sink = logfile_open_file(path, &ro);
 	assert_non_null(p.sink);
 	p.total = 100000;
 	p.pad = 7;      /* 21-byte lines: 20000 is no multiple */
@@ -354,10 +391,10 @@ test_rotation_gzip(void **state)
 {
 	struct logrotate_opts ro = { 100000, 100000, 1, 0 };
 	struct producer p = { 0 };
-	char *path = path_in("g-out.log"), *cause = NULL, *name;
+	char *path = path_in("g-out.log"), *name;
 
 	(void)state;
-	p.sink = logfile_open_file(path, &ro, &cause);
+	p.sink = logfile_open_file(path, &ro);
 	assert_non_null(p.sink);
 	p.total = 60000;
 	p.pad = 40;
@@ -383,12 +420,12 @@ test_backpressure(void **state)
 {
 	struct logrotate_opts ro = { 65536, 1000, 0, 0 };
 	struct producer p = { 0 };
-	char *path = path_in("slow.log"), *cause = NULL, *got;
+	char *path = path_in("slow.log"), *got;
 	size_t glen;
 	int i;
 
 	(void)state;
-	p.sink = logfile_open_file(path, &ro, &cause);
+	p.sink = logfile_open_file(path, &ro);
 	assert_non_null(p.sink);
 	logrotate_lock();
 	p.total = 50000;
@@ -418,20 +455,72 @@ static void
 test_only_regular_files(void **state)
 {
 	struct logrotate_opts ro = { 0, 1, 0, 0 };
-	char *fifo = path_in("fifo"), *link = path_in("link"), *cause = NULL;
+	char *fifo = path_in("fifo"), *link = path_in("link");
+	char *target = path_in("target"), *got;
+	struct logfile *s;
+	FILE *f;
 
 	(void)state;
 	assert_int_equal(mkfifo(fifo, 0600), 0);
-	assert_null(logfile_open_file(fifo, &ro, &cause));
-	assert_non_null(cause);
-	free(cause);
-	cause = NULL;
-	assert_int_equal(symlink("/etc/passwd", link), 0);
-	assert_null(logfile_open_file(link, &ro, &cause));
-	assert_non_null(strstr(cause, "symbolic links"));
-	free(cause);
+	s = logfile_open_file(fifo, &ro);
+	assert_int_equal(logfile_write(s, "x\n", 2), 0);
+	assert_true(run_until(&ev_error));
+	/* ENXIO: no reader, EINVAL: one, but not a regular file */
+	assert_true(ev_err == ENXIO || ev_err == EINVAL);
+	logfile_close(s);
+	ev_error = 0;
+	assert_non_null(f = fopen(target, "w"));
+	fputs("keep\n", f);
+	fclose(f);
+	assert_int_equal(symlink(target, link), 0);
+	s = logfile_open_file(link, &ro);
+	assert_int_equal(logfile_write(s, "x\n", 2), 0);
+	assert_true(run_until(&ev_error));
+	assert_int_equal(ev_err, ELOOP);
+	logfile_flush(s);
+	logfile_close(s);
+	logwriter_sync();
+	got = slurp(target, NULL);
+	assert_string_equal(got, "keep\n");
+	free(got);
 	free(fifo);
 	free(link);
+	free(target);
+}
+
+/* At most LOGFILE_MAX_OPEN files are open at once; lines all arrive. */
+static void
+test_open_files_bounded(void **state)
+{
+	struct logrotate_opts ro = { 0, 1, 0, 0 };
+	struct logfile *s[LOGFILE_MAX_OPEN + 50];
+	char name[64], *path, *got;
+	int i, round;
+
+	(void)state;
+	for (i = 0; i < (int)nitems(s); i++) {
+		snprintf(name, sizeof name, "many-%d.log", i);
+		path = path_in(name);
+		s[i] = logfile_open_file(path, &ro);
+		free(path);
+	}
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < (int)nitems(s); i++)
+			assert_int_equal(logfile_write(s[i], "line\n", 5), 0);
+		logwriter_sync();
+		assert_true(count_fds() <= fds_before + LOGFILE_MAX_OPEN);
+	}
+	for (i = 0; i < (int)nitems(s); i++) {
+		snprintf(name, sizeof name, "many-%d.log", i);
+		path = path_in(name);
+		got = slurp(path, NULL);
+		assert_string_equal(got, "line\nline\n");
+		free(got);
+		free(path);
+		logfile_close(s[i]);
+	}
+	logwriter_sync();
+	assert_int_equal(count_fds(), fds_before);
 }
 
 static int big_woken;
@@ -450,11 +539,11 @@ test_record_larger_than_buffer(void **state)
 	struct logrotate_opts ro = { 0, 1, 0, 0 };
 	struct logfile_waiter w = { big_wake, NULL, NULL };
 	size_t big = 3 * LOGFILE_BUFSIZE, len;
-	char *path = path_in("big.log"), *cause = NULL, *line, *got;
+	char *path = path_in("big.log"), *line, *got;
 	struct logfile *s;
 
 	(void)state;
-	s = logfile_open_file(path, &ro, &cause);
+	s = logfile_open_file(path, &ro);
 	assert_non_null(s);
 	line = xmalloc(big);
 	memset(line, 'L', big - 1);
@@ -487,10 +576,10 @@ test_reopen_after_rename(void **state)
 	struct logrotate_opts ro = { 0, 1, 0, 0 };
 	struct logfile *s;
 	char *path = path_in("o.log"), *old = path_in("o.log.moved");
-	char *cause = NULL, *a, *b;
+	char *a, *b;
 
 	(void)state;
-	s = logfile_open_file(path, &ro, &cause);
+	s = logfile_open_file(path, &ro);
 	assert_non_null(s);
 	assert_int_equal(logfile_write(s, "before\n", 7), 0);
 	logwriter_sync();
@@ -529,7 +618,7 @@ fsize_child(void)
 	struct logrotate_opts ro = { 0, 1, 0, 0 };
 	struct producer p = { 0 };
 	struct rlimit rl;
-	char *path = path_in("full.log"), *cause = NULL, *data, want[256];
+	char *path = path_in("full.log"), *data, want[256];
 	size_t len, off, n;
 	int i, notices = 0, seen = 0, last = -1;
 	char *nl;
@@ -541,7 +630,7 @@ fsize_child(void)
 	rl.rlim_cur = 100000;
 	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
 		return 1;
-	p.sink = logfile_open_file(path, &ro, &cause);
+	p.sink = logfile_open_file(path, &ro);
 	if (p.sink == NULL)
 		return 2;
 	p.total = 60000;        /* 6 MB: fills the limit and the buffers */
@@ -736,6 +825,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rotation_gzip, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_only_regular_files, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_open_failure_is_an_event,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_files_bounded, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure, setup,
 		    teardown),
