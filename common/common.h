@@ -116,6 +116,20 @@ char *utf8_escape(const char *, size_t, size_t *);
 int utf8_has_escape(const char *, size_t);
 char *utf8_unescape(const char *, size_t, size_t *);
 
+/* hmap.c */
+struct hmap {
+	struct hmap_entry **buckets;
+	size_t nbuckets;
+	size_t n;
+};
+void hmap_init(struct hmap *);
+void hmap_free(struct hmap *);
+uint64_t hmap_hash(const char *);
+void hmap_add(struct hmap *, uint64_t, void *);
+int hmap_remove(struct hmap *, uint64_t, void *);
+void *hmap_find(const struct hmap *, uint64_t,
+    int (*)(const void *, const void *), const void *);
+
 /* jsonb.c */
 json_t *json_str(const char *);
 json_t *json_strn(const char *, size_t);

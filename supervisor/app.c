@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The registry of apps: creation with their instances, lookup by name or
- * id, the targets of a command ("api", "3", "all"), and deletion, which
- * stops every instance and frees the app once nothing refers to it.
+ * id (hash tables: O(1) with 10,000 apps), the targets of a command
+ * ("api", "3", "all"), and deletion, which stops every instance and frees
+ * the app once nothing refers to it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ app_create(struct app_config *cfg)
 	TAILQ_INIT(&app->instances);
 	app->refs = 1;
 	TAILQ_INSERT_TAIL(&D.apps, app, entry);
+	hmap_add(&D.app_names, hmap_hash(app->cfg.name), app);
 	for (i = 0; i < app->cfg.instances; i++)
 		instance_create(app, (int)i);
 	triggers_start(app);
@@ -57,32 +59,43 @@ app_unref(struct app *app)
 	free(app);
 }
 
+static int
+app_named(const void *app, const void *name)
+{
+	return strcmp(((const struct app *)app)->cfg.name, name) == 0;
+}
+
+/* The declared (not deleted) app of this name, or NULL. */
 struct app *
 app_find(const char *name)
 {
-	struct app *app;
-
-	TAILQ_FOREACH(app, &D.apps, entry) {
-		if (!app->deleted && strcmp(app->cfg.name, name) == 0)
-			return app;
-	}
-	return NULL;
+	return hmap_find(&D.app_names, hmap_hash(name), app_named, name);
 }
 
 /* The instance with this id; with any, also one being deleted. */
 struct instance *
 app_find_instance(int id, int any)
 {
-	struct app *app;
 	struct instance *inst;
 
-	TAILQ_FOREACH(app, &D.apps, entry) {
-		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (inst->id == id && (any || !inst->deleting))
-				return inst;
-		}
-	}
-	return NULL;
+	if (id < 0 || (inst = hmap_find(&D.inst_ids, (uint64_t)id, NULL,
+	    NULL)) == NULL)
+		return NULL;
+	return any || !inst->deleting ? inst : NULL;
+}
+
+/* Makes inst findable under id (its id from now on). */
+void
+app_index_instance(struct instance *inst, int id)
+{
+	inst->id = id;
+	hmap_add(&D.inst_ids, (uint64_t)id, inst);
+}
+
+void
+app_unindex_instance(struct instance *inst)
+{
+	hmap_remove(&D.inst_ids, (uint64_t)inst->id, inst);
 }
 
 static void
@@ -134,6 +147,7 @@ app_delete(struct app *app)
 	if (app->deleted)
 		return;
 	app->deleted = 1;
+	hmap_remove(&D.app_names, hmap_hash(app->cfg.name), app);
 	triggers_stop(app);
 	log_info("%s: deleted", app->cfg.name);
 	TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next) {

@@ -121,7 +121,7 @@ cfgload_app(struct cfgfile *cf, const struct cfgfile_app *a, const char *dir,
 	cfg->name = xstrdup(a->name);
 	if (client_env != NULL) {
 		json_decref(cfg->env);
-		cfg->env = json_deep_copy(client_env);
+		cfg->env = json_incref(client_env);     /* shared: see env */
 	}
 	for (i = 0; i < a->nentries; i++)
 		cfgload_key(cf, a, &a->entries[i], cfg, overrides, envname,

@@ -175,7 +175,11 @@ cgroup_slurp(const char *path)
 	return buf;
 }
 
-/* Makes base/rel and every missing directory between; EEXIST is fine. */
+/*
+ * Makes base/rel and every missing directory between; EEXIST is fine.
+ * Returns 1 when base/rel itself was made now, 0 when it was there, or a
+ * negative errno.
+ */
 int
 cgroup_mkdirs(const char *base, const char *rel)
 {
@@ -188,10 +192,13 @@ cgroup_mkdirs(const char *base, const char *rel)
 		p = strchr(p, '/');
 		if (p != NULL)
 			*p = '\0';
-		if (mkdir(path, 0755) == -1 && errno != EEXIST) {
+		if (mkdir(path, 0755) == 0)
+			error = 1;
+		else if (errno != EEXIST) {
 			error = -errno;
 			break;
-		}
+		} else
+			error = 0;
 		if (p == NULL)
 			break;
 		*p++ = '/';

@@ -126,13 +126,16 @@ cgroup_open_dirs(struct cgroup *cg, char **cause)
 	char		*dir;
 	int		 h, error;
 
+	cg->fresh = 1;
 	for (h = 0; h < cg->root->nhier; h++) {
 		dir = cgroup_dir(cg, h);
 		cgroup_root_pending_drop(cg->root, dir);
 		error = cgroup_mkdirs(cg->root->hier[h].top, cg->rel);
-		if (error == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+		if (error == 0)
+			cg->fresh = 0;
+		if (error >= 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
 			error = -ENOTDIR;
-		if (error != 0) {
+		if (error < 0) {
 			xasprintf(cause, "cannot create %s: %s", dir,
 			    strerror(-error));
 			free(dir);
@@ -290,6 +293,19 @@ int
 cgroup_set_limits(struct cgroup *cg, const struct cgroup_limits *lim,
     char **cause)
 {
+	/*
+	 * A cgroup made just now has no limit to lift, and lifting costs:
+	 * each cpu quota write walks every cpu cgroup of the host
+	 * (tg_set_bandwidth), which made 10,000 starts quadratic.
+	 */
+	if (cg->fresh && lim->max_memory == 0 && lim->memory_high == 0 &&
+	    lim->cpu_milli == 0 && lim->max_pids == 0) {
+		cg->fresh = 0;
+		if (cg->root->backend == CGROUP_V2)
+			cgroup_v2_oom_group(cg);
+		return 0;
+	}
+	cg->fresh = 0;
 	if (cg->root->backend == CGROUP_V2)
 		return cgroup_v2_set_limits(cg, lim, cause);
 	return cgroup_v1_set_limits(cg, lim, cause);

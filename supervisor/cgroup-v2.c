@@ -237,9 +237,21 @@ cgroup_v2_set_memory(struct cgroup *cg, const char *dir,
 	    cgroup_file_write(dir, "memory.swap.max", "%s",
 	    lim->max_memory != 0 ? "0" : "max") != 0)
 		log_warnx("cgroup: cannot limit swap of %s", dir);
-	/* An OOM kill takes the whole instance, as a crash would. */
-	cgroup_file_write(dir, "memory.oom.group", "1");
+	cgroup_v2_oom_group(cg);
 	return 0;
+}
+
+/* An OOM kill takes the whole instance, as a crash would. */
+void
+cgroup_v2_oom_group(const struct cgroup *cg)
+{
+	char	*dir;
+
+	if (!(cg->root->controllers & CGROUP_MEMORY))
+		return;
+	dir = cgroup_path(cg);
+	cgroup_file_write(dir, "memory.oom.group", "1");
+	free(dir);
 }
 
 static int

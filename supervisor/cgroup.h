@@ -107,6 +107,7 @@ struct cgroup {
 	char *app;              /* "<app name>.app": its directory */
 	char *rel;              /* "<app>.app/<instance>" below each top */
 	unsigned nsamples;      /* cgroup_sample() calls */
+	int fresh;              /* made now, no limit ever set */
 	uint64_t inactive_file; /* from memory.stat, read every 10 samples */
 };
 
@@ -208,6 +209,7 @@ int cgroup_v2_set_limits(struct cgroup *, const struct cgroup_limits *,
     char **);
 int cgroup_v2_read_usage(const struct cgroup *, struct cgroup_usage *, int);
 int cgroup_v2_kill(const struct cgroup *, int);
+void cgroup_v2_oom_group(const struct cgroup *);
 
 /* cgroup-lock.c */
 int cgroup_lock_top(const char *, int, char **);

@@ -14,14 +14,11 @@ cmd_list_exec(struct cmd_ctx *ctx)
 {
 	struct instance **v;
 	size_t n;
-	json_t *reply;
 
 	cmd_all_instances(&v, &n);
-	reply = proto_ok("list", cmd_list_json(v, n));
+	conn_reply_list(ctx->conn, ctx->args.opts != NULL &&
+	    args_has(&ctx->args, "json") ? "json" : "list", v, n, NULL);
 	free(v);
-	if (ctx->args.opts != NULL && args_has(&ctx->args, "json"))
-		json_object_set_new(reply, "kind", json_str("json"));
-	conn_reply(ctx->conn, reply);
 	return CMD_REPLIED;
 }
 
@@ -32,7 +29,7 @@ cmd_jlist_exec(struct cmd_ctx *ctx)
 	size_t n;
 
 	cmd_all_instances(&v, &n);
-	conn_reply(ctx->conn, proto_ok("json", cmd_list_json(v, n)));
+	conn_reply_list(ctx->conn, "json", v, n, NULL);
 	free(v);
 	return CMD_REPLIED;
 }

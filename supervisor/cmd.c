@@ -175,14 +175,13 @@ cmd_all_instances(struct instance ***v, size_t *n)
 	struct app *app;
 	struct instance *inst;
 
-	*v = NULL;
+	*n = D.inst_ids.n;
+	*v = xreallocarray(NULL, *n + 1, sizeof **v);
 	*n = 0;
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		if (app->deleted)
 			continue;
-		TAILQ_FOREACH(inst, &app->instances, entry) {
-			*v = xreallocarray(*v, *n + 1, sizeof **v);
+		TAILQ_FOREACH(inst, &app->instances, entry)
 			(*v)[(*n)++] = inst;
-		}
 	}
 }

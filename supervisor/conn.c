@@ -6,10 +6,13 @@
  * the close, which tells every waiting part (ops, reloads, monit) that the
  * client is gone.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "corrald.h"
+
+#define CONN_TRIM_SIZE (1024 * 1024)   /* a reply this big trims the heap */
 
 struct conn_write {
 	uv_write_t req;
@@ -77,18 +80,20 @@ conn_written(uv_write_t *req, int status)
 	free(w);
 }
 
+/* Queues len bytes of data (taken) on c. */
 static void
-conn_write(struct conn *c, json_t *msg, int close_after)
+conn_write_raw(struct conn *c, char *data, size_t len, int close_after)
 {
 	struct conn_write *w;
 	uv_buf_t buf;
-	size_t len;
 
-	if (c->closing)
+	if (c->closing) {
+		free(data);
 		return;
+	}
 	w = xcalloc(1, sizeof *w);
 	w->conn = c;
-	w->data = proto_encode(msg, &len);
+	w->data = data;
 	w->close_after = close_after;
 	w->req.data = w;
 	buf = uv_buf_init(w->data, (unsigned int)len);
@@ -98,6 +103,65 @@ conn_write(struct conn *c, json_t *msg, int close_after)
 		free(w);
 		conn_close(c);
 	}
+}
+
+static void
+conn_write(struct conn *c, json_t *msg, int close_after)
+{
+	char *line;
+	size_t len;
+
+	if (c->closing)
+		return;
+	line = proto_encode(msg, &len);
+	conn_write_raw(c, line, len, close_after);
+}
+
+/*
+ * Replies with the n instances of v as data, of kind "list" or "json",
+ * with the members of head (taken; may be NULL) beside it.  The list is
+ * never one JSON value: each instance is encoded on its own into the
+ * reply line, so that a list of 10,000 instances costs its text (a few
+ * MiB) and not many times that in objects; a big reply then gives its
+ * memory back (malloc_trim).
+ */
+void
+conn_reply_list(struct conn *c, const char *kind, struct instance **v,
+    size_t n, json_t *head)
+{
+	struct linebuf out;
+	char *line, *s;
+	size_t len, i;
+	json_t *o;
+
+	if (head == NULL)
+		head = json_object();
+	json_object_update_new(head, proto_ok(kind, NULL));
+	line = proto_encode(head, &len);
+	json_decref(head);
+	linebuf_init(&out, 0);
+	/* "{...,"v":1}\n" becomes "{...,"v":1,"data":[...]}\n". */
+	linebuf_append(&out, line, len - 2);
+	free(line);
+	linebuf_append(&out, ",\"data\":[", 9);
+	for (i = 0; i < n; i++) {
+		o = instance_to_json(v[i]);
+		s = jsonb_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII |
+		    JSON_REAL_PRECISION(6));
+		if (i > 0)
+			linebuf_append(&out, ",", 1);
+		linebuf_append(&out, s != NULL ? s : "null", s != NULL ?
+		    strlen(s) : 4);
+		free(s);
+		json_decref(o);
+	}
+	linebuf_append(&out, "]}\n", 3);
+	c->replied = 1;
+	c->since = mono_ms();
+	len = out.len;
+	conn_write_raw(c, out.buf, len, !c->streaming);
+	if (len > CONN_TRIM_SIZE)
+		malloc_trim(0);
 }
 
 /* Sends the reply to a request; the connection closes unless it streams. */

@@ -45,7 +45,9 @@ struct app_config {
 	json_t *args;                   /* array of strings */
 	char *interpreter;              /* NULL: run the script directly */
 	char *cwd;
-	json_t *env;                    /* object: the starting client's env */
+	json_t *env;                    /* object: the starting client's env;
+					   shared by the apps of a request,
+					   never changed in place */
 	json_t *env_set;                /* object: --env K=V, applied over env */
 	long long instances;
 	long long autorestart;          /* APP_RESTART_* */
@@ -230,6 +232,7 @@ struct op {
 	int *ids;
 	long long *base;                /* start_failures before, or NULL */
 	size_t nids;
+	size_t next;                    /* ids before it have settled */
 	int want;
 	char *message;                  /* printed with the result, or NULL */
 	uv_timer_t timeout;
@@ -276,6 +279,8 @@ struct daemon {
 	uint64_t started_at;
 	int next_id;
 	struct app_list apps;
+	struct hmap app_names;          /* declared apps (not deleted) by name */
+	struct hmap inst_ids;           /* every instance by id */
 	struct conn_list conns;
 	struct op_list ops;
 	struct child_list children;
@@ -319,6 +324,8 @@ void app_ref(struct app *);
 void app_unref(struct app *);
 struct app *app_find(const char *);
 struct instance *app_find_instance(int, int);
+void app_index_instance(struct instance *, int);
+void app_unindex_instance(struct instance *);
 void app_release(struct app *);
 int app_targets(const char *, struct instance ***, size_t *, char **);
 void app_delete(struct app *);
@@ -386,6 +393,8 @@ void conn_send(struct conn *, json_t *);
 void conn_reply_error(struct conn *, int, const char *, ...)
     PRINTFLIKE(3, 4);
 void conn_reply(struct conn *, json_t *);
+void conn_reply_list(struct conn *, const char *, struct instance **, size_t,
+    json_t *);
 void conn_event(struct conn *, json_t *);
 void conn_close(struct conn *);
 

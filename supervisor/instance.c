@@ -22,7 +22,7 @@ instance_create(struct app *app, int index)
 
 	inst->app = app;
 	inst->index = index;
-	inst->id = D.next_id++;
+	app_index_instance(inst, D.next_id++);
 	inst->state = INST_STOPPED;
 	inst->exit_code = -1;
 	if (uv_timer_init(D.loop, &inst->timer) != 0)
@@ -48,6 +48,7 @@ void
 instance_free(struct instance *inst)
 {
 	TAILQ_REMOVE(&inst->app->instances, inst, entry);
+	app_unindex_instance(inst);
 	cluster_exited(inst);
 	if (inst->child != NULL)
 		inst->child->inst = NULL;

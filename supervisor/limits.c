@@ -22,8 +22,11 @@
 #include "corrald.h"
 
 #define LIMITS_RETRY_MS 10000          /* between two max_memory_restart tries */
+#define LIMITS_SAMPLE_BUDGET 1000      /* cgroups sampled per tick */
 
 static char *limits_exec;               /* path of corral-exec, or NULL */
+static size_t limits_cursor;            /* where the next tick's turn starts */
+static size_t limits_ncg;               /* instances with a cgroup, last tick */
 
 static uint64_t
 limits_now_us(void)
@@ -320,30 +323,37 @@ limits_publish(struct instance *inst, const struct cgroup_usage *u,
 }
 
 /*
- * A fresh sample for one instance (for `ls`), unless the last one is
- * recent.  Instances without a cgroup are sampled by limits_tick only:
- * one /proc pass serves them all.
+ * A first sample for an instance that has none yet (for `ls`); later ones
+ * come from limits_tick, so that a `jlist` of 10,000 instances reads no
+ * cgroup file.  Instances without a cgroup are sampled by limits_tick
+ * only: one /proc pass serves them all.
  */
 void
 limits_sample(struct instance *inst)
 {
 	struct cgroup_usage	 u;
-	uint64_t		 now = limits_now_us();
-	pid_t			 pgid;
 
-	if (inst->child == NULL)
+	if (inst->child == NULL || inst->child->cg == NULL ||
+	    inst->sample.valid)
 		return;
-	if (inst->sample.valid && now - inst->sample.wall_us <
-	    (inst->child->cg != NULL ? 200000 : 1000000))
-		return;
-	if (inst->child->cg != NULL) {
-		if (cgroup_sample(inst->child->cg, &u) == 0)
-			limits_publish(inst, &u, now);
-		return;
-	}
-	pgid = inst->child->pid;
-	if (cgroup_proc_usage(&pgid, 1, &u) == 0)
-		limits_publish(inst, &u, now);
+	if (cgroup_sample(inst->child->cg, &u) == 0)
+		limits_publish(inst, &u, limits_now_us());
+}
+
+/*
+ * Whether the tick samples this instance (the k-th with a cgroup) now: at
+ * most LIMITS_SAMPLE_BUDGET a tick, in turn, so that 10,000 instances do
+ * not cost 30,000 file reads a second; those with max_memory_restart (and
+ * new ones) every tick.
+ */
+static int
+limits_due(struct instance *inst, size_t k, size_t total)
+{
+	if (inst->app->cfg.max_memory_restart != 0 || !inst->sample.valid ||
+	    total <= LIMITS_SAMPLE_BUDGET)
+		return 1;
+	return (k + total - limits_cursor % total) % total <
+	    LIMITS_SAMPLE_BUDGET;
 }
 
 /*
@@ -385,15 +395,18 @@ limits_memory_restart(struct instance *inst)
 	fsm_event(inst, EV_RESTART);
 }
 
-/* Once a second: samples every running instance, enforces, collects. */
+/*
+ * Once a second: samples running instances (see limits_due), enforces,
+ * collects.
+ */
 void
 limits_tick(void)
 {
 	struct app		*app;
 	struct instance		*inst, *next, **fb = NULL;
-	struct cgroup_usage	*u;
+	struct cgroup_usage	*u, cu;
 	pid_t			*pg = NULL;
-	size_t			 n = 0, i;
+	size_t			 n = 0, i, k = 0;
 	uint64_t		 now = limits_now_us();
 
 	TAILQ_FOREACH(app, &D.apps, entry) {
@@ -401,7 +414,9 @@ limits_tick(void)
 			if (inst->child == NULL)
 				continue;
 			if (inst->child->cg != NULL) {
-				limits_sample(inst);
+				if (limits_due(inst, k++, limits_ncg) &&
+				    cgroup_sample(inst->child->cg, &cu) == 0)
+					limits_publish(inst, &cu, now);
 				continue;
 			}
 			fb = xreallocarray(fb, n + 1, sizeof *fb);
@@ -420,6 +435,8 @@ limits_tick(void)
 	}
 	free(fb);
 	free(pg);
+	limits_ncg = k;
+	limits_cursor += LIMITS_SAMPLE_BUDGET;
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next)
 			limits_memory_restart(inst);

@@ -142,6 +142,8 @@ main_cleanup(void)
 	struct instance *inst, *inext;
 
 	TAILQ_FOREACH_SAFE(app, &D.apps, entry, anext) {
+		if (!app->deleted)
+			hmap_remove(&D.app_names, hmap_hash(app->cfg.name), app);
 		app->deleted = 1;
 		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, inext)
 			instance_free(inst);
@@ -420,6 +422,8 @@ main(int argc, char **argv)
 	uv_run(D.loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(D.loop) != 0)
 		log_warnx("event loop closed with handles left");
+	hmap_free(&D.app_names);
+	hmap_free(&D.inst_ids);
 	limits_shutdown();
 	(void)unlink(D.pid_path);
 	close(lockfd);

@@ -115,7 +115,7 @@ persist_app(json_t *saved, json_t *env, struct instance ***v, size_t *n,
 	json_object_del(o, "source");
 	appcfg_init(&cfg);
 	json_decref(cfg.env);
-	cfg.env = json_deep_copy(env);
+	cfg.env = json_incref(env);     /* shared: see app_config.env */
 	if (appcfg_from_json(&cfg, o, &cause) == -1 ||
 	    cfg.name == NULL || cfg.script == NULL || cfg.cwd == NULL ||
 	    parse_app_name(cfg.name, &cause) == -1 ||

@@ -261,8 +261,10 @@ reload_settle(struct reload *rl)
 			busy = 1;
 			continue;
 		}
-		if ((inst = app_find_instance(s->new_id, 1)) != NULL)
-			inst->id = s->old_id;
+		if ((inst = app_find_instance(s->new_id, 1)) != NULL) {
+			app_unindex_instance(inst);
+			app_index_instance(inst, s->old_id);
+		}
 		s->state = SLOT_DONE;
 	}
 	return busy;
