@@ -218,6 +218,7 @@ struct cfgfile *ecosystem_parse(const char *, const char *, size_t, char **);
 /* dump.c */
 int dump_write(const char *, json_t *, char **);
 json_t *dump_read(const char *, char **, char **);
+json_t *dump_parse(const char *, const char *, size_t, char **);
 
 /* startup.c */
 #define STARTUP_SYSTEMD 0

@@ -98,30 +98,45 @@ dump_check(json_t *dump, char **cause)
 	return 0;
 }
 
-/* Loads and checks one dump file; NULL with *cause ("file: why"). */
-static json_t *
-dump_load(const char *path, char **cause)
+/*
+ * Parses and checks the text of a dump (shown names it in messages): the
+ * dump with its bytes given back (jsonb.c), or NULL with *cause ("shown:
+ * why").
+ */
+json_t *
+dump_parse(const char *shown, const char *text, size_t len, char **cause)
 {
 	json_error_t jerr;
 	json_t *dump;
-	char *why = NULL, *text;
-	size_t len;
+	char *why = NULL;
 
-	if (safefile_read(path, DUMP_MAX_SIZE, &text, &len, cause) == -1)
-		return NULL;
 	dump = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	free(text);
 	if (dump == NULL) {
-		xasprintf(cause, "%s:%d: %s", path, jerr.line, jerr.text);
+		xasprintf(cause, "%s:%d: %s", shown, jerr.line, jerr.text);
 		return NULL;
 	}
 	if (dump_check(dump, &why) != 0) {
-		xasprintf(cause, "%s: %s", path, why);
+		xasprintf(cause, "%s: %s", shown, why);
 		free(why);
 		json_decref(dump);
 		return NULL;
 	}
 	jsonb_unescape(dump);
+	return dump;
+}
+
+/* Loads and checks one dump file; NULL with *cause ("file: why"). */
+static json_t *
+dump_load(const char *path, char **cause)
+{
+	json_t *dump;
+	char *text;
+	size_t len;
+
+	if (safefile_read(path, DUMP_MAX_SIZE, &text, &len, cause) == -1)
+		return NULL;
+	dump = dump_parse(path, text, len, cause);
+	free(text);
 	return dump;
 }
 

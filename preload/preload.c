@@ -34,6 +34,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
+
 #define PRELOAD_FIRST_FD 3
 #define PRELOAD_MAX_FDS 64
 
@@ -75,83 +77,6 @@ preload_init(void)
 	preload_nfds = (int)n;
 }
 
-static int
-preload_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	return -1;
-}
-
-static int
-preload_is_any(const struct sockaddr_storage *ss)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-	if (ss->ss_family == AF_INET)
-		return sin->sin_addr.s_addr == htonl(INADDR_ANY);
-	if (ss->ss_family == AF_INET6)
-		return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
-	return 0;
-}
-
-/* Both addresses as IPv6 (v4 mapped) so 127.0.0.1 equals ::ffff:127.0.0.1. */
-static void
-preload_to6(const struct sockaddr_storage *ss, struct in6_addr *a)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-
-	if (ss->ss_family == AF_INET6) {
-		*a = ((const struct sockaddr_in6 *)ss)->sin6_addr;
-		return;
-	}
-	memset(a, 0, sizeof *a);
-	a->s6_addr[10] = 0xff;
-	a->s6_addr[11] = 0xff;
-	memcpy(&a->s6_addr[12], &sin->sin_addr, 4);
-}
-
-/*
- * Whether the held socket (bound to "held") serves a bind() to "want": the
- * same port, and the same address unless either side is a wildcard. An app
- * binding 0.0.0.0:3000 gets the daemon's dual-stack [::]:3000.
- */
-static int
-preload_inet_match(const struct sockaddr_storage *held,
-    const struct sockaddr_storage *want)
-{
-	struct in6_addr a, b;
-
-	if (preload_port(held) != preload_port(want) || preload_port(want) <= 0)
-		return 0;
-	if (preload_is_any(held) || preload_is_any(want))
-		return 1;
-	preload_to6(held, &a);
-	preload_to6(want, &b);
-	return memcmp(&a, &b, sizeof a) == 0;
-}
-
-static int
-preload_unix_match(const struct sockaddr_storage *held, socklen_t heldlen,
-    const struct sockaddr *want, socklen_t wantlen)
-{
-	const struct sockaddr_un *h = (const struct sockaddr_un *)held;
-	const struct sockaddr_un *w = (const struct sockaddr_un *)want;
-	size_t off = offsetof(struct sockaddr_un, sun_path);
-	size_t hl, wl;
-
-	if (heldlen <= off || wantlen <= off)
-		return 0;
-	hl = strnlen(h->sun_path, heldlen - off);
-	wl = strnlen(w->sun_path, wantlen - off);
-	if (hl == 0 || wl == 0)         /* abstract or unnamed: not ours */
-		return 0;
-	return hl == wl && memcmp(h->sun_path, w->sun_path, hl) == 0;
-}
-
 /* The inherited fd that serves a bind(fd, addr), or -1. */
 static int
 preload_find(int fd, const struct sockaddr *addr, socklen_t len)
@@ -189,14 +114,7 @@ preload_find(int fd, const struct sockaddr *addr, socklen_t len)
 		heldlen = sizeof held;
 		if (getsockname(hfd, (struct sockaddr *)&held, &heldlen) == -1)
 			continue;
-		if (want.ss_family == AF_UNIX) {
-			if (held.ss_family == AF_UNIX &&
-			    preload_unix_match(&held, heldlen, addr, len))
-				return hfd;
-			continue;
-		}
-		if ((held.ss_family == AF_INET || held.ss_family == AF_INET6) &&
-		    preload_inet_match(&held, &want))
+		if (preload_addr_match(&held, heldlen, &want, len))
 			return hfd;
 	}
 	return -1;

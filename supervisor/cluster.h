@@ -94,6 +94,9 @@ struct ready_wait *ready_start(uv_loop_t *, const struct ready_spec *,
 void ready_event(struct ready_wait *, int);
 void ready_cancel(struct ready_wait *);
 
+/* timer.c */
+void timer_init(uv_loop_t *, uv_timer_t *);
+
 /* cpus.c */
 int cpus_affinity(void);
 int cpus_quota(const char *, const char *, const char *);

@@ -365,6 +365,7 @@ int policy_on_exit(const struct app_config *, struct policy_state *, int,
     int, uint64_t, uint64_t *);
 
 /* logsink.c */
+int logsink_next(const char *, size_t, int, size_t *, size_t *);
 int logsink_drain(struct logpipe *, int);
 void logsink_start(void);
 void logsink_stop(void);

@@ -25,8 +25,7 @@ instance_create(struct app *app, int index)
 	app_index_instance(inst, D.next_id++);
 	inst->state = INST_STOPPED;
 	inst->exit_code = -1;
-	if (uv_timer_init(D.loop, &inst->timer) != 0)
-		fatalx("uv_timer_init failed");
+	timer_init(D.loop, &inst->timer);
 	inst->timer.data = inst;
 	app_ref(app);
 	TAILQ_INSERT_TAIL(&app->instances, inst, entry);

@@ -112,7 +112,7 @@ logsink_full(struct logfile *f, size_t n, struct logfile_waiter *w)
  * and the bytes it takes in *adv. Returns 0 when no whole line is there
  * (unless all). A line longer than LOGSINK_PIECE is cut into pieces.
  */
-static int
+int
 logsink_next(const char *p, size_t rem, int all, size_t *len, size_t *adv)
 {
 	const char *nl;

@@ -159,7 +159,7 @@ op_create_tracked(struct conn *conn, const int *ids, const long long *base,
 		if (t > timeout)
 			timeout = t;
 	}
-	uv_timer_init(D.loop, &op->timeout);
+	timer_init(D.loop, &op->timeout);
 	op->timeout.data = op;
 	TAILQ_INSERT_TAIL(&D.ops, op, entry);
 	conn->op = op;

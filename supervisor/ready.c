@@ -359,9 +359,8 @@ ready_start(uv_loop_t *loop, const struct ready_spec *r, json_t *env,
 	w->arg = arg;
 	if (r->kind == READY_TCP || r->kind == READY_HTTP)
 		(void)ready_resolve(w, r, env, &w->setup_error);
-	if (uv_timer_init(loop, &w->timeout) != 0 ||
-	    uv_timer_init(loop, &w->tick) != 0)
-		fatalx("ready: uv_timer_init failed");
+	timer_init(loop, &w->timeout);
+	timer_init(loop, &w->tick);
 	w->handles = 2;
 	w->timeout.data = w;
 	w->tick.data = w;
