@@ -134,11 +134,47 @@ vm-test: all $(TESTS)
 	@if [ "$(VM_TESTS)" = 0 ]; then echo "vm tests skipped (VM_TESTS=0)"; \
 	else sh tests/vm/cgroup.sh $(BUILD); fi
 
+# The fuzzers are sanitizer builds of their own: they run once, with the
+# normal build's tests (not again with SANITIZE=1).
 test: test-deps
 	$(MAKE) lint-man
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) vm-test
+	$(if $(filter 1,$(SANITIZE)),,$(MAKE) fuzz)
+
+# libFuzzer harnesses (tests/fuzz), built with clang, ASan and UBSan into
+# build-fuzz from the same sources; `make fuzz` runs each one for
+# FUZZ_SECONDS on a copy of its seed corpus and prints how many inputs it
+# ran (scripts/fuzz.sh; FUZZ_SECONDS=600 make fuzz for a longer run).
+FUZZ_CC ?= clang
+FUZZ_DIR = build-fuzz
+FUZZ_SECONDS ?= 12
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS = $(WARN) -g -O1 $(FUZZ_SAN) -D_GNU_SOURCE $(SYSTEMD_DEFS) \
+	-DCORRAL_LIBDIR='"$(LIBDIR)"' -Icommon -Isupervisor -Ipreload \
+	$(shell pkg-config --cflags $(PKGS)) -MMD -MP
+FUZZ_LIBSRC = $(COMMON_SRC) $(SUP_SRC) preload/addr.c tests/fuzz/stubs.c
+FUZZ_LIB = $(FUZZ_DIR)/libfuzz.a
+FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,\
+	$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIBSRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: test-deps fuzz-build
+	@sh scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
@@ -166,13 +202,13 @@ lint-man:
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "mandoc -Tlint: clean"
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 .PHONY: all deps test-deps unit integration vm-test test install uninstall \
-	lint-man clean
+	lint-man clean fuzz fuzz-build
 .SECONDARY:
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
 
 # The README's first command: set up, build, run the example app on every CPU.
 # Again after a change: the old app is deleted first. Port: EXAMPLE_PORT.

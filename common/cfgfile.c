@@ -209,9 +209,10 @@ cfgfile_read_line(char *str, int num, void *stream)
 	len = nl != NULL ? (size_t)(nl - s) + 1 : r->len - r->off;
 	r->off += len;
 	r->line++;
-	skip = strspn(s, " \t");
-	if (skip > len)
-		skip = len;
+	/* Never past the line: data need not be NUL-terminated. */
+	for (skip = 0; skip < len && (s[skip] == ' ' || s[skip] == '\t');
+	    skip++)
+		;
 	s += skip;
 	len -= skip;
 	if (memchr(s, '\0', len) != NULL) {

@@ -151,7 +151,7 @@ log_put(FILE *f, const char *msg)
 	free(clean);
 }
 
-static void
+static void PRINTFLIKE(2, 0)
 log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
 {
 	struct timespec ts;

@@ -7,7 +7,9 @@ pkgs="build-essential pkg-config libuv1-dev libjansson-dev libinih-dev libncurse
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v curl >/dev/null 2>&1 || pkgs="$pkgs curl"
 if [ "$1" = test ]; then
+	# clang and its runtime libraries: the libFuzzer harnesses (make fuzz)
 	pkgs="$pkgs libcmocka-dev python3-pytest python3-pyte mandoc procps nodejs"
+	pkgs="$pkgs clang libclang-rt-14-dev"
 fi
 missing=""
 for p in $pkgs; do
