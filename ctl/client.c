@@ -110,7 +110,8 @@ client_start_daemon(struct client *cl, char **cause)
 	char *lock_path = paths_file(cl->home, "corrald.lock");
 	int lockfd, rc = -1;
 
-	lockfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	lockfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
 	free(lock_path);
 	if (lockfd == -1 || flock(lockfd, LOCK_EX) == -1) {
 		xasprintf(cause, "%s: %s", cl->home, strerror(errno));
