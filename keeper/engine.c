@@ -193,6 +193,8 @@ engine_exited(int status)
 	engine_set(&K.kill_reason, NULL);
 	K.engine_pid = 0;
 	K.deadline = 0;
+	/* what it sent before it exited (BYE, UPGRADE) counts */
+	link_input();
 	if (K.conn.fd >= 0)
 		kproto_conn_close(&K.conn);
 	klog_info("engine %s", why);

@@ -5,16 +5,38 @@
  * test over the unix socket named by $FAKE_ENGINE_SOCK, closes its own
  * copy of the descriptor, and waits: the test speaks the keeper protocol
  * itself. It exits when the test closes the connection (0) or sends
- * "exit N\n" (N). FAKE_ENGINE_MODE=exit makes it exit 3 at once, an
- * engine that cannot start. Test use only.
+ * "exit N\n" (N). Each start appends "PID MONOTONIC-MS" to
+ * $FAKE_ENGINE_STARTS; while the file $FAKE_ENGINE_FAIL exists it exits 3
+ * at once, an engine that cannot start. Test use only.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+static void
+fake_record(void)
+{
+	const char *path = getenv("FAKE_ENGINE_STARTS");
+	struct timespec ts;
+	char line[64];
+	int fd, n;
+
+	if (path == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	n = snprintf(line, sizeof line, "%d %lld\n", (int)getpid(),
+	    (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0600)) != -1) {
+		(void)!write(fd, line, (size_t)n);
+		close(fd);
+	}
+}
 
 static int
 fake_send(int s, int fd, const char *buf, size_t len)
@@ -45,14 +67,15 @@ int
 main(int argc, char **argv)
 {
 	const char *path = getenv("FAKE_ENGINE_SOCK");
-	const char *mode = getenv("FAKE_ENGINE_MODE");
+	const char *fail = getenv("FAKE_ENGINE_FAIL");
 	struct sockaddr_un sa;
 	char buf[8192], line[64];
 	size_t len = 0;
 	ssize_t n;
 	int i, s, fd = -1;
 
-	if (mode != NULL && strcmp(mode, "exit") == 0)
+	fake_record();
+	if (fail != NULL && access(fail, F_OK) == 0)
 		return 3;
 	for (i = 1; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--keeper-fd") == 0)
