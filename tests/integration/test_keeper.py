@@ -38,6 +38,10 @@ def keepers(tmp_path):
     yield make
     for k in made:
         k.cleanup()
+    for k in made:
+        text = k.text()
+        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert mark not in text, text
 
 
 def spawned(k, link, tag, argv, **kw):
