@@ -333,8 +333,10 @@ kproto_conn_send(struct kproto_conn *c, const struct kproto_msg *m)
 	int rc;
 
 	memset(&b, 0, sizeof b);
-	if (kproto_encode(m, &b) == -1)
+	if (kproto_encode(m, &b) == -1) {
+		kproto_buf_free(&b);
 		return -1;
+	}
 	if (c->out == NULL) {
 		r = kproto_conn_write(c, b.data, b.len, m->fds, m->nfds);
 		if (r == -1) {
