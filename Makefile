@@ -148,7 +148,7 @@ integration: all $(FAKE_ENGINE)
 
 # The cgroup v2 tests, in the VM harness (../shared/vm): one boot per group,
 # skipped with a message where no VM can run; VM_TESTS=0 skips them.
-vm-test: all $(TESTS)
+vm-test: all $(TESTS) $(FAKE_ENGINE)
 	@if [ "$(VM_TESTS)" = 0 ]; then echo "vm tests skipped (VM_TESTS=0)"; \
 	else sh tests/vm/cgroup.sh $(BUILD); fi
 

@@ -3,7 +3,8 @@
  * The engine's life as the keeper sees it: started from a descriptor of
  * its binary (so a file replaced on disk does not matter) with one end of
  * a socketpair as --keeper-fd; restarted at once when it dies, after a
- * growing delay when it keeps dying within KEEPER_STABLE_MS of its start;
+ * growing delay when it keeps dying before READY or within
+ * KEEPER_STABLE_MS of it;
  * SIGKILLed when its heartbeats stop; swapped for a new binary after
  * UPGRADE, and rolled back to the old one when the new one dies or does
  * not say READY in time.
@@ -82,6 +83,7 @@ engine_start(void)
 	K.engine_pid = pid;
 	K.engine_ready = 0;
 	K.engine_started = K.last_heard = keeper_mono_ms();
+	K.engine_ready_at = 0;
 	K.deadline = K.trial_fd >= 0 ? K.engine_started + (uint64_t)K.ready_ms
 	    : 0;
 	K.generation++;
@@ -155,13 +157,17 @@ engine_begin_trial(void)
 	K.restart_at = keeper_mono_ms();
 }
 
-/* A crash: restart now, or later when it keeps crashing soon after start. */
+/*
+ * A crash: restart now if it had served a while, else after a delay that
+ * doubles with each such crash in a row.
+ */
 static void
 engine_plan_restart(const char *why)
 {
 	uint64_t now = keeper_mono_ms(), delay = 0;
 
-	if (now - K.engine_started < KEEPER_STABLE_MS) {
+	if (K.engine_ready_at == 0 || now - K.engine_ready_at <
+	    KEEPER_STABLE_MS) {
 		delay = (uint64_t)KEEPER_BACKOFF_MIN_MS << (K.failures < 10 ?
 		    K.failures : 10);
 		if (delay > KEEPER_BACKOFF_MAX_MS)

@@ -20,7 +20,7 @@
 #define KEEPER_VERSION "0.1.0"
 #define KEEPER_MAX_HELD 4096
 #define KEEPER_MAX_CHILDREN 4096
-#define KEEPER_STABLE_MS 10000          /* an engine that lived this long */
+#define KEEPER_STABLE_MS 1000           /* served this long after READY */
 #define KEEPER_BACKOFF_MIN_MS 100
 #define KEEPER_BACKOFF_MAX_MS 15000
 #define KEEPER_CHECK_MS 5000            /* REEXEC: the new binary answers */
@@ -85,6 +85,7 @@ struct keeper {
 	int engine_ready;
 	int ever_ready;         /* some engine said READY */
 	uint64_t engine_started;
+	uint64_t engine_ready_at;       /* 0: not READY yet */
 	uint64_t last_heard;
 	uint64_t deadline;      /* leave (UPGRADE) or READY (trial) by */
 	uint64_t restart_at;    /* 0: none planned */

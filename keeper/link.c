@@ -129,6 +129,8 @@ link_ready(void)
 		K.deadline = 0;
 	}
 	K.engine_ready = K.ever_ready = 1;
+	if (K.engine_ready_at == 0)
+		K.engine_ready_at = keeper_mono_ms();
 	if (K.ready_fd >= 0) {
 		(void)!write(K.ready_fd, "", 1);
 		close(K.ready_fd);

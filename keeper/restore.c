@@ -139,6 +139,7 @@ restore_done(const char *failed)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		klog_warn("PR_SET_CHILD_SUBREAPER");
 	K.engine_started = K.last_heard = keeper_mono_ms();
+	K.engine_ready_at = K.engine_ready ? K.engine_started : 0;
 	klog_info("corral-keeper %s re-executed: %d held, %d children%s",
 	    KEEPER_VERSION, K.nheld, K.nchildren, failed != NULL ?
 	    " (back to the old binary)" : "");

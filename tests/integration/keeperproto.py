@@ -127,7 +127,7 @@ class Link:
             items.append(m)
 
     def spawn(self, tag, argv, env=None, cwd=None, flags=SETSID, fds=(),
-              held=(), preload=None):
+              held=(), preload=None, cgroup_fd=None, procs=()):
         fields = [(TAG, tag)] + [(ARGV, a) for a in argv]
         env = dict(os.environ) if env is None else env
         fields += [(ENVP, f"{k}={v}") for k, v in env.items()]
@@ -137,6 +137,11 @@ class Link:
             fields.append((PRELOAD, preload))
         fields += [(FD_ATTACHED, i) for i in range(len(fds))]
         fields += [(FD_HELD, t) for t in held]
+        fields += [(CGROUP_PROCS, p) for p in procs]
+        fds = list(fds)
+        if cgroup_fd is not None:
+            fields.append((CGROUP_FD, len(fds)))
+            fds.append(cgroup_fd)
         fields += [(UMASK, 0o22), (FLAGS, flags)]
         self.send(SPAWN, fields, fds)
 

@@ -422,3 +422,83 @@ def test_pid1_reaps_orphans_and_stops(keepers, tmp_path):
     e.link.send(BYE, [(STATUS, 0)])
     e.exit(0)
     assert k.wait() == 0
+
+
+def own_cgroup_dirs():
+    """(v2 dir, v1 memory dir) this test runs in, each None if absent."""
+    mounts = {}
+    with open("/proc/mounts") as f:
+        for line in f:
+            dev, path, fstype, opts = line.split()[:4]
+            if fstype == "cgroup2":
+                mounts.setdefault("", path)
+            elif fstype == "cgroup" and "memory" in opts.split(","):
+                mounts["memory"] = path
+    dirs = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            key = "" if ctrls == "" else "memory" \
+                if "memory" in ctrls.split(",") else None
+            if key is not None and key in mounts:
+                dirs[key] = mounts[key] + path
+    return dirs.get(""), dirs.get("memory")
+
+
+def test_spawn_into_cgroups(keepers):
+    """clone3(CLONE_INTO_CGROUP) with a v2 directory; a write of the pid
+    to a cgroup.procs file (v1, or v2 when clone3 cannot)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make cgroups")
+    v2, v1 = own_cgroup_dirs()
+    made = []
+    for base in (v2, v1):
+        if base is None:
+            made.append(None)
+            continue
+        d = os.path.join(base, f"corral-keeper-test-{os.getpid()}")
+        try:
+            os.mkdir(d)
+        except OSError as e:
+            pytest.skip(f"cannot make a cgroup under {base}: {e}")
+        made.append(d)
+    if made == [None, None]:
+        pytest.skip("no cgroup hierarchy")
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    try:
+        if made[0] is not None:
+            dfd = os.open(made[0], os.O_RDONLY | os.O_DIRECTORY)
+            e.link.spawn("v2", ["sleep", "1000"], cgroup_fd=dfd)
+            os.close(dfd)
+            m = e.link.expect(SPAWNED)
+            k.pids.append(m.fields[PID])
+            with open(f"/proc/{m.fields[PID]}/cgroup") as f:
+                line = [x for x in f if x.startswith("0::")][0]
+            assert line.strip().endswith(os.path.basename(made[0]))
+        if made[1] is not None:
+            e.link.spawn("v1", ["sleep", "1000"],
+                         procs=[os.path.join(made[1], "cgroup.procs")])
+            m = e.link.expect(SPAWNED)
+            k.pids.append(m.fields[PID])
+            with open(os.path.join(made[1], "cgroup.procs")) as f:
+                assert str(m.fields[PID]) in f.read().split()
+        e.link.spawn("bad", ["sleep", "1000"],
+                     procs=["/nonexistent/cgroup.procs"])
+        m = e.link.expect(SPAWN_FAILED)
+        assert (m.fields[ERRNO], m.fields[STAGE]) == (errno.ENOENT, "cgroup")
+    finally:
+        for pid in k.pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in k.pids:
+            wait_gone(pid)
+        for d in made:
+            if d is not None:
+                wait_for(lambda: not open(os.path.join(d, "cgroup.procs"))
+                         .read().strip(), what=f"{d} empty")
+                os.rmdir(d)
