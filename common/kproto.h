@@ -187,9 +187,12 @@ const char *kproto_type_name(uint32_t);
 const char *kproto_kind_name(int64_t);
 void kproto_msg_init(struct kproto_msg *, uint32_t);
 void kproto_msg_free(struct kproto_msg *);
+int64_t *kproto_int_slot(struct kproto_msg *, uint32_t);
 int kproto_decode(uint32_t, const void *, size_t, size_t,
     struct kproto_msg *);
 int kproto_decode_frame(const void *, size_t, size_t *, struct kproto_msg *);
+
+/* kproto-encode.c */
 void kproto_buf_free(struct kproto_buf *);
 int kproto_encode(const struct kproto_msg *, struct kproto_buf *);
 
