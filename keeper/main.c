@@ -36,22 +36,26 @@ static int main_restore_fd = -1;
 static int main_fallback_fd = -1;
 static char *main_restore_error;
 
-uint64_t
-keeper_mono_ms(void)
+/* Milliseconds on clock id (CLOCK_MONOTONIC or CLOCK_REALTIME). */
+static int64_t
+keeper_clock_ms(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+keeper_mono_ms(void)
+{
+	return (uint64_t)keeper_clock_ms(CLOCK_MONOTONIC);
 }
 
 int64_t
 keeper_real_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return keeper_clock_ms(CLOCK_REALTIME);
 }
 
 void
