@@ -339,8 +339,12 @@ main_loop(void)
 		pfd[1].events = POLLIN |
 		    (kproto_conn_pending(&K.conn) ? POLLOUT : 0);
 		n = poll(pfd, K.conn.fd >= 0 ? 2 : 1, timeout);
-		if (n == -1 && errno != EINTR)
-			klog_fatal("poll: %s", strerror(errno));
+		if (n == -1 && errno != EINTR) {
+			/* ENOMEM: the keeper must not die of it; try again */
+			klog_warn("poll");
+			(void)nanosleep(&(struct timespec){ 0, 100000000 },
+			    NULL);
+		}
 		if (n <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN)
