@@ -203,6 +203,7 @@ struct startup {
 	const char *corral_home;
 	const char *bindir;     /* absolute folder of corrald and corral */
 	const char *path;       /* PATH for the apps */
+	const char *metrics;    /* corrald --metrics ADDR, or NULL */
 	unsigned watchdog_sec;
 	unsigned stop_timeout_sec;
 };

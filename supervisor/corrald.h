@@ -479,6 +479,10 @@ json_t *persist_daemon_env(void);
 int persist_resurrect(json_t *, struct instance ***, size_t *, char **,
     char **);
 
+/* bootfile.c */
+void bootfile_reply(json_t *);
+void bootfile_start(const char *);
+
 /* cmd-file.c */
 const struct cmd_entry *cmd_file_redirect(const char *, json_t *);
 

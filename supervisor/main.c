@@ -56,7 +56,7 @@ static void NORETURN
 main_usage(void)
 {
 	fprintf(stderr, "usage: corrald [-fv] [--foreground] [--resurrect] "
-	    "[--verbose] [--metrics ADDR]\n");
+	    "[--verbose] [--metrics ADDR] [FILE (with --foreground)]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -371,7 +371,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	char *cause = NULL, *logfile;
-	const char *metrics = getenv("CORRAL_METRICS");
+	const char *metrics = getenv("CORRAL_METRICS"), *bootfile;
 	int ch, lockfd, ready_fd = -1;
 
 	while ((ch = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
@@ -392,8 +392,9 @@ main(int argc, char **argv)
 			main_usage();
 		}
 	}
-	if (optind != argc)
+	if (optind + 1 < argc || (optind < argc && !D.foreground))
 		main_usage();
+	bootfile = optind < argc ? argv[optind] : NULL;
 	if (metrics != NULL && *metrics == '\0')
 		metrics = NULL;
 	main_check_metrics(metrics);
@@ -430,6 +431,8 @@ main(int argc, char **argv)
 		log_warnx("watchdog timer failed");
 	if (D.resurrect)
 		main_resurrect();
+	if (bootfile != NULL)
+		bootfile_start(bootfile);
 	sdnotify_ready();
 	if (ready_fd != -1) {
 		(void)!write(ready_fd, "", 1);
