@@ -2,7 +2,9 @@
 /*
  * GET /metrics: every app, instance and the daemon itself in Prometheus'
  * text format, built on the loop in one pass per metric family (the format
- * wants a family's samples together). The label text of each instance is
+ * wants a family's samples together). An instance's labels are app, index
+ * (0..N-1) and id: not "instance", which Prometheus sets on every series
+ * it scrapes (the target's host:port) and would rename exported_instance. The label text of each instance is
  * escaped once per scrape and copied into each of its samples. CPU and
  * memory come from the instances' last samples; those older than
  * METRICS_MAX_AGE_MS are read again first, in one batch (limits.c), so a
@@ -276,7 +278,7 @@ metrics_collect(struct metrics_scrape *m)
 			l->off = m->labels.len;
 			promtext_label(&m->labels, "app", app->cfg.name, 1);
 			snprintf(num, sizeof num, "%d", inst->index);
-			promtext_label(&m->labels, "instance", num, 0);
+			promtext_label(&m->labels, "index", num, 0);
 			snprintf(num, sizeof num, "%d", inst->id);
 			promtext_label(&m->labels, "id", num, 0);
 			l->len = m->labels.len - l->off;
