@@ -59,7 +59,7 @@ health_replace(struct health_check *hc)
 	char *cause = NULL;
 
 	if (app->reload != NULL)
-		return;                 /* a reload replaces it, or it comes back */
+		return;         /* the reload replaces it, or it comes back */
 	if (!hc->replacing) {
 		hc->replacing = 1;
 		app->counters.health_replaced++;

@@ -229,7 +229,8 @@ httpd_listen(const char *spec, char **cause)
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0);
 	if (fd == -1) {
-		xasprintf(cause, "metrics %s: socket: %s", spec, strerror(errno));
+		xasprintf(cause, "metrics %s: socket: %s", spec,
+		    strerror(errno));
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
@@ -250,7 +251,10 @@ httpd_listen(const char *spec, char **cause)
 	return fd;
 }
 
-/* Starts serving at addr (see httpaddr.c). At start-up only. */
+/*
+ * Starts serving at addr (see httpaddr.c). At start-up only: -1 with
+ * *cause when the address cannot be bound.
+ */
 int
 httpd_start(const char *addr, char **cause)
 {
@@ -269,21 +273,20 @@ httpd_start(const char *addr, char **cause)
 	    MHD_OPTION_END);
 	if (httpd.mhd == NULL) {
 		close(fd);
-		xasprintf(cause, "metrics %s: libmicrohttpd did not start", addr);
+		xasprintf(cause, "metrics %s: libmicrohttpd did not start",
+		    addr);
 		return -1;
 	}
+	/* Start-up only: a failure here is a broken invariant. */
 	info = MHD_get_daemon_info(httpd.mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	if (info == NULL || uv_poll_init(D.loop, &httpd.poll,
-	    info->epoll_fd) != 0 || uv_timer_init(D.loop, &httpd.timer) != 0) {
-		MHD_stop_daemon(httpd.mhd);
-		httpd.mhd = NULL;
-		xasprintf(cause, "metrics %s: cannot watch libmicrohttpd's epoll "
-		    "descriptor", addr);
-		return -1;
-	}
+	if (info == NULL)
+		fatalx("metrics: libmicrohttpd has no epoll descriptor");
+	if ((r = uv_poll_init(D.loop, &httpd.poll, info->epoll_fd)) != 0 ||
+	    (r = uv_timer_init(D.loop, &httpd.timer)) != 0 ||
+	    (r = uv_poll_start(&httpd.poll, UV_READABLE, httpd_poll_cb)) != 0)
+		fatalx("metrics: cannot watch libmicrohttpd: %s",
+		    uv_strerror(r));
 	httpd.open = 1;
-	if ((r = uv_poll_start(&httpd.poll, UV_READABLE, httpd_poll_cb)) != 0)
-		fatalx("metrics: uv_poll_start: %s", uv_strerror(r));
 	uv_unref((uv_handle_t *)&httpd.poll);
 	uv_unref((uv_handle_t *)&httpd.timer);
 	log_info("metrics: serving http://%s/metrics, /healthz, /readyz",

@@ -2,14 +2,16 @@
 /*
  * GET /metrics: every app, instance and the daemon itself in Prometheus'
  * text format, built on the loop in one pass per metric family (the format
- * wants a family's samples together). An instance's labels are app, index
- * (0..N-1) and id: not "instance", which Prometheus sets on every series
- * it scrapes (the target's host:port) and would rename exported_instance. The label text of each instance is
- * escaped once per scrape and copied into each of its samples. CPU and
- * memory come from the instances' last samples; those older than
- * METRICS_MAX_AGE_MS are read again first, in one batch (limits.c), so a
- * scrape costs no reading while the once-a-second sampler runs. What a
- * scrape cost the daemon in CPU is itself a metric of the next one.
+ * wants a family's samples together); the per-app families are in
+ * metrics-app.c. An instance's labels are app, index (0..N-1) and id: not
+ * "instance", which Prometheus sets on every series it scrapes (the
+ * target's host:port) and would rename exported_instance. The label text
+ * of each instance is escaped once per scrape and copied into each of its
+ * samples. CPU and memory come from the instances' last samples; those
+ * older than METRICS_MAX_AGE_MS are read again first, in one batch
+ * (limits.c), so a scrape costs no reading while the once-a-second
+ * sampler runs. What a scrape cost the daemon in CPU is itself a metric
+ * of the next one.
  */
 #include <sys/resource.h>
 
@@ -19,38 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "corrald.h"
+#include "metrics.h"
 
 #define METRICS_MAX_AGE_MS 2000
-
-typedef int metrics_inst_fn(const struct instance *, uint64_t *);
-typedef int metrics_app_fn(const struct app *, uint64_t *);
-
-struct metrics_family {
-	const char *name;
-	const char *type;
-	const char *help;
-	int decimals;                   /* the value is v / 10^decimals */
-	void *fn;                       /* metrics_inst_fn or metrics_app_fn */
-};
-
-/* Where the label text of an instance or app is in the scrape's arena. */
-struct metrics_label {
-	size_t off;
-	size_t len;
-};
-
-/* One scrape: the instances and apps with their label text. */
-struct metrics_scrape {
-	struct promtext t;
-	struct promtext labels;         /* every label text, back to back */
-	struct instance **insts;
-	struct metrics_label *il;
-	size_t ninsts;
-	struct app **apps;
-	struct metrics_label *al;
-	size_t napps;
-};
 
 static uint64_t metrics_last_cpu_ns;    /* CPU the previous scrape took */
 
@@ -140,114 +113,32 @@ m_health_failures(const struct instance *i, uint64_t *v)
 
 static const struct metrics_family metrics_inst_families[] = {
 	{ "corral_instance_cpu_seconds_total", "counter",
-	  "CPU time used by the instance's process tree.", 6, m_cpu },
+	  "CPU time used by the instance's process tree.", 6, m_cpu, NULL },
 	{ "corral_instance_memory_bytes", "gauge",
 	  "Memory of the instance's process tree, less inactive file cache.",
-	  0, m_memory },
+	  0, m_memory, NULL },
 	{ "corral_instance_memory_limit_bytes", "gauge",
 	  "The instance's memory limit (max_memory), when one is set.", 0,
-	  m_memory_limit },
+	  m_memory_limit, NULL },
 	{ "corral_instance_restarts_total", "counter",
-	  "Times the instance was started again.", 0, m_restarts },
+	  "Times the instance was started again.", 0, m_restarts, NULL },
 	{ "corral_instance_unstable_restarts", "gauge",
-	  "Restarts in a row that came before min_uptime.", 0, m_unstable },
+	  "Restarts in a row that came before min_uptime.", 0, m_unstable,
+	  NULL },
 	{ "corral_instance_oom_kills_total", "counter",
-	  "Times the OOM killer ended the instance.", 0, m_oom },
+	  "Times the OOM killer ended the instance.", 0, m_oom, NULL },
 	{ "corral_instance_ready", "gauge",
-	  "1 when the instance is online (ready), else 0.", 0, m_ready },
+	  "1 when the instance is online (ready), else 0.", 0, m_ready, NULL },
 	{ "corral_instance_start_time_seconds", "gauge",
 	  "When the running process started, in seconds since the epoch.", 3,
-	  m_started },
+	  m_started, NULL },
 	{ "corral_instance_healthy", "gauge",
 	  "1 when the last liveness check passed, 0 when it failed.", 0,
-	  m_healthy },
+	  m_healthy, NULL },
 	{ "corral_instance_health_failures", "gauge",
-	  "Liveness checks failed in a row.", 0, m_health_failures },
+	  "Liveness checks failed in a row.", 0, m_health_failures, NULL },
 };
 
-static int
-a_instances(const struct app *a, uint64_t *v)
-{
-	*v = (uint64_t)a->cfg.instances;
-	return 1;
-}
-
-static int
-a_ready_instances(const struct app *a, uint64_t *v)
-{
-	const struct instance *i;
-
-	*v = 0;
-	TAILQ_FOREACH(i, &a->instances, entry)
-		*v += i->state == INST_ONLINE && !i->deleting;
-	return 1;
-}
-
-static int
-a_ready(const struct app *a, uint64_t *v)
-{
-	int wanted;
-
-	*v = probez_app_ready(a, &wanted) == wanted;
-	return 1;
-}
-
-static int
-a_reloads(const struct app *a, uint64_t *v)
-{
-	*v = a->counters.reloads;
-	return 1;
-}
-
-static int
-a_reloads_failed(const struct app *a, uint64_t *v)
-{
-	*v = a->counters.reloads_failed;
-	return 1;
-}
-
-static int
-a_log_dropped(const struct app *a, uint64_t *v)
-{
-	return logsink_dropped((struct app *)a, v) == 0;
-}
-
-static int
-a_scale_min(const struct app *a, uint64_t *v)
-{
-	*v = (uint64_t)a->cfg.scale_min;
-	return a->cfg.scale_max != 0;
-}
-
-static int
-a_scale_max(const struct app *a, uint64_t *v)
-{
-	*v = (uint64_t)autoscale_max(&a->cfg);
-	return a->cfg.scale_max != 0;
-}
-
-static const struct metrics_family metrics_app_families[] = {
-	{ "corral_app_instances", "gauge",
-	  "Instances the app is declared (or scaled) to run.", 0, a_instances },
-	{ "corral_app_ready_instances", "gauge",
-	  "Instances of the app that are online.", 0, a_ready_instances },
-	{ "corral_app_ready", "gauge",
-	  "1 when every instance the app wants is ready (as /readyz).", 0,
-	  a_ready },
-	{ "corral_app_reloads_total", "counter",
-	  "Rolling reloads of the app that completed.", 0, a_reloads },
-	{ "corral_app_reloads_failed_total", "counter",
-	  "Rolling reloads of the app that were aborted.", 0,
-	  a_reloads_failed },
-	{ "corral_app_log_dropped_lines_total", "counter",
-	  "Log lines lost because a log file could not be written.", 0,
-	  a_log_dropped },
-	{ "corral_app_autoscale_min_instances", "gauge",
-	  "The least instances autoscaling keeps.", 0, a_scale_min },
-	{ "corral_app_autoscale_max_instances", "gauge",
-	  "The most instances autoscaling may run (capped by the CPU count "
-	  "unless scale_above_cpus).", 0, a_scale_max },
-};
 
 /* The label text name="value" of each instance and app, escaped once. */
 static void
@@ -287,14 +178,15 @@ metrics_collect(struct metrics_scrape *m)
 }
 
 /* The start of a sample line: name{labels[,extra]} */
-static void
+void
 metrics_sample(struct metrics_scrape *m, const char *name,
     const struct metrics_label *l, const char *extra)
 {
 	promtext_sample(&m->t, name, m->labels.buf + l->off, l->len, extra);
 }
 
-static void
+/* A sample's value and the end of its line. */
+void
 metrics_value(struct promtext *t, uint64_t v, int decimals)
 {
 	if (decimals > 0)
@@ -331,153 +223,12 @@ metrics_instances(struct metrics_scrape *m)
 		f = &metrics_inst_families[k];
 		promtext_family(&m->t, f->name, f->type, f->help);
 		for (i = 0; i < m->ninsts; i++) {
-			if (!((metrics_inst_fn *)f->fn)(m->insts[i], &v))
+			if (!f->inst(m->insts[i], &v))
 				continue;
 			metrics_sample(m, f->name, &m->il[i], NULL);
 			metrics_value(&m->t, v, f->decimals);
 		}
 	}
-}
-
-/* A per-app counter split by one more label: (app, extra) -> value. */
-static void
-metrics_app_split(struct metrics_scrape *m, const char *name,
-    const char *type, const char *help, const char *const *extra,
-    size_t nextra, void (*fn)(const struct app *, uint64_t *))
-{
-	uint64_t *v = xcalloc(nextra, sizeof *v);
-	size_t i, k;
-
-	promtext_family(&m->t, name, type, help);
-	for (i = 0; i < m->napps; i++) {
-		fn(m->apps[i], v);
-		for (k = 0; k < nextra; k++) {
-			metrics_sample(m, name, &m->al[i], extra[k]);
-			metrics_value(&m->t, v[k], 0);
-		}
-	}
-	free(v);
-}
-
-static const char *const metrics_streams[] = {
-	"stream=\"out\"", "stream=\"err\"",
-};
-
-static void
-s_log_lines(const struct app *a, uint64_t *v)
-{
-	v[0] = a->counters.log_lines[0];
-	v[1] = a->counters.log_lines[1];
-}
-
-static void
-s_log_bytes(const struct app *a, uint64_t *v)
-{
-	v[0] = a->counters.log_bytes[0];
-	v[1] = a->counters.log_bytes[1];
-}
-
-static const char *const metrics_results[] = {
-	"result=\"ok\"", "result=\"failed\"",
-};
-
-static void
-s_health(const struct app *a, uint64_t *v)
-{
-	v[0] = a->counters.health_ok;
-	v[1] = a->counters.health_failed;
-}
-
-static const char *const metrics_replace_reasons[] = {
-	"reason=\"health_check\"", "reason=\"max_memory_restart\"",
-};
-
-static void
-s_replaced(const struct app *a, uint64_t *v)
-{
-	v[0] = a->counters.health_replaced;
-	v[1] = a->counters.memory_replaced;
-}
-
-static const char *const metrics_scale_reasons[AUTOSCALE_NREASONS] = {
-	"direction=\"up\",reason=\"queue\"", "direction=\"up\",reason=\"cpu\"",
-	"direction=\"up\",reason=\"min\"", "direction=\"down\",reason=\"calm\"",
-	"direction=\"down\",reason=\"max\"",
-};
-
-static void
-s_scaled(const struct app *a, uint64_t *v)
-{
-	memcpy(v, a->counters.scaled, sizeof a->counters.scaled);
-}
-
-/* Accept queue and backlog of every held TCP socket. */
-static void
-metrics_sockets(struct metrics_scrape *m, int backlog)
-{
-	const char *name = backlog ? "corral_app_socket_backlog" :
-	    "corral_app_socket_accept_queue";
-	struct sockstat st;
-	struct promtext extra;
-	char addr[128];
-	size_t i, k;
-	struct app *a;
-
-	promtext_family(&m->t, name, "gauge", backlog ?
-	    "The most connections a held socket queues for accept()." :
-	    "Connections waiting in a held socket for an instance to accept.");
-	promtext_init(&extra, 128);
-	for (i = 0; i < m->napps; i++) {
-		a = m->apps[i];
-		for (k = 0; k < a->nlisteners; k++) {
-			if (a->listeners[k].fd == -1 ||
-			    sockstat_read(a->listeners[k].fd, &st) == -1)
-				continue;
-			listener_format(&a->listeners[k], addr, sizeof addr);
-			extra.len = 0;
-			promtext_label(&extra, "socket", addr, 1);
-			promtext_raw(&extra, "", 1);
-			metrics_sample(m, name, &m->al[i], extra.buf);
-			metrics_value(&m->t, backlog ? st.backlog : st.queue, 0);
-		}
-	}
-	promtext_free(&extra);
-}
-
-static void
-metrics_apps(struct metrics_scrape *m)
-{
-	const struct metrics_family *f;
-	size_t i, k;
-	uint64_t v;
-
-	for (k = 0; k < nitems(metrics_app_families); k++) {
-		f = &metrics_app_families[k];
-		promtext_family(&m->t, f->name, f->type, f->help);
-		for (i = 0; i < m->napps; i++) {
-			if (!((metrics_app_fn *)f->fn)(m->apps[i], &v))
-				continue;
-			metrics_sample(m, f->name, &m->al[i], NULL);
-			metrics_value(&m->t, v, f->decimals);
-		}
-	}
-	metrics_app_split(m, "corral_app_log_lines_total", "counter",
-	    "Lines the app's instances wrote, by stream.", metrics_streams, 2,
-	    s_log_lines);
-	metrics_app_split(m, "corral_app_log_bytes_total", "counter",
-	    "Bytes the app's instances wrote, by stream.", metrics_streams, 2,
-	    s_log_bytes);
-	metrics_app_split(m, "corral_app_health_checks_total", "counter",
-	    "Liveness checks of the app's instances, by result.",
-	    metrics_results, 2, s_health);
-	metrics_app_split(m, "corral_app_replacements_total", "counter",
-	    "Instances replaced by the daemon, by reason.",
-	    metrics_replace_reasons, 2, s_replaced);
-	metrics_app_split(m, "corral_app_autoscale_decisions_total", "counter",
-	    "Instances added or removed by autoscaling, by reason.",
-	    metrics_scale_reasons, AUTOSCALE_NREASONS, s_scaled);
-	metrics_sockets(m, 0);
-	metrics_sockets(m, 1);
 }
 
 /* The daemon's open descriptors, or -1. */
@@ -596,3 +347,4 @@ metrics_serve(struct httpd_request *r, struct httpd_reply *rep)
 	free(m.al);
 	metrics_last_cpu_ns = metrics_thread_ns() - t0;
 }
+

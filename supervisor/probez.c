@@ -88,7 +88,8 @@ probez_app_line(const struct app *app, long long min, char **text)
 void
 probez_readyz(struct httpd_request *r, struct httpd_reply *rep)
 {
-	const char *name = httpd_query(r, "app"), *min_s = httpd_query(r, "min");
+	const char *name = httpd_query(r, "app");
+	const char *min_s = httpd_query(r, "min");
 	const struct app *app;
 	long long min = -1;
 	char *text = NULL;
