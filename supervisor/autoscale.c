@@ -186,11 +186,20 @@ autoscale_sample(struct autoscale *as)
 	as->cpu = running > 0 ? 100.0 * sum / cap / running : 0;
 }
 
-/* Whether the app is between changes: no reload, nobody on the way. */
+/*
+ * Whether the app is between changes (no reload, nobody on the way) and
+ * running: an app somebody stopped, or whose instances all failed, is
+ * left alone.
+ */
 static int
 autoscale_quiet(const struct app *app)
 {
-	return app->reload == NULL && app_settled(app);
+	const struct instance *inst;
+	int online = 0;
+
+	TAILQ_FOREACH(inst, &app->instances, entry)
+		online += inst->state == INST_ONLINE && !inst->deleting;
+	return online > 0 && app->reload == NULL && app_settled(app);
 }
 
 static void
