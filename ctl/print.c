@@ -56,8 +56,8 @@ print_health_notes(json_t *list)
 		if (strcmp(status, "failing") != 0 &&
 		    strcmp(status, "replacing") != 0)
 			continue;
-		printf("id %d (%s %d): health %s, %d of %d failed: %s\n",
-		    print_int(o, "id"), print_str(o, "name"),
+		printf("id %d (%s %d): health check %s (%d in a row, replaced "
+		    "at %d): %s\n", print_int(o, "id"), print_str(o, "name"),
 		    print_int(o, "instance"), status, print_int(h, "failures"),
 		    print_int(h, "threshold"), print_str(h, "last_error"));
 	}
