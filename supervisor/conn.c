@@ -137,6 +137,11 @@ conn_reply_list(struct conn *c, const char *kind, struct instance **v,
 	if (head == NULL)
 		head = json_object();
 	json_object_update_new(head, proto_ok(kind, NULL));
+	if (c == NULL) {                /* the boot file's request */
+		json_object_set_new(head, "data", cmd_list_json(v, n));
+		conn_reply(c, head);
+		return;
+	}
 	line = proto_encode(head, &len);
 	json_decref(head);
 	linebuf_init(&out, 0);
@@ -168,6 +173,11 @@ conn_reply_list(struct conn *c, const char *kind, struct instance **v,
 void
 conn_reply(struct conn *c, json_t *msg)
 {
+	if (c == NULL) {                /* the boot file's request */
+		bootfile_reply(msg);
+		json_decref(msg);
+		return;
+	}
 	c->replied = 1;
 	c->since = mono_ms();
 	conn_write(c, msg, !c->streaming);
@@ -183,7 +193,8 @@ conn_reply_error(struct conn *c, int exit_status, const char *fmt, ...)
 	va_start(ap, fmt);
 	xvasprintf(&s, fmt, ap);
 	va_end(ap);
-	c->streaming = 0;
+	if (c != NULL)
+		c->streaming = 0;
 	conn_reply(c, proto_error(s, exit_status));
 	free(s);
 }

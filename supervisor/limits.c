@@ -382,8 +382,10 @@ limits_memory_restart(struct instance *inst)
 	    "replacing pid %d", inst->app->cfg.name, inst->index, a, b,
 	    inst->pid);
 	inst->memory_restarts++;
+	inst->app->counters.memory_replaced++;
 	instance_set_reason(inst, "memory %s passed max_memory_restart %s",
 	    a, b);
+	inst->keep_reason = 1;
 	if (inst->app->nlisteners > 0) {
 		if (reload_instance(inst, &cause) == 0)
 			return;
@@ -396,14 +398,17 @@ limits_memory_restart(struct instance *inst)
 }
 
 /*
- * Once a second: samples running instances (see limits_due), enforces,
- * collects.
+ * Samples, in one batch, every running instance whose last sample is
+ * older than max_age_ms: cgroups one by one, the instances without one in
+ * a single /proc pass.  At a metrics scrape; and once a second
+ * (limits_tick, max_age_ms 0), where cgroups are sampled in turns (see
+ * limits_due).
  */
 void
-limits_tick(void)
+limits_refresh(uint64_t max_age_ms)
 {
 	struct app		*app;
-	struct instance		*inst, *next, **fb = NULL;
+	struct instance		*inst, **fb = NULL;
 	struct cgroup_usage	*u, cu;
 	pid_t			*pg = NULL;
 	size_t			 n = 0, i, k = 0;
@@ -411,12 +416,15 @@ limits_tick(void)
 
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (inst->child == NULL)
+			if (inst->child == NULL || (inst->sample.valid &&
+			    now - inst->sample.wall_us < max_age_ms * 1000))
 				continue;
 			if (inst->child->cg != NULL) {
-				if (limits_due(inst, k++, limits_ncg) &&
+				if ((max_age_ms != 0 ||
+				    limits_due(inst, k, limits_ncg)) &&
 				    cgroup_sample(inst->child->cg, &cu) == 0)
 					limits_publish(inst, &cu, now);
+				k++;
 				continue;
 			}
 			fb = xreallocarray(fb, n + 1, sizeof *fb);
@@ -435,8 +443,20 @@ limits_tick(void)
 	}
 	free(fb);
 	free(pg);
-	limits_ncg = k;
-	limits_cursor += LIMITS_SAMPLE_BUDGET;
+	if (max_age_ms == 0) {
+		limits_ncg = k;
+		limits_cursor += LIMITS_SAMPLE_BUDGET;
+	}
+}
+
+/* Once a second: samples running instances, enforces, collects. */
+void
+limits_tick(void)
+{
+	struct app		*app;
+	struct instance		*inst, *next;
+
+	limits_refresh(0);
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next)
 			limits_memory_restart(inst);

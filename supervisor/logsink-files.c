@@ -377,6 +377,32 @@ logsink_status_one(struct logfile *f)
 	    "lines_lost", (json_int_t)lost));
 }
 
+static uint64_t logsink_dropped_sum;
+
+static void
+logsink_dropped_one(struct logfile *f)
+{
+	uint64_t lost;
+
+	(void)logfile_error(f, &lost);
+	logsink_dropped_sum += lost;
+}
+
+/*
+ * Lines of app lost to write errors of its files (those open now), in
+ * *n; -1 without files.
+ */
+int
+logsink_dropped(struct app *app, uint64_t *n)
+{
+	if (app->logs == NULL)
+		return -1;
+	logsink_dropped_sum = 0;
+	logsink_each(app, logsink_dropped_one);
+	*n = logsink_dropped_sum;
+	return 0;
+}
+
 /* The files of app that fail or have lost lines, for describe. */
 json_t *
 logsink_status(struct app *app)

@@ -164,6 +164,23 @@ logsink_format(struct app *app, int index, int stream, uint64_t t,
 	return n;
 }
 
+/* Counts the lines and bytes of [p, p + n) for the metrics. */
+static void
+logsink_count(struct app *app, int stream, const char *p, size_t n, int all)
+{
+	const char *end = p + n, *nl;
+	uint64_t lines = 0;
+
+	app->counters.log_bytes[stream == 2] += n;
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		lines++;
+		p = nl + 1;
+	}
+	if (all && p < end)
+		lines++;
+	app->counters.log_lines[stream == 2] += lines;
+}
+
 /*
  * Hands on the lines of [from, to) of p (formatted as the n bytes at data
  * for the files; jneed bytes for the journal): all of them, or none and
@@ -183,6 +200,7 @@ logsink_commit(struct app *app, int index, int stream, uint64_t t,
 	if (logsink_full(f, n, w) || logsink_full(comb, n, w) ||
 	    logsink_full(j, jneed, w))
 		return -1;
+	logsink_count(app, stream, p + from, to - from, all);
 	if (f != NULL && n > 0)
 		logfile_write(f, data, n);
 	if (comb != NULL && n > 0)
@@ -266,4 +284,3 @@ logsink_drain(struct logpipe *lp, int all)
 	}
 	return rc;
 }
-

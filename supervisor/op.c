@@ -162,7 +162,8 @@ op_create_tracked(struct conn *conn, const int *ids, const long long *base,
 	timer_init(D.loop, &op->timeout);
 	op->timeout.data = op;
 	TAILQ_INSERT_TAIL(&D.ops, op, entry);
-	conn->op = op;
+	if (conn != NULL)               /* NULL: the boot file's request */
+		conn->op = op;
 	if (op_settled(op))
 		op_finish(op);
 	else
