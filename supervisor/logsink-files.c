@@ -134,24 +134,33 @@ logsink_open_path(struct applogs *l, const char *path)
 	return logfile_open_file(path, &l->ro);
 }
 
+/* Calls fn on each sink l has made. */
+static void
+logsink_each(struct applogs *l, void (*fn)(struct logfile *))
+{
+	int i;
+
+	if (l == NULL)
+		return;
+	if (l->out != NULL)
+		fn(l->out);
+	if (l->err != NULL)
+		fn(l->err);
+	if (l->comb != NULL)
+		fn(l->comb);
+	for (i = 0; i < l->ninst; i++) {
+		if (l->iout[i] != NULL)
+			fn(l->iout[i]);
+		if (l->ierr[i] != NULL)
+			fn(l->ierr[i]);
+	}
+}
+
 /* Closes every sink of l (what they hold is written first). */
 static void
 logsink_close_sinks(struct applogs *l)
 {
-	int i;
-
-	if (l->out != NULL)
-		logfile_close(l->out);
-	if (l->err != NULL)
-		logfile_close(l->err);
-	if (l->comb != NULL)
-		logfile_close(l->comb);
-	for (i = 0; i < l->ninst; i++) {
-		if (l->iout[i] != NULL)
-			logfile_close(l->iout[i]);
-		if (l->ierr[i] != NULL)
-			logfile_close(l->ierr[i]);
-	}
+	logsink_each(l, logfile_close);
 	free(l->iout);
 	free(l->ierr);
 	l->out = l->err = l->comb = NULL;
@@ -303,28 +312,6 @@ logsink_forget_journal(void)
 	logsink_journal_file = NULL;
 }
 
-static void
-logsink_each(struct app *app, void (*fn)(struct logfile *))
-{
-	struct applogs *l = app->logs;
-	int i;
-
-	if (l == NULL)
-		return;
-	if (l->out != NULL)
-		fn(l->out);
-	if (l->err != NULL)
-		fn(l->err);
-	if (l->comb != NULL)
-		fn(l->comb);
-	for (i = 0; i < l->ninst; i++) {
-		if (l->iout[i] != NULL)
-			fn(l->iout[i]);
-		if (l->ierr[i] != NULL)
-			fn(l->ierr[i]);
-	}
-}
-
 /*
  * Empties the app's files and removes their rotated copies (corral
  * flush), through the writer thread: each file is truncated through a
@@ -346,7 +333,7 @@ logsink_flush(struct app *app)
 		logsink_file(app, i, 2);
 	}
 	logsink_comb(app);
-	logsink_each(app, logfile_flush);
+	logsink_each(app->logs, logfile_flush);
 	if (app->nchildren == 0)
 		logsink_idle(app);
 	return 0;
@@ -398,7 +385,7 @@ logsink_dropped(struct app *app, uint64_t *n)
 	if (app->logs == NULL)
 		return -1;
 	logsink_dropped_sum = 0;
-	logsink_each(app, logsink_dropped_one);
+	logsink_each(app->logs, logsink_dropped_one);
 	*n = logsink_dropped_sum;
 	return 0;
 }
@@ -410,7 +397,7 @@ logsink_status(struct app *app)
 	json_t *a = json_array();
 
 	logsink_status_json = a;
-	logsink_each(app, logsink_status_one);
+	logsink_each(app->logs, logsink_status_one);
 	logsink_status_json = NULL;
 	return a;
 }
