@@ -132,7 +132,9 @@ def test_partial_requests_are_bounded(corral):
                 assert reply["ok"] is False and "busy" in reply["error"]
                 refused += 1
         assert refused >= 8
-        assert rss_kib(dpid) - before < 16 * 1024
+        # (ASan keeps freed memory in quarantine: RSS says nothing there.)
+        if "san" not in os.environ.get("BUILD", ""):
+            assert rss_kib(dpid) - before < 16 * 1024
     finally:
         for s in conns:
             s.close()
