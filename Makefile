@@ -55,12 +55,18 @@ LIBCTL = $(BUILD)/libctl.a
 TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 PRELOAD = $(if $(PRELOAD_SRC),$(BUILD)/libcorral-preload.so)
 EXEC = $(if $(EXEC_SRC),$(BUILD)/corral-exec)
+# node reads PM2's ecosystem files with this script (shipped beside corral-exec).
+LOADER = $(BUILD)/corral-ecosystem.js
 
 # The C example app (socket activation + sd_notify) needs libsystemd. It is
 # never a sanitizer build: it runs with the preload library in LD_PRELOAD.
 EXAMPLES = $(if $(HAVE_SYSTEMD),$(BUILD)/examples/corral-hello-c)
 
-all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(PRELOAD) $(EXAMPLES)
+all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(PRELOAD) $(LOADER) $(EXAMPLES)
+
+$(LOADER): exec/corral-ecosystem.js
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 $(BUILD)/examples/corral-hello-c: examples/c/server.c
 	@mkdir -p $(dir $@)
@@ -145,6 +151,7 @@ install: all
 	install -m 755 $(BUILD)/corrald $(BUILD)/corral $(DESTDIR)$(BINDIR)
 	$(if $(EXEC),install -m 755 $(EXEC) $(DESTDIR)$(LIBDIR))
 	$(if $(PRELOAD),install -m 644 $(PRELOAD) $(DESTDIR)$(LIBDIR))
+	install -m 644 $(LOADER) $(DESTDIR)$(LIBDIR)
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8
 	install -m 644 man/corral.1 $(DESTDIR)$(MANDIR)/man1

@@ -29,7 +29,7 @@ static char *cluster_preload_path;
  * A helper program or library: next to corrald (the build tree), else in
  * CORRAL_LIBDIR (installed). NULL if neither exists.
  */
-static char *
+char *
 cluster_helper(const char *name)
 {
 	char self[PATH_MAX], *slash, *path;

@@ -330,7 +330,8 @@ void instance_set_reason(struct instance *, const char *, ...)
 json_t *instance_to_json(struct instance *);
 
 /* reload.c */
-int reload_start(struct conn *, struct app **, size_t, int, char **);
+int reload_start(struct conn *, struct app **, size_t, int, const char *,
+    char **);
 int reload_instance(struct instance *, char **);
 void reload_check_all(void);
 void reload_conn_gone(struct conn *);
@@ -445,11 +446,25 @@ struct cfgload {
 	char *ignored;                  /* options of a PM2 file left out */
 	json_t *declared;               /* names of every app of the file */
 };
-int cfgload_read(struct cmd_ctx *, struct cfgload *, char **);
+int cfgload_build(struct cmd_ctx *, const char *, struct cfgfile *,
+    struct cfgload *, char **);
 void cfgload_free(struct cfgload *);
 int cfgload_is_file(json_t *);
 int cfgload_declares(const struct cfgload *, const char *);
 int cfgload_wanted(const char *, const char *);
+
+/* cfgread.c */
+typedef void cfgread_cb(struct cmd_ctx *, const char *, struct cfgfile *,
+    char *);
+void cfgread_start(struct cmd_ctx *, cfgread_cb *);
+void cfgread_conn_gone(struct conn *);
+
+/* ecoeval.c */
+typedef void ecoeval_cb(void *, struct cfgfile *, char *);
+char *ecoeval_node(json_t *);
+int ecoeval_start(const char *, const char *, const char *, json_t *,
+    ecoeval_cb *, void *, char **);
+void ecoeval_shutdown(void);
 
 /* persist.c */
 int persist_save(char **);
