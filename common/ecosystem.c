@@ -119,7 +119,8 @@ ecosystem_value(const char *key, json_t *v)
 			free(s);
 			return NULL;
 		}
-		if (strcmp(key, "args") == 0)
+		if (strcmp(key, "args") == 0 || strcmp(key, "node_args") == 0 ||
+		    strcmp(key, "interpreter_args") == 0)
 			ecosystem_append_quoted(&s, item);
 		else {
 			old = s;

@@ -86,6 +86,13 @@ struct app_config {
 	long long preload;              /* LD_PRELOAD the bind() shim */
 	long long reload_surge;         /* replacements unready at once */
 	char *increment_var;            /* env variable + instance index */
+	/* PM2's (pm2compat.c) */
+	char *exec_mode;                /* "fork" or "cluster", NULL: by count */
+	char *instance_var;             /* NULL: NODE_APP_INSTANCE */
+	json_t *node_args;              /* array: the interpreter's options */
+	long long wait_ready;           /* ready when node sends 'ready' */
+	long long shutdown_with_message; /* node gets 'shutdown', no signal */
+	uint64_t drain_timeout;         /* ms for open connections at a stop */
 };
 
 enum inst_state {
@@ -364,6 +371,12 @@ void logsink_files(struct app *, json_t *, int, int);
 void logsink_start(void);
 void logsink_stop(void);
 
+/* logdir.c */
+void logdir_owner(const struct app_config *, uid_t *, gid_t *);
+int logdir_make(const char *, uid_t, gid_t, char **);
+void logdir_retry(struct app *);
+void logdir_tick(void);
+
 /* server.c */
 int server_listen(char **);
 void server_close(void);
@@ -452,6 +465,14 @@ void cfgload_free(struct cfgload *);
 int cfgload_is_file(json_t *);
 int cfgload_declares(const struct cfgload *, const char *);
 int cfgload_wanted(const char *, const char *);
+
+/* pm2compat.c */
+const char *pm2compat_exec_mode(const char *, char **);
+int pm2compat_words(json_t *, const char *, const char *, char **);
+void pm2compat_resolve(struct app_config *);
+int pm2compat_cluster(const struct app_config *);
+int pm2compat_is_node(const struct app_config *);
+const char *pm2compat_instance_var(const struct app_config *);
 
 /* cfgread.c */
 typedef void cfgread_cb(struct cmd_ctx *, const char *, struct cfgfile *,

@@ -189,6 +189,7 @@ instance_spawn(struct instance *inst, char **cause)
 	int rc, nsock;
 
 	memset(stdio, 0, sizeof stdio);
+	logdir_retry(app);
 	nsock = cluster_spawn_prepare(inst, extra, &argv, stdio + 3, cause);
 	if (nsock == -1) {
 		appcfg_strv_free(argv);
