@@ -28,6 +28,7 @@ json_t *client_env_json(void);
 void print_list(json_t *, int);
 void print_describe(json_t *);
 void print_json(json_t *);
+void print_json_pretty(json_t *);
 
 /* startup.c */
 int startup_main(const char *, json_t *);

@@ -93,7 +93,7 @@ class CG:
 
     def __init__(self, corral):
         self.c = corral
-        self.info = corral.ok("info")
+        self.info = corral.ok("doctor")
         self.tops = info_tops(self.info)
         m = re.search(r"^cgroups: (\S+)", self.info, re.M)
         self.backend = m.group(1) if m else "none"
@@ -329,7 +329,7 @@ def test_unprivileged_user_without_delegation_falls_back():
         assert p.returncode == 0, f"corral {args}: {p.returncode} {p.stderr}"
         return p.stdout
     try:
-        info = run("info")
+        info = run("doctor")
         assert re.search(r"^cgroups: none", info, re.M), info
         assert re.search(r"^note: .+", info, re.M), info
         run("start", "kids.py", "--name", "kids", "--max-memory", "500M")
