@@ -107,7 +107,7 @@ $(BUILD)/corral-exec: $(call obj,$(EXEC_SRC))
 	$(CC) $(LDFLAGS_ALL) -o $@ $^
 
 $(BUILD)/libcorral-preload.so: $(call obj,$(PRELOAD_SRC))
-	$(CC) -shared -fPIC $(LDFLAGS) -o $@ $^ -ldl
+	$(CC) -shared -fPIC $(LDFLAGS) -o $@ $^ -ldl -lpthread
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBSUP) $(LIBCTL) $(LIBCOMMON)
 	@mkdir -p $(dir $@)

@@ -163,6 +163,8 @@ static const struct appcfg_key appcfg_keys[] = {
 	{ "drain_timeout", NULL, 0, CFG_DURATION, F(drain_timeout), 0, 0,
 	  "DUR    at a stop, time for open connections to finish once the "
 	  "instance stops accepting (default 5s)" },
+	{ "listen_bound", NULL, 0, CFG_LIST, F(listen_bound), 0, 0,
+	  NULL },                       /* not an option: bindreq.c fills it */
 };
 #undef F
 
@@ -189,6 +191,7 @@ appcfg_init(struct app_config *c)
 	c->reload_surge = 1;
 	c->node_args = json_array();
 	c->drain_timeout = 5000;
+	c->listen_bound = json_array();
 }
 
 void
@@ -218,6 +221,7 @@ appcfg_free(struct app_config *c)
 	free(c->exec_mode);
 	free(c->instance_var);
 	json_decref(c->node_args);
+	json_decref(c->listen_bound);
 	memset(c, 0, sizeof *c);
 }
 
@@ -674,7 +678,8 @@ appcfg_cli_opts(void)
 	for (i = 0; i < nitems(appcfg_keys); i++) {
 		const struct appcfg_key *k = &appcfg_keys[i];
 
-		if (k->type == CFG_ARGS || strcmp(k->name, "script") == 0)
+		if (k->type == CFG_ARGS || strcmp(k->name, "script") == 0 ||
+		    k->help == NULL)
 			continue;
 		opts[n].name = appcfg_kebab(k->name, names[2 * i],
 		    sizeof names[0]);

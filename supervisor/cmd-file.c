@@ -90,6 +90,11 @@ cmd_file_replace(struct app *app, struct app_config *cfg,
 	long long have = 0, i;
 
 	triggers_stop(app);
+	if (pm2compat_cluster(cfg)) {
+		/* What the instances bound on demand stays theirs. */
+		json_decref(cfg->listen_bound);
+		cfg->listen_bound = json_deep_copy(app->cfg.listen_bound);
+	}
 	if (json_equal(app->cfg.listen, cfg->listen))
 		ready_spec_clear(&app->ready);
 	else

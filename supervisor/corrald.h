@@ -93,6 +93,7 @@ struct app_config {
 	long long wait_ready;           /* ready when node sends 'ready' */
 	long long shutdown_with_message; /* node gets 'shutdown', no signal */
 	uint64_t drain_timeout;         /* ms for open connections at a stop */
+	json_t *listen_bound;           /* array: bound on demand (bindreq.c) */
 };
 
 enum inst_state {
@@ -112,6 +113,8 @@ enum inst_event {
 	EV_READY,                       /* the readiness source said ready */
 	EV_EXIT,                        /* the main process exited */
 	EV_TIMER,                       /* the state's timer fired */
+	EV_DRAINED,                     /* its processes stopped accepting and
+					   their connections ended */
 	EV_NEVENTS
 };
 
@@ -148,6 +151,8 @@ struct child {
 	struct cgroup *cg;              /* its cgroup, NULL without */
 	int join_after;                 /* the daemon moves it there */
 	uint64_t oom_base;              /* OOM kills in cg before the spawn */
+	struct ctlchan *ctl;            /* control channel (ctlchan.c), or NULL */
+	struct nodeipc *ipc;            /* Node IPC channel (nodeipc.c), or NULL */
 	TAILQ_ENTRY(child) entry;
 };
 TAILQ_HEAD(child_list, child);
@@ -172,6 +177,7 @@ struct instance {
 	int restart_pending;            /* start again once stopped */
 	int deleting;                   /* free once stopped */
 	int killed;                     /* SIGKILL already sent this stop */
+	int draining;                   /* stopping: waits for DRAINED first */
 	uint64_t cpu_ticks;             /* last sample */
 	uint64_t cpu_at;                /* monotonic ms of the last sample */
 	double cpu;                     /* % of one CPU */
@@ -199,7 +205,8 @@ struct app {
 	char *source;                   /* config file it came from, or NULL */
 	struct triggers *triggers;      /* cron, watch, identity (triggers.c) */
 	struct listener *listeners;     /* held for the app's whole life */
-	size_t nlisteners;
+	size_t nlisteners;              /* listen's first, then bound ones */
+	size_t ndeclared;               /* those of listen */
 	struct ready_spec ready;
 	struct reload *reload;          /* the rolling reload running */
 	TAILQ_ENTRY(app) entry;
@@ -465,6 +472,23 @@ void cfgload_free(struct cfgload *);
 int cfgload_is_file(json_t *);
 int cfgload_declares(const struct cfgload *, const char *);
 int cfgload_wanted(const char *, const char *);
+
+/* ctlchan.c */
+struct ctlchan;
+int ctlchan_open(struct child *, char **);
+void ctlchan_spawned(struct child *);
+void ctlchan_close(struct child *);
+int ctlchan_drain(struct child *);
+
+/* nodeipc.c */
+struct nodeipc;
+int nodeipc_prepare(struct child *, uv_stdio_container_t *, int, json_t *);
+void nodeipc_spawned(struct child *);
+void nodeipc_close(struct child *);
+int nodeipc_send(struct child *, const char *);
+
+/* bindreq.c */
+int bindreq_serve(struct app *, const char *, int *);
 
 /* pm2compat.c */
 const char *pm2compat_exec_mode(const char *, char **);

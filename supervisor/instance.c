@@ -147,12 +147,15 @@ child_exited(uv_process_t *proc, int64_t status, int term_signal)
 	struct instance *inst = child->inst;
 
 	uv_close((uv_handle_t *)proc, child_proc_closed);
+	nodeipc_close(child);
 	if (inst == NULL) {
+		ctlchan_close(child);
 		limits_exited(NULL, child);
 		return;
 	}
 	inst->child = NULL;
 	child->inst = NULL;
+	ctlchan_close(child);
 	cluster_exited(inst);
 	inst->exit_code = term_signal != 0 ? -1 : (int)status;
 	inst->exit_signal = term_signal;
@@ -176,6 +179,19 @@ child_init_pipe(struct child *child, struct logpipe *lp, int stream)
 	linebuf_init(&lp->lb, LOG_LINE_MAX);
 }
 
+/* Undoes what instance_spawn() set up for a process that did not start. */
+static void
+instance_spawn_undo(struct child *child)
+{
+	ctlchan_close(child);
+	nodeipc_close(child);
+	limits_spawn_failed(child);
+	child->inst = NULL;
+	uv_close((uv_handle_t *)&child->proc, child_proc_closed);
+	uv_close((uv_handle_t *)&child->out.pipe, child_pipe_closed);
+	uv_close((uv_handle_t *)&child->err.pipe, child_pipe_closed);
+}
+
 /* Starts the instance's process. Returns -1 with *cause set on failure. */
 int
 instance_spawn(struct instance *inst, char **cause)
@@ -183,29 +199,31 @@ instance_spawn(struct instance *inst, char **cause)
 	struct app *app = inst->app;
 	struct child *child = xcalloc(1, sizeof *child);
 	uv_process_options_t o;
-	uv_stdio_container_t stdio[3 + CLUSTER_MAX_LISTENERS];
+	uv_stdio_container_t stdio[CLUSTER_MAX_STDIO];
 	char **argv = appcfg_argv(&app->cfg), **envp;
 	json_t *extra = json_object();
 	int rc, nsock;
 
 	memset(stdio, 0, sizeof stdio);
 	logdir_retry(app);
-	nsock = cluster_spawn_prepare(inst, extra, &argv, stdio + 3, cause);
+	child->app = app;
+	child->inst = inst;
+	child->index = inst->index;
+	nsock = cluster_spawn_prepare(inst, child, extra, &argv, stdio + 3,
+	    cause);
 	if (nsock == -1) {
 		appcfg_strv_free(argv);
 		json_decref(extra);
 		free(child);
 		return -1;
 	}
+	nsock += nodeipc_prepare(child, stdio + 3 + nsock, 3 + nsock, extra);
 	envp = appcfg_envp(&app->cfg, inst->index, inst->id, extra);
 
-	child->app = app;
 	app_ref(app);
-	child->inst = inst;
-	child->index = inst->index;
 	child_init_pipe(child, &child->out, 1);
 	child_init_pipe(child, &child->err, 2);
-	child->handles = 3;
+	child->handles += 3;
 	TAILQ_INSERT_TAIL(&D.children, child, entry);
 
 	limits_spawn(inst, child, &argv, envp);
@@ -231,16 +249,14 @@ instance_spawn(struct instance *inst, char **cause)
 	appcfg_strv_free(envp);
 	if (rc != 0) {
 		*cause = xstrdup(uv_strerror(rc));
-		limits_spawn_failed(child);
-		child->inst = NULL;
-		uv_close((uv_handle_t *)&child->proc, child_proc_closed);
-		uv_close((uv_handle_t *)&child->out.pipe, child_pipe_closed);
-		uv_close((uv_handle_t *)&child->err.pipe, child_pipe_closed);
+		instance_spawn_undo(child);
 		json_decref(extra);
 		return -1;
 	}
 	child->pid = child->proc.pid;
 	limits_spawned(child);
+	ctlchan_spawned(child);
+	nodeipc_spawned(child);
 	uv_read_start((uv_stream_t *)&child->out.pipe, daemon_alloc, child_read);
 	uv_read_start((uv_stream_t *)&child->err.pipe, daemon_alloc, child_read);
 	inst->child = child;
