@@ -72,6 +72,8 @@ fsm_kill(struct instance *inst)
 static enum inst_state
 fsm_drained(struct instance *inst)
 {
+	if (!inst->draining)            /* late: the signal went already */
+		return inst->state;
 	uv_timer_stop(&inst->timer);
 	log_info("%s[%d] id %d: drained (no new connections, none open)",
 	    inst->app->cfg.name, inst->index, inst->id);
