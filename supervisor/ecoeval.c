@@ -77,15 +77,23 @@ ecoeval_which(const char *name, json_t *env)
 	return NULL;
 }
 
-/* node as the client would run it: its PATH, then the usual places. */
+/*
+ * node as the client would run it: $CORRAL_NODE (a path; empty: none),
+ * else its PATH, then the usual places.
+ */
 char *
 ecoeval_node(json_t *env)
 {
 	static const char *const names[] = { "node", "nodejs" };
+	const char *forced;
 	json_t *dflt;
 	char *p = NULL;
 	size_t i;
 
+	forced = json_string_value(json_object_get(env, "CORRAL_NODE"));
+	if (forced != NULL)
+		return *forced != '\0' && access(forced, X_OK) == 0 ?
+		    xstrdup(forced) : NULL;
 	for (i = 0; i < nitems(names) && p == NULL; i++)
 		p = ecoeval_which(names[i], env);
 	if (p != NULL)
@@ -260,7 +268,8 @@ ecoeval_start(const char *path, const char *shown, const char *cwd,
 		env = own = persist_daemon_env();
 	if ((node = ecoeval_node(env)) == NULL) {
 		xasprintf(cause, "%s: reading a PM2 ecosystem file needs node, "
-		    "which is not on PATH (install nodejs)", shown);
+		    "which is not on PATH (install nodejs, or set CORRAL_NODE)",
+		    shown);
 		json_decref(own);
 		return -1;
 	}
