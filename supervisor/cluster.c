@@ -378,18 +378,24 @@ cluster_ready_cb(void *arg, int ok, const char *reason)
 void
 cluster_spawned(struct instance *inst, json_t *env)
 {
+	static const struct ready_spec none = { .kind = READY_NONE };
 	struct app *app = inst->app;
+	const struct ready_spec *r = &app->ready;
 	uint64_t timeout = app->cfg.listen_timeout;
 	json_t *all = json_copy(app->cfg.env);
 
+	/* PM2: online at once; only a reload waits for the listen(). */
+	if (r->soft && !inst->replacement)
+		r = &none;
+	inst->replacement = 0;
 	json_object_update(all, app->cfg.env_set);
 	json_object_update(all, env);
 	ready_cancel(inst->ready);
 	inst->ready = NULL;
 	inst->not_ready = 0;
 	inst->status[0] = '\0';
-	inst->ready = ready_start(D.loop, &app->ready, all, timeout,
-	    cluster_ready_cb, inst);
+	inst->ready = ready_start(D.loop, r, all, timeout, cluster_ready_cb,
+	    inst);
 	json_decref(all);
 }
 

@@ -178,6 +178,7 @@ struct instance {
 	int deleting;                   /* free once stopped */
 	int killed;                     /* SIGKILL already sent this stop */
 	int draining;                   /* stopping: waits for DRAINED first */
+	int replacement;                /* started by a reload (reload.c) */
 	uint64_t cpu_ticks;             /* last sample */
 	uint64_t cpu_at;                /* monotonic ms of the last sample */
 	double cpu;                     /* % of one CPU */

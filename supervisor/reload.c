@@ -205,6 +205,7 @@ reload_start_slot(struct reload *rl, struct reload_slot *s)
 	TAILQ_REMOVE(&rl->app->instances, inst, entry);
 	TAILQ_INSERT_AFTER(&rl->app->instances, old, inst, entry);
 	inst->restarts = old->restarts + 1;
+	inst->replacement = 1;
 	s->new_id = inst->id;
 	s->state = SLOT_STARTING;
 	log_info("%s[%d]: reload: replacing id %d with id %d",

@@ -79,6 +79,14 @@ def served_by(port):
     return wait_for(lambda: pid_of(get(port)), what="an answer on %d" % port)
 
 
+def all_serve(port, pids):
+    """Every pid of pids answers on port (they listen a moment after they
+    are online, as under PM2)."""
+    served_by(port)
+    wait_for(lambda: answering_pids(port, pids, tries=100) == pids,
+             what="answers from %s" % sorted(pids))
+
+
 def describe(corral, name):
     return json.loads(corral.ok("describe", name, "--json"))[0]["app"]
 
@@ -279,7 +287,7 @@ module.exports = { apps: [{ name: 'web', script: 'app.js', instances: 2,
 """ % port)
     corral.ok("start", "ecosystem.config.js")
     pids = {i["pid"] for i in corral.wait_state("web", "online", count=2)}
-    assert answering_pids(port, pids) == pids
+    all_serve(port, pids)
     cfg = describe(corral, "web")
     assert cfg["exec_mode"] == "cluster" and cfg["listen"] == []
     assert cfg["listen_bound"] == [str(port)]
@@ -307,7 +315,8 @@ def test_node_app_exiting_at_sigterm_loses_nothing(corral):
     port = free_port()
     corral.ok("start", "app.js", "-i", "2", "--name", "bare",
               "--env", "PORT=%d" % port)
-    corral.wait_state("bare", "online", count=2)
+    all_serve(port, {i["pid"] for i in corral.wait_state("bare", "online",
+                                                         count=2)})
     with Load(port) as load:
         for _ in range(3):
             corral.ok("reload", "bare")
@@ -323,7 +332,7 @@ def test_python_app_binds_on_demand(corral):
     corral.ok("start", "app.py", "-i", "2", "--interpreter", PYTHON,
               "--name", "py", "--env", "APP_PORT=%d" % port)
     pids = {i["pid"] for i in corral.wait_state("py", "online", count=2)}
-    assert answering_pids(port, pids) == pids
+    all_serve(port, pids)
     # fork mode: each instance binds for itself (the second one fails)
     corral.ok("start", "app.py", "-i", "2", "--interpreter", PYTHON,
               "--name", "forked", "--exec-mode", "fork",
