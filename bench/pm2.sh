@@ -99,7 +99,7 @@ free_port() {
 	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-row() { printf '%-14s %-26s %10s %8s\n' "$@"; }
+row() { printf '%-12s %-36s %9s %7s\n' "$@"; }
 
 row app manager requests failed
 for app in node http-server; do
