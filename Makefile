@@ -127,6 +127,7 @@ deps:
 
 test-deps:
 	@sh scripts/deps.sh test
+	@sh scripts/npm-deps.sh build/npm
 
 unit: all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done

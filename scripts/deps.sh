@@ -8,6 +8,7 @@ command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v curl >/dev/null 2>&1 || pkgs="$pkgs curl"
 if [ "$1" = test ]; then
 	pkgs="$pkgs libcmocka-dev python3-pytest python3-pyte mandoc procps nodejs"
+	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi
 missing=""
 for p in $pkgs; do

@@ -17,10 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import proc_environ, wait_for
+import http.client
+import threading
+
+from conftest import TOP, proc_environ, wait_for
 from test_cluster import Load, answering_pids, free_port, get, pid_of
 
 NODE = shutil.which("node") or shutil.which("nodejs")
+HTTP_SERVER = TOP / "build" / "npm" / "node_modules" / ".bin" / "http-server"
 PYTHON = "/usr/bin/python3"
 
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
@@ -430,3 +434,69 @@ def test_pm2_command_lines(corral):
              corral.app("w")[0]["state"] == "online", what="watch restart")
     corral.ok("delete", "ecosystem.json")
     wait_for(lambda: corral.app("api") == [], what="api deleted")
+
+
+class StatusLoad:
+    """Clients making requests on new connections until stopped, counting
+    answers that are not 200 and every socket error (any app)."""
+
+    def __init__(self, port, clients=6):
+        self.port, self.ok, self.errors = port, 0, []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.client)
+                        for _ in range(clients)]
+
+    def client(self):
+        while not self.stop.is_set():
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+            try:
+                c.request("GET", "/", headers={"Connection": "close"})
+                r = c.getresponse()
+                r.read()
+                with self.lock:
+                    if r.status == 200:
+                        self.ok += 1
+                    else:
+                        self.errors.append(r.status)
+            except Exception as e:  # every failure counts
+                with self.lock:
+                    self.errors.append(repr(e))
+            finally:
+                c.close()
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        wait_for(lambda: self.ok >= 20, what="the load to get answers")
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(60)
+
+
+@pytest.mark.skipif(not HTTP_SERVER.exists(),
+                    reason="npm's http-server is not installed (make test-deps)")
+def test_http_server_reloads_lose_nothing(corral, tmp_path):
+    """npm's http-server exits at SIGTERM at once: -i 2 with no --port,
+    three reloads under load, no failed request."""
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "index.html").write_text("hello\n")
+    port = free_port()
+    corral.ok("start", str(HTTP_SERVER), "--name", "hs", "-i", "2", "--",
+              str(www), "-p", str(port), "-s")
+    corral.wait_state("hs", "online", count=2)
+    wait_for(lambda: get(port) == "hello\n", what="http-server answers")
+    with StatusLoad(port) as load:
+        for _ in range(3):
+            before = {i["pid"] for i in corral.app("hs")}
+            corral.ok("reload", "hs")
+            after = {i["pid"] for i in corral.wait_state("hs", "online",
+                                                         count=2)}
+            assert not before & after
+            served = load.ok
+            wait_for(lambda: load.ok > served + 10, what="requests after")
+    assert load.errors == [], load.errors[:5]
