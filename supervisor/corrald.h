@@ -149,7 +149,6 @@ struct child {
 	int handles;                    /* handles not yet closed */
 	int pid;
 	struct cgroup *cg;              /* its cgroup, NULL without */
-	int join_after;                 /* the daemon moves it there */
 	uint64_t oom_base;              /* OOM kills in cg before the spawn */
 	struct ctlchan *ctl;            /* control channel (ctlchan.c), or NULL */
 	struct nodeipc *ipc;            /* Node IPC channel (nodeipc.c), or NULL */
@@ -415,9 +414,10 @@ void stats_sample(struct instance *);
 /* limits.c */
 void limits_init(void);
 void limits_shutdown(void);
-void limits_spawn(struct instance *, struct child *, char ***, char **);
+int limits_spawn(struct instance *, struct child *, char ***, char **,
+    char **);
 void limits_spawn_failed(struct child *);
-void limits_spawned(struct child *);
+int limits_spawned(struct child *, char **);
 void limits_exited(struct instance *, struct child *);
 int limits_kill(struct instance *, int);
 void limits_sample(struct instance *);
