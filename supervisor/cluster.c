@@ -384,8 +384,11 @@ cluster_spawned(struct instance *inst, json_t *env)
 	uint64_t timeout = app->cfg.listen_timeout;
 	json_t *all = json_copy(app->cfg.env);
 
-	/* PM2: online at once; only a reload waits for the listen(). */
-	if (r->soft && !inst->replacement)
+	/*
+	 * PM2: online at once; only a reload of an app that listens (it bound
+	 * a socket on demand) waits for the replacement's listen().
+	 */
+	if (r->soft && (!inst->replacement || app->nlisteners == 0))
 		r = &none;
 	inst->replacement = 0;
 	json_object_update(all, app->cfg.env_set);
