@@ -9,12 +9,18 @@
  * app's later listen() and accept() work on the shared socket. Any other
  * bind() goes to libc unchanged.
  *
+ * In an app of cluster mode, a bind() to an address no inherited socket
+ * serves asks the daemon for one over the control channel (ctl.c: bind on
+ * demand). A socket got either way may be taken away again before the
+ * process is stopped (drain.c).
+ *
  * On the first listen() on a shared socket the library sends CORRAL_LISTEN=1
  * to $NOTIFY_SOCKET (the sd_notify datagram protocol): that is the "listen"
  * readiness source. The daemon tells senders apart by SCM_CREDENTIALS.
  *
- * Nothing here allocates after start-up or takes a lock; every function is
- * safe to call from any thread (the listen report is a one-shot flag).
+ * Nothing in this file allocates after start-up or takes a lock; every
+ * function is safe to call from any thread (the listen report is a
+ * one-shot flag). drain.c runs a thread of its own.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
