@@ -76,17 +76,6 @@ drain_sleep(int ms)
 		;
 }
 
-/* The port of an inet address, -1 for others. */
-static int
-drain_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	return -1;
-}
-
 /* Whether a connection with local address a came from listener d. */
 static int
 drain_from(const struct drain_fd *d, const struct sockaddr_storage *a,
@@ -96,7 +85,7 @@ drain_from(const struct drain_fd *d, const struct sockaddr_storage *a,
 		return a->ss_family == AF_UNIX && alen == d->addrlen &&
 		    memcmp(a, &d->addr, alen) == 0;
 	return (a->ss_family == AF_INET || a->ss_family == AF_INET6) &&
-	    drain_port(a) == drain_port(&d->addr);
+	    preload_port(a) == preload_port(&d->addr);
 }
 
 /* Calls fn(fd, target of the link) for each fd of this process. */

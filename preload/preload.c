@@ -81,7 +81,8 @@ preload_init(void)
 	preload_nfds = (int)n;
 }
 
-static int
+/* The port of an inet address, -1 for others. */
+int
 preload_port(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)

@@ -18,6 +18,7 @@
 /* preload.c */
 extern int preload_nfds;
 int preload_adopt(int, int);
+int preload_port(const struct sockaddr_storage *);
 
 /* ctl.c */
 extern int preload_ctl_fd;

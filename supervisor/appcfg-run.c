@@ -38,7 +38,8 @@ appcfg_absolute(const char *base, const char *path)
 	return real;
 }
 
-static char *
+/* The executable file name in a folder of env's PATH; NULL if none. */
+char *
 appcfg_search_path(const char *name, json_t *env)
 {
 	const char *path = json_string_value(json_object_get(env, "PATH"));

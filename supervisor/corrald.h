@@ -315,6 +315,7 @@ const struct args_opt *appcfg_cli_opts(void);
 int appcfg_from_args(struct app_config *, const struct args *, char **);
 int appcfg_resolve_script(struct app_config *, const char *, json_t *,
     char **);
+char *appcfg_search_path(const char *, json_t *);
 char **appcfg_argv(const struct app_config *);
 char **appcfg_envp(const struct app_config *, int, int, json_t *);
 void appcfg_strv_free(char **);

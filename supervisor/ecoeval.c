@@ -14,7 +14,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "corrald.h"
@@ -52,31 +51,6 @@ TAILQ_HEAD(ecoeval_list, ecoeval);
 static struct ecoeval_list ecoevals = TAILQ_HEAD_INITIALIZER(ecoevals);
 static char *ecoeval_loader;
 
-/* The file named name, executable, in a folder of PATH; NULL if none. */
-static char *
-ecoeval_which(const char *name, json_t *env)
-{
-	const char *path = json_string_value(json_object_get(env, "PATH"));
-	char *copy, *dir, *save = NULL, *full;
-	struct stat st;
-
-	if (path == NULL)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	copy = xstrdup(path);
-	for (dir = strtok_r(copy, ":", &save); dir != NULL;
-	    dir = strtok_r(NULL, ":", &save)) {
-		xasprintf(&full, "%s/%s", dir, name);
-		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(full, X_OK) == 0) {
-			free(copy);
-			return full;
-		}
-		free(full);
-	}
-	free(copy);
-	return NULL;
-}
-
 /*
  * node as the client would run it: $CORRAL_NODE (a path; empty: none),
  * else its PATH, then the usual places.
@@ -95,12 +69,12 @@ ecoeval_node(json_t *env)
 		return *forced != '\0' && access(forced, X_OK) == 0 ?
 		    xstrdup(forced) : NULL;
 	for (i = 0; i < nitems(names) && p == NULL; i++)
-		p = ecoeval_which(names[i], env);
+		p = appcfg_search_path(names[i], env);
 	if (p != NULL)
 		return p;
 	dflt = json_pack("{s:s}", "PATH", "/usr/local/bin:/usr/bin:/bin");
 	for (i = 0; i < nitems(names) && p == NULL; i++)
-		p = ecoeval_which(names[i], dflt);
+		p = appcfg_search_path(names[i], dflt);
 	json_decref(dflt);
 	return p;
 }

@@ -17,9 +17,6 @@ from pathlib import Path
 
 import pytest
 
-import http.client
-import threading
-
 from conftest import TOP, proc_environ, wait_for
 from test_cluster import Load, answering_pids, free_port, get, pid_of
 
@@ -89,6 +86,20 @@ def all_serve(port, pids):
     served_by(port)
     wait_for(lambda: answering_pids(port, pids, tries=100) == pids,
              what="answers from %s" % sorted(pids))
+
+
+def reloads_under_load(corral, name, port, pids=True):
+    """Three reloads of name (2 instances) while Load runs; returns it."""
+    with Load(port, pids=pids) as load:
+        for _ in range(3):
+            before = {i["pid"] for i in corral.app(name)}
+            corral.ok("reload", name)
+            after = {i["pid"] for i in corral.wait_state(name, "online",
+                                                         count=2)}
+            assert not before & after
+            served = load.ok
+            wait_for(lambda: load.ok > served + 10, what="requests after")
+    return load
 
 
 def describe(corral, name):
@@ -295,15 +306,7 @@ module.exports = { apps: [{ name: 'web', script: 'app.js', instances: 2,
     cfg = describe(corral, "web")
     assert cfg["exec_mode"] == "cluster" and cfg["listen"] == []
     assert cfg["listen_bound"] == [str(port)]
-    with Load(port) as load:
-        for _ in range(3):
-            before = {i["pid"] for i in corral.app("web")}
-            corral.ok("reload", "web")
-            after = {i["pid"] for i in corral.wait_state("web", "online",
-                                                         count=2)}
-            assert not before & after
-            served = load.ok
-            wait_for(lambda: load.ok > served + 10, what="requests after")
+    load = reloads_under_load(corral, "web", port)
     assert load.errors == [], load.errors[:5]
     assert "drained" in corral.daemon_log()
     # reload FILE keeps the socket and what was bound
@@ -321,11 +324,7 @@ def test_node_app_exiting_at_sigterm_loses_nothing(corral):
               "--env", "PORT=%d" % port)
     all_serve(port, {i["pid"] for i in corral.wait_state("bare", "online",
                                                          count=2)})
-    with Load(port) as load:
-        for _ in range(3):
-            corral.ok("reload", "bare")
-            served = load.ok
-            wait_for(lambda: load.ok > served + 10, what="requests after")
+    load = reloads_under_load(corral, "bare", port)
     assert load.errors == [], load.errors[:5]
     assert len(load.pids) >= 6
 
@@ -436,47 +435,6 @@ def test_pm2_command_lines(corral):
     wait_for(lambda: corral.app("api") == [], what="api deleted")
 
 
-class StatusLoad:
-    """Clients making requests on new connections until stopped, counting
-    answers that are not 200 and every socket error (any app)."""
-
-    def __init__(self, port, clients=6):
-        self.port, self.ok, self.errors = port, 0, []
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.client)
-                        for _ in range(clients)]
-
-    def client(self):
-        while not self.stop.is_set():
-            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
-            try:
-                c.request("GET", "/", headers={"Connection": "close"})
-                r = c.getresponse()
-                r.read()
-                with self.lock:
-                    if r.status == 200:
-                        self.ok += 1
-                    else:
-                        self.errors.append(r.status)
-            except Exception as e:  # every failure counts
-                with self.lock:
-                    self.errors.append(repr(e))
-            finally:
-                c.close()
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        wait_for(lambda: self.ok >= 20, what="the load to get answers")
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(60)
-
-
 @pytest.mark.skipif(not HTTP_SERVER.exists(),
                     reason="npm's http-server is not installed (make test-deps)")
 def test_http_server_reloads_lose_nothing(corral, tmp_path):
@@ -490,13 +448,5 @@ def test_http_server_reloads_lose_nothing(corral, tmp_path):
               str(www), "-p", str(port), "-s")
     corral.wait_state("hs", "online", count=2)
     wait_for(lambda: get(port) == "hello\n", what="http-server answers")
-    with StatusLoad(port) as load:
-        for _ in range(3):
-            before = {i["pid"] for i in corral.app("hs")}
-            corral.ok("reload", "hs")
-            after = {i["pid"] for i in corral.wait_state("hs", "online",
-                                                         count=2)}
-            assert not before & after
-            served = load.ok
-            wait_for(lambda: load.ok > served + 10, what="requests after")
+    load = reloads_under_load(corral, "hs", port, pids=False)
     assert load.errors == [], load.errors[:5]
