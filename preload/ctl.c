@@ -72,20 +72,23 @@ preload_ctl_init(void)
 int
 preload_ctl_send(int fd, const char *msg, int passfd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
 	struct msghdr mh;
 	struct cmsghdr *cm;
 	struct iovec iov;
 	ssize_t n;
 
 	memset(&mh, 0, sizeof mh);
-	memset(cbuf, 0, sizeof cbuf);
+	memset(&cbuf, 0, sizeof cbuf);
 	iov.iov_base = (void *)msg;
 	iov.iov_len = strlen(msg);
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof cbuf;
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = sizeof cbuf.buf;
 	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -104,7 +107,10 @@ preload_ctl_send(int fd, const char *msg, int passfd)
 static int
 preload_ctl_recv(int s, char *buf, size_t size, int *fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
 	struct pollfd pfd = { s, POLLIN, 0 };
 	struct msghdr mh;
 	struct cmsghdr *cm;
@@ -123,8 +129,8 @@ preload_ctl_recv(int s, char *buf, size_t size, int *fd)
 	iov.iov_len = size - 1;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof cbuf;
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = sizeof cbuf.buf;
 	do
 		n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
 	while (n == -1 && errno == EINTR);

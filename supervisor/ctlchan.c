@@ -170,7 +170,11 @@ ctlchan_hello(struct ctlchan *c, int fd)
 static void
 ctlchan_bind(struct ctlchan *c, const char *req, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))], ans[32];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	char ans[32];
 	struct instance *inst = ctlchan_inst(c);
 	struct msghdr mh;
 	struct cmsghdr *cm;
@@ -184,9 +188,9 @@ ctlchan_bind(struct ctlchan *c, const char *req, int fd)
 	mh.msg_iovlen = 1;
 	if (err == 0) {
 		snprintf(ans, sizeof ans, "OK");
-		memset(cbuf, 0, sizeof cbuf);
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof cbuf;
+		memset(&cbuf, 0, sizeof cbuf);
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof cbuf.buf;
 		cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
@@ -204,7 +208,10 @@ ctlchan_bind(struct ctlchan *c, const char *req, int fd)
 static ssize_t
 ctlchan_recv(int s, char *buf, size_t size, int *fd)
 {
-	char cbuf[CMSG_SPACE(4 * sizeof(int))];
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
 	struct msghdr mh;
 	struct cmsghdr *cm;
 	struct iovec iov;
@@ -218,8 +225,8 @@ ctlchan_recv(int s, char *buf, size_t size, int *fd)
 	iov.iov_len = size - 1;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof cbuf;
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = sizeof cbuf.buf;
 	n = recvmsg(s, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return n;

@@ -84,7 +84,7 @@ FORKER = """\
 
 
 def info_tops(text):
-    """The top cgroup directories `corral info` lists."""
+    """The top cgroup directories `corral doctor` lists."""
     return [line.split()[-1] for line in text.splitlines()
             if line.startswith("  /") or re.match(r"^  [a-z,]+ /", line)]
 
@@ -447,7 +447,7 @@ def test_daemons_touch_only_their_own_cgroups(corral, tmp_path):
             os.mkdir(made[-1])
             dead.append(os.path.join(os.path.dirname(top), f"{tag}-dead"))
             os.makedirs(os.path.join(dead[-1], "app", "0"))
-        info = b.ok("info")
+        info = b.ok("doctor")
         assert not [d for d in dead if os.path.exists(d)], b.daemon_log()
         assert all(os.path.isdir(d) for d in made), b.daemon_log()
         assert "left empty by a daemon that is gone" in b.daemon_log()
@@ -455,7 +455,7 @@ def test_daemons_touch_only_their_own_cgroups(corral, tmp_path):
         # The same name for a third home: refused while a lives.
         b.run("kill")
         b.env["CORRAL_CGROUP_NAME"] = f"{tag}-a"
-        info = b.ok("info")
+        info = b.ok("doctor")
         assert re.search(r"^cgroups: none", info, re.M), info
         assert "locked by another live daemon" in info, info
         # a still spawns into its own cgroups.

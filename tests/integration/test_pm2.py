@@ -450,3 +450,24 @@ def test_http_server_reloads_lose_nothing(corral, tmp_path):
     wait_for(lambda: get(port) == "hello\n", what="http-server answers")
     load = reloads_under_load(corral, "hs", port, pids=False)
     assert load.errors == [], load.errors[:5]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the daemon must run as root")
+def test_log_folder_owned_by_the_apps_user(corral, request):
+    import pwd
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    pub = Path(tempfile.mkdtemp(prefix="corral-nobody."))
+    request.addfinalizer(lambda: shutil.rmtree(pub, ignore_errors=True))
+    pub.chmod(0o755)
+    write(pub / "tick.js", "setInterval(() => console.log('tick'), 50);\n")
+    write(pub / "ecosystem.config.js", """\
+module.exports = { apps: [{ name: 'low', script: 'tick.js', uid: 'nobody',
+  out_file: 'var/log/low/out.log' }] };
+""")
+    corral.ok("start", pub / "ecosystem.config.js")
+    out = pub / "var" / "log" / "low" / "out.log"
+    wait_for(lambda: out.exists() and "tick" in out.read_text(),
+             what="lines in the made folder")
+    for d in (pub / "var", pub / "var" / "log", pub / "var" / "log" / "low"):
+        assert d.stat().st_uid == nobody.pw_uid, d
