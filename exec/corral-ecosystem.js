@@ -27,9 +27,17 @@ const vm = require('vm');
 const file = path.resolve(process.argv[2] || '');
 const shown = process.argv[3] || process.argv[2] || '';
 
+// An ES module namespace (what import() gives, and what newer nodes'
+// require() gives for an ES module), or a transpiled one: its default.
+function unwrap(m) {
+  if (m && (m[Symbol.toStringTag] === 'Module' || m.__esModule) &&
+      m.default !== undefined)
+    return m.default;
+  return m;
+}
+
 async function importDefault(f) {
-  const m = await import(url.pathToFileURL(f).href);
-  return m && m.default !== undefined ? m.default : m;
+  return unwrap(await import(url.pathToFileURL(f).href));
 }
 
 async function evaluate() {
@@ -47,7 +55,7 @@ async function evaluate() {
   if (/\.mjs$/i.test(file))
     return importDefault(file);
   try {
-    return require(file);
+    return unwrap(require(file));
   } catch (e) {
     if (e && (e.code === 'ERR_REQUIRE_ESM' ||
         e.code === 'ERR_REQUIRE_ASYNC_MODULE'))

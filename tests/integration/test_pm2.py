@@ -190,6 +190,17 @@ export default { apps: [{ name: 'esm', script: join('.', 'app.js'),
     corral.ok("start", "ecosystem.config.mjs")
     inst = corral.wait_state("esm", "online", count=1)
     assert served_by(port) == inst[0]["pid"]
+    # ESM syntax in a .config.js of a "type": "module" package
+    pkg = corral.appdir / "mod"
+    pkg.mkdir()
+    write(pkg / "package.json", '{"type": "module"}')
+    write(pkg / "app.cjs", NODE_APP)
+    write(pkg / "ecosystem.config.js", """\
+export default { apps: [{ name: 'modjs', script: 'app.cjs',
+                          env: { PORT: %d } }] };
+""" % free_port())
+    corral.ok("start", pkg / "ecosystem.config.js")
+    corral.wait_state("modjs", "online", count=1)
 
 
 def test_json_with_comments_and_an_apps_object(corral):
