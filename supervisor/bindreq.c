@@ -8,7 +8,10 @@
  * instance spawned later inherits it (LISTEN_FDS), reloads keep it, and
  * it is listed in the app's `listen_bound` (describe, dump.json). A
  * resurrected app opens those again at once, when it can. PORT is never
- * set from such an address: the app chose its port itself.
+ * set from such an address: the app chose its port itself. A daemon
+ * running as root binds no privileged port on demand for an app that runs
+ * as another user (that would be a way around its lack of privilege):
+ * such a port must be declared (--listen).
  */
 #include <sys/socket.h>
 
@@ -19,8 +22,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "corrald.h"
+
+static int
+bindreq_port(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET ?
+	    ntohs(((const struct sockaddr_in *)a)->sin_port) :
+	    ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+}
 
 /* Whether held socket l serves a bind to a (same port; same address unless
  * either is a wildcard), as the preload library matches them. */
@@ -34,9 +46,7 @@ bindreq_match(const struct listener *l, const struct sockaddr_storage *a)
 
 	if (l->kind != LISTENER_TCP)
 		return 0;
-	port = a->ss_family == AF_INET ?
-	    ntohs(((const struct sockaddr_in *)a)->sin_port) :
-	    ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+	port = bindreq_port(a);
 	if (port != l->port)
 		return 0;
 	for (i = 0; i < 2; i++) {
@@ -104,6 +114,9 @@ bindreq_serve(struct app *app, const char *req, int *fd)
 		return EPERM;
 	if (bindreq_parse(req, spec, sizeof spec, &a) == -1)
 		return EINVAL;
+	if (geteuid() == 0 && (app->cfg.user != NULL || app->cfg.group != NULL)
+	    && bindreq_port(&a) < 1024)
+		return EACCES;
 	for (i = 0; i < app->nlisteners; i++) {
 		if (app->listeners[i].fd != -1 &&
 		    bindreq_match(&app->listeners[i], &a)) {
