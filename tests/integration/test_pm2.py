@@ -482,3 +482,39 @@ module.exports = { apps: [{ name: 'low', script: 'tick.js', uid: 'nobody',
              what="lines in the made folder")
     for d in (pub / "var", pub / "var" / "log", pub / "var" / "log" / "low"):
         assert d.stat().st_uid == nobody.pw_uid, d
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the daemon must run as root")
+def test_bind_on_demand_for_another_user(corral, request):
+    """The control channel is an inherited socket: an app run as nobody
+    gets bind on demand too, but no privileged port from a root daemon."""
+    import socket
+    import tempfile
+    pub = Path(tempfile.mkdtemp(prefix="corral-nobody."))
+    request.addfinalizer(lambda: shutil.rmtree(pub, ignore_errors=True))
+    pub.chmod(0o755)
+    write(pub / "app.py", PY_APP)
+    port = free_port()
+    corral.ok("start", pub / "app.py", "-i", "2", "--interpreter", PYTHON,
+              "--name", "low", "--user", "nobody", "--cwd", pub,
+              "--env", "APP_PORT=%d" % port)
+    pids = {i["pid"] for i in corral.wait_state("low", "online", count=2)}
+    all_serve(port, pids)
+    low = None
+    for p in range(1000, 900, -1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p))
+                low = p
+                break
+            except OSError:
+                continue
+    if low is None:
+        pytest.skip("no free port below 1024")
+    corral.ok("start", pub / "app.py", "-i", "2", "--interpreter", PYTHON,
+              "--name", "priv", "--user", "nobody", "--cwd", pub,
+              "--env", "APP_PORT=%d" % low, "--autorestart", "never")
+    wait_for(lambda: "Permission denied" in
+             corral.logfile("priv", "error").read_text(),
+             what="the app's own bind() refused")
+    assert describe(corral, "priv")["listen_bound"] == []
