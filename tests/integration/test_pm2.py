@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TOP, proc_environ, wait_for
+from conftest import TOP, all_pids, proc_cmdline, proc_environ, wait_for
 from test_cluster import Load, answering_pids, free_port, get, pid_of
 
 NODE = shutil.which("node") or shutil.which("nodejs")
@@ -157,6 +157,29 @@ def test_config_errors_name_file_and_line(corral):
     r = corral.run("start", "none.config.js")
     assert r.rc == 1 and "none.config.js: no such file" in r.err
     assert corral.jlist() == []
+
+
+def test_config_evaluation_is_bounded(corral):
+    """node runs beside the daemon, which keeps answering; a file that never
+    finishes is stopped after 10 s, one that prints too much at 4 MiB."""
+    write(corral.appdir / "loop.config.js", "while (true) {}\n")
+    p = corral.spawn("start", "loop.config.js")
+    loop = str(corral.appdir / "loop.config.js")
+
+    def node_runs():
+        return [pid for pid in all_pids() if loop in proc_cmdline(pid)]
+    wait_for(node_runs, what="node reading loop.config.js")
+    t = time.monotonic()
+    assert corral.ok("ping")
+    assert corral.jlist() == []
+    assert time.monotonic() - t < 5
+    line = p.wait_line(lambda l: "loop.config.js" in l, timeout=60)
+    assert "node did not finish within 10s" in line
+    write(corral.appdir / "big.config.js",
+          "module.exports = { apps: [{ script: 'x', env: { BIG: "
+          "'x'.repeat(5 * 1024 * 1024) } }] };\n")
+    r = corral.run("start", "big.config.js")
+    assert r.rc == 1 and "node printed more than 4194304 bytes" in r.err
 
 
 def test_config_without_node(corral):
