@@ -21,7 +21,7 @@ SANFLAGS =
 endif
 
 CC ?= cc
-PKGS = libuv jansson inih ncursesw zlib
+PKGS = libuv jansson inih ncursesw zlib libmicrohttpd
 HAVE_SYSTEMD := $(shell pkg-config --exists libsystemd && echo 1)
 ifeq ($(HAVE_SYSTEMD),1)
 PKGS += libsystemd

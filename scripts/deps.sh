@@ -3,11 +3,11 @@
 # Installs the Debian packages corral needs, only those that are missing.
 # Usage: deps.sh build|test
 set -e
-pkgs="build-essential pkg-config libuv1-dev libjansson-dev libinih-dev libncurses-dev libsystemd-dev zlib1g-dev"
+pkgs="build-essential pkg-config libuv1-dev libjansson-dev libinih-dev libncurses-dev libsystemd-dev zlib1g-dev libmicrohttpd-dev"
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v curl >/dev/null 2>&1 || pkgs="$pkgs curl"
 if [ "$1" = test ]; then
-	pkgs="$pkgs libcmocka-dev python3-pytest python3-pyte mandoc procps nodejs"
+	pkgs="$pkgs libcmocka-dev python3-pytest python3-pyte python3-yaml mandoc procps nodejs prometheus tini"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi
 missing=""
@@ -20,4 +20,5 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq $missing
+# no Recommends: prometheus would pull in node-exporter and its service
+$SUDO apt-get install -y -qq --no-install-recommends $missing

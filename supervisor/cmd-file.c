@@ -118,6 +118,7 @@ cmd_file_replace(struct app *app, struct app_config *cfg,
 	for (i = have; i < app->cfg.instances; i++)
 		cmd_file_push(added, nadded, instance_create(app, (int)i));
 	triggers_start(app);
+	autoscale_sync(app);
 	log_info("%s: configuration applied", app->cfg.name);
 }
 
@@ -182,6 +183,7 @@ cmd_file_one(struct cfgload *cl, size_t i, int mode, struct instance ***start,
 	}
 	free(app->source);
 	app->source = xstrdup(cl->path);
+	autoscale_keep(app, cfg);
 	if (mode == FILE_START) {
 		cmd_file_note(msg, "%s: already declared, started as it is "
 		    "(corral reload FILE applies changes)", app->cfg.name);

@@ -275,7 +275,10 @@ ready_timed_out(uv_timer_t *t)
 		ready_finish(w, 1, NULL);
 		return;
 	}
-	if (w->last_error != NULL)
+	if (w->probe != NULL)
+		xasprintf(&reason, "not ready after %s (%s: no answer)", dur,
+		    w->what);
+	else if (w->last_error != NULL)
 		xasprintf(&reason, "not ready after %s (%s: %s)", dur, w->what,
 		    w->last_error);
 	else if (w->kind == READY_NOTIFY)
