@@ -329,7 +329,10 @@ def test_save_kill_resurrect(corral):
     corral.ok("resurrect")
     assert {i["name"] for i in corral.jlist()} == old
     up = corral.wait_state("up", "online", count=2)
-    assert proc_environ(up[0]["pid"]).get("ONLY_DECLARED") == "1"
+    # online at its spawn: the process may still be between two execs
+    # (corral-exec, sh), when its environ reads empty
+    wait_for(lambda: proc_environ(up[0]["pid"]).get("ONLY_DECLARED") == "1",
+             what="the declared variable in the instance's environment")
     assert corral.wait_state("down", "stopped", count=1)
 
 
