@@ -53,8 +53,9 @@ def test_ini_start_only_and_env(corral):
     corral.ok("start", "corral.ini", "--only", "web", "--env", "production")
     web = corral.wait_state("web", "online", count=2)
     assert corral.app("worker") == []
-    for inst in web:
-        assert proc_environ(inst["pid"]).get("PORT") == "80"
+    for inst in web:       # online at its spawn: maybe not exec'd yet
+        wait_for(lambda: proc_environ(inst["pid"]).get("PORT") == "80",
+                 what="PORT=80 in the instance's environment")
     desc = json.loads(corral.ok("describe", "web", "--json"))
     assert desc[0]["app"]["kill_timeout"] == 2000
     assert desc[0]["app"]["source"] == str(corral.appdir / "corral.ini")
@@ -137,7 +138,8 @@ def test_reload_file(corral):
     assert "d: started (new)" in out
     a1 = corral.wait_state("a", "online", count=2)
     assert a0[0]["pid"] not in [i["pid"] for i in a1]
-    assert all(proc_environ(i["pid"]).get("PORT") == "9" for i in a1)
+    wait_for(lambda: all(proc_environ(i["pid"]).get("PORT") == "9"
+                         for i in a1), what="PORT=9 in the environments")
     b1 = corral.wait_state("b", "online", count=1)
     assert b1[0]["pid"] != b0[0]["pid"]
     corral.wait_state("d", "online", count=1)
@@ -259,7 +261,8 @@ def test_pm2_ecosystem_json(corral):
     assert "vizion (api)" in out
     assert "exec_mode" not in out and "wait_ready" not in out
     api = corral.wait_state("api", "online", count=2)
-    env = proc_environ(api[0]["pid"])
+    env = wait_for(lambda: (lambda e: e if "NODE_ENV" in e else None)(
+        proc_environ(api[0]["pid"])), what="the instance's environment")
     assert env["NODE_ENV"] == "production" and env["PORT"] == "3000"
     cfg = json.loads(corral.ok("describe", "api", "--json"))[0]["app"]
     assert cfg["restart_delay"] == 250 and cfg["kill_timeout"] == 3000

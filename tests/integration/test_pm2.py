@@ -428,7 +428,8 @@ def test_pm2_command_lines(corral):
     assert "api: reloading" in out
     insts = corral.wait_state("api", "online", count=2)
     assert not first & {i["pid"] for i in insts}
-    assert all(proc_environ(i["pid"])["STAGE"] == "production" for i in insts)
+    wait_for(lambda: all(proc_environ(i["pid"]).get("STAGE") == "production"
+                         for i in insts), what="the production environment")
     second = {i["pid"] for i in insts}
     corral.ok("startOrGracefulReload", "ecosystem.json")
     third = {i["pid"] for i in corral.wait_state("api", "online", count=2)}
