@@ -56,6 +56,8 @@ LIBCTL = $(BUILD)/libctl.a
 TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 PRELOAD = $(if $(PRELOAD_SRC),$(BUILD)/libcorral-preload.so)
 EXEC = $(if $(EXEC_SRC),$(BUILD)/corral-exec)
+# node reads PM2's ecosystem files with this script (shipped beside corral-exec).
+LOADER = $(BUILD)/corral-ecosystem.js
 KEEPER = $(BUILD)/corral-keeper
 # The engine the keeper tests start (tests/keeper/).
 FAKE_ENGINE = $(BUILD)/tests/fake-engine
@@ -64,7 +66,12 @@ FAKE_ENGINE = $(BUILD)/tests/fake-engine
 # never a sanitizer build: it runs with the preload library in LD_PRELOAD.
 EXAMPLES = $(if $(HAVE_SYSTEMD),$(BUILD)/examples/corral-hello-c)
 
-all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(KEEPER) $(PRELOAD) $(EXAMPLES)
+all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(KEEPER) $(PRELOAD) $(LOADER) \
+	$(EXAMPLES)
+
+$(LOADER): exec/corral-ecosystem.js
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 $(BUILD)/examples/corral-hello-c: examples/c/server.c
 	@mkdir -p $(dir $@)
@@ -119,7 +126,7 @@ $(FAKE_ENGINE): tests/keeper/fake-engine.c
 	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -o $@ $<
 
 $(BUILD)/libcorral-preload.so: $(call obj,$(PRELOAD_SRC))
-	$(CC) -shared -fPIC $(LDFLAGS) -o $@ $^ -ldl
+	$(CC) -shared -fPIC $(LDFLAGS) -o $@ $^ -ldl -lpthread
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBSUP) $(LIBCTL) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
@@ -139,6 +146,7 @@ deps:
 
 test-deps:
 	@sh scripts/deps.sh test
+	@sh scripts/npm-deps.sh build/npm
 
 unit: all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
@@ -200,6 +208,7 @@ install: all
 	$(if $(EXEC),install -m 755 $(EXEC) $(DESTDIR)$(LIBDIR))
 	install -m 755 $(KEEPER) $(DESTDIR)$(LIBDIR)
 	$(if $(PRELOAD),install -m 644 $(PRELOAD) $(DESTDIR)$(LIBDIR))
+	install -m 644 $(LOADER) $(DESTDIR)$(LIBDIR)
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8
 	install -m 644 man/corral.1 $(DESTDIR)$(MANDIR)/man1

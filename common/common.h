@@ -78,6 +78,8 @@ void format_size(uint64_t, char *, size_t);
 #define ARGS_FLAG 0     /* takes no value */
 #define ARGS_VALUE 1    /* takes one value */
 #define ARGS_LIST 2     /* takes a value, may be repeated */
+#define ARGS_OPTIONAL 3 /* "=v", else the next word unless it starts with
+			   '-', else none (stored as true) */
 struct args_opt {
 	const char *name;       /* long name, without dashes */
 	char short_name;        /* 0 for none */
@@ -139,6 +141,7 @@ char *jsonb_dumps(json_t *, size_t);
 void jsonb_unescape(json_t *);
 
 /* safefile.c */
+int safefile_check(const char *, size_t, char **);
 int safefile_read(const char *, size_t, char **, size_t *, char **);
 
 /* pathsafe.c */
@@ -194,6 +197,7 @@ struct cfgfile {
 	size_t nerrors;
 	int lenient;            /* unknown keys are ignored, not errors */
 };
+#define CFGFILE_MAX_SIZE (4 * 1024 * 1024)     /* a config file, bytes */
 #define CFGFILE_INI 1
 #define CFGFILE_JSON 2
 #define CFGFILE_JS 3
@@ -212,6 +216,9 @@ struct cfgfile *cfgfile_read_ini(const char *, const char *, char **);
 int cfgfile_kind(const char *);
 struct cfgfile *cfgfile_read(const char *, const char *, char **);
 json_t *cfgfile_split_args(const char *, char **);
+
+/* momentfmt.c */
+char *momentfmt_to_strftime(const char *);
 
 /* ecosystem.c */
 struct cfgfile *ecosystem_parse(const char *, const char *, size_t, char **);

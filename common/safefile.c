@@ -21,6 +21,48 @@
 #include "common.h"
 
 /*
+ * Opens path for reading as safefile_read() would and checks it (a
+ * regular file of at most max bytes).  Returns the descriptor, or -1 with
+ * *cause set ("path: why").
+ */
+static int
+safefile_open(const char *path, size_t max, struct stat *st, char **cause)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC)) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode) ||
+	    (uint64_t)st->st_size > max) {
+		xasprintf(cause, "%s: %s", path, !S_ISREG(st->st_mode) ?
+		    "not a regular file" : (uint64_t)st->st_size > max ?
+		    "file too large" : strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Whether path may be handed to another reader (node evaluating an
+ * ecosystem file): 0, or -1 with *cause set, as safefile_read() checks.
+ */
+int
+safefile_check(const char *path, size_t max, char **cause)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = safefile_open(path, max, &st, cause)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/*
  * Reads all of path into *data (NUL-terminated, *len bytes; the caller
  * frees).  Returns 0, or -1 with *cause set ("path: why").
  */
@@ -34,19 +76,8 @@ safefile_read(const char *path, size_t max, char **data, size_t *len,
 	ssize_t r;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC)) == -1) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
+	if ((fd = safefile_open(path, max, &st, cause)) == -1)
 		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size > max) {
-		xasprintf(cause, "%s: %s", path, !S_ISREG(st.st_mode) ?
-		    "not a regular file" : (uint64_t)st.st_size > max ?
-		    "file too large" : strerror(errno));
-		close(fd);
-		return -1;
-	}
 	/* One byte more than it says: a file that grows past max fails. */
 	buf = xmalloc((size_t)st.st_size + 2);
 	while (n < (size_t)st.st_size + 1 && (r = read(fd, buf + n,

@@ -21,7 +21,8 @@
 
 #include "addr.h"
 
-static int
+/* The port of an inet address, -1 for others. */
+int
 preload_port(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)

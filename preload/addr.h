@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+int preload_port(const struct sockaddr_storage *);
 int preload_addr_match(const struct sockaddr_storage *, socklen_t,
     const struct sockaddr_storage *, socklen_t);
 

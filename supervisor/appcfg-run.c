@@ -46,7 +46,8 @@ appcfg_absolute(const char *base, const char *path)
 	return real;
 }
 
-static char *
+/* The executable file name in a folder of env's PATH; NULL if none. */
+char *
 appcfg_search_path(const char *name, json_t *env)
 {
 	const char *path = json_string_value(json_object_get(env, "PATH"));
@@ -212,6 +213,7 @@ appcfg_resolve_script(struct app_config *c, const char *client_cwd,
 		free(c->interpreter);
 		c->interpreter = NULL;
 	}
+	pm2compat_resolve(c);
 	if (appcfg_runnable(c, client_env, cause) == -1 ||
 	    triggers_check(c, cause) == -1)
 		return -1;
@@ -244,8 +246,12 @@ appcfg_argv(const struct app_config *c)
 		v = appcfg_strv_add(v, &n, line);
 		v = appcfg_strv_add(v, &n, xstrdup(c->name));
 	} else {
-		if (c->interpreter != NULL)
+		if (c->interpreter != NULL) {
 			v = appcfg_strv_add(v, &n, xstrdup(c->interpreter));
+			json_array_foreach(c->node_args, i, a)
+				v = appcfg_strv_add(v, &n,
+				    xstrdup(json_string_value(a)));
+		}
 		v = appcfg_strv_add(v, &n, xstrdup(c->script));
 	}
 	json_array_foreach(c->args, i, a)
@@ -265,7 +271,8 @@ appcfg_envp(const struct app_config *c, int index, int id, json_t *extra)
 
 	json_object_update(env, c->env_set);
 	json_object_set_new(env, "CORRAL_INSTANCE", json_sprintf("%d", index));
-	json_object_set_new(env, "NODE_APP_INSTANCE", json_sprintf("%d", index));
+	json_object_set_new(env, pm2compat_instance_var(c),
+	    json_sprintf("%d", index));
 	json_object_set_new(env, "CORRAL_ID", json_sprintf("%d", id));
 	json_object_set_new(env, "CORRAL_APP", json_str(c->name));
 	if (extra != NULL) {

@@ -54,6 +54,8 @@ struct applogs {
 	struct logfile *out, *err, *comb;
 	struct logfile **iout, **ierr;  /* per instance when not merged */
 	int ninst;
+	uid_t uid;                      /* owner of the folders it makes, */
+	gid_t gid;                      /* (uid_t)-1: the daemon's */
 };
 
 /* logwriter.c */

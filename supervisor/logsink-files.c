@@ -50,18 +50,48 @@ logsink_path(const char *set, const char *cwd, const char *suffix,
 }
 
 /* The folder of the log file set (or the default one) is safe for uid. */
+/* Whether path stands for no file: /dev/null, or PM2's "NULL". */
+static int
+logsink_no_file(const char *path)
+{
+	return strcmp(path, "/dev/null") == 0 || strcmp(path, "NULL") == 0;
+}
+
+/*
+ * Whether c has a file of both streams (log_file): a path, or PM2's
+ * "true" for logs/NAME.log (*set NULL then); "false" is none.
+ */
+static int
+logsink_comb_set(const struct app_config *c, const char **set)
+{
+	if (c->log_file == NULL || strcmp(c->log_file, "false") == 0)
+		return 0;
+	*set = strcmp(c->log_file, "true") == 0 ? NULL : c->log_file;
+	return 1;
+}
+
 static int
 logsink_check_folder(const struct app_config *c, const char *set,
     const char *suffix, uid_t uid, char **cause)
 {
 	struct stat st;
-	char *path, *dir, *why = NULL;
+	char *path, *dir, *up, *why = NULL;
 	int r;
 
-	if (set != NULL && strcmp(set, "/dev/null") == 0)
+	if (set != NULL && logsink_no_file(set))
 		return 0;
 	path = logsink_path(set, c->cwd, suffix, c->name);
 	dir = pathsafe_parent(path);
+	/*
+	 * Folders to be made (logdir.c: now, or once what is in the way is
+	 * gone) go below the nearest folder there.
+	 */
+	while ((stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) &&
+	    strcmp(dir, "/") != 0 && strcmp(dir, ".") != 0) {
+		up = pathsafe_parent(dir);
+		free(dir);
+		dir = up;
+	}
 	if ((r = pathsafe_dir(dir, uid, &why)) == -1) {
 		xasprintf(cause, "log file %s: %s", path, why);
 		free(why);
@@ -83,6 +113,7 @@ static int
 logsink_check_folders(const struct app_config *c, char **cause)
 {
 	struct privdrop pd;
+	const char *set;
 	int r;
 
 	if (c->disable_logs || (c->log_sink != NULL &&
@@ -94,8 +125,8 @@ logsink_check_folders(const struct app_config *c, char **cause)
 	if (r == 0)
 		r = logsink_check_folder(c, c->error_file, "-error.log",
 		    pd.uid, cause);
-	if (r == 0 && c->log_file != NULL)
-		r = logsink_check_folder(c, c->log_file, ".log", pd.uid, cause);
+	if (r == 0 && logsink_comb_set(c, &set))
+		r = logsink_check_folder(c, set, ".log", pd.uid, cause);
 	privdrop_free(&pd);
 	return r;
 }
@@ -125,11 +156,11 @@ logsink_check(const struct app_config *c, char **cause)
 	return logsink_check_folders(c, cause);
 }
 
-/* A sink for path, made now; none for /dev/null. */
+/* A sink for path, made now; none for no file. */
 static struct logfile *
 logsink_open_path(struct applogs *l, const char *path)
 {
-	if (strcmp(path, "/dev/null") == 0)
+	if (logsink_no_file(path))
 		return NULL;
 	return logfile_open_file(path, &l->ro);
 }
@@ -180,6 +211,25 @@ logsink_free(struct applogs *l)
 }
 
 /*
+ * Makes the missing folders of l's files now (logdir.c; PM2 makes them),
+ * so that a folder that cannot be made fails the declaration, to be tried
+ * again (logdir_retry); the files themselves open at their first line.
+ */
+static int
+logsink_make_folders(struct applogs *l, char **cause)
+{
+	const char *paths[3] = { l->out_path, l->err_path, l->comb_path };
+	size_t i;
+
+	for (i = 0; i < nitems(paths); i++) {
+		if (paths[i] != NULL && !logsink_no_file(paths[i]) &&
+		    logdir_make(paths[i], l->uid, l->gid, cause) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * Sets up the app's logs; no file is opened (see above).  Returns 0, or
  * -1 with *cause set when the settings or the folders are refused.
  */
@@ -188,18 +238,19 @@ logsink_open(struct app *app, char **cause)
 {
 	const struct app_config *c = &app->cfg;
 	struct applogs *l;
-	const char *df = c->log_date_format;
+	const char *df = c->log_date_format, *set;
 
 	if (logsink_check(c, cause) == -1)
 		return -1;
 	l = xcalloc(1, sizeof *l);
+	logdir_owner(c, &l->uid, &l->gid);
 	if (df == NULL && c->time)
 		df = LOGFMT_DEFAULT_DATE;
 	logfmt_init(&l->fmt, c->log_type != NULL &&
 	    strcmp(c->log_type, "json") == 0 ? LOGFMT_JSON : LOGFMT_PLAIN,
 	    NULL, 0, (int)c->log_prefix);
 	if (df != NULL || l->fmt.type == LOGFMT_JSON)
-		l->fmt.date_format = xstrdup(df != NULL ? df :
+		l->fmt.date_format = momentfmt_to_strftime(df != NULL ? df :
 		    LOGFMT_DEFAULT_DATE);
 	l->ro.max_size = c->max_log_size;
 	l->ro.retain = (int)c->retain_logs;
@@ -212,9 +263,12 @@ logsink_open(struct app *app, char **cause)
 	l->out_path = logsink_path(c->out_file, c->cwd, "-out.log", c->name);
 	l->err_path = logsink_path(c->error_file, c->cwd, "-error.log",
 	    c->name);
-	if (c->log_file != NULL)
-		l->comb_path = logsink_path(c->log_file, c->cwd, ".log",
-		    c->name);
+	if (logsink_comb_set(c, &set))
+		l->comb_path = logsink_path(set, c->cwd, ".log", c->name);
+	if (l->files && logsink_make_folders(l, cause) == -1) {
+		logsink_free(l);
+		return -1;
+	}
 	free(app->log_out_path);
 	free(app->log_err_path);
 	app->log_out_path = xstrdup(l->out_path);

@@ -48,6 +48,7 @@ struct logfile *logwriter_events;
 struct logfile *logwriter_all;
 uv_async_t logwriter_async;
 static logfile_event_cb logwriter_event_cb;
+static int logwriter_failing;  /* some sink failed: retry in a second */
 
 /* Puts s on the ready list and wakes the thread. Mutex held. */
 void
@@ -150,6 +151,7 @@ logfile_service(struct logfile *s)
 	olderr = s->err;
 	if (rc != 0 && olderr == 0) {
 		s->err = -rc;
+		logwriter_failing = 1;
 		logwriter_post_event(s, LOGFILE_EV_ERROR, -rc, 0);
 	} else if (rc == 0 && olderr != 0) {
 		/* What was kept in fill went before the drops; then the notice. */
@@ -213,12 +215,39 @@ logwriter_any_failed(void)
 	return 0;
 }
 
+static uint64_t
+logwriter_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Writer thread, mutex held: once a second at most, whatever the traffic
+ * of the other sinks (a busy writer never times out its wait), failed
+ * sinks are tried again and idle files closed.
+ */
+static void
+logwriter_periodic(uint64_t *last)
+{
+	uint64_t now = logwriter_now_ms();
+
+	if (now - *last < 1000)
+		return;
+	*last = now;
+	if ((logwriter_failing = logwriter_any_failed()))
+		logwriter_retry_failed();
+	(void)logfile_close_idle(now);
+}
+
 static void *
 logwriter_main(void *arg)
 {
 	struct logfile *s;
 	struct timespec ts;
-	int failed;
+	uint64_t last = 0;
 
 	(void)arg;
 	pthread_mutex_lock(&logwriter_mutex);
@@ -226,21 +255,25 @@ logwriter_main(void *arg)
 		while (logwriter_ready == NULL && !logwriter_quit) {
 			logwriter_busy = 0;
 			pthread_cond_broadcast(&logwriter_idle_cond);
-			failed = logwriter_any_failed();
-			if (failed || logfile_close_idle(0) > 0) {
-				/* retry failures, close idle files: 1 s */
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_sec += 1;
-				if (pthread_cond_timedwait(&logwriter_cond,
-				    &logwriter_mutex, &ts) == ETIMEDOUT &&
-				    failed)
-					logwriter_retry_failed();
-			} else
+			logwriter_periodic(&last);
+			if (logwriter_ready != NULL)
+				break;
+			/* a timed wait while files are failing or open */
+			if (!logwriter_failing && logfile_close_idle(0) == 0) {
 				pthread_cond_wait(&logwriter_cond,
 				    &logwriter_mutex);
+				continue;
+			}
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&logwriter_cond, &logwriter_mutex,
+			    &ts);
 		}
 		if (logwriter_ready == NULL && logwriter_quit)
 			break;
+		logwriter_periodic(&last);
+		if (logwriter_ready == NULL)
+			continue;
 		logwriter_busy = 1;
 		s = logwriter_ready;
 		logwriter_ready = s->ready_next;

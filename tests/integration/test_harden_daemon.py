@@ -48,7 +48,7 @@ def test_daemon_raises_its_file_limit_apps_keep_the_old_one(corral):
     dpid = corral.daemon_pid()
     limits = open(f"/proc/{dpid}/limits").read()
     assert f"Max open files            {hard}" in limits, limits
-    info = corral.ok("info")
+    info = corral.ok("doctor")
     assert f"limit {hard} (apps get 256)" in info, info
     corral.ok("start", "/bin/sleep", "--name", "nap", "--", "1000")
     pid = corral.wait_state("nap", "online")[0]["pid"]
