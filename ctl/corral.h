@@ -23,6 +23,7 @@ int client_send(struct client *, json_t *);
 json_t *client_recv(struct client *, char **);
 json_t *client_request(const char *, json_t *);
 json_t *client_env_json(void);
+int client_exec_help(json_t *);
 
 /* print.c */
 void print_list(json_t *, int);

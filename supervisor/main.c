@@ -56,7 +56,7 @@ static void NORETURN
 main_usage(void)
 {
 	fprintf(stderr, "usage: corrald [-fv] [--foreground] [--resurrect] "
-	    "[--verbose]\n");
+	    "[--verbose]\n       corrald --help-commands [command]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -356,6 +356,9 @@ main(int argc, char **argv)
 	char *cause = NULL, *logfile;
 	int ch, lockfd, ready_fd = -1;
 
+	/* The client's help when no daemon runs: no state, no socket. */
+	if (argc > 1 && strcmp(argv[1], "--help-commands") == 0)
+		return cmd_help_print(argc - 2, argv + 2);
 	while ((ch = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
