@@ -132,11 +132,6 @@ cgroup_open_dirs(struct cgroup *cg, char **cause)
 		dir = cgroup_dir(cg, h);
 		cgroup_root_pending_drop(cg->root, dir);
 		error = cgroup_mkdirs(cg->root->hier[h].top, cg->rel);
-		/* another daemon's sweep took an idle top since ensure_tops */
-		if (error == -ENOENT) {
-			cgroup_root_ensure_tops(cg->root);
-			error = cgroup_mkdirs(cg->root->hier[h].top, cg->rel);
-		}
 		if (error == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
 			error = -ENOTDIR;
 		if (error != 0) {

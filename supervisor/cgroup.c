@@ -15,7 +15,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -339,28 +338,7 @@ cgroup_root_sweep(struct cgroup_root *root)
 		    "daemon", n);
 }
 
-/*
- * A cgroup made less than this long ago may be another live daemon's,
- * made for a child that has not joined it yet: a sweep leaves it alone.
- */
-#define CGROUP_STALE_AGE_SEC 60
-
-static int
-cgroup_root_young(const char *dir)
-{
-	struct stat	 st;
-	struct timespec	 now;
-
-	if (stat(dir, &st) != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0)
-		return 0;
-	return now.tv_sec - st.st_ctim.tv_sec < CGROUP_STALE_AGE_SEC;
-}
-
-/*
- * Removes dir and its subtree if no process is in it and none of it is
- * young (cgroupfs keeps a directory's creation time as its ctime); 0 if
- * removed.
- */
+/* Removes dir and its subtree if no process is in it; 0 if removed. */
 static int
 cgroup_root_rmtree(const char *dir, int depth)
 {
@@ -378,17 +356,14 @@ cgroup_root_rmtree(const char *dir, int depth)
 		}
 		closedir(d);
 	}
-	if (cgroup_root_young(dir))
-		return -EBUSY;
 	return cgroup_rmdir(dir);
 }
 
 /*
  * Tops of other daemons (corral.*) beside ours that hold no process: what a
  * daemon that was killed, or gave up on a slow dying task, left behind.
- * rmdir only ever removes empty cgroups; young ones are left (a live
- * daemon's, about to be joined); a live daemon whose idle top vanished
- * makes it again (cgroup_create).
+ * rmdir only ever removes empty cgroups, and a live daemon whose top
+ * vanished makes it again (cgroup_create).
  */
 static void
 cgroup_root_sweep_stale(const char *own, const char *name)

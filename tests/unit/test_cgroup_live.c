@@ -15,7 +15,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -558,38 +557,6 @@ test_top_made_again(void **state)
 	destroy(cg);
 }
 
-static void nuke(const char *);
-
-/*
- * A start sweeps the empty tops other daemons left (corral.*), but never a
- * young one: it may be a live daemon's, made for a child about to join it.
- */
-static void
-test_sweep_leaves_young_cgroups(void **state)
-{
-	char	 dir[PATH_MAX];
-	int	 h;
-
-	(void)state;
-	if (root == NULL || root->backend == CGROUP_NONE)
-		skip();
-	for (h = 0; h < root->nhier; h++) {
-		snprintf(dir, sizeof dir, "%s/corral.cgtest-young.%ld",
-		    root->hier[h].own, (long)getpid());
-		assert_int_equal(mkdir(dir, 0755), 0);
-		assert_int_equal(cgroup_mkdirs(dir, "app/0"), 0);
-	}
-	cgroup_root_sweep(root);
-	for (h = 0; h < root->nhier; h++) {
-		snprintf(dir, sizeof dir, "%s/corral.cgtest-young.%ld/app/0",
-		    root->hier[h].own, (long)getpid());
-		assert_int_equal(access(dir, F_OK), 0);
-		snprintf(dir, sizeof dir, "%s/corral.cgtest-young.%ld",
-		    root->hier[h].own, (long)getpid());
-		nuke(dir);
-	}
-}
-
 /* The fallback: no cgroups, one process group, accounting from /proc. */
 static void
 test_fallback_process_group(void **state)
@@ -722,7 +689,6 @@ main(void)
 		cmocka_unit_test(test_memory_counts_children),
 		cmocka_unit_test(test_set_limits_running),
 		cmocka_unit_test(test_top_made_again),
-		cmocka_unit_test(test_sweep_leaves_young_cgroups),
 		cmocka_unit_test(test_fallback_process_group),
 	};
 	int	 r;
