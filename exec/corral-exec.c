@@ -2,21 +2,20 @@
 /*
  * corral-exec: the tiny program the daemon spawns in place of an app, so
  * that the app starts where it belongs before it runs any code of its own.
- * It writes its own pid into each --join FILE (the cgroup.procs files of
- * the instance's cgroups), or, when it already runs as an app's
- * unprivileged user, waits until the daemon has put it in each --wait
- * FILE (its pid listed there; at most 10 s), sets LISTEN_PID to its own pid with --listen-pid
+ * It waits until the daemon has put it in each --wait FILE (the
+ * cgroup.procs files of the instance's cgroups: its pid listed there; at
+ * most 10 s; the daemon moves it, so that a failed move is a failed spawn
+ * the daemon knows of), sets LISTEN_PID to its own pid with --listen-pid
  * (the pid stays the same across exec), puts --preload LIB first in
  * LD_PRELOAD (for the app only: a sanitizer build of this wrapper must not
  * run with a preloaded library), then execs PATH with the rest of the
  * arguments.  It links nothing but libc.
  *
- *	corral-exec [--listen-pid] [--join FILE]... [--wait FILE]...
- *	    [--preload LIB] -- PATH [ARG]...
+ *	corral-exec [--listen-pid] [--wait FILE]... [--preload LIB] --
+ *	    PATH [ARG]...
  *
  * Exit status 127 when PATH cannot be run, 126 when a FILE cannot be
- * written or waited for (the reason goes to stderr, i.e. the app's error
- * log).
+ * waited for (the reason goes to stderr, i.e. the app's error log).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,21 +24,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static int
-exec_join(const char *file)
-{
-	char	 buf[32];
-	int	 fd, n, ok;
-
-	if ((fd = open(file, O_WRONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-	ok = write(fd, buf, (size_t)n) == n;
-	if (close(fd) == -1)
-		ok = 0;
-	return ok ? 0 : -1;
-}
 
 static int
 exec_preload(const char *lib)
@@ -116,12 +100,6 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--listen-pid") == 0) {
 			snprintf(buf, sizeof buf, "%ld", (long)getpid());
 			setenv("LISTEN_PID", buf, 1);
-		} else if (strcmp(argv[i], "--join") == 0 && i + 1 < argc) {
-			if (exec_join(argv[++i]) == -1) {
-				fprintf(stderr, "corral-exec: cannot join %s: "
-				    "%s\n", argv[i], strerror(errno));
-				return 126;
-			}
 		} else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc) {
 			if (exec_wait(argv[++i]) == -1) {
 				fprintf(stderr, "corral-exec: not moved into "
@@ -132,7 +110,7 @@ main(int argc, char **argv)
 			preload = argv[++i];
 		} else {
 			fprintf(stderr, "usage: corral-exec [--listen-pid] "
-			    "[--join FILE]... [--wait FILE]... [--preload LIB] "
+			    "[--wait FILE]... [--preload LIB] "
 			    "-- PATH [ARG]...\n");
 			return 127;
 		}

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -242,4 +243,28 @@ cgroup_rmdir(const char *dir)
 	if (rmdir(dir) == -1 && errno != ENOENT)
 		return -errno;
 	return 0;
+}
+
+/*
+ * Removes dir and the cgroups below it, depth levels down, as far as they
+ * are empty.  Returns 0 once dir is gone, else the error of its rmdir.
+ */
+int
+cgroup_rmtree(const char *dir, int depth)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		*sub;
+
+	if (depth > 0 && (d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_type != DT_DIR || de->d_name[0] == '.')
+				continue;
+			xasprintf(&sub, "%s/%s", dir, de->d_name);
+			cgroup_rmtree(sub, depth - 1);
+			free(sub);
+		}
+		closedir(d);
+	}
+	return cgroup_rmdir(dir);
 }

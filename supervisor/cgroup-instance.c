@@ -90,9 +90,9 @@ cgroup_open(struct cgroup_root *root, const char *app, int instance,
 		xasprintf(cause, "no cgroups: %s", root->cause);
 		return NULL;
 	}
-	if (!cgroup_name_ok(app, cause))
+	if (!cgroup_name_ok(app, cause) ||
+	    cgroup_root_ensure_tops(root, cause) != 0)
 		return NULL;
-	cgroup_root_ensure_tops(root);
 	if (root->backend == CGROUP_V2 &&
 	    (error = cgroup_v2_prepare_app(root, app)) != 0) {
 		xasprintf(cause, "cgroup for app %s: %s", app,
@@ -185,8 +185,8 @@ cgroup_destroy(struct cgroup *cg)
 }
 
 /*
- * The cgroup.procs files a child writes its pid into before it execs (the
- * --join arguments of corral-exec).  Free with cgroup_join_files_free().
+ * The cgroup.procs files a child waits to be listed in before it execs
+ * (the --wait arguments of corral-exec).  Free with cgroup_join_files_free().
  */
 char **
 cgroup_join_files(const struct cgroup *cg, size_t *n)
@@ -214,8 +214,8 @@ cgroup_join_files_free(char **files, size_t n)
 
 /*
  * Returns "exec OPT F... -- argv..." or, when argv already runs exec
- * (cluster mode), "exec OPT F... <the rest of argv>"; OPT is --join (the
- * child joins) or --wait (the daemon moves it).  Takes over argv (a
+ * (cluster mode), "exec OPT F... <the rest of argv>" (OPT: --wait, the
+ * daemon moves the child with cgroup_join()).  Takes over argv (a
  * NULL-terminated array of strings from xmalloc); copies files.
  */
 char **

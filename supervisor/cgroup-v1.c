@@ -42,26 +42,30 @@ int
 cgroup_v1_setup(struct cgroup_root *root, const struct cgroup_detect *d)
 {
 	struct cgroup_hier	*h;
-	char			*top, *old;
-	int			 i;
+	char			*top, *old, *why = NULL;
+	int			 i, fd, patient = 1;
 
 	for (i = 0; i < d->nv1; i++) {
 		if (!(d->v1[i].controllers & CGROUP_V1_WANTED))
 			continue;
 		xasprintf(&top, "%s/%s", d->v1[i].dir, root->name);
-		if (mkdir(top, 0755) == -1 && errno != EEXIST) {
+		/* One top held by a live daemon: so are the others. */
+		if ((fd = cgroup_lock_top(top, patient, &why)) == -1) {
+			patient = 0;
 			old = root->cause;
-			xasprintf(&root->cause, "%s%s%s: cannot create %s: %s",
+			xasprintf(&root->cause, "%s%s%s: %s",
 			    old == NULL ? "" : old, old == NULL ? "" : "; ",
-			    cgroup_v1_first_name(d->v1[i].controllers), top,
-			    strerror(errno));
+			    cgroup_v1_first_name(d->v1[i].controllers), why);
 			free(old);
+			free(why);
+			why = NULL;
 			free(top);
 			continue;
 		}
 		h = &root->hier[root->nhier++];
 		h->own = xstrdup(d->v1[i].dir);
 		h->top = top;
+		h->lockfd = fd;
 		h->controllers = d->v1[i].controllers & CGROUP_V1_WANTED;
 		if ((h->controllers & CGROUP_MEMORY) &&
 		    cgroup_file_exists(top, "memory.memsw.limit_in_bytes"))

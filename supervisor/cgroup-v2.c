@@ -102,22 +102,25 @@ int
 cgroup_v2_setup(struct cgroup_root *root, const struct cgroup_detect *d)
 {
 	struct cgroup_hier	*h = &root->hier[0];
-	char			 buf[512];
-	int			 avail, error;
+	char			 buf[512], *top;
+	int			 avail, error, fd;
 
 	if (cgroup_file_read(d->v2dir, "cgroup.controllers", buf,
 	    sizeof buf) < 0)
 		return -1;
 	avail = cgroup_v2_controller_bits(buf);
-	h->own = xstrdup(d->v2dir);
-	xasprintf(&h->top, "%s/%s", d->v2dir, root->name);
-	root->nhier = 1;
-	if (mkdir(h->top, 0755) == -1 && errno != EEXIST) {
-		free(root->cause);
-		xasprintf(&root->cause, "cannot create %s: %s", h->top,
-		    strerror(errno));
+	xasprintf(&top, "%s/%s", d->v2dir, root->name);
+	free(root->cause);
+	root->cause = NULL;
+	/* Not ours until locked: nothing may remove another daemon's top. */
+	if ((fd = cgroup_lock_top(top, 1, &root->cause)) == -1) {
+		free(top);
 		return -1;
 	}
+	h->own = xstrdup(d->v2dir);
+	h->top = top;
+	h->lockfd = fd;
+	root->nhier = 1;
 	/* The root cgroup (no cgroup.type) may hold processes and delegate. */
 	if (cgroup_file_exists(h->own, "cgroup.type") &&
 	    cgroup_v2_busy(h->own))

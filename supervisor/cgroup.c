@@ -24,15 +24,17 @@
 
 /*
  * The name of the daemon's top cgroup: "corral" for the default home, else
- * "corral.<hash>" so that daemons with other homes (tests, a second
- * daemon of the same user) never share instance cgroups.  The environment
- * variable CORRAL_CGROUP_NAME, when set, wins.  The caller frees.
+ * "corral.<64-bit hash of the home>" so that daemons with other homes
+ * (tests, a second daemon of the same user) never share instance cgroups;
+ * the lock on the top (cgroup-lock.c) catches a collision.  The
+ * environment variable CORRAL_CGROUP_NAME, when set, wins.  The caller
+ * frees.
  */
 char *
 cgroup_default_name(const char *home, const char *default_home)
 {
 	const char	*env = getenv("CORRAL_CGROUP_NAME");
-	uint32_t	 h = 2166136261u;
+	uint64_t	 h = 14695981039346656037ull;
 	const char	*p;
 	char		*name;
 
@@ -43,8 +45,8 @@ cgroup_default_name(const char *home, const char *default_home)
 	    strcmp(home, default_home) == 0))
 		return xstrdup("corral");
 	for (p = home; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	xasprintf(&name, "corral.%08x", h);
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	xasprintf(&name, "corral.%016llx", (unsigned long long)h);
 	return name;
 }
 
@@ -145,6 +147,8 @@ cgroup_root_reset(struct cgroup_root *root)
 	for (h = 0; h < root->nhier; h++) {
 		if (root->hier[h].top != NULL)
 			cgroup_rmdir(root->hier[h].top);
+		if (root->hier[h].lockfd != -1)
+			close(root->hier[h].lockfd);
 		free(root->hier[h].own);
 		free(root->hier[h].top);
 	}
@@ -254,24 +258,28 @@ cgroup_root_gc(struct cgroup_root *root)
 }
 
 /*
- * Makes the tops again where they vanished (another daemon's sweep removed
- * them while they were empty); v2 delegates the controllers again.
+ * Makes and locks the tops again where they vanished (a daemon of an
+ * older version swept them while they were empty); v2 delegates the
+ * controllers again.  Returns 0, or -1 with *cause set.
  */
-void
-cgroup_root_ensure_tops(struct cgroup_root *root)
+int
+cgroup_root_ensure_tops(struct cgroup_root *root, char **cause)
 {
-	int	 h;
+	int	 h, r;
 
 	for (h = 0; h < root->nhier; h++) {
-		if (access(root->hier[h].top, F_OK) == 0)
-			continue;
-		if (mkdir(root->hier[h].top, 0755) == -1 && errno != EEXIST) {
-			log_warn("cgroup: mkdir %s", root->hier[h].top);
-			continue;
+		r = cgroup_lock_keep(root->hier[h].top, &root->hier[h].lockfd,
+		    cause);
+		if (r == -1)
+			return -1;
+		if (r == 1) {
+			log_warnx("cgroup: %s was removed by another "
+			    "process, made again", root->hier[h].top);
+			if (root->backend == CGROUP_V2)
+				cgroup_v2_reenable(root);
 		}
-		if (root->backend == CGROUP_V2)
-			cgroup_v2_reenable(root);
 	}
+	return 0;
 }
 
 /* Forgets queued removals of dir and its parents (it is in use again). */
@@ -291,8 +299,6 @@ cgroup_root_pending_drop(struct cgroup_root *root, const char *dir)
 	}
 	root->npending = j;
 }
-
-static void cgroup_root_sweep_stale(const char *, const char *);
 
 /* Kills and removes every cgroup below dir (depth first). */
 static int
@@ -331,60 +337,11 @@ cgroup_root_sweep(struct cgroup_root *root)
 
 	for (h = 0; h < root->nhier; h++) {
 		n += cgroup_root_sweep_dir(root, root->hier[h].top, 2);
-		cgroup_root_sweep_stale(root->hier[h].own, root->name);
+		cgroup_lock_sweep_others(root->hier[h].own, root->name);
 	}
 	if (n > 0)
 		log_warnx("cgroup: killed %d process(es) left by an earlier "
 		    "daemon", n);
-}
-
-/* Removes dir and its subtree if no process is in it; 0 if removed. */
-static int
-cgroup_root_rmtree(const char *dir, int depth)
-{
-	struct dirent	*de;
-	DIR		*d;
-	char		*sub;
-
-	if (depth > 0 && (d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_type != DT_DIR || de->d_name[0] == '.')
-				continue;
-			xasprintf(&sub, "%s/%s", dir, de->d_name);
-			cgroup_root_rmtree(sub, depth - 1);
-			free(sub);
-		}
-		closedir(d);
-	}
-	return cgroup_rmdir(dir);
-}
-
-/*
- * Tops of other daemons (corral.*) beside ours that hold no process: what a
- * daemon that was killed, or gave up on a slow dying task, left behind.
- * rmdir only ever removes empty cgroups, and a live daemon whose top
- * vanished makes it again (cgroup_create).
- */
-static void
-cgroup_root_sweep_stale(const char *own, const char *name)
-{
-	struct dirent	*de;
-	DIR		*d;
-	char		*sub;
-
-	if ((d = opendir(own)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_type != DT_DIR || strncmp(de->d_name, "corral.", 7) != 0 ||
-		    strcmp(de->d_name, name) == 0)
-			continue;
-		xasprintf(&sub, "%s/%s", own, de->d_name);
-		if (cgroup_root_rmtree(sub, 2) == 0)
-			log_info("cgroup: removed %s, left empty by another "
-			    "daemon", sub);
-		free(sub);
-	}
-	closedir(d);
 }
 
 /*
@@ -407,7 +364,7 @@ cgroup_root_teardown(struct cgroup_root *root)
 			usleep(10000);
 	}
 	for (i = 0; i < root->nhier; i++) {
-		if ((error = cgroup_rmdir(root->hier[i].top)) != 0)
+		if ((error = cgroup_rmtree(root->hier[i].top, 2)) != 0)
 			log_warnx("cgroup: %s stays: %s", root->hier[i].top,
 			    strerror(-error));
 	}
@@ -427,6 +384,8 @@ cgroup_root_free(struct cgroup_root *root)
 		free(root->pending[i].dir);
 	free(root->pending);
 	for (h = 0; h < root->nhier; h++) {
+		if (root->hier[h].lockfd != -1)
+			close(root->hier[h].lockfd);
 		free(root->hier[h].own);
 		free(root->hier[h].top);
 	}

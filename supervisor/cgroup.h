@@ -6,9 +6,10 @@
  * (which finds the backend from /proc/self/mountinfo and /proc/self/cgroup
  * and sets up <its own cgroup>/<name>), then one struct cgroup per instance
  * at <name>/<app>/<instance>.  Children join their cgroup before they exec
- * by writing their own pid into every file cgroup_join_files() gives
- * (build/corral-exec --join FILE).  Nothing here touches a cgroup outside
- * the daemon's own ones.
+ * (the daemon writes the pid of build/corral-exec, which waits for it,
+ * into every file cgroup_join_files() gives).  Each top is locked by its
+ * daemon for its life (cgroup-lock.c): nothing here touches a cgroup of
+ * another live daemon.
  */
 #ifndef CORRAL_CGROUP_H
 #define CORRAL_CGROUP_H
@@ -80,6 +81,7 @@ struct cgroup_hier {
 	int controllers;        /* CGROUP_* bits it carries for us */
 	char *own;              /* the daemon's own cgroup directory in it */
 	char *top;              /* own + "/" + name: where instances live */
+	int lockfd;             /* holds top's flock() for the daemon's life */
 };
 
 struct cgroup_pending {
@@ -115,7 +117,7 @@ void cgroup_root_teardown(struct cgroup_root *);
 void cgroup_root_free(struct cgroup_root *);
 void cgroup_root_gc(struct cgroup_root *);
 void cgroup_root_sweep(struct cgroup_root *);
-void cgroup_root_ensure_tops(struct cgroup_root *);
+int cgroup_root_ensure_tops(struct cgroup_root *, char **);
 void cgroup_root_pending_add(struct cgroup_root *, const char *);
 void cgroup_root_pending_drop(struct cgroup_root *, const char *);
 const char *cgroup_backend_name(enum cgroup_backend);
@@ -188,6 +190,7 @@ char *cgroup_slurp(const char *);
 int cgroup_mkdirs(const char *, const char *);
 int cgroup_read_pids(const char *, pid_t **, size_t *);
 int cgroup_rmdir(const char *);
+int cgroup_rmtree(const char *, int);
 
 /* cgroup-v1.c */
 int cgroup_v1_setup(struct cgroup_root *, const struct cgroup_detect *);
@@ -205,6 +208,11 @@ int cgroup_v2_set_limits(struct cgroup *, const struct cgroup_limits *,
     char **);
 int cgroup_v2_read_usage(const struct cgroup *, struct cgroup_usage *, int);
 int cgroup_v2_kill(const struct cgroup *, int);
+
+/* cgroup-lock.c */
+int cgroup_lock_top(const char *, int, char **);
+int cgroup_lock_keep(const char *, int *, char **);
+int cgroup_lock_sweep_others(const char *, const char *);
 
 /* cgroup-kill.c */
 int cgroup_kill_pids(const char *, int);

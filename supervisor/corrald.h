@@ -139,7 +139,6 @@ struct child {
 	int handles;                    /* handles not yet closed */
 	int pid;
 	struct cgroup *cg;              /* its cgroup, NULL without */
-	int join_after;                 /* the daemon moves it there */
 	uint64_t oom_base;              /* OOM kills in cg before the spawn */
 	TAILQ_ENTRY(child) entry;
 };
@@ -393,9 +392,10 @@ void stats_sample(struct instance *);
 /* limits.c */
 void limits_init(void);
 void limits_shutdown(void);
-void limits_spawn(struct instance *, struct child *, char ***, char **);
+int limits_spawn(struct instance *, struct child *, char ***, char **,
+    char **);
 void limits_spawn_failed(struct child *);
-void limits_spawned(struct child *);
+int limits_spawned(struct child *, char **);
 void limits_exited(struct instance *, struct child *);
 int limits_kill(struct instance *, int);
 void limits_sample(struct instance *);

@@ -176,72 +176,118 @@ child_init_pipe(struct child *child, struct logpipe *lp, int stream)
 	linebuf_init(&lp->lb, LOG_LINE_MAX);
 }
 
-/* Starts the instance's process. Returns -1 with *cause set on failure. */
-int
-instance_spawn(struct instance *inst, char **cause)
+static struct child *
+child_create(struct instance *inst)
 {
-	struct app *app = inst->app;
 	struct child *child = xcalloc(1, sizeof *child);
-	uv_process_options_t o;
-	uv_stdio_container_t stdio[3 + CLUSTER_MAX_LISTENERS];
-	char **argv = appcfg_argv(&app->cfg), **envp;
-	json_t *extra = json_object();
-	int rc, nsock;
 
-	memset(stdio, 0, sizeof stdio);
-	nsock = cluster_spawn_prepare(inst, extra, &argv, stdio + 3, cause);
-	if (nsock == -1) {
-		appcfg_strv_free(argv);
-		json_decref(extra);
-		free(child);
-		return -1;
-	}
-	envp = appcfg_envp(&app->cfg, inst->index, inst->id, extra);
-
-	child->app = app;
-	app_ref(app);
+	child->app = inst->app;
+	app_ref(inst->app);
 	child->inst = inst;
 	child->index = inst->index;
 	child_init_pipe(child, &child->out, 1);
 	child_init_pipe(child, &child->err, 2);
 	child->handles = 3;
 	TAILQ_INSERT_TAIL(&D.children, child, entry);
+	return child;
+}
 
-	limits_spawn(inst, child, &argv, envp);
-	memset(&o, 0, sizeof o);
+/* No process came of it: the handles go, then the child. */
+static void
+child_abort(struct child *child, int proc_initialized)
+{
+	limits_spawn_failed(child);
+	child->inst = NULL;
+	if (proc_initialized)
+		uv_close((uv_handle_t *)&child->proc, child_proc_closed);
+	else
+		child_release(child);
+	uv_close((uv_handle_t *)&child->out.pipe, child_pipe_closed);
+	uv_close((uv_handle_t *)&child->err.pipe, child_pipe_closed);
+}
+
+static void
+child_options(struct child *child, uv_process_options_t *o,
+    uv_stdio_container_t *stdio, int nsock)
+{
+	memset(o, 0, sizeof *o);
 	stdio[0].flags = UV_IGNORE;
 	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
 	stdio[1].data.stream = (uv_stream_t *)&child->out.pipe;
 	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
 	stdio[2].data.stream = (uv_stream_t *)&child->err.pipe;
-	o.exit_cb = child_exited;
+	o->exit_cb = child_exited;
+	o->cwd = child->app->cfg.cwd;
+	o->flags = UV_PROCESS_DETACHED;
+	o->stdio_count = 3 + nsock;
+	o->stdio = stdio;
+	child->proc.data = child;
+}
+
+/*
+ * Runs the process; the child is the instance's once this returns 0.
+ * Returns -1 with *cause set when no process runs for the instance (a
+ * process that could not join its cgroup is killed and forgotten).
+ */
+static int
+child_start(struct instance *inst, struct child *child, char **argv,
+    char **envp, uv_stdio_container_t *stdio, int nsock, char **cause)
+{
+	uv_process_options_t o;
+	int rc;
+
+	if (limits_spawn(inst, child, &argv, envp, cause) == -1) {
+		appcfg_strv_free(argv);
+		appcfg_strv_free(envp);
+		child_abort(child, 0);
+		return -1;
+	}
+	child_options(child, &o, stdio, nsock);
 	o.file = argv[0];
 	o.args = argv;
-	o.cwd = app->cfg.cwd;
-	o.flags = UV_PROCESS_DETACHED;
-	envp = triggers_spawn(app, &o, envp);
-	o.env = envp;
-	o.stdio_count = 3 + nsock;
-	o.stdio = stdio;
-	child->proc.data = child;
-
+	o.env = envp = triggers_spawn(inst->app, &o, envp);
 	rc = uv_spawn(D.loop, &child->proc, &o);
 	appcfg_strv_free(argv);
 	appcfg_strv_free(envp);
 	if (rc != 0) {
 		*cause = xstrdup(uv_strerror(rc));
-		limits_spawn_failed(child);
-		child->inst = NULL;
-		uv_close((uv_handle_t *)&child->proc, child_proc_closed);
-		uv_close((uv_handle_t *)&child->out.pipe, child_pipe_closed);
-		uv_close((uv_handle_t *)&child->err.pipe, child_pipe_closed);
-		json_decref(extra);
+		child_abort(child, 1);
 		return -1;
 	}
 	child->pid = child->proc.pid;
-	limits_spawned(child);
 	uv_read_start((uv_stream_t *)&child->out.pipe, daemon_alloc, child_read);
 	uv_read_start((uv_stream_t *)&child->err.pipe, daemon_alloc, child_read);
+	if (limits_spawned(child, cause) == -1) {
+		child->inst = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Starts the instance's process. Returns -1 with *cause set on failure. */
+int
+instance_spawn(struct instance *inst, char **cause)
+{
+	struct app *app = inst->app;
+	struct child *child;
+	uv_stdio_container_t stdio[3 + CLUSTER_MAX_LISTENERS];
+	char **argv = appcfg_argv(&app->cfg), **envp;
+	json_t *extra = json_object();
+	int nsock;
+
+	memset(stdio, 0, sizeof stdio);
+	nsock = cluster_spawn_prepare(inst, extra, &argv, stdio + 3, cause);
+	if (nsock == -1) {
+		appcfg_strv_free(argv);
+		json_decref(extra);
+		return -1;
+	}
+	envp = appcfg_envp(&app->cfg, inst->index, inst->id, extra);
+	child = child_create(inst);
+	if (child_start(inst, child, argv, envp, stdio, nsock, cause) == -1) {
+		json_decref(extra);
+		return -1;
+	}
 	inst->child = child;
 	inst->pid = child->pid;
 	inst->started_at = now_ms();

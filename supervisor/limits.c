@@ -8,6 +8,8 @@
  * Without cgroup access everything here degrades to process groups and
  * /proc, and the daemon says so once at start-up.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -102,22 +104,42 @@ limits_enabled(void)
 	    limits_exec != NULL;
 }
 
+/* A path names a program that can run: a regular file we may execute. */
+static int
+limits_runnable_path(const char *file, char **cause)
+{
+	struct stat	 st;
+	int		 error = 0;
+
+	if (stat(file, &st) == -1)
+		error = errno;
+	else if (!S_ISREG(st.st_mode))
+		error = EACCES;
+	else if (access(file, X_OK) == -1)
+		error = errno;
+	if (error == 0)
+		return 0;
+	*cause = xstrdup(uv_strerror(uv_translate_sys_error(error)));
+	return -1;
+}
+
 /*
- * uv_spawn reports a program that cannot be run at once; behind
- * corral-exec it would only show as exit 127.  So a program that does not
- * look runnable is spawned as is, for uv_spawn to give the error.
+ * Whether the program can be run, as execvp() would find it (PATH from the
+ * app's environment): behind corral-exec a program that cannot run would
+ * only show as exit 127.  Returns 0, or -1 with *cause set in uv_spawn's
+ * words.
  */
 static int
-limits_runnable(const char *file, char **envp)
+limits_runnable(const char *file, char **envp, char **cause)
 {
 	const char	*path = "/usr/local/bin:/usr/bin:/bin", *p, *end;
+	struct stat	 st;
 	char		*cand;
 	size_t		 i;
-	int		 ok;
+	int		 error = ENOENT;
 
-	if (strchr(file, '/') != NULL) {
-		return access(file, X_OK);
-	}
+	if (strchr(file, '/') != NULL)
+		return limits_runnable_path(file, cause);
 	for (i = 0; envp != NULL && envp[i] != NULL; i++) {
 		if (strncmp(envp[i], "PATH=", 5) == 0)
 			path = envp[i] + 5;
@@ -125,23 +147,28 @@ limits_runnable(const char *file, char **envp)
 	for (p = path; *p != '\0'; p = *end == ':' ? end + 1 : end) {
 		end = strchrnul(p, ':');
 		xasprintf(&cand, "%.*s/%s", (int)(end - p), p, file);
-		ok = access(cand, X_OK) == 0;
-		free(cand);
-		if (ok)
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(cand, X_OK) == 0) {
+			free(cand);
 			return 0;
+		}
+		free(cand);
 	}
+	*cause = xstrdup(uv_strerror(uv_translate_sys_error(error)));
 	return -1;
 }
 
 /*
  * Before uv_spawn: makes the child's cgroup, applies the app's limits and
- * puts corral-exec --join ... in front of *argv (which is replaced), or
- * adds the --join options when *argv already runs corral-exec.  A cgroup
- * that cannot be made only costs the limits (logged).
+ * puts corral-exec --wait ... in front of *argv (which is replaced), or
+ * adds the --wait options when *argv already runs corral-exec: the child
+ * runs nothing of the app's before limits_spawned() moved it in.  Returns
+ * 0, or -1 with *cause set: while cgroups are on, no instance runs
+ * without its cgroup.
  */
-void
+int
 limits_spawn(struct instance *inst, struct child *child, char ***argv,
-    char **envp)
+    char **envp, char **cause)
 {
 	struct app_config	*cfg = &inst->app->cfg;
 	struct cgroup_usage	 u;
@@ -149,52 +176,47 @@ limits_spawn(struct instance *inst, struct child *child, char ***argv,
 	size_t			 nfiles;
 
 	memset(&inst->sample, 0, sizeof inst->sample);
-	if (limits_exec == NULL || limits_runnable((*argv)[0], envp) != 0)
-		return;
-	if (limits_enabled())
-		child->cg = cgroup_create(D.cgroups, cfg->name, inst->index,
-		    &why);
-	if (limits_enabled() && child->cg == NULL) {
-		log_warnx("%s[%d]: no cgroup: %s", cfg->name, inst->index, why);
+	if (!limits_enabled())
+		return 0;
+	if (limits_runnable((*argv)[0], envp, cause) != 0)
+		return -1;
+	child->cg = cgroup_create(D.cgroups, cfg->name, inst->index, &why);
+	if (child->cg == NULL) {
+		xasprintf(cause, "no cgroup: %s", why);
 		free(why);
+		return -1;
 	}
-	if (child->cg != NULL &&
-	    cgroup_set_limits(child->cg, &cfg->limits, &why) != 0) {
+	if (cgroup_set_limits(child->cg, &cfg->limits, &why) != 0) {
 		log_warnx("%s[%d]: %s", cfg->name, inst->index, why);
 		free(why);
 	}
-	if (child->cg == NULL)
-		return;
 	child->oom_base = 0;
 	if (cgroup_read_usage(child->cg, &u) == 0)
 		child->oom_base = u.oom_kills;
-	/*
-	 * An app that runs as another user cannot move itself out of the
-	 * daemon's cgroup: the daemon moves it once spawned, and corral-exec
-	 * waits for that before it execs the app.
-	 */
-	child->join_after = geteuid() == 0 && (cfg->user != NULL ||
-	    cfg->group != NULL);
 	files = cgroup_join_files(child->cg, &nfiles);
-	*argv = cgroup_exec_argv(*argv, limits_exec, child->join_after ?
-	    "--wait" : "--join", files, nfiles);
+	*argv = cgroup_exec_argv(*argv, limits_exec, "--wait", files, nfiles);
 	cgroup_join_files_free(files, nfiles);
+	return 0;
 }
 
-/* uv_spawn succeeded: moves a child that waits for it into its cgroup. */
-void
-limits_spawned(struct child *child)
+/*
+ * uv_spawn succeeded: moves the child (corral-exec, waiting) into its
+ * cgroup.  Returns 0, or -1 with *cause set after killing the child: a
+ * failed join is a failed spawn.
+ */
+int
+limits_spawned(struct child *child, char **cause)
 {
 	int	 error;
 
-	if (child->cg == NULL || !child->join_after)
-		return;
-	if ((error = cgroup_join(child->cg, child->pid)) != 0) {
-		log_warnx("%s[%d]: cannot move pid %d into its cgroup: %s",
-		    child->app->cfg.name, child->index, child->pid,
-		    strerror(-error));
-		kill(child->pid, SIGKILL);
-	}
+	if (child->cg == NULL)
+		return 0;
+	if ((error = cgroup_join(child->cg, child->pid)) == 0)
+		return 0;
+	xasprintf(cause, "cannot move pid %d into its cgroup: %s", child->pid,
+	    strerror(-error));
+	kill(child->pid, SIGKILL);
+	return -1;
 }
 
 /* uv_spawn failed: the cgroup goes. */

@@ -11,6 +11,7 @@ test checks at the end that the daemon's cgroups are gone.
 import json
 import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -419,3 +420,100 @@ def test_max_memory_restart_with_sockets_starts_the_replacement_first(cg):
              and c.app("gs")[0]["state"] == "online" and
              len(c.app("gs")) == 1, what="one instance, a new process")
     assert not pid_alive(first["pid"])
+
+
+def test_daemons_touch_only_their_own_cgroups(corral, tmp_path):
+    """A starting daemon sweeps what dead daemons left, never a live one's
+    cgroups: not even an empty instance cgroup made for a process that has
+    not joined it yet.  (Private names: daemons of older versions on this
+    host swept every empty corral.* top.)"""
+    import shutil
+    import tempfile
+    from conftest import Corral
+    tag = f"cgxtest.{os.getpid()}"
+    corral.env["CORRAL_CGROUP_NAME"] = f"{tag}-a"
+    a = CG(corral)
+    b_home = tempfile.mkdtemp(prefix="corral-t.")
+    (tmp_path / "b").mkdir()
+    b = Corral(b_home, tmp_path / "b")
+    b.env["CORRAL_CGROUP_NAME"] = f"{tag}-b"
+    made, dead = [], []
+    try:
+        a.need_cgroups()
+        corral.ok("start", "/bin/sleep", "--name", "nap", "--", "1000")
+        a.wait_online("nap")
+        for top in a.tops:
+            made.append(os.path.join(top, "nap", "7"))
+            os.mkdir(made[-1])
+            dead.append(os.path.join(os.path.dirname(top), f"{tag}-dead"))
+            os.makedirs(os.path.join(dead[-1], "app", "0"))
+        info = b.ok("info")
+        assert not [d for d in dead if os.path.exists(d)], b.daemon_log()
+        assert all(os.path.isdir(d) for d in made), b.daemon_log()
+        assert "left empty by a daemon that is gone" in b.daemon_log()
+        assert re.search(r"^cgroups: v", info, re.M), info
+        # The same name for a third home: refused while a lives.
+        b.run("kill")
+        b.env["CORRAL_CGROUP_NAME"] = f"{tag}-a"
+        info = b.ok("info")
+        assert re.search(r"^cgroups: none", info, re.M), info
+        assert "locked by another live daemon" in info, info
+        # a still spawns into its own cgroups.
+        corral.ok("restart", "nap")
+        pid = a.wait_online("nap")[0]["pid"]
+        assert "/nap/0\n" in Path(f"/proc/{pid}/cgroup").read_text()
+    finally:
+        problems = b.teardown()
+        shutil.rmtree(b_home, ignore_errors=True)
+        for d in made + [os.path.join(d, "app", "0") for d in dead] + \
+                [os.path.join(d, "app") for d in dead] + dead:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+        a.finish()
+    assert not problems, problems
+
+
+def _rmdir(d):
+    try:
+        os.rmdir(d)
+        return True
+    except OSError:
+        return False
+
+
+def test_an_instance_never_runs_outside_its_cgroup(cg):
+    """A cgroup that cannot be made is a failed start with its reason, not
+    an app running without limits."""
+    cg.need_cgroups()
+    c = cg.c
+    sleepers = []
+    try:
+        # Every generation of the instance's cgroup is busy.
+        for top in cg.tops:
+            os.makedirs(os.path.join(top, "busy"), exist_ok=True)
+        for gen in [""] + [f".{n}" for n in range(1, 8)]:
+            p = subprocess.Popen(["/bin/sleep", "1000"])
+            sleepers.append(p)
+            for top in cg.tops:
+                d = os.path.join(top, "busy", "0" + gen)
+                os.makedirs(d, exist_ok=True)
+                Path(d, "cgroup.procs").write_text(str(p.pid))
+        c.run("start", "/bin/sleep", "--name", "busy",
+                  "--max-restarts", "1", "--", "1000")
+        inst = wait_for(lambda: c.app("busy") and
+                        c.app("busy")[0]["state"] == "errored" and
+                        c.app("busy")[0], what="busy errored")
+        assert "no cgroup" in inst["reason"] and "busy" in inst["reason"], inst
+        assert inst["pid"] == 0
+    finally:
+        for p in sleepers:
+            p.kill()
+            p.wait()
+        for top in cg.tops:
+            for gen in [f".{n}" for n in range(1, 8)] + [""]:
+                d = os.path.join(top, "busy", "0" + gen)
+                wait_for(lambda: not os.path.exists(d) or _rmdir(d),
+                         what=f"rmdir {d}")
+            _rmdir(os.path.join(top, "busy"))

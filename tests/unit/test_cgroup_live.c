@@ -126,20 +126,26 @@ wait_empty(struct cgroup *cg)
 	reap_all();
 }
 
-/* Destroys cg and checks that its directories go away. */
+/* Destroys cg of r and checks that its directories go away. */
 static void
-destroy(struct cgroup *cg)
+destroy_in(struct cgroup_root *r, struct cgroup *cg)
 {
 	uint64_t	 end = now_us() + DEADLINE_MS * 1000ULL;
 	char		*dir = cgroup_path(cg);
 
 	cgroup_destroy(cg);
-	while (root->npending > 0 && now_us() < end) {
+	while (r->npending > 0 && now_us() < end) {
 		sleep_ms(10);
-		cgroup_root_gc(root);
+		cgroup_root_gc(r);
 	}
 	assert_int_equal(access(dir, F_OK), -1);
 	free(dir);
+}
+
+static void
+destroy(struct cgroup *cg)
+{
+	destroy_in(root, cg);
 }
 
 static struct cgroup *
@@ -557,6 +563,79 @@ test_top_made_again(void **state)
 	destroy(cg);
 }
 
+static void
+mkdirs3(const char *own, const char *top)
+{
+	char	*dir;
+
+	xasprintf(&dir, "%s/%s", own, top);
+	assert_true(mkdir(dir, 0755) == 0 || errno == EEXIST);
+	free(dir);
+	xasprintf(&dir, "%s/%s/app", own, top);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	free(dir);
+	xasprintf(&dir, "%s/%s/app/0", own, top);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	free(dir);
+}
+
+static int
+exists(const char *own, const char *rel)
+{
+	char	*dir;
+	int	 r;
+
+	xasprintf(&dir, "%s/%s", own, rel);
+	r = access(dir, F_OK) == 0;
+	free(dir);
+	return r;
+}
+
+/*
+ * A starting daemon sweeps only what dead daemons left: a live daemon's
+ * empty instance cgroup (made, not yet joined) stays, an unlocked
+ * leftover goes, and a second daemon may not take a live daemon's top.
+ */
+static void
+test_sweep_spares_live_tops(void **state)
+{
+	struct cgroup_root	*live, *twin;
+	struct cgroup		*cg;
+	char			 name[64], dead[64], *cause = NULL, *rel;
+	int			 h;
+
+	(void)state;
+	if (root == NULL || root->backend == CGROUP_NONE)
+		skip();
+	/* Not corral.*: daemons of older versions swept those unlocked. */
+	snprintf(name, sizeof name, "cgsweep.%ld-live", (long)getpid());
+	snprintf(dead, sizeof dead, "cgsweep.%ld-dead", (long)getpid());
+	live = cgroup_root_create(name, CGROUP_ROOT_NO_SCOPE);
+	assert_int_equal(live->backend, root->backend);
+	cg = cgroup_create(live, "app", 0, &cause);
+	assert_non_null(cg);
+	for (h = 0; h < root->nhier; h++)
+		mkdirs3(root->hier[h].own, dead);
+	twin = cgroup_root_create(name, CGROUP_ROOT_NO_SCOPE);
+	assert_int_equal(twin->backend, CGROUP_NONE);
+	assert_non_null(strstr(twin->cause, "locked by another live daemon"));
+	cgroup_root_teardown(twin);
+	cgroup_root_free(twin);
+	xasprintf(&rel, "%s/app/0", name);
+	for (h = 0; h < root->nhier; h++) {
+		assert_true(cgroup_lock_sweep_others(root->hier[h].own,
+		    "cgsweep") >= 1);
+		assert_false(exists(root->hier[h].own, dead));
+		assert_true(exists(root->hier[h].own, rel));
+	}
+	free(rel);
+	destroy_in(live, cg);
+	cgroup_root_teardown(live);
+	for (h = 0; h < live->nhier; h++)
+		assert_int_equal(access(live->hier[h].top, F_OK), -1);
+	cgroup_root_free(live);
+}
+
 /* The fallback: no cgroups, one process group, accounting from /proc. */
 static void
 test_fallback_process_group(void **state)
@@ -689,6 +768,7 @@ main(void)
 		cmocka_unit_test(test_memory_counts_children),
 		cmocka_unit_test(test_set_limits_running),
 		cmocka_unit_test(test_top_made_again),
+		cmocka_unit_test(test_sweep_spares_live_tops),
 		cmocka_unit_test(test_fallback_process_group),
 	};
 	int	 r;
