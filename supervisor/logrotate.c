@@ -7,8 +7,10 @@
  * their own so that neither the event loop nor the log writer waits for
  * zlib; since a rotation can shift a file while it is being compressed, the
  * compressor follows the file by inode and puts NAME.k.gz wherever NAME.k is
- * when it finishes, holding the rotation lock. Rotated files older than an
- * age limit are removed at each rotation.
+ * when it finishes, holding the rotation lock. Each job holds the file open
+ * from its rotation on, so that its inode number cannot go to another file
+ * (the next live one) once a later rotation removes it. Rotated files older
+ * than an age limit are removed at each rotation.
  */
 #include <sys/stat.h>
 
@@ -30,6 +32,7 @@
 struct logrotate_job {
 	char *path;             /* the live file's name (NAME) */
 	int retain;
+	int fd;                 /* the rotated file, open; the job closes it */
 	dev_t dev;
 	ino_t ino;
 };
@@ -145,15 +148,19 @@ int
 logrotate_shift(const char *path, const struct logrotate_opts *o,
     char **cause)
 {
-	struct stat st;
-	int retain = o->retain > 0 ? o->retain : 1, have, rc;
+	char *name;
+	int retain = o->retain > 0 ? o->retain : 1, fd = -1, rc;
 
-	have = stat(path, &st) == 0;
 	logrotate_lock();
 	rc = logrotate_shift_locked(path, retain, cause);
+	if (rc == 0 && o->compress) {
+		name = logrotate_name(path, 1, 0);
+		fd = open(name, O_RDONLY | O_CLOEXEC);
+		free(name);
+	}
 	logrotate_unlock();
-	if (rc == 0 && have && o->compress)
-		logrotate_gzip_enqueue(path, retain, st.st_dev, st.st_ino);
+	if (fd != -1)
+		logrotate_gzip_enqueue(path, retain, fd);
 	if (o->max_age_ms > 0)
 		logrotate_expire(path, o, logfmt_now_ms());
 	return rc;
@@ -262,30 +269,28 @@ logrotate_find(const char *path, int retain, dev_t dev, ino_t ino)
 	return found;
 }
 
+/* Compresses the job's file, which it then closes. */
 static void
 logrotate_run_job(struct logrotate_job *j)
 {
 	char *name, *gzname, *tmp, *cause = NULL;
-	int k, fd = -1;
+	int k;
 
 	logrotate_lock();
-	if ((k = logrotate_find(j->path, j->retain, j->dev, j->ino)) != 0) {
-		name = logrotate_name(j->path, k, 0);
-		fd = open(name, O_RDONLY | O_CLOEXEC);
-		free(name);
-	}
+	k = logrotate_find(j->path, j->retain, j->dev, j->ino);
 	logrotate_unlock();
-	if (fd == -1)
+	if (k == 0) {           /* removed by the count limit meanwhile */
+		close(j->fd);
 		return;
+	}
 	xasprintf(&tmp, "%s.gz-%llu.tmp", j->path, (unsigned long long)j->ino);
-	if (logrotate_gzip_fd(fd, tmp, &cause) == -1) {
+	if (logrotate_gzip_fd(j->fd, tmp, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);
-		close(fd);
+		close(j->fd);
 		free(tmp);
 		return;
 	}
-	close(fd);
 	logrotate_lock();
 	if ((k = logrotate_find(j->path, j->retain, j->dev, j->ino)) != 0) {
 		name = logrotate_name(j->path, k, 0);
@@ -299,6 +304,7 @@ logrotate_run_job(struct logrotate_job *j)
 	} else
 		unlink(tmp);
 	logrotate_unlock();
+	close(j->fd);
 	free(tmp);
 }
 
@@ -347,18 +353,25 @@ logrotate_gzip_start(void)
 }
 
 /*
- * Queues the compression of the file just rotated from path. When the
- * compressor lags too far behind, the oldest job is dropped: its file stays
- * uncompressed, and is removed by the count limit like any other.
+ * Queues the compression of the file just rotated from path, open on fd
+ * (the job owns it). When the compressor lags too far behind, the oldest
+ * job is dropped: its file stays uncompressed, and is removed by the count
+ * limit like any other.
  */
 void
-logrotate_gzip_enqueue(const char *path, int retain, dev_t dev, ino_t ino)
+logrotate_gzip_enqueue(const char *path, int retain, int fd)
 {
 	struct logrotate_job *j;
+	struct stat st;
 
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return;
+	}
 	pthread_mutex_lock(&logrotate_qmutex);
 	if (logrotate_njobs == LOGROTATE_MAX_JOBS) {
 		free(logrotate_jobs[0].path);
+		close(logrotate_jobs[0].fd);
 		memmove(&logrotate_jobs[0], &logrotate_jobs[1],
 		    (LOGROTATE_MAX_JOBS - 1) * sizeof *j);
 		logrotate_njobs--;
@@ -366,8 +379,9 @@ logrotate_gzip_enqueue(const char *path, int retain, dev_t dev, ino_t ino)
 	j = &logrotate_jobs[logrotate_njobs++];
 	j->path = xstrdup(path);
 	j->retain = retain;
-	j->dev = dev;
-	j->ino = ino;
+	j->fd = fd;
+	j->dev = st.st_dev;
+	j->ino = st.st_ino;
 	pthread_cond_broadcast(&logrotate_qcond);
 	pthread_mutex_unlock(&logrotate_qmutex);
 	if (!logrotate_running)

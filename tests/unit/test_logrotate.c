@@ -202,6 +202,37 @@ test_compress_after_shift(void **state)
 	free(path);
 }
 
+/*
+ * The compressor must never put one file's content under another's name:
+ * with two files kept, a rotated file is removed two rotations later and
+ * its inode number may go to the next live file while its compression is
+ * still queued or running. Many rounds make the overlap likely.
+ */
+static void
+test_compress_never_swaps_files(void **state)
+{
+	struct logrotate_opts o = { 0, 2, 1, 0 };
+	char *path = path_in("s.log"), *cause = NULL, text[32];
+	int round, i;
+
+	(void)state;
+	for (round = 0; round < 1000; round++) {
+		for (i = 1; i <= 4; i++) {
+			snprintf(text, sizeof text, "round %d gen %d\n", round, i);
+			put(path, text);
+			assert_int_equal(logrotate_shift(path, &o, &cause), 0);
+		}
+		logrotate_gzip_wait_idle();
+		for (i = 1; i <= 2; i++) {
+			snprintf(text, sizeof text, "round %d gen %d\n", round,
+			    5 - i);
+			assert_file(path, i, 0, NULL);
+			assert_file(path, i, 1, text);
+		}
+	}
+	free(path);
+}
+
 static void
 test_expire_by_age(void **state)
 {
@@ -239,6 +270,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_gzip_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compress_after_shift, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_compress_never_swaps_files,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expire_by_age, setup,
 		    teardown),
 	};
