@@ -48,6 +48,7 @@ COMMON_SRC = $(wildcard common/*.c)
 SUP_SRC = $(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
 CTL_SRC = $(filter-out ctl/main.c,$(wildcard ctl/*.c)) $(wildcard monitor/*.c)
 EXEC_SRC = $(wildcard exec/*.c)
+KEEPER_SRC = $(wildcard keeper/*.c) $(wildcard common/kproto*.c)
 PRELOAD_SRC = $(wildcard preload/*.c)
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 
@@ -59,12 +60,15 @@ LIBCTL = $(BUILD)/libctl.a
 TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 PRELOAD = $(if $(PRELOAD_SRC),$(BUILD)/libcorral-preload.so)
 EXEC = $(if $(EXEC_SRC),$(BUILD)/corral-exec)
+KEEPER = $(BUILD)/corral-keeper
+# The engine the keeper tests start (tests/keeper/).
+FAKE_ENGINE = $(BUILD)/tests/fake-engine
 
 # The C example app (socket activation + sd_notify) is never a sanitizer
 # build: it runs with the preload library in LD_PRELOAD.
 EXAMPLES = $(BUILD)/examples/corral-hello-c
 
-all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(PRELOAD) $(EXAMPLES)
+all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(KEEPER) $(PRELOAD) $(EXAMPLES)
 
 # The flags stamps: each holds the flags its objects are built with, is
 # rewritten only when they change (other CFLAGS, SANITIZE, CI, a library
@@ -98,6 +102,11 @@ $(BUILD)/obj/preload/%.o: preload/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE -fPIC -MMD -MP -c $< -o $@
 
+$(BUILD)/obj/keeper/%.o: keeper/%.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE \
+		-DCORRAL_BINDIR='"$(BINDIR)"' -Icommon -Ikeeper -MMD -MP -c $< -o $@
+
 $(BUILD)/obj/exec/%.o: exec/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP -c $< -o $@
@@ -122,6 +131,15 @@ $(BUILD)/corral: $(call obj,ctl/main.c) $(LIBCTL) $(LIBCOMMON)
 
 $(BUILD)/corral-exec: $(call obj,$(EXEC_SRC))
 	$(CC) $(LDFLAGS_ALL) -o $@ $^
+
+# corral-keeper links libc only, statically (its RSS), but dynamically in
+# the sanitizer build (ASan cannot link statically).
+$(KEEPER): $(call obj,$(KEEPER_SRC))
+	$(CC) $(LDFLAGS_ALL) $(if $(SANFLAGS),,-static) -o $@ $^
+
+$(FAKE_ENGINE): tests/keeper/fake-engine.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -o $@ $<
 
 $(BUILD)/libcorral-preload.so: $(call obj,$(PRELOAD_SRC))
 	$(CC) -shared -fPIC $(LDFLAGS) -o $@ $^ -ldl
@@ -151,13 +169,13 @@ test-deps:
 unit: all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
 
-integration: all
+integration: all $(FAKE_ENGINE)
 	BUILD=$(BUILD) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
 # The cgroup v2 tests, in the VM harness (tests/vm/harness.sh finds it): one
 # boot per group, skipped with a message where no VM can run; VM_TESTS=0
 # skips them.
-vm-test: all $(TESTS)
+vm-test: all $(TESTS) $(FAKE_ENGINE)
 	@if [ "$(VM_TESTS)" = 0 ]; then echo "vm tests skipped (VM_TESTS=0)"; \
 	else sh tests/vm/cgroup.sh $(BUILD); fi
 
@@ -173,6 +191,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 755 $(BUILD)/corrald $(BUILD)/corral $(DESTDIR)$(BINDIR)
 	$(if $(EXEC),install -m 755 $(EXEC) $(DESTDIR)$(LIBDIR))
+	install -m 755 $(KEEPER) $(DESTDIR)$(LIBDIR)
 	$(if $(PRELOAD),install -m 644 $(PRELOAD) $(DESTDIR)$(LIBDIR))
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8

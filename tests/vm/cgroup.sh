@@ -54,7 +54,8 @@ for group in $groups; do
 		"$vm" "set -e
 $live
 BUILD=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-    tests/integration/test_cgroups.py" || fail=1
+    tests/integration/test_cgroups.py \
+    tests/integration/test_keeper.py::test_spawn_into_cgroups" || fail=1
 		;;
 	systemd)
 		echo "== vm ($VM_BACKEND, systemd): $live and test_cgroups.py in delegated units and scopes, as root and as a user"

@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Encoding and decoding of the keeper protocol's frames (kproto.h). The
+ * decoder takes any bytes: a frame that is short, too long, malformed or
+ * that lacks what its type needs is refused with an errno, never read past
+ * its end; what it allocates is bounded by the frame's length. It is the
+ * entry point a fuzzer calls (kproto_decode_frame()). The encoder is
+ * kproto-encode.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kproto.h"
+
+#define KPROTO_FIELD 8
+
+enum kproto_vkind { KV_SKIP, KV_INT, KV_STR, KV_INT_LIST, KV_STR_LIST };
+
+/* What each key holds. */
+static enum kproto_vkind
+kproto_key_kind(uint32_t key)
+{
+	switch (key) {
+	case KF_TAG: case KF_STAGE: case KF_TEXT: case KF_PATH: case KF_CWD:
+	case KF_PRELOAD:
+		return KV_STR;
+	case KF_ARGV: case KF_ENVP: case KF_CGROUP_PROCS: case KF_FD_HELD:
+		return KV_STR_LIST;
+	case KF_GROUP: case KF_FD_ATTACHED:
+		return KV_INT_LIST;
+	case KF_PID: case KF_STATUS: case KF_ERRNO: case KF_KIND:
+	case KF_HEARTBEAT_MS: case KF_STARTED_AT: case KF_VERSION: case KF_UID:
+	case KF_GID: case KF_UMASK: case KF_CGROUP_FD: case KF_FLAGS:
+	case KF_FD: case KF_OUT_FD: case KF_ERR_FD: case KF_SOCK_FD:
+	case KF_EXE_FD: case KF_LOCK_FD: case KF_GENERATION:
+	case KF_NOFILE_CUR: case KF_NOFILE_MAX: case KF_READY_FD:
+		return KV_INT;
+	default:
+		return KV_SKIP;
+	}
+}
+
+const char *
+kproto_type_name(uint32_t type)
+{
+	static const char *const names[] = {
+		[KP_HELLO] = "HELLO", [KP_HELD] = "HELD", [KP_LIVE] = "LIVE",
+		[KP_EXITED] = "EXITED", [KP_TABLE_END] = "TABLE_END",
+		[KP_UPDATE_FAILED] = "UPDATE_FAILED", [KP_TERM] = "TERM",
+		[KP_SPAWNED] = "SPAWNED", [KP_SPAWN_FAILED] = "SPAWN_FAILED",
+		[KP_ERROR] = "ERROR", [KP_HOLD] = "HOLD",
+		[KP_RELEASE] = "RELEASE", [KP_SPAWN] = "SPAWN",
+		[KP_HEARTBEAT] = "HEARTBEAT", [KP_UPGRADE] = "UPGRADE",
+		[KP_REEXEC] = "REEXEC", [KP_READY] = "READY", [KP_BYE] = "BYE",
+		[KP_KSTATE] = "KSTATE", [KP_KHELD] = "KHELD",
+		[KP_KCHILD] = "KCHILD", [KP_KEND] = "KEND",
+	};
+
+	if (type < sizeof names / sizeof names[0] && names[type] != NULL)
+		return names[type];
+	return "unknown";
+}
+
+const char *
+kproto_kind_name(int64_t kind)
+{
+	switch (kind) {
+	case KP_KIND_FIRST: return "first";
+	case KP_KIND_RESTART: return "restart";
+	case KP_KIND_UPGRADE: return "upgrade";
+	case KP_KIND_ROLLBACK: return "rollback";
+	case KP_KIND_REEXEC: return "reexec";
+	default: return "unknown";
+	}
+}
+
+void
+kproto_msg_init(struct kproto_msg *m, uint32_t type)
+{
+	memset(m, 0, sizeof *m);
+	m->type = type;
+	m->pid = m->status = m->err = m->kind = m->heartbeat_ms = -1;
+	m->started_at = m->version = -1;
+	m->fd = m->out_fd = m->err_fd = m->sock_fd = m->exe_fd = -1;
+	m->lock_fd = m->generation = -1;
+	m->nofile_cur = m->nofile_max = m->ready_fd = -1;
+	m->spawn.cgroup_fd = -1;
+	m->spawn.umask = 022;
+}
+
+/* Closes the descriptors nobody took and frees what decoding allocated. */
+void
+kproto_msg_free(struct kproto_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nfds && i < KPROTO_MAX_FDS; i++) {
+		if (m->fds[i] >= 0)
+			close(m->fds[i]);
+		m->fds[i] = -1;
+	}
+	m->nfds = 0;
+	free(m->mem);
+	m->mem = NULL;
+}
+
+/* --- decoding --------------------------------------------------------- */
+
+struct kproto_counts {
+	size_t argv, envp, groups, cgroups, fds;
+	uint64_t seen;          /* singular keys met */
+};
+
+static uint32_t
+kproto_get32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static int64_t
+kproto_get64(const unsigned char *p)
+{
+	int64_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+/* A string value: its NUL last and nowhere else. */
+static int
+kproto_check_str(const unsigned char *v, uint32_t len)
+{
+	if (len == 0 || v[len - 1] != '\0')
+		return -1;
+	return memchr(v, '\0', len - 1) == NULL ? 0 : -1;
+}
+
+/* First pass: the fields are well formed; counts the lists. */
+static int
+kproto_scan(const unsigned char *p, size_t len, struct kproto_counts *c)
+{
+	size_t off = 0;
+	uint32_t key, vlen;
+	enum kproto_vkind kind;
+
+	memset(c, 0, sizeof *c);
+	while (off < len) {
+		if (len - off < KPROTO_FIELD)
+			return -1;
+		key = kproto_get32(p + off);
+		vlen = kproto_get32(p + off + 4);
+		off += KPROTO_FIELD;
+		if (vlen > len - off)
+			return -1;
+		kind = kproto_key_kind(key);
+		if ((kind == KV_INT || kind == KV_INT_LIST) && vlen != 8)
+			return -1;
+		if ((kind == KV_STR || kind == KV_STR_LIST) &&
+		    kproto_check_str(p + off, vlen) == -1)
+			return -1;
+		if (kind == KV_INT || kind == KV_STR) {
+			if (c->seen & ((uint64_t)1 << key))
+				return -1;
+			c->seen |= (uint64_t)1 << key;
+		}
+		c->argv += key == KF_ARGV;
+		c->envp += key == KF_ENVP;
+		c->groups += key == KF_GROUP;
+		c->cgroups += key == KF_CGROUP_PROCS;
+		c->fds += key == KF_FD_ATTACHED || key == KF_FD_HELD;
+		off += vlen;
+	}
+	return 0;
+}
+
+/* Where the integer field key goes in m (NULL: not one of m's own). */
+int64_t *
+kproto_int_slot(struct kproto_msg *m, uint32_t key)
+{
+	switch (key) {
+	case KF_PID: return &m->pid;
+	case KF_STATUS: return &m->status;
+	case KF_ERRNO: return &m->err;
+	case KF_KIND: return &m->kind;
+	case KF_HEARTBEAT_MS: return &m->heartbeat_ms;
+	case KF_STARTED_AT: return &m->started_at;
+	case KF_VERSION: return &m->version;
+	case KF_FD: return &m->fd;
+	case KF_OUT_FD: return &m->out_fd;
+	case KF_ERR_FD: return &m->err_fd;
+	case KF_SOCK_FD: return &m->sock_fd;
+	case KF_EXE_FD: return &m->exe_fd;
+	case KF_LOCK_FD: return &m->lock_fd;
+	case KF_GENERATION: return &m->generation;
+	case KF_NOFILE_CUR: return &m->nofile_cur;
+	case KF_NOFILE_MAX: return &m->nofile_max;
+	case KF_READY_FD: return &m->ready_fd;
+	default: return NULL;
+	}
+}
+
+static const char **
+kproto_str_slot(struct kproto_msg *m, uint32_t key)
+{
+	switch (key) {
+	case KF_TAG: return &m->tag;
+	case KF_STAGE: return &m->stage;
+	case KF_TEXT: return &m->text;
+	case KF_PATH: return &m->spawn.path;
+	case KF_CWD: return &m->spawn.cwd;
+	case KF_PRELOAD: return &m->spawn.preload;
+	default: return NULL;
+	}
+}
+
+/* The spawn's integer fields, range-checked. */
+static int
+kproto_spawn_int(struct kproto_spawn *s, uint32_t key, int64_t v)
+{
+	switch (key) {
+	case KF_UID:
+		if (v < 0 || v >= (int64_t)UINT32_MAX)
+			return -1;
+		s->uid = (uid_t)v;
+		return 0;
+	case KF_GID:
+		if (v < 0 || v >= (int64_t)UINT32_MAX)
+			return -1;
+		s->gid = (gid_t)v;
+		return 0;
+	case KF_UMASK:
+		if (v < 0 || v > 0777)
+			return -1;
+		s->umask = (mode_t)v;
+		return 0;
+	case KF_CGROUP_FD:
+		if (v < 0 || v >= KPROTO_MAX_FDS)
+			return -1;
+		s->cgroup_fd = (int)v;
+		return 0;
+	case KF_FLAGS:
+		if (v < 0 || v > 0xffff)
+			return -1;
+		s->flags = (unsigned)v;
+		return 0;
+	}
+	return 1;
+}
+
+/* Appends one list item; the arrays were sized by kproto_scan(). */
+static int
+kproto_list_item(struct kproto_msg *m, uint32_t key, const unsigned char *v)
+{
+	struct kproto_spawn *s = &m->spawn;
+	int64_t n;
+
+	switch (key) {
+	case KF_ARGV:
+		s->argv[s->argc++] = (const char *)v;
+		return 0;
+	case KF_ENVP:
+		s->envp[s->envc++] = (const char *)v;
+		return 0;
+	case KF_CGROUP_PROCS:
+		s->cgroup_procs[s->ncgroup_procs++] = (const char *)v;
+		return 0;
+	case KF_FD_HELD:
+		s->fds[s->nfds].index = -1;
+		s->fds[s->nfds++].tag = (const char *)v;
+		return 0;
+	}
+	n = kproto_get64(v);
+	if (key == KF_GROUP) {
+		if (n < 0 || n >= (int64_t)UINT32_MAX)
+			return -1;
+		s->groups[s->ngroups++] = (gid_t)n;
+		return 0;
+	}
+	if (n < 0 || n >= KPROTO_MAX_FDS)       /* KF_FD_ATTACHED */
+		return -1;
+	s->fds[s->nfds].tag = NULL;
+	s->fds[s->nfds++].index = (int)n;
+	return 0;
+}
+
+/* Second pass over the copy in m->mem: fills m. */
+static int
+kproto_fill(struct kproto_msg *m, unsigned char *p, size_t len)
+{
+	size_t off = 0;
+	uint32_t key, vlen;
+	unsigned char *v;
+	int64_t *ip;
+	const char **sp;
+
+	while (off < len) {
+		key = kproto_get32(p + off);
+		vlen = kproto_get32(p + off + 4);
+		v = p + off + KPROTO_FIELD;
+		off += KPROTO_FIELD + vlen;
+		switch (kproto_key_kind(key)) {
+		case KV_SKIP:
+			break;
+		case KV_STR:
+			if ((sp = kproto_str_slot(m, key)) != NULL)
+				*sp = (const char *)v;
+			break;
+		case KV_INT:
+			if ((ip = kproto_int_slot(m, key)) != NULL)
+				*ip = kproto_get64(v);
+			else if (kproto_spawn_int(&m->spawn, key,
+			    kproto_get64(v)) == -1)
+				return -1;
+			break;
+		default:
+			if (kproto_list_item(m, key, v) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* One allocation: the payload's copy, then the arrays the counts need. */
+static int
+kproto_alloc(struct kproto_msg *m, const void *payload, size_t len,
+    const struct kproto_counts *c)
+{
+	struct kproto_spawn *s = &m->spawn;
+	size_t ptrs = (c->argv + 1) + (c->envp + 1) + c->cgroups;
+	size_t off, size;
+	unsigned char *mem;
+
+	off = (len + 15) & ~(size_t)15;
+	size = off + ptrs * sizeof(char *) + c->groups * sizeof(gid_t) +
+	    c->fds * sizeof(struct kproto_fdsrc);
+	if ((mem = malloc(size)) == NULL)
+		return -1;
+	if (len > 0)
+		memcpy(mem, payload, len);
+	m->mem = mem;
+	s->argv = (const char **)(void *)(mem + off);
+	s->envp = s->argv + c->argv + 1;
+	s->cgroup_procs = s->envp + c->envp + 1;
+	off += ptrs * sizeof(char *);
+	s->fds = (struct kproto_fdsrc *)(void *)(mem + off);
+	off += c->fds * sizeof(struct kproto_fdsrc);
+	s->groups = (gid_t *)(void *)(mem + off);
+	return 0;
+}
+
+/* A tag: 1 to KPROTO_MAX_TAG bytes, no control character. */
+static int
+kproto_check_tag(const char *tag)
+{
+	size_t i;
+
+	if (tag == NULL)
+		return -1;
+	for (i = 0; tag[i] != '\0'; i++) {
+		if ((unsigned char)tag[i] < 0x20 || tag[i] == 0x7f ||
+		    i >= KPROTO_MAX_TAG)
+			return -1;
+	}
+	return i > 0 ? 0 : -1;
+}
+
+static int
+kproto_check_pid(int64_t pid)
+{
+	return pid > 0 && pid <= 0x7fffffff ? 0 : -1;
+}
+
+static int
+kproto_check_spawn(const struct kproto_msg *m, size_t nfds)
+{
+	const struct kproto_spawn *s = &m->spawn;
+	size_t i;
+
+	if (s->argc == 0 || s->nfds > KPROTO_MAX_FDS)
+		return -1;
+	if (s->cgroup_fd >= 0 && (size_t)s->cgroup_fd >= nfds)
+		return -1;
+	for (i = 0; i < s->nfds; i++) {
+		if (s->fds[i].index >= 0 && (size_t)s->fds[i].index >= nfds)
+			return -1;
+		if (s->fds[i].index < 0 && kproto_check_tag(s->fds[i].tag))
+			return -1;
+	}
+	return 0;
+}
+
+/* What each type needs: its fields, and how many descriptors it carries. */
+static int
+kproto_check(const struct kproto_msg *m, size_t nfds)
+{
+	switch (m->type) {
+	case KP_HELLO:
+		return nfds == 0 && m->version > 0 && m->kind > 0 &&
+		    m->heartbeat_ms > 0 ? 0 : -1;
+	case KP_HELD: case KP_HOLD:
+		return nfds == 1 ? kproto_check_tag(m->tag) : -1;
+	case KP_LIVE: case KP_SPAWNED:
+		if (nfds != 2 && nfds != 3)
+			return -1;
+		return kproto_check_tag(m->tag) | kproto_check_pid(m->pid);
+	case KP_EXITED:
+		if ((nfds != 0 && nfds != 2) || m->status < 0 ||
+		    m->status > 0xffff)
+			return -1;
+		return kproto_check_tag(m->tag) | kproto_check_pid(m->pid);
+	case KP_RELEASE:
+		return nfds == 0 ? kproto_check_tag(m->tag) : -1;
+	case KP_SPAWN_FAILED:
+		return nfds == 0 && m->err >= 0 && m->stage != NULL ?
+		    kproto_check_tag(m->tag) : -1;
+	case KP_ERROR:
+		return nfds == 0 && m->err >= 0 && m->text != NULL ? 0 : -1;
+	case KP_UPDATE_FAILED: case KP_UPGRADE: case KP_REEXEC:
+		return nfds == 0 && m->text != NULL ? 0 : -1;
+	case KP_BYE:
+		return nfds == 0 && m->status >= 0 && m->status <= 255 ? 0 : -1;
+	case KP_SPAWN:
+		return kproto_check_tag(m->tag) | kproto_check_spawn(m, nfds);
+	case KP_TABLE_END: case KP_TERM: case KP_HEARTBEAT: case KP_READY:
+		return nfds == 0 ? 0 : -1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Decodes the payload of a frame of type with nfds descriptors into m
+ * (descriptors not included: the caller puts them in m->fds). Returns 0,
+ * or -1 with errno EPROTO (malformed), EMSGSIZE or ENOMEM; m then holds
+ * nothing to free.
+ */
+int
+kproto_decode(uint32_t type, const void *payload, size_t len, size_t nfds,
+    struct kproto_msg *m)
+{
+	struct kproto_counts c;
+
+	kproto_msg_init(m, type);
+	if (len > KPROTO_MAX_PAYLOAD || nfds > KPROTO_MAX_FDS) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (kproto_scan(payload, len, &c) == -1) {
+		errno = EPROTO;
+		return -1;
+	}
+	if (kproto_alloc(m, payload, len, &c) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (kproto_fill(m, m->mem, len) == -1 || kproto_check(m, nfds) == -1) {
+		free(m->mem);
+		kproto_msg_init(m, type);
+		errno = EPROTO;
+		return -1;
+	}
+	m->spawn.argv[m->spawn.argc] = NULL;
+	m->spawn.envp[m->spawn.envc] = NULL;
+	return 0;
+}
+
+/*
+ * Decodes the first frame of buf (header and payload, descriptors counted
+ * but absent). Returns 1 with *used set, 0 when buf holds less than a
+ * frame, -1 with errno when the frame is refused. Safe on any bytes.
+ */
+int
+kproto_decode_frame(const void *buf, size_t len, size_t *used,
+    struct kproto_msg *m)
+{
+	const unsigned char *p = buf;
+	uint32_t type, nfds, plen;
+
+	kproto_msg_init(m, 0);
+	if (len < KPROTO_HEADER)
+		return 0;
+	type = kproto_get32(p);
+	nfds = kproto_get32(p + 4);
+	plen = kproto_get32(p + 8);
+	if (plen > KPROTO_MAX_PAYLOAD || nfds > KPROTO_MAX_FDS) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (len - KPROTO_HEADER < plen)
+		return 0;
+	if (kproto_decode(type, p + KPROTO_HEADER, plen, nfds, m) == -1)
+		return -1;
+	*used = KPROTO_HEADER + plen;
+	return 1;
+}

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The keeper protocol: the messages corral-keeper and the engine (corrald
+ * --engine) exchange over a SOCK_STREAM socketpair, with descriptors passed
+ * by SCM_RIGHTS. Plain C and libc only: corral-keeper links it statically
+ * and has no other dependency. docs/keeper.md describes every message.
+ *
+ * A frame is a 12-byte header (u32 type, u32 number of descriptors, u32
+ * payload length; host byte order: both ends run on one host) followed by
+ * the payload, a sequence of fields (u32 key, u32 length, value). An integer
+ * field is 8 bytes (int64); a string field carries its terminating NUL and
+ * no other; a list is its field repeated. Unknown keys are skipped and an
+ * unknown type decodes to a message with no field, so that an engine and a
+ * keeper of different versions can still talk. The descriptors of a frame
+ * travel with its first byte.
+ */
+#ifndef CORRAL_KPROTO_H
+#define CORRAL_KPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define KPROTO_VERSION 1
+#define KPROTO_HEADER 12
+#define KPROTO_MAX_PAYLOAD (4u * 1024 * 1024)
+#define KPROTO_MAX_FDS 128              /* per frame */
+#define KPROTO_MAX_TAG 255              /* bytes, without the NUL */
+#define KPROTO_MAX_QUEUE (32u * 1024 * 1024)    /* unsent bytes per conn */
+
+enum kproto_type {
+	/* keeper -> engine */
+	KP_HELLO = 1,           /* first message to every engine */
+	KP_HELD,                /* tag + fd: a held descriptor */
+	KP_LIVE,                /* tag pid started_at + out, err[, pidfd] */
+	KP_EXITED,              /* tag pid status [+ out, err in the table] */
+	KP_TABLE_END,
+	KP_UPDATE_FAILED,       /* text: why the new engine or keeper failed */
+	KP_TERM,                /* stop every app, then BYE */
+	KP_SPAWNED,             /* tag pid started_at + out, err[, pidfd] */
+	KP_SPAWN_FAILED,        /* tag errno stage */
+	KP_ERROR,               /* tag errno text: a request was refused */
+	/* engine -> keeper */
+	KP_HOLD = 32,           /* tag + fd */
+	KP_RELEASE,             /* tag */
+	KP_SPAWN,               /* see struct kproto_spawn */
+	KP_HEARTBEAT,
+	KP_UPGRADE,             /* text: path of the new engine binary */
+	KP_REEXEC,              /* text: path of the new keeper binary */
+	KP_READY,               /* text: the engine's version */
+	KP_BYE,                 /* status: the keeper's exit status */
+	/* corral-keeper's own table, in a memfd across its re-exec */
+	KP_KSTATE = 64,
+	KP_KHELD,
+	KP_KCHILD,
+	KP_KEND,
+	KP_TYPE_MAX = 127
+};
+
+/* Field keys. */
+enum kproto_key {
+	KF_TAG = 1, KF_PID, KF_STATUS, KF_ERRNO, KF_STAGE, KF_TEXT,
+	KF_KIND, KF_HEARTBEAT_MS, KF_STARTED_AT, KF_VERSION,
+	KF_PATH, KF_ARGV, KF_ENVP, KF_CWD, KF_UID, KF_GID, KF_GROUP,
+	KF_UMASK, KF_CGROUP_PROCS, KF_CGROUP_FD, KF_FD_ATTACHED,
+	KF_FD_HELD, KF_FLAGS, KF_PRELOAD,
+	/* KP_K* records: descriptor numbers and keeper state */
+	KF_FD, KF_OUT_FD, KF_ERR_FD, KF_SOCK_FD, KF_EXE_FD, KF_LOCK_FD,
+	KF_GENERATION, KF_NOFILE_CUR, KF_NOFILE_MAX, KF_READY_FD,
+	KF_KEY_MAX = 63
+};
+
+/* KF_KIND of a HELLO: why this engine runs. */
+enum kproto_kind {
+	KP_KIND_FIRST = 1,      /* the keeper was just started */
+	KP_KIND_RESTART,        /* the previous engine died or hung */
+	KP_KIND_UPGRADE,        /* a new binary after UPGRADE */
+	KP_KIND_ROLLBACK,       /* the old binary: the upgrade failed */
+	KP_KIND_REEXEC          /* (same engine) the keeper re-executed */
+};
+
+/* KF_FLAGS of a SPAWN. */
+#define KP_SPAWN_SETSID 0x1     /* new session (the default of corral) */
+#define KP_SPAWN_LISTEN_PID 0x2 /* LISTEN_PID = the child's pid */
+#define KP_SPAWN_DROP_PRIVS 0x4 /* setgroups, setgid, setuid */
+
+/* One descriptor placed at 3 + i in a spawned child. */
+struct kproto_fdsrc {
+	int index;              /* into the frame's fds, or -1 */
+	const char *tag;        /* else a held descriptor's tag */
+};
+
+/*
+ * A SPAWN. Strings point into the message's memory; argv and envp end with
+ * NULL. cgroup_fd is an index into the frame's fds (-1: none): a cgroup v2
+ * directory for clone3(CLONE_INTO_CGROUP); cgroup_procs are the
+ * cgroup.procs files to write the child's pid to otherwise (and when
+ * clone3 is not available).
+ */
+struct kproto_spawn {
+	const char *path;       /* NULL: argv[0], searched in envp's PATH */
+	const char **argv;
+	size_t argc;
+	const char **envp;
+	size_t envc;
+	const char *cwd;        /* NULL: the keeper's */
+	const char *preload;    /* put first in LD_PRELOAD, or NULL */
+	const char **cgroup_procs;
+	size_t ncgroup_procs;
+	int cgroup_fd;
+	struct kproto_fdsrc *fds;
+	size_t nfds;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t ngroups;
+	mode_t umask;
+	unsigned flags;
+};
+
+/*
+ * A message, either decoded (strings and arrays point into mem, owned by
+ * the message) or filled by a sender (nothing owned). A receiver takes a
+ * descriptor by setting fds[i] to -1; kproto_msg_free() closes the rest.
+ * Integer fields that a frame lacks are -1, strings NULL.
+ */
+struct kproto_msg {
+	uint32_t type;
+	const char *tag;
+	const char *text;
+	const char *stage;
+	int64_t pid;
+	int64_t status;
+	int64_t err;
+	int64_t kind;
+	int64_t heartbeat_ms;
+	int64_t started_at;     /* ms since the epoch */
+	int64_t version;
+	/* KP_K* records */
+	int64_t fd, out_fd, err_fd, sock_fd, exe_fd, lock_fd, generation;
+	int64_t nofile_cur, nofile_max, ready_fd;
+	struct kproto_spawn spawn;      /* KP_SPAWN */
+	int fds[KPROTO_MAX_FDS];
+	size_t nfds;
+	void *mem;
+};
+
+/* A growing encode buffer; err is set once anything failed. */
+struct kproto_buf {
+	unsigned char *data;
+	size_t len;
+	size_t cap;
+	int err;                /* an errno */
+};
+
+struct kproto_out;
+
+/*
+ * One end of the socketpair. Reads take one frame at a time (the frame's
+ * memory is bounded by KPROTO_MAX_PAYLOAD); unsent bytes wait in a queue
+ * bounded by KPROTO_MAX_QUEUE.
+ */
+struct kproto_conn {
+	int fd;
+	unsigned char hdr[KPROTO_HEADER];
+	size_t hdr_len;
+	unsigned char *in;      /* the payload being read */
+	size_t in_len;
+	size_t in_want;
+	uint32_t in_type;
+	uint32_t in_nfds;
+	int fifo[2 * KPROTO_MAX_FDS];   /* received, not yet in a frame */
+	size_t nfifo;
+	struct kproto_out *out;
+	struct kproto_out **out_tail;
+	size_t out_bytes;
+};
+
+/* Return values of kproto_conn_recv(). */
+#define KPROTO_MSG 1
+#define KPROTO_AGAIN 0
+#define KPROTO_ERR (-1)         /* errno: EPROTO, EMSGSIZE, ENOMEM, ... */
+#define KPROTO_EOF (-2)
+
+/* kproto.c */
+const char *kproto_type_name(uint32_t);
+const char *kproto_kind_name(int64_t);
+void kproto_msg_init(struct kproto_msg *, uint32_t);
+void kproto_msg_free(struct kproto_msg *);
+int64_t *kproto_int_slot(struct kproto_msg *, uint32_t);
+int kproto_decode(uint32_t, const void *, size_t, size_t,
+    struct kproto_msg *);
+int kproto_decode_frame(const void *, size_t, size_t *, struct kproto_msg *);
+
+/* kproto-encode.c */
+void kproto_buf_free(struct kproto_buf *);
+int kproto_encode(const struct kproto_msg *, struct kproto_buf *);
+
+/* kproto-conn.c */
+void kproto_conn_init(struct kproto_conn *, int);
+void kproto_conn_close(struct kproto_conn *);
+int kproto_conn_recv(struct kproto_conn *, struct kproto_msg *);
+int kproto_conn_send(struct kproto_conn *, const struct kproto_msg *);
+int kproto_conn_flush(struct kproto_conn *);
+int kproto_conn_pending(const struct kproto_conn *);
+
+#endif

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The keeper's end of the engine's socket: the table sent to every new
+ * engine (HELLO, HELD, LIVE, EXITED, TABLE_END, then UPDATE_FAILED after
+ * a rollback), the requests read from it, and EXITED as children die. A
+ * frame the keeper cannot read means a broken engine: it is killed and
+ * replaced; a request it cannot grant gets ERROR or SPAWN_FAILED.
+ */
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keeper.h"
+
+void
+link_error(const char *tag, int err, const char *text)
+{
+	struct kproto_msg m;
+
+	kproto_msg_init(&m, KP_ERROR);
+	m.tag = tag;
+	m.err = err;
+	m.text = text;
+	engine_send(&m);
+}
+
+void
+link_hello(void)
+{
+	struct kproto_msg m;
+
+	kproto_msg_init(&m, KP_HELLO);
+	m.version = KPROTO_VERSION;
+	m.kind = K.next_kind;
+	m.heartbeat_ms = K.heartbeat_ms;
+	m.pid = getpid();
+	m.generation = K.generation;
+	m.text = K.next_reason;
+	m.stage = KEEPER_VERSION;
+	engine_send(&m);
+}
+
+/* LIVE or EXITED (with the pipes) for one child. */
+static void
+link_child(struct kchild *c)
+{
+	struct kproto_msg m;
+	int pidfd = -1;
+
+	kproto_msg_init(&m, c->exited ? KP_EXITED : KP_LIVE);
+	m.tag = c->tag;
+	m.pid = c->pid;
+	m.started_at = c->started_at;
+	if (c->exited)
+		m.status = c->status;
+	if (c->out >= 0 && c->err >= 0) {
+		m.fds[0] = c->out;
+		m.fds[1] = c->err;
+		m.nfds = 2;
+	}
+	if (!c->exited && m.nfds == 2 &&
+	    (pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0)) >= 0)
+		m.fds[m.nfds++] = pidfd;
+	engine_send(&m);
+	if (pidfd >= 0)
+		close(pidfd);
+}
+
+/* Everything a new engine needs, in order; then UPDATE_FAILED if due. */
+void
+link_send_table(void)
+{
+	struct kproto_msg m;
+	struct kheld *h;
+	struct kchild *c;
+
+	link_hello();
+	TAILQ_FOREACH(h, &K.held, entry) {
+		kproto_msg_init(&m, KP_HELD);
+		m.tag = h->tag;
+		m.fds[0] = h->fd;
+		m.nfds = 1;
+		engine_send(&m);
+	}
+	TAILQ_FOREACH(c, &K.children, entry)
+		link_child(c);
+	engine_send(&(struct kproto_msg){ .type = KP_TABLE_END });
+	if (K.update_failed != NULL) {
+		kproto_msg_init(&m, KP_UPDATE_FAILED);
+		m.text = K.update_failed;
+		engine_send(&m);
+		free(K.update_failed);
+		K.update_failed = NULL;
+	}
+	free(K.next_reason);
+	K.next_reason = NULL;
+}
+
+/* A child was reaped: the linked engine hears it now, a later one later. */
+void
+link_exited(struct kchild *c)
+{
+	struct kproto_msg m;
+
+	kproto_msg_init(&m, KP_EXITED);
+	m.tag = c->tag;
+	m.pid = c->pid;
+	m.status = c->status;
+	engine_send(&m);
+}
+
+/* READY: a trial engine becomes the engine; the starting client is told. */
+static void
+link_ready(void)
+{
+	if (K.trial_fd >= 0) {
+		klog_info("upgrade done: the engine runs %s", K.trial_path);
+		close(K.exe_fd);
+		K.exe_fd = K.trial_fd;
+		K.trial_fd = -1;
+		free(K.engine_path);
+		K.engine_path = K.trial_path;
+		K.trial_path = NULL;
+		K.deadline = 0;
+	}
+	K.engine_ready = K.ever_ready = 1;
+	if (K.engine_ready_at == 0)
+		K.engine_ready_at = keeper_mono_ms();
+	if (K.ready_fd >= 0) {
+		(void)!write(K.ready_fd, "", 1);
+		close(K.ready_fd);
+		K.ready_fd = -1;
+	}
+}
+
+static void
+link_hold(struct kproto_msg *m)
+{
+	char text[64];
+
+	if (table_hold(m->tag, m->fds[0]) == -1) {
+		snprintf(text, sizeof text, "cannot hold: %s", strerror(errno));
+		link_error(m->tag, errno, text);
+		return;
+	}
+	m->fds[0] = -1;
+}
+
+static void
+link_release(struct kproto_msg *m)
+{
+	char text[64];
+
+	if (table_release(m->tag) == -1) {
+		snprintf(text, sizeof text, "cannot release: %s",
+		    strerror(errno));
+		link_error(m->tag, errno, text);
+	}
+}
+
+static void
+link_dispatch(struct kproto_msg *m)
+{
+	klog_debug("engine: %s%s%s", kproto_type_name(m->type),
+	    m->tag != NULL ? " " : "", m->tag != NULL ? m->tag : "");
+	switch (m->type) {
+	case KP_HOLD: link_hold(m); break;
+	case KP_RELEASE: link_release(m); break;
+	case KP_SPAWN: spawn_run(m); break;
+	case KP_HEARTBEAT: break;
+	case KP_UPGRADE: engine_upgrade(m->text); break;
+	case KP_REEXEC: reexec_run(m->text); break;
+	case KP_READY: link_ready(); break;
+	case KP_BYE:
+		K.bye = 1;
+		K.bye_status = (int)m->status;
+		klog_info("engine said BYE %d", K.bye_status);
+		break;
+	default:
+		klog_warnx("engine sent %s (%u): ignored",
+		    kproto_type_name(m->type), m->type);
+	}
+}
+
+/* The socket is readable (or hung up): every whole frame is handled. */
+void
+link_input(void)
+{
+	struct kproto_msg m;
+	char why[128];
+	int r;
+
+	while (K.conn.fd >= 0) {
+		r = kproto_conn_recv(&K.conn, &m);
+		if (r == KPROTO_AGAIN)
+			return;
+		if (r == KPROTO_MSG) {
+			K.last_heard = keeper_mono_ms();
+			link_dispatch(&m);
+			kproto_msg_free(&m);
+			continue;
+		}
+		if (r == KPROTO_EOF)
+			snprintf(why, sizeof why, "closed its socket");
+		else
+			snprintf(why, sizeof why, "sent a bad frame: %s",
+			    strerror(errno));
+		kproto_conn_close(&K.conn);
+		if (r == KPROTO_EOF && (K.bye || K.upgrade_path != NULL))
+			return;
+		engine_kill(why);
+	}
+}
+
+void
+link_output(void)
+{
+	char why[128];
+
+	if (K.conn.fd >= 0 && kproto_conn_flush(&K.conn) == -1) {
+		snprintf(why, sizeof why, "socket error: %s", strerror(errno));
+		kproto_conn_close(&K.conn);
+		engine_kill(why);
+	}
+}

@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * corral-keeper's start and loop. It takes $CORRAL_HOME/keeper.pid
+ * (locked for its life), detaches unless --foreground (the starting
+ * client waits until the first engine says READY), becomes a child
+ * subreaper and starts the engine; then one poll() over a signalfd and the
+ * engine's socket, with timeouts for the engine's deadlines.
+ *
+ *	corral-keeper [-fv] [--engine-bin PATH] [--heartbeat-timeout MS]
+ *	    [--ready-timeout MS] [--stop-timeout MS] [-- ENGINE-ARG...]
+ *
+ * The engine runs as PATH --engine --keeper-fd N ENGINE-ARG...
+ */
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keeper.h"
+
+struct keeper K;
+
+static int main_restore_fd = -1;
+static int main_fallback_fd = -1;
+static char *main_restore_error;
+
+/* Milliseconds on clock id (CLOCK_MONOTONIC or CLOCK_REALTIME). */
+static int64_t
+keeper_clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+keeper_mono_ms(void)
+{
+	return (uint64_t)keeper_clock_ms(CLOCK_MONOTONIC);
+}
+
+int64_t
+keeper_real_ms(void)
+{
+	return keeper_clock_ms(CLOCK_REALTIME);
+}
+
+void
+keeper_cloexec(int fd, int on)
+{
+	if (fd >= 0)
+		(void)fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0);
+}
+
+void
+keeper_exit(int status)
+{
+	char path[PATH_MAX];
+
+	klog_info("exiting with status %d", status);
+	snprintf(path, sizeof path, "%s/keeper.pid", K.home);
+	(void)unlink(path);
+	exit(status);
+}
+
+static void KEEPER_NORETURN
+main_usage(void)
+{
+	fprintf(stderr, "usage: corral-keeper [-fv] [--engine-bin PATH] "
+	    "[--heartbeat-timeout MS]\n\t[--ready-timeout MS] "
+	    "[--stop-timeout MS] [-- ENGINE-ARG...]\n");
+	exit(100);
+}
+
+static int64_t
+main_ms(const char *s)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 ||
+	    v > 24LL * 3600 * 1000)
+		main_usage();
+	return v;
+}
+
+static void
+main_options(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "engine-bin", required_argument, NULL, 'e' },
+		{ "heartbeat-timeout", required_argument, NULL, 'H' },
+		{ "ready-timeout", required_argument, NULL, 'R' },
+		{ "stop-timeout", required_argument, NULL, 'S' },
+		{ "restore-fd", required_argument, NULL, 'r' },
+		{ "fallback-fd", required_argument, NULL, 'F' },
+		{ "reexec-failed", required_argument, NULL, 'x' },
+		{ "protocol", no_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	K.heartbeat_ms = 30000;
+	K.ready_ms = 60000;
+	K.stop_ms = 10000;
+	while ((ch = getopt_long(argc, argv, "+fv", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': K.foreground = 1; break;
+		case 'v': K.verbose = 1; break;
+		case 'e': K.engine_path = strdup(optarg); break;
+		case 'H': K.heartbeat_ms = main_ms(optarg); break;
+		case 'R': K.ready_ms = main_ms(optarg); break;
+		case 'S': K.stop_ms = main_ms(optarg); break;
+		case 'r': main_restore_fd = (int)main_ms(optarg); break;
+		case 'F': main_fallback_fd = (int)main_ms(optarg); break;
+		case 'x': main_restore_error = optarg; break;
+		case 'p':
+			printf("corral-keeper %s protocol %d\n", KEEPER_VERSION,
+			    KPROTO_VERSION);
+			exit(0);
+		default: main_usage();
+		}
+	}
+	K.engine_args = argv + optind;
+	K.nengine_args = argc - optind;
+}
+
+/* corrald next to the keeper (the build tree), else in BINDIR. */
+static char *
+main_engine_path(void)
+{
+	char self[PATH_MAX], path[PATH_MAX + 16], *slash;
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			snprintf(path, sizeof path, "%s/corrald", self);
+			if (access(path, X_OK) == 0)
+				return strdup(path);
+		}
+	}
+	return strdup(CORRAL_BINDIR "/corrald");
+}
+
+/* $CORRAL_HOME, else $HOME/.corral (no passwd lookup: no NSS here). */
+static void
+main_home(void)
+{
+	const char *h = getenv("CORRAL_HOME"), *home = getenv("HOME");
+	char buf[PATH_MAX];
+
+	if (h != NULL && *h != '\0')
+		K.home = strdup(h);
+	else if (home != NULL && *home != '\0') {
+		snprintf(buf, sizeof buf, "%s/.corral", home);
+		K.home = strdup(buf);
+	} else {
+		fprintf(stderr, "corral-keeper: set CORRAL_HOME or HOME\n");
+		exit(1);
+	}
+	if (K.home == NULL || (mkdir(K.home, 0700) == -1 && errno != EEXIST)) {
+		fprintf(stderr, "corral-keeper: %s: %s\n", K.home,
+		    strerror(errno));
+		exit(1);
+	}
+}
+
+/* keeper.pid, locked for the keeper's life: one keeper per home. */
+static void
+main_lock(void)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/keeper.pid", K.home);
+	K.lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (K.lock_fd == -1) {
+		fprintf(stderr, "corral-keeper: %s: %s\n", path,
+		    strerror(errno));
+		exit(1);
+	}
+	if (flock(K.lock_fd, LOCK_EX | LOCK_NB) == 0)
+		return;
+	if (errno == EWOULDBLOCK) {
+		fprintf(stderr, "corral-keeper: already running for %s\n",
+		    K.home);
+		exit(0);
+	}
+	fprintf(stderr, "corral-keeper: lock %s: %s\n", path, strerror(errno));
+	exit(1);
+}
+
+static void
+main_write_pid(void)
+{
+	char buf[32];
+	int n;
+
+	n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+	if (ftruncate(K.lock_fd, 0) == -1 ||
+	    pwrite(K.lock_fd, buf, (size_t)n, 0) != n)
+		klog_warn("writing keeper.pid");
+}
+
+/*
+ * Detaches; the first parent exits 0 once the first engine said READY
+ * (one byte on the pipe), 1 if the keeper ends first (EOF).
+ */
+static void
+main_detach(void)
+{
+	int p[2], nul;
+	char c;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		perror("corral-keeper: detach");
+		exit(1);
+	}
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) == 1)
+			_exit(0);
+		fprintf(stderr, "corral-keeper: failed to start, see "
+		    "%s/keeper.log\n", K.home);
+		_exit(1);
+	}
+	close(p[0]);
+	K.ready_fd = p[1];
+	(void)setsid();
+	if ((nul = open("/dev/null", O_RDWR)) != -1) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		if (nul > 2)
+			close(nul);
+	}
+}
+
+static void
+main_log(void)
+{
+	char path[PATH_MAX];
+
+	if (K.foreground) {
+		klog_stderr();
+		return;
+	}
+	snprintf(path, sizeof path, "%s/keeper.log", K.home);
+	if (klog_open(path) == -1)
+		klog_warn("%s", path);
+}
+
+static void
+main_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		klog_fatal("sigprocmask: %s", strerror(errno));
+	K.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (K.sigfd == -1)
+		klog_fatal("signalfd: %s", strerror(errno));
+}
+
+static void
+main_signal_read(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(K.sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap_children();
+			break;
+		case SIGUSR1:
+			main_log();
+			klog_info("SIGUSR1: log reopened");
+			break;
+		case SIGHUP:
+			if (K.foreground)
+				stop_request("SIGHUP");
+			break;
+		default:
+			stop_request(si.ssi_signo == SIGTERM ? "SIGTERM" :
+			    "SIGINT");
+		}
+	}
+	/* a SIGCHLD may have merged with one already read */
+	reap_children();
+}
+
+static void
+main_loop(void)
+{
+	struct pollfd pfd[2];
+	uint64_t now, next;
+	int timeout, n;
+
+	for (;;) {
+		now = keeper_mono_ms();
+		engine_tick(now);
+		stop_tick(now);
+		next = engine_next_deadline();
+		if (K.alone && !K.alone_killed &&
+		    (next == 0 || K.alone_deadline < next))
+			next = K.alone_deadline;
+		timeout = next == 0 ? -1 : next <= now ? 0 :
+		    next - now > INT_MAX ? INT_MAX : (int)(next - now);
+		pfd[0].fd = K.sigfd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = K.conn.fd;
+		pfd[1].events = POLLIN |
+		    (kproto_conn_pending(&K.conn) ? POLLOUT : 0);
+		n = poll(pfd, K.conn.fd >= 0 ? 2 : 1, timeout);
+		if (n == -1 && errno != EINTR) {
+			/* ENOMEM: the keeper must not die of it; try again */
+			klog_warn("poll");
+			(void)nanosleep(&(struct timespec){ 0, 100000000 },
+			    NULL);
+		}
+		if (n <= 0)
+			continue;
+		if (pfd[0].revents & POLLIN)
+			main_signal_read();
+		if (K.conn.fd >= 0 && pfd[1].fd == K.conn.fd &&
+		    (pfd[1].revents & POLLOUT))
+			link_output();
+		if (K.conn.fd >= 0 && pfd[1].fd == K.conn.fd &&
+		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			link_input();
+	}
+}
+
+/* The file limit the apps get is the one the keeper found; it raises its own. */
+static void
+main_limits(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &K.nofile) == -1)
+		return;
+	rl = K.nofile;
+	rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+int
+main(int argc, char **argv)
+{
+	TAILQ_INIT(&K.held);
+	TAILQ_INIT(&K.children);
+	K.sigfd = K.lock_fd = K.ready_fd = K.exe_fd = K.trial_fd = -1;
+	kproto_conn_init(&K.conn, -1);
+	K.self_argv0 = argv[0];
+	main_options(argc, argv);
+	main_home();
+	umask(022);
+	if (main_restore_fd >= 0) {
+		main_log();
+		main_signals();
+		restore_run(main_restore_fd, main_fallback_fd,
+		    main_restore_error);
+		main_loop();
+	}
+	if (K.engine_path == NULL)
+		K.engine_path = main_engine_path();
+	main_lock();
+	if (!K.foreground)
+		main_detach();
+	main_write_pid();
+	main_log();
+	main_signals();
+	main_limits();
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		klog_warn("PR_SET_CHILD_SUBREAPER");
+	if ((K.exe_fd = open(K.engine_path, O_RDONLY | O_CLOEXEC)) == -1)
+		klog_fatal("engine %s: %s", K.engine_path, strerror(errno));
+	klog_info("corral-keeper %s started (pid %d), engine %s",
+	    KEEPER_VERSION, (int)getpid(), K.engine_path);
+	K.next_kind = KP_KIND_FIRST;
+	engine_start();
+	main_loop();
+	return 0;
+}

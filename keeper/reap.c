@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Reaping and stopping. Every child of the keeper is reaped here
+ * (waitpid(-1): the keeper is a subreaper, and PID 1 in a container):
+ * the engine, the apps (whose status is kept until released) and orphans
+ * of the apps. SIGTERM/SIGINT become TERM to the engine; without an
+ * engine, the keeper stops the apps itself (SIGTERM to each process group,
+ * SIGKILL after --stop-timeout), so that a stop never hangs.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "keeper.h"
+
+static void
+reap_child(struct kchild *c, int status)
+{
+	char st[64];
+
+	klog_status(st, sizeof st, status);
+	klog_debug("%s (pid %d) %s", c->tag, (int)c->pid, st);
+	c->exited = 1;
+	c->status = status;
+	link_exited(c);
+}
+
+/* SIGCHLD: reaps every child that is done. */
+void
+reap_children(void)
+{
+	struct kchild *c;
+	pid_t pid;
+	int status;
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG);
+		if (pid == -1 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			break;
+		if (pid == K.engine_pid)
+			engine_exited(status);
+		else if ((c = table_child_by_pid(pid)) != NULL)
+			reap_child(c, status);
+		else
+			klog_debug("reaped orphan pid %d", (int)pid);
+	}
+	if (K.alone && table_live_count() == 0) {
+		klog_info("every app stopped");
+		keeper_exit(K.alone_killed ? 2 : 1);
+	}
+}
+
+static void
+stop_signal_all(int sig)
+{
+	struct kchild *c;
+
+	TAILQ_FOREACH(c, &K.children, entry) {
+		if (c->exited)
+			continue;
+		if (kill(-c->pid, sig) == -1 && kill(c->pid, sig) == -1 &&
+		    errno != ESRCH)
+			klog_warn("kill %d", (int)c->pid);
+	}
+}
+
+/*
+ * Stops the apps without an engine (why: NULL after the engine's BYE),
+ * then exits: the BYE status, or 1 (the engine failed), 2 (some app needed
+ * SIGKILL).
+ */
+void
+stop_alone(const char *why)
+{
+	int live = table_live_count();
+
+	if (why == NULL && live == 0)
+		keeper_exit(K.bye_status);
+	if (K.alone)
+		return;
+	if (why == NULL)
+		why = "apps were left running after BYE";
+	K.alone = 1;
+	K.restart_at = 0;
+	klog_warnx("stopping %d app process%s without an engine: %s", live,
+	    live == 1 ? "" : "es", why);
+	if (live == 0)
+		keeper_exit(1);
+	stop_signal_all(SIGTERM);
+	K.alone_deadline = keeper_mono_ms() + (uint64_t)K.stop_ms;
+}
+
+void
+stop_tick(uint64_t now)
+{
+	if (!K.alone || K.alone_killed || now < K.alone_deadline)
+		return;
+	klog_warnx("apps still running after %lld ms: SIGKILL",
+	    (long long)K.stop_ms);
+	K.alone_killed = 1;
+	stop_signal_all(SIGKILL);
+}
+
+/* SIGTERM, SIGINT (SIGHUP in the foreground). */
+void
+stop_request(const char *signame)
+{
+	if (K.stopping || K.alone) {
+		klog_info("%s: already stopping", signame);
+		return;
+	}
+	K.stopping = 1;
+	klog_info("%s: stopping", signame);
+	if (K.engine_pid > 0 && K.conn.fd >= 0 && K.upgrade_path == NULL) {
+		engine_send(&(struct kproto_msg){ .type = KP_TERM });
+		return;
+	}
+	if (K.engine_pid > 0)
+		return;         /* leaving or unlinked: stop once it is reaped */
+	stop_alone("no engine runs");
+}

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * REEXEC: the keeper replaces its own binary without letting go of
+ * anything. It first runs the new binary with --protocol (it must answer
+ * within KEEPER_CHECK_MS with the same protocol version), then writes its
+ * table to a memfd as KP_K* frames (descriptors by number, their CLOEXEC
+ * cleared), and execs PATH --restore-fd N --fallback-fd M: the new keeper
+ * (same pid: the engine and the apps stay its children) reads the table
+ * back and tells the engine. If the new keeper cannot read it, it execs
+ * the old binary (M, an fd of the old /proc/self/exe), which restores the
+ * table and reports UPDATE_FAILED.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keeper.h"
+
+#define REEXEC_MAX_TABLE (64u * 1024 * 1024)
+
+extern char **environ;
+
+/* Runs path --protocol; 0 when it speaks KPROTO_VERSION, else -1 and why. */
+static int
+reexec_check(const char *path, char *why, size_t len)
+{
+	char buf[128], want[64];
+	struct pollfd pfd;
+	uint64_t end = keeper_mono_ms() + KEEPER_CHECK_MS, now;
+	size_t n = 0;
+	ssize_t r;
+	int p[2], st;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		snprintf(why, len, "cannot run %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		child_signals();
+		dup2(p[1], 1);
+		execl(path, path, "--protocol", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	while (n < sizeof buf - 1 && (now = keeper_mono_ms()) < end) {
+		if (poll(&pfd, 1, (int)(end - now)) <= 0)
+			continue;
+		if ((r = read(p[0], buf + n, sizeof buf - 1 - n)) <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	close(p[0]);
+	(void)kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	snprintf(want, sizeof want, " protocol %d\n", KPROTO_VERSION);
+	if (strncmp(buf, "corral-keeper ", 14) == 0 && strstr(buf, want))
+		return 0;
+	snprintf(why, len, "%s --protocol did not answer \"corral-keeper ... "
+	    "protocol %d\"", path, KPROTO_VERSION);
+	return -1;
+}
+
+static int64_t
+reexec_rlim(rlim_t v)
+{
+	return v == RLIM_INFINITY ? INT64_MAX : (int64_t)v;
+}
+
+/* The table as KP_K* frames into b. */
+static void
+reexec_encode(struct kproto_buf *b)
+{
+	struct kproto_msg m;
+	struct kheld *h;
+	struct kchild *c;
+
+	kproto_msg_init(&m, KP_KSTATE);
+	m.pid = K.engine_pid;
+	m.sock_fd = K.conn.fd;
+	m.exe_fd = K.exe_fd;
+	m.lock_fd = K.lock_fd;
+	m.ready_fd = K.ready_fd;
+	m.generation = K.generation;
+	m.status = K.ever_ready;
+	m.text = K.engine_path;
+	m.nofile_cur = reexec_rlim(K.nofile.rlim_cur);
+	m.nofile_max = reexec_rlim(K.nofile.rlim_max);
+	(void)kproto_encode(&m, b);
+	TAILQ_FOREACH(h, &K.held, entry) {
+		kproto_msg_init(&m, KP_KHELD);
+		m.tag = h->tag;
+		m.fd = h->fd;
+		(void)kproto_encode(&m, b);
+	}
+	TAILQ_FOREACH(c, &K.children, entry) {
+		kproto_msg_init(&m, KP_KCHILD);
+		m.tag = c->tag;
+		m.pid = c->pid;
+		m.out_fd = c->out;
+		m.err_fd = c->err;
+		m.started_at = c->started_at;
+		if (c->exited)
+			m.status = c->status;
+		(void)kproto_encode(&m, b);
+	}
+	kproto_msg_init(&m, KP_KEND);
+	(void)kproto_encode(&m, b);
+}
+
+/* Every descriptor of the table survives exec (on=0) or not (on=1). */
+static void
+reexec_cloexec(int on)
+{
+	struct kheld *h;
+	struct kchild *c;
+
+	keeper_cloexec(K.conn.fd, on);
+	keeper_cloexec(K.exe_fd, on);
+	keeper_cloexec(K.lock_fd, on);
+	keeper_cloexec(K.ready_fd, on);
+	TAILQ_FOREACH(h, &K.held, entry)
+		keeper_cloexec(h->fd, on);
+	TAILQ_FOREACH(c, &K.children, entry) {
+		keeper_cloexec(c->out, on);
+		keeper_cloexec(c->err, on);
+	}
+}
+
+/* The table in a memfd that survives exec; -1 and why on failure. */
+static int
+reexec_memfd(char *why, size_t len)
+{
+	struct kproto_buf b;
+	int fd;
+
+	memset(&b, 0, sizeof b);
+	reexec_encode(&b);
+	if (b.err != 0 || b.len > REEXEC_MAX_TABLE) {
+		snprintf(why, len, "cannot encode the table");
+		kproto_buf_free(&b);
+		return -1;
+	}
+	fd = (int)syscall(SYS_memfd_create, "corral-keeper-table", 0);
+	if (fd == -1 || pwrite(fd, b.data, b.len, 0) != (ssize_t)b.len) {
+		snprintf(why, len, "memfd: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	kproto_buf_free(&b);
+	return fd;
+}
+
+/*
+ * Execs the keeper at path (or by execfd) with the options in force and
+ * the table in memfd. Returns only on failure.
+ */
+void
+reexec_exec(int execfd, const char *path, int memfd, int fallback,
+    const char *failed)
+{
+	char nums[6][24], **argv;
+	int n = 0, i;
+
+	if ((argv = calloc((size_t)K.nengine_args + 20, sizeof *argv)) == NULL)
+		return;
+	argv[n++] = (char *)path;
+	if (K.foreground)
+		argv[n++] = (char *)"-f";
+	if (K.verbose)
+		argv[n++] = (char *)"-v";
+	snprintf(nums[0], sizeof nums[0], "%lld", (long long)K.heartbeat_ms);
+	snprintf(nums[1], sizeof nums[1], "%lld", (long long)K.ready_ms);
+	snprintf(nums[2], sizeof nums[2], "%lld", (long long)K.stop_ms);
+	snprintf(nums[3], sizeof nums[3], "%d", memfd);
+	snprintf(nums[4], sizeof nums[4], "%d", fallback);
+	argv[n++] = (char *)"--heartbeat-timeout";
+	argv[n++] = nums[0];
+	argv[n++] = (char *)"--ready-timeout";
+	argv[n++] = nums[1];
+	argv[n++] = (char *)"--stop-timeout";
+	argv[n++] = nums[2];
+	argv[n++] = (char *)"--restore-fd";
+	argv[n++] = nums[3];
+	if (fallback >= 0) {
+		argv[n++] = (char *)"--fallback-fd";
+		argv[n++] = nums[4];
+	}
+	if (failed != NULL) {
+		argv[n++] = (char *)"--reexec-failed";
+		argv[n++] = (char *)failed;
+	}
+	argv[n++] = (char *)"--";
+	for (i = 0; i < K.nengine_args; i++)
+		argv[n++] = K.engine_args[i];
+	if (execfd >= 0)
+		syscall(SYS_execveat, execfd, "", argv, environ, AT_EMPTY_PATH);
+	else
+		execve(path, argv, environ);
+	free(argv);
+}
+
+static void
+reexec_failed(const char *why)
+{
+	struct kproto_msg m;
+	char text[600];
+
+	snprintf(text, sizeof text, "keeper re-exec: %s", why);
+	klog_warnx("%s", text);
+	kproto_msg_init(&m, KP_UPDATE_FAILED);
+	m.text = text;
+	engine_send(&m);
+}
+
+/* REEXEC path: returns only if the keeper could not re-execute. */
+void
+reexec_run(const char *path)
+{
+	char why[512];
+	int memfd, fallback;
+
+	if (K.trial_fd >= 0 || K.upgrade_path != NULL || K.stopping ||
+	    K.alone || kproto_conn_flush(&K.conn) != 0) {
+		reexec_failed("busy (an upgrade, a stop or unsent messages)");
+		return;
+	}
+	if (reexec_check(path, why, sizeof why) == -1) {
+		reexec_failed(why);
+		return;
+	}
+	if ((memfd = reexec_memfd(why, sizeof why)) == -1) {
+		reexec_failed(why);
+		return;
+	}
+	fallback = open("/proc/self/exe", O_RDONLY);
+	klog_info("re-executing %s", path);
+	reexec_cloexec(0);
+	reexec_exec(-1, path, memfd, fallback, NULL);
+	snprintf(why, sizeof why, "exec %s: %s", path, strerror(errno));
+	reexec_cloexec(1);
+	close(memfd);
+	if (fallback >= 0)
+		close(fallback);
+	reexec_failed(why);
+}

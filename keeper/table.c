@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The keeper's table, by tag: the descriptors it holds for the engine and
+ * the app processes it spawned (live, or exited until released). Both are
+ * bounded (KEEPER_MAX_HELD, KEEPER_MAX_CHILDREN); lookups are linear, the
+ * table holds a few hundred entries.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keeper.h"
+
+struct kheld *
+table_held_find(const char *tag)
+{
+	struct kheld *h;
+
+	TAILQ_FOREACH(h, &K.held, entry) {
+		if (strcmp(h->tag, tag) == 0)
+			return h;
+	}
+	return NULL;
+}
+
+/* Takes fd under tag. Returns 0, or -1 with errno (EEXIST, EMFILE, ENOMEM). */
+int
+table_hold(const char *tag, int fd)
+{
+	struct kheld *h;
+
+	if (table_held_find(tag) != NULL || table_child_find(tag) != NULL) {
+		errno = EEXIST;
+		return -1;
+	}
+	if (K.nheld >= KEEPER_MAX_HELD) {
+		errno = EMFILE;
+		return -1;
+	}
+	if ((h = calloc(1, sizeof *h)) == NULL)
+		return -1;
+	if ((h->tag = strdup(tag)) == NULL) {
+		free(h);
+		return -1;
+	}
+	h->fd = fd;
+	TAILQ_INSERT_TAIL(&K.held, h, entry);
+	K.nheld++;
+	return 0;
+}
+
+void
+table_held_free(struct kheld *h)
+{
+	TAILQ_REMOVE(&K.held, h, entry);
+	K.nheld--;
+	close(h->fd);
+	free(h->tag);
+	free(h);
+}
+
+struct kchild *
+table_child_find(const char *tag)
+{
+	struct kchild *c;
+
+	TAILQ_FOREACH(c, &K.children, entry) {
+		if (strcmp(c->tag, tag) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* The live child with that pid. */
+struct kchild *
+table_child_by_pid(pid_t pid)
+{
+	struct kchild *c;
+
+	TAILQ_FOREACH(c, &K.children, entry) {
+		if (c->pid == pid && !c->exited)
+			return c;
+	}
+	return NULL;
+}
+
+/* Records a live child; the entry owns out and err. NULL on ENOMEM. */
+struct kchild *
+table_child_add(const char *tag, pid_t pid, int out, int err,
+    int64_t started_at)
+{
+	struct kchild *c;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return NULL;
+	if ((c->tag = strdup(tag)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->pid = pid;
+	c->out = out;
+	c->err = err;
+	c->started_at = started_at;
+	TAILQ_INSERT_TAIL(&K.children, c, entry);
+	K.nchildren++;
+	return c;
+}
+
+void
+table_child_free(struct kchild *c)
+{
+	TAILQ_REMOVE(&K.children, c, entry);
+	K.nchildren--;
+	if (c->out >= 0)
+		close(c->out);
+	if (c->err >= 0)
+		close(c->err);
+	free(c->tag);
+	free(c);
+}
+
+/*
+ * RELEASE: closes a held descriptor, or forgets an exited child and its
+ * pipes. Returns 0, or -1 with errno ENOENT (no such tag) or EBUSY (the
+ * child still runs).
+ */
+int
+table_release(const char *tag)
+{
+	struct kheld *h;
+	struct kchild *c;
+
+	if ((h = table_held_find(tag)) != NULL) {
+		table_held_free(h);
+		return 0;
+	}
+	if ((c = table_child_find(tag)) == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (!c->exited) {
+		errno = EBUSY;
+		return -1;
+	}
+	table_child_free(c);
+	return 0;
+}
+
+int
+table_live_count(void)
+{
+	struct kchild *c;
+	int n = 0;
+
+	TAILQ_FOREACH(c, &K.children, entry)
+		n += !c->exited;
+	return n;
+}

@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The engine's end of the keeper's socketpair, on the engine's libuv loop:
+ * a uv_poll_t reads frames as they come and hands each to its callback
+ * (keeper-link.h); requests are sent at once or queued (bounded) until the
+ * socket is writable; a uv_timer_t sends HEARTBEAT four times per the
+ * keeper's heartbeat timeout once HELLO said it. Not wired into corrald's
+ * start yet: the engine's integration comes with the spawn path rework.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "kproto.h"
+#include "keeper-link.h"
+
+struct keeper_link {
+	uv_poll_t poll;
+	uv_timer_t timer;
+	int handles;            /* open libuv handles; freed at 0 */
+	int closing;
+	int lost;
+	struct kproto_conn conn;
+	struct keeper_link_cbs cb;
+	void *arg;
+};
+
+static void keeper_link_io(uv_poll_t *, int, int);
+
+/* --keeper-fd N: an open unix stream socket, made close-on-exec. */
+int
+keeper_link_parse_fd(const char *s, int *fd, char **cause)
+{
+	long long v;
+	struct stat st;
+	int type;
+	socklen_t len = sizeof type;
+
+	if (parse_int(s, 3, 1 << 20, &v, cause) == -1)
+		return -1;
+	if (fstat((int)v, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt((int)v, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_STREAM) {
+		xasprintf(cause, "--keeper-fd %s: not the keeper's socket", s);
+		return -1;
+	}
+	(void)fcntl((int)v, F_SETFD, FD_CLOEXEC);
+	*fd = (int)v;
+	return 0;
+}
+
+static void
+keeper_link_closed(uv_handle_t *h)
+{
+	struct keeper_link *l = h->data;
+
+	if (--l->handles == 0) {
+		kproto_conn_close(&l->conn);
+		free(l);
+	}
+}
+
+/* Closes the socket and the handles; l is freed once libuv let go. */
+void
+keeper_link_free(struct keeper_link *l)
+{
+	if (l == NULL || l->closing)
+		return;
+	l->closing = 1;
+	uv_close((uv_handle_t *)&l->poll, keeper_link_closed);
+	uv_close((uv_handle_t *)&l->timer, keeper_link_closed);
+}
+
+static void
+keeper_link_lose(struct keeper_link *l, const char *why)
+{
+	if (l->lost || l->closing)
+		return;
+	l->lost = 1;
+	(void)uv_poll_stop(&l->poll);
+	(void)uv_timer_stop(&l->timer);
+	log_warnx("keeper link: %s", why);
+	if (l->cb.lost != NULL)
+		l->cb.lost(why, l->arg);
+}
+
+/* Polls for writing as long as frames wait in the queue. */
+static void
+keeper_link_watch(struct keeper_link *l)
+{
+	int ev = UV_READABLE | UV_DISCONNECT;
+	int r;
+
+	if (l->lost || l->closing)
+		return;
+	if (kproto_conn_pending(&l->conn))
+		ev |= UV_WRITABLE;
+	if ((r = uv_poll_start(&l->poll, ev, keeper_link_io)) != 0)
+		keeper_link_lose(l, uv_strerror(r));
+}
+
+/* Sends m; -1 with *cause when the link cannot take it. */
+static int
+keeper_link_send(struct keeper_link *l, const struct kproto_msg *m,
+    char **cause)
+{
+	if (l->lost || l->closing) {
+		*cause = xstrdup("the keeper link is closed");
+		return -1;
+	}
+	if (kproto_conn_send(&l->conn, m) == -1) {
+		xasprintf(cause, "keeper link: %s: %s",
+		    kproto_type_name(m->type), strerror(errno));
+		return -1;
+	}
+	keeper_link_watch(l);
+	return 0;
+}
+
+static void
+keeper_link_heartbeat(uv_timer_t *t)
+{
+	struct keeper_link *l = t->data;
+	struct kproto_msg m;
+	char *cause = NULL;
+
+	kproto_msg_init(&m, KP_HEARTBEAT);
+	if (keeper_link_send(l, &m, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+	}
+}
+
+/* Creates the link on fd (which it owns from now on, even on failure). */
+struct keeper_link *
+keeper_link_create(uv_loop_t *loop, int fd, const struct keeper_link_cbs *cb,
+    void *arg, char **cause)
+{
+	struct keeper_link *l = xcalloc(1, sizeof *l);
+	int r;
+
+	kproto_conn_init(&l->conn, fd);
+	l->cb = *cb;
+	l->arg = arg;
+	if ((r = uv_poll_init(loop, &l->poll, fd)) != 0) {
+		xasprintf(cause, "keeper link: %s", uv_strerror(r));
+		kproto_conn_close(&l->conn);
+		free(l);
+		return NULL;
+	}
+	l->poll.data = l;
+	l->handles = 1;
+	if ((r = uv_timer_init(loop, &l->timer)) != 0)
+		fatalx("uv_timer_init: %s", uv_strerror(r));
+	l->timer.data = l;
+	l->handles++;
+	keeper_link_watch(l);
+	return l;
+}
+
+/* Takes the i-th descriptor out of m (-1 if it has none). */
+static int
+keeper_link_take(struct kproto_msg *m, size_t i)
+{
+	int fd;
+
+	if (i >= m->nfds)
+		return -1;
+	fd = m->fds[i];
+	m->fds[i] = -1;
+	return fd;
+}
+
+static void
+keeper_link_hello(struct keeper_link *l, struct kproto_msg *m)
+{
+	struct keeper_hello h;
+	uint64_t every = (uint64_t)m->heartbeat_ms / 4;
+
+	if (every < 100)
+		every = 100;
+	if (uv_timer_start(&l->timer, keeper_link_heartbeat, every, every) != 0)
+		log_warnx("keeper link: cannot start the heartbeat timer");
+	if (l->cb.hello == NULL)
+		return;
+	memset(&h, 0, sizeof h);
+	h.kind = (int)m->kind;
+	h.kind_name = kproto_kind_name(m->kind);
+	h.reason = m->text;
+	h.keeper_version = m->stage;
+	h.keeper_pid = (pid_t)m->pid;
+	h.heartbeat_ms = m->heartbeat_ms;
+	h.generation = m->generation;
+	l->cb.hello(&h, l->arg);
+}
+
+/* LIVE and SPAWNED: out, err[, pidfd]. */
+static void
+keeper_link_proc(struct keeper_link *l, struct kproto_msg *m,
+    void (*cb)(const struct keeper_proc *, void *))
+{
+	struct keeper_proc p;
+
+	if (cb == NULL)
+		return;
+	p.tag = m->tag;
+	p.pid = (pid_t)m->pid;
+	p.started_at = m->started_at;
+	p.out = keeper_link_take(m, 0);
+	p.err = keeper_link_take(m, 1);
+	p.pidfd = keeper_link_take(m, 2);
+	cb(&p, l->arg);
+}
+
+static void
+keeper_link_dispatch(struct keeper_link *l, struct kproto_msg *m)
+{
+	const struct keeper_link_cbs *cb = &l->cb;
+	int out, err;
+
+	switch (m->type) {
+	case KP_HELLO:
+		keeper_link_hello(l, m);
+		break;
+	case KP_HELD:
+		if (cb->held != NULL)
+			cb->held(m->tag, keeper_link_take(m, 0), l->arg);
+		break;
+	case KP_LIVE:
+		keeper_link_proc(l, m, cb->live);
+		break;
+	case KP_SPAWNED:
+		keeper_link_proc(l, m, cb->spawned);
+		break;
+	case KP_EXITED:
+		if (cb->exited == NULL)
+			break;
+		out = keeper_link_take(m, 0);
+		err = keeper_link_take(m, 1);
+		cb->exited(m->tag, (pid_t)m->pid, (int)m->status, out, err,
+		    l->arg);
+		break;
+	case KP_TABLE_END:
+		if (cb->table_end != NULL)
+			cb->table_end(l->arg);
+		break;
+	case KP_SPAWN_FAILED:
+		if (cb->spawn_failed != NULL)
+			cb->spawn_failed(m->tag, (int)m->err, m->stage, l->arg);
+		break;
+	case KP_UPDATE_FAILED:
+		if (cb->update_failed != NULL)
+			cb->update_failed(m->text, l->arg);
+		break;
+	case KP_ERROR:
+		if (cb->error != NULL)
+			cb->error(m->tag, (int)m->err, m->text, l->arg);
+		break;
+	case KP_TERM:
+		if (cb->term != NULL)
+			cb->term(l->arg);
+		break;
+	default:
+		log_debug("keeper link: %s (%u) ignored",
+		    kproto_type_name(m->type), m->type);
+	}
+}
+
+static void
+keeper_link_read(struct keeper_link *l)
+{
+	struct kproto_msg m;
+	char *why;
+	int r;
+
+	while (!l->lost && !l->closing) {
+		r = kproto_conn_recv(&l->conn, &m);
+		if (r == KPROTO_AGAIN)
+			return;
+		if (r == KPROTO_MSG) {
+			keeper_link_dispatch(l, &m);
+			kproto_msg_free(&m);
+			continue;
+		}
+		if (r == KPROTO_EOF)
+			why = xstrdup("the keeper closed the link");
+		else
+			xasprintf(&why, "bad frame from the keeper: %s",
+			    strerror(errno));
+		keeper_link_lose(l, why);
+		free(why);
+	}
+}
+
+static void
+keeper_link_io(uv_poll_t *p, int status, int events)
+{
+	struct keeper_link *l = p->data;
+	char *why;
+
+	if (status < 0) {
+		xasprintf(&why, "poll: %s", uv_strerror(status));
+		keeper_link_lose(l, why);
+		free(why);
+		return;
+	}
+	if ((events & UV_WRITABLE) && kproto_conn_flush(&l->conn) == -1) {
+		xasprintf(&why, "sending: %s", strerror(errno));
+		keeper_link_lose(l, why);
+		free(why);
+		return;
+	}
+	if (events & (UV_READABLE | UV_DISCONNECT))
+		keeper_link_read(l);
+	keeper_link_watch(l);
+}
+
+/* HOLD tag: the keeper keeps a copy of fd across engines. */
+int
+keeper_link_hold(struct keeper_link *l, const char *tag, int fd, char **cause)
+{
+	struct kproto_msg m;
+
+	kproto_msg_init(&m, KP_HOLD);
+	m.tag = tag;
+	m.fds[0] = fd;
+	m.nfds = 1;
+	return keeper_link_send(l, &m, cause);
+}
+
+/* RELEASE tag: a held descriptor, or an exited child and its pipes. */
+int
+keeper_link_release(struct keeper_link *l, const char *tag, char **cause)
+{
+	struct kproto_msg m;
+
+	kproto_msg_init(&m, KP_RELEASE);
+	m.tag = tag;
+	return keeper_link_send(l, &m, cause);
+}
+
+static size_t
+keeper_link_count(char **v)
+{
+	size_t n = 0;
+
+	while (v != NULL && v[n] != NULL)
+		n++;
+	return n;
+}
+
+/* SPAWN: spawned or spawn_failed follows, with the plan's tag. */
+int
+keeper_link_spawn(struct keeper_link *l, const struct spawn_plan *p,
+    char **cause)
+{
+	struct kproto_fdsrc src[KPROTO_MAX_FDS];
+	struct kproto_msg m;
+	size_t i, extra = p->cgroup_dirfd >= 0;
+
+	if (p->nfds + extra > KPROTO_MAX_FDS || p->argv == NULL ||
+	    p->argv[0] == NULL) {
+		xasprintf(cause, "spawn %s: no program or too many "
+		    "descriptors", p->tag);
+		return -1;
+	}
+	kproto_msg_init(&m, KP_SPAWN);
+	m.tag = p->tag;
+	m.spawn.path = p->path;
+	m.spawn.argv = (const char **)p->argv;
+	m.spawn.argc = keeper_link_count(p->argv);
+	m.spawn.envp = (const char **)p->envp;
+	m.spawn.envc = keeper_link_count(p->envp);
+	m.spawn.cwd = p->cwd;
+	m.spawn.preload = p->preload;
+	m.spawn.cgroup_procs = (const char **)p->cgroup_procs;
+	m.spawn.ncgroup_procs = p->ncgroup_procs;
+	m.spawn.uid = p->uid;
+	m.spawn.gid = p->gid;
+	m.spawn.groups = p->groups;
+	m.spawn.ngroups = p->ngroups;
+	m.spawn.umask = p->umask & 0777;
+	m.spawn.flags = KP_SPAWN_SETSID |
+	    (p->listen_pid ? KP_SPAWN_LISTEN_PID : 0) |
+	    (p->drop_privs ? KP_SPAWN_DROP_PRIVS : 0);
+	for (i = 0; i < p->nfds; i++) {
+		src[i].index = (int)i;
+		src[i].tag = NULL;
+		m.fds[i] = p->fds[i];
+	}
+	m.spawn.fds = src;
+	m.spawn.nfds = p->nfds;
+	m.nfds = p->nfds;
+	if (extra) {
+		m.spawn.cgroup_fd = (int)m.nfds;
+		m.fds[m.nfds++] = p->cgroup_dirfd;
+	}
+	return keeper_link_send(l, &m, cause);
+}
+
+/* READY: the engine serves (the starting client may return). */
+int
+keeper_link_ready(struct keeper_link *l, char **cause)
+{
+	struct kproto_msg m;
+
+	kproto_msg_init(&m, KP_READY);
+	m.text = CORRAL_VERSION;
+	return keeper_link_send(l, &m, cause);
+}
+
+/* BYE: every app stopped; the keeper exits with status after the engine. */
+int
+keeper_link_bye(struct keeper_link *l, int status, char **cause)
+{
+	struct kproto_msg m;
+
+	kproto_msg_init(&m, KP_BYE);
+	m.status = status & 0xff;
+	return keeper_link_send(l, &m, cause);
+}
+
+static int
+keeper_link_path(struct keeper_link *l, uint32_t type, const char *path,
+    char **cause)
+{
+	struct kproto_msg m;
+
+	kproto_msg_init(&m, type);
+	m.text = path;
+	return keeper_link_send(l, &m, cause);
+}
+
+/* UPGRADE: the engine then exits; path --engine replaces it. */
+int
+keeper_link_upgrade(struct keeper_link *l, const char *path, char **cause)
+{
+	return keeper_link_path(l, KP_UPGRADE, path, cause);
+}
+
+/* REEXEC: the keeper re-executes path; HELLO "reexec" or update_failed. */
+int
+keeper_link_reexec(struct keeper_link *l, const char *path, char **cause)
+{
+	return keeper_link_path(l, KP_REEXEC, path, cause);
+}

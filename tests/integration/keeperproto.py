@@ -1,0 +1,254 @@
+# SPDX-License-Identifier: ISC
+"""The keeper protocol (common/kproto.h) in Python, written again from
+docs/keeper.md for the tests that play the engine against the real
+corral-keeper, and the harness that runs a keeper with the fake engine
+(tests/keeper/fake-engine.c), which hands its socket to the test."""
+
+import os
+import signal
+import socket
+import struct
+import subprocess
+import time
+from collections import namedtuple
+from pathlib import Path
+
+from conftest import BUILD, DEADLINE, wait_for
+
+KEEPER_BIN = BUILD / "corral-keeper"
+FAKE_ENGINE = BUILD / "tests" / "fake-engine"
+
+# message types
+HELLO, HELD, LIVE, EXITED, TABLE_END, UPDATE_FAILED, TERM, SPAWNED, \
+    SPAWN_FAILED, ERROR = range(1, 11)
+HOLD, RELEASE, SPAWN, HEARTBEAT, UPGRADE, REEXEC, READY, BYE = range(32, 40)
+
+# field keys
+(TAG, PID, STATUS, ERRNO, STAGE, TEXT, KIND, HEARTBEAT_MS, STARTED_AT,
+ VERSION, PATH, ARGV, ENVP, CWD, UID, GID, GROUP, UMASK, CGROUP_PROCS,
+ CGROUP_FD, FD_ATTACHED, FD_HELD, FLAGS, PRELOAD) = range(1, 25)
+STR_KEYS = {TAG, STAGE, TEXT, PATH, CWD, PRELOAD, ARGV, ENVP, CGROUP_PROCS,
+            FD_HELD}
+LIST_KEYS = {ARGV, ENVP, CGROUP_PROCS, FD_HELD, GROUP, FD_ATTACHED}
+
+KINDS = {1: "first", 2: "restart", 3: "upgrade", 4: "rollback", 5: "reexec"}
+SETSID, LISTEN_PID, DROP_PRIVS = 1, 2, 4
+
+Msg = namedtuple("Msg", "type fields fds")
+
+
+def encode(mtype, fields=(), nfds=0):
+    """One frame: header, then (key, value) fields in order."""
+    body = b""
+    for key, value in fields:
+        if isinstance(value, str):
+            v = value.encode() + b"\0"
+        elif isinstance(value, bytes):
+            v = value
+        else:
+            v = struct.pack("=q", value)
+        body += struct.pack("=II", key, len(v)) + v
+    return struct.pack("=III", mtype, nfds, len(body)) + body
+
+
+def decode_fields(body):
+    fields = {}
+    off = 0
+    while off < len(body):
+        key, n = struct.unpack_from("=II", body, off)
+        v = body[off + 8:off + 8 + n]
+        off += 8 + n
+        if key in STR_KEYS:
+            v = v[:-1].decode()
+        elif n == 8:
+            v = struct.unpack("=q", v)[0]
+        if key in LIST_KEYS:
+            fields.setdefault(key, []).append(v)
+        else:
+            fields[key] = v
+    return fields
+
+
+class Link:
+    """The engine's end of the keeper's socketpair."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.fds = []
+
+    def send(self, mtype, fields=(), fds=()):
+        data = encode(mtype, fields, len(fds))
+        if fds:
+            socket.send_fds(self.sock, [data], list(fds))
+        else:
+            self.sock.sendall(data)
+
+    def _read(self, n, deadline):
+        buf = b""
+        while len(buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no message from the keeper")
+            self.sock.settimeout(left)
+            data, fds, _, _ = socket.recv_fds(self.sock, n - len(buf), 16)
+            self.fds += fds
+            if not data:
+                raise EOFError("keeper closed the socket")
+            buf += data
+        return buf
+
+    def recv(self, timeout=DEADLINE):
+        deadline = time.monotonic() + timeout
+        mtype, nfds, n = struct.unpack("=III", self._read(12, deadline))
+        body = self._read(n, deadline) if n else b""
+        fds, self.fds = self.fds[:nfds], self.fds[nfds:]
+        return Msg(mtype, decode_fields(body), fds)
+
+    def expect(self, mtype, timeout=DEADLINE, skip=(HELLO,)):
+        """The next message of mtype; types in skip are passed over."""
+        while True:
+            m = self.recv(timeout)
+            if m.type == mtype:
+                return m
+            for fd in m.fds:
+                os.close(fd)
+            if m.type not in skip:
+                raise AssertionError(f"expected {mtype}, got {m}")
+
+    def table(self):
+        """HELLO, then every message up to TABLE_END."""
+        hello = self.recv()
+        assert hello.type == HELLO, hello
+        items = []
+        while True:
+            m = self.recv()
+            if m.type == TABLE_END:
+                return hello, items
+            items.append(m)
+
+    def spawn(self, tag, argv, env=None, cwd=None, flags=SETSID, fds=(),
+              held=(), preload=None, cgroup_fd=None, procs=()):
+        fields = [(TAG, tag)] + [(ARGV, a) for a in argv]
+        env = dict(os.environ) if env is None else env
+        fields += [(ENVP, f"{k}={v}") for k, v in env.items()]
+        if cwd:
+            fields.append((CWD, cwd))
+        if preload:
+            fields.append((PRELOAD, preload))
+        fields += [(FD_ATTACHED, i) for i in range(len(fds))]
+        fields += [(FD_HELD, t) for t in held]
+        fields += [(CGROUP_PROCS, p) for p in procs]
+        fds = list(fds)
+        if cgroup_fd is not None:
+            fields.append((CGROUP_FD, len(fds)))
+            fds.append(cgroup_fd)
+        fields += [(UMASK, 0o22), (FLAGS, flags)]
+        self.send(SPAWN, fields, fds)
+
+    def close(self):
+        self.sock.close()
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
+
+
+class Engine:
+    """A fake engine process the keeper started, and its socket."""
+
+    def __init__(self, conn):
+        self.ctl = conn
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                struct.calcsize("3i"))
+        self.pid = struct.unpack("3i", creds)[0]
+        data, fds, _, _ = socket.recv_fds(conn, 8192, 1)
+        parts = data.split(b"\0")
+        self.argv = [p.decode() for p in parts[1:]]
+        self.link = Link(socket.socket(fileno=fds[0]))
+
+    def exit(self, status=0):
+        self.ctl.sendall(f"exit {status}\n".encode())
+
+    def close(self):
+        self.link.close()
+        self.ctl.close()
+
+
+class Keeper:
+    """corral-keeper in the foreground with the fake engine, in tmp."""
+
+    def __init__(self, tmp, engine=FAKE_ENGINE, heartbeat=600000,
+                 ready=60000, stop=10000, extra=(), env=None, wrap=(),
+                 fail=False):
+        self.tmp = Path(tmp)
+        self.home = self.tmp / "home"
+        self.sock_path = str(self.tmp / "engine.sock")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.sock_path)
+        self.listener.listen(16)
+        self.fail_file = self.tmp / "engine.fail"
+        self.starts_file = self.tmp / "engine.starts"
+        self.env = dict(os.environ, CORRAL_HOME=str(self.home),
+                        FAKE_ENGINE_SOCK=self.sock_path,
+                        FAKE_ENGINE_FAIL=str(self.fail_file),
+                        FAKE_ENGINE_STARTS=str(self.starts_file))
+        self.env.update(env or {})
+        if fail:
+            self.fail_file.touch()
+        self.log = open(self.tmp / "keeper.err", "wb")
+        self.argv = list(wrap) + [str(KEEPER_BIN), "-f", "-v",
+                                  "--engine-bin", str(engine),
+                                  "--heartbeat-timeout", str(heartbeat),
+                                  "--ready-timeout", str(ready),
+                                  "--stop-timeout", str(stop), *extra,
+                                  "--", "--passed-through"]
+        self.proc = subprocess.Popen(self.argv, env=self.env,
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=self.log)
+        self.engines = []
+        self.pids = []
+
+    def accept(self, timeout=DEADLINE):
+        self.listener.settimeout(timeout)
+        conn, _ = self.listener.accept()
+        conn.settimeout(None)
+        e = Engine(conn)
+        self.engines.append(e)
+        return e
+
+    def starts(self):
+        try:
+            return [int(x.split()[1])
+                    for x in self.starts_file.read_text().splitlines()]
+        except FileNotFoundError:
+            return []
+
+    def text(self):
+        return (self.tmp / "keeper.err").read_text(errors="replace")
+
+    def wait(self, timeout=DEADLINE):
+        return self.proc.wait(timeout)
+
+    def cleanup(self):
+        for pid in self.pids:
+            for target in (-pid, pid):
+                try:
+                    os.kill(target, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for e in self.engines:
+            try:
+                os.kill(e.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            e.close()
+        self.listener.close()
+        self.log.close()
+
+
+def wait_gone(pid, timeout=DEADLINE):
+    """Waits until pid is neither running nor a zombie (reaped)."""
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout,
+             what=f"pid {pid} reaped")

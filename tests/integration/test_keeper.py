@@ -1,0 +1,504 @@
+# SPDX-License-Identifier: ISC
+"""corral-keeper against a test that plays the engine (keeperproto.py): the
+real keeper binary, real children, pipes, pidfds and signals. The keeper
+starts tests/keeper/fake-engine, which hands its socket to the test."""
+
+import errno
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import DEADLINE, wait_for
+from keeperproto import (ARGV, BYE, ERROR, ERRNO, EXITED, FAKE_ENGINE,
+                         HEARTBEAT, HELD, HOLD, KEEPER_BIN, KIND, KINDS,
+                         LISTEN_PID, LIVE, PID, READY, REEXEC, RELEASE,
+                         SETSID, SPAWN_FAILED, SPAWNED, STAGE, STATUS, TAG,
+                         TERM, TEXT, UPDATE_FAILED, UPGRADE, Keeper,
+                         wait_gone)
+
+TICKER = ["/bin/sh", "-c",
+          "i=0; while :; do i=$((i+1)); echo $i; sleep 0.005; done"]
+
+
+@pytest.fixture
+def keepers(tmp_path):
+    made = []
+
+    def make(**kw):
+        sub = tmp_path / f"k{len(made)}"
+        sub.mkdir()
+        k = Keeper(sub, **kw)
+        made.append(k)
+        return k
+    yield make
+    for k in made:
+        k.cleanup()
+    for k in made:
+        text = k.text()
+        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert mark not in text, text
+
+
+def spawned(k, link, tag, argv, **kw):
+    link.spawn(tag, argv, **kw)
+    m = link.expect(SPAWNED)
+    assert m.fields[TAG] == tag
+    k.pids.append(m.fields[PID])
+    return m
+
+
+def read_until(fd, want, timeout=DEADLINE):
+    """Reads fd (blocking pipe) until want is in what was read."""
+    buf = b""
+    os.set_blocking(fd, False)
+    end = time.monotonic() + timeout
+    while want not in buf:
+        if time.monotonic() > end:
+            pytest.fail(f"{want!r} not read; got {buf[-200:]!r}")
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            time.sleep(0.02)
+            continue
+        if not data:
+            break
+        buf += data
+    return buf
+
+
+def test_spawn_pipes_pidfd_and_fds(keepers, tmp_path):
+    k = keepers()
+    e = k.accept()
+    assert e.argv[1:4] == ["--engine", "--keeper-fd", e.argv[3]]
+    assert e.argv[4:] == ["--passed-through"]
+    hello, items = e.link.table()
+    assert KINDS[hello.fields[KIND]] == "first" and items == []
+    e.link.send(READY)
+
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen()
+    script = ("echo pid=$$ listen=$LISTEN_PID preload=$LD_PRELOAD; "
+              "readlink /proc/self/fd/3; pwd; echo oops >&2; "
+              "exec sleep 1000")
+    m = spawned(k, e.link, "app:0:1", ["sh", "-c", script],
+                env={"PATH": "/usr/bin:/bin", "LD_PRELOAD": ""},
+                cwd=str(tmp_path), flags=SETSID | LISTEN_PID,
+                fds=[lsock.fileno()], preload="/nonexistent/lib.so")
+    pid = m.fields[PID]
+    out, err, pidfd = m.fds
+    text = read_until(out, str(tmp_path).encode() + b"\n").decode()
+    assert f"pid={pid} listen={pid} preload=/nonexistent/lib.so" in text
+    inode = os.fstat(lsock.fileno()).st_ino
+    assert f"socket:[{inode}]" in text
+    assert b"oops" in read_until(err, b"oops")
+    assert os.getsid(pid) == pid
+    with open(f"/proc/{pid}/status") as f:
+        assert "SigBlk:\t0000000000000000" in f.read()
+    # only 0, 1, 2 and 3 are open in the app
+    assert sorted(os.listdir(f"/proc/{pid}/fd")) == ["0", "1", "2", "3"]
+
+    signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+    x = e.link.expect(EXITED)
+    assert x.fields[TAG] == "app:0:1" and x.fields[PID] == pid
+    assert os.WIFSIGNALED(x.fields[STATUS])
+    assert os.WTERMSIG(x.fields[STATUS]) == signal.SIGTERM
+    wait_gone(pid)
+    e.link.send(RELEASE, [(TAG, "app:0:1")])
+    e.link.send(RELEASE, [(TAG, "app:0:1")])
+    r = e.link.expect(ERROR)
+    assert r.fields[ERRNO] == errno.ENOENT and r.fields[TAG] == "app:0:1"
+    for fd in m.fds:
+        os.close(fd)
+
+
+def test_spawn_failures(keepers, tmp_path):
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    cases = [
+        (dict(argv=["/nonexistent/prog"]), errno.ENOENT, "exec"),
+        (dict(argv=["no-such-program-here"]), errno.ENOENT, "exec"),
+        (dict(argv=["true"], cwd=str(tmp_path / "missing")), errno.ENOENT,
+         "chdir"),
+        (dict(argv=["true"], held=["no-such-tag"]), errno.ENOENT, "fd"),
+    ]
+    for i, (kw, err, stage) in enumerate(cases):
+        e.link.spawn(f"bad{i}", env={"PATH": "/usr/bin:/bin"}, **kw)
+        m = e.link.expect(SPAWN_FAILED)
+        assert (m.fields[TAG], m.fields[ERRNO], m.fields[STAGE]) == \
+            (f"bad{i}", err, stage)
+    # a tag in use
+    spawned(k, e.link, "dup", ["sleep", "1000"])
+    e.link.spawn("dup", ["sleep", "1000"])
+    m = e.link.expect(SPAWN_FAILED)
+    assert (m.fields[ERRNO], m.fields[STAGE]) == (errno.EEXIST, "tag")
+
+
+def test_engine_kill9_keeps_apps_pipes_and_fds(keepers):
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen()
+    e.link.send(HOLD, [(TAG, "listen:web")], [lsock.fileno()])
+    inode = os.fstat(lsock.fileno()).st_ino
+    lsock.close()
+    m = spawned(k, e.link, "ticker:0:1", TICKER)
+    tpid = m.fields[PID]
+    m2 = spawned(k, e.link, "sleeper:0:1", ["sleep", "1000"])
+    spid = m2.fields[PID]
+    got = read_until(m.fds[0], b"\n20\n")
+    for fd in m.fds + m2.fds:
+        os.close(fd)
+
+    # The engine dies; no one reads the ticker's pipe for a while.
+    k.fail_file.touch()
+    os.kill(e.pid, signal.SIGKILL)
+    wait_for(lambda: len(k.starts()) >= 2, what="a failed engine restart")
+    # a child dies while no engine runs
+    os.kill(spid, signal.SIGKILL)
+    wait_gone(spid)
+    k.fail_file.unlink()
+    e2 = k.accept()
+    hello, items = e2.link.table()
+    assert KINDS[hello.fields[KIND]] == "restart"
+    by_type = {(i.type, i.fields[TAG]): i for i in items}
+    held = by_type[(HELD, "listen:web")]
+    assert os.fstat(held.fds[0]).st_ino == inode
+    live = by_type[(LIVE, "ticker:0:1")]
+    assert live.fields[PID] == tpid and len(live.fds) == 3
+    dead = by_type[(EXITED, "sleeper:0:1")]
+    assert dead.fields[PID] == spid and len(dead.fds) == 2
+    assert os.WTERMSIG(dead.fields[STATUS]) == signal.SIGKILL
+    # The ticker lived through it, and its numbers have no gap.
+    more = read_until(live.fds[0], b"\n")
+    nums = [int(x) for x in (got + more).split()[:-1]]
+    assert nums == list(range(1, len(nums) + 1))
+    assert len(nums) > 20
+    signal.pidfd_send_signal(live.fds[2], 0)
+    for i in items:
+        for fd in i.fds:
+            os.close(fd)
+
+
+def test_engine_backoff(keepers):
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    k.fail_file.touch()
+    os.kill(e.pid, signal.SIGKILL)
+    wait_for(lambda: len(k.starts()) >= 6, what="6 engine starts")
+    t = k.starts()[1:]
+    gaps = [b - a for a, b in zip(t, t[1:])]
+    # delays 100, 200, 400, 800 ms: a busy machine only lengthens them
+    for i, gap in enumerate(gaps[:4]):
+        assert gap >= (100 << (i + 1)) * 0.9, gaps
+    assert "restart in" in k.text()
+    k.fail_file.unlink()
+    e2 = k.accept()
+    hello, _ = e2.link.table()
+    assert KINDS[hello.fields[KIND]] == "restart"
+    assert "exited with status 3" in hello.fields[TEXT]
+
+
+def test_first_engine_failure_ends_the_keeper(keepers):
+    k = keepers(fail=True)
+    assert k.wait() == 1
+    assert "first engine failed" in k.text()
+    assert not (k.home / "keeper.pid").exists()
+
+
+def test_second_keeper_sees_the_lock(keepers):
+    k = keepers()
+    k.accept()
+    r = subprocess.run([str(KEEPER_BIN), "-f"], env=k.env,
+                       capture_output=True, timeout=DEADLINE)
+    assert r.returncode == 0 and b"already running" in r.stderr
+    assert (k.home / "keeper.pid").read_text().strip() == str(k.proc.pid)
+
+
+def test_heartbeat_timeout_replaces_a_hung_engine(keepers):
+    k = keepers(heartbeat=1500)
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    # heartbeats keep it alive past the timeout
+    end = time.monotonic() + 2.5
+    while time.monotonic() < end:
+        e.link.send(HEARTBEAT)
+        time.sleep(0.2)
+    assert len(k.starts()) == 1
+    e2 = k.accept()
+    hello, _ = e2.link.table()
+    assert "no heartbeat" in hello.fields[TEXT]
+    wait_gone(e.pid)
+
+
+def test_bad_frame_replaces_the_engine(keepers):
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    e.link.sock.sendall(b"\x01\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\x7f")
+    e2 = k.accept()
+    hello, _ = e2.link.table()
+    assert "bad frame" in hello.fields[TEXT]
+    e2.link.send(HOLD, [(TAG, "x")], [])   # HOLD without its descriptor
+    e3 = k.accept()
+    hello, _ = e3.link.table()
+    assert "bad frame" in hello.fields[TEXT]
+    assert k.proc.poll() is None
+
+
+def test_upgrade_and_rollback(keepers, tmp_path):
+    old = tmp_path / "engine-old"
+    new = tmp_path / "engine-new"
+    shutil.copy(FAKE_ENGINE, old)
+    shutil.copy(FAKE_ENGINE, new)
+    k = keepers(engine=old, ready=2000)
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    m = spawned(k, e.link, "app:0:1", ["sleep", "1000"])
+    pid = m.fields[PID]
+
+    # an upgrade to a binary that exits at once: back to the old one,
+    # although its file is gone from the disk
+    old.unlink()
+    e.link.send(UPGRADE, [(TEXT, "/bin/false")])
+    e.exit(0)
+    e2 = k.accept()
+    hello, items = e2.link.table()
+    assert KINDS[hello.fields[KIND]] == "rollback"
+    assert e2.argv[0] == str(old)
+    assert [(i.type, i.fields[PID]) for i in items] == [(LIVE, pid)]
+    uf = e2.link.recv()
+    assert uf.type == UPDATE_FAILED and "status 1" in uf.fields[TEXT]
+    e2.link.send(READY)
+
+    # a new engine that never says READY: rolled back too
+    e2.link.send(UPGRADE, [(TEXT, str(new))])
+    e2.exit(0)
+    e3 = k.accept()
+    hello, _ = e3.link.table()
+    assert KINDS[hello.fields[KIND]] == "upgrade" and e3.argv[0] == str(new)
+    e4 = k.accept()
+    hello, _ = e4.link.table()
+    assert KINDS[hello.fields[KIND]] == "rollback"
+    assert "READY" in e4.link.expect(UPDATE_FAILED).fields[TEXT]
+
+    # and one that does: it becomes the engine a crash restarts
+    e4.link.send(UPGRADE, [(TEXT, str(new))])
+    e4.exit(0)
+    e5 = k.accept()
+    hello, _ = e5.link.table()
+    e5.link.send(READY)
+    e5.link.send(HEARTBEAT)
+    time.sleep(0.1)
+    os.kill(e5.pid, signal.SIGKILL)
+    e6 = k.accept()
+    hello, items = e6.link.table()
+    assert KINDS[hello.fields[KIND]] == "restart" and e6.argv[0] == str(new)
+    assert [(i.type, i.fields[PID]) for i in items] == [(LIVE, pid)]
+    assert os.path.exists(f"/proc/{pid}")
+
+
+def test_reexec_keeps_children_and_fds(keepers):
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    r, w = os.pipe()
+    e.link.send(HOLD, [(TAG, "pipe")], [w])
+    os.close(w)
+    m = spawned(k, e.link, "ticker:0:1", TICKER)
+    tpid = m.fields[PID]
+    read_until(m.fds[0], b"\n5\n")
+
+    # a binary that is not a keeper is refused before anything is lost
+    e.link.send(REEXEC, [(TEXT, "/bin/true")])
+    assert "protocol" in e.link.expect(UPDATE_FAILED).fields[TEXT]
+
+    e.link.send(REEXEC, [(TEXT, str(KEEPER_BIN))])
+    hello = e.link.recv()
+    assert KINDS[hello.fields[KIND]] == "reexec"
+    assert hello.fields[PID] == k.proc.pid
+    # the same link still works
+    spawned(k, e.link, "after", ["sleep", "1000"])
+    os.kill(e.pid, signal.SIGKILL)
+    e2 = k.accept()
+    _, items = e2.link.table()
+    tags = {(i.type, i.fields[TAG]) for i in items}
+    assert tags == {(HELD, "pipe"), (LIVE, "ticker:0:1"), (LIVE, "after")}
+    held = [i for i in items if i.type == HELD][0]
+    os.write(held.fds[0], b"through")
+    assert os.read(r, 100) == b"through"
+    live = [i for i in items if i.fields[TAG] == "ticker:0:1"][0]
+    assert live.fields[PID] == tpid
+    read_until(live.fds[0], b"\n")
+
+
+def test_term_and_bye(keepers):
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    m = spawned(k, e.link, "app:0:1", ["sleep", "1000"])
+    k.proc.send_signal(signal.SIGTERM)
+    e.link.expect(TERM)
+    signal.pidfd_send_signal(m.fds[2], signal.SIGTERM)
+    e.link.expect(EXITED)
+    e.link.send(BYE, [(STATUS, 0)])
+    e.exit(0)
+    assert k.wait() == 0
+
+
+def test_stop_without_engine(keepers):
+    k = keepers(stop=500)
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    polite = spawned(k, e.link, "polite", ["sleep", "1000"]).fields[PID]
+    stubborn = spawned(k, e.link, "stubborn", [
+        "sh", "-c", "trap '' TERM; echo ok; while :; do sleep 0.1; done"])
+    read_until(stubborn.fds[0], b"ok")
+    k.fail_file.touch()
+    os.kill(e.pid, signal.SIGKILL)
+    wait_for(lambda: len(k.starts()) >= 2, what="a failed restart")
+    k.proc.send_signal(signal.SIGTERM)
+    assert k.wait() == 2            # SIGKILL was needed
+    wait_gone(polite)
+    wait_gone(stubborn.fields[PID])
+    assert "SIGKILL" in k.text()
+
+
+def test_pid1_reaps_orphans_and_stops(keepers, tmp_path):
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is missing")
+    probe = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc",
+                            "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no PID namespace here: {probe.stderr!r}")
+    k = keepers(wrap=["unshare", "--pid", "--fork", "--mount-proc"])
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    kpid = int(open(f"/proc/{k.proc.pid}/task/{k.proc.pid}/children")
+               .read().split()[0])
+    # the app double-forks a grandchild and exits
+    m = e.link.spawn("app", ["sh", "-c", "sleep 1 & echo started"])
+    m = e.link.expect(SPAWNED)
+    read_until(m.fds[0], b"started")
+    e.link.expect(EXITED)
+
+    def orphan():
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{p}/comm") as f:
+                    comm = f.read().strip()
+            except OSError:
+                continue
+            if int(st[1]) == kpid and comm == "sleep":
+                return int(p)
+        return None
+    gpid = wait_for(orphan, what="the grandchild reparented to PID 1")
+    wait_gone(gpid)
+    os.kill(kpid, signal.SIGTERM)
+    e.link.expect(TERM)
+    e.link.send(BYE, [(STATUS, 0)])
+    e.exit(0)
+    assert k.wait() == 0
+
+
+def own_cgroup_dirs():
+    """(v2 dir, v1 memory dir) this test runs in, each None if absent."""
+    mounts = {}
+    with open("/proc/mounts") as f:
+        for line in f:
+            dev, path, fstype, opts = line.split()[:4]
+            if fstype == "cgroup2":
+                mounts.setdefault("", path)
+            elif fstype == "cgroup" and "memory" in opts.split(","):
+                mounts["memory"] = path
+    dirs = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            key = "" if ctrls == "" else "memory" \
+                if "memory" in ctrls.split(",") else None
+            if key is not None and key in mounts:
+                dirs[key] = mounts[key] + path
+    return dirs.get(""), dirs.get("memory")
+
+
+def test_spawn_into_cgroups(keepers):
+    """clone3(CLONE_INTO_CGROUP) with a v2 directory; a write of the pid
+    to a cgroup.procs file (v1, or v2 when clone3 cannot)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make cgroups")
+    v2, v1 = own_cgroup_dirs()
+    made = []
+    for base in (v2, v1):
+        if base is None:
+            made.append(None)
+            continue
+        d = os.path.join(base, f"corral-keeper-test-{os.getpid()}")
+        try:
+            os.mkdir(d)
+        except OSError as e:
+            pytest.skip(f"cannot make a cgroup under {base}: {e}")
+        made.append(d)
+    if made == [None, None]:
+        pytest.skip("no cgroup hierarchy")
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    try:
+        if made[0] is not None:
+            dfd = os.open(made[0], os.O_RDONLY | os.O_DIRECTORY)
+            e.link.spawn("v2", ["sleep", "1000"], cgroup_fd=dfd)
+            os.close(dfd)
+            m = e.link.expect(SPAWNED)
+            k.pids.append(m.fields[PID])
+            with open(f"/proc/{m.fields[PID]}/cgroup") as f:
+                line = [x for x in f if x.startswith("0::")][0]
+            assert line.strip().endswith(os.path.basename(made[0]))
+        if made[1] is not None:
+            e.link.spawn("v1", ["sleep", "1000"],
+                         procs=[os.path.join(made[1], "cgroup.procs")])
+            m = e.link.expect(SPAWNED)
+            k.pids.append(m.fields[PID])
+            with open(os.path.join(made[1], "cgroup.procs")) as f:
+                assert str(m.fields[PID]) in f.read().split()
+        e.link.spawn("bad", ["sleep", "1000"],
+                     procs=["/nonexistent/cgroup.procs"])
+        m = e.link.expect(SPAWN_FAILED)
+        assert (m.fields[ERRNO], m.fields[STAGE]) == (errno.ENOENT, "cgroup")
+    finally:
+        for pid in k.pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in k.pids:
+            wait_gone(pid)
+        for d in made:
+            if d is not None:
+                wait_for(lambda: not open(os.path.join(d, "cgroup.procs"))
+                         .read().strip(), what=f"{d} empty")
+                os.rmdir(d)
