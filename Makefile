@@ -25,7 +25,7 @@ CC ?= cc
 # sd_notify). pkg-config is asked quietly when make reads this file: `make
 # deps` may not have installed it yet. The flags stamps below stop a build
 # with a clear message when a library is missing.
-PKGS = libuv jansson inih ncursesw zlib libsystemd
+PKGS = libuv jansson inih ncursesw zlib libmicrohttpd libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

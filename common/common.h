@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include <jansson.h>
 
@@ -184,6 +185,12 @@ struct cfgfile *ecosystem_parse(const char *, const char *, size_t, char **);
 int dump_write(const char *, json_t *, char **);
 json_t *dump_read(const char *, char **, char **);
 
+/* httpaddr.c */
+int httpaddr_parse(const char *, struct sockaddr_storage *, socklen_t *,
+    char **);
+int httpaddr_is_loopback(const struct sockaddr_storage *);
+void httpaddr_format(const struct sockaddr_storage *, char *, size_t);
+
 /* startup.c */
 #define STARTUP_SYSTEMD 0
 #define STARTUP_OPENRC 1
@@ -196,6 +203,7 @@ struct startup {
 	const char *corral_home;
 	const char *bindir;     /* absolute folder of corrald and corral */
 	const char *path;       /* PATH for the apps */
+	const char *metrics;    /* corrald --metrics ADDR, or NULL */
 	unsigned watchdog_sec;
 	unsigned stop_timeout_sec;
 };

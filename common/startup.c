@@ -71,10 +71,21 @@ startup_service(const struct startup *s)
 	return name;
 }
 
+/* corrald's arguments in the service. The caller frees. */
+static char *
+startup_args(const struct startup *s)
+{
+	char *args;
+
+	xasprintf(&args, "--foreground --resurrect%s%s", s->metrics != NULL ?
+	    " --metrics " : "", s->metrics != NULL ? s->metrics : "");
+	return args;
+}
+
 static char *
 startup_systemd(const struct startup *s)
 {
-	char *text, *svc = startup_service(s);
+	char *text, *svc = startup_service(s), *args = startup_args(s);
 
 	xasprintf(&text,
 	    "# Written by `corral startup systemd`; `corral unstartup` "
@@ -92,7 +103,7 @@ startup_systemd(const struct startup *s)
 	    "Environment=CORRAL_HOME=%s\n"
 	    "Environment=HOME=%s\n"
 	    "Environment=PATH=%s\n"
-	    "ExecStart=%s/corrald --foreground --resurrect\n"
+	    "ExecStart=%s/corrald %s\n"
 	    "ExecReload=%s/corral reload all\n"
 	    "WatchdogSec=%us\n"
 	    "Restart=on-failure\n"
@@ -104,15 +115,16 @@ startup_systemd(const struct startup *s)
 	    "[Install]\n"
 	    "WantedBy=multi-user.target\n",
 	    s->user, s->user, s->corral_home, s->home, s->path, s->bindir,
-	    s->bindir, s->watchdog_sec, s->stop_timeout_sec);
+	    args, s->bindir, s->watchdog_sec, s->stop_timeout_sec);
 	free(svc);
+	free(args);
 	return text;
 }
 
 static char *
 startup_openrc(const struct startup *s)
 {
-	char *text, *svc = startup_service(s);
+	char *text, *svc = startup_service(s), *args = startup_args(s);
 
 	xasprintf(&text,
 	    "#!/sbin/openrc-run\n"
@@ -121,7 +133,7 @@ startup_openrc(const struct startup *s)
 	    "name=\"%s\"\n"
 	    "description=\"corral process supervisor for %s\"\n"
 	    "command=\"%s/corrald\"\n"
-	    "command_args=\"--foreground --resurrect\"\n"
+	    "command_args=\"%s\"\n"
 	    "command_user=\"%s\"\n"
 	    "command_background=true\n"
 	    "pidfile=\"/run/%s.pid\"\n"
@@ -141,16 +153,17 @@ startup_openrc(const struct startup *s)
 	    "\tsu -s /bin/sh -c '%s/corral reload all' \"%s\"\n"
 	    "\teend $?\n"
 	    "}\n",
-	    svc, s->user, s->bindir, s->user, svc, s->stop_timeout_sec,
+	    svc, s->user, s->bindir, args, s->user, svc, s->stop_timeout_sec,
 	    s->corral_home, s->home, s->path, s->bindir, s->user);
 	free(svc);
+	free(args);
 	return text;
 }
 
 static char *
 startup_sysv(const struct startup *s)
 {
-	char *text, *svc = startup_service(s);
+	char *text, *svc = startup_service(s), *args = startup_args(s);
 
 	xasprintf(&text,
 	    "#!/bin/sh\n"
@@ -179,7 +192,7 @@ startup_sysv(const struct startup *s)
 	    "--make-pidfile \\\n"
 	    "\t    --pidfile \"$PIDFILE\" --chuid \"$RUNAS\" --exec "
 	    "\"$DAEMON\" \\\n"
-	    "\t    -- --foreground --resurrect\n"
+	    "\t    -- %s\n"
 	    "\t;;\n"
 	    "stop)\n"
 	    "\tstart-stop-daemon --stop --quiet --pidfile \"$PIDFILE\" "
@@ -202,8 +215,9 @@ startup_sysv(const struct startup *s)
 	    "\t;;\n"
 	    "esac\n",
 	    svc, s->user, svc, s->bindir, s->user, s->corral_home, s->home,
-	    s->path, s->stop_timeout_sec, s->bindir);
+	    s->path, args, s->stop_timeout_sec, s->bindir);
 	free(svc);
+	free(args);
 	return text;
 }
 
@@ -403,6 +417,8 @@ startup_check(const struct startup *s, char **cause)
 {
 	const char *const paths[] = { s->bindir, s->home, s->corral_home,
 	    s->path };
+	struct sockaddr_storage ss;
+	socklen_t len;
 	const char *p;
 	size_t i;
 
@@ -416,6 +432,14 @@ startup_check(const struct startup *s, char **cause)
 		    s->user);
 		return -1;
 	}
+	if (s->metrics != NULL && strpbrk(s->metrics,
+	    " \t\n\"'\\$%`;&|<>*?") != NULL) {
+		xasprintf(cause, "metrics: '%s' is not an address", s->metrics);
+		return -1;
+	}
+	if (s->metrics != NULL && httpaddr_parse(s->metrics, &ss, &len,
+	    cause) == -1)
+		return -1;
 	for (i = 0; i < nitems(paths); i++) {
 		if (paths[i][0] != '/' || strpbrk(paths[i],
 		    " \t\n\"'\\$%`;&|<>*?") != NULL) {

@@ -42,6 +42,27 @@ print_str(json_t *o, const char *key)
 	return s != NULL ? s : "";
 }
 
+/* Under the ls table: the instances whose liveness checks fail now. */
+static void
+print_health_notes(json_t *list)
+{
+	json_t *o, *h;
+	const char *status;
+	size_t i;
+
+	json_array_foreach(list, i, o) {
+		h = json_object_get(o, "health");
+		status = print_str(h, "status");
+		if (strcmp(status, "failing") != 0 &&
+		    strcmp(status, "replacing") != 0)
+			continue;
+		printf("id %d (%s %d): health check %s (%d in a row, replaced "
+		    "at %d): %s\n", print_int(o, "id"), print_str(o, "name"),
+		    print_int(o, "instance"), status, print_int(h, "failures"),
+		    print_int(h, "threshold"), print_str(h, "last_error"));
+	}
+}
+
 /* The ls table of instance objects; colour when stdout is a terminal. */
 void
 print_list(json_t *list, int colour)
@@ -84,6 +105,7 @@ print_list(json_t *list, int colour)
 	}
 	if (json_array_size(list) == 0)
 		printf("(no apps: start one with 'corral start <script>')\n");
+	print_health_notes(list);
 }
 
 static void

@@ -24,6 +24,7 @@ static const struct args_opt startup_opts[] = {
 	{ "hp", 0, ARGS_VALUE, "DIR    that user's home folder" },
 	{ "root", 0, ARGS_VALUE, "DIR    write under DIR instead of /" },
 	{ "service-timeout", 0, ARGS_VALUE, "SEC    stop timeout of the service" },
+	{ "metrics", 0, ARGS_VALUE, "ADDR   corrald serves /metrics there" },
 	{ NULL, 0, 0, NULL }
 };
 
@@ -129,7 +130,8 @@ static int
 startup_usage(const char *cause)
 {
 	fprintf(stderr, "corral: %s\nusage: corral startup|unstartup "
-	    "[systemd|openrc|sysv] [-u USER] [--hp DIR] [--root DIR]\n", cause);
+	    "[systemd|openrc|sysv] [-u USER] [--hp DIR] [--root DIR] "
+	    "[--metrics ADDR]\n", cause);
 	return EXIT_USAGE;
 }
 
@@ -169,6 +171,7 @@ startup_fill(struct args *a, struct startup *s, char **keep, char **cause)
 	s->bindir = keep[3];
 	s->path = path != NULL && *path == '/' ? path :
 	    "/usr/local/bin:/usr/bin:/bin";
+	s->metrics = args_get(a, "metrics");
 	s->watchdog_sec = STARTUP_WATCHDOG_SEC;
 	if ((t = args_get(a, "service-timeout")) != NULL)
 		s->stop_timeout_sec = (unsigned)strtoul(t, NULL, 10);
@@ -200,9 +203,10 @@ startup_main(const char *cmd, json_t *words)
 	}
 	if (geteuid() != 0 && strcmp(s.root, "/") == 0) {
 		printf("To start %s's apps at boot, run as root:\n"
-		    "sudo env PATH=%s %s/corral %s %s -u %s --hp %s\n",
+		    "sudo env PATH=%s %s/corral %s %s -u %s --hp %s%s%s\n",
 		    s.user, s.path, s.bindir, cmd, startup_kind_name(s.kind),
-		    s.user, s.home);
+		    s.user, s.home, s.metrics != NULL ? " --metrics " : "",
+		    s.metrics != NULL ? s.metrics : "");
 		goto out;
 	}
 	if (install) {

@@ -11,11 +11,11 @@ case $1 in
 build|test|ci) ;;
 *)	echo "usage: deps.sh build|test|ci" >&2; exit 100 ;;
 esac
-pkgs="build-essential pkg-config libuv1-dev libjansson-dev libinih-dev libncurses-dev libsystemd-dev zlib1g-dev"
+pkgs="build-essential pkg-config libuv1-dev libjansson-dev libinih-dev libncurses-dev libsystemd-dev zlib1g-dev libmicrohttpd-dev"
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v curl >/dev/null 2>&1 || pkgs="$pkgs curl"
 if [ "$1" = test ]; then
-	pkgs="$pkgs libcmocka-dev python3-pytest python3-pyte mandoc procps nodejs"
+	pkgs="$pkgs libcmocka-dev python3-pytest python3-pyte python3-yaml mandoc procps nodejs prometheus tini"
 elif [ "$1" = ci ]; then
 	pkgs="mmdebstrap"
 fi
@@ -29,4 +29,5 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq $missing
+# no Recommends: prometheus would pull in node-exporter and its service
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -29,12 +29,14 @@ app_create(struct app_config *cfg)
 
 	app->cfg = *cfg;
 	memset(cfg, 0, sizeof *cfg);
+	autoscale_keep(NULL, &app->cfg);
 	TAILQ_INIT(&app->instances);
 	app->refs = 1;
 	TAILQ_INSERT_TAIL(&D.apps, app, entry);
 	for (i = 0; i < app->cfg.instances; i++)
 		instance_create(app, (int)i);
 	triggers_start(app);
+	autoscale_sync(app);
 	return app;
 }
 
@@ -50,6 +52,7 @@ app_unref(struct app *app)
 	if (--app->refs > 0)
 		return;
 	triggers_stop(app);
+	autoscale_stop(app);
 	free(app->source);
 	logsink_close(app);
 	cluster_app_close(app);
@@ -135,6 +138,7 @@ app_delete(struct app *app)
 		return;
 	app->deleted = 1;
 	triggers_stop(app);
+	autoscale_stop(app);
 	log_info("%s: deleted", app->cfg.name);
 	TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next) {
 		inst->deleting = 1;

@@ -34,6 +34,7 @@ enum appcfg_type {
 	CFG_WATCH,
 	CFG_LIST,                       /* array of strings, "a, b" appends */
 	CFG_BOOL,
+	CFG_SCALE,                      /* MIN..MAX, parsed by autoscale.c */
 };
 
 struct appcfg_key {
@@ -145,6 +146,29 @@ static const struct appcfg_key appcfg_keys[] = {
 	  "N      replacements unready at once during a reload (default 1)" },
 	{ "increment_var", NULL, 0, CFG_STRING, F(increment_var), 0, 0,
 	  "VAR    add the instance index to this variable (e.g. PORT)" },
+	{ "health", NULL, 0, CFG_STRING, F(health), 0, 0,
+	  "HOW    liveness check: http://HOST:PORT/PATH, tcp:[HOST:]PORT, "
+	  "exec:CMD, none" },
+	{ "health_interval", NULL, 0, CFG_DURATION, F(health_interval), 0, 0,
+	  "DUR    time between two liveness checks (default 10s)" },
+	{ "health_timeout", NULL, 0, CFG_DURATION, F(health_timeout), 0, 0,
+	  "DUR    time one liveness check may take (default 3s)" },
+	{ "health_threshold", NULL, 0, CFG_INT, F(health_threshold), 1, 1000,
+	  "N      failed checks in a row that replace an instance (default 3)" },
+	{ "scale", NULL, 0, CFG_SCALE, F(scale_min), 0, 0,
+	  "MIN..MAX  scale by load between MIN and MAX (a number or max) "
+	  "instances" },
+	{ "scale_queue", NULL, 0, CFG_INT, F(scale_queue), 1, 1000000,
+	  "N      accept queue length that asks for one more instance "
+	  "(default 10)" },
+	{ "scale_cpu", NULL, 0, CFG_INT, F(scale_cpu), 1, 100,
+	  "PCT    CPU use of the instances that asks for one more (default 80)" },
+	{ "scale_up_window", NULL, 0, CFG_DURATION, F(scale_up_window), 0, 0,
+	  "DUR    how long the load must last to add one (default 10s)" },
+	{ "scale_down_window", NULL, 0, CFG_DURATION, F(scale_down_window), 0,
+	  0, "DUR    calm time before one instance goes (default 60s)" },
+	{ "scale_above_cpus", NULL, 0, CFG_FLAG, F(scale_above_cpus), 0, 0,
+	  "       let scaling go past the CPU count (-i max)" },
 };
 #undef F
 
@@ -169,6 +193,13 @@ appcfg_init(struct app_config *c)
 	c->listen_timeout = READY_DEFAULT_TIMEOUT;
 	c->preload = 1;
 	c->reload_surge = 1;
+	c->health_interval = HEALTH_DEFAULT_INTERVAL;
+	c->health_timeout = HEALTH_DEFAULT_TIMEOUT;
+	c->health_threshold = HEALTH_DEFAULT_THRESHOLD;
+	c->scale_queue = 10;
+	c->scale_cpu = 80;
+	c->scale_up_window = 10000;
+	c->scale_down_window = 60000;
 }
 
 void
@@ -195,6 +226,7 @@ appcfg_free(struct app_config *c)
 	json_decref(c->listen);
 	free(c->ready);
 	free(c->increment_var);
+	free(c->health);
 	memset(c, 0, sizeof *c);
 }
 
@@ -375,6 +407,46 @@ appcfg_set_checked(const struct appcfg_key *k, void *field, const char *s,
 	return 0;
 }
 
+/* health: a check spec, or none (or nothing) for no check. */
+static int
+appcfg_set_health(struct app_config *c, const char *s, char **cause)
+{
+	struct health_spec h;
+
+	if (*s != '\0' && strcmp(s, "none") != 0) {
+		if (health_parse(s, &h, cause) == -1)
+			return -1;
+		health_spec_clear(&h);
+	}
+	free(c->health);
+	c->health = *s != '\0' && strcmp(s, "none") != 0 ? xstrdup(s) : NULL;
+	return 0;
+}
+
+/*
+ * scale (and instances written MIN..MAX): the range, with the instance
+ * count brought into it; none (or nothing) turns scaling off.
+ */
+static int
+appcfg_set_scale(struct app_config *c, const char *s, char **cause)
+{
+	long long min, max;
+
+	if (*s == '\0' || strcmp(s, "none") == 0) {
+		c->scale_min = c->scale_max = 0;
+		return 0;
+	}
+	if (autoscale_parse(s, &min, &max, cause) == -1)
+		return -1;
+	c->scale_min = min;
+	c->scale_max = max;
+	if (c->instances < min)
+		c->instances = min;
+	if (max > 0 && c->instances > max)
+		c->instances = max;
+	return 0;
+}
+
 /* Sets key from the text a person wrote (CLI or config file). */
 int
 appcfg_set_string(struct app_config *c, const char *key, const char *s,
@@ -390,6 +462,8 @@ appcfg_set_string(struct app_config *c, const char *key, const char *s,
 		return -1;
 	}
 	field = (char *)c + k->offset;
+	if (k->type == CFG_INSTANCES && strstr(s, "..") != NULL)
+		return appcfg_set_scale(c, s, cause);
 	switch (k->type) {
 	case CFG_STRING:
 		if (strcmp(k->name, "ready") == 0) {
@@ -398,9 +472,13 @@ appcfg_set_string(struct app_config *c, const char *key, const char *s,
 				return -1;
 			ready_spec_clear(&r);
 		}
+		if (strcmp(k->name, "health") == 0)
+			return appcfg_set_health(c, s, cause);
 		free(*(char **)field);
 		*(char **)field = xstrdup(s);
 		return 0;
+	case CFG_SCALE:
+		return appcfg_set_scale(c, s, cause);
 	case CFG_LIST:
 		return appcfg_parse_list(*(json_t **)field, s, cause);
 	case CFG_FLAG:
@@ -548,6 +626,12 @@ appcfg_key_json(const struct app_config *c, const struct appcfg_key *k)
 	case CFG_DURATION:
 	case CFG_SIZE:
 		return json_integer((json_int_t)*(const uint64_t *)field);
+	case CFG_SCALE:
+		if (c->scale_max == 0)
+			return json_null();
+		if (c->scale_max < 0)
+			return json_sprintf("%lld..max", c->scale_min);
+		return json_sprintf("%lld..%lld", c->scale_min, c->scale_max);
 	case CFG_LIMIT:
 		a = cgroup_limits_json(&c->limits);
 		field = json_incref(json_object_get(a, k->name));

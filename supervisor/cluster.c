@@ -337,6 +337,7 @@ cluster_spawned(struct instance *inst, json_t *env)
 	inst->status[0] = '\0';
 	inst->ready = ready_start(D.loop, &app->ready, all, timeout,
 	    cluster_ready_cb, inst);
+	health_spawned(inst, all);
 	json_decref(all);
 }
 
@@ -346,4 +347,5 @@ cluster_exited(struct instance *inst)
 {
 	ready_cancel(inst->ready);
 	inst->ready = NULL;
+	health_exited(inst);
 }

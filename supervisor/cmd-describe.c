@@ -9,7 +9,7 @@ cmd_describe_exec(struct cmd_ctx *ctx)
 {
 	struct instance **v;
 	struct app *app = NULL;
-	json_t *out = json_array(), *insts = NULL, *cfg;
+	json_t *out = json_array(), *insts = NULL, *cfg, *scale;
 	size_t i, n;
 
 	if (cmd_targets(ctx, 0, &v, &n) == -1) {
@@ -27,6 +27,8 @@ cmd_describe_exec(struct cmd_ctx *ctx)
 			json_object_set_new(cfg, "log_problems",
 			    logsink_status(app));
 			triggers_describe(app, cfg);
+			if ((scale = autoscale_json(app)) != NULL)
+				json_object_set_new(cfg, "autoscale", scale);
 			insts = json_array();
 			json_array_append_new(out, json_pack("{s:o, s:o}",
 			    "app", cfg, "instances", insts));

@@ -156,6 +156,7 @@ cmd_file_replace(struct app *app, struct app_config *cfg,
 			cmd_file_push(v, n, inst);
 	}
 	triggers_start(app);
+	autoscale_sync(app);
 	log_info("%s: configuration reloaded", app->cfg.name);
 }
 
@@ -217,6 +218,7 @@ cmd_file_reload(struct cmd_ctx *ctx)
 		}
 		free(app->source);
 		app->source = xstrdup(cl.path);
+		autoscale_keep(app, &cl.cfgs[i]);
 		if (cmd_file_same(&app->cfg, &cl.cfgs[i])) {
 			cmd_file_note(&msg, "%s: unchanged", app->cfg.name);
 		} else if (app->reload == NULL &&

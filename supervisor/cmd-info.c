@@ -75,6 +75,12 @@ cmd_info_text(json_t *o)
 	    "cgroup, whole tree");
 	fprintf(m, "OOM kills: %s\n", !none && cmd_info_has(f, "memory") ?
 	    "reported" : "not detectable");
+	if (httpd_address() != NULL)
+		fprintf(m, "metrics: http://%s/metrics (/healthz, /readyz)\n",
+		    httpd_address());
+	else
+		fprintf(m, "metrics: off (corrald --metrics ADDR, or "
+		    "CORRAL_METRICS)\n");
 	if ((v = json_object_get(o, "cause")) != NULL && json_is_string(v))
 		fprintf(m, "note: %s\n", json_string_value(v));
 	fclose(m);

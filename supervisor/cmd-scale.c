@@ -36,15 +36,63 @@ cmd_scale_count(const char *s, long long count, long long *out, char **cause)
 	return 0;
 }
 
+/*
+ * Sets app's instance count to target: new instances are created and
+ * started; the highest indices are stopped gracefully and removed. With
+ * ids, *ids gets the ids of every instance of the app before the change
+ * and of the new ones (*n of them; the caller frees), for a reply that
+ * waits for them to settle.
+ */
+void
+scale_apply(struct app *app, long long target, int **ids, size_t *n)
+{
+	struct instance *inst, **all = NULL;
+	size_t nall = 0, count, i;
+	int *v;
+
+	TAILQ_FOREACH(inst, &app->instances, entry) {
+		if (inst->deleting)
+			continue;
+		all = xreallocarray(all, nall + 1, sizeof *all);
+		all[nall++] = inst;
+	}
+	count = nall;
+	app->cfg.instances = target;
+	for (i = count; i < (size_t)target; i++) {
+		all = xreallocarray(all, nall + 1, sizeof *all);
+		all[nall++] = instance_create(app, (int)i);
+	}
+	/* The list is in index order: the highest indices go. */
+	for (i = (size_t)target; i < count; i++) {
+		all[i]->deleting = 1;
+		all[i]->restart_pending = 0;
+	}
+	/* An event may free instances: each is looked up again by id. */
+	v = xcalloc(nall + 1, sizeof *v);
+	for (i = 0; i < nall; i++)
+		v[i] = all[i]->id;
+	free(all);
+	for (i = (size_t)target < count ? (size_t)target : count; i < nall;
+	    i++) {
+		if ((inst = app_find_instance(v[i], 1)) != NULL)
+			fsm_event(inst, i < count ? EV_STOP : EV_START);
+	}
+	if (ids != NULL) {
+		*ids = v;
+		*n = nall;
+	} else
+		free(v);
+}
+
 static int
 cmd_scale_exec(struct cmd_ctx *ctx)
 {
 	const char *name = args_pos(&ctx->args, 0);
-	struct instance *inst, **all = NULL;
+	struct instance *inst;
 	struct app *app;
-	long long count = 0, target;
+	long long count = 0, target, max;
 	char *cause = NULL, *msg;
-	size_t nall = 0, i;
+	size_t n;
 	int *ids;
 
 	if ((app = app_find(name)) == NULL) {
@@ -56,59 +104,28 @@ cmd_scale_exec(struct cmd_ctx *ctx)
 		    name);
 		return CMD_REPLIED;
 	}
-	TAILQ_FOREACH(inst, &app->instances, entry) {
-		if (inst->deleting)
-			continue;
-		all = xreallocarray(all, nall + 1, sizeof *all);
-		all[nall++] = inst;
-		count++;
-	}
+	TAILQ_FOREACH(inst, &app->instances, entry)
+		count += !inst->deleting;
 	if (cmd_scale_count(args_pos(&ctx->args, 1), count, &target,
 	    &cause) == -1) {
 		conn_reply_error(ctx->conn, EXIT_USAGE, "%s", cause);
 		free(cause);
-		free(all);
 		return CMD_REPLIED;
 	}
-	app->cfg.instances = target;
+	max = autoscale_max(&app->cfg);
+	if (max > 0 && (target < app->cfg.scale_min || target > max)) {
+		conn_reply_error(ctx->conn, 1, "%s scales itself between %lld "
+		    "and %lld instances (corral set %s scale MIN..MAX changes "
+		    "that)", name, app->cfg.scale_min, max, name);
+		return CMD_REPLIED;
+	}
 	xasprintf(&msg, "%s: scaled from %lld to %lld instance(s)", name, count,
 	    target);
 	log_info("%s", msg);
-	if (target >= count) {
-		for (i = (size_t)count; i < (size_t)target; i++) {
-			all = xreallocarray(all, nall + 1, sizeof *all);
-			all[nall++] = instance_create(app, (int)i);
-		}
-		ids = xcalloc(nall + 1, sizeof *ids);
-		for (i = 0; i < nall; i++)
-			ids[i] = all[i]->id;
-		for (i = (size_t)count; i < nall; i++) {
-			if ((inst = app_find_instance(ids[i], 1)) != NULL)
-				fsm_event(inst, EV_START);
-		}
-		op_create(ctx->conn, ids, nall, OP_WANT_SETTLED, msg);
-		free(ids);
-	} else {
-		/*
-		 * The highest indices go (the list is in index order); the
-		 * reply waits for them to be gone and lists those that stay.
-		 */
-		ids = xcalloc(nall, sizeof *ids);
-		for (i = 0; i < nall; i++)
-			ids[i] = all[i]->id;
-		for (i = (size_t)target; i < nall; i++) {
-			all[i]->deleting = 1;
-			all[i]->restart_pending = 0;
-		}
-		for (i = (size_t)target; i < nall; i++) {
-			if ((inst = app_find_instance(ids[i], 1)) != NULL)
-				fsm_event(inst, EV_STOP);
-		}
-		op_create(ctx->conn, ids, nall, OP_WANT_SETTLED, msg);
-		free(ids);
-	}
+	scale_apply(app, target, &ids, &n);
+	op_create(ctx->conn, ids, n, OP_WANT_SETTLED, msg);
+	free(ids);
 	free(msg);
-	free(all);
 	return CMD_PENDING;
 }
 

@@ -36,6 +36,7 @@ cmd_set_app(struct app *app, const char *key, const char *value,
 
 	if (appcfg_set_string(&app->cfg, key, value, cause) == -1)
 		return -1;
+	autoscale_sync(app);
 	if (!cmd_set_is_limit(key))
 		return 0;
 	if ((n = limits_apply(app, &why)) == -1) {

@@ -17,6 +17,7 @@
 #include "cgroup.h"
 #include "logs.h"
 #include "cluster.h"
+#include "observe.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -86,6 +87,18 @@ struct app_config {
 	long long preload;              /* LD_PRELOAD the bind() shim */
 	long long reload_surge;         /* replacements unready at once */
 	char *increment_var;            /* env variable + instance index */
+	/* liveness (health.c) and autoscaling (autoscale.c) */
+	char *health;                   /* check spec, NULL: none */
+	uint64_t health_interval;       /* ms between two checks */
+	uint64_t health_timeout;        /* ms one check may take */
+	long long health_threshold;     /* failures in a row that replace */
+	long long scale_min;            /* instances; scale_max 0: no scaling */
+	long long scale_max;
+	long long scale_queue;          /* accept queue that asks for more */
+	long long scale_cpu;            /* % of an instance's CPU: saturated */
+	uint64_t scale_up_window;       /* ms the load must last to grow */
+	uint64_t scale_down_window;     /* ms of calm before shrinking */
+	long long scale_above_cpus;     /* may grow past the CPU count */
 };
 
 enum inst_state {
@@ -164,6 +177,7 @@ struct instance {
 	int restart_pending;            /* start again once stopped */
 	int deleting;                   /* free once stopped */
 	int killed;                     /* SIGKILL already sent this stop */
+	int keep_reason;                /* this stop's reason was set by its cause */
 	uint64_t cpu_ticks;             /* last sample */
 	uint64_t cpu_at;                /* monotonic ms of the last sample */
 	double cpu;                     /* % of one CPU */
@@ -175,6 +189,7 @@ struct instance {
 	struct ready_wait *ready;       /* while the process gets ready */
 	int not_ready;                  /* killed for not getting ready */
 	char status[128];               /* its last STATUS= */
+	struct health_check *health;    /* liveness checks of this run */
 	TAILQ_ENTRY(instance) entry;
 };
 TAILQ_HEAD(instance_list, instance);
@@ -194,6 +209,8 @@ struct app {
 	size_t nlisteners;
 	struct ready_spec ready;
 	struct reload *reload;          /* the rolling reload running */
+	struct autoscale *autoscale;    /* NULL unless it scales itself */
+	struct app_counters counters;   /* for the metrics */
 	TAILQ_ENTRY(app) entry;
 };
 TAILQ_HEAD(app_list, app);
@@ -335,6 +352,9 @@ void reload_check_all(void);
 void reload_conn_gone(struct conn *);
 void reload_free_all(void);
 
+/* cmd-scale.c */
+void scale_apply(struct app *, long long, int **, size_t *);
+
 /* fsm.c */
 void fsm_event(struct instance *, enum inst_event);
 
@@ -358,6 +378,7 @@ void logsink_line(struct app *, int, int, const char *, size_t);
 int logsink_flush(struct app *);
 void logsink_reopen_all(void);
 json_t *logsink_status(struct app *);
+int logsink_dropped(struct app *, uint64_t *);
 void logsink_files(struct app *, json_t *, int, int);
 void logsink_start(void);
 void logsink_stop(void);
@@ -399,6 +420,7 @@ int limits_spawned(struct child *, char **);
 void limits_exited(struct instance *, struct child *);
 int limits_kill(struct instance *, int);
 void limits_sample(struct instance *);
+void limits_refresh(uint64_t);
 void limits_tick(void);
 int limits_apply(struct app *, char **);
 json_t *limits_describe(struct instance *);
@@ -459,6 +481,10 @@ int persist_save(char **);
 json_t *persist_daemon_env(void);
 int persist_resurrect(json_t *, struct instance ***, size_t *, char **,
     char **);
+
+/* bootfile.c */
+void bootfile_reply(json_t *);
+void bootfile_start(const char *);
 
 /* cmd-file.c */
 const struct cmd_entry *cmd_file_redirect(const char *, json_t *);

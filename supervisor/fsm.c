@@ -67,8 +67,13 @@ fsm_unpend(struct instance *inst)
 static enum inst_state
 fsm_sigkill(struct instance *inst)
 {
-	instance_set_reason(inst, "did not stop within %llums, killed",
-	    (unsigned long long)inst->app->cfg.kill_timeout);
+	if (inst->keep_reason)
+		log_info("%s[%d]: did not stop within %llums, killed",
+		    inst->app->cfg.name, inst->index,
+		    (unsigned long long)inst->app->cfg.kill_timeout);
+	else
+		instance_set_reason(inst, "did not stop within %llums, killed",
+		    (unsigned long long)inst->app->cfg.kill_timeout);
 	inst->killed = 1;
 	instance_kill_group(inst, SIGKILL);
 	return INST_STOPPING;
@@ -167,8 +172,9 @@ fsm_stopped(struct instance *inst)
 	inst->not_ready = 0;
 	if (not_ready && !inst->restart_pending && !inst->deleting)
 		return fsm_exited(inst);
-	if (!inst->killed && !not_ready)
+	if (!inst->killed && !not_ready && !inst->keep_reason)
 		fsm_exit_reason(inst);
+	inst->keep_reason = 0;
 	if (inst->restart_pending && !inst->deleting && !D.shutting_down) {
 		inst->restart_pending = 0;
 		return fsm_spawn(inst);
@@ -183,6 +189,7 @@ fsm_spawn(struct instance *inst)
 	char *cause = NULL;
 
 	uv_timer_stop(&inst->timer);
+	inst->keep_reason = 0;
 	if (inst->pid != 0)
 		inst->restarts++;
 	/* The last exit's reason stays shown until this run has its own. */

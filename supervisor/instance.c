@@ -361,7 +361,7 @@ instance_to_json(struct instance *inst)
 {
 	int running = inst->child != NULL;
 	uint64_t up = running ? mono_ms() - inst->started_mono : 0;
-	json_t *o;
+	json_t *o, *health;
 
 	if (running)
 		stats_sample(inst);
@@ -384,5 +384,7 @@ instance_to_json(struct instance *inst)
 	    "oom_kills", (json_int_t)inst->oom_kills);
 	if (running && inst->status[0] != '\0')
 		json_object_set_new(o, "status", json_string(inst->status));
+	if ((health = health_json(inst)) != NULL)
+		json_object_set_new(o, "health", health);
 	return o;
 }

@@ -338,8 +338,10 @@ limits_memory_restart(struct instance *inst)
 	    "replacing pid %d", inst->app->cfg.name, inst->index, a, b,
 	    inst->pid);
 	inst->memory_restarts++;
+	inst->app->counters.memory_replaced++;
 	instance_set_reason(inst, "memory %s passed max_memory_restart %s",
 	    a, b);
+	inst->keep_reason = 1;
 	if (inst->app->nlisteners > 0) {
 		if (reload_instance(inst, &cause) == 0)
 			return;
@@ -351,12 +353,17 @@ limits_memory_restart(struct instance *inst)
 	fsm_event(inst, EV_RESTART);
 }
 
-/* Once a second: samples every running instance, enforces, collects. */
+/*
+ * Samples, in one batch, every running instance whose last sample is
+ * older than max_age_ms: cgroups one by one, the instances without one in
+ * a single /proc pass.  Once a second for everybody (limits_tick), and at
+ * a metrics scrape.
+ */
 void
-limits_tick(void)
+limits_refresh(uint64_t max_age_ms)
 {
 	struct app		*app;
-	struct instance		*inst, *next, **fb = NULL;
+	struct instance		*inst, **fb = NULL;
 	struct cgroup_usage	*u;
 	pid_t			*pg = NULL;
 	size_t			 n = 0, i;
@@ -364,7 +371,8 @@ limits_tick(void)
 
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (inst->child == NULL)
+			if (inst->child == NULL || (inst->sample.valid &&
+			    now - inst->sample.wall_us < max_age_ms * 1000))
 				continue;
 			if (inst->child->cg != NULL) {
 				limits_sample(inst);
@@ -386,6 +394,16 @@ limits_tick(void)
 	}
 	free(fb);
 	free(pg);
+}
+
+/* Once a second: samples every running instance, enforces, collects. */
+void
+limits_tick(void)
+{
+	struct app		*app;
+	struct instance		*inst, *next;
+
+	limits_refresh(0);
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next)
 			limits_memory_restart(inst);

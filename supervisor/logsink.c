@@ -377,6 +377,23 @@ logsink_format(struct app *app, int index, int stream, uint64_t t,
 	return n;
 }
 
+/* Counts the lines and bytes of [p, p + n) for the metrics. */
+static void
+logsink_count(struct app *app, int stream, const char *p, size_t n, int all)
+{
+	const char *end = p + n, *nl;
+	uint64_t lines = 0;
+
+	app->counters.log_bytes[stream == 2] += n;
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		lines++;
+		p = nl + 1;
+	}
+	if (all && p < end)
+		lines++;
+	app->counters.log_lines[stream == 2] += lines;
+}
+
 /*
  * Hands on the lines of [from, to) of p (formatted as the n bytes at data
  * for the files; jneed bytes for the journal): all of them, or none and
@@ -398,6 +415,7 @@ logsink_commit(struct app *app, int index, int stream, uint64_t t,
 	if (logsink_full(f, n, w) || logsink_full(l != NULL ? l->comb : NULL,
 	    n, w) || logsink_full(j, jneed, w))
 		return -1;
+	logsink_count(app, stream, p + from, to - from, all);
 	if (f != NULL && n > 0)
 		logfile_write(f, data, n);
 	if (l != NULL && l->comb != NULL && n > 0)
@@ -549,6 +567,29 @@ logsink_status_one(struct logfile *f)
 	json_array_append_new(logsink_status_json, json_pack("{s:s, s:s?, s:I}",
 	    "path", logfile_path(f), "error", err != 0 ? strerror(err) : NULL,
 	    "lines_lost", (json_int_t)lost));
+}
+
+static uint64_t logsink_dropped_sum;
+
+static void
+logsink_dropped_one(struct logfile *f)
+{
+	uint64_t lost;
+
+	(void)logfile_error(f, &lost);
+	logsink_dropped_sum += lost;
+}
+
+/* Lines of app lost to write errors of its files, in *n; -1 without files. */
+int
+logsink_dropped(struct app *app, uint64_t *n)
+{
+	if (app->logs == NULL)
+		return -1;
+	logsink_dropped_sum = 0;
+	logsink_each(app, logsink_dropped_one);
+	*n = logsink_dropped_sum;
+	return 0;
 }
 
 /* The files of app that fail or have lost lines, for describe. */

@@ -56,7 +56,8 @@ static void NORETURN
 main_usage(void)
 {
 	fprintf(stderr, "usage: corrald [-fv] [--foreground] [--resurrect] "
-	    "[--verbose]\n       corrald --help-commands [command]\n");
+	    "[--verbose] [--metrics ADDR] [FILE (with --foreground)]\n"
+	    "       corrald --help-commands [command]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -149,6 +150,7 @@ main_cleanup(void)
 	instance_close_pipes();
 	sdnotify_close();
 	cluster_shutdown();
+	httpd_stop();
 	uv_close((uv_handle_t *)&D.stats_timer, NULL);
 	uv_close((uv_handle_t *)&D.sig_term, NULL);
 	uv_close((uv_handle_t *)&D.sig_int, NULL);
@@ -324,6 +326,21 @@ main_resurrect(void)
 	free(ids);
 }
 
+/* A bad --metrics address fails before the daemon detaches. */
+static void
+main_check_metrics(const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char *cause = NULL;
+
+	if (addr != NULL && httpaddr_parse(addr, &ss, &len, &cause) == -1) {
+		fprintf(stderr, "corrald: --metrics (or CORRAL_METRICS): %s\n",
+		    cause);
+		exit(EXIT_USAGE);
+	}
+}
+
 static void
 main_paths(void)
 {
@@ -350,10 +367,12 @@ main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "resurrect", no_argument, NULL, 'r' },
+		{ "metrics", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char *cause = NULL, *logfile;
+	const char *metrics = getenv("CORRAL_METRICS"), *bootfile;
 	int ch, lockfd, ready_fd = -1;
 
 	/* The client's help when no daemon runs: no state, no socket. */
@@ -370,12 +389,19 @@ main(int argc, char **argv)
 		case 'r':
 			D.resurrect = 1;
 			break;
+		case 'm':
+			metrics = optarg;
+			break;
 		default:
 			main_usage();
 		}
 	}
-	if (optind != argc)
+	if (optind + 1 < argc || (optind < argc && !D.foreground))
 		main_usage();
+	bootfile = optind < argc ? argv[optind] : NULL;
+	if (metrics != NULL && *metrics == '\0')
+		metrics = NULL;
+	main_check_metrics(metrics);
 	umask(022);
 	main_paths();
 	logfile = paths_file(D.home, "corrald.log");
@@ -399,6 +425,8 @@ main(int argc, char **argv)
 		fatalx("control socket: %s", cause);
 	if (cluster_init(&cause) == -1)
 		fatalx("%s", cause);
+	if (metrics != NULL && httpd_start(metrics, &cause) == -1)
+		fatalx("%s", cause);
 	stats_start();
 	uv_unref((uv_handle_t *)&D.stats_timer);
 	log_info("corrald %s serving on %s (pid %d)", CORRAL_VERSION,
@@ -407,6 +435,8 @@ main(int argc, char **argv)
 		log_warnx("watchdog timer failed");
 	if (D.resurrect)
 		main_resurrect();
+	if (bootfile != NULL)
+		bootfile_start(bootfile);
 	sdnotify_ready();
 	if (ready_fd != -1) {
 		(void)!write(ready_fd, "", 1);

@@ -104,7 +104,8 @@ op_create(struct conn *conn, const int *ids, size_t n, int want,
 	uv_timer_init(D.loop, &op->timeout);
 	op->timeout.data = op;
 	TAILQ_INSERT_TAIL(&D.ops, op, entry);
-	conn->op = op;
+	if (conn != NULL)               /* NULL: the boot file's request */
+		conn->op = op;
 	if (op_settled(op))
 		op_finish(op);
 	else

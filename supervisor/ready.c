@@ -269,7 +269,10 @@ ready_timed_out(uv_timer_t *t)
 	char dur[32], *reason;
 
 	format_duration(w->timeout_ms, dur, sizeof dur);
-	if (w->last_error != NULL)
+	if (w->probe != NULL)
+		xasprintf(&reason, "not ready after %s (%s: no answer)", dur,
+		    w->what);
+	else if (w->last_error != NULL)
 		xasprintf(&reason, "not ready after %s (%s: %s)", dur, w->what,
 		    w->last_error);
 	else if (w->kind == READY_NOTIFY)

@@ -49,6 +49,7 @@ struct reload {
 	size_t next;                    /* next slot to start */
 	int surge;
 	int failed;
+	int whole;                      /* every instance (not one replaced) */
 	TAILQ_ENTRY(reload) entry;
 };
 TAILQ_HEAD(reload_list, reload);
@@ -96,6 +97,10 @@ reload_free(struct reload *rl)
 	TAILQ_REMOVE(&reloads, rl, entry);
 	if (rl->app->reload == rl)
 		rl->app->reload = NULL;
+	if (rl->whole && rl->failed)
+		rl->app->counters.reloads_failed++;
+	else if (rl->whole)
+		rl->app->counters.reloads++;
 	app_unref(rl->app);
 	free(rl->slots);
 	free(rl);
@@ -200,6 +205,11 @@ reload_start_slot(struct reload *rl, struct reload_slot *s)
 	TAILQ_REMOVE(&rl->app->instances, inst, entry);
 	TAILQ_INSERT_AFTER(&rl->app->instances, old, inst, entry);
 	inst->restarts = old->restarts + 1;
+	if (old->keep_reason) {
+		/* why the daemon replaces it, shown as a restart shows it */
+		memcpy(inst->reason, old->reason, sizeof inst->reason);
+		inst->reason_stale = 1;
+	}
 	s->new_id = inst->id;
 	s->state = SLOT_STARTING;
 	log_info("%s[%d]: reload: replacing id %d with id %d",
@@ -375,6 +385,7 @@ reload_app_start(struct reload_req *req, struct app *app, int surge,
 	rl->app = app;
 	app_ref(rl->app);
 	rl->req = req;
+	rl->whole = only_id < 0;
 	rl->surge = surge > 0 ? surge : (int)app->cfg.reload_surge;
 	if (rl->surge < 1)
 		rl->surge = 1;

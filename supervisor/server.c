@@ -108,6 +108,11 @@ conn_write(struct conn *c, json_t *msg, int close_after)
 void
 conn_reply(struct conn *c, json_t *msg)
 {
+	if (c == NULL) {                /* the boot file's request */
+		bootfile_reply(msg);
+		json_decref(msg);
+		return;
+	}
 	conn_write(c, msg, !c->streaming);
 	json_decref(msg);
 }
@@ -121,7 +126,8 @@ conn_reply_error(struct conn *c, int exit_status, const char *fmt, ...)
 	va_start(ap, fmt);
 	xvasprintf(&s, fmt, ap);
 	va_end(ap);
-	c->streaming = 0;
+	if (c != NULL)
+		c->streaming = 0;
 	conn_reply(c, proto_error(s, exit_status));
 	free(s);
 }

@@ -175,6 +175,39 @@ test_check(void **state)
 	assert_string_equal(startup_kind_name(STARTUP_SYSV), "sysv");
 }
 
+/* --metrics ADDR goes into every kind's command line; a bad one is refused. */
+static void
+test_metrics(void **state)
+{
+	struct startup s;
+	char *text, *cause = NULL;
+	int kind;
+
+	(void)state;
+	for (kind = STARTUP_SYSTEMD; kind <= STARTUP_SYSV; kind++) {
+		fill(&s, kind);
+		s.metrics = "0.0.0.0:9100";
+		assert_int_equal(startup_check(&s, &cause), 0);
+		text = startup_text(&s);
+		assert_non_null(strstr(text, "--foreground --resurrect --metrics "
+		    "0.0.0.0:9100"));
+		free(text);
+		fill(&s, kind);
+		text = startup_text(&s);
+		assert_null(strstr(text, "--metrics"));
+		free(text);
+	}
+	fill(&s, STARTUP_SYSTEMD);
+	s.metrics = ":9100";
+	assert_int_equal(startup_check(&s, &cause), -1);
+	assert_non_null(strstr(cause, "no host"));
+	free(cause);
+	s.metrics = "9100;reboot";
+	assert_int_equal(startup_check(&s, &cause), -1);
+	assert_non_null(strstr(cause, "not an address"));
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -182,6 +215,7 @@ main(void)
 		cmocka_unit_test(test_systemd),
 		cmocka_unit_test(test_openrc_sysv),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_metrics),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
