@@ -9,8 +9,10 @@
  * compressor follows the file by inode and puts NAME.k.gz wherever NAME.k is
  * when it finishes, holding the rotation lock. Each job holds the file open
  * from its rotation on, so that its inode number cannot go to another file
- * (the next live one) once a later rotation removes it. Rotated files older
- * than an age limit are removed at each rotation.
+ * (the next live one) once a later rotation removes it. A compressor that
+ * lags drops the oldest jobs and later scans their logs for plain rotated
+ * files, so all of them end up compressed. Rotated files older than an age
+ * limit are removed at each rotation.
  */
 #include <sys/stat.h>
 
@@ -28,6 +30,7 @@
 #include "logs.h"
 
 #define LOGROTATE_MAX_JOBS 16
+#define LOGROTATE_MAX_BEHIND 64
 
 struct logrotate_job {
 	char *path;             /* the live file's name (NAME) */
@@ -42,6 +45,12 @@ static pthread_mutex_t logrotate_qmutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t logrotate_qcond = PTHREAD_COND_INITIALIZER;
 static struct logrotate_job logrotate_jobs[LOGROTATE_MAX_JOBS];
 static int logrotate_njobs;
+/* Logs whose oldest job was dropped: compressed by a scan once idle. */
+static struct {
+	char *path;
+	int retain;
+} logrotate_behind[LOGROTATE_MAX_BEHIND];
+static int logrotate_nbehind;
 static int logrotate_busy;
 static int logrotate_running;
 static int logrotate_quit;
@@ -308,24 +317,66 @@ logrotate_run_job(struct logrotate_job *j)
 	free(tmp);
 }
 
+/*
+ * Compresses every plain NAME.k, oldest first: what the jobs dropped while
+ * the compressor lagged left behind.
+ */
+static void
+logrotate_catch_up(char *path, int retain)
+{
+	struct logrotate_job j;
+	struct stat st;
+	char *name;
+	int k;
+
+	for (k = retain; k >= 1; k--) {
+		logrotate_lock();
+		name = logrotate_name(path, k, 0);
+		j.fd = open(name, O_RDONLY | O_CLOEXEC);
+		free(name);
+		logrotate_unlock();
+		if (j.fd == -1)
+			continue;
+		if (fstat(j.fd, &st) != 0) {
+			close(j.fd);
+			continue;
+		}
+		j.path = path;
+		j.retain = retain;
+		j.dev = st.st_dev;
+		j.ino = st.st_ino;
+		logrotate_run_job(&j);
+	}
+}
+
 static void *
 logrotate_main(void *arg)
 {
 	struct logrotate_job j;
+	int scan;
 
 	(void)arg;
 	pthread_mutex_lock(&logrotate_qmutex);
 	for (;;) {
-		while (logrotate_njobs == 0 && !logrotate_quit)
+		while (logrotate_njobs == 0 && logrotate_nbehind == 0 &&
+		    !logrotate_quit)
 			pthread_cond_wait(&logrotate_qcond, &logrotate_qmutex);
-		if (logrotate_njobs == 0 && logrotate_quit)
+		if (logrotate_njobs == 0 && logrotate_nbehind == 0)
 			break;
-		j = logrotate_jobs[0];
-		memmove(&logrotate_jobs[0], &logrotate_jobs[1],
-		    (size_t)(--logrotate_njobs) * sizeof j);
+		if ((scan = logrotate_njobs == 0)) {
+			j.path = logrotate_behind[--logrotate_nbehind].path;
+			j.retain = logrotate_behind[logrotate_nbehind].retain;
+		} else {
+			j = logrotate_jobs[0];
+			memmove(&logrotate_jobs[0], &logrotate_jobs[1],
+			    (size_t)(--logrotate_njobs) * sizeof j);
+		}
 		logrotate_busy = 1;
 		pthread_mutex_unlock(&logrotate_qmutex);
-		logrotate_run_job(&j);
+		if (scan)
+			logrotate_catch_up(j.path, j.retain);
+		else
+			logrotate_run_job(&j);
 		free(j.path);
 		pthread_mutex_lock(&logrotate_qmutex);
 		logrotate_busy = 0;
@@ -352,11 +403,30 @@ logrotate_gzip_start(void)
 	return rc == 0 ? 0 : -1;
 }
 
+/* Notes that a job of path was dropped. Queue mutex held. */
+static void
+logrotate_behind_add(const char *path, int retain)
+{
+	int i;
+
+	for (i = 0; i < logrotate_nbehind; i++) {
+		if (strcmp(logrotate_behind[i].path, path) == 0) {
+			logrotate_behind[i].retain = retain;
+			return;
+		}
+	}
+	if (logrotate_nbehind == LOGROTATE_MAX_BEHIND)
+		return;         /* its files stay plain until the count removes them */
+	logrotate_behind[logrotate_nbehind].path = xstrdup(path);
+	logrotate_behind[logrotate_nbehind++].retain = retain;
+}
+
 /*
  * Queues the compression of the file just rotated from path, open on fd
  * (the job owns it). When the compressor lags too far behind, the oldest
- * job is dropped: its file stays uncompressed, and is removed by the count
- * limit like any other.
+ * job is dropped (its descriptor closed, so the queue holds few), and
+ * once the queue is empty the compressor scans that log for the plain
+ * rotated files left.
  */
 void
 logrotate_gzip_enqueue(const char *path, int retain, int fd)
@@ -370,6 +440,8 @@ logrotate_gzip_enqueue(const char *path, int retain, int fd)
 	}
 	pthread_mutex_lock(&logrotate_qmutex);
 	if (logrotate_njobs == LOGROTATE_MAX_JOBS) {
+		logrotate_behind_add(logrotate_jobs[0].path,
+		    logrotate_jobs[0].retain);
 		free(logrotate_jobs[0].path);
 		close(logrotate_jobs[0].fd);
 		memmove(&logrotate_jobs[0], &logrotate_jobs[1],
@@ -393,7 +465,8 @@ void
 logrotate_gzip_wait_idle(void)
 {
 	pthread_mutex_lock(&logrotate_qmutex);
-	while (logrotate_running && (logrotate_njobs > 0 || logrotate_busy))
+	while (logrotate_running && (logrotate_njobs > 0 ||
+	    logrotate_nbehind > 0 || logrotate_busy))
 		pthread_cond_wait(&logrotate_qcond, &logrotate_qmutex);
 	pthread_mutex_unlock(&logrotate_qmutex);
 }

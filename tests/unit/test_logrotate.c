@@ -233,6 +233,43 @@ test_compress_never_swaps_files(void **state)
 	free(path);
 }
 
+/*
+ * More rotations than the compressor's queue holds, of files slow to
+ * compress: jobs are dropped, and the compressor catches up with a scan,
+ * so that every rotated file ends up compressed.
+ */
+static void
+test_compress_catches_up(void **state)
+{
+	struct logrotate_opts o = { 0, 40, 1, 0 };
+	char *path = path_in("big.log"), *cause = NULL, *got, *name, head[16];
+	unsigned int seed = 1;
+	FILE *f;
+	int i, k, n;
+
+	(void)state;
+	for (i = 1; i <= 30; i++) {
+		assert_non_null(f = fopen(path, "w"));
+		fprintf(f, "gen %d\n", i);
+		for (n = 0; n < 1 << 18; n++)      /* 256 KiB, barely shrinking */
+			putc('a' + rand_r(&seed) % 26, f);
+		fclose(f);
+		assert_int_equal(logrotate_shift(path, &o, &cause), 0);
+	}
+	logrotate_gzip_wait_idle();
+	for (k = 1; k <= 30; k++) {
+		assert_file(path, k, 0, NULL);
+		name = logrotate_name(path, k, 1);
+		got = gunzip(name);
+		assert_non_null(got);
+		snprintf(head, sizeof head, "gen %d\n", 31 - k);
+		assert_memory_equal(got, head, strlen(head));
+		free(got);
+		free(name);
+	}
+	free(path);
+}
+
 static void
 test_expire_by_age(void **state)
 {
@@ -272,6 +309,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_compress_never_swaps_files,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compress_catches_up, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_expire_by_age, setup,
 		    teardown),
 	};
