@@ -60,6 +60,8 @@ LIBCTL = $(BUILD)/libctl.a
 TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 PRELOAD = $(if $(PRELOAD_SRC),$(BUILD)/libcorral-preload.so)
 EXEC = $(if $(EXEC_SRC),$(BUILD)/corral-exec)
+# node reads PM2's ecosystem files with this script (shipped beside corral-exec).
+LOADER = $(BUILD)/corral-ecosystem.js
 KEEPER = $(BUILD)/corral-keeper
 # The engine the keeper tests start (tests/keeper/).
 FAKE_ENGINE = $(BUILD)/tests/fake-engine
@@ -68,7 +70,12 @@ FAKE_ENGINE = $(BUILD)/tests/fake-engine
 # build: it runs with the preload library in LD_PRELOAD.
 EXAMPLES = $(BUILD)/examples/corral-hello-c
 
-all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(KEEPER) $(PRELOAD) $(EXAMPLES)
+all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(KEEPER) $(PRELOAD) $(LOADER) \
+	$(EXAMPLES)
+
+$(LOADER): exec/corral-ecosystem.js
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 # The flags stamps: each holds the flags its objects are built with, is
 # rewritten only when they change (other CFLAGS, SANITIZE, CI, a library
@@ -142,7 +149,7 @@ $(FAKE_ENGINE): tests/keeper/fake-engine.c $(FLAGS_STAMP)
 	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -o $@ $<
 
 $(BUILD)/libcorral-preload.so: $(call obj,$(PRELOAD_SRC))
-	$(CC) -shared -fPIC $(LDFLAGS) -o $@ $^ -ldl
+	$(CC) -shared -fPIC $(LDFLAGS) -o $@ $^ -ldl -lpthread
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBSUP) $(LIBCTL) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
@@ -158,13 +165,15 @@ $(BUILD)/obj/ctl/%.o: private ALL_CFLAGS += -Ictl -Imonitor
 $(BUILD)/obj/monitor/%.o: private ALL_CFLAGS += -Ictl -Imonitor
 
 # Installing packages (apt-get, only what is missing). test-deps also
-# readies the VM harness of the cgroup-v2 tests when there is one.
+# readies the VM harness of the cgroup-v2 tests when there is one, and the
+# npm packages some integration tests run.
 deps:
 	@sh scripts/deps.sh build
 
 test-deps:
 	@sh scripts/deps.sh test
 	@sh tests/vm/prepare.sh
+	@sh scripts/npm-deps.sh build/npm
 
 unit: all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
@@ -193,6 +202,7 @@ install: all
 	$(if $(EXEC),install -m 755 $(EXEC) $(DESTDIR)$(LIBDIR))
 	install -m 755 $(KEEPER) $(DESTDIR)$(LIBDIR)
 	$(if $(PRELOAD),install -m 644 $(PRELOAD) $(DESTDIR)$(LIBDIR))
+	install -m 644 $(LOADER) $(DESTDIR)$(LIBDIR)
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8
 	install -m 644 man/corral.1 $(DESTDIR)$(MANDIR)/man1

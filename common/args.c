@@ -4,7 +4,8 @@
  * command's table of struct args_opt. GNU style: options and positional
  * words may mix, "--name=v" and "--name v", "-i4" and "-i 4", "--" ends the
  * options. A word that looks like a negative number is positional, so
- * "scale api -1" works.
+ * "scale api -1" works. An option with an optional value (--watch [PATHS])
+ * takes the next word unless it starts with '-', as PM2's parser does.
  */
 #include <ctype.h>
 #include <string.h>
@@ -44,6 +45,10 @@ args_store(struct args *a, const struct args_opt *o, const char *value)
 	case ARGS_VALUE:
 		json_object_set_new(a->opts, o->name, json_string(value));
 		break;
+	case ARGS_OPTIONAL:
+		json_object_set_new(a->opts, o->name, value != NULL ?
+		    json_string(value) : json_true());
+		break;
 	default:
 		list = json_object_get(a->opts, o->name);
 		if (list == NULL) {
@@ -76,6 +81,14 @@ args_value(const struct args_opt *o, const char *inline_value, json_t *argv,
 	}
 	if (inline_value != NULL) {
 		*value = inline_value;
+		return 0;
+	}
+	if (o->kind == ARGS_OPTIONAL) {
+		*value = json_string_value(json_array_get(argv, *i + 1));
+		if (*value != NULL && (*value)[0] != '-')
+			++*i;
+		else
+			*value = NULL;
 		return 0;
 	}
 	if (*i + 1 >= json_array_size(argv)) {

@@ -375,7 +375,8 @@ cfgfile_read_ini(const char *path, const char *shown, char **cause)
 /*
  * Tells whether a word given to start/reload names a config file rather
  * than a script: 1 for INI (.ini), 2 for a PM2 JSON ecosystem (.json),
- * 3 for a PM2 JavaScript ecosystem (which corral cannot run), else 0.
+ * 3 for a PM2 JavaScript ecosystem (.config.js, .cjs, .mjs: node reads
+ * those), else 0.
  */
 int
 cfgfile_kind(const char *path)
@@ -408,11 +409,8 @@ cfgfile_read(const char *path, const char *shown, char **cause)
 
 	switch (cfgfile_kind(path)) {
 	case CFGFILE_JS:
-		xasprintf(cause, "%s: JavaScript ecosystem files cannot be "
-		    "read; convert it once with: node -e 'console.log(JSON."
-		    "stringify(require(\"./%s\"), null, 2))' > ecosystem.json",
-		    shown, strrchr(shown, '/') ? strrchr(shown, '/') + 1 :
-		    shown);
+		xasprintf(cause, "%s: a JavaScript ecosystem file is read by "
+		    "node (corral-ecosystem.js), not here", shown);
 		return NULL;
 	case CFGFILE_JSON:
 		if (cfgfile_slurp(path, &data, &len, cause) != 0)

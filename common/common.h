@@ -75,6 +75,8 @@ void format_size(uint64_t, char *, size_t);
 #define ARGS_FLAG 0     /* takes no value */
 #define ARGS_VALUE 1    /* takes one value */
 #define ARGS_LIST 2     /* takes a value, may be repeated */
+#define ARGS_OPTIONAL 3 /* "=v", else the next word unless it starts with
+			   '-', else none (stored as true) */
 struct args_opt {
 	const char *name;       /* long name, without dashes */
 	char short_name;        /* 0 for none */
@@ -177,6 +179,9 @@ int cfgfile_kind(const char *);
 int cfgfile_valid_name(const char *);
 struct cfgfile *cfgfile_read(const char *, const char *, char **);
 json_t *cfgfile_split_args(const char *, char **);
+
+/* momentfmt.c */
+char *momentfmt_to_strftime(const char *);
 
 /* ecosystem.c */
 struct cfgfile *ecosystem_parse(const char *, const char *, size_t, char **);

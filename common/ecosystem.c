@@ -119,7 +119,8 @@ ecosystem_value(const char *key, json_t *v)
 			free(s);
 			return NULL;
 		}
-		if (strcmp(key, "args") == 0)
+		if (strcmp(key, "args") == 0 || strcmp(key, "node_args") == 0 ||
+		    strcmp(key, "interpreter_args") == 0)
 			ecosystem_append_quoted(&s, item);
 		else {
 			old = s;
@@ -226,9 +227,10 @@ ecosystem_app(struct cfgfile *cf, json_t *obj, size_t index)
 }
 
 /*
- * Parses a PM2 ecosystem file: {"apps": [...]}, a bare array of apps or a
- * single app object. Returns a lenient cfgfile, or NULL with *cause (every
- * error, one per line; the caller frees).
+ * Parses a PM2 ecosystem file: {"apps": [...]} (or one app object as
+ * "apps"), a bare array of apps or a single app object. Returns a lenient
+ * cfgfile, or NULL with *cause (every error, one per line; the caller
+ * frees).
  */
 struct cfgfile *
 ecosystem_parse(const char *shown, const char *data, size_t len, char **cause)
@@ -251,6 +253,13 @@ ecosystem_parse(const char *shown, const char *data, size_t len, char **cause)
 	else if (json_is_object(root) && json_is_array(json_object_get(root,
 	    "apps")))
 		apps = json_object_get(root, "apps");
+	else if (json_is_object(root) && json_is_object(json_object_get(root,
+	    "apps"))) {
+		obj = json_incref(json_object_get(root, "apps"));
+		json_decref(root);
+		root = obj;
+		apps = NULL;
+	}
 	else if (json_is_object(root) && json_object_get(root, "script"))
 		apps = NULL;
 	else {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Formats one line of an app's output for a log file: an optional timestamp
- * (strftime(3) with %L for milliseconds, the formatted second cached so that
- * a flat-out writer costs one strftime per second, not per line), an
+ * (strftime(3) with %L for milliseconds and %:z for +HH:MM, the formatted
+ * second cached so that a flat-out writer costs one strftime per second,
+ * not per line), an
  * optional "[N] " instance prefix, or a whole JSON object per line (time,
  * timestamp, app, instance, stream, message) with the message escaped into
  * valid JSON whatever bytes the app wrote. Also parses such a timestamp back,
@@ -41,6 +42,34 @@ logfmt_now_ms(void)
 /* The date format is the user's, by design (log_date_format). */
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 
+/*
+ * strftime with "%:z" (+05:00, moment's Z) too, which glibc's lacks: it is
+ * put in as text before the call. Returns strftime's result.
+ */
+static size_t
+logfmt_strftime(char *out, size_t size, const char *fmt, const struct tm *tm)
+{
+	char buf[128], zone[32];
+	const char *z;
+	size_t n = 0;
+	long off = tm->tm_gmtoff % 86400;
+
+	if ((z = strstr(fmt, "%:z")) == NULL)
+		return strftime(out, size, fmt, tm);
+	snprintf(zone, sizeof zone, "%c%02ld:%02ld", off < 0 ? '-' : '+',
+	    labs(off) / 3600, labs(off) % 3600 / 60);
+	for (; *fmt != '\0' && n + 8 < sizeof buf; fmt++) {
+		if (strncmp(fmt, "%:z", 3) == 0) {
+			memcpy(buf + n, zone, strlen(zone));
+			n += strlen(zone);
+			fmt += 2;
+		} else
+			buf[n++] = *fmt;
+	}
+	buf[n] = '\0';
+	return strftime(out, size, buf, tm);
+}
+
 /* Fills the cache for second sec: the format split at its first %L. */
 static void
 logfmt_fill_cache(struct logfmt *f, int64_t sec)
@@ -61,12 +90,14 @@ logfmt_fill_cache(struct logfmt *f, int64_t sec)
 		n = sizeof part - 1;
 	memcpy(part, f->date_format, n);
 	part[n] = '\0';
-	if (n == 0 || strftime(f->cache_pre, sizeof f->cache_pre, part, &tm) == 0)
+	if (n == 0 || logfmt_strftime(f->cache_pre, sizeof f->cache_pre, part,
+	    &tm) == 0)
 		f->cache_pre[0] = '\0';
 	f->cache_post[0] = '\0';
 	f->cache_has_ms = ms != NULL;
 	if (ms != NULL && ms[2] != '\0') {
-		if (strftime(f->cache_post, sizeof f->cache_post, ms + 2, &tm) == 0)
+		if (logfmt_strftime(f->cache_post, sizeof f->cache_post, ms + 2,
+		    &tm) == 0)
 			f->cache_post[0] = '\0';
 	}
 	f->cache_sec = sec;

@@ -29,6 +29,7 @@ int client_exec_help(json_t *);
 void print_list(json_t *, int);
 void print_describe(json_t *);
 void print_json(json_t *);
+void print_json_pretty(json_t *);
 
 /* startup.c */
 int startup_main(const char *, json_t *);

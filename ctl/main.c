@@ -43,6 +43,9 @@ main_print_reply(struct client *cl, json_t *reply, int json_out)
 		print_list(data, isatty(STDOUT_FILENO));
 	else if (strcmp(kind, "describe") == 0)
 		print_describe(data);
+	else if (strcmp(kind, "json") == 0 && json_is_true(json_object_get(reply,
+	    "pretty")))
+		print_json_pretty(data);
 	else if (strcmp(kind, "json") == 0)
 		print_json(data);
 	else if (strcmp(kind, "logs") == 0)

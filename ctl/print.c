@@ -217,3 +217,14 @@ print_json(json_t *data)
 		printf("%s\n", s);
 	free(s);
 }
+
+/* data as indented JSON (prettylist). */
+void
+print_json_pretty(json_t *data)
+{
+	char *s = json_dumps(data, JSON_INDENT(2) | JSON_ENCODE_ANY);
+
+	if (s != NULL)
+		printf("%s\n", s);
+	free(s);
+}

@@ -9,12 +9,18 @@
  * app's later listen() and accept() work on the shared socket. Any other
  * bind() goes to libc unchanged.
  *
+ * In an app of cluster mode, a bind() to an address no inherited socket
+ * serves asks the daemon for one over the control channel (ctl.c: bind on
+ * demand). A socket got either way may be taken away again before the
+ * process is stopped (drain.c).
+ *
  * On the first listen() on a shared socket the library sends CORRAL_LISTEN=1
  * to $NOTIFY_SOCKET (the sd_notify datagram protocol): that is the "listen"
  * readiness source. The daemon tells senders apart by SCM_CREDENTIALS.
  *
- * Nothing here allocates after start-up or takes a lock; every function is
- * safe to call from any thread (the listen report is a one-shot flag).
+ * Nothing in this file allocates after start-up or takes a lock; every
+ * function is safe to call from any thread (the listen report is a
+ * one-shot flag). drain.c runs a thread of its own.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -34,13 +40,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PRELOAD_FIRST_FD 3
-#define PRELOAD_MAX_FDS 64
+#include "preload.h"
 
 typedef int (*preload_bind_fn)(int, const struct sockaddr *, socklen_t);
 typedef int (*preload_listen_fn)(int, int);
 
-static int preload_nfds;
+int preload_nfds;
 static int preload_reported;
 
 int bind(int, const struct sockaddr *, socklen_t);
@@ -61,6 +66,7 @@ preload_init(void)
 	char *end;
 	long n;
 
+	preload_ctl_init();
 	s = getenv("CORRAL_LISTEN_FDS");
 	if (s == NULL || *s == '\0')
 		s = getenv("LISTEN_FDS");
@@ -75,7 +81,8 @@ preload_init(void)
 	preload_nfds = (int)n;
 }
 
-static int
+/* The port of an inet address, -1 for others. */
+int
 preload_port(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
@@ -202,29 +209,19 @@ preload_find(int fd, const struct sockaddr *addr, socklen_t len)
 	return -1;
 }
 
+/*
+ * Puts the shared socket hfd in the place of the app's socket fd, keeping
+ * the app's O_NONBLOCK and FD_CLOEXEC choices. O_NONBLOCK lives in the
+ * open file description, shared by every instance of the app: all of them
+ * run the same code and want the same mode, and accept() on a
+ * non-blocking socket that another instance won is a plain EAGAIN for
+ * event loops. Returns 0 or -1 (errno set).
+ */
 int
-bind(int fd, const struct sockaddr *addr, socklen_t len)
+preload_adopt(int fd, int hfd)
 {
-	static preload_bind_fn real_bind;
-	int hfd, fl, hfl, fdfl, saved = errno;
+	int fl, hfl, fdfl;
 
-	if (real_bind == NULL)
-		real_bind = (preload_bind_fn)dlsym(RTLD_NEXT, "bind");
-	if (real_bind == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
-	if (preload_nfds == 0 || (hfd = preload_find(fd, addr, len)) == -1) {
-		errno = saved;
-		return real_bind(fd, addr, len);
-	}
-
-	/*
-	 * O_NONBLOCK lives in the open file description, shared by every
-	 * instance of the app: all of them run the same code and want the
-	 * same mode, and accept() on a non-blocking socket that another
-	 * instance won is a plain EAGAIN for event loops.
-	 */
 	if ((fl = fcntl(fd, F_GETFL)) == -1 || (fdfl = fcntl(fd, F_GETFD)) == -1)
 		return -1;
 	if (dup3(hfd, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) == -1)
@@ -232,10 +229,41 @@ bind(int fd, const struct sockaddr *addr, socklen_t len)
 	if ((hfl = fcntl(fd, F_GETFL)) == -1)
 		return -1;
 	hfl = (fl & O_NONBLOCK) ? (hfl | O_NONBLOCK) : (hfl & ~O_NONBLOCK);
-	if (fcntl(fd, F_SETFL, hfl) == -1)
+	return fcntl(fd, F_SETFL, hfl);
+}
+
+/*
+ * A bind() to an address the daemon holds gets the held socket; one to a
+ * new address, in an app of corral's cluster mode, gets a socket the
+ * daemon binds on demand (ctl.c); any other goes to libc. A socket got
+ * either way is one the drain thread may take away (drain.c).
+ */
+int
+bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	static preload_bind_fn real_bind;
+	int hfd, saved = errno;
+
+	if (real_bind == NULL)
+		real_bind = (preload_bind_fn)dlsym(RTLD_NEXT, "bind");
+	if (real_bind == NULL) {
+		errno = ENOSYS;
 		return -1;
+	}
+	if (preload_nfds > 0 && (hfd = preload_find(fd, addr, len)) != -1) {
+		if (preload_adopt(fd, hfd) == -1)
+			return -1;
+		preload_drain_track(fd);
+		errno = saved;
+		return 0;
+	}
+	if (preload_ctl_fd != -1 && preload_ctl_bind(fd, addr, len) == 0) {
+		preload_drain_track(fd);
+		errno = saved;
+		return 0;
+	}
 	errno = saved;
-	return 0;
+	return real_bind(fd, addr, len);
 }
 
 /* Sends CORRAL_LISTEN=1 to $NOTIFY_SOCKET; best effort, errors are ignored. */
@@ -279,6 +307,8 @@ preload_is_held(int fd)
 	socklen_t la = sizeof a, lb = sizeof b;
 	int i;
 
+	if (preload_ctl_held(fd))
+		return 1;
 	memset(&a, 0, sizeof a);
 	if (getsockname(fd, (struct sockaddr *)&a, &la) == -1)
 		return 0;
@@ -314,7 +344,7 @@ listen(int fd, int backlog)
 		errno = ENOSYS;
 		return -1;
 	}
-	held = preload_nfds > 0 && preload_is_held(fd);
+	held = preload_is_held(fd);
 	if (held && getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc,
 	    &optlen) == 0 && acc)
 		r = 0;
@@ -352,6 +382,7 @@ accept(int fd, struct sockaddr *addr, socklen_t *len)
 		return -1;
 	}
 	preload_maybe_report(fd);
+	preload_drain_check();
 	return real(fd, addr, len);
 }
 
@@ -366,6 +397,7 @@ accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 		return -1;
 	}
 	preload_maybe_report(fd);
+	preload_drain_check();
 	return real(fd, addr, len, flags);
 }
 

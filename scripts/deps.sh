@@ -16,6 +16,7 @@ command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v curl >/dev/null 2>&1 || pkgs="$pkgs curl"
 if [ "$1" = test ]; then
 	pkgs="$pkgs libcmocka-dev python3-pytest python3-pyte python3-yaml mandoc procps nodejs prometheus tini"
+	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 elif [ "$1" = ci ]; then
 	pkgs="mmdebstrap"
 fi

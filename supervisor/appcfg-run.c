@@ -38,7 +38,8 @@ appcfg_absolute(const char *base, const char *path)
 	return real;
 }
 
-static char *
+/* The executable file name in a folder of env's PATH; NULL if none. */
+char *
 appcfg_search_path(const char *name, json_t *env)
 {
 	const char *path = json_string_value(json_object_get(env, "PATH"));
@@ -155,6 +156,7 @@ appcfg_resolve_script(struct app_config *c, const char *client_cwd,
 		free(c->interpreter);
 		c->interpreter = NULL;
 	}
+	pm2compat_resolve(c);
 	if (triggers_check(c, cause) == -1)
 		return -1;
 	return logsink_check(c, cause);
@@ -186,8 +188,12 @@ appcfg_argv(const struct app_config *c)
 		v = appcfg_strv_add(v, &n, line);
 		v = appcfg_strv_add(v, &n, xstrdup(c->name));
 	} else {
-		if (c->interpreter != NULL)
+		if (c->interpreter != NULL) {
 			v = appcfg_strv_add(v, &n, xstrdup(c->interpreter));
+			json_array_foreach(c->node_args, i, a)
+				v = appcfg_strv_add(v, &n,
+				    xstrdup(json_string_value(a)));
+		}
 		v = appcfg_strv_add(v, &n, xstrdup(c->script));
 	}
 	json_array_foreach(c->args, i, a)
@@ -207,7 +213,8 @@ appcfg_envp(const struct app_config *c, int index, int id, json_t *extra)
 
 	json_object_update(env, c->env_set);
 	json_object_set_new(env, "CORRAL_INSTANCE", json_sprintf("%d", index));
-	json_object_set_new(env, "NODE_APP_INSTANCE", json_sprintf("%d", index));
+	json_object_set_new(env, pm2compat_instance_var(c),
+	    json_sprintf("%d", index));
 	json_object_set_new(env, "CORRAL_ID", json_sprintf("%d", id));
 	json_object_set_new(env, "CORRAL_APP", json_string(c->name));
 	if (extra != NULL) {

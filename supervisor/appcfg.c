@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +35,7 @@ enum appcfg_type {
 	CFG_WATCH,
 	CFG_LIST,                       /* array of strings, "a, b" appends */
 	CFG_BOOL,
+	CFG_WORDS,                      /* array: "a b" is split as a shell would */
 	CFG_SCALE,                      /* MIN..MAX, parsed by autoscale.c */
 };
 
@@ -120,7 +122,7 @@ static const struct appcfg_key appcfg_keys[] = {
 	  "       gzip rotated log files" },
 	{ "max_log_age", NULL, 0, CFG_DURATION, F(max_log_age), 0, 0,
 	  "DUR    remove rotated log files older than this" },
-	{ "cron_restart", NULL, 0, CFG_CRON, F(cron_restart), 0, 0,
+	{ "cron_restart", "cron", 0, CFG_CRON, F(cron_restart), 0, 0,
 	  "CRON   restart on a cron schedule (5 fields, or 6 with seconds)" },
 	{ "watch", NULL, 0, CFG_WATCH, F(watch), 0, 0,
 	  "PATHS  restart on file changes: true (the cwd) or paths" },
@@ -146,6 +148,24 @@ static const struct appcfg_key appcfg_keys[] = {
 	  "N      replacements unready at once during a reload (default 1)" },
 	{ "increment_var", NULL, 0, CFG_STRING, F(increment_var), 0, 0,
 	  "VAR    add the instance index to this variable (e.g. PORT)" },
+	{ "exec_mode", NULL, 0, CFG_STRING, F(exec_mode), 0, 0,
+	  "MODE   cluster: the app's own bind() gets a socket the daemon "
+	  "holds; fork (default with 1 instance)" },
+	{ "instance_var", NULL, 0, CFG_STRING, F(instance_var), 0, 0,
+	  "VAR    the variable holding the instance index "
+	  "(default NODE_APP_INSTANCE)" },
+	{ "node_args", "interpreter_args", 0, CFG_WORDS, F(node_args), 0, 0,
+	  "ARGS   options of the interpreter, before the script" },
+	{ "wait_ready", NULL, 0, CFG_FLAG, F(wait_ready), 0, 0,
+	  "       ready when the node app calls process.send('ready')" },
+	{ "shutdown_with_message", NULL, 0, CFG_FLAG,
+	  F(shutdown_with_message), 0, 0,
+	  "       stop a node app with the message 'shutdown', not a signal" },
+	{ "drain_timeout", NULL, 0, CFG_DURATION, F(drain_timeout), 0, 0,
+	  "DUR    at a stop, time for open connections to finish once the "
+	  "instance stops accepting (default 5s)" },
+	{ "listen_bound", NULL, 0, CFG_LIST, F(listen_bound), 0, 0,
+	  NULL },                       /* not an option: bindreq.c fills it */
 	{ "health", NULL, 0, CFG_STRING, F(health), 0, 0,
 	  "HOW    liveness check: http://HOST:PORT/PATH, tcp:[HOST:]PORT, "
 	  "exec:CMD, none" },
@@ -193,6 +213,9 @@ appcfg_init(struct app_config *c)
 	c->listen_timeout = READY_DEFAULT_TIMEOUT;
 	c->preload = 1;
 	c->reload_surge = 1;
+	c->node_args = json_array();
+	c->drain_timeout = 5000;
+	c->listen_bound = json_array();
 	c->health_interval = HEALTH_DEFAULT_INTERVAL;
 	c->health_timeout = HEALTH_DEFAULT_TIMEOUT;
 	c->health_threshold = HEALTH_DEFAULT_THRESHOLD;
@@ -226,6 +249,10 @@ appcfg_free(struct app_config *c)
 	json_decref(c->listen);
 	free(c->ready);
 	free(c->increment_var);
+	free(c->exec_mode);
+	free(c->instance_var);
+	json_decref(c->node_args);
+	json_decref(c->listen_bound);
 	free(c->health);
 	memset(c, 0, sizeof *c);
 }
@@ -472,11 +499,16 @@ appcfg_set_string(struct app_config *c, const char *key, const char *s,
 				return -1;
 			ready_spec_clear(&r);
 		}
+		if (strcmp(k->name, "exec_mode") == 0 &&
+		    (s = pm2compat_exec_mode(s, cause)) == NULL)
+			return -1;
 		if (strcmp(k->name, "health") == 0)
 			return appcfg_set_health(c, s, cause);
 		free(*(char **)field);
 		*(char **)field = xstrdup(s);
 		return 0;
+	case CFG_WORDS:
+		return pm2compat_words(*(json_t **)field, s, k->name, cause);
 	case CFG_SCALE:
 		return appcfg_set_scale(c, s, cause);
 	case CFG_LIST:
@@ -549,6 +581,18 @@ appcfg_set(struct app_config *c, const char *key, json_t *v, char **cause)
 		}
 		return 0;
 	}
+	if (k->type == CFG_WORDS && json_is_array(v)) {
+		field = (json_t **)((char *)c + k->offset);
+		json_array_clear(*field);
+		json_array_foreach(v, i, item) {
+			if (!json_is_string(item)) {
+				xasprintf(cause, "%s: wrong type", k->name);
+				return -1;
+			}
+			json_array_append(*field, item);
+		}
+		return 0;
+	}
 	if (k->type == CFG_ARGS || k->type == CFG_ENV) {
 		field = (json_t **)((char *)c + k->offset);
 		if (json_is_string(v))
@@ -610,6 +654,7 @@ appcfg_key_json(const struct app_config *c, const struct appcfg_key *k)
 	case CFG_ARGS:
 	case CFG_ENV:
 	case CFG_LIST:
+	case CFG_WORDS:
 		return json_deep_copy(*(json_t *const *)field);
 	case CFG_BOOL:
 	case CFG_FLAG:
@@ -674,28 +719,66 @@ appcfg_from_json(struct app_config *c, json_t *o, char **cause)
 	return 0;
 }
 
-/* The options of `start`, made once from the key table. */
+/* The kind of CLI option of key k. */
+static int
+appcfg_opt_kind(const struct appcfg_key *k)
+{
+	if (k->type == CFG_ENV || k->type == CFG_LIST || k->type == CFG_WORDS)
+		return ARGS_LIST;
+	if (k->type == CFG_FLAG)
+		return ARGS_FLAG;
+	if (k->type == CFG_WATCH || k->offset ==
+	    offsetof(struct app_config, log_file))
+		return ARGS_OPTIONAL;
+	return ARGS_VALUE;
+}
+
+/* "a_b" as "a-b" into buf. */
+static const char *
+appcfg_kebab(const char *name, char *buf, size_t size)
+{
+	size_t j;
+
+	for (j = 0; name[j] != '\0' && j < size - 1; j++)
+		buf[j] = name[j] == '_' ? '-' : name[j];
+	buf[j] = '\0';
+	return buf;
+}
+
+/*
+ * The options of `start`, made once from the key table: each key's name,
+ * and its alias (PM2's spelling: --output, --log, --cron, --uid...).
+ */
 const struct args_opt *
 appcfg_cli_opts(void)
 {
-	static struct args_opt opts[nitems(appcfg_keys) + 3];
-	static char names[nitems(appcfg_keys)][48];
-	size_t i, j, n = 0;
+	static struct args_opt opts[2 * nitems(appcfg_keys) + 4];
+	static char names[2 * nitems(appcfg_keys)][48];
+	static char helps[nitems(appcfg_keys)][64];
+	size_t i, n = 0;
 
 	if (opts[0].name != NULL)
 		return opts;
 	for (i = 0; i < nitems(appcfg_keys); i++) {
 		const struct appcfg_key *k = &appcfg_keys[i];
 
-		if (k->type == CFG_ARGS || strcmp(k->name, "script") == 0)
+		if (k->type == CFG_ARGS || strcmp(k->name, "script") == 0 ||
+		    k->help == NULL)
 			continue;
-		for (j = 0; k->name[j] != '\0' && j < sizeof names[i] - 1; j++)
-			names[i][j] = k->name[j] == '_' ? '-' : k->name[j];
-		opts[n].name = names[i];
+		opts[n].name = appcfg_kebab(k->name, names[2 * i],
+		    sizeof names[0]);
 		opts[n].short_name = k->short_flag;
-		opts[n].kind = k->type == CFG_ENV || k->type == CFG_LIST ?
-		    ARGS_LIST : k->type == CFG_FLAG ? ARGS_FLAG : ARGS_VALUE;
+		opts[n].kind = appcfg_opt_kind(k);
 		opts[n].help = k->help;
+		n++;
+		if (k->alias == NULL)
+			continue;
+		opts[n].name = appcfg_kebab(k->alias, names[2 * i + 1],
+		    sizeof names[0]);
+		opts[n].kind = appcfg_opt_kind(k);
+		snprintf(helps[i], sizeof helps[i], "       same as --%s",
+		    opts[n - 1].name);
+		opts[n].help = helps[i];
 		n++;
 	}
 	opts[n].name = "port";

@@ -161,38 +161,33 @@ cfgload_free(struct cfgload *cl)
 }
 
 /*
- * Reads the file named by the command's first word (relative to the
- * client's folder) into cl: the configurations of the apps it declares
- * (only those of --only, with --env's variables). Returns 0, or -1 with
+ * Builds cl from the file cf (read by cfgread.c from path): the
+ * configurations of the apps it declares, only those of --only (the others
+ * are not checked at all), with --env's variables. Returns 0, or -1 with
  * *cause holding every error. cfgload_free() releases cl either way.
  */
 int
-cfgload_read(struct cmd_ctx *ctx, struct cfgload *cl, char **cause)
+cfgload_build(struct cmd_ctx *ctx, const char *path, struct cfgfile *cf,
+    struct cfgload *cl, char **cause)
 {
-	const char *shown = args_pos(&ctx->args, 0);
 	const char *only = args_get(&ctx->args, "only");
 	const char *envname = args_get(&ctx->args, "env");
-	struct cfgfile *cf;
 	struct app_config cfg;
 	char *dir, *copy, *lost = NULL;
 	size_t i;
 
 	memset(cl, 0, sizeof *cl);
-	if (shown[0] == '/')
-		cl->path = xstrdup(shown);
-	else
-		xasprintf(&cl->path, "%s/%s", ctx->cwd, shown);
-	if ((cf = cfgfile_read(cl->path, shown, cause)) == NULL)
-		return -1;
+	cl->path = xstrdup(path);
 	copy = xstrdup(cl->path);
 	dir = dirname(copy);
 	cl->declared = json_array();
 	for (i = 0; i < cf->napps; i++) {
 		json_array_append_new(cl->declared,
 		    json_string(cf->apps[i].name));
+		if (!cfgload_wanted(only, cf->apps[i].name))
+			continue;
 		if (cfgload_app(cf, &cf->apps[i], dir, ctx->env, envname, &cfg,
-		    &cl->ignored) == -1 || !cfgload_wanted(only,
-		    cf->apps[i].name)) {
+		    &cl->ignored) == -1) {
 			appcfg_free(&cfg);
 			continue;
 		}
@@ -211,7 +206,6 @@ cfgload_read(struct cmd_ctx *ctx, struct cfgload *cl, char **cause)
 		free(copy);
 	}
 	*cause = cfgfile_errors(cf);
-	cfgfile_free(cf);
 	return *cause != NULL ? -1 : 0;
 }
 

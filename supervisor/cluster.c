@@ -29,7 +29,7 @@ static char *cluster_preload_path;
  * A helper program or library: next to corrald (the build tree), else in
  * CORRAL_LIBDIR (installed). NULL if neither exists.
  */
-static char *
+char *
 cluster_helper(const char *name)
 {
 	char self[PATH_MAX], *slash, *path;
@@ -139,10 +139,37 @@ cluster_shutdown(void)
 	cluster_exec_path = cluster_preload_path = NULL;
 }
 
+/* Opens what listen_bound lists, as far as it goes (bindreq.c binds the
+ * others again when an instance asks). */
+static void
+cluster_open_bound(struct app *app)
+{
+	struct listener l;
+	char *cause = NULL;
+	size_t i;
+
+	for (i = 0; i < json_array_size(app->cfg.listen_bound) &&
+	    app->nlisteners < CLUSTER_MAX_LISTENERS; i++) {
+		if (listener_parse(json_string_value(json_array_get(
+		    app->cfg.listen_bound, i)), app->cfg.name, &l, &cause) == 0 &&
+		    listener_open(&l, &cause) == 0) {
+			app->listeners = xreallocarray(app->listeners,
+			    app->nlisteners + 1, sizeof *app->listeners);
+			app->listeners[app->nlisteners++] = l;
+			continue;
+		}
+		log_warnx("%s: %s", app->cfg.name, cause);
+		free(cause);
+		cause = NULL;
+		listener_clear(&l);
+	}
+}
+
 /*
  * Parses the readiness spec and opens the app's sockets unless they are
  * open: at `start` (a port in use is an error there) and again before a
- * spawn, for apps that came back another way. All or nothing.
+ * spawn, for apps that came back another way. All or nothing for listen;
+ * what listen_bound lists is opened as far as it goes.
  */
 int
 cluster_app_open(struct app *app, char **cause)
@@ -155,33 +182,40 @@ cluster_app_open(struct app *app, char **cause)
 
 	if (app->ready.text == NULL) {
 		ready = c->ready;
+		if (ready == NULL && c->wait_ready)
+			ready = "message";
 		if (ready == NULL)
-			ready = n > 0 && c->preload &&
+			ready = (n > 0 || pm2compat_cluster(c)) && c->preload &&
 			    cluster_preload_path != NULL ? "listen" : "none";
 		if (ready_parse(ready, &r, cause) == -1)
 			return -1;
+		/* PM2: an app that does not listen is online after listen_timeout */
+		r.soft = c->ready == NULL && !c->wait_ready && n == 0;
 		app->ready = r;
 	}
-	if (app->listeners != NULL || n == 0)
+	if (app->listeners != NULL)
 		return 0;
 	if (n > CLUSTER_MAX_LISTENERS) {
 		xasprintf(cause, "too many listen sockets (at most %d)",
 		    CLUSTER_MAX_LISTENERS);
 		return -1;
 	}
-	specs = xcalloc(n, sizeof *specs);
+	specs = xcalloc(n + 1, sizeof *specs);
 	for (i = 0; i < n; i++)
 		specs[i] = json_string_value(json_array_get(c->listen, i));
-	if (listeners_open(specs, n, c->name, &app->listeners, cause) == 0) {
-		app->nlisteners = n;
-		for (i = 0; i < n; i++) {
-			char addr[128];
-			listener_format(&app->listeners[i], addr, sizeof addr);
-			log_info("%s: listening on %s", c->name, addr);
-		}
+	if (listeners_open(specs, n, c->name, &app->listeners, cause) == -1) {
+		free(specs);
+		return -1;
+	}
+	app->nlisteners = app->ndeclared = n;
+	for (i = 0; i < n; i++) {
+		char addr[128];
+		listener_format(&app->listeners[i], addr, sizeof addr);
+		log_info("%s: listening on %s", c->name, addr);
 	}
 	free(specs);
-	return app->listeners != NULL ? 0 : -1;
+	cluster_open_bound(app);
+	return 0;
 }
 
 /* Closes the app's sockets: only when the app itself goes. */
@@ -190,7 +224,7 @@ cluster_app_close(struct app *app)
 {
 	listeners_free(app->listeners, app->nlisteners);
 	app->listeners = NULL;
-	app->nlisteners = 0;
+	app->nlisteners = app->ndeclared = 0;
 	ready_spec_clear(&app->ready);
 }
 
@@ -266,26 +300,33 @@ cluster_wrap_argv(char **argv, const char *preload)
 /*
  * What a spawn of inst needs from cluster mode: variables set in env (an
  * object, applied over the app's environment), argv wrapped in corral-exec
- * when sockets are passed, and the sockets as stdio entries 3.. (stdio has
- * room for CLUSTER_MAX_LISTENERS). Returns the number of stdio entries, or
- * -1 with *cause set.
+ * when sockets are passed or may be bound on demand, the sockets as stdio
+ * entries 3.. and then the control channel (ctlchan.c) for apps whose
+ * bind() the preload library serves (stdio has room for
+ * CLUSTER_MAX_LISTENERS + 1). Returns the number of stdio entries, or -1
+ * with *cause set.
  */
 int
-cluster_spawn_prepare(struct instance *inst, json_t *env, char ***argv,
-    uv_stdio_container_t *stdio, char **cause)
+cluster_spawn_prepare(struct instance *inst, struct child *child, json_t *env,
+    char ***argv, uv_stdio_container_t *stdio, char **cause)
 {
 	struct app *app = inst->app;
 	const char *preload = NULL;
+	char *why = NULL;
 	size_t i;
+	int ctlfd, n;
 
 	if (cluster_app_open(app, cause) == -1)
 		return -1;
 	listeners_env(app->listeners, app->nlisteners, env);
+	if (app->ndeclared == 0)        /* bound on demand: the app's port */
+		json_object_del(env, "PORT");
 	if (cluster_notify_open)
 		json_object_set_new(env, "NOTIFY_SOCKET",
 		    json_string(notify_path(&cluster_notify)));
+	json_object_set_new(env, "CORRAL_CONTROL_FD", json_null());
 	cluster_env_increment(inst, env);
-	if (app->nlisteners == 0)
+	if (app->nlisteners == 0 && !pm2compat_cluster(&app->cfg))
 		return 0;
 	if (cluster_exec_path == NULL) {
 		*cause = xstrdup("corral-exec is missing");
@@ -298,7 +339,19 @@ cluster_spawn_prepare(struct instance *inst, json_t *env, char ***argv,
 		stdio[i].flags = UV_INHERIT_FD;
 		stdio[i].data.fd = app->listeners[i].fd;
 	}
-	return (int)app->nlisteners;
+	n = (int)app->nlisteners;
+	if (preload == NULL)
+		return n;
+	if ((ctlfd = ctlchan_open(child, &why)) == -1) {
+		log_warnx("%s[%d]: no control channel: %s", app->cfg.name,
+		    inst->index, why);
+		free(why);
+		return n;
+	}
+	stdio[n].flags = UV_INHERIT_FD;
+	stdio[n].data.fd = ctlfd;
+	json_object_set_new(env, "CORRAL_CONTROL_FD", json_sprintf("%d", 3 + n));
+	return n + 1;
 }
 
 static void
@@ -325,18 +378,27 @@ cluster_ready_cb(void *arg, int ok, const char *reason)
 void
 cluster_spawned(struct instance *inst, json_t *env)
 {
+	static const struct ready_spec none = { .kind = READY_NONE };
 	struct app *app = inst->app;
+	const struct ready_spec *r = &app->ready;
 	uint64_t timeout = app->cfg.listen_timeout;
 	json_t *all = json_copy(app->cfg.env);
 
+	/*
+	 * PM2: online at once; only a reload of an app that listens (it bound
+	 * a socket on demand) waits for the replacement's listen().
+	 */
+	if (r->soft && (!inst->replacement || app->nlisteners == 0))
+		r = &none;
+	inst->replacement = 0;
 	json_object_update(all, app->cfg.env_set);
 	json_object_update(all, env);
 	ready_cancel(inst->ready);
 	inst->ready = NULL;
 	inst->not_ready = 0;
 	inst->status[0] = '\0';
-	inst->ready = ready_start(D.loop, &app->ready, all, timeout,
-	    cluster_ready_cb, inst);
+	inst->ready = ready_start(D.loop, r, all, timeout, cluster_ready_cb,
+	    inst);
 	health_spawned(inst, all);
 	json_decref(all);
 }

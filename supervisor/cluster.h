@@ -73,8 +73,10 @@ const char *notify_path(const struct notify *);
 #define READY_DELAY 3
 #define READY_TCP 4
 #define READY_HTTP 5
+#define READY_MESSAGE 6                 /* process.send('ready'), nodeipc.c */
 #define READY_EVENT_READY 1             /* READY=1 from the instance */
 #define READY_EVENT_LISTEN 2            /* CORRAL_LISTEN=1 (preload) */
+#define READY_EVENT_MESSAGE 3           /* 'ready' on the Node IPC channel */
 #define READY_DEFAULT_TIMEOUT 10000     /* ms, --listen-timeout */
 struct ready_spec {
 	int kind;
@@ -84,6 +86,7 @@ struct ready_spec {
 	int port;                       /* tcp, http */
 	char *port_var;                 /* or the variable holding it */
 	char *path;                     /* http */
+	int soft;                       /* a timeout is taken as ready (PM2) */
 };
 struct ready_wait;
 typedef void ready_cb(void *, int, const char *);
@@ -101,16 +104,19 @@ int cpus_available(void);
 
 /* cluster.c */
 #define CLUSTER_MAX_LISTENERS 64
+#define CLUSTER_MAX_STDIO (3 + CLUSTER_MAX_LISTENERS + 2)  /* + ctl, ipc */
 struct app;
 struct app_config;
 struct instance;
+char *cluster_helper(const char *);
 int cluster_init(char **);
 void cluster_shutdown(void);
 int cluster_app_open(struct app *, char **);
 void cluster_app_close(struct app *);
 int cluster_check_config(const struct app_config *, char **);
-int cluster_spawn_prepare(struct instance *, json_t *, char ***,
-    uv_stdio_container_t *, char **);
+struct child;
+int cluster_spawn_prepare(struct instance *, struct child *, json_t *,
+    char ***, uv_stdio_container_t *, char **);
 void cluster_spawned(struct instance *, json_t *);
 void cluster_exited(struct instance *);
 

@@ -45,7 +45,7 @@ cmd_describe_exec(struct cmd_ctx *ctx)
 
 const struct cmd_entry cmd_describe_entry = {
 	.name = "describe",
-	.aliases = { "show" },
+	.aliases = { "show", "info", "desc" },
 	.usage = "<name|id>",
 	.summary = "show every setting of an app and its instances",
 	.min_args = 1,

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * `corral start FILE` and `corral reload FILE`, for corral.ini files and
- * PM2 ecosystem JSON files. cmd.c hands a start or reload whose first word
- * names such a file to these entries instead of the plain commands. The
- * file is read and checked whole first (cfgload.c): a file with any error
- * changes nothing.
+ * The commands that take a config file (corral.ini, or a PM2 ecosystem
+ * file: .js, .cjs, .mjs, .json) instead of an app: cmd.c hands a start,
+ * restart, reload, stop or delete (and PM2's startOrReload,
+ * startOrRestart, startOrGracefulReload) whose first word names such a
+ * file to these entries. The file is read by cfgread.c (node for PM2's
+ * files, so the command goes on from a callback) and checked whole first
+ * (cfgload.c): a file with any error changes nothing. Then, as PM2 does:
+ * start and restart FILE start the new apps and restart the others with
+ * the file's settings (a corral.ini's start leaves existing apps alone);
+ * reload FILE starts the new apps and reloads every other one, rolling,
+ * with the file's settings.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -12,16 +18,16 @@
 
 #include "corrald.h"
 
-static const struct args_opt cmd_file_start_opts[] = {
-	{ "only", 0, ARGS_VALUE, "NAMES  only these apps (comma separated)" },
-	{ "env", 0, ARGS_VALUE, "ENV    use the env_ENV variables" },
-	{ NULL, 0, 0, NULL }
-};
+#define FILE_START 0                    /* start missing apps only (ini) */
+#define FILE_RESTART 1                  /* start missing, restart others */
+#define FILE_RELOAD 2                   /* start missing, reload others */
 
-static const struct args_opt cmd_file_reload_opts[] = {
+static const struct args_opt cmd_file_opts[] = {
 	{ "only", 0, ARGS_VALUE, "NAMES  only these apps (comma separated)" },
 	{ "env", 0, ARGS_VALUE, "ENV    use the env_ENV variables" },
 	{ "prune", 0, ARGS_FLAG, "       delete the apps the file no longer has" },
+	{ "update-env", 0, ARGS_FLAG, "       (PM2's; the file's env is "
+	    "always applied)" },
 	{ NULL, 0, 0, NULL }
 };
 
@@ -69,67 +75,26 @@ cmd_file_create(struct app_config *cfg, const char *path, struct instance ***v,
 		cmd_file_push(v, n, inst);
 }
 
-static int
-cmd_file_start(struct cmd_ctx *ctx)
-{
-	struct cfgload cl;
-	struct instance **v = NULL, *inst;
-	struct app *app;
-	char *cause = NULL, *msg = NULL;
-	size_t i, n = 0;
-
-	if (cfgload_read(ctx, &cl, &cause) == -1) {
-		conn_reply_error(ctx->conn, 1, "%s", cause);
-		free(cause);
-		cfgload_free(&cl);
-		return CMD_REPLIED;
-	}
-	for (i = 0; i < cl.n; i++) {
-		if ((app = app_find(cl.cfgs[i].name)) == NULL) {
-			cmd_file_create(&cl.cfgs[i], cl.path, &v, &n);
-			continue;
-		}
-		cmd_file_note(&msg, "%s: already declared, started as it is "
-		    "(corral reload FILE applies changes)", app->cfg.name);
-		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (!inst->deleting)
-				cmd_file_push(&v, &n, inst);
-		}
-	}
-	if (cl.ignored != NULL)
-		cmd_file_note(&msg, "ignored PM2 options: %s", cl.ignored);
-	cmd_apply(ctx, v, n, EV_START, OP_WANT_SETTLED, msg);
-	free(v);
-	free(msg);
-	cfgload_free(&cl);
-	return CMD_PENDING;
-}
-
-/*
- * Whether app can take cfg by a rolling reload: it holds sockets that stay
- * the same, and keeps its number of instances.
- */
-static int
-cmd_file_rolling(const struct app *app, const struct app_config *cfg)
-{
-	return app->nlisteners > 0 && app->cfg.instances == cfg->instances &&
-	    json_equal(app->cfg.listen, cfg->listen);
-}
-
 /*
  * Gives app the configuration cfg (taken): the triggers follow, instances
- * past the new count are deleted, new ones are created, and every instance
- * kept or created is added to v to be restarted (v NULL: none, the caller
- * reloads the app). Sockets are opened again only when their list changed.
+ * past the new count are deleted, the instances kept are added to kept
+ * (unless NULL) and new ones are created and added to added. Sockets are
+ * opened again only when their list changed.
  */
 static void
 cmd_file_replace(struct app *app, struct app_config *cfg,
-    struct instance ***v, size_t *n)
+    struct instance ***kept, size_t *nkept, struct instance ***added,
+    size_t *nadded)
 {
 	struct instance *inst, *next;
 	long long have = 0, i;
 
 	triggers_stop(app);
+	if (pm2compat_cluster(cfg)) {
+		/* What the instances bound on demand stays theirs. */
+		json_decref(cfg->listen_bound);
+		cfg->listen_bound = json_deep_copy(app->cfg.listen_bound);
+	}
 	if (json_equal(app->cfg.listen, cfg->listen))
 		ready_spec_clear(&app->ready);
 	else
@@ -147,28 +112,14 @@ cmd_file_replace(struct app *app, struct app_config *cfg,
 			continue;
 		}
 		have++;
-		if (v != NULL)
-			cmd_file_push(v, n, inst);
+		if (kept != NULL)
+			cmd_file_push(kept, nkept, inst);
 	}
-	for (i = have; i < app->cfg.instances; i++) {
-		inst = instance_create(app, (int)i);
-		if (v != NULL)
-			cmd_file_push(v, n, inst);
-	}
+	for (i = have; i < app->cfg.instances; i++)
+		cmd_file_push(added, nadded, instance_create(app, (int)i));
 	triggers_start(app);
 	autoscale_sync(app);
-	log_info("%s: configuration reloaded", app->cfg.name);
-}
-
-static int
-cmd_file_same(const struct app_config *a, const struct app_config *b)
-{
-	json_t *ja = appcfg_to_json(a), *jb = appcfg_to_json(b);
-	int same = json_equal(ja, jb);
-
-	json_decref(ja);
-	json_decref(jb);
-	return same;
+	log_info("%s: configuration applied", app->cfg.name);
 }
 
 /* Deletes the apps that came from path and that the file lacks now. */
@@ -190,65 +141,228 @@ cmd_file_prune(const struct cfgload *cl, char **msg)
 	}
 }
 
+/* The instances to act on, by id (events may free instances). */
+static int *
+cmd_file_ids(struct instance **v, size_t n)
+{
+	int *ids = xcalloc(n + 1, sizeof *ids);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ids[i] = v[i]->id;
+	return ids;
+}
+
+static void
+cmd_file_feed(const int *ids, size_t n, enum inst_event ev)
+{
+	struct instance *inst;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((inst = app_find_instance(ids[i], 1)) != NULL)
+			fsm_event(inst, ev);
+	}
+}
+
+/* What one app of the file becomes, as mode says. */
+static void
+cmd_file_one(struct cfgload *cl, size_t i, int mode, struct instance ***start,
+    size_t *nstart, struct instance ***restart, size_t *nrestart,
+    struct app ***roll, size_t *nroll, char **msg)
+{
+	struct app_config *cfg = &cl->cfgs[i];
+	struct instance *inst;
+	struct app *app;
+
+	if ((app = app_find(cfg->name)) == NULL) {
+		if (mode != FILE_START)
+			cmd_file_note(msg, "%s: started (new)", cfg->name);
+		cmd_file_create(cfg, cl->path, start, nstart);
+		return;
+	}
+	free(app->source);
+	app->source = xstrdup(cl->path);
+	autoscale_keep(app, cfg);
+	if (mode == FILE_START) {
+		cmd_file_note(msg, "%s: already declared, started as it is "
+		    "(corral reload FILE applies changes)", app->cfg.name);
+		TAILQ_FOREACH(inst, &app->instances, entry) {
+			if (!inst->deleting)
+				cmd_file_push(start, nstart, inst);
+		}
+		return;
+	}
+	if (mode == FILE_RELOAD && app->reload == NULL) {
+		cmd_file_note(msg, "%s: reloading", app->cfg.name);
+		cmd_file_replace(app, cfg, NULL, NULL, start, nstart);
+		*roll = xreallocarray(*roll, *nroll + 1, sizeof **roll);
+		(*roll)[(*nroll)++] = app;
+		return;
+	}
+	cmd_file_note(msg, "%s: restarted%s", app->cfg.name, mode ==
+	    FILE_RELOAD ? " (a reload of it was running)" : "");
+	cmd_file_replace(app, cfg, restart, nrestart, start, nstart);
+}
+
 /*
- * reload FILE: new apps start, unchanged ones are left alone, changed ones
- * with held sockets get a rolling reload (which goes on after the reply),
- * other changed ones restart. The reply waits for the restarts.
+ * Applies the file as mode says. The reply waits for the reloads when
+ * there are any, else for the started and restarted instances to settle.
  */
+static void
+cmd_file_apply(struct cmd_ctx *ctx, struct cfgload *cl, int mode)
+{
+	struct instance **start = NULL, **restart = NULL;
+	struct app **roll = NULL;
+	size_t i, nstart = 0, nrestart = 0, nroll = 0;
+	char *msg = NULL, *cause = NULL;
+	int *sids, *rids;
+
+	for (i = 0; i < cl->n; i++)
+		cmd_file_one(cl, i, mode, &start, &nstart, &restart, &nrestart,
+		    &roll, &nroll, &msg);
+	if (args_has(&ctx->args, "prune"))
+		cmd_file_prune(cl, &msg);
+	if (cl->ignored != NULL)
+		cmd_file_note(&msg, "ignored PM2 options: %s", cl->ignored);
+	sids = cmd_file_ids(start, nstart);
+	rids = cmd_file_ids(restart, nrestart);
+	free(start);
+	free(restart);
+	cmd_file_feed(sids, nstart, EV_START);
+	cmd_file_feed(rids, nrestart, EV_RESTART);
+	if (nroll > 0) {
+		if (reload_start(ctx->conn, roll, nroll, 0, msg, &cause) == -1) {
+			if (ctx->conn != NULL)
+				conn_reply_error(ctx->conn, 1, "%s", cause);
+			free(cause);
+		}
+	} else if (ctx->conn != NULL) {
+		sids = xreallocarray(sids, nstart + nrestart + 1, sizeof *sids);
+		memcpy(sids + nstart, rids, nrestart * sizeof *rids);
+		op_create(ctx->conn, sids, nstart + nrestart, OP_WANT_SETTLED,
+		    msg);
+	}
+	free(roll);
+	free(sids);
+	free(rids);
+	free(msg);
+}
+
 static int
-cmd_file_reload(struct cmd_ctx *ctx)
+cmd_file_mode(struct cmd_ctx *ctx, const char *path)
+{
+	const char *cmd = json_string_value(json_object_get(ctx->req, "cmd"));
+
+	if (strcmp(cmd, "reload") == 0 || strncmp(cmd, "startOrReload", 13)
+	    == 0 || strcmp(cmd, "startOrGracefulReload") == 0 ||
+	    strcmp(cmd, "gracefulReload") == 0)
+		return FILE_RELOAD;
+	if (strcmp(cmd, "start") == 0 && cfgfile_kind(path) == CFGFILE_INI)
+		return FILE_START;
+	return FILE_RESTART;
+}
+
+static void
+cmd_file_read(struct cmd_ctx *ctx, const char *path, struct cfgfile *cf,
+    char *cause)
 {
 	struct cfgload cl;
-	struct instance **v = NULL;
-	struct app *app, **rolling = NULL;
-	char *cause = NULL, *msg = NULL;
-	size_t i, n = 0, nrolling = 0;
+	char *why = NULL;
 
-	if (cfgload_read(ctx, &cl, &cause) == -1) {
-		conn_reply_error(ctx->conn, 1, "%s", cause);
-		free(cause);
+	if (cf == NULL) {
+		if (ctx->conn != NULL)
+			conn_reply_error(ctx->conn, 1, "%s", cause);
+		return;
+	}
+	if (cfgload_build(ctx, path, cf, &cl, &why) == -1) {
+		if (ctx->conn != NULL)
+			conn_reply_error(ctx->conn, 1, "%s", why);
+		free(why);
 		cfgload_free(&cl);
-		return CMD_REPLIED;
+		return;
 	}
-	for (i = 0; i < cl.n; i++) {
-		if ((app = app_find(cl.cfgs[i].name)) == NULL) {
-			cmd_file_note(&msg, "%s: started (new)", cl.cfgs[i].name);
-			cmd_file_create(&cl.cfgs[i], cl.path, &v, &n);
-			continue;
-		}
-		free(app->source);
-		app->source = xstrdup(cl.path);
-		autoscale_keep(app, &cl.cfgs[i]);
-		if (cmd_file_same(&app->cfg, &cl.cfgs[i])) {
-			cmd_file_note(&msg, "%s: unchanged", app->cfg.name);
-		} else if (app->reload == NULL &&
-		    cmd_file_rolling(app, &cl.cfgs[i])) {
-			cmd_file_note(&msg, "%s: reloading (changed, rolling)",
-			    app->cfg.name);
-			cmd_file_replace(app, &cl.cfgs[i], NULL, NULL);
-			rolling = xreallocarray(rolling, nrolling + 1,
-			    sizeof *rolling);
-			rolling[nrolling++] = app;
-		} else {
-			cmd_file_note(&msg, "%s: restarted (changed)",
-			    app->cfg.name);
-			cmd_file_replace(app, &cl.cfgs[i], &v, &n);
-		}
-	}
-	if (nrolling > 0 && reload_start(NULL, rolling, nrolling, 0,
-	    &cause) == -1) {
-		cmd_file_note(&msg, "%s", cause);
-		free(cause);
-	}
-	free(rolling);
-	if (args_has(&ctx->args, "prune"))
-		cmd_file_prune(&cl, &msg);
-	if (cl.ignored != NULL)
-		cmd_file_note(&msg, "ignored PM2 options: %s", cl.ignored);
-	cmd_apply(ctx, v, n, EV_RESTART, OP_WANT_SETTLED, msg);
-	free(v);
-	free(msg);
+	cmd_file_apply(ctx, &cl, cmd_file_mode(ctx, path));
 	cfgload_free(&cl);
+}
+
+static int
+cmd_file_exec(struct cmd_ctx *ctx)
+{
+	cfgread_start(ctx, cmd_file_read);
+	return CMD_PENDING;
+}
+
+/* The instances of the apps cf declares that exist (--only applied). */
+static void
+cmd_file_targets(struct cmd_ctx *ctx, struct cfgfile *cf,
+    struct instance ***v, size_t *n)
+{
+	const char *only = args_get(&ctx->args, "only");
+	struct instance *inst;
+	struct app *app;
+	size_t i;
+
+	for (i = 0; i < cf->napps; i++) {
+		if ((app = app_find(cf->apps[i].name)) == NULL ||
+		    !cfgload_wanted(only, app->cfg.name))
+			continue;
+		TAILQ_FOREACH(inst, &app->instances, entry) {
+			if (!inst->deleting)
+				cmd_file_push(v, n, inst);
+		}
+	}
+}
+
+/*
+ * stop or delete FILE: the apps the file declares (by name; the file must
+ * parse, its settings are not applied), those that exist.
+ */
+static void
+cmd_file_act_read(struct cmd_ctx *ctx, const char *path, struct cfgfile *cf,
+    char *cause)
+{
+	const char *cmd = json_string_value(json_object_get(ctx->req, "cmd"));
+	int del = strcmp(cmd, "stop") != 0;
+	struct instance **v = NULL, *inst;
+	char *why = NULL;
+	size_t i, n = 0;
+	int *ids;
+
+	(void)path;
+	if (cf != NULL && (why = cfgfile_errors(cf)) == NULL) {
+		cmd_file_targets(ctx, cf, &v, &n);
+		if (n == 0)
+			xasprintf(&why, "%s: none of its apps is declared",
+			    args_pos(&ctx->args, 0));
+	}
+	if (cf == NULL || why != NULL) {
+		if (ctx->conn != NULL)
+			conn_reply_error(ctx->conn, 1, "%s", cf == NULL ? cause :
+			    why);
+		free(why);
+		free(v);
+		return;
+	}
+	ids = cmd_file_ids(v, n);
+	if (del) {
+		for (i = 0; i < n; i++) {
+			if ((inst = app_find_instance(ids[i], 0)) != NULL)
+				app_delete(inst->app);
+		}
+	} else
+		cmd_file_feed(ids, n, EV_STOP);
+	if (ctx->conn != NULL)
+		op_create(ctx->conn, ids, n, OP_WANT_STOPPED, del ? "deleted" :
+		    NULL);
+	free(ids);
+	free(v);
+}
+
+static int
+cmd_file_act_exec(struct cmd_ctx *ctx)
+{
+	cfgread_start(ctx, cmd_file_act_read);
 	return CMD_PENDING;
 }
 
@@ -257,116 +371,55 @@ static const struct args_opt cmd_file_act_opts[] = {
 	{ NULL, 0, 0, NULL }
 };
 
-/*
- * stop, restart or delete FILE: the apps the file declares (by name; the
- * file must parse, its settings are not applied), those that exist.
- */
-static int
-cmd_file_act(struct cmd_ctx *ctx)
-{
-	const char *cmd = json_string_value(json_object_get(ctx->req, "cmd"));
-	const char *shown = args_pos(&ctx->args, 0);
-	const char *only = args_get(&ctx->args, "only");
-	int del = strcmp(cmd, "delete") == 0 || strcmp(cmd, "del") == 0;
-	struct instance **v = NULL, *inst;
-	struct cfgfile *cf;
-	struct app *app;
-	char *path, *cause = NULL;
-	size_t i, n = 0;
-	int *ids;
-
-	if (shown[0] == '/')
-		path = xstrdup(shown);
-	else
-		xasprintf(&path, "%s/%s", ctx->cwd, shown);
-	cf = cfgfile_read(path, shown, &cause);
-	free(path);
-	if (cf != NULL && (cause = cfgfile_errors(cf)) == NULL) {
-		for (i = 0; i < cf->napps; i++) {
-			if ((app = app_find(cf->apps[i].name)) == NULL ||
-			    (only != NULL && !cfgload_wanted(only, app->cfg.name)))
-				continue;
-			TAILQ_FOREACH(inst, &app->instances, entry) {
-				if (!inst->deleting)
-					cmd_file_push(&v, &n, inst);
-			}
-		}
-		if (n == 0)
-			xasprintf(&cause, "%s: none of its apps is declared", shown);
-	}
-	cfgfile_free(cf);
-	if (cause != NULL) {
-		conn_reply_error(ctx->conn, 1, "%s", cause);
-		free(cause);
-		free(v);
-		return CMD_REPLIED;
-	}
-	if (!del) {
-		cmd_apply(ctx, v, n, strcmp(cmd, "stop") == 0 ? EV_STOP :
-		    EV_RESTART, strcmp(cmd, "stop") == 0 ? OP_WANT_STOPPED :
-		    OP_WANT_SETTLED, NULL);
-		free(v);
-		return CMD_PENDING;
-	}
-	ids = xcalloc(n, sizeof *ids);
-	for (i = 0; i < n; i++)
-		ids[i] = v[i]->id;
-	for (i = 0; i < n; i++) {
-		if ((inst = app_find_instance(ids[i], 0)) != NULL)
-			app_delete(inst->app);
-	}
-	op_create(ctx->conn, ids, n, OP_WANT_STOPPED, "deleted");
-	free(ids);
-	free(v);
-	return CMD_PENDING;
-}
-
 const struct cmd_entry cmd_act_file_entry = {
 	.name = "stop",
-	.usage = "<file.ini|ecosystem.json> [--only NAMES]",
-	.summary = "stop, restart or delete the apps of a config file",
+	.usage = "<file> [--only NAMES]",
+	.summary = "stop or delete the apps of a config file",
 	.opts = cmd_file_act_opts,
 	.min_args = 1,
 	.max_args = 1,
-	.exec = cmd_file_act,
+	.exec = cmd_file_act_exec,
 };
 
 const struct cmd_entry cmd_start_file_entry = {
 	.name = "start",
-	.usage = "<file.ini|ecosystem.json> [--only NAMES] [--env ENV]",
-	.summary = "start the apps of a config file",
-	.opts = cmd_file_start_opts,
+	.usage = "<file> [--only NAMES] [--env ENV]",
+	.summary = "start the apps of a config file (a PM2 file's running "
+	    "apps restart with its settings)",
+	.opts = cmd_file_opts,
 	.min_args = 1,
 	.max_args = 1,
-	.exec = cmd_file_start,
+	.exec = cmd_file_exec,
 };
 
 const struct cmd_entry cmd_reload_file_entry = {
 	.name = "reload",
-	.usage = "<file.ini|ecosystem.json> [--only NAMES] [--env ENV] "
-	    "[--prune]",
-	.summary = "apply a config file: start new apps, reload changed ones",
-	.opts = cmd_file_reload_opts,
+	.usage = "<file> [--only NAMES] [--env ENV] [--prune]",
+	.summary = "apply a config file: start new apps, reload the others",
+	.opts = cmd_file_opts,
 	.min_args = 1,
 	.max_args = 1,
-	.exec = cmd_file_reload,
+	.exec = cmd_file_exec,
 };
 
 /*
- * The entry that runs a request: start and reload whose first word names a
- * config file come here; anything else returns NULL (use cmd_find()).
+ * The entry that runs a request whose first word names a config file;
+ * NULL when it names none (use cmd_find()).
  */
 const struct cmd_entry *
 cmd_file_redirect(const char *name, json_t *argv)
 {
 	if (!cfgload_is_file(argv))
 		return NULL;
-	if (strcmp(name, "start") == 0)
+	if (strcmp(name, "start") == 0 || strcmp(name, "restart") == 0 ||
+	    strcmp(name, "startOrRestart") == 0)
 		return &cmd_start_file_entry;
-	if (strcmp(name, "reload") == 0)
+	if (strcmp(name, "reload") == 0 || strcmp(name, "startOrReload") == 0 ||
+	    strcmp(name, "startOrGracefulReload") == 0 ||
+	    strcmp(name, "gracefulReload") == 0)
 		return &cmd_reload_file_entry;
-	if (strcmp(name, "stop") == 0 || strcmp(name, "restart") == 0 ||
-	    strcmp(name, "delete") == 0 || strcmp(name, "del") == 0)
+	if (strcmp(name, "stop") == 0 || strcmp(name, "delete") == 0 ||
+	    strcmp(name, "del") == 0)
 		return &cmd_act_file_entry;
 	return NULL;
 }

@@ -66,7 +66,7 @@ cmd_reload_exec(struct cmd_ctx *ctx)
 			v[i]->cfg.env = json_deep_copy(ctx->env);
 		}
 	}
-	if (reload_start(ctx->conn, v, n, (int)surge, &cause) == -1) {
+	if (reload_start(ctx->conn, v, n, (int)surge, NULL, &cause) == -1) {
 		conn_reply_error(ctx->conn, 1, "%s", cause);
 		free(cause);
 		free(v);

@@ -87,6 +87,14 @@ struct app_config {
 	long long preload;              /* LD_PRELOAD the bind() shim */
 	long long reload_surge;         /* replacements unready at once */
 	char *increment_var;            /* env variable + instance index */
+	/* PM2's (pm2compat.c) */
+	char *exec_mode;                /* "fork" or "cluster", NULL: by count */
+	char *instance_var;             /* NULL: NODE_APP_INSTANCE */
+	json_t *node_args;              /* array: the interpreter's options */
+	long long wait_ready;           /* ready when node sends 'ready' */
+	long long shutdown_with_message; /* node gets 'shutdown', no signal */
+	uint64_t drain_timeout;         /* ms for open connections at a stop */
+	json_t *listen_bound;           /* array: bound on demand (bindreq.c) */
 	/* liveness (health.c) and autoscaling (autoscale.c) */
 	char *health;                   /* check spec, NULL: none */
 	uint64_t health_interval;       /* ms between two checks */
@@ -118,6 +126,8 @@ enum inst_event {
 	EV_READY,                       /* the readiness source said ready */
 	EV_EXIT,                        /* the main process exited */
 	EV_TIMER,                       /* the state's timer fired */
+	EV_DRAINED,                     /* its processes stopped accepting and
+					   their connections ended */
 	EV_NEVENTS
 };
 
@@ -153,6 +163,8 @@ struct child {
 	int pid;
 	struct cgroup *cg;              /* its cgroup, NULL without */
 	uint64_t oom_base;              /* OOM kills in cg before the spawn */
+	struct ctlchan *ctl;            /* control channel (ctlchan.c), or NULL */
+	struct nodeipc *ipc;            /* Node IPC channel (nodeipc.c), or NULL */
 	TAILQ_ENTRY(child) entry;
 };
 TAILQ_HEAD(child_list, child);
@@ -177,6 +189,8 @@ struct instance {
 	int restart_pending;            /* start again once stopped */
 	int deleting;                   /* free once stopped */
 	int killed;                     /* SIGKILL already sent this stop */
+	int draining;                   /* stopping: waits for DRAINED first */
+	int replacement;                /* started by a reload (reload.c) */
 	int keep_reason;                /* this stop's reason was set by its cause */
 	uint64_t cpu_ticks;             /* last sample */
 	uint64_t cpu_at;                /* monotonic ms of the last sample */
@@ -206,7 +220,8 @@ struct app {
 	char *source;                   /* config file it came from, or NULL */
 	struct triggers *triggers;      /* cron, watch, identity (triggers.c) */
 	struct listener *listeners;     /* held for the app's whole life */
-	size_t nlisteners;
+	size_t nlisteners;              /* listen's first, then bound ones */
+	size_t ndeclared;               /* those of listen */
 	struct ready_spec ready;
 	struct reload *reload;          /* the rolling reload running */
 	struct autoscale *autoscale;    /* NULL unless it scales itself */
@@ -317,6 +332,7 @@ const struct args_opt *appcfg_cli_opts(void);
 int appcfg_from_args(struct app_config *, const struct args *, char **);
 int appcfg_resolve_script(struct app_config *, const char *, json_t *,
     char **);
+char *appcfg_search_path(const char *, json_t *);
 char **appcfg_argv(const struct app_config *);
 char **appcfg_envp(const struct app_config *, int, int, json_t *);
 void appcfg_strv_free(char **);
@@ -346,7 +362,8 @@ void instance_set_reason(struct instance *, const char *, ...)
 json_t *instance_to_json(struct instance *);
 
 /* reload.c */
-int reload_start(struct conn *, struct app **, size_t, int, char **);
+int reload_start(struct conn *, struct app **, size_t, int, const char *,
+    char **);
 int reload_instance(struct instance *, char **);
 void reload_check_all(void);
 void reload_conn_gone(struct conn *);
@@ -382,6 +399,12 @@ int logsink_dropped(struct app *, uint64_t *);
 void logsink_files(struct app *, json_t *, int, int);
 void logsink_start(void);
 void logsink_stop(void);
+
+/* logdir.c */
+void logdir_owner(const struct app_config *, uid_t *, gid_t *);
+int logdir_make(const char *, uid_t, gid_t, char **);
+void logdir_retry(struct app *);
+void logdir_tick(void);
 
 /* server.c */
 int server_listen(char **);
@@ -470,11 +493,50 @@ struct cfgload {
 	char *ignored;                  /* options of a PM2 file left out */
 	json_t *declared;               /* names of every app of the file */
 };
-int cfgload_read(struct cmd_ctx *, struct cfgload *, char **);
+int cfgload_build(struct cmd_ctx *, const char *, struct cfgfile *,
+    struct cfgload *, char **);
 void cfgload_free(struct cfgload *);
 int cfgload_is_file(json_t *);
 int cfgload_declares(const struct cfgload *, const char *);
 int cfgload_wanted(const char *, const char *);
+
+/* ctlchan.c */
+struct ctlchan;
+int ctlchan_open(struct child *, char **);
+void ctlchan_spawned(struct child *);
+void ctlchan_close(struct child *);
+int ctlchan_drain(struct child *);
+
+/* nodeipc.c */
+struct nodeipc;
+int nodeipc_prepare(struct child *, uv_stdio_container_t *, int, json_t *);
+void nodeipc_spawned(struct child *);
+void nodeipc_close(struct child *);
+int nodeipc_send(struct child *, const char *);
+
+/* bindreq.c */
+int bindreq_serve(struct app *, const char *, int *);
+
+/* pm2compat.c */
+const char *pm2compat_exec_mode(const char *, char **);
+int pm2compat_words(json_t *, const char *, const char *, char **);
+void pm2compat_resolve(struct app_config *);
+int pm2compat_cluster(const struct app_config *);
+int pm2compat_is_node(const struct app_config *);
+const char *pm2compat_instance_var(const struct app_config *);
+
+/* cfgread.c */
+typedef void cfgread_cb(struct cmd_ctx *, const char *, struct cfgfile *,
+    char *);
+void cfgread_start(struct cmd_ctx *, cfgread_cb *);
+void cfgread_conn_gone(struct conn *);
+
+/* ecoeval.c */
+typedef void ecoeval_cb(void *, struct cfgfile *, char *);
+char *ecoeval_node(json_t *);
+int ecoeval_start(const char *, const char *, const char *, json_t *,
+    ecoeval_cb *, void *, char **);
+void ecoeval_shutdown(void);
 
 /* persist.c */
 int persist_save(char **);

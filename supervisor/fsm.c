@@ -33,13 +33,64 @@ fsm_stay(struct instance *inst)
 	return inst->state;
 }
 
+/*
+ * The stop proper: 'shutdown' on the Node IPC channel with
+ * shutdown_with_message (PM2: instead of the signal, when the app has the
+ * channel), else kill_signal; SIGKILL after kill_timeout.
+ */
+static enum inst_state
+fsm_signal(struct instance *inst)
+{
+	const struct app_config *c = &inst->app->cfg;
+
+	inst->draining = 0;
+	if (!c->shutdown_with_message ||
+	    nodeipc_send(inst->child, "\"shutdown\"") == -1)
+		instance_kill(inst, (int)c->kill_signal);
+	fsm_timer_start(inst, c->kill_timeout);
+	return INST_STOPPING;
+}
+
+/*
+ * A graceful stop. Processes that share the daemon's sockets are first
+ * asked to stop accepting and to finish their connections (ctlchan.c,
+ * preload/drain.c), for at most drain_timeout; then the signal.
+ */
 static enum inst_state
 fsm_kill(struct instance *inst)
 {
 	inst->killed = 0;
-	instance_kill(inst, (int)inst->app->cfg.kill_signal);
-	fsm_timer_start(inst, inst->app->cfg.kill_timeout);
-	return INST_STOPPING;
+	if (inst->app->cfg.drain_timeout > 0 && ctlchan_drain(inst->child) > 0) {
+		inst->draining = 1;
+		fsm_timer_start(inst, inst->app->cfg.drain_timeout);
+		return INST_STOPPING;
+	}
+	return fsm_signal(inst);
+}
+
+/* STOPPING: drained, or the drain or the kill timed out. */
+static enum inst_state
+fsm_drained(struct instance *inst)
+{
+	if (!inst->draining)            /* late: the signal went already */
+		return inst->state;
+	uv_timer_stop(&inst->timer);
+	log_info("%s[%d] id %d: drained (no new connections, none open)",
+	    inst->app->cfg.name, inst->index, inst->id);
+	return fsm_signal(inst);
+}
+
+static enum inst_state fsm_sigkill(struct instance *);
+
+static enum inst_state
+fsm_stop_timer(struct instance *inst)
+{
+	if (inst->draining) {
+		log_info("%s[%d] id %d: connections still open after the "
+		    "drain_timeout", inst->app->cfg.name, inst->index, inst->id);
+		return fsm_signal(inst);
+	}
+	return fsm_sigkill(inst);
 }
 
 static enum inst_state
@@ -169,6 +220,7 @@ fsm_stopped(struct instance *inst)
 	int not_ready = inst->not_ready;
 
 	uv_timer_stop(&inst->timer);
+	inst->draining = 0;
 	inst->not_ready = 0;
 	if (not_ready && !inst->restart_pending && !inst->deleting)
 		return fsm_exited(inst);
@@ -208,18 +260,18 @@ fsm_spawn(struct instance *inst)
 
 #define STAY fsm_stay
 static const fsm_action fsm_table[INST_NSTATES][EV_NEVENTS] = {
-	/*                 START           STOP          RESTART           READY      EXIT         TIMER */
-	[INST_STOPPED] = { fsm_user_start, STAY,         fsm_user_start,   STAY,      STAY,        STAY },
-	[INST_STARTING] = { STAY,          fsm_kill,     fsm_kill_restart, fsm_ready, fsm_exited,  fsm_not_ready },
-	[INST_ONLINE] =  { STAY,           fsm_kill,     fsm_kill_restart, STAY,      fsm_exited,  STAY },
-	[INST_STOPPING] = { fsm_pend_start, fsm_unpend,  fsm_pend_start,   STAY,      fsm_stopped, fsm_sigkill },
-	[INST_WAITING] = { fsm_user_start, fsm_cancel,   fsm_user_start,   STAY,      STAY,        fsm_spawn },
-	[INST_ERRORED] = { fsm_user_start, fsm_cancel,   fsm_user_start,   STAY,      STAY,        STAY },
+	/*                 START           STOP          RESTART           READY      EXIT         TIMER           DRAINED */
+	[INST_STOPPED] = { fsm_user_start, STAY,         fsm_user_start,   STAY,      STAY,        STAY,           STAY },
+	[INST_STARTING] = { STAY,          fsm_kill,     fsm_kill_restart, fsm_ready, fsm_exited,  fsm_not_ready,  STAY },
+	[INST_ONLINE] =  { STAY,           fsm_kill,     fsm_kill_restart, STAY,      fsm_exited,  STAY,           STAY },
+	[INST_STOPPING] = { fsm_pend_start, fsm_unpend,  fsm_pend_start,   STAY,      fsm_stopped, fsm_stop_timer, fsm_drained },
+	[INST_WAITING] = { fsm_user_start, fsm_cancel,   fsm_user_start,   STAY,      STAY,        fsm_spawn,      STAY },
+	[INST_ERRORED] = { fsm_user_start, fsm_cancel,   fsm_user_start,   STAY,      STAY,        STAY,           STAY },
 };
 #undef STAY
 
 static const char *fsm_event_names[EV_NEVENTS] = {
-	"start", "stop", "restart", "ready", "exit", "timer"
+	"start", "stop", "restart", "ready", "exit", "timer", "drained"
 };
 
 /*

@@ -147,6 +147,8 @@ child_exited(uv_process_t *proc, int64_t status, int term_signal)
 	struct instance *inst = child->inst;
 
 	uv_close((uv_handle_t *)proc, child_proc_closed);
+	nodeipc_close(child);
+	ctlchan_close(child);
 	if (inst == NULL) {
 		limits_exited(NULL, child);
 		return;
@@ -196,6 +198,8 @@ child_create(struct instance *inst)
 static void
 child_abort(struct child *child, int proc_initialized)
 {
+	ctlchan_close(child);
+	nodeipc_close(child);
 	limits_spawn_failed(child);
 	child->inst = NULL;
 	if (proc_initialized)
@@ -255,6 +259,8 @@ child_start(struct instance *inst, struct child *child, char **argv,
 		return -1;
 	}
 	child->pid = child->proc.pid;
+	ctlchan_spawned(child);
+	nodeipc_spawned(child);
 	uv_read_start((uv_stream_t *)&child->out.pipe, daemon_alloc, child_read);
 	uv_read_start((uv_stream_t *)&child->err.pipe, daemon_alloc, child_read);
 	if (limits_spawned(child, cause) == -1) {
@@ -270,20 +276,24 @@ instance_spawn(struct instance *inst, char **cause)
 {
 	struct app *app = inst->app;
 	struct child *child;
-	uv_stdio_container_t stdio[3 + CLUSTER_MAX_LISTENERS];
+	uv_stdio_container_t stdio[CLUSTER_MAX_STDIO];
 	char **argv = appcfg_argv(&app->cfg), **envp;
 	json_t *extra = json_object();
 	int nsock;
 
 	memset(stdio, 0, sizeof stdio);
-	nsock = cluster_spawn_prepare(inst, extra, &argv, stdio + 3, cause);
+	logdir_retry(app);
+	child = child_create(inst);
+	nsock = cluster_spawn_prepare(inst, child, extra, &argv, stdio + 3,
+	    cause);
 	if (nsock == -1) {
 		appcfg_strv_free(argv);
 		json_decref(extra);
+		child_abort(child, 0);
 		return -1;
 	}
+	nsock += nodeipc_prepare(child, stdio + 3 + nsock, 3 + nsock, extra);
 	envp = appcfg_envp(&app->cfg, inst->index, inst->id, extra);
-	child = child_create(inst);
 	if (child_start(inst, child, argv, envp, stdio, nsock, cause) == -1) {
 		json_decref(extra);
 		return -1;

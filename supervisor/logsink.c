@@ -34,6 +34,8 @@ struct applogs {
 	int ninst;
 	char *buf;                      /* a formatted line */
 	size_t bufsize;
+	uid_t uid;                      /* owner of the folders it makes, */
+	gid_t gid;                      /* (uid_t)-1: the daemon's */
 };
 
 static struct logfile *logsink_journal_file;
@@ -121,10 +123,13 @@ logsink_path(const char *set, const char *cwd, const char *suffix,
 	return p;
 }
 
+/* Opens path, after making its folder (owned as l says) if it is missing. */
 static struct logfile *
 logsink_open_path(struct applogs *l, const char *path, char **cause)
 {
-	if (strcmp(path, "/dev/null") == 0)
+	if (strcmp(path, "/dev/null") == 0 || strcmp(path, "NULL") == 0)
+		return NULL;
+	if (logdir_make(path, l->uid, l->gid, cause) == -1)
 		return NULL;
 	return logfile_open_file(path, &l->ro, cause);
 }
@@ -167,13 +172,14 @@ logsink_open(struct app *app, char **cause)
 	if (logsink_check(c, cause) == -1)
 		return -1;
 	l = xcalloc(1, sizeof *l);
+	logdir_owner(c, &l->uid, &l->gid);
 	if (df == NULL && c->time)
 		df = LOGFMT_DEFAULT_DATE;
 	logfmt_init(&l->fmt, c->log_type != NULL &&
 	    strcmp(c->log_type, "json") == 0 ? LOGFMT_JSON : LOGFMT_PLAIN,
 	    NULL, 0, (int)c->log_prefix);
 	if (df != NULL || l->fmt.type == LOGFMT_JSON)
-		l->fmt.date_format = xstrdup(df != NULL ? df :
+		l->fmt.date_format = momentfmt_to_strftime(df != NULL ? df :
 		    LOGFMT_DEFAULT_DATE);
 	l->ro.max_size = c->max_log_size;
 	l->ro.retain = (int)c->retain_logs;
@@ -196,8 +202,10 @@ logsink_open(struct app *app, char **cause)
 		logsink_journal_file = logfile_open_journal();
 	if (!l->files)
 		return 0;
-	if (c->log_file != NULL) {
-		path = logsink_path(c->log_file, c->cwd, ".log", c->name);
+	if (c->log_file != NULL && strcmp(c->log_file, "false") != 0) {
+		/* PM2's --log without a path: logs/NAME.log */
+		path = logsink_path(strcmp(c->log_file, "true") == 0 ? NULL :
+		    c->log_file, c->cwd, ".log", c->name);
 		l->comb = logsink_open_path(l, path, cause);
 		free(path);
 		if (l->comb == NULL && *cause != NULL)

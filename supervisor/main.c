@@ -150,6 +150,7 @@ main_cleanup(void)
 	instance_close_pipes();
 	sdnotify_close();
 	cluster_shutdown();
+	ecoeval_shutdown();
 	httpd_stop();
 	uv_close((uv_handle_t *)&D.stats_timer, NULL);
 	uv_close((uv_handle_t *)&D.sig_term, NULL);

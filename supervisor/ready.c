@@ -50,6 +50,7 @@ struct ready_wait {
 	char *setup_error;              /* the probe could not be set up */
 	int handles;                    /* timers not yet closed */
 	int done;
+	int soft;                       /* a timeout is taken as ready */
 	ready_cb *cb;
 	void *arg;
 };
@@ -122,6 +123,7 @@ ready_event(struct ready_wait *w, int event)
 	if (w == NULL || w->done)
 		return;
 	if ((w->kind == READY_NOTIFY && event == READY_EVENT_READY) ||
+	    (w->kind == READY_MESSAGE && event == READY_EVENT_MESSAGE) ||
 	    (w->kind == READY_LISTEN && (event == READY_EVENT_READY ||
 	    event == READY_EVENT_LISTEN)))
 		ready_finish(w, 1, NULL);
@@ -269,6 +271,10 @@ ready_timed_out(uv_timer_t *t)
 	char dur[32], *reason;
 
 	format_duration(w->timeout_ms, dur, sizeof dur);
+	if (w->soft) {
+		ready_finish(w, 1, NULL);
+		return;
+	}
 	if (w->probe != NULL)
 		xasprintf(&reason, "not ready after %s (%s: no answer)", dur,
 		    w->what);
@@ -280,6 +286,9 @@ ready_timed_out(uv_timer_t *t)
 		    "NOTIFY_SOCKET)", dur);
 	else if (w->kind == READY_LISTEN)
 		xasprintf(&reason, "not ready after %s (no listen() seen)",
+		    dur);
+	else if (w->kind == READY_MESSAGE)
+		xasprintf(&reason, "not ready after %s (no process.send('ready'))",
 		    dur);
 	else
 		xasprintf(&reason, "not ready after %s (%s)", dur, w->what);
@@ -358,6 +367,7 @@ ready_start(uv_loop_t *loop, const struct ready_spec *r, json_t *env,
 	w->kind = r->kind;
 	w->what = xstrdup(r->text != NULL ? r->text : "none");
 	w->timeout_ms = timeout_ms;
+	w->soft = r->soft;
 	w->cb = cb;
 	w->arg = arg;
 	if (r->kind == READY_TCP || r->kind == READY_HTTP)
@@ -375,7 +385,8 @@ ready_start(uv_loop_t *loop, const struct ready_spec *r, json_t *env,
 	if (w->setup_error != NULL)
 		first = 0;
 	if (w->setup_error != NULL ||
-	    (r->kind != READY_LISTEN && r->kind != READY_NOTIFY))
+	    (r->kind != READY_LISTEN && r->kind != READY_NOTIFY &&
+	    r->kind != READY_MESSAGE))
 		uv_timer_start(&w->tick, ready_tick, first, 0);
 	return w;
 }

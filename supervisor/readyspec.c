@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Readiness specs (--ready), as a person writes them: "none", "listen",
- * "notify", "delay:DUR", "tcp:[HOST:]PORT" and "http://HOST[:PORT][/PATH]",
+ * "notify", "message" (a node app's process.send('ready')), "delay:DUR", "tcp:[HOST:]PORT" and "http://HOST[:PORT][/PATH]",
  * HOST numeric (or localhost: the daemon resolves no names) and PORT a
  * number or "$VAR"/"${VAR}", read from the instance's environment when the
  * wait starts (ready.c).
@@ -129,6 +129,8 @@ ready_parse(const char *spec, struct ready_spec *r, char **cause)
 		r->kind = READY_LISTEN;
 	else if (strcmp(spec, "notify") == 0)
 		r->kind = READY_NOTIFY;
+	else if (strcmp(spec, "message") == 0)
+		r->kind = READY_MESSAGE;
 	else if (strncmp(spec, "delay:", 6) == 0) {
 		r->kind = READY_DELAY;
 		if (parse_duration(spec + 6, &r->delay_ms, NULL) == -1)
@@ -161,7 +163,8 @@ ready_parse(const char *spec, struct ready_spec *r, char **cause)
 		}
 	} else
 		return ready_fail(cause, spec, "expected none, listen, notify, "
-		    "delay:DUR, tcp:[HOST:]PORT or http://HOST[:PORT]/PATH");
+		    "message, delay:DUR, tcp:[HOST:]PORT or "
+		    "http://HOST[:PORT]/PATH");
 	r->text = xstrdup(spec);
 	return 0;
 }

@@ -36,6 +36,7 @@ struct reload_req {
 	struct conn *conn;              /* NULL once the client went away */
 	int running;                    /* app reloads not finished */
 	char *errors;                   /* one line per failed app */
+	char *message;                  /* printed above the list, or NULL */
 	json_t *names;                  /* the apps, for the reply */
 	TAILQ_ENTRY(reload_req) entry;
 };
@@ -81,11 +82,15 @@ reload_req_done(struct reload_req *req)
 			}
 		}
 		data = proto_ok("list", cmd_list_json(v, n));
+		if (req->message != NULL)
+			json_object_set_new(data, "message",
+			    json_string(req->message));
 		conn_reply(req->conn, data);
 		free(v);
 	}
 	json_decref(req->names);
 	free(req->errors);
+	free(req->message);
 	free(req);
 }
 
@@ -205,6 +210,7 @@ reload_start_slot(struct reload *rl, struct reload_slot *s)
 	TAILQ_REMOVE(&rl->app->instances, inst, entry);
 	TAILQ_INSERT_AFTER(&rl->app->instances, old, inst, entry);
 	inst->restarts = old->restarts + 1;
+	inst->replacement = 1;
 	if (old->keep_reason) {
 		/* why the daemon replaces it, shown as a restart shows it */
 		memcpy(inst->reason, old->reason, sizeof inst->reason);
@@ -341,14 +347,15 @@ reload_check_all(void)
 
 /*
  * Starts the rolling reload of the apps (replying on conn once they all
- * finish). surge <= 0 means each app's reload_surge. Returns -1 with
+ * finish, with message, if not NULL, above the list). surge <= 0 means
+ * each app's reload_surge. Returns -1 with
  * *cause set, starting nothing, when an app is being reloaded already.
  */
 static void reload_app_start(struct reload_req *, struct app *, int, int);
 
 int
 reload_start(struct conn *conn, struct app **apps, size_t napps, int surge,
-    char **cause)
+    const char *message, char **cause)
 {
 	struct reload_req *req;
 	size_t i;
@@ -362,6 +369,7 @@ reload_start(struct conn *conn, struct app **apps, size_t napps, int surge,
 	}
 	req = xcalloc(1, sizeof *req);
 	req->conn = conn;
+	req->message = message != NULL ? xstrdup(message) : NULL;
 	req->names = json_array();
 	req->running = (int)napps + 1;  /* held until every one is set up */
 	TAILQ_INSERT_TAIL(&reload_reqs, req, entry);

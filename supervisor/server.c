@@ -46,6 +46,7 @@ conn_close(struct conn *c)
 	TAILQ_REMOVE(&D.conns, c, entry);
 	op_conn_gone(c);
 	reload_conn_gone(c);
+	cfgread_conn_gone(c);
 	uv_close((uv_handle_t *)&c->pipe, conn_closed);
 }
 

@@ -20,6 +20,7 @@ stats_tick(uv_timer_t *t)
 {
 	(void)t;
 	limits_tick();
+	logdir_tick();
 }
 
 void

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
 """Helpers of the metrics, health and autoscaling tests: the daemon's HTTP
-endpoint (found with `corral info`), a parser of Prometheus' text format,
+endpoint (found with `corral doctor`), a parser of Prometheus' text format,
 a bounded HTTP load, test apps that speak socket activation and sd_notify,
 and a Prometheus server of the test's own."""
 
@@ -51,8 +51,8 @@ def with_metrics(corral, addr="127.0.0.1:0"):
 
 
 def endpoint(corral):
-    """host:port the daemon serves /metrics on (from `corral info`)."""
-    out = corral.ok("info")
+    """host:port the daemon serves /metrics on (from `corral doctor`)."""
+    out = corral.ok("doctor")
     m = re.search(r"^metrics: http://(\S+)/metrics", out, re.M)
     assert m, out
     return m.group(1)

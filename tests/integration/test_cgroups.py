@@ -84,7 +84,7 @@ FORKER = """\
 
 
 def info_tops(text):
-    """The top cgroup directories `corral info` lists."""
+    """The top cgroup directories `corral doctor` lists."""
     return [line.split()[-1] for line in text.splitlines()
             if line.startswith("  /") or re.match(r"^  [a-z,]+ /", line)]
 
@@ -94,7 +94,7 @@ class CG:
 
     def __init__(self, corral):
         self.c = corral
-        self.info = corral.ok("info")
+        self.info = corral.ok("doctor")
         self.tops = info_tops(self.info)
         m = re.search(r"^cgroups: (\S+)", self.info, re.M)
         self.backend = m.group(1) if m else "none"
@@ -330,7 +330,7 @@ def test_unprivileged_user_without_delegation_falls_back():
         assert p.returncode == 0, f"corral {args}: {p.returncode} {p.stderr}"
         return p.stdout
     try:
-        info = run("info")
+        info = run("doctor")
         assert re.search(r"^cgroups: none", info, re.M), info
         assert re.search(r"^note: .+", info, re.M), info
         run("start", "kids.py", "--name", "kids", "--max-memory", "500M")
@@ -447,7 +447,7 @@ def test_daemons_touch_only_their_own_cgroups(corral, tmp_path):
             os.mkdir(made[-1])
             dead.append(os.path.join(os.path.dirname(top), f"{tag}-dead"))
             os.makedirs(os.path.join(dead[-1], "app", "0"))
-        info = b.ok("info")
+        info = b.ok("doctor")
         assert re.search(r"^cgroups: v", info, re.M), info
         assert all(os.path.isdir(d) for d in made), b.daemon_log()
         # Under systemd each daemon may get a scope of its own: then b's
@@ -462,7 +462,7 @@ def test_daemons_touch_only_their_own_cgroups(corral, tmp_path):
             # The same name for a third home: refused while a lives.
             b.run("kill")
             b.env["CORRAL_CGROUP_NAME"] = f"{tag}-a"
-            info = b.ok("info")
+            info = b.ok("doctor")
             assert re.search(r"^cgroups: none", info, re.M), info
             assert "locked by another live daemon" in info, info
         # a still spawns into its own cgroups.

@@ -24,7 +24,7 @@ def online(corral, name, n):
 
 def test_metrics_are_off_unless_asked(corral):
     corral.ok("ls")
-    assert "metrics: off" in corral.ok("info")
+    assert "metrics: off" in corral.ok("doctor")
 
 
 @pytest.mark.parametrize("addr,why", [

@@ -74,6 +74,7 @@ load(const char *name, const char *text, struct cfgload *cl, char **cause,
     ...)
 {
 	struct cmd_ctx ctx;
+	struct cfgfile *cf;
 	char p[300];
 	json_t *argv = json_pack("[s]", name);
 	const char *w;
@@ -96,7 +97,13 @@ load(const char *name, const char *text, struct cfgload *cl, char **cause,
 	    "client");
 	assert_int_equal(args_parse(opts, argv, &ctx.args, cause), 0);
 	*cause = NULL;
-	rc = cfgload_read(&ctx, cl, cause);
+	memset(cl, 0, sizeof *cl);
+	/* What cfgread.c does for an INI or (without node) a JSON file. */
+	if ((cf = cfgfile_read(p, name, cause)) == NULL)
+		rc = -1;
+	else
+		rc = cfgload_build(&ctx, p, cf, cl, cause);
+	cfgfile_free(cf);
 	args_free(&ctx.args);
 	json_decref(ctx.env);
 	json_decref(argv);
@@ -279,9 +286,15 @@ test_pm2_json(void **state)
 	assert_int_equal(load("ecosystem.json",
 	    "{\"apps\": [{\"name\": \"api\", \"script\": \"app.sh\", "
 	    "\"exec_mode\": \"cluster\", \"kill_timeout\": 1600, "
+	    "\"vizion\": false, \"node_args\": [\"--a\", \"b c\"], "
 	    "\"uid\": \"root\", \"env\": {\"A\": 1}}]}", &cl, &cause, NULL), 0);
-	assert_string_equal(cl.ignored, "exec_mode (api)");
+	assert_string_equal(cl.ignored, "vizion (api)");
 	cfg = config_of(&cl, "api");
+	assert_string_equal(json_string_value(json_object_get(cfg,
+	    "exec_mode")), "cluster");
+	assert_int_equal(json_array_size(json_object_get(cfg, "node_args")), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(cfg,
+	    "node_args"), 1)), "b c");
 	assert_int_equal(json_integer_value(json_object_get(cfg,
 	    "kill_timeout")), 1600);
 	assert_string_equal(json_string_value(json_object_get(cfg, "user")),

@@ -31,6 +31,9 @@ static struct {
 	int frees;
 	int next_pid;
 	uint64_t now;
+	int drains;                     /* processes asked to drain */
+	int drain_asks;
+	int messages;                   /* 'shutdown' sent on the Node channel */
 } fake;
 
 /* Fakes of what fsm.c calls outside itself and policy.c. */
@@ -88,6 +91,23 @@ instance_free(struct instance *inst)
 	fake.frees++;
 }
 
+int
+ctlchan_drain(struct child *child)
+{
+	(void)child;
+	fake.drain_asks++;
+	return fake.drains;
+}
+
+int
+nodeipc_send(struct child *child, const char *msg)
+{
+	(void)child;
+	assert_string_equal(msg, "\"shutdown\"");
+	fake.messages++;
+	return 0;
+}
+
 void
 op_check_all(void)
 {
@@ -132,6 +152,7 @@ setup(void **state)
 	app.cfg.max_restarts = 16;
 	app.cfg.kill_signal = SIGTERM;
 	app.cfg.kill_timeout = 5000;
+	app.cfg.drain_timeout = 5000;
 	memset(&inst, 0, sizeof inst);
 	inst.app = &app;
 	inst.state = INST_STOPPED;
@@ -239,6 +260,58 @@ test_fsm_kill_signal_and_timeout(void **state)
 	assert_int_equal(inst.state, INST_STOPPED);
 	assert_non_null(strstr(inst.reason, "killed"));
 	assert_int_equal(fake.spawns, 1);
+}
+
+/* Processes sharing held sockets drain first; the signal comes after. */
+static void
+test_fsm_drain_then_signal(void **state)
+{
+	uint64_t due = 0;
+
+	(void)state;
+	fake.drains = 2;
+	fsm_event(&inst, EV_START);
+	fsm_event(&inst, EV_STOP);
+	assert_int_equal(inst.state, INST_STOPPING);
+	assert_int_equal(fake.drain_asks, 1);
+	assert_int_equal(fake.kills, 0);
+	assert_true(timer_armed(&due) && due <= 5000);
+	fsm_event(&inst, EV_DRAINED);
+	assert_int_equal(fake.kills, 1);
+	assert_int_equal(fake.last_kill, SIGTERM);
+	assert_false(inst.draining);
+	process_exits(0, SIGTERM);
+	assert_int_equal(inst.state, INST_STOPPED);
+
+	/* A drain that does not end: the signal at drain_timeout, then
+	 * SIGKILL at kill_timeout. */
+	app.cfg.drain_timeout = 300;
+	fsm_event(&inst, EV_START);
+	fsm_event(&inst, EV_STOP);
+	assert_true(timer_armed(&due) && due <= 300);
+	fsm_event(&inst, EV_TIMER);
+	assert_int_equal(fake.kills, 2);
+	assert_int_equal(fake.group_kills, 0);
+	fsm_event(&inst, EV_DRAINED);           /* late: changes nothing */
+	assert_int_equal(fake.kills, 2);
+	fsm_event(&inst, EV_TIMER);
+	assert_int_equal(fake.group_kills, 1);
+	process_exits(0, SIGKILL);
+	assert_int_equal(inst.state, INST_STOPPED);
+}
+
+/* shutdown_with_message: 'shutdown' instead of the signal (PM2). */
+static void
+test_fsm_shutdown_message(void **state)
+{
+	(void)state;
+	app.cfg.shutdown_with_message = 1;
+	fsm_event(&inst, EV_START);
+	fsm_event(&inst, EV_STOP);
+	assert_int_equal(fake.messages, 1);
+	assert_int_equal(fake.kills, 0);
+	process_exits(0, 0);
+	assert_int_equal(inst.state, INST_STOPPED);
 }
 
 static void
@@ -454,6 +527,8 @@ main(void)
 		T(test_fsm_spawn_failure_errored),
 		T(test_fsm_delete_frees_once_stopped),
 		T(test_fsm_shutdown_does_not_respawn),
+		T(test_fsm_drain_then_signal),
+		T(test_fsm_shutdown_message),
 	};
 
 	log_init("/dev/null", 0);       /* transitions are logged: keep quiet */

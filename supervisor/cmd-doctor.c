@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * `corral info` (also `doctor`): what this host and this daemon support for
+ * `corral doctor`: what this host and this daemon support for
  * limits and accounting: the cgroup backend, the daemon's cgroups, the
  * controllers and features in use, and why something is not enforced.
  */
@@ -102,9 +102,8 @@ cmd_info_exec(struct cmd_ctx *ctx)
 	return CMD_REPLIED;
 }
 
-const struct cmd_entry cmd_info_entry = {
-	.name = "info",
-	.aliases = { "doctor" },
+const struct cmd_entry cmd_doctor_entry = {
+	.name = "doctor",
 	.usage = "",
 	.summary = "tell what this host supports: cgroups, limits, stops",
 	.min_args = 0,
