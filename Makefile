@@ -21,12 +21,13 @@ SANFLAGS =
 endif
 
 CC ?= cc
-PKGS = libuv jansson inih ncursesw zlib libmicrohttpd
-HAVE_SYSTEMD := $(shell pkg-config --exists libsystemd && echo 1)
-ifeq ($(HAVE_SYSTEMD),1)
-PKGS += libsystemd
-SYSTEMD_DEFS = -DHAVE_LIBSYSTEMD=1
-endif
+# Every library is required, libsystemd too (journal sink, sd-bus scopes,
+# sd_notify). pkg-config is asked quietly when make reads this file: `make
+# deps` may not have installed it yet. The flags stamps below stop a build
+# with a clear message when a library is missing.
+PKGS = libuv jansson inih ncursesw zlib libmicrohttpd libsystemd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN = -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wwrite-strings -Wpointer-arith -Wundef
@@ -34,11 +35,14 @@ ifeq ($(CI),true)
 WARN += -Werror
 endif
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE $(SYSTEMD_DEFS) \
-	-DCORRAL_LIBDIR='"$(LIBDIR)"' -Icommon \
-	$(shell pkg-config --cflags $(PKGS)) -MMD -MP
-LIBS = $(shell pkg-config --libs $(PKGS)) -lm -lpthread
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -DHAVE_LIBSYSTEMD=1 \
+	-DCORRAL_LIBDIR='"$(LIBDIR)"' -Icommon $(PKG_CFLAGS) -MMD -MP
+LIBS = $(PKG_LIBS) -lm -lpthread
 LDFLAGS_ALL = $(LDFLAGS) $(SANFLAGS)
+SYSTEMD_CFLAGS := $(shell pkg-config --cflags libsystemd 2>/dev/null)
+SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null)
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 COMMON_SRC = $(wildcard common/*.c)
 SUP_SRC = $(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
@@ -62,9 +66,9 @@ KEEPER = $(BUILD)/corral-keeper
 # The engine the keeper tests start (tests/keeper/).
 FAKE_ENGINE = $(BUILD)/tests/fake-engine
 
-# The C example app (socket activation + sd_notify) needs libsystemd. It is
-# never a sanitizer build: it runs with the preload library in LD_PRELOAD.
-EXAMPLES = $(if $(HAVE_SYSTEMD),$(BUILD)/examples/corral-hello-c)
+# The C example app (socket activation + sd_notify) is never a sanitizer
+# build: it runs with the preload library in LD_PRELOAD.
+EXAMPLES = $(BUILD)/examples/corral-hello-c
 
 all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(KEEPER) $(PRELOAD) $(LOADER) \
 	$(EXAMPLES)
@@ -73,25 +77,44 @@ $(LOADER): exec/corral-ecosystem.js
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(BUILD)/examples/corral-hello-c: examples/c/server.c
-	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $< \
-		$(shell pkg-config --cflags --libs libsystemd)
+# The flags stamps: each holds the flags its objects are built with, is
+# rewritten only when they change (other CFLAGS, SANITIZE, CI, a library
+# installed or upgraded), and every object depends on it, so a change of
+# flags rebuilds what they went into. Making one first checks that
+# pkg-config finds the libraries.
+FLAGS_STAMP = $(BUILD)/.flags
+TEST_FLAGS_STAMP = $(BUILD)/.flags-test
+write_stamp = $(shell mkdir -p $(@D))$(file >$@.new,$(1))@if cmp -s $@.new $@; \
+	then rm -f $@.new; else mv -f $@.new $@; fi
 
-$(BUILD)/obj/%.o: %.c
+$(FLAGS_STAMP): FORCE
+	@sh scripts/need-libs.sh deps $(PKGS)
+	$(call write_stamp,$(CC) $(ALL_CFLAGS) $(LIBS) $(LDFLAGS_ALL) $(SYSTEMD_LIBS))
+
+$(TEST_FLAGS_STAMP): FORCE
+	@sh scripts/need-libs.sh test-deps cmocka
+	$(call write_stamp,$(CMOCKA_CFLAGS) $(CMOCKA_LIBS))
+
+FORCE:
+
+$(BUILD)/examples/corral-hello-c: examples/c/server.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE -o $@ $< $(SYSTEMD_CFLAGS) $(SYSTEMD_LIBS)
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/preload/%.o: preload/%.c
+$(BUILD)/obj/preload/%.o: preload/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE -fPIC -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/keeper/%.o: keeper/%.c
+$(BUILD)/obj/keeper/%.o: keeper/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE \
 		-DCORRAL_BINDIR='"$(BINDIR)"' -Icommon -Ikeeper -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/exec/%.o: exec/%.c
+$(BUILD)/obj/exec/%.o: exec/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP -c $< -o $@
 
@@ -121,7 +144,7 @@ $(BUILD)/corral-exec: $(call obj,$(EXEC_SRC))
 $(KEEPER): $(call obj,$(KEEPER_SRC))
 	$(CC) $(LDFLAGS_ALL) $(if $(SANFLAGS),,-static) -o $@ $^
 
-$(FAKE_ENGINE): tests/keeper/fake-engine.c
+$(FAKE_ENGINE): tests/keeper/fake-engine.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -o $@ $<
 
@@ -130,22 +153,26 @@ $(BUILD)/libcorral-preload.so: $(call obj,$(PRELOAD_SRC))
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBSUP) $(LIBCTL) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(CMOCKA_LIBS)
 
-$(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
+$(BUILD)/obj/tests/unit/%.o: tests/unit/%.c $(FLAGS_STAMP) $(TEST_FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isupervisor -Ictl -Imonitor $(shell pkg-config --cflags cmocka) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Isupervisor -Ictl -Imonitor $(CMOCKA_CFLAGS) -c $< -o $@
 
 # The client's and the daemon's sources include their private headers.
-$(BUILD)/obj/supervisor/%.o: ALL_CFLAGS += -Isupervisor
-$(BUILD)/obj/ctl/%.o: ALL_CFLAGS += -Ictl -Imonitor
-$(BUILD)/obj/monitor/%.o: ALL_CFLAGS += -Ictl -Imonitor
+$(BUILD)/obj/supervisor/%.o: private ALL_CFLAGS += -Isupervisor
+$(BUILD)/obj/ctl/%.o: private ALL_CFLAGS += -Ictl -Imonitor
+$(BUILD)/obj/monitor/%.o: private ALL_CFLAGS += -Ictl -Imonitor
 
+# Installing packages (apt-get, only what is missing). test-deps also
+# readies the VM harness of the cgroup-v2 tests when there is one, and the
+# npm packages some integration tests run.
 deps:
 	@sh scripts/deps.sh build
 
 test-deps:
 	@sh scripts/deps.sh test
+	@sh tests/vm/prepare.sh
 	@sh scripts/npm-deps.sh build/npm
 
 unit: all $(TESTS)
@@ -154,20 +181,22 @@ unit: all $(TESTS)
 integration: all $(FAKE_ENGINE)
 	BUILD=$(BUILD) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
-# The cgroup v2 tests, in the VM harness (../shared/vm): one boot per group,
-# skipped with a message where no VM can run; VM_TESTS=0 skips them.
+# The cgroup v2 tests, in the VM harness (tests/vm/harness.sh finds it): one
+# boot per group, skipped with a message where no VM can run; VM_TESTS=0
+# skips them.
 vm-test: all $(TESTS) $(FAKE_ENGINE)
 	@if [ "$(VM_TESTS)" = 0 ]; then echo "vm tests skipped (VM_TESTS=0)"; \
 	else sh tests/vm/cgroup.sh $(BUILD); fi
 
-# The fuzzers are sanitizer builds of their own: they run once, with the
-# normal build's tests (not again with SANITIZE=1).
+# The README's second command. Each step is a new make, which reads the
+# flags of the libraries test-deps may just have installed. The fuzzers are
+# sanitizer builds of their own: they run once, with the normal build's tests.
 test: test-deps
-	$(MAKE) lint-man
-	$(MAKE) unit
-	$(MAKE) integration
-	$(MAKE) vm-test
-	$(if $(filter 1,$(SANITIZE)),,$(MAKE) fuzz)
+	@$(MAKE) --no-print-directory lint-man
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory vm-test
+	@$(if $(filter 1,$(SANITIZE)),true,$(MAKE) --no-print-directory fuzz)
 
 # libFuzzer harnesses (tests/fuzz), built with clang, ASan and UBSan into
 # build-fuzz from the same sources; `make fuzz` runs each one for
@@ -233,18 +262,22 @@ clean:
 	rm -rf build build-san build-fuzz
 
 .PHONY: all deps test-deps unit integration vm-test test install uninstall \
-	lint-man clean fuzz fuzz-build
+	lint-man clean fuzz fuzz-build FORCE
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
 
-# The README's first command: set up, build, run the example app on every CPU.
-# Again after a change: the old app is deleted first. Port: EXAMPLE_PORT.
+# The README's first command: set up, build (in a new make, after deps), run
+# the example app on every CPU (`start` returns once the instances listen),
+# ask it four times, list it. Again after a change: the old app is deleted
+# first. Port: EXAMPLE_PORT.
 EXAMPLE_PORT ?= 3000
-run-example: deps all
-	-@$(BUILD)/corral delete hello >/dev/null 2>&1
+run-example: deps
+	@$(MAKE) --no-print-directory all
+	@$(BUILD)/corral delete hello >/dev/null 2>&1 || true
 	$(BUILD)/corral start examples/node/app.js --name hello -i max --port $(EXAMPLE_PORT)
-	@sleep 1; for i in 1 2 3 4; do curl -s http://127.0.0.1:$(EXAMPLE_PORT)/ || true; done
+	@for i in 1 2 3 4; do \
+		curl -fsS --max-time 10 http://127.0.0.1:$(EXAMPLE_PORT)/ || exit 1; done
 	$(BUILD)/corral ls
 
 .PHONY: run-example

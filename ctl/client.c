@@ -70,6 +70,30 @@ client_daemon_path(void)
 	return xstrdup("corrald");
 }
 
+/*
+ * Replaces this process with `corrald --help-commands WORD...`: the help
+ * of the daemon's command table, printed without starting a daemon.
+ * Returns (1) only when corrald cannot be run.
+ */
+int
+client_exec_help(json_t *words)
+{
+	char *path = client_daemon_path();
+	char **argv = xcalloc(json_array_size(words) + 3, sizeof *argv);
+	json_t *w;
+	size_t i;
+
+	argv[0] = (char *)"corrald";
+	argv[1] = (char *)"--help-commands";
+	json_array_foreach(words, i, w)
+		argv[i + 2] = (char *)json_string_value(w);
+	execvp(path, argv);
+	fprintf(stderr, "corral: cannot run %s: %s\n", path, strerror(errno));
+	free(argv);
+	free(path);
+	return 1;
+}
+
 /* Runs corrald, which returns once it serves (or failed). */
 static int
 client_spawn_daemon(char **cause)

@@ -24,6 +24,7 @@ json_t *client_recv(struct client *, char **);
 json_t *client_request(const char *, json_t *);
 json_t *client_env_json(void);
 void client_wait_gone(const struct client *, int);
+int client_exec_help(json_t *);
 
 /* print.c */
 void print_list(json_t *, int);

@@ -71,6 +71,38 @@ main_print_reply(struct client *cl, json_t *reply, int json_out)
 	return main_warning(reply);
 }
 
+/*
+ * For a command that does not start a daemon, when none runs: kill has
+ * nothing to stop, help comes from corrald's command table without serving
+ * anything, version says so.
+ */
+static int
+main_no_daemon(const char *cmd, json_t *words)
+{
+	if (strcmp(cmd, "help") == 0)
+		return client_exec_help(words);
+	if (strcmp(cmd, "version") == 0)
+		printf("corrald: not running\n");
+	else
+		printf("corral: no daemon running\n");
+	return 0;
+}
+
+static int
+main_has_word(json_t *words, const char *word)
+{
+	json_t *w;
+	size_t i;
+
+	json_array_foreach(words, i, w) {
+		if (strcmp(json_string_value(w), "--") == 0)
+			break;
+		if (strcmp(json_string_value(w), word) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Splits off the client-only flags (--json); returns the words to forward. */
 static json_t *
 main_words(int argc, char **argv, int *json_out)
@@ -110,7 +142,9 @@ main(int argc, char **argv)
 		cmd = argv[1];
 	if (strcmp(cmd, "monit") == 0)
 		return monit_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "kill") == 0)
+	/* Commands that need no daemon never start one. */
+	if (strcmp(cmd, "kill") == 0 || strcmp(cmd, "help") == 0 ||
+	    strcmp(cmd, "version") == 0)
 		start = 0;
 	words = main_words(argc > 2 ? argc - 2 : 0, argv + 2, &json_out);
 	if (strcmp(cmd, "startup") == 0 || strcmp(cmd, "unstartup") == 0) {
@@ -118,16 +152,24 @@ main(int argc, char **argv)
 		json_decref(words);
 		return rc;
 	}
+	if (strcmp(cmd, "version") == 0) {
+		printf("corral %s\n", CORRAL_VERSION);
+		if (main_has_word(words, "--client")) {
+			json_decref(words);
+			return 0;
+		}
+	}
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		strcpy(cwd, "/");
 
 	if (client_connect(&cl, start, &cause) == -1) {
 		if (!start) {
-			printf("corral: no daemon running\n");
 			client_close(&cl);
 			free(cause);
+			fflush(stdout);
+			rc = main_no_daemon(cmd, words);
 			json_decref(words);
-			return 0;
+			return rc;
 		}
 		fprintf(stderr, "corral: cannot reach the daemon: %s\n", cause);
 		free(cause);

@@ -1,8 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
 # Installs the Debian packages corral needs, only those that are missing.
-# Usage: deps.sh build|test
+#   build: compiler, pkg-config and the libraries (libsystemd included),
+#          node and curl for the example;
+#   test:  the above and what the tests use (cmocka, pytest, mandoc...);
+#   ci:    what .ci/run adds: mmdebstrap for the fresh-root step.
+# Usage: deps.sh build|test|ci
 set -e
+case $1 in
+build|test|ci) ;;
+*)	echo "usage: deps.sh build|test|ci" >&2; exit 100 ;;
+esac
 pkgs="build-essential pkg-config libuv1-dev libjansson-dev libinih-dev libncurses-dev libsystemd-dev zlib1g-dev libmicrohttpd-dev"
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v curl >/dev/null 2>&1 || pkgs="$pkgs curl"
@@ -11,6 +19,8 @@ if [ "$1" = test ]; then
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 	# clang and its runtime libraries: the libFuzzer harnesses (make fuzz)
 	pkgs="$pkgs clang libclang-rt-14-dev"
+elif [ "$1" = ci ]; then
+	pkgs="mmdebstrap"
 fi
 missing=""
 for p in $pkgs; do

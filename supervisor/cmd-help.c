@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: ISC */
-/* `corral help [command]`: the help text, made from the command table. */
+/*
+ * `corral help [command]`: the help text, made from the command table. The
+ * same text is what `corrald --help-commands [command]` prints without
+ * serving anything, for a client that finds no daemon running.
+ */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "corrald.h"
+
+extern const struct cmd_entry cmd_help_entry;
 
 static void
 cmd_help_append(char **text, const char *fmt, ...) PRINTFLIKE(2, 3);
@@ -69,19 +76,53 @@ cmd_help_all(void)
 	return text;
 }
 
+/* The help of command name, or of every command (NULL); NULL if unknown. */
+static char *
+cmd_help_text(const char *name)
+{
+	const struct cmd_entry *e;
+
+	if (name == NULL)
+		return cmd_help_all();
+	if ((e = cmd_find(name)) == NULL)
+		return NULL;
+	return cmd_help_one(e);
+}
+
+/*
+ * corrald --help-commands [command]: prints the help of the words to stdout
+ * and returns the exit status; a usage error (100) is told on stderr as the
+ * client tells the daemon's.
+ */
+int
+cmd_help_print(int argc, char **argv)
+{
+	char *text;
+
+	if (argc > cmd_help_entry.max_args) {
+		fprintf(stderr, "corral: usage: corral help %s\n",
+		    cmd_help_entry.usage);
+		return EXIT_USAGE;
+	}
+	if ((text = cmd_help_text(argc > 0 ? argv[0] : NULL)) == NULL) {
+		fprintf(stderr, "corral: unknown command '%s'\n", argv[0]);
+		return EXIT_USAGE;
+	}
+	fputs(text, stdout);
+	free(text);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static int
 cmd_help_exec(struct cmd_ctx *ctx)
 {
-	const struct cmd_entry *e;
-	char *text;
+	const char *name = args_npos(&ctx->args) > 0 ?
+	    args_pos(&ctx->args, 0) : NULL;
+	char *text = cmd_help_text(name);
 
-	if (args_npos(&ctx->args) == 0)
-		text = cmd_help_all();
-	else if ((e = cmd_find(args_pos(&ctx->args, 0))) != NULL)
-		text = cmd_help_one(e);
-	else {
+	if (text == NULL) {
 		conn_reply_error(ctx->conn, EXIT_USAGE, "unknown command '%s'",
-		    args_pos(&ctx->args, 0));
+		    name);
 		return CMD_REPLIED;
 	}
 	conn_reply(ctx->conn, proto_ok("message", json_str(text)));

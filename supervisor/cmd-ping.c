@@ -31,10 +31,18 @@ const struct cmd_entry cmd_ping_entry = {
 	.exec = cmd_ping_exec,
 };
 
+/* The client answers --client by itself; listed here for the help. */
+static const struct args_opt cmd_version_opts[] = {
+	{ "client", 0, ARGS_FLAG, "       only the client's version: "
+	    "never asks or starts the daemon" },
+	{ NULL, 0, 0, NULL }
+};
+
 const struct cmd_entry cmd_version_entry = {
 	.name = "version",
-	.usage = "",
-	.summary = "print the daemon's version",
+	.usage = "[--client]",
+	.summary = "print the client's and the running daemon's versions",
+	.opts = cmd_version_opts,
 	.min_args = 0,
 	.max_args = 0,
 	.exec = cmd_version_exec,

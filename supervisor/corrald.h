@@ -494,6 +494,9 @@ void cmd_apply(struct cmd_ctx *, struct instance **, size_t, enum inst_event,
 void cmd_all_instances(struct instance ***, size_t *);
 extern const struct cmd_entry *cmd_table[];
 
+/* cmd-help.c */
+int cmd_help_print(int, char **);
+
 /* sdnotify.c */
 int sdnotify_init(uv_loop_t *, char *(*)(void));
 void sdnotify_close(void);

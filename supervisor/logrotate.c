@@ -7,8 +7,12 @@
  * their own so that neither the event loop nor the log writer waits for
  * zlib; since a rotation can shift a file while it is being compressed, the
  * compressor follows the file by inode and puts NAME.k.gz wherever NAME.k is
- * when it finishes, holding the rotation lock. Rotated files older than an
- * age limit are removed at each rotation.
+ * when it finishes, holding the rotation lock. Each job holds the file open
+ * from its rotation on, so that its inode number cannot go to another file
+ * (the next live one) once a later rotation removes it. A compressor that
+ * lags drops the oldest jobs and later scans their logs for plain rotated
+ * files, so all of them end up compressed. Rotated files older than an age
+ * limit are removed at each rotation.
  */
 #include <sys/stat.h>
 
@@ -26,10 +30,12 @@
 #include "logs.h"
 
 #define LOGROTATE_MAX_JOBS 16
+#define LOGROTATE_MAX_BEHIND 64
 
 struct logrotate_job {
 	char *path;             /* the live file's name (NAME) */
 	int retain;
+	int fd;                 /* the rotated file, open; the job closes it */
 	dev_t dev;
 	ino_t ino;
 };
@@ -39,6 +45,12 @@ static pthread_mutex_t logrotate_qmutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t logrotate_qcond = PTHREAD_COND_INITIALIZER;
 static struct logrotate_job logrotate_jobs[LOGROTATE_MAX_JOBS];
 static int logrotate_njobs;
+/* Logs whose oldest job was dropped: compressed by a scan once idle. */
+static struct {
+	char *path;
+	int retain;
+} logrotate_behind[LOGROTATE_MAX_BEHIND];
+static int logrotate_nbehind;
 static int logrotate_busy;
 static int logrotate_running;
 static int logrotate_quit;
@@ -145,15 +157,19 @@ int
 logrotate_shift(const char *path, const struct logrotate_opts *o,
     char **cause)
 {
-	struct stat st;
-	int retain = o->retain > 0 ? o->retain : 1, have, rc;
+	char *name;
+	int retain = o->retain > 0 ? o->retain : 1, fd = -1, rc;
 
-	have = stat(path, &st) == 0;
 	logrotate_lock();
 	rc = logrotate_shift_locked(path, retain, cause);
+	if (rc == 0 && o->compress) {
+		name = logrotate_name(path, 1, 0);
+		fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		free(name);
+	}
 	logrotate_unlock();
-	if (rc == 0 && have && o->compress)
-		logrotate_gzip_enqueue(path, retain, st.st_dev, st.st_ino);
+	if (fd != -1)
+		logrotate_gzip_enqueue(path, retain, fd);
 	if (o->max_age_ms > 0)
 		logrotate_expire(path, o, logfmt_now_ms());
 	return rc;
@@ -264,31 +280,28 @@ logrotate_find(const char *path, int retain, dev_t dev, ino_t ino)
 	return found;
 }
 
+/* Compresses the job's file, which it then closes. */
 static void
 logrotate_run_job(struct logrotate_job *j)
 {
 	char *name, *gzname, *tmp, *cause = NULL;
-	int k, fd = -1;
+	int k;
 
 	logrotate_lock();
-	if ((k = logrotate_find(j->path, j->retain, j->dev, j->ino)) != 0) {
-		name = logrotate_name(j->path, k, 0);
-		/* The inode we rotated (found by stat): never a link. */
-		fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-		free(name);
-	}
+	k = logrotate_find(j->path, j->retain, j->dev, j->ino);
 	logrotate_unlock();
-	if (fd == -1)
+	if (k == 0) {           /* removed by the count limit meanwhile */
+		close(j->fd);
 		return;
+	}
 	xasprintf(&tmp, "%s.gz-%llu.tmp", j->path, (unsigned long long)j->ino);
-	if (logrotate_gzip_fd(fd, tmp, &cause) == -1) {
+	if (logrotate_gzip_fd(j->fd, tmp, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);
-		close(fd);
+		close(j->fd);
 		free(tmp);
 		return;
 	}
-	close(fd);
 	logrotate_lock();
 	if ((k = logrotate_find(j->path, j->retain, j->dev, j->ino)) != 0) {
 		name = logrotate_name(j->path, k, 0);
@@ -302,27 +315,71 @@ logrotate_run_job(struct logrotate_job *j)
 	} else
 		unlink(tmp);
 	logrotate_unlock();
+	close(j->fd);
 	free(tmp);
+}
+
+/*
+ * Compresses every plain NAME.k, oldest first: what the jobs dropped while
+ * the compressor lagged left behind.
+ */
+static void
+logrotate_catch_up(char *path, int retain)
+{
+	struct logrotate_job j;
+	struct stat st;
+	char *name;
+	int k;
+
+	for (k = retain; k >= 1; k--) {
+		logrotate_lock();
+		name = logrotate_name(path, k, 0);
+		j.fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+		    O_NONBLOCK);
+		free(name);
+		logrotate_unlock();
+		if (j.fd == -1)
+			continue;
+		if (fstat(j.fd, &st) != 0) {
+			close(j.fd);
+			continue;
+		}
+		j.path = path;
+		j.retain = retain;
+		j.dev = st.st_dev;
+		j.ino = st.st_ino;
+		logrotate_run_job(&j);
+	}
 }
 
 static void *
 logrotate_main(void *arg)
 {
 	struct logrotate_job j;
+	int scan;
 
 	(void)arg;
 	pthread_mutex_lock(&logrotate_qmutex);
 	for (;;) {
-		while (logrotate_njobs == 0 && !logrotate_quit)
+		while (logrotate_njobs == 0 && logrotate_nbehind == 0 &&
+		    !logrotate_quit)
 			pthread_cond_wait(&logrotate_qcond, &logrotate_qmutex);
-		if (logrotate_njobs == 0 && logrotate_quit)
+		if (logrotate_njobs == 0 && logrotate_nbehind == 0)
 			break;
-		j = logrotate_jobs[0];
-		memmove(&logrotate_jobs[0], &logrotate_jobs[1],
-		    (size_t)(--logrotate_njobs) * sizeof j);
+		if ((scan = logrotate_njobs == 0)) {
+			j.path = logrotate_behind[--logrotate_nbehind].path;
+			j.retain = logrotate_behind[logrotate_nbehind].retain;
+		} else {
+			j = logrotate_jobs[0];
+			memmove(&logrotate_jobs[0], &logrotate_jobs[1],
+			    (size_t)(--logrotate_njobs) * sizeof j);
+		}
 		logrotate_busy = 1;
 		pthread_mutex_unlock(&logrotate_qmutex);
-		logrotate_run_job(&j);
+		if (scan)
+			logrotate_catch_up(j.path, j.retain);
+		else
+			logrotate_run_job(&j);
 		free(j.path);
 		pthread_mutex_lock(&logrotate_qmutex);
 		logrotate_busy = 0;
@@ -349,19 +406,47 @@ logrotate_gzip_start(void)
 	return rc == 0 ? 0 : -1;
 }
 
+/* Notes that a job of path was dropped. Queue mutex held. */
+static void
+logrotate_behind_add(const char *path, int retain)
+{
+	int i;
+
+	for (i = 0; i < logrotate_nbehind; i++) {
+		if (strcmp(logrotate_behind[i].path, path) == 0) {
+			logrotate_behind[i].retain = retain;
+			return;
+		}
+	}
+	if (logrotate_nbehind == LOGROTATE_MAX_BEHIND)
+		return;         /* its files stay plain until the count removes them */
+	logrotate_behind[logrotate_nbehind].path = xstrdup(path);
+	logrotate_behind[logrotate_nbehind++].retain = retain;
+}
+
 /*
- * Queues the compression of the file just rotated from path. When the
- * compressor lags too far behind, the oldest job is dropped: its file stays
- * uncompressed, and is removed by the count limit like any other.
+ * Queues the compression of the file just rotated from path, open on fd
+ * (the job owns it). When the compressor lags too far behind, the oldest
+ * job is dropped (its descriptor closed, so the queue holds few), and
+ * once the queue is empty the compressor scans that log for the plain
+ * rotated files left.
  */
 void
-logrotate_gzip_enqueue(const char *path, int retain, dev_t dev, ino_t ino)
+logrotate_gzip_enqueue(const char *path, int retain, int fd)
 {
 	struct logrotate_job *j;
+	struct stat st;
 
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return;
+	}
 	pthread_mutex_lock(&logrotate_qmutex);
 	if (logrotate_njobs == LOGROTATE_MAX_JOBS) {
+		logrotate_behind_add(logrotate_jobs[0].path,
+		    logrotate_jobs[0].retain);
 		free(logrotate_jobs[0].path);
+		close(logrotate_jobs[0].fd);
 		memmove(&logrotate_jobs[0], &logrotate_jobs[1],
 		    (LOGROTATE_MAX_JOBS - 1) * sizeof *j);
 		logrotate_njobs--;
@@ -369,8 +454,9 @@ logrotate_gzip_enqueue(const char *path, int retain, dev_t dev, ino_t ino)
 	j = &logrotate_jobs[logrotate_njobs++];
 	j->path = xstrdup(path);
 	j->retain = retain;
-	j->dev = dev;
-	j->ino = ino;
+	j->fd = fd;
+	j->dev = st.st_dev;
+	j->ino = st.st_ino;
 	pthread_cond_broadcast(&logrotate_qcond);
 	pthread_mutex_unlock(&logrotate_qmutex);
 	if (!logrotate_running)
@@ -382,7 +468,8 @@ void
 logrotate_gzip_wait_idle(void)
 {
 	pthread_mutex_lock(&logrotate_qmutex);
-	while (logrotate_running && (logrotate_njobs > 0 || logrotate_busy))
+	while (logrotate_running && (logrotate_njobs > 0 ||
+	    logrotate_nbehind > 0 || logrotate_busy))
 		pthread_cond_wait(&logrotate_qcond, &logrotate_qmutex);
 	pthread_mutex_unlock(&logrotate_qmutex);
 }

@@ -35,7 +35,7 @@ int logrotate_shift(const char *, const struct logrotate_opts *, char **);
 int logrotate_expire(const char *, const struct logrotate_opts *, uint64_t);
 int logrotate_gzip(const char *, const char *, char **);
 int logrotate_gzip_start(void);
-void logrotate_gzip_enqueue(const char *, int, dev_t, ino_t);
+void logrotate_gzip_enqueue(const char *, int, int);
 void logrotate_gzip_stop(void);
 void logrotate_gzip_wait_idle(void);
 void logrotate_lock(void);

@@ -56,7 +56,8 @@ static void NORETURN
 main_usage(void)
 {
 	fprintf(stderr, "usage: corrald [-fv] [--foreground] [--resurrect] "
-	    "[--verbose] [--metrics ADDR] [FILE (with --foreground)]\n");
+	    "[--verbose] [--metrics ADDR] [FILE (with --foreground)]\n"
+	    "       corrald --help-commands [command]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -378,6 +379,9 @@ main(int argc, char **argv)
 	const char *metrics = getenv("CORRAL_METRICS"), *bootfile;
 	int ch, lockfd, ready_fd = -1;
 
+	/* The client's help when no daemon runs: no state, no socket. */
+	if (argc > 1 && strcmp(argv[1], "--help-commands") == 0)
+		return cmd_help_print(argc - 2, argv + 2);
 	fdlimit_close_inherited();
 	while ((ch = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
 		switch (ch) {

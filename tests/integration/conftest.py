@@ -394,10 +394,66 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
+# --- the user's own ~/.corral -------------------------------------------------
+#
+# No test may start a daemon in the real ~/.corral (every one has a private
+# CORRAL_HOME). The session compares that folder's daemon at its start and
+# at its end, without starting, stopping or asking it anything: a new one
+# run from this tree's binaries fails the session; one run from another
+# binary (another checkout, the user's own) is only reported.
+
+USER_HOME = Path(os.path.expanduser("~")) / ".corral"
+
+
+def user_home_daemon():
+    """(pid, starttime, exe) of the corrald serving ~/.corral, or None.
+    The pid file names it; a stale pid (gone, or another program now) is
+    none. A socket that accepts connections with no live daemon in the pid
+    file is reported as pid 0."""
+    try:
+        pid = int((USER_HOME / "corrald.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        pid = None
+    if pid:
+        st = proc_stat(pid)
+        exe = (proc_exe(pid) or "").replace(" (deleted)", "")
+        if st and st[0] not in ("Z", "X") and os.path.basename(exe) == "corrald":
+            return (pid, st[4], exe)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.settimeout(2)
+        s.connect(str(USER_HOME / "corral.sock"))
+        return (0, 0, "?")
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
 def pytest_sessionstart(session):
     for b in (CORRAL_BIN, CORRALD_BIN):
         if not os.access(b, os.X_OK):
             raise pytest.UsageError(f"{b} is missing: build first (make, or BUILD=...)")
+    session.config._corral_user_daemon = user_home_daemon()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_corral_user_daemon", None)
+    after = user_home_daemon()
+    if after is None or after == before:
+        return
+    ours = after[2].startswith(str(TOP) + os.sep)
+    msg = (f"a daemon appeared in {USER_HOME} during this session: pid "
+           f"{after[0]}, {after[2]}" + ("" if ours else
+           " (not this tree's binary: reported, not failed)"))
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    if tr is not None:
+        tr.ensure_newline()
+        tr.write_line(msg, red=True, bold=True)
+    else:
+        print(msg)
+    if ours or after[0] == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

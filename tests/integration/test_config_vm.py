@@ -12,8 +12,9 @@ import pytest
 
 from conftest import BUILD, TOP
 
-RUNNER = Path(os.environ.get("CORRAL_VM_RUNNER",
-                             TOP.parent / "shared" / "vm" / "run-in-vm.sh"))
+# The harness's runner, found as tests/vm/cgroup.sh finds it ($CORRAL_VM...).
+RUNNER = Path(subprocess.run(["sh", str(TOP / "tests/vm/harness.sh")],
+                             stdout=subprocess.PIPE, text=True).stdout.strip())
 
 
 @pytest.mark.skipif(os.environ.get("CORRAL_VM_TESTS") != "1",

@@ -97,12 +97,16 @@ def test_logs_follow_streams_new_lines(corral):
 
 
 def test_logs_follow_all_apps_sees_new_app(corral):
+    # The daemon subscribes the client before it replies with the files to
+    # tail: once the client shows early's line, it follows, and app late
+    # does not exist yet.
+    corral.script("early.sh", "#!/bin/sh\necho early-line\nexec sleep 1000\n")
+    corral.ok("start", "early.sh", "--name", "early")
+    wait_for(lambda: "early-line" in corral.logfile("early").read_text(),
+             what="early's line in its file")
     s = corral.spawn("logs")
+    s.wait_line(lambda ln: ln.endswith("early-line"), what="the tail")
     corral.script("tick.sh", TICKER)
-    # Whatever the client shows first, it must stream lines of an app that
-    # did not exist when it connected.
-    import time
-    time.sleep(0.5)
     corral.ok("start", "tick.sh", "--name", "late")
     s.wait_line(lambda ln: ln.endswith("tick-5"), what="line of an app started later")
     assert s.running()

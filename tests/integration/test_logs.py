@@ -271,20 +271,30 @@ def test_per_instance_combined_disabled_and_flush(corral):
 
 
 def test_logs_merge_by_time_since_raw_json(corral):
+    # Apps a and b take turns: line i is written once the test has made
+    # file go<i>, which it does once line i-1 is in its log file, so each
+    # line is read (and stamped) after the one before it.
     corral.script("a.py", f"""
         #!{PY}
         import os, sys, time
         me = sys.argv[1]
         for i in range(6):
             if (i % 2 == 0) == (me == "a"):
+                while not os.path.exists("go%d" % i):
+                    time.sleep(0.01)
                 os.write(1, b"%s %d\\n" % (me.encode(), i))
-            time.sleep(0.15)
         time.sleep(3600)
         """)
     corral.ok("start", "a.py", "--name", "a", "--time", "--", "a")
     corral.ok("start", "a.py", "--name", "b", "--log-type", "json", "--", "b")
-    wait_for(lambda: "a 4" in corral.logfile("a").read_text() and
-             "b 5" in corral.logfile("b").read_text(), what="six lines")
+    for i in range(6):
+        me = "a" if i % 2 == 0 else "b"
+        (corral.appdir / f"go{i}").touch()
+        wait_for(lambda: f"{me} {i}" in corral.logfile(me).read_text(),
+                 what=f"line '{me} {i}' in its log file")
+        # the clock moves past line i's stamp (ms) before line i+1 may be
+        # written
+        time.sleep(0.002)
     raw = corral.ok("logs", "--nostream", "--raw", "--out").splitlines()
     assert [l for l in raw if l[:2] in ("a ", "b ")] == \
         ["a 0", "b 1", "a 2", "b 3", "a 4", "b 5"]

@@ -204,7 +204,7 @@ def test_log_pane_tells_stdout_and_stderr_apart(corral, monit):
 def test_log_pane_scrolls_and_is_safe_from_escapes(corral, monit):
     corral.script("noisy.sh", r"""
         #!/bin/sh
-        sleep 1
+        while [ ! -e go ]; do sleep 0.05; done
         printf 'evil \033[2J\033[1;1Hgotcha\n'
         i=0
         while [ $i -lt 60 ]; do echo "line-$i"; i=$((i+1)); done
@@ -213,6 +213,9 @@ def test_log_pane_scrolls_and_is_safe_from_escapes(corral, monit):
     corral.ok("ping")
     t = monit()
     corral.ok("start", "noisy.sh", "--name", "noisy")
+    # monit streams the log lines on the connection its table comes by
+    wait_row(t, "noisy", lambda c: True, "noisy in the table")
+    (corral.appdir / "go").touch()
     t.wait_text("line-59")
     # the escape sequences are shown, not obeyed: the screen is intact
     assert t.lines()[-1].startswith("q:quit")

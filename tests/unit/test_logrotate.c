@@ -202,6 +202,74 @@ test_compress_after_shift(void **state)
 	free(path);
 }
 
+/*
+ * The compressor must never put one file's content under another's name:
+ * with two files kept, a rotated file is removed two rotations later and
+ * its inode number may go to the next live file while its compression is
+ * still queued or running. Many rounds make the overlap likely.
+ */
+static void
+test_compress_never_swaps_files(void **state)
+{
+	struct logrotate_opts o = { 0, 2, 1, 0 };
+	char *path = path_in("s.log"), *cause = NULL, text[32];
+	int round, i;
+
+	(void)state;
+	for (round = 0; round < 1000; round++) {
+		for (i = 1; i <= 4; i++) {
+			snprintf(text, sizeof text, "round %d gen %d\n", round, i);
+			put(path, text);
+			assert_int_equal(logrotate_shift(path, &o, &cause), 0);
+		}
+		logrotate_gzip_wait_idle();
+		for (i = 1; i <= 2; i++) {
+			snprintf(text, sizeof text, "round %d gen %d\n", round,
+			    5 - i);
+			assert_file(path, i, 0, NULL);
+			assert_file(path, i, 1, text);
+		}
+	}
+	free(path);
+}
+
+/*
+ * More rotations than the compressor's queue holds, of files slow to
+ * compress: jobs are dropped, and the compressor catches up with a scan,
+ * so that every rotated file ends up compressed.
+ */
+static void
+test_compress_catches_up(void **state)
+{
+	struct logrotate_opts o = { 0, 40, 1, 0 };
+	char *path = path_in("big.log"), *cause = NULL, *got, *name, head[16];
+	unsigned int seed = 1;
+	FILE *f;
+	int i, k, n;
+
+	(void)state;
+	for (i = 1; i <= 30; i++) {
+		assert_non_null(f = fopen(path, "w"));
+		fprintf(f, "gen %d\n", i);
+		for (n = 0; n < 1 << 18; n++)      /* 256 KiB, barely shrinking */
+			putc('a' + rand_r(&seed) % 26, f);
+		fclose(f);
+		assert_int_equal(logrotate_shift(path, &o, &cause), 0);
+	}
+	logrotate_gzip_wait_idle();
+	for (k = 1; k <= 30; k++) {
+		assert_file(path, k, 0, NULL);
+		name = logrotate_name(path, k, 1);
+		got = gunzip(name);
+		assert_non_null(got);
+		snprintf(head, sizeof head, "gen %d\n", 31 - k);
+		assert_memory_equal(got, head, strlen(head));
+		free(got);
+		free(name);
+	}
+	free(path);
+}
+
 static void
 test_expire_by_age(void **state)
 {
@@ -238,6 +306,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_gzip_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compress_after_shift, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_compress_never_swaps_files,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compress_catches_up, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_expire_by_age, setup,
 		    teardown),

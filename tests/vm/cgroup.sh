@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
 # Runs the cgroup tests on cgroup v2 in throw-away guests of the VM harness
-# (../shared/vm, or $CORRAL_VM): one boot per group.
+# (found by tests/vm/harness.sh; `make test-deps` readies it with
+# tests/vm/prepare.sh): one boot per group.
 #   plain:   the live unit test and tests/integration/test_cgroups.py as
 #            root in the guest's root cgroup;
 #   systemd: the live unit test in a Delegate=yes service as root (the
@@ -20,8 +21,7 @@ case $build in
 *)	groups=${*:-plain systemd} ;;
 esac
 top=$(cd "$(dirname "$0")/../.." && pwd)
-vm=${CORRAL_VM:-$top/../shared/vm/run-in-vm.sh}
-[ -x "$vm" ] || vm=/work/shared/vm/run-in-vm.sh
+vm=$(sh "$top/tests/vm/harness.sh")
 live=$top/$build/tests/test_cgroup_live
 [ -x "$live" ] || live=$build/tests/test_cgroup_live
 
@@ -31,7 +31,7 @@ if [ ! -x "$vm" ]; then
 fi
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1 &&
     ! [ -d "${VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/corral-vm}/uml" ]; then
-	echo "vm cgroup tests skipped: neither qemu nor user-mode-linux is installed"
+	echo "vm cgroup tests skipped: neither qemu nor user-mode-linux is installed (make test-deps installs them)"
 	exit 0
 fi
 if [ ! -x "$live" ]; then
