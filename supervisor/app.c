@@ -84,7 +84,7 @@ app_find_instance(int id, int any)
 	if (id < 0 || (inst = hmap_find(&D.inst_ids, (uint64_t)id, NULL,
 	    NULL)) == NULL)
 		return NULL;
-	return any || !inst->deleting ? inst : NULL;
+	return any || !fsm_deleting(inst) ? inst : NULL;
 }
 
 /* Makes inst findable under id (its id from now on). */
@@ -127,7 +127,7 @@ app_targets(const char *target, struct instance ***v, size_t *n, char **cause)
 		if (app->deleted || (!all && strcmp(app->cfg.name, target) != 0))
 			continue;
 		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (!inst->deleting)
+			if (!fsm_deleting(inst))
 				app_push(v, n, inst);
 		}
 	}
@@ -155,9 +155,7 @@ app_delete(struct app *app)
 	autoscale_stop(app);
 	log_info("%s: deleted", app->cfg.name);
 	TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next) {
-		inst->deleting = 1;
-		inst->restart_pending = 0;
-		fsm_event(inst, EV_STOP);
+		fsm_event(inst, EV_DELETE);
 	}
 	app_release(app);
 }

@@ -106,7 +106,7 @@ autoscale_keep(const struct app *app, struct app_config *cfg)
 		return;
 	if (app != NULL) {
 		TAILQ_FOREACH(inst, &app->instances, entry)
-			n += !inst->deleting;
+			n += !fsm_deleting(inst);
 		if (n >= cfg->scale_min && n <= max)
 			cfg->instances = n;
 	}
@@ -124,7 +124,7 @@ autoscale_count(const struct app *app)
 	long long n = 0;
 
 	TAILQ_FOREACH(inst, &app->instances, entry)
-		n += !inst->deleting;
+		n += !fsm_deleting(inst);
 	return n;
 }
 
@@ -198,7 +198,7 @@ autoscale_quiet(const struct app *app)
 	int online = 0;
 
 	TAILQ_FOREACH(inst, &app->instances, entry)
-		online += inst->state == INST_ONLINE && !inst->deleting;
+		online += inst->state == INST_ONLINE && !fsm_deleting(inst);
 	return online > 0 && app->reload == NULL && app_settled(app);
 }
 

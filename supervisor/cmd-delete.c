@@ -34,9 +34,7 @@ cmd_delete_exec(struct cmd_ctx *ctx)
 			continue;
 		}
 		app->cfg.instances--;
-		inst->deleting = 1;
-		inst->restart_pending = 0;
-		fsm_event(inst, EV_STOP);
+		fsm_event(inst, EV_DELETE);
 	}
 	op_create(ctx->conn, ids, n, OP_WANT_STOPPED, "deleted");
 	free(ids);

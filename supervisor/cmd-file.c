@@ -103,12 +103,10 @@ cmd_file_replace(struct app *app, struct app_config *cfg,
 	app->cfg = *cfg;
 	memset(cfg, 0, sizeof *cfg);
 	TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next) {
-		if (inst->deleting)
+		if (fsm_deleting(inst))
 			continue;
 		if (inst->index >= app->cfg.instances) {
-			inst->deleting = 1;
-			inst->restart_pending = 0;
-			fsm_event(inst, EV_STOP);
+			fsm_event(inst, EV_DELETE);
 			continue;
 		}
 		have++;
@@ -188,7 +186,7 @@ cmd_file_one(struct cfgload *cl, size_t i, int mode, struct instance ***start,
 		cmd_file_note(msg, "%s: already declared, started as it is "
 		    "(corral reload FILE applies changes)", app->cfg.name);
 		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (!inst->deleting)
+			if (!fsm_deleting(inst))
 				cmd_file_push(start, nstart, inst);
 		}
 		return;
@@ -308,7 +306,7 @@ cmd_file_targets(struct cmd_ctx *ctx, struct cfgfile *cf,
 		    !cfgload_wanted(only, app->cfg.name))
 			continue;
 		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (!inst->deleting)
+			if (!fsm_deleting(inst))
 				cmd_file_push(v, n, inst);
 		}
 	}

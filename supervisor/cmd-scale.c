@@ -51,7 +51,7 @@ scale_apply(struct app *app, long long target, int **ids, size_t *n)
 	int *v;
 
 	TAILQ_FOREACH(inst, &app->instances, entry) {
-		if (inst->deleting)
+		if (fsm_deleting(inst))
 			continue;
 		all = xreallocarray(all, nall + 1, sizeof *all);
 		all[nall++] = inst;
@@ -62,11 +62,6 @@ scale_apply(struct app *app, long long target, int **ids, size_t *n)
 		all = xreallocarray(all, nall + 1, sizeof *all);
 		all[nall++] = instance_create(app, (int)i);
 	}
-	/* The list is in index order: the highest indices go. */
-	for (i = (size_t)target; i < count; i++) {
-		all[i]->deleting = 1;
-		all[i]->restart_pending = 0;
-	}
 	/* An event may free instances: each is looked up again by id. */
 	v = xcalloc(nall + 1, sizeof *v);
 	for (i = 0; i < nall; i++)
@@ -75,7 +70,7 @@ scale_apply(struct app *app, long long target, int **ids, size_t *n)
 	for (i = (size_t)target < count ? (size_t)target : count; i < nall;
 	    i++) {
 		if ((inst = app_find_instance(v[i], 1)) != NULL)
-			fsm_event(inst, i < count ? EV_STOP : EV_START);
+			fsm_event(inst, i < count ? EV_DELETE : EV_START);
 	}
 	if (ids != NULL) {
 		*ids = v;
@@ -105,7 +100,7 @@ cmd_scale_exec(struct cmd_ctx *ctx)
 		return CMD_REPLIED;
 	}
 	TAILQ_FOREACH(inst, &app->instances, entry)
-		count += !inst->deleting;
+		count += !fsm_deleting(inst);
 	if (cmd_scale_count(args_pos(&ctx->args, 1), count, &target,
 	    &cause) == -1) {
 		conn_reply_error(ctx->conn, EXIT_USAGE, "%s", cause);

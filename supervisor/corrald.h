@@ -130,6 +130,9 @@ enum inst_event {
 	EV_TIMER,                       /* the state's timer fired */
 	EV_DRAINED,                     /* its processes stopped accepting and
 					   their connections ended */
+	EV_NOT_READY,                   /* the readiness wait failed (the reason
+					   is set) */
+	EV_DELETE,                      /* stop it and free it once stopped */
 	EV_NEVENTS
 };
 
@@ -188,8 +191,14 @@ struct instance {
 	int exit_signal;
 	char reason[192];               /* the last transition's reason */
 	int reason_stale;               /* reason is the previous run's */
-	int restart_pending;            /* start again once stopped */
-	int deleting;                   /* free once stopped */
+	struct {                        /* fsm.c's alone: read them with
+					   fsm_deleting() and the like */
+		int restart_pending;    /* start again once stopped */
+		int deleting;           /* free once stopped */
+		int not_ready;          /* killed for not getting ready */
+		int start_failed;       /* the last start failed: no process,
+					   or not ready */
+	} fsm;
 	int killed;                     /* SIGKILL already sent this stop */
 	int draining;                   /* stopping: waits for DRAINED first */
 	int replacement;                /* started by a reload (reload.c) */
@@ -203,7 +212,6 @@ struct instance {
 	long long memory_restarts;      /* replaced for max_memory_restart */
 	uint64_t memory_restart_at;     /* monotonic ms of the last one */
 	struct ready_wait *ready;       /* while the process gets ready */
-	int not_ready;                  /* killed for not getting ready */
 	long long start_failures;       /* runs that never got ready */
 	uint64_t resource_backoff;      /* ms, while the daemon lacks fds */
 	int resource_wait;              /* the next spawn is such a retry */
@@ -389,6 +397,11 @@ void scale_apply(struct app *, long long, int **, size_t *);
 
 /* fsm.c */
 void fsm_event(struct instance *, enum inst_event);
+void fsm_set_hook(void (*)(void));
+void fsm_settle(void);
+int fsm_deleting(const struct instance *);
+int fsm_restart_pending(const struct instance *);
+int fsm_start_failed(const struct instance *);
 
 /* policy.c */
 #define POLICY_STOP 0

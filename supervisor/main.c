@@ -162,7 +162,7 @@ main_cleanup(void)
 	uv_close((uv_handle_t *)&D.sig_usr1, NULL);
 }
 
-/* Called after every instance transition: ends the daemon once all stopped. */
+/* After a shutdown began: ends the daemon once every app has stopped. */
 void
 daemon_check_shutdown(void)
 {
@@ -187,6 +187,18 @@ daemon_check_shutdown(void)
 	main_cleanup();
 }
 
+/*
+ * The state machine's hook, run after instance transitions: the replies
+ * that wait for instances, the rolling reloads, the end of a shutdown.
+ */
+static void
+main_after_transition(void)
+{
+	op_check_all();
+	reload_check_all();
+	daemon_check_shutdown();
+}
+
 /* Stops every app gracefully; conn (may be NULL) gets the reply at the end. */
 void
 daemon_shutdown(struct conn *conn)
@@ -203,7 +215,6 @@ daemon_shutdown(struct conn *conn)
 	log_info("shutting down: stopping every app");
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next) {
-			inst->restart_pending = 0;
 			fsm_event(inst, EV_STOP);
 		}
 	}
@@ -424,6 +435,7 @@ main(int argc, char **argv)
 	TAILQ_INIT(&D.conns);
 	TAILQ_INIT(&D.ops);
 	TAILQ_INIT(&D.children);
+	fsm_set_hook(main_after_transition);
 	main_signals();
 	limits_init();
 	logsink_start();

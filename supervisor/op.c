@@ -109,7 +109,7 @@ op_settled(struct op *op)
 			continue;
 		if (inst->state == INST_STOPPING || inst->state == INST_STARTING)
 			return 0;
-		if (op->want == OP_WANT_SETTLED && inst->restart_pending)
+		if (op->want == OP_WANT_SETTLED && fsm_restart_pending(inst))
 			return 0;
 		/*
 		 * A stop is over once the instance is no longer stopping: it

@@ -25,7 +25,7 @@ persist_running(const struct app *app)
 	const struct instance *inst;
 
 	TAILQ_FOREACH(inst, &app->instances, entry) {
-		if (!inst->deleting && inst->state != INST_STOPPED)
+		if (!fsm_deleting(inst) && inst->state != INST_STOPPED)
 			return 1;
 	}
 	return 0;

@@ -144,9 +144,7 @@ reload_remove(int id)
 
 	if (inst == NULL)
 		return;
-	inst->deleting = 1;
-	inst->restart_pending = 0;
-	fsm_event(inst, EV_STOP);
+	fsm_event(inst, EV_DELETE);
 }
 
 /* Why a replacement is not on its way to ready any more. */
@@ -154,10 +152,9 @@ static void
 reload_why(struct instance *inst, const struct reload_slot *s, char *buf,
     size_t size)
 {
-	if (inst == NULL || inst->deleting)
+	if (inst == NULL || fsm_deleting(inst))
 		snprintf(buf, size, "was stopped or deleted");
-	else if (inst->not_ready || strncmp(inst->reason, "cannot start", 12)
-	    == 0)
+	else if (fsm_start_failed(inst))
 		snprintf(buf, size, "%s", inst->reason);
 	else if (inst->pid != s->new_pid || inst->child == NULL) {
 		if (inst->exit_signal != 0)
@@ -201,7 +198,7 @@ reload_start_slot(struct reload *rl, struct reload_slot *s)
 {
 	struct instance *old = app_find_instance(s->old_id, 1), *inst;
 
-	if (old == NULL || old->deleting) {
+	if (old == NULL || fsm_deleting(old)) {
 		/* Gone meanwhile (scaled down, deleted): nothing to replace. */
 		s->state = SLOT_DONE;
 		return;
@@ -234,7 +231,7 @@ reload_check_slot(struct reload *rl, struct reload_slot *s)
 	if (s->state != SLOT_STARTING)
 		return 0;
 	inst = app_find_instance(s->new_id, 1);
-	if (inst != NULL && !inst->deleting && inst->pid == s->new_pid &&
+	if (inst != NULL && !fsm_deleting(inst) && inst->pid == s->new_pid &&
 	    inst->child != NULL) {
 		if (inst->state == INST_STARTING)
 			return 1;
@@ -400,7 +397,7 @@ reload_app_start(struct reload_req *req, struct app *app, int surge,
 	if (rl->surge < 1)
 		rl->surge = 1;
 	TAILQ_FOREACH(inst, &app->instances, entry) {
-		if (inst->deleting || (only_id >= 0 && inst->id != only_id))
+		if (fsm_deleting(inst) || (only_id >= 0 && inst->id != only_id))
 			continue;
 		rl->slots = xreallocarray(rl->slots, rl->nslots + 1,
 		    sizeof *rl->slots);
