@@ -155,20 +155,13 @@ void
 cmd_apply(struct cmd_ctx *ctx, struct instance **v, size_t n,
     enum inst_event ev, int want, const char *message)
 {
-	int *ids = xcalloc(n, sizeof *ids);
-	long long *base = xcalloc(n, sizeof *base);
-	struct instance *inst;
+	int *ids = app_ids(v, n);
+	long long *base = xcalloc(n + 1, sizeof *base);
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		ids[i] = v[i]->id;
+	for (i = 0; i < n; i++)
 		base[i] = v[i]->start_failures;
-	}
-	/* An event may free instances (deleted ones): look each one up again. */
-	for (i = 0; i < n; i++) {
-		if ((inst = app_find_instance(ids[i], 1)) != NULL)
-			fsm_event(inst, ev);
-	}
+	app_feed(ids, n, ev);
 	op_create_tracked(ctx->conn, ids, ev == EV_START || ev == EV_RESTART ?
 	    base : NULL, n, want, message);
 	free(base);

@@ -360,6 +360,7 @@ void appcfg_strv_free(char **);
 int sys_ncpu(void);
 
 /* app.c */
+#define APP_BIND_NOW 1                  /* app_declare(): bind sockets now */
 struct app *app_create(struct app_config *);
 void app_ref(struct app *);
 void app_unref(struct app *);
@@ -372,6 +373,17 @@ int app_targets(const char *, struct instance ***, size_t *, char **);
 void app_delete(struct app *);
 int app_settled(const struct app *);
 const char *app_state_name(enum inst_state);
+long long app_count(const struct app *);
+int *app_ids(struct instance **, size_t);
+void app_feed(const int *, size_t, enum inst_event);
+void app_instances(struct app *, struct instance ***, size_t *);
+int app_check(const struct app_config *, char **);
+struct app *app_declare(struct app_config *, const char *, int, char **);
+void app_scale(struct app *, long long, int **, size_t *);
+void app_reconfigure(struct app *, struct app_config *, struct instance ***,
+    size_t *, struct instance ***, size_t *);
+void app_delete_instance(struct instance *);
+void app_delete_ids(const int *, size_t, int);
 
 /* instance.c */
 struct instance *instance_create(struct app *, int);
@@ -391,9 +403,6 @@ int reload_instance(struct instance *, char **);
 void reload_check_all(void);
 void reload_conn_gone(struct conn *);
 void reload_free_all(void);
-
-/* cmd-scale.c */
-void scale_apply(struct app *, long long, int **, size_t *);
 
 /* fsm.c */
 void fsm_event(struct instance *, enum inst_event);
