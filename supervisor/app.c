@@ -127,7 +127,8 @@ app_targets(const char *target, struct instance ***v, size_t *n, char **cause)
 	*v = NULL;
 	*n = 0;
 	TAILQ_FOREACH(app, &D.apps, entry) {
-		if (!app->deleted && (all || strcmp(app->cfg.name, target) == 0))
+		if (!app->deleted && (all ||
+		    strcmp(app->cfg.name, target) == 0))
 			app_instances(app, v, n);
 	}
 	if (*n == 0 && !all && parse_int(target, 0, 1 << 30, &id, NULL) == 0 &&
@@ -274,8 +275,8 @@ app_declare(struct app_config *cfg, const char *source, int flags,
 		return NULL;
 	}
 	if (app_find(cfg->name) != NULL) {
-		xasprintf(cause, "an app named '%s' exists already (restart it, "
-		    "or use --name)", cfg->name);
+		xasprintf(cause, "an app named '%s' exists already (restart "
+		    "it, or use --name)", cfg->name);
 		appcfg_free(cfg);
 		return NULL;
 	}

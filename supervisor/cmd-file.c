@@ -12,7 +12,6 @@
  * reload FILE starts the new apps and reloads every other one, rolling,
  * with the file's settings.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,23 +30,6 @@ static const struct args_opt cmd_file_opts[] = {
 	{ NULL, 0, 0, NULL }
 };
 
-static void cmd_file_note(char **, const char *, ...) PRINTFLIKE(2, 3);
-
-/* Adds a line to the message printed above the list. */
-static void
-cmd_file_note(char **msg, const char *fmt, ...)
-{
-	char *line, *old = *msg;
-	va_list ap;
-
-	va_start(ap, fmt);
-	xvasprintf(&line, fmt, ap);
-	va_end(ap);
-	xasprintf(msg, "%s%s%s", old ? old : "", old ? "\n" : "", line);
-	free(line);
-	free(old);
-}
-
 /* Deletes the apps that came from path and that the file lacks now. */
 static void
 cmd_file_prune(const struct cfgload *cl, char **msg)
@@ -61,7 +43,7 @@ cmd_file_prune(const struct cfgload *cl, char **msg)
 			continue;
 		if (cfgload_declares(cl, app->cfg.name))
 			continue;
-		cmd_file_note(msg, "%s: deleted (no longer in the file)",
+		cmd_note(msg, "%s: deleted (no longer in the file)",
 		    app->cfg.name);
 		app_delete(app);
 	}
@@ -79,10 +61,10 @@ cmd_file_one(struct cfgload *cl, size_t i, int mode, struct instance ***start,
 
 	if ((app = app_find(cfg->name)) == NULL) {
 		if (mode != FILE_START)
-			cmd_file_note(msg, "%s: started (new)", cfg->name);
+			cmd_note(msg, "%s: started (new)", cfg->name);
 		/* checked whole by cfgload_build(): a failure is a race */
 		if ((app = app_declare(cfg, cl->path, 0, &cause)) == NULL) {
-			cmd_file_note(msg, "%s", cause);
+			cmd_note(msg, "%s", cause);
 			free(cause);
 		} else
 			app_instances(app, start, nstart);
@@ -92,19 +74,19 @@ cmd_file_one(struct cfgload *cl, size_t i, int mode, struct instance ***start,
 	app->source = xstrdup(cl->path);
 	autoscale_keep(app, cfg);
 	if (mode == FILE_START) {
-		cmd_file_note(msg, "%s: already declared, started as it is "
+		cmd_note(msg, "%s: already declared, started as it is "
 		    "(corral reload FILE applies changes)", app->cfg.name);
 		app_instances(app, start, nstart);
 		return;
 	}
 	if (mode == FILE_RELOAD && app->reload == NULL) {
-		cmd_file_note(msg, "%s: reloading", app->cfg.name);
+		cmd_note(msg, "%s: reloading", app->cfg.name);
 		app_reconfigure(app, cfg, NULL, NULL, start, nstart);
 		*roll = xreallocarray(*roll, *nroll + 1, sizeof **roll);
 		(*roll)[(*nroll)++] = app;
 		return;
 	}
-	cmd_file_note(msg, "%s: restarted%s", app->cfg.name, mode ==
+	cmd_note(msg, "%s: restarted%s", app->cfg.name, mode ==
 	    FILE_RELOAD ? " (a reload of it was running)" : "");
 	app_reconfigure(app, cfg, restart, nrestart, start, nstart);
 }
@@ -128,7 +110,7 @@ cmd_file_apply(struct cmd_ctx *ctx, struct cfgload *cl, int mode)
 	if (args_has(&ctx->args, "prune"))
 		cmd_file_prune(cl, &msg);
 	if (cl->ignored != NULL)
-		cmd_file_note(&msg, "ignored PM2 options: %s", cl->ignored);
+		cmd_note(&msg, "ignored PM2 options: %s", cl->ignored);
 	sids = app_ids(start, nstart);
 	rids = app_ids(restart, nrestart);
 	free(start);

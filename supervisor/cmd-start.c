@@ -8,20 +8,6 @@
 
 #include "corrald.h"
 
-/* Starts the existing instances the first word names. */
-static int
-cmd_start_existing(struct cmd_ctx *ctx)
-{
-	struct instance **v;
-	size_t n;
-
-	if (cmd_targets(ctx, 0, &v, &n) == -1)
-		return CMD_REPLIED;
-	cmd_apply(ctx, v, n, EV_START, OP_WANT_SETTLED, NULL);
-	free(v);
-	return CMD_PENDING;
-}
-
 /*
  * The configuration a start's words and options give, its script resolved.
  * Returns 0, or -1 with *cause set and *status the exit code to reply.
@@ -88,7 +74,7 @@ cmd_start_exec(struct cmd_ctx *ctx)
 	    (strcmp(target, "all") == 0 || app_find(target) != NULL ||
 	    (parse_int(target, 0, 1 << 30, &id, NULL) == 0 &&
 	    app_find_instance((int)id, 0) != NULL)))
-		return cmd_start_existing(ctx);
+		return cmd_act(ctx, EV_START, OP_WANT_SETTLED, NULL);
 	return cmd_start_new(ctx);
 }
 

@@ -514,6 +514,9 @@ int cmd_targets(struct cmd_ctx *, size_t, struct instance ***, size_t *);
 void cmd_apply(struct cmd_ctx *, struct instance **, size_t, enum inst_event,
     int, const char *);
 void cmd_all_instances(struct instance ***, size_t *);
+int cmd_act(struct cmd_ctx *, enum inst_event, int,
+    void (*)(struct cmd_ctx *, struct instance **, size_t));
+void cmd_note(char **, const char *, ...) PRINTFLIKE(2, 3);
 extern const struct cmd_entry *cmd_table[];
 
 /* cmd-help.c */

@@ -261,7 +261,8 @@ fsm_stopped(struct instance *inst)
 	if (!inst->killed && !not_ready && !inst->keep_reason)
 		fsm_exit_reason(inst);
 	inst->keep_reason = 0;
-	if (inst->fsm.restart_pending && !inst->fsm.deleting && !D.shutting_down) {
+	if (inst->fsm.restart_pending && !inst->fsm.deleting &&
+	    !D.shutting_down) {
 		inst->fsm.restart_pending = 0;
 		return fsm_spawn(inst);
 	}

@@ -141,6 +141,7 @@ op_create_tracked(struct conn *conn, const int *ids, const long long *base,
 	struct op *op = xcalloc(1, sizeof *op);
 	uint64_t timeout = 0, t;
 	size_t i;
+	int r;
 
 	op->conn = conn;
 	op->want = want;
@@ -166,9 +167,9 @@ op_create_tracked(struct conn *conn, const int *ids, const long long *base,
 		conn->op = op;
 	if (op_settled(op))
 		op_finish(op);
-	else
-		uv_timer_start(&op->timeout, op_timed_out,
-		    timeout + OP_TIMEOUT_SLACK, 0);
+	else if ((r = uv_timer_start(&op->timeout, op_timed_out,
+	    timeout + OP_TIMEOUT_SLACK, 0)) != 0)
+		log_warnx("reply timer: %s", uv_strerror(r));
 }
 
 void

@@ -81,16 +81,6 @@ persist_daemon_env(void)
 	return env;
 }
 
-static void
-persist_note(char **msg, const char *name, const char *what)
-{
-	char *old = *msg;
-
-	xasprintf(msg, "%s%s%s: %s", old ? old : "", old ? "\n" : "", name,
-	    what);
-	free(old);
-}
-
 /* The configuration of one saved app; -1 with *cause (may stay NULL). */
 static int
 persist_config(json_t *saved, json_t *env, struct app_config *cfg,
@@ -123,10 +113,10 @@ persist_app(json_t *saved, json_t *env, struct instance ***v, size_t *n,
 	const char *state = json_string_value(json_object_get(saved, "state"));
 	const char *source = json_string_value(json_object_get(saved,
 	    "source"));
-	char *cause = NULL, *why;
+	char *cause = NULL;
 
 	if (app_find(name) != NULL) {
-		persist_note(msg, name, "already declared, left as it is");
+		cmd_note(msg, "%s: already declared, left as it is", name);
 		return;
 	}
 	if (persist_config(saved, env, &cfg, &cause) == -1)
@@ -134,15 +124,13 @@ persist_app(json_t *saved, json_t *env, struct instance ***v, size_t *n,
 	else
 		app = app_declare(&cfg, source, 0, &cause);
 	if (app == NULL) {
-		xasprintf(&why, "not restored: %s", cause ? cause :
+		cmd_note(msg, "%s: not restored: %s", name, cause ? cause :
 		    "incomplete entry");
-		persist_note(msg, name, why);
-		free(why);
 		free(cause);
 		return;
 	}
 	if (state != NULL && strcmp(state, "stopped") == 0)
-		persist_note(msg, name, "restored, stopped");
+		cmd_note(msg, "%s: restored, stopped", name);
 	else
 		app_instances(app, v, n);
 }

@@ -77,7 +77,7 @@ reload_slot_start(struct reload *rl, struct reload_slot *s)
 	struct instance *old = app_find_instance(s->old_id, 1), *inst;
 
 	if (old == NULL || fsm_deleting(old))
-		return SLOT_DONE;       /* scaled down, deleted: none to replace */
+		return SLOT_DONE;       /* scaled down, deleted: none left */
 	inst = instance_create(rl->app, old->index);
 	TAILQ_REMOVE(&rl->app->instances, inst, entry);
 	TAILQ_INSERT_AFTER(&rl->app->instances, old, inst, entry);
