@@ -519,9 +519,10 @@ test_fsm_delete_errored(void **state)
 {
 	(void)state;
 	app.cfg.max_restarts = 0;
+	fake.spawn_fails = 1;
 	fsm_event(&inst, EV_START);
-	process_exits(1, 0);
 	assert_int_equal(inst.state, INST_ERRORED);
+	assert_true(fsm_start_failed(&inst));
 	fsm_event(&inst, EV_DELETE);
 	assert_int_equal(inst.state, INST_STOPPED);
 	assert_true(fsm_deleting(&inst));
