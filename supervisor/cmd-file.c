@@ -49,11 +49,20 @@ cmd_file_prune(const struct cfgload *cl, char **msg)
 	}
 }
 
+/* What applying a file does, gathered app by app. */
+struct cmd_file_plan {
+	struct instance **start;        /* to start */
+	size_t nstart;
+	struct instance **restart;      /* to restart */
+	size_t nrestart;
+	struct app **roll;              /* to reload, rolling */
+	size_t nroll;
+	char *msg;                      /* printed above the list, or NULL */
+};
+
 /* What one app of the file becomes, as mode says. */
 static void
-cmd_file_one(struct cfgload *cl, size_t i, int mode, struct instance ***start,
-    size_t *nstart, struct instance ***restart, size_t *nrestart,
-    struct app ***roll, size_t *nroll, char **msg)
+cmd_file_one(struct cfgload *cl, size_t i, int mode, struct cmd_file_plan *p)
 {
 	struct app_config *cfg = &cl->cfgs[i];
 	struct app *app;
@@ -61,34 +70,33 @@ cmd_file_one(struct cfgload *cl, size_t i, int mode, struct instance ***start,
 
 	if ((app = app_find(cfg->name)) == NULL) {
 		if (mode != FILE_START)
-			cmd_note(msg, "%s: started (new)", cfg->name);
+			cmd_note(&p->msg, "%s: started (new)", cfg->name);
 		/* checked whole by cfgload_build(): a failure is a race */
 		if ((app = app_declare(cfg, cl->path, 0, &cause)) == NULL) {
-			cmd_note(msg, "%s", cause);
+			cmd_note(&p->msg, "%s", cause);
 			free(cause);
 		} else
-			app_instances(app, start, nstart);
+			app_instances(app, &p->start, &p->nstart);
 		return;
 	}
 	free(app->source);
 	app->source = xstrdup(cl->path);
 	autoscale_keep(app, cfg);
 	if (mode == FILE_START) {
-		cmd_note(msg, "%s: already declared, started as it is "
+		cmd_note(&p->msg, "%s: already declared, started as it is "
 		    "(corral reload FILE applies changes)", app->cfg.name);
-		app_instances(app, start, nstart);
-		return;
+		app_instances(app, &p->start, &p->nstart);
+	} else if (mode == FILE_RELOAD && app->reload == NULL) {
+		cmd_note(&p->msg, "%s: reloading", app->cfg.name);
+		app_reconfigure(app, cfg, NULL, NULL, &p->start, &p->nstart);
+		p->roll = xreallocarray(p->roll, p->nroll + 1, sizeof *p->roll);
+		p->roll[p->nroll++] = app;
+	} else {
+		cmd_note(&p->msg, "%s: restarted%s", app->cfg.name, mode ==
+		    FILE_RELOAD ? " (a reload of it was running)" : "");
+		app_reconfigure(app, cfg, &p->restart, &p->nrestart, &p->start,
+		    &p->nstart);
 	}
-	if (mode == FILE_RELOAD && app->reload == NULL) {
-		cmd_note(msg, "%s: reloading", app->cfg.name);
-		app_reconfigure(app, cfg, NULL, NULL, start, nstart);
-		*roll = xreallocarray(*roll, *nroll + 1, sizeof **roll);
-		(*roll)[(*nroll)++] = app;
-		return;
-	}
-	cmd_note(msg, "%s: restarted%s", app->cfg.name, mode ==
-	    FILE_RELOAD ? " (a reload of it was running)" : "");
-	app_reconfigure(app, cfg, restart, nrestart, start, nstart);
 }
 
 /*
@@ -98,41 +106,42 @@ cmd_file_one(struct cfgload *cl, size_t i, int mode, struct instance ***start,
 static void
 cmd_file_apply(struct cmd_ctx *ctx, struct cfgload *cl, int mode)
 {
-	struct instance **start = NULL, **restart = NULL;
-	struct app **roll = NULL;
-	size_t i, nstart = 0, nrestart = 0, nroll = 0;
-	char *msg = NULL, *cause = NULL;
+	struct cmd_file_plan p;
+	size_t i;
+	char *cause = NULL;
 	int *sids, *rids;
 
+	memset(&p, 0, sizeof p);
 	for (i = 0; i < cl->n; i++)
-		cmd_file_one(cl, i, mode, &start, &nstart, &restart, &nrestart,
-		    &roll, &nroll, &msg);
+		cmd_file_one(cl, i, mode, &p);
 	if (args_has(&ctx->args, "prune"))
-		cmd_file_prune(cl, &msg);
+		cmd_file_prune(cl, &p.msg);
 	if (cl->ignored != NULL)
-		cmd_note(&msg, "ignored PM2 options: %s", cl->ignored);
-	sids = app_ids(start, nstart);
-	rids = app_ids(restart, nrestart);
-	free(start);
-	free(restart);
-	app_feed(sids, nstart, EV_START);
-	app_feed(rids, nrestart, EV_RESTART);
-	if (nroll > 0) {
-		if (reload_start(ctx->conn, roll, nroll, 0, msg, &cause) == -1) {
+		cmd_note(&p.msg, "ignored PM2 options: %s", cl->ignored);
+	sids = app_ids(p.start, p.nstart);
+	rids = app_ids(p.restart, p.nrestart);
+	app_feed(sids, p.nstart, EV_START);
+	app_feed(rids, p.nrestart, EV_RESTART);
+	if (p.nroll > 0) {
+		if (reload_start(ctx->conn, p.roll, p.nroll, 0, p.msg,
+		    &cause) == -1) {
 			if (ctx->conn != NULL)
 				conn_reply_error(ctx->conn, 1, "%s", cause);
 			free(cause);
 		}
 	} else if (ctx->conn != NULL) {
-		sids = xreallocarray(sids, nstart + nrestart + 1, sizeof *sids);
-		memcpy(sids + nstart, rids, nrestart * sizeof *rids);
-		op_create(ctx->conn, sids, nstart + nrestart, OP_WANT_SETTLED,
-		    msg);
+		sids = xreallocarray(sids, p.nstart + p.nrestart + 1,
+		    sizeof *sids);
+		memcpy(sids + p.nstart, rids, p.nrestart * sizeof *rids);
+		op_create(ctx->conn, sids, p.nstart + p.nrestart,
+		    OP_WANT_SETTLED, p.msg);
 	}
-	free(roll);
+	free(p.start);
+	free(p.restart);
+	free(p.roll);
 	free(sids);
 	free(rids);
-	free(msg);
+	free(p.msg);
 }
 
 static int
