@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The registry of apps: creation with their instances, lookup by name or
- * id (hash tables: O(1) with 10,000 apps), the targets of a command
- * ("api", "3", "all"), and deletion, which stops every instance and frees
- * the app once nothing refers to it.
+ * The life of an app, and its registry: declaring one (the one set of
+ * checks of `start`, config files and resurrect), giving it a new
+ * configuration, scaling it, deleting it or one of its instances (which
+ * stops them and frees the app once nothing refers to it); lookup by name
+ * or id (hash tables: O(1) with 10,000 apps) and the targets of a command
+ * ("api", "3", "all"). The cmd-*.c files parse and reply; the work is here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +86,7 @@ app_find_instance(int id, int any)
 	if (id < 0 || (inst = hmap_find(&D.inst_ids, (uint64_t)id, NULL,
 	    NULL)) == NULL)
 		return NULL;
-	return any || !inst->deleting ? inst : NULL;
+	return any || !fsm_deleting(inst) ? inst : NULL;
 }
 
 /* Makes inst findable under id (its id from now on). */
@@ -108,6 +110,7 @@ app_push(struct instance ***v, size_t *n, struct instance *inst)
 	(*v)[(*n)++] = inst;
 }
 
+
 /*
  * The instances a command's target names: "all", an app name or an
  * instance id. Returns -1 with *cause set when nothing matches; the caller
@@ -124,12 +127,9 @@ app_targets(const char *target, struct instance ***v, size_t *n, char **cause)
 	*v = NULL;
 	*n = 0;
 	TAILQ_FOREACH(app, &D.apps, entry) {
-		if (app->deleted || (!all && strcmp(app->cfg.name, target) != 0))
-			continue;
-		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (!inst->deleting)
-				app_push(v, n, inst);
-		}
+		if (!app->deleted && (all ||
+		    strcmp(app->cfg.name, target) == 0))
+			app_instances(app, v, n);
 	}
 	if (*n == 0 && !all && parse_int(target, 0, 1 << 30, &id, NULL) == 0 &&
 	    (inst = app_find_instance((int)id, 0)) != NULL)
@@ -155,9 +155,7 @@ app_delete(struct app *app)
 	autoscale_stop(app);
 	log_info("%s: deleted", app->cfg.name);
 	TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next) {
-		inst->deleting = 1;
-		inst->restart_pending = 0;
-		fsm_event(inst, EV_STOP);
+		fsm_event(inst, EV_DELETE);
 	}
 	app_release(app);
 }
@@ -184,4 +182,252 @@ app_settled(const struct app *app)
 			return 0;
 	}
 	return 1;
+}
+
+/* Instances of app that stay (not being deleted). */
+long long
+app_count(const struct app *app)
+{
+	const struct instance *inst;
+	long long n = 0;
+
+	TAILQ_FOREACH(inst, &app->instances, entry)
+		n += !fsm_deleting(inst);
+	return n;
+}
+
+/*
+ * The ids of v's n instances (the caller frees). An event may free
+ * instances: whoever feeds events to several holds ids and looks each one
+ * up again (app_feed()).
+ */
+int *
+app_ids(struct instance **v, size_t n)
+{
+	int *ids = xcalloc(n + 1, sizeof *ids);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ids[i] = v[i]->id;
+	return ids;
+}
+
+/* Feeds ev to each instance of ids that still exists. */
+void
+app_feed(const int *ids, size_t n, enum inst_event ev)
+{
+	struct instance *inst;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((inst = app_find_instance(ids[i], 1)) != NULL)
+			fsm_event(inst, ev);
+	}
+}
+
+/* Adds the instances of app that stay to *v (*n of them). */
+void
+app_instances(struct app *app, struct instance ***v, size_t *n)
+{
+	struct instance *inst;
+
+	TAILQ_FOREACH(inst, &app->instances, entry) {
+		if (!fsm_deleting(inst))
+			app_push(v, n, inst);
+	}
+}
+
+/*
+ * The checks every new configuration passes, wherever it comes from (a
+ * start, a config file, a saved list): the one rule for names
+ * (parse_app_name), its triggers, its log files. Returns 0, or -1 with
+ * *cause set.
+ */
+int
+app_check(const struct app_config *cfg, char **cause)
+{
+	if (cfg->name == NULL) {
+		*cause = xstrdup("no name");
+		return -1;
+	}
+	if (parse_app_name(cfg->name, cause) == -1 ||
+	    triggers_check(cfg, cause) == -1)
+		return -1;
+	return logsink_check(cfg, cause);
+}
+
+/*
+ * Declares a new app from cfg, taken whatever the outcome. source is the
+ * config file it comes from, or NULL. With APP_BIND_NOW its sockets are
+ * bound now, so that a start fails at once on a taken port (otherwise the
+ * first spawn binds them). Its instances are created stopped. Returns the
+ * app, or NULL with *cause set.
+ */
+struct app *
+app_declare(struct app_config *cfg, const char *source, int flags,
+    char **cause)
+{
+	struct app *app;
+	char *why = NULL;
+
+	if (app_check(cfg, cause) == -1) {
+		appcfg_free(cfg);
+		return NULL;
+	}
+	if (app_find(cfg->name) != NULL) {
+		xasprintf(cause, "an app named '%s' exists already (restart "
+		    "it, or use --name)", cfg->name);
+		appcfg_free(cfg);
+		return NULL;
+	}
+	app = app_create(cfg);
+	if (source != NULL)
+		app->source = xstrdup(source);
+	if ((flags & APP_BIND_NOW) && cluster_app_open(app, cause) == -1) {
+		app_delete(app);
+		return NULL;
+	}
+	if (logsink_open(app, &why) == -1) {
+		log_warnx("%s: %s", app->cfg.name, why);
+		free(why);
+	}
+	if (source != NULL)
+		log_info("%s: declared from %s", app->cfg.name, source);
+	else
+		log_info("%s: declared, %lld instance(s) of %s", app->cfg.name,
+		    app->cfg.instances, app->cfg.script);
+	return app;
+}
+
+/*
+ * Sets the number of instances to target: those of index target and above
+ * are deleted, the missing indices below target get new instances, left
+ * stopped and added to *added (unless added is NULL).
+ */
+static void
+app_resize(struct app *app, long long target, struct instance ***added,
+    size_t *nadded)
+{
+	struct instance *inst, **gone = NULL;
+	char *have = xcalloc((size_t)target + 1, 1);
+	size_t ngone = 0;
+	long long i;
+	int *ids;
+
+	app->cfg.instances = target;
+	TAILQ_FOREACH(inst, &app->instances, entry) {
+		if (fsm_deleting(inst))
+			continue;
+		if (inst->index >= target)
+			app_push(&gone, &ngone, inst);
+		else
+			have[inst->index] = 1;
+	}
+	ids = app_ids(gone, ngone);
+	app_feed(ids, ngone, EV_DELETE);
+	for (i = 0; i < target; i++) {
+		if (have[i])
+			continue;
+		inst = instance_create(app, (int)i);
+		if (added != NULL)
+			app_push(added, nadded, inst);
+	}
+	free(ids);
+	free(gone);
+	free(have);
+}
+
+/*
+ * Scales app to target instances: the new ones are started, those of the
+ * highest indices deleted (stopped gracefully). With ids, *ids gets the
+ * ids of every instance of the app before the change and of the new ones
+ * (*n of them; the caller frees), for a reply that waits for them.
+ */
+void
+app_scale(struct app *app, long long target, int **ids, size_t *n)
+{
+	struct instance **v = NULL, **added = NULL;
+	size_t nv = 0, nadded = 0;
+	int *v_ids, *added_ids;
+
+	app_instances(app, &v, &nv);
+	v_ids = app_ids(v, nv);
+	app_resize(app, target, &added, &nadded);
+	added_ids = app_ids(added, nadded);
+	app_feed(added_ids, nadded, EV_START);
+	if (ids != NULL) {
+		v_ids = xreallocarray(v_ids, nv + nadded + 1, sizeof *v_ids);
+		memcpy(v_ids + nv, added_ids, nadded * sizeof *added_ids);
+		*ids = v_ids;
+		*n = nv + nadded;
+	} else
+		free(v_ids);
+	free(added_ids);
+	free(added);
+	free(v);
+}
+
+/*
+ * Gives app the configuration cfg (taken): the triggers follow, instances
+ * past the new count are deleted, those kept are added to kept (unless
+ * NULL) and new ones are created (stopped) and added to added. Sockets
+ * are opened again only when their list changed.
+ */
+void
+app_reconfigure(struct app *app, struct app_config *cfg,
+    struct instance ***kept, size_t *nkept, struct instance ***added,
+    size_t *nadded)
+{
+	struct instance *inst;
+
+	triggers_stop(app);
+	if (pm2compat_cluster(cfg)) {
+		/* What the instances bound on demand stays theirs. */
+		json_decref(cfg->listen_bound);
+		cfg->listen_bound = json_deep_copy(app->cfg.listen_bound);
+	}
+	if (json_equal(app->cfg.listen, cfg->listen))
+		ready_spec_clear(&app->ready);
+	else
+		cluster_app_close(app);
+	appcfg_free(&app->cfg);
+	app->cfg = *cfg;
+	memset(cfg, 0, sizeof *cfg);
+	TAILQ_FOREACH(inst, &app->instances, entry) {
+		if (kept != NULL && !fsm_deleting(inst) &&
+		    inst->index < app->cfg.instances)
+			app_push(kept, nkept, inst);
+	}
+	app_resize(app, app->cfg.instances, added, nadded);
+	triggers_start(app);
+	autoscale_sync(app);
+	log_info("%s: configuration applied", app->cfg.name);
+}
+
+/* Deletes one instance; its app keeps the others (one fewer of them). */
+void
+app_delete_instance(struct instance *inst)
+{
+	inst->app->cfg.instances--;
+	fsm_event(inst, EV_DELETE);
+}
+
+/*
+ * Deletes what the instances of ids belong to: their whole apps, or with
+ * one_id the instance alone while its app has others.
+ */
+void
+app_delete_ids(const int *ids, size_t n, int one_id)
+{
+	struct instance *inst;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((inst = app_find_instance(ids[i], 0)) == NULL)
+			continue;
+		if (one_id && inst->app->cfg.instances > 1)
+			app_delete_instance(inst);
+		else
+			app_delete(inst->app);
+	}
 }

@@ -99,14 +99,12 @@ autoscale_max(const struct app_config *c)
 void
 autoscale_keep(const struct app *app, struct app_config *cfg)
 {
-	const struct instance *inst;
-	long long n = 0, max = autoscale_max(cfg);
+	long long n, max = autoscale_max(cfg);
 
 	if (max == 0)
 		return;
 	if (app != NULL) {
-		TAILQ_FOREACH(inst, &app->instances, entry)
-			n += !inst->deleting;
+		n = app_count(app);
 		if (n >= cfg->scale_min && n <= max)
 			cfg->instances = n;
 	}
@@ -114,18 +112,6 @@ autoscale_keep(const struct app *app, struct app_config *cfg)
 		cfg->instances = cfg->scale_min;
 	if (cfg->instances > max)
 		cfg->instances = max;
-}
-
-/* Instances of app that stay (not being removed). */
-static long long
-autoscale_count(const struct app *app)
-{
-	const struct instance *inst;
-	long long n = 0;
-
-	TAILQ_FOREACH(inst, &app->instances, entry)
-		n += !inst->deleting;
-	return n;
 }
 
 static void
@@ -138,7 +124,7 @@ autoscale_decide(struct autoscale *as, enum autoscale_reason why,
     const char *fmt, ...)
 {
 	struct app *app = as->app;
-	long long n = autoscale_count(app);
+	long long n = app_count(app);
 	long long to = why <= AUTOSCALE_UP_MIN ? n + 1 : n - 1;
 	char text[160];
 	va_list ap;
@@ -151,7 +137,7 @@ autoscale_decide(struct autoscale *as, enum autoscale_reason why,
 	app->counters.scaled[why]++;
 	log_info("%s: autoscale %s", app->cfg.name, as->last);
 	as->high_since = as->calm_since = 0;
-	scale_apply(app, to, NULL, NULL);
+	app_scale(app, to, NULL, NULL);
 }
 
 /* One sample of the load: queue of the held TCP sockets, CPU use. */
@@ -198,7 +184,7 @@ autoscale_quiet(const struct app *app)
 	int online = 0;
 
 	TAILQ_FOREACH(inst, &app->instances, entry)
-		online += inst->state == INST_ONLINE && !inst->deleting;
+		online += inst->state == INST_ONLINE && !fsm_deleting(inst);
 	return online > 0 && app->reload == NULL && app_settled(app);
 }
 
@@ -270,7 +256,7 @@ autoscale_tick(uv_timer_t *t)
 		as->high_since = as->calm_since = 0;
 		return;
 	}
-	n = autoscale_count(app);
+	n = app_count(app);
 	max = autoscale_max(c);
 	if (n < c->scale_min) {
 		autoscale_decide(as, AUTOSCALE_UP_MIN, "below the minimum %lld",

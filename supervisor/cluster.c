@@ -367,8 +367,7 @@ cluster_ready_cb(void *arg, int ok, const char *reason)
 	instance_set_reason(inst, "%s", reason);
 	log_warnx("%s[%d] id %d: %s", inst->app->cfg.name, inst->index,
 	    inst->id, reason);
-	inst->not_ready = 1;
-	fsm_event(inst, EV_TIMER);
+	fsm_event(inst, EV_NOT_READY);
 }
 
 /*
@@ -395,7 +394,6 @@ cluster_spawned(struct instance *inst, json_t *env)
 	json_object_update(all, env);
 	ready_cancel(inst->ready);
 	inst->ready = NULL;
-	inst->not_ready = 0;
 	inst->status[0] = '\0';
 	inst->ready = ready_start(D.loop, r, all, timeout, cluster_ready_cb,
 	    inst);

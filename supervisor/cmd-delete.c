@@ -13,34 +13,18 @@ cmd_delete_exec(struct cmd_ctx *ctx)
 {
 	const char *target = args_pos(&ctx->args, 0);
 	struct instance **v;
-	struct app *app;
+	size_t n;
 	int *ids;
-	size_t i, n;
 
 	if (cmd_targets(ctx, 0, &v, &n) == -1)
 		return CMD_REPLIED;
-	ids = xcalloc(n, sizeof *ids);
-	for (i = 0; i < n; i++)
-		ids[i] = v[i]->id;
-	for (i = 0; i < n; i++) {
-		struct instance *inst = app_find_instance(ids[i], 0);
-
-		if (inst == NULL)
-			continue;
-		app = inst->app;
-		if (strcmp(target, "all") == 0 ||
-		    strcmp(target, app->cfg.name) == 0 || app->cfg.instances <= 1) {
-			app_delete(app);
-			continue;
-		}
-		app->cfg.instances--;
-		inst->deleting = 1;
-		inst->restart_pending = 0;
-		fsm_event(inst, EV_STOP);
-	}
+	ids = app_ids(v, n);
+	free(v);
+	/* A target that is neither an app's name nor "all" is an id. */
+	app_delete_ids(ids, n, strcmp(target, "all") != 0 &&
+	    app_find(target) == NULL);
 	op_create(ctx->conn, ids, n, OP_WANT_STOPPED, "deleted");
 	free(ids);
-	free(v);
 	return CMD_PENDING;
 }
 

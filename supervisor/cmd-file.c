@@ -12,7 +12,6 @@
  * reload FILE starts the new apps and reloads every other one, rolling,
  * with the file's settings.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,97 +30,6 @@ static const struct args_opt cmd_file_opts[] = {
 	{ NULL, 0, 0, NULL }
 };
 
-static void
-cmd_file_push(struct instance ***v, size_t *n, struct instance *inst)
-{
-	*v = xreallocarray(*v, *n + 1, sizeof **v);
-	(*v)[(*n)++] = inst;
-}
-
-static void cmd_file_note(char **, const char *, ...) PRINTFLIKE(2, 3);
-
-/* Adds a line to the message printed above the list. */
-static void
-cmd_file_note(char **msg, const char *fmt, ...)
-{
-	char *line, *old = *msg;
-	va_list ap;
-
-	va_start(ap, fmt);
-	xvasprintf(&line, fmt, ap);
-	va_end(ap);
-	xasprintf(msg, "%s%s%s", old ? old : "", old ? "\n" : "", line);
-	free(line);
-	free(old);
-}
-
-/* Declares a new app from cfg (taken) and adds its instances to v. */
-static void
-cmd_file_create(struct app_config *cfg, const char *path, struct instance ***v,
-    size_t *n)
-{
-	struct instance *inst;
-	struct app *app;
-	char *cause = NULL;
-
-	app = app_create(cfg);
-	app->source = xstrdup(path);
-	if (logsink_open(app, &cause) == -1) {
-		log_warnx("%s: %s", app->cfg.name, cause);
-		free(cause);
-	}
-	log_info("%s: declared from %s", app->cfg.name, path);
-	TAILQ_FOREACH(inst, &app->instances, entry)
-		cmd_file_push(v, n, inst);
-}
-
-/*
- * Gives app the configuration cfg (taken): the triggers follow, instances
- * past the new count are deleted, the instances kept are added to kept
- * (unless NULL) and new ones are created and added to added. Sockets are
- * opened again only when their list changed.
- */
-static void
-cmd_file_replace(struct app *app, struct app_config *cfg,
-    struct instance ***kept, size_t *nkept, struct instance ***added,
-    size_t *nadded)
-{
-	struct instance *inst, *next;
-	long long have = 0, i;
-
-	triggers_stop(app);
-	if (pm2compat_cluster(cfg)) {
-		/* What the instances bound on demand stays theirs. */
-		json_decref(cfg->listen_bound);
-		cfg->listen_bound = json_deep_copy(app->cfg.listen_bound);
-	}
-	if (json_equal(app->cfg.listen, cfg->listen))
-		ready_spec_clear(&app->ready);
-	else
-		cluster_app_close(app);
-	appcfg_free(&app->cfg);
-	app->cfg = *cfg;
-	memset(cfg, 0, sizeof *cfg);
-	TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next) {
-		if (inst->deleting)
-			continue;
-		if (inst->index >= app->cfg.instances) {
-			inst->deleting = 1;
-			inst->restart_pending = 0;
-			fsm_event(inst, EV_STOP);
-			continue;
-		}
-		have++;
-		if (kept != NULL)
-			cmd_file_push(kept, nkept, inst);
-	}
-	for (i = have; i < app->cfg.instances; i++)
-		cmd_file_push(added, nadded, instance_create(app, (int)i));
-	triggers_start(app);
-	autoscale_sync(app);
-	log_info("%s: configuration applied", app->cfg.name);
-}
-
 /* Deletes the apps that came from path and that the file lacks now. */
 static void
 cmd_file_prune(const struct cfgload *cl, char **msg)
@@ -135,74 +43,60 @@ cmd_file_prune(const struct cfgload *cl, char **msg)
 			continue;
 		if (cfgload_declares(cl, app->cfg.name))
 			continue;
-		cmd_file_note(msg, "%s: deleted (no longer in the file)",
+		cmd_note(msg, "%s: deleted (no longer in the file)",
 		    app->cfg.name);
 		app_delete(app);
 	}
 }
 
-/* The instances to act on, by id (events may free instances). */
-static int *
-cmd_file_ids(struct instance **v, size_t n)
-{
-	int *ids = xcalloc(n + 1, sizeof *ids);
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		ids[i] = v[i]->id;
-	return ids;
-}
-
-static void
-cmd_file_feed(const int *ids, size_t n, enum inst_event ev)
-{
-	struct instance *inst;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if ((inst = app_find_instance(ids[i], 1)) != NULL)
-			fsm_event(inst, ev);
-	}
-}
+/* What applying a file does, gathered app by app. */
+struct cmd_file_plan {
+	struct instance **start;        /* to start */
+	size_t nstart;
+	struct instance **restart;      /* to restart */
+	size_t nrestart;
+	struct app **roll;              /* to reload, rolling */
+	size_t nroll;
+	char *msg;                      /* printed above the list, or NULL */
+};
 
 /* What one app of the file becomes, as mode says. */
 static void
-cmd_file_one(struct cfgload *cl, size_t i, int mode, struct instance ***start,
-    size_t *nstart, struct instance ***restart, size_t *nrestart,
-    struct app ***roll, size_t *nroll, char **msg)
+cmd_file_one(struct cfgload *cl, size_t i, int mode, struct cmd_file_plan *p)
 {
 	struct app_config *cfg = &cl->cfgs[i];
-	struct instance *inst;
 	struct app *app;
+	char *cause = NULL;
 
 	if ((app = app_find(cfg->name)) == NULL) {
 		if (mode != FILE_START)
-			cmd_file_note(msg, "%s: started (new)", cfg->name);
-		cmd_file_create(cfg, cl->path, start, nstart);
+			cmd_note(&p->msg, "%s: started (new)", cfg->name);
+		/* checked whole by cfgload_build(): a failure is a race */
+		if ((app = app_declare(cfg, cl->path, 0, &cause)) == NULL) {
+			cmd_note(&p->msg, "%s", cause);
+			free(cause);
+		} else
+			app_instances(app, &p->start, &p->nstart);
 		return;
 	}
 	free(app->source);
 	app->source = xstrdup(cl->path);
 	autoscale_keep(app, cfg);
 	if (mode == FILE_START) {
-		cmd_file_note(msg, "%s: already declared, started as it is "
+		cmd_note(&p->msg, "%s: already declared, started as it is "
 		    "(corral reload FILE applies changes)", app->cfg.name);
-		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (!inst->deleting)
-				cmd_file_push(start, nstart, inst);
-		}
-		return;
+		app_instances(app, &p->start, &p->nstart);
+	} else if (mode == FILE_RELOAD && app->reload == NULL) {
+		cmd_note(&p->msg, "%s: reloading", app->cfg.name);
+		app_reconfigure(app, cfg, NULL, NULL, &p->start, &p->nstart);
+		p->roll = xreallocarray(p->roll, p->nroll + 1, sizeof *p->roll);
+		p->roll[p->nroll++] = app;
+	} else {
+		cmd_note(&p->msg, "%s: restarted%s", app->cfg.name, mode ==
+		    FILE_RELOAD ? " (a reload of it was running)" : "");
+		app_reconfigure(app, cfg, &p->restart, &p->nrestart, &p->start,
+		    &p->nstart);
 	}
-	if (mode == FILE_RELOAD && app->reload == NULL) {
-		cmd_file_note(msg, "%s: reloading", app->cfg.name);
-		cmd_file_replace(app, cfg, NULL, NULL, start, nstart);
-		*roll = xreallocarray(*roll, *nroll + 1, sizeof **roll);
-		(*roll)[(*nroll)++] = app;
-		return;
-	}
-	cmd_file_note(msg, "%s: restarted%s", app->cfg.name, mode ==
-	    FILE_RELOAD ? " (a reload of it was running)" : "");
-	cmd_file_replace(app, cfg, restart, nrestart, start, nstart);
 }
 
 /*
@@ -212,41 +106,42 @@ cmd_file_one(struct cfgload *cl, size_t i, int mode, struct instance ***start,
 static void
 cmd_file_apply(struct cmd_ctx *ctx, struct cfgload *cl, int mode)
 {
-	struct instance **start = NULL, **restart = NULL;
-	struct app **roll = NULL;
-	size_t i, nstart = 0, nrestart = 0, nroll = 0;
-	char *msg = NULL, *cause = NULL;
+	struct cmd_file_plan p;
+	size_t i;
+	char *cause = NULL;
 	int *sids, *rids;
 
+	memset(&p, 0, sizeof p);
 	for (i = 0; i < cl->n; i++)
-		cmd_file_one(cl, i, mode, &start, &nstart, &restart, &nrestart,
-		    &roll, &nroll, &msg);
+		cmd_file_one(cl, i, mode, &p);
 	if (args_has(&ctx->args, "prune"))
-		cmd_file_prune(cl, &msg);
+		cmd_file_prune(cl, &p.msg);
 	if (cl->ignored != NULL)
-		cmd_file_note(&msg, "ignored PM2 options: %s", cl->ignored);
-	sids = cmd_file_ids(start, nstart);
-	rids = cmd_file_ids(restart, nrestart);
-	free(start);
-	free(restart);
-	cmd_file_feed(sids, nstart, EV_START);
-	cmd_file_feed(rids, nrestart, EV_RESTART);
-	if (nroll > 0) {
-		if (reload_start(ctx->conn, roll, nroll, 0, msg, &cause) == -1) {
+		cmd_note(&p.msg, "ignored PM2 options: %s", cl->ignored);
+	sids = app_ids(p.start, p.nstart);
+	rids = app_ids(p.restart, p.nrestart);
+	app_feed(sids, p.nstart, EV_START);
+	app_feed(rids, p.nrestart, EV_RESTART);
+	if (p.nroll > 0) {
+		if (reload_start(ctx->conn, p.roll, p.nroll, 0, p.msg,
+		    &cause) == -1) {
 			if (ctx->conn != NULL)
 				conn_reply_error(ctx->conn, 1, "%s", cause);
 			free(cause);
 		}
 	} else if (ctx->conn != NULL) {
-		sids = xreallocarray(sids, nstart + nrestart + 1, sizeof *sids);
-		memcpy(sids + nstart, rids, nrestart * sizeof *rids);
-		op_create(ctx->conn, sids, nstart + nrestart, OP_WANT_SETTLED,
-		    msg);
+		sids = xreallocarray(sids, p.nstart + p.nrestart + 1,
+		    sizeof *sids);
+		memcpy(sids + p.nstart, rids, p.nrestart * sizeof *rids);
+		op_create(ctx->conn, sids, p.nstart + p.nrestart,
+		    OP_WANT_SETTLED, p.msg);
 	}
-	free(roll);
+	free(p.start);
+	free(p.restart);
+	free(p.roll);
 	free(sids);
 	free(rids);
-	free(msg);
+	free(p.msg);
 }
 
 static int
@@ -299,18 +194,13 @@ cmd_file_targets(struct cmd_ctx *ctx, struct cfgfile *cf,
     struct instance ***v, size_t *n)
 {
 	const char *only = args_get(&ctx->args, "only");
-	struct instance *inst;
 	struct app *app;
 	size_t i;
 
 	for (i = 0; i < cf->napps; i++) {
-		if ((app = app_find(cf->apps[i].name)) == NULL ||
-		    !cfgload_wanted(only, app->cfg.name))
-			continue;
-		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (!inst->deleting)
-				cmd_file_push(v, n, inst);
-		}
+		if ((app = app_find(cf->apps[i].name)) != NULL &&
+		    cfgload_wanted(only, app->cfg.name))
+			app_instances(app, v, n);
 	}
 }
 
@@ -324,9 +214,9 @@ cmd_file_act_read(struct cmd_ctx *ctx, const char *path, struct cfgfile *cf,
 {
 	const char *cmd = json_string_value(json_object_get(ctx->req, "cmd"));
 	int del = strcmp(cmd, "stop") != 0;
-	struct instance **v = NULL, *inst;
+	struct instance **v = NULL;
 	char *why = NULL;
-	size_t i, n = 0;
+	size_t n = 0;
 	int *ids;
 
 	(void)path;
@@ -344,14 +234,11 @@ cmd_file_act_read(struct cmd_ctx *ctx, const char *path, struct cfgfile *cf,
 		free(v);
 		return;
 	}
-	ids = cmd_file_ids(v, n);
-	if (del) {
-		for (i = 0; i < n; i++) {
-			if ((inst = app_find_instance(ids[i], 0)) != NULL)
-				app_delete(inst->app);
-		}
-	} else
-		cmd_file_feed(ids, n, EV_STOP);
+	ids = app_ids(v, n);
+	if (del)
+		app_delete_ids(ids, n, 0);
+	else
+		app_feed(ids, n, EV_STOP);
 	if (ctx->conn != NULL)
 		op_create(ctx->conn, ids, n, OP_WANT_STOPPED, del ? "deleted" :
 		    NULL);

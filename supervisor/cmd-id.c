@@ -19,7 +19,7 @@ cmd_id_exec(struct cmd_ctx *ctx)
 
 	if ((app = app_find(name)) != NULL) {
 		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (inst->deleting)
+			if (fsm_deleting(inst))
 				continue;
 			xasprintf(&tmp, "%s%s %d", out, first ? "" : ",", inst->id);
 			free(out);

@@ -20,7 +20,7 @@ cmd_pid_exec(struct cmd_ctx *ctx)
 
 	cmd_all_instances(&v, &n);
 	for (i = 0; i < n; i++) {
-		if (v[i]->deleting || (name != NULL &&
+		if (fsm_deleting(v[i]) || (name != NULL &&
 		    strcmp(v[i]->app->cfg.name, name) != 0))
 			continue;
 		xasprintf(&tmp, "%s%s%d", out, *out != '\0' ? "\n" : "",

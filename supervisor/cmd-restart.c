@@ -3,8 +3,6 @@
  * `corral restart`: stop then start each instance. With --update-env the
  * app's environment becomes the calling client's.
  */
-#include <stdlib.h>
-
 #include "corrald.h"
 
 static const struct args_opt cmd_restart_opts[] = {
@@ -12,23 +10,24 @@ static const struct args_opt cmd_restart_opts[] = {
 	{ NULL, 0, 0, NULL }
 };
 
+/* --update-env: the apps of v take the client's environment. */
+static void
+cmd_restart_env(struct cmd_ctx *ctx, struct instance **v, size_t n)
+{
+	size_t i;
+
+	if (!args_has(&ctx->args, "update-env") || ctx->env == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		json_decref(v[i]->app->cfg.env);
+		v[i]->app->cfg.env = json_deep_copy(ctx->env);
+	}
+}
+
 static int
 cmd_restart_exec(struct cmd_ctx *ctx)
 {
-	struct instance **v;
-	size_t i, n;
-
-	if (cmd_targets(ctx, 0, &v, &n) == -1)
-		return CMD_REPLIED;
-	if (args_has(&ctx->args, "update-env") && ctx->env != NULL) {
-		for (i = 0; i < n; i++) {
-			json_decref(v[i]->app->cfg.env);
-			v[i]->app->cfg.env = json_deep_copy(ctx->env);
-		}
-	}
-	cmd_apply(ctx, v, n, EV_RESTART, OP_WANT_SETTLED, NULL);
-	free(v);
-	return CMD_PENDING;
+	return cmd_act(ctx, EV_RESTART, OP_WANT_SETTLED, cmd_restart_env);
 }
 
 const struct cmd_entry cmd_restart_entry = {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * `corral scale <name> N|+N|-N|max`: set the number of instances of an
- * app. New instances are started and the reply waits for their readiness;
- * removed ones are the highest indices, stopped gracefully.
+ * app (app_scale() does it). New instances are started and the reply
+ * waits for their readiness; removed ones are the highest indices,
+ * stopped gracefully.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,61 +37,12 @@ cmd_scale_count(const char *s, long long count, long long *out, char **cause)
 	return 0;
 }
 
-/*
- * Sets app's instance count to target: new instances are created and
- * started; the highest indices are stopped gracefully and removed. With
- * ids, *ids gets the ids of every instance of the app before the change
- * and of the new ones (*n of them; the caller frees), for a reply that
- * waits for them to settle.
- */
-void
-scale_apply(struct app *app, long long target, int **ids, size_t *n)
-{
-	struct instance *inst, **all = NULL;
-	size_t nall = 0, count, i;
-	int *v;
-
-	TAILQ_FOREACH(inst, &app->instances, entry) {
-		if (inst->deleting)
-			continue;
-		all = xreallocarray(all, nall + 1, sizeof *all);
-		all[nall++] = inst;
-	}
-	count = nall;
-	app->cfg.instances = target;
-	for (i = count; i < (size_t)target; i++) {
-		all = xreallocarray(all, nall + 1, sizeof *all);
-		all[nall++] = instance_create(app, (int)i);
-	}
-	/* The list is in index order: the highest indices go. */
-	for (i = (size_t)target; i < count; i++) {
-		all[i]->deleting = 1;
-		all[i]->restart_pending = 0;
-	}
-	/* An event may free instances: each is looked up again by id. */
-	v = xcalloc(nall + 1, sizeof *v);
-	for (i = 0; i < nall; i++)
-		v[i] = all[i]->id;
-	free(all);
-	for (i = (size_t)target < count ? (size_t)target : count; i < nall;
-	    i++) {
-		if ((inst = app_find_instance(v[i], 1)) != NULL)
-			fsm_event(inst, i < count ? EV_STOP : EV_START);
-	}
-	if (ids != NULL) {
-		*ids = v;
-		*n = nall;
-	} else
-		free(v);
-}
-
 static int
 cmd_scale_exec(struct cmd_ctx *ctx)
 {
 	const char *name = args_pos(&ctx->args, 0);
-	struct instance *inst;
 	struct app *app;
-	long long count = 0, target, max;
+	long long count, target, max;
 	char *cause = NULL, *msg;
 	size_t n;
 	int *ids;
@@ -104,8 +56,7 @@ cmd_scale_exec(struct cmd_ctx *ctx)
 		    name);
 		return CMD_REPLIED;
 	}
-	TAILQ_FOREACH(inst, &app->instances, entry)
-		count += !inst->deleting;
+	count = app_count(app);
 	if (cmd_scale_count(args_pos(&ctx->args, 1), count, &target,
 	    &cause) == -1) {
 		conn_reply_error(ctx->conn, EXIT_USAGE, "%s", cause);
@@ -122,7 +73,7 @@ cmd_scale_exec(struct cmd_ctx *ctx)
 	xasprintf(&msg, "%s: scaled from %lld to %lld instance(s)", name, count,
 	    target);
 	log_info("%s", msg);
-	scale_apply(app, target, &ids, &n);
+	app_scale(app, target, &ids, &n);
 	op_create(ctx->conn, ids, n, OP_WANT_SETTLED, msg);
 	free(ids);
 	free(msg);

@@ -8,84 +8,59 @@
 
 #include "corrald.h"
 
-/* Starts the existing instances the first word names. */
+/*
+ * The configuration a start's words and options give, its script resolved.
+ * Returns 0, or -1 with *cause set and *status the exit code to reply.
+ */
 static int
-cmd_start_existing(struct cmd_ctx *ctx)
+cmd_start_config(struct cmd_ctx *ctx, struct app_config *cfg, int *status,
+    char **cause)
 {
-	struct instance **v;
-	size_t n;
+	size_t i;
+	json_t *w;
 
-	if (cmd_targets(ctx, 0, &v, &n) == -1)
-		return CMD_REPLIED;
-	cmd_apply(ctx, v, n, EV_START, OP_WANT_SETTLED, NULL);
-	free(v);
-	return CMD_PENDING;
+	cfg->script = xstrdup(args_pos(&ctx->args, 0));
+	if (ctx->env != NULL) {
+		json_decref(cfg->env);
+		cfg->env = json_deep_copy(ctx->env);
+	}
+	json_array_foreach(ctx->args.rest, i, w)
+		json_array_append(cfg->args, w);
+	*status = EXIT_USAGE;
+	if (appcfg_from_args(cfg, &ctx->args, cause) == -1 ||
+	    (cfg->name != NULL && parse_app_name(cfg->name, cause) == -1))
+		return -1;
+	*status = 1;
+	return appcfg_resolve_script(cfg, ctx->cwd, ctx->env, cause);
 }
 
+/* Declares the app (app_declare()) and starts its instances. */
 static int
 cmd_start_new(struct cmd_ctx *ctx)
 {
 	struct app_config cfg;
+	struct instance **v = NULL;
 	struct app *app;
-	struct instance *inst, **v = NULL;
 	char *cause = NULL;
-	size_t i, n = 0;
-	json_t *w;
-	int status = 1;
+	size_t n = 0;
+	int status;
 
 	appcfg_init(&cfg);
-	cfg.script = xstrdup(args_pos(&ctx->args, 0));
-	if (ctx->env != NULL) {
-		json_decref(cfg.env);
-		cfg.env = json_deep_copy(ctx->env);
+	if (cmd_start_config(ctx, &cfg, &status, &cause) == -1) {
+		appcfg_free(&cfg);
+		conn_reply_error(ctx->conn, status, "%s", cause);
+		free(cause);
+		return CMD_REPLIED;
 	}
-	json_array_foreach(ctx->args.rest, i, w)
-		json_array_append(cfg.args, w);
-	if (appcfg_from_args(&cfg, &ctx->args, &cause) == -1) {
-		status = EXIT_USAGE;
-		goto fail;
-	}
-	if (cfg.name != NULL && parse_app_name(cfg.name, &cause) == -1) {
-		status = EXIT_USAGE;
-		goto fail;
-	}
-	if (appcfg_resolve_script(&cfg, ctx->cwd, ctx->env, &cause) == -1)
-		goto fail;
-	if (logsink_check(&cfg, &cause) == -1) {
-		status = EXIT_USAGE;
-		goto fail;
-	}
-	if (app_find(cfg.name) != NULL) {
-		xasprintf(&cause, "an app named '%s' exists already (restart it, "
-		    "or use --name)", cfg.name);
-		goto fail;
-	}
-	app = app_create(&cfg);
-	if (cluster_app_open(app, &cause) == -1) {
-		app_delete(app);
+	if ((app = app_declare(&cfg, NULL, APP_BIND_NOW, &cause)) == NULL) {
 		conn_reply_error(ctx->conn, 1, "%s", cause);
 		free(cause);
 		return CMD_REPLIED;
 	}
-	if (logsink_open(app, &cause) == -1) {
-		log_warnx("%s: %s", app->cfg.name, cause);
-		free(cause);
-		cause = NULL;
-	}
-	log_info("%s: declared, %lld instance(s) of %s", app->cfg.name,
-	    app->cfg.instances, app->cfg.script);
-	TAILQ_FOREACH(inst, &app->instances, entry) {
-		v = xreallocarray(v, n + 1, sizeof *v);
-		v[n++] = inst;
-	}
+	app_instances(app, &v, &n);
 	cmd_apply(ctx, v, n, EV_START, OP_WANT_SETTLED, NULL);
 	free(v);
 	return CMD_PENDING;
-fail:
-	conn_reply_error(ctx->conn, status, "%s", cause);
-	free(cause);
-	appcfg_free(&cfg);
-	return CMD_REPLIED;
 }
 
 static int
@@ -99,7 +74,7 @@ cmd_start_exec(struct cmd_ctx *ctx)
 	    (strcmp(target, "all") == 0 || app_find(target) != NULL ||
 	    (parse_int(target, 0, 1 << 30, &id, NULL) == 0 &&
 	    app_find_instance((int)id, 0) != NULL)))
-		return cmd_start_existing(ctx);
+		return cmd_act(ctx, EV_START, OP_WANT_SETTLED, NULL);
 	return cmd_start_new(ctx);
 }
 

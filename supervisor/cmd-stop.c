@@ -1,20 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /* `corral stop`: stop instances gracefully; replies once they have stopped. */
-#include <stdlib.h>
-
 #include "corrald.h"
 
 static int
 cmd_stop_exec(struct cmd_ctx *ctx)
 {
-	struct instance **v;
-	size_t n;
-
-	if (cmd_targets(ctx, 0, &v, &n) == -1)
-		return CMD_REPLIED;
-	cmd_apply(ctx, v, n, EV_STOP, OP_WANT_STOPPED, NULL);
-	free(v);
-	return CMD_PENDING;
+	return cmd_act(ctx, EV_STOP, OP_WANT_STOPPED, NULL);
 }
 
 const struct cmd_entry cmd_stop_entry = {

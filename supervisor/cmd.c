@@ -4,6 +4,7 @@
  * command by name or alias, parse its argv with its option table, check
  * the number of words, run it. Usage errors are replied with exit 100.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,24 +156,53 @@ void
 cmd_apply(struct cmd_ctx *ctx, struct instance **v, size_t n,
     enum inst_event ev, int want, const char *message)
 {
-	int *ids = xcalloc(n, sizeof *ids);
-	long long *base = xcalloc(n, sizeof *base);
-	struct instance *inst;
+	int *ids = app_ids(v, n);
+	long long *base = xcalloc(n + 1, sizeof *base);
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		ids[i] = v[i]->id;
+	for (i = 0; i < n; i++)
 		base[i] = v[i]->start_failures;
-	}
-	/* An event may free instances (deleted ones): look each one up again. */
-	for (i = 0; i < n; i++) {
-		if ((inst = app_find_instance(ids[i], 1)) != NULL)
-			fsm_event(inst, ev);
-	}
+	app_feed(ids, n, ev);
 	op_create_tracked(ctx->conn, ids, ev == EV_START || ev == EV_RESTART ?
 	    base : NULL, n, want, message);
 	free(base);
 	free(ids);
+}
+
+/*
+ * The whole of a command that feeds ev to the instances its first word
+ * names: before (may be NULL) sees them first; the reply waits as want
+ * says.
+ */
+int
+cmd_act(struct cmd_ctx *ctx, enum inst_event ev, int want,
+    void (*before)(struct cmd_ctx *, struct instance **, size_t))
+{
+	struct instance **v;
+	size_t n;
+
+	if (cmd_targets(ctx, 0, &v, &n) == -1)
+		return CMD_REPLIED;
+	if (before != NULL)
+		before(ctx, v, n);
+	cmd_apply(ctx, v, n, ev, want, NULL);
+	free(v);
+	return CMD_PENDING;
+}
+
+/* Adds a line to *msg, the message printed above a reply's list. */
+void
+cmd_note(char **msg, const char *fmt, ...)
+{
+	char *line, *old = *msg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	xvasprintf(&line, fmt, ap);
+	va_end(ap);
+	xasprintf(msg, "%s%s%s", old ? old : "", old ? "\n" : "", line);
+	free(line);
+	free(old);
 }
 
 /* Every instance of every app, in id order of creation; the caller frees *v. */

@@ -130,6 +130,9 @@ enum inst_event {
 	EV_TIMER,                       /* the state's timer fired */
 	EV_DRAINED,                     /* its processes stopped accepting and
 					   their connections ended */
+	EV_NOT_READY,                   /* the readiness wait failed (the reason
+					   is set) */
+	EV_DELETE,                      /* stop it and free it once stopped */
 	EV_NEVENTS
 };
 
@@ -188,8 +191,14 @@ struct instance {
 	int exit_signal;
 	char reason[192];               /* the last transition's reason */
 	int reason_stale;               /* reason is the previous run's */
-	int restart_pending;            /* start again once stopped */
-	int deleting;                   /* free once stopped */
+	struct {                        /* fsm.c's alone: read them with
+					   fsm_deleting() and the like */
+		int restart_pending;    /* start again once stopped */
+		int deleting;           /* free once stopped */
+		int not_ready;          /* killed for not getting ready */
+		int start_failed;       /* the last start failed: no process,
+					   or not ready */
+	} fsm;
 	int killed;                     /* SIGKILL already sent this stop */
 	int draining;                   /* stopping: waits for DRAINED first */
 	int replacement;                /* started by a reload (reload.c) */
@@ -203,7 +212,6 @@ struct instance {
 	long long memory_restarts;      /* replaced for max_memory_restart */
 	uint64_t memory_restart_at;     /* monotonic ms of the last one */
 	struct ready_wait *ready;       /* while the process gets ready */
-	int not_ready;                  /* killed for not getting ready */
 	long long start_failures;       /* runs that never got ready */
 	uint64_t resource_backoff;      /* ms, while the daemon lacks fds */
 	int resource_wait;              /* the next spawn is such a retry */
@@ -352,6 +360,7 @@ void appcfg_strv_free(char **);
 int sys_ncpu(void);
 
 /* app.c */
+#define APP_BIND_NOW 1                  /* app_declare(): bind sockets now */
 struct app *app_create(struct app_config *);
 void app_ref(struct app *);
 void app_unref(struct app *);
@@ -364,6 +373,17 @@ int app_targets(const char *, struct instance ***, size_t *, char **);
 void app_delete(struct app *);
 int app_settled(const struct app *);
 const char *app_state_name(enum inst_state);
+long long app_count(const struct app *);
+int *app_ids(struct instance **, size_t);
+void app_feed(const int *, size_t, enum inst_event);
+void app_instances(struct app *, struct instance ***, size_t *);
+int app_check(const struct app_config *, char **);
+struct app *app_declare(struct app_config *, const char *, int, char **);
+void app_scale(struct app *, long long, int **, size_t *);
+void app_reconfigure(struct app *, struct app_config *, struct instance ***,
+    size_t *, struct instance ***, size_t *);
+void app_delete_instance(struct instance *);
+void app_delete_ids(const int *, size_t, int);
 
 /* instance.c */
 struct instance *instance_create(struct app *, int);
@@ -384,11 +404,13 @@ void reload_check_all(void);
 void reload_conn_gone(struct conn *);
 void reload_free_all(void);
 
-/* cmd-scale.c */
-void scale_apply(struct app *, long long, int **, size_t *);
-
 /* fsm.c */
 void fsm_event(struct instance *, enum inst_event);
+void fsm_set_hook(void (*)(void));
+void fsm_settle(void);
+int fsm_deleting(const struct instance *);
+int fsm_restart_pending(const struct instance *);
+int fsm_start_failed(const struct instance *);
 
 /* policy.c */
 #define POLICY_STOP 0
@@ -492,6 +514,9 @@ int cmd_targets(struct cmd_ctx *, size_t, struct instance ***, size_t *);
 void cmd_apply(struct cmd_ctx *, struct instance **, size_t, enum inst_event,
     int, const char *);
 void cmd_all_instances(struct instance ***, size_t *);
+int cmd_act(struct cmd_ctx *, enum inst_event, int,
+    void (*)(struct cmd_ctx *, struct instance **, size_t));
+void cmd_note(char **, const char *, ...) PRINTFLIKE(2, 3);
 extern const struct cmd_entry *cmd_table[];
 
 /* cmd-help.c */

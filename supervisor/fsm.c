@@ -2,7 +2,11 @@
 /*
  * The life of an instance as a table of state x event. Each cell names a
  * small action that does the work and returns the next state; fsm_event()
- * logs every transition and tells whoever waits on instances.
+ * logs every transition, frees a deleted instance once it has stopped and
+ * runs the hook (main.c's: pending replies, reloads, shutdown). The flags
+ * in struct instance's fsm member are this file's alone: a delete, a
+ * readiness failure, a pending restart are events and cells here, never
+ * fields another file sets.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -26,8 +30,12 @@ fsm_timer_cb(uv_timer_t *t)
 static void
 fsm_timer_start(struct instance *inst, uint64_t ms)
 {
+	int r;
+
 	inst->timer.data = inst;
-	uv_timer_start(&inst->timer, fsm_timer_cb, ms, 0);
+	if ((r = uv_timer_start(&inst->timer, fsm_timer_cb, ms, 0)) != 0)
+		log_warnx("%s[%d]: timer: %s", inst->app->cfg.name, inst->index,
+		    uv_strerror(r));
 }
 
 static enum inst_state
@@ -99,22 +107,22 @@ fsm_stop_timer(struct instance *inst)
 static enum inst_state
 fsm_kill_restart(struct instance *inst)
 {
-	inst->restart_pending = 1;
+	inst->fsm.restart_pending = 1;
 	return fsm_kill(inst);
 }
 
 static enum inst_state
 fsm_pend_start(struct instance *inst)
 {
-	if (!inst->deleting)
-		inst->restart_pending = 1;
+	if (!inst->fsm.deleting)
+		inst->fsm.restart_pending = 1;
 	return inst->state;
 }
 
 static enum inst_state
 fsm_unpend(struct instance *inst)
 {
-	inst->restart_pending = 0;
+	inst->fsm.restart_pending = 0;
 	return inst->state;
 }
 
@@ -204,11 +212,12 @@ fsm_after_run(struct instance *inst, int spawn_failed, int failed_start)
 	}
 }
 
-/* Readiness timed out (cluster.c set the reason): a failed start. */
+/* Readiness failed (its reason is set): a failed start. */
 static enum inst_state
 fsm_not_ready(struct instance *inst)
 {
-	inst->not_ready = 1;
+	inst->fsm.not_ready = 1;
+	inst->fsm.start_failed = 1;
 	inst->start_failures++;
 	return fsm_kill(inst);
 }
@@ -242,21 +251,22 @@ fsm_not_ready_exited(struct instance *inst)
 static enum inst_state
 fsm_stopped(struct instance *inst)
 {
-	int not_ready = inst->not_ready;
+	int not_ready = inst->fsm.not_ready;
 
 	uv_timer_stop(&inst->timer);
 	inst->draining = 0;
-	inst->not_ready = 0;
-	if (not_ready && !inst->restart_pending && !inst->deleting)
+	inst->fsm.not_ready = 0;
+	if (not_ready && !inst->fsm.restart_pending && !inst->fsm.deleting)
 		return fsm_not_ready_exited(inst);
 	if (!inst->killed && !not_ready && !inst->keep_reason)
 		fsm_exit_reason(inst);
 	inst->keep_reason = 0;
-	if (inst->restart_pending && !inst->deleting && !D.shutting_down) {
-		inst->restart_pending = 0;
+	if (inst->fsm.restart_pending && !inst->fsm.deleting &&
+	    !D.shutting_down) {
+		inst->fsm.restart_pending = 0;
 		return fsm_spawn(inst);
 	}
-	inst->restart_pending = 0;
+	inst->fsm.restart_pending = 0;
 	return INST_STOPPED;
 }
 
@@ -302,10 +312,12 @@ fsm_spawn(struct instance *inst)
 			    "daemon's resources", inst->app->cfg.name,
 			    inst->index);
 		inst->resource_backoff = 0;
+		inst->fsm.start_failed = 0;
 		return INST_STARTING;
 	}
 	if (r == -2)
 		return fsm_spawn_later(inst, cause);
+	inst->fsm.start_failed = 1;
 	instance_set_reason(inst, "cannot start: %s", cause);
 	log_warnx("%s[%d]: cannot start: %s", inst->app->cfg.name, inst->index,
 	    cause);
@@ -317,21 +329,88 @@ fsm_spawn(struct instance *inst)
 	return fsm_after_run(inst, 1, 1);
 }
 
+static enum inst_state fsm_delete(struct instance *);
+
 #define STAY fsm_stay
+#define DEL fsm_delete
 static const fsm_action fsm_table[INST_NSTATES][EV_NEVENTS] = {
-	/*                 START           STOP          RESTART           READY      EXIT         TIMER           DRAINED */
-	[INST_STOPPED] = { fsm_user_start, STAY,         fsm_user_start,   STAY,      STAY,        STAY,           STAY },
-	[INST_STARTING] = { STAY,          fsm_kill,     fsm_kill_restart, fsm_ready, fsm_exited,  fsm_not_ready,  STAY },
-	[INST_ONLINE] =  { STAY,           fsm_kill,     fsm_kill_restart, STAY,      fsm_exited,  STAY,           STAY },
-	[INST_STOPPING] = { fsm_pend_start, fsm_unpend,  fsm_pend_start,   STAY,      fsm_stopped, fsm_stop_timer, fsm_drained },
-	[INST_WAITING] = { fsm_user_start, fsm_cancel,   fsm_user_start,   STAY,      STAY,        fsm_spawn,      STAY },
-	[INST_ERRORED] = { fsm_user_start, fsm_cancel,   fsm_user_start,   STAY,      STAY,        STAY,           STAY },
+	/*                 START           STOP          RESTART           READY      EXIT         TIMER           DRAINED      NOT_READY      DELETE */
+	[INST_STOPPED] = { fsm_user_start, STAY,         fsm_user_start,   STAY,      STAY,        STAY,           STAY,        STAY,          DEL },
+	[INST_STARTING] = { STAY,          fsm_kill,     fsm_kill_restart, fsm_ready, fsm_exited,  STAY,           STAY,        fsm_not_ready, DEL },
+	[INST_ONLINE] =  { STAY,           fsm_kill,     fsm_kill_restart, STAY,      fsm_exited,  STAY,           STAY,        STAY,          DEL },
+	[INST_STOPPING] = { fsm_pend_start, fsm_unpend,  fsm_pend_start,   STAY,      fsm_stopped, fsm_stop_timer, fsm_drained, STAY,          DEL },
+	[INST_WAITING] = { fsm_user_start, fsm_cancel,   fsm_user_start,   STAY,      STAY,        fsm_spawn,      STAY,        STAY,          DEL },
+	[INST_ERRORED] = { fsm_user_start, fsm_cancel,   fsm_user_start,   STAY,      STAY,        STAY,           STAY,        STAY,          DEL },
 };
+#undef DEL
 #undef STAY
 
+/* Marks the instance for freeing, then stops it as a user's stop does. */
+static enum inst_state
+fsm_delete(struct instance *inst)
+{
+	inst->fsm.deleting = 1;
+	inst->fsm.restart_pending = 0;
+	return fsm_table[inst->state][EV_STOP](inst);
+}
+
 static const char *fsm_event_names[EV_NEVENTS] = {
-	"start", "stop", "restart", "ready", "exit", "timer", "drained"
+	"start", "stop", "restart", "ready", "exit", "timer", "drained",
+	"not-ready", "delete"
 };
+
+static void (*fsm_hook)(void);
+static int fsm_hook_running, fsm_hook_again;
+
+/* fn runs after every transition (see fsm_settle()); NULL: nothing runs. */
+void
+fsm_set_hook(void (*fn)(void))
+{
+	fsm_hook = fn;
+}
+
+/*
+ * Runs the hook. It is never re-entered: the events it feeds (a reload
+ * starts or stops instances) ask for one more pass, which runs once the
+ * current one has returned, until a pass feeds none.
+ */
+void
+fsm_settle(void)
+{
+	if (fsm_hook == NULL)
+		return;
+	if (fsm_hook_running) {
+		fsm_hook_again = 1;
+		return;
+	}
+	fsm_hook_running = 1;
+	do {
+		fsm_hook_again = 0;
+		fsm_hook();
+	} while (fsm_hook_again);
+	fsm_hook_running = 0;
+}
+
+/* Being deleted: gone once stopped, no event brings it back. */
+int
+fsm_deleting(const struct instance *inst)
+{
+	return inst->fsm.deleting;
+}
+
+/* Stopping, and to be started again once stopped. */
+int
+fsm_restart_pending(const struct instance *inst)
+{
+	return inst->fsm.restart_pending;
+}
+
+/* Its last start failed: no process came of it, or it was not ready. */
+int
+fsm_start_failed(const struct instance *inst)
+{
+	return inst->fsm.start_failed;
+}
 
 /*
  * Feeds one event to an instance. The instance may be freed on return when
@@ -352,10 +431,8 @@ fsm_event(struct instance *inst, enum inst_event ev)
 		    app_state_name(from), app_state_name(to),
 		    fsm_event_names[ev], reason[0] ? ": " : "", reason);
 	}
-	if (inst->deleting && (inst->state == INST_STOPPED ||
+	if (inst->fsm.deleting && (inst->state == INST_STOPPED ||
 	    inst->state == INST_ERRORED))
 		instance_free(inst);
-	op_check_all();
-	reload_check_all();
-	daemon_check_shutdown();
+	fsm_settle();
 }

@@ -165,7 +165,7 @@ health_tick(uv_timer_t *t)
 	struct instance *inst = hc->inst;
 
 	if (inst == NULL || hc->wait != NULL || hc->exec != NULL ||
-	    inst->state != INST_ONLINE || inst->deleting)
+	    inst->state != INST_ONLINE || fsm_deleting(inst))
 		return;
 	if (hc->replacing) {
 		health_replace(hc);

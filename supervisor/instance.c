@@ -105,15 +105,21 @@ child_log_room(struct logfile_waiter *w)
 {
 	struct logpipe *lp = (struct logpipe *)(void *)((char *)w -
 	    offsetof(struct logpipe, waiter));
+	int r;
 
 	if (logsink_drain(lp, lp->eof) == -1)
 		return;
 	lp->paused = 0;
+	if (!lp->eof && (r = uv_read_start((uv_stream_t *)&lp->pipe,
+	    daemon_alloc, child_read)) != 0) {
+		/* cannot happen on an open pipe; the child gets EPIPE */
+		log_warnx("%s: log pipe: %s", lp->child->app->cfg.name,
+		    uv_strerror(r));
+		lp->open = 0;
+		lp->eof = 1;
+	}
 	if (lp->eof)
 		uv_close((uv_handle_t *)&lp->pipe, child_pipe_closed);
-	else
-		uv_read_start((uv_stream_t *)&lp->pipe, daemon_alloc,
-		    child_read);
 }
 
 static void

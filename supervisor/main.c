@@ -162,7 +162,7 @@ main_cleanup(void)
 	uv_close((uv_handle_t *)&D.sig_usr1, NULL);
 }
 
-/* Called after every instance transition: ends the daemon once all stopped. */
+/* After a shutdown began: ends the daemon once every app has stopped. */
 void
 daemon_check_shutdown(void)
 {
@@ -187,6 +187,18 @@ daemon_check_shutdown(void)
 	main_cleanup();
 }
 
+/*
+ * The state machine's hook, run after instance transitions: the replies
+ * that wait for instances, the rolling reloads, the end of a shutdown.
+ */
+static void
+main_after_transition(void)
+{
+	op_check_all();
+	reload_check_all();
+	daemon_check_shutdown();
+}
+
 /* Stops every app gracefully; conn (may be NULL) gets the reply at the end. */
 void
 daemon_shutdown(struct conn *conn)
@@ -203,7 +215,6 @@ daemon_shutdown(struct conn *conn)
 	log_info("shutting down: stopping every app");
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next) {
-			inst->restart_pending = 0;
 			fsm_event(inst, EV_STOP);
 		}
 	}
@@ -238,8 +249,8 @@ main_signals(void)
 	/* a file size limit makes write() fail with EFBIG, reported like ENOSPC */
 	signal(SIGXFSZ, SIG_IGN);
 	for (i = 0; i < nitems(sigs); i++) {
-		uv_signal_init(D.loop, sigs[i].h);
-		if (uv_signal_start(sigs[i].h, main_signal, sigs[i].sig) != 0)
+		if (uv_signal_init(D.loop, sigs[i].h) != 0 ||
+		    uv_signal_start(sigs[i].h, main_signal, sigs[i].sig) != 0)
 			fatalx("cannot handle %s", signal_name(sigs[i].sig));
 		uv_unref((uv_handle_t *)sigs[i].h);
 	}
@@ -303,7 +314,7 @@ main_resurrect(void)
 	struct instance **v;
 	char *cause = NULL, *msg = NULL;
 	json_t *env = persist_daemon_env();
-	size_t i, n;
+	size_t n;
 	int *ids;
 
 	if (persist_resurrect(env, &v, &n, &msg, &cause) == -1) {
@@ -316,17 +327,9 @@ main_resurrect(void)
 	if (msg != NULL)
 		log_info("resurrect: %s", msg);
 	free(msg);
-	/* an event may free instances: look each one up by id */
-	ids = xcalloc(n, sizeof *ids);
-	for (i = 0; i < n; i++)
-		ids[i] = v[i]->id;
+	ids = app_ids(v, n);
 	free(v);
-	for (i = 0; i < n; i++) {
-		struct instance *inst = app_find_instance(ids[i], 0);
-
-		if (inst != NULL)
-			fsm_event(inst, EV_START);
-	}
+	app_feed(ids, n, EV_START);
 	free(ids);
 }
 
@@ -364,8 +367,9 @@ main_paths(void)
 	D.pid_path = paths_file(D.home, "corrald.pid");
 }
 
-int
-main(int argc, char **argv)
+/* Parses the command line; returns the boot file (or NULL). */
+static const char *
+main_options(int argc, char **argv, const char **metrics)
 {
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
@@ -375,14 +379,9 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char *cause = NULL, *logfile;
-	const char *metrics = getenv("CORRAL_METRICS"), *bootfile;
-	int ch, lockfd, ready_fd = -1;
+	int ch;
 
-	/* The client's help when no daemon runs: no state, no socket. */
-	if (argc > 1 && strcmp(argv[1], "--help-commands") == 0)
-		return cmd_help_print(argc - 2, argv + 2);
-	fdlimit_close_inherited();
+	*metrics = getenv("CORRAL_METRICS");
 	while ((ch = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -395,7 +394,7 @@ main(int argc, char **argv)
 			D.resurrect = 1;
 			break;
 		case 'm':
-			metrics = optarg;
+			*metrics = optarg;
 			break;
 		default:
 			main_usage();
@@ -403,20 +402,17 @@ main(int argc, char **argv)
 	}
 	if (optind + 1 < argc || (optind < argc && !D.foreground))
 		main_usage();
-	bootfile = optind < argc ? argv[optind] : NULL;
-	if (metrics != NULL && *metrics == '\0')
-		metrics = NULL;
-	main_check_metrics(metrics);
-	umask(022);
-	main_paths();
-	logfile = paths_file(D.home, "corrald.log");
-	log_init(logfile, D.foreground ? LOG_TO_STDERR : 0);
-	free(logfile);
-	main_log_rotation();
-	if (!D.foreground)
-		ready_fd = main_detach();
-	lockfd = main_lock();
-	fdlimit_raise();
+	if (*metrics != NULL && **metrics == '\0')
+		*metrics = NULL;
+	main_check_metrics(*metrics);
+	return optind < argc ? argv[optind] : NULL;
+}
+
+/* The loop, its signals and every module that serves from it. */
+static void
+main_serve(const char *metrics)
+{
+	char *cause = NULL;
 
 	D.loop = uv_default_loop();
 	D.started_at = now_ms();
@@ -424,6 +420,7 @@ main(int argc, char **argv)
 	TAILQ_INIT(&D.conns);
 	TAILQ_INIT(&D.ops);
 	TAILQ_INIT(&D.children);
+	fsm_set_hook(main_after_transition);
 	main_signals();
 	limits_init();
 	logsink_start();
@@ -439,21 +436,16 @@ main(int argc, char **argv)
 	    D.sock_path, (int)getpid());
 	if (sdnotify_init(D.loop, main_status) != 0)
 		log_warnx("watchdog timer failed");
-	if (D.resurrect)
-		main_resurrect();
-	if (bootfile != NULL)
-		bootfile_start(bootfile);
-	sdnotify_ready();
-	if (ready_fd != -1) {
-		(void)!write(ready_fd, "", 1);
-		close(ready_fd);
-	}
+}
 
-	uv_run(D.loop, UV_RUN_DEFAULT);
-
+/* After the loop: every handle closed, the pid file gone. */
+static void
+main_exit(int lockfd)
+{
 	logsink_stop();
 	uv_walk(D.loop, main_walk_close, NULL);
-	uv_run(D.loop, UV_RUN_DEFAULT);
+	if (uv_run(D.loop, UV_RUN_DEFAULT) != 0)
+		log_warnx("event loop: handles still active at exit");
 	if (uv_loop_close(D.loop) != 0)
 		log_warnx("event loop closed with handles left");
 	hmap_free(&D.app_names);
@@ -466,5 +458,41 @@ main(int argc, char **argv)
 	free(D.logs_dir);
 	free(D.sock_path);
 	free(D.pid_path);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *metrics, *bootfile;
+	char *logfile;
+	int lockfd, ready_fd = -1;
+
+	/* The client's help when no daemon runs: no state, no socket. */
+	if (argc > 1 && strcmp(argv[1], "--help-commands") == 0)
+		return cmd_help_print(argc - 2, argv + 2);
+	fdlimit_close_inherited();
+	bootfile = main_options(argc, argv, &metrics);
+	umask(022);
+	main_paths();
+	logfile = paths_file(D.home, "corrald.log");
+	log_init(logfile, D.foreground ? LOG_TO_STDERR : 0);
+	free(logfile);
+	main_log_rotation();
+	if (!D.foreground)
+		ready_fd = main_detach();
+	lockfd = main_lock();
+	fdlimit_raise();
+	main_serve(metrics);
+	if (D.resurrect)
+		main_resurrect();
+	if (bootfile != NULL)
+		bootfile_start(bootfile);
+	sdnotify_ready();
+	if (ready_fd != -1) {
+		(void)!write(ready_fd, "", 1);
+		close(ready_fd);
+	}
+	uv_run(D.loop, UV_RUN_DEFAULT);
+	main_exit(lockfd);
 	return 0;
 }

@@ -24,7 +24,7 @@ a_ready_instances(const struct app *a, uint64_t *v)
 
 	*v = 0;
 	TAILQ_FOREACH(i, &a->instances, entry)
-		*v += i->state == INST_ONLINE && !i->deleting;
+		*v += i->state == INST_ONLINE && !fsm_deleting(i);
 	return 1;
 }
 

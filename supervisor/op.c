@@ -109,7 +109,7 @@ op_settled(struct op *op)
 			continue;
 		if (inst->state == INST_STOPPING || inst->state == INST_STARTING)
 			return 0;
-		if (op->want == OP_WANT_SETTLED && inst->restart_pending)
+		if (op->want == OP_WANT_SETTLED && fsm_restart_pending(inst))
 			return 0;
 		/*
 		 * A stop is over once the instance is no longer stopping: it
@@ -141,6 +141,7 @@ op_create_tracked(struct conn *conn, const int *ids, const long long *base,
 	struct op *op = xcalloc(1, sizeof *op);
 	uint64_t timeout = 0, t;
 	size_t i;
+	int r;
 
 	op->conn = conn;
 	op->want = want;
@@ -166,9 +167,9 @@ op_create_tracked(struct conn *conn, const int *ids, const long long *base,
 		conn->op = op;
 	if (op_settled(op))
 		op_finish(op);
-	else
-		uv_timer_start(&op->timeout, op_timed_out,
-		    timeout + OP_TIMEOUT_SLACK, 0);
+	else if ((r = uv_timer_start(&op->timeout, op_timed_out,
+	    timeout + OP_TIMEOUT_SLACK, 0)) != 0)
+		log_warnx("reply timer: %s", uv_strerror(r));
 }
 
 void

@@ -25,7 +25,7 @@ persist_running(const struct app *app)
 	const struct instance *inst;
 
 	TAILQ_FOREACH(inst, &app->instances, entry) {
-		if (!inst->deleting && inst->state != INST_STOPPED)
+		if (!fsm_deleting(inst) && inst->state != INST_STOPPED)
 			return 1;
 	}
 	return 0;
@@ -81,14 +81,25 @@ persist_daemon_env(void)
 	return env;
 }
 
-static void
-persist_note(char **msg, const char *name, const char *what)
+/* The configuration of one saved app; -1 with *cause (may stay NULL). */
+static int
+persist_config(json_t *saved, json_t *env, struct app_config *cfg,
+    char **cause)
 {
-	char *old = *msg;
+	json_t *o = json_copy(saved);
+	int rc;
 
-	xasprintf(msg, "%s%s%s: %s", old ? old : "", old ? "\n" : "", name,
-	    what);
-	free(old);
+	json_object_del(o, "state");
+	json_object_del(o, "source");
+	appcfg_init(cfg);
+	json_decref(cfg->env);
+	cfg->env = json_incref(env);    /* shared: see app_config.env */
+	rc = appcfg_from_json(cfg, o, cause);
+	json_decref(o);
+	if (rc == -1 || cfg->name == NULL || cfg->script == NULL ||
+	    cfg->cwd == NULL)
+		return -1;
+	return 0;
 }
 
 /* Declares one saved app; adds its instances to v when it ran. */
@@ -97,54 +108,31 @@ persist_app(json_t *saved, json_t *env, struct instance ***v, size_t *n,
     char **msg)
 {
 	struct app_config cfg;
-	struct instance *inst;
-	struct app *app;
-	json_t *o = json_copy(saved);
+	struct app *app = NULL;
 	const char *name = json_string_value(json_object_get(saved, "name"));
 	const char *state = json_string_value(json_object_get(saved, "state"));
 	const char *source = json_string_value(json_object_get(saved,
 	    "source"));
-	char *cause = NULL, *why;
+	char *cause = NULL;
 
 	if (app_find(name) != NULL) {
-		persist_note(msg, name, "already declared, left as it is");
-		json_decref(o);
+		cmd_note(msg, "%s: already declared, left as it is", name);
 		return;
 	}
-	json_object_del(o, "state");
-	json_object_del(o, "source");
-	appcfg_init(&cfg);
-	json_decref(cfg.env);
-	cfg.env = json_incref(env);     /* shared: see app_config.env */
-	if (appcfg_from_json(&cfg, o, &cause) == -1 ||
-	    cfg.name == NULL || cfg.script == NULL || cfg.cwd == NULL ||
-	    parse_app_name(cfg.name, &cause) == -1 ||
-	    triggers_check(&cfg, &cause) == -1) {
-		xasprintf(&why, "not restored: %s", cause ? cause :
-		    "incomplete entry");
-		persist_note(msg, name, why);
-		free(why);
-		free(cause);
+	if (persist_config(saved, env, &cfg, &cause) == -1)
 		appcfg_free(&cfg);
-		json_decref(o);
-		return;
-	}
-	json_decref(o);
-	app = app_create(&cfg);
-	if (source != NULL)
-		app->source = xstrdup(source);
-	if (logsink_open(app, &cause) == -1) {
-		log_warnx("%s: %s", app->cfg.name, cause);
+	else
+		app = app_declare(&cfg, source, 0, &cause);
+	if (app == NULL) {
+		cmd_note(msg, "%s: not restored: %s", name, cause ? cause :
+		    "incomplete entry");
 		free(cause);
-	}
-	if (state != NULL && strcmp(state, "stopped") == 0) {
-		persist_note(msg, name, "restored, stopped");
 		return;
 	}
-	TAILQ_FOREACH(inst, &app->instances, entry) {
-		*v = xreallocarray(*v, *n + 1, sizeof **v);
-		(*v)[(*n)++] = inst;
-	}
+	if (state != NULL && strcmp(state, "stopped") == 0)
+		cmd_note(msg, "%s: restored, stopped", name);
+	else
+		app_instances(app, v, n);
 }
 
 /*

@@ -25,13 +25,13 @@
 static int
 probez_wanted(const struct instance *inst)
 {
-	if (inst->deleting)
+	if (fsm_deleting(inst))
 		return 0;
 	switch (inst->state) {
 	case INST_STOPPED:
 		return 0;
 	case INST_STOPPING:
-		return inst->restart_pending;
+		return fsm_restart_pending(inst);
 	default:
 		return 1;
 	}

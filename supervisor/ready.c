@@ -130,6 +130,33 @@ ready_event(struct ready_wait *w, int event)
 }
 
 static void ready_tick(uv_timer_t *);
+static void ready_attempt_failed(struct ready_wait *, const char *);
+
+/* Arms one of w's timers; a failure (a closing handle) is only logged. */
+static void
+ready_timer(uv_timer_t *t, uv_timer_cb cb, uint64_t ms)
+{
+	int r;
+
+	if ((r = uv_timer_start(t, cb, ms, 0)) != 0)
+		log_warnx("readiness timer: %s", uv_strerror(r));
+}
+
+/*
+ * The probe p of a callback with this status: its wait, or NULL when the
+ * attempt was abandoned or failed (then counted as failed).
+ */
+static struct ready_wait *
+ready_probe_wait(struct ready_probe *p, int status)
+{
+	struct ready_wait *w = p->w;
+
+	if (w != NULL && status < 0) {
+		ready_attempt_failed(w, uv_strerror(status));
+		return NULL;
+	}
+	return w;
+}
 
 static void
 ready_attempt_failed(struct ready_wait *w, const char *why)
@@ -137,8 +164,7 @@ ready_attempt_failed(struct ready_wait *w, const char *why)
 	free(w->last_error);
 	w->last_error = xstrdup(why);
 	ready_probe_drop(w);
-	uv_timer_start(&w->tick, ready_tick,
-	    READY_PROBE_INTERVAL, 0);
+	ready_timer(&w->tick, ready_tick, READY_PROBE_INTERVAL);
 }
 
 static void
@@ -190,15 +216,11 @@ static void
 ready_http_written(uv_write_t *req, int status)
 {
 	struct ready_probe *p = req->data;
-	struct ready_wait *w = p->w;
+	struct ready_wait *w;
 	int r;
 
-	if (w == NULL)
+	if ((w = ready_probe_wait(p, status)) == NULL)
 		return;
-	if (status < 0) {
-		ready_attempt_failed(w, uv_strerror(status));
-		return;
-	}
 	r = uv_read_start((uv_stream_t *)&p->tcp, ready_http_alloc,
 	    ready_http_read);
 	if (r != 0)
@@ -209,16 +231,12 @@ static void
 ready_connected(uv_connect_t *req, int status)
 {
 	struct ready_probe *p = req->data;
-	struct ready_wait *w = p->w;
+	struct ready_wait *w;
 	uv_buf_t b;
 	int r;
 
-	if (w == NULL)
+	if ((w = ready_probe_wait(p, status)) == NULL)
 		return;
-	if (status < 0) {
-		ready_attempt_failed(w, uv_strerror(status));
-		return;
-	}
 	if (w->kind == READY_TCP) {
 		ready_finish(w, 1, NULL);
 		return;
@@ -260,8 +278,7 @@ ready_attempt(struct ready_wait *w)
 		ready_attempt_failed(w, uv_strerror(r));
 		return;
 	}
-	uv_timer_start(&w->tick, ready_tick,
-	    READY_PROBE_ATTEMPT, 0);
+	ready_timer(&w->tick, ready_tick, READY_PROBE_ATTEMPT);
 }
 
 static void
@@ -378,7 +395,7 @@ ready_start(uv_loop_t *loop, const struct ready_spec *r, json_t *env,
 	w->timeout.data = w;
 	w->tick.data = w;
 	if (timeout_ms > 0)
-		uv_timer_start(&w->timeout, ready_timed_out, timeout_ms, 0);
+		ready_timer(&w->timeout, ready_timed_out, timeout_ms);
 	if (r->kind == READY_DELAY)
 		first = r->delay_ms;
 	if (w->setup_error != NULL)
@@ -386,6 +403,6 @@ ready_start(uv_loop_t *loop, const struct ready_spec *r, json_t *env,
 	if (w->setup_error != NULL ||
 	    (r->kind != READY_LISTEN && r->kind != READY_NOTIFY &&
 	    r->kind != READY_MESSAGE))
-		uv_timer_start(&w->tick, ready_tick, first, 0);
+		ready_timer(&w->tick, ready_tick, first);
 	return w;
 }

@@ -9,28 +9,18 @@
  * are stopped and removed, the old instances not yet replaced keep
  * serving, and the client is told which instance failed and why.
  *
- * There are no handles here: a reload moves on from reload_check_all(),
- * which fsm_event() calls after every transition. Instances are held by
- * id, since any event may free them.
+ * Each slot is a small state machine (reload-slot.c). There are no
+ * handles here: a reload moves on
+ * from reload_check_all(), which the state machine's hook runs after
+ * transitions (never inside itself). Instances are held by id, since any
+ * event may free them.
  */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "corrald.h"
-
-#define SLOT_WAITING 0                  /* not started yet */
-#define SLOT_STARTING 1                 /* replacement started, not ready */
-#define SLOT_REPLACED 2                 /* old one told to stop */
-#define SLOT_CANCELLED 3                /* replacement being removed */
-#define SLOT_DONE 4                     /* old one gone, id handed over */
-
-struct reload_slot {
-	int old_id;
-	int new_id;                     /* -1 until started */
-	int new_pid;                    /* its process at start */
-	int state;
-};
+#include "reload.h"
 
 struct reload_req {
 	struct conn *conn;              /* NULL once the client went away */
@@ -41,19 +31,6 @@ struct reload_req {
 	TAILQ_ENTRY(reload_req) entry;
 };
 TAILQ_HEAD(reload_req_list, reload_req);
-
-struct reload {
-	struct app *app;                /* referenced */
-	struct reload_req *req;
-	struct reload_slot *slots;
-	size_t nslots;
-	size_t next;                    /* next slot to start */
-	int surge;
-	int failed;
-	int whole;                      /* every instance (not one replaced) */
-	TAILQ_ENTRY(reload) entry;
-};
-TAILQ_HEAD(reload_list, reload);
 
 static struct reload_list reloads = TAILQ_HEAD_INITIALIZER(reloads);
 static struct reload_req_list reload_reqs =
@@ -113,10 +90,8 @@ reload_free(struct reload *rl)
 		reload_req_done(req);
 }
 
-static void
-reload_error(struct reload *rl, const char *fmt, ...) PRINTFLIKE(2, 3);
-
-static void
+/* Logs a failure of rl's reload and adds it to its client's reply. */
+void
 reload_error(struct reload *rl, const char *fmt, ...)
 {
 	struct reload_req *req = rl->req;
@@ -136,215 +111,61 @@ reload_error(struct reload *rl, const char *fmt, ...)
 	free(msg);
 }
 
-/* Stops and removes an instance (by id) if it still exists. */
-static void
-reload_remove(int id)
+static size_t
+reload_count(const struct reload *rl, enum reload_slot_state state)
 {
-	struct instance *inst = app_find_instance(id, 1);
+	size_t i, n = 0;
 
-	if (inst == NULL)
-		return;
-	inst->deleting = 1;
-	inst->restart_pending = 0;
-	fsm_event(inst, EV_STOP);
-}
-
-/* Why a replacement is not on its way to ready any more. */
-static void
-reload_why(struct instance *inst, const struct reload_slot *s, char *buf,
-    size_t size)
-{
-	if (inst == NULL || inst->deleting)
-		snprintf(buf, size, "was stopped or deleted");
-	else if (inst->not_ready || strncmp(inst->reason, "cannot start", 12)
-	    == 0)
-		snprintf(buf, size, "%s", inst->reason);
-	else if (inst->pid != s->new_pid || inst->child == NULL) {
-		if (inst->exit_signal != 0)
-			snprintf(buf, size, "killed by %s",
-			    signal_name(inst->exit_signal));
-		else
-			snprintf(buf, size, "exited with code %d",
-			    inst->exit_code);
-	} else
-		snprintf(buf, size, "was stopped");
-}
-
-static void
-reload_fail(struct reload *rl, struct reload_slot *bad, struct instance *inst)
-{
-	char why[256];
-	size_t i, left = 0;
-
-	reload_why(inst, bad, why, sizeof why);
-	for (i = 0; i < rl->nslots; i++) {
-		if (rl->slots[i].state == SLOT_WAITING ||
-		    rl->slots[i].state == SLOT_STARTING)
-			left++;
-	}
-	reload_error(rl, "reload of '%s' aborted: the new instance %d (pid %d) "
-	    "%s; %zu old instance(s) not replaced keep serving",
-	    rl->app->cfg.name, inst != NULL ? inst->index : -1, bad->new_pid,
-	    why, left);
-	rl->failed = 1;
-	for (i = 0; i < rl->nslots; i++) {
-		if (rl->slots[i].state != SLOT_STARTING)
-			continue;
-		rl->slots[i].state = SLOT_CANCELLED;
-		reload_remove(rl->slots[i].new_id);
-	}
-}
-
-/* Starts the replacement of one slot beside its old instance. */
-static void
-reload_start_slot(struct reload *rl, struct reload_slot *s)
-{
-	struct instance *old = app_find_instance(s->old_id, 1), *inst;
-
-	if (old == NULL || old->deleting) {
-		/* Gone meanwhile (scaled down, deleted): nothing to replace. */
-		s->state = SLOT_DONE;
-		return;
-	}
-	inst = instance_create(rl->app, old->index);
-	TAILQ_REMOVE(&rl->app->instances, inst, entry);
-	TAILQ_INSERT_AFTER(&rl->app->instances, old, inst, entry);
-	inst->restarts = old->restarts + 1;
-	inst->replacement = 1;
-	if (old->keep_reason) {
-		/* why the daemon replaces it, shown as a restart shows it */
-		memcpy(inst->reason, old->reason, sizeof inst->reason);
-		inst->reason_stale = 1;
-	}
-	s->new_id = inst->id;
-	s->state = SLOT_STARTING;
-	log_info("%s[%d]: reload: replacing id %d with id %d",
-	    rl->app->cfg.name, old->index, old->id, inst->id);
-	fsm_event(inst, EV_START);
-	if ((inst = app_find_instance(s->new_id, 1)) != NULL)
-		s->new_pid = inst->pid;
-}
-
-/* One slot's progress; returns 1 while its replacement is unready. */
-static int
-reload_check_slot(struct reload *rl, struct reload_slot *s)
-{
-	struct instance *inst, *old;
-
-	if (s->state != SLOT_STARTING)
-		return 0;
-	inst = app_find_instance(s->new_id, 1);
-	if (inst != NULL && !inst->deleting && inst->pid == s->new_pid &&
-	    inst->child != NULL) {
-		if (inst->state == INST_STARTING)
-			return 1;
-		if (inst->state == INST_ONLINE) {
-			s->state = SLOT_REPLACED;
-			if ((old = app_find_instance(s->old_id, 1)) != NULL)
-				log_info("%s[%d]: reload: id %d ready, stopping "
-				    "id %d", rl->app->cfg.name, inst->index,
-				    inst->id, old->id);
-			reload_remove(s->old_id);
-			return 0;
-		}
-	}
-	reload_fail(rl, s, inst);
-	return 0;
+	for (i = 0; i < rl->nslots; i++)
+		n += rl->slots[i].state == state;
+	return n;
 }
 
 /*
- * Replaced slots: once the old instance is gone its replacement takes the
- * old id. Returns 1 when some instance of this reload still has to go.
+ * Moves one reload on: what its instances did, then the next replacements
+ * as the surge allows. Frees rl once nothing of it is left to wait for.
  */
-static int
-reload_settle(struct reload *rl)
-{
-	struct instance *inst;
-	struct reload_slot *s;
-	size_t i;
-	int busy = 0;
-
-	for (i = 0; i < rl->nslots; i++) {
-		s = &rl->slots[i];
-		if (s->state == SLOT_CANCELLED) {
-			if (app_find_instance(s->new_id, 1) != NULL)
-				busy = 1;
-			continue;
-		}
-		if (s->state != SLOT_REPLACED || s->new_id == -1)
-			continue;
-		if (app_find_instance(s->old_id, 1) != NULL) {
-			busy = 1;
-			continue;
-		}
-		if ((inst = app_find_instance(s->new_id, 1)) != NULL) {
-			app_unindex_instance(inst);
-			app_index_instance(inst, s->old_id);
-		}
-		s->state = SLOT_DONE;
-	}
-	return busy;
-}
-
-/* Moves one reload on; returns 1 if it ended (rl is freed then). */
-static int
+static void
 reload_step(struct reload *rl)
 {
-	size_t i;
-	int unready = 0;
+	struct reload_slot *s;
 
 	if (rl->app->deleted && !rl->failed) {
 		reload_error(rl, "reload of '%s' aborted: the app was deleted",
 		    rl->app->cfg.name);
 		rl->failed = 1;
 	}
-	if (!rl->failed) {
-		for (i = 0; i < rl->nslots && !rl->failed; i++)
-			unready += reload_check_slot(rl, &rl->slots[i]);
-		while (!rl->failed && unready < rl->surge &&
-		    rl->next < rl->nslots) {
-			reload_start_slot(rl, &rl->slots[rl->next++]);
-			unready += reload_check_slot(rl,
-			    &rl->slots[rl->next - 1]);
-		}
+	reload_slot_observe_all(rl);
+	while (!rl->failed && rl->next < rl->nslots &&
+	    reload_count(rl, SLOT_STARTING) < (size_t)rl->surge) {
+		s = &rl->slots[rl->next++];
+		reload_slot_feed(rl, s, SLOT_EV_START);
+		reload_slot_feed(rl, s, reload_slot_observe(s));
 	}
-	if (reload_settle(rl))
-		return 0;
-	if (!rl->failed && (rl->next < rl->nslots || unready > 0))
-		return 0;
+	reload_slot_observe_all(rl);
+	if (reload_count(rl, SLOT_REPLACED) + reload_count(rl,
+	    SLOT_CANCELLED) > 0)
+		return;
+	if (!rl->failed && (rl->next < rl->nslots ||
+	    reload_count(rl, SLOT_STARTING) > 0))
+		return;
 	if (!rl->failed)
 		log_info("%s: reloaded %zu instance(s)", rl->app->cfg.name,
 		    rl->nslots);
 	reload_free(rl);
-	return 1;
 }
 
 /*
- * Called after every instance transition. The actions of a reload cause
- * transitions themselves: those only ask for another pass, so no reload
- * is ever stepped inside another one's step.
+ * The state machine's hook runs this after transitions, and never inside
+ * itself: the events a step feeds only ask for another pass.
  */
 void
 reload_check_all(void)
 {
-	static int checking, recheck;
-	struct reload *rl;
+	struct reload *rl, *next;
 
-	if (checking) {
-		recheck = 1;
-		return;
-	}
-	checking = 1;
-	do {
-		recheck = 0;
-		TAILQ_FOREACH(rl, &reloads, entry) {
-			if (reload_step(rl)) {
-				recheck = 1;    /* the list changed */
-				break;
-			}
-		}
-	} while (recheck);
-	checking = 0;
+	TAILQ_FOREACH_SAFE(rl, &reloads, entry, next)
+		reload_step(rl);
 }
 
 /*
@@ -377,7 +198,7 @@ reload_start(struct conn *conn, struct app **apps, size_t napps, int surge,
 	TAILQ_INSERT_TAIL(&reload_reqs, req, entry);
 	for (i = 0; i < napps; i++)
 		reload_app_start(req, apps[i], surge, -1);
-	reload_check_all();
+	fsm_settle();
 	if (--req->running == 0)
 		reload_req_done(req);
 	return 0;
@@ -400,7 +221,7 @@ reload_app_start(struct reload_req *req, struct app *app, int surge,
 	if (rl->surge < 1)
 		rl->surge = 1;
 	TAILQ_FOREACH(inst, &app->instances, entry) {
-		if (inst->deleting || (only_id >= 0 && inst->id != only_id))
+		if (fsm_deleting(inst) || (only_id >= 0 && inst->id != only_id))
 			continue;
 		rl->slots = xreallocarray(rl->slots, rl->nslots + 1,
 		    sizeof *rl->slots);
@@ -437,7 +258,7 @@ reload_instance(struct instance *inst, char **cause)
 	req->running = 2;
 	TAILQ_INSERT_TAIL(&reload_reqs, req, entry);
 	reload_app_start(req, inst->app, 1, inst->id);
-	reload_check_all();
+	fsm_settle();
 	if (--req->running == 0)
 		reload_req_done(req);
 	return 0;

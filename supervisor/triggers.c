@@ -87,7 +87,7 @@ triggers_restart(struct app *app, const char *why)
 	int n = 0;
 
 	TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next) {
-		if (inst->deleting || (inst->state != INST_ONLINE &&
+		if (fsm_deleting(inst) || (inst->state != INST_ONLINE &&
 		    inst->state != INST_STARTING &&
 		    inst->state != INST_WAITING))
 			continue;

@@ -108,21 +108,6 @@ nodeipc_send(struct child *child, const char *msg)
 	return 0;
 }
 
-void
-op_check_all(void)
-{
-}
-
-void
-daemon_check_shutdown(void)
-{
-}
-
-void
-reload_check_all(void)
-{
-}
-
 const char *
 app_state_name(enum inst_state s)
 {
@@ -487,8 +472,7 @@ test_fsm_delete_frees_once_stopped(void **state)
 {
 	(void)state;
 	fsm_event(&inst, EV_START);
-	inst.deleting = 1;
-	fsm_event(&inst, EV_STOP);
+	fsm_event(&inst, EV_DELETE);
 	assert_int_equal(fake.frees, 0);
 	fsm_event(&inst, EV_START);     /* a start cannot revive it */
 	process_exits(0, SIGTERM);
@@ -506,6 +490,71 @@ test_fsm_shutdown_does_not_respawn(void **state)
 	process_exits(0, SIGTERM);
 	assert_int_equal(inst.state, INST_STOPPED);
 	assert_int_equal(fake.spawns, 1);
+}
+
+/* Not ready in time: a failed start, stopped, then restarted by the policy. */
+static void
+test_fsm_not_ready(void **state)
+{
+	(void)state;
+	fsm_event(&inst, EV_START);
+	instance_set_reason(&inst, "not ready after 3s");
+	fsm_event(&inst, EV_NOT_READY);
+	assert_int_equal(inst.state, INST_STOPPING);
+	assert_int_equal(fake.last_kill, SIGTERM);
+	assert_int_equal(inst.start_failures, 1);
+	assert_true(fsm_start_failed(&inst));
+	fsm_event(&inst, EV_NOT_READY);         /* late: nothing more */
+	assert_int_equal(inst.start_failures, 1);
+	process_exits(0, SIGTERM);
+	assert_int_equal(inst.state, INST_STARTING);
+	assert_int_equal(fake.spawns, 2);
+	assert_int_equal(inst.unstable_restarts, 1);
+	assert_false(fsm_start_failed(&inst));
+}
+
+/* A delete of an instance that runs nothing frees it at once. */
+static void
+test_fsm_delete_errored(void **state)
+{
+	(void)state;
+	app.cfg.max_restarts = 0;
+	fake.spawn_fails = 1;
+	fsm_event(&inst, EV_START);
+	assert_int_equal(inst.state, INST_ERRORED);
+	assert_true(fsm_start_failed(&inst));
+	fsm_event(&inst, EV_DELETE);
+	assert_int_equal(inst.state, INST_STOPPED);
+	assert_true(fsm_deleting(&inst));
+	assert_int_equal(fake.frees, 1);
+}
+
+static int hook_calls, hook_depth, hook_max_depth;
+
+/* Feeds an event from inside the hook, as a reload does. */
+static void
+hook_feeds(void)
+{
+	hook_calls++;
+	if (++hook_depth > hook_max_depth)
+		hook_max_depth = hook_depth;
+	if (inst.state == INST_STARTING)
+		fsm_event(&inst, EV_READY);
+	hook_depth--;
+}
+
+/* The hook runs after each event, never inside itself, until calm. */
+static void
+test_fsm_hook_not_reentered(void **state)
+{
+	(void)state;
+	hook_calls = hook_depth = hook_max_depth = 0;
+	fsm_set_hook(hook_feeds);
+	fsm_event(&inst, EV_START);
+	fsm_set_hook(NULL);
+	assert_int_equal(inst.state, INST_ONLINE);
+	assert_int_equal(hook_max_depth, 1);
+	assert_int_equal(hook_calls, 2);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -529,6 +578,9 @@ main(void)
 		T(test_fsm_shutdown_does_not_respawn),
 		T(test_fsm_drain_then_signal),
 		T(test_fsm_shutdown_message),
+		T(test_fsm_not_ready),
+		T(test_fsm_delete_errored),
+		T(test_fsm_hook_not_reentered),
 	};
 
 	log_init("/dev/null", 0);       /* transitions are logged: keep quiet */
