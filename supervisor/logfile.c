@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "logs.h"
+#include "logwriter-private.h"
 
 static struct logfile *
 logfile_new(int kind)
@@ -124,18 +124,6 @@ logfile_blocks(struct logfile *s, size_t n)
 	r = s->err == 0 && logfile_room(s) < n;
 	pthread_mutex_unlock(&logwriter_mutex);
 	return r;
-}
-
-/* Room left in the fill buffer. */
-size_t
-logfile_space(struct logfile *s)
-{
-	size_t n;
-
-	pthread_mutex_lock(&logwriter_mutex);
-	n = logfile_room(s);
-	pthread_mutex_unlock(&logwriter_mutex);
-	return n;
 }
 
 /* Appends a record of alen + blen bytes. Mutex held. */
@@ -291,15 +279,6 @@ logfile_flush(struct logfile *s)
 	pthread_mutex_unlock(&logwriter_mutex);
 }
 
-void
-logfile_reopen(struct logfile *s)
-{
-	pthread_mutex_lock(&logwriter_mutex);
-	s->ops |= LOGFILE_OP_REOPEN;
-	logwriter_enqueue(s);
-	pthread_mutex_unlock(&logwriter_mutex);
-}
-
 const char *
 logfile_path(struct logfile *s)
 {
@@ -316,16 +295,4 @@ logfile_error(struct logfile *s, uint64_t *dropped)
 		pthread_mutex_unlock(&logwriter_mutex);
 	}
 	return s->loop_err;
-}
-
-void
-logfile_set_user(struct logfile *s, void *user)
-{
-	s->user = user;
-}
-
-void *
-logfile_user(struct logfile *s)
-{
-	return s->user;
 }
