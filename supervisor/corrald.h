@@ -15,7 +15,7 @@
 
 #include "common.h"
 #include "cgroup.h"
-#include "logs.h"
+#include "logsink.h"
 #include "cluster.h"
 #include "observe.h"
 
@@ -32,7 +32,6 @@
 #define APP_RESTART_NEVER 2
 
 #define APP_MAX_STOP_CODES 32
-#define LOG_LINE_MAX (1024 * 1024)      /* a longer line is cut */
 #define CONN_MAX_QUEUE (1024 * 1024)    /* bytes queued to a slow stream reader */
 #define STATS_INTERVAL_MS 1000       /* max_memory_restart acts within 2 s */
 
@@ -400,33 +399,6 @@ struct policy_state {
 };
 int policy_on_exit(const struct app_config *, struct policy_state *, int,
     int, uint64_t, uint64_t *);
-
-/* logsink.c */
-int logsink_next(const char *, size_t, int, size_t *, size_t *);
-int logsink_drain(struct logpipe *, int);
-void logsink_start(void);
-void logsink_stop(void);
-
-/* logsink-files.c */
-int logsink_check(const struct app_config *, char **);
-int logsink_open(struct app *, char **);
-void logsink_close(struct app *);
-void logsink_idle(struct app *);
-struct logfile *logsink_file(struct app *, int, int);
-struct logfile *logsink_comb(struct app *);
-struct logfile *logsink_journal(struct app *);
-void logsink_forget_journal(void);
-int logsink_flush(struct app *);
-void logsink_reopen_all(void);
-json_t *logsink_status(struct app *);
-int logsink_dropped(struct app *, uint64_t *);
-void logsink_files(struct app *, json_t *, int, int);
-
-/* logdir.c */
-void logdir_owner(const struct app_config *, uid_t *, gid_t *);
-int logdir_make(const char *, uid_t, gid_t, char **);
-void logdir_retry(struct app *);
-void logdir_tick(void);
 
 /* server.c */
 int server_listen(char **);

@@ -43,23 +43,6 @@ void logrotate_gzip_wait_idle(void);
 void logrotate_lock(void);
 void logrotate_unlock(void);
 
-/* logsink-files.c: an app's log settings and its sinks (all may be NULL). */
-struct applogs {
-	struct logfmt fmt;
-	struct logrotate_opts ro;
-	int files;                      /* write files */
-	int journal;                    /* send to the journal */
-	int merge;
-	char *out_path;                 /* base names */
-	char *err_path;
-	char *comb_path;                /* log_file, or NULL */
-	struct logfile *out, *err, *comb;
-	struct logfile **iout, **ierr;  /* per instance when not merged */
-	int ninst;
-	uid_t uid;                      /* owner of the folders it makes, */
-	gid_t gid;                      /* (uid_t)-1: the daemon's */
-};
-
 /* logwriter.c */
 #define LOGFILE_FILE 0
 #define LOGFILE_JOURNAL 1
