@@ -349,7 +349,7 @@ autoscale_sync(struct app *app)
 		    autoscale_max(&app->cfg));
 	}
 	as->interval = ms;
-	uv_timer_start(&as->timer, autoscale_tick, ms, ms);
+	(void)timer_start(&as->timer, autoscale_tick, ms, ms);
 	uv_unref((uv_handle_t *)&as->timer);
 }
 

@@ -32,6 +32,28 @@ logfile_new(int kind)
 }
 
 /*
+ * Frees s, made by logfile_new, once closed and on no list (writer
+ * thread, mutex held).
+ */
+void
+logfile_destroy(struct logfile *s)
+{
+	struct logfile **pp;
+
+	for (pp = &logwriter_all; *pp != NULL; pp = &(*pp)->all_next) {
+		if (*pp == s) {
+			*pp = s->all_next;
+			break;
+		}
+	}
+	logfile_close_fd(s);
+	free(s->fill);
+	free(s->spare);
+	free(s->path);
+	free(s);
+}
+
+/*
  * A sink for the log file at path.  The writer thread opens the file
  * (creating it, mode 0640, appending, never through a link) when the
  * first lines come, and reports a failure as an event; it may close it
@@ -240,7 +262,7 @@ logfile_wait(struct logfile *s, struct logfile_waiter *w)
 			s->wake_next = logwriter_wake;
 			logwriter_wake = s;
 		}
-		uv_async_send(&logwriter_async);
+		logwriter_wake_loop();
 	} else
 		s->want_wake = 1;
 	pthread_mutex_unlock(&logwriter_mutex);

@@ -64,6 +64,7 @@ extern pthread_mutex_t logwriter_mutex;
 extern struct logfile *logwriter_wake, *logwriter_events, *logwriter_all;
 extern uv_async_t logwriter_async;
 void logwriter_enqueue(struct logfile *);
+void logwriter_wake_loop(void);
 void logwriter_post_event(struct logfile *, int, int, uint64_t);
 void logfile_destroy(struct logfile *);
 

@@ -63,6 +63,19 @@ logwriter_enqueue(struct logfile *s)
 	pthread_cond_signal(&logwriter_cond);
 }
 
+/*
+ * Wakes the loop's logwriter_async_cb (any thread). uv_async_send fails
+ * only on a handle being closed, after logwriter_stop: nothing to wake.
+ */
+void
+logwriter_wake_loop(void)
+{
+	int rc;
+
+	if ((rc = uv_async_send(&logwriter_async)) != 0)
+		log_debug("log writer: uv_async_send: %s", uv_strerror(rc));
+}
+
 /* Tells the loop about s (an event or a wake-up). Mutex held. */
 void
 logwriter_post_event(struct logfile *s, int ev, int err, uint64_t dropped)
@@ -78,7 +91,7 @@ logwriter_post_event(struct logfile *s, int ev, int err, uint64_t dropped)
 		s->ev_next = logwriter_events;
 		logwriter_events = s;
 	}
-	uv_async_send(&logwriter_async);
+	logwriter_wake_loop();
 }
 
 /* Writer thread: takes the loop's fill buffer, if spare is free. Mutex held. */
@@ -104,26 +117,8 @@ logfile_take_fill(struct logfile *s)
 		s->on_wake_list = 1;
 		s->wake_next = logwriter_wake;
 		logwriter_wake = s;
-		uv_async_send(&logwriter_async);
+		logwriter_wake_loop();
 	}
-}
-
-void
-logfile_destroy(struct logfile *s)
-{
-	struct logfile **pp;
-
-	for (pp = &logwriter_all; *pp != NULL; pp = &(*pp)->all_next) {
-		if (*pp == s) {
-			*pp = s->all_next;
-			break;
-		}
-	}
-	logfile_close_fd(s);
-	free(s->fill);
-	free(s->spare);
-	free(s->path);
-	free(s);
 }
 
 /* Writer thread: writes out s's spare buffer (file or journal), no lock. */
