@@ -323,7 +323,6 @@ void server_close(void);
 void server_forget(struct conn *);
 
 /* conn.c */
-void conn_send(struct conn *, json_t *);
 void conn_reply_error(struct conn *, int, const char *, ...)
     PRINTFLIKE(3, 4);
 void conn_reply(struct conn *, json_t *);
