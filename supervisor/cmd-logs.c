@@ -24,8 +24,8 @@ static const struct args_opt cmd_logs_opts[] = {
 
 /*
  * Replies the files of the apps of the n instances of v (stdout ones
- * unless only_err, stderr ones unless only_out) and, unless --nostream,
- * turns the connection into a stream of target's lines.
+ * unless --err, stderr ones unless --out) and, unless --nostream, turns
+ * the connection into a stream of target's lines. Frees v.
  */
 static void
 cmd_logs_reply(struct cmd_ctx *ctx, const char *target, struct instance **v,
@@ -44,6 +44,7 @@ cmd_logs_reply(struct cmd_ctx *ctx, const char *target, struct instance **v,
 		app = v[i]->app;
 		logsink_files(app, files, !only_err, !only_out);
 	}
+	free(v);
 	reply = proto_ok("logs", json_pack("{s:o, s:I, s:b, s:b, s:I}",
 	    "files", files, "lines", (json_int_t)nlines, "follow", follow,
 	    "raw", args_has(&ctx->args, "raw"), "since", (json_int_t)(since > 0 ?
@@ -88,7 +89,6 @@ cmd_logs_exec(struct cmd_ctx *ctx)
 		return CMD_REPLIED;
 	}
 	cmd_logs_reply(ctx, target, v, n, nlines, since);
-	free(v);
 	return CMD_REPLIED;
 }
 
