@@ -375,20 +375,6 @@ cfgfile_parse_ini(const char *shown, const char *data, size_t len,
 	return cf;
 }
 
-struct cfgfile *
-cfgfile_read_ini(const char *path, const char *shown, char **cause)
-{
-	struct cfgfile *cf;
-	char *data;
-	size_t len;
-
-	if (cfgfile_slurp(path, &data, &len, cause) != 0)
-		return NULL;
-	cf = cfgfile_parse_ini(shown, data, len, cause);
-	free(data);
-	return cf;
-}
-
 /*
  * Tells whether a word given to start/reload names a config file rather
  * than a script: 1 for INI (.ini), 2 for a PM2 JSON ecosystem (.json),

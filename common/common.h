@@ -51,7 +51,6 @@ int xvasprintf(char **, const char *, va_list) PRINTFLIKE(2, 0);
 #define LOG_TO_STDERR 0x1
 void log_init(const char *, int);
 int log_reopen(void);
-const char *log_path(void);
 void log_set_verbose(int);
 void log_set_rotate(uint64_t, int);
 void log_info(const char *, ...) PRINTFLIKE(1, 2);
@@ -215,7 +214,6 @@ const struct cfgfile_entry *cfgfile_get(const struct cfgfile_app *,
 void cfgfile_add(struct cfgfile_app *, const char *, const char *, int);
 int cfgfile_slurp(const char *, char **, size_t *, char **);
 struct cfgfile *cfgfile_parse_ini(const char *, const char *, size_t, char **);
-struct cfgfile *cfgfile_read_ini(const char *, const char *, char **);
 int cfgfile_kind(const char *);
 struct cfgfile *cfgfile_read(const char *, const char *, char **);
 json_t *cfgfile_split_args(const char *, char **);

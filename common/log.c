@@ -113,12 +113,6 @@ log_reopen_locked(void)
 	return 0;
 }
 
-const char *
-log_path(void)
-{
-	return log_file_path;
-}
-
 void
 log_set_verbose(int v)
 {

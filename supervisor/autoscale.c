@@ -38,16 +38,6 @@ struct autoscale {
 	uint64_t last_at;               /* wall clock ms of it */
 };
 
-static const char *autoscale_reasons[AUTOSCALE_NREASONS] = {
-	"queue", "cpu", "min", "calm", "max",
-};
-
-const char *
-autoscale_reason_name(enum autoscale_reason r)
-{
-	return autoscale_reasons[r];
-}
-
 /* "MIN..MAX" (MAX a number or max) into *min, *max (max: -1). */
 int
 autoscale_parse(const char *s, long long *min, long long *max, char **cause)
@@ -335,7 +325,7 @@ autoscale_sync(struct app *app)
 		    autoscale_max(&app->cfg));
 	}
 	as->interval = ms;
-	uv_timer_start(&as->timer, autoscale_tick, ms, ms);
+	(void)timer_start(&as->timer, autoscale_tick, ms, ms);
 	uv_unref((uv_handle_t *)&as->timer);
 }
 

@@ -4,6 +4,7 @@
  * limits and accounting: the cgroup backend, the daemon's cgroups, the
  * controllers and features in use, and why something is not enforced.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,16 +32,12 @@ cmd_info_str(json_t *o, const char *key)
 	return s != NULL ? s : "-";
 }
 
-/* The text for people; every line says what works and how. */
-static char *
-cmd_info_text(json_t *o)
+/* The daemon, the kernel and the cgroup hierarchies in use. */
+static void
+cmd_info_cgroups(FILE *m, json_t *o, const char *backend, int none)
 {
-	json_t		*f = json_object_get(o, "features"), *h, *c, *v;
-	const char	*backend = cmd_info_str(o, "backend");
-	int		 none = strcmp(backend, "none") == 0;
-	char		*buf = NULL;
-	size_t		 len = 0, i, j;
-	FILE		*m = open_memstream(&buf, &len);
+	json_t		*h, *c, *v;
+	size_t		 i, j;
 
 	fprintf(m, "corrald %s, kernel %s, euid %lld, systemd %s\n",
 	    CORRAL_VERSION, cmd_info_str(o, "kernel"),
@@ -57,6 +54,12 @@ cmd_info_text(json_t *o)
 	}
 	if ((v = json_object_get(o, "scope")) != NULL && json_is_string(v))
 		fprintf(m, "systemd scope: %s\n", json_string_value(v));
+}
+
+/* Which limits are enforced, how a stop reaches every process. */
+static void
+cmd_info_limits(FILE *m, json_t *f, const char *backend, int none)
+{
 	fprintf(m, "max_memory: %s\n", !none && cmd_info_has(f, "memory") ?
 	    (cmd_info_has(f, "swap") ? "enforced (swap included)" :
 	    "enforced") : "not enforced");
@@ -75,7 +78,14 @@ cmd_info_text(json_t *o)
 	    "cgroup, whole tree");
 	fprintf(m, "OOM kills: %s\n", !none && cmd_info_has(f, "memory") ?
 	    "reported" : "not detectable");
-	v = json_object_get(o, "fds");
+}
+
+/* The daemon's descriptors, its metrics endpoint and the backend's note. */
+static void
+cmd_info_daemon(FILE *m, json_t *o)
+{
+	json_t		*v = json_object_get(o, "fds");
+
 	fprintf(m, "file descriptors: %lld open, limit %lld (apps get %lld)\n",
 	    (long long)json_integer_value(json_object_get(v, "open")),
 	    (long long)json_integer_value(json_object_get(v, "limit")),
@@ -88,7 +98,30 @@ cmd_info_text(json_t *o)
 		    "CORRAL_METRICS)\n");
 	if ((v = json_object_get(o, "cause")) != NULL && json_is_string(v))
 		fprintf(m, "note: %s\n", json_string_value(v));
-	fclose(m);
+}
+
+/*
+ * The text for people; every line says what works and how. The caller
+ * frees it; NULL if no memory stream could be opened.
+ */
+static char *
+cmd_info_text(json_t *o)
+{
+	const char	*backend = cmd_info_str(o, "backend");
+	int		 none = strcmp(backend, "none") == 0;
+	char		*buf = NULL;
+	size_t		 len = 0;
+	FILE		*m;
+
+	if ((m = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	cmd_info_cgroups(m, o, backend, none);
+	cmd_info_limits(m, json_object_get(o, "features"), backend, none);
+	cmd_info_daemon(m, o);
+	if (fclose(m) == EOF) {
+		free(buf);
+		return NULL;
+	}
 	if (len > 0 && buf[len - 1] == '\n')
 		buf[len - 1] = '\0';
 	return buf;
@@ -103,6 +136,11 @@ cmd_info_exec(struct cmd_ctx *ctx)
 	json_object_set_new(o, "fds", fdlimit_info());
 	text = cmd_info_text(o);
 	json_decref(o);
+	if (text == NULL) {
+		conn_reply_error(ctx->conn, EXIT_FAILURE_, "doctor: %s",
+		    strerror(errno));
+		return CMD_REPLIED;
+	}
 	conn_reply(ctx->conn, proto_ok("message", json_str(text)));
 	free(text);
 	return CMD_REPLIED;

@@ -22,44 +22,22 @@ static const struct args_opt cmd_logs_opts[] = {
 	{ NULL, 0, 0, NULL }
 };
 
-static int
-cmd_logs_exec(struct cmd_ctx *ctx)
+/*
+ * Replies the files of the apps of the n instances of v (stdout ones
+ * unless --err, stderr ones unless --out) and, unless --nostream, turns
+ * the connection into a stream of target's lines. Frees v.
+ */
+static void
+cmd_logs_reply(struct cmd_ctx *ctx, const char *target, struct instance **v,
+    size_t n, long long nlines, uint64_t since)
 {
-	const char *target = args_npos(&ctx->args) ? args_pos(&ctx->args, 0) :
-	    "all";
-	const char *lines = args_get(&ctx->args, "lines");
-	const char *since_s = args_get(&ctx->args, "since");
-	uint64_t since = 0;
 	int only_out = args_has(&ctx->args, "out");
 	int only_err = args_has(&ctx->args, "err");
 	int follow = !args_has(&ctx->args, "nostream");
-	struct instance **v;
-	struct app *app = NULL;
 	json_t *files = json_array(), *reply;
-	long long nlines = 15;
-	char *cause = NULL;
-	size_t i, n;
+	struct app *app = NULL;
+	size_t i;
 
-	if (lines != NULL && parse_int(lines, 0, 1000000, &nlines, &cause) == -1) {
-		conn_reply_error(ctx->conn, EXIT_USAGE, "--lines: %s", cause);
-		free(cause);
-		json_decref(files);
-		return CMD_REPLIED;
-	}
-	/* Not cmd_targets(): the name is optional here. */
-	if (app_targets(target, &v, &n, &cause) == -1) {
-		conn_reply_error(ctx->conn, EXIT_FAILURE_, "%s", cause);
-		free(cause);
-		json_decref(files);
-		return CMD_REPLIED;
-	}
-	if (since_s != NULL && parse_duration(since_s, &since, &cause) == -1) {
-		conn_reply_error(ctx->conn, EXIT_USAGE, "--since: %s", cause);
-		free(cause);
-		free(v);
-		json_decref(files);
-		return CMD_REPLIED;
-	}
 	for (i = 0; i < n; i++) {
 		if (v[i]->app == app)
 			continue;
@@ -78,6 +56,39 @@ cmd_logs_exec(struct cmd_ctx *ctx)
 			    app->cfg.name : target);
 	}
 	conn_reply(ctx->conn, reply);
+}
+
+static int
+cmd_logs_exec(struct cmd_ctx *ctx)
+{
+	const char *target = args_npos(&ctx->args) ? args_pos(&ctx->args, 0) :
+	    "all";
+	const char *lines = args_get(&ctx->args, "lines");
+	const char *since_s = args_get(&ctx->args, "since");
+	uint64_t since = 0;
+	struct instance **v;
+	long long nlines = 15;
+	char *cause = NULL;
+	size_t n;
+
+	if (lines != NULL && parse_int(lines, 0, 1000000, &nlines, &cause) == -1) {
+		conn_reply_error(ctx->conn, EXIT_USAGE, "--lines: %s", cause);
+		free(cause);
+		return CMD_REPLIED;
+	}
+	/* Not cmd_targets(): the name is optional here. */
+	if (app_targets(target, &v, &n, &cause) == -1) {
+		conn_reply_error(ctx->conn, EXIT_FAILURE_, "%s", cause);
+		free(cause);
+		return CMD_REPLIED;
+	}
+	if (since_s != NULL && parse_duration(since_s, &since, &cause) == -1) {
+		conn_reply_error(ctx->conn, EXIT_USAGE, "--since: %s", cause);
+		free(cause);
+		free(v);
+		return CMD_REPLIED;
+	}
+	cmd_logs_reply(ctx, target, v, n, nlines, since);
 	return CMD_REPLIED;
 }
 

@@ -132,7 +132,7 @@ monit_conn_gone(struct conn *c)
 		if (s->conn != c)
 			continue;
 		TAILQ_REMOVE(&monit_subs, s, entry);
-		uv_timer_stop(&s->timer);
+		(void)uv_timer_stop(&s->timer); /* always 0 */
 		uv_close((uv_handle_t *)&s->timer, monit_sub_closed);
 	}
 }
@@ -168,7 +168,7 @@ cmd_monit_exec(struct cmd_ctx *ctx)
 	ctx->conn->streaming = 1;
 	conn_reply(ctx->conn, proto_ok("stream", NULL));
 	monit_send(s);
-	uv_timer_start(&s->timer, monit_tick, interval, interval);
+	(void)timer_start(&s->timer, monit_tick, interval, interval);
 	return CMD_REPLIED;
 }
 

@@ -215,11 +215,3 @@ conn_event(struct conn *c, json_t *ev)
 		conn_send_missed(c);
 	conn_write(c, ev, 0);
 }
-
-void
-conn_send(struct conn *c, json_t *msg)
-{
-	conn_write(c, msg, 0);
-	json_decref(msg);
-}
-

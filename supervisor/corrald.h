@@ -2,7 +2,11 @@
 /*
  * corrald's private header: the objects the daemon owns (apps, instances,
  * spawned children, client connections, pending operations) and the
- * prototypes of every file, grouped by file.
+ * prototypes of the files without a module header of their own, grouped by
+ * file. Every daemon file includes it; it includes the module headers
+ * (an app's settings: appcfg.h; its logs: logsink.h; the host: host.h; the
+ * channels to children: chan.h; config sources: appfile.h; observe.h,
+ * cluster.h, cgroup.h).
  */
 #ifndef CORRALD_H
 #define CORRALD_H
@@ -15,9 +19,13 @@
 
 #include "common.h"
 #include "cgroup.h"
-#include "logs.h"
+#include "logsink.h"
 #include "cluster.h"
 #include "observe.h"
+#include "appcfg.h"
+#include "host.h"
+#include "chan.h"
+#include "appfile.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -26,90 +34,8 @@
 	    (var) = (tvar))
 #endif
 
-/* Restart policy values of app_config.autorestart. */
-#define APP_RESTART_ALWAYS 0
-#define APP_RESTART_ON_FAILURE 1
-#define APP_RESTART_NEVER 2
-
-#define APP_MAX_STOP_CODES 32
-#define LOG_LINE_MAX (1024 * 1024)      /* a longer line is cut */
 #define CONN_MAX_QUEUE (1024 * 1024)    /* bytes queued to a slow stream reader */
 #define STATS_INTERVAL_MS 1000       /* max_memory_restart acts within 2 s */
-
-/*
- * The declared settings of an app. Every field is listed in appcfg.c's key
- * table, which gives its CLI flag, config key, JSON name and parser.
- */
-struct app_config {
-	char *name;
-	char *script;                   /* absolute path, or a command */
-	json_t *args;                   /* array of strings */
-	char *interpreter;              /* NULL: run the script directly */
-	char *cwd;
-	json_t *env;                    /* object: the starting client's env;
-					   shared by the apps of a request,
-					   never changed in place */
-	json_t *env_set;                /* object: --env K=V, applied over env */
-	long long instances;
-	long long autorestart;          /* APP_RESTART_* */
-	long long stop_exit_codes[APP_MAX_STOP_CODES];
-	long long nstop_exit_codes;
-	uint64_t restart_delay;         /* ms */
-	uint64_t exp_backoff_restart_delay; /* ms, 0: off */
-	uint64_t min_uptime;            /* ms */
-	long long max_restarts;
-	long long kill_signal;
-	uint64_t kill_timeout;          /* ms */
-	struct cgroup_limits limits;    /* max_memory, memory_high, cpu, max_pids */
-	uint64_t max_memory_restart;    /* bytes, 0: off */
-	/* logs (logsink.c) */
-	char *out_file;                 /* NULL: logs/<name>-out.log */
-	char *error_file;               /* NULL: logs/<name>-error.log */
-	char *log_file;                 /* both streams too, NULL: none */
-	long long merge_logs;           /* one file for every instance */
-	long long log_prefix;           /* "[N] " before each line */
-	char *log_date_format;          /* timestamp per line, NULL: none */
-	long long time;                 /* --time: the default timestamp */
-	char *log_type;                 /* "raw" (default) or "json" */
-	long long disable_logs;         /* no files (followers still get lines) */
-	char *log_sink;                 /* "file" (default), "journal", "both" */
-	uint64_t max_log_size;          /* rotate past this, 0: never */
-	long long retain_logs;          /* rotated files kept */
-	long long compress_logs;        /* gzip rotated files */
-	uint64_t max_log_age;           /* ms; older rotated files go, 0: keep */
-	char *cron_restart;             /* cron expression, or NULL */
-	char *watch;                    /* paths to watch (comma separated), or NULL */
-	char *ignore_watch;             /* fnmatch patterns, comma separated */
-	uint64_t watch_delay;           /* ms */
-	char *user;                     /* run instances as this user, or NULL */
-	char *group;
-	json_t *listen;                 /* array: sockets the daemon holds */
-	char *ready;                    /* readiness spec, NULL: default */
-	uint64_t listen_timeout;        /* ms to become ready, 0: no limit */
-	long long preload;              /* LD_PRELOAD the bind() shim */
-	long long reload_surge;         /* replacements unready at once */
-	char *increment_var;            /* env variable + instance index */
-	/* PM2's (pm2compat.c) */
-	char *exec_mode;                /* "fork" or "cluster", NULL: by count */
-	char *instance_var;             /* NULL: NODE_APP_INSTANCE */
-	json_t *node_args;              /* array: the interpreter's options */
-	long long wait_ready;           /* ready when node sends 'ready' */
-	long long shutdown_with_message; /* node gets 'shutdown', no signal */
-	uint64_t drain_timeout;         /* ms for open connections at a stop */
-	json_t *listen_bound;           /* array: bound on demand (bindreq.c) */
-	/* liveness (health.c) and autoscaling (autoscale.c) */
-	char *health;                   /* check spec, NULL: none */
-	uint64_t health_interval;       /* ms between two checks */
-	uint64_t health_timeout;        /* ms one check may take */
-	long long health_threshold;     /* failures in a row that replace */
-	long long scale_min;            /* instances; scale_max 0: no scaling */
-	long long scale_max;
-	long long scale_queue;          /* accept queue that asks for more */
-	long long scale_cpu;            /* % of an instance's CPU: saturated */
-	uint64_t scale_up_window;       /* ms the load must last to grow */
-	uint64_t scale_down_window;     /* ms of calm before shrinking */
-	long long scale_above_cpus;     /* may grow past the CPU count */
-};
 
 enum inst_state {
 	INST_STOPPED,
@@ -341,23 +267,13 @@ void daemon_alloc(uv_handle_t *, size_t, uv_buf_t *);
 void daemon_shutdown(struct conn *);
 void daemon_check_shutdown(void);
 
-/* appcfg.c */
-void appcfg_init(struct app_config *);
-void appcfg_free(struct app_config *);
-int appcfg_set(struct app_config *, const char *, json_t *, char **);
-int appcfg_set_string(struct app_config *, const char *, const char *,
-    char **);
-json_t *appcfg_to_json(const struct app_config *);
-int appcfg_from_json(struct app_config *, json_t *, char **);
-const struct args_opt *appcfg_cli_opts(void);
-int appcfg_from_args(struct app_config *, const struct args *, char **);
+/* appcfg-run.c */
 int appcfg_resolve_script(struct app_config *, const char *, json_t *,
     char **);
 char *appcfg_search_path(const char *, json_t *);
 char **appcfg_argv(const struct app_config *);
 char **appcfg_envp(const struct app_config *, int, int, json_t *);
 void appcfg_strv_free(char **);
-int sys_ncpu(void);
 
 /* app.c */
 #define APP_BIND_NOW 1                  /* app_declare(): bind sockets now */
@@ -423,40 +339,12 @@ struct policy_state {
 int policy_on_exit(const struct app_config *, struct policy_state *, int,
     int, uint64_t, uint64_t *);
 
-/* logsink.c */
-int logsink_next(const char *, size_t, int, size_t *, size_t *);
-int logsink_drain(struct logpipe *, int);
-void logsink_start(void);
-void logsink_stop(void);
-
-/* logsink-files.c */
-int logsink_check(const struct app_config *, char **);
-int logsink_open(struct app *, char **);
-void logsink_close(struct app *);
-void logsink_idle(struct app *);
-struct logfile *logsink_file(struct app *, int, int);
-struct logfile *logsink_comb(struct app *);
-struct logfile *logsink_journal(struct app *);
-void logsink_forget_journal(void);
-int logsink_flush(struct app *);
-void logsink_reopen_all(void);
-json_t *logsink_status(struct app *);
-int logsink_dropped(struct app *, uint64_t *);
-void logsink_files(struct app *, json_t *, int, int);
-
-/* logdir.c */
-void logdir_owner(const struct app_config *, uid_t *, gid_t *);
-int logdir_make(const char *, uid_t, gid_t, char **);
-void logdir_retry(struct app *);
-void logdir_tick(void);
-
 /* server.c */
 int server_listen(char **);
 void server_close(void);
 void server_forget(struct conn *);
 
 /* conn.c */
-void conn_send(struct conn *, json_t *);
 void conn_reply_error(struct conn *, int, const char *, ...)
     PRINTFLIKE(3, 4);
 void conn_reply(struct conn *, json_t *);
@@ -474,21 +362,6 @@ void op_conn_gone(struct conn *);
 
 /* cmd-monit.c */
 void monit_conn_gone(struct conn *);
-
-/* hoststat.c */
-json_t *hoststat_json(void);
-int hoststat_meminfo(const char *, uint64_t *, uint64_t *);
-int hoststat_loadavg(const char *, double *);
-
-/* stats.c */
-void stats_start(void);
-void stats_sample(struct instance *);
-
-/* fdlimit.c */
-void fdlimit_close_inherited(void);
-void fdlimit_raise(void);
-unsigned long long fdlimit_child_soft(void);
-json_t *fdlimit_info(void);
 
 /* limits.c */
 void limits_init(void);
@@ -522,15 +395,6 @@ extern const struct cmd_entry *cmd_table[];
 /* cmd-help.c */
 int cmd_help_print(int, char **);
 
-/* sdnotify.c */
-int sdnotify_init(uv_loop_t *, char *(*)(void));
-void sdnotify_close(void);
-void sdnotify_ready(void);
-void sdnotify_stopping(void);
-void sdnotify_status(const char *, ...) PRINTFLIKE(1, 2);
-int sdnotify_listen_fd(const char *);
-int sdnotify_private_env(const char *, size_t);
-
 /* privdrop.c */
 struct privdrop {
 	int active;                     /* the daemon is root: apply() switches */
@@ -560,53 +424,11 @@ int cfgload_is_file(json_t *);
 int cfgload_declares(const struct cfgload *, const char *);
 int cfgload_wanted(const char *, const char *);
 
-/* ctlchan.c */
-struct ctlchan;
-int ctlchan_open(struct child *, char **);
-void ctlchan_spawned(struct child *);
-void ctlchan_close(struct child *);
-int ctlchan_drain(struct child *);
-
-/* nodeipc.c */
-struct nodeipc;
-int nodeipc_prepare(struct child *, uv_stdio_container_t *, int, json_t *);
-void nodeipc_spawned(struct child *);
-void nodeipc_close(struct child *);
-int nodeipc_send(struct child *, const char *);
-
-/* bindreq.c */
-int bindreq_serve(struct app *, const char *, int *);
-
-/* pm2compat.c */
-const char *pm2compat_exec_mode(const char *, char **);
-int pm2compat_words(json_t *, const char *, const char *, char **);
-void pm2compat_resolve(struct app_config *);
-int pm2compat_cluster(const struct app_config *);
-int pm2compat_is_node(const struct app_config *);
-const char *pm2compat_instance_var(const struct app_config *);
-
-/* cfgread.c */
-typedef void cfgread_cb(struct cmd_ctx *, const char *, struct cfgfile *,
-    char *);
-void cfgread_start(struct cmd_ctx *, cfgread_cb *);
-void cfgread_conn_gone(struct conn *);
-
-/* ecoeval.c */
-typedef void ecoeval_cb(void *, struct cfgfile *, char *);
-char *ecoeval_node(json_t *);
-int ecoeval_start(const char *, const char *, const char *, json_t *,
-    ecoeval_cb *, void *, char **);
-void ecoeval_shutdown(void);
-
 /* persist.c */
 int persist_save(char **);
 json_t *persist_daemon_env(void);
 int persist_resurrect(json_t *, struct instance ***, size_t *, char **,
     char **);
-
-/* bootfile.c */
-void bootfile_reply(json_t *);
-void bootfile_start(const char *);
 
 /* cmd-file.c */
 const struct cmd_entry *cmd_file_redirect(const char *, json_t *);

@@ -133,6 +133,30 @@ cpus_has_word(const char *list, const char *word)
 }
 
 /*
+ * Copies the next line of the text at *p (without its newline) into line
+ * and moves *p past it. Returns 1, 0 at the end of the text, or -1 for a
+ * line of size bytes or more (skipped).
+ */
+static int
+cpus_next_line(const char **p, char *line, size_t size)
+{
+	const char *start = *p, *nl;
+	size_t len;
+
+	if (*start == '\0')
+		return 0;
+	if ((nl = strchr(start, '\n')) == NULL)
+		nl = start + strlen(start);
+	*p = *nl == '\0' ? nl : nl + 1;
+	len = (size_t)(nl - start);
+	if (len >= size)
+		return -1;
+	memcpy(line, start, len);
+	line[len] = '\0';
+	return 1;
+}
+
+/*
  * The mount point and root of the cgroup hierarchy (v2 if v2, else the v1
  * one with the "cpu" controller) from mountinfo text, into mnt and root.
  */
@@ -141,18 +165,12 @@ cpus_find_mount(const char *mountinfo, int v2, char *mnt, char *root,
     size_t size)
 {
 	char line[CPUS_MAX_LINE], fs[64], opts[1024], r[1024], m[1024];
-	const char *p = mountinfo, *nl, *dash;
-	size_t len;
+	const char *p = mountinfo, *dash;
+	int got;
 
-	for (; *p != '\0'; p = *nl == '\0' ? nl : nl + 1) {
-		nl = strchr(p, '\n');
-		if (nl == NULL)
-			nl = p + strlen(p);
-		len = (size_t)(nl - p);
-		if (len >= sizeof line)
+	while ((got = cpus_next_line(&p, line, sizeof line)) != 0) {
+		if (got == -1)
 			continue;
-		memcpy(line, p, len);
-		line[len] = '\0';
 		dash = strstr(line, " - ");
 		if (dash == NULL ||
 		    sscanf(line, "%*s %*s %*s %1023s %1023s", r, m) != 2 ||
@@ -177,20 +195,13 @@ int
 cpus_quota(const char *proc_cgroup, const char *mountinfo, const char *prefix)
 {
 	char line[CPUS_MAX_LINE], mnt[1024], root[1024];
-	const char *p = proc_cgroup, *nl, *path, *rel;
+	const char *p = proc_cgroup, *path, *rel;
 	double best = 0, r;
-	size_t len;
-	int v2;
+	int v2, got;
 
-	for (; *p != '\0'; p = *nl == '\0' ? nl : nl + 1) {
-		nl = strchr(p, '\n');
-		if (nl == NULL)
-			nl = p + strlen(p);
-		len = (size_t)(nl - p);
-		if (len >= sizeof line)
+	while ((got = cpus_next_line(&p, line, sizeof line)) != 0) {
+		if (got == -1)
 			continue;
-		memcpy(line, p, len);
-		line[len] = '\0';
 		/* "ID:CONTROLLERS:PATH" */
 		if ((path = strchr(line, ':')) == NULL ||
 		    (path = strchr(path + 1, ':')) == NULL)

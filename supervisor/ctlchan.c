@@ -144,6 +144,7 @@ static void
 ctlchan_hello(struct ctlchan *c, int fd)
 {
 	struct drainchan *d;
+	int rc;
 
 	if (c->ndrains >= CTLCHAN_MAX_DRAIN) {
 		close(fd);
@@ -162,8 +163,9 @@ ctlchan_hello(struct ctlchan *c, int fd)
 	d->next = c->drains;
 	c->drains = d;
 	c->ndrains++;
-	uv_poll_start(&d->poll, UV_READABLE | UV_DISCONNECT,
-	    ctlchan_drain_read);
+	if ((rc = uv_poll_start(&d->poll, UV_READABLE | UV_DISCONNECT,
+	    ctlchan_drain_read)) != 0)
+		log_warnx("drain: uv_poll_start: %s", uv_strerror(rc));
 }
 
 /* Answers a BIND on the socket fd that came with it. */
@@ -265,7 +267,7 @@ ctlchan_read(uv_poll_t *p, int status, int events)
 			return;
 		if (n <= 0) {
 			/* Every process of the spawn closed its end. */
-			uv_poll_stop(&c->poll);
+			(void)uv_poll_stop(&c->poll); /* always 0 */
 			return;
 		}
 		if (fd == -1)
@@ -316,12 +318,15 @@ void
 ctlchan_spawned(struct child *child)
 {
 	struct ctlchan *c = child->ctl;
+	int rc;
 
 	if (c == NULL)
 		return;
 	close(c->app_fd);
 	c->app_fd = -1;
-	uv_poll_start(&c->poll, UV_READABLE | UV_DISCONNECT, ctlchan_read);
+	if ((rc = uv_poll_start(&c->poll, UV_READABLE | UV_DISCONNECT,
+	    ctlchan_read)) != 0)
+		log_warnx("control channel: uv_poll_start: %s", uv_strerror(rc));
 }
 
 /* The process ended (or never started): everything goes. */

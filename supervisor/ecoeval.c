@@ -157,7 +157,7 @@ ecoeval_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 	if (n == 0)
 		return;
-	uv_read_stop(s);
+	(void)uv_read_stop(s); /* always 0 */
 	uv_close((uv_handle_t *)s, ecoeval_closed);
 	if (--ev->pipes == 0 && ev->exited)
 		ecoeval_finish(ev);
@@ -171,7 +171,7 @@ ecoeval_exited(uv_process_t *p, int64_t status, int term_signal)
 	ev->exited = 1;
 	ev->status = status;
 	ev->term_signal = term_signal;
-	uv_timer_stop(&ev->timer);
+	(void)uv_timer_stop(&ev->timer); /* always 0 */
 	/* What node started and left behind goes with it. */
 	kill(-p->pid, SIGKILL);
 	if (ev->pipes == 0)
@@ -208,10 +208,60 @@ ecoeval_envp(json_t *env)
 static void
 ecoeval_pipe(struct ecoeval *ev, struct ecoeval_buf *b, size_t max)
 {
-	uv_pipe_init(D.loop, &b->pipe, 0);
+	int rc;
+
+	if ((rc = uv_pipe_init(D.loop, &b->pipe, 0)) != 0)
+		log_warnx("uv_pipe_init: %s", uv_strerror(rc)); /* never on Unix */
 	b->pipe.data = b;
 	b->ev = ev;
 	b->max = max;
+}
+
+/* Starts reading b; if that fails, b is closed as if it had ended. */
+static void
+ecoeval_read_start(struct ecoeval *ev, struct ecoeval_buf *b)
+{
+	int rc;
+
+	if ((rc = uv_read_start((uv_stream_t *)&b->pipe, daemon_alloc,
+	    ecoeval_read)) == 0)
+		return;
+	log_warnx("%s: uv_read_start: %s", ev->shown, uv_strerror(rc));
+	uv_close((uv_handle_t *)&b->pipe, ecoeval_closed);
+	ev->pipes--;
+}
+
+/* Runs node with the loader on path in cwd; returns uv_spawn's result. */
+static int
+ecoeval_spawn(struct ecoeval *ev, char *node, const char *path,
+    const char *cwd, char **envp)
+{
+	uv_process_options_t o;
+	uv_stdio_container_t stdio[3];
+	char *argv[5];
+
+	argv[0] = node;
+	argv[1] = ecoeval_loader;
+	argv[2] = (char *)path;
+	argv[3] = ev->shown;
+	argv[4] = NULL;
+	memset(&o, 0, sizeof o);
+	memset(stdio, 0, sizeof stdio);
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+	stdio[1].data.stream = (uv_stream_t *)&ev->out.pipe;
+	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+	stdio[2].data.stream = (uv_stream_t *)&ev->err.pipe;
+	o.file = node;
+	o.args = argv;
+	o.env = envp;
+	o.cwd = cwd;
+	o.flags = UV_PROCESS_DETACHED;
+	o.stdio_count = 3;
+	o.stdio = stdio;
+	o.exit_cb = ecoeval_exited;
+	ev->proc.data = ev;
+	return uv_spawn(D.loop, &ev->proc, &o);
 }
 
 /*
@@ -226,9 +276,7 @@ ecoeval_start(const char *path, const char *shown, const char *cwd,
     json_t *env, ecoeval_cb *cb, void *arg, char **cause)
 {
 	struct ecoeval *ev;
-	uv_process_options_t o;
-	uv_stdio_container_t stdio[3];
-	char *node, *argv[5], **envp;
+	char *node, **envp;
 	json_t *own = NULL;
 	int rc;
 
@@ -253,30 +301,9 @@ ecoeval_start(const char *path, const char *shown, const char *cwd,
 	ev->arg = arg;
 	ecoeval_pipe(ev, &ev->out, ECOEVAL_MAX_OUT);
 	ecoeval_pipe(ev, &ev->err, ECOEVAL_MAX_ERR);
-	argv[0] = node;
-	argv[1] = ecoeval_loader;
-	argv[2] = (char *)path;
-	argv[3] = (char *)shown;
-	argv[4] = NULL;
 	envp = ecoeval_envp(env);
 	json_decref(own);
-	memset(&o, 0, sizeof o);
-	memset(stdio, 0, sizeof stdio);
-	stdio[0].flags = UV_IGNORE;
-	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[1].data.stream = (uv_stream_t *)&ev->out.pipe;
-	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[2].data.stream = (uv_stream_t *)&ev->err.pipe;
-	o.file = node;
-	o.args = argv;
-	o.env = envp;
-	o.cwd = cwd;
-	o.flags = UV_PROCESS_DETACHED;
-	o.stdio_count = 3;
-	o.stdio = stdio;
-	o.exit_cb = ecoeval_exited;
-	ev->proc.data = ev;
-	rc = uv_spawn(D.loop, &ev->proc, &o);
+	rc = ecoeval_spawn(ev, node, path, cwd, envp);
 	free(node);
 	appcfg_strv_free(envp);
 	ev->handles = 4;
@@ -292,9 +319,9 @@ ecoeval_start(const char *path, const char *shown, const char *cwd,
 		return -1;
 	}
 	ev->pipes = 2;
-	uv_read_start((uv_stream_t *)&ev->out.pipe, daemon_alloc, ecoeval_read);
-	uv_read_start((uv_stream_t *)&ev->err.pipe, daemon_alloc, ecoeval_read);
-	uv_timer_start(&ev->timer, ecoeval_timeout, ECOEVAL_TIMEOUT_MS, 0);
+	ecoeval_read_start(ev, &ev->out);
+	ecoeval_read_start(ev, &ev->err);
+	(void)timer_start(&ev->timer, ecoeval_timeout, ECOEVAL_TIMEOUT_MS, 0);
 	TAILQ_INSERT_TAIL(&ecoevals, ev, entry);
 	return 0;
 }

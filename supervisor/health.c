@@ -207,7 +207,7 @@ health_spawned(struct instance *inst, json_t *env)
 	hc->inst = inst;
 	timer_init(D.loop, &hc->timer);
 	hc->timer.data = hc;
-	uv_timer_start(&hc->timer, health_tick, c->health_interval > 0 ?
+	(void)timer_start(&hc->timer, health_tick, c->health_interval > 0 ?
 	    c->health_interval : 1000, c->health_interval > 0 ?
 	    c->health_interval : 1000);
 	inst->health = hc;

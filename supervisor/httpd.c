@@ -124,9 +124,9 @@ httpd_run(void)
 	if (MHD_run(httpd.mhd) != MHD_YES)
 		log_debug("http: MHD_run failed");
 	if (MHD_get_timeout(httpd.mhd, &ms) == MHD_YES)
-		uv_timer_start(&httpd.timer, httpd_timer_cb, (uint64_t)ms, 0);
+		(void)timer_start(&httpd.timer, httpd_timer_cb, (uint64_t)ms, 0);
 	else
-		uv_timer_stop(&httpd.timer);
+		(void)uv_timer_stop(&httpd.timer); /* always 0 */
 }
 
 static enum MHD_Result

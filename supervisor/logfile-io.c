@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "logs.h"
+#include "logwriter-private.h"
 
 /* After a long line: the spare buffer back to its usual size. */
 static void

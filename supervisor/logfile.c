@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "logs.h"
+#include "logwriter-private.h"
 
 static struct logfile *
 logfile_new(int kind)
@@ -29,6 +29,28 @@ logfile_new(int kind)
 	logwriter_all = s;
 	pthread_mutex_unlock(&logwriter_mutex);
 	return s;
+}
+
+/*
+ * Frees s, made by logfile_new, once closed and on no list (writer
+ * thread, mutex held).
+ */
+void
+logfile_destroy(struct logfile *s)
+{
+	struct logfile **pp;
+
+	for (pp = &logwriter_all; *pp != NULL; pp = &(*pp)->all_next) {
+		if (*pp == s) {
+			*pp = s->all_next;
+			break;
+		}
+	}
+	logfile_close_fd(s);
+	free(s->fill);
+	free(s->spare);
+	free(s->path);
+	free(s);
 }
 
 /*
@@ -124,18 +146,6 @@ logfile_blocks(struct logfile *s, size_t n)
 	r = s->err == 0 && logfile_room(s) < n;
 	pthread_mutex_unlock(&logwriter_mutex);
 	return r;
-}
-
-/* Room left in the fill buffer. */
-size_t
-logfile_space(struct logfile *s)
-{
-	size_t n;
-
-	pthread_mutex_lock(&logwriter_mutex);
-	n = logfile_room(s);
-	pthread_mutex_unlock(&logwriter_mutex);
-	return n;
 }
 
 /* Appends a record of alen + blen bytes. Mutex held. */
@@ -252,7 +262,7 @@ logfile_wait(struct logfile *s, struct logfile_waiter *w)
 			s->wake_next = logwriter_wake;
 			logwriter_wake = s;
 		}
-		uv_async_send(&logwriter_async);
+		logwriter_wake_loop();
 	} else
 		s->want_wake = 1;
 	pthread_mutex_unlock(&logwriter_mutex);
@@ -291,15 +301,6 @@ logfile_flush(struct logfile *s)
 	pthread_mutex_unlock(&logwriter_mutex);
 }
 
-void
-logfile_reopen(struct logfile *s)
-{
-	pthread_mutex_lock(&logwriter_mutex);
-	s->ops |= LOGFILE_OP_REOPEN;
-	logwriter_enqueue(s);
-	pthread_mutex_unlock(&logwriter_mutex);
-}
-
 const char *
 logfile_path(struct logfile *s)
 {
@@ -316,16 +317,4 @@ logfile_error(struct logfile *s, uint64_t *dropped)
 		pthread_mutex_unlock(&logwriter_mutex);
 	}
 	return s->loop_err;
-}
-
-void
-logfile_set_user(struct logfile *s, void *user)
-{
-	s->user = user;
-}
-
-void *
-logfile_user(struct logfile *s)
-{
-	return s->user;
 }

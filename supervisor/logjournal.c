@@ -22,7 +22,7 @@
 #endif
 
 #include "common.h"
-#include "logs.h"
+#include "logwriter-private.h"
 
 #define LOGJOURNAL_SOCKET "/run/systemd/journal/socket"
 

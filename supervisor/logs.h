@@ -5,8 +5,10 @@
  * waits on a disk, and rotation by size, count and age with optional gzip
  * done off the event loop. Line formatting is common/logfmt.h.
  *
- * Threads: everything here is called from the event loop thread, except the
- * functions marked "writer thread" which only logwriter.c calls.
+ * Everything here is called from the event loop thread. The writer's own
+ * structures and its thread's functions are in logwriter-private.h, which
+ * only the writer's files (logwriter.c, logfile.c, logfile-io.c,
+ * logjournal.c) include.
  */
 #ifndef CORRAL_LOGS_H
 #define CORRAL_LOGS_H
@@ -41,23 +43,6 @@ void logrotate_gzip_wait_idle(void);
 void logrotate_lock(void);
 void logrotate_unlock(void);
 
-/* logsink-files.c: an app's log settings and its sinks (all may be NULL). */
-struct applogs {
-	struct logfmt fmt;
-	struct logrotate_opts ro;
-	int files;                      /* write files */
-	int journal;                    /* send to the journal */
-	int merge;
-	char *out_path;                 /* base names */
-	char *err_path;
-	char *comb_path;                /* log_file, or NULL */
-	struct logfile *out, *err, *comb;
-	struct logfile **iout, **ierr;  /* per instance when not merged */
-	int ninst;
-	uid_t uid;                      /* owner of the folders it makes, */
-	gid_t gid;                      /* (uid_t)-1: the daemon's */
-};
-
 /* logwriter.c */
 #define LOGFILE_FILE 0
 #define LOGFILE_JOURNAL 1
@@ -90,85 +75,11 @@ void logfile_close(struct logfile *);
 int logfile_write(struct logfile *, const char *, size_t);
 int logfile_journal(struct logfile *, const char *, int, int,
     const char *, size_t);
-size_t logfile_space(struct logfile *);
 int logfile_blocks(struct logfile *, size_t);
 void logfile_wait(struct logfile *, struct logfile_waiter *);
 void logfile_cancel_wait(struct logfile_waiter *);
 void logfile_flush(struct logfile *);
-void logfile_reopen(struct logfile *);
 const char *logfile_path(struct logfile *);
 int logfile_error(struct logfile *, uint64_t *);
-void logfile_set_user(struct logfile *, void *);
-void *logfile_user(struct logfile *);
-
-/*
- * Private to logwriter.c, logfile.c and logfile-io.c: a log file's state,
- * shared by the loop and the writer thread under logwriter_mutex.
- */
-#define LOGFILE_OP_REOPEN 0x1
-#define LOGFILE_OP_FLUSH 0x2
-#define LOGFILE_OP_CLOSE 0x4
-
-struct logfile {
-	int kind;
-	char *path;
-	struct logrotate_opts ro;
-	/* Under logwriter_mutex. */
-	char *fill;
-	size_t fill_len, fill_cap;
-	int queued;             /* on the ready list */
-	struct logfile *ready_next;
-	int ops;
-	int err;                /* errno of the failure in progress, or 0 */
-	uint64_t dropped;       /* lines dropped while err != 0 */
-	int want_wake;
-	int on_wake_list;
-	struct logfile *wake_next;
-	int ev;                 /* bits 1 << LOGFILE_EV_* to report */
-	int ev_err;             /* errno of the error to report */
-	int ev_rec_err;         /* errno of the error recovered from */
-	uint64_t ev_dropped;
-	int on_ev_list;
-	struct logfile *ev_next;
-	struct logfile *all_next;
-	/* Writer thread only. */
-	char *spare;
-	size_t spare_off, spare_len, spare_cap;
-	int fd;                 /* -1 until lines come, or once idle */
-	uint64_t size;
-	uint64_t used;          /* monotonic ms of its last write */
-	struct logfile *lru_prev, *lru_next;    /* open ones, newest first */
-	/* Loop only. */
-	struct logfile_waiter *waiters;
-	void *user;
-	int loop_err;
-	uint64_t loop_dropped;
-	struct logfile_waiter *dispatch; /* waiters being called */
-	int dispatching;        /* its callbacks are running */
-	int close_pending;      /* closed by one of them */
-};
-
-extern pthread_mutex_t logwriter_mutex;
-extern struct logfile *logwriter_wake, *logwriter_events, *logwriter_all;
-extern uv_async_t logwriter_async;
-void logwriter_enqueue(struct logfile *);
-void logwriter_post_event(struct logfile *, int, int, uint64_t);
-void logfile_destroy(struct logfile *);
-
-/* logfile-io.c (writer thread) */
-#define LOGFILE_MAX_OPEN 256    /* descriptors the writer keeps open */
-#define LOGFILE_IDLE_MS 10000   /* an fd unused this long is closed */
-int logfile_open_fd(const char *, int, int *, uint64_t *);
-int logfile_do_reopen(struct logfile *);
-void logfile_close_fd(struct logfile *);
-int logfile_close_idle(uint64_t);
-int logfile_write_spare(struct logfile *);
-int logfile_send_spare(struct logfile *);
-void logfile_do_flush(struct logfile *);
-void logfile_write_notice(struct logfile *, uint64_t, int);
-
-/* logjournal.c (writer thread) */
-int logjournal_available(void);
-int logjournal_send(const char *, int, int, int, const char *, size_t);
 
 #endif

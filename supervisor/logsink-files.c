@@ -1,160 +1,20 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The files of an app's logs: where they are (logs/<name>-out.log, -o,
- * -e, -l; one per instance unless merged), the checks made before an app
- * is declared (no other user may redirect them), and their sinks, which
+ * The sinks of an app's logs (where the files are: logsink-paths.c), which
  * exist only while lines come: a sink is made when the first line for its
  * file arrives (the writer thread opens the file then) and all the sinks
  * of an app close once it has no process left, so that a stopped app
- * holds no descriptor and no buffer.  Also `corral flush`, reopening,
- * the status for describe and the file list for `corral logs`.
+ * holds no descriptor and no buffer.  Lines are committed here: all the
+ * sinks of a line take it, or none does and the producer waits for room.
+ * Also `corral flush` and reopening.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "corrald.h"
 
 static struct logfile *logsink_journal_file;
-
-/* base with "-N" before its ".log" (or at its end). The caller frees. */
-static char *
-logsink_instance_path(const char *base, int index)
-{
-	size_t n = strlen(base);
-	char *p;
-
-	if (n > 4 && strcmp(base + n - 4, ".log") == 0)
-		xasprintf(&p, "%.*s-%d.log", (int)(n - 4), base, index);
-	else
-		xasprintf(&p, "%s-%d", base, index);
-	return p;
-}
-
-/* The path set for a log file, or logs/<name><suffix>. The caller frees. */
-static char *
-logsink_path(const char *set, const char *cwd, const char *suffix,
-    const char *name)
-{
-	char *p;
-
-	if (set == NULL)
-		xasprintf(&p, "%s/%s%s", D.logs_dir, name, suffix);
-	else if (set[0] == '/' || cwd == NULL)
-		p = xstrdup(set);
-	else
-		xasprintf(&p, "%s/%s", cwd, set);
-	return p;
-}
-
-/* The folder of the log file set (or the default one) is safe for uid. */
-/* Whether path stands for no file: /dev/null, or PM2's "NULL". */
-static int
-logsink_no_file(const char *path)
-{
-	return strcmp(path, "/dev/null") == 0 || strcmp(path, "NULL") == 0;
-}
-
-/*
- * Whether c has a file of both streams (log_file): a path, or PM2's
- * "true" for logs/NAME.log (*set NULL then); "false" is none.
- */
-static int
-logsink_comb_set(const struct app_config *c, const char **set)
-{
-	if (c->log_file == NULL || strcmp(c->log_file, "false") == 0)
-		return 0;
-	*set = strcmp(c->log_file, "true") == 0 ? NULL : c->log_file;
-	return 1;
-}
-
-static int
-logsink_check_folder(const struct app_config *c, const char *set,
-    const char *suffix, uid_t uid, char **cause)
-{
-	struct stat st;
-	char *path, *dir, *up, *why = NULL;
-	int r;
-
-	if (set != NULL && logsink_no_file(set))
-		return 0;
-	path = logsink_path(set, c->cwd, suffix, c->name);
-	dir = pathsafe_parent(path);
-	/*
-	 * Folders to be made (logdir.c: now, or once what is in the way is
-	 * gone) go below the nearest folder there.
-	 */
-	while ((stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) &&
-	    strcmp(dir, "/") != 0 && strcmp(dir, ".") != 0) {
-		up = pathsafe_parent(dir);
-		free(dir);
-		dir = up;
-	}
-	if ((r = pathsafe_dir(dir, uid, &why)) == -1) {
-		xasprintf(cause, "log file %s: %s", path, why);
-		free(why);
-	} else if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		xasprintf(cause, "log file %s is %s", path, S_ISLNK(st.st_mode) ?
-		    "a symbolic link" : "not a regular file");
-		r = -1;
-	}
-	free(dir);
-	free(path);
-	return r;
-}
-
-/*
- * No other user may redirect the app's log files: their folders must be
- * safe (pathsafe.c) for the user the app runs as.
- */
-static int
-logsink_check_folders(const struct app_config *c, char **cause)
-{
-	struct privdrop pd;
-	const char *set;
-	int r;
-
-	if (c->disable_logs || (c->log_sink != NULL &&
-	    strcmp(c->log_sink, "journal") == 0) || c->name == NULL)
-		return 0;
-	if (privdrop_resolve(c->user, c->group, &pd, cause) == -1)
-		return -1;
-	r = logsink_check_folder(c, c->out_file, "-out.log", pd.uid, cause);
-	if (r == 0)
-		r = logsink_check_folder(c, c->error_file, "-error.log",
-		    pd.uid, cause);
-	if (r == 0 && logsink_comb_set(c, &set))
-		r = logsink_check_folder(c, set, ".log", pd.uid, cause);
-	privdrop_free(&pd);
-	return r;
-}
-
-/* Checks the log settings of c before an app is made of it. */
-int
-logsink_check(const struct app_config *c, char **cause)
-{
-	if (c->log_type != NULL && strcmp(c->log_type, "raw") != 0 &&
-	    strcmp(c->log_type, "text") != 0 &&
-	    strcmp(c->log_type, "json") != 0) {
-		xasprintf(cause, "log_type: '%s' is not raw, text or json",
-		    c->log_type);
-		return -1;
-	}
-	if (c->log_sink != NULL && strcmp(c->log_sink, "file") != 0 &&
-	    strcmp(c->log_sink, "journal") != 0 &&
-	    strcmp(c->log_sink, "both") != 0) {
-		xasprintf(cause, "log_sink: '%s' is not file, journal or both",
-		    c->log_sink);
-		return -1;
-	}
-	if (c->log_date_format != NULL && strlen(c->log_date_format) > 60) {
-		xasprintf(cause, "log_date_format: too long");
-		return -1;
-	}
-	return logsink_check_folders(c, cause);
-}
 
 /* A sink for path, made now; none for no file. */
 static struct logfile *
@@ -166,7 +26,7 @@ logsink_open_path(struct applogs *l, const char *path)
 }
 
 /* Calls fn on each sink l has made. */
-static void
+void
 logsink_each(struct applogs *l, void (*fn)(struct logfile *))
 {
 	int i;
@@ -297,7 +157,7 @@ logsink_idle(struct app *app)
 }
 
 /* The file sink for a line of instance index on stream, made if need be. */
-struct logfile *
+static struct logfile *
 logsink_file(struct app *app, int index, int stream)
 {
 	struct applogs *l = app->logs;
@@ -336,7 +196,7 @@ logsink_file(struct app *app, int index, int stream)
 }
 
 /* The file that gets both streams (log_file), made if need be; or NULL. */
-struct logfile *
+static struct logfile *
 logsink_comb(struct app *app)
 {
 	struct applogs *l = app->logs;
@@ -349,7 +209,7 @@ logsink_comb(struct app *app)
 }
 
 /* The journal sink when the app sends its lines there, or NULL. */
-struct logfile *
+static struct logfile *
 logsink_journal(struct app *app)
 {
 	if (app->logs == NULL || !app->logs->journal)
@@ -364,6 +224,64 @@ void
 logsink_forget_journal(void)
 {
 	logsink_journal_file = NULL;
+}
+
+/* Whether f cannot take n bytes now; if so, w waits for it. */
+static int
+logsink_full(struct logfile *f, size_t n, struct logfile_waiter *w)
+{
+	if (f == NULL || !logfile_blocks(f, n))
+		return 0;
+	if (w != NULL)
+		logfile_wait(f, w);
+	return 1;
+}
+
+/*
+ * Whether a batch of instance index on stream cannot be committed now: its
+ * file or the combined one cannot take the n formatted bytes, or the
+ * journal jneed bytes. If so, w waits for the first full sink.
+ */
+int
+logsink_blocked(struct app *app, int index, int stream, size_t n,
+    size_t jneed, struct logfile_waiter *w)
+{
+	struct logfile *f = logsink_file(app, index, stream);
+	struct logfile *comb = logsink_comb(app);
+	struct logfile *j = logsink_journal(app);
+
+	return logsink_full(f, n, w) || logsink_full(comb, n, w) ||
+	    logsink_full(j, jneed, w);
+}
+
+/*
+ * Commits the n formatted bytes at data (whole lines) to the files of
+ * instance index on stream; logsink_blocked said they have room.
+ */
+void
+logsink_write(struct app *app, int index, int stream, const char *data,
+    size_t n)
+{
+	struct logfile *f = logsink_file(app, index, stream);
+	struct logfile *comb = logsink_comb(app);
+
+	if (f != NULL && n > 0)
+		logfile_write(f, data, n);
+	if (comb != NULL && n > 0)
+		logfile_write(comb, data, n);
+}
+
+/* Commits one line (without its newline) to the journal, if the app's
+ * lines go there; logsink_blocked said it has room. */
+void
+logsink_write_journal(struct app *app, int index, int stream,
+    const char *line, size_t len)
+{
+	struct logfile *j = logsink_journal(app);
+
+	if (j != NULL)
+		logfile_journal(j, app->cfg.name, index, stream == 2 ? LOG_ERR :
+		    LOG_INFO, line, len);
 }
 
 /*
@@ -402,106 +320,3 @@ logsink_reopen_all(void)
 	logwriter_reopen_all();
 }
 
-static json_t *logsink_status_json;
-
-static void
-logsink_status_one(struct logfile *f)
-{
-	uint64_t lost;
-	int err = logfile_error(f, &lost);
-
-	if (err == 0 && lost == 0)
-		return;
-	json_array_append_new(logsink_status_json, json_pack("{s:o, s:s?, s:I}",
-	    "path", json_str(logfile_path(f)), "error", err != 0 ?
-	    strerror(err) : NULL,
-	    "lines_lost", (json_int_t)lost));
-}
-
-static uint64_t logsink_dropped_sum;
-
-static void
-logsink_dropped_one(struct logfile *f)
-{
-	uint64_t lost;
-
-	(void)logfile_error(f, &lost);
-	logsink_dropped_sum += lost;
-}
-
-/*
- * Lines of app lost to write errors of its files (those open now), in
- * *n; -1 without files.
- */
-int
-logsink_dropped(struct app *app, uint64_t *n)
-{
-	if (app->logs == NULL)
-		return -1;
-	logsink_dropped_sum = 0;
-	logsink_each(app->logs, logsink_dropped_one);
-	*n = logsink_dropped_sum;
-	return 0;
-}
-
-/* The files of app that fail or have lost lines, for describe. */
-json_t *
-logsink_status(struct app *app)
-{
-	json_t *a = json_array();
-
-	logsink_status_json = a;
-	logsink_each(app->logs, logsink_status_one);
-	logsink_status_json = NULL;
-	return a;
-}
-
-static void
-logsink_file_json(json_t *files, struct app *app, const char *stream,
-    const char *path, int instance)
-{
-	struct applogs *l = app->logs;
-
-	if (strcmp(path, "/dev/null") == 0)
-		return;
-	json_array_append_new(files, json_pack("{s:o, s:s, s:o, s:o?, s:s, "
-	    "s:i}", "app", json_str(app->cfg.name), "stream", stream, "path",
-	    json_str(path), "date_format", l->fmt.type == LOGFMT_JSON ? NULL :
-	    json_str(l->fmt.date_format), "type", l->fmt.type == LOGFMT_JSON ?
-	    "json" : "raw", "instance", instance));
-}
-
-/*
- * Appends the app's log files (stdout ones if out, stderr if err) to
- * files, open or not: the client reads those that exist.
- */
-void
-logsink_files(struct app *app, json_t *files, int out, int err)
-{
-	struct applogs *l = app->logs;
-	char *path;
-	int i, n;
-
-	if (l == NULL || !l->files)
-		return;
-	if (l->merge) {
-		if (out)
-			logsink_file_json(files, app, "out", l->out_path, -1);
-		if (err)
-			logsink_file_json(files, app, "err", l->err_path, -1);
-		return;
-	}
-	n = l->ninst > app->cfg.instances ? l->ninst : (int)app->cfg.instances;
-	for (i = 0; i < n; i++) {
-		if (out) {
-			path = logsink_instance_path(l->out_path, i);
-			logsink_file_json(files, app, "out", path, i);
-			free(path);
-		}
-		if (err) {
-			path = logsink_instance_path(l->err_path, i);
-			logsink_file_json(files, app, "err", path, i);
-			free(path);
-		}
-	}
-}

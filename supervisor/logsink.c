@@ -1,20 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Where the lines of an app's instances go: its log files (out, error, an
- * optional combined one; one for all instances or one per instance), the
- * journal, and every connection that follows the logs. Lines are cut from
- * each pipe's buffer here, formatted (timestamp, prefix or JSON) and queued
- * to the log writer thread (logwriter.c); when a file's queue is full the
- * pipe stops being read until the writer has room, so a flat-out app is
- * slowed down instead of growing the daemon's memory or losing lines, and
- * other apps, which have queues of their own, are not held up.
+ * Cutting the lines of an app's instances and handing them on: lines are
+ * cut from each pipe's buffer here, formatted (timestamp, prefix or JSON)
+ * in batches and committed together to the app's sinks (logsink-files.c:
+ * its files and the journal, queued to the log writer thread, logwriter.c)
+ * and to the connections that follow the logs (logfollow.c). When a
+ * file's queue is full the pipe stops being read until the writer has
+ * room, so a flat-out app is slowed down instead of growing the daemon's
+ * memory or losing lines, and other apps, which have queues of their own,
+ * are not held up.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "corrald.h"
 
@@ -49,62 +46,6 @@ logsink_stop(void)
 {
 	logwriter_stop();
 	logsink_forget_journal();
-}
-
-/* Whether a connection follows app's lines. */
-static int
-logsink_followed(struct app *app)
-{
-	struct conn *c;
-
-	TAILQ_FOREACH(c, &D.conns, entry) {
-		if (c->streaming && !c->closing && (c->log_filter == NULL ||
-		    strcmp(c->log_filter, app->cfg.name) == 0))
-			return 1;
-	}
-	return 0;
-}
-
-static json_t *
-logsink_event(struct app *app, int index, int stream, const char *line,
-    size_t len, uint64_t t)
-{
-	return json_pack("{s:s, s:o, s:i, s:s, s:o, s:I}", "event", "log",
-	    "app", json_str(app->cfg.name), "instance", index,
-	    "stream", stream == 2 ? "err" : "out", "line", json_strn(line, len),
-	    "time", (json_int_t)t);
-}
-
-static void
-logsink_broadcast(struct app *app, int index, int stream, const char *line,
-    size_t len, uint64_t t)
-{
-	struct conn *c;
-	json_t *ev = NULL;
-
-	TAILQ_FOREACH(c, &D.conns, entry) {
-		if (!c->streaming || c->closing)
-			continue;
-		if (c->log_filter != NULL && strcmp(c->log_filter,
-		    app->cfg.name) != 0)
-			continue;
-		/* Any bytes: they travel escaped (jsonb.c), as in the file. */
-		if (ev == NULL)
-			ev = logsink_event(app, index, stream, line, len, t);
-		conn_event(c, ev);
-	}
-	json_decref(ev);
-}
-
-/* Whether f cannot take n bytes now; if so, w waits for it. */
-static int
-logsink_full(struct logfile *f, size_t n, struct logfile_waiter *w)
-{
-	if (f == NULL || !logfile_blocks(f, n))
-		return 0;
-	if (w != NULL)
-		logfile_wait(f, w);
-	return 1;
 }
 
 /*
@@ -183,38 +124,78 @@ logsink_count(struct app *app, int stream, const char *p, size_t n, int all)
 
 /*
  * Hands on the lines of [from, to) of p (formatted as the n bytes at data
- * for the files; jneed bytes for the journal): all of them, or none and
- * returns -1 with w waiting for the full file.
+ * for the files; jneed bytes for the journal) to the app's files, journal
+ * and followers: all of them, or none and returns -1 with w waiting for
+ * the full sink.
  */
 static int
 logsink_commit(struct app *app, int index, int stream, uint64_t t,
     const char *p, size_t from, size_t to, const char *data, size_t n,
     size_t jneed, int all, struct logfile_waiter *w)
 {
-	struct logfile *f, *comb, *j;
+	int journal = app->logs != NULL && app->logs->journal;
 	size_t off, len, adv;
 
-	f = logsink_file(app, index, stream);
-	comb = logsink_comb(app);
-	j = logsink_journal(app);
-	if (logsink_full(f, n, w) || logsink_full(comb, n, w) ||
-	    logsink_full(j, jneed, w))
+	if (logsink_blocked(app, index, stream, n, jneed, w))
 		return -1;
 	logsink_count(app, stream, p + from, to - from, all);
-	if (f != NULL && n > 0)
-		logfile_write(f, data, n);
-	if (comb != NULL && n > 0)
-		logfile_write(comb, data, n);
-	if (j == NULL && !logsink_followed(app))
+	logsink_write(app, index, stream, data, n);
+	if (!journal && !logfollow_wanted(app))
 		return 0;
 	for (off = from; off < to && logsink_next(p + off, to - off, all, &len,
 	    &adv); off += adv) {
-		if (j != NULL)
-			logfile_journal(j, app->cfg.name, index, stream == 2 ?
-			    LOG_ERR : LOG_INFO, p + off, len);
-		logsink_broadcast(app, index, stream, p + off, len, t);
+		if (journal)
+			logsink_write_journal(app, index, stream, p + off, len);
+		logfollow_send(app, index, stream, p + off, len, t);
 	}
 	return 0;
+}
+
+/*
+ * Whether the app's lines go to its files as they are and nowhere else:
+ * then the whole lines of a buffer are handed on at once, without a copy.
+ */
+static int
+logsink_verbatim(const struct applogs *l)
+{
+	return l != NULL && l->files && !l->journal &&
+	    l->fmt.type == LOGFMT_PLAIN && l->fmt.date_format == NULL &&
+	    !l->fmt.prefix_instance;
+}
+
+/*
+ * Hands the lines of lp's buffer from *done on in batches of about
+ * LOGSINK_BATCH formatted bytes; *done moves past each batch handed on.
+ * Returns -1 when a sink is full (lp->waiter waits), else 0.
+ */
+static int
+logsink_batches(struct logpipe *lp, int all, uint64_t t, size_t *done)
+{
+	struct linebuf *lb = &lp->lb;
+	struct child *child = lp->child;
+	struct app *app = child->app;
+	int files = app->logs != NULL && app->logs->files;
+	size_t off = *done, n = 0, jneed = 0, len, adv;
+
+	for (;;) {
+		if (off == lb->len || !logsink_next(lb->buf + off,
+		    lb->len - off, all, &len, &adv) || n >= LOGSINK_BATCH) {
+			if (off > *done && logsink_commit(app, child->index,
+			    lp->stream, t, lb->buf, *done, off, logsink_buf, n,
+			    jneed, all, &lp->waiter) == -1)
+				return -1;
+			*done = off;
+			n = jneed = 0;
+			if (off == lb->len || !logsink_next(lb->buf + off,
+			    lb->len - off, all, &len, &adv))
+				return 0;
+		}
+		if (files)
+			n += logsink_format(app, child->index, lp->stream, t,
+			    lb->buf + off, len, n);
+		jneed += 17 + strlen(app->cfg.name) + len;
+		off += adv;
+	}
 }
 
 /*
@@ -228,50 +209,21 @@ logsink_drain(struct logpipe *lp, int all)
 {
 	struct linebuf *lb = &lp->lb;
 	struct child *child = lp->child;
-	struct app *app = child->app;
-	int files = app->logs != NULL && app->logs->files;
 	uint64_t t = now_ms();
-	size_t done = 0, off = 0, n = 0, jneed = 0, len, adv;
+	size_t done = 0;
 	const char *nl;
-	int rc = 0;
+	int rc;
 
-	/*
-	 * Lines written as they are, no journal: the whole lines of the buffer
-	 * go at once, without a copy. (Shorter than a piece: none is cut.)
-	 */
-	if (files && !app->logs->journal && app->logs->fmt.type ==
-	    LOGFMT_PLAIN && app->logs->fmt.date_format == NULL &&
-	    !app->logs->fmt.prefix_instance && lb->len > 0 &&
+	/* Shorter than a piece: no line is cut. */
+	if (logsink_verbatim(child->app->logs) && lb->len > 0 &&
 	    lb->len < LOGSINK_PIECE &&
 	    (nl = memrchr(lb->buf, '\n', lb->len)) != NULL) {
-		off = (size_t)(nl - lb->buf) + 1;
-		if (logsink_commit(app, child->index, lp->stream, t, lb->buf, 0,
-		    off, lb->buf, off, 0, all, &lp->waiter) == -1)
+		done = (size_t)(nl - lb->buf) + 1;
+		if (logsink_commit(child->app, child->index, lp->stream, t,
+		    lb->buf, 0, done, lb->buf, done, 0, all, &lp->waiter) == -1)
 			return -1;
-		done = off;
 	}
-	for (;;) {
-		if (off == lb->len || !logsink_next(lb->buf + off,
-		    lb->len - off, all, &len, &adv) || n >= LOGSINK_BATCH) {
-			if (off > done && logsink_commit(app, child->index,
-			    lp->stream, t, lb->buf, done, off, logsink_buf, n,
-			    jneed, all,
-			    &lp->waiter) == -1) {
-				rc = -1;
-				break;
-			}
-			done = off;
-			n = jneed = 0;
-			if (off == lb->len || !logsink_next(lb->buf + off,
-			    lb->len - off, all, &len, &adv))
-				break;
-		}
-		if (files)
-			n += logsink_format(app, child->index, lp->stream, t,
-			    lb->buf + off, len, n);
-		jneed += 17 + strlen(app->cfg.name) + len;
-		off += adv;
-	}
+	rc = logsink_batches(lp, all, t, &done);
 	if (done > 0) {
 		memmove(lb->buf, lb->buf + done, lb->len - done);
 		lb->len -= done;

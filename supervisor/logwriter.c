@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "logs.h"
+#include "logwriter-private.h"
 
 pthread_mutex_t logwriter_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t logwriter_cond = PTHREAD_COND_INITIALIZER;
@@ -63,6 +63,19 @@ logwriter_enqueue(struct logfile *s)
 	pthread_cond_signal(&logwriter_cond);
 }
 
+/*
+ * Wakes the loop's logwriter_async_cb (any thread). uv_async_send fails
+ * only on a handle being closed, after logwriter_stop: nothing to wake.
+ */
+void
+logwriter_wake_loop(void)
+{
+	int rc;
+
+	if ((rc = uv_async_send(&logwriter_async)) != 0)
+		log_debug("log writer: uv_async_send: %s", uv_strerror(rc));
+}
+
 /* Tells the loop about s (an event or a wake-up). Mutex held. */
 void
 logwriter_post_event(struct logfile *s, int ev, int err, uint64_t dropped)
@@ -78,7 +91,7 @@ logwriter_post_event(struct logfile *s, int ev, int err, uint64_t dropped)
 		s->ev_next = logwriter_events;
 		logwriter_events = s;
 	}
-	uv_async_send(&logwriter_async);
+	logwriter_wake_loop();
 }
 
 /* Writer thread: takes the loop's fill buffer, if spare is free. Mutex held. */
@@ -104,26 +117,62 @@ logfile_take_fill(struct logfile *s)
 		s->on_wake_list = 1;
 		s->wake_next = logwriter_wake;
 		logwriter_wake = s;
-		uv_async_send(&logwriter_async);
+		logwriter_wake_loop();
 	}
 }
 
-void
-logfile_destroy(struct logfile *s)
+/* Writer thread: writes out s's spare buffer (file or journal), no lock. */
+static int
+logfile_write_out(struct logfile *s)
 {
-	struct logfile **pp;
+	return s->kind == LOGFILE_FILE ? logfile_write_spare(s) :
+	    logfile_send_spare(s);
+}
 
-	for (pp = &logwriter_all; *pp != NULL; pp = &(*pp)->all_next) {
-		if (*pp == s) {
-			*pp = s->all_next;
-			break;
-		}
-	}
-	logfile_close_fd(s);
-	free(s->fill);
-	free(s->spare);
-	free(s->path);
-	free(s);
+/*
+ * Writer thread: s wrote again after failing with olderr. What was kept in
+ * fill goes before the drops, then the notice of the lines lost; the
+ * recovery is reported once that is written. Mutex held on entry and exit.
+ */
+static int
+logfile_recover(struct logfile *s, int olderr)
+{
+	uint64_t dropped;
+	int rc;
+
+	logfile_take_fill(s);
+	dropped = s->dropped;
+	s->dropped = 0;
+	s->err = 0;
+	pthread_mutex_unlock(&logwriter_mutex);
+	rc = logfile_write_out(s);
+	if (rc == 0)
+		logfile_write_notice(s, dropped, olderr);
+	pthread_mutex_lock(&logwriter_mutex);
+	if (rc != 0) {
+		s->err = -rc;
+		s->dropped += dropped;
+	} else
+		logwriter_post_event(s, LOGFILE_EV_RECOVERED, olderr, dropped);
+	return rc;
+}
+
+/*
+ * Writer thread: after a round, s goes back on the ready list if more came,
+ * and a close asked for is done once no list holds s. Mutex held.
+ */
+static void
+logfile_requeue(struct logfile *s, int ops)
+{
+	if (s->fill_len > 0 && s->err == 0)
+		logwriter_enqueue(s);
+	if (!(ops & LOGFILE_OP_CLOSE) && !(s->ops & LOGFILE_OP_CLOSE))
+		return;
+	if (s->queued || s->on_ev_list || s->on_wake_list) {
+		s->ops |= LOGFILE_OP_CLOSE;
+		logwriter_enqueue(s);
+	} else
+		logfile_destroy(s);
 }
 
 /* Writer thread: one round of work on s. Mutex held on entry and exit. */
@@ -131,7 +180,6 @@ static void
 logfile_service(struct logfile *s)
 {
 	int ops, rc, olderr;
-	uint64_t dropped = 0;
 
 	ops = s->ops;
 	s->ops = 0;
@@ -141,10 +189,7 @@ logfile_service(struct logfile *s)
 	if ((ops & LOGFILE_OP_REOPEN) && s->kind == LOGFILE_FILE &&
 	    s->fd != -1 && (rc = logfile_do_reopen(s)) != 0)
 		log_warnx("reopen %s: %s", s->path, strerror(-rc));
-	if (s->kind == LOGFILE_FILE)
-		rc = logfile_write_spare(s);
-	else
-		rc = logfile_send_spare(s);
+	rc = logfile_write_out(s);
 	if (ops & LOGFILE_OP_FLUSH)
 		logfile_do_flush(s);
 	pthread_mutex_lock(&logwriter_mutex);
@@ -153,38 +198,13 @@ logfile_service(struct logfile *s)
 		s->err = -rc;
 		logwriter_failing = 1;
 		logwriter_post_event(s, LOGFILE_EV_ERROR, -rc, 0);
-	} else if (rc == 0 && olderr != 0) {
-		/* What was kept in fill went before the drops; then the notice. */
-		logfile_take_fill(s);
-		dropped = s->dropped;
-		s->dropped = 0;
-		s->err = 0;
-		pthread_mutex_unlock(&logwriter_mutex);
-		rc = s->kind == LOGFILE_FILE ? logfile_write_spare(s) :
-		    logfile_send_spare(s);
-		if (rc == 0)
-			logfile_write_notice(s, dropped, olderr);
-		pthread_mutex_lock(&logwriter_mutex);
-		if (rc != 0) {
-			s->err = -rc;
-			s->dropped += dropped;
-		} else
-			logwriter_post_event(s, LOGFILE_EV_RECOVERED, olderr,
-			    dropped);
-	}
+	} else if (rc == 0 && olderr != 0)
+		rc = logfile_recover(s, olderr);
 	if (s->kind == LOGFILE_JOURNAL && s->err == 0 && rc != 0)
 		s->err = -rc;
 	if (s->kind == LOGFILE_JOURNAL)
 		s->spare_len = s->spare_off = 0; /* a journal is not retried */
-	if (s->fill_len > 0 && s->err == 0)
-		logwriter_enqueue(s);
-	if ((ops & LOGFILE_OP_CLOSE) || (s->ops & LOGFILE_OP_CLOSE)) {
-		if (s->queued || s->on_ev_list || s->on_wake_list) {
-			s->ops |= LOGFILE_OP_CLOSE;
-			logwriter_enqueue(s);
-		} else
-			logfile_destroy(s);
-	}
+	logfile_requeue(s, ops);
 }
 
 /* Writer thread: puts every failed sink back on the ready list. Mutex held. */

@@ -93,7 +93,7 @@ nodeipc_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	size_t len;
 
 	if (nread < 0) {
-		uv_read_stop(s);
+		(void)uv_read_stop(s); /* always 0 */
 		n->reading = 0;
 		return;
 	}

@@ -133,6 +133,5 @@ void autoscale_sync(struct app *);
 void autoscale_stop(struct app *);
 long long autoscale_max(const struct app_config *);
 json_t *autoscale_json(const struct app *);
-const char *autoscale_reason_name(enum autoscale_reason);
 
 #endif

@@ -191,7 +191,7 @@ probe_exec_start(uv_loop_t *loop, uv_process_options_t *o, uint64_t timeout,
 	if ((r = uv_read_start((uv_stream_t *)&p->out, probe_exec_alloc,
 	    probe_exec_read)) != 0)
 		probe_exec_close_out(p);
-	uv_timer_start(&p->timer, probe_exec_timeout, timeout, 0);
+	(void)timer_start(&p->timer, probe_exec_timeout, timeout, 0);
 	return p;
 }
 

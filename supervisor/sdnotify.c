@@ -88,7 +88,7 @@ sdnotify_init(uv_loop_t *loop, char *(*status_fn)(void))
 		sdnotify_status_live = 1;
 		sdnotify_status_fn = status_fn;
 		uv_unref((uv_handle_t *)&sdnotify_status_timer);
-		uv_timer_start(&sdnotify_status_timer, sdnotify_status_tick,
+		(void)timer_start(&sdnotify_status_timer, sdnotify_status_tick,
 		    SDNOTIFY_STATUS_MS, SDNOTIFY_STATUS_MS);
 	}
 

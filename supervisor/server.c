@@ -163,6 +163,7 @@ static void
 server_accept(uv_stream_t *server, int status)
 {
 	struct conn *c;
+	int rc;
 
 	if (status != 0) {
 		log_warnx("accept: %s", uv_strerror(status));
@@ -174,7 +175,8 @@ server_accept(uv_stream_t *server, int status)
 	linebuf_init(&c->in, PROTO_MAX_LINE);
 	c->log_filter_id = -1;
 	c->since = mono_ms();
-	uv_pipe_init(D.loop, &c->pipe, 0);
+	if ((rc = uv_pipe_init(D.loop, &c->pipe, 0)) != 0)
+		log_warnx("uv_pipe_init: %s", uv_strerror(rc)); /* never on Unix */
 	c->pipe.data = c;
 	TAILQ_INSERT_TAIL(&D.conns, c, entry);
 	server_pending++;

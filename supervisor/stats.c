@@ -26,7 +26,7 @@ stats_tick(uv_timer_t *t)
 void
 stats_start(void)
 {
-	uv_timer_init(D.loop, &D.stats_timer);
-	uv_timer_start(&D.stats_timer, stats_tick, STATS_INTERVAL_MS,
+	timer_init(D.loop, &D.stats_timer);
+	(void)timer_start(&D.stats_timer, stats_tick, STATS_INTERVAL_MS,
 	    STATS_INTERVAL_MS);
 }

@@ -5,6 +5,8 @@
  * recover from, so an object that owns a timer is never refused for it.
  * timer_init() still checks, in one place, and says so in corrald.log
  * should a libuv ever return an error there: never a fatal at run time.
+ * timer_start() likewise: uv_timer_start() refuses only a handle being
+ * closed (a bug of its owner), which is logged and otherwise ignored.
  */
 #include "corrald.h"
 
@@ -15,4 +17,15 @@ timer_init(uv_loop_t *loop, uv_timer_t *t)
 
 	if ((rc = uv_timer_init(loop, t)) != 0)
 		log_warnx("uv_timer_init: %s", uv_strerror(rc));
+}
+
+/* uv_timer_start(); returns its result, logged when not 0. */
+int
+timer_start(uv_timer_t *t, uv_timer_cb cb, uint64_t timeout, uint64_t repeat)
+{
+	int	 rc;
+
+	if ((rc = uv_timer_start(t, cb, timeout, repeat)) != 0)
+		log_warnx("uv_timer_start: %s", uv_strerror(rc));
+	return rc;
 }

@@ -206,7 +206,64 @@ watch_event(uv_fs_event_t *ev, const char *filename, int events, int status)
 		log_warnx("watch %s: %s", path, uv_strerror(rc));
 	free(w->changed);
 	w->changed = path;
-	uv_timer_start(&w->timer, watch_fire, w->debounce, 0);
+	(void)timer_start(&w->timer, watch_fire, w->debounce, 0);
+}
+
+static void
+watch_add_ignore(struct watch *w, const char *pattern)
+{
+	w->ignores = xreallocarray(w->ignores, w->nignores + 1,
+	    sizeof *w->ignores);
+	w->ignores[w->nignores++] = xstrdup(pattern);
+}
+
+/* The absolute path of s (relative to w's base), no '/' at its end. */
+static char *
+watch_path(const struct watch *w, const char *s)
+{
+	char *p;
+
+	if (s[0] == '/')
+		p = xstrdup(s);
+	else if (strcmp(s, ".") == 0 || strcmp(s, "./") == 0)
+		p = xstrdup(w->base);
+	else
+		xasprintf(&p, "%s/%s", w->base, s);
+	while (strlen(p) > 1 && p[strlen(p) - 1] == '/')
+		p[strlen(p) - 1] = '\0';
+	return p;
+}
+
+/*
+ * Watches the trees of paths (the base's when there is none). Returns 0,
+ * or -1 with *cause naming the path that failed.
+ */
+static int
+watch_add_paths(struct watch *w, json_t *paths, char **cause)
+{
+	json_t *v;
+	size_t i;
+	char *p;
+	int rc;
+
+	if (json_array_size(paths) == 0) {
+		if ((rc = watch_add_tree(w, w->base)) == 0)
+			return 0;
+		xasprintf(cause, "watch %s: %s", w->base, uv_strerror(rc));
+		return -1;
+	}
+	json_array_foreach(paths, i, v) {
+		if (!json_is_string(v))
+			continue;
+		p = watch_path(w, json_string_value(v));
+		rc = watch_add_tree(w, p);
+		if (rc != 0)
+			xasprintf(cause, "watch %s: %s", p, uv_strerror(rc));
+		free(p);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
 }
 
 /*
@@ -224,54 +281,23 @@ watch_create(uv_loop_t *loop, const char *base, json_t *paths, json_t *ignore,
 	struct watch *w;
 	json_t *v;
 	size_t i;
-	char *p;
-	int rc = 0;
 
 	w = xcalloc(1, sizeof *w);
+	timer_init(loop, &w->timer);
 	w->loop = loop;
 	w->base = xstrdup(base);
 	w->debounce = debounce;
 	w->cb = cb;
 	w->arg = arg;
-	for (i = 0; i < nitems(watch_default_ignores); i++) {
-		w->ignores = xreallocarray(w->ignores, w->nignores + 1,
-		    sizeof *w->ignores);
-		w->ignores[w->nignores++] = xstrdup(watch_default_ignores[i]);
-	}
-	json_array_foreach(ignore, i, v) {
-		if (!json_is_string(v))
-			continue;
-		w->ignores = xreallocarray(w->ignores, w->nignores + 1,
-		    sizeof *w->ignores);
-		w->ignores[w->nignores++] = xstrdup(json_string_value(v));
-	}
-	uv_timer_init(loop, &w->timer);
 	w->timer.data = w;
 	w->handles = 1;
-	if (json_array_size(paths) == 0)
-		rc = watch_add_tree(w, base);
-	json_array_foreach(paths, i, v) {
-		if (!json_is_string(v))
-			continue;
-		if (json_string_value(v)[0] == '/')
-			p = xstrdup(json_string_value(v));
-		else if (strcmp(json_string_value(v), ".") == 0 ||
-		    strcmp(json_string_value(v), "./") == 0)
-			p = xstrdup(base);
-		else
-			xasprintf(&p, "%s/%s", base, json_string_value(v));
-		while (strlen(p) > 1 && p[strlen(p) - 1] == '/')
-			p[strlen(p) - 1] = '\0';
-		rc = watch_add_tree(w, p);
-		if (rc != 0)
-			xasprintf(cause, "watch %s: %s", p, uv_strerror(rc));
-		free(p);
-		if (rc != 0)
-			break;
+	for (i = 0; i < nitems(watch_default_ignores); i++)
+		watch_add_ignore(w, watch_default_ignores[i]);
+	json_array_foreach(ignore, i, v) {
+		if (json_is_string(v))
+			watch_add_ignore(w, json_string_value(v));
 	}
-	if (rc != 0 && json_array_size(paths) == 0)
-		xasprintf(cause, "watch %s: %s", base, uv_strerror(rc));
-	if (rc != 0) {
+	if (watch_add_paths(w, paths, cause) == -1) {
 		watch_free(w);
 		return NULL;
 	}

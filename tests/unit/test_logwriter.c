@@ -33,7 +33,7 @@
 #include <zlib.h>
 
 #include "common.h"
-#include "logs.h"
+#include "logwriter-private.h"
 
 static char tmpdir[64];
 static uv_loop_t loop;
