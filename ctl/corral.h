@@ -1,30 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The client's private header: finding or starting the daemon, sending a
- * request, and printing replies for people (tables) or scripts (JSON).
+ * The corral CLI's private header: printing replies for people (tables)
+ * or scripts (JSON), following logs, startup scripts. The connection to
+ * the daemon is the client library's (client/client.h).
  */
 #ifndef CORRAL_CTL_H
 #define CORRAL_CTL_H
 
+#include "client.h"
 #include "common.h"
-
-/* A blocking connection to the daemon. */
-struct client {
-	int fd;
-	char *home;
-	char *sock_path;
-	struct linebuf in;
-};
-
-/* client.c */
-int client_connect(struct client *, int, char **);
-void client_close(struct client *);
-int client_send(struct client *, json_t *);
-json_t *client_recv(struct client *, char **);
-json_t *client_request(const char *, json_t *);
-json_t *client_env_json(void);
-void client_wait_gone(const struct client *, int);
-int client_exec_help(json_t *);
 
 /* print.c */
 void print_list(json_t *, int);

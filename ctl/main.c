@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "corral.h"
-#include "monit.h"
 
 /* A reply that did its work but failed in part: its warning, its exit. */
 static int
@@ -141,7 +140,7 @@ main(int argc, char **argv)
 	} else
 		cmd = argv[1];
 	if (strcmp(cmd, "monit") == 0)
-		return monit_main(argc - 1, argv + 1);
+		return client_exec_monit(argv + 1);
 	/* Commands that need no daemon never start one. */
 	if (strcmp(cmd, "kill") == 0 || strcmp(cmd, "help") == 0 ||
 	    strcmp(cmd, "version") == 0)
