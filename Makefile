@@ -138,10 +138,12 @@ $(LIBCTL): $(call obj,$(CTL_SRC))
 $(BUILD)/corrald: $(call obj,supervisor/main.c) $(LIBSUP) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-# The clients link only the libraries they use: the corral CLI jansson
-# (no ncurses, libsystemd, zlib or libuv: `corral ls` loads little), the
-# dashboard corral-monit (which `corral monit` runs) ncurses as well.
-CLI_LIBS := $(shell pkg-config --libs jansson 2>/dev/null) -lm
+# The clients link only the libraries they use: the corral CLI jansson,
+# statically (no ncurses, libsystemd, zlib or libuv, and no shared library
+# but libc to load: every command pays for its start), the dashboard
+# corral-monit (which `corral monit` runs) jansson and ncurses.
+CLI_LIBS := -Wl,-Bstatic $(shell pkg-config --libs jansson 2>/dev/null) \
+	-Wl,-Bdynamic -lm
 MONIT_LIBS := $(shell pkg-config --libs jansson ncursesw 2>/dev/null) -lm
 
 $(LIBCLIENT): $(call obj,$(CLIENT_SRC))
