@@ -19,6 +19,32 @@ void print_json_pretty(json_t *);
 /* startup.c */
 int startup_main(const char *, json_t *);
 
+/* startup-init.c */
+#define STARTUP_SYSTEMD 0
+#define STARTUP_OPENRC 1
+#define STARTUP_SYSV 2
+struct startup {
+	int kind;               /* STARTUP_* */
+	const char *root;       /* "/" or a folder standing for it */
+	const char *user;
+	const char *home;
+	const char *corral_home;
+	const char *bindir;     /* absolute folder of corrald and corral */
+	const char *path;       /* PATH for the apps */
+	const char *metrics;    /* corrald --metrics ADDR, or NULL */
+	unsigned watchdog_sec;
+	unsigned stop_timeout_sec;
+};
+int startup_kind(const char *);
+const char *startup_kind_name(int);
+int startup_detect(const char *);
+char *startup_service(const struct startup *);
+int startup_check(const struct startup *, char **);
+char *startup_text(const struct startup *);
+char *startup_file(const struct startup *);
+int startup_install(const struct startup *, char **, char **);
+int startup_remove(const struct startup *, char **);
+
 /* logs.c */
 int logs_run(struct client *, json_t *, int);
 void logs_print_event(json_t *, int);

@@ -18,6 +18,10 @@
 #include "logs.h"
 #include "cluster.h"
 #include "observe.h"
+#include "cfgfile.h"
+#include "cron.h"
+#include "hmap.h"
+#include "momentfmt.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "common.h"
+#include "cfgfile.h"
 
 static struct cfgfile *
 ini(const char *text, char **cause)

@@ -16,6 +16,7 @@
 #include <ini.h>
 
 #include "common.h"
+#include "cfgfile.h"
 
 
 struct cfgfile_reader {

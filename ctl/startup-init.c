@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "corral.h"
 
 static const char *const startup_names[] = { "systemd", "openrc", "sysv" };
 
