@@ -122,6 +122,51 @@ main_words(int argc, char **argv, int *json_out)
 	return words;
 }
 
+/*
+ * Sends the command to the daemon (started when start is set and none
+ * runs) and prints the reply; returns the exit status.
+ */
+static int
+main_request(const char *cmd, json_t *words, int start, int json_out)
+{
+	struct client cl;
+	char cwd[PATH_MAX], *cause = NULL;
+	json_t *req, *reply;
+	int rc;
+
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		strcpy(cwd, "/");
+	if (client_connect(&cl, start, &cause) == -1) {
+		client_close(&cl);
+		if (!start) {
+			free(cause);
+			fflush(stdout);
+			return main_no_daemon(cmd, words);
+		}
+		fprintf(stderr, "corral: cannot reach the daemon: %s\n", cause);
+		free(cause);
+		return EXIT_UNREACHABLE;
+	}
+	req = json_pack("{s:o, s:O, s:o, s:o}", "cmd", json_str(cmd), "argv",
+	    words, "cwd", json_str(cwd), "env", client_env_json());
+	if (client_send(&cl, req) == -1 ||
+	    (reply = client_recv(&cl, &cause)) == NULL) {
+		fprintf(stderr, "corral: the daemon did not answer: %s\n",
+		    cause != NULL ? cause : strerror(errno));
+		free(cause);
+		json_decref(req);
+		client_close(&cl);
+		return EXIT_UNREACHABLE;
+	}
+	json_decref(req);
+	rc = main_print_reply(&cl, reply, json_out);
+	if (strcmp(cmd, "kill") == 0 && rc == 0)
+		client_wait_gone(&cl, 30000);
+	json_decref(reply);
+	client_close(&cl);
+	return rc;
+}
+
 static size_t
 main_seed(void)
 {
@@ -134,11 +179,9 @@ main_seed(void)
 int
 main(int argc, char **argv)
 {
-	struct client cl;
-	char cwd[PATH_MAX], *cause = NULL;
 	const char *cmd;
-	json_t *req, *reply, *words;
-	int json_out = 0, rc, start = 1;
+	json_t *words;
+	int json_out = 0, rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	/*
@@ -157,57 +200,19 @@ main(int argc, char **argv)
 		cmd = argv[1];
 	if (strcmp(cmd, "monit") == 0)
 		return client_exec_monit(argv + 1);
-	/* Commands that need no daemon never start one. */
-	if (strcmp(cmd, "kill") == 0 || strcmp(cmd, "help") == 0 ||
-	    strcmp(cmd, "version") == 0)
-		start = 0;
 	words = main_words(argc > 2 ? argc - 2 : 0, argv + 2, &json_out);
-	if (strcmp(cmd, "startup") == 0 || strcmp(cmd, "unstartup") == 0) {
-		rc = startup_main(cmd, words);
-		json_decref(words);
-		return rc;
-	}
-	if (strcmp(cmd, "version") == 0) {
+	if (strcmp(cmd, "version") == 0)
 		printf("corral %s\n", CORRAL_VERSION);
-		if (main_has_word(words, "--client")) {
-			json_decref(words);
-			return 0;
-		}
-	}
-	if (getcwd(cwd, sizeof cwd) == NULL)
-		strcpy(cwd, "/");
-
-	if (client_connect(&cl, start, &cause) == -1) {
-		if (!start) {
-			client_close(&cl);
-			free(cause);
-			fflush(stdout);
-			rc = main_no_daemon(cmd, words);
-			json_decref(words);
-			return rc;
-		}
-		fprintf(stderr, "corral: cannot reach the daemon: %s\n", cause);
-		free(cause);
-		client_close(&cl);
-		json_decref(words);
-		return EXIT_UNREACHABLE;
-	}
-	req = json_pack("{s:o, s:o, s:o, s:o}", "cmd", json_str(cmd), "argv",
-	    words, "cwd", json_str(cwd), "env", client_env_json());
-	if (client_send(&cl, req) == -1 ||
-	    (reply = client_recv(&cl, &cause)) == NULL) {
-		fprintf(stderr, "corral: the daemon did not answer: %s\n",
-		    cause != NULL ? cause : strerror(errno));
-		free(cause);
-		json_decref(req);
-		client_close(&cl);
-		return EXIT_UNREACHABLE;
-	}
-	json_decref(req);
-	rc = main_print_reply(&cl, reply, json_out);
-	if (strcmp(cmd, "kill") == 0 && rc == 0)
-		client_wait_gone(&cl, 30000);
-	json_decref(reply);
-	client_close(&cl);
+	if (strcmp(cmd, "startup") == 0 || strcmp(cmd, "unstartup") == 0)
+		rc = startup_main(cmd, words);
+	else if (strcmp(cmd, "version") == 0 && main_has_word(words,
+	    "--client"))
+		rc = 0;
+	else
+		/* Commands that need no daemon never start one. */
+		rc = main_request(cmd, words, strcmp(cmd, "kill") != 0 &&
+		    strcmp(cmd, "help") != 0 && strcmp(cmd, "version") != 0,
+		    json_out);
+	json_decref(words);
 	return rc;
 }

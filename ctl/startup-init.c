@@ -121,10 +121,25 @@ startup_systemd(const struct startup *s)
 	return text;
 }
 
+/* The environment lines of the shell scripts (OpenRC, SysV). */
+static char *
+startup_sh_env(const struct startup *s)
+{
+	char *env;
+
+	xasprintf(&env,
+	    "export CORRAL_HOME=\"%s\"\n"
+	    "export HOME=\"%s\"\n"
+	    "export PATH=\"%s\"\n",
+	    s->corral_home, s->home, s->path);
+	return env;
+}
+
 static char *
 startup_openrc(const struct startup *s)
 {
 	char *text, *svc = startup_service(s), *args = startup_args(s);
+	char *env = startup_sh_env(s);
 
 	xasprintf(&text,
 	    "#!/sbin/openrc-run\n"
@@ -139,9 +154,7 @@ startup_openrc(const struct startup *s)
 	    "pidfile=\"/run/%s.pid\"\n"
 	    "retry=\"TERM/%u/KILL/5\"\n"
 	    "extra_started_commands=\"reload\"\n"
-	    "export CORRAL_HOME=\"%s\"\n"
-	    "export HOME=\"%s\"\n"
-	    "export PATH=\"%s\"\n"
+	    "%s"
 	    "\n"
 	    "depend() {\n"
 	    "\tneed net\n"
@@ -154,38 +167,20 @@ startup_openrc(const struct startup *s)
 	    "\teend $?\n"
 	    "}\n",
 	    svc, s->user, s->bindir, args, s->user, svc, s->stop_timeout_sec,
-	    s->corral_home, s->home, s->path, s->bindir, s->user);
+	    env, s->bindir, s->user);
 	free(svc);
 	free(args);
+	free(env);
 	return text;
 }
 
+/* The SysV script's case over its argument: start, stop, reload... */
 static char *
-startup_sysv(const struct startup *s)
+startup_sysv_case(const struct startup *s)
 {
-	char *text, *svc = startup_service(s), *args = startup_args(s);
+	char *text, *args = startup_args(s);
 
 	xasprintf(&text,
-	    "#!/bin/sh\n"
-	    "# Written by `corral startup sysv`; `corral unstartup` "
-	    "removes it.\n"
-	    "### BEGIN INIT INFO\n"
-	    "# Provides:          %s\n"
-	    "# Required-Start:    $local_fs $remote_fs $network\n"
-	    "# Required-Stop:     $local_fs $remote_fs $network\n"
-	    "# Default-Start:     2 3 4 5\n"
-	    "# Default-Stop:      0 1 6\n"
-	    "# Short-Description: corral process supervisor for %s\n"
-	    "### END INIT INFO\n"
-	    "\n"
-	    "NAME=%s\n"
-	    "DAEMON=%s/corrald\n"
-	    "PIDFILE=/run/$NAME.pid\n"
-	    "RUNAS=%s\n"
-	    "export CORRAL_HOME=\"%s\"\n"
-	    "export HOME=\"%s\"\n"
-	    "export PATH=\"%s\"\n"
-	    "\n"
 	    "case \"$1\" in\n"
 	    "start)\n"
 	    "\tstart-stop-daemon --start --quiet --background "
@@ -214,10 +209,41 @@ startup_sysv(const struct startup *s)
 	    "\texit 3\n"
 	    "\t;;\n"
 	    "esac\n",
-	    svc, s->user, svc, s->bindir, s->user, s->corral_home, s->home,
-	    s->path, args, s->stop_timeout_sec, s->bindir);
-	free(svc);
+	    args, s->stop_timeout_sec, s->bindir);
 	free(args);
+	return text;
+}
+
+static char *
+startup_sysv(const struct startup *s)
+{
+	char *text, *svc = startup_service(s), *env = startup_sh_env(s);
+	char *body = startup_sysv_case(s);
+
+	xasprintf(&text,
+	    "#!/bin/sh\n"
+	    "# Written by `corral startup sysv`; `corral unstartup` "
+	    "removes it.\n"
+	    "### BEGIN INIT INFO\n"
+	    "# Provides:          %s\n"
+	    "# Required-Start:    $local_fs $remote_fs $network\n"
+	    "# Required-Stop:     $local_fs $remote_fs $network\n"
+	    "# Default-Start:     2 3 4 5\n"
+	    "# Default-Stop:      0 1 6\n"
+	    "# Short-Description: corral process supervisor for %s\n"
+	    "### END INIT INFO\n"
+	    "\n"
+	    "NAME=%s\n"
+	    "DAEMON=%s/corrald\n"
+	    "PIDFILE=/run/$NAME.pid\n"
+	    "RUNAS=%s\n"
+	    "%s"
+	    "\n"
+	    "%s",
+	    svc, s->user, svc, s->bindir, s->user, env, body);
+	free(svc);
+	free(env);
+	free(body);
 	return text;
 }
 
