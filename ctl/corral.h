@@ -41,12 +41,10 @@ int startup_detect(const char *);
 char *startup_service(const struct startup *);
 int startup_check(const struct startup *, char **);
 char *startup_text(const struct startup *);
-char *startup_file(const struct startup *);
 int startup_install(const struct startup *, char **, char **);
 int startup_remove(const struct startup *, char **);
 
 /* logs.c */
 int logs_run(struct client *, json_t *, int);
-void logs_print_event(json_t *, int);
 
 #endif

@@ -262,7 +262,7 @@ startup_text(const struct startup *s)
 }
 
 /* Where the service file goes, under s->root. The caller frees. */
-char *
+static char *
 startup_file(const struct startup *s)
 {
 	char *p, *svc = startup_service(s);

@@ -272,7 +272,7 @@ mon_model_stats(struct mon_model *m, json_t *ev, char **cause)
  * dropped events (m->missed), 1 for stats, 0 for an event
  * it ignores, -1 with *cause (caller frees) for an event it cannot read.
  */
-int
+static int
 mon_model_apply(struct mon_model *m, json_t *ev, char **cause)
 {
 	const char *kind;

@@ -48,7 +48,7 @@ monit_restore(void)
 }
 
 /* A monotonic clock in milliseconds. */
-uint64_t
+static uint64_t
 mon_now(void)
 {
 	struct timespec ts;

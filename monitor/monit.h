@@ -94,7 +94,6 @@ struct mon_model {
 /* model.c */
 struct mon_model *mon_model_create(void);
 void mon_model_free(struct mon_model *);
-int mon_model_apply(struct mon_model *, json_t *, char **);
 int mon_model_apply_line(struct mon_model *, const char *, size_t, char **);
 size_t mon_model_merge(struct mon_model *, json_t *);
 struct mon_inst *mon_model_find(struct mon_model *, int);
@@ -106,7 +105,6 @@ size_t mon_inst_history(const struct mon_inst *, int, double *, size_t);
 void mon_inst_free(struct mon_inst *);
 
 /* loglines.c */
-void mon_inst_log_add(struct mon_inst *, const char *, int);
 int mon_model_log(struct mon_model *, json_t *, char **);
 void mon_model_adopt(struct mon_model *);
 const struct mon_log *mon_inst_log(const struct mon_inst *, size_t);
@@ -151,7 +149,6 @@ void mon_table_layout(int, struct mon_layout *);
 size_t mon_table_heading(const struct mon_layout *, char *, size_t);
 size_t mon_table_row(const struct mon_layout *, const struct mon_inst *,
 	    int, char *, size_t);
-const char *mon_table_state(const char *, int);
 int mon_table_scroll(int, int, int, int);
 #define MON_MIN_COLS 40
 #define MON_MIN_ROWS 12
@@ -232,7 +229,6 @@ struct monit {
 	int stale;              /* redraw soon (events) */
 	uint64_t drawn_at;
 };
-uint64_t mon_now(void);
 void mon_status(struct monit *, int, const char *, ...) PRINTFLIKE(3, 4);
 int monit_main(int, char **);
 
