@@ -143,6 +143,7 @@ int paths_mkdir_private(const char *, char **);
 /* proto.c */
 char *proto_encode(json_t *, size_t *);
 json_t *proto_decode(const char *, size_t, char **);
+json_t *proto_decode_escaped(const char *, size_t, char **);
 json_t *proto_error(const char *, int);
 json_t *proto_ok(const char *, json_t *);
 

@@ -34,10 +34,9 @@ mon_request(struct client *cl, int start, const char *cmd, json_t *argv,
 		return -1;
 	}
 	req = json_pack("{s:s, s:O}", "cmd", cmd, "argv", argv);
-	rc = client_send(cl, req);
-	json_decref(req);
-	if (rc == -1)
+	if ((rc = client_send(cl, req)) == -1)
 		xasprintf(cause, "send: %s", strerror(errno));
+	json_decref(req);
 	if (rc == -1 || client_nonblock(cl, cause) == -1) {
 		client_close(cl);
 		return -1;
@@ -89,7 +88,7 @@ mon_reply_read(const char *line, size_t len, char **msg, int *code,
 	int ok;
 
 	*code = EXIT_FAILURE_;
-	if ((r = proto_decode(line, len, &cause)) == NULL) {
+	if ((r = proto_decode_escaped(line, len, &cause)) == NULL) {
 		xasprintf(msg, "bad reply from daemon: %s", cause);
 		free(cause);
 		return -1;

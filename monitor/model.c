@@ -325,7 +325,7 @@ mon_model_apply_line(struct mon_model *m, const char *line, size_t len,
 	char *why = NULL;
 	int rc;
 
-	if ((ev = proto_decode(line, len, &why)) == NULL) {
+	if ((ev = proto_decode_escaped(line, len, &why)) == NULL) {
 		xasprintf(cause, "bad event: %s", why);
 		free(why);
 		return -1;

@@ -576,6 +576,11 @@ test_model_logs(void **state)
 	assert_int_equal(in->log_len, MON_LOG_LINES);
 	assert_string_equal(mon_inst_log(in, 0)->text, "l204");
 	assert_string_equal(mon_inst_log(in, MON_LOG_LINES - 1)->text, "l5");
+	/* bytes that are not UTF-8 are shown as they travel: escaped */
+	apply(m, "{\"v\":1,\"event\":\"log\",\"app\":\"api\",\"instance\":1,"
+	    "\"stream\":\"out\",\"line\":\"caf\\uFFFDE9\"}");
+	in = mon_model_find(m, 4);
+	assert_string_equal(mon_inst_log(in, 0)->text, "caf\xef\xbf\xbd" "E9");
 	mon_model_free(m);
 }
 
