@@ -108,7 +108,7 @@ logfmt_fill_cache(struct logfmt *f, int64_t sec)
  * Writes the timestamp of ms into out (NUL-terminated when it fits) and
  * returns its length, or 0 when there is no date format.
  */
-static size_t
+size_t
 logfmt_time(struct logfmt *f, uint64_t ms, char *out, size_t outsz)
 {
 	int64_t sec = (int64_t)(ms / 1000);

@@ -26,6 +26,7 @@ struct logfmt {
 	int cache_has_ms;
 };
 void logfmt_init(struct logfmt *, int, const char *, int, int);
+size_t logfmt_time(struct logfmt *, uint64_t, char *, size_t);
 size_t logfmt_line(struct logfmt *, const char *, int, const char *,
     uint64_t, const char *, size_t, char *, size_t);
 size_t logfmt_json_escape(const char *, size_t, char *, size_t);

@@ -172,7 +172,8 @@ main_seed(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return (size_t)getpid();
 	return (size_t)ts.tv_nsec ^ (size_t)ts.tv_sec ^ ((size_t)getpid() << 16);
 }
 
