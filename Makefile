@@ -46,7 +46,9 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 COMMON_SRC = $(wildcard common/*.c)
 SUP_SRC = $(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
-CTL_SRC = $(filter-out ctl/main.c,$(wildcard ctl/*.c)) $(wildcard monitor/*.c)
+CTL_SRC = $(filter-out ctl/main.c,$(wildcard ctl/*.c))
+CLIENT_SRC = $(wildcard client/*.c)
+MON_SRC = $(filter-out monitor/main.c,$(wildcard monitor/*.c))
 EXEC_SRC = $(wildcard exec/*.c)
 KEEPER_SRC = $(wildcard keeper/*.c) $(wildcard common/kproto*.c)
 PRELOAD_SRC = $(wildcard preload/*.c)
@@ -57,6 +59,9 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBCOMMON = $(BUILD)/libcommon.a
 LIBSUP = $(BUILD)/libcorrald.a
 LIBCTL = $(BUILD)/libctl.a
+LIBCLIENT = $(BUILD)/libclient.a
+LIBMON = $(BUILD)/libmonit.a
+MONIT = $(BUILD)/corral-monit
 TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 PRELOAD = $(if $(PRELOAD_SRC),$(BUILD)/libcorral-preload.so)
 EXEC = $(if $(EXEC_SRC),$(BUILD)/corral-exec)
@@ -70,7 +75,7 @@ FAKE_ENGINE = $(BUILD)/tests/fake-engine
 # build: it runs with the preload library in LD_PRELOAD.
 EXAMPLES = $(BUILD)/examples/corral-hello-c
 
-all: $(BUILD)/corrald $(BUILD)/corral $(EXEC) $(KEEPER) $(PRELOAD) $(LOADER) \
+all: $(BUILD)/corrald $(BUILD)/corral $(MONIT) $(EXEC) $(KEEPER) $(PRELOAD) $(LOADER) \
 	$(EXAMPLES)
 
 $(LOADER): exec/corral-ecosystem.js
@@ -133,8 +138,27 @@ $(LIBCTL): $(call obj,$(CTL_SRC))
 $(BUILD)/corrald: $(call obj,supervisor/main.c) $(LIBSUP) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BUILD)/corral: $(call obj,ctl/main.c) $(LIBCTL) $(LIBCOMMON)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+# The clients link only the libraries they use: the corral CLI jansson,
+# statically (no ncurses, libsystemd, zlib or libuv, and no shared library
+# but libc to load: every command pays for its start), the dashboard
+# corral-monit (which `corral monit` runs) jansson and ncurses.
+CLI_LIBS := -Wl,-Bstatic $(shell pkg-config --libs jansson 2>/dev/null) \
+	-Wl,-Bdynamic -lm
+MONIT_LIBS := $(shell pkg-config --libs jansson ncursesw 2>/dev/null) -lm
+
+$(LIBCLIENT): $(call obj,$(CLIENT_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBMON): $(call obj,$(MON_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/corral: $(call obj,ctl/main.c) $(LIBCTL) $(LIBCLIENT) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLI_LIBS)
+
+$(MONIT): $(call obj,monitor/main.c) $(LIBMON) $(LIBCLIENT) $(LIBCOMMON)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(MONIT_LIBS)
 
 $(BUILD)/corral-exec: $(call obj,$(EXEC_SRC))
 	$(CC) $(LDFLAGS_ALL) -o $@ $^
@@ -151,18 +175,21 @@ $(FAKE_ENGINE): tests/keeper/fake-engine.c $(FLAGS_STAMP)
 $(BUILD)/libcorral-preload.so: $(call obj,$(PRELOAD_SRC))
 	$(CC) -shared -fPIC $(LDFLAGS) -o $@ $^ -ldl -lpthread
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBSUP) $(LIBCTL) $(LIBCOMMON)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBSUP) $(LIBCTL) $(LIBMON) \
+	$(LIBCLIENT) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/obj/tests/unit/%.o: tests/unit/%.c $(FLAGS_STAMP) $(TEST_FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isupervisor -Ictl -Imonitor $(CMOCKA_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Isupervisor -Ictl -Imonitor -Iclient $(CMOCKA_CFLAGS) \
+		-c $< -o $@
 
 # The client's and the daemon's sources include their private headers.
 $(BUILD)/obj/supervisor/%.o: private ALL_CFLAGS += -Isupervisor
-$(BUILD)/obj/ctl/%.o: private ALL_CFLAGS += -Ictl -Imonitor
-$(BUILD)/obj/monitor/%.o: private ALL_CFLAGS += -Ictl -Imonitor
+$(BUILD)/obj/ctl/%.o: private ALL_CFLAGS += -Ictl -Iclient
+$(BUILD)/obj/monitor/%.o: private ALL_CFLAGS += -Imonitor -Iclient
+$(BUILD)/obj/client/%.o: private ALL_CFLAGS += -Iclient
 
 # Installing packages (apt-get, only what is missing). test-deps also
 # readies the VM harness of the cgroup-v2 tests when there is one, and the
@@ -235,6 +262,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 755 $(BUILD)/corrald $(BUILD)/corral $(DESTDIR)$(BINDIR)
 	$(if $(EXEC),install -m 755 $(EXEC) $(DESTDIR)$(LIBDIR))
+	install -m 755 $(MONIT) $(DESTDIR)$(LIBDIR)
 	install -m 755 $(KEEPER) $(DESTDIR)$(LIBDIR)
 	$(if $(PRELOAD),install -m 644 $(PRELOAD) $(DESTDIR)$(LIBDIR))
 	install -m 644 $(LOADER) $(DESTDIR)$(LIBDIR)

@@ -118,20 +118,6 @@ char *utf8_escape(const char *, size_t, size_t *);
 int utf8_has_escape(const char *, size_t);
 char *utf8_unescape(const char *, size_t, size_t *);
 
-/* hmap.c */
-struct hmap {
-	struct hmap_entry **buckets;
-	size_t nbuckets;
-	size_t n;
-};
-void hmap_init(struct hmap *);
-void hmap_free(struct hmap *);
-uint64_t hmap_hash(const char *);
-void hmap_add(struct hmap *, uint64_t, void *);
-int hmap_remove(struct hmap *, uint64_t, void *);
-void *hmap_find(const struct hmap *, uint64_t,
-    int (*)(const void *, const void *), const void *);
-
 /* jsonb.c */
 json_t *json_str(const char *);
 json_t *json_strn(const char *, size_t);
@@ -150,79 +136,15 @@ char *pathsafe_parent(const char *);
 /* paths.c */
 char *paths_home(void);
 char *paths_file(const char *, const char *);
+char *paths_own(const char *, int);
 int paths_mkdir_private(const char *, char **);
 
 /* proto.c */
 char *proto_encode(json_t *, size_t *);
 json_t *proto_decode(const char *, size_t, char **);
+json_t *proto_decode_escaped(const char *, size_t, char **);
 json_t *proto_error(const char *, int);
 json_t *proto_ok(const char *, json_t *);
-
-/* cron.c */
-struct cron {
-	uint64_t sec;           /* bit n: second n matches */
-	uint64_t min;
-	uint32_t hour;
-	uint32_t dom;           /* bits 1..31 */
-	uint16_t mon;           /* bits 1..12 */
-	uint8_t dow;            /* bits 0..6, Sunday is 0 */
-	int dom_star;           /* the field was '*' */
-	int dow_star;
-};
-int cron_parse(const char *, struct cron *, char **);
-time_t cron_next(const struct cron *, time_t);
-
-/* cfgfile.c */
-struct cfgfile_entry {
-	char *key;
-	char *value;
-	int line;               /* 0 if the file has no lines (JSON) */
-};
-struct cfgfile_app {
-	char *name;
-	int line;               /* of the section header */
-	struct cfgfile_entry *entries;
-	size_t nentries;
-	struct hmap keys;       /* index of entries by key */
-};
-struct cfgfile_err {
-	int line;
-	char *msg;
-};
-struct cfgfile {
-	char *path;             /* as shown in messages */
-	struct cfgfile_app *apps;
-	size_t napps;
-	struct cfgfile_err *errs;       /* the first CFGFILE_MAX_ERRORS */
-	size_t nerrors;                 /* all errors found */
-	int lenient;            /* unknown keys are ignored, not errors */
-	struct hmap names;      /* index of apps by name */
-};
-#define CFGFILE_MAX_SIZE (4 * 1024 * 1024)     /* a config file, bytes */
-#define CFGFILE_MAX_ERRORS 100  /* errors kept and shown */
-#define CFGFILE_INI 1
-#define CFGFILE_JSON 2
-#define CFGFILE_JS 3
-struct cfgfile *cfgfile_create(const char *);
-void cfgfile_free(struct cfgfile *);
-void cfgfile_error(struct cfgfile *, int, const char *, ...) PRINTFLIKE(3, 4);
-char *cfgfile_errors(struct cfgfile *);
-struct cfgfile_app *cfgfile_find(struct cfgfile *, const char *);
-struct cfgfile_app *cfgfile_add_app(struct cfgfile *, const char *, int);
-const struct cfgfile_entry *cfgfile_get(const struct cfgfile_app *,
-    const char *);
-void cfgfile_add(struct cfgfile_app *, const char *, const char *, int);
-int cfgfile_slurp(const char *, char **, size_t *, char **);
-struct cfgfile *cfgfile_parse_ini(const char *, const char *, size_t, char **);
-int cfgfile_kind(const char *);
-struct cfgfile *cfgfile_read(const char *, const char *, char **);
-json_t *cfgfile_split_args(const char *, char **);
-
-/* momentfmt.c */
-char *momentfmt_to_strftime(const char *);
-
-/* ecosystem.c */
-struct cfgfile *ecosystem_parse(const char *, const char *, size_t, char **);
 
 /* dump.c */
 int dump_write(const char *, json_t *, char **);
@@ -234,31 +156,5 @@ int httpaddr_parse(const char *, struct sockaddr_storage *, socklen_t *,
     char **);
 int httpaddr_is_loopback(const struct sockaddr_storage *);
 void httpaddr_format(const struct sockaddr_storage *, char *, size_t);
-
-/* startup.c */
-#define STARTUP_SYSTEMD 0
-#define STARTUP_OPENRC 1
-#define STARTUP_SYSV 2
-struct startup {
-	int kind;               /* STARTUP_* */
-	const char *root;       /* "/" or a folder standing for it */
-	const char *user;
-	const char *home;
-	const char *corral_home;
-	const char *bindir;     /* absolute folder of corrald and corral */
-	const char *path;       /* PATH for the apps */
-	const char *metrics;    /* corrald --metrics ADDR, or NULL */
-	unsigned watchdog_sec;
-	unsigned stop_timeout_sec;
-};
-int startup_kind(const char *);
-const char *startup_kind_name(int);
-int startup_detect(const char *);
-char *startup_service(const struct startup *);
-int startup_check(const struct startup *, char **);
-char *startup_text(const struct startup *);
-char *startup_file(const struct startup *);
-int startup_install(const struct startup *, char **, char **);
-int startup_remove(const struct startup *, char **);
 
 #endif

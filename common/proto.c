@@ -49,11 +49,13 @@ proto_encode(json_t *msg, size_t *len)
 }
 
 /*
- * Parses one line into an object carrying this protocol version. Returns
- * NULL with *cause set (the caller frees it) for anything else.
+ * Parses one line into an object carrying this protocol version, its
+ * strings as they travelled (bytes that are not UTF-8 still escaped, as
+ * utf8_escape() writes them: what a screen should show). Returns NULL with
+ * *cause set (the caller frees it) for anything else.
  */
 json_t *
-proto_decode(const char *line, size_t len, char **cause)
+proto_decode_escaped(const char *line, size_t len, char **cause)
 {
 	json_error_t err;
 	json_t *msg, *v;
@@ -75,7 +77,20 @@ proto_decode(const char *line, size_t len, char **cause)
 		    PROTO_VERSION);
 		return NULL;
 	}
-	jsonb_unescape(msg);
+	return msg;
+}
+
+/*
+ * As proto_decode_escaped(), with the escaped bytes given back: the
+ * strings hold the bytes the other side sent.
+ */
+json_t *
+proto_decode(const char *line, size_t len, char **cause)
+{
+	json_t *msg = proto_decode_escaped(line, len, cause);
+
+	if (msg != NULL)
+		jsonb_unescape(msg);
 	return msg;
 }
 

@@ -1,30 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The client's private header: finding or starting the daemon, sending a
- * request, and printing replies for people (tables) or scripts (JSON).
+ * The corral CLI's private header: printing replies for people (tables)
+ * or scripts (JSON), following logs, startup scripts. The connection to
+ * the daemon is the client library's (client/client.h).
  */
 #ifndef CORRAL_CTL_H
 #define CORRAL_CTL_H
 
+#include "client.h"
 #include "common.h"
-
-/* A blocking connection to the daemon. */
-struct client {
-	int fd;
-	char *home;
-	char *sock_path;
-	struct linebuf in;
-};
-
-/* client.c */
-int client_connect(struct client *, int, char **);
-void client_close(struct client *);
-int client_send(struct client *, json_t *);
-json_t *client_recv(struct client *, char **);
-json_t *client_request(const char *, json_t *);
-json_t *client_env_json(void);
-void client_wait_gone(const struct client *, int);
-int client_exec_help(json_t *);
 
 /* print.c */
 void print_list(json_t *, int);
@@ -35,8 +19,32 @@ void print_json_pretty(json_t *);
 /* startup.c */
 int startup_main(const char *, json_t *);
 
+/* startup-init.c */
+#define STARTUP_SYSTEMD 0
+#define STARTUP_OPENRC 1
+#define STARTUP_SYSV 2
+struct startup {
+	int kind;               /* STARTUP_* */
+	const char *root;       /* "/" or a folder standing for it */
+	const char *user;
+	const char *home;
+	const char *corral_home;
+	const char *bindir;     /* absolute folder of corrald and corral */
+	const char *path;       /* PATH for the apps */
+	const char *metrics;    /* corrald --metrics ADDR, or NULL */
+	unsigned watchdog_sec;
+	unsigned stop_timeout_sec;
+};
+int startup_kind(const char *);
+const char *startup_kind_name(int);
+int startup_detect(const char *);
+char *startup_service(const struct startup *);
+int startup_check(const struct startup *, char **);
+char *startup_text(const struct startup *);
+int startup_install(const struct startup *, char **, char **);
+int startup_remove(const struct startup *, char **);
+
 /* logs.c */
 int logs_run(struct client *, json_t *, int);
-void logs_print_event(json_t *, int);
 
 #endif

@@ -195,7 +195,7 @@ logs_print_line(const struct logs_line *l, int mode)
 	    l->stream != NULL ? l->stream : "?", l->text);
 }
 
-void
+static void
 logs_print_event(json_t *ev, int mode)
 {
 	const char *type = json_string_value(json_object_get(ev, "event"));

@@ -11,10 +11,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "corral.h"
-#include "monit.h"
 
 /* A reply that did its work but failed in part: its warning, its exit. */
 static int
@@ -122,62 +122,32 @@ main_words(int argc, char **argv, int *json_out)
 	return words;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Sends the command to the daemon (started when start is set and none
+ * runs) and prints the reply; returns the exit status.
+ */
+static int
+main_request(const char *cmd, json_t *words, int start, int json_out)
 {
 	struct client cl;
 	char cwd[PATH_MAX], *cause = NULL;
-	const char *cmd;
-	json_t *req, *reply, *words;
-	int json_out = 0, rc, start = 1;
+	json_t *req, *reply;
+	int rc;
 
-	signal(SIGPIPE, SIG_IGN);
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)
-		cmd = "help";
-	else if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0) {
-		printf("corral %s\n", CORRAL_VERSION);
-		return 0;
-	} else
-		cmd = argv[1];
-	if (strcmp(cmd, "monit") == 0)
-		return monit_main(argc - 1, argv + 1);
-	/* Commands that need no daemon never start one. */
-	if (strcmp(cmd, "kill") == 0 || strcmp(cmd, "help") == 0 ||
-	    strcmp(cmd, "version") == 0)
-		start = 0;
-	words = main_words(argc > 2 ? argc - 2 : 0, argv + 2, &json_out);
-	if (strcmp(cmd, "startup") == 0 || strcmp(cmd, "unstartup") == 0) {
-		rc = startup_main(cmd, words);
-		json_decref(words);
-		return rc;
-	}
-	if (strcmp(cmd, "version") == 0) {
-		printf("corral %s\n", CORRAL_VERSION);
-		if (main_has_word(words, "--client")) {
-			json_decref(words);
-			return 0;
-		}
-	}
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		strcpy(cwd, "/");
-
 	if (client_connect(&cl, start, &cause) == -1) {
+		client_close(&cl);
 		if (!start) {
-			client_close(&cl);
 			free(cause);
 			fflush(stdout);
-			rc = main_no_daemon(cmd, words);
-			json_decref(words);
-			return rc;
+			return main_no_daemon(cmd, words);
 		}
 		fprintf(stderr, "corral: cannot reach the daemon: %s\n", cause);
 		free(cause);
-		client_close(&cl);
-		json_decref(words);
 		return EXIT_UNREACHABLE;
 	}
-	req = json_pack("{s:o, s:o, s:o, s:o}", "cmd", json_str(cmd), "argv",
+	req = json_pack("{s:o, s:O, s:o, s:o}", "cmd", json_str(cmd), "argv",
 	    words, "cwd", json_str(cwd), "env", client_env_json());
 	if (client_send(&cl, req) == -1 ||
 	    (reply = client_recv(&cl, &cause)) == NULL) {
@@ -194,5 +164,56 @@ main(int argc, char **argv)
 		client_wait_gone(&cl, 30000);
 	json_decref(reply);
 	client_close(&cl);
+	return rc;
+}
+
+static size_t
+main_seed(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return (size_t)getpid();
+	return (size_t)ts.tv_nsec ^ (size_t)ts.tv_sec ^ ((size_t)getpid() << 16);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd;
+	json_t *words;
+	int json_out = 0, rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * jansson seeds its hash function from /dev/urandom on first use (an
+	 * open and a read per command); the client parses only its own
+	 * daemon's replies, so a seed from the pid and clock does.
+	 */
+	json_object_seed(main_seed());
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
+		cmd = "help";
+	else if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0) {
+		printf("corral %s\n", CORRAL_VERSION);
+		return 0;
+	} else
+		cmd = argv[1];
+	if (strcmp(cmd, "monit") == 0)
+		return client_exec_monit(argv + 1);
+	words = main_words(argc > 2 ? argc - 2 : 0, argv + 2, &json_out);
+	if (strcmp(cmd, "version") == 0)
+		printf("corral %s\n", CORRAL_VERSION);
+	if (strcmp(cmd, "startup") == 0 || strcmp(cmd, "unstartup") == 0)
+		rc = startup_main(cmd, words);
+	else if (strcmp(cmd, "version") == 0 && main_has_word(words,
+	    "--client"))
+		rc = 0;
+	else
+		/* Commands that need no daemon never start one. */
+		rc = main_request(cmd, words, strcmp(cmd, "kill") != 0 &&
+		    strcmp(cmd, "help") != 0 && strcmp(cmd, "version") != 0,
+		    json_out);
+	json_decref(words);
 	return rc;
 }

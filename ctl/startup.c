@@ -180,14 +180,60 @@ startup_fill(struct args *a, struct startup *s, char **keep, char **cause)
 	return startup_check(s, cause);
 }
 
+/* corral startup: writes the service and enables it. Returns the exit. */
+static int
+startup_add(const struct startup *s)
+{
+	char *file, *cause = NULL;
+
+	if (startup_install(s, &file, &cause) == -1) {
+		fprintf(stderr, "corral: startup: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	if (strcmp(s->root, "/") == 0)
+		startup_enable(s, 1);
+	printf("%s boot service for %s written to %s\n"
+	    "Run 'corral save' to choose the apps it brings back.\n",
+	    startup_kind_name(s->kind), s->user, file);
+	free(file);
+	return 0;
+}
+
+/* corral unstartup: disables the service and removes its files. */
+static int
+startup_del(const struct startup *s)
+{
+	char *cause = NULL;
+	int n;
+
+	if (strcmp(s->root, "/") == 0)
+		startup_enable(s, 0);
+	if ((n = startup_remove(s, &cause)) == -1) {
+		fprintf(stderr, "corral: unstartup: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	if (strcmp(s->root, "/") == 0 && s->kind == STARTUP_SYSTEMD &&
+	    access("/run/systemd/system", F_OK) == 0) {
+		const char *const reload[] = { "/bin/systemctl",
+		    "daemon-reload", NULL };
+
+		(void)startup_run(reload);
+	}
+	printf("%s boot service for %s removed (%d file%s)\n",
+	    startup_kind_name(s->kind), s->user, n, n == 1 ? "" : "s");
+	return 0;
+}
+
 /* corral startup|unstartup: argv holds the words after the command. */
 int
 startup_main(const char *cmd, json_t *words)
 {
 	struct args a;
 	struct startup s;
-	char *cause = NULL, *keep[4] = { NULL, NULL, NULL, NULL }, *file;
-	int rc = 0, n, install = strcmp(cmd, "startup") == 0;
+	char *cause = NULL, *keep[4] = { NULL, NULL, NULL, NULL };
+	int rc = 0;
 	size_t i;
 
 	if (args_parse(startup_opts, words, &a, &cause) == -1 ||
@@ -197,49 +243,18 @@ startup_main(const char *cmd, json_t *words)
 		args_free(&a);
 		return rc;
 	}
-	if (startup_fill(&a, &s, keep, &cause) == -1) {
+	if (startup_fill(&a, &s, keep, &cause) == -1)
 		rc = startup_usage(cause);
-		goto out;
-	}
-	if (geteuid() != 0 && strcmp(s.root, "/") == 0) {
+	else if (geteuid() != 0 && strcmp(s.root, "/") == 0)
 		printf("To start %s's apps at boot, run as root:\n"
 		    "sudo env PATH=%s %s/corral %s %s -u %s --hp %s%s%s\n",
 		    s.user, s.path, s.bindir, cmd, startup_kind_name(s.kind),
 		    s.user, s.home, s.metrics != NULL ? " --metrics " : "",
 		    s.metrics != NULL ? s.metrics : "");
-		goto out;
-	}
-	if (install) {
-		if (startup_install(&s, &file, &cause) == -1) {
-			fprintf(stderr, "corral: startup: %s\n", cause);
-			rc = 1;
-			goto out;
-		}
-		if (strcmp(s.root, "/") == 0)
-			startup_enable(&s, 1);
-		printf("%s boot service for %s written to %s\n"
-		    "Run 'corral save' to choose the apps it brings back.\n",
-		    startup_kind_name(s.kind), s.user, file);
-		free(file);
-	} else {
-		if (strcmp(s.root, "/") == 0)
-			startup_enable(&s, 0);
-		if ((n = startup_remove(&s, &cause)) == -1) {
-			fprintf(stderr, "corral: unstartup: %s\n", cause);
-			rc = 1;
-			goto out;
-		}
-		if (strcmp(s.root, "/") == 0 && s.kind == STARTUP_SYSTEMD &&
-		    access("/run/systemd/system", F_OK) == 0) {
-			const char *const reload[] = { "/bin/systemctl",
-			    "daemon-reload", NULL };
-
-			(void)startup_run(reload);
-		}
-		printf("%s boot service for %s removed (%d file%s)\n",
-		    startup_kind_name(s.kind), s.user, n, n == 1 ? "" : "s");
-	}
-out:
+	else if (strcmp(cmd, "startup") == 0)
+		rc = startup_add(&s);
+	else
+		rc = startup_del(&s);
 	free(cause);
 	for (i = 0; i < nitems(keep); i++)
 		free(keep[i]);

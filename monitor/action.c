@@ -5,14 +5,44 @@
  * of its own, as `corral restart 3` would, so that a slow reload never
  * stalls the dashboard; the reply, read later by the loop, goes to the
  * status line, and the instance objects it carries update the table at
- * once. Also the reading of replies, which the subscription shares.
+ * once. Also the sending of a request and the reading of replies, which
+ * the subscription shares.
  */
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
 #include "monit.h"
+
+/*
+ * Connects cl to the daemon (starting it if start is set and nobody
+ * answers), sends {"cmd":cmd,"argv":argv} (argv is borrowed) and makes
+ * the connection non-blocking for the loop. -1 with *cause (caller frees)
+ * and cl closed if it cannot.
+ */
+int
+mon_request(struct client *cl, int start, const char *cmd, json_t *argv,
+    char **cause)
+{
+	json_t *req;
+	int rc;
+
+	if (client_connect(cl, start, cause) == -1) {
+		client_close(cl);
+		return -1;
+	}
+	req = json_pack("{s:s, s:O}", "cmd", cmd, "argv", argv);
+	if ((rc = client_send(cl, req)) == -1)
+		xasprintf(cause, "send: %s", strerror(errno));
+	json_decref(req);
+	if (rc == -1 || client_nonblock(cl, cause) == -1) {
+		client_close(cl);
+		return -1;
+	}
+	return 0;
+}
 
 /* "online, pid 4242" for one instance, "4 instances, 3 online" for more. */
 static char *
@@ -52,14 +82,15 @@ int
 mon_reply_read(const char *line, size_t len, char **msg, int *code,
     json_t **list)
 {
-	json_error_t jerr;
 	json_t *r, *data;
 	const char *s;
+	char *cause = NULL;
 	int ok;
 
 	*code = EXIT_FAILURE_;
-	if ((r = json_loadb(line, len, 0, &jerr)) == NULL) {
-		xasprintf(msg, "bad reply from daemon: %s", jerr.text);
+	if ((r = proto_decode_escaped(line, len, &cause)) == NULL) {
+		xasprintf(msg, "bad reply from daemon: %s", cause);
+		free(cause);
 		return -1;
 	}
 	ok = json_is_true(json_object_get(r, "ok"));
@@ -141,10 +172,8 @@ mon_action_send(struct monit *mt, enum mon_action a)
 		    in->name, in->id);
 	}
 	argv = json_pack("[s]", target);
-	if (mon_conn_open(&ac->conn, 0, &cause) == -1 ||
-	    mon_conn_send(&ac->conn, cmd, argv, &cause) == -1) {
+	if (mon_request(&ac->conn, 0, cmd, argv, &cause) == -1) {
 		mon_status(mt, 1, "%s: %s", ac->what, cause);
-		mon_conn_close(&ac->conn);
 		free(cause);
 	}
 	json_decref(argv);
@@ -159,8 +188,8 @@ mon_action_input(struct monit *mt, struct mon_action_req *ac)
 	size_t len;
 	int rc, code;
 
-	rc = mon_conn_read(&ac->conn);
-	if ((line = mon_conn_line(&ac->conn, &len)) != NULL) {
+	rc = client_fill(&ac->conn);
+	if ((line = client_line(&ac->conn, &len)) != NULL) {
 		rc = mon_reply_read(line, len, &msg, &code, &list);
 		mon_status(mt, rc == -1, "%s: %s", ac->what, msg);
 		free(msg);
@@ -171,6 +200,6 @@ mon_action_input(struct monit *mt, struct mon_action_req *ac)
 		return;
 	else
 		mon_status(mt, 1, "%s: no reply from the daemon", ac->what);
-	mon_conn_close(&ac->conn);
+	client_close(&ac->conn);
 	mon_action_pending(mt);
 }

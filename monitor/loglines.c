@@ -14,7 +14,7 @@
 #include "monit.h"
 
 /* Appends a line, cut at its first newline and at MON_LOG_MAX bytes. */
-void
+static void
 mon_inst_log_add(struct mon_inst *in, const char *line, int err)
 {
 	size_t at, n;

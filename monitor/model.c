@@ -272,7 +272,7 @@ mon_model_stats(struct mon_model *m, json_t *ev, char **cause)
  * dropped events (m->missed), 1 for stats, 0 for an event
  * it ignores, -1 with *cause (caller frees) for an event it cannot read.
  */
-int
+static int
 mon_model_apply(struct mon_model *m, json_t *ev, char **cause)
 {
 	const char *kind;
@@ -321,15 +321,13 @@ int
 mon_model_apply_line(struct mon_model *m, const char *line, size_t len,
     char **cause)
 {
-	json_error_t jerr;
 	json_t *ev;
+	char *why = NULL;
 	int rc;
 
-	ev = json_loadb(line, len, 0, &jerr);
-	if (ev == NULL || !json_is_object(ev)) {
-		xasprintf(cause, "bad event: %s", ev == NULL ? jerr.text :
-		    "not an object");
-		json_decref(ev);
+	if ((ev = proto_decode_escaped(line, len, &why)) == NULL) {
+		xasprintf(cause, "bad event: %s", why);
+		free(why);
 		return -1;
 	}
 	rc = mon_model_apply(m, ev, cause);

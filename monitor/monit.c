@@ -48,7 +48,7 @@ monit_restore(void)
 }
 
 /* A monotonic clock in milliseconds. */
-uint64_t
+static uint64_t
 mon_now(void)
 {
 	struct timespec ts;
@@ -78,21 +78,15 @@ mon_status(struct monit *mt, int err, const char *fmt, ...)
 static int
 monit_subscribe(struct monit *mt, int start, char **cause)
 {
-	mon_conn_close(&mt->sub);
+	client_close(&mt->sub);
 	mt->streaming = 0;
-	if (mon_conn_open(&mt->sub, start, cause) == -1)
-		return -1;
-	if (mon_conn_send(&mt->sub, "monit", mt->argv, cause) == -1) {
-		mon_conn_close(&mt->sub);
-		return -1;
-	}
-	return 0;
+	return mon_request(&mt->sub, start, "monit", mt->argv, cause);
 }
 
 static void
 monit_lost(struct monit *mt, const char *why)
 {
-	mon_conn_close(&mt->sub);
+	client_close(&mt->sub);
 	mt->streaming = 0;
 	mt->view.connected = 0;
 	mt->retry_at = mon_now() + MONIT_RETRY_MS;
@@ -108,7 +102,7 @@ monit_sub_lines(struct monit *mt)
 	size_t len;
 	int code;
 
-	while ((line = mon_conn_line(&mt->sub, &len)) != NULL) {
+	while ((line = client_line(&mt->sub, &len)) != NULL) {
 		if (!mt->streaming) {
 			if (mon_reply_read(line, len, &cause, &code, NULL) == -1) {
 				monit_lost(mt, cause);
@@ -149,7 +143,7 @@ monit_sub_lines(struct monit *mt)
 static void
 monit_sub_input(struct monit *mt)
 {
-	int rc = mon_conn_read(&mt->sub);
+	int rc = client_fill(&mt->sub);
 
 	if (rc == 1) {
 		monit_sub_lines(mt);
@@ -275,7 +269,7 @@ monit_first_reply(struct monit *mt, char **cause, int *code)
 
 	*code = EXIT_FAILURE_;
 	for (;;) {
-		if ((line = mon_conn_line(&mt->sub, &len)) != NULL)
+		if ((line = client_line(&mt->sub, &len)) != NULL)
 			break;
 		rc = poll(&pfd, 1, 100);
 		if (rc == -1 && errno != EINTR)
@@ -284,7 +278,7 @@ monit_first_reply(struct monit *mt, char **cause, int *code)
 			*cause = xstrdup("the daemon did not answer");
 			return -1;
 		}
-		if (rc > 0 && mon_conn_read(&mt->sub) != 1) {
+		if (rc > 0 && client_fill(&mt->sub) != 1) {
 			*cause = xstrdup("the daemon closed the connection");
 			return -1;
 		}
@@ -352,9 +346,9 @@ monit_free(struct monit *mt)
 {
 	size_t i;
 
-	mon_conn_close(&mt->sub);
+	client_close(&mt->sub);
 	for (i = 0; i < MON_ACTIONS; i++)
-		mon_conn_close(&mt->act[i].conn);
+		client_close(&mt->act[i].conn);
 	mon_model_free(mt->model);
 	json_decref(mt->argv);
 }

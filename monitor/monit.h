@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Private header of `corral monit`, the ncurses dashboard linked into the
- * corral client. The monitor is split into pure parts that the unit tests
+ * Private header of `corral monit`, the ncurses dashboard: its own program,
+ * corral-monit, which `corral monit` runs in its place (so the corral CLI
+ * links no ncurses). The monitor is split into pure parts that the unit tests
  * drive without a terminal (the data model fed by the daemon's events, the
  * number formatting, sparklines and table layout, the key state machine)
- * and the parts that touch the terminal or the socket (draw.c, conn.c,
- * monit.c).
+ * and the parts that touch the terminal or the socket (draw.c, action.c,
+ * monit.c; the connections are the client library's, client/client.h).
  */
 #ifndef CORRAL_MONIT_H
 #define CORRAL_MONIT_H
@@ -15,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "client.h"
 #include "common.h"
 
 #define MON_HISTORY 300         /* samples of CPU and memory per instance */
@@ -92,7 +94,6 @@ struct mon_model {
 /* model.c */
 struct mon_model *mon_model_create(void);
 void mon_model_free(struct mon_model *);
-int mon_model_apply(struct mon_model *, json_t *, char **);
 int mon_model_apply_line(struct mon_model *, const char *, size_t, char **);
 size_t mon_model_merge(struct mon_model *, json_t *);
 struct mon_inst *mon_model_find(struct mon_model *, int);
@@ -104,7 +105,6 @@ size_t mon_inst_history(const struct mon_inst *, int, double *, size_t);
 void mon_inst_free(struct mon_inst *);
 
 /* loglines.c */
-void mon_inst_log_add(struct mon_inst *, const char *, int);
 int mon_model_log(struct mon_model *, json_t *, char **);
 void mon_model_adopt(struct mon_model *);
 const struct mon_log *mon_inst_log(const struct mon_inst *, size_t);
@@ -149,7 +149,6 @@ void mon_table_layout(int, struct mon_layout *);
 size_t mon_table_heading(const struct mon_layout *, char *, size_t);
 size_t mon_table_row(const struct mon_layout *, const struct mon_inst *,
 	    int, char *, size_t);
-const char *mon_table_state(const char *, int);
 int mon_table_scroll(int, int, int, int);
 #define MON_MIN_COLS 40
 #define MON_MIN_ROWS 12
@@ -196,20 +195,6 @@ void mon_keys_select(struct mon_keys *, struct mon_inst **);
 enum mon_action mon_keys_handle(struct mon_keys *, int);
 const char *mon_action_cmd(enum mon_action);
 
-/* conn.c */
-struct mon_conn {
-	int fd;                 /* -1 when closed */
-	char *buf;              /* bytes read, lines consumed up to off */
-	size_t off;
-	size_t len;
-	size_t cap;
-};
-int mon_conn_open(struct mon_conn *, int, char **);
-void mon_conn_close(struct mon_conn *);
-int mon_conn_send(struct mon_conn *, const char *, json_t *, char **);
-int mon_conn_read(struct mon_conn *);
-char *mon_conn_line(struct mon_conn *, size_t *);
-
 /* draw.c */
 struct mon_view {
 	int utf8;               /* Unicode blocks and lines allowed */
@@ -228,14 +213,14 @@ void mon_draw(struct mon_view *, struct mon_model *, struct mon_keys *);
 #define MON_ACTIONS 4           /* action requests in flight at once */
 #define MON_STATUS_MS 6000      /* how long a message stays */
 struct mon_action_req {
-	struct mon_conn conn;   /* fd -1 when the slot is free */
+	struct client conn;     /* fd -1 when the slot is free */
 	char what[128];         /* "restart api (id 3)" */
 };
 struct monit {
 	struct mon_model *model;
 	struct mon_keys keys;
 	struct mon_view view;
-	struct mon_conn sub;
+	struct client sub;      /* the stats subscription */
 	int streaming;          /* sub's reply was read, events follow */
 	json_t *argv;           /* words after "monit", for the daemon */
 	uint64_t retry_at;
@@ -244,11 +229,11 @@ struct monit {
 	int stale;              /* redraw soon (events) */
 	uint64_t drawn_at;
 };
-uint64_t mon_now(void);
 void mon_status(struct monit *, int, const char *, ...) PRINTFLIKE(3, 4);
 int monit_main(int, char **);
 
 /* action.c */
+int mon_request(struct client *, int, const char *, json_t *, char **);
 int mon_reply_read(const char *, size_t, char **, int *, json_t **);
 void mon_action_send(struct monit *, enum mon_action);
 void mon_action_input(struct monit *, struct mon_action_req *);

@@ -122,7 +122,7 @@ mon_table_start(char *buf, size_t len, int selected)
 }
 
 /* The state as shown in a column w wide. */
-const char *
+static const char *
 mon_table_state(const char *state, int w)
 {
 	if (strcmp(state, "waiting-restart") == 0 && w < MON_STATE_WIDE)

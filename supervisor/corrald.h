@@ -26,6 +26,10 @@
 #include "host.h"
 #include "chan.h"
 #include "appfile.h"
+#include "cfgfile.h"
+#include "cron.h"
+#include "hmap.h"
+#include "momentfmt.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\

@@ -4,6 +4,7 @@
  * times must come later than each of them.
  */
 #include "common.h"
+#include "cron.h"
 #include "fuzz.h"
 
 int

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* The INI loader (corral.ini): any bytes give apps or errors, never more. */
 #include "common.h"
+#include "cfgfile.h"
 #include "fuzz.h"
 
 int

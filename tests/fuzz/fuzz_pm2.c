@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* The PM2 JSON loader (ecosystem.json): apps or errors, never more. */
 #include "common.h"
+#include "cfgfile.h"
 #include "fuzz.h"
 
 int

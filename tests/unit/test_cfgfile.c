@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "common.h"
+#include "cfgfile.h"
 
 static struct cfgfile *
 ini(const char *text, char **cause)

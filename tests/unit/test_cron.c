@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "common.h"
+#include "cron.h"
 
 /* Seconds since the epoch of a UTC date (the tests run with TZ=UTC0). */
 static time_t

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "common.h"
+#include "cfgfile.h"
 
 static char dir[] = "/tmp/corral-test-dump-XXXXXX";
 static char path[256], bak[256];

@@ -418,7 +418,7 @@ test_keys_filter(void **state)
 }
 
 static const char *stats1 =
-    "{\"event\":\"stats\",\"interval_ms\":500,"
+    "{\"v\":1,\"event\":\"stats\",\"interval_ms\":500,"
     "\"host\":{\"hostname\":\"box\",\"load\":[1.5,1,0.5],"
     "\"mem_total\":8000,\"mem_available\":6000,\"ncpu\":2},"
     "\"daemon\":{\"pid\":99,\"uptime_ms\":61000},\"instances\":["
@@ -481,7 +481,7 @@ test_model_stats(void **state)
 	assert_int_equal(vis[0]->id, 9);
 
 	/* an instance no longer listed is forgotten */
-	apply(m, "{\"event\":\"stats\",\"instances\":[{\"id\":9,\"name\":"
+	apply(m, "{\"v\":1,\"event\":\"stats\",\"instances\":[{\"id\":9,\"name\":"
 	    "\"worker\",\"state\":\"online\",\"pid\":5,\"cpu\":1,"
 	    "\"memory\":9}]}");
 	assert_int_equal(m->ninst, 1);
@@ -525,7 +525,7 @@ test_model_history_wraps(void **state)
 
 	(void)state;
 	for (i = 0; i < MON_HISTORY + 10; i++) {
-		snprintf(ev, sizeof ev, "{\"event\":\"stats\",\"instances\":"
+		snprintf(ev, sizeof ev, "{\"v\":1,\"event\":\"stats\",\"instances\":"
 		    "[{\"id\":1,\"name\":\"a\",\"state\":\"online\","
 		    "\"cpu\":%d,\"memory\":%d}]}", i, i * 10);
 		apply(m, ev);
@@ -551,13 +551,13 @@ test_model_logs(void **state)
 
 	(void)state;
 	apply(m, stats1);
-	apply(m, "{\"event\":\"log\",\"app\":\"api\",\"instance\":1,"
+	apply(m, "{\"v\":1,\"event\":\"log\",\"app\":\"api\",\"instance\":1,"
 	    "\"stream\":\"out\",\"line\":\"hello\"}");
-	apply(m, "{\"event\":\"log\",\"app\":\"api\",\"instance\":1,"
+	apply(m, "{\"v\":1,\"event\":\"log\",\"app\":\"api\",\"instance\":1,"
 	    "\"stream\":\"err\",\"line\":\"oops\\n\"}");
-	apply(m, "{\"event\":\"log\",\"app\":\"nope\",\"instance\":0,"
+	apply(m, "{\"v\":1,\"event\":\"log\",\"app\":\"nope\",\"instance\":0,"
 	    "\"stream\":\"out\",\"line\":\"early\"}");
-	apply(m, "{\"event\":\"log\",\"stream\":\"out\",\"line\":\"lost\"}");
+	apply(m, "{\"v\":1,\"event\":\"log\",\"stream\":\"out\",\"line\":\"lost\"}");
 	in = mon_model_find(m, 4);
 	assert_int_equal(in->log_len, 2);
 	assert_string_equal(mon_inst_log(in, 0)->text, "oops");
@@ -568,7 +568,7 @@ test_model_logs(void **state)
 	assert_int_equal(m->dropped_logs, 1);
 	assert_int_equal(m->npending, 1);
 	for (i = 0; i < MON_LOG_LINES + 5; i++) {
-		snprintf(ev, sizeof ev, "{\"event\":\"log\",\"app\":\"api\","
+		snprintf(ev, sizeof ev, "{\"v\":1,\"event\":\"log\",\"app\":\"api\","
 		    "\"instance\":0,\"stream\":\"out\",\"line\":\"l%d\"}", i);
 		apply(m, ev);
 	}
@@ -576,6 +576,11 @@ test_model_logs(void **state)
 	assert_int_equal(in->log_len, MON_LOG_LINES);
 	assert_string_equal(mon_inst_log(in, 0)->text, "l204");
 	assert_string_equal(mon_inst_log(in, MON_LOG_LINES - 1)->text, "l5");
+	/* bytes that are not UTF-8 are shown as they travel: escaped */
+	apply(m, "{\"v\":1,\"event\":\"log\",\"app\":\"api\",\"instance\":1,"
+	    "\"stream\":\"out\",\"line\":\"caf\\uFFFDE9\"}");
+	in = mon_model_find(m, 4);
+	assert_string_equal(mon_inst_log(in, 0)->text, "caf\xef\xbf\xbd" "E9");
 	mon_model_free(m);
 }
 
@@ -589,15 +594,15 @@ test_model_logs_pending(void **state)
 	int i;
 
 	(void)state;
-	apply(m, "{\"event\":\"log\",\"app\":\"new\",\"instance\":0,"
+	apply(m, "{\"v\":1,\"event\":\"log\",\"app\":\"new\",\"instance\":0,"
 	    "\"stream\":\"out\",\"line\":\"first\"}");
-	apply(m, "{\"event\":\"log\",\"app\":\"new\",\"instance\":0,"
+	apply(m, "{\"v\":1,\"event\":\"log\",\"app\":\"new\",\"instance\":0,"
 	    "\"stream\":\"err\",\"line\":\"second\"}");
-	apply(m, "{\"event\":\"log\",\"app\":\"gone\",\"instance\":0,"
+	apply(m, "{\"v\":1,\"event\":\"log\",\"app\":\"gone\",\"instance\":0,"
 	    "\"stream\":\"out\",\"line\":\"never listed\"}");
 	assert_int_equal(m->ninst, 0);
 	assert_int_equal(m->npending, 2);
-	apply(m, "{\"event\":\"stats\",\"instances\":[{\"id\":5,\"name\":"
+	apply(m, "{\"v\":1,\"event\":\"stats\",\"instances\":[{\"id\":5,\"name\":"
 	    "\"new\",\"instance\":0,\"state\":\"online\"}]}");
 	in = mon_model_find(m, 5);
 	assert_int_equal(in->log_len, 2);
@@ -607,12 +612,12 @@ test_model_logs_pending(void **state)
 	assert_int_equal(m->npending, 1);
 	/* the other waits a few events, then is dropped */
 	for (i = 0; i < MON_PENDING_AGE; i++)
-		apply(m, "{\"event\":\"stats\",\"instances\":[]}");
+		apply(m, "{\"v\":1,\"event\":\"stats\",\"instances\":[]}");
 	assert_int_equal(m->npending, 0);
 	assert_int_equal(m->dropped_logs, 1);
 	/* a flood of unknown instances is bounded */
 	for (i = 0; i < 3 * MON_PENDING_MAX; i++) {
-		snprintf(ev, sizeof ev, "{\"event\":\"log\",\"app\":\"a%d\","
+		snprintf(ev, sizeof ev, "{\"v\":1,\"event\":\"log\",\"app\":\"a%d\","
 		    "\"instance\":0,\"stream\":\"out\",\"line\":\"x\"}", i);
 		apply(m, ev);
 	}
@@ -627,7 +632,11 @@ test_model_bad_input(void **state)
 	char *cause = NULL;
 	const char *bad[] = {
 		"not json", "[1,2]", "{\"no\":\"event\"}",
-		"{\"event\":\"stats\"}", "{\"event\":\"log\",\"app\":\"x\"}",
+		"{\"v\":1,\"event\":\"stats\"}",
+		"{\"v\":1,\"event\":\"log\",\"app\":\"x\"}",
+		/* the protocol version is checked (proto_decode) */
+		"{\"event\":\"missed\",\"count\":7}",
+		"{\"v\":2,\"event\":\"missed\",\"count\":7}",
 	};
 	size_t i;
 
@@ -640,15 +649,15 @@ test_model_bad_input(void **state)
 		cause = NULL;
 	}
 	/* unknown events are ignored, odd fields do not crash */
-	assert_int_equal(mon_model_apply_line(m, "{\"event\":\"future\"}", 18,
-	    &cause), 0);
-	apply(m, "{\"event\":\"stats\",\"instances\":[1,{\"id\":\"x\"},"
+	assert_int_equal(mon_model_apply_line(m,
+	    "{\"v\":1,\"event\":\"future\"}", 24, &cause), 0);
+	apply(m, "{\"v\":1,\"event\":\"stats\",\"instances\":[1,{\"id\":\"x\"},"
 	    "{\"id\":3,\"name\":5,\"state\":null,\"cpu\":\"hi\","
 	    "\"memory\":-5}]}");
 	assert_int_equal(m->ninst, 1);
 	assert_string_equal(m->inst[0]->state, "?");
 	assert_int_equal(m->inst[0]->memory, 0);
-	apply(m, "{\"event\":\"missed\",\"count\":7}");
+	apply(m, "{\"v\":1,\"event\":\"missed\",\"count\":7}");
 	assert_int_equal(m->missed, 7);
 	mon_model_free(m);
 }

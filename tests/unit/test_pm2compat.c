@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of what PM2 users write that corral translates: moment.js
- * date formats into strftime (common/momentfmt.c), options with an
+ * date formats into strftime (supervisor/momentfmt.c), options with an
  * optional value such as --watch (common/args.c), and exec_mode and the
  * interpreter's options (supervisor/pm2compat.c).
  */

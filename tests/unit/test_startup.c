@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "common.h"
+#include "corral.h"
 
 static char root[] = "/tmp/corral-test-startup-XXXXXX";
 static char bindir[300];

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "cron.h"
 
 #define CRON_SEARCH_STEPS 20000 /* about 40 years of month steps */
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "cfgfile.h"
 
 /* PM2 names that differ from corral's. */
 static const struct {

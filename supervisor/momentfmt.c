@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "momentfmt.h"
 
 static const struct {
 	const char *token;

@@ -2,7 +2,8 @@
 /*
  * Talking to the daemon: connect to $CORRAL_HOME/corral.sock, and when
  * nobody answers start corrald under a lock so that racing clients start
- * exactly one; then one request line out and reply lines in.
+ * exactly one; then one request line out and reply lines in, read by a
+ * blocking client (corral) or a poll() loop (corral-monit).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "corral.h"
+#include "client.h"
 
 extern char **environ;
 
@@ -51,22 +52,12 @@ static char *
 client_daemon_path(void)
 {
 	const char *env = getenv("CORRAL_DAEMON");
-	char self[PATH_MAX], *slash, *path;
-	ssize_t n;
+	char *path;
 
 	if (env != NULL && *env != '\0')
 		return xstrdup(env);
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			xasprintf(&path, "%s/corrald", self);
-			if (access(path, X_OK) == 0)
-				return path;
-			free(path);
-		}
-	}
+	if ((path = paths_own("corrald", X_OK)) != NULL)
+		return path;
 	return xstrdup("corrald");
 }
 
@@ -90,6 +81,25 @@ client_exec_help(json_t *words)
 	execvp(path, argv);
 	fprintf(stderr, "corral: cannot run %s: %s\n", path, strerror(errno));
 	free(argv);
+	free(path);
+	return 1;
+}
+
+/*
+ * Replaces this process with corral-monit (found as corrald is: beside
+ * this binary, else in CORRAL_LIBDIR, else on PATH), given argv from
+ * "monit" on. Returns (1) only when it cannot be run.
+ */
+int
+client_exec_monit(char **argv)
+{
+	char *path = paths_own("corral-monit", X_OK);
+
+	if (path == NULL)
+		path = xstrdup("corral-monit");
+	argv[0] = (char *)"corral-monit";
+	execvp(path, argv);
+	fprintf(stderr, "corral: cannot run %s: %s\n", path, strerror(errno));
 	free(path);
 	return 1;
 }
@@ -218,30 +228,80 @@ client_send(struct client *cl, json_t *msg)
 	return 0;
 }
 
-/* The next message; NULL with *cause set at the end of the stream. */
+/* Makes the connection non-blocking (after the request was sent). */
+int
+client_nonblock(struct client *cl, char **cause)
+{
+	int flags;
+
+	if ((flags = fcntl(cl->fd, F_GETFL)) == -1 ||
+	    fcntl(cl->fd, F_SETFL, flags | O_NONBLOCK) == -1) {
+		xasprintf(cause, "fcntl: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads what the socket has: 1 if it read or would block, 0 at the end of
+ * the stream, -1 on an error (errno set). Lines from the daemon have no
+ * size limit (a list or stats event of thousands of instances).
+ */
+int
+client_fill(struct client *cl)
+{
+	char buf[65536];
+	ssize_t n;
+
+	n = read(cl->fd, buf, sizeof buf);
+	if (n == -1)
+		return (errno == EAGAIN || errno == EINTR) ? 1 : -1;
+	if (n == 0)
+		return 0;
+	linebuf_append(&cl->in, buf, (size_t)n);
+	return 1;
+}
+
+/*
+ * The next complete line, NUL-terminated without its newline, and its
+ * length in *len; NULL if none yet. Valid until the next client_line,
+ * client_fill or client_recv on this connection.
+ */
+char *
+client_line(struct client *cl, size_t *len)
+{
+	char *line;
+
+	if (cl->have_taken) {
+		linebuf_consume(&cl->in, cl->taken);
+		cl->have_taken = 0;
+	}
+	if ((line = linebuf_line(&cl->in, len, 0)) == NULL)
+		return NULL;
+	cl->taken = *len;
+	cl->have_taken = 1;
+	return line;
+}
+
+/*
+ * The next message, waiting for it (the connection blocks); NULL with
+ * *cause set for a malformed message or at the end of the stream.
+ */
 json_t *
 client_recv(struct client *cl, char **cause)
 {
-	char buf[65536], *line;
+	char *line;
 	size_t len;
-	ssize_t n;
-	json_t *msg;
+	int rc;
 
 	for (;;) {
-		if ((line = linebuf_line(&cl->in, &len, 0)) != NULL) {
-			msg = proto_decode(line, len, cause);
-			linebuf_consume(&cl->in, len);
-			return msg;
-		}
-		n = read(cl->fd, buf, sizeof buf);
-		if (n == -1 && errno == EINTR)
+		if ((line = client_line(cl, &len)) != NULL)
+			return proto_decode(line, len, cause);
+		if ((rc = client_fill(cl)) == 1)
 			continue;
-		if (n <= 0) {
-			*cause = xstrdup(n == 0 ? "the daemon closed the connection"
-			    : strerror(errno));
-			return NULL;
-		}
-		linebuf_append(&cl->in, buf, (size_t)n);
+		*cause = xstrdup(rc == 0 ? "the daemon closed the connection"
+		    : strerror(errno));
+		return NULL;
 	}
 }
 
@@ -282,28 +342,4 @@ client_env_json(void)
 		free(key);
 	}
 	return env;
-}
-
-/*
- * One request and its reply on a new connection (for monit's actions).
- * Returns NULL when the daemon cannot be reached.
- */
-json_t *
-client_request(const char *cmd, json_t *argv)
-{
-	struct client cl;
-	char *cause = NULL;
-	json_t *req, *reply;
-
-	if (client_connect(&cl, 0, &cause) == -1) {
-		free(cause);
-		client_close(&cl);
-		return NULL;
-	}
-	req = json_pack("{s:o, s:O}", "cmd", json_str(cmd), "argv", argv);
-	reply = client_send(&cl, req) == 0 ? client_recv(&cl, &cause) : NULL;
-	json_decref(req);
-	free(cause);
-	client_close(&cl);
-	return reply;
 }

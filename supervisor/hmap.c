@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "hmap.h"
 
 #define HMAP_MIN 64
 

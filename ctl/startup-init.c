@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "corral.h"
 
 static const char *const startup_names[] = { "systemd", "openrc", "sysv" };
 
@@ -82,161 +82,179 @@ startup_args(const struct startup *s)
 	return args;
 }
 
+/* a systemd unit (Type=notify, the watchdog, delegated cgroups) */
+static const char startup_systemd_text[] =
+    "# Written by `corral startup systemd`; `corral unstartup` "
+    "removes it.\n"
+    "[Unit]\n"
+    "Description=corral process supervisor for @USER@\n"
+    "Documentation=man:corrald(8) man:corral(1)\n"
+    "Wants=network-online.target\n"
+    "After=network-online.target\n"
+    "\n"
+    "[Service]\n"
+    "Type=notify\n"
+    "NotifyAccess=main\n"
+    "User=@USER@\n"
+    "Environment=CORRAL_HOME=@CORRAL_HOME@\n"
+    "Environment=HOME=@HOME@\n"
+    "Environment=PATH=@PATH@\n"
+    "ExecStart=@BINDIR@/corrald @ARGS@\n"
+    "ExecReload=@BINDIR@/corral reload all\n"
+    "WatchdogSec=@WATCHDOG_SEC@s\n"
+    "Restart=on-failure\n"
+    "Delegate=yes\n"
+    "KillMode=mixed\n"
+    "TimeoutStopSec=@STOP_SEC@s\n"
+    "LimitNOFILE=65536\n"
+    "\n"
+    "[Install]\n"
+    "WantedBy=multi-user.target\n";
+
+/* an OpenRC script */
+static const char startup_openrc_text[] =
+    "#!/sbin/openrc-run\n"
+    "# Written by `corral startup openrc`; `corral unstartup` "
+    "removes it.\n"
+    "name=\"@SERVICE@\"\n"
+    "description=\"corral process supervisor for @USER@\"\n"
+    "command=\"@BINDIR@/corrald\"\n"
+    "command_args=\"@ARGS@\"\n"
+    "command_user=\"@USER@\"\n"
+    "command_background=true\n"
+    "pidfile=\"/run/@SERVICE@.pid\"\n"
+    "retry=\"TERM/@STOP_SEC@/KILL/5\"\n"
+    "extra_started_commands=\"reload\"\n"
+    "export CORRAL_HOME=\"@CORRAL_HOME@\"\n"
+    "export HOME=\"@HOME@\"\n"
+    "export PATH=\"@PATH@\"\n"
+    "\n"
+    "depend() {\n"
+    "\tneed net\n"
+    "\tuse logger\n"
+    "}\n"
+    "\n"
+    "reload() {\n"
+    "\tebegin \"Reloading ${name}'s apps\"\n"
+    "\tsu -s /bin/sh -c '@BINDIR@/corral reload all' \"@USER@\"\n"
+    "\teend $?\n"
+    "}\n";
+
+/* a SysV init script (LSB header, start-stop-daemon) */
+static const char startup_sysv_text[] =
+    "#!/bin/sh\n"
+    "# Written by `corral startup sysv`; `corral unstartup` "
+    "removes it.\n"
+    "### BEGIN INIT INFO\n"
+    "# Provides:          @SERVICE@\n"
+    "# Required-Start:    $local_fs $remote_fs $network\n"
+    "# Required-Stop:     $local_fs $remote_fs $network\n"
+    "# Default-Start:     2 3 4 5\n"
+    "# Default-Stop:      0 1 6\n"
+    "# Short-Description: corral process supervisor for @USER@\n"
+    "### END INIT INFO\n"
+    "\n"
+    "NAME=@SERVICE@\n"
+    "DAEMON=@BINDIR@/corrald\n"
+    "PIDFILE=/run/$NAME.pid\n"
+    "RUNAS=@USER@\n"
+    "export CORRAL_HOME=\"@CORRAL_HOME@\"\n"
+    "export HOME=\"@HOME@\"\n"
+    "export PATH=\"@PATH@\"\n"
+    "\n"
+    "case \"$1\" in\n"
+    "start)\n"
+    "\tstart-stop-daemon --start --quiet --background "
+    "--make-pidfile \\\n"
+    "\t    --pidfile \"$PIDFILE\" --chuid \"$RUNAS\" --exec "
+    "\"$DAEMON\" \\\n"
+    "\t    -- @ARGS@\n"
+    "\t;;\n"
+    "stop)\n"
+    "\tstart-stop-daemon --stop --quiet --pidfile \"$PIDFILE\" "
+    "\\\n"
+    "\t    --retry TERM/@STOP_SEC@/KILL/5 --remove-pidfile\n"
+    "\t;;\n"
+    "restart|force-reload)\n"
+    "\t\"$0\" stop\n"
+    "\t\"$0\" start\n"
+    "\t;;\n"
+    "reload)\n"
+    "\tsu -s /bin/sh -c '@BINDIR@/corral reload all' \"$RUNAS\"\n"
+    "\t;;\n"
+    "status)\n"
+    "\tstart-stop-daemon --status --pidfile \"$PIDFILE\"\n"
+    "\t;;\n"
+    "*)\n"
+    "\techo \"usage: $0 {start|stop|restart|reload|status}\" >&2\n"
+    "\texit 3\n"
+    "\t;;\n"
+    "esac\n";
+
+/*
+ * The text of a template with each @NAME@ replaced by the value of NAME in
+ * vars (pairs of name and value, NULL-terminated). The caller frees.
+ */
 static char *
-startup_systemd(const struct startup *s)
+startup_expand(const char *tpl, const char *const *vars)
 {
-	char *text, *svc = startup_service(s), *args = startup_args(s);
+	size_t len = 0, cap = strlen(tpl) + 256, n, vlen, i;
+	char *out = xmalloc(cap);
+	const char *val;
 
-	xasprintf(&text,
-	    "# Written by `corral startup systemd`; `corral unstartup` "
-	    "removes it.\n"
-	    "[Unit]\n"
-	    "Description=corral process supervisor for %s\n"
-	    "Documentation=man:corrald(8) man:corral(1)\n"
-	    "Wants=network-online.target\n"
-	    "After=network-online.target\n"
-	    "\n"
-	    "[Service]\n"
-	    "Type=notify\n"
-	    "NotifyAccess=main\n"
-	    "User=%s\n"
-	    "Environment=CORRAL_HOME=%s\n"
-	    "Environment=HOME=%s\n"
-	    "Environment=PATH=%s\n"
-	    "ExecStart=%s/corrald %s\n"
-	    "ExecReload=%s/corral reload all\n"
-	    "WatchdogSec=%us\n"
-	    "Restart=on-failure\n"
-	    "Delegate=yes\n"
-	    "KillMode=mixed\n"
-	    "TimeoutStopSec=%us\n"
-	    "LimitNOFILE=65536\n"
-	    "\n"
-	    "[Install]\n"
-	    "WantedBy=multi-user.target\n",
-	    s->user, s->user, s->corral_home, s->home, s->path, s->bindir,
-	    args, s->bindir, s->watchdog_sec, s->stop_timeout_sec);
-	free(svc);
-	free(args);
-	return text;
-}
-
-static char *
-startup_openrc(const struct startup *s)
-{
-	char *text, *svc = startup_service(s), *args = startup_args(s);
-
-	xasprintf(&text,
-	    "#!/sbin/openrc-run\n"
-	    "# Written by `corral startup openrc`; `corral unstartup` "
-	    "removes it.\n"
-	    "name=\"%s\"\n"
-	    "description=\"corral process supervisor for %s\"\n"
-	    "command=\"%s/corrald\"\n"
-	    "command_args=\"%s\"\n"
-	    "command_user=\"%s\"\n"
-	    "command_background=true\n"
-	    "pidfile=\"/run/%s.pid\"\n"
-	    "retry=\"TERM/%u/KILL/5\"\n"
-	    "extra_started_commands=\"reload\"\n"
-	    "export CORRAL_HOME=\"%s\"\n"
-	    "export HOME=\"%s\"\n"
-	    "export PATH=\"%s\"\n"
-	    "\n"
-	    "depend() {\n"
-	    "\tneed net\n"
-	    "\tuse logger\n"
-	    "}\n"
-	    "\n"
-	    "reload() {\n"
-	    "\tebegin \"Reloading ${name}'s apps\"\n"
-	    "\tsu -s /bin/sh -c '%s/corral reload all' \"%s\"\n"
-	    "\teend $?\n"
-	    "}\n",
-	    svc, s->user, s->bindir, args, s->user, svc, s->stop_timeout_sec,
-	    s->corral_home, s->home, s->path, s->bindir, s->user);
-	free(svc);
-	free(args);
-	return text;
-}
-
-static char *
-startup_sysv(const struct startup *s)
-{
-	char *text, *svc = startup_service(s), *args = startup_args(s);
-
-	xasprintf(&text,
-	    "#!/bin/sh\n"
-	    "# Written by `corral startup sysv`; `corral unstartup` "
-	    "removes it.\n"
-	    "### BEGIN INIT INFO\n"
-	    "# Provides:          %s\n"
-	    "# Required-Start:    $local_fs $remote_fs $network\n"
-	    "# Required-Stop:     $local_fs $remote_fs $network\n"
-	    "# Default-Start:     2 3 4 5\n"
-	    "# Default-Stop:      0 1 6\n"
-	    "# Short-Description: corral process supervisor for %s\n"
-	    "### END INIT INFO\n"
-	    "\n"
-	    "NAME=%s\n"
-	    "DAEMON=%s/corrald\n"
-	    "PIDFILE=/run/$NAME.pid\n"
-	    "RUNAS=%s\n"
-	    "export CORRAL_HOME=\"%s\"\n"
-	    "export HOME=\"%s\"\n"
-	    "export PATH=\"%s\"\n"
-	    "\n"
-	    "case \"$1\" in\n"
-	    "start)\n"
-	    "\tstart-stop-daemon --start --quiet --background "
-	    "--make-pidfile \\\n"
-	    "\t    --pidfile \"$PIDFILE\" --chuid \"$RUNAS\" --exec "
-	    "\"$DAEMON\" \\\n"
-	    "\t    -- %s\n"
-	    "\t;;\n"
-	    "stop)\n"
-	    "\tstart-stop-daemon --stop --quiet --pidfile \"$PIDFILE\" "
-	    "\\\n"
-	    "\t    --retry TERM/%u/KILL/5 --remove-pidfile\n"
-	    "\t;;\n"
-	    "restart|force-reload)\n"
-	    "\t\"$0\" stop\n"
-	    "\t\"$0\" start\n"
-	    "\t;;\n"
-	    "reload)\n"
-	    "\tsu -s /bin/sh -c '%s/corral reload all' \"$RUNAS\"\n"
-	    "\t;;\n"
-	    "status)\n"
-	    "\tstart-stop-daemon --status --pidfile \"$PIDFILE\"\n"
-	    "\t;;\n"
-	    "*)\n"
-	    "\techo \"usage: $0 {start|stop|restart|reload|status}\" >&2\n"
-	    "\texit 3\n"
-	    "\t;;\n"
-	    "esac\n",
-	    svc, s->user, svc, s->bindir, s->user, s->corral_home, s->home,
-	    s->path, args, s->stop_timeout_sec, s->bindir);
-	free(svc);
-	free(args);
-	return text;
+	while (*tpl != '\0') {
+		val = NULL;
+		n = 1;
+		for (i = 0; *tpl == '@' && vars[i] != NULL; i += 2) {
+			n = strlen(vars[i]);
+			if (strncmp(tpl + 1, vars[i], n) == 0 && tpl[n + 1] == '@') {
+				val = vars[i + 1];
+				n += 2;
+				break;
+			}
+		}
+		if (val == NULL) {
+			val = tpl;
+			n = vlen = 1;
+		} else
+			vlen = strlen(val);
+		if (len + vlen + 1 > cap) {
+			cap = (len + vlen + 1) * 2;
+			out = xrealloc(out, cap);
+		}
+		memcpy(out + len, val, vlen);
+		len += vlen;
+		tpl += n;
+	}
+	out[len] = '\0';
+	return out;
 }
 
 /* The text of the service file. The caller frees. */
 char *
 startup_text(const struct startup *s)
 {
-	switch (s->kind) {
-	case STARTUP_SYSTEMD:
-		return startup_systemd(s);
-	case STARTUP_OPENRC:
-		return startup_openrc(s);
-	default:
-		return startup_sysv(s);
-	}
+	char *svc = startup_service(s), *args = startup_args(s), *text;
+	char watchdog[16], stop[16];
+	const char *const vars[] = {
+		"USER", s->user, "SERVICE", svc, "BINDIR", s->bindir,
+		"ARGS", args, "CORRAL_HOME", s->corral_home, "HOME", s->home,
+		"PATH", s->path, "WATCHDOG_SEC", watchdog, "STOP_SEC", stop,
+		NULL
+	};
+
+	snprintf(watchdog, sizeof watchdog, "%u", s->watchdog_sec);
+	snprintf(stop, sizeof stop, "%u", s->stop_timeout_sec);
+	text = startup_expand(s->kind == STARTUP_SYSTEMD ? startup_systemd_text :
+	    s->kind == STARTUP_OPENRC ? startup_openrc_text : startup_sysv_text,
+	    vars);
+	free(svc);
+	free(args);
+	return text;
 }
 
 /* Where the service file goes, under s->root. The caller frees. */
-char *
+static char *
 startup_file(const struct startup *s)
 {
 	char *p, *svc = startup_service(s);

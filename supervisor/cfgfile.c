@@ -17,6 +17,7 @@
 #include <ini.h>
 
 #include "common.h"
+#include "cfgfile.h"
 
 /* What the index predicates compare: a name or key against a table. */
 struct cfgfile_probe {

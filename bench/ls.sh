@@ -1,0 +1,184 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+#
+# What `corral ls` costs against its floor: starts ROWS idle instances
+# (default 50) in a private CORRAL_HOME, then times RUNS runs (default 50)
+# of each of: `corral ls` (output to /dev/null), a trivial C client that
+# connects to the socket, sends the same request and reads the reply (the
+# floor: what any client pays for its own start, the round trip and the
+# daemon's work), and /bin/true (a process's start alone). Each run is a
+# posix_spawn + waitpid timed with CLOCK_MONOTONIC by a small C runner, so
+# no shell or interpreter start is counted. OTHER=path/to/corral times a
+# second client (an older build) against the same daemon in the same run.
+# Prints min/median/max in ms and corral's median over the floor's; asserts
+# nothing. Run from the top of the tree after `make`:
+#   bench/ls.sh    or    ROWS=2000 RUNS=20 OTHER=/tmp/old/corral bench/ls.sh
+set -eu
+
+BUILD=${BUILD:-build}
+ROWS=${ROWS:-50}
+RUNS=${RUNS:-50}
+OTHER=${OTHER:-}
+CC=${CC:-cc}
+CORRAL=$(cd "$BUILD" && pwd)/corral
+PY=/usr/bin/python3
+
+WORK=$(mktemp -d /tmp/corral-bench-ls.XXXXXX)
+CORRAL_HOME=$WORK/home
+export CORRAL_HOME
+cleanup() {
+	"$CORRAL" kill >/dev/null 2>&1 || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+# The floor: one request on the socket, the reply line to stdout.
+cat >"$WORK/floor.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Appends s as a JSON string (the environment is plain text here). */
+static size_t
+put(char *buf, size_t off, size_t cap, const char *s, size_t n)
+{
+	size_t i;
+
+	buf[off++] = '"';
+	for (i = 0; i < n && off + 8 < cap; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			buf[off++] = '\\';
+		if (c < 0x20)
+			off += (size_t)snprintf(buf + off, cap - off, "\\u%04x", c);
+		else
+			buf[off++] = (char)c;
+	}
+	buf[off++] = '"';
+	return off;
+}
+
+int
+main(int argc, char **argv)
+{
+	static char req[1 << 20], buf[1 << 16];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	size_t off = 0, cap = sizeof req - 64;
+	char **e, *eq;
+	ssize_t n;
+	int fd;
+
+	if (argc != 2 || strlen(argv[1]) >= sizeof sun.sun_path)
+		return 2;
+	strcpy(sun.sun_path, argv[1]);
+	off += (size_t)snprintf(req, cap, "{\"v\":1,\"cmd\":\"ls\",\"argv\":[],"
+	    "\"cwd\":\"/\",\"env\":{");
+	for (e = environ; *e != NULL && off + 1024 < cap; e++) {
+		if ((eq = strchr(*e, '=')) == NULL)
+			continue;
+		if (e != environ)
+			req[off++] = ',';
+		off = put(req, off, cap, *e, (size_t)(eq - *e));
+		req[off++] = ':';
+		off = put(req, off, cap, eq + 1, strlen(eq + 1));
+	}
+	off += (size_t)snprintf(req + off, sizeof req - off, "}}\n");
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
+	    write(fd, req, off) != (ssize_t)off)
+		return 1;
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		if (write(1, buf, (size_t)n) != n)
+			return 1;
+		if (buf[n - 1] == '\n')
+			return 0;
+	}
+	return 1;
+}
+EOF
+
+# The runner: RUNS spawns of a command, stdout to /dev/null, one time per line.
+cat >"$WORK/runner.c" <<'EOF'
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+
+extern char **environ;
+
+int
+main(int argc, char **argv)
+{
+	posix_spawn_file_actions_t fa;
+	struct timespec a, b;
+	int i, runs, status;
+	pid_t pid;
+
+	if (argc < 3)
+		return 2;
+	runs = atoi(argv[1]);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	for (i = 0; i < runs; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		if (posix_spawn(&pid, argv[2], &fa, NULL, argv + 2, environ) != 0)
+			return 1;
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "%s failed\n", argv[2]);
+			return 1;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		printf("%.3f\n", (double)(b.tv_sec - a.tv_sec) * 1e3 +
+		    (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+	}
+	return 0;
+}
+EOF
+$CC -O2 -o "$WORK/floor" "$WORK/floor.c"
+$CC -O2 -o "$WORK/runner" "$WORK/runner.c"
+
+"$CORRAL" start sleep --name idle -i "$ROWS" -- 100000 >/dev/null
+i=0
+while [ "$("$CORRAL" jlist | $PY -c 'import json,sys; print(sum(1 for x in json.load(sys.stdin) if x["state"] == "online"))')" -lt "$ROWS" ]; do
+	i=$((i + 1))
+	[ $i -lt 600 ] || { echo "instances did not come online" >&2; exit 1; }
+	sleep 0.2
+done
+SOCK=$CORRAL_HOME/corral.sock
+# The floor's reply must be the list ls prints.
+"$WORK/floor" "$SOCK" | $PY -c 'import json,sys; r=json.loads(sys.stdin.readline()); assert r["ok"] and len(r["data"]) == '"$ROWS"', r' ||
+	{ echo "the floor client got no list of $ROWS rows" >&2; exit 1; }
+
+stats() {
+	$PY -c '
+import statistics, sys
+v = sorted(float(x) for x in sys.stdin)
+print("%-28s min %7.2f  median %7.2f  max %7.2f ms (%d runs)" %
+      (sys.argv[1], v[0], statistics.median(v), v[-1], len(v)))
+print(statistics.median(v), file=open(sys.argv[2], "w"))' "$1" "$2"
+}
+
+echo "corral ls, $ROWS rows, $RUNS runs each ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
+"$WORK/runner" "$RUNS" /bin/true | stats "/bin/true (process start)" "$WORK/m.true"
+"$WORK/runner" "$RUNS" "$WORK/floor" "$SOCK" | stats "floor (trivial C client)" "$WORK/m.floor"
+"$WORK/runner" "$RUNS" "$CORRAL" ls | stats "corral ls ($BUILD)" "$WORK/m.corral"
+if [ -n "$OTHER" ]; then
+	"$WORK/runner" "$RUNS" "$OTHER" ls | stats "corral ls (OTHER)" "$WORK/m.other"
+fi
+$PY - "$WORK" "$OTHER" <<'EOF'
+import sys
+w, other = sys.argv[1], sys.argv[2]
+m = lambda n: float(open("%s/m.%s" % (w, n)).read())
+print("corral ls / floor: %.2fx (median)" % (m("corral") / m("floor")))
+if other:
+    print("OTHER ls / floor: %.2fx (median)" % (m("other") / m("floor")))
+EOF
