@@ -151,6 +151,7 @@ char *pathsafe_parent(const char *);
 /* paths.c */
 char *paths_home(void);
 char *paths_file(const char *, const char *);
+char *paths_own(const char *, int);
 int paths_mkdir_private(const char *, char **);
 
 /* proto.c */

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Where corral keeps its state: $CORRAL_HOME, else ~/.corral, and the files
- * in it. The folder is private (0700) because it holds the control socket.
+ * in it (the folder is private, 0700, because it holds the control socket);
+ * and where corral's own programs and libraries are: beside the running
+ * binary (a build tree), else in CORRAL_LIBDIR (installed).
  */
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,36 @@ paths_home(void)
 	}
 	xasprintf(&path, "%s/.corral", home);
 	return path;
+}
+
+/*
+ * One of corral's own files (corrald, corral-exec, libcorral-preload.so,
+ * ...): beside the running binary, else in CORRAL_LIBDIR, the first that
+ * access(2) grants mode (X_OK for a program, R_OK for a library or
+ * script). NULL if neither; the caller frees the path.
+ */
+char *
+paths_own(const char *name, int mode)
+{
+	char self[PATH_MAX], *slash, *path;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			xasprintf(&path, "%s/%s", self, name);
+			if (access(path, mode) == 0)
+				return path;
+			free(path);
+		}
+	}
+	xasprintf(&path, "%s/%s", CORRAL_LIBDIR, name);
+	if (access(path, mode) == 0)
+		return path;
+	free(path);
+	return NULL;
 }
 
 char *

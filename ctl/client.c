@@ -51,22 +51,12 @@ static char *
 client_daemon_path(void)
 {
 	const char *env = getenv("CORRAL_DAEMON");
-	char self[PATH_MAX], *slash, *path;
-	ssize_t n;
+	char *path;
 
 	if (env != NULL && *env != '\0')
 		return xstrdup(env);
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			xasprintf(&path, "%s/corrald", self);
-			if (access(path, X_OK) == 0)
-				return path;
-			free(path);
-		}
-	}
+	if ((path = paths_own("corrald", X_OK)) != NULL)
+		return path;
 	return xstrdup("corrald");
 }
 

@@ -25,34 +25,6 @@ static int cluster_notify_open;
 static char *cluster_exec_path;
 static char *cluster_preload_path;
 
-/*
- * A helper program or library: next to corrald (the build tree), else in
- * CORRAL_LIBDIR (installed). NULL if neither exists.
- */
-char *
-cluster_helper(const char *name)
-{
-	char self[PATH_MAX], *slash, *path;
-	ssize_t n;
-
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			xasprintf(&path, "%s/%s", self, name);
-			if (access(path, R_OK) == 0)
-				return path;
-			free(path);
-		}
-	}
-	xasprintf(&path, "%s/%s", CORRAL_LIBDIR, name);
-	if (access(path, R_OK) == 0)
-		return path;
-	free(path);
-	return NULL;
-}
-
 static struct instance *
 cluster_find_pid(pid_t pid)
 {
@@ -110,8 +82,8 @@ cluster_init(char **cause)
 	char *path;
 	int r;
 
-	cluster_exec_path = cluster_helper("corral-exec");
-	cluster_preload_path = cluster_helper("libcorral-preload.so");
+	cluster_exec_path = paths_own("corral-exec", X_OK);
+	cluster_preload_path = paths_own("libcorral-preload.so", R_OK);
 	if (cluster_exec_path == NULL)
 		log_warnx("corral-exec not found: LISTEN_PID cannot be set");
 	if (cluster_preload_path == NULL)

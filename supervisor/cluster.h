@@ -111,7 +111,6 @@ int cpus_available(void);
 struct app;
 struct app_config;
 struct instance;
-char *cluster_helper(const char *);
 int cluster_init(char **);
 void cluster_shutdown(void);
 int cluster_app_open(struct app *, char **);

@@ -37,32 +37,6 @@ limits_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* corral-exec next to corrald (the build tree), else in CORRAL_LIBDIR. */
-static char *
-limits_find_exec(void)
-{
-	char	 self[PATH_MAX], *slash, *path;
-	ssize_t	 n;
-
-	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			xasprintf(&path, "%s/corral-exec", self);
-			if (access(path, X_OK) == 0)
-				return path;
-			free(path);
-		}
-	}
-#ifdef CORRAL_LIBDIR
-	xasprintf(&path, "%s/corral-exec", CORRAL_LIBDIR);
-	if (access(path, X_OK) == 0)
-		return path;
-	free(path);
-#endif
-	return NULL;
-}
-
 void
 limits_init(void)
 {
@@ -77,7 +51,7 @@ limits_init(void)
 	free(name);
 	free(home);
 	free(def);
-	limits_exec = limits_find_exec();
+	limits_exec = paths_own("corral-exec", X_OK);
 	if (D.cgroups->backend == CGROUP_NONE)
 		return;
 	if (limits_exec == NULL) {
