@@ -116,7 +116,7 @@ $(BUILD)/obj/keeper/%.o: keeper/%.c $(FLAGS_STAMP)
 
 $(BUILD)/obj/exec/%.o: exec/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP -c $< -o $@
+	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -Icommon -MMD -MP -c $< -o $@
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 	@rm -f $@
@@ -136,7 +136,8 @@ $(BUILD)/corrald: $(call obj,supervisor/main.c) $(LIBSUP) $(LIBCOMMON)
 $(BUILD)/corral: $(call obj,ctl/main.c) $(LIBCTL) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BUILD)/corral-exec: $(call obj,$(EXEC_SRC))
+# corral-exec links libc and the privilege drop it shares with corrald.
+$(BUILD)/corral-exec: $(call obj,$(EXEC_SRC) common/privswitch.c)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^
 
 # corral-keeper links libc only, statically (its RSS), but dynamically in

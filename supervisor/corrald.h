@@ -18,6 +18,7 @@
 #include "logs.h"
 #include "cluster.h"
 #include "observe.h"
+#include "spawn.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -368,7 +369,10 @@ const char *app_state_name(enum inst_state);
 /* instance.c */
 struct instance *instance_create(struct app *, int);
 void instance_free(struct instance *);
-int instance_spawn(struct instance *, char **);
+struct child *child_create(struct instance *);
+void child_abort(struct child *, int);
+void child_exited(uv_process_t *, int64_t, int);
+void child_read_start(struct child *);
 void instance_kill(struct instance *, int);
 void instance_kill_group(struct instance *, int);
 void instance_close_pipes(void);
@@ -471,7 +475,7 @@ json_t *fdlimit_info(void);
 /* limits.c */
 void limits_init(void);
 void limits_shutdown(void);
-int limits_spawn(struct instance *, struct child *, char ***, char **,
+int limits_spawn(struct instance *, struct child *, struct spawn_plan *,
     char **);
 void limits_spawn_failed(struct child *);
 int limits_spawned(struct child *, char **);
@@ -591,7 +595,7 @@ struct triggers;
 int triggers_check(const struct app_config *, char **);
 void triggers_start(struct app *);
 void triggers_stop(struct app *);
-char **triggers_spawn(struct app *, uv_process_options_t *, char **);
+void triggers_spawn(struct app *, struct spawn_plan *);
 void triggers_describe(const struct app *, json_t *);
 
 /* watch.c */

@@ -24,7 +24,6 @@
 #define LIMITS_RETRY_MS 10000          /* between two max_memory_restart tries */
 #define LIMITS_SAMPLE_BUDGET 1000      /* cgroups sampled per tick */
 
-static char *limits_exec;               /* path of corral-exec, or NULL */
 static size_t limits_cursor;            /* where the next tick's turn starts */
 static size_t limits_ncg;               /* instances with a cgroup, last tick */
 
@@ -51,10 +50,9 @@ limits_init(void)
 	free(name);
 	free(home);
 	free(def);
-	limits_exec = paths_own("corral-exec", X_OK);
 	if (D.cgroups->backend == CGROUP_NONE)
 		return;
-	if (limits_exec == NULL) {
+	if (spawn_exec_path() == NULL) {
 		log_warnx("cgroup: corral-exec not found next to corrald or "
 		    "in %s; instances run without cgroups", CORRAL_LIBDIR);
 		return;
@@ -70,124 +68,31 @@ limits_shutdown(void)
 	cgroup_root_teardown(D.cgroups);
 	cgroup_root_free(D.cgroups);
 	D.cgroups = NULL;
-	free(limits_exec);
-	limits_exec = NULL;
 }
 
 static int
 limits_enabled(void)
 {
 	return D.cgroups != NULL && D.cgroups->backend != CGROUP_NONE &&
-	    limits_exec != NULL;
-}
-
-/* A path names a program that can run: a regular file we may execute. */
-static int
-limits_runnable_path(const char *file, char **cause)
-{
-	struct stat	 st;
-	int		 error = 0;
-
-	if (stat(file, &st) == -1)
-		error = errno;
-	else if (!S_ISREG(st.st_mode))
-		error = EACCES;
-	else if (access(file, X_OK) == -1)
-		error = errno;
-	if (error == 0)
-		return 0;
-	*cause = xstrdup(uv_strerror(uv_translate_sys_error(error)));
-	return -1;
+	    spawn_exec_path() != NULL;
 }
 
 /*
- * Whether the program can be run, as execvp() would find it (PATH from the
- * app's environment): behind corral-exec a program that cannot run would
- * only show as exit 127.  Returns 0, or -1 with *cause set in uv_spawn's
- * words.
- */
-static int
-limits_runnable(const char *file, char **envp, char **cause)
-{
-	const char	*path = "/usr/local/bin:/usr/bin:/bin", *p, *end;
-	struct stat	 st;
-	char		*cand;
-	size_t		 i;
-	int		 error = ENOENT;
-
-	if (strchr(file, '/') != NULL)
-		return limits_runnable_path(file, cause);
-	for (i = 0; envp != NULL && envp[i] != NULL; i++) {
-		if (strncmp(envp[i], "PATH=", 5) == 0)
-			path = envp[i] + 5;
-	}
-	for (p = path; *p != '\0'; p = *end == ':' ? end + 1 : end) {
-		end = strchrnul(p, ':');
-		xasprintf(&cand, "%.*s/%s", (int)(end - p), p, file);
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(cand, X_OK) == 0) {
-			free(cand);
-			return 0;
-		}
-		free(cand);
-	}
-	*cause = xstrdup(uv_strerror(uv_translate_sys_error(error)));
-	return -1;
-}
-
-/* The program argv runs: the one after "--" when corral-exec wraps it. */
-static const char *
-limits_program(char **argv)
-{
-	size_t	 i;
-
-	if (strcmp(argv[0], limits_exec) != 0)
-		return argv[0];
-	for (i = 1; argv[i] != NULL; i++) {
-		if (strcmp(argv[i], "--") == 0 && argv[i + 1] != NULL)
-			return argv[i + 1];
-	}
-	return argv[0];
-}
-
-/* Apps get the file limit the daemon was started with (fdlimit.c). */
-static void
-limits_wrap_nofile(char ***argv)
-{
-	unsigned long long	 soft = fdlimit_child_soft();
-	char			*n;
-
-	if (soft == 0)
-		return;
-	xasprintf(&n, "%llu", soft);
-	*argv = cgroup_exec_argv(*argv, limits_exec, "--nofile", &n, 1);
-	free(n);
-}
-
-/*
- * Before uv_spawn: makes the child's cgroup, applies the app's limits and
- * puts corral-exec --wait ... in front of *argv (which is replaced), or
- * adds the --wait options when *argv already runs corral-exec: the child
- * runs nothing of the app's before limits_spawned() moved it in.  Returns
- * 0, or -1 with *cause set: while cgroups are on, no instance runs
- * without its cgroup.
+ * Before the spawn: makes the child's cgroup, applies the app's limits and
+ * puts the cgroup.procs files in plan (spawn.c frees them), so that the
+ * child runs nothing of the app's before limits_spawned() moved it in.
+ * Returns 0, or -1 with *cause set: while cgroups are on, no instance
+ * runs without its cgroup.
  */
 int
-limits_spawn(struct instance *inst, struct child *child, char ***argv,
-    char **envp, char **cause)
+limits_spawn(struct instance *inst, struct child *child,
+    struct spawn_plan *plan, char **cause)
 {
 	struct app_config	*cfg = &inst->app->cfg;
 	struct cgroup_usage	 u;
-	char			**files, *why = NULL;
-	size_t			 nfiles;
+	char			*why = NULL;
 
 	memset(&inst->sample, 0, sizeof inst->sample);
-	if (limits_exec == NULL || (!limits_enabled() &&
-	    fdlimit_child_soft() == 0))
-		return 0;
-	if (limits_runnable(limits_program(*argv), envp, cause) != 0)
-		return -1;
-	limits_wrap_nofile(argv);
 	if (!limits_enabled())
 		return 0;
 	child->cg = cgroup_create(D.cgroups, cfg->name, inst->index, &why);
@@ -203,9 +108,7 @@ limits_spawn(struct instance *inst, struct child *child, char ***argv,
 	child->oom_base = 0;
 	if (cgroup_read_usage(child->cg, &u) == 0)
 		child->oom_base = u.oom_kills;
-	files = cgroup_join_files(child->cg, &nfiles);
-	*argv = cgroup_exec_argv(*argv, limits_exec, "--wait", files, nfiles);
-	cgroup_join_files_free(files, nfiles);
+	plan->cgroup_procs = cgroup_join_files(child->cg, &plan->ncgroup_procs);
 	return 0;
 }
 
@@ -493,9 +396,9 @@ limits_info(void)
 	if (D.cgroups == NULL)
 		return json_object();
 	o = cgroup_root_info(D.cgroups);
-	json_object_set_new(o, "exec", limits_exec != NULL ?
-	    json_str(limits_exec) : json_null());
-	if (D.cgroups->backend != CGROUP_NONE && limits_exec == NULL)
+	json_object_set_new(o, "exec", spawn_exec_path() != NULL ?
+	    json_str(spawn_exec_path()) : json_null());
+	if (D.cgroups->backend != CGROUP_NONE && spawn_exec_path() == NULL)
 		json_object_set_new(o, "backend", json_str("none"));
 	return o;
 }
