@@ -481,12 +481,14 @@ void limits_spawn_failed(struct child *);
 int limits_spawned(struct child *, char **);
 void limits_exited(struct instance *, struct child *);
 int limits_kill(struct instance *, int);
-void limits_sample(struct instance *);
-void limits_refresh(uint64_t);
-void limits_tick(void);
 int limits_apply(struct app *, char **);
 json_t *limits_describe(struct instance *);
 json_t *limits_info(void);
+
+/* limits-sample.c */
+void limits_sample(struct instance *);
+void limits_refresh(uint64_t);
+void limits_tick(void);
 
 /* cmd.c */
 const struct cmd_entry *cmd_find(const char *);
