@@ -48,7 +48,8 @@ COMMON_SRC = $(wildcard common/*.c)
 SUP_SRC = $(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
 CTL_SRC = $(filter-out ctl/main.c,$(wildcard ctl/*.c)) $(wildcard monitor/*.c)
 EXEC_SRC = $(wildcard exec/*.c)
-KEEPER_SRC = $(wildcard keeper/*.c) $(wildcard common/kproto*.c)
+KEEPER_SRC = $(wildcard keeper/*.c) $(wildcard common/kproto*.c) \
+	common/privswitch.c
 PRELOAD_SRC = $(wildcard preload/*.c)
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 

@@ -184,6 +184,8 @@ int cgroup_file_write(const char *, const char *, const char *, ...)
 ssize_t cgroup_file_read(const char *, const char *, char *, size_t);
 int cgroup_file_u64(const char *, const char *, uint64_t *);
 int cgroup_file_key(const char *, const char *, const char *, uint64_t *);
+void cgroup_file_memory(const char *, const char *, const char *, int,
+    struct cgroup_usage *);
 int cgroup_file_exists(const char *, const char *);
 char *cgroup_slurp(const char *);
 int cgroup_mkdirs(const char *, const char *);
