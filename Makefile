@@ -209,7 +209,7 @@ FUZZ_DIR = build-fuzz
 FUZZ_SECONDS ?= 12
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
-FUZZ_CFLAGS = $(WARN) -g -O1 $(FUZZ_SAN) -D_GNU_SOURCE $(SYSTEMD_DEFS) \
+FUZZ_CFLAGS = $(WARN) -g -O1 $(FUZZ_SAN) -D_GNU_SOURCE -DHAVE_LIBSYSTEMD=1 \
 	-DCORRAL_LIBDIR='"$(LIBDIR)"' -Icommon -Isupervisor -Ipreload \
 	$(shell pkg-config --cflags $(PKGS)) -MMD -MP
 FUZZ_LIBSRC = $(COMMON_SRC) $(SUP_SRC) preload/addr.c tests/fuzz/stubs.c

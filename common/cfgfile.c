@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,12 @@
 
 #include "common.h"
 
+/* What the index predicates compare: a name or key against a table. */
+struct cfgfile_probe {
+	const struct cfgfile *cf;
+	const struct cfgfile_app *app;
+	const char *s;
+};
 
 struct cfgfile_reader {
 	const char *data;
@@ -35,6 +42,7 @@ cfgfile_create(const char *path)
 
 	cf = xcalloc(1, sizeof *cf);
 	cf->path = xstrdup(path);
+	hmap_init(&cf->names);
 	return cf;
 }
 
@@ -52,22 +60,32 @@ cfgfile_free(struct cfgfile *cf)
 		}
 		free(cf->apps[i].entries);
 		free(cf->apps[i].name);
+		hmap_free(&cf->apps[i].keys);
 	}
 	free(cf->apps);
-	for (i = 0; i < cf->nerrors; i++)
+	hmap_free(&cf->names);
+	for (i = 0; i < cf->nerrors && i < CFGFILE_MAX_ERRORS; i++)
 		free(cf->errs[i].msg);
 	free(cf->errs);
 	free(cf->path);
 	free(cf);
 }
 
-/* Records "path:line: message" (line 0: "path: message") for cf. */
+/*
+ * Records "path:line: message" (line 0: "path: message") for cf. Every
+ * error is counted; the first CFGFILE_MAX_ERRORS are kept, so that a file
+ * of a million bad lines costs neither time nor memory.
+ */
 void
 cfgfile_error(struct cfgfile *cf, int line, const char *fmt, ...)
 {
 	struct cfgfile_err *e;
 	va_list ap;
 
+	if (cf->nerrors >= CFGFILE_MAX_ERRORS) {
+		cf->nerrors++;
+		return;
+	}
 	cf->errs = xreallocarray(cf->errs, cf->nerrors + 1, sizeof *cf->errs);
 	e = &cf->errs[cf->nerrors++];
 	e->line = line;
@@ -94,12 +112,14 @@ char *
 cfgfile_errors(struct cfgfile *cf)
 {
 	char *out = NULL, *old;
-	size_t i;
+	size_t i, n = cf->nerrors;
 
-	if (cf->nerrors == 0)
+	if (n == 0)
 		return NULL;
-	qsort(cf->errs, cf->nerrors, sizeof *cf->errs, cfgfile_err_cmp);
-	for (i = 0; i < cf->nerrors; i++) {
+	if (n > CFGFILE_MAX_ERRORS)
+		n = CFGFILE_MAX_ERRORS;
+	qsort(cf->errs, n, sizeof *cf->errs, cfgfile_err_cmp);
+	for (i = 0; i < n; i++) {
 		old = out;
 		if (cf->errs[i].line > 0)
 			xasprintf(&out, "%s%s%s:%d: %s", old ? old : "",
@@ -110,19 +130,39 @@ cfgfile_errors(struct cfgfile *cf)
 			    old ? "\n" : "", cf->path, cf->errs[i].msg);
 		free(old);
 	}
+	if (cf->nerrors > n) {
+		old = out;
+		xasprintf(&out, "%s\n%s: %zu more errors not shown", old,
+		    cf->path, cf->nerrors - n);
+		free(old);
+	}
 	return out;
+}
+
+static int
+cfgfile_is_app(const void *value, const void *arg)
+{
+	const struct cfgfile_probe *p = arg;
+
+	return strcmp(p->cf->apps[(uintptr_t)value - 1].name, p->s) == 0;
+}
+
+static int
+cfgfile_is_key(const void *value, const void *arg)
+{
+	const struct cfgfile_probe *p = arg;
+
+	return strcmp(p->app->entries[(uintptr_t)value - 1].key, p->s) == 0;
 }
 
 struct cfgfile_app *
 cfgfile_find(struct cfgfile *cf, const char *name)
 {
-	size_t i;
+	struct cfgfile_probe p = { cf, NULL, name };
+	void *v;
 
-	for (i = 0; i < cf->napps; i++) {
-		if (strcmp(cf->apps[i].name, name) == 0)
-			return &cf->apps[i];
-	}
-	return NULL;
+	v = hmap_find(&cf->names, hmap_hash(name), cfgfile_is_app, &p);
+	return v != NULL ? &cf->apps[(uintptr_t)v - 1] : NULL;
 }
 
 struct cfgfile_app *
@@ -135,19 +175,19 @@ cfgfile_add_app(struct cfgfile *cf, const char *name, int line)
 	memset(app, 0, sizeof *app);
 	app->name = xstrdup(name);
 	app->line = line;
+	hmap_init(&app->keys);
+	hmap_add(&cf->names, hmap_hash(name), (void *)(uintptr_t)cf->napps);
 	return app;
 }
 
 const struct cfgfile_entry *
 cfgfile_get(const struct cfgfile_app *app, const char *key)
 {
-	size_t i;
+	struct cfgfile_probe p = { NULL, app, key };
+	void *v;
 
-	for (i = 0; i < app->nentries; i++) {
-		if (strcmp(app->entries[i].key, key) == 0)
-			return &app->entries[i];
-	}
-	return NULL;
+	v = hmap_find(&app->keys, hmap_hash(key), cfgfile_is_key, &p);
+	return v != NULL ? &app->entries[(uintptr_t)v - 1] : NULL;
 }
 
 void
@@ -162,6 +202,7 @@ cfgfile_add(struct cfgfile_app *app, const char *key, const char *value,
 	e->key = xstrdup(key);
 	e->value = xstrdup(value);
 	e->line = line;
+	hmap_add(&app->keys, hmap_hash(key), (void *)(uintptr_t)app->nentries);
 }
 
 /* Notes a section header seen by the reader; inih does not report them. */

@@ -185,6 +185,7 @@ struct cfgfile_app {
 	int line;               /* of the section header */
 	struct cfgfile_entry *entries;
 	size_t nentries;
+	struct hmap keys;       /* index of entries by key */
 };
 struct cfgfile_err {
 	int line;
@@ -194,11 +195,13 @@ struct cfgfile {
 	char *path;             /* as shown in messages */
 	struct cfgfile_app *apps;
 	size_t napps;
-	struct cfgfile_err *errs;
-	size_t nerrors;
+	struct cfgfile_err *errs;       /* the first CFGFILE_MAX_ERRORS */
+	size_t nerrors;                 /* all errors found */
 	int lenient;            /* unknown keys are ignored, not errors */
+	struct hmap names;      /* index of apps by name */
 };
 #define CFGFILE_MAX_SIZE (4 * 1024 * 1024)     /* a config file, bytes */
+#define CFGFILE_MAX_ERRORS 100  /* errors kept and shown */
 #define CFGFILE_INI 1
 #define CFGFILE_JSON 2
 #define CFGFILE_JS 3

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,6 +146,75 @@ test_ini_nul(void **state)
 	assert_null(cf);
 	assert_string_equal(cause, "t.ini:2: NUL byte in line");
 	free(cause);
+}
+
+/*
+ * A config file as big as the daemon reads (CFGFILE_MAX_SIZE) of 200,000
+ * lines is parsed in one pass: every error counted but the first
+ * CFGFILE_MAX_ERRORS kept, duplicates of a key or of a section found by
+ * index (these ran in quadratic time and froze the daemon's loop for
+ * minutes: a finding of tests/fuzz/fuzz_ini.c).
+ */
+#define BIG_LINES 200000
+
+static char *
+big_text(const char *head, int sections)
+{
+	char *text = xmalloc(CFGFILE_MAX_SIZE), *p = text;
+	int i;
+
+	p += sprintf(p, "%s", head);
+	for (i = 0; i < BIG_LINES; i++)
+		p += sections ? sprintf(p, "[a%d]\n", i) :
+		    sprintf(p, "k%d = 1\n", i);
+	assert_true((size_t)(p - text) < CFGFILE_MAX_SIZE);
+	return text;
+}
+
+static void
+test_ini_big(void **state)
+{
+	struct cfgfile *cf;
+	char *text, *cause, *last;
+
+	(void)state;
+	text = big_text("", 0);
+	cf = ini(text, &cause);
+	assert_null(cf);
+	assert_non_null(strstr(cause, "t.ini:1: key 'k0' outside of an [app] "
+	    "section\n"));
+	assert_non_null(strstr(cause, "t.ini:100: key 'k99' outside"));
+	assert_null(strstr(cause, "'k100'"));
+	last = strrchr(cause, '\n');
+	assert_string_equal(last, "\nt.ini: 199900 more errors not shown");
+	free(cause);
+	free(text);
+
+	text = big_text("[a]\nk0 = again\n", 0);
+	cf = ini(text, &cause);
+	assert_null(cf);
+	assert_string_equal(cause, "t.ini:3: key 'k0' already set at line 2");
+	free(cause);
+	free(text);
+
+	text = big_text("[a]\n", 0);
+	cf = ini(text, &cause);
+	assert_non_null(cf);
+	assert_int_equal(cf->apps[0].nentries, BIG_LINES);
+	assert_int_equal(cfgfile_get(&cf->apps[0], "k199999")->line,
+	    BIG_LINES + 1);
+	assert_null(cfgfile_get(&cf->apps[0], "k200000"));
+	cfgfile_free(cf);
+	free(text);
+
+	text = big_text("", 1);
+	strcat(text, "[a123456]\n");
+	cf = ini(text, &cause);
+	assert_null(cf);
+	assert_string_equal(cause, "t.ini:200001: app [a123456] already "
+	    "declared at line 123457");
+	free(cause);
+	free(text);
 }
 
 static void
@@ -307,6 +377,7 @@ main(void)
 		cmocka_unit_test(test_ini_ok),
 		cmocka_unit_test(test_ini_errors),
 		cmocka_unit_test(test_ini_nul),
+		cmocka_unit_test(test_ini_big),
 		cmocka_unit_test(test_kind),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_ecosystem),
