@@ -138,7 +138,9 @@ triggers_cron_arm(struct triggers *tr)
 	    (uint64_t)ts.tv_nsec / 1000000;
 	if (wait > TRIGGERS_CRON_MAX_WAIT)
 		wait = TRIGGERS_CRON_MAX_WAIT;
-	uv_timer_start(&tr->cron_timer, triggers_cron_fire, wait, 0);
+	if (uv_timer_start(&tr->cron_timer, triggers_cron_fire, wait, 0) != 0)
+		log_warnx("%s: cron_restart timer could not start",
+		    tr->app->cfg.name);
 }
 
 static void
