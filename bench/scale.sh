@@ -94,7 +94,7 @@ DPID=$(cat "$CORRAL_HOME/corrald.pid")
 IDLE_FDS=$(nfds "$DPID")
 IDLE_RSS=$(rss_kib "$DPID")
 echo "corral $("$CORRAL" --version | awk '{print $2}'), $N apps of one instance (/bin/sleep)"
-echo "daemon idle: RSS $((IDLE_RSS / 1024)) MiB, $IDLE_FDS fds; $("$CORRAL" info | grep '^file descriptors')"
+echo "daemon idle: RSS $((IDLE_RSS / 1024)) MiB, $IDLE_FDS fds; $("$CORRAL" doctor | grep '^file descriptors')"
 
 t=$(now)
 "$CORRAL" start "$WORK/apps.json" >/dev/null || true

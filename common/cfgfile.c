@@ -139,6 +139,19 @@ cfgfile_errors(struct cfgfile *cf)
 	return out;
 }
 
+/*
+ * The array a of n elements of size sz, with room for one more: it doubles
+ * at each power of two, so that a file of many apps or keys is read in
+ * linear time (realloc may copy; ASan's always does).
+ */
+static void *
+cfgfile_grow(void *a, size_t n, size_t sz)
+{
+	if (n == 0 || (n & (n - 1)) == 0)
+		a = xreallocarray(a, n == 0 ? 1 : n * 2, sz);
+	return a;
+}
+
 static int
 cfgfile_is_app(const void *value, const void *arg)
 {
@@ -170,7 +183,7 @@ cfgfile_add_app(struct cfgfile *cf, const char *name, int line)
 {
 	struct cfgfile_app *app;
 
-	cf->apps = xreallocarray(cf->apps, cf->napps + 1, sizeof *cf->apps);
+	cf->apps = cfgfile_grow(cf->apps, cf->napps, sizeof *cf->apps);
 	app = &cf->apps[cf->napps++];
 	memset(app, 0, sizeof *app);
 	app->name = xstrdup(name);
@@ -196,7 +209,7 @@ cfgfile_add(struct cfgfile_app *app, const char *key, const char *value,
 {
 	struct cfgfile_entry *e;
 
-	app->entries = xreallocarray(app->entries, app->nentries + 1,
+	app->entries = cfgfile_grow(app->entries, app->nentries,
 	    sizeof *app->entries);
 	e = &app->entries[app->nentries++];
 	e->key = xstrdup(key);

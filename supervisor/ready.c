@@ -275,7 +275,7 @@ ready_timed_out(uv_timer_t *t)
 		ready_finish(w, 1, NULL);
 		return;
 	}
-	if (w->probe != NULL)
+	if (w->probe != NULL && w->last_error == NULL)
 		xasprintf(&reason, "not ready after %s (%s: no answer)", dur,
 		    w->what);
 	else if (w->last_error != NULL)
