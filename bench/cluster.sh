@@ -7,9 +7,12 @@
 #     corral -i 2 (daemon-held socket, nothing in the data path), under PM2
 #     cluster mode -i 2; ROUNDS interleaved rounds, the median is shown (the
 #     machine may be shared: one round says little);
-#  2. RELOADS reloads during a DURATION wrk run, with "Connection: close"
-#     and with keep-alive, counting every non-2xx answer and socket error,
-#     for corral -i 2, PM2 cluster -i 2 and PM2 fork mode;
+#  2. RELOADS reloads under wrk load, with "Connection: close" and with
+#     keep-alive, counting every non-2xx answer and socket error, for
+#     corral -i 2, PM2 cluster -i 2 and PM2 fork mode: wrk runs until every
+#     reload has finished (each reload command returns when it is done),
+#     with DURATION / (RELOADS + 1) seconds of load before each reload and
+#     after the last;
 #  3. a SIGKILLed instance (alone, so nobody else serves): the time from
 #     the replacement's spawn (corrald.log) to its first answer, for the C
 #     example (socket activation + sd_notify) and the Node example; also
@@ -17,10 +20,12 @@
 #
 # Usage: bench/cluster.sh   (BUILD=build-san to use another build; knobs:
 # DURATION=20 RELOADS=5 THREADS=2 CONNS=32 TPUT=5 ROUNDS=3 KILLS=5)
-# Needs wrk, node and PM2 (npm install --prefix /opt/pm2 pm2). Never run by
-# `make test`. Prints figures only; it asserts nothing.
+# Needs wrk and node; PM2 as bench/lib.sh says (PM2 is needed here). Never
+# run by `make test`. Prints figures only; it asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_TOP=$PWD
+. bench/lib.sh
 
 BUILD=${BUILD:-build}
 DURATION=${DURATION:-20}
@@ -30,29 +35,31 @@ CONNS=${CONNS:-32}
 TPUT=${TPUT:-5}
 ROUNDS=${ROUNDS:-3}
 KILLS=${KILLS:-5}
-PM2=${PM2:-/opt/pm2/node_modules/.bin/pm2}
 PY=/usr/bin/python3
 APP=$PWD/examples/node/app.js
 HELLO_C=$PWD/$BUILD/examples/corral-hello-c
 CORRAL=$PWD/$BUILD/corral
 
-for t in wrk node "$PM2" "$CORRAL" "$HELLO_C"; do
+for t in wrk node "$CORRAL" "$HELLO_C"; do
 	command -v "$t" >/dev/null || { echo "missing: $t" >&2; exit 1; }
 done
 
 WORK=$(mktemp -d /tmp/corral-bench.XXXXXX)
-export CORRAL_HOME=$WORK/corral PM2_HOME=$WORK/pm2
-mkdir -p "$CORRAL_HOME" "$PM2_HOME"
+export CORRAL_HOME=$WORK/corral
+mkdir -p "$CORRAL_HOME"
 DIRECT_PID=
+PM2=
 
 cleanup() {
 	set +e
 	[ -n "$DIRECT_PID" ] && kill "$DIRECT_PID" 2>/dev/null
 	"$CORRAL" kill >/dev/null 2>&1
-	"$PM2" kill >/dev/null 2>&1
+	bench_pm2_kill
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+bench_pm2 "$WORK"
+[ -n "$PM2" ] || { echo "bench: this comparison needs PM2" >&2; exit 1; }
 
 free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -92,24 +99,31 @@ report() {
 	    label, r[int((NR + 1) / 2)], all, f }'
 }
 
-# reloads NAME PORT HEADER CMD...: wrk for DURATION s, CMD run RELOADS times.
+# reloads NAME PORT HEADER CMD...: CMD run RELOADS times under wrk, each
+# one after DURATION / (RELOADS + 1) s of load and once the previous one has
+# returned (done); wrk stops that long after the last (SIGINT: it prints
+# its figures).
 reloads() {
 	local name=$1 port=$2 header=$3
 	shift 3
 	local hdr=()
 	[ -n "$header" ] && hdr=(-H "$header")
-	wrk -t"$THREADS" -c"$CONNS" -d"$DURATION"s "${hdr[@]}" \
+	wrk -t"$THREADS" -c"$CONNS" -d600s "${hdr[@]}" \
 	    "http://127.0.0.1:$port/" >"$WORK/reload.txt" 2>&1 &
-	local wrk_pid=$! gap
+	local wrk_pid=$! gap t0=$EPOCHREALTIME took
 	gap=$(( DURATION * 1000 / (RELOADS + 1) ))
+	gap=$(printf '%d.%03d' $((gap / 1000)) $((gap % 1000)))
 	for _ in $(seq 1 "$RELOADS"); do
-		sleep "$(printf '%d.%03d' $((gap / 1000)) $((gap % 1000)))"
+		sleep "$gap"
 		"$@" >/dev/null 2>&1 || echo "  (reload command failed)"
 	done
-	wait "$wrk_pid"
+	sleep "$gap"
+	kill -INT "$wrk_pid"
+	wait "$wrk_pid" || true
+	took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 	read -r rps err non2xx < <(wrk_sum "$WORK/reload.txt")
-	printf "  %-34s failed %5d  (socket errors %d, non-2xx %d; %s req/s)\n" \
-	    "$name" $((err + non2xx)) "$err" "$non2xx" "$rps"
+	printf "  %-34s failed %5d  (socket errors %d, non-2xx %d; %s req/s; %s s)\n" \
+	    "$name" $((err + non2xx)) "$err" "$non2xx" "$rps" "$took"
 }
 
 echo "corral cluster bench: $(nproc) CPUs, wrk -t$THREADS -c$CONNS," \
@@ -146,7 +160,7 @@ wait_http "$P"
 PM2F_PORT=$P
 
 echo
-echo "2. $RELOADS reloads during ${DURATION}s of load: failed requests"
+echo "2. $RELOADS reloads under load (wrk runs until the last is done): failed requests"
 for mode in "Connection: close" ""; do
 	label=${mode:-keep-alive}
 	reloads "corral -i 2, $label" "$CORRAL_PORT" "$mode" \

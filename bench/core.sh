@@ -3,10 +3,13 @@
 #
 # Benchmark of the core (issue #2); prints figures, asserts nothing.
 #
-#   bench/core.sh              # corral from ./build, PM2 from /opt/pm2
+#   bench/core.sh              # corral from ./build, PM2 as bench/lib.sh says
 #   BUILD=build-san bench/core.sh
 #   IDLE_SECS=60 SAMPLES=20 N=50 PM2=/path/to/pm2 bench/core.sh
-#   NO_PM2=1 bench/core.sh     # skip the PM2 reference figures
+#   PM2=0 bench/core.sh        # skip the PM2 reference figures
+#
+# PM2 runs with a private PM2_HOME (every pm2 call, `--version` included)
+# and is killed at the end.
 #
 # What is measured, and how:
 # - Daemon RSS: VmRSS of the daemon's pid (/proc/PID/status), idle with no
@@ -26,6 +29,11 @@
 #   spawn, execve and the program's start (static: no dynamic loader).  An
 #   upper bound of crash-to-exec, from SAMPLES consecutive crashes with
 #   restart_delay 0.
+# - Floors, from the same run: a trivial static program forked, exec'd and
+#   reaped (what any `ls` client costs at the least), and the crash-to-exec
+#   program run in a loop by a minimal parent that forks and execs the next
+#   one as soon as it has reaped the last (what any supervisor costs at the
+#   least).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,23 +43,22 @@ CORRAL=$BUILD/corral
 N=${N:-50}
 IDLE_SECS=${IDLE_SECS:-60}
 SAMPLES=${SAMPLES:-20}
-PM2=${PM2:-/opt/pm2/node_modules/.bin/pm2}
-[ -x "$PM2" ] || NO_PM2=1
+BENCH_TOP=$TOP
+. "$TOP/bench/lib.sh"
 
 [ -x "$CORRAL" ] || { echo "bench: $CORRAL missing (make first)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/corral-bench.XXXXXX)
 export CORRAL_HOME=$WORK/home
-PM2_DIR=$WORK/pm2
 cleanup() {
 	"$CORRAL" kill >/dev/null 2>&1 || true
-	if [ -z "${NO_PM2:-}" ]; then
-		PM2_HOME=$PM2_DIR "$PM2" kill >/dev/null 2>&1 || true
-	fi
+	bench_pm2_kill
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-unset PM2_HOME
+bench_pm2 "$WORK"
+NO_PM2=
+[ -n "$PM2" ] || NO_PM2=1
 
 # --- helpers -------------------------------------------------------------
 
@@ -60,12 +67,7 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 
-# median/min/max of numbers (one per line) in ms with 2 decimals
-stats() {
-	sort -n | awk '{ v[NR] = $1 } END {
-		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "median %.2f ms (min %.2f, max %.2f, n=%d)", m, v[1], v[NR], NR }'
-}
+stats() { bench_stats; }
 
 # wall time of a command in ms, SAMPLES times, one per line
 time_cmd() {
@@ -151,9 +153,8 @@ C_RSS0=$(rss_kib "$DPID")
 wait_until 60 corral_online "$N"
 
 if [ -z "${NO_PM2:-}" ]; then
-	export PM2_HOME=$PM2_DIR
 	"$PM2" ping >/dev/null 2>&1
-	PPID_=$(cat "$PM2_DIR/pm2.pid")
+	PPID_=$(cat "$PM2_HOME/pm2.pid")
 	sleep 1
 	P_RSS0=$(rss_kib "$PPID_")
 	{
@@ -165,7 +166,6 @@ if [ -z "${NO_PM2:-}" ]; then
 	} > "$WORK/app/ecosystem.config.js"
 	"$PM2" start "$WORK/app/ecosystem.config.js" >/dev/null 2>&1
 	wait_until 120 sh -c "[ \$('$PM2' jlist 2>/dev/null | grep -o '\"status\":\"online\"' | wc -l) -ge $N ]"
-	unset PM2_HOME
 fi
 
 sleep 11        # two stats periods of either daemon
@@ -181,7 +181,7 @@ C_T1=$(cpu_ticks "$DPID")
 per_min() { awk -v t="$1" -v hz="$HZ" -v s="$IDLE_SECS" 'BEGIN { printf "%.0f ms/min (tick %.0f ms)", t * 1000 / hz * 60 / s, 1000 / hz }'; }
 
 C_LS=$(time_cmd "$CORRAL" ls | stats)
-[ -z "${NO_PM2:-}" ] && P_LS=$(PM2_HOME=$PM2_DIR time_cmd "$PM2" ls | stats)
+[ -z "${NO_PM2:-}" ] && P_LS=$(time_cmd "$PM2" ls | stats)
 
 "$CORRAL" delete all >/dev/null
 CRASH_LOG=$WORK/crash.log "$CORRAL" start "$WORK/app/crasher" --name crasher \
@@ -191,7 +191,6 @@ wait_until 60 sh -c "[ \$(cat '$WORK/crash.log' 2>/dev/null | grep -c '^start') 
 C_CRASH=$(crash_deltas "$WORK/crash.log" | head -n "$SAMPLES" | stats)
 
 if [ -z "${NO_PM2:-}" ]; then
-	export PM2_HOME=$PM2_DIR
 	"$PM2" delete all >/dev/null 2>&1
 	cat > "$WORK/app/crasher.config.js" <<EOF
 module.exports = { apps: [{ name: 'crasher', script: '$WORK/app/crasher',
@@ -202,8 +201,12 @@ EOF
 	wait_until 60 sh -c "[ \$(cat '$WORK/pm2crash.log' 2>/dev/null | grep -c '^start') -gt $SAMPLES ]"
 	"$PM2" delete crasher >/dev/null 2>&1
 	P_CRASH=$(crash_deltas "$WORK/pm2crash.log" | head -n "$SAMPLES" | stats)
-	unset PM2_HOME
 fi
+
+bench_floor_build "$WORK"
+F_START=$("$WORK/floor" "$SAMPLES" "$WORK/nothing" | stats)
+CRASH_LOG=$WORK/floorcrash.log "$WORK/floor" $((SAMPLES + 1)) "$WORK/app/crasher" >/dev/null
+F_CRASH=$(crash_deltas "$WORK/floorcrash.log" | head -n "$SAMPLES" | stats)
 
 echo
 printf '%-40s %-46s %s\n' "figure" "corral" "PM2 $( [ -z "${NO_PM2:-}" ] && "$PM2" --version 2>/dev/null | tail -1)"
@@ -212,5 +215,7 @@ printf '%-40s %-46s %s\n' "daemon RSS, $N sleeping instances" "$(mib "$C_RSS50")
 printf '%-40s %-46s %s\n' "daemon CPU idle, $N instances, ${IDLE_SECS}s" "$(per_min $((C_T1 - C_T0)))  (target <= 100)" "${P_T0:+$(per_min $((P_T1 - P_T0)))}"
 printf '%-40s %-46s %s\n' "ls wall time ($N rows)" "$C_LS" "${P_LS:-}"
 printf '%-40s %-46s %s\n' "" "(target median <= 5 ms)" ""
+printf '%-40s %-46s %s\n' "  floor: fork+exec+reap, static no-op" "$F_START" ""
 printf '%-40s %-46s %s\n' "crash to replacement's start, delay 0" "$C_CRASH" "${P_CRASH:-}"
 printf '%-40s %-46s %s\n' "" "(target <= 5 ms)" ""
+printf '%-40s %-46s %s\n' "  floor: reap, fork, exec in a loop" "$F_CRASH" ""

@@ -6,34 +6,36 @@
 # the log files (counted once the daemon has written everything), the
 # daemon's CPU time during the run and its peak RSS (VmHWM), without and
 # with a timestamp per line, for corral and then for PM2 (from npm, run with
-# a private PM2_HOME and killed afterwards).
+# a private PM2_HOME and killed afterwards), and first the machine's floor:
+# the same writer piped into cat(1) writing the file.
 # Asserts nothing. Run from the top of the tree after `make`:
-#     bench/logs.sh        or   SECS=5 PM2=/opt/pm2/node_modules/.bin/pm2 bench/logs.sh
-# PM2= (empty) skips PM2.
+#     bench/logs.sh        or   SECS=5 PM2=/path/to/pm2 bench/logs.sh
+# PM2=0 skips PM2 (bench/lib.sh says how PM2 is found).
 set -eu
+BENCH_TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$BENCH_TOP/bench/lib.sh"
 
 BUILD=${BUILD:-build}
 SECS=${SECS:-10}
-PM2=${PM2-/opt/pm2/node_modules/.bin/pm2}
 CORRAL=$(cd "$BUILD" && pwd)/corral
 PY=/usr/bin/python3
 WORK=$(mktemp -d /tmp/corral-bench-logs.XXXXXX)
 CORRAL_HOME=$WORK/corral
-PM2_HOME=$WORK/pm2
-export CORRAL_HOME PM2_HOME
+export CORRAL_HOME
 
 cleanup() {
 	"$CORRAL" kill >/dev/null 2>&1 || true
-	if [ -n "$PM2" ] && [ -x "$PM2" ]; then
-		"$PM2" kill >/dev/null 2>&1 || true
-	fi
+	bench_pm2_kill
+	[ -s "$WORK/writer.pid" ] && kill "$(cat "$WORK/writer.pid")" 2>/dev/null
 	rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
+bench_pm2 "$WORK"
 
 # The writer: 100-byte lines, flat out, for SECS seconds, then it idles.
 cat > "$WORK/writer.py" <<EOF
 import os, sys, time
+open("$WORK/writer.pid", "w").write(str(os.getpid()))
 line = b"x" * 90
 block = b"".join(b"%08d %s\n" % (i, line) for i in range(640))
 end = time.monotonic() + $SECS
@@ -100,6 +102,19 @@ run_corral() {
 	"$CORRAL" kill >/dev/null
 }
 
+# The floor: the writer's pipe read by cat(1), which writes the file.
+run_floor() {
+	rm -rf "$WORK/floor" "$WORK/written" "$WORK/writer.pid"
+	mkdir "$WORK/floor"
+	t0=$($PY -c 'import time; print(time.monotonic())')
+	$PY "$WORK/writer.py" | cat > "$WORK/floor/w-out.log" &
+	cpid=$!
+	measure "floor: pipe | cat > file" "$cpid" "$(cpu "$cpid")" \
+	    "$WORK/floor/w-out.log"
+	{ kill "$(cat "$WORK/writer.pid")"; wait "$cpid" || true; } 2>/dev/null
+	rm -f "$WORK/writer.pid"
+}
+
 run_pm2() {
 	label=$1
 	shift
@@ -116,12 +131,13 @@ run_pm2() {
 }
 
 echo "100-byte lines flat out for $SECS s ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
+run_floor
 run_corral "plain"
 run_corral "--time" --time
-if [ -n "$PM2" ] && [ -x "$PM2" ]; then
+if [ -n "$PM2" ]; then
 	echo "PM2 $("$PM2" --version 2>/dev/null | tail -1)"
 	run_pm2 "plain"
 	run_pm2 "--time" --time
 else
-	echo "PM2 skipped (not at '$PM2')"
+	echo "PM2 skipped"
 fi

@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: ISC
+#
+# Sourced by the benchmarks (POSIX sh): how they find PM2 without ever
+# touching the user's ~/.pm2, and the machine's floors they print beside
+# corral's figures.  The sourcing script sets BENCH_TOP (the tree's top)
+# before sourcing.
+#
+# PM2: `PM2=0` skips the PM2 figures; `PM2=/path/to/pm2` uses that one;
+# otherwise pm2@7.0.4 from NPM_DIR (default build/npm), installed there with
+# npm when missing (no npm: PM2 is skipped, with a message).
+
+# bench_pm2 WORK: exports PM2_HOME=WORK/pm2 (every pm2 call of the script
+# runs there, `pm2 --version` included), then sets PM2 to the pm2 command,
+# or to "" when PM2 is skipped.
+bench_pm2() {
+	PM2_HOME=$1/pm2
+	export PM2_HOME
+	mkdir -p "$PM2_HOME"
+	[ "${NO_PM2:-}" = 1 ] && PM2=0
+	case ${PM2:-} in
+	0)
+		PM2=
+		return 0 ;;
+	?*)
+		[ -x "$PM2" ] && return 0
+		echo "bench: PM2=$PM2 is not an executable" >&2
+		exit 1 ;;
+	esac
+	bench_npm_dir=${NPM_DIR:-$BENCH_TOP/build/npm}
+	PM2=$bench_npm_dir/node_modules/.bin/pm2
+	[ -x "$PM2" ] && return 0
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "bench: no npm to install PM2: PM2 figures skipped" >&2
+		PM2=
+		return 0
+	fi
+	mkdir -p "$bench_npm_dir"
+	npm install --no-audit --no-fund --prefix "$bench_npm_dir" \
+	    pm2@7.0.4 >/dev/null
+}
+
+# bench_pm2_kill: ends the private PM2 daemon, if any.
+bench_pm2_kill() {
+	[ -n "${PM2:-}" ] || return 0
+	"$PM2" kill >/dev/null 2>&1 || true
+}
+
+# bench_floor_build WORK: compiles WORK/floor, a program that runs a
+# command SAMPLES times in a row, each one forked and exec'd as soon as
+# the previous one has been reaped (what a supervisor does at the least),
+# and prints each run's wall time in ms (fork to reaped), one per line.
+bench_floor_build() {
+	cat > "$1/floor.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+int main(int argc, char **argv)
+{
+	int i, n = argc > 2 ? atoi(argv[1]) : 0, status;
+	double t0;
+	pid_t pid;
+
+	for (i = 0; i < n; i++) {
+		t0 = now();
+		if ((pid = fork()) == -1)
+			return 1;
+		if (pid == 0) {
+			execv(argv[2], argv + 2);
+			_exit(127);
+		}
+		if (waitpid(pid, &status, 0) == -1)
+			return 1;
+		printf("%.3f\n", now() - t0);
+	}
+	return 0;
+}
+EOF
+	cc -O2 -o "$1/floor" "$1/floor.c"
+	printf 'int main(void) { return 0; }\n' > "$1/nothing.c"
+	cc -O2 -static -o "$1/nothing" "$1/nothing.c" 2>/dev/null ||
+	    cc -O2 -o "$1/nothing" "$1/nothing.c"
+}
+
+# bench_stats: median/min/max of numbers (one per line), in ms.
+bench_stats() {
+	sort -n | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "no samples"; exit }
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "median %.2f ms (min %.2f, max %.2f, n=%d)", m, v[1], v[NR], NR }'
+}
