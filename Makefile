@@ -50,7 +50,8 @@ CTL_SRC = $(filter-out ctl/main.c,$(wildcard ctl/*.c))
 CLIENT_SRC = $(wildcard client/*.c)
 MON_SRC = $(filter-out monitor/main.c,$(wildcard monitor/*.c))
 EXEC_SRC = $(wildcard exec/*.c)
-KEEPER_SRC = $(wildcard keeper/*.c) $(wildcard common/kproto*.c)
+KEEPER_SRC = $(wildcard keeper/*.c) $(wildcard common/kproto*.c) \
+	common/privswitch.c
 PRELOAD_SRC = $(wildcard preload/*.c)
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 
@@ -121,7 +122,7 @@ $(BUILD)/obj/keeper/%.o: keeper/%.c $(FLAGS_STAMP)
 
 $(BUILD)/obj/exec/%.o: exec/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP -c $< -o $@
+	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -Icommon -MMD -MP -c $< -o $@
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 	@rm -f $@
@@ -160,7 +161,8 @@ $(BUILD)/corral: $(call obj,ctl/main.c) $(LIBCTL) $(LIBCLIENT) $(LIBCOMMON)
 $(MONIT): $(call obj,monitor/main.c) $(LIBMON) $(LIBCLIENT) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(MONIT_LIBS)
 
-$(BUILD)/corral-exec: $(call obj,$(EXEC_SRC))
+# corral-exec links libc and the privilege drop it shares with corrald.
+$(BUILD)/corral-exec: $(call obj,$(EXEC_SRC) common/privswitch.c)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^
 
 # corral-keeper links libc only, statically (its RSS), but dynamically in

@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "keeper.h"
+#include "privswitch.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -104,23 +104,17 @@ child_fds(const struct spawn_child_args *a, int *report)
 	return 0;
 }
 
+/* The engine's identity drop: privswitch(), as corrald and corral-exec. */
 static int
 child_privs(const struct kproto_spawn *s, int *stage)
 {
-	*stage = ST_GROUPS;
-	if (setgroups(s->ngroups, s->groups) == -1)
-		return -1;
-	*stage = ST_GID;
-	if (setgid(s->gid) == -1)
-		return -1;
-	*stage = ST_UID;
-	if (setuid(s->uid) == -1)
-		return -1;
-	if (s->uid != 0 && (setuid(0) != -1 || geteuid() == 0)) {
-		errno = EPERM;
-		return -1;
-	}
-	return 0;
+	int step;
+
+	if (privswitch(s->uid, s->gid, s->groups, s->ngroups, &step) == 0)
+		return 0;
+	*stage = step == PRIVSWITCH_GROUPS ? ST_GROUPS :
+	    step == PRIVSWITCH_GID ? ST_GID : ST_UID;
+	return -1;
 }
 
 /* envp with name=value put first in place of any earlier name=. */

@@ -113,6 +113,30 @@ cgroup_file_u64(const char *dir, const char *file, uint64_t *value)
 	return 0;
 }
 
+/*
+ * The memory in use, from dir's usage file, less the inactive file cache
+ * (inactive_key of memory.stat) when want has CGROUP_FILESTAT, into u: v1
+ * and v2 differ only in the names.
+ */
+void
+cgroup_file_memory(const char *dir, const char *usage,
+    const char *inactive_key, int want, struct cgroup_usage *u)
+{
+	uint64_t	 v, inactive;
+
+	if (cgroup_file_u64(dir, usage, &v) != 0)
+		return;
+	if ((want & CGROUP_FILESTAT) && cgroup_file_key(dir, "memory.stat",
+	    inactive_key, &inactive) == 0) {
+		u->inactive_file = inactive;
+		u->flags |= CGROUP_FILESTAT;
+		if (inactive < v)
+			v -= inactive;
+	}
+	u->memory = v;
+	u->flags |= CGROUP_MEMORY;
+}
+
 /* Finds "key N" in a flat keyed file (memory.events, cpu.stat, ...). */
 int
 cgroup_file_key(const char *dir, const char *file, const char *key,

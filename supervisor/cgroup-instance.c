@@ -42,8 +42,6 @@ cgroup_hier_with(const struct cgroup_root *root, int bit)
 /* Busy instance cgroups (a reload's old process) get <index>.<gen>. */
 #define CGROUP_MAX_GEN 8
 
-static struct cgroup *cgroup_open(struct cgroup_root *, const char *, int,
-    int, char **);
 static int cgroup_open_dirs(struct cgroup *, char **);
 
 /*
@@ -63,21 +61,6 @@ static int cgroup_open_dirs(struct cgroup *, char **);
 struct cgroup *
 cgroup_create(struct cgroup_root *root, const char *app, int instance,
     char **cause)
-{
-	return cgroup_open(root, app, instance, 0, cause);
-}
-
-/* The same, keeping its processes: a re-exec'd daemon adopts them. */
-struct cgroup *
-cgroup_adopt(struct cgroup_root *root, const char *app, int instance,
-    char **cause)
-{
-	return cgroup_open(root, app, instance, 1, cause);
-}
-
-static struct cgroup *
-cgroup_open(struct cgroup_root *root, const char *app, int instance,
-    int adopt, char **cause)
 {
 	struct cgroup	*cg;
 	int		 gen, error;
@@ -110,7 +93,7 @@ cgroup_open(struct cgroup_root *root, const char *app, int instance,
 			cgroup_destroy(cg);
 			return NULL;
 		}
-		if (adopt || cgroup_is_empty(cg))
+		if (cgroup_is_empty(cg))
 			return cg;
 	}
 	xasprintf(cause, "the cgroups of %s/%d are all busy", app, instance);
@@ -187,7 +170,8 @@ cgroup_destroy(struct cgroup *cg)
 
 /*
  * The cgroup.procs files a child waits to be listed in before it execs
- * (the --wait arguments of corral-exec).  Free with cgroup_join_files_free().
+ * (a spawn plan's cgroup_procs: corral-exec's --wait arguments).  Free
+ * with cgroup_join_files_free().
  */
 char **
 cgroup_join_files(const struct cgroup *cg, size_t *n)
@@ -211,37 +195,6 @@ cgroup_join_files_free(char **files, size_t n)
 	for (i = 0; i < n; i++)
 		free(files[i]);
 	free(files);
-}
-
-/*
- * Returns "exec OPT F... -- argv..." or, when argv already runs exec
- * (cluster mode), "exec OPT F... <the rest of argv>" (OPT: --wait, the
- * daemon moves the child with cgroup_join()).  Takes over argv (a
- * NULL-terminated array of strings from xmalloc); copies files.
- */
-char **
-cgroup_exec_argv(char **argv, const char *exec, const char *opt,
-    char **files, size_t nfiles)
-{
-	char	**nargv;
-	size_t	  nold, i, n = 0;
-	int	  wrapped;
-
-	for (nold = 0; argv[nold] != NULL; nold++)
-		;
-	wrapped = nold > 0 && strcmp(argv[0], exec) == 0;
-	nargv = xcalloc(nold + 2 * nfiles + 3, sizeof *nargv);
-	nargv[n++] = wrapped ? argv[0] : xstrdup(exec);
-	for (i = 0; i < nfiles; i++) {
-		nargv[n++] = xstrdup(opt);
-		nargv[n++] = xstrdup(files[i]);
-	}
-	if (!wrapped)
-		nargv[n++] = xstrdup("--");
-	for (i = wrapped ? 1 : 0; i < nold; i++)
-		nargv[n++] = argv[i];
-	free(argv);
-	return nargv;
 }
 
 /* Moves pid (all its threads) into the instance's cgroups. */

@@ -210,23 +210,13 @@ cgroup_v1_read_usage(const struct cgroup *cg, struct cgroup_usage *u,
     int want)
 {
 	char		*dir;
-	uint64_t	 v, inactive;
+	uint64_t	 v;
 
 	if ((want & (CGROUP_MEMORY | CGROUP_KILL)) &&
 	    (dir = cgroup_dir_for(cg, CGROUP_MEMORY)) != NULL) {
-		if ((want & CGROUP_MEMORY) &&
-		    cgroup_file_u64(dir, "memory.usage_in_bytes", &v) == 0) {
-			if ((want & CGROUP_FILESTAT) && cgroup_file_key(dir,
-			    "memory.stat", "total_inactive_file",
-			    &inactive) == 0) {
-				u->inactive_file = inactive;
-				u->flags |= CGROUP_FILESTAT;
-				if (inactive < v)
-					v -= inactive;
-			}
-			u->memory = v;
-			u->flags |= CGROUP_MEMORY;
-		}
+		if (want & CGROUP_MEMORY)
+			cgroup_file_memory(dir, "memory.usage_in_bytes",
+			    "total_inactive_file", want, u);
 		if ((want & CGROUP_KILL) && cgroup_file_key(dir,
 		    "memory.oom_control", "oom_kill", &v) == 0)
 			u->oom_kills = v;

@@ -308,24 +308,15 @@ cgroup_v2_read_usage(const struct cgroup *cg, struct cgroup_usage *u,
     int want)
 {
 	char		*dir = cgroup_path(cg);
-	uint64_t	 v, inactive;
+	uint64_t	 v;
 	int		 error = 0;
 
 	if ((want & CGROUP_CPUACCT) && (error = cgroup_file_key(dir,
 	    "cpu.stat", "usage_usec", &u->cpu_usec)) == 0)
 		u->flags |= CGROUP_CPUACCT;
-	if ((want & CGROUP_MEMORY) &&
-	    cgroup_file_u64(dir, "memory.current", &v) == 0) {
-		if ((want & CGROUP_FILESTAT) && cgroup_file_key(dir,
-		    "memory.stat", "inactive_file", &inactive) == 0) {
-			u->inactive_file = inactive;
-			u->flags |= CGROUP_FILESTAT;
-			if (inactive < v)
-				v -= inactive;
-		}
-		u->memory = v;
-		u->flags |= CGROUP_MEMORY;
-	}
+	if (want & CGROUP_MEMORY)
+		cgroup_file_memory(dir, "memory.current", "inactive_file", want,
+		    u);
 	if ((want & CGROUP_KILL) &&
 	    cgroup_file_key(dir, "memory.events", "oom_kill", &v) == 0)
 		u->oom_kills = v;

@@ -124,16 +124,14 @@ void cgroup_root_pending_drop(struct cgroup_root *, const char *);
 const char *cgroup_backend_name(enum cgroup_backend);
 const char *cgroup_root_top(const struct cgroup_root *);
 json_t *cgroup_root_info(const struct cgroup_root *);
+
+/* cgroup-instance.c */
 struct cgroup *cgroup_create(struct cgroup_root *, const char *, int,
-    char **);
-struct cgroup *cgroup_adopt(struct cgroup_root *, const char *, int,
     char **);
 void cgroup_free(struct cgroup *);
 int cgroup_destroy(struct cgroup *);
 char **cgroup_join_files(const struct cgroup *, size_t *);
 void cgroup_join_files_free(char **, size_t);
-char **cgroup_exec_argv(char **, const char *, const char *, char **,
-    size_t);
 int cgroup_join(const struct cgroup *, pid_t);
 char *cgroup_path(const struct cgroup *);
 char *cgroup_dir_for(const struct cgroup *, int);
@@ -186,6 +184,8 @@ int cgroup_file_write(const char *, const char *, const char *, ...)
 ssize_t cgroup_file_read(const char *, const char *, char *, size_t);
 int cgroup_file_u64(const char *, const char *, uint64_t *);
 int cgroup_file_key(const char *, const char *, const char *, uint64_t *);
+void cgroup_file_memory(const char *, const char *, const char *, int,
+    struct cgroup_usage *);
 int cgroup_file_exists(const char *, const char *);
 char *cgroup_slurp(const char *);
 int cgroup_mkdirs(const char *, const char *);

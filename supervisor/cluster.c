@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Cluster mode wired into the daemon: an app's held sockets and readiness
- * spec, what a spawn gets from them (corral-exec for LISTEN_PID, the
- * sockets as fds 3.., the socket-activation variables, NOTIFY_SOCKET, the
- * preload library, given to corral-exec, which puts it in LD_PRELOAD for
- * the app only; a per-instance port), the readiness wait of each
+ * spec, what a spawn plan gets from them (LISTEN_PID, the sockets as fds
+ * 3.., the socket-activation variables, NOTIFY_SOCKET, the preload
+ * library, which corral-exec puts in LD_PRELOAD for the app only; a
+ * per-instance port), the readiness wait of each
  * started process, and the daemon's notify socket, whose messages are
  * matched to instances by sender pid (or its process group, for apps
  * started through a shell).
@@ -22,36 +22,7 @@
 
 static struct notify cluster_notify;
 static int cluster_notify_open;
-static char *cluster_exec_path;
 static char *cluster_preload_path;
-
-/*
- * A helper program or library: next to corrald (the build tree), else in
- * CORRAL_LIBDIR (installed). NULL if neither exists.
- */
-char *
-cluster_helper(const char *name)
-{
-	char self[PATH_MAX], *slash, *path;
-	ssize_t n;
-
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			xasprintf(&path, "%s/%s", self, name);
-			if (access(path, R_OK) == 0)
-				return path;
-			free(path);
-		}
-	}
-	xasprintf(&path, "%s/%s", CORRAL_LIBDIR, name);
-	if (access(path, R_OK) == 0)
-		return path;
-	free(path);
-	return NULL;
-}
 
 static struct instance *
 cluster_find_pid(pid_t pid)
@@ -110,9 +81,8 @@ cluster_init(char **cause)
 	char *path;
 	int r;
 
-	cluster_exec_path = cluster_helper("corral-exec");
-	cluster_preload_path = cluster_helper("libcorral-preload.so");
-	if (cluster_exec_path == NULL)
+	cluster_preload_path = paths_own("libcorral-preload.so", R_OK);
+	if (spawn_exec_path() == NULL)
 		log_warnx("corral-exec not found: LISTEN_PID cannot be set");
 	if (cluster_preload_path == NULL)
 		log_warnx("libcorral-preload.so not found: apps must use "
@@ -134,9 +104,8 @@ cluster_shutdown(void)
 		cluster_notify_open = 0;
 		notify_close(&cluster_notify, NULL);
 	}
-	free(cluster_exec_path);
 	free(cluster_preload_path);
-	cluster_exec_path = cluster_preload_path = NULL;
+	cluster_preload_path = NULL;
 }
 
 /* Opens what listen_bound lists, as far as it goes (bindreq.c binds the
@@ -228,28 +197,6 @@ cluster_app_close(struct app *app)
 	ready_spec_clear(&app->ready);
 }
 
-/* Checks the settings of cluster mode without opening anything. */
-int
-cluster_check_config(const struct app_config *c, char **cause)
-{
-	struct listener l;
-	struct ready_spec r;
-	size_t i;
-
-	if (c->ready != NULL) {
-		if (ready_parse(c->ready, &r, cause) == -1)
-			return -1;
-		ready_spec_clear(&r);
-	}
-	for (i = 0; i < json_array_size(c->listen); i++) {
-		if (listener_parse(json_string_value(json_array_get(c->listen,
-		    i)), c->name, &l, cause) == -1)
-			return -1;
-		listener_clear(&l);
-	}
-	return 0;
-}
-
 static void
 cluster_env_increment(struct instance *inst, json_t *env)
 {
@@ -274,47 +221,22 @@ cluster_env_increment(struct instance *inst, json_t *env)
 	    json_sprintf("%lld", base + inst->index));
 }
 
-/* corral-exec [--preload LIB] --listen-pid -- PATH [ARG]... */
-static char **
-cluster_wrap_argv(char **argv, const char *preload)
-{
-	char **v;
-	size_t n = 0, i, k = 0;
-
-	while (argv[n] != NULL)
-		n++;
-	v = xcalloc(n + 6, sizeof *v);
-	v[k++] = xstrdup(cluster_exec_path);
-	if (preload != NULL) {
-		v[k++] = xstrdup("--preload");
-		v[k++] = xstrdup(preload);
-	}
-	v[k++] = xstrdup("--listen-pid");
-	v[k++] = xstrdup("--");
-	for (i = 0; i < n; i++)
-		v[k + i] = argv[i];
-	free(argv);
-	return v;
-}
-
 /*
  * What a spawn of inst needs from cluster mode: variables set in env (an
- * object, applied over the app's environment), argv wrapped in corral-exec
- * when sockets are passed or may be bound on demand, the sockets as stdio
- * entries 3.. and then the control channel (ctlchan.c) for apps whose
- * bind() the preload library serves (stdio has room for
- * CLUSTER_MAX_LISTENERS + 1). Returns the number of stdio entries, or -1
- * with *cause set.
+ * object, applied over the app's environment); and in plan, when sockets
+ * are passed or may be bound on demand, LISTEN_PID, the preload library,
+ * the sockets as fds 3.. and then the control channel (ctlchan.c) for
+ * apps whose bind() the preload library serves (plan->fds has room for
+ * CLUSTER_MAX_LISTENERS + 1). Returns 0, or -1 with *cause set.
  */
 int
 cluster_spawn_prepare(struct instance *inst, struct child *child, json_t *env,
-    char ***argv, uv_stdio_container_t *stdio, char **cause)
+    struct spawn_plan *plan, char **cause)
 {
 	struct app *app = inst->app;
-	const char *preload = NULL;
 	char *why = NULL;
 	size_t i;
-	int ctlfd, n;
+	int ctlfd;
 
 	if (cluster_app_open(app, cause) == -1)
 		return -1;
@@ -328,30 +250,22 @@ cluster_spawn_prepare(struct instance *inst, struct child *child, json_t *env,
 	cluster_env_increment(inst, env);
 	if (app->nlisteners == 0 && !pm2compat_cluster(&app->cfg))
 		return 0;
-	if (cluster_exec_path == NULL) {
-		*cause = xstrdup("corral-exec is missing");
-		return -1;
-	}
-	if (app->cfg.preload)
-		preload = cluster_preload_path;
-	*argv = cluster_wrap_argv(*argv, preload);
-	for (i = 0; i < app->nlisteners; i++) {
-		stdio[i].flags = UV_INHERIT_FD;
-		stdio[i].data.fd = app->listeners[i].fd;
-	}
-	n = (int)app->nlisteners;
-	if (preload == NULL)
-		return n;
+	plan->listen_pid = 1;
+	for (i = 0; i < app->nlisteners; i++)
+		plan->fds[plan->nfds++] = app->listeners[i].fd;
+	if (!app->cfg.preload || cluster_preload_path == NULL)
+		return 0;
+	plan->preload = cluster_preload_path;
 	if ((ctlfd = ctlchan_open(child, &why)) == -1) {
 		log_warnx("%s[%d]: no control channel: %s", app->cfg.name,
 		    inst->index, why);
 		free(why);
-		return n;
+		return 0;
 	}
-	stdio[n].flags = UV_INHERIT_FD;
-	stdio[n].data.fd = ctlfd;
-	json_object_set_new(env, "CORRAL_CONTROL_FD", json_sprintf("%d", 3 + n));
-	return n + 1;
+	json_object_set_new(env, "CORRAL_CONTROL_FD",
+	    json_sprintf("%zu", 3 + plan->nfds));
+	plan->fds[plan->nfds++] = ctlfd;
+	return 0;
 }
 
 static void

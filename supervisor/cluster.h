@@ -112,15 +112,14 @@ int cpus_available(void);
 struct app;
 struct app_config;
 struct instance;
-char *cluster_helper(const char *);
 int cluster_init(char **);
 void cluster_shutdown(void);
 int cluster_app_open(struct app *, char **);
 void cluster_app_close(struct app *);
-int cluster_check_config(const struct app_config *, char **);
 struct child;
+struct spawn_plan;
 int cluster_spawn_prepare(struct instance *, struct child *, json_t *,
-    char ***, uv_stdio_container_t *, char **);
+    struct spawn_plan *, char **);
 void cluster_spawned(struct instance *, json_t *);
 void cluster_exited(struct instance *);
 

@@ -30,6 +30,7 @@
 #include "cron.h"
 #include "hmap.h"
 #include "momentfmt.h"
+#include "spawn.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -308,7 +309,10 @@ void app_delete_ids(const int *, size_t, int);
 /* instance.c */
 struct instance *instance_create(struct app *, int);
 void instance_free(struct instance *);
-int instance_spawn(struct instance *, char **);
+struct child *child_create(struct instance *);
+void child_abort(struct child *, int);
+void child_exited(uv_process_t *, int64_t, int);
+void child_read_start(struct child *);
 void instance_kill(struct instance *, int);
 void instance_kill_group(struct instance *, int);
 void instance_close_pipes(void);
@@ -370,18 +374,20 @@ void monit_conn_gone(struct conn *);
 /* limits.c */
 void limits_init(void);
 void limits_shutdown(void);
-int limits_spawn(struct instance *, struct child *, char ***, char **,
+int limits_spawn(struct instance *, struct child *, struct spawn_plan *,
     char **);
 void limits_spawn_failed(struct child *);
 int limits_spawned(struct child *, char **);
 void limits_exited(struct instance *, struct child *);
 int limits_kill(struct instance *, int);
-void limits_sample(struct instance *);
-void limits_refresh(uint64_t);
-void limits_tick(void);
 int limits_apply(struct app *, char **);
 json_t *limits_describe(struct instance *);
 json_t *limits_info(void);
+
+/* limits-sample.c */
+void limits_sample(struct instance *);
+void limits_refresh(uint64_t);
+void limits_tick(void);
 
 /* cmd.c */
 const struct cmd_entry *cmd_find(const char *);
@@ -442,7 +448,7 @@ struct triggers;
 int triggers_check(const struct app_config *, char **);
 void triggers_start(struct app *);
 void triggers_stop(struct app *);
-char **triggers_spawn(struct app *, uv_process_options_t *, char **);
+void triggers_spawn(struct app *, struct spawn_plan *);
 void triggers_describe(const struct app *, json_t *);
 
 /* watch.c */

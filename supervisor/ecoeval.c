@@ -280,8 +280,8 @@ ecoeval_start(const char *path, const char *shown, const char *cwd,
 	json_t *own = NULL;
 	int rc;
 
-	if (ecoeval_loader == NULL &&
-	    (ecoeval_loader = cluster_helper("corral-ecosystem.js")) == NULL) {
+	if (ecoeval_loader == NULL && (ecoeval_loader =
+	    paths_own("corral-ecosystem.js", R_OK)) == NULL) {
 		xasprintf(cause, "%s: corral-ecosystem.js is not installed",
 		    shown);
 		return -1;

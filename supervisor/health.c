@@ -122,35 +122,41 @@ health_probe_done(void *arg, int ok, const char *why)
 		health_result(hc, ok, why != NULL ? why : "");
 }
 
-/* Starts an exec: check: /bin/sh -c CMD as the app's user, in its cwd. */
+/*
+ * Starts an exec: check: /bin/sh -c CMD as the app's user (through
+ * corral-exec, as the app's processes: spawn.c), in its cwd.
+ */
 static void
 health_exec(struct health_check *hc)
 {
 	struct instance *inst = hc->inst;
 	struct app_config *c = &inst->app->cfg;
+	struct spawn_plan plan;
 	uv_process_options_t o;
 	json_t *extra = json_deep_copy(hc->env);
-	char *script, **envp, *cause = NULL;
+	char *script, **wrapped, *cause = NULL;
 	char sh[] = "/bin/sh", dash_c[] = "-c", *argv[4];
 
 	json_object_set_new(extra, "CORRAL_PID", json_sprintf("%d",
 	    inst->pid));
-	envp = appcfg_envp(c, inst->index, inst->id, extra);
+	memset(&plan, 0, sizeof plan);
+	plan.cgroup_dirfd = -1;
+	plan.envp = appcfg_envp(c, inst->index, inst->id, extra);
 	json_decref(extra);
 	xasprintf(&script, "exec 2>&1\n%s", hc->spec.cmd);
 	argv[0] = sh;
 	argv[1] = dash_c;
 	argv[2] = script;
 	argv[3] = NULL;
+	plan.argv = argv;
+	plan.cwd = c->cwd;
+	triggers_spawn(inst->app, &plan);
 	memset(&o, 0, sizeof o);
-	o.file = argv[0];
-	o.args = argv;
-	o.cwd = c->cwd;
-	envp = triggers_spawn(inst->app, &o, envp);
-	o.env = envp;
-	hc->exec = probe_exec_start(D.loop, &o, hc->timeout, health_probe_done,
-	    hc, &cause);
-	appcfg_strv_free(envp);
+	if (spawn_plan_options(&plan, &o, &wrapped, &cause) == 0)
+		hc->exec = probe_exec_start(D.loop, &o, hc->timeout,
+		    health_probe_done, hc, &cause);
+	appcfg_strv_free(wrapped);
+	appcfg_strv_free(plan.envp);
 	free(script);
 	if (hc->exec == NULL) {
 		health_result(hc, 0, cause);

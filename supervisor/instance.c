@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Instances and the processes they spawn: uv_spawn in a new session (so the
- * instance is a process group), stdout and stderr read through pipes and cut
- * into lines, the exit callback that feeds the state machine, and killing
- * the main process or the whole group.
+ * Instances and their processes (spawn.c starts them): stdout and stderr
+ * read through pipes and cut into lines, the exit callback that feeds the
+ * state machine, and killing the main process or the whole group.
  */
 #include <errno.h>
 #include <signal.h>
@@ -149,7 +148,8 @@ child_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	uv_close((uv_handle_t *)s, child_pipe_closed);
 }
 
-static void
+/* The exit callback of every instance's process (spawn.c). */
+void
 child_exited(uv_process_t *proc, int64_t status, int term_signal)
 {
 	struct child *child = proc->data;
@@ -187,7 +187,8 @@ child_init_pipe(struct child *child, struct logpipe *lp, int stream)
 	linebuf_init(&lp->lb, LOG_LINE_MAX);
 }
 
-static struct child *
+/* The child of a spawn of inst: its log pipes, not yet its process. */
+struct child *
 child_create(struct instance *inst)
 {
 	struct child *child = xcalloc(1, sizeof *child);
@@ -205,7 +206,7 @@ child_create(struct instance *inst)
 }
 
 /* No process came of it: the handles go, then the child. */
-static void
+void
 child_abort(struct child *child, int proc_initialized)
 {
 	ctlchan_close(child);
@@ -220,113 +221,18 @@ child_abort(struct child *child, int proc_initialized)
 	uv_close((uv_handle_t *)&child->err.pipe, child_pipe_closed);
 }
 
-static void
-child_options(struct child *child, uv_process_options_t *o,
-    uv_stdio_container_t *stdio, int nsock)
+/* The process runs: its output is read from now on. */
+void
+child_read_start(struct child *child)
 {
-	memset(o, 0, sizeof *o);
-	stdio[0].flags = UV_IGNORE;
-	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[1].data.stream = (uv_stream_t *)&child->out.pipe;
-	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[2].data.stream = (uv_stream_t *)&child->err.pipe;
-	o->exit_cb = child_exited;
-	o->cwd = child->app->cfg.cwd;
-	o->flags = UV_PROCESS_DETACHED;
-	o->stdio_count = 3 + nsock;
-	o->stdio = stdio;
-	child->proc.data = child;
-}
+	int r;
 
-/*
- * Runs the process; the child is the instance's once this returns 0.
- * Returns -1 with *cause set when no process runs for the instance (a
- * process that could not join its cgroup is killed and forgotten), -2
- * when the daemon lacked descriptors, processes or memory for it.
- */
-static int
-child_start(struct instance *inst, struct child *child, char **argv,
-    char **envp, uv_stdio_container_t *stdio, int nsock, char **cause)
-{
-	uv_process_options_t o;
-	int rc;
-
-	if (limits_spawn(inst, child, &argv, envp, cause) == -1) {
-		appcfg_strv_free(argv);
-		appcfg_strv_free(envp);
-		child_abort(child, 0);
-		return -1;
-	}
-	child_options(child, &o, stdio, nsock);
-	o.file = argv[0];
-	o.args = argv;
-	o.env = envp = triggers_spawn(inst->app, &o, envp);
-	rc = uv_spawn(D.loop, &child->proc, &o);
-	appcfg_strv_free(argv);
-	appcfg_strv_free(envp);
-	if (rc != 0) {
-		*cause = xstrdup(uv_strerror(rc));
-		child_abort(child, 1);
-		/* Out of descriptors, processes or memory: the daemon's lack. */
-		return rc == UV_EMFILE || rc == UV_ENFILE || rc == UV_EAGAIN ||
-		    rc == UV_ENOMEM ? -2 : -1;
-	}
-	child->pid = child->proc.pid;
-	ctlchan_spawned(child);
-	nodeipc_spawned(child);
-	uv_read_start((uv_stream_t *)&child->out.pipe, daemon_alloc, child_read);
-	uv_read_start((uv_stream_t *)&child->err.pipe, daemon_alloc, child_read);
-	if ((rc = limits_spawned(child, cause)) != 0) {
-		child->inst = NULL;
-		return rc;
-	}
-	return 0;
-}
-
-/*
- * Starts the instance's process. Returns 0, or -1 with *cause set on
- * failure, -2 (and *cause) when the daemon itself lacked a resource.
- */
-int
-instance_spawn(struct instance *inst, char **cause)
-{
-	struct app *app = inst->app;
-	struct child *child;
-	uv_stdio_container_t stdio[CLUSTER_MAX_STDIO];
-	char **argv = appcfg_argv(&app->cfg), **envp;
-	json_t *extra = json_object();
-	int nsock, rc;
-
-	memset(stdio, 0, sizeof stdio);
-	logdir_retry(app);
-	child = child_create(inst);
-	nsock = cluster_spawn_prepare(inst, child, extra, &argv, stdio + 3,
-	    cause);
-	if (nsock == -1) {
-		appcfg_strv_free(argv);
-		json_decref(extra);
-		child_abort(child, 0);
-		return -1;
-	}
-	nsock += nodeipc_prepare(child, stdio + 3 + nsock, 3 + nsock, extra);
-	envp = appcfg_envp(&app->cfg, inst->index, inst->id, extra);
-	if ((rc = child_start(inst, child, argv, envp, stdio, nsock,
-	    cause)) != 0) {
-		json_decref(extra);
-		return rc;
-	}
-	inst->child = child;
-	inst->pid = child->pid;
-	inst->started_at = now_ms();
-	inst->started_mono = mono_ms();
-	inst->cpu_at = 0;
-	inst->cpu = 0;
-	inst->memory = 0;
-	log_info("%s[%d] id %d: started pid %d", app->cfg.name, inst->index,
-	    inst->id, inst->pid);
-	cluster_spawned(inst, extra);
-	json_decref(extra);
-	return 0;
+	if ((r = uv_read_start((uv_stream_t *)&child->out.pipe, daemon_alloc,
+	    child_read)) != 0 ||
+	    (r = uv_read_start((uv_stream_t *)&child->err.pipe, daemon_alloc,
+	    child_read)) != 0)
+		log_warnx("%s[%d]: cannot read its output: %s",
+		    child->app->cfg.name, child->index, uv_strerror(r));
 }
 
 /* Shutdown: hands on what lp holds, as far as the files take it, and closes. */

@@ -15,32 +15,7 @@
 
 #include <uv.h>
 
-/*
- * What to run, as the engine decided it: the keeper does nothing but
- * system calls with it (the child always gets a session of its own). Free of libuv types. Strings and arrays stay the
- * caller's; fds (placed at 3.. in order) and cgroup_dirfd too: the link
- * sends copies.
- */
-struct spawn_plan {
-	char *tag;              /* app name + instance id + spawn generation */
-	char *path;             /* NULL: argv[0], searched in envp's PATH */
-	char **argv;            /* NULL-terminated */
-	char **envp;            /* NULL-terminated, the whole environment */
-	char *cwd;              /* NULL: the keeper's (/ when detached) */
-	int drop_privs;         /* setgroups(groups), setgid(gid), setuid(uid) */
-	uid_t uid;
-	gid_t gid;
-	gid_t *groups;
-	size_t ngroups;
-	char **cgroup_procs;    /* cgroup.procs files to write the pid to */
-	size_t ncgroup_procs;
-	int cgroup_dirfd;       /* v2 cgroup directory for clone3, or -1 */
-	int *fds;
-	size_t nfds;
-	int listen_pid;         /* LISTEN_PID = the child's pid */
-	char *preload;          /* put first in LD_PRELOAD, or NULL */
-	mode_t umask;
-};
+#include "spawn.h"
 
 /* HELLO: who the keeper is and why this engine runs. */
 struct keeper_hello {

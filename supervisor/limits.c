@@ -1,67 +1,19 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Where the daemon meets the cgroup module: the daemon's cgroup root, one
- * cgroup per spawned child (the child joins it through corral-exec before
- * the app's first instruction), OOM reasons at exit, whole-tree kills,
- * the once-a-second sampling of CPU and memory (cgroups, else one /proc
- * pass over the instances' process groups) and max_memory_restart.
- * Without cgroup access everything here degrades to process groups and
- * /proc, and the daemon says so once at start-up.
+ * cgroup per spawned child (the spawn plan's cgroup.procs files: the child
+ * joins it through corral-exec before the app's first instruction), OOM
+ * reasons at exit, whole-tree kills, limits applied after `corral set`
+ * and what describe and info show. limits-sample.c samples. Without
+ * cgroup access everything here degrades to process groups and /proc,
+ * and the daemon says so once at start-up.
  */
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "corrald.h"
-
-#define LIMITS_RETRY_MS 10000          /* between two max_memory_restart tries */
-#define LIMITS_SAMPLE_BUDGET 1000      /* cgroups sampled per tick */
-
-static char *limits_exec;               /* path of corral-exec, or NULL */
-static size_t limits_cursor;            /* where the next tick's turn starts */
-static size_t limits_ncg;               /* instances with a cgroup, last tick */
-
-static uint64_t
-limits_now_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* corral-exec next to corrald (the build tree), else in CORRAL_LIBDIR. */
-static char *
-limits_find_exec(void)
-{
-	char	 self[PATH_MAX], *slash, *path;
-	ssize_t	 n;
-
-	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			xasprintf(&path, "%s/corral-exec", self);
-			if (access(path, X_OK) == 0)
-				return path;
-			free(path);
-		}
-	}
-#ifdef CORRAL_LIBDIR
-	xasprintf(&path, "%s/corral-exec", CORRAL_LIBDIR);
-	if (access(path, X_OK) == 0)
-		return path;
-	free(path);
-#endif
-	return NULL;
-}
 
 void
 limits_init(void)
@@ -77,10 +29,9 @@ limits_init(void)
 	free(name);
 	free(home);
 	free(def);
-	limits_exec = limits_find_exec();
 	if (D.cgroups->backend == CGROUP_NONE)
 		return;
-	if (limits_exec == NULL) {
+	if (spawn_exec_path() == NULL) {
 		log_warnx("cgroup: corral-exec not found next to corrald or "
 		    "in %s; instances run without cgroups", CORRAL_LIBDIR);
 		return;
@@ -96,124 +47,31 @@ limits_shutdown(void)
 	cgroup_root_teardown(D.cgroups);
 	cgroup_root_free(D.cgroups);
 	D.cgroups = NULL;
-	free(limits_exec);
-	limits_exec = NULL;
 }
 
 static int
 limits_enabled(void)
 {
 	return D.cgroups != NULL && D.cgroups->backend != CGROUP_NONE &&
-	    limits_exec != NULL;
-}
-
-/* A path names a program that can run: a regular file we may execute. */
-static int
-limits_runnable_path(const char *file, char **cause)
-{
-	struct stat	 st;
-	int		 error = 0;
-
-	if (stat(file, &st) == -1)
-		error = errno;
-	else if (!S_ISREG(st.st_mode))
-		error = EACCES;
-	else if (access(file, X_OK) == -1)
-		error = errno;
-	if (error == 0)
-		return 0;
-	*cause = xstrdup(uv_strerror(uv_translate_sys_error(error)));
-	return -1;
+	    spawn_exec_path() != NULL;
 }
 
 /*
- * Whether the program can be run, as execvp() would find it (PATH from the
- * app's environment): behind corral-exec a program that cannot run would
- * only show as exit 127.  Returns 0, or -1 with *cause set in uv_spawn's
- * words.
- */
-static int
-limits_runnable(const char *file, char **envp, char **cause)
-{
-	const char	*path = "/usr/local/bin:/usr/bin:/bin", *p, *end;
-	struct stat	 st;
-	char		*cand;
-	size_t		 i;
-	int		 error = ENOENT;
-
-	if (strchr(file, '/') != NULL)
-		return limits_runnable_path(file, cause);
-	for (i = 0; envp != NULL && envp[i] != NULL; i++) {
-		if (strncmp(envp[i], "PATH=", 5) == 0)
-			path = envp[i] + 5;
-	}
-	for (p = path; *p != '\0'; p = *end == ':' ? end + 1 : end) {
-		end = strchrnul(p, ':');
-		xasprintf(&cand, "%.*s/%s", (int)(end - p), p, file);
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(cand, X_OK) == 0) {
-			free(cand);
-			return 0;
-		}
-		free(cand);
-	}
-	*cause = xstrdup(uv_strerror(uv_translate_sys_error(error)));
-	return -1;
-}
-
-/* The program argv runs: the one after "--" when corral-exec wraps it. */
-static const char *
-limits_program(char **argv)
-{
-	size_t	 i;
-
-	if (strcmp(argv[0], limits_exec) != 0)
-		return argv[0];
-	for (i = 1; argv[i] != NULL; i++) {
-		if (strcmp(argv[i], "--") == 0 && argv[i + 1] != NULL)
-			return argv[i + 1];
-	}
-	return argv[0];
-}
-
-/* Apps get the file limit the daemon was started with (fdlimit.c). */
-static void
-limits_wrap_nofile(char ***argv)
-{
-	unsigned long long	 soft = fdlimit_child_soft();
-	char			*n;
-
-	if (soft == 0)
-		return;
-	xasprintf(&n, "%llu", soft);
-	*argv = cgroup_exec_argv(*argv, limits_exec, "--nofile", &n, 1);
-	free(n);
-}
-
-/*
- * Before uv_spawn: makes the child's cgroup, applies the app's limits and
- * puts corral-exec --wait ... in front of *argv (which is replaced), or
- * adds the --wait options when *argv already runs corral-exec: the child
- * runs nothing of the app's before limits_spawned() moved it in.  Returns
- * 0, or -1 with *cause set: while cgroups are on, no instance runs
- * without its cgroup.
+ * Before the spawn: makes the child's cgroup, applies the app's limits and
+ * puts the cgroup.procs files in plan (spawn.c frees them), so that the
+ * child runs nothing of the app's before limits_spawned() moved it in.
+ * Returns 0, or -1 with *cause set: while cgroups are on, no instance
+ * runs without its cgroup.
  */
 int
-limits_spawn(struct instance *inst, struct child *child, char ***argv,
-    char **envp, char **cause)
+limits_spawn(struct instance *inst, struct child *child,
+    struct spawn_plan *plan, char **cause)
 {
 	struct app_config	*cfg = &inst->app->cfg;
 	struct cgroup_usage	 u;
-	char			**files, *why = NULL;
-	size_t			 nfiles;
+	char			*why = NULL;
 
 	memset(&inst->sample, 0, sizeof inst->sample);
-	if (limits_exec == NULL || (!limits_enabled() &&
-	    fdlimit_child_soft() == 0))
-		return 0;
-	if (limits_runnable(limits_program(*argv), envp, cause) != 0)
-		return -1;
-	limits_wrap_nofile(argv);
 	if (!limits_enabled())
 		return 0;
 	child->cg = cgroup_create(D.cgroups, cfg->name, inst->index, &why);
@@ -229,9 +87,7 @@ limits_spawn(struct instance *inst, struct child *child, char ***argv,
 	child->oom_base = 0;
 	if (cgroup_read_usage(child->cg, &u) == 0)
 		child->oom_base = u.oom_kills;
-	files = cgroup_join_files(child->cg, &nfiles);
-	*argv = cgroup_exec_argv(*argv, limits_exec, "--wait", files, nfiles);
-	cgroup_join_files_free(files, nfiles);
+	plan->cgroup_procs = cgroup_join_files(child->cg, &plan->ncgroup_procs);
 	return 0;
 }
 
@@ -313,158 +169,6 @@ limits_kill(struct instance *inst, int sig)
 	return 0;
 }
 
-static void
-limits_publish(struct instance *inst, const struct cgroup_usage *u,
-    uint64_t now)
-{
-	cgroup_sample_update(&inst->sample, u, now);
-	inst->cpu = inst->sample.cpu;
-	inst->memory = inst->sample.memory;
-}
-
-/*
- * A first sample for an instance that has none yet (for `ls`); later ones
- * come from limits_tick, so that a `jlist` of 10,000 instances reads no
- * cgroup file.  Instances without a cgroup are sampled by limits_tick
- * only: one /proc pass serves them all.
- */
-void
-limits_sample(struct instance *inst)
-{
-	struct cgroup_usage	 u;
-
-	if (inst->child == NULL || inst->child->cg == NULL ||
-	    inst->sample.valid)
-		return;
-	if (cgroup_sample(inst->child->cg, &u) == 0)
-		limits_publish(inst, &u, limits_now_us());
-}
-
-/*
- * Whether the tick samples this instance (the k-th with a cgroup) now: at
- * most LIMITS_SAMPLE_BUDGET a tick, in turn, so that 10,000 instances do
- * not cost 30,000 file reads a second; those with max_memory_restart (and
- * new ones) every tick.
- */
-static int
-limits_due(struct instance *inst, size_t k, size_t total)
-{
-	if (inst->app->cfg.max_memory_restart != 0 || !inst->sample.valid ||
-	    total <= LIMITS_SAMPLE_BUDGET)
-		return 1;
-	return (k + total - limits_cursor % total) % total <
-	    LIMITS_SAMPLE_BUDGET;
-}
-
-/*
- * Replaces an instance whose memory passed max_memory_restart: as a reload
- * does (the new process first) when the app holds sockets, so that no
- * connection is refused; else by a graceful restart (an app that binds
- * its own port could not start beside the old one).  A replacement that
- * fails leaves the old instance serving and is tried again after
- * LIMITS_RETRY_MS.
- */
-static void
-limits_memory_restart(struct instance *inst)
-{
-	uint64_t	 max = inst->app->cfg.max_memory_restart;
-	uint64_t	 now = mono_ms();
-	char		 a[32], b[32], *cause = NULL;
-
-	if (max == 0 || inst->state != INST_ONLINE || inst->memory <= max ||
-	    inst->app->reload != NULL || (inst->memory_restart_at != 0 &&
-	    now - inst->memory_restart_at < LIMITS_RETRY_MS))
-		return;
-	inst->memory_restart_at = now;
-	format_size(inst->memory, a, sizeof a);
-	format_size(max, b, sizeof b);
-	log_warnx("%s[%d]: memory %s passed max_memory_restart %s: "
-	    "replacing pid %d", inst->app->cfg.name, inst->index, a, b,
-	    inst->pid);
-	inst->memory_restarts++;
-	inst->app->counters.memory_replaced++;
-	instance_set_reason(inst, "memory %s passed max_memory_restart %s",
-	    a, b);
-	inst->keep_reason = 1;
-	if (inst->app->nlisteners > 0) {
-		if (reload_instance(inst, &cause) == 0)
-			return;
-		log_warnx("%s[%d]: %s", inst->app->cfg.name, inst->index,
-		    cause);
-		free(cause);
-		return;
-	}
-	fsm_event(inst, EV_RESTART);
-}
-
-/*
- * Samples, in one batch, every running instance whose last sample is
- * older than max_age_ms: cgroups one by one, the instances without one in
- * a single /proc pass.  At a metrics scrape; and once a second
- * (limits_tick, max_age_ms 0), where cgroups are sampled in turns (see
- * limits_due).
- */
-void
-limits_refresh(uint64_t max_age_ms)
-{
-	struct app		*app;
-	struct instance		*inst, **fb = NULL;
-	struct cgroup_usage	*u, cu;
-	pid_t			*pg = NULL;
-	size_t			 n = 0, i, k = 0;
-	uint64_t		 now = limits_now_us();
-
-	TAILQ_FOREACH(app, &D.apps, entry) {
-		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (inst->child == NULL || (inst->sample.valid &&
-			    now - inst->sample.wall_us < max_age_ms * 1000))
-				continue;
-			if (inst->child->cg != NULL) {
-				if ((max_age_ms != 0 ||
-				    limits_due(inst, k, limits_ncg)) &&
-				    cgroup_sample(inst->child->cg, &cu) == 0)
-					limits_publish(inst, &cu, now);
-				k++;
-				continue;
-			}
-			fb = xreallocarray(fb, n + 1, sizeof *fb);
-			pg = xreallocarray(pg, n + 1, sizeof *pg);
-			fb[n] = inst;
-			pg[n++] = inst->child->pid;
-		}
-	}
-	if (n > 0) {
-		u = xcalloc(n, sizeof *u);
-		if (cgroup_proc_usage(pg, n, u) == 0) {
-			for (i = 0; i < n; i++)
-				limits_publish(fb[i], &u[i], now);
-		}
-		free(u);
-	}
-	free(fb);
-	free(pg);
-	if (max_age_ms == 0) {
-		limits_ncg = k;
-		limits_cursor += LIMITS_SAMPLE_BUDGET;
-	}
-}
-
-/* Once a second: samples running instances, enforces, collects. */
-void
-limits_tick(void)
-{
-	struct app		*app;
-	struct instance		*inst, *next;
-
-	limits_refresh(0);
-	TAILQ_FOREACH(app, &D.apps, entry) {
-		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next)
-			limits_memory_restart(inst);
-	}
-	if (D.cgroups != NULL)
-		cgroup_root_gc(D.cgroups);
-}
-
 /*
  * Applies app's limits to its running instances (after `corral set`).
  * Returns how many got them, or -1 with *cause at the first refusal.
@@ -519,9 +223,9 @@ limits_info(void)
 	if (D.cgroups == NULL)
 		return json_object();
 	o = cgroup_root_info(D.cgroups);
-	json_object_set_new(o, "exec", limits_exec != NULL ?
-	    json_str(limits_exec) : json_null());
-	if (D.cgroups->backend != CGROUP_NONE && limits_exec == NULL)
+	json_object_set_new(o, "exec", spawn_exec_path() != NULL ?
+	    json_str(spawn_exec_path()) : json_null());
+	if (D.cgroups->backend != CGROUP_NONE && spawn_exec_path() == NULL)
 		json_object_set_new(o, "backend", json_str("none"));
 	return o;
 }

@@ -79,6 +79,49 @@ listener_parse_unix(const char *spec, const char *path, struct listener *l,
 	return 0;
 }
 
+/* "[V6]:PORT": the address into l, *port_s after the colon. */
+static int
+listener_parse_v6(const char *spec, const char *s, struct listener *l,
+    const char **port_s, char **cause)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l->addr;
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *end = strchr(s, ']');
+	size_t hlen;
+
+	if (end == NULL || end[1] != ':')
+		return listener_fail(cause, spec, "expected [ADDR]:PORT");
+	hlen = (size_t)(end - s - 1);
+	*port_s = end + 2;
+	if (hlen == 0 || hlen >= sizeof host)
+		return listener_fail(cause, spec, "bad IPv6 address");
+	memcpy(host, s + 1, hlen);
+	host[hlen] = '\0';
+	sin6->sin6_family = AF_INET6;
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+		return listener_fail(cause, spec, "bad IPv6 address");
+	return 0;
+}
+
+/* The hlen bytes of s, "A.B.C.D", into l. */
+static int
+listener_parse_v4(const char *spec, const char *s, size_t hlen,
+    struct listener *l, char **cause)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&l->addr;
+	char host[INET6_ADDRSTRLEN + 1];
+
+	if (hlen == 0 || hlen >= sizeof host)
+		return listener_fail(cause, spec, "expected ADDR:PORT");
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	sin->sin_family = AF_INET;
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		return listener_fail(cause, spec, "not a numeric IPv4 address "
+		    "(IPv6 goes in brackets)");
+	return 0;
+}
+
 /* "PORT", "*:PORT", "A.B.C.D:PORT", "[V6]:PORT". */
 static int
 listener_parse_inet(const char *spec, const char *s, struct listener *l,
@@ -86,46 +129,19 @@ listener_parse_inet(const char *spec, const char *s, struct listener *l,
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)&l->addr;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l->addr;
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *colon, *port_s;
-	size_t hlen;
+	const char *colon, *port_s = s;
 
 	l->kind = LISTENER_TCP;
+	sin6->sin6_family = AF_INET6;           /* "PORT", "*:PORT": any */
+	sin6->sin6_addr = in6addr_any;
 	if (*s == '[') {
-		colon = strchr(s, ']');
-		if (colon == NULL || colon[1] != ':')
-			return listener_fail(cause, spec, "expected [ADDR]:PORT");
-		hlen = (size_t)(colon - s - 1);
-		port_s = colon + 2;
-		if (hlen == 0 || hlen >= sizeof host)
-			return listener_fail(cause, spec, "bad IPv6 address");
-		memcpy(host, s + 1, hlen);
-		host[hlen] = '\0';
-		sin6->sin6_family = AF_INET6;
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return listener_fail(cause, spec, "bad IPv6 address");
+		if (listener_parse_v6(spec, s, l, &port_s, cause) == -1)
+			return -1;
 	} else if ((colon = strrchr(s, ':')) != NULL) {
-		hlen = (size_t)(colon - s);
 		port_s = colon + 1;
-		if (hlen == 1 && *s == '*') {
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_addr = in6addr_any;
-		} else {
-			if (hlen == 0 || hlen >= sizeof host)
-				return listener_fail(cause, spec,
-				    "expected ADDR:PORT");
-			memcpy(host, s, hlen);
-			host[hlen] = '\0';
-			sin->sin_family = AF_INET;
-			if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-				return listener_fail(cause, spec,
-				    "not a numeric IPv4 address (IPv6 goes "
-				    "in brackets)");
-		}
-	} else {
-		port_s = s;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_any;
+		if ((colon - s != 1 || *s != '*') && listener_parse_v4(spec, s,
+		    (size_t)(colon - s), l, cause) == -1)
+			return -1;
 	}
 	if (listener_parse_port(port_s, &l->port) == -1)
 		return listener_fail(cause, spec, "port must be 1 to 65535");

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Running an app as another user (`user` and `group` keys), when corrald
- * runs as root. Names are resolved once, when the app is declared, so that
- * the child between fork and exec does nothing but system calls:
- * setgroups (the user's supplementary groups), setgid, setuid, in that
- * order, and a check that root cannot be regained.
+ * runs as root. Names are resolved once, when the app is declared, into
+ * the numbers a spawn plan carries (uid, gid, the user's supplementary
+ * groups), so that the child between fork and exec does nothing but
+ * system calls: privswitch() (common/privswitch.c), which corral-exec runs
+ * after joining the instance's cgroup.
  */
 #include <errno.h>
 #include <grp.h>
@@ -15,8 +16,7 @@
 #include <unistd.h>
 
 #include "corrald.h"
-
-#define PRIVDROP_MAX_GROUPS 256
+#include "privswitch.h"
 
 static int
 privdrop_number(const char *s, unsigned long *out)
@@ -62,8 +62,8 @@ privdrop_resolve(const char *user, const char *group, struct privdrop *pd,
 {
 	struct passwd *pw = NULL;
 	unsigned long n;
-	int ng = PRIVDROP_MAX_GROUPS;
-	gid_t groups[PRIVDROP_MAX_GROUPS];
+	int ng = PRIVSWITCH_MAX_GROUPS;
+	gid_t groups[PRIVSWITCH_MAX_GROUPS];
 
 	memset(pd, 0, sizeof *pd);
 	pd->uid = geteuid();
@@ -116,21 +116,13 @@ privdrop_free(struct privdrop *pd)
 }
 
 /*
- * In the child, between fork and exec: takes on the resolved identity.
- * Only async-signal-safe calls. Returns 0, or -1 with errno set.
+ * In the child, between fork and exec: takes on the resolved identity
+ * with privswitch(), as corral-exec does. Returns 0, or -1 with errno set.
  */
 int
 privdrop_apply(const struct privdrop *pd)
 {
 	if (!pd->active)
 		return 0;
-	if (setgroups(pd->ngroups, pd->groups) == -1)
-		return -1;
-	if (setgid(pd->gid) == -1 || setuid(pd->uid) == -1)
-		return -1;
-	if (pd->uid != 0 && (setuid(0) != -1 || geteuid() == 0)) {
-		errno = EPERM;
-		return -1;
-	}
-	return 0;
+	return privswitch(pd->uid, pd->gid, pd->groups, pd->ngroups, NULL);
 }

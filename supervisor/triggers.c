@@ -138,7 +138,9 @@ triggers_cron_arm(struct triggers *tr)
 	    (uint64_t)ts.tv_nsec / 1000000;
 	if (wait > TRIGGERS_CRON_MAX_WAIT)
 		wait = TRIGGERS_CRON_MAX_WAIT;
-	uv_timer_start(&tr->cron_timer, triggers_cron_fire, wait, 0);
+	if (uv_timer_start(&tr->cron_timer, triggers_cron_fire, wait, 0) != 0)
+		log_warnx("%s: cron_restart timer could not start",
+		    tr->app->cfg.name);
 }
 
 static void
@@ -262,15 +264,16 @@ triggers_setenv(char **envp, const char *key, const char *value)
 }
 
 /*
- * Adjusts what uv_spawn gets for one of the app's instances: the user and
- * group to switch to (libuv clears the supplementary groups, then calls
- * setgid and setuid in the child), HOME, USER and LOGNAME for that user,
- * and none of the daemon's own systemd variables.
+ * What a spawn plan of the app gets from here: none of the daemon's own
+ * systemd variables in plan->envp; when the app runs as another user,
+ * that identity (uid, gid and the supplementary groups, which stay the
+ * triggers' while the app lives) and HOME, USER and LOGNAME for it.
  */
-char **
-triggers_spawn(struct app *app, uv_process_options_t *o, char **envp)
+void
+triggers_spawn(struct app *app, struct spawn_plan *plan)
 {
 	struct triggers *tr = app->triggers;
+	char **envp = plan->envp;
 	size_t i, j, len;
 	const char *own;
 
@@ -289,18 +292,20 @@ triggers_spawn(struct app *app, uv_process_options_t *o, char **envp)
 		envp[j++] = envp[i];
 	}
 	envp[j] = NULL;
-	if (tr == NULL || !tr->priv.active)
-		return envp;
-	o->flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
-	o->uid = tr->priv.uid;
-	o->gid = tr->priv.gid;
-	if (tr->priv.home != NULL)
-		envp = triggers_setenv(envp, "HOME", tr->priv.home);
-	if (tr->priv.name != NULL) {
-		envp = triggers_setenv(envp, "USER", tr->priv.name);
-		envp = triggers_setenv(envp, "LOGNAME", tr->priv.name);
+	if (tr != NULL && tr->priv.active) {
+		plan->drop_privs = 1;
+		plan->uid = tr->priv.uid;
+		plan->gid = tr->priv.gid;
+		plan->groups = tr->priv.groups;
+		plan->ngroups = tr->priv.ngroups;
+		if (tr->priv.home != NULL)
+			envp = triggers_setenv(envp, "HOME", tr->priv.home);
+		if (tr->priv.name != NULL) {
+			envp = triggers_setenv(envp, "USER", tr->priv.name);
+			envp = triggers_setenv(envp, "LOGNAME", tr->priv.name);
+		}
 	}
-	return envp;
+	plan->envp = envp;
 }
 
 /*

@@ -3,6 +3,7 @@
 save/resurrect, startup units and user switching, driven through the real
 `corral` client against a real daemon in a private CORRAL_HOME."""
 
+import grp
 import json
 import os
 import pwd
@@ -447,6 +448,9 @@ def test_user_nobody(corral, request):
     assert gids == [str(nobody.pw_gid)] * 4
     groups = next(l for l in status.splitlines() if l.startswith("Groups:")).split()[1:]
     assert "0" not in groups
+    # /proc/PID/environ reads empty while the process execs (sh execs sleep)
+    wait_for(lambda: Path(f"/proc/{inst['pid']}/comm").read_text().strip()
+             == "sleep", what="the script's exec of sleep")
     env = proc_environ(inst["pid"])
     assert env["USER"] == "nobody" and env["HOME"] == nobody.pw_dir
     wait_for(lambda: corral.logfile("low").read_text().startswith(
@@ -454,6 +458,40 @@ def test_user_nobody(corral, request):
     assert corral.logfile("low").stat().st_uid == os.getuid()
     r = corral.run("start", script, "--name", "x", "--user", "no-such-user")
     assert r.rc == 1 and "unknown user 'no-such-user'" in r.err
+
+
+def _proc_groups(pid):
+    status = Path(f"/proc/{pid}/status").read_text()
+    line = next(l for l in status.splitlines() if l.startswith("Groups:"))
+    return sorted(int(g) for g in line.split()[1:])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_user_gets_supplementary_groups(corral):
+    """An app run as another user has that user's supplementary groups,
+    as a login gives them (by name, or as --uid/--gid numbers), not an
+    empty list; its exec health check runs with the same groups."""
+    user = next((pw for pw in pwd.getpwall() if pw.pw_uid != 0 and any(
+        pw.pw_name in g.gr_mem and g.gr_gid != pw.pw_gid
+        for g in grp.getgrall())), None)
+    if user is None:
+        pytest.skip("no user with a supplementary group")
+    want = sorted(set(os.getgrouplist(user.pw_name, user.pw_gid)))
+    assert len(want) >= 2
+    corral.ok("start", "/bin/sleep", "--name", "byname", "--user",
+              user.pw_name, "--cwd", "/", "--", "300")
+    corral.ok("start", "/bin/sleep", "--name", "bynum", "--uid",
+              str(user.pw_uid), "--gid", str(user.pw_gid), "--cwd", "/",
+              "--", "300")
+    for name in ("byname", "bynum"):
+        pid = corral.wait_state(name, "online")[0]["pid"]
+        assert Path(f"/proc/{pid}/comm").read_text().strip() == "sleep"
+        status = Path(f"/proc/{pid}/status").read_text()
+        uids = next(l for l in status.splitlines()
+                    if l.startswith("Uid:")).split()[1:]
+        assert uids == [str(user.pw_uid)] * 4
+        assert _proc_groups(pid) == want, name
+    corral.ok("delete", "all")
 
 
 # --- corrald under systemd: sd_notify and socket activation ------------------

@@ -295,59 +295,6 @@ test_sample(void **state)
 	assert_int_equal(s.wall_us, 6000000);
 }
 
-static char **
-strv(const char *first, ...)
-{
-	va_list		 ap;
-	char		**v = NULL;
-	const char	*s;
-	size_t		 n = 0;
-
-	va_start(ap, first);
-	for (s = first; s != NULL; s = va_arg(ap, const char *)) {
-		v = xreallocarray(v, n + 2, sizeof *v);
-		v[n++] = xstrdup(s);
-	}
-	va_end(ap);
-	v[n] = NULL;
-	return v;
-}
-
-static void
-check_strv(char **got, const char *const *want)
-{
-	size_t	 i;
-
-	for (i = 0; want[i] != NULL; i++) {
-		assert_non_null(got[i]);
-		assert_string_equal(got[i], want[i]);
-	}
-	assert_null(got[i]);
-	for (i = 0; got[i] != NULL; i++)
-		free(got[i]);
-	free(got);
-}
-
-/* corral-exec in front of the app, or its joins added to a cluster call. */
-static void
-test_wrap_argv(void **state)
-{
-	char			 f0[] = "/cg/memory/a/0/cgroup.procs";
-	char			 f1[] = "/cg/cpu/a/0/cgroup.procs";
-	char			*files[] = { f0, f1 };
-	const char *const	 plain[] = { "/x/corral-exec", "--join",
-	    f0, "--join", f1, "--", "node", "app.js", NULL };
-	const char *const	 cluster[] = { "/x/corral-exec", "--join",
-	    f0, "--join", f1, "--listen-pid", "--", "node", "app.js", NULL };
-
-	(void)state;
-	check_strv(cgroup_exec_argv(strv("node", "app.js", NULL),
-	    "/x/corral-exec", "--join", files, 2), plain);
-	check_strv(cgroup_exec_argv(strv("/x/corral-exec", "--listen-pid",
-	    "--", "node", "app.js", NULL), "/x/corral-exec", "--join", files,
-	    2), cluster);
-}
-
 /* This process's own group, in its own process group. */
 static void
 test_proc_usage_self(void **state)
@@ -387,7 +334,6 @@ main(void)
 		cmocka_unit_test(test_parse_cpu),
 		cmocka_unit_test(test_limits_set_and_json),
 		cmocka_unit_test(test_sample),
-		cmocka_unit_test(test_wrap_argv),
 		cmocka_unit_test(test_proc_usage_self),
 	};
 

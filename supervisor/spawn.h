@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * What to run for an instance, as one struct spawn_plan that the modules
+ * fill in turn (spawn.c calls them: appcfg-run.c the argv and envp,
+ * cluster.c the sockets, LISTEN_PID and the preload library, triggers.c
+ * the identity, limits.c the cgroup, fdlimit.c the file limit) and that
+ * one place runs: spawn.c through corral-exec (spawn-plan.c) and uv_spawn
+ * today, the keeper (keeper_link_spawn) once it is wired.
+ */
+#ifndef CORRAL_SPAWN_H
+#define CORRAL_SPAWN_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+#include <uv.h>
+
+/*
+ * Free of libuv types, so that the keeper link can send it as it is; the
+ * keeper does nothing but system calls with it (the child always gets a
+ * session of its own). Strings and arrays stay the filler's; fds (placed
+ * at 3.. in order) and cgroup_dirfd too: the link sends copies.
+ */
+struct spawn_plan {
+	char *tag;              /* app name + instance id + spawn generation */
+	char *path;             /* NULL: argv[0], searched in envp's PATH */
+	char **argv;            /* NULL-terminated: the app's, never wrapped */
+	char **envp;            /* NULL-terminated, the whole environment */
+	char *cwd;              /* NULL: the keeper's (/ when detached) */
+	int drop_privs;         /* setgroups(groups), setgid(gid), setuid(uid) */
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t ngroups;
+	char **cgroup_procs;    /* cgroup.procs files to write the pid to */
+	size_t ncgroup_procs;
+	int cgroup_dirfd;       /* v2 cgroup directory for clone3, or -1 */
+	int *fds;
+	size_t nfds;
+	int listen_pid;         /* LISTEN_PID = the child's pid */
+	char *preload;          /* put first in LD_PRELOAD, or NULL */
+	mode_t umask;
+	/*
+	 * The soft RLIMIT_NOFILE, 0: inherited. Only spawn.c applies it: the
+	 * keeper gives every child the limit it was started with.
+	 */
+	unsigned long long nofile;
+};
+
+struct instance;
+
+/* spawn.c */
+int instance_spawn(struct instance *, char **);
+
+/* spawn-plan.c */
+const char *spawn_exec_path(void);
+char **spawn_exec_argv(const struct spawn_plan *, const char *);
+int spawn_plan_options(const struct spawn_plan *, uv_process_options_t *,
+    char ***, char **);
+
+#endif
