@@ -193,6 +193,8 @@ httpd_handle(void *cls, struct MHD_Connection *c, const char *url,
 	return httpd_respond(c, &rep);
 }
 
+static void httpd_logger(void *, const char *, va_list) PRINTFLIKE(2, 0);
+
 static void
 httpd_logger(void *cls, const char *fmt, va_list ap)
 {
