@@ -378,10 +378,17 @@ def test_app_run_as_another_user_is_moved_into_its_cgroup(cg):
 GROWING_SERVER = """\
     #!/usr/bin/python3
     # Binds $PORT itself (the preload library hands it the daemon's socket),
-    # answers with its pid, and grows by 4 MiB every 50 ms up to 120 MiB.
+    # answers with its pid; the first process only (the one that makes the
+    # file "grown") grows by 4 MiB every 50 ms up to 120 MiB, so that its
+    # replacement stays (on a slow machine a growing replacement passed the
+    # limit before anyone saw it alone).
     import http.server, os, threading, time
     chunks = []
     def grow():
+        try:
+            os.close(os.open("grown", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return
         while len(chunks) < 30:
             chunks.append(bytearray(4 << 20))
             time.sleep(0.05)
