@@ -263,7 +263,13 @@ def test_per_instance_combined_disabled_and_flush(corral):
     corral.ok("flush", "s")
     wait_for(lambda: (corral.logdir / "s-out-0.log").read_text() == "")
 
-    corral.ok("start", "hi.sh", "--name", "q", "--disable-logs")
+    # q says a line every 0.1 s: the follower sees one whenever it has
+    # subscribed (a single line at the restart could come before that).
+    corral.script("tick.sh", """
+        #!/bin/sh
+        while :; do echo "out $CORRAL_INSTANCE"; sleep 0.1; done
+        """)
+    corral.ok("start", "tick.sh", "--name", "q", "--disable-logs")
     s = corral.spawn("logs", "q", "--lines", "0")
     corral.ok("restart", "q")
     s.wait_line(lambda l: "out 0" in l)
