@@ -415,7 +415,10 @@ cgroup_cpu_percent(uint64_t cpu_then, uint64_t cpu_now, uint64_t wall_then,
 	    (double)(wall_now - wall_then);
 }
 
-/* Takes a new reading; the first one only sets the baseline for CPU. */
+/*
+ * Takes a new reading; the first one only sets the baseline for CPU unless
+ * s has one already (wall_us set, valid still 0: see limits_baseline).
+ */
 void
 cgroup_sample_update(struct cgroup_sample *s, const struct cgroup_usage *u,
     uint64_t now_us)
@@ -424,7 +427,7 @@ cgroup_sample_update(struct cgroup_sample *s, const struct cgroup_usage *u,
 		s->memory = u->memory;
 	if (!(u->flags & CGROUP_CPUACCT))
 		return;
-	if (s->valid)
+	if (s->wall_us != 0)
 		s->cpu = cgroup_cpu_percent(s->cpu_usec, u->cpu_usec,
 		    s->wall_us, now_us);
 	s->cpu_usec = u->cpu_usec;

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The once-a-second sampling of the instances' CPU and memory (their
- * cgroups in turns, else one /proc pass over their process groups), the
- * first sample `ls` asks for, and max_memory_restart, which acts on what
- * the samples show.
+ * Samples of the instances' CPU and memory, taken when someone looks:
+ * `ls`/`jlist`/`describe`, a monit subscriber, a metrics scrape, an
+ * autoscale measure (each reads values older than LIMITS_FRESH_MS again,
+ * in one batch: cgroups one by one, one /proc pass for the instances
+ * without one), and the once-a-second tick for the apps with
+ * max_memory_restart only, which acts on what the samples show.  With
+ * nobody looking and no such app, no instance costs anything per second.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +15,7 @@
 #include "corrald.h"
 
 #define LIMITS_RETRY_MS 10000          /* between two max_memory_restart tries */
-#define LIMITS_SAMPLE_BUDGET 1000      /* cgroups sampled per tick */
-
-static size_t limits_cursor;            /* where the next tick's turn starts */
-static size_t limits_ncg;               /* instances with a cgroup, last tick */
+#define LIMITS_FRESH_MS 900            /* a sample this young is reused */
 
 static uint64_t
 limits_now_us(void)
@@ -36,37 +36,113 @@ limits_publish(struct instance *inst, const struct cgroup_usage *u,
 }
 
 /*
- * A first sample for an instance that has none yet (for `ls`); later ones
- * come from limits_tick, so that a `jlist` of 10,000 instances reads no
- * cgroup file.  Instances without a cgroup are sampled by limits_tick
- * only: one /proc pass serves them all.
+ * The CPU baseline of a new instance, from the reading of its cgroup at
+ * the spawn: the first look at it (maybe minutes later) gives a CPU
+ * percentage over its whole life so far instead of nothing.
+ */
+void
+limits_baseline(struct instance *inst, const struct cgroup_usage *u)
+{
+	if (!(u->flags & CGROUP_CPUACCT))
+		return;
+	inst->sample.cpu_usec = u->cpu_usec;
+	inst->sample.wall_us = limits_now_us();
+}
+
+/* Whether inst runs and has no sample younger than max_age_ms at now. */
+static int
+limits_stale(const struct instance *inst, uint64_t now, uint64_t max_age_ms)
+{
+	return inst->child != NULL && (!inst->sample.valid ||
+	    now - inst->sample.wall_us >= max_age_ms * 1000);
+}
+
+/*
+ * Samples the n instances of v (running ones): those with a cgroup one by
+ * one, the others in a single /proc pass.
+ */
+static void
+limits_batch(struct instance **v, size_t n, uint64_t now)
+{
+	struct cgroup_usage	*u, cu;
+	pid_t			*pg;
+	struct instance		**fb;
+	size_t			 i, nfb = 0;
+
+	if (n == 0)
+		return;
+	fb = xcalloc(n, sizeof *fb);
+	pg = xcalloc(n, sizeof *pg);
+	for (i = 0; i < n; i++) {
+		if (v[i]->child->cg == NULL) {
+			fb[nfb] = v[i];
+			pg[nfb++] = v[i]->child->pid;
+		} else if (cgroup_sample(v[i]->child->cg, &cu) == 0)
+			limits_publish(v[i], &cu, now);
+	}
+	if (nfb > 0) {
+		u = xcalloc(nfb, sizeof *u);
+		if (cgroup_proc_usage(pg, nfb, u) == 0) {
+			for (i = 0; i < nfb; i++)
+				limits_publish(fb[i], &u[i], now);
+		}
+		free(u);
+	}
+	free(fb);
+	free(pg);
+}
+
+/*
+ * Samples, in one batch, the running instances (of every app, or only of
+ * those with max_memory_restart when mmr_only) whose last sample is older
+ * than max_age_ms.
+ */
+static void
+limits_collect(uint64_t max_age_ms, int mmr_only)
+{
+	struct app	 *app;
+	struct instance	 *inst, **v = NULL;
+	size_t		  n = 0;
+	uint64_t	  now = limits_now_us();
+
+	TAILQ_FOREACH(app, &D.apps, entry) {
+		if (mmr_only && app->cfg.max_memory_restart == 0)
+			continue;
+		TAILQ_FOREACH(inst, &app->instances, entry) {
+			if (!limits_stale(inst, now, max_age_ms))
+				continue;
+			v = xreallocarray(v, n + 1, sizeof *v);
+			v[n++] = inst;
+		}
+	}
+	limits_batch(v, n, now);
+	free(v);
+}
+
+/* At a metrics scrape: every running instance's sample, max_age_ms old at most. */
+void
+limits_refresh(uint64_t max_age_ms)
+{
+	limits_collect(max_age_ms, 0);
+}
+
+/*
+ * A fresh sample of inst (for `ls`, monit, autoscale): read again when the
+ * last one is LIMITS_FRESH_MS old.  An instance without a cgroup brings a
+ * refresh of all that are stale: one /proc pass serves them all, and the
+ * rest of a `jlist` finds them fresh.
  */
 void
 limits_sample(struct instance *inst)
 {
-	struct cgroup_usage	 u;
+	uint64_t	 now = limits_now_us();
 
-	if (inst->child == NULL || inst->child->cg == NULL ||
-	    inst->sample.valid)
+	if (!limits_stale(inst, now, LIMITS_FRESH_MS))
 		return;
-	if (cgroup_sample(inst->child->cg, &u) == 0)
-		limits_publish(inst, &u, limits_now_us());
-}
-
-/*
- * Whether the tick samples this instance (the k-th with a cgroup) now: at
- * most LIMITS_SAMPLE_BUDGET a tick, in turn, so that 10,000 instances do
- * not cost 30,000 file reads a second; those with max_memory_restart (and
- * new ones) every tick.
- */
-static int
-limits_due(struct instance *inst, size_t k, size_t total)
-{
-	if (inst->app->cfg.max_memory_restart != 0 || !inst->sample.valid ||
-	    total <= LIMITS_SAMPLE_BUDGET)
-		return 1;
-	return (k + total - limits_cursor % total) % total <
-	    LIMITS_SAMPLE_BUDGET;
+	if (inst->child->cg == NULL)
+		limits_refresh(LIMITS_FRESH_MS);
+	else
+		limits_batch(&inst, 1, now);
 }
 
 /*
@@ -111,66 +187,20 @@ limits_memory_restart(struct instance *inst)
 }
 
 /*
- * Samples, in one batch, every running instance whose last sample is
- * older than max_age_ms: cgroups one by one, the instances without one in
- * a single /proc pass.  At a metrics scrape; and once a second
- * (limits_tick, max_age_ms 0), where cgroups are sampled in turns (see
- * limits_due).
+ * Once a second: samples the instances of apps with max_memory_restart
+ * and replaces those above it; collects cgroups left to remove.  Other
+ * instances cost nothing here.
  */
-void
-limits_refresh(uint64_t max_age_ms)
-{
-	struct app		*app;
-	struct instance		*inst, **fb = NULL;
-	struct cgroup_usage	*u, cu;
-	pid_t			*pg = NULL;
-	size_t			 n = 0, i, k = 0;
-	uint64_t		 now = limits_now_us();
-
-	TAILQ_FOREACH(app, &D.apps, entry) {
-		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (inst->child == NULL || (inst->sample.valid &&
-			    now - inst->sample.wall_us < max_age_ms * 1000))
-				continue;
-			if (inst->child->cg != NULL) {
-				if ((max_age_ms != 0 ||
-				    limits_due(inst, k, limits_ncg)) &&
-				    cgroup_sample(inst->child->cg, &cu) == 0)
-					limits_publish(inst, &cu, now);
-				k++;
-				continue;
-			}
-			fb = xreallocarray(fb, n + 1, sizeof *fb);
-			pg = xreallocarray(pg, n + 1, sizeof *pg);
-			fb[n] = inst;
-			pg[n++] = inst->child->pid;
-		}
-	}
-	if (n > 0) {
-		u = xcalloc(n, sizeof *u);
-		if (cgroup_proc_usage(pg, n, u) == 0) {
-			for (i = 0; i < n; i++)
-				limits_publish(fb[i], &u[i], now);
-		}
-		free(u);
-	}
-	free(fb);
-	free(pg);
-	if (max_age_ms == 0) {
-		limits_ncg = k;
-		limits_cursor += LIMITS_SAMPLE_BUDGET;
-	}
-}
-
-/* Once a second: samples running instances, enforces, collects. */
 void
 limits_tick(void)
 {
 	struct app		*app;
 	struct instance		*inst, *next;
 
-	limits_refresh(0);
+	limits_collect(LIMITS_FRESH_MS, 1);
 	TAILQ_FOREACH(app, &D.apps, entry) {
+		if (app->cfg.max_memory_restart == 0)
+			continue;
 		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next)
 			limits_memory_restart(inst);
 	}

@@ -85,8 +85,10 @@ limits_spawn(struct instance *inst, struct child *child,
 		free(why);
 	}
 	child->oom_base = 0;
-	if (cgroup_read_usage(child->cg, &u) == 0)
+	if (cgroup_read_usage(child->cg, &u) == 0) {
 		child->oom_base = u.oom_kills;
+		limits_baseline(inst, &u);
+	}
 	plan->cgroup_procs = cgroup_join_files(child->cg, &plan->ncgroup_procs);
 	return 0;
 }

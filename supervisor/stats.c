@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * CPU and memory of running instances.  A timer samples every instance
- * once a second (limits.c reads each instance's cgroup, the whole tree, or
- * /proc for its process group without cgroups) so that `ls` gives a CPU
- * percentage over a real interval without waiting, and max_memory_restart
- * acts within two seconds.
+ * CPU and memory of running instances, and the 1 s tick.  `ls`, monit and
+ * the rest take a sample when they look (limits-sample.c: values younger
+ * than a second are reused); the tick samples only the apps with
+ * max_memory_restart (acted on within two seconds) and retries what
+ * waits (log directories, cgroups to remove).
  */
 #include "corrald.h"
 

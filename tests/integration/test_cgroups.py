@@ -164,10 +164,12 @@ def test_oom_kill_is_reported_and_restarted(cg):
     c.ok("start", "hog.py", "--name", "hog", "--max-memory", "50M",
          "--restart-delay", "4s")
 
-    def oom_reason():
-        insts = c.app("hog")
-        return insts and "OOM" in insts[0]["reason"] and insts[0]
-    inst = wait_for(oom_reason, what="an OOM reason in jlist")
+    # Nobody looks (no jlist, monit or scrape) until the daemon logged the
+    # kill: the kill is seen without anyone asking for a sample.
+    wait_for(lambda: "was killed by the OOM killer" in c.daemon_log(),
+             what="the OOM kill in the daemon's log")
+    inst = c.app("hog")[0]
+    assert "OOM" in inst["reason"], inst
     assert inst["exit_signal"] == 9
     assert inst["oom_kills"] >= 1
     wait_for(lambda: c.app("hog")[0]["restarts"] >= 1, what="a restart")
@@ -243,9 +245,11 @@ def test_max_memory_restart_replaces_the_instance(cg):
     c.script("grow.py", GROWER)
     c.ok("start", "grow.py", "--name", "grow", "--max-memory-restart", "60M")
     first = cg.wait_online("grow")[0]["pid"]
+    # Nobody looks until the daemon acted: the rule samples by itself.
+    wait_for(lambda: "passed max_memory_restart" in c.daemon_log(),
+             what="the replacement in the daemon's log")
     wait_for(lambda: c.app("grow")[0]["pid"] not in (0, first) and
              c.app("grow")[0]["restarts"] >= 1, what="a replacement")
-    assert "passed max_memory_restart" in c.daemon_log()
 
 
 def test_set_changes_limits_of_a_running_instance(cg):

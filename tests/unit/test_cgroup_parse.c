@@ -293,6 +293,15 @@ test_sample(void **state)
 	u.flags = 0;
 	cgroup_sample_update(&s, &u, 7000000);
 	assert_int_equal(s.wall_us, 6000000);
+	/* a baseline taken at the spawn: the first reading has a CPU figure */
+	memset(&s, 0, sizeof s);
+	s.cpu_usec = 0;
+	s.wall_us = 1000000;
+	u.flags = CGROUP_MEMORY | CGROUP_CPUACCT;
+	u.cpu_usec = 500000;
+	cgroup_sample_update(&s, &u, 3000000);
+	assert_true(s.valid);
+	assert_true(s.cpu > 24.99 && s.cpu < 25.01);
 }
 
 /* This process's own group, in its own process group. */

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+#
+# Idle CPU of the daemon with nobody watching (issue #16); prints figures,
+# asserts nothing.
+#
+#   bench/idle.sh                       # corral from ./build, PM2 per lib.sh
+#   BUILDS="/tmp/main/build build" bench/idle.sh   # before and after
+#   COUNTS="10 100 500 2000" IDLE_SECS=30 PM2=0 bench/idle.sh
+#
+# For each build and each N of COUNTS: a fresh daemon in a private
+# CORRAL_HOME starts N instances of a sleeping shell script (`-i N`), waits
+# until all are online and 3 s more (start-up work is over), then nobody
+# looks at it (no monit, no logs --follow, no metrics scrape, no `ls`) for
+# IDLE_SECS.  The figure is the CPU time the daemon's threads spent on a
+# CPU over that window (sum of the first field of
+# /proc/PID/task/*/schedstat, in ns: clock ticks would round 10 ms away),
+# scaled to ms per minute.  PM2 (up to PM2_MAX_N apps, default 500): the
+# same for its God daemon with N fork-mode apps of the same script.
+# The floor is 0: a daemon with nothing to do sleeps in epoll_wait.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILDS=${BUILDS:-${BUILD:-build}}
+COUNTS=${COUNTS:-10 100 500 2000}
+IDLE_SECS=${IDLE_SECS:-30}
+PM2_MAX_N=${PM2_MAX_N:-500}
+BENCH_TOP=$TOP
+. "$TOP/bench/lib.sh"
+
+WORK=$(mktemp -d /tmp/corral-bench.XXXXXX)
+CORRAL=
+cleanup() {
+	[ -z "$CORRAL" ] || "$CORRAL" kill >/dev/null 2>&1 || true
+	bench_pm2_kill
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+bench_pm2 "$WORK"
+
+# CPU ns of every thread of PID so far
+cpu_ns() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null |
+	    awk '{ s += $1 } END { printf "%d\n", s }'
+}
+
+wait_until() {        # wait_until SECONDS CMD...: poll until CMD succeeds
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt $end ] || { echo "bench: timed out: $*" >&2; return 1; }
+		sleep 0.5
+	done
+}
+
+corral_online() {
+	[ "$("$CORRAL" jlist | grep -o '"state": *"online"' | wc -l)" -ge "$1" ]
+}
+
+pm2_online() {
+	[ "$("$PM2" jlist 2>/dev/null | grep -o '"status":"online"' | wc -l)" -ge "$1" ]
+}
+
+# idle_ms PID: the daemon's CPU over IDLE_SECS, in ms per minute
+idle_ms() {
+	local a b
+	a=$(cpu_ns "$1")
+	sleep "$IDLE_SECS"
+	b=$(cpu_ns "$1")
+	awk -v a="$a" -v b="$b" -v s="$IDLE_SECS" \
+	    'BEGIN { printf "%.1f", (b - a) / 1e6 * 60 / s }'
+}
+
+mkdir -p "$WORK/app"
+printf '#!/bin/sh\nexec sleep 100000\n' > "$WORK/app/sleeper.sh"
+chmod 755 "$WORK/app/sleeper.sh"
+cd "$WORK/app"
+
+echo "daemon CPU with nobody watching, ms per minute (over ${IDLE_SECS} s;" \
+    "floor 0)"
+for b in $BUILDS; do
+	case $b in /*) ;; *) b=$TOP/$b ;; esac
+	CORRAL=$b/corral
+	[ -x "$CORRAL" ] || { echo "bench: $CORRAL missing" >&2; exit 1; }
+	for n in $COUNTS; do
+		export CORRAL_HOME=$WORK/home-$n
+		mkdir -p "$CORRAL_HOME"
+		"$CORRAL" start sleeper.sh --name sleeper -i "$n" >/dev/null
+		wait_until 300 corral_online "$n"
+		sleep 3
+		pid=$(cat "$CORRAL_HOME/corrald.pid")
+		printf '%-40s N=%-5s %8s ms/min\n' "corral ($b)" "$n" \
+		    "$(idle_ms "$pid")"
+		"$CORRAL" kill >/dev/null 2>&1 || true
+		rm -rf "$CORRAL_HOME"
+	done
+done
+CORRAL=
+[ -n "$PM2" ] || exit 0
+for n in $COUNTS; do
+	[ "$n" -le "$PM2_MAX_N" ] || continue
+	{
+		echo "module.exports = { apps: ["
+		for ((i = 0; i < n; i++)); do
+			echo "{ name: 's$i', script: '$WORK/app/sleeper.sh', interpreter: 'none' },"
+		done
+		echo "] };"
+	} > "$WORK/app/ecosystem.config.js"
+	"$PM2" start "$WORK/app/ecosystem.config.js" >/dev/null 2>&1
+	wait_until 300 pm2_online "$n"
+	sleep 3
+	pid=$(cat "$PM2_HOME/pm2.pid")
+	printf '%-40s N=%-5s %8s ms/min\n' "PM2 $("$PM2" --version)" "$n" \
+	    "$(idle_ms "$pid")"
+	"$PM2" kill >/dev/null 2>&1 || true
+done
