@@ -180,12 +180,7 @@ daemon_check_shutdown(void)
 	D.shutting_down = 2;
 	log_info("every app stopped, exiting");
 	limits_shutdown();
-	/*
-	 * The listening socket goes before the reply: a client that starts
-	 * a daemon as soon as it reads "daemon stopped" must not connect to
-	 * this one's backlog (reset when it closes).
-	 */
-	server_close();
+	server_close();         /* before the reply: no client queues here now */
 	if (D.shutdown_conn != NULL)
 		conn_reply(D.shutdown_conn, proto_ok("message",
 		    json_str("daemon stopped")));
