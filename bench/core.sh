@@ -80,19 +80,6 @@ time_cmd() {
 	done
 }
 
-wait_until() {        # wait_until SECONDS CMD...: poll until CMD succeeds
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $end ] || { echo "bench: timed out: $*" >&2; return 1; }
-		sleep 0.2
-	done
-}
-
-corral_online() {
-	[ "$("$CORRAL" jlist | grep -o '"state": *"online"' | wc -l)" -ge "$1" ]
-}
-
 # --- the programs --------------------------------------------------------
 
 mkdir -p "$WORK/app" "$CORRAL_HOME"
@@ -150,22 +137,14 @@ DPID=$(cat "$CORRAL_HOME/corrald.pid")
 sleep 1
 C_RSS0=$(rss_kib "$DPID")
 "$CORRAL" start sleeper.sh --name sleeper -i "$N" >/dev/null
-wait_until 60 corral_online "$N"
+bench_wait_until 60 bench_corral_online "$N"
 
 if [ -z "${NO_PM2:-}" ]; then
 	"$PM2" ping >/dev/null 2>&1
 	PPID_=$(cat "$PM2_HOME/pm2.pid")
 	sleep 1
 	P_RSS0=$(rss_kib "$PPID_")
-	{
-		echo "module.exports = { apps: ["
-		for ((i = 0; i < N; i++)); do
-			echo "{ name: 's$i', script: '$WORK/app/sleeper.sh', interpreter: 'none', autorestart: true },"
-		done
-		echo "] };"
-	} > "$WORK/app/ecosystem.config.js"
-	"$PM2" start "$WORK/app/ecosystem.config.js" >/dev/null 2>&1
-	wait_until 120 sh -c "[ \$('$PM2' jlist 2>/dev/null | grep -o '\"status\":\"online\"' | wc -l) -ge $N ]"
+	bench_pm2_sleepers "$N" "$WORK/app/sleeper.sh"
 fi
 
 sleep 11        # two stats periods of either daemon
@@ -186,7 +165,7 @@ C_LS=$(time_cmd "$CORRAL" ls | stats)
 "$CORRAL" delete all >/dev/null
 CRASH_LOG=$WORK/crash.log "$CORRAL" start "$WORK/app/crasher" --name crasher \
 	--restart-delay 0 --min-uptime 100ms --max-restarts 1000 >/dev/null
-wait_until 60 sh -c "[ \$(cat '$WORK/crash.log' 2>/dev/null | grep -c '^start') -gt $SAMPLES ]"
+bench_wait_until 60 sh -c "[ \$(cat '$WORK/crash.log' 2>/dev/null | grep -c '^start') -gt $SAMPLES ]"
 "$CORRAL" delete crasher >/dev/null
 C_CRASH=$(crash_deltas "$WORK/crash.log" | head -n "$SAMPLES" | stats)
 
@@ -198,7 +177,7 @@ module.exports = { apps: [{ name: 'crasher', script: '$WORK/app/crasher',
   env: { CRASH_LOG: '$WORK/pm2crash.log' } }] };
 EOF
 	"$PM2" start "$WORK/app/crasher.config.js" >/dev/null 2>&1
-	wait_until 60 sh -c "[ \$(cat '$WORK/pm2crash.log' 2>/dev/null | grep -c '^start') -gt $SAMPLES ]"
+	bench_wait_until 60 sh -c "[ \$(cat '$WORK/pm2crash.log' 2>/dev/null | grep -c '^start') -gt $SAMPLES ]"
 	"$PM2" delete crasher >/dev/null 2>&1
 	P_CRASH=$(crash_deltas "$WORK/pm2crash.log" | head -n "$SAMPLES" | stats)
 fi

@@ -44,23 +44,6 @@ cpu_ns() {
 	    awk '{ s += $1 } END { printf "%d\n", s }'
 }
 
-wait_until() {        # wait_until SECONDS CMD...: poll until CMD succeeds
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $end ] || { echo "bench: timed out: $*" >&2; return 1; }
-		sleep 0.5
-	done
-}
-
-corral_online() {
-	[ "$("$CORRAL" jlist | grep -o '"state": *"online"' | wc -l)" -ge "$1" ]
-}
-
-pm2_online() {
-	[ "$("$PM2" jlist 2>/dev/null | grep -o '"status":"online"' | wc -l)" -ge "$1" ]
-}
-
 # idle_ms PID: the daemon's CPU over IDLE_SECS, in ms per minute
 idle_ms() {
 	local a b
@@ -86,7 +69,7 @@ for b in $BUILDS; do
 		export CORRAL_HOME=$WORK/home-$n
 		mkdir -p "$CORRAL_HOME"
 		"$CORRAL" start sleeper.sh --name sleeper -i "$n" >/dev/null
-		wait_until 300 corral_online "$n"
+		bench_wait_until 300 bench_corral_online "$n"
 		sleep 3
 		pid=$(cat "$CORRAL_HOME/corrald.pid")
 		printf '%-40s N=%-5s %8s ms/min\n' "corral ($b)" "$n" \
@@ -99,15 +82,7 @@ CORRAL=
 [ -n "$PM2" ] || exit 0
 for n in $COUNTS; do
 	[ "$n" -le "$PM2_MAX_N" ] || continue
-	{
-		echo "module.exports = { apps: ["
-		for ((i = 0; i < n; i++)); do
-			echo "{ name: 's$i', script: '$WORK/app/sleeper.sh', interpreter: 'none' },"
-		done
-		echo "] };"
-	} > "$WORK/app/ecosystem.config.js"
-	"$PM2" start "$WORK/app/ecosystem.config.js" >/dev/null 2>&1
-	wait_until 300 pm2_online "$n"
+	bench_pm2_sleepers "$n" "$WORK/app/sleeper.sh"
 	sleep 3
 	pid=$(cat "$PM2_HOME/pm2.pid")
 	printf '%-40s N=%-5s %8s ms/min\n' "PM2 $("$PM2" --version)" "$n" \

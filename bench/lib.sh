@@ -97,3 +97,42 @@ bench_stats() {
 		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 		printf "median %.2f ms (min %.2f, max %.2f, n=%d)", m, v[1], v[NR], NR }'
 }
+
+# bench_wait_until SECONDS CMD...: runs CMD every 0.2 s until it succeeds;
+# returns 1 with a message after SECONDS.
+bench_wait_until() {
+	bench_end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$bench_end" ] ||
+		    { echo "bench: timed out: $*" >&2; return 1; }
+		sleep 0.2
+	done
+}
+
+# bench_corral_online N: whether $CORRAL's jlist has N online instances.
+bench_corral_online() {
+	[ "$("$CORRAL" jlist | grep -o '"state": *"online"' | wc -l)" -ge "$1" ]
+}
+
+# bench_pm2_sleepers N SCRIPT: starts N fork-mode PM2 apps s0.. of SCRIPT
+# (from an ecosystem file beside it) and waits until all are online.
+bench_pm2_sleepers() {
+	bench_eco=$(dirname "$2")/ecosystem.config.js
+	{
+		echo "module.exports = { apps: ["
+		bench_i=0
+		while [ "$bench_i" -lt "$1" ]; do
+			echo "{ name: 's$bench_i', script: '$2', interpreter: 'none', autorestart: true },"
+			bench_i=$((bench_i + 1))
+		done
+		echo "] };"
+	} > "$bench_eco"
+	"$PM2" start "$bench_eco" >/dev/null 2>&1
+	bench_wait_until 300 bench_pm2_online "$1"
+}
+
+# bench_pm2_online N: whether $PM2's jlist has N online processes.
+bench_pm2_online() {
+	[ "$("$PM2" jlist 2>/dev/null | grep -o '"status":"online"' | wc -l)" -ge "$1" ]
+}
