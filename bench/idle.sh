@@ -41,7 +41,7 @@ bench_pm2 "$WORK"
 # CPU ns of every thread of PID so far
 cpu_ns() {
 	cat /proc/"$1"/task/*/schedstat 2>/dev/null |
-	    awk '{ s += $1 } END { printf "%d\n", s }'
+	    awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # idle_ms PID: the daemon's CPU over IDLE_SECS, in ms per minute
