@@ -208,7 +208,7 @@ unit: all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
 
 integration: all $(FAKE_ENGINE)
-	BUILD=$(BUILD) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+	BUILD=$(BUILD) /usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=10 tests/integration
 
 # The cgroup v2 tests, in the VM harness (tests/vm/harness.sh finds it): one
 # boot per group, skipped with a message where no VM can run; VM_TESTS=0
