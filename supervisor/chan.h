@@ -23,7 +23,7 @@ int ctlchan_drain(struct child *);
 
 /* nodeipc.c */
 struct nodeipc;
-int nodeipc_prepare(struct child *, uv_stdio_container_t *, int, json_t *);
+void nodeipc_prepare(struct child *, struct spawn_plan *, json_t *);
 void nodeipc_spawned(struct child *);
 void nodeipc_close(struct child *);
 int nodeipc_send(struct child *, const char *);

@@ -18,6 +18,10 @@
 #include <unistd.h>
 
 #include "corrald.h"
+#include "engine.h"
+
+/* The keeper's tag of the notify socket. */
+#define CLUSTER_NOTIFY_TAG "notify"
 #include "cluster.h"
 
 static struct notify cluster_notify;
@@ -88,11 +92,13 @@ cluster_init(char **cause)
 		log_warnx("libcorral-preload.so not found: apps must use "
 		    "LISTEN_FDS");
 	path = paths_file(D.home, "notify.sock");
-	r = notify_open(&cluster_notify, D.loop, path, cluster_notified, NULL,
-	    cause);
+	r = notify_open(&cluster_notify, D.loop, path,
+	    engine_take(CLUSTER_NOTIFY_TAG), cluster_notified, NULL, cause);
 	free(path);
-	if (r == 0)
+	if (r == 0) {
 		cluster_notify_open = 1;
+		engine_hold(CLUSTER_NOTIFY_TAG, cluster_notify.fd);
+	}
 	return r;
 }
 

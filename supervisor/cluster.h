@@ -27,6 +27,7 @@ struct listener {
 	int port;                       /* TCP only */
 	ino_t ino;                      /* unix only: the inode bound */
 	int fd;                         /* -1 when not open */
+	char *tag;                      /* the keeper's: app and spec */
 };
 int listener_parse(const char *, const char *, struct listener *, char **);
 void listener_format(const struct listener *, char *, size_t);
@@ -61,8 +62,8 @@ struct notify {
 };
 void notify_parse(const char *, size_t, struct notify_msg *);
 void notify_msg_clear(struct notify_msg *);
-int notify_open(struct notify *, uv_loop_t *, const char *, notify_cb *,
-    void *, char **);
+int notify_open(struct notify *, uv_loop_t *, const char *, int,
+    notify_cb *, void *, char **);
 void notify_close(struct notify *, void (*)(struct notify *));
 const char *notify_path(const struct notify *);
 

@@ -89,13 +89,16 @@ struct logpipe {
  * handles are closed. It holds a reference to its app for the log file.
  */
 struct child {
-	uv_process_t proc;
+	char *tag;                      /* the keeper's name for it */
+	int pidfd;                      /* -1 if the kernel has none */
 	struct logpipe out;
 	struct logpipe err;
 	struct app *app;
 	struct instance *inst;          /* NULL once the instance forgot it */
 	int index;                      /* the instance index, for log prefixes */
-	int handles;                    /* handles not yet closed */
+	int handles;                    /* the process until its exit is
+					   handled, and the two pipes */
+	int exited;                     /* its exit was handled */
 	int pid;
 	struct cgroup *cg;              /* its cgroup, NULL without */
 	uint64_t oom_base;              /* OOM kills in cg before the spawn */
@@ -270,6 +273,7 @@ uint64_t now_ms(void);
 uint64_t mono_ms(void);
 void daemon_alloc(uv_handle_t *, size_t, uv_buf_t *);
 void daemon_shutdown(struct conn *);
+void daemon_abandon(void);
 void daemon_check_shutdown(void);
 
 /* appcfg-run.c */
@@ -310,9 +314,9 @@ void app_delete_ids(const int *, size_t, int);
 struct instance *instance_create(struct app *, int);
 void instance_free(struct instance *);
 struct child *child_create(struct instance *);
-void child_abort(struct child *, int);
-void child_exited(uv_process_t *, int64_t, int);
-void child_read_start(struct child *);
+void child_abort(struct child *);
+void child_exited(struct child *, int64_t, int);
+void child_read_start(struct child *, int, int);
 void instance_kill(struct instance *, int);
 void instance_kill_group(struct instance *, int);
 void instance_close_pipes(void);
@@ -377,7 +381,6 @@ void limits_shutdown(void);
 int limits_spawn(struct instance *, struct child *, struct spawn_plan *,
     char **);
 void limits_spawn_failed(struct child *);
-int limits_spawned(struct child *, char **);
 void limits_exited(struct instance *, struct child *);
 int limits_kill(struct instance *, int);
 int limits_apply(struct app *, char **);

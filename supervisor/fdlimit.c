@@ -42,7 +42,7 @@ fdlimit_listen_fds(void)
 
 /* Without close_range(2): every descriptor /proc lists at or above from. */
 static void
-fdlimit_close_from(int from)
+fdlimit_close_from(int from, int keep)
 {
 	struct dirent	*de;
 	DIR		*d;
@@ -50,14 +50,18 @@ fdlimit_close_from(int from)
 	int		 dfd, *v = NULL;
 	size_t		 n = 0, i;
 
-	if (close_range((unsigned)from, ~0U, 0) == 0)
+	if (keep < from && close_range((unsigned)from, ~0U, 0) == 0)
+		return;
+	if (keep >= from && (keep == from || close_range((unsigned)from,
+	    (unsigned)keep - 1, 0) == 0) && close_range((unsigned)keep + 1, ~0U,
+	    0) == 0)
 		return;
 	if ((d = opendir("/proc/self/fd")) == NULL)
 		return;
 	dfd = dirfd(d);
 	while ((de = readdir(d)) != NULL) {
 		if (parse_int(de->d_name, from, INT_MAX, &fd, NULL) != 0 ||
-		    fd == dfd)
+		    fd == dfd || fd == keep)
 			continue;
 		v = xreallocarray(v, n + 1, sizeof *v);
 		v[n++] = (int)fd;
@@ -70,15 +74,16 @@ fdlimit_close_from(int from)
 
 /*
  * Call first thing in main(): closes what the daemon inherited but does
- * not own.  Fatal only when 0-2 cannot be made: start-up.
+ * not own but keep (the keeper's socket, or -1).  Fatal only when 0-2
+ * cannot be made: start-up.
  */
 void
-fdlimit_close_inherited(void)
+fdlimit_close_inherited(int keep)
 {
 	struct stat	 st;
 	int		 fd;
 
-	fdlimit_close_from(3 + fdlimit_listen_fds());
+	fdlimit_close_from(3 + fdlimit_listen_fds(), keep);
 	for (fd = 0; fd < 3; fd++) {
 		if (fstat(fd, &st) == 0)
 			continue;

@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "corrald.h"
+#include "engine.h"
 
 struct instance *
 instance_create(struct app *app, int index)
@@ -78,13 +81,13 @@ child_release(struct child *child)
 	linebuf_free(&child->out.lb);
 	linebuf_free(&child->err.lb);
 	app_unref(child->app);
+	if (child->pidfd >= 0)
+		close(child->pidfd);
+	/* exited and drained: the keeper forgets it */
+	if (child->tag != NULL)
+		engine_release(child->tag);
+	free(child->tag);
 	free(child);
-}
-
-static void
-child_proc_closed(uv_handle_t *h)
-{
-	child_release(h->data);
 }
 
 static void
@@ -148,18 +151,24 @@ child_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	uv_close((uv_handle_t *)s, child_pipe_closed);
 }
 
-/* The exit callback of every instance's process (spawn.c). */
+/*
+ * The exit of every instance's process, as the keeper reaped it
+ * (engine.c): status is the exit code, term_signal the signal that ended
+ * it or 0.
+ */
 void
-child_exited(uv_process_t *proc, int64_t status, int term_signal)
+child_exited(struct child *child, int64_t status, int term_signal)
 {
-	struct child *child = proc->data;
 	struct instance *inst = child->inst;
 
-	uv_close((uv_handle_t *)proc, child_proc_closed);
+	if (child->exited)
+		return;
+	child->exited = 1;
 	nodeipc_close(child);
 	ctlchan_close(child);
 	if (inst == NULL) {
 		limits_exited(NULL, child);
+		child_release(child);
 		return;
 	}
 	inst->child = NULL;
@@ -172,6 +181,7 @@ child_exited(uv_process_t *proc, int64_t status, int term_signal)
 	if (kill(-child->pid, SIGKILL) == 0)
 		log_debug("%s[%d]: killed the rest of process group %d",
 		    inst->app->cfg.name, inst->index, child->pid);
+	child_release(child);
 	fsm_event(inst, EV_EXIT);
 }
 
@@ -198,6 +208,7 @@ child_create(struct instance *inst)
 	inst->app->nchildren++;
 	child->inst = inst;
 	child->index = inst->index;
+	child->pidfd = -1;
 	child_init_pipe(child, &child->out, 1);
 	child_init_pipe(child, &child->err, 2);
 	child->handles = 3;
@@ -207,32 +218,51 @@ child_create(struct instance *inst)
 
 /* No process came of it: the handles go, then the child. */
 void
-child_abort(struct child *child, int proc_initialized)
+child_abort(struct child *child)
 {
 	ctlchan_close(child);
 	nodeipc_close(child);
 	limits_spawn_failed(child);
 	child->inst = NULL;
-	if (proc_initialized)
-		uv_close((uv_handle_t *)&child->proc, child_proc_closed);
-	else
-		child_release(child);
+	child->exited = 1;
+	free(child->tag);       /* the keeper never had it */
+	child->tag = NULL;
+	child_release(child);
 	uv_close((uv_handle_t *)&child->out.pipe, child_pipe_closed);
 	uv_close((uv_handle_t *)&child->err.pipe, child_pipe_closed);
 }
 
-/* The process runs: its output is read from now on. */
-void
-child_read_start(struct child *child)
+/*
+ * Reads lp from fd (a read end the keeper keeps too; the child owns fd
+ * from now on). A pipe that cannot be read is closed here: the output
+ * waits in the keeper's copy for the next engine.
+ */
+static void
+child_pipe_start(struct child *child, struct logpipe *lp, int fd)
 {
-	int r;
+	int r = UV_EBADF, opened = 0;
 
-	if ((r = uv_read_start((uv_stream_t *)&child->out.pipe, daemon_alloc,
-	    child_read)) != 0 ||
-	    (r = uv_read_start((uv_stream_t *)&child->err.pipe, daemon_alloc,
-	    child_read)) != 0)
-		log_warnx("%s[%d]: cannot read its output: %s",
-		    child->app->cfg.name, child->index, uv_strerror(r));
+	if (fd >= 0 && (r = uv_pipe_open(&lp->pipe, fd)) == 0) {
+		opened = 1;
+		if ((r = uv_read_start((uv_stream_t *)&lp->pipe, daemon_alloc,
+		    child_read)) == 0)
+			return;
+	}
+	log_warnx("%s[%d]: cannot read its output: %s", child->app->cfg.name,
+	    child->index, uv_strerror(r));
+	if (fd >= 0 && !opened)
+		close(fd);
+	lp->open = 0;
+	lp->eof = 1;
+	uv_close((uv_handle_t *)&lp->pipe, child_pipe_closed);
+}
+
+/* The process runs: its output is read from now on, from out and err. */
+void
+child_read_start(struct child *child, int out, int err)
+{
+	child_pipe_start(child, &child->out, out);
+	child_pipe_start(child, &child->err, err);
 }
 
 /* Shutdown: hands on what lp holds, as far as the files take it, and closes. */
@@ -269,6 +299,9 @@ void
 instance_kill(struct instance *inst, int sig)
 {
 	if (inst->child == NULL)
+		return;
+	if (inst->child->pidfd >= 0 && syscall(SYS_pidfd_send_signal,
+	    inst->child->pidfd, sig, NULL, 0) == 0)
 		return;
 	if (kill(inst->child->pid, sig) == -1 && errno != ESRCH)
 		log_warn("%s[%d]: kill %d", inst->app->cfg.name, inst->index,

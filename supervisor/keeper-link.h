@@ -68,6 +68,9 @@ struct keeper_link_cbs {
 
 struct keeper_link;
 
+/* How long the engine waits for the keeper's answer to a SPAWN. */
+#define KEEPER_LINK_WAIT_MS 10000
+
 /* keeper-link.c */
 int keeper_link_parse_fd(const char *, int *, char **);
 struct keeper_link *keeper_link_create(uv_loop_t *, int,
@@ -77,6 +80,9 @@ int keeper_link_hold(struct keeper_link *, const char *, int, char **);
 int keeper_link_release(struct keeper_link *, const char *, char **);
 int keeper_link_spawn(struct keeper_link *, const struct spawn_plan *,
     char **);
+int keeper_link_spawn_wait(struct keeper_link *, const struct spawn_plan *,
+    struct keeper_proc *, char **);
+void keeper_link_flush(struct keeper_link *, int);
 int keeper_link_ready(struct keeper_link *, char **);
 int keeper_link_bye(struct keeper_link *, int, char **);
 int keeper_link_upgrade(struct keeper_link *, const char *, char **);

@@ -59,7 +59,8 @@ limits_enabled(void)
 /*
  * Before the spawn: makes the child's cgroup, applies the app's limits and
  * puts the cgroup.procs files in plan (spawn.c frees them), so that the
- * child runs nothing of the app's before limits_spawned() moved it in.
+ * child runs nothing of the app's before it joined them (the keeper's
+ * child writes its pid there before exec).
  * Returns 0, or -1 with *cause set: while cgroups are on, no instance
  * runs without its cgroup.
  */
@@ -93,28 +94,7 @@ limits_spawn(struct instance *inst, struct child *child,
 	return 0;
 }
 
-/*
- * uv_spawn succeeded: moves the child (corral-exec, waiting) into its
- * cgroup.  Returns 0, or -1 with *cause set after killing the child: a
- * failed join is a failed spawn (-2 when the daemon was out of
- * descriptors: its problem, not the app's).
- */
-int
-limits_spawned(struct child *child, char **cause)
-{
-	int	 error;
-
-	if (child->cg == NULL)
-		return 0;
-	if ((error = cgroup_join(child->cg, child->pid)) == 0)
-		return 0;
-	xasprintf(cause, "cannot move pid %d into its cgroup: %s", child->pid,
-	    strerror(-error));
-	kill(child->pid, SIGKILL);
-	return error == -EMFILE || error == -ENFILE ? -2 : -1;
-}
-
-/* uv_spawn failed: the cgroup goes. */
+/* The spawn failed: the cgroup goes. */
 void
 limits_spawn_failed(struct child *child)
 {

@@ -25,6 +25,7 @@
 
 #include "common.h"
 #include "cluster.h"
+#include "engine.h"
 
 #define LISTENER_BACKLOG 4096
 
@@ -178,6 +179,8 @@ listener_parse(const char *spec, const char *default_name, struct listener *l,
 	if (r == -1)
 		return -1;
 	l->spec = xstrdup(spec);
+	xasprintf(&l->tag, "listen/%s/%s", default_name != NULL ?
+	    default_name : "", spec);
 	if (eq != NULL)
 		l->name = xstrndup(spec, (size_t)(eq - spec));
 	else if (default_name != NULL &&
@@ -267,6 +270,12 @@ listener_open(struct listener *l, char **cause)
 
 	if (l->fd != -1)
 		return 0;
+	if (l->tag != NULL && (l->fd = engine_take(l->tag)) != -1) {
+		if (l->kind == LISTENER_UNIX && stat(((struct sockaddr_un *)
+		    &l->addr)->sun_path, &st) == 0)
+			l->ino = st.st_ino;
+		return 0;
+	}
 	if (l->kind == LISTENER_UNIX && listener_unix_prepare(l, cause) == -1)
 		return -1;
 	s = socket(l->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -300,6 +309,8 @@ listener_open(struct listener *l, char **cause)
 			l->ino = st.st_ino;
 	}
 	l->fd = s;
+	if (l->tag != NULL)
+		engine_hold(l->tag, s);
 	return 0;
 }
 
@@ -320,6 +331,8 @@ listener_close(struct listener *l)
 	}
 	close(l->fd);
 	l->fd = -1;
+	if (l->tag != NULL)
+		engine_release(l->tag);
 }
 
 /* Closes and frees what l holds; l itself belongs to the caller. */
@@ -329,6 +342,7 @@ listener_clear(struct listener *l)
 	listener_close(l);
 	free(l->spec);
 	free(l->name);
+	free(l->tag);
 	memset(l, 0, sizeof *l);
 	l->fd = -1;
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * corrald: the daemon. Takes the per-user lock, detaches (unless
- * --foreground), serves the control socket and supervises apps until
- * SIGTERM or `corral kill`, which stop every app gracefully first.
+ * corrald: the daemon. Run as `corrald [flags]` it becomes corral-keeper
+ * (engine-exec.c), which detaches unless --foreground and starts it again
+ * as its engine, `corrald --engine --keeper-fd N [flags]`: that one takes
+ * the engine's lock, reads the keeper's table, serves the control socket
+ * and supervises apps until SIGTERM, the keeper's TERM or `corral kill`,
+ * which stop every app gracefully first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include "corrald.h"
+#include "engine.h"
 
 struct daemon D;
 
@@ -72,56 +76,12 @@ main_lock(void)
 	    O_NONBLOCK, 0600);
 	if (fd == -1)
 		fatal("%s", D.pid_path);
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK) {
-			fprintf(stderr, "corrald: already running for %s\n",
-			    D.home);
-			exit(0);
-		}
-		fatal("lock %s", D.pid_path);
-	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1)
+		fatal("lock %s: another engine runs", D.pid_path);
 	n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) == -1 || write(fd, buf, (size_t)n) != n)
 		fatal("writing %s", D.pid_path);
 	return fd;
-}
-
-/*
- * Detaches from the terminal. The first parent waits on a pipe until the
- * daemon serves (one byte) or fails (EOF), so `corrald` returns only when
- * clients can connect. Returns the write end the daemon signals on.
- */
-static int
-main_detach(void)
-{
-	int p[2], devnull;
-	char c;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) == -1)
-		fatal("pipe");
-	if ((pid = fork()) == -1)
-		fatal("fork");
-	if (pid > 0) {
-		close(p[1]);
-		if (read(p[0], &c, 1) == 1)
-			_exit(0);
-		fprintf(stderr, "corrald: failed to start, see %s/corrald.log\n",
-		    D.home);
-		_exit(1);
-	}
-	/* One fork is enough: the daemon never opens a terminal. */
-	close(p[0]);
-	if (setsid() == -1)
-		fatal("setsid");
-	if ((devnull = open("/dev/null", O_RDWR)) != -1) {
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		dup2(devnull, 2);
-		if (devnull > 2)
-			close(devnull);
-	}
-	return p[1];
 }
 
 static void
@@ -155,6 +115,7 @@ main_cleanup(void)
 	cluster_shutdown();
 	ecoeval_shutdown();
 	httpd_stop();
+	engine_stop();
 	uv_close((uv_handle_t *)&D.stats_timer, NULL);
 	uv_close((uv_handle_t *)&D.sig_term, NULL);
 	uv_close((uv_handle_t *)&D.sig_int, NULL);
@@ -179,6 +140,7 @@ daemon_check_shutdown(void)
 	}
 	D.shutting_down = 2;
 	log_info("every app stopped, exiting");
+	engine_bye(0);
 	limits_shutdown();
 	server_close();         /* before the reply: no client queues here now */
 	if (D.shutdown_conn != NULL)
@@ -197,6 +159,19 @@ main_after_transition(void)
 	op_check_all();
 	reload_check_all();
 	daemon_check_shutdown();
+}
+
+/*
+ * The keeper is gone: the apps are init's children now and the engine
+ * cannot hear their exits. It exits at once, leaving them running and the
+ * state on disk; the next start stops them before it starts them again.
+ */
+void
+daemon_abandon(void)
+{
+	(void)unlink(D.pid_path);
+	log_info("exited without the keeper");
+	exit(1);
 }
 
 /* Stops every app gracefully; conn (may be NULL) gets the reply at the end. */
@@ -367,11 +342,17 @@ main_paths(void)
 	D.pid_path = paths_file(D.home, "corrald.pid");
 }
 
-/* Parses the command line; returns the boot file (or NULL). */
+/*
+ * Parses the command line; returns the boot file (or NULL). *keeper_fd is
+ * --keeper-fd (NULL: not the engine), *verbose whether -v was given.
+ */
 static const char *
-main_options(int argc, char **argv, const char **metrics)
+main_options(int argc, char **argv, const char **metrics,
+    const char **keeper_fd, int *verbose)
 {
 	static const struct option longopts[] = {
+		{ "engine", no_argument, NULL, 'E' },
+		{ "keeper-fd", required_argument, NULL, 'K' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "resurrect", no_argument, NULL, 'r' },
@@ -382,6 +363,8 @@ main_options(int argc, char **argv, const char **metrics)
 	int ch;
 
 	*metrics = getenv("CORRAL_METRICS");
+	*keeper_fd = NULL;
+	*verbose = 0;
 	while ((ch = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -389,6 +372,12 @@ main_options(int argc, char **argv, const char **metrics)
 			break;
 		case 'v':
 			log_set_verbose(1);
+			*verbose = 1;
+			break;
+		case 'E':
+			break;
+		case 'K':
+			*keeper_fd = optarg;
 			break;
 		case 'r':
 			D.resurrect = 1;
@@ -408,9 +397,12 @@ main_options(int argc, char **argv, const char **metrics)
 	return optind < argc ? argv[optind] : NULL;
 }
 
-/* The loop, its signals and every module that serves from it. */
+/*
+ * The loop, the keeper's table (engine.c), the signals and every module
+ * that serves from the loop.
+ */
 static void
-main_serve(const char *metrics)
+main_serve(const char *metrics, const char *keeper_fd)
 {
 	char *cause = NULL;
 
@@ -420,6 +412,7 @@ main_serve(const char *metrics)
 	TAILQ_INIT(&D.conns);
 	TAILQ_INIT(&D.ops);
 	TAILQ_INIT(&D.children);
+	engine_start(keeper_fd);
 	fsm_set_hook(main_after_transition);
 	main_signals();
 	limits_init();
@@ -460,38 +453,48 @@ main_exit(int lockfd)
 	free(D.pid_path);
 }
 
-int
-main(int argc, char **argv)
+/*
+ * The apps of a first engine: the saved ones (--resurrect), the boot
+ * file's. A later engine's come back from the state file instead.
+ */
+static void
+main_apps(const char *bootfile)
 {
-	const char *metrics, *bootfile;
-	char *logfile;
-	int lockfd, ready_fd = -1;
-
-	/* The client's help when no daemon runs: no state, no socket. */
-	if (argc > 1 && strcmp(argv[1], "--help-commands") == 0)
-		return cmd_help_print(argc - 2, argv + 2);
-	fdlimit_close_inherited();
-	bootfile = main_options(argc, argv, &metrics);
-	umask(022);
-	main_paths();
-	logfile = paths_file(D.home, "corrald.log");
-	log_init(logfile, D.foreground ? LOG_TO_STDERR : 0);
-	free(logfile);
-	main_log_rotation();
-	if (!D.foreground)
-		ready_fd = main_detach();
-	lockfd = main_lock();
-	fdlimit_raise();
-	main_serve(metrics);
+	if (E.kind != KP_KIND_FIRST)
+		return;
 	if (D.resurrect)
 		main_resurrect();
 	if (bootfile != NULL)
 		bootfile_start(bootfile);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *metrics, *bootfile, *keeper_fd;
+	char *logfile;
+	int lockfd, verbose;
+
+	/* The client's help when no daemon runs: no state, no socket. */
+	if (argc > 1 && strcmp(argv[1], "--help-commands") == 0)
+		return cmd_help_print(argc - 2, argv + 2);
+	bootfile = main_options(argc, argv, &metrics, &keeper_fd, &verbose);
+	fdlimit_close_inherited(keeper_fd != NULL ? atoi(keeper_fd) : -1);
+	umask(022);
+	main_paths();
+	if (keeper_fd == NULL)
+		engine_exec_keeper(argc, argv, verbose);
+	logfile = paths_file(D.home, "corrald.log");
+	log_init(logfile, D.foreground ? LOG_TO_STDERR : 0);
+	free(logfile);
+	main_log_rotation();
+	lockfd = main_lock();
+	fdlimit_raise();
+	main_serve(metrics, keeper_fd);
+	main_apps(bootfile);
+	engine_adopt_finish();
 	sdnotify_ready();
-	if (ready_fd != -1) {
-		(void)!write(ready_fd, "", 1);
-		close(ready_fd);
-	}
+	engine_ready();
 	uv_run(D.loop, UV_RUN_DEFAULT);
 	main_exit(lockfd);
 	return 0;

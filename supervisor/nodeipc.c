@@ -9,8 +9,11 @@
  * (wait_ready); with shutdown_with_message the daemon sends 'shutdown'
  * instead of the kill signal (fsm.c). Other messages are ignored.
  */
+#include <sys/socket.h>
+
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "corrald.h"
 
@@ -20,6 +23,7 @@ struct nodeipc {
 	uv_pipe_t pipe;
 	struct linebuf lb;
 	struct child *child;            /* NULL once closed */
+	int app_fd;                     /* the app's end until it runs */
 	int reading;
 };
 
@@ -38,36 +42,45 @@ nodeipc_closed(uv_handle_t *h)
 }
 
 /*
- * Adds the channel to a spawn of child when its app wants one: stdio is
- * the entry for fd number fd, env gets the variables. Returns 1 if added.
+ * Adds the channel to the plan of a spawn of child when its app wants
+ * one: a socketpair whose app end goes last in p->fds (which has room),
+ * env gets the variables.
  */
-int
-nodeipc_prepare(struct child *child, uv_stdio_container_t *stdio, int fd,
-    json_t *env)
+void
+nodeipc_prepare(struct child *child, struct spawn_plan *p, json_t *env)
 {
 	const struct app_config *c = &child->app->cfg;
 	struct nodeipc *n;
+	int sp[2];
 
 	json_object_set_new(env, "NODE_CHANNEL_FD", json_null());
 	json_object_set_new(env, "NODE_CHANNEL_SERIALIZATION_MODE",
 	    json_null());
 	if (!pm2compat_is_node(c) && !c->wait_ready)
-		return 0;
+		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("%s: no Node IPC channel: socketpair", c->name);
+		return;
+	}
 	n = xcalloc(1, sizeof *n);
-	if (uv_pipe_init(D.loop, &n->pipe, 0) != 0) {
-		free(n);
-		return 0;
+	n->app_fd = sp[1];
+	if (uv_pipe_init(D.loop, &n->pipe, 0) != 0 ||
+	    uv_pipe_open(&n->pipe, sp[0]) != 0) {
+		log_warnx("%s: no Node IPC channel", c->name);
+		close(sp[0]);
+		close(sp[1]);
+		free(n);        /* an opened uv_pipe cannot fail to open */
+		return;
 	}
 	n->pipe.data = n;
 	n->child = child;
 	linebuf_init(&n->lb, NODEIPC_MAX_LINE);
 	child->ipc = n;
-	stdio->flags = UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE;
-	stdio->data.stream = (uv_stream_t *)&n->pipe;
-	json_object_set_new(env, "NODE_CHANNEL_FD", json_sprintf("%d", fd));
+	json_object_set_new(env, "NODE_CHANNEL_FD", json_sprintf("%zu",
+	    3 + p->nfds));
+	p->fds[p->nfds++] = sp[1];
 	json_object_set_new(env, "NODE_CHANNEL_SERIALIZATION_MODE",
 	    json_str("json"));
-	return 1;
 }
 
 static void
@@ -111,6 +124,8 @@ nodeipc_spawned(struct child *child)
 
 	if (n == NULL)
 		return;
+	close(n->app_fd);
+	n->app_fd = -1;
 	if (uv_read_start((uv_stream_t *)&n->pipe, daemon_alloc,
 	    nodeipc_read) == 0)
 		n->reading = 1;
@@ -123,6 +138,9 @@ nodeipc_close(struct child *child)
 
 	if (n == NULL)
 		return;
+	if (n->app_fd >= 0)
+		close(n->app_fd);
+	n->app_fd = -1;
 	child->ipc = NULL;
 	n->child = NULL;
 	uv_close((uv_handle_t *)&n->pipe, nodeipc_closed);

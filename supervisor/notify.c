@@ -185,23 +185,14 @@ notify_poll_cb(uv_poll_t *h, int status, int events)
 	}
 }
 
-/*
- * Binds the socket at path (a filesystem path; an over-long one falls back
- * to an abstract name) and starts reading. n is owned by the caller and
- * must stay put until notify_close()'s callback has run.
- */
-int
-notify_open(struct notify *n, uv_loop_t *loop, const char *path,
-    notify_cb *cb, void *arg, char **cause)
+/* Binds n->fd at path, or at an abstract name when path is too long. */
+static int
+notify_bind(struct notify *n, const char *path)
 {
 	struct sockaddr_un sun;
 	socklen_t len;
-	int one = 1, r;
+	int one = 1;
 
-	memset(n, 0, sizeof *n);
-	n->fd = -1;
-	n->cb = cb;
-	n->arg = arg;
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) < sizeof sun.sun_path) {
@@ -218,9 +209,56 @@ notify_open(struct notify *n, uv_loop_t *loop, const char *path,
 	    strlen(n->path));
 	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (n->fd == -1)
-		goto fail;
+		return -1;
 	if (bind(n->fd, (struct sockaddr *)&sun, len) == -1 ||
 	    setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) == -1)
+		return -1;
+	return 0;
+}
+
+/* The name fd is bound to, as notify_bind() wrote it, or NULL. */
+static char *
+notify_bound_name(int fd)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof sun;
+	size_t n;
+	char *s;
+
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) == -1 ||
+	    len <= offsetof(struct sockaddr_un, sun_path))
+		return NULL;
+	n = len - offsetof(struct sockaddr_un, sun_path);
+	if (sun.sun_path[0] != '\0')
+		return xstrdup(sun.sun_path);
+	s = xcalloc(1, n + 1);
+	memcpy(s, sun.sun_path, n);
+	s[0] = '@';
+	return s;
+}
+
+/*
+ * Binds the socket at path (a filesystem path; an over-long one falls back
+ * to an abstract name) and starts reading; fd, when not -1, is a socket
+ * bound by an earlier engine to use instead (n owns it from now on). n is
+ * owned by the caller and must stay put until notify_close()'s callback
+ * has run.
+ */
+int
+notify_open(struct notify *n, uv_loop_t *loop, const char *path, int fd,
+    notify_cb *cb, void *arg, char **cause)
+{
+	int r;
+
+	memset(n, 0, sizeof *n);
+	n->fd = fd;
+	n->cb = cb;
+	n->arg = arg;
+	if (fd != -1) {
+		if ((n->path = notify_bound_name(fd)) == NULL)
+			goto fail;
+	} else if (notify_bind(n, path) == -1)
 		goto fail;
 	if ((r = uv_poll_init(loop, &n->poll, n->fd)) != 0) {
 		errno = -r;
@@ -235,8 +273,8 @@ notify_open(struct notify *n, uv_loop_t *loop, const char *path,
 	return 0;
 fail:
 	if (cause != NULL)
-		xasprintf(cause, "notify socket %s: %s", n->path,
-		    strerror(errno));
+		xasprintf(cause, "notify socket %s: %s", n->path != NULL ?
+		    n->path : path, strerror(errno));
 	if (n->fd != -1)
 		close(n->fd);
 	n->fd = -1;

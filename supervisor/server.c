@@ -18,6 +18,10 @@
 #include <unistd.h>
 
 #include "corrald.h"
+#include "engine.h"
+
+/* The keeper's tag of the control socket. */
+#define SERVER_TAG "control"
 
 #define SERVER_REQUEST_MS 10000         /* to send a whole request */
 #define SERVER_REPLY_MS 60000           /* to take a reply (not a stream) */
@@ -211,15 +215,16 @@ int
 server_listen(char **cause)
 {
 	mode_t old;
-	int rc, fd;
+	int rc, fd, taken;
 
-	if ((fd = sdnotify_listen_fd(D.sock_path)) != -1) {
+	taken = (fd = engine_take(SERVER_TAG)) != -1;
+	if (taken || (fd = sdnotify_listen_fd(D.sock_path)) != -1) {
 		if ((rc = uv_pipe_init(D.loop, &D.server, 0)) != 0 ||
 		    (rc = uv_pipe_open(&D.server, fd)) != 0 ||
 		    (rc = uv_listen((uv_stream_t *)&D.server, SERVER_BACKLOG,
 		    server_accept)) != 0 || (rc = server_start_sweep()) != 0)
 			goto fail;
-		D.sock_activated = 1;
+		D.sock_activated = !taken;
 		return 0;
 	}
 	(void)unlink(D.sock_path);
@@ -236,6 +241,9 @@ server_listen(char **cause)
 	(void)chmod(D.sock_path, 0600);
 	if ((rc = server_start_sweep()) != 0)
 		goto fail;
+	/* clients wait in its backlog while no engine runs */
+	if (uv_fileno((uv_handle_t *)&D.server, &fd) == 0)
+		engine_hold(SERVER_TAG, fd);
 	return 0;
 fail:
 	xasprintf(cause, "%s: %s", D.sock_path, uv_strerror(rc));

@@ -2,81 +2,42 @@
 /*
  * The one spawn path of an instance: a struct spawn_plan (spawn.h) that
  * appcfg-run.c, cluster.c, nodeipc.c, triggers.c, fdlimit.c and limits.c
- * fill in turn, then run here (spawn-plan.c wraps it in corral-exec where
- * needed) by the one uv_spawn, in a new session (the instance is a
- * process group), stdout and stderr to the child's log pipes.
+ * fill in turn, then run here by the keeper (engine.c), in a new session
+ * (the instance is a process group), stdout and stderr to log pipes whose
+ * read ends the keeper keeps and the child reads.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "corrald.h"
-
-/* The stdio of an instance: none in, out and err to the log pipes, fds. */
-static void
-spawn_stdio(struct child *child, const struct spawn_plan *p,
-    uv_stdio_container_t *stdio)
-{
-	size_t i;
-
-	stdio[0].flags = UV_IGNORE;
-	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[1].data.stream = (uv_stream_t *)&child->out.pipe;
-	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[2].data.stream = (uv_stream_t *)&child->err.pipe;
-	for (i = 0; i < p->nfds; i++) {
-		stdio[3 + i].flags = UV_INHERIT_FD;
-		stdio[3 + i].data.fd = p->fds[i];
-	}
-}
+#include "engine.h"
 
 /*
- * Runs the plan for child: the one uv_spawn of an instance. ipc, when not
- * NULL, is the Node channel's stdio entry (a libuv pipe, after p's fds).
- * Returns 0 once the process runs in its cgroup; -1 with *cause set when
- * no process runs for the instance (a process that could not join its
- * cgroup is killed and forgotten), -2 when the daemon lacked descriptors,
+ * Runs the plan for child: the one spawn of an instance, by the keeper
+ * (engine.c). Returns 0 once the process runs (in its cgroup: the child
+ * joins it before exec); -1 with *cause set when no process runs for the
+ * instance, -2 when the daemon or the keeper lacked descriptors,
  * processes or memory for it. The child is aborted on failure.
  */
 static int
-spawn_run(struct child *child, const struct spawn_plan *p,
-    const uv_stdio_container_t *ipc, char **cause)
+spawn_run(struct child *child, struct spawn_plan *p, char **cause)
 {
-	uv_stdio_container_t stdio[CLUSTER_MAX_STDIO];
-	uv_process_options_t o;
-	char **argv;
+	struct keeper_proc proc;
 	int rc;
 
-	memset(&o, 0, sizeof o);
-	memset(stdio, 0, sizeof stdio);
-	if (spawn_plan_options(p, &o, &argv, cause) == -1) {
-		child_abort(child, 0);
-		return -1;
-	}
-	spawn_stdio(child, p, stdio);
-	if (ipc != NULL)
-		stdio[3 + p->nfds] = *ipc;
-	o.stdio = stdio;
-	o.stdio_count = 3 + (int)p->nfds + (ipc != NULL);
-	o.exit_cb = child_exited;
-	o.flags = UV_PROCESS_DETACHED;
-	child->proc.data = child;
-	rc = uv_spawn(D.loop, &child->proc, &o);
-	appcfg_strv_free(argv);
-	if (rc != 0) {
-		*cause = xstrdup(uv_strerror(rc));
-		child_abort(child, 1);
+	p->tag = child->tag = engine_tag(child->inst);
+	if ((rc = engine_spawn(p, &proc, cause)) != 0) {
+		child_abort(child);
 		/* Out of descriptors, processes or memory: the daemon's lack. */
-		return rc == UV_EMFILE || rc == UV_ENFILE || rc == UV_EAGAIN ||
-		    rc == UV_ENOMEM ? -2 : -1;
+		return rc == -2 || strstr(*cause, "too many open files") !=
+		    NULL || strstr(*cause, "resource temporarily") != NULL ||
+		    strstr(*cause, "not enough memory") != NULL ? -2 : -1;
 	}
-	child->pid = child->proc.pid;
+	child->pid = proc.pid;
+	child->pidfd = proc.pidfd;
 	ctlchan_spawned(child);
 	nodeipc_spawned(child);
-	child_read_start(child);
-	if ((rc = limits_spawned(child, cause)) != 0) {
-		child->inst = NULL;
-		return rc;
-	}
+	child_read_start(child, proc.out, proc.err);
 	return 0;
 }
 
@@ -87,20 +48,19 @@ spawn_run(struct child *child, const struct spawn_plan *p,
  */
 static int
 spawn_plan_fill(struct instance *inst, struct child *child,
-    struct spawn_plan *p, json_t *env, uv_stdio_container_t *ipc,
-    int *has_ipc, char **cause)
+    struct spawn_plan *p, json_t *env, char **cause)
 {
 	struct app *app = inst->app;
 
 	memset(p, 0, sizeof *p);
 	p->cgroup_dirfd = -1;
-	p->umask = 022;         /* corrald's (main.c), which uv_spawn passes on */
+	p->umask = 022;         /* corrald's (main.c) */
 	p->argv = appcfg_argv(&app->cfg);
 	p->cwd = app->cfg.cwd;
-	p->fds = xcalloc(CLUSTER_MAX_LISTENERS + 1, sizeof *p->fds);
+	p->fds = xcalloc(CLUSTER_MAX_LISTENERS + 2, sizeof *p->fds);
 	if (cluster_spawn_prepare(inst, child, env, p, cause) == -1)
 		return -1;
-	*has_ipc = nodeipc_prepare(child, ipc, 3 + (int)p->nfds, env);
+	nodeipc_prepare(child, p, env);
 	p->envp = appcfg_envp(&app->cfg, inst->index, inst->id, env);
 	triggers_spawn(app, p);
 	p->nofile = fdlimit_child_soft();
@@ -128,19 +88,16 @@ instance_spawn(struct instance *inst, char **cause)
 	struct app *app = inst->app;
 	struct spawn_plan plan;
 	struct child *child;
-	uv_stdio_container_t ipc;
 	json_t *env = json_object();
-	int has_ipc = 0, rc;
+	int rc;
 
 	logdir_retry(app);
 	child = child_create(inst);
-	memset(&ipc, 0, sizeof ipc);
-	if (spawn_plan_fill(inst, child, &plan, env, &ipc, &has_ipc,
-	    cause) == -1) {
-		child_abort(child, 0);
+	if (spawn_plan_fill(inst, child, &plan, env, cause) == -1) {
+		child_abort(child);
 		rc = -1;
 	} else
-		rc = spawn_run(child, &plan, has_ipc ? &ipc : NULL, cause);
+		rc = spawn_run(child, &plan, cause);
 	spawn_plan_free(&plan);
 	if (rc != 0) {
 		json_decref(env);

@@ -90,7 +90,7 @@ test_roundtrip(const char *path)
 
 	memset(&g, 0, sizeof g);
 	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(notify_open(&g.n, &loop, path, test_cb, &g, NULL), 0);
+	assert_int_equal(notify_open(&g.n, &loop, path, -1, test_cb, &g, NULL), 0);
 	child = fork();
 	assert_true(child != -1);
 	if (child == 0) {

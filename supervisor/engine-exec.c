@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * corrald started without --engine becomes corral-keeper by exec (the
+ * same pid: the client that waits for it, or systemd, sees the keeper),
+ * with this binary as the engine the keeper starts and the arguments
+ * passed on to it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corrald.h"
+#include "engine.h"
+
+/* Start-up: never returns; fatal when the keeper cannot run. */
+void
+engine_exec_keeper(int argc, char **argv, int verbose)
+{
+	char self[PATH_MAX], *keeper, **v;
+	ssize_t n;
+	int i, k = 0;
+
+	if ((keeper = paths_own("corral-keeper", X_OK)) == NULL)
+		fatalx("corral-keeper is missing");
+	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) <= 0)
+		fatal("/proc/self/exe");
+	self[n] = '\0';
+	if (setenv("CORRAL_HOME", D.home, 1) == -1)
+		fatal("setenv");
+	v = xcalloc((size_t)argc + 8, sizeof *v);
+	v[k++] = keeper;
+	if (D.foreground)
+		v[k++] = (char *)"--foreground";
+	if (verbose)
+		v[k++] = (char *)"--verbose";
+	v[k++] = (char *)"--engine-bin";
+	v[k++] = self;
+	v[k++] = (char *)"--";
+	for (i = 1; i < argc; i++)
+		v[k++] = argv[i];
+	execv(keeper, v);
+	fatal("%s", keeper);
+}

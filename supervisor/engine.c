@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * corrald as the keeper's engine (docs/keeper.md). corrald started
+ * without --engine execs corral-keeper (same pid: under systemd the main
+ * PID stays the keeper), which starts `corrald --engine --keeper-fd N`.
+ * The engine reads the keeper's table before it serves (descriptors held
+ * by tag, live children, exits collected while no engine ran), then
+ * spawns through the keeper, hears every exit from it, hands it every
+ * descriptor that must outlive the engine (HOLD) and takes them back
+ * after a restart (engine_take), says READY when it serves and BYE after
+ * a graceful stop. engine-adopt.c matches the table to the apps.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corrald.h"
+#include "engine.h"
+
+struct engine E;
+
+/* The keeper's HELLO: why this engine runs. */
+static void
+engine_hello(const struct keeper_hello *h, void *arg)
+{
+	(void)arg;
+	E.kind = h->kind;
+	E.generation = h->generation;
+	E.heard_hello = 1;
+	free(E.reason);
+	E.reason = h->reason != NULL ? xstrdup(h->reason) : NULL;
+	log_info("keeper %s (pid %d): engine %lld, %s%s%s",
+	    h->keeper_version != NULL ? h->keeper_version : "?",
+	    (int)h->keeper_pid, (long long)h->generation, h->kind_name,
+	    h->reason != NULL ? ": " : "", h->reason != NULL ? h->reason : "");
+}
+
+static void
+engine_held(const char *tag, int fd, void *arg)
+{
+	struct engine_fd *h;
+
+	(void)arg;
+	if (tag == NULL || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	h = xcalloc(1, sizeof *h);
+	h->tag = xstrdup(tag);
+	h->fd = fd;
+	TAILQ_INSERT_TAIL(&E.held, h, entry);
+}
+
+/* The child spawned under tag, or NULL. */
+struct child *
+engine_child(const char *tag)
+{
+	struct child *child;
+
+	TAILQ_FOREACH(child, &D.children, entry) {
+		if (child->tag != NULL && strcmp(child->tag, tag) == 0)
+			return child;
+	}
+	return NULL;
+}
+
+/* A wait status as the exit code and the signal the state machine takes. */
+static void
+engine_wait_status(int status, int64_t *code, int *sig)
+{
+	*code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+	*sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+static void
+engine_exited(const char *tag, pid_t pid, int status, int out, int err,
+    void *arg)
+{
+	struct child *child;
+	int64_t code;
+	int sig;
+
+	(void)arg;
+	if (tag == NULL)
+		return;
+	if (!E.table_done) {
+		engine_adopt_exited(tag, pid, status, out, err);
+		return;
+	}
+	if ((child = engine_child(tag)) == NULL) {
+		log_debug("keeper: exit of %s (pid %d), not ours", tag,
+		    (int)pid);
+		engine_release(tag);
+		return;
+	}
+	engine_wait_status(status, &code, &sig);
+	child_exited(child, code, sig);
+}
+
+/* A process of the table still runs. */
+static void
+engine_live(const struct keeper_proc *p, void *arg)
+{
+	(void)arg;
+	engine_adopt_live(p);
+}
+
+static void
+engine_table_end(void *arg)
+{
+	(void)arg;
+	E.table_done = 1;
+}
+
+static void
+engine_error(const char *tag, int err, const char *text, void *arg)
+{
+	(void)arg;
+	log_warnx("keeper: %s%s%s (%s)", tag != NULL ? tag : "",
+	    tag != NULL ? ": " : "", text != NULL ? text : "error",
+	    strerror(err));
+}
+
+static void
+engine_update_failed(const char *why, void *arg)
+{
+	(void)arg;
+	log_warnx("update failed: %s", why != NULL ? why : "?");
+	free(E.update_failed);
+	E.update_failed = xstrdup(why != NULL ? why : "the new engine failed");
+}
+
+/* SIGTERM or SIGINT reached the keeper: every app stops, then BYE. */
+static void
+engine_term(void *arg)
+{
+	(void)arg;
+	log_info("the keeper asks for a stop");
+	daemon_shutdown(NULL);
+}
+
+/*
+ * The keeper is gone (killed, or it broke the protocol): the apps are
+ * init's now. The engine leaves them running and its state on disk for
+ * the next start, which stops them before it starts them again.
+ */
+static void
+engine_lost(const char *why, void *arg)
+{
+	(void)arg;
+	E.lost = 1;
+	if (!E.table_done)
+		return;
+	log_warnx("the keeper is gone (%s): exiting, the apps keep running "
+	    "until the next start", why);
+	daemon_abandon();
+}
+
+static const struct keeper_link_cbs engine_cbs = {
+	.hello = engine_hello,
+	.held = engine_held,
+	.live = engine_live,
+	.exited = engine_exited,
+	.table_end = engine_table_end,
+	.update_failed = engine_update_failed,
+	.error = engine_error,
+	.term = engine_term,
+	.lost = engine_lost,
+};
+
+/*
+ * --keeper-fd: the link, and the keeper's table read before anything
+ * else runs. Start-up: fatal when there is no keeper to talk to.
+ */
+void
+engine_start(const char *fdarg)
+{
+	char *cause = NULL;
+	int fd;
+
+	TAILQ_INIT(&E.held);
+	engine_adopt_init();
+	if (keeper_link_parse_fd(fdarg, &fd, &cause) == -1)
+		fatalx("%s", cause);
+	E.link = keeper_link_create(D.loop, fd, &engine_cbs, NULL, &cause);
+	if (E.link == NULL)
+		fatalx("%s", cause);
+	while (!E.table_done && !E.lost)
+		(void)uv_run(D.loop, UV_RUN_ONCE);
+	if (!E.table_done)
+		fatalx("the keeper's table did not come");
+	E.active = 1;
+}
+
+/* The held descriptor of tag, now the caller's, or -1. */
+int
+engine_take(const char *tag)
+{
+	struct engine_fd *h;
+	int fd;
+
+	TAILQ_FOREACH(h, &E.held, entry) {
+		if (strcmp(h->tag, tag) == 0)
+			break;
+	}
+	if (h == NULL)
+		return -1;
+	TAILQ_REMOVE(&E.held, h, entry);
+	fd = h->fd;
+	h->fd = -1;
+	TAILQ_INSERT_TAIL(&E.taken, h, entry);
+	return fd;
+}
+
+/* Whether tag was taken back from the table by this engine. */
+static int
+engine_taken(const char *tag)
+{
+	struct engine_fd *h;
+
+	TAILQ_FOREACH(h, &E.taken, entry) {
+		if (strcmp(h->tag, tag) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The keeper keeps a copy of fd under tag for the next engines; a tag
+ * taken back from the table is held already.
+ */
+void
+engine_hold(const char *tag, int fd)
+{
+	char *cause = NULL;
+
+	if (!E.active || engine_taken(tag))
+		return;
+	if (keeper_link_hold(E.link, tag, fd, &cause) == -1) {
+		log_warnx("hold %s: %s", tag, cause);
+		free(cause);
+	}
+}
+
+/* The keeper lets go of tag (a held descriptor, or an exited child). */
+void
+engine_release(const char *tag)
+{
+	struct engine_fd *h;
+	char *cause = NULL;
+
+	if (!E.active || E.lost)
+		return;
+	TAILQ_FOREACH(h, &E.taken, entry) {
+		if (strcmp(h->tag, tag) == 0) {
+			TAILQ_REMOVE(&E.taken, h, entry);
+			free(h->tag);
+			free(h);
+			break;
+		}
+	}
+	if (keeper_link_release(E.link, tag, &cause) == -1) {
+		log_debug("release %s: %s", tag, cause);
+		free(cause);
+	}
+}
+
+/*
+ * After the apps were rebuilt: what the table held that no app took back
+ * (an app deleted just before the last engine died) goes.
+ */
+void
+engine_release_unclaimed(void)
+{
+	struct engine_fd *h;
+
+	while ((h = TAILQ_FIRST(&E.held)) != NULL) {
+		TAILQ_REMOVE(&E.held, h, entry);
+		log_info("keeper: %s is no app's now, released", h->tag);
+		engine_release(h->tag);
+		if (h->fd >= 0)
+			close(h->fd);
+		free(h->tag);
+		free(h);
+	}
+}
+
+/* READY: the engine serves; the client that started the daemon returns. */
+void
+engine_ready(void)
+{
+	char *cause = NULL;
+
+	if (E.active && keeper_link_ready(E.link, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+	}
+}
+
+/* BYE: every app stopped; the keeper exits after this engine. */
+void
+engine_bye(int status)
+{
+	char *cause = NULL;
+
+	if (E.active && !E.lost && keeper_link_bye(E.link, status, &cause)
+	    == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+	}
+}
+
+/* The engine ends: what it said reaches the keeper, and the link goes. */
+void
+engine_stop(void)
+{
+	if (E.link == NULL)
+		return;
+	keeper_link_flush(E.link, 1000);
+	keeper_link_free(E.link);
+	E.link = NULL;
+}
+
+/*
+ * Runs p through the keeper. Returns 0 with *proc (the caller owns its
+ * descriptors), -1 with *cause when no process runs, -2 with *cause when
+ * the keeper could not be asked.
+ */
+int
+engine_spawn(const struct spawn_plan *p, struct keeper_proc *proc,
+    char **cause)
+{
+	if (!E.active || E.lost) {
+		*cause = xstrdup("the keeper is gone");
+		return -2;
+	}
+	return keeper_link_spawn_wait(E.link, p, proc, cause);
+}
+
+/* A tag no process of this keeper had: app, instance id, engine, count. */
+char *
+engine_tag(const struct instance *inst)
+{
+	char *tag;
+
+	xasprintf(&tag, "%s/%d/%lld.%llu", inst->app->cfg.name, inst->id,
+	    (long long)E.generation, ++E.spawns);
+	return tag;
+}
+
+/* Closes the descriptors of a keeper's row that are open. */
+void
+engine_close_fds(int out, int err, int pidfd)
+{
+	if (out >= 0)
+		close(out);
+	if (err >= 0)
+		close(err);
+	if (pidfd >= 0)
+		close(pidfd);
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * corrald as the keeper's engine: engine.c (the link, held descriptors,
+ * spawns), engine-adopt.c (the keeper's table matched to the apps),
+ * engine-exec.c (corrald without --engine becomes the keeper).
+ */
+#ifndef CORRAL_ENGINE_H
+#define CORRAL_ENGINE_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+#include "keeper-link.h"
+#include "kproto.h"
+
+struct instance;
+struct child;
+
+/* A descriptor the keeper holds under tag. */
+struct engine_fd {
+	char *tag;
+	int fd;
+	TAILQ_ENTRY(engine_fd) entry;
+};
+TAILQ_HEAD(engine_fd_list, engine_fd);
+
+struct engine {
+	struct keeper_link *link;
+	int active;             /* the table is read: the link serves */
+	int table_done;
+	int lost;               /* the keeper is gone */
+	int heard_hello;
+	int kind;               /* KP_KIND_* of the HELLO */
+	int64_t generation;     /* engines the keeper started, this one too */
+	unsigned long long spawns;
+	char *reason;           /* why the previous engine went, or NULL */
+	char *update_failed;    /* why an update rolled back, or NULL */
+	struct engine_fd_list held;     /* the table's, not yet taken */
+	struct engine_fd_list taken;    /* the table's, taken back (fd -1) */
+};
+
+extern struct engine E;
+
+/* engine.c */
+void engine_start(const char *);
+int engine_take(const char *);
+void engine_hold(const char *, int);
+void engine_release(const char *);
+void engine_release_unclaimed(void);
+void engine_ready(void);
+void engine_bye(int);
+void engine_stop(void);
+int engine_spawn(const struct spawn_plan *, struct keeper_proc *, char **);
+char *engine_tag(const struct instance *);
+struct child *engine_child(const char *);
+void engine_close_fds(int, int, int);
+
+/* engine-adopt.c */
+void engine_adopt_init(void);
+void engine_adopt_live(const struct keeper_proc *);
+void engine_adopt_exited(const char *, pid_t, int, int, int);
+void engine_adopt_finish(void);
+
+/* engine-exec.c */
+void engine_exec_keeper(int, char **, int);
+
+#endif
