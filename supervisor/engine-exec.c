@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,4 +43,21 @@ engine_exec_keeper(int argc, char **argv, int verbose)
 		v[k++] = argv[i];
 	execv(keeper, v);
 	fatal("%s", keeper);
+}
+
+/*
+ * Socket activation: systemd set LISTEN_PID to the pid that is now the
+ * keeper's, whose environment the engine inherits; the sockets are the
+ * engine's to take, so LISTEN_PID names the engine.
+ */
+void
+engine_listen_env(void)
+{
+	const char *s = getenv("LISTEN_PID");
+	char buf[32];
+
+	if (s == NULL || atol(s) != (long)getppid())
+		return;
+	snprintf(buf, sizeof buf, "%ld", (long)getpid());
+	(void)setenv("LISTEN_PID", buf, 1);
 }

@@ -64,5 +64,6 @@ void engine_adopt_finish(void);
 
 /* engine-exec.c */
 void engine_exec_keeper(int, char **, int);
+void engine_listen_env(void);
 
 #endif

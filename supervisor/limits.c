@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "corrald.h"
+#include "engine.h"
 
 void
 limits_init(void)
@@ -36,7 +37,9 @@ limits_init(void)
 		    "in %s; instances run without cgroups", CORRAL_LIBDIR);
 		return;
 	}
-	cgroup_root_sweep(D.cgroups);
+	/* a later engine adopts what runs there */
+	if (E.kind == KP_KIND_FIRST)
+		cgroup_root_sweep(D.cgroups);
 }
 
 void
