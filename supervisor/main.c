@@ -142,6 +142,7 @@ main_cleanup(void)
 	struct app *app, *anext;
 	struct instance *inst, *inext;
 
+	state_stop();           /* the last state: every app stopped */
 	TAILQ_FOREACH_SAFE(app, &D.apps, entry, anext) {
 		if (!app->deleted)
 			hmap_remove(&D.app_names, hmap_hash(app->cfg.name), app);
@@ -196,6 +197,7 @@ main_after_transition(void)
 {
 	op_check_all();
 	reload_check_all();
+	state_changed();
 	daemon_check_shutdown();
 }
 
@@ -421,6 +423,7 @@ main_serve(const char *metrics)
 	TAILQ_INIT(&D.ops);
 	TAILQ_INIT(&D.children);
 	fsm_set_hook(main_after_transition);
+	state_init(D.loop, D.home);
 	main_signals();
 	limits_init();
 	logsink_start();
@@ -487,6 +490,7 @@ main(int argc, char **argv)
 		main_resurrect();
 	if (bootfile != NULL)
 		bootfile_start(bootfile);
+	state_start();
 	sdnotify_ready();
 	if (ready_fd != -1) {
 		(void)!write(ready_fd, "", 1);

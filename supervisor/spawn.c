@@ -133,6 +133,7 @@ instance_spawn(struct instance *inst, char **cause)
 	int has_ipc = 0, rc;
 
 	logdir_retry(app);
+	inst->generation++;     /* a new keeper tag (instance_tag()) */
 	child = child_create(inst);
 	memset(&ipc, 0, sizeof ipc);
 	if (spawn_plan_fill(inst, child, &plan, env, &ipc, &has_ipc,
