@@ -128,6 +128,8 @@ void jsonb_unescape(json_t *);
 /* safefile.c */
 int safefile_check(const char *, size_t, char **);
 int safefile_read(const char *, size_t, char **, size_t *, char **);
+int safefile_read_flags(const char *, size_t, int, char **, size_t *,
+    char **);
 
 /* pathsafe.c */
 int pathsafe_dir(const char *, uid_t, char **);

@@ -26,13 +26,16 @@
  * *cause set ("path: why").
  */
 static int
-safefile_open(const char *path, size_t max, struct stat *st, char **cause)
+safefile_open(const char *path, size_t max, int flags, struct stat *st,
+    char **cause)
 {
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC)) == -1) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
+	    O_CLOEXEC | flags)) == -1) {
+		xasprintf(cause, "%s: %s", path, errno == ELOOP &&
+		    (flags & O_NOFOLLOW) ? "a symbolic link, not followed" :
+		    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode) ||
@@ -56,7 +59,7 @@ safefile_check(const char *path, size_t max, char **cause)
 	struct stat st;
 	int fd;
 
-	if ((fd = safefile_open(path, max, &st, cause)) == -1)
+	if ((fd = safefile_open(path, max, 0, &st, cause)) == -1)
 		return -1;
 	close(fd);
 	return 0;
@@ -70,13 +73,24 @@ int
 safefile_read(const char *path, size_t max, char **data, size_t *len,
     char **cause)
 {
+	return safefile_read_flags(path, max, 0, data, len, cause);
+}
+
+/*
+ * safefile_read() with more open() flags: O_NOFOLLOW refuses a symbolic
+ * link as the last component ("a symbolic link, not followed").
+ */
+int
+safefile_read_flags(const char *path, size_t max, int flags, char **data,
+    size_t *len, char **cause)
+{
 	struct stat st;
 	char *buf;
 	size_t n = 0;
 	ssize_t r;
 	int fd;
 
-	if ((fd = safefile_open(path, max, &st, cause)) == -1)
+	if ((fd = safefile_open(path, max, flags, &st, cause)) == -1)
 		return -1;
 	/* One byte more than it says: a file that grows past max fails. */
 	buf = xmalloc((size_t)st.st_size + 2);

@@ -41,6 +41,7 @@ app_create(struct app_config *cfg)
 		instance_create(app, (int)i);
 	triggers_start(app);
 	autoscale_sync(app);
+	state_changed();
 	return app;
 }
 
@@ -150,6 +151,7 @@ app_delete(struct app *app)
 	if (app->deleted)
 		return;
 	app->deleted = 1;
+	state_changed();
 	hmap_remove(&D.app_names, hmap_hash(app->cfg.name), app);
 	triggers_stop(app);
 	autoscale_stop(app);
@@ -315,6 +317,7 @@ app_resize(struct app *app, long long target, struct instance ***added,
 	int *ids;
 
 	app->cfg.instances = target;
+	state_changed();
 	TAILQ_FOREACH(inst, &app->instances, entry) {
 		if (fsm_deleting(inst))
 			continue;

@@ -138,6 +138,7 @@ bindreq_serve(struct app *app, const char *req, int *fd)
 	v[app->nlisteners++] = l;
 	app->listeners = v;
 	json_array_append_new(app->cfg.listen_bound, json_str(spec));
+	state_changed();
 	listener_format(&l, addr, sizeof addr);
 	log_info("%s: listening on %s (bound on demand)", app->cfg.name, addr);
 	*fd = l.fd;

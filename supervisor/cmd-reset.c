@@ -18,6 +18,7 @@ cmd_reset_exec(struct cmd_ctx *ctx)
 		v[i]->unstable_restarts = 0;
 		v[i]->backoff = 0;
 	}
+	state_changed();
 	reply = proto_ok("list", cmd_list_json(v, n));
 	json_object_set_new(reply, "message", json_str("counters reset"));
 	conn_reply(ctx->conn, reply);

@@ -36,6 +36,7 @@ cmd_set_app(struct app *app, const char *key, const char *value,
 
 	if (appcfg_set_string(&app->cfg, key, value, cause) == -1)
 		return -1;
+	state_changed();
 	autoscale_sync(app);
 	if (!cmd_set_is_limit(key))
 		return 0;

@@ -31,6 +31,7 @@
 #include "hmap.h"
 #include "momentfmt.h"
 #include "spawn.h"
+#include "state.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -151,6 +152,10 @@ struct instance {
 	int resource_wait;              /* the next spawn is such a retry */
 	char status[128];               /* its last STATUS= */
 	struct health_check *health;    /* liveness checks of this run */
+	unsigned long long generation;  /* spawns so far: its keeper tag's
+					   last part (instance_tag()) */
+	uint64_t proc_start;            /* /proc/PID/stat field 22 of ... */
+	int proc_start_pid;             /* ... this pid (state-json.c's) */
 	TAILQ_ENTRY(instance) entry;
 };
 TAILQ_HEAD(instance_list, instance);
@@ -440,6 +445,8 @@ int cfgload_wanted(const char *, const char *);
 
 /* persist.c */
 int persist_save(char **);
+json_t *persist_app_json(const struct app *);
+int persist_app_config(json_t *, json_t *, struct app_config *, char **);
 json_t *persist_daemon_env(void);
 int persist_resurrect(json_t *, struct instance ***, size_t *, char **,
     char **);

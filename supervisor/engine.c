@@ -341,17 +341,6 @@ engine_spawn(const struct spawn_plan *p, struct keeper_proc *proc,
 	return keeper_link_spawn_wait(E.link, p, proc, cause);
 }
 
-/* A tag no process of this keeper had: app, instance id, engine, count. */
-char *
-engine_tag(const struct instance *inst)
-{
-	char *tag;
-
-	xasprintf(&tag, "%s/%d/%lld.%llu", inst->app->cfg.name, inst->id,
-	    (long long)E.generation, ++E.spawns);
-	return tag;
-}
-
 /* Closes the descriptors of a keeper's row that are open. */
 void
 engine_close_fds(int out, int err, int pidfd)

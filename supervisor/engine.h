@@ -33,7 +33,6 @@ struct engine {
 	int heard_hello;
 	int kind;               /* KP_KIND_* of the HELLO */
 	int64_t generation;     /* engines the keeper started, this one too */
-	unsigned long long spawns;
 	char *reason;           /* why the previous engine went, or NULL */
 	char *update_failed;    /* why an update rolled back, or NULL */
 	struct engine_fd_list held;     /* the table's, not yet taken */
@@ -52,7 +51,6 @@ void engine_ready(void);
 void engine_bye(int);
 void engine_stop(void);
 int engine_spawn(const struct spawn_plan *, struct keeper_proc *, char **);
-char *engine_tag(const struct instance *);
 struct child *engine_child(const char *);
 void engine_close_fds(int, int, int);
 

@@ -102,6 +102,7 @@ main_cleanup(void)
 	struct app *app, *anext;
 	struct instance *inst, *inext;
 
+	state_stop();           /* the last state: every app stopped */
 	TAILQ_FOREACH_SAFE(app, &D.apps, entry, anext) {
 		if (!app->deleted)
 			hmap_remove(&D.app_names, hmap_hash(app->cfg.name), app);
@@ -158,6 +159,7 @@ main_after_transition(void)
 {
 	op_check_all();
 	reload_check_all();
+	state_changed();
 	daemon_check_shutdown();
 }
 
@@ -414,6 +416,7 @@ main_serve(const char *metrics, const char *keeper_fd)
 	TAILQ_INIT(&D.children);
 	engine_start(keeper_fd);
 	fsm_set_hook(main_after_transition);
+	state_init(D.loop, D.home);
 	main_signals();
 	limits_init();
 	logsink_start();
@@ -495,6 +498,7 @@ main(int argc, char **argv)
 	main_serve(metrics, keeper_fd);
 	main_apps(bootfile);
 	engine_adopt_finish();
+	state_start();
 	sdnotify_ready();
 	engine_ready();
 	uv_run(D.loop, UV_RUN_DEFAULT);

@@ -32,12 +32,28 @@ persist_running(const struct app *app)
 }
 
 /*
+ * One app as dump.json and state.json save it (a new reference): its
+ * declared configuration, "state" (running or stopped) and "source".
+ */
+json_t *
+persist_app_json(const struct app *app)
+{
+	json_t *o = appcfg_to_json(&app->cfg);
+
+	json_object_set_new(o, "state", json_str(
+	    persist_running(app) ? "running" : "stopped"));
+	if (app->source != NULL)
+		json_object_set_new(o, "source", json_str(app->source));
+	return o;
+}
+
+/*
  * Writes dump.json. Returns the number of apps saved, or -1 with *cause.
  */
 int
 persist_save(char **cause)
 {
-	json_t *dump, *apps = json_array(), *o;
+	json_t *dump, *apps = json_array();
 	struct app *app;
 	char *path = persist_path();
 	int rc, n = 0;
@@ -45,13 +61,7 @@ persist_save(char **cause)
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		if (app->deleted)
 			continue;
-		o = appcfg_to_json(&app->cfg);
-		json_object_set_new(o, "state", json_str(
-		    persist_running(app) ? "running" : "stopped"));
-		if (app->source != NULL)
-			json_object_set_new(o, "source",
-			    json_str(app->source));
-		json_array_append_new(apps, o);
+		json_array_append_new(apps, persist_app_json(app));
 		n++;
 	}
 	dump = json_pack("{s:i, s:I, s:s, s:o}", "version", 1, "saved_at",
@@ -81,9 +91,14 @@ persist_daemon_env(void)
 	return env;
 }
 
-/* The configuration of one saved app; -1 with *cause (may stay NULL). */
-static int
-persist_config(json_t *saved, json_t *env, struct app_config *cfg,
+/*
+ * The configuration of one saved app (an object of persist_app_json(),
+ * not changed) with env (an object, shared: see app_config.env) into
+ * *cfg, which the caller frees whatever the outcome. Returns 0, or -1
+ * with *cause (may stay NULL when a required key is missing).
+ */
+int
+persist_app_config(json_t *saved, json_t *env, struct app_config *cfg,
     char **cause)
 {
 	json_t *o = json_copy(saved);
@@ -119,7 +134,7 @@ persist_app(json_t *saved, json_t *env, struct instance ***v, size_t *n,
 		cmd_note(msg, "%s: already declared, left as it is", name);
 		return;
 	}
-	if (persist_config(saved, env, &cfg, &cause) == -1)
+	if (persist_app_config(saved, env, &cfg, &cause) == -1)
 		appcfg_free(&cfg);
 	else
 		app = app_declare(&cfg, source, 0, &cause);

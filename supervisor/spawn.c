@@ -23,9 +23,11 @@ static int
 spawn_run(struct child *child, struct spawn_plan *p, char **cause)
 {
 	struct keeper_proc proc;
+	char tag[STATE_TAG_MAX];
 	int rc;
 
-	p->tag = child->tag = engine_tag(child->inst);
+	p->tag = child->tag = xstrdup(instance_tag(child->inst, tag,
+	    sizeof tag));
 	if ((rc = engine_spawn(p, &proc, cause)) != 0) {
 		child_abort(child);
 		/* Out of descriptors, processes or memory: the daemon's lack. */
@@ -92,6 +94,7 @@ instance_spawn(struct instance *inst, char **cause)
 	int rc;
 
 	logdir_retry(app);
+	inst->generation++;     /* a new keeper tag (instance_tag()) */
 	child = child_create(inst);
 	if (spawn_plan_fill(inst, child, &plan, env, cause) == -1) {
 		child_abort(child);

@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Reading state.json back (the contract is in state.h). state_parse()
+ * checks the whole shape before anything uses it: the version, every key
+ * of every instance with its type and range, the environment indices,
+ * instance ids unique; a file that fails any check is refused whole, with
+ * the first reason. state_restore() then declares each saved app (its
+ * dump.json entry and its own environment, through the checks of any
+ * declared app) and gives it exactly its saved instances: same ids and
+ * indices (sparse after a `delete ID`), counters, generation and start
+ * times, all stopped. D.next_id ends past every saved id. The file is read
+ * at start-up, before the loop serves: a bounded regular file, opened
+ * O_NOFOLLOW|O_NONBLOCK (safefile.c).
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corrald.h"
+
+#define STATE_ID_MAX (1 << 30)
+
+struct state {
+	json_t *root;
+	int next_id;
+	struct state_record *recs;      /* one per saved instance */
+	size_t nrecs;
+};
+
+/* The integer at key of o within [min, max] into *v; -1 with *why. */
+static int
+state_int(json_t *o, const char *key, long long min, long long max,
+    long long *v, char **why)
+{
+	json_t *j = json_object_get(o, key);
+
+	if (!json_is_integer(j) || json_integer_value(j) < min ||
+	    json_integer_value(j) > max) {
+		xasprintf(why, "\"%s\" is not an integer from %lld to %lld",
+		    key, min, max);
+		return -1;
+	}
+	*v = json_integer_value(j);
+	return 0;
+}
+
+static int
+state_state_name(const char *s)
+{
+	int i;
+
+	for (i = 0; s != NULL && i < INST_NSTATES; i++) {
+		if (strcmp(app_state_name((enum inst_state)i), s) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* The integer keys of an instance and their ranges. */
+static const struct {
+	const char *key;
+	long long min, max;
+} state_inst_ints[] = {
+	{ "id", 0, STATE_ID_MAX }, { "index", 0, STATE_ID_MAX },
+	{ "pid", 0, 1 << 30 }, { "last_pid", 0, 1 << 30 },
+	{ "started_at", 0, INT64_MAX }, { "proc_start", 0, INT64_MAX },
+	{ "generation", 0, INT64_MAX }, { "restarts", 0, INT64_MAX },
+	{ "unstable_restarts", 0, INT64_MAX }, { "backoff", 0, INT64_MAX },
+	{ "exit_code", -1, 255 }, { "exit_signal", 0, 128 },
+	{ "start_failures", 0, INT64_MAX }, { "oom_kills", 0, INT64_MAX },
+	{ "memory_restarts", 0, INT64_MAX },
+};
+
+/* Checks one saved instance; -1 with *why. */
+static int
+state_check_inst(json_t *o, char **why)
+{
+	long long v;
+	size_t i;
+
+	if (!json_is_object(o)) {
+		*why = xstrdup("not an object");
+		return -1;
+	}
+	for (i = 0; i < nitems(state_inst_ints); i++) {
+		if (state_int(o, state_inst_ints[i].key, state_inst_ints[i].min,
+		    state_inst_ints[i].max, &v, why) == -1)
+			return -1;
+	}
+	if (state_state_name(json_string_value(json_object_get(o,
+	    "state"))) == -1 || !json_is_boolean(json_object_get(o,
+	    "deleting")) || !json_is_boolean(json_object_get(o, "running")) ||
+	    !json_is_string(json_object_get(o, "tag")) ||
+	    !json_is_string(json_object_get(o, "reason"))) {
+		*why = xstrdup("no valid \"state\", \"deleting\", \"running\", "
+		    "\"tag\" or \"reason\"");
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks one saved app and counts its instances into *n; -1 with *why. */
+static int
+state_check_app(json_t *a, size_t nenvs, size_t *n, char **why)
+{
+	json_t *insts = json_object_get(a, "instances"), *o;
+	char *w = NULL;
+	long long env;
+	size_t i;
+
+	if (!json_is_object(a) || !json_is_object(json_object_get(a,
+	    "config")) || !json_is_string(json_object_get(json_object_get(a,
+	    "config"), "name")) || !json_is_array(insts)) {
+		*why = xstrdup("needs \"config\" with a \"name\", and "
+		    "\"instances\"");
+		return -1;
+	}
+	if (state_int(a, "env", 0, (long long)nenvs - 1, &env, why) == -1)
+		return -1;
+	json_array_foreach(insts, i, o) {
+		if (state_check_inst(o, &w) == -1) {
+			xasprintf(why, "instances[%zu]: %s", i, w);
+			free(w);
+			return -1;
+		}
+	}
+	*n += json_array_size(insts);
+	return 0;
+}
+
+static int
+state_cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Every instance id once; next_id past them all. -1 with *why. */
+static int
+state_check_ids(struct state *st, size_t n, char **why)
+{
+	json_t *a, *o;
+	int *ids = xcalloc(n + 1, sizeof *ids);
+	size_t i, j, k = 0;
+
+	json_array_foreach(json_object_get(st->root, "apps"), i, a) {
+		json_array_foreach(json_object_get(a, "instances"), j, o)
+			ids[k++] = (int)json_integer_value(json_object_get(o,
+			    "id"));
+	}
+	qsort(ids, n, sizeof *ids, state_cmp_int);
+	for (i = 1; i < n; i++) {
+		if (ids[i] == ids[i - 1]) {
+			xasprintf(why, "instance id %d saved twice", ids[i]);
+			free(ids);
+			return -1;
+		}
+	}
+	if (n > 0 && ids[n - 1] >= st->next_id)
+		st->next_id = ids[n - 1] + 1;
+	free(ids);
+	st->nrecs = n;
+	return 0;
+}
+
+/* The top level; -1 with *why. */
+static int
+state_check(struct state *st, char **why)
+{
+	json_t *root = st->root, *envs = json_object_get(root, "envs"), *a, *e;
+	char *w = NULL;
+	long long v;
+	size_t i, n = 0;
+
+	if (!json_is_object(root) || !json_is_integer(json_object_get(root,
+	    "version"))) {
+		*why = xstrdup("not a corral state file (no \"version\")");
+		return -1;
+	}
+	if (json_integer_value(json_object_get(root, "version")) !=
+	    STATE_VERSION) {
+		xasprintf(why, "version %lld, this corrald reads version %d",
+		    (long long)json_integer_value(json_object_get(root,
+		    "version")), STATE_VERSION);
+		return -1;
+	}
+	if (state_int(root, "next_id", 0, STATE_ID_MAX, &v, why) == -1)
+		return -1;
+	st->next_id = (int)v;
+	if (!json_is_array(envs) || !json_is_array(json_object_get(root,
+	    "apps"))) {
+		*why = xstrdup("needs \"envs\" and \"apps\" arrays");
+		return -1;
+	}
+	json_array_foreach(envs, i, e) {
+		if (!json_is_object(e)) {
+			xasprintf(why, "envs[%zu] is not an object", i);
+			return -1;
+		}
+	}
+	json_array_foreach(json_object_get(root, "apps"), i, a) {
+		if (state_check_app(a, json_array_size(envs), &n, &w) == -1) {
+			xasprintf(why, "apps[%zu]: %s", i, w);
+			free(w);
+			return -1;
+		}
+	}
+	return state_check_ids(st, n, why);
+}
+
+/*
+ * Parses and checks the text of a state file. Returns the state (free it
+ * with state_free()), or NULL with *cause (the caller frees).
+ */
+struct state *
+state_parse(const char *text, size_t len, char **cause)
+{
+	struct state *st = xcalloc(1, sizeof *st);
+	json_error_t jerr;
+	char *why = NULL;
+
+	st->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (st->root == NULL) {
+		xasprintf(cause, "line %d: %s", jerr.line, jerr.text);
+		free(st);
+		return NULL;
+	}
+	if (state_check(st, &why) == -1) {
+		*cause = why;
+		state_free(st);
+		return NULL;
+	}
+	jsonb_unescape(st->root);
+	return st;
+}
+
+/*
+ * Reads and checks the state file at path: the state, or NULL with *cause
+ * ("path: why"; the caller frees). Never follows a symbolic link.
+ */
+struct state *
+state_load(const char *path, char **cause)
+{
+	struct state *st;
+	char *text, *why = NULL;
+	size_t len;
+
+	if (safefile_read_flags(path, STATE_MAX_SIZE, O_NOFOLLOW, &text, &len,
+	    cause) == -1)
+		return NULL;
+	if ((st = state_parse(text, len, &why)) == NULL) {
+		xasprintf(cause, "%s: %s", path, why);
+		free(why);
+	}
+	free(text);
+	return st;
+}
+
+void
+state_free(struct state *st)
+{
+	if (st == NULL)
+		return;
+	json_decref(st->root);
+	free(st->recs);
+	free(st);
+}
+
+/* The saved fields of o into record r and, when there is one, r->inst. */
+static void
+state_restore_inst(json_t *o, const char *app, struct state_record *r)
+{
+	struct instance *inst = r->inst;
+	uint64_t now = now_ms(), mono = mono_ms();
+
+#define GET(k) json_integer_value(json_object_get(o, k))
+	r->app = app;
+	r->tag = json_string_value(json_object_get(o, "tag"));
+	r->id = (int)GET("id");
+	r->index = (int)GET("index");
+	r->state = state_state_name(json_string_value(json_object_get(o,
+	    "state")));
+	r->deleting = json_is_true(json_object_get(o, "deleting"));
+	r->pid = json_is_true(json_object_get(o, "running")) ?
+	    (int)GET("pid") : 0;
+	r->started_at = (uint64_t)GET("started_at");
+	r->proc_start = (uint64_t)GET("proc_start");
+	if (inst == NULL)
+		return;
+	inst->pid = (int)GET("last_pid");
+	inst->started_at = r->started_at;
+	/* The uptime goes on from the saved start (never in the future). */
+	inst->started_mono = mono - (now > r->started_at && now -
+	    r->started_at < mono ? now - r->started_at : 0);
+	inst->proc_start = r->proc_start;
+	inst->proc_start_pid = r->pid;
+	inst->generation = (unsigned long long)GET("generation");
+	inst->restarts = GET("restarts");
+	inst->unstable_restarts = GET("unstable_restarts");
+	inst->backoff = (uint64_t)GET("backoff");
+	inst->exit_code = (int)GET("exit_code");
+	inst->exit_signal = (int)GET("exit_signal");
+	inst->start_failures = GET("start_failures");
+	inst->oom_kills = GET("oom_kills");
+	inst->memory_restarts = GET("memory_restarts");
+	snprintf(inst->reason, sizeof inst->reason, "%s",
+	    json_string_value(json_object_get(o, "reason")));
+	inst->reason_stale = 0;
+#undef GET
+}
+
+/* An instance app_declare() made with this index, not yet taken, or NULL. */
+static struct instance *
+state_take(struct instance **fresh, size_t n, long long index)
+{
+	struct instance *inst;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((inst = fresh[i]) != NULL && inst->index == index) {
+			fresh[i] = NULL;
+			return inst;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Gives app exactly its saved instances: those app_declare() made are
+ * taken over index by index (their ids changed to the saved ones),
+ * missing ones created, the others freed. Fills a record per saved one.
+ */
+static void
+state_restore_instances(struct app *app, json_t *insts,
+    struct state_record *recs)
+{
+	struct instance *inst, **fresh = NULL;
+	json_t *o;
+	size_t i, n = 0;
+	long long index;
+
+	app_instances(app, &fresh, &n);
+	json_array_foreach(insts, i, o) {
+		recs[i].inst = NULL;
+		if (!json_is_true(json_object_get(o, "deleting"))) {
+			index = json_integer_value(json_object_get(o, "index"));
+			if ((inst = state_take(fresh, n, index)) == NULL)
+				inst = instance_create(app, (int)index);
+			app_unindex_instance(inst);
+			app_index_instance(inst, (int)json_integer_value(
+			    json_object_get(o, "id")));
+			recs[i].inst = inst;
+		}
+		state_restore_inst(o, app->cfg.name, &recs[i]);
+	}
+	for (i = 0; i < n; i++) {
+		if (fresh[i] != NULL)
+			instance_free(fresh[i]);
+	}
+	free(fresh);
+}
+
+/* Declares one saved app (1), or notes why not (0: its records get NULL). */
+static int
+state_restore_app(struct state *st, json_t *a, struct state_record *recs,
+    char **msg)
+{
+	json_t *c = json_object_get(a, "config"), *o;
+	json_t *insts = json_object_get(a, "instances");
+	json_t *env = json_array_get(json_object_get(st->root, "envs"),
+	    (size_t)json_integer_value(json_object_get(a, "env")));
+	const char *name = json_string_value(json_object_get(c, "name"));
+	struct app_config cfg;
+	struct app *app = NULL;
+	char *cause = NULL;
+	size_t i;
+
+	if (persist_app_config(c, env, &cfg, &cause) == -1)
+		appcfg_free(&cfg);
+	else
+		app = app_declare(&cfg, json_string_value(json_object_get(c,
+		    "source")), 0, &cause);
+	if (app != NULL) {
+		state_restore_instances(app, insts, recs);
+		return 1;
+	}
+	cmd_note(msg, "%s: not restored: %s", name, cause != NULL ? cause :
+	    "incomplete entry");
+	free(cause);
+	json_array_foreach(insts, i, o) {
+		recs[i].inst = NULL;
+		state_restore_inst(o, name, &recs[i]);
+	}
+	return 0;
+}
+
+/*
+ * Declares every app of st in an empty registry, once, spawning nothing:
+ * their instances are created with their saved ids, indices and counters,
+ * all INST_STOPPED; D.next_id ends past every saved id. *recs gets one
+ * record per saved instance (*n of them, in the file's order; they belong
+ * to st: valid until state_free(st)), *msg what could not be restored
+ * (the caller frees; NULL when all was). Returns the number of apps
+ * declared.
+ */
+int
+state_restore(struct state *st, struct state_record **recs, size_t *n,
+    char **msg)
+{
+	json_t *a;
+	size_t i, k = 0;
+	int apps = 0, base = D.next_id > st->next_id ? D.next_id :
+	    st->next_id;
+
+	*msg = NULL;
+	free(st->recs);
+	st->recs = xcalloc(st->nrecs + 1, sizeof *st->recs);
+	/* app_declare() makes instances with new ids first: none saved. */
+	D.next_id = base;
+	json_array_foreach(json_object_get(st->root, "apps"), i, a) {
+		apps += state_restore_app(st, a, st->recs + k, msg);
+		k += json_array_size(json_object_get(a, "instances"));
+	}
+	D.next_id = base;
+	*recs = st->recs;
+	*n = st->nrecs;
+	log_info("state: %d app(s), %zu instance(s) restored", apps, k);
+	return apps;
+}
