@@ -9,6 +9,7 @@
  * UPGRADE, and rolled back to the old one when the new one dies or does
  * not say READY in time.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -41,6 +42,8 @@ engine_exec(int fd, const char *path, int sock)
 
 	child_signals();
 	(void)setpgid(0, 0);
+	/* the engine raises its own and knows what the apps get */
+	(void)setrlimit(RLIMIT_NOFILE, &K.nofile);
 	if ((sock = fcntl(sock, F_DUPFD, 3)) == -1)
 		_exit(127);
 	snprintf(num, sizeof num, "%d", sock);

@@ -39,17 +39,7 @@ cgroup_hier_with(const struct cgroup_root *root, int bit)
 	return -1;
 }
 
-/* Busy instance cgroups (a reload's old process) get <index>.<gen>. */
-#define CGROUP_MAX_GEN 8
-
 static int cgroup_open_dirs(struct cgroup *, char **);
-
-/*
- * An app's directory is its name with CGROUP_APP_SUFFIX: no interface file
- * of any controller, now or later (memory.max, tasks, cgroup.procs), ends
- * that way, so every valid app name (parse_app_name) names a cgroup.
- */
-#define CGROUP_APP_SUFFIX ".app"
 
 /*
  * Makes (or finds) an empty cgroup for one instance's process:

@@ -125,6 +125,15 @@ const char *cgroup_backend_name(enum cgroup_backend);
 const char *cgroup_root_top(const struct cgroup_root *);
 json_t *cgroup_root_info(const struct cgroup_root *);
 
+/* Busy instance cgroups (a reload's old process) get <index>.<gen>. */
+#define CGROUP_MAX_GEN 8
+/*
+ * An app's directory is its name with CGROUP_APP_SUFFIX: no interface file
+ * of any controller, now or later (memory.max, tasks, cgroup.procs), ends
+ * that way, so every valid app name (parse_app_name) names a cgroup.
+ */
+#define CGROUP_APP_SUFFIX ".app"
+
 /* cgroup-instance.c */
 struct cgroup *cgroup_create(struct cgroup_root *, const char *, int,
     char **);
@@ -146,6 +155,9 @@ json_t *cgroup_describe(const struct cgroup *, const struct cgroup_limits *);
 double cgroup_cpu_percent(uint64_t, uint64_t, uint64_t, uint64_t);
 void cgroup_sample_update(struct cgroup_sample *, const struct cgroup_usage *,
     uint64_t);
+
+/* cgroup-adopt.c */
+struct cgroup *cgroup_find(struct cgroup_root *, const char *, int, pid_t);
 
 /* cgroup-limits.c */
 int cgroup_parse_cpu(const char *, uint32_t *, char **);

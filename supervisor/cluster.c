@@ -321,6 +321,36 @@ cluster_spawned(struct instance *inst, json_t *env)
 	json_decref(all);
 }
 
+/*
+ * A process a new engine adopted from the keeper: its app's sockets taken
+ * back, then its readiness wait again (it was starting) or its health
+ * checks (online).
+ */
+void
+cluster_adopted(struct instance *inst, int starting)
+{
+	struct app *app = inst->app;
+	json_t *env = json_object(), *all;
+	char *cause = NULL;
+
+	if (cluster_app_open(app, &cause) == -1) {
+		log_warnx("%s: %s", app->cfg.name, cause);
+		free(cause);
+	}
+	listeners_env(app->listeners, app->nlisteners, env);
+	cluster_env_increment(inst, env);
+	if (starting)
+		cluster_spawned(inst, env);
+	else {
+		all = json_copy(app->cfg.env);
+		json_object_update(all, app->cfg.env_set);
+		json_object_update(all, env);
+		health_spawned(inst, all);
+		json_decref(all);
+	}
+	json_decref(env);
+}
+
 /* The process is gone or the instance forgets it: no readiness any more. */
 void
 cluster_exited(struct instance *inst)

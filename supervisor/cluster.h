@@ -122,6 +122,7 @@ struct spawn_plan;
 int cluster_spawn_prepare(struct instance *, struct child *, json_t *,
     struct spawn_plan *, char **);
 void cluster_spawned(struct instance *, json_t *);
+void cluster_adopted(struct instance *, int);
 void cluster_exited(struct instance *);
 
 #endif

@@ -339,6 +339,7 @@ void reload_free_all(void);
 
 /* fsm.c */
 void fsm_event(struct instance *, enum inst_event);
+void fsm_adopt(struct instance *, enum inst_state);
 void fsm_set_hook(void (*)(void));
 void fsm_settle(void);
 int fsm_deleting(const struct instance *);
@@ -386,6 +387,7 @@ void limits_shutdown(void);
 int limits_spawn(struct instance *, struct child *, struct spawn_plan *,
     char **);
 void limits_spawn_failed(struct child *);
+void limits_adopted(struct instance *, struct child *);
 void limits_exited(struct instance *, struct child *);
 int limits_kill(struct instance *, int);
 int limits_apply(struct app *, char **);

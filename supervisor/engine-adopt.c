@@ -6,6 +6,8 @@
  * engine_adopt_finish() gives each to its instance, or stops what no app
  * knows.
  */
+#include <sys/wait.h>
+
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +103,135 @@ engine_adopt_stop(struct adopt_row *r)
 	    (int)r->pid);
 	if (kill(-r->pid, SIGKILL) == -1)
 		(void)kill(r->pid, SIGKILL);
+}
+
+/*
+ * The row of rec's process: its tag, or a live one of the same app and
+ * instance id spawned after the state was written (a later generation).
+ */
+static struct adopt_row *
+engine_adopt_find(const struct state_record *rec)
+{
+	struct adopt_row *r;
+	char name[STATE_TAG_MAX];
+	unsigned long long gen;
+	int id;
+
+	TAILQ_FOREACH(r, &adopt_table, entry) {
+		if (rec->tag != NULL && strcmp(r->tag, rec->tag) == 0)
+			return r;
+	}
+	TAILQ_FOREACH(r, &adopt_table, entry) {
+		if (instance_tag_parse(r->tag, name, sizeof name, &id,
+		    &gen) == 0 && id == rec->id && strcmp(name, rec->app) == 0 &&
+		    gen > rec->inst->generation) {
+			rec->inst->generation = gen;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+/* The process of row r becomes inst's: pipes read, cgroup found. */
+static struct child *
+engine_adopt_child(struct instance *inst, struct adopt_row *r)
+{
+	struct child *child = child_create(inst);
+
+	child->tag = xstrdup(r->tag);
+	child->pid = r->pid;
+	child->pidfd = r->pidfd;
+	r->pidfd = -1;
+	inst->child = child;
+	inst->pid = r->pid;
+	if (r->started_at > 0 && (uint64_t)r->started_at != inst->started_at) {
+		inst->started_at = (uint64_t)r->started_at;
+		inst->started_mono = mono_ms() - (now_ms() > inst->started_at ?
+		    now_ms() - inst->started_at : 0);
+	}
+	limits_adopted(inst, child);
+	child_read_start(child, r->out, r->err);
+	r->out = r->err = -1;
+	return child;
+}
+
+/* What a running state becomes without its process. */
+static void
+engine_adopt_gone(struct instance *inst, int st)
+{
+	if (st == INST_STOPPING) {
+		fsm_adopt(inst, INST_STOPPED);
+		return;
+	}
+	fsm_adopt(inst, INST_STOPPED);
+	log_warnx("%s[%d] id %d: its process is gone, started again",
+	    inst->app->cfg.name, inst->index, inst->id);
+	fsm_event(inst, EV_START);
+}
+
+/*
+ * Gives rec's instance its process from the table, in the state it was
+ * in; an exit collected meanwhile goes through the restart policy as if
+ * seen live.
+ */
+static void
+engine_adopt_one(const struct state_record *rec)
+{
+	struct instance *inst = rec->inst;
+	struct adopt_row *r = engine_adopt_find(rec);
+	struct child *child;
+	int st = rec->state, running = st == INST_ONLINE ||
+	    st == INST_STARTING || st == INST_STOPPING;
+
+	if (r == NULL) {
+		if (running)
+			engine_adopt_gone(inst, st);
+		else
+			fsm_adopt(inst, (enum inst_state)st);
+		return;
+	}
+	if (!running)
+		st = INST_ONLINE;       /* a state older than its process */
+	child = engine_adopt_child(inst, r);
+	if (st != INST_STOPPING)
+		cluster_adopted(inst, st == INST_STARTING);
+	fsm_adopt(inst, (enum inst_state)st);
+	if (r->exited && inst->child == child)
+		child_exited(child, WIFEXITED(r->status) ?
+		    WEXITSTATUS(r->status) : 0, WIFSIGNALED(r->status) ?
+		    WTERMSIG(r->status) : 0);
+	engine_adopt_free(r);
+}
+
+/*
+ * A later engine: the apps as the state file has them, each instance
+ * with its process from the keeper's table. A missing or bad file leaves
+ * no app: what runs is then stopped by engine_adopt_finish().
+ */
+void
+engine_adopt_restore(void)
+{
+	struct state_record *recs;
+	struct state *st;
+	char *path = paths_file(D.home, STATE_FILE), *cause = NULL, *msg;
+	size_t n, i;
+
+	st = state_load(path, &cause);
+	free(path);
+	if (st == NULL) {
+		log_warnx("state: %s: the apps that run are stopped", cause);
+		free(cause);
+		return;
+	}
+	state_restore(st, &recs, &n, &msg);
+	if (msg != NULL)
+		log_warnx("state: %s", msg);
+	free(msg);
+	for (i = 0; i < n; i++) {
+		if (recs[i].inst != NULL)
+			engine_adopt_one(&recs[i]);
+	}
+	state_free(st);
 }
 
 /*

@@ -183,6 +183,7 @@ engine_start(const char *fdarg)
 	int fd;
 
 	TAILQ_INIT(&E.held);
+	TAILQ_INIT(&E.taken);
 	engine_adopt_init();
 	if (keeper_link_parse_fd(fdarg, &fd, &cause) == -1)
 		fatalx("%s", cause);

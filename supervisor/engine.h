@@ -58,6 +58,7 @@ void engine_close_fds(int, int, int);
 void engine_adopt_init(void);
 void engine_adopt_live(const struct keeper_proc *);
 void engine_adopt_exited(const char *, pid_t, int, int, int);
+void engine_adopt_restore(void);
 void engine_adopt_finish(void);
 
 /* engine-exec.c */

@@ -413,6 +413,27 @@ fsm_start_failed(const struct instance *inst)
 }
 
 /*
+ * A new engine takes inst over in state st, the last engine's (its
+ * process, if any, adopted already: engine-adopt.c): a backoff starts
+ * again, a stop is sent again; other states are taken as they are.
+ */
+void
+fsm_adopt(struct instance *inst, enum inst_state st)
+{
+	inst->state = st;
+	if (st == INST_WAITING)
+		fsm_timer_start(inst, inst->backoff);
+	log_info("%s[%d] id %d: %s, taken over%s%s", inst->app->cfg.name,
+	    inst->index, inst->id, app_state_name(st), inst->child != NULL ?
+	    " with its process" : "", inst->child != NULL && st ==
+	    INST_STOPPING ? ", stopped again" : "");
+	if (st == INST_STOPPING) {
+		inst->state = INST_ONLINE;
+		fsm_event(inst, EV_STOP);
+	}
+}
+
+/*
  * Feeds one event to an instance. The instance may be freed on return when
  * it was being deleted and has stopped.
  */

@@ -97,6 +97,28 @@ limits_spawn(struct instance *inst, struct child *child,
 	return 0;
 }
 
+/*
+ * A process a new engine adopted from the keeper: its cgroup found again
+ * (its limits are set already); none when cgroups are off or it left it.
+ */
+void
+limits_adopted(struct instance *inst, struct child *child)
+{
+	struct cgroup_usage u;
+
+	if (!limits_enabled())
+		return;
+	child->cg = cgroup_find(D.cgroups, inst->app->cfg.name, inst->index,
+	    child->pid);
+	if (child->cg == NULL) {
+		log_warnx("%s[%d]: pid %d is in none of its cgroups",
+		    inst->app->cfg.name, inst->index, child->pid);
+		return;
+	}
+	if (cgroup_read_usage(child->cg, &u) == 0)
+		child->oom_base = u.oom_kills;
+}
+
 /* The spawn failed: the cgroup goes. */
 void
 limits_spawn_failed(struct child *child)

@@ -463,8 +463,10 @@ main_exit(int lockfd)
 static void
 main_apps(const char *bootfile)
 {
-	if (E.kind != KP_KIND_FIRST)
+	if (E.kind != KP_KIND_FIRST) {
+		engine_adopt_restore();
 		return;
+	}
 	if (D.resurrect)
 		main_resurrect();
 	if (bootfile != NULL)

@@ -6,11 +6,42 @@
  * (the instance is a process group), stdout and stderr to log pipes whose
  * read ends the keeper keeps and the child reads.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "corrald.h"
 #include "engine.h"
+
+/* The descriptors of a SPAWNED answer, and one for the next accept. */
+#define SPAWN_ANSWER_FDS 4
+
+/*
+ * Whether the daemon has room for the descriptors the keeper's answer
+ * brings (out, err, pidfd): without it the answer could not be read.
+ * Returns 0, or -1 with *cause in uv_spawn's words.
+ */
+static int
+spawn_room(char **cause)
+{
+	int fds[SPAWN_ANSWER_FDS], n = 0, error = 0;
+
+	while (n < SPAWN_ANSWER_FDS) {
+		if ((fds[n] = fcntl(0, F_DUPFD_CLOEXEC, 0)) == -1) {
+			error = errno;
+			break;
+		}
+		n++;
+	}
+	while (n > 0)
+		close(fds[--n]);
+	if (error == 0)
+		return 0;
+	*cause = xstrdup(uv_strerror(uv_translate_sys_error(error)));
+	return -1;
+}
 
 /*
  * Runs the plan for child: the one spawn of an instance, by the keeper
@@ -28,6 +59,10 @@ spawn_run(struct child *child, struct spawn_plan *p, char **cause)
 
 	p->tag = child->tag = xstrdup(instance_tag(child->inst, tag,
 	    sizeof tag));
+	if ((rc = spawn_room(cause)) == -1) {
+		child_abort(child);
+		return -2;
+	}
 	if ((rc = engine_spawn(p, &proc, cause)) != 0) {
 		child_abort(child);
 		/* Out of descriptors, processes or memory: the daemon's lack. */
