@@ -307,25 +307,31 @@ client_recv(struct client *cl, char **cause)
 
 /*
  * After `kill`: waits (at most timeout_ms) until the daemon has exited,
- * i.e. released the lock on its pid file, so that a command right after
- * starts a new one instead of racing the old one's last steps.
+ * i.e. the engine and then the keeper released the locks on their pid
+ * files, so that a command right after starts a new one instead of
+ * racing the old one's last steps.
  */
 void
 client_wait_gone(const struct client *cl, int timeout_ms)
 {
-	char *path = paths_file(cl->home, "corrald.pid");
-	int fd, i;
+	static const char *const locks[] = { "corrald.pid", "keeper.pid" };
+	char *path;
+	size_t k;
+	int fd, i = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	free(path);
-	if (fd == -1)
-		return;
-	for (i = 0; i < timeout_ms / 10; i++) {
-		if (flock(fd, LOCK_SH | LOCK_NB) == 0)
-			break;
-		poll(NULL, 0, 10);
+	for (k = 0; k < sizeof locks / sizeof locks[0]; k++) {
+		path = paths_file(cl->home, locks[k]);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		free(path);
+		if (fd == -1)
+			continue;
+		for (; i < timeout_ms / 10; i++) {
+			if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+				break;
+			poll(NULL, 0, 10);
+		}
+		close(fd);
 	}
-	close(fd);
 }
 
 json_t *

@@ -47,4 +47,7 @@ int startup_remove(const struct startup *, char **);
 /* logs.c */
 int logs_run(struct client *, json_t *, int);
 
+/* update.c */
+int update_wait(json_t *);
+
 #endif

@@ -159,7 +159,11 @@ main_request(const char *cmd, json_t *words, int start, int json_out)
 		return EXIT_UNREACHABLE;
 	}
 	json_decref(req);
-	rc = main_print_reply(&cl, reply, json_out);
+	if (strcmp(cmd, "update") == 0 && json_is_true(json_object_get(reply,
+	    "ok")))
+		rc = update_wait(reply);
+	else
+		rc = main_print_reply(&cl, reply, json_out);
 	if (strcmp(cmd, "kill") == 0 && rc == 0)
 		client_wait_gone(&cl, 30000);
 	json_decref(reply);

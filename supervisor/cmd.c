@@ -19,7 +19,7 @@ extern const struct cmd_entry cmd_start_entry, cmd_stop_entry,
     cmd_version_entry, cmd_save_entry, cmd_resurrect_entry,
     cmd_reload_entry, cmd_scale_entry, cmd_set_entry, cmd_doctor_entry,
     cmd_prettylist_entry, cmd_id_entry, cmd_pid_entry, cmd_env_entry,
-    cmd_startor_entry;
+    cmd_startor_entry, cmd_update_entry, cmd_engine_entry;
 
 const struct cmd_entry *cmd_table[] = {
 	&cmd_start_entry,
@@ -46,6 +46,8 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_reloadlogs_entry,
 	&cmd_ping_entry,
 	&cmd_kill_entry,
+	&cmd_update_entry,
+	&cmd_engine_entry,
 	&cmd_save_entry,
 	&cmd_resurrect_entry,
 	&cmd_version_entry,

@@ -279,6 +279,7 @@ uint64_t mono_ms(void);
 void daemon_alloc(uv_handle_t *, size_t, uv_buf_t *);
 void daemon_shutdown(struct conn *);
 void daemon_abandon(void);
+void daemon_leave(void);
 void daemon_check_shutdown(void);
 
 /* appcfg-run.c */

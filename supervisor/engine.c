@@ -126,7 +126,7 @@ engine_error(const char *tag, int err, const char *text, void *arg)
 }
 
 static void
-engine_update_failed(const char *why, void *arg)
+engine_update_failed_cb(const char *why, void *arg)
 {
 	(void)arg;
 	log_warnx("update failed: %s", why != NULL ? why : "?");
@@ -166,7 +166,7 @@ static const struct keeper_link_cbs engine_cbs = {
 	.live = engine_live,
 	.exited = engine_exited,
 	.table_end = engine_table_end,
-	.update_failed = engine_update_failed,
+	.update_failed = engine_update_failed_cb,
 	.error = engine_error,
 	.term = engine_term,
 	.lost = engine_lost,
@@ -177,13 +177,14 @@ static const struct keeper_link_cbs engine_cbs = {
  * else runs. Start-up: fatal when there is no keeper to talk to.
  */
 void
-engine_start(const char *fdarg)
+engine_start(const char *fdarg, const char *path)
 {
 	char *cause = NULL;
 	int fd;
 
 	TAILQ_INIT(&E.held);
 	TAILQ_INIT(&E.taken);
+	E.path = xstrdup(path);
 	engine_adopt_init();
 	if (keeper_link_parse_fd(fdarg, &fd, &cause) == -1)
 		fatalx("%s", cause);
@@ -313,6 +314,24 @@ engine_bye(int status)
 		log_warnx("%s", cause);
 		free(cause);
 	}
+}
+
+/*
+ * `corral update`: the keeper replaces this engine with the corrald now
+ * at its path once it has exited (engine_leave()). Returns 0, or -1 with
+ * *cause.
+ */
+int
+engine_upgrade(char **cause)
+{
+	if (!E.active || E.lost) {
+		*cause = xstrdup("no keeper: the daemon runs without one");
+		return -1;
+	}
+	if (keeper_link_upgrade(E.link, E.path, cause) == -1)
+		return -1;
+	keeper_link_flush(E.link, 1000);
+	return 0;
 }
 
 /* The engine ends: what it said reaches the keeper, and the link goes. */

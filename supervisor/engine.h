@@ -33,6 +33,7 @@ struct engine {
 	int heard_hello;
 	int kind;               /* KP_KIND_* of the HELLO */
 	int64_t generation;     /* engines the keeper started, this one too */
+	char *path;             /* this engine's binary, as the keeper ran it */
 	char *reason;           /* why the previous engine went, or NULL */
 	char *update_failed;    /* why an update rolled back, or NULL */
 	struct engine_fd_list held;     /* the table's, not yet taken */
@@ -42,7 +43,8 @@ struct engine {
 extern struct engine E;
 
 /* engine.c */
-void engine_start(const char *);
+void engine_start(const char *, const char *);
+int engine_upgrade(char **);
 int engine_take(const char *);
 void engine_hold(const char *, int);
 void engine_release(const char *);

@@ -176,6 +176,19 @@ daemon_abandon(void)
 	exit(1);
 }
 
+/*
+ * `corral update`: the state is on disk and the keeper was told; the
+ * engine exits at once, every app running, every socket held by the
+ * keeper, the log lines read so far written.
+ */
+void
+daemon_leave(void)
+{
+	log_info("exiting for the update");
+	logsink_stop();
+	exit(0);
+}
+
 /* Stops every app gracefully; conn (may be NULL) gets the reply at the end. */
 void
 daemon_shutdown(struct conn *conn)
@@ -404,7 +417,7 @@ main_options(int argc, char **argv, const char **metrics,
  * that serves from the loop.
  */
 static void
-main_serve(const char *metrics, const char *keeper_fd)
+main_serve(const char *metrics, const char *keeper_fd, const char *path)
 {
 	char *cause = NULL;
 
@@ -414,7 +427,7 @@ main_serve(const char *metrics, const char *keeper_fd)
 	TAILQ_INIT(&D.conns);
 	TAILQ_INIT(&D.ops);
 	TAILQ_INIT(&D.children);
-	engine_start(keeper_fd);
+	engine_start(keeper_fd, path);
 	fsm_set_hook(main_after_transition);
 	state_init(D.loop, D.home);
 	main_signals();
@@ -497,7 +510,7 @@ main(int argc, char **argv)
 	main_log_rotation();
 	lockfd = main_lock();
 	fdlimit_raise();
-	main_serve(metrics, keeper_fd);
+	main_serve(metrics, keeper_fd, argv[0]);
 	main_apps(bootfile);
 	engine_adopt_finish();
 	state_start();
