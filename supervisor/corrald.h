@@ -270,6 +270,7 @@ struct daemon {
 	uv_signal_t sig_hup;
 	uv_signal_t sig_usr1;
 	struct cgroup_root *cgroups;    /* backend none without access */
+	char *notice;                   /* told with the next reply, then freed */
 };
 extern struct daemon D;
 

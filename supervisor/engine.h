@@ -63,6 +63,9 @@ void engine_adopt_exited(const char *, pid_t, int, int, int);
 void engine_adopt_restore(void);
 void engine_adopt_finish(void);
 
+/* engine-recover.c */
+void engine_recover(void);
+
 /* engine-exec.c */
 void engine_exec_keeper(int, char **, int);
 void engine_listen_env(void);

@@ -480,6 +480,7 @@ main_apps(const char *bootfile)
 		engine_adopt_restore();
 		return;
 	}
+	engine_recover();
 	if (D.resurrect)
 		main_resurrect();
 	if (bootfile != NULL)

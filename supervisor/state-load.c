@@ -428,3 +428,27 @@ state_restore(struct state *st, struct state_record **recs, size_t *n,
 	log_info("state: %d app(s), %zu instance(s) restored", apps, k);
 	return apps;
 }
+
+/*
+ * The records of st without declaring anything (inst is NULL in each):
+ * what ran, for a first engine that looks for the orphans of a lost
+ * keeper. Valid until state_restore() or state_free().
+ */
+void
+state_peek(struct state *st, struct state_record **recs, size_t *n)
+{
+	json_t *a, *o;
+	const char *name;
+	size_t i, j, k = 0;
+
+	free(st->recs);
+	st->recs = xcalloc(st->nrecs + 1, sizeof *st->recs);
+	json_array_foreach(json_object_get(st->root, "apps"), i, a) {
+		name = json_string_value(json_object_get(json_object_get(a,
+		    "config"), "name"));
+		json_array_foreach(json_object_get(a, "instances"), j, o)
+			state_restore_inst(o, name, &st->recs[k++]);
+	}
+	*recs = st->recs;
+	*n = k;
+}

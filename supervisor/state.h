@@ -80,6 +80,7 @@ struct state *state_parse(const char *, size_t, char **);
 int state_restore(struct state *, struct state_record **, size_t *,
     char **);
 int state_next_id(const struct state *);
+void state_peek(struct state *, struct state_record **, size_t *);
 void state_free(struct state *);
 
 #endif
