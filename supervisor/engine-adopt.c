@@ -150,6 +150,8 @@ engine_adopt_child(struct instance *inst, struct adopt_row *r)
 		    now_ms() - inst->started_at : 0);
 	}
 	limits_adopted(inst, child);
+	ctlchan_adopt(child);
+	nodeipc_adopt(child);
 	child_read_start(child, r->out, r->err);
 	r->out = r->err = -1;
 	return child;

@@ -372,3 +372,50 @@ engine_close_fds(int out, int err, int pidfd)
 	if (pidfd >= 0)
 		close(pidfd);
 }
+
+/* "kind/tag": a descriptor of one child's, as the keeper holds it. */
+static char *
+engine_child_tag(const char *kind, const char *tag)
+{
+	char *s;
+
+	xasprintf(&s, "%s/%s", kind, tag);
+	return s;
+}
+
+/* Holds fd, a channel of child's (kind: "ipc", "ctl"), for later engines. */
+void
+engine_hold_child(const char *kind, const struct child *child, int fd)
+{
+	char *tag;
+
+	if (!E.active || child->tag == NULL)
+		return;
+	tag = engine_child_tag(kind, child->tag);
+	engine_hold(tag, fd);
+	free(tag);
+}
+
+/* The channel of kind of the child spawned under tag, or -1. */
+int
+engine_take_child(const char *kind, const char *tag)
+{
+	char *t = engine_child_tag(kind, tag);
+	int fd = engine_take(t);
+
+	free(t);
+	return fd;
+}
+
+/* The keeper lets go of child's channel of kind. */
+void
+engine_release_child(const char *kind, const struct child *child)
+{
+	char *tag;
+
+	if (!E.active || child->tag == NULL)
+		return;
+	tag = engine_child_tag(kind, child->tag);
+	engine_release(tag);
+	free(tag);
+}

@@ -55,6 +55,9 @@ void engine_stop(void);
 int engine_spawn(const struct spawn_plan *, struct keeper_proc *, char **);
 struct child *engine_child(const char *);
 void engine_close_fds(int, int, int);
+void engine_hold_child(const char *, const struct child *, int);
+int engine_take_child(const char *, const char *);
+void engine_release_child(const char *, const struct child *);
 
 /* engine-adopt.c */
 void engine_adopt_init(void);
