@@ -122,7 +122,7 @@ state_inst_json(struct instance *inst)
 	json_t *o;
 
 	o = json_pack("{s:i, s:i, s:s, s:b, s:b, s:i, s:i, s:I, s:I, s:I,"
-	    " s:s, s:I, s:I, s:I, s:i, s:i, s:o, s:I, s:I, s:I, s:I}",
+	    " s:s, s:I, s:I, s:I, s:i, s:i, s:o, s:I, s:I, s:I}",
 	    "id", inst->id,
 	    "index", inst->index,
 	    "state", app_state_name(inst->state),
@@ -142,8 +142,7 @@ state_inst_json(struct instance *inst)
 	    "reason", json_str(inst->reason),
 	    "start_failures", (json_int_t)inst->start_failures,
 	    "oom_kills", (json_int_t)inst->oom_kills,
-	    "memory_restarts", (json_int_t)inst->memory_restarts,
-	    "resource_backoff", (json_int_t)inst->resource_backoff);
+	    "memory_restarts", (json_int_t)inst->memory_restarts);
 	return o;
 }
 
