@@ -134,6 +134,7 @@ instance_spawn(struct instance *inst, char **cause)
 
 	logdir_retry(app);
 	inst->generation++;     /* a new keeper tag (instance_tag()) */
+	inst->tag_id = inst->id;
 	child = child_create(inst);
 	memset(&ipc, 0, sizeof ipc);
 	if (spawn_plan_fill(inst, child, &plan, env, &ipc, &has_ipc,

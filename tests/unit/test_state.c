@@ -122,6 +122,8 @@ mark(struct instance *inst, int k)
 	inst->oom_kills = 50 + k;
 	inst->memory_restarts = 60 + k;
 	inst->generation = 70 + (unsigned long long)k;
+	inst->tag_id = inst->id;
+	inst->replacement = k == 1;
 	inst->pid = 1000 + k;
 	inst->started_at = 1700000000000ULL + (uint64_t)k;
 	snprintf(inst->reason, sizeof inst->reason, "reason \xff%d", k);
@@ -141,6 +143,8 @@ check(const struct instance *inst, int k)
 	assert_int_equal(inst->oom_kills, 50 + k);
 	assert_int_equal(inst->memory_restarts, 60 + k);
 	assert_int_equal(inst->generation, 70 + k);
+	assert_int_equal(inst->tag_id, inst->id);
+	assert_int_equal(inst->replacement, k == 1);
 	assert_int_equal(inst->pid, 1000 + k);
 	assert_int_equal(inst->started_at, 1700000000000ULL + (uint64_t)k);
 	/* the uptime goes on: 100 s since started_at by this clock */
@@ -248,17 +252,26 @@ refused(const char *text, const char *want)
 }
 
 #define INST "{\"id\":1,\"index\":0,\"state\":\"online\",\"deleting\":false," \
-	"\"running\":true,\"pid\":9,\"last_pid\":9,\"started_at\":1," \
+	"\"running\":true,\"replacement\":false,\"pid\":9,\"last_pid\":9," \
+	"\"started_at\":1," \
 	"\"proc_start\":2,\"generation\":1,\"tag\":\"a/1/1\"," \
 	"\"restarts\":0,\"unstable_restarts\":0,\"backoff\":0," \
 	"\"exit_code\":-1,\"exit_signal\":0,\"reason\":\"\"," \
 	"\"start_failures\":0,\"oom_kills\":0,\"memory_restarts\":0}"
 #define DELETING "{\"id\":3,\"index\":1,\"state\":\"stopping\"," \
-	"\"deleting\":true,\"running\":false,\"pid\":0,\"last_pid\":7," \
+	"\"deleting\":true,\"running\":false,\"replacement\":true,\"pid\":0," \
+	"\"last_pid\":7," \
 	"\"started_at\":1,\"proc_start\":0,\"generation\":1," \
 	"\"tag\":\"a/3/1\",\"restarts\":0,\"unstable_restarts\":0," \
 	"\"backoff\":0,\"exit_code\":-1,\"exit_signal\":0,\"reason\":\"\"," \
 	"\"start_failures\":0,\"oom_kills\":0,\"memory_restarts\":0}"
+#define BADTAG "\"id\":1,\"index\":0,\"state\":\"online\"," \
+	"\"deleting\":false,\"running\":true,\"replacement\":false," \
+	"\"pid\":9,\"last_pid\":9,\"started_at\":1,\"proc_start\":2," \
+	"\"generation\":1,\"tag\":\"listen:0\",\"restarts\":0," \
+	"\"unstable_restarts\":0,\"backoff\":0,\"exit_code\":-1," \
+	"\"exit_signal\":0,\"reason\":\"\",\"start_failures\":0," \
+	"\"oom_kills\":0,\"memory_restarts\":0}"
 #define APP(insts) "{\"config\":{\"name\":\"a\"},\"env\":0," \
 	"\"instances\":[" insts "]}"
 #define FILE_OF(apps) "{\"version\":1,\"next_id\":2,\"envs\":[{}]," \
@@ -299,6 +312,7 @@ test_bad_text(void **unused)
 	    "\"id\" is not an integer");
 	refused(FILE_OF(APP("{\"id\":99999999999}")), "\"id\"");
 	refused(FILE_OF(APP("7")), "instances[0]: not an object");
+	refused(FILE_OF(APP("{" BADTAG)), "\"tag\" is not NAME/ID/GENERATION");
 	refused("{\"version\":1,\"version\":1}", "duplicate");
 }
 
@@ -331,6 +345,7 @@ test_restore_edges(void **unused)
 	assert_string_equal(recs[0].tag, "a/1/1");
 	assert_null(recs[1].inst);
 	assert_int_equal(recs[1].deleting, 1);
+	assert_int_equal(recs[1].replacement, 1);
 	assert_int_equal(recs[1].id, 3);
 	assert_int_equal(recs[1].pid, 0);
 	assert_int_equal(app_count(app_find("a")), 1);
