@@ -166,8 +166,9 @@ state_app_json(struct app *app, size_t env)
 
 /*
  * The whole state as JSON (a new reference; strings may hold any bytes:
- * encode it with jsonb_dumps()). Consecutive apps that share one
- * environment (started by one request) save it once.
+ * encode it with jsonb_dumps()). Consecutive apps with one environment
+ * (started by one request, or from one shell) save it once; restored,
+ * they share it, as the apps of a request do.
  */
 json_t *
 state_json(void)
@@ -178,7 +179,8 @@ state_json(void)
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		if (app->deleted)
 			continue;
-		if (app->cfg.env != last || json_array_size(envs) == 0) {
+		if (json_array_size(envs) == 0 || (app->cfg.env != last &&
+		    !json_equal(app->cfg.env, last))) {
 			last = app->cfg.env;
 			json_array_append_new(envs, last != NULL ?
 			    json_incref(last) : json_object());
