@@ -154,6 +154,8 @@ struct instance {
 	struct health_check *health;    /* liveness checks of this run */
 	unsigned long long generation;  /* spawns so far: its keeper tag's
 					   last part (instance_tag()) */
+	int tag_id;                     /* its id at that spawn: a reload
+					   hands the replacement another */
 	uint64_t proc_start;            /* /proc/PID/stat field 22 of ... */
 	int proc_start_pid;             /* ... this pid (state-json.c's) */
 	TAILQ_ENTRY(instance) entry;
