@@ -163,32 +163,6 @@ main_after_transition(void)
 	daemon_check_shutdown();
 }
 
-/*
- * The keeper is gone: the apps are init's children now and the engine
- * cannot hear their exits. It exits at once, leaving them running and the
- * state on disk; the next start stops them before it starts them again.
- */
-void
-daemon_abandon(void)
-{
-	(void)unlink(D.pid_path);
-	log_info("exited without the keeper");
-	exit(1);
-}
-
-/*
- * `corral update`: the state is on disk and the keeper was told; the
- * engine exits at once, every app running, every socket held by the
- * keeper, the log lines read so far written.
- */
-void
-daemon_leave(void)
-{
-	log_info("exiting for the update");
-	logsink_stop();
-	exit(0);
-}
-
 /* Stops every app gracefully; conn (may be NULL) gets the reply at the end. */
 void
 daemon_shutdown(struct conn *conn)
