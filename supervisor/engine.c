@@ -172,6 +172,12 @@ static const struct keeper_link_cbs engine_cbs = {
 	.lost = engine_lost,
 };
 
+static const struct listener_keeper engine_listeners = {
+	.take = engine_take,
+	.hold = engine_hold,
+	.release = engine_release,
+};
+
 /*
  * --keeper-fd: the link, and the keeper's table read before anything
  * else runs. Start-up: fatal when there is no keeper to talk to.
@@ -196,6 +202,7 @@ engine_start(const char *fdarg, const char *path)
 	if (!E.table_done)
 		fatalx("the keeper's table did not come");
 	E.active = 1;
+	listener_keeper = &engine_listeners;
 }
 
 /* The held descriptor of tag, now the caller's, or -1. */
