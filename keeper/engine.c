@@ -117,6 +117,7 @@ engine_upgrade(const char *path)
 		return;
 	}
 	klog_info("upgrade to %s: waiting for the engine to exit", path);
+	notify_status("upgrading the engine to %s", path);
 	engine_set(&K.upgrade_path, path);
 	K.deadline = keeper_mono_ms() + (uint64_t)K.heartbeat_ms;
 }
@@ -126,6 +127,7 @@ static void
 engine_rollback(const char *why)
 {
 	klog_warnx("upgrade failed: %s; back to %s", why, K.engine_path);
+	notify_status("upgrade failed: %s; back to %s", why, K.engine_path);
 	if (K.trial_fd >= 0)
 		close(K.trial_fd);
 	K.trial_fd = -1;
@@ -176,6 +178,8 @@ engine_plan_restart(const char *why)
 	} else
 		K.failures = 0;
 	klog_warnx("engine %s; restarting it%s", why, delay > 0 ?
+	    " after a delay" : "");
+	notify_status("engine %s; restarting it%s", why, delay > 0 ?
 	    " after a delay" : "");
 	if (delay > 0)
 		klog_info("restart in %llu ms", (unsigned long long)delay);

@@ -128,6 +128,8 @@ link_ready(void)
 		K.trial_path = NULL;
 		K.deadline = 0;
 	}
+	if (!K.engine_ready)
+		notify_ready();
 	K.engine_ready = K.ever_ready = 1;
 	if (K.engine_ready_at == 0)
 		K.engine_ready_at = keeper_mono_ms();
