@@ -178,6 +178,7 @@ link_dispatch(struct kproto_msg *m)
 	case KP_UPGRADE: engine_upgrade(m->text); break;
 	case KP_REEXEC: reexec_run(m->text); break;
 	case KP_READY: link_ready(); break;
+	case KP_SD_STATUS: notify_status("%s", m->text); break;
 	case KP_BYE:
 		K.bye = 1;
 		K.bye_status = (int)m->status;

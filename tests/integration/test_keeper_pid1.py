@@ -18,7 +18,7 @@ import pytest
 from conftest import wait_for
 from keeperproto import (BYE, EXITED, HEARTBEAT, HEARTBEAT_MS, HELLO,
                          KEEPER_BIN, KIND, KINDS, PID, READY, REEXEC,
-                         SPAWNED, STATUS, TAG, TERM, TEXT, keepers_fixture,
+                         SD_STATUS, SPAWNED, STATUS, TAG, TERM, TEXT, keepers_fixture,
                          read_until, spawned)
 
 assert keepers_fixture  # the fixture "keepers", used by name
@@ -235,6 +235,10 @@ def test_systemd_notify_and_watchdog(keepers, tmp_path):
         text, pid = n.wait(lambda t: "READY=1" in t.split("\n"), "READY=1")
         assert pid == k.proc.pid
         assert f"STATUS=serving, engine pid {e.pid}" in text
+        # the engine's own status line, relayed (one line only)
+        e.link.send(SD_STATUS, [(TEXT, "2/3 instances online\nREADY=1")])
+        n.wait(lambda t: t == "STATUS=2/3 instances online",
+               "the relayed STATUS=")
         for i in range(3):
             n.wait(lambda t: t == "WATCHDOG=1", f"WATCHDOG=1 #{i + 1}",
                    link=e.link)
