@@ -183,6 +183,13 @@ void stop_alone(const char *);
 void stop_tick(uint64_t);
 uint64_t stop_next_deadline(void);
 
+/* sweep.c */
+void sweep_start(int);
+void sweep_check(void);
+void sweep_tick(uint64_t);
+uint64_t sweep_next_deadline(void);
+int sweep_active(void);
+
 /* notify.c */
 void notify_init(void);
 void notify_env_put(void);

@@ -52,9 +52,11 @@ reap_children(void)
 		else
 			klog_debug("reaped orphan pid %d", (int)pid);
 	}
-	if (K.alone && table_live_count() == 0) {
+	if (sweep_active())
+		sweep_check();
+	else if (K.alone && table_live_count() == 0) {
 		klog_info("every app stopped");
-		keeper_exit(K.alone_killed ? KEEPER_EXIT_KILLED :
+		sweep_start(K.alone_killed ? KEEPER_EXIT_KILLED :
 		    KEEPER_EXIT_FAILED);
 	}
 }
@@ -84,8 +86,10 @@ stop_alone(const char *why)
 {
 	int live = table_live_count();
 
-	if (why == NULL && live == 0)
-		keeper_exit(K.bye_status);
+	if (why == NULL && live == 0) {
+		sweep_start(K.bye_status);
+		return;
+	}
 	if (K.alone)
 		return;
 	if (why == NULL)
@@ -97,8 +101,10 @@ stop_alone(const char *why)
 	    live == 1 ? "" : "es", why);
 	notify_stopping("stopping %d app process%s without an engine: %s",
 	    live, live == 1 ? "" : "es", why);
-	if (live == 0)
-		keeper_exit(KEEPER_EXIT_FAILED);
+	if (live == 0) {
+		sweep_start(KEEPER_EXIT_FAILED);
+		return;
+	}
 	stop_signal_all(SIGTERM);
 	K.alone_deadline = keeper_mono_ms() + (uint64_t)K.stop_ms;
 }
@@ -114,6 +120,7 @@ stop_tick(uint64_t now)
 		    "TERM", (long long)K.term_ms);
 		engine_kill(why);
 	}
+	sweep_tick(now);
 	if (!K.alone || K.alone_killed || now < K.alone_deadline)
 		return;
 	klog_warnx("apps still running after %lld ms: SIGKILL",
@@ -153,6 +160,8 @@ stop_next_deadline(void)
 {
 	uint64_t t = K.term_deadline;
 
+	if (sweep_active())
+		return sweep_next_deadline();
 	if (K.alone && !K.alone_killed && (t == 0 || K.alone_deadline < t))
 		t = K.alone_deadline;
 	return t;

@@ -84,14 +84,19 @@ def messages_until(link, want, allowed):
         seen.append(m)
 
 
-def test_pid1_reaps_orphans_and_stops(keepers):
+def test_pid1_reaps_orphans_and_stops(keepers, tmp_path):
     k, e, kpid = pid1_keeper(keepers)
     e.link.spawn("steady", ["sleep", "1000"])
     steady = e.link.expect(SPAWNED)
-    # the app leaves a long-lived grandchild and 20 short ones (zombies
-    # of the app when it exits: they pass to PID 1 as zombies)
-    script = ("sleep 1000 & i=0; while [ $i -lt 20 ]; do (exit 3) & "
-              "i=$((i+1)); done; echo started")
+    # the app leaves a long-lived grandchild, one that stops gracefully on
+    # SIGTERM, and 20 short ones (zombies of the app when it exits: they
+    # pass to PID 1 as zombies)
+    mark = tmp_path / "daemon"
+    daemon = (f"trap 'echo stopped > {mark}; exit 0' TERM; "
+              f"echo up > {mark}; while :; do sleep 0.1; done")
+    script = (f"sleep 1000 & sh -c \"{daemon}\" & i=0; "
+              "while [ $i -lt 20 ]; do (exit 3) & i=$((i+1)); done; "
+              "echo started")
     e.link.spawn("app", ["sh", "-c", script])
     m = e.link.expect(SPAWNED)
     read_until(m.fds[0], b"started")
@@ -123,11 +128,16 @@ def test_pid1_reaps_orphans_and_stops(keepers):
     assert sorted(exits) == ["steady", "stopper"]
     for fd in steady.fds:
         os.close(fd)
+    wait_for(lambda: mark.read_text() == "up\n", what="the daemon's trap")
     e.link.send(BYE, [(STATUS, 0)])
     e.exit(0)
+    # the orphan daemon got SIGTERM before PID 1 exited (its exit would
+    # have SIGKILLed it)
     assert k.wait() == 0
+    assert mark.read_text() == "stopped\n"
     text = k.text()
     assert "SIGTERM: stopping" in text and "exiting with status 0" in text
+    assert "stopping 1 orphan process left by the apps" in text
 
 
 def test_pid1_stop_without_bye_kills_the_apps(keepers):
