@@ -40,6 +40,7 @@ engine_exec(int fd, const char *path, int sock)
 	int i, n = 0;
 
 	child_signals();
+	notify_listen_child();
 	(void)setpgid(0, 0);
 	if ((sock = fcntl(sock, F_DUPFD, 3)) == -1)
 		_exit(127);
@@ -78,6 +79,7 @@ engine_start(void)
 	}
 	if (pid == 0)
 		engine_exec(fd, path, sp[1]);
+	notify_listen_done();
 	close(sp[1]);
 	kproto_conn_init(&K.conn, sp[0]);
 	K.engine_pid = pid;

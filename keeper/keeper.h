@@ -194,6 +194,8 @@ int sweep_active(void);
 void notify_init(void);
 void notify_env_put(void);
 void notify_env_strip(void);
+void notify_listen_child(void);
+void notify_listen_done(void);
 void notify_ready(void);
 void notify_stopping(const char *, ...) KEEPER_PRINTF(1, 2);
 void notify_status(const char *, ...) KEEPER_PRINTF(1, 2);

@@ -15,6 +15,11 @@
  * start, so that no engine (nor anything it runs) notifies; a keeper
  * re-exec puts them back for the next keeper (same pid). A datagram that
  * cannot be sent is logged and dropped: the keeper never waits on systemd.
+ *
+ * Socket activation: descriptors systemd passed to the keeper (LISTEN_FDS,
+ * LISTEN_PID the keeper's) go to the first engine only, with LISTEN_PID
+ * made the engine's own; that engine HOLDs what it keeps, and later
+ * engines get those from the table, not twice.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -44,7 +49,12 @@ static struct {
 	uint64_t watchdog_ms;           /* 0: no watchdog */
 	uint64_t next_ping;
 	int warned;
+	int listen_fds;                 /* passed by systemd, for the engine */
 } notify = { .fd = -1 };
+
+static const char *const notify_listen_vars[] = {
+	"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"
+};
 
 /* The address of NOTIFY_SOCKET; 0, or -1 when it is none the keeper knows. */
 static int
@@ -88,6 +98,52 @@ notify_watchdog(const char *usec, const char *pid)
 	return v / 1000 < 4 ? 4 : v / 1000;
 }
 
+/* LISTEN_FDS when LISTEN_PID is the keeper; else they are no one's. */
+static void
+notify_listen_init(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	long n;
+	size_t i;
+
+	n = fds != NULL ? strtol(fds, NULL, 10) : 0;
+	if (pid != NULL && strtol(pid, NULL, 10) == (long)getpid() && n > 0 &&
+	    n < 4096) {
+		notify.listen_fds = (int)n;
+		return;
+	}
+	for (i = 0; i < 3; i++)
+		(void)unsetenv(notify_listen_vars[i]);
+}
+
+/* In the first engine's child, before exec: LISTEN_PID is its own. */
+void
+notify_listen_child(void)
+{
+	char pid[16];
+
+	if (notify.listen_fds == 0)
+		return;
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	(void)setenv("LISTEN_PID", pid, 1);
+}
+
+/* The first engine is forked: no later child gets the descriptors. */
+void
+notify_listen_done(void)
+{
+	size_t i;
+	int fd;
+
+	if (notify.listen_fds == 0)
+		return;
+	for (fd = 3; fd < 3 + notify.listen_fds; fd++)
+		keeper_cloexec(fd, 1);
+	for (i = 0; i < 3; i++)
+		(void)unsetenv(notify_listen_vars[i]);
+	notify.listen_fds = 0;
+}
+
 /*
  * Reads and removes the variables; opens the socket; caps the heartbeat
  * timeout. Called once the keeper has its final pid.
@@ -97,6 +153,8 @@ notify_init(void)
 {
 	const char *v;
 	size_t i;
+
+	notify_listen_init();
 
 	for (i = 0; i < NOTIFY_NVARS; i++) {
 		free(notify.env[i]);

@@ -181,7 +181,7 @@ class Keeper:
 
     def __init__(self, tmp, engine=FAKE_ENGINE, heartbeat=600000,
                  ready=60000, stop=10000, extra=(), env=None, wrap=(),
-                 fail=False):
+                 fail=False, pass_fds=()):
         self.tmp = Path(tmp)
         self.home = self.tmp / "home"
         self.sock_path = str(self.tmp / "engine.sock")
@@ -206,7 +206,8 @@ class Keeper:
                                   "--", "--passed-through"]
         self.proc = subprocess.Popen(self.argv, env=self.env,
                                      stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=self.log)
+                                     stdout=self.log, stderr=self.log,
+                                     pass_fds=pass_fds)
         self.engines = []
         self.pids = []
 

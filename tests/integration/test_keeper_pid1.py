@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -319,3 +320,45 @@ def test_systemd_notify_abstract_and_reexec(keepers):
     finally:
         n.close()
 
+
+
+def fds_to(pid, inode):
+    """The descriptors of pid that are the socket inode."""
+    found = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                found.append(int(fd))
+        except OSError:
+            pass
+    return found
+
+
+def test_socket_activation_goes_to_the_first_engine(keepers):
+    """LISTEN_FDS for the keeper (as systemd passes them): the first
+    engine gets them with LISTEN_PID its own; a restarted one neither."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen()
+    inode = os.fstat(lsock.fileno()).st_ino
+    # as systemd would: the socket at 3, LISTEN_PID the keeper's
+    wrapper = ("import os, sys; os.dup2(int(sys.argv[1]), 3); "
+               "os.close(int(sys.argv[1])); "
+               "os.environ['LISTEN_PID'] = str(os.getpid()); "
+               "os.execv(sys.argv[2], sys.argv[2:])")
+    k = keepers(env={"LISTEN_FDS": "1"}, pass_fds=(lsock.fileno(),),
+                wrap=[sys.executable, "-c", wrapper, str(lsock.fileno())])
+    lsock.close()
+    e = k.accept()
+    e.link.table()
+    env = engine_env(e.pid)
+    assert (env["LISTEN_FDS"], env["LISTEN_PID"]) == ("1", str(e.pid))
+    assert fds_to(e.pid, inode) == [3]
+    e.link.send(READY)
+    os.kill(e.pid, signal.SIGKILL)
+    e2 = k.accept()
+    e2.link.table()
+    env = engine_env(e2.pid)
+    assert not {"LISTEN_FDS", "LISTEN_PID"} & set(env)
+    assert fds_to(e2.pid, inode) == []
+    assert fds_to(k.proc.pid, inode) == [3]
