@@ -231,25 +231,27 @@ def engine_env(pid):
 
 def test_systemd_notify_and_watchdog(keepers, tmp_path):
     n = Notify(str(tmp_path / "notify.sock"))
-    k = keepers(env={"NOTIFY_SOCKET": n.name, "WATCHDOG_USEC": "2000000"},
+    k = keepers(env={"NOTIFY_SOCKET": n.name, "WATCHDOG_USEC": "4000000"},
                 wrap=["sh", "-c", 'WATCHDOG_PID=$$ exec "$@"', "sh"])
     try:
         e = k.accept()
         hello, _ = e.link.table()
+        e.link.send(HEARTBEAT)
         # a hung engine must go well before systemd's watchdog fires
-        assert hello.fields[HEARTBEAT_MS] == 1000
+        assert hello.fields[HEARTBEAT_MS] == 2000
         env = engine_env(e.pid)
         assert env["CORRAL_HOME"] == str(k.home)
         assert not set(NOTIFY_VARS) & set(env)
         assert not any("READY=1" in t for t, _ in n.drain())
         e.link.send(READY)
-        text, pid = n.wait(lambda t: "READY=1" in t.split("\n"), "READY=1")
+        text, pid = n.wait(lambda t: "READY=1" in t.split("\n"), "READY=1",
+                           link=e.link)
         assert pid == k.proc.pid
         assert f"STATUS=serving, engine pid {e.pid}" in text
         # the engine's own status line, relayed (one line only)
         e.link.send(SD_STATUS, [(TEXT, "2/3 instances online\nREADY=1")])
         n.wait(lambda t: t == "STATUS=2/3 instances online",
-               "the relayed STATUS=")
+               "the relayed STATUS=", link=e.link)
         for i in range(3):
             n.wait(lambda t: t == "WATCHDOG=1", f"WATCHDOG=1 #{i + 1}",
                    link=e.link)
@@ -260,6 +262,7 @@ def test_systemd_notify_and_watchdog(keepers, tmp_path):
         n.wait(lambda t: t == "WATCHDOG=1", "WATCHDOG=1 during the restart")
         e2 = k.accept()
         hello, _ = e2.link.table()
+        e2.link.send(HEARTBEAT)
         assert KINDS[hello.fields[KIND]] == "restart"
         e2.link.send(READY)
         text, _ = n.wait(lambda t: f"engine pid {e2.pid}" in t,
@@ -270,6 +273,7 @@ def test_systemd_notify_and_watchdog(keepers, tmp_path):
                "STATUS= after kill -9")
         e3 = k.accept()
         e3.link.table()
+        e3.link.send(HEARTBEAT)
         assert not set(NOTIFY_VARS) & set(engine_env(e3.pid))
 
         k.proc.send_signal(signal.SIGTERM)

@@ -52,7 +52,7 @@ def test_keeper_under_systemd(tmp_path):
     subprocess.run([
         "systemd-run", "--no-block", "--quiet", "--unit", unit,
         "-p", "Type=notify", "-p", "NotifyAccess=main",
-        "-p", "WatchdogSec=3", "-p", "KillMode=mixed",
+        "-p", "WatchdogSec=4", "-p", "KillMode=mixed",
         "-p", "TimeoutStopSec=30", "-p", "Delegate=yes",
         "-E", f"CORRAL_HOME={tmp_path / 'home'}",
         "-E", f"FAKE_ENGINE_SOCK={sock_path}",
@@ -63,7 +63,8 @@ def test_keeper_under_systemd(tmp_path):
         e = Engine(listener.accept()[0])
         engines.append(e)
         hello, _ = e.link.table()
-        assert hello.fields[HEARTBEAT_MS] == 1500   # WatchdogSec / 2
+        e.link.send(HEARTBEAT)
+        assert hello.fields[HEARTBEAT_MS] == 2000   # WatchdogSec / 2
         main = int(show(unit)["MainPID"])
         assert show(unit)["ActiveState"] == "activating"
         e.link.spawn("app", ["sleep", "1000"])
@@ -73,8 +74,8 @@ def test_keeper_under_systemd(tmp_path):
                    "the unit active")
         assert "serving" in show(unit)["StatusText"]
         # past two watchdog periods, kept alive through the keeper
-        end = time.monotonic() + 7
-        beat_until(e.link, lambda: time.monotonic() > end, "7 s")
+        end = time.monotonic() + 9
+        beat_until(e.link, lambda: time.monotonic() > end, "9 s")
         assert show(unit)["ActiveState"] == "active"
 
         # the engine dies: the unit does not, nor its app
@@ -82,6 +83,7 @@ def test_keeper_under_systemd(tmp_path):
         e2 = Engine(listener.accept()[0])
         engines.append(e2)
         hello, items = e2.link.table()
+        e2.link.send(HEARTBEAT)
         assert KINDS[hello.fields[KIND]] == "restart"
         assert [i.fields[PID] for i in items] == [app.fields[PID]]
         e2.link.send(READY)
