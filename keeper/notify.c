@@ -176,6 +176,8 @@ notify_init(void)
 		notify.addrlen = 0;
 		return;
 	}
+	/* the engines send their STATUS= lines for the keeper to relay */
+	(void)setenv("CORRAL_KEEPER_STATUS", "1", 1);
 	notify.watchdog_ms = notify_watchdog(notify.env[1], notify.env[2]);
 	if (notify.watchdog_ms > 0 && (uint64_t)K.heartbeat_ms >
 	    notify.watchdog_ms / 2) {

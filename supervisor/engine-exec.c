@@ -47,23 +47,6 @@ engine_exec_keeper(int argc, char **argv, int verbose)
 }
 
 /*
- * Socket activation: systemd set LISTEN_PID to the pid that is now the
- * keeper's, whose environment the engine inherits; the sockets are the
- * engine's to take, so LISTEN_PID names the engine.
- */
-void
-engine_listen_env(void)
-{
-	const char *s = getenv("LISTEN_PID");
-	char buf[32];
-
-	if (s == NULL || atol(s) != (long)getppid())
-		return;
-	snprintf(buf, sizeof buf, "%ld", (long)getpid());
-	(void)setenv("LISTEN_PID", buf, 1);
-}
-
-/*
  * The keeper is gone: the apps are init's children now and the engine
  * cannot hear their exits. It exits at once, leaving them running and the
  * state on disk; the next start stops them before it starts them again.

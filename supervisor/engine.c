@@ -172,6 +172,18 @@ static const struct keeper_link_cbs engine_cbs = {
 	.lost = engine_lost,
 };
 
+/* A STATUS= line, for the keeper to relay to systemd. */
+static void
+engine_sd_status(const char *text)
+{
+	char *cause = NULL;
+
+	if (E.lost || keeper_link_sd_status(E.link, text, &cause) == 0)
+		return;
+	log_debug("%s", cause);
+	free(cause);
+}
+
 static const struct listener_keeper engine_listeners = {
 	.take = engine_take,
 	.hold = engine_hold,
@@ -203,6 +215,7 @@ engine_start(const char *fdarg, const char *path)
 		fatalx("the keeper's table did not come");
 	E.active = 1;
 	listener_keeper = &engine_listeners;
+	sdnotify_set_relay(engine_sd_status);
 }
 
 /* The held descriptor of tag, now the caller's, or -1. */

@@ -71,6 +71,5 @@ void engine_recover(void);
 
 /* engine-exec.c */
 void engine_exec_keeper(int, char **, int);
-void engine_listen_env(void);
 
 #endif

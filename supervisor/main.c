@@ -472,8 +472,6 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--help-commands") == 0)
 		return cmd_help_print(argc - 2, argv + 2);
 	bootfile = main_options(argc, argv, &metrics, &keeper_fd, &verbose);
-	if (keeper_fd != NULL)
-		engine_listen_env();
 	fdlimit_close_inherited(keeper_fd != NULL ? atoi(keeper_fd) : -1);
 	umask(022);
 	main_paths();
