@@ -32,6 +32,8 @@ engine_hello(const struct keeper_hello *h, void *arg)
 	E.heard_hello = 1;
 	free(E.reason);
 	E.reason = h->reason != NULL ? xstrdup(h->reason) : NULL;
+	if (h->kind == KP_KIND_REEXEC && E.table_done)
+		update_keeper_done(1, NULL);
 	log_info("keeper %s (pid %d): engine %lld, %s%s%s",
 	    h->keeper_version != NULL ? h->keeper_version : "?",
 	    (int)h->keeper_pid, (long long)h->generation, h->kind_name,
@@ -129,6 +131,10 @@ static void
 engine_update_failed_cb(const char *why, void *arg)
 {
 	(void)arg;
+	if (E.table_done) {     /* the keeper's re-exec, asked by update */
+		update_keeper_done(0, why);
+		return;
+	}
 	log_warnx("update failed: %s", why != NULL ? why : "?");
 	free(E.update_failed);
 	E.update_failed = xstrdup(why != NULL ? why : "the new engine failed");
@@ -349,6 +355,16 @@ engine_upgrade(char **cause)
 		return -1;
 	}
 	if (keeper_link_upgrade(E.link, E.path, cause) == -1)
+		return -1;
+	keeper_link_flush(E.link, 1000);
+	return 0;
+}
+
+/* The keeper re-executes path (`corral update`); HELLO or UPDATE_FAILED. */
+int
+engine_reexec(const char *path, char **cause)
+{
+	if (keeper_link_reexec(E.link, path, cause) == -1)
 		return -1;
 	keeper_link_flush(E.link, 1000);
 	return 0;
