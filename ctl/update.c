@@ -18,24 +18,27 @@
 #define UPDATE_WAIT_MS 120000   /* the keeper's ready timeout, and more */
 #define UPDATE_POLL_MS 50
 
-/* The `engine` reply of whichever engine serves now, or NULL. */
+/* The `engine` data of whichever engine serves now, or NULL. */
 static json_t *
 update_ask(void)
 {
 	struct client cl;
-	json_t *req, *reply = NULL;
+	json_t *req, *reply, *data = NULL;
 	char *cause = NULL;
 
 	if (client_connect(&cl, 0, &cause) == 0) {
 		req = json_pack("{s:s, s:[], s:s, s:{}}", "cmd", "engine",
 		    "argv", "cwd", "/", "env");
-		if (client_send(&cl, req) == 0)
-			reply = client_recv(&cl, &cause);
+		if (client_send(&cl, req) == 0 &&
+		    (reply = client_recv(&cl, &cause)) != NULL) {
+			data = json_incref(json_object_get(reply, "data"));
+			json_decref(reply);
+		}
 		json_decref(req);
 	}
 	free(cause);
 	client_close(&cl);
-	return reply;
+	return data;
 }
 
 /* The outcome, as the engine that followed generation gen tells it. */

@@ -143,20 +143,26 @@ const struct cmd_entry cmd_update_entry = {
 	.exec = cmd_update_exec,
 };
 
-/* `corral engine`: which engine serves, and why it runs. */
+/*
+ * `corral engine`: which engine serves, and why it runs. The fields are
+ * the reply's data (`--json` prints them; the reply's own "kind" is the
+ * client's print kind, not the engine's).
+ */
 static int
 cmd_engine_exec(struct cmd_ctx *ctx)
 {
-	conn_reply(ctx->conn, json_pack("{s:b, s:s, s:I, s:I, s:s, s:o?, s:o?,"
-	    " s:i, s:o}", "ok", 1, "version", CORRAL_VERSION, "generation",
+	json_t *r = proto_ok("message", json_pack("{s:s, s:I, s:I, s:s, s:o?,"
+	    " s:o?, s:i}", "version", CORRAL_VERSION, "generation",
 	    (json_int_t)E.generation, "failures",
 	    (json_int_t)E.update_failures, "kind", kproto_kind_name(E.kind),
 	    "reason", json_str(E.reason), "update_failed",
-	    json_str(E.update_failed), "pid", (int)getpid(), "message",
-	    json_sprintf("corrald %s (pid %d), engine %lld of its keeper, %s%s%s",
-	    CORRAL_VERSION, (int)getpid(), (long long)E.generation,
-	    kproto_kind_name(E.kind), E.reason != NULL ? ": " : "",
-	    E.reason != NULL ? E.reason : "")));
+	    json_str(E.update_failed), "pid", (int)getpid()));
+
+	json_object_set_new(r, "message", json_sprintf("corrald %s (pid %d), "
+	    "engine %lld of its keeper, %s%s%s", CORRAL_VERSION, (int)getpid(),
+	    (long long)E.generation, kproto_kind_name(E.kind),
+	    E.reason != NULL ? ": " : "", E.reason != NULL ? E.reason : ""));
+	conn_reply(ctx->conn, r);
 	return CMD_REPLIED;
 }
 

@@ -415,14 +415,17 @@ fsm_start_failed(const struct instance *inst)
 /*
  * A new engine takes inst over in state st, the last engine's (its
  * process, if any, adopted already: engine-adopt.c): a backoff starts
- * again, a stop is sent again; other states are taken as they are.
+ * again (its whole delay: the exponential one, else restart_delay; the
+ * state does not say how much of it had passed), a stop is sent again;
+ * other states are taken as they are.
  */
 void
 fsm_adopt(struct instance *inst, enum inst_state st)
 {
 	inst->state = st;
 	if (st == INST_WAITING)
-		fsm_timer_start(inst, inst->backoff);
+		fsm_timer_start(inst, inst->backoff != 0 ? inst->backoff :
+		    inst->app->cfg.restart_delay);
 	log_info("%s[%d] id %d: %s, taken over%s%s", inst->app->cfg.name,
 	    inst->index, inst->id, app_state_name(st), inst->child != NULL ?
 	    " with its process" : "", inst->child != NULL && st ==
