@@ -32,8 +32,8 @@ engine_hello(const struct keeper_hello *h, void *arg)
 	E.heard_hello = 1;
 	free(E.reason);
 	E.reason = h->reason != NULL ? xstrdup(h->reason) : NULL;
-	if (h->kind == KP_KIND_REEXEC && E.table_done)
-		update_keeper_done(1, NULL);
+	if (h->kind == KP_KIND_REEXEC)
+		(void)update_keeper_done(1, NULL);
 	log_info("keeper %s (pid %d): engine %lld, %s%s%s",
 	    h->keeper_version != NULL ? h->keeper_version : "?",
 	    (int)h->keeper_pid, (long long)h->generation, h->kind_name,
@@ -131,10 +131,8 @@ static void
 engine_update_failed_cb(const char *why, void *arg)
 {
 	(void)arg;
-	if (E.table_done) {     /* the keeper's re-exec, asked by update */
-		update_keeper_done(0, why);
+	if (update_keeper_done(0, why))  /* the keeper's re-exec failed */
 		return;
-	}
 	log_warnx("update failed: %s", why != NULL ? why : "?");
 	free(E.update_failed);
 	E.update_failed = xstrdup(why != NULL ? why : "the new engine failed");
