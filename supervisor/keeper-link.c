@@ -4,8 +4,9 @@
  * a uv_poll_t reads frames as they come and hands each to its callback
  * (keeper-link.h); requests are sent at once or queued (bounded) until the
  * socket is writable; a uv_timer_t sends HEARTBEAT four times per the
- * keeper's heartbeat timeout once HELLO said it. Not wired into corrald's
- * start yet: the engine's integration comes with the spawn path rework.
+ * keeper's heartbeat timeout once HELLO said it. A SPAWN's answer is
+ * waited for (keeper_link_spawn_wait()); frames read meanwhile are handed
+ * on one loop turn later, in order. The requests are keeper-link-send.c's.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,22 +22,10 @@
 #include "common.h"
 #include "kproto.h"
 #include "keeper-link.h"
+#include "keeper-link-private.h"
 
 void timer_init(uv_loop_t *, uv_timer_t *);
 
-struct keeper_link {
-	uv_poll_t poll;
-	uv_timer_t timer;
-	uv_idle_t idle;         /* dispatches what a spawn's wait put aside */
-	struct kproto_msg *later;       /* frames read during that wait */
-	size_t nlater;
-	int handles;            /* open libuv handles; freed at 0 */
-	int closing;
-	int lost;
-	struct kproto_conn conn;
-	struct keeper_link_cbs cb;
-	void *arg;
-};
 
 static void keeper_link_io(uv_poll_t *, int, int);
 
@@ -120,7 +109,7 @@ keeper_link_watch(struct keeper_link *l)
 }
 
 /* Sends m; -1 with *cause when the link cannot take it. */
-static int
+int
 keeper_link_send(struct keeper_link *l, const struct kproto_msg *m,
     char **cause)
 {
@@ -453,141 +442,4 @@ keeper_link_io(uv_poll_t *p, int status, int events)
 	if (events & (UV_READABLE | UV_DISCONNECT))
 		keeper_link_read(l);
 	keeper_link_watch(l);
-}
-
-/* HOLD tag: the keeper keeps a copy of fd across engines. */
-int
-keeper_link_hold(struct keeper_link *l, const char *tag, int fd, char **cause)
-{
-	struct kproto_msg m;
-
-	kproto_msg_init(&m, KP_HOLD);
-	m.tag = tag;
-	m.fds[0] = fd;
-	m.nfds = 1;
-	return keeper_link_send(l, &m, cause);
-}
-
-/* RELEASE tag: a held descriptor, or an exited child and its pipes. */
-int
-keeper_link_release(struct keeper_link *l, const char *tag, char **cause)
-{
-	struct kproto_msg m;
-
-	kproto_msg_init(&m, KP_RELEASE);
-	m.tag = tag;
-	return keeper_link_send(l, &m, cause);
-}
-
-static size_t
-keeper_link_count(char **v)
-{
-	size_t n = 0;
-
-	while (v != NULL && v[n] != NULL)
-		n++;
-	return n;
-}
-
-/* SPAWN: spawned or spawn_failed follows, with the plan's tag. */
-int
-keeper_link_spawn(struct keeper_link *l, const struct spawn_plan *p,
-    char **cause)
-{
-	struct kproto_fdsrc src[KPROTO_MAX_FDS];
-	struct kproto_msg m;
-	size_t i, extra = p->cgroup_dirfd >= 0;
-
-	if (p->nfds + extra > KPROTO_MAX_FDS || p->argv == NULL ||
-	    p->argv[0] == NULL) {
-		xasprintf(cause, "spawn %s: no program or too many "
-		    "descriptors", p->tag);
-		return -1;
-	}
-	kproto_msg_init(&m, KP_SPAWN);
-	m.tag = p->tag;
-	m.spawn.path = p->path;
-	m.spawn.argv = (const char **)p->argv;
-	m.spawn.argc = keeper_link_count(p->argv);
-	m.spawn.envp = (const char **)p->envp;
-	m.spawn.envc = keeper_link_count(p->envp);
-	m.spawn.cwd = p->cwd;
-	m.spawn.preload = p->preload;
-	m.spawn.cgroup_procs = (const char **)p->cgroup_procs;
-	m.spawn.ncgroup_procs = p->ncgroup_procs;
-	m.spawn.uid = p->uid;
-	m.spawn.gid = p->gid;
-	m.spawn.groups = p->groups;
-	m.spawn.ngroups = p->ngroups;
-	m.spawn.umask = p->umask & 0777;
-	m.spawn.flags = KP_SPAWN_SETSID |
-	    (p->listen_pid ? KP_SPAWN_LISTEN_PID : 0) |
-	    (p->drop_privs ? KP_SPAWN_DROP_PRIVS : 0);
-	for (i = 0; i < p->nfds; i++) {
-		src[i].index = (int)i;
-		src[i].tag = NULL;
-		m.fds[i] = p->fds[i];
-	}
-	m.spawn.fds = src;
-	m.spawn.nfds = p->nfds;
-	m.nfds = p->nfds;
-	if (extra) {
-		m.spawn.cgroup_fd = (int)m.nfds;
-		m.fds[m.nfds++] = p->cgroup_dirfd;
-	}
-	return keeper_link_send(l, &m, cause);
-}
-
-/* READY: the engine serves (the starting client may return). */
-int
-keeper_link_ready(struct keeper_link *l, char **cause)
-{
-	struct kproto_msg m;
-
-	kproto_msg_init(&m, KP_READY);
-	m.text = CORRAL_VERSION;
-	return keeper_link_send(l, &m, cause);
-}
-
-/* BYE: every app stopped; the keeper exits with status after the engine. */
-int
-keeper_link_bye(struct keeper_link *l, int status, char **cause)
-{
-	struct kproto_msg m;
-
-	kproto_msg_init(&m, KP_BYE);
-	m.status = status & 0xff;
-	return keeper_link_send(l, &m, cause);
-}
-
-static int
-keeper_link_path(struct keeper_link *l, uint32_t type, const char *path,
-    char **cause)
-{
-	struct kproto_msg m;
-
-	kproto_msg_init(&m, type);
-	m.text = path;
-	return keeper_link_send(l, &m, cause);
-}
-
-/* SD_STATUS: a STATUS= line the keeper relays to systemd. */
-int
-keeper_link_sd_status(struct keeper_link *l, const char *text, char **cause)
-{
-	return keeper_link_path(l, KP_SD_STATUS, text, cause);
-}
-
-/* UPGRADE: the engine then exits; path --engine replaces it. */
-int
-keeper_link_upgrade(struct keeper_link *l, const char *path, char **cause)
-{
-	return keeper_link_path(l, KP_UPGRADE, path, cause);
-}
-
-/* REEXEC: the keeper re-executes path; HELLO "reexec" or update_failed. */
-int
-keeper_link_reexec(struct keeper_link *l, const char *path, char **cause)
-{
-	return keeper_link_path(l, KP_REEXEC, path, cause);
 }
