@@ -487,8 +487,9 @@ main(int argc, char **argv)
 	main_apps(bootfile);
 	engine_adopt_finish();
 	state_start();
-	sdnotify_ready();
+	/* the keeper's own STATUS= on READY must not hide the engine's */
 	engine_ready();
+	sdnotify_ready();
 	uv_run(D.loop, UV_RUN_DEFAULT);
 	main_exit(lockfd);
 	return 0;
