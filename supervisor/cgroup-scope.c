@@ -5,7 +5,8 @@
  * other processes (root started from a shell).  It asks systemd over sd-bus
  * (the user's manager, or the system's for root) for a transient scope
  * holding just itself with Delegate=yes; systemd moves it there and hands
- * the scope's cgroup over.  Built only with libsystemd.
+ * the scope's cgroup over.  Its keeper goes along (the next engine starts
+ * beside the keeper, in the same scope).  Built only with libsystemd.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,11 +23,13 @@
 
 #define CGROUP_SCOPE_WAIT_MS 5000
 
+/* The scope holds the daemon and, when it shares its cgroup, its keeper. */
 static int
 cgroup_scope_call(sd_bus *bus, const char *unit, char **cause)
 {
 	sd_bus_error	 err = SD_BUS_ERROR_NULL;
 	sd_bus_message	*m = NULL, *reply = NULL;
+	pid_t		 keeper = cgroup_keeper_beside();
 	int		 r;
 
 	r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
@@ -40,8 +43,8 @@ cgroup_scope_call(sd_bus *bus, const char *unit, char **cause)
 		r = sd_bus_message_append(m, "(sv)", "Description", "s",
 		    "corral process supervisor");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "(sv)", "PIDs", "au", 1,
-		    (uint32_t)getpid());
+		r = sd_bus_message_append(m, "(sv)", "PIDs", "au",
+		    keeper > 0 ? 2 : 1, (uint32_t)getpid(), (uint32_t)keeper);
 	if (r >= 0)
 		r = sd_bus_message_append(m, "(sv)", "Delegate", "b", 1);
 	if (r >= 0)

@@ -57,11 +57,15 @@ cgroup_v2_enable(const char *dir, int want)
 	return r;
 }
 
-/* Moves the daemon into <own>/corrald so that own may delegate. */
+/*
+ * Moves the daemon into <own>/corrald so that own may delegate, and its
+ * keeper when it is in own too.
+ */
 static int
 cgroup_v2_move_to_leaf(struct cgroup_root *root, const char *own)
 {
 	char	*leaf;
+	pid_t	 keeper = cgroup_keeper_beside();
 	int	 error;
 
 	xasprintf(&leaf, "%s/%s", own, CGROUP_V2_LEAF);
@@ -76,7 +80,12 @@ cgroup_v2_move_to_leaf(struct cgroup_root *root, const char *own)
 		free(leaf);
 		return error;
 	}
-	log_info("cgroup: moved the daemon into %s", leaf);
+	if (keeper > 0 && (error = cgroup_file_write(leaf, "cgroup.procs",
+	    "%ld", (long)keeper)) != 0)
+		log_warnx("cgroup: cannot move the keeper (pid %ld) into %s: "
+		    "%s", (long)keeper, leaf, strerror(-error));
+	log_info("cgroup: moved the daemon%s into %s", keeper > 0 ?
+	    " and its keeper" : "", leaf);
 	root->leaf = leaf;
 	return 0;
 }
@@ -98,26 +107,48 @@ cgroup_v2_busy(const char *dir)
 	return n > 0;
 }
 
+/*
+ * The daemon's own cgroup: dir, or its parent when dir is the leaf an
+ * earlier engine moved itself and the keeper into (the keeper starts every
+ * later engine there). The caller frees.
+ */
+static char *
+cgroup_v2_own(struct cgroup_root *root, const char *dir)
+{
+	const char	*slash = strrchr(dir, '/');
+
+	if (slash == NULL || slash == dir || strcmp(slash + 1,
+	    CGROUP_V2_LEAF) != 0)
+		return xstrdup(dir);
+	free(root->leaf);
+	root->leaf = xstrdup(dir);
+	return xstrndup(dir, (size_t)(slash - dir));
+}
+
 int
 cgroup_v2_setup(struct cgroup_root *root, const struct cgroup_detect *d)
 {
 	struct cgroup_hier	*h = &root->hier[0];
-	char			 buf[512], *top;
+	char			 buf[512], *top, *own;
 	int			 avail, error, fd;
 
-	if (cgroup_file_read(d->v2dir, "cgroup.controllers", buf,
-	    sizeof buf) < 0)
+	own = cgroup_v2_own(root, d->v2dir);
+	if (cgroup_file_read(own, "cgroup.controllers", buf,
+	    sizeof buf) < 0) {
+		free(own);
 		return -1;
+	}
 	avail = cgroup_v2_controller_bits(buf);
-	xasprintf(&top, "%s/%s", d->v2dir, root->name);
+	xasprintf(&top, "%s/%s", own, root->name);
 	free(root->cause);
 	root->cause = NULL;
 	/* Not ours until locked: nothing may remove another daemon's top. */
 	if ((fd = cgroup_lock_top(top, 1, &root->cause)) == -1) {
 		free(top);
+		free(own);
 		return -1;
 	}
-	h->own = xstrdup(d->v2dir);
+	h->own = own;
 	h->top = top;
 	h->lockfd = fd;
 	root->nhier = 1;

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +49,40 @@ cgroup_default_name(const char *home, const char *default_home)
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
 	xasprintf(&name, "corral.%016llx", (unsigned long long)h);
 	return name;
+}
+
+/* The keeper whose engine this daemon is (0: none). */
+static pid_t cgroup_keeper_pid;
+
+void
+cgroup_keeper_set(pid_t pid)
+{
+	cgroup_keeper_pid = pid;
+}
+
+/*
+ * The keeper's pid when it shares the daemon's cgroups, else 0: the
+ * daemon then takes it along (into the v2 leaf, into a scope), so that
+ * the cgroup holding both may delegate, and the next engine, which the
+ * keeper starts in its own cgroup, finds the same tops.
+ */
+pid_t
+cgroup_keeper_beside(void)
+{
+	char	 proc[64], *theirs, *ours;
+	pid_t	 pid = 0;
+
+	if (cgroup_keeper_pid <= 0)
+		return 0;
+	snprintf(proc, sizeof proc, "/proc/%ld/cgroup",
+	    (long)cgroup_keeper_pid);
+	theirs = cgroup_slurp(proc);
+	ours = cgroup_slurp("/proc/self/cgroup");
+	if (theirs != NULL && ours != NULL && strcmp(theirs, ours) == 0)
+		pid = cgroup_keeper_pid;
+	free(theirs);
+	free(ours);
+	return pid;
 }
 
 /* The top that best names the daemon's cgroups (v1: the memory one). */

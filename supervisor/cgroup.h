@@ -113,6 +113,8 @@ struct cgroup {
 
 /* cgroup.c */
 char *cgroup_default_name(const char *, const char *);
+void cgroup_keeper_set(pid_t);
+pid_t cgroup_keeper_beside(void);
 struct cgroup_root *cgroup_root_create(const char *, int);
 void cgroup_root_teardown(struct cgroup_root *);
 void cgroup_root_free(struct cgroup_root *);

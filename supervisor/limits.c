@@ -26,6 +26,8 @@ limits_init(void)
 	if (h != NULL)
 		xasprintf(&def, "%s/.corral", h);
 	name = cgroup_default_name(home, def);
+	if (E.active)
+		cgroup_keeper_set(getppid());
 	D.cgroups = cgroup_root_create(name, 0);
 	free(name);
 	free(home);
