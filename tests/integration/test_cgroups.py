@@ -154,7 +154,10 @@ def test_info_names_the_backend(cg):
     if cg.backend != "none":
         assert cg.tops, cg.info
         assert all(os.path.isdir(t) for t in cg.tops)
-    assert cg.c.ok("doctor") == cg.info
+    # the count of open descriptors moves (a state write, a connection)
+    def steady(text):
+        return re.sub(r"\d+ open,", "N open,", text)
+    assert steady(cg.c.ok("doctor")) == steady(cg.info)
 
 
 def test_oom_kill_is_reported_and_restarted(cg):
