@@ -65,6 +65,21 @@ ESCAPE = """\
     time.sleep(1000)
     """
 
+CHILD_HOG = """\
+    #!/usr/bin/python3
+    import os, time
+    pid = os.fork()
+    if pid == 0:
+        chunks = []
+        for i in range(400):
+            chunks.append(bytearray(b"x" * (1 << 20)))
+            time.sleep(0.002)
+        time.sleep(1000)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    time.sleep(1000)
+    """
+
 FORKER = """\
     #!/usr/bin/python3
     import os, sys, time
@@ -179,6 +194,68 @@ def test_oom_kill_is_reported_and_restarted(cg):
     assert "was killed by the OOM killer" in c.daemon_log()
     text = c.ok("describe", "hog")
     assert "oom_kills" in text and "max_memory" in text
+
+
+def test_oom_kill_of_a_child_is_counted_as_it_happens(cg):
+    cg.need_cgroups()
+    c = cg.c
+    c.script("childhog.py", CHILD_HOG)
+    c.ok("start", "childhog.py", "--name", "chog", "--max-memory", "50M")
+    [inst] = cg.wait_online("chog")
+    # jlist shows the count the kernel's event brought: nothing reads the
+    # cgroup's count for a listing.
+    wait_for(lambda: c.app("chog")[0]["oom_kills"] >= 1,
+             what="the child's OOM kill in jlist")
+    assert "the OOM killer killed" in c.daemon_log()
+    now = c.app("chog")[0]
+    if cg.backend == "v1":
+        # The main process lives on: only the child was killed.
+        assert now["pid"] == inst["pid"] and now["restarts"] == 0, now
+        assert now["state"] == "online", now
+        assert cg.cgroup("chog")["oom_kills"] == 1
+    else:
+        # v2 (memory.oom.group): the kill takes the whole instance.
+        wait_for(lambda: c.app("chog")[0]["restarts"] >= 1,
+                 what="a restart")
+
+
+def daemon_fds(pid):
+    """The daemon's descriptors: their link targets."""
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def test_oom_watches_and_stat_files_leave_no_descriptor(cg):
+    cg.need_cgroups()
+    c = cg.c
+    dpid = c.daemon_pid()
+    before = daemon_fds(dpid)
+    evfds = sum("eventfd" in f for f in before)
+    c.ok("start", "/bin/sleep", "--name", "fdw", "-i", "3",
+         "--max-memory", "64M", "--", "1000")
+    cg.wait_online("fdw", 3)
+    c.jlist()
+    fds = daemon_fds(dpid)
+    stats = [f for f in fds if "/fdw.app/" in f and
+             re.search(r"/(memory\.(usage_in_bytes|current)|cpu\.stat|"
+                       r"cpuacct\.usage)$", f)]
+    # Sampled instances keep their stat files open.
+    assert len(stats) >= 3, fds
+    if cg.backend == "v1":
+        assert sum("eventfd" in f for f in fds) >= evfds + 3, fds
+    else:
+        assert sum("inotify" in f for f in fds) == 1, fds
+    c.ok("delete", "fdw")
+    wait_for(lambda: len(daemon_fds(dpid)) <= len(before),
+             what=f"the daemon back to {len(before)} descriptors")
+    left = daemon_fds(dpid)
+    assert not [f for f in left if "fdw.app" in f], left
+    assert sum("eventfd" in f for f in left) == evfds, left
 
 
 def test_cpu_quota_holds_a_busy_loop(cg):
