@@ -141,7 +141,7 @@ struct instance {
 	double cpu;                     /* % of one CPU */
 	uint64_t memory;                /* bytes */
 	struct cgroup_sample sample;    /* readings behind cpu and memory */
-	long long oom_kills;            /* times the OOM killer ended it */
+	long long oom_kills;            /* its processes the OOM killer killed */
 	long long memory_restarts;      /* replaced for max_memory_restart */
 	uint64_t memory_restart_at;     /* monotonic ms of the last one */
 	struct ready_wait *ready;       /* while the process gets ready */
