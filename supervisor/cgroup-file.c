@@ -67,23 +67,26 @@ cgroup_file_write(const char *dir, const char *file, const char *fmt, ...)
 /*
  * Reads fd from offset 0 (a descriptor kept open reads fresh values each
  * time), at most size-1 bytes, and NUL-terminates.  Returns the length or
- * a negative errno.
+ * a negative errno.  A cgroup file makes its whole text at the first read
+ * and hands out what fits: a short read is the end, and a sample costs one
+ * pread() per file.
  */
 ssize_t
 cgroup_fd_read(int fd, char *buf, size_t size)
 {
 	ssize_t	 n, total = 0;
+	size_t	 want;
 
 	while ((size_t)total < size - 1) {
-		n = pread(fd, buf + total, size - 1 - (size_t)total,
-		    (off_t)total);
+		want = size - 1 - (size_t)total;
+		n = pread(fd, buf + total, want, (off_t)total);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)
 			return -errno;
-		if (n == 0)
-			break;
 		total += n;
+		if ((size_t)n < want)
+			break;
 	}
 	buf[total] = '\0';
 	return total;
