@@ -7,9 +7,9 @@
  * without one), and the once-a-second tick for the apps with
  * max_memory_restart only, which acts on what the samples show.  With
  * nobody looking and no such app, no instance costs anything per second.
- * A sampled cgroup keeps its stat files open until nobody read them for
- * LIMITS_HOLD_MS (a 15 s scrape keeps them): a watched instance costs one
- * pread() per file and sample.
+ * An instance sampled again within LIMITS_HOLD_MS keeps its stat files
+ * open until nobody read them for that long (a 15 s scrape keeps them): a
+ * watched instance costs one pread() per file and sample.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -63,17 +63,21 @@ limits_stale(const struct instance *inst, uint64_t now, uint64_t max_age_ms)
 }
 
 /*
- * One sample of cg, through its stat files held open (the first sample
- * opens them; they stay open while someone keeps looking: monit, a
- * scrape, max_memory_restart).  Short of descriptors, the files are
- * opened for this read alone.
+ * One sample of inst's cgroup cg.  Sampled again within LIMITS_HOLD_MS
+ * (monit, a scrape, max_memory_restart: someone keeps looking), cg keeps
+ * its stat files open until nobody read them for that long; a single
+ * `ls` holds nothing.  Short of descriptors, the files are opened for
+ * each read.
  */
 static int
-limits_read(struct cgroup *cg, struct cgroup_usage *u)
+limits_read(struct instance *inst, struct cgroup *cg, struct cgroup_usage *u,
+    uint64_t now)
 {
 	unsigned long long	 max = fdlimit_soft() / LIMITS_HOLD_SHARE;
 
-	(void)cgroup_stat_hold(cg, mono_ms(), (size_t)max);
+	if (cg->stat != NULL || (inst->sample.valid &&
+	    now - inst->sample.wall_us < LIMITS_HOLD_MS * 1000))
+		(void)cgroup_stat_hold(cg, mono_ms(), (size_t)max);
 	return cgroup_sample(cg, u);
 }
 
@@ -97,7 +101,7 @@ limits_batch(struct instance **v, size_t n, uint64_t now)
 		if (v[i]->child->cg == NULL) {
 			fb[nfb] = v[i];
 			pg[nfb++] = v[i]->child->pid;
-		} else if (limits_read(v[i]->child->cg, &cu) == 0)
+		} else if (limits_read(v[i], v[i]->child->cg, &cu, now) == 0)
 			limits_publish(v[i], &cu, now);
 	}
 	if (nfb > 0) {
