@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import pid_alive, wait_for
+from conftest import daemon_fd_targets, pid_alive, wait_for
 
 HOG = """\
     #!/usr/bin/python3
@@ -219,30 +219,23 @@ def test_oom_kill_of_a_child_is_counted_as_it_happens(cg):
                  what="a restart")
 
 
-def daemon_fds(pid):
-    """The daemon's descriptors (their link targets) but libuv's inotify
-    descriptor, made at the first watch and kept for the loop's life."""
-    out = []
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
-        except FileNotFoundError:
-            pass
-    return [f for f in out if "inotify" not in f]
+def daemon_fds(corral):
+    """The daemon's descriptors but libuv's inotify descriptor, made at
+    the first watch and kept for the loop's life."""
+    return [f for f in daemon_fd_targets(corral) if "inotify" not in f]
 
 
 def test_oom_watches_and_stat_files_leave_no_descriptor(cg):
     cg.need_cgroups()
     c = cg.c
-    dpid = c.daemon_pid()
-    before = daemon_fds(dpid)
+    before = daemon_fds(c)
     evfds = sum("eventfd" in f for f in before)
     c.ok("start", "/bin/sleep", "--name", "fdw", "-i", "3",
          "--max-memory", "64M", "--", "1000")
     cg.wait_online("fdw", 3)
 
     def stats():
-        return [f for f in daemon_fds(dpid) if "/fdw.app/" in f and
+        return [f for f in daemon_fds(c) if "/fdw.app/" in f and
                 re.search(r"/(memory\.(usage_in_bytes|current)|cpu\.stat|"
                           r"cpuacct\.usage)$", f)]
     c.jlist()
@@ -250,18 +243,17 @@ def test_oom_watches_and_stat_files_leave_no_descriptor(cg):
     # Instances sampled again (someone keeps looking) hold their files.
     wait_for(lambda: c.jlist() and len(stats()) >= 6,
              what="stat files held open")
-    fds = daemon_fds(dpid)
+    fds = daemon_fds(c)
     if cg.backend == "v1":
         assert sum("eventfd" in f for f in fds) >= evfds + 3, fds
     else:
         # One inotify descriptor for every watch of the daemon.
-        inotify = [f for f in os.listdir(f"/proc/{dpid}/fd")
-                   if "inotify" in os.readlink(f"/proc/{dpid}/fd/{f}")]
+        inotify = [f for f in daemon_fd_targets(c) if "inotify" in f]
         assert len(inotify) == 1, inotify
     c.ok("delete", "fdw")
-    wait_for(lambda: len(daemon_fds(dpid)) <= len(before),
+    wait_for(lambda: len(daemon_fds(c)) <= len(before),
              what=f"the daemon back to {len(before)} descriptors")
-    left = daemon_fds(dpid)
+    left = daemon_fds(c)
     assert not [f for f in left if "fdw.app" in f], left
     assert sum("eventfd" in f for f in left) == evfds, left
 
