@@ -3,8 +3,9 @@
  * Where the daemon meets the cgroup module: the daemon's cgroup root, one
  * cgroup per spawned child (the spawn plan's cgroup.procs files: the child
  * joins it through corral-exec before the app's first instruction), its
- * OOM watch (limits-oom.c) and the OOM reason at exit, whole-tree kills, limits applied after `corral set`
- * and what describe and info show. limits-sample.c samples. Without
+ * OOM watch (limits-oom.c) and the OOM reason at exit, whole-tree kills,
+ * limits applied after `corral set` and what describe and info show.
+ * limits-sample.c samples. Without
  * cgroup access everything here degrades to process groups and /proc,
  * and the daemon says so once at start-up.
  */
