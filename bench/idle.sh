@@ -8,6 +8,7 @@
 #   BUILDS="/tmp/main/build build" bench/idle.sh   # before and after
 #   COUNTS="10 100 500 2000" IDLE_SECS=30 PM2=0 bench/idle.sh
 #   WATCH=1 PM2=0 bench/idle.sh         # with a monit subscriber
+#   MMR=200M PM2=0 bench/idle.sh        # instances with max_memory_restart
 #
 # For each build and each N of COUNTS: a fresh daemon in a private
 # CORRAL_HOME starts N instances of a sleeping shell script (`-i N`), waits
@@ -19,11 +20,12 @@
 # scaled to ms per minute.  PM2 (up to PM2_MAX_N apps, default 500): the
 # same for its God daemon with N fork-mode apps of the same script.
 # The floor is 0: a daemon with nothing to do sleeps in epoll_wait.
-# WATCH=1: someone watches instead: a subscriber reads the stats stream
-# `corral monit` reads (every instance sampled once a second) over the
+# MMR=SIZE: the instances have max_memory_restart SIZE, a rule the daemon
+# checks by itself (PM2 is skipped).  WATCH=1: someone watches instead: a
+# subscriber reads the stats stream `corral monit` reads (every instance sampled once a second) over the
 # whole window; corral's figures then are the cost of watching N
 # instances (PM2 is skipped: its monit has no such stream).  STRACE=1
-# with WATCH=1 also prints the daemon's file system calls per second
+# also prints the daemon's file system calls per second
 # (strace -c -f over the window; it slows the daemon, so the CPU figure
 # of that run is not comparable).
 set -euo pipefail
@@ -107,8 +109,8 @@ if [ -n "${WATCH:-}" ]; then
 	echo "daemon CPU with a monit subscriber (1 s interval), ms per minute" \
 	    "(over ${IDLE_SECS} s)"
 else
-	echo "daemon CPU with nobody watching, ms per minute (over" \
-	    "${IDLE_SECS} s; floor 0)"
+	echo "daemon CPU with nobody watching${MMR:+ (max_memory_restart" \
+	    "$MMR)}, ms per minute (over ${IDLE_SECS} s; floor 0)"
 fi
 for b in $BUILDS; do
 	case $b in /*) ;; *) b=$TOP/$b ;; esac
@@ -117,15 +119,19 @@ for b in $BUILDS; do
 	for n in $COUNTS; do
 		export CORRAL_HOME=$WORK/home-$n
 		mkdir -p "$CORRAL_HOME"
-		"$CORRAL" start sleeper.sh --name sleeper -i "$n" >/dev/null
+		"$CORRAL" start sleeper.sh --name sleeper -i "$n" \
+		    ${MMR:+--max-memory-restart "$MMR"} >/dev/null
 		bench_wait_until 300 bench_corral_online "$n"
 		sleep 3
 		pid=$(cat "$CORRAL_HOME/corrald.pid")
 		printf '%-40s N=%-5s %8s ms/min\n' "corral ($b)" "$n" \
 		    "$(idle_ms "$pid")"
-		if [ -n "${WATCH:-}" ] && [ -n "${STRACE:-}" ]; then
-			watcher "$CORRAL_HOME/corral.sock" "$((IDLE_SECS + 2))"
-			sleep 1.5
+		if [ -n "${STRACE:-}" ]; then
+			if [ -n "${WATCH:-}" ]; then
+				watcher "$CORRAL_HOME/corral.sock" \
+				    "$((IDLE_SECS + 2))"
+				sleep 1.5
+			fi
 			printf '%-40s N=%-5s%s\n' "  syscalls ($b)" "$n" \
 			    "$(syscalls "$pid")"
 			wait
@@ -135,7 +141,7 @@ for b in $BUILDS; do
 	done
 done
 CORRAL=
-[ -n "$PM2" ] && [ -z "${WATCH:-}" ] || exit 0
+[ -n "$PM2" ] && [ -z "${WATCH:-}${MMR:-}" ] || exit 0
 for n in $COUNTS; do
 	[ "$n" -le "$PM2_MAX_N" ] || continue
 	bench_pm2_sleepers "$n" "$WORK/app/sleeper.sh"
