@@ -22,12 +22,12 @@
 # The floor is 0: a daemon with nothing to do sleeps in epoll_wait.
 # MMR=SIZE: the instances have max_memory_restart SIZE, a rule the daemon
 # checks by itself (PM2 is skipped).  WATCH=1: someone watches instead: a
-# subscriber reads the stats stream `corral monit` reads (every instance sampled once a second) over the
-# whole window; corral's figures then are the cost of watching N
-# instances (PM2 is skipped: its monit has no such stream).  STRACE=1
-# also prints the daemon's file system calls per second
-# (strace -c -f over the window; it slows the daemon, so the CPU figure
-# of that run is not comparable).
+# subscriber reads the stats stream `corral monit` reads (every instance
+# sampled once a second) over the whole window; corral's figures then are
+# the cost of watching N instances (PM2 is skipped: its monit has no such
+# stream).  STRACE=1 also prints the daemon's file system calls per
+# second (strace -c -f over the window; it slows the daemon, so the CPU
+# figure of that run is not comparable).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
