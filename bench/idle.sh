@@ -109,8 +109,9 @@ if [ -n "${WATCH:-}" ]; then
 	echo "daemon CPU with a monit subscriber (1 s interval), ms per minute" \
 	    "(over ${IDLE_SECS} s)"
 else
-	echo "daemon CPU with nobody watching${MMR:+ (max_memory_restart" \
-	    "$MMR)}, ms per minute (over ${IDLE_SECS} s; floor 0)"
+	rule=${MMR:+ (max_memory_restart $MMR)}
+	echo "daemon CPU with nobody watching$rule, ms per minute (over" \
+	    "${IDLE_SECS} s; floor 0)"
 fi
 for b in $BUILDS; do
 	case $b in /*) ;; *) b=$TOP/$b ;; esac
