@@ -7,11 +7,10 @@
  * sockets systemd passed to this very process (LISTEN_PID, LISTEN_FDS).
  * It raises its soft RLIMIT_NOFILE to the hard limit, as every running
  * instance costs two pipes (on cgroup v1 also an eventfd for its OOM
- * events, and one for its max_memory_restart threshold; while someone
- * samples it, up to three held stat files, at most a quarter of the
- * limit in all), and says what it got; apps get the soft limit the
- * daemon was started with (through corral-exec --nofile), since programs
- * that use select() break above 1024.
+ * events; while someone samples it, up to three held stat files, at most
+ * a quarter of the limit in all), and says what it got; apps get the
+ * soft limit the daemon was started with (through corral-exec --nofile),
+ * since programs that use select() break above 1024.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
