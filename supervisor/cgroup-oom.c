@@ -1,20 +1,18 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * What the kernel tells about OOM kills and memory use of an instance
- * cgroup, for a watcher in the daemon's loop.  v1: an eventfd registered
- * on memory.oom_control through cgroup.event_control, signalled when the
+ * What the kernel tells about OOM kills in an instance cgroup, for a
+ * watcher in the daemon's loop.  v1: an eventfd registered on
+ * memory.oom_control through cgroup.event_control, signalled when the
  * cgroup runs out of memory, before the kernel picks a victim (so the
  * kill count may not have moved yet when the daemon reads it), and once
- * more when the cgroup is removed; another one can watch a threshold of
- * the memory usage.  v2: memory.events, which the kernel marks modified
- * (inotify IN_MODIFY) after each event it counts, the oom_kill line among
- * them.  Both give the count of processes killed.
+ * more when the cgroup is removed.  v2: memory.events, which the kernel
+ * marks modified (inotify IN_MODIFY) after each event it counts, the
+ * oom_kill line among them.  Both give the count of processes killed.
  */
 #include <sys/eventfd.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -22,16 +20,15 @@
 #include "cgroup.h"
 
 /*
- * v1: a new non-blocking eventfd registered through cgroup.event_control
- * on cg's memory file with args after the two descriptors ("" or " N"),
- * or a negative errno (-ENOTSUP on v2 and without the memory hierarchy).
+ * v1: a new non-blocking eventfd the kernel signals on each OOM of cg, or
+ * a negative errno (-ENOTSUP on v2 and without the memory hierarchy).
  * The caller closes it, which also ends the registration.
  */
-static int
-cgroup_v1_eventfd(const struct cgroup *cg, const char *file, const char *args)
+int
+cgroup_oom_eventfd(const struct cgroup *cg)
 {
 	char	*dir;
-	int	 efd, fd, error;
+	int	 efd, ofd, error;
 
 	if (cg->root->backend != CGROUP_V1 ||
 	    (dir = cgroup_dir_for(cg, CGROUP_MEMORY)) == NULL)
@@ -42,55 +39,20 @@ cgroup_v1_eventfd(const struct cgroup *cg, const char *file, const char *args)
 		return error;
 	}
 	/* Needed only while registering: the kernel keeps the cgroup. */
-	if ((fd = cgroup_file_open(dir, file, O_RDONLY)) == -1) {
+	if ((ofd = cgroup_file_open(dir, "memory.oom_control",
+	    O_RDONLY)) == -1) {
 		error = -errno;
 		goto fail;
 	}
-	error = cgroup_file_write(dir, "cgroup.event_control", "%d %d%s", efd,
-	    fd, args);
-	close(fd);
+	error = cgroup_file_write(dir, "cgroup.event_control", "%d %d", efd,
+	    ofd);
+	close(ofd);
 	if (error != 0)
 		goto fail;
 	free(dir);
 	return efd;
 fail:
 	close(efd);
-	free(dir);
-	return error;
-}
-
-/* v1: an eventfd the kernel signals on each OOM of cg (see above). */
-int
-cgroup_oom_eventfd(const struct cgroup *cg)
-{
-	return cgroup_v1_eventfd(cg, "memory.oom_control", "");
-}
-
-/*
- * v1: an eventfd the kernel signals each time cg's memory.usage_in_bytes
- * crosses bytes, up or down (checked every few hundred pages charged, so
- * usage may pass it by a little first).
- */
-int
-cgroup_threshold_eventfd(const struct cgroup *cg, uint64_t bytes)
-{
-	char	 args[32];
-
-	snprintf(args, sizeof args, " %llu", (unsigned long long)bytes);
-	return cgroup_v1_eventfd(cg, "memory.usage_in_bytes", args);
-}
-
-/* v1: memory.usage_in_bytes (the file cache included); 0 or -errno. */
-int
-cgroup_memory_usage(const struct cgroup *cg, uint64_t *v)
-{
-	char	*dir;
-	int	 error;
-
-	if ((dir = cgroup_dir_for(cg, CGROUP_MEMORY)) == NULL)
-		return -ENOTSUP;
-	error = cgroup_file_u64(dir, cg->root->backend == CGROUP_V2 ?
-	    "memory.current" : "memory.usage_in_bytes", v);
 	free(dir);
 	return error;
 }

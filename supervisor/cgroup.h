@@ -251,8 +251,6 @@ int cgroup_proc_kill(pid_t, int);
 
 /* cgroup-oom.c */
 int cgroup_oom_eventfd(const struct cgroup *);
-int cgroup_threshold_eventfd(const struct cgroup *, uint64_t);
-int cgroup_memory_usage(const struct cgroup *, uint64_t *);
 char *cgroup_oom_events_file(const struct cgroup *);
 int cgroup_oom_kills(const struct cgroup *, uint64_t *);
 

@@ -101,8 +101,6 @@ struct child {
 	uint64_t oom_base;              /* OOM kills in cg before the spawn */
 	uint64_t oom_seen;              /* OOM kills in cg counted so far */
 	struct oomwatch *oom;           /* its OOM events (limits-oom.c), or NULL */
-	struct oomwatch *mmr;           /* its max_memory_restart threshold */
-	uint64_t mmr_at;                /* the threshold mmr watches (or tried) */
 	struct ctlchan *ctl;            /* control channel (ctlchan.c), or NULL */
 	struct nodeipc *ipc;            /* Node IPC channel (nodeipc.c), or NULL */
 	TAILQ_ENTRY(child) entry;
@@ -398,7 +396,6 @@ void limits_tick(void);
 int limits_oom_count(struct child *, struct instance *);
 void limits_oom_watch(struct child *);
 void limits_oom_unwatch(struct child *);
-int limits_threshold_quiet(struct child *, uint64_t);
 
 /* cmd.c */
 const struct cmd_entry *cmd_find(const char *);

@@ -9,9 +9,6 @@
  * that is not the main one.  The watch lives from the cgroup's creation
  * (limits_spawn) to its removal; without one (short of descriptors or
  * inotify watches) the count is read at the main process's exit only.
- * On v1, an instance of an app with max_memory_restart also gets an
- * eventfd on that threshold of its usage: below it, the once-a-second
- * check reads nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,8 +29,6 @@ struct oomwatch {
 	struct child *child;            /* NULL once stopped */
 	int efd;                        /* v1: the eventfd, else -1 */
 	int rechecks;                   /* v1: re-reads left */
-	uint64_t threshold;             /* a v1 threshold watch: its bytes */
-	int over;                       /* usage was at or above it */
 	LIST_ENTRY(oomwatch) entry;     /* on limits_oom_rechecking */
 };
 
@@ -152,15 +147,13 @@ limits_oom_changed(uv_fs_event_t *fs, const char *name, int events,
 	(void)limits_oom_count(w->child, w->child->inst);
 }
 
-/* Says once per daemon that some instance lacks a kernel memory event. */
 static void
 limits_oom_failed(struct child *child, const char *what, int error)
 {
 	if (limits_oom_warned++ == 0)
-		log_warnx("%s[%d]: no memory events (%s: %s): its OOM kills "
-		    "are counted at the exit, its max_memory_restart read "
-		    "every second", child->app->cfg.name, child->index, what,
-		    strerror(-error));
+		log_warnx("%s[%d]: no OOM events (%s: %s): OOM kills are "
+		    "counted at the exit", child->app->cfg.name, child->index,
+		    what, strerror(-error));
 }
 
 static int
@@ -241,104 +234,17 @@ limits_oom_closed(uv_handle_t *h)
 	free(w);
 }
 
-static void
-limits_watch_close(struct oomwatch *w)
+/* Ends child's watch, before its cgroup goes; w is freed once closed. */
+void
+limits_oom_unwatch(struct child *child)
 {
+	struct oomwatch	*w = child->oom;
+
 	if (w == NULL)
 		return;
+	child->oom = NULL;
 	limits_oom_unlist(w);
 	w->child = NULL;
 	if (!uv_is_closing(&w->h.handle))
 		uv_close(&w->h.handle, limits_oom_closed);
-}
-
-/*
- * Ends child's watches, before its cgroup goes; they are freed once
- * closed.
- */
-void
-limits_oom_unwatch(struct child *child)
-{
-	limits_watch_close(child->oom);
-	child->oom = NULL;
-	limits_watch_close(child->mmr);
-	child->mmr = NULL;
-}
-
-/* v1: the usage crossed the threshold; which way, a read says. */
-static void
-limits_threshold_polled(uv_poll_t *p, int status, int events)
-{
-	struct oomwatch	*w = p->data;
-	uint64_t	 v;
-
-	if (status < 0) {
-		log_warnx("%s[%d]: memory threshold: %s",
-		    w->child->app->cfg.name, w->child->index,
-		    uv_strerror(status));
-		(void)uv_poll_stop(p);
-		w->over = 1;
-		return;
-	}
-	if (!(events & UV_READABLE))
-		return;
-	while (read(w->efd, &v, sizeof v) == (ssize_t)sizeof v)
-		;
-	w->over = cgroup_memory_usage(w->child->cg, &v) != 0 ||
-	    v >= w->threshold;
-}
-
-/* Watches child's memory usage crossing bytes (v1); see below. */
-static void
-limits_threshold_watch(struct child *child, uint64_t bytes)
-{
-	struct oomwatch	*w;
-	uint64_t	 v;
-	int		 rc;
-
-	limits_watch_close(child->mmr);
-	child->mmr = NULL;
-	w = xcalloc(1, sizeof *w);
-	w->child = child;
-	w->threshold = bytes;
-	if ((w->efd = cgroup_threshold_eventfd(child->cg, bytes)) < 0) {
-		if (w->efd != -ENOTSUP)
-			limits_oom_failed(child, "threshold eventfd", w->efd);
-		free(w);
-		return;
-	}
-	if ((rc = uv_poll_init(D.loop, &w->h.poll, w->efd)) != 0) {
-		limits_oom_failed(child, "uv_poll_init", rc);
-		close(w->efd);
-		free(w);
-		return;
-	}
-	w->h.handle.data = w;
-	child->mmr = w;
-	if ((rc = uv_poll_start(&w->h.poll, UV_READABLE,
-	    limits_threshold_polled)) != 0) {
-		limits_oom_failed(child, "uv_poll_start", rc);
-		w->over = 1;
-		return;
-	}
-	/* After the registration: a later crossing signals. */
-	w->over = cgroup_memory_usage(child->cg, &v) != 0 || v >= bytes;
-}
-
-/*
- * Whether child's memory use is known to be below max_memory_restart mmr
- * with no read: on v1 a threshold watch at mmr (set up here the first
- * time, and again when mmr changed) says the usage, file cache included,
- * is under it.  Elsewhere, or while it is above, the caller samples.
- */
-int
-limits_threshold_quiet(struct child *child, uint64_t mmr)
-{
-	if (child->cg == NULL)
-		return 0;
-	if (child->mmr_at != mmr) {
-		child->mmr_at = mmr;
-		limits_threshold_watch(child, mmr);
-	}
-	return child->mmr != NULL && !child->mmr->over;
 }

@@ -133,9 +133,7 @@ limits_collect(uint64_t max_age_ms, int mmr_only)
 		if (mmr_only && app->cfg.max_memory_restart == 0)
 			continue;
 		TAILQ_FOREACH(inst, &app->instances, entry) {
-			if (!limits_stale(inst, now, max_age_ms) ||
-			    (mmr_only && limits_threshold_quiet(inst->child,
-			    app->cfg.max_memory_restart)))
+			if (!limits_stale(inst, now, max_age_ms))
 				continue;
 			v = xreallocarray(v, n + 1, sizeof *v);
 			v[n++] = inst;

@@ -65,16 +65,6 @@ ESCAPE = """\
     time.sleep(1000)
     """
 
-HOLD = """\
-    #!/usr/bin/python3
-    import os, sys, time
-    while sys.argv[1:] and not os.path.exists(sys.argv[1]):
-        time.sleep(0.05)
-    b = bytearray(b"x" * (40 << 20))
-    open("held", "w").close()
-    time.sleep(1000)
-    """
-
 CHILD_HOG = """\
     #!/usr/bin/python3
     import os, time
@@ -337,37 +327,6 @@ def test_max_memory_restart_replaces_the_instance(cg):
              what="the replacement in the daemon's log")
     wait_for(lambda: c.app("grow")[0]["pid"] not in (0, first) and
              c.app("grow")[0]["restarts"] >= 1, what="a replacement")
-
-
-def test_max_memory_restart_threshold_event_on_v1(cg):
-    cg.need_cgroups()
-    if cg.backend != "v1":
-        pytest.skip("memory usage thresholds are a cgroup v1 feature")
-    c = cg.c
-    before = sum("eventfd" in f for f in daemon_fd_targets(c))
-    c.script("hold.py", HOLD)
-    c.ok("start", "hold.py", "--name", "ev", "--max-memory-restart", "20M",
-         "--", "go")
-    first = cg.wait_online("ev")[0]["pid"]
-    # Its OOM eventfd and its threshold eventfd; below 20M, nothing reads
-    # its memory until the kernel signals the crossing.
-    wait_for(lambda: sum("eventfd" in f for f in daemon_fd_targets(c)) ==
-             before + 2, what="two eventfds")
-    (c.appdir / "go").touch()
-    wait_for(lambda: c.app("ev")[0]["pid"] not in (0, first),
-             what="the replacement once past 20M")
-    c.ok("delete", "ev")
-    (c.appdir / "held").unlink()
-    # A lower threshold set while it runs is watched from then on.
-    c.ok("start", "hold.py", "--name", "low", "--max-memory-restart", "500M")
-    first = cg.wait_online("low")[0]["pid"]
-    wait_for((c.appdir / "held").exists, what="the allocation")
-    c.ok("set", "low", "max_memory_restart", "10M")
-    wait_for(lambda: c.app("low")[0]["pid"] not in (0, first),
-             what="the replacement of an instance holding 40M")
-    c.ok("delete", "low")
-    wait_for(lambda: sum("eventfd" in f for f in daemon_fd_targets(c)) ==
-             before, what="the eventfds closed")
 
 
 def test_set_changes_limits_of_a_running_instance(cg):
