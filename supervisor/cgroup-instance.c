@@ -124,6 +124,7 @@ cgroup_free(struct cgroup *cg)
 {
 	if (cg == NULL)
 		return;
+	cgroup_stat_release(cg);
 	free(cg->app);
 	free(cg->rel);
 	free(cg);
@@ -281,7 +282,9 @@ cgroup_sample(struct cgroup *cg, struct cgroup_usage *u)
 	if (cg->nsamples++ % CGROUP_FILESTAT_EVERY == 0)
 		want |= CGROUP_FILESTAT;
 	memset(u, 0, sizeof *u);
-	if (cg->root->backend == CGROUP_V2)
+	if (cg->stat != NULL)
+		r = cgroup_stat_read(cg, u, want);
+	else if (cg->root->backend == CGROUP_V2)
 		r = cgroup_v2_read_usage(cg, u, want);
 	else
 		r = cgroup_v1_read_usage(cg, u, want);

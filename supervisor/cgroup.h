@@ -14,9 +14,11 @@
 #ifndef CORRAL_CGROUP_H
 #define CORRAL_CGROUP_H
 
+#include <sys/queue.h>
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -89,6 +91,20 @@ struct cgroup_pending {
 	int tries;              /* left before giving up */
 };
 
+/* The stat files of one instance, held open while someone samples it. */
+#define CGROUP_STAT_MEMORY      0       /* memory.usage_in_bytes, .current */
+#define CGROUP_STAT_MEMSTAT     1       /* memory.stat */
+#define CGROUP_STAT_CPU         2       /* cpuacct.usage, cpu.stat */
+#define CGROUP_STAT_NFILES      3
+struct cgroup_stat {
+	struct cgroup *cg;
+	int fd[CGROUP_STAT_NFILES];     /* -1: not available */
+	int nfd;                        /* those open */
+	uint64_t used;                  /* the caller's clock at the last hold */
+	LIST_ENTRY(cgroup_stat) entry;
+};
+LIST_HEAD(cgroup_stat_list, cgroup_stat);
+
 struct cgroup_root {
 	enum cgroup_backend backend;
 	int controllers;        /* union of the hierarchies' bits */
@@ -100,6 +116,8 @@ struct cgroup_root {
 	char *leaf;             /* v2: the leaf the daemon moved itself into */
 	struct cgroup_pending *pending; /* to rmdir once they empty */
 	size_t npending;
+	struct cgroup_stat_list held;   /* instances' open stat files */
+	size_t nheld;                   /* descriptors they hold */
 };
 
 struct cgroup {
@@ -109,6 +127,7 @@ struct cgroup {
 	unsigned nsamples;      /* cgroup_sample() calls */
 	int fresh;              /* made now, no limit ever set */
 	uint64_t inactive_file; /* from memory.stat, read every 10 samples */
+	struct cgroup_stat *stat;       /* held stat files, or NULL */
 };
 
 /* cgroup.c */
@@ -193,9 +212,14 @@ int cgroup_v2_controller_bits(const char *);
 /* cgroup-file.c */
 int cgroup_file_write(const char *, const char *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+int cgroup_file_open(const char *, const char *, int);
+ssize_t cgroup_fd_read(int, char *, size_t);
 ssize_t cgroup_file_read(const char *, const char *, char *, size_t);
+int cgroup_parse_u64(const char *, uint64_t *);
+int cgroup_parse_key(const char *, const char *, uint64_t *);
 int cgroup_file_u64(const char *, const char *, uint64_t *);
 int cgroup_file_key(const char *, const char *, const char *, uint64_t *);
+void cgroup_usage_memory(struct cgroup_usage *, uint64_t, const uint64_t *);
 void cgroup_file_memory(const char *, const char *, const char *, int,
     struct cgroup_usage *);
 int cgroup_file_exists(const char *, const char *);
@@ -236,6 +260,17 @@ int cgroup_kill_frozen(const char *, int, const char *, const char *,
 /* cgroup-proc.c */
 int cgroup_proc_usage(const pid_t *, size_t, struct cgroup_usage *);
 int cgroup_proc_kill(pid_t, int);
+
+/* cgroup-oom.c */
+int cgroup_oom_eventfd(const struct cgroup *);
+char *cgroup_oom_events_file(const struct cgroup *);
+int cgroup_oom_kills(const struct cgroup *, uint64_t *);
+
+/* cgroup-stat.c */
+int cgroup_stat_hold(struct cgroup *, uint64_t, size_t);
+void cgroup_stat_release(struct cgroup *);
+void cgroup_stat_expire(struct cgroup_root *, uint64_t, uint64_t);
+int cgroup_stat_read(const struct cgroup *, struct cgroup_usage *, int);
 
 /* cgroup-scope.c */
 int cgroup_scope_request(char **, char **);

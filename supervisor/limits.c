@@ -2,9 +2,10 @@
 /*
  * Where the daemon meets the cgroup module: the daemon's cgroup root, one
  * cgroup per spawned child (the spawn plan's cgroup.procs files: the child
- * joins it through corral-exec before the app's first instruction), OOM
- * reasons at exit, whole-tree kills, limits applied after `corral set`
- * and what describe and info show. limits-sample.c samples. Without
+ * joins it through corral-exec before the app's first instruction), its
+ * OOM watch (limits-oom.c) and the OOM reason at exit, whole-tree kills,
+ * limits applied after `corral set` and what describe and info show.
+ * limits-sample.c samples. Without
  * cgroup access everything here degrades to process groups and /proc,
  * and the daemon says so once at start-up.
  */
@@ -93,6 +94,7 @@ limits_spawn(struct instance *inst, struct child *child,
 		child->oom_base = u.oom_kills;
 		limits_baseline(inst, &u);
 	}
+	limits_oom_watch(child);
 	plan->cgroup_procs = cgroup_join_files(child->cg, &plan->ncgroup_procs);
 	return 0;
 }
@@ -123,28 +125,30 @@ limits_adopted(struct instance *inst, struct child *child)
 void
 limits_spawn_failed(struct child *child)
 {
+	limits_oom_unwatch(child);
 	if (child->cg != NULL)
 		cgroup_destroy(child->cg);
 	child->cg = NULL;
 }
 
 /*
- * The main process exited: tells an OOM kill apart from any other SIGKILL,
- * kills what is left of the tree (also what left the process group) and
- * removes the cgroup.  Sets inst's reason for the state machine.
+ * The main process exited: counts the OOM kills whose event is still on
+ * its way, tells an OOM kill of the main process apart from any other
+ * SIGKILL, kills what is left of the tree (also what left the process
+ * group) and removes the cgroup.  Sets inst's reason for the state
+ * machine.
  */
 void
 limits_exited(struct instance *inst, struct child *child)
 {
-	struct cgroup_usage	 u;
 	char			 size[32];
 	int			 n;
 
 	if (child->cg == NULL)
 		return;
-	if (inst != NULL && cgroup_read_usage(child->cg, &u) == 0 &&
-	    u.oom_kills > child->oom_base) {
-		inst->oom_kills++;
+	(void)limits_oom_count(child, inst);
+	if (inst != NULL && inst->exit_signal == SIGKILL &&
+	    child->oom_seen > child->oom_base) {
 		format_size(inst->app->cfg.limits.max_memory, size,
 		    sizeof size);
 		instance_set_reason(inst, "killed by the OOM killer "
@@ -153,6 +157,7 @@ limits_exited(struct instance *inst, struct child *child)
 		log_warnx("%s[%d]: pid %d was killed by the OOM killer",
 		    inst->app->cfg.name, inst->index, child->pid);
 	}
+	limits_oom_unwatch(child);
 	if ((n = cgroup_kill(child->cg, SIGKILL)) > 0)
 		log_info("%s[%d]: killed %d process(es) left in its cgroup",
 		    child->app->cfg.name, child->index, n);
