@@ -119,6 +119,7 @@ limits_adopted(struct instance *inst, struct child *child)
 	}
 	if (cgroup_read_usage(child->cg, &u) == 0)
 		child->oom_base = u.oom_kills;
+	limits_oom_watch(child);
 }
 
 /* The spawn failed: the cgroup goes. */
