@@ -39,22 +39,16 @@ cgroup_hier_with(const struct cgroup_root *root, int bit)
 	return -1;
 }
 
-/* Busy instance cgroups (a reload's old process) get <index>.<gen>. */
-#define CGROUP_MAX_GEN 8
-
 static int cgroup_open_dirs(struct cgroup *, char **);
-
-/*
- * An app's directory is its name with CGROUP_APP_SUFFIX: no interface file
- * of any controller, now or later (memory.max, tasks, cgroup.procs), ends
- * that way, so every valid app name (parse_app_name) names a cgroup.
- */
-#define CGROUP_APP_SUFFIX ".app"
+static int cgroup_reuse(struct cgroup *);
+static int cgroup_limits_equal(const struct cgroup_limits *,
+    const struct cgroup_limits *);
 
 /*
  * Makes (or finds) an empty cgroup for one instance's process:
  * <app>.app/<index>, or <app>.app/<index>.<n> while an older process of
- * the same instance still holds that one (a reload, a dying task).
+ * the same instance still holds that one (a reload, a dying task).  The
+ * slot's cgroup kept from its last process (cgroup-slot.c) is taken first.
  * Returns NULL with *cause set when there is no backend or the
  * directories cannot be made.
  */
@@ -89,6 +83,8 @@ cgroup_create(struct cgroup_root *root, const char *app, int instance,
 		else
 			xasprintf(&cg->rel, "%s/%d.%d", cg->app, instance,
 			    gen);
+		if (cgroup_reuse(cg) == 0)
+			return cg;
 		if (cgroup_open_dirs(cg, cause) != 0) {
 			cgroup_destroy(cg);
 			return NULL;
@@ -115,7 +111,7 @@ cgroup_open_dirs(struct cgroup *cg, char **cause)
 		cgroup_root_pending_drop(cg->root, dir);
 		error = cgroup_mkdirs(cg->root->hier[h].top, cg->rel);
 		if (error == 0)
-			cg->fresh = 0;
+			cg->fresh = 0;  /* there already: its limits unknown */
 		if (error >= 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
 			error = -ENOTDIR;
 		if (error < 0) {
@@ -126,7 +122,46 @@ cgroup_open_dirs(struct cgroup *cg, char **cause)
 		}
 		free(dir);
 	}
+	memset(&cg->applied, 0, sizeof cg->applied);
+	cg->known = cg->fresh;
 	return 0;
+}
+
+/*
+ * Takes the kept cgroup of cg->rel when it is there and empty in every
+ * hierarchy.  Returns 0, or -1 (none kept, gone, or busy: kept still).
+ */
+static int
+cgroup_reuse(struct cgroup *cg)
+{
+	struct cgroup_slot	*slot;
+	pid_t			*pids;
+	size_t			 n;
+	char			*dir;
+	int			 h, r = 0;
+
+	if ((slot = cgroup_slot_take(cg->root, cg->rel)) == NULL)
+		return -1;
+	for (h = 0; h < cg->root->nhier && r == 0; h++) {
+		dir = cgroup_dir(cg, h);
+		if ((r = cgroup_read_pids(dir, &pids, &n)) == 0) {
+			r = n == 0 ? 0 : -EBUSY;
+			free(pids);
+		}
+		free(dir);
+	}
+	if (r == -EBUSY) {
+		cgroup_slot_put(cg->root, slot);
+		return -1;
+	}
+	if (r == 0) {
+		cg->fresh = 0;
+		cg->known = slot->known;
+		cg->applied = slot->applied;
+	}
+	free(slot->rel);
+	free(slot);
+	return r == 0 ? 0 : -1;
 }
 
 void
@@ -166,6 +201,29 @@ cgroup_destroy(struct cgroup *cg)
 	}
 	cgroup_free(cg);
 	return r;
+}
+
+/*
+ * Like cgroup_destroy() but off the critical path: the directories are
+ * queued for cgroup_root_gc_batch(), due once a burst of exits (a delete
+ * of many) has had time to pass (the app's goes with its last instance);
+ * cg is freed now.
+ */
+#define CGROUP_DISCARD_DELAY_MS 200
+
+void
+cgroup_discard(struct cgroup *cg)
+{
+	char	*dir;
+	int	 h;
+
+	for (h = 0; h < cg->root->nhier; h++) {
+		dir = cgroup_dir(cg, h);
+		cgroup_root_pending_defer(cg->root, dir,
+		    CGROUP_DISCARD_DELAY_MS);
+		free(dir);
+	}
+	cgroup_free(cg);
 }
 
 /*
@@ -246,22 +304,37 @@ int
 cgroup_set_limits(struct cgroup *cg, const struct cgroup_limits *lim,
     char **cause)
 {
+	int	 r;
+
 	/*
-	 * A cgroup made just now has no limit to lift, and lifting costs:
-	 * each cpu quota write walks every cpu cgroup of the host
+	 * A cgroup made just now has no limit to lift, one kept from the
+	 * slot's last process has the ones it had, and writing costs: each
+	 * cpu quota write walks every cpu cgroup of the host
 	 * (tg_set_bandwidth), which made 10,000 starts quadratic.
 	 */
-	if (cg->fresh && lim->max_memory == 0 && lim->memory_high == 0 &&
-	    lim->cpu_milli == 0 && lim->max_pids == 0) {
-		cg->fresh = 0;
-		if (cg->root->backend == CGROUP_V2)
+	if (cg->known && cgroup_limits_equal(&cg->applied, lim)) {
+		if (cg->fresh && cg->root->backend == CGROUP_V2)
 			cgroup_v2_oom_group(cg);
+		cg->fresh = 0;
 		return 0;
 	}
 	cg->fresh = 0;
 	if (cg->root->backend == CGROUP_V2)
-		return cgroup_v2_set_limits(cg, lim, cause);
-	return cgroup_v1_set_limits(cg, lim, cause);
+		r = cgroup_v2_set_limits(cg, lim, cause);
+	else
+		r = cgroup_v1_set_limits(cg, lim, cause);
+	cg->known = r == 0;
+	cg->applied = *lim;
+	return r;
+}
+
+static int
+cgroup_limits_equal(const struct cgroup_limits *a,
+    const struct cgroup_limits *b)
+{
+	return a->max_memory == b->max_memory &&
+	    a->memory_high == b->memory_high &&
+	    a->cpu_milli == b->cpu_milli && a->max_pids == b->max_pids;
 }
 
 #define CGROUP_USAGE_ALL (CGROUP_MEMORY | CGROUP_CPUACCT | CGROUP_PIDS | \
@@ -276,6 +349,27 @@ cgroup_read_usage(const struct cgroup *cg, struct cgroup_usage *u)
 	if (cg->root->backend == CGROUP_V2)
 		return cgroup_v2_read_usage(cg, u, CGROUP_USAGE_ALL);
 	return cgroup_v1_read_usage(cg, u, CGROUP_USAGE_ALL);
+}
+
+/*
+ * Only the count of OOM kills so far (one file: what an exit needs).
+ * Returns 0, or a negative errno (no memory hierarchy: -ENOENT).
+ */
+int
+cgroup_read_oom(const struct cgroup *cg, uint64_t *kills)
+{
+	char	*dir;
+	int	 r;
+
+	if ((dir = cgroup_dir_for(cg, CGROUP_MEMORY)) == NULL)
+		return -ENOENT;
+	if (cg->root->backend == CGROUP_V2)
+		r = cgroup_file_key(dir, "memory.events", "oom_kill", kills);
+	else
+		r = cgroup_file_key(dir, "memory.oom_control", "oom_kill",
+		    kills);
+	free(dir);
+	return r;
 }
 
 /*
@@ -305,10 +399,21 @@ cgroup_sample(struct cgroup *cg, struct cgroup_usage *u)
 /*
  * Sends sig to every process of the instance, including those that left
  * its process group.  Returns how many were signalled, or a negative errno.
+ * An empty cgroup (the usual case once the main process was reaped) costs
+ * one read: freezing and thawing is dear (v1 flips a static key on every
+ * CPU each time).
  */
 int
 cgroup_kill(const struct cgroup *cg, int sig)
 {
+	pid_t	*pids;
+	size_t	 n;
+
+	if (cgroup_pids(cg, &pids, &n) == 0) {
+		free(pids);
+		if (n == 0)
+			return 0;
+	}
 	if (cg->root->backend == CGROUP_V2)
 		return cgroup_v2_kill(cg, sig);
 	return cgroup_v1_kill(cg, sig);
