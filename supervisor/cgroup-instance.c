@@ -17,7 +17,8 @@
 #include "common.h"
 #include "cgroup.h"
 
-static char *
+/* cg's directory in hierarchy h; the caller frees. */
+char *
 cgroup_dir(const struct cgroup *cg, int h)
 {
 	char	*dir;
@@ -40,7 +41,6 @@ cgroup_hier_with(const struct cgroup_root *root, int bit)
 }
 
 static int cgroup_open_dirs(struct cgroup *, char **);
-static int cgroup_reuse(struct cgroup *);
 static int cgroup_limits_equal(const struct cgroup_limits *,
     const struct cgroup_limits *);
 
@@ -127,43 +127,6 @@ cgroup_open_dirs(struct cgroup *cg, char **cause)
 	return 0;
 }
 
-/*
- * Takes the kept cgroup of cg->rel when it is there and empty in every
- * hierarchy.  Returns 0, or -1 (none kept, gone, or busy: kept still).
- */
-static int
-cgroup_reuse(struct cgroup *cg)
-{
-	struct cgroup_slot	*slot;
-	pid_t			*pids;
-	size_t			 n;
-	char			*dir;
-	int			 h, r = 0;
-
-	if ((slot = cgroup_slot_take(cg->root, cg->rel)) == NULL)
-		return -1;
-	for (h = 0; h < cg->root->nhier && r == 0; h++) {
-		dir = cgroup_dir(cg, h);
-		if ((r = cgroup_read_pids(dir, &pids, &n)) == 0) {
-			r = n == 0 ? 0 : -EBUSY;
-			free(pids);
-		}
-		free(dir);
-	}
-	if (r == -EBUSY) {
-		cgroup_slot_put(cg->root, slot);
-		return -1;
-	}
-	if (r == 0) {
-		cg->fresh = 0;
-		cg->known = slot->known;
-		cg->applied = slot->applied;
-	}
-	free(slot->rel);
-	free(slot);
-	return r == 0 ? 0 : -1;
-}
-
 void
 cgroup_free(struct cgroup *cg)
 {
@@ -201,29 +164,6 @@ cgroup_destroy(struct cgroup *cg)
 	}
 	cgroup_free(cg);
 	return r;
-}
-
-/*
- * Like cgroup_destroy() but off the critical path: the directories are
- * queued for cgroup_root_gc_batch(), due once a burst of exits (a delete
- * of many) has had time to pass (the app's goes with its last instance);
- * cg is freed now.
- */
-#define CGROUP_DISCARD_DELAY_MS 200
-
-void
-cgroup_discard(struct cgroup *cg)
-{
-	char	*dir;
-	int	 h;
-
-	for (h = 0; h < cg->root->nhier; h++) {
-		dir = cgroup_dir(cg, h);
-		cgroup_root_pending_defer(cg->root, dir,
-		    CGROUP_DISCARD_DELAY_MS);
-		free(dir);
-	}
-	cgroup_free(cg);
 }
 
 /*
@@ -352,27 +292,6 @@ cgroup_read_usage(const struct cgroup *cg, struct cgroup_usage *u)
 }
 
 /*
- * Only the count of OOM kills so far (one file: what an exit needs).
- * Returns 0, or a negative errno (no memory hierarchy: -ENOENT).
- */
-int
-cgroup_read_oom(const struct cgroup *cg, uint64_t *kills)
-{
-	char	*dir;
-	int	 r;
-
-	if ((dir = cgroup_dir_for(cg, CGROUP_MEMORY)) == NULL)
-		return -ENOENT;
-	if (cg->root->backend == CGROUP_V2)
-		r = cgroup_file_key(dir, "memory.events", "oom_kill", kills);
-	else
-		r = cgroup_file_key(dir, "memory.oom_control", "oom_kill",
-		    kills);
-	free(dir);
-	return r;
-}
-
-/*
  * Only memory and CPU: what the once-a-second sampling needs.  memory.stat
  * costs several times the other files together, and the file cache it
  * gives moves slowly: it is read on every tenth sample only.
@@ -394,29 +313,6 @@ cgroup_sample(struct cgroup *cg, struct cgroup_usage *u)
 	else if ((u->flags & CGROUP_MEMORY) && cg->inactive_file < u->memory)
 		u->memory -= cg->inactive_file;
 	return r;
-}
-
-/*
- * Sends sig to every process of the instance, including those that left
- * its process group.  Returns how many were signalled, or a negative errno.
- * An empty cgroup (the usual case once the main process was reaped) costs
- * one read: freezing and thawing is dear (v1 flips a static key on every
- * CPU each time).
- */
-int
-cgroup_kill(const struct cgroup *cg, int sig)
-{
-	pid_t	*pids;
-	size_t	 n;
-
-	if (cgroup_pids(cg, &pids, &n) == 0) {
-		free(pids);
-		if (n == 0)
-			return 0;
-	}
-	if (cg->root->backend == CGROUP_V2)
-		return cgroup_v2_kill(cg, sig);
-	return cgroup_v1_kill(cg, sig);
 }
 
 int

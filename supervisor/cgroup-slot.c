@@ -9,6 +9,7 @@
  * (cgroup_forget_slot: queued for cgroup-gc.c) and at shutdown (the tops
  * are removed whole).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,43 @@ cgroup_release(struct cgroup *cg)
 	slot->applied = cg->applied;
 	cgroup_slot_put(cg->root, slot);
 	cgroup_free(cg);
+}
+
+/*
+ * Takes the kept cgroup of cg->rel when it is there and empty in every
+ * hierarchy.  Returns 0, or -1 (none kept, gone, or busy: kept still).
+ */
+int
+cgroup_reuse(struct cgroup *cg)
+{
+	struct cgroup_slot	*slot;
+	pid_t			*pids;
+	size_t			 n;
+	char			*dir;
+	int			 h, r = 0;
+
+	if ((slot = cgroup_slot_take(cg->root, cg->rel)) == NULL)
+		return -1;
+	for (h = 0; h < cg->root->nhier && r == 0; h++) {
+		dir = cgroup_dir(cg, h);
+		if ((r = cgroup_read_pids(dir, &pids, &n)) == 0) {
+			r = n == 0 ? 0 : -EBUSY;
+			free(pids);
+		}
+		free(dir);
+	}
+	if (r == -EBUSY) {
+		cgroup_slot_put(cg->root, slot);
+		return -1;
+	}
+	if (r == 0) {
+		cg->fresh = 0;
+		cg->known = slot->known;
+		cg->applied = slot->applied;
+	}
+	free(slot->rel);
+	free(slot);
+	return r == 0 ? 0 : -1;
 }
 
 /* Queues the removal of rel's directories in every hierarchy. */

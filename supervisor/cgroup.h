@@ -165,8 +165,7 @@ struct cgroup *cgroup_create(struct cgroup_root *, const char *, int,
     char **);
 void cgroup_free(struct cgroup *);
 int cgroup_destroy(struct cgroup *);
-void cgroup_discard(struct cgroup *);
-int cgroup_read_oom(const struct cgroup *, uint64_t *);
+char *cgroup_dir(const struct cgroup *, int);
 char **cgroup_join_files(const struct cgroup *, size_t *);
 void cgroup_join_files_free(char **, size_t);
 int cgroup_join(const struct cgroup *, pid_t);
@@ -176,7 +175,6 @@ int cgroup_set_limits(struct cgroup *, const struct cgroup_limits *,
     char **);
 int cgroup_read_usage(const struct cgroup *, struct cgroup_usage *);
 int cgroup_sample(struct cgroup *, struct cgroup_usage *);
-int cgroup_kill(const struct cgroup *, int);
 int cgroup_pids(const struct cgroup *, pid_t **, size_t *);
 int cgroup_is_empty(const struct cgroup *);
 json_t *cgroup_describe(const struct cgroup *, const struct cgroup_limits *);
@@ -193,8 +191,15 @@ int64_t cgroup_root_gc_batch(struct cgroup_root *, size_t);
 void cgroup_root_gc_all(struct cgroup_root *, int);
 void cgroup_root_pending_free(struct cgroup_root *);
 
+/* cgroup-exit.c */
+int cgroup_has_tasks(const struct cgroup *);
+int cgroup_read_oom(const struct cgroup *, uint64_t *);
+int cgroup_kill(const struct cgroup *, int);
+void cgroup_discard(struct cgroup *);
+
 /* cgroup-slot.c */
 struct cgroup_slot *cgroup_slot_take(struct cgroup_root *, const char *);
+int cgroup_reuse(struct cgroup *);
 void cgroup_slot_put(struct cgroup_root *, struct cgroup_slot *);
 void cgroup_release(struct cgroup *);
 void cgroup_forget_slot(struct cgroup_root *, const char *, int);
