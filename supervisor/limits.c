@@ -47,7 +47,8 @@ limits_gc_arm(int64_t ms)
 static void
 limits_gc_kick(void)
 {
-	if (limits_gc_ready && !uv_is_active((uv_handle_t *)&limits_gc_timer))
+	if (limits_gc_ready && D.cgroups != NULL &&
+	    !uv_is_active((uv_handle_t *)&limits_gc_timer))
 		limits_gc_arm(cgroup_root_gc_batch(D.cgroups, 0));
 }
 
@@ -85,6 +86,7 @@ limits_shutdown(void)
 		return;
 	if (limits_gc_ready)
 		uv_timer_stop(&limits_gc_timer);
+	limits_gc_ready = 0;
 	cgroup_root_teardown(D.cgroups);
 	cgroup_root_free(D.cgroups);
 	D.cgroups = NULL;
