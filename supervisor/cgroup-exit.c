@@ -35,6 +35,18 @@ cgroup_exit_hier(const struct cgroup *cg, int bit)
 	return -1;
 }
 
+/* Where a kill lists the pids: the freezer's, else memory's, else any. */
+static int
+cgroup_exit_kill_hier(const struct cgroup *cg)
+{
+	int	 h;
+
+	if ((h = cgroup_exit_hier(cg, CGROUP_FREEZER)) == -1 &&
+	    (h = cgroup_exit_hier(cg, CGROUP_MEMORY)) == -1)
+		h = 0;
+	return h;
+}
+
 /*
  * Reads the start of cg's file in hierarchy h into buf (NUL-terminated).
  * Returns the bytes read, or a negative errno.
@@ -81,9 +93,7 @@ cgroup_has_tasks(const struct cgroup *cg)
 
 	if (cg->root->nhier == 0)
 		return -ENOENT;
-	if ((h = cgroup_exit_hier(cg, CGROUP_FREEZER)) == -1 &&
-	    (h = cgroup_exit_hier(cg, CGROUP_MEMORY)) == -1)
-		h = 0;
+	h = cgroup_exit_kill_hier(cg);
 	if ((n = cgroup_exit_read(cg, h, "cgroup.procs", buf,
 	    sizeof buf)) < 0)
 		return (int)n;
@@ -121,17 +131,28 @@ cgroup_read_oom(const struct cgroup *cg, uint64_t *kills)
  * Sends sig to every process of the instance, including those that left
  * its process group.  Returns how many were signalled, or a negative errno.
  * An empty cgroup (the usual case once the main process was reaped) costs
- * one read: freezing and thawing is dear (v1 flips a static key on every
- * CPU each time).
+ * one read.  SIGKILL on v1 is a sweep without the freezer: a killed task
+ * forks no more (the kernel fails a fork with a fatal signal pending), so
+ * passes until one finds no new pid catch every fork in flight; freezing,
+ * waiting for the freeze and thawing (each a static key flipped on every
+ * CPU) made a stop of many instances serial.
  */
 int
 cgroup_kill(const struct cgroup *cg, int sig)
 {
+	char	*dir;
+	int	 r;
+
 	if (cgroup_has_tasks(cg) == 0)
 		return 0;
 	if (cg->root->backend == CGROUP_V2)
 		return cgroup_v2_kill(cg, sig);
-	return cgroup_v1_kill(cg, sig);
+	if (sig != SIGKILL)
+		return cgroup_v1_kill(cg, sig);
+	dir = cgroup_dir(cg, cgroup_exit_kill_hier(cg));
+	r = cgroup_kill_pids(dir, SIGKILL);
+	free(dir);
+	return r;
 }
 
 /*
