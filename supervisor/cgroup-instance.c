@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Instance cgroups: <top>/<app>.app/<instance> in every hierarchy the root
- * uses.  Creation, the files a child writes its pid into before exec,
- * limits, usage, whole-tree kill, removal and the JSON that `describe`
- * shows.  Each function dispatches to the v1 or v2 backend.
+ * uses.  Creation (or reuse of the slot's kept one: cgroup-slot.c), the
+ * files a child writes its pid into before exec, limits, usage, immediate
+ * removal and the JSON that `describe` shows; what an exit needs (kill,
+ * OOM count, deferred removal) is cgroup-exit.c.  Each function
+ * dispatches to the v1 or v2 backend.
  */
 #include <sys/stat.h>
 
