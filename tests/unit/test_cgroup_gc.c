@@ -133,6 +133,7 @@ test_not_before_due_and_dropped_when_reused(void **state)
 	dir = dir_of("later", -1);
 	assert_int_equal(rmdir(dir), 0);
 	free(dir);
+	cgroup_root_pending_free(root);
 	free(root);
 }
 
@@ -155,6 +156,7 @@ test_busy_waits_a_second(void **state)
 	cgroup_root_gc_all(root, 1000);
 	assert_false(exists("busy", 0));
 	assert_false(exists("busy", -1));
+	cgroup_root_pending_free(root);
 	free(root);
 }
 
