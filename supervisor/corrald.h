@@ -395,6 +395,7 @@ int limits_spawn(struct instance *, struct child *, struct spawn_plan *,
 void limits_spawn_failed(struct child *);
 void limits_adopted(struct instance *, struct child *);
 void limits_exited(struct instance *, struct child *);
+void limits_forget(struct instance *);
 int limits_kill(struct instance *, int);
 int limits_apply(struct app *, char **);
 json_t *limits_describe(struct instance *);
