@@ -6,6 +6,7 @@
 #
 #   bench/scale.sh                 # N=10000, corral from ./build
 #   N=2000 SAMPLES=5 bench/scale.sh
+#   N=500 STOPS=7 PM2=0 bench/scale.sh
 #   BUILD=build-san bench/scale.sh
 #
 # What is measured, and how:
@@ -19,6 +20,13 @@
 #   reply, print to /dev/null), taken with bash's $EPOCHREALTIME; median
 #   (and min/max) of SAMPLES runs; the reply size is the bytes jlist
 #   printed.
+# - stop all: wall time of `corral stop all` (it returns once every
+#   instance is stopped), STOPS times (each after `start all` brought
+#   them back online); beside it the floor, kill + reap of the same
+#   processes: a C program forks N `/bin/sleep 100000`, waits until each
+#   has exec'd, then times SIGTERM to all and waitpid() of all; and PM2's
+#   `pm2 stop all` of N fork-mode apps of the same sleep (one run: it is
+#   slow; PM2=0 skips it, see bench/lib.sh).
 # - delete all: wall time until the command returns (every instance
 #   stopped, every app gone).
 # Targets of the issue: RSS <= 64 MiB, fds <= 2 per running instance plus
@@ -38,6 +46,7 @@ case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 CORRAL=$BUILD/corral
 N=${N:-10000}
 SAMPLES=${SAMPLES:-11}
+STOPS=${STOPS:-5}
 FDS=${FDS:-65536}
 
 [ -x "$CORRAL" ] || { echo "bench: $CORRAL missing (make first)" >&2; exit 1; }
@@ -50,13 +59,79 @@ fi
 
 WORK=$(mktemp -d /tmp/corral-scale.XXXXXX)
 export CORRAL_HOME=$WORK/home
+BENCH_TOP=$TOP
+. "$TOP/bench/lib.sh"
+bench_pm2 "$WORK"
 cleanup() {
 	"$CORRAL" kill >/dev/null 2>&1 || true
+	bench_pm2_kill
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 now() { echo "$EPOCHREALTIME"; }
+
+# stop_floor_build WORK: WORK/stopfloor N CMD...: forks N CMDs, waits until
+# each has exec'd, then prints the ms from the first SIGTERM to the last
+# child reaped (what any supervisor must pay to stop them).
+stop_floor_build() {
+	cat > "$1/stopfloor.c" <<'EOF'
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+static void wait_exec(pid_t pid, const char *path)
+{
+	char link[64], exe[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+	while ((n = readlink(link, exe, sizeof exe - 1)) < 0 ||
+	    (exe[n] = '\0', strcmp(exe, path) != 0))
+		usleep(1000);
+}
+int main(int argc, char **argv)
+{
+	int i, n = argc > 2 ? atoi(argv[1]) : 0, status;
+	pid_t *pid = calloc(n > 0 ? n : 1, sizeof *pid);
+	char real[PATH_MAX];
+	double t0;
+
+	if (pid == NULL || realpath(argv[2], real) == NULL)
+		return 1;
+	for (i = 0; i < n; i++) {
+		if ((pid[i] = fork()) == -1)
+			return 1;
+		if (pid[i] == 0) {
+			execv(argv[2], argv + 2);
+			_exit(127);
+		}
+	}
+	for (i = 0; i < n; i++)
+		wait_exec(pid[i], real);
+	t0 = now();
+	for (i = 0; i < n; i++)
+		kill(pid[i], SIGTERM);
+	for (i = 0; i < n; i++)
+		if (waitpid(pid[i], &status, 0) == -1)
+			return 1;
+	printf("%.0f\n", now() - t0);
+	return 0;
+}
+EOF
+	cc -O2 -o "$1/stopfloor" "$1/stopfloor.c"
+}
 ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 nfds() { ls "/proc/$1/fd" | wc -l; }
@@ -129,6 +204,40 @@ echo "ls:    $(timed ls)"
 echo "jlist: $(timed jlist), reply $("$CORRAL" jlist | wc -c) bytes"
 RSS2=$(rss_kib "$DPID")
 echo "daemon after the ls/jlist runs: RSS $((RSS2 / 1024)) MiB"
+# --- stop all, its floor, PM2 -------------------------------------------
+for i in $(seq "$STOPS"); do
+	t=$(now)
+	"$CORRAL" stop all >/dev/null
+	ms_since "$t"
+	echo
+	"$CORRAL" start all >/dev/null || true
+	for j in $(seq 120); do
+		[ "$(online)" -ge "$ONLINE" ] && break
+		sleep 0.5
+	done
+done > "$WORK/stop.ms"
+stop_floor_build "$WORK"
+for i in $(seq "$STOPS"); do
+	"$WORK/stopfloor" "$ONLINE" /bin/sleep 100000
+done > "$WORK/floor.ms"
+echo "stop all:  $(stats < "$WORK/stop.ms")"
+echo "  floor, kill + reap of $ONLINE sleeps: $(stats < "$WORK/floor.ms")"
+awk -v a="$(stats < "$WORK/stop.ms" | awk '{ print $2 }')" \
+    -v b="$(stats < "$WORK/floor.ms" | awk '{ print $2 }')" \
+    'BEGIN { if (b > 0) printf "  corral / floor (medians): %.2fx\n", a / b }'
+if [ -n "$PM2" ]; then
+	mkdir -p "$WORK/pm2app"
+	printf '#!/bin/sh\nexec /bin/sleep 100000\n' > "$WORK/pm2app/sleeper.sh"
+	chmod +x "$WORK/pm2app/sleeper.sh"
+	if bench_pm2_sleepers "$ONLINE" "$WORK/pm2app/sleeper.sh"; then
+		t=$(now)
+		"$PM2" stop all >/dev/null 2>&1
+		echo "  PM2 $("$PM2" --version 2>/dev/null) stop all:" \
+		    "$(ms_since "$t") ms (one run)"
+	fi
+	bench_pm2_kill
+fi
+
 t=$(now)
 "$CORRAL" delete all >/dev/null
 echo "delete all: $(ms_since "$t") ms"

@@ -188,6 +188,29 @@ main_home(void)
 	}
 }
 
+/*
+ * A keeper that stops cleanly removes keeper.pid; one left with a pid in
+ * it means the last keeper was lost (killed) with its apps: the first
+ * engine hears it in its HELLO and recovers.
+ */
+static void
+main_last_keeper(void)
+{
+	char buf[32], *nl;
+	ssize_t n;
+
+	if ((n = pread(K.lock_fd, buf, sizeof buf - 1, 0)) <= 0)
+		return;
+	buf[n] = '\0';
+	if ((nl = strchr(buf, '\n')) != NULL)
+		*nl = '\0';
+	if (asprintf(&K.next_reason, "the last keeper (pid %s) did not stop "
+	    "cleanly", buf) == -1)
+		K.next_reason = NULL;
+	else
+		klog_warnx("%s", K.next_reason);
+}
+
 /* keeper.pid, locked for the keeper's life: one keeper per home. */
 static void
 main_lock(void)
@@ -202,8 +225,10 @@ main_lock(void)
 		    strerror(errno));
 		exit(1);
 	}
-	if (flock(K.lock_fd, LOCK_EX | LOCK_NB) == 0)
+	if (flock(K.lock_fd, LOCK_EX | LOCK_NB) == 0) {
+		main_last_keeper();
 		return;
+	}
 	if (errno == EWOULDBLOCK) {
 		fprintf(stderr, "corral-keeper: already running for %s\n",
 		    K.home);

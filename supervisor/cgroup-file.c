@@ -22,7 +22,7 @@
 #include "common.h"
 #include "cgroup.h"
 
-static int
+int
 cgroup_file_open(const char *dir, const char *file, int flags)
 {
 	char	*path;
@@ -64,43 +64,55 @@ cgroup_file_write(const char *dir, const char *file, const char *fmt, ...)
 	return error;
 }
 
+/*
+ * Reads fd from offset 0 (a descriptor kept open reads fresh values each
+ * time), at most size-1 bytes, and NUL-terminates.  Returns the length or
+ * a negative errno.  A cgroup file makes its whole text at the first read
+ * and hands out what fits: a short read is the end, and a sample costs one
+ * pread() per file.
+ */
+ssize_t
+cgroup_fd_read(int fd, char *buf, size_t size)
+{
+	ssize_t	 n, total = 0;
+	size_t	 want;
+
+	while ((size_t)total < size - 1) {
+		want = size - 1 - (size_t)total;
+		n = pread(fd, buf + total, want, (off_t)total);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -errno;
+		total += n;
+		if ((size_t)n < want)
+			break;
+	}
+	buf[total] = '\0';
+	return total;
+}
+
 /* Reads at most size-1 bytes and NUL-terminates; returns the length. */
 ssize_t
 cgroup_file_read(const char *dir, const char *file, char *buf, size_t size)
 {
-	ssize_t	 n, total = 0;
-	int	 fd, error;
+	ssize_t	 n;
+	int	 fd;
 
 	if ((fd = cgroup_file_open(dir, file, O_RDONLY)) == -1)
 		return -errno;
-	while ((size_t)total < size - 1) {
-		n = read(fd, buf + total, size - 1 - (size_t)total);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			error = -errno;
-			close(fd);
-			return error;
-		}
-		if (n == 0)
-			break;
-		total += n;
-	}
-	buf[total] = '\0';
+	n = cgroup_fd_read(fd, buf, size);
 	close(fd);
-	return total;
+	return n;
 }
 
-/* Reads a file holding one number; "max" reads as UINT64_MAX. */
+/* Parses a file's text holding one number; "max" reads as UINT64_MAX. */
 int
-cgroup_file_u64(const char *dir, const char *file, uint64_t *value)
+cgroup_parse_u64(const char *buf, uint64_t *value)
 {
-	char			 buf[64], *end;
-	ssize_t			 n;
+	char			*end;
 	unsigned long long	 v;
 
-	if ((n = cgroup_file_read(dir, file, buf, sizeof buf)) < 0)
-		return (int)n;
 	if (strncmp(buf, "max", 3) == 0) {
 		*value = UINT64_MAX;
 		return 0;
@@ -111,6 +123,36 @@ cgroup_file_u64(const char *dir, const char *file, uint64_t *value)
 		return -EINVAL;
 	*value = v;
 	return 0;
+}
+
+/* Reads a file holding one number; "max" reads as UINT64_MAX. */
+int
+cgroup_file_u64(const char *dir, const char *file, uint64_t *value)
+{
+	char			 buf[64];
+	ssize_t			 n;
+
+	if ((n = cgroup_file_read(dir, file, buf, sizeof buf)) < 0)
+		return (int)n;
+	return cgroup_parse_u64(buf, value);
+}
+
+/*
+ * Sets the memory in use in u: usage less the inactive file cache when
+ * inactive is not NULL (then also kept in u).
+ */
+void
+cgroup_usage_memory(struct cgroup_usage *u, uint64_t usage,
+    const uint64_t *inactive)
+{
+	if (inactive != NULL) {
+		u->inactive_file = *inactive;
+		u->flags |= CGROUP_FILESTAT;
+		if (*inactive < usage)
+			usage -= *inactive;
+	}
+	u->memory = usage;
+	u->flags |= CGROUP_MEMORY;
 }
 
 /*
@@ -126,28 +168,19 @@ cgroup_file_memory(const char *dir, const char *usage,
 
 	if (cgroup_file_u64(dir, usage, &v) != 0)
 		return;
-	if ((want & CGROUP_FILESTAT) && cgroup_file_key(dir, "memory.stat",
-	    inactive_key, &inactive) == 0) {
-		u->inactive_file = inactive;
-		u->flags |= CGROUP_FILESTAT;
-		if (inactive < v)
-			v -= inactive;
-	}
-	u->memory = v;
-	u->flags |= CGROUP_MEMORY;
+	cgroup_usage_memory(u, v, (want & CGROUP_FILESTAT) &&
+	    cgroup_file_key(dir, "memory.stat", inactive_key, &inactive) == 0 ?
+	    &inactive : NULL);
 }
 
-/* Finds "key N" in a flat keyed file (memory.events, cpu.stat, ...). */
+/* Finds "key N" in the text of a flat keyed file. */
 int
-cgroup_file_key(const char *dir, const char *file, const char *key,
-    uint64_t *value)
+cgroup_parse_key(const char *buf, const char *key, uint64_t *value)
 {
-	char	 buf[8192], *p, *end;
-	size_t	 klen = strlen(key);
-	ssize_t	 n;
+	const char	*p;
+	char		*end;
+	size_t		 klen = strlen(key);
 
-	if ((n = cgroup_file_read(dir, file, buf, sizeof buf)) < 0)
-		return (int)n;
 	for (p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
 		if (*p == '\n')
 			p++;
@@ -160,6 +193,19 @@ cgroup_file_key(const char *dir, const char *file, const char *key,
 		}
 	}
 	return -ENOENT;
+}
+
+/* Finds "key N" in a flat keyed file (memory.events, cpu.stat, ...). */
+int
+cgroup_file_key(const char *dir, const char *file, const char *key,
+    uint64_t *value)
+{
+	char	 buf[8192];
+	ssize_t	 n;
+
+	if ((n = cgroup_file_read(dir, file, buf, sizeof buf)) < 0)
+		return (int)n;
+	return cgroup_parse_key(buf, key, value);
 }
 
 int

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Instance cgroups: <top>/<app>.app/<instance> in every hierarchy the root
- * uses.  Creation, the files a child writes its pid into before exec,
- * limits, usage, whole-tree kill, removal and the JSON that `describe`
- * shows.  Each function dispatches to the v1 or v2 backend.
+ * uses.  Creation (or reuse of the slot's kept one: cgroup-slot.c), the
+ * files a child writes its pid into before exec, limits, usage, immediate
+ * removal and the JSON that `describe` shows; what an exit needs (kill,
+ * OOM count, deferred removal) is cgroup-exit.c.  Each function
+ * dispatches to the v1 or v2 backend.
  */
 #include <sys/stat.h>
 
@@ -17,7 +19,8 @@
 #include "common.h"
 #include "cgroup.h"
 
-static char *
+/* cg's directory in hierarchy h; the caller frees. */
+char *
 cgroup_dir(const struct cgroup *cg, int h)
 {
 	char	*dir;
@@ -40,11 +43,14 @@ cgroup_hier_with(const struct cgroup_root *root, int bit)
 }
 
 static int cgroup_open_dirs(struct cgroup *, char **);
+static int cgroup_limits_equal(const struct cgroup_limits *,
+    const struct cgroup_limits *);
 
 /*
  * Makes (or finds) an empty cgroup for one instance's process:
  * <app>.app/<index>, or <app>.app/<index>.<n> while an older process of
- * the same instance still holds that one (a reload, a dying task).
+ * the same instance still holds that one (a reload, a dying task).  The
+ * slot's cgroup kept from its last process (cgroup-slot.c) is taken first.
  * Returns NULL with *cause set when there is no backend or the
  * directories cannot be made.
  */
@@ -79,6 +85,8 @@ cgroup_create(struct cgroup_root *root, const char *app, int instance,
 		else
 			xasprintf(&cg->rel, "%s/%d.%d", cg->app, instance,
 			    gen);
+		if (cgroup_reuse(cg) == 0)
+			return cg;
 		if (cgroup_open_dirs(cg, cause) != 0) {
 			cgroup_destroy(cg);
 			return NULL;
@@ -105,7 +113,7 @@ cgroup_open_dirs(struct cgroup *cg, char **cause)
 		cgroup_root_pending_drop(cg->root, dir);
 		error = cgroup_mkdirs(cg->root->hier[h].top, cg->rel);
 		if (error == 0)
-			cg->fresh = 0;
+			cg->fresh = 0;  /* there already: its limits unknown */
 		if (error >= 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
 			error = -ENOTDIR;
 		if (error < 0) {
@@ -116,6 +124,8 @@ cgroup_open_dirs(struct cgroup *cg, char **cause)
 		}
 		free(dir);
 	}
+	memset(&cg->applied, 0, sizeof cg->applied);
+	cg->known = cg->fresh;
 	return 0;
 }
 
@@ -124,6 +134,7 @@ cgroup_free(struct cgroup *cg)
 {
 	if (cg == NULL)
 		return;
+	cgroup_stat_release(cg);
 	free(cg->app);
 	free(cg->rel);
 	free(cg);
@@ -236,22 +247,37 @@ int
 cgroup_set_limits(struct cgroup *cg, const struct cgroup_limits *lim,
     char **cause)
 {
+	int	 r;
+
 	/*
-	 * A cgroup made just now has no limit to lift, and lifting costs:
-	 * each cpu quota write walks every cpu cgroup of the host
+	 * A cgroup made just now has no limit to lift, one kept from the
+	 * slot's last process has the ones it had, and writing costs: each
+	 * cpu quota write walks every cpu cgroup of the host
 	 * (tg_set_bandwidth), which made 10,000 starts quadratic.
 	 */
-	if (cg->fresh && lim->max_memory == 0 && lim->memory_high == 0 &&
-	    lim->cpu_milli == 0 && lim->max_pids == 0) {
-		cg->fresh = 0;
-		if (cg->root->backend == CGROUP_V2)
+	if (cg->known && cgroup_limits_equal(&cg->applied, lim)) {
+		if (cg->fresh && cg->root->backend == CGROUP_V2)
 			cgroup_v2_oom_group(cg);
+		cg->fresh = 0;
 		return 0;
 	}
 	cg->fresh = 0;
 	if (cg->root->backend == CGROUP_V2)
-		return cgroup_v2_set_limits(cg, lim, cause);
-	return cgroup_v1_set_limits(cg, lim, cause);
+		r = cgroup_v2_set_limits(cg, lim, cause);
+	else
+		r = cgroup_v1_set_limits(cg, lim, cause);
+	cg->known = r == 0;
+	cg->applied = *lim;
+	return r;
+}
+
+static int
+cgroup_limits_equal(const struct cgroup_limits *a,
+    const struct cgroup_limits *b)
+{
+	return a->max_memory == b->max_memory &&
+	    a->memory_high == b->memory_high &&
+	    a->cpu_milli == b->cpu_milli && a->max_pids == b->max_pids;
 }
 
 #define CGROUP_USAGE_ALL (CGROUP_MEMORY | CGROUP_CPUACCT | CGROUP_PIDS | \
@@ -281,7 +307,9 @@ cgroup_sample(struct cgroup *cg, struct cgroup_usage *u)
 	if (cg->nsamples++ % CGROUP_FILESTAT_EVERY == 0)
 		want |= CGROUP_FILESTAT;
 	memset(u, 0, sizeof *u);
-	if (cg->root->backend == CGROUP_V2)
+	if (cg->stat != NULL)
+		r = cgroup_stat_read(cg, u, want);
+	else if (cg->root->backend == CGROUP_V2)
 		r = cgroup_v2_read_usage(cg, u, want);
 	else
 		r = cgroup_v1_read_usage(cg, u, want);
@@ -290,18 +318,6 @@ cgroup_sample(struct cgroup *cg, struct cgroup_usage *u)
 	else if ((u->flags & CGROUP_MEMORY) && cg->inactive_file < u->memory)
 		u->memory -= cg->inactive_file;
 	return r;
-}
-
-/*
- * Sends sig to every process of the instance, including those that left
- * its process group.  Returns how many were signalled, or a negative errno.
- */
-int
-cgroup_kill(const struct cgroup *cg, int sig)
-{
-	if (cg->root->backend == CGROUP_V2)
-		return cgroup_v2_kill(cg, sig);
-	return cgroup_v1_kill(cg, sig);
 }
 
 int

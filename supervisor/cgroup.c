@@ -4,8 +4,9 @@
  * the unified hierarchy offers the memory controller, else v1, else none),
  * asks systemd for a delegated scope when a non-root daemon may not write
  * its cgroup, and gives the daemon one interface for instance cgroups
- * whichever backend is in use.  Directories that cannot be removed yet
- * (a dying task still holds them) are retried by cgroup_root_gc().
+ * whichever backend is in use.  Removals of instance directories are
+ * deferred and batched (cgroup-gc.c); slots' directories are kept for
+ * their next process (cgroup-slot.c).
  */
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -20,8 +21,6 @@
 
 #include "common.h"
 #include "cgroup.h"
-
-#define CGROUP_PENDING_TRIES 60
 
 /*
  * The name of the daemon's top cgroup: "corral" for the default home, else
@@ -239,6 +238,8 @@ cgroup_root_create(const char *name, int flags)
 
 	root = xcalloc(1, sizeof *root);
 	root->name = xstrdup(name);
+	hmap_init(&root->slots);
+	TAILQ_INIT(&root->slot_list);
 	if ((env != NULL && strcmp(env, "off") == 0) ||
 	    (flags & CGROUP_ROOT_OFF)) {
 		root->cause = xstrdup("cgroups are turned off "
@@ -261,35 +262,6 @@ cgroup_root_create(const char *name, int flags)
 			log_warnx("cgroup: %s", root->cause);
 	}
 	return root;
-}
-
-void
-cgroup_root_pending_add(struct cgroup_root *root, const char *dir)
-{
-	struct cgroup_pending	*p;
-
-	root->pending = xreallocarray(root->pending, root->npending + 1,
-	    sizeof *root->pending);
-	p = &root->pending[root->npending++];
-	p->dir = xstrdup(dir);
-	p->tries = CGROUP_PENDING_TRIES;
-}
-
-/* Retries the removals that failed; call it about once a second. */
-void
-cgroup_root_gc(struct cgroup_root *root)
-{
-	size_t	 i, j = 0;
-
-	for (i = 0; i < root->npending; i++) {
-		if (cgroup_rmdir(root->pending[i].dir) == 0 ||
-		    --root->pending[i].tries == 0) {
-			free(root->pending[i].dir);
-			continue;
-		}
-		root->pending[j++] = root->pending[i];
-	}
-	root->npending = j;
 }
 
 /*
@@ -315,24 +287,6 @@ cgroup_root_ensure_tops(struct cgroup_root *root, char **cause)
 		}
 	}
 	return 0;
-}
-
-/* Forgets queued removals of dir and its parents (it is in use again). */
-void
-cgroup_root_pending_drop(struct cgroup_root *root, const char *dir)
-{
-	size_t	 i, j = 0, len;
-
-	for (i = 0; i < root->npending; i++) {
-		len = strlen(root->pending[i].dir);
-		if (strncmp(dir, root->pending[i].dir, len) == 0 &&
-		    (dir[len] == '\0' || dir[len] == '/')) {
-			free(root->pending[i].dir);
-			continue;
-		}
-		root->pending[j++] = root->pending[i];
-	}
-	root->npending = j;
 }
 
 /* Kills and removes every cgroup below dir (depth first). */
@@ -380,24 +334,18 @@ cgroup_root_sweep(struct cgroup_root *root)
 }
 
 /*
- * Removes what the daemon created: pending instance directories (waiting
+ * Removes what the daemon created: queued instance directories (waiting
  * up to 5 s for dying tasks: killed orphans wait for init to reap them),
- * then the tops; a v2 daemon that moved itself into a leaf moves back
- * when it can.  Logs what stays.
+ * then the kept slots with the tops; a v2 daemon that moved itself into
+ * a leaf moves back when it can.  Logs what stays.
  */
 void
 cgroup_root_teardown(struct cgroup_root *root)
 {
-	int	 i, tries, error;
+	int	 i, error;
 
-	/* Here the wait is bounded by time, not by the count of tries. */
-	for (i = 0; i < (int)root->npending; i++)
-		root->pending[i].tries = 1000;
-	for (tries = 0; tries < 500 && root->npending > 0; tries++) {
-		cgroup_root_gc(root);
-		if (root->npending > 0)
-			usleep(10000);
-	}
+	cgroup_slots_free(root, 1);
+	cgroup_root_gc_all(root, 5000);
 	for (i = 0; i < root->nhier; i++) {
 		if ((error = cgroup_rmtree(root->hier[i].top, 2)) != 0)
 			log_warnx("cgroup: %s stays: %s", root->hier[i].top,
@@ -410,14 +358,12 @@ cgroup_root_teardown(struct cgroup_root *root)
 void
 cgroup_root_free(struct cgroup_root *root)
 {
-	size_t	 i;
 	int	 h;
 
 	if (root == NULL)
 		return;
-	for (i = 0; i < root->npending; i++)
-		free(root->pending[i].dir);
-	free(root->pending);
+	cgroup_root_pending_free(root);
+	cgroup_slots_free(root, 0);
 	for (h = 0; h < root->nhier; h++) {
 		if (root->hier[h].lockfd != -1)
 			close(root->hier[h].lockfd);

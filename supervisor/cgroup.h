@@ -14,11 +14,15 @@
 #ifndef CORRAL_CGROUP_H
 #define CORRAL_CGROUP_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <jansson.h>
+
+#include "hmap.h"
 
 enum cgroup_backend {
 	CGROUP_NONE,            /* no access: process groups and /proc */
@@ -41,6 +45,16 @@ enum cgroup_backend {
 #define CGROUP_ROOT_NO_SCOPE    0x2     /* never ask systemd for a scope */
 
 #define CGROUP_CPU_PERIOD_US 100000
+
+/*
+ * An app's directory is its name with CGROUP_APP_SUFFIX: no interface file
+ * of any controller, now or later (memory.max, tasks, cgroup.procs), ends
+ * that way, so every valid app name (parse_app_name) names a cgroup.
+ */
+#define CGROUP_APP_SUFFIX ".app"
+
+/* Busy instance cgroups (a reload's old process) get <index>.<gen>. */
+#define CGROUP_MAX_GEN 8
 
 /* Limits of one instance; 0 means "no limit" everywhere. */
 struct cgroup_limits {
@@ -84,10 +98,44 @@ struct cgroup_hier {
 	int lockfd;             /* holds top's flock() for the daemon's life */
 };
 
+/*
+ * A directory to remove, off the critical path: cgroup_root_gc_batch()
+ * tries it once due (rmdir costs, in v1 once per hierarchy), again each
+ * second while a dying task holds it.
+ */
 struct cgroup_pending {
 	char *dir;
+	uint64_t due_ms;        /* monotonic ms of the next try */
 	int tries;              /* left before giving up */
+	int parent;             /* once removed, try its parent (the app's) */
 };
+
+/* The stat files of one instance, held open while someone samples it. */
+#define CGROUP_STAT_MEMORY      0       /* memory.usage_in_bytes, .current */
+#define CGROUP_STAT_MEMSTAT     1       /* memory.stat */
+#define CGROUP_STAT_CPU         2       /* cpuacct.usage, cpu.stat */
+#define CGROUP_STAT_NFILES      3
+struct cgroup_stat {
+	struct cgroup *cg;
+	int fd[CGROUP_STAT_NFILES];     /* -1: not available */
+	int nfd;                        /* those open */
+	uint64_t used;                  /* the caller's clock at the last hold */
+	LIST_ENTRY(cgroup_stat) entry;
+};
+LIST_HEAD(cgroup_stat_list, cgroup_stat);
+
+/*
+ * An instance slot's cgroup (<app>.app/<index>[.<gen>]) kept, empty, for
+ * the next spawn of that slot: no rmdir at the exit, no mkdir and no
+ * limit written at the next spawn when the limits are the same.
+ */
+struct cgroup_slot {
+	char *rel;
+	struct cgroup_limits applied;   /* what its files say, if known */
+	int known;
+	TAILQ_ENTRY(cgroup_slot) entry;
+};
+TAILQ_HEAD(cgroup_slot_list, cgroup_slot);
 
 struct cgroup_root {
 	enum cgroup_backend backend;
@@ -98,8 +146,12 @@ struct cgroup_root {
 	char *cause;            /* why something is not enforced, or NULL */
 	char *scope;            /* transient systemd scope we asked for */
 	char *leaf;             /* v2: the leaf the daemon moved itself into */
-	struct cgroup_pending *pending; /* to rmdir once they empty */
+	struct cgroup_pending *pending; /* to rmdir, deferred or busy */
 	size_t npending;
+	struct cgroup_stat_list held;   /* instances' open stat files */
+	size_t nheld;                   /* descriptors they hold */
+	struct hmap slots;      /* rel -> struct cgroup_slot: idle, kept */
+	struct cgroup_slot_list slot_list;      /* the same, to free them */
 };
 
 struct cgroup {
@@ -108,7 +160,10 @@ struct cgroup {
 	char *rel;              /* "<app>.app/<instance>" below each top */
 	unsigned nsamples;      /* cgroup_sample() calls */
 	int fresh;              /* made now, no limit ever set */
+	int known;              /* applied holds what its files say */
+	struct cgroup_limits applied;
 	uint64_t inactive_file; /* from memory.stat, read every 10 samples */
+	struct cgroup_stat *stat;       /* held stat files, or NULL */
 };
 
 /* cgroup.c */
@@ -118,29 +173,19 @@ pid_t cgroup_keeper_beside(void);
 struct cgroup_root *cgroup_root_create(const char *, int);
 void cgroup_root_teardown(struct cgroup_root *);
 void cgroup_root_free(struct cgroup_root *);
-void cgroup_root_gc(struct cgroup_root *);
 void cgroup_root_sweep(struct cgroup_root *);
 int cgroup_root_ensure_tops(struct cgroup_root *, char **);
-void cgroup_root_pending_add(struct cgroup_root *, const char *);
-void cgroup_root_pending_drop(struct cgroup_root *, const char *);
+
 const char *cgroup_backend_name(enum cgroup_backend);
 const char *cgroup_root_top(const struct cgroup_root *);
 json_t *cgroup_root_info(const struct cgroup_root *);
-
-/* Busy instance cgroups (a reload's old process) get <index>.<gen>. */
-#define CGROUP_MAX_GEN 8
-/*
- * An app's directory is its name with CGROUP_APP_SUFFIX: no interface file
- * of any controller, now or later (memory.max, tasks, cgroup.procs), ends
- * that way, so every valid app name (parse_app_name) names a cgroup.
- */
-#define CGROUP_APP_SUFFIX ".app"
 
 /* cgroup-instance.c */
 struct cgroup *cgroup_create(struct cgroup_root *, const char *, int,
     char **);
 void cgroup_free(struct cgroup *);
 int cgroup_destroy(struct cgroup *);
+char *cgroup_dir(const struct cgroup *, int);
 char **cgroup_join_files(const struct cgroup *, size_t *);
 void cgroup_join_files_free(char **, size_t);
 int cgroup_join(const struct cgroup *, pid_t);
@@ -150,7 +195,6 @@ int cgroup_set_limits(struct cgroup *, const struct cgroup_limits *,
     char **);
 int cgroup_read_usage(const struct cgroup *, struct cgroup_usage *);
 int cgroup_sample(struct cgroup *, struct cgroup_usage *);
-int cgroup_kill(const struct cgroup *, int);
 int cgroup_pids(const struct cgroup *, pid_t **, size_t *);
 int cgroup_is_empty(const struct cgroup *);
 json_t *cgroup_describe(const struct cgroup *, const struct cgroup_limits *);
@@ -160,6 +204,29 @@ void cgroup_sample_update(struct cgroup_sample *, const struct cgroup_usage *,
 
 /* cgroup-adopt.c */
 struct cgroup *cgroup_find(struct cgroup_root *, const char *, int, pid_t);
+
+/* cgroup-gc.c */
+void cgroup_root_pending_add(struct cgroup_root *, const char *);
+void cgroup_root_pending_defer(struct cgroup_root *, const char *, int);
+void cgroup_root_pending_drop(struct cgroup_root *, const char *);
+void cgroup_root_gc(struct cgroup_root *);
+int64_t cgroup_root_gc_batch(struct cgroup_root *, size_t);
+void cgroup_root_gc_all(struct cgroup_root *, int);
+void cgroup_root_pending_free(struct cgroup_root *);
+
+/* cgroup-exit.c */
+int cgroup_has_tasks(const struct cgroup *);
+int cgroup_read_oom(const struct cgroup *, uint64_t *);
+int cgroup_kill(const struct cgroup *, int);
+void cgroup_discard(struct cgroup *);
+
+/* cgroup-slot.c */
+struct cgroup_slot *cgroup_slot_take(struct cgroup_root *, const char *);
+int cgroup_reuse(struct cgroup *);
+void cgroup_slot_put(struct cgroup_root *, struct cgroup_slot *);
+void cgroup_release(struct cgroup *);
+void cgroup_forget_slot(struct cgroup_root *, const char *, int);
+void cgroup_slots_free(struct cgroup_root *, int);
 
 /* cgroup-limits.c */
 int cgroup_parse_cpu(const char *, uint32_t *, char **);
@@ -195,9 +262,14 @@ int cgroup_v2_controller_bits(const char *);
 /* cgroup-file.c */
 int cgroup_file_write(const char *, const char *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+int cgroup_file_open(const char *, const char *, int);
+ssize_t cgroup_fd_read(int, char *, size_t);
 ssize_t cgroup_file_read(const char *, const char *, char *, size_t);
+int cgroup_parse_u64(const char *, uint64_t *);
+int cgroup_parse_key(const char *, const char *, uint64_t *);
 int cgroup_file_u64(const char *, const char *, uint64_t *);
 int cgroup_file_key(const char *, const char *, const char *, uint64_t *);
+void cgroup_usage_memory(struct cgroup_usage *, uint64_t, const uint64_t *);
 void cgroup_file_memory(const char *, const char *, const char *, int,
     struct cgroup_usage *);
 int cgroup_file_exists(const char *, const char *);
@@ -238,6 +310,17 @@ int cgroup_kill_frozen(const char *, int, const char *, const char *,
 /* cgroup-proc.c */
 int cgroup_proc_usage(const pid_t *, size_t, struct cgroup_usage *);
 int cgroup_proc_kill(pid_t, int);
+
+/* cgroup-oom.c */
+int cgroup_oom_eventfd(const struct cgroup *);
+char *cgroup_oom_events_file(const struct cgroup *);
+int cgroup_oom_kills(const struct cgroup *, uint64_t *);
+
+/* cgroup-stat.c */
+int cgroup_stat_hold(struct cgroup *, uint64_t, size_t);
+void cgroup_stat_release(struct cgroup *);
+void cgroup_stat_expire(struct cgroup_root *, uint64_t, uint64_t);
+int cgroup_stat_read(const struct cgroup *, struct cgroup_usage *, int);
 
 /* cgroup-scope.c */
 int cgroup_scope_request(char **, char **);

@@ -72,8 +72,9 @@ cmd_info_limits(FILE *m, json_t *f, const char *backend, int none)
 	    "enforced" : "not enforced");
 	fprintf(m, "stop: %s\n", none ? "process group (a process that "
 	    "calls setsid escapes)" : cmd_info_has(f, "kill") ?
-	    "whole cgroup (cgroup.kill)" : cmd_info_has(f, "freezer") ?
-	    "whole cgroup (freeze, kill, thaw)" : "whole cgroup (kill loop)");
+	    "whole cgroup (cgroup.kill)" : !strcmp(backend, "v2") &&
+	    cmd_info_has(f, "freezer") ? "whole cgroup (freeze, kill, thaw)" :
+	    "whole cgroup (kill loop)");
 	fprintf(m, "accounting: %s\n", none ? "/proc, per process group" :
 	    "cgroup, whole tree");
 	fprintf(m, "OOM kills: %s\n", !none && cmd_info_has(f, "memory") ?

@@ -103,6 +103,8 @@ struct child {
 	int pid;
 	struct cgroup *cg;              /* its cgroup, NULL without */
 	uint64_t oom_base;              /* OOM kills in cg before the spawn */
+	uint64_t oom_seen;              /* OOM kills in cg counted so far */
+	struct oomwatch *oom;           /* its OOM events (limits-oom.c), or NULL */
 	struct ctlchan *ctl;            /* control channel (ctlchan.c), or NULL */
 	struct nodeipc *ipc;            /* Node IPC channel (nodeipc.c), or NULL */
 	TAILQ_ENTRY(child) entry;
@@ -143,7 +145,7 @@ struct instance {
 	double cpu;                     /* % of one CPU */
 	uint64_t memory;                /* bytes */
 	struct cgroup_sample sample;    /* readings behind cpu and memory */
-	long long oom_kills;            /* times the OOM killer ended it */
+	long long oom_kills;            /* its processes the OOM killer killed */
 	long long memory_restarts;      /* replaced for max_memory_restart */
 	uint64_t memory_restart_at;     /* monotonic ms of the last one */
 	struct ready_wait *ready;       /* while the process gets ready */
@@ -393,6 +395,7 @@ int limits_spawn(struct instance *, struct child *, struct spawn_plan *,
 void limits_spawn_failed(struct child *);
 void limits_adopted(struct instance *, struct child *);
 void limits_exited(struct instance *, struct child *);
+void limits_forget(struct instance *);
 int limits_kill(struct instance *, int);
 int limits_apply(struct app *, char **);
 json_t *limits_describe(struct instance *);
@@ -403,6 +406,11 @@ void limits_sample(struct instance *);
 void limits_baseline(struct instance *, const struct cgroup_usage *);
 void limits_refresh(uint64_t);
 void limits_tick(void);
+
+/* limits-oom.c */
+int limits_oom_count(struct child *, struct instance *);
+void limits_oom_watch(struct child *);
+void limits_oom_unwatch(struct child *);
 
 /* cmd.c */
 const struct cmd_entry *cmd_find(const char *);

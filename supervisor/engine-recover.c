@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The first engine of a keeper, when the last keeper died with apps
- * running (kill -9 on purpose): its state file, written in this boot,
- * says instances ran. Those still alive (same pid, same start time) are
+ * running (kill -9 on purpose): the keeper found the last one's pid file
+ * (a clean stop removes it) and says so in its HELLO, and the state
+ * file, written in this boot, says instances ran. Those still alive (same pid, same start time) are
  * init's now, nobody reads their output or hears their exit: they are
  * stopped (their process group SIGTERMed, SIGKILLed after a short wait;
  * the cgroup sweep at start-up already killed what ran in cgroups), so
@@ -93,8 +94,9 @@ engine_lost_keeper(const char *path, const struct state_record *recs,
 	struct stat sb;
 	size_t i;
 
-	if (stat(path, &sb) == -1 || (long long)sb.st_mtime <
-	    engine_boot_time())
+	/* the keeper found its predecessor's keeper.pid: it was killed */
+	if (E.reason == NULL || stat(path, &sb) == -1 ||
+	    (long long)sb.st_mtime < engine_boot_time())
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (recs[i].pid > 0)

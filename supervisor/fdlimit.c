@@ -5,10 +5,12 @@
  * jobserver's pipe or a CI log pipe: the daemon must not keep them open
  * for its whole life), keeping 0-2 (made /dev/null where missing) and the
  * sockets systemd passed to this very process (LISTEN_PID, LISTEN_FDS).
- * It raises its soft RLIMIT_NOFILE to the hard limit, as every open
- * instance costs two pipes, and says what it got; apps get the soft limit
- * the daemon was started with (through corral-exec --nofile), since
- * programs that use select() break above 1024.
+ * It raises its soft RLIMIT_NOFILE to the hard limit, as every running
+ * instance costs two pipes (on cgroup v1 also an eventfd for its OOM
+ * events; while someone samples it, up to three held stat files, at most
+ * a quarter of the limit in all), and says what it got; apps get the
+ * soft limit the daemon was started with (through corral-exec --nofile),
+ * since programs that use select() break above 1024.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -112,6 +114,13 @@ fdlimit_raise(void)
 	log_info("file descriptors: limit %llu (apps get %llu)",
 	    (unsigned long long)fdlimit_now.rlim_cur,
 	    (unsigned long long)fdlimit_start.rlim_cur);
+}
+
+/* The daemon's soft limit now (RLIM_INFINITY reads as a large number). */
+unsigned long long
+fdlimit_soft(void)
+{
+	return (unsigned long long)fdlimit_now.rlim_cur;
 }
 
 /* The soft limit apps get, or 0 when they inherit the daemon's as is. */

@@ -29,6 +29,7 @@ void stats_sample(struct instance *);
 /* fdlimit.c */
 void fdlimit_close_inherited(int);
 void fdlimit_raise(void);
+unsigned long long fdlimit_soft(void);
 unsigned long long fdlimit_child_soft(void);
 json_t *fdlimit_info(void);
 

@@ -7,6 +7,9 @@
  * without one), and the once-a-second tick for the apps with
  * max_memory_restart only, which acts on what the samples show.  With
  * nobody looking and no such app, no instance costs anything per second.
+ * An instance sampled again within LIMITS_HOLD_MS keeps its stat files
+ * open until nobody read them for that long (a 15 s scrape keeps them): a
+ * watched instance costs one pread() per file and sample.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,8 @@
 
 #define LIMITS_RETRY_MS 10000          /* between two max_memory_restart tries */
 #define LIMITS_FRESH_MS 900            /* a sample this young is reused */
+#define LIMITS_HOLD_MS 30000           /* stat files unread this long close */
+#define LIMITS_HOLD_SHARE 4            /* they take 1/4 of the fd limit at most */
 
 static uint64_t
 limits_now_us(void)
@@ -58,6 +63,25 @@ limits_stale(const struct instance *inst, uint64_t now, uint64_t max_age_ms)
 }
 
 /*
+ * One sample of inst's cgroup cg.  Sampled again within LIMITS_HOLD_MS
+ * (monit, a scrape, max_memory_restart: someone keeps looking), cg keeps
+ * its stat files open until nobody read them for that long; a single
+ * `ls` holds nothing.  Short of descriptors, the files are opened for
+ * each read.
+ */
+static int
+limits_read(struct instance *inst, struct cgroup *cg, struct cgroup_usage *u,
+    uint64_t now)
+{
+	unsigned long long	 max = fdlimit_soft() / LIMITS_HOLD_SHARE;
+
+	if (cg->stat != NULL || (inst->sample.valid &&
+	    now - inst->sample.wall_us < LIMITS_HOLD_MS * 1000))
+		(void)cgroup_stat_hold(cg, mono_ms(), (size_t)max);
+	return cgroup_sample(cg, u);
+}
+
+/*
  * Samples the n instances of v (running ones): those with a cgroup one by
  * one, the others in a single /proc pass.
  */
@@ -77,7 +101,7 @@ limits_batch(struct instance **v, size_t n, uint64_t now)
 		if (v[i]->child->cg == NULL) {
 			fb[nfb] = v[i];
 			pg[nfb++] = v[i]->child->pid;
-		} else if (cgroup_sample(v[i]->child->cg, &cu) == 0)
+		} else if (limits_read(v[i], v[i]->child->cg, &cu, now) == 0)
 			limits_publish(v[i], &cu, now);
 	}
 	if (nfb > 0) {
@@ -188,8 +212,9 @@ limits_memory_restart(struct instance *inst)
 
 /*
  * Once a second: samples the instances of apps with max_memory_restart
- * and replaces those above it; collects cgroups left to remove.  Other
- * instances cost nothing here.
+ * and replaces those above it; closes the stat files nobody reads any
+ * more; collects cgroups left to remove.  Other instances cost nothing
+ * here.
  */
 void
 limits_tick(void)
@@ -204,6 +229,8 @@ limits_tick(void)
 		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next)
 			limits_memory_restart(inst);
 	}
-	if (D.cgroups != NULL)
+	if (D.cgroups != NULL) {
+		cgroup_stat_expire(D.cgroups, mono_ms(), LIMITS_HOLD_MS);
 		cgroup_root_gc(D.cgroups);
+	}
 }

@@ -2,9 +2,12 @@
 /*
  * Where the daemon meets the cgroup module: the daemon's cgroup root, one
  * cgroup per spawned child (the spawn plan's cgroup.procs files: the child
- * joins it through corral-exec before the app's first instruction), OOM
- * reasons at exit, whole-tree kills, limits applied after `corral set`
- * and what describe and info show. limits-sample.c samples. Without
+ * joins it before the app's first instruction: the keeper's child writes
+ * its pid there before exec), its OOM watch (limits-oom.c) and the OOM
+ * reason at exit, whole-tree kills, limits applied after `corral set` and
+ * what describe and info show; slots' cgroups are kept between two
+ * processes, and removals run later, in batches, from a timer of their
+ * own (limits_gc). limits-sample.c samples. Without
  * cgroup access everything here degrades to process groups and /proc,
  * and the daemon says so once at start-up.
  */
@@ -15,6 +18,41 @@
 
 #include "corrald.h"
 #include "engine.h"
+
+#define LIMITS_GC_BATCH 32      /* rmdirs per loop turn at most */
+
+static uv_timer_t limits_gc_timer;
+static int limits_gc_ready;
+
+static void limits_gc_arm(int64_t);
+
+/* Removes a batch of queued cgroups; the rest wait for a later turn. */
+static void
+limits_gc(uv_timer_t *t)
+{
+	(void)t;
+	if (D.cgroups != NULL)
+		limits_gc_arm(cgroup_root_gc_batch(D.cgroups, LIMITS_GC_BATCH));
+}
+
+/* Runs limits_gc in ms (-1: nothing queued); 0 is the next loop turn. */
+static void
+limits_gc_arm(int64_t ms)
+{
+	if (!limits_gc_ready || ms < 0)
+		return;
+	if (timer_start(&limits_gc_timer, limits_gc, (uint64_t)ms, 0) != 0)
+		log_warnx("cgroup: removals wait for the 1 s tick");
+}
+
+/* Something was queued: removals start once it is due, if not already. */
+static void
+limits_gc_kick(void)
+{
+	if (limits_gc_ready && D.cgroups != NULL &&
+	    !uv_is_active((uv_handle_t *)&limits_gc_timer))
+		limits_gc_arm(cgroup_root_gc_batch(D.cgroups, 0));
+}
 
 void
 limits_init(void)
@@ -34,6 +72,9 @@ limits_init(void)
 	free(def);
 	if (D.cgroups->backend == CGROUP_NONE)
 		return;
+	timer_init(D.loop, &limits_gc_timer);
+	uv_unref((uv_handle_t *)&limits_gc_timer);
+	limits_gc_ready = 1;
 	if (spawn_exec_path() == NULL) {
 		log_warnx("cgroup: corral-exec not found next to corrald or "
 		    "in %s; instances run without cgroups", CORRAL_LIBDIR);
@@ -49,6 +90,9 @@ limits_shutdown(void)
 {
 	if (D.cgroups == NULL)
 		return;
+	if (limits_gc_ready)
+		uv_timer_stop(&limits_gc_timer);
+	limits_gc_ready = 0;
 	cgroup_root_teardown(D.cgroups);
 	cgroup_root_free(D.cgroups);
 	D.cgroups = NULL;
@@ -95,6 +139,7 @@ limits_spawn(struct instance *inst, struct child *child,
 		child->oom_base = u.oom_kills;
 		limits_baseline(inst, &u);
 	}
+	limits_oom_watch(child);
 	plan->cgroup_procs = cgroup_join_files(child->cg, &plan->ncgroup_procs);
 	return 0;
 }
@@ -119,34 +164,39 @@ limits_adopted(struct instance *inst, struct child *child)
 	}
 	if (cgroup_read_usage(child->cg, &u) == 0)
 		child->oom_base = u.oom_kills;
+	limits_oom_watch(child);
 }
 
-/* The spawn failed: the cgroup goes. */
+/* The spawn failed: the cgroup stays for the slot's next try. */
 void
 limits_spawn_failed(struct child *child)
 {
+	limits_oom_unwatch(child);
 	if (child->cg != NULL)
-		cgroup_destroy(child->cg);
+		cgroup_release(child->cg);
 	child->cg = NULL;
 }
 
 /*
- * The main process exited: tells an OOM kill apart from any other SIGKILL,
- * kills what is left of the tree (also what left the process group) and
- * removes the cgroup.  Sets inst's reason for the state machine.
+ * The main process exited: counts the OOM kills whose event is still on
+ * its way, tells an OOM kill of the main process apart from any other
+ * SIGKILL, kills what is left of the tree (also what left the process
+ * group), and keeps the cgroup for the slot's next process, or queues its
+ * removal when the instance is gone or going.  Sets inst's reason for the
+ * state machine.  Costs two reads when the tree is gone with the main
+ * process: nothing here waits.
  */
 void
 limits_exited(struct instance *inst, struct child *child)
 {
-	struct cgroup_usage	 u;
 	char			 size[32];
 	int			 n;
 
 	if (child->cg == NULL)
 		return;
-	if (inst != NULL && cgroup_read_usage(child->cg, &u) == 0 &&
-	    u.oom_kills > child->oom_base) {
-		inst->oom_kills++;
+	(void)limits_oom_count(child, inst);
+	if (inst != NULL && inst->exit_signal == SIGKILL &&
+	    child->oom_seen > child->oom_base) {
 		format_size(inst->app->cfg.limits.max_memory, size,
 		    sizeof size);
 		instance_set_reason(inst, "killed by the OOM killer "
@@ -155,11 +205,31 @@ limits_exited(struct instance *inst, struct child *child)
 		log_warnx("%s[%d]: pid %d was killed by the OOM killer",
 		    inst->app->cfg.name, inst->index, child->pid);
 	}
+	limits_oom_unwatch(child);
 	if ((n = cgroup_kill(child->cg, SIGKILL)) > 0)
 		log_info("%s[%d]: killed %d process(es) left in its cgroup",
 		    child->app->cfg.name, child->index, n);
-	cgroup_destroy(child->cg);
+	/* Killed leftovers hold it a while: a new one serves the next spawn. */
+	if (n > 0 || inst == NULL || fsm_deleting(inst) ||
+	    child->app->deleted) {
+		cgroup_discard(child->cg);
+		limits_gc_kick();
+	} else
+		cgroup_release(child->cg);
 	child->cg = NULL;
+}
+
+/*
+ * The instance is freed (deleted, scaled away): its slot's kept cgroups
+ * are queued for removal.  The hook of instance_free().
+ */
+void
+limits_forget(struct instance *inst)
+{
+	if (!limits_gc_ready || D.cgroups == NULL)
+		return;
+	cgroup_forget_slot(D.cgroups, inst->app->cfg.name, inst->index);
+	limits_gc_kick();
 }
 
 /* Signals the instance's whole tree through its cgroup; -1: no cgroup. */

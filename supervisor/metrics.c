@@ -126,7 +126,7 @@ static const struct metrics_family metrics_inst_families[] = {
 	  "Restarts in a row that came before min_uptime.", 0, m_unstable,
 	  NULL },
 	{ "corral_instance_oom_kills_total", "counter",
-	  "Times the OOM killer ended the instance.", 0, m_oom, NULL },
+	  "Processes of the instance the OOM killer killed.", 0, m_oom, NULL },
 	{ "corral_instance_ready", "gauge",
 	  "1 when the instance is online (ready), else 0.", 0, m_ready, NULL },
 	{ "corral_instance_start_time_seconds", "gauge",

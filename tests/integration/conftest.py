@@ -77,6 +77,18 @@ def proc_stat(pid):
     return (rest[0], int(rest[1]), int(rest[2]), int(rest[3]), int(rest[19]))
 
 
+def daemon_fd_targets(corral):
+    """What the daemon's descriptors point to (readlink of /proc/PID/fd)."""
+    pid = corral.daemon_pid()
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            pass
+    return out
+
+
 def pid_alive(pid, starttime=None):
     """True if pid exists, is not a zombie and (if given) started at
     starttime, so that a recycled pid is never mistaken for ours."""

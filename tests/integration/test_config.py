@@ -11,6 +11,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -530,19 +531,25 @@ def test_sd_notify(corral, tmp_path):
     msgs = []
 
     def until(pred, what):
+        # the watchdog's pings never let recv() time out: a deadline
+        deadline = time.monotonic() + 20
         while not any(pred(m) for m in msgs):
+            if time.monotonic() > deadline:
+                pytest.fail(f"no {what}; got {msgs[-20:]}")
             try:
                 msgs.append(sock.recv(4096).decode())
             except socket.timeout:
-                pytest.fail(f"no {what}; got {msgs}")
+                pytest.fail(f"no {what}; got {msgs[-20:]}")
 
     d = _daemon(corral, ["--foreground", "--resurrect"],
                 {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"})
     try:
-        until(lambda m: m == "READY=1", "READY=1")
+        # one datagram may carry several lines (READY=1 and a STATUS=)
+        until(lambda m: "READY=1" in m.split("\n"), "READY=1")
         assert corral.app("boot"), "READY=1 before the saved apps exist"
-        until(lambda m: m == "WATCHDOG=1", "WATCHDOG=1")
-        until(lambda m: m.startswith("STATUS=1 app, 1/1 instance online"),
+        until(lambda m: "WATCHDOG=1" in m.split("\n"), "WATCHDOG=1")
+        until(lambda m: any(x.startswith("STATUS=1 app, 1/1 instance online")
+                            for x in m.split("\n")),
               "STATUS with the app online")
         inst = corral.wait_state("boot", "online")[0]
         env = proc_environ(inst["pid"])
@@ -552,9 +559,10 @@ def test_sd_notify(corral, tmp_path):
             assert var not in env, var
         assert env.get("NOTIFY_SOCKET") != path
         msgs.clear()
-        until(lambda m: m == "WATCHDOG=1", "a second WATCHDOG=1")
+        until(lambda m: "WATCHDOG=1" in m.split("\n"),
+              "a second WATCHDOG=1")
         d.terminate()
-        until(lambda m: m == "STOPPING=1", "STOPPING=1")
+        until(lambda m: "STOPPING=1" in m.split("\n"), "STOPPING=1")
         assert d.wait(timeout=30) == 0
     finally:
         if d.poll() is None:

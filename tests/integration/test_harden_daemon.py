@@ -188,10 +188,14 @@ def test_out_of_descriptors_is_the_daemons_problem(corral):
                    preexec_fn=low, stdout=subprocess.DEVNULL, timeout=30)
     corral.run("start", "/bin/sleep", "--name", "many", "-i", "40",
                "--max-restarts", "1", "--", "1000")
+    # Each one short of descriptors waits to retry (one whose retry found
+    # a descriptor freed meanwhile runs, its reason still the old one).
     waiting = wait_for(lambda: [i for i in corral.app("many")
                                 if "lacks a resource" in i["reason"]],
                        what="instances waiting for descriptors")
-    assert all(i["state"] == "waiting-restart" for i in waiting), waiting
+    assert all(i["state"] in ("waiting-restart", "starting", "online")
+               for i in waiting), waiting
+    assert any(i["state"] == "waiting-restart" for i in waiting), waiting
     time.sleep(1)                   # several retries: still not errored
     insts = corral.app("many")
     assert not [i for i in insts if i["state"] == "errored"], insts

@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from conftest import CORRAL_BIN, wait_for
+from conftest import CORRAL_BIN, daemon_fd_targets, wait_for
 
 TALKER = """\
     #!/bin/sh
@@ -147,17 +147,6 @@ def test_fifos_and_huge_files_never_freeze_the_daemon(corral):
     assert r.rc == 1 and "too large" in r.err, r
     corral.ok("ping")
     assert corral.app("talk")[0]["state"] == "online"
-
-
-def daemon_fd_targets(corral):
-    pid = corral.daemon_pid()
-    out = []
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
-        except OSError:
-            pass
-    return out
 
 
 def test_a_stopped_app_holds_no_descriptor(corral):

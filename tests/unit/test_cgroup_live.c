@@ -9,6 +9,7 @@
  * as corral-exec does before it execs the app.
  */
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -318,20 +319,43 @@ test_layout_and_join(void **state)
 	destroy(cg);
 }
 
+/* A descriptor that turns readable on cg's next OOM event. */
+static int
+oom_events(struct cgroup *cg)
+{
+	char	*path;
+	int	 fd;
+
+	if (root->backend == CGROUP_V1) {
+		fd = cgroup_oom_eventfd(cg);
+		assert_true(fd >= 0);
+		return fd;
+	}
+	assert_int_equal(cgroup_oom_eventfd(cg), -ENOTSUP);
+	assert_non_null(path = cgroup_oom_events_file(cg));
+	assert_true((fd = inotify_init1(IN_CLOEXEC)) >= 0);
+	assert_true(inotify_add_watch(fd, path, IN_MODIFY) >= 0);
+	free(path);
+	return fd;
+}
+
 static void
 test_oom_kill(void **state)
 {
 	struct cgroup_limits	 lim = { .max_memory = 50 << 20 };
 	struct cgroup_usage	 u;
 	struct cgroup		*cg = make("hog", 0);
+	struct pollfd		 pfd = { -1, POLLIN, 0 };
 	char			 buf[8];
+	uint64_t		 n;
 	pid_t			 pid;
-	int			 fd, status;
+	int			 fd, efd, status;
 
 	(void)state;
 	set_limits(cg, &lim);
 	assert_int_equal(cgroup_read_usage(cg, &u), 0);
 	assert_int_equal(u.oom_kills, 0);
+	efd = oom_events(cg);
 	pid = spawn(cg, work_hog, &fd);
 	report(fd, buf, sizeof buf);
 	status = wait_exit(pid);
@@ -341,6 +365,12 @@ test_oom_kill(void **state)
 	assert_int_equal(cgroup_read_usage(cg, &u), 0);
 	assert_true(u.flags & CGROUP_MEMORY);
 	assert_true(u.oom_kills >= 1);
+	assert_int_equal(cgroup_oom_kills(cg, &n), 0);
+	assert_int_equal(n, u.oom_kills);
+	/* The kernel told: eventfd (v1) or memory.events modified (v2). */
+	pfd.fd = efd;
+	assert_int_equal(poll(&pfd, 1, 0), 1);
+	close(efd);
 	wait_empty(cg);
 	destroy(cg);
 }
@@ -474,6 +504,24 @@ test_memory_counts_children(void **state)
 	assert_false(u.flags & CGROUP_FILESTAT);
 	assert_true(u.flags & CGROUP_CPUACCT);
 	assert_true(u.memory >= 60 << 20);
+	/* The same through the held stat files, within a cap. */
+	assert_int_equal(cgroup_stat_hold(cg, 1, 2), -EMFILE);
+	assert_null(cg->stat);
+	assert_int_equal(cgroup_stat_hold(cg, 1, 100), 0);
+	assert_int_equal(root->nheld, CGROUP_STAT_NFILES);
+	cg->nsamples = 0;
+	assert_int_equal(cgroup_sample(cg, &u), 0);
+	assert_true(u.flags & CGROUP_FILESTAT);
+	assert_true(u.flags & CGROUP_CPUACCT);
+	assert_true(u.memory >= 60 << 20 && u.memory < 200 << 20);
+	assert_int_equal(cgroup_sample(cg, &u), 0);
+	assert_true(u.cpu_usec > 0 && u.memory >= 60 << 20);
+	cgroup_stat_expire(root, 5, 10);
+	assert_non_null(cg->stat);
+	cgroup_stat_expire(root, 11, 10);
+	assert_null(cg->stat);
+	assert_int_equal(root->nheld, 0);
+	assert_int_equal(cgroup_stat_hold(cg, 20, 100), 0);
 	cgroup_kill(cg, SIGKILL);
 	wait_exit(pid);
 	close(fd);

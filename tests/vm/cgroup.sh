@@ -3,8 +3,8 @@
 # Runs the cgroup tests on cgroup v2 in throw-away guests of the VM harness
 # (found by tests/vm/harness.sh; `make test-deps` readies it with
 # tests/vm/prepare.sh): one boot per group.
-#   plain:   the live unit test and tests/integration/test_cgroups.py as
-#            root in the guest's root cgroup;
+#   plain:   the live unit test, tests/integration/test_cgroups.py and
+#            test_cgroups_slots.py as root in the guest's root cgroup;
 #   systemd: the live unit test in a Delegate=yes service as root (the
 #            module moves itself into a leaf); the integration tests as root
 #            from the guest's shell service, which the daemons share with
@@ -57,6 +57,7 @@ for group in $groups; do
 $live
 BUILD=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
     tests/integration/test_cgroups.py \
+    tests/integration/test_cgroups_slots.py \
     tests/integration/test_keeper.py::test_spawn_into_cgroups" || fail=1
 		;;
 	systemd)

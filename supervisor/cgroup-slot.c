@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Instance slots' cgroups kept between two processes.  When an instance's
+ * process exits, its cgroup stays, empty, with the limits last written
+ * (cgroup_release); the next spawn of the same slot (app and instance
+ * index, same generation) takes it back (cgroup_slot_take, from
+ * cgroup_create) without a mkdir, and writes no limit when they did not
+ * change.  A slot's cgroups go when its instance is deleted
+ * (cgroup_forget_slot: queued for cgroup-gc.c) and at shutdown (the tops
+ * are removed whole).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "cgroup.h"
+
+#define CGROUP_FORGET_DELAY_MS 100
+
+static int
+cgroup_slot_match(const void *value, const void *rel)
+{
+	const struct cgroup_slot	*slot = value;
+
+	return strcmp(slot->rel, rel) == 0;
+}
+
+/* The idle slot of rel, now the caller's (free it), or NULL. */
+struct cgroup_slot *
+cgroup_slot_take(struct cgroup_root *root, const char *rel)
+{
+	struct cgroup_slot	*slot;
+	uint64_t		 key = hmap_hash(rel);
+
+	if ((slot = hmap_find(&root->slots, key, cgroup_slot_match,
+	    rel)) == NULL)
+		return NULL;
+	hmap_remove(&root->slots, key, slot);
+	TAILQ_REMOVE(&root->slot_list, slot, entry);
+	return slot;
+}
+
+/* Keeps slot (the root owns it now) until taken, forgotten or shutdown. */
+void
+cgroup_slot_put(struct cgroup_root *root, struct cgroup_slot *slot)
+{
+	struct cgroup_slot	*old;
+
+	if ((old = cgroup_slot_take(root, slot->rel)) != NULL) {
+		free(old->rel);
+		free(old);
+	}
+	hmap_add(&root->slots, hmap_hash(slot->rel), slot);
+	TAILQ_INSERT_TAIL(&root->slot_list, slot, entry);
+}
+
+/*
+ * The process of cg is gone and so are the rest of its tree: cg's
+ * directories stay for the next spawn of its slot; cg is freed.
+ */
+void
+cgroup_release(struct cgroup *cg)
+{
+	struct cgroup_slot	*slot = xcalloc(1, sizeof *slot);
+
+	slot->rel = cg->rel;
+	cg->rel = NULL;
+	slot->known = cg->known;
+	slot->applied = cg->applied;
+	cgroup_slot_put(cg->root, slot);
+	cgroup_free(cg);
+}
+
+/*
+ * Takes the kept cgroup of cg->rel when it is there and empty in every
+ * hierarchy.  Returns 0, or -1 (none kept, gone, or busy: kept still).
+ */
+int
+cgroup_reuse(struct cgroup *cg)
+{
+	struct cgroup_slot	*slot;
+	pid_t			*pids;
+	size_t			 n;
+	char			*dir;
+	int			 h, r = 0;
+
+	if ((slot = cgroup_slot_take(cg->root, cg->rel)) == NULL)
+		return -1;
+	for (h = 0; h < cg->root->nhier && r == 0; h++) {
+		dir = cgroup_dir(cg, h);
+		if ((r = cgroup_read_pids(dir, &pids, &n)) == 0) {
+			r = n == 0 ? 0 : -EBUSY;
+			free(pids);
+		}
+		free(dir);
+	}
+	if (r == -EBUSY) {
+		cgroup_slot_put(cg->root, slot);
+		return -1;
+	}
+	if (r == 0) {
+		cg->fresh = 0;
+		cg->known = slot->known;
+		cg->applied = slot->applied;
+	}
+	free(slot->rel);
+	free(slot);
+	return r == 0 ? 0 : -1;
+}
+
+/* Queues the removal of rel's directories in every hierarchy. */
+static void
+cgroup_slot_queue(struct cgroup_root *root, const char *rel)
+{
+	char	*dir;
+	int	 h;
+
+	for (h = 0; h < root->nhier; h++) {
+		xasprintf(&dir, "%s/%s", root->hier[h].top, rel);
+		cgroup_root_pending_defer(root, dir, CGROUP_FORGET_DELAY_MS);
+		free(dir);
+	}
+}
+
+/*
+ * The instance index of app is gone (deleted, or scaled away): its idle
+ * slots' directories are queued for removal, the app's with the last.
+ */
+void
+cgroup_forget_slot(struct cgroup_root *root, const char *app, int index)
+{
+	struct cgroup_slot	*slot;
+	char			*rel;
+	int			 gen;
+
+	if (root == NULL || root->slots.n == 0)
+		return;
+	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
+		if (gen == 0)
+			xasprintf(&rel, "%s" CGROUP_APP_SUFFIX "/%d", app,
+			    index);
+		else
+			xasprintf(&rel, "%s" CGROUP_APP_SUFFIX "/%d.%d", app,
+			    index, gen);
+		if ((slot = cgroup_slot_take(root, rel)) != NULL) {
+			cgroup_slot_queue(root, slot->rel);
+			free(slot->rel);
+			free(slot);
+		}
+		free(rel);
+	}
+}
+
+/*
+ * Forgets every kept slot; with remove, their directories are queued for
+ * removal (shutdown), else they stay where they are.
+ */
+void
+cgroup_slots_free(struct cgroup_root *root, int remove)
+{
+	struct cgroup_slot	*slot;
+
+	while ((slot = TAILQ_FIRST(&root->slot_list)) != NULL) {
+		TAILQ_REMOVE(&root->slot_list, slot, entry);
+		if (remove)
+			cgroup_slot_queue(root, slot->rel);
+		free(slot->rel);
+		free(slot);
+	}
+	hmap_free(&root->slots);
+}
