@@ -26,6 +26,8 @@
 #define EXIT_USAGE 100
 #define EXIT_FAILURE_ 1
 #define EXIT_UNREACHABLE 111
+/* the command ran, but the daemon had to recover from a lost keeper */
+#define EXIT_RECOVERED 3
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 

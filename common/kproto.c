@@ -54,6 +54,7 @@ kproto_type_name(uint32_t type)
 		[KP_RELEASE] = "RELEASE", [KP_SPAWN] = "SPAWN",
 		[KP_HEARTBEAT] = "HEARTBEAT", [KP_UPGRADE] = "UPGRADE",
 		[KP_REEXEC] = "REEXEC", [KP_READY] = "READY", [KP_BYE] = "BYE",
+		[KP_SD_STATUS] = "SD_STATUS",
 		[KP_KSTATE] = "KSTATE", [KP_KHELD] = "KHELD",
 		[KP_KCHILD] = "KCHILD", [KP_KEND] = "KEND",
 	};
@@ -421,6 +422,7 @@ kproto_check(const struct kproto_msg *m, size_t nfds)
 	case KP_ERROR:
 		return nfds == 0 && m->err >= 0 && m->text != NULL ? 0 : -1;
 	case KP_UPDATE_FAILED: case KP_UPGRADE: case KP_REEXEC:
+	case KP_SD_STATUS:
 		return nfds == 0 && m->text != NULL ? 0 : -1;
 	case KP_BYE:
 		return nfds == 0 && m->status >= 0 && m->status <= 255 ? 0 : -1;

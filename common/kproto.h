@@ -49,6 +49,7 @@ enum kproto_type {
 	KP_REEXEC,              /* text: path of the new keeper binary */
 	KP_READY,               /* text: the engine's version */
 	KP_BYE,                 /* status: the keeper's exit status */
+	KP_SD_STATUS,           /* text: a STATUS= line the keeper relays */
 	/* corral-keeper's own table, in a memfd across its re-exec */
 	KP_KSTATE = 64,
 	KP_KHELD,

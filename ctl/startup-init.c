@@ -82,10 +82,23 @@ startup_args(const struct startup *s)
 	return args;
 }
 
-/* a systemd unit (Type=notify, the watchdog, delegated cgroups) */
+/*
+ * a systemd unit. corrald execs corral-keeper (same pid), so the main
+ * process is the keeper, the only process that notifies (READY=1 once the
+ * first engine serves, STATUS=, STOPPING=1, WATCHDOG=1 while the engine's
+ * heartbeats come): NotifyAccess=main. An engine's death or update is not
+ * the main process's. KillMode=mixed: SIGTERM to the keeper only, which
+ * has the engine stop every app gracefully (or stops them itself, SIGKILL
+ * after 10 s, when no engine says BYE within 60 s), so the stop timeout
+ * (at least 90 s) is never what stops the apps.
+ */
 static const char startup_systemd_text[] =
     "# Written by `corral startup systemd`; `corral unstartup` "
     "removes it.\n"
+    "# The main process is corral-keeper (corrald execs it): it "
+    "alone notifies\n"
+    "# systemd, and on stop has corrald stop every app "
+    "gracefully.\n"
     "[Unit]\n"
     "Description=corral process supervisor for @USER@\n"
     "Documentation=man:corrald(8) man:corral(1)\n"

@@ -43,7 +43,7 @@ update_ask(void)
 
 /* The outcome, as the engine that followed generation gen tells it. */
 static int
-update_outcome(json_t *r, const char *from)
+update_outcome(json_t *r, const char *from, int keeper)
 {
 	const char *kind = json_string_value(json_object_get(r, "kind"));
 	const char *version = json_string_value(json_object_get(r, "version"));
@@ -51,9 +51,11 @@ update_outcome(json_t *r, const char *from)
 	    "update_failed"));
 	json_int_t pid = json_integer_value(json_object_get(r, "pid"));
 
-	if (kind != NULL && strcmp(kind, "upgrade") == 0) {
-		printf("corral: updated corrald %s -> %s (pid %lld), no app "
-		    "restarted\n", from, version, (long long)pid);
+	if (kind != NULL && strcmp(kind, "upgrade") == 0 &&
+	    json_integer_value(json_object_get(r, "failures")) == 0) {
+		printf("corral: updated corrald %s -> %s (pid %lld)%s, no app "
+		    "restarted\n", from, version, (long long)pid, keeper ?
+		    " and re-executed the keeper" : "");
 		return 0;
 	}
 	if (why == NULL)
@@ -69,7 +71,8 @@ int
 update_wait(json_t *reply)
 {
 	json_int_t gen = json_integer_value(json_object_get(reply,
-	    "generation"));
+	    "generation")), failures = json_integer_value(json_object_get(
+	    reply, "failures"));
 	const char *from = json_string_value(json_object_get(reply,
 	    "version"));
 	json_t *r;
@@ -77,10 +80,13 @@ update_wait(json_t *reply)
 
 	for (waited = 0; waited < UPDATE_WAIT_MS; waited += UPDATE_POLL_MS) {
 		if ((r = update_ask()) != NULL) {
+			/* a later engine, or this one gave up */
 			if (json_integer_value(json_object_get(r,
-			    "generation")) > gen) {
+			    "generation")) > gen || json_integer_value(
+			    json_object_get(r, "failures")) > failures) {
 				rc = update_outcome(r, from != NULL ? from :
-				    "?");
+				    "?", json_is_true(json_object_get(reply,
+				    "keeper")));
 				json_decref(r);
 				return rc;
 			}

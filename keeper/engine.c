@@ -41,6 +41,7 @@ engine_exec(int fd, const char *path, int sock)
 	int i, n = 0;
 
 	child_signals();
+	notify_listen_child();
 	(void)setpgid(0, 0);
 	/* the engine raises its own and knows what the apps get */
 	(void)setrlimit(RLIMIT_NOFILE, &K.nofile);
@@ -81,6 +82,7 @@ engine_start(void)
 	}
 	if (pid == 0)
 		engine_exec(fd, path, sp[1]);
+	notify_listen_done();
 	close(sp[1]);
 	kproto_conn_init(&K.conn, sp[0]);
 	K.engine_pid = pid;
@@ -120,6 +122,7 @@ engine_upgrade(const char *path)
 		return;
 	}
 	klog_info("upgrade to %s: waiting for the engine to exit", path);
+	notify_status("upgrading the engine to %s", path);
 	engine_set(&K.upgrade_path, path);
 	K.deadline = keeper_mono_ms() + (uint64_t)K.heartbeat_ms;
 }
@@ -129,6 +132,7 @@ static void
 engine_rollback(const char *why)
 {
 	klog_warnx("upgrade failed: %s; back to %s", why, K.engine_path);
+	notify_status("upgrade failed: %s; back to %s", why, K.engine_path);
 	if (K.trial_fd >= 0)
 		close(K.trial_fd);
 	K.trial_fd = -1;
@@ -179,6 +183,8 @@ engine_plan_restart(const char *why)
 	} else
 		K.failures = 0;
 	klog_warnx("engine %s; restarting it%s", why, delay > 0 ?
+	    " after a delay" : "");
+	notify_status("engine %s; restarting it%s", why, delay > 0 ?
 	    " after a delay" : "");
 	if (delay > 0)
 		klog_info("restart in %llu ms", (unsigned long long)delay);

@@ -25,6 +25,11 @@
 #define KEEPER_BACKOFF_MAX_MS 15000
 #define KEEPER_CHECK_MS 5000            /* REEXEC: the new binary answers */
 
+/* Exit statuses (docs/keeper.md); a BYE's status is the engine's own. */
+#define KEEPER_EXIT_FAILED 1    /* apps stopped by the keeper, SIGTERM */
+#define KEEPER_EXIT_KILLED 2    /* ... and some needed SIGKILL */
+#define KEEPER_EXIT_USAGE 100
+
 #if defined(__GNUC__)
 #define KEEPER_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define KEEPER_NORETURN __attribute__((noreturn))
@@ -70,6 +75,7 @@ struct keeper {
 	int64_t heartbeat_ms;
 	int64_t ready_ms;       /* an upgraded engine says READY within */
 	int64_t stop_ms;        /* SIGTERM to SIGKILL when stopping alone */
+	int64_t term_ms;        /* TERM to the engine's BYE and exit */
 	struct rlimit nofile;   /* as the keeper found it: for the apps */
 	int sigfd;
 	int lock_fd;
@@ -98,6 +104,7 @@ struct keeper {
 
 	/* stopping */
 	int stopping;           /* SIGTERM/SIGINT: TERM sent to the engine */
+	uint64_t term_deadline; /* the engine has said BYE and left by */
 	int bye;
 	int bye_status;
 	int alone;              /* stopping the apps without an engine */
@@ -174,6 +181,26 @@ void reap_children(void);
 void stop_request(const char *);
 void stop_alone(const char *);
 void stop_tick(uint64_t);
+uint64_t stop_next_deadline(void);
+
+/* sweep.c */
+void sweep_start(int);
+void sweep_check(void);
+void sweep_tick(uint64_t);
+uint64_t sweep_next_deadline(void);
+int sweep_active(void);
+
+/* notify.c */
+void notify_init(void);
+void notify_env_put(void);
+void notify_env_strip(void);
+void notify_listen_child(void);
+void notify_listen_done(void);
+void notify_ready(void);
+void notify_stopping(const char *, ...) KEEPER_PRINTF(1, 2);
+void notify_status(const char *, ...) KEEPER_PRINTF(1, 2);
+void notify_tick(uint64_t);
+uint64_t notify_next_deadline(void);
 
 /* reexec.c, restore.c */
 void reexec_run(const char *);

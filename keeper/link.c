@@ -128,6 +128,8 @@ link_ready(void)
 		K.trial_path = NULL;
 		K.deadline = 0;
 	}
+	if (!K.engine_ready)
+		notify_ready();
 	K.engine_ready = K.ever_ready = 1;
 	if (K.engine_ready_at == 0)
 		K.engine_ready_at = keeper_mono_ms();
@@ -176,6 +178,7 @@ link_dispatch(struct kproto_msg *m)
 	case KP_UPGRADE: engine_upgrade(m->text); break;
 	case KP_REEXEC: reexec_run(m->text); break;
 	case KP_READY: link_ready(); break;
+	case KP_SD_STATUS: notify_status("%s", m->text); break;
 	case KP_BYE:
 		K.bye = 1;
 		K.bye_status = (int)m->status;

@@ -7,7 +7,8 @@
  * engine's socket, with timeouts for the engine's deadlines.
  *
  *	corral-keeper [-fv] [--engine-bin PATH] [--heartbeat-timeout MS]
- *	    [--ready-timeout MS] [--stop-timeout MS] [-- ENGINE-ARG...]
+ *	    [--ready-timeout MS] [--stop-timeout MS] [--term-timeout MS]
+ *	    [-- ENGINE-ARG...]
  *
  * The engine runs as PATH --engine --keeper-fd N ENGINE-ARG...
  */
@@ -81,8 +82,8 @@ main_usage(void)
 {
 	fprintf(stderr, "usage: corral-keeper [-fv] [--engine-bin PATH] "
 	    "[--heartbeat-timeout MS]\n\t[--ready-timeout MS] "
-	    "[--stop-timeout MS] [-- ENGINE-ARG...]\n");
-	exit(100);
+	    "[--stop-timeout MS] [--term-timeout MS] [-- ENGINE-ARG...]\n");
+	exit(KEEPER_EXIT_USAGE);
 }
 
 static int64_t
@@ -109,6 +110,7 @@ main_options(int argc, char **argv)
 		{ "heartbeat-timeout", required_argument, NULL, 'H' },
 		{ "ready-timeout", required_argument, NULL, 'R' },
 		{ "stop-timeout", required_argument, NULL, 'S' },
+		{ "term-timeout", required_argument, NULL, 'T' },
 		{ "restore-fd", required_argument, NULL, 'r' },
 		{ "fallback-fd", required_argument, NULL, 'F' },
 		{ "reexec-failed", required_argument, NULL, 'x' },
@@ -120,6 +122,7 @@ main_options(int argc, char **argv)
 	K.heartbeat_ms = 30000;
 	K.ready_ms = 60000;
 	K.stop_ms = 10000;
+	K.term_ms = 60000;
 	while ((ch = getopt_long(argc, argv, "+fv", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': K.foreground = 1; break;
@@ -128,6 +131,7 @@ main_options(int argc, char **argv)
 		case 'H': K.heartbeat_ms = main_ms(optarg); break;
 		case 'R': K.ready_ms = main_ms(optarg); break;
 		case 'S': K.stop_ms = main_ms(optarg); break;
+		case 'T': K.term_ms = main_ms(optarg); break;
 		case 'r': main_restore_fd = (int)main_ms(optarg); break;
 		case 'F': main_fallback_fd = (int)main_ms(optarg); break;
 		case 'x': main_restore_error = optarg; break;
@@ -316,6 +320,13 @@ main_signal_read(void)
 	reap_children();
 }
 
+/* The earlier of two deadlines, 0 meaning none. */
+static uint64_t
+main_earliest(uint64_t a, uint64_t b)
+{
+	return a == 0 ? b : b == 0 || a < b ? a : b;
+}
+
 static void
 main_loop(void)
 {
@@ -327,10 +338,10 @@ main_loop(void)
 		now = keeper_mono_ms();
 		engine_tick(now);
 		stop_tick(now);
-		next = engine_next_deadline();
-		if (K.alone && !K.alone_killed &&
-		    (next == 0 || K.alone_deadline < next))
-			next = K.alone_deadline;
+		notify_tick(now);
+		next = main_earliest(engine_next_deadline(),
+		    main_earliest(stop_next_deadline(),
+		    notify_next_deadline()));
 		timeout = next == 0 ? -1 : next <= now ? 0 :
 		    next - now > INT_MAX ? INT_MAX : (int)(next - now);
 		pfd[0].fd = K.sigfd;
@@ -385,6 +396,7 @@ main(int argc, char **argv)
 	if (main_restore_fd >= 0) {
 		main_log();
 		main_signals();
+		notify_init();
 		restore_run(main_restore_fd, main_fallback_fd,
 		    main_restore_error);
 		main_loop();
@@ -398,6 +410,7 @@ main(int argc, char **argv)
 	main_log();
 	main_signals();
 	main_limits();
+	notify_init();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		klog_warn("PR_SET_CHILD_SUBREAPER");
 	if ((K.exe_fd = open(K.engine_path, O_RDONLY | O_CLOEXEC)) == -1)

@@ -3,9 +3,12 @@
  * Reaping and stopping. Every child of the keeper is reaped here
  * (waitpid(-1): the keeper is a subreaper, and PID 1 in a container):
  * the engine, the apps (whose status is kept until released) and orphans
- * of the apps. SIGTERM/SIGINT become TERM to the engine; without an
- * engine, the keeper stops the apps itself (SIGTERM to each process group,
- * SIGKILL after --stop-timeout), so that a stop never hangs.
+ * of the apps (a pid that is not a live app of the table nor the engine
+ * is an orphan: reaped and forgotten). SIGTERM/SIGINT become TERM to the
+ * engine, which has --term-timeout to say BYE and exit; without an
+ * engine, or past that bound, the keeper stops the apps itself (SIGTERM
+ * to each process group, SIGKILL after --stop-timeout), so that a stop
+ * never hangs.
  */
 #include <sys/wait.h>
 
@@ -49,9 +52,12 @@ reap_children(void)
 		else
 			klog_debug("reaped orphan pid %d", (int)pid);
 	}
-	if (K.alone && table_live_count() == 0) {
+	if (sweep_active())
+		sweep_check();
+	else if (K.alone && table_live_count() == 0) {
 		klog_info("every app stopped");
-		keeper_exit(K.alone_killed ? 2 : 1);
+		sweep_start(K.alone_killed ? KEEPER_EXIT_KILLED :
+		    KEEPER_EXIT_FAILED);
 	}
 }
 
@@ -71,26 +77,34 @@ stop_signal_all(int sig)
 
 /*
  * Stops the apps without an engine (why: NULL after the engine's BYE),
- * then exits: the BYE status, or 1 (the engine failed), 2 (some app needed
- * SIGKILL).
+ * then exits: the BYE status when no app was left, else
+ * KEEPER_EXIT_FAILED (every app stopped on SIGTERM) or KEEPER_EXIT_KILLED
+ * (some app needed SIGKILL).
  */
 void
 stop_alone(const char *why)
 {
 	int live = table_live_count();
 
-	if (why == NULL && live == 0)
-		keeper_exit(K.bye_status);
+	if (why == NULL && live == 0) {
+		sweep_start(K.bye_status);
+		return;
+	}
 	if (K.alone)
 		return;
 	if (why == NULL)
 		why = "apps were left running after BYE";
 	K.alone = 1;
 	K.restart_at = 0;
+	K.term_deadline = 0;
 	klog_warnx("stopping %d app process%s without an engine: %s", live,
 	    live == 1 ? "" : "es", why);
-	if (live == 0)
-		keeper_exit(1);
+	notify_stopping("stopping %d app process%s without an engine: %s",
+	    live, live == 1 ? "" : "es", why);
+	if (live == 0) {
+		sweep_start(KEEPER_EXIT_FAILED);
+		return;
+	}
 	stop_signal_all(SIGTERM);
 	K.alone_deadline = keeper_mono_ms() + (uint64_t)K.stop_ms;
 }
@@ -98,6 +112,15 @@ stop_alone(const char *why)
 void
 stop_tick(uint64_t now)
 {
+	char why[96];
+
+	if (K.term_deadline != 0 && now >= K.term_deadline) {
+		K.term_deadline = 0;
+		snprintf(why, sizeof why, "no BYE and exit within %lld ms of "
+		    "TERM", (long long)K.term_ms);
+		engine_kill(why);
+	}
+	sweep_tick(now);
 	if (!K.alone || K.alone_killed || now < K.alone_deadline)
 		return;
 	klog_warnx("apps still running after %lld ms: SIGKILL",
@@ -116,6 +139,12 @@ stop_request(const char *signame)
 	}
 	K.stopping = 1;
 	klog_info("%s: stopping", signame);
+	if (K.engine_pid > 0) {
+		/* TERM now, or from engine_start() to the next engine */
+		K.term_deadline = keeper_mono_ms() + (uint64_t)K.term_ms;
+		notify_stopping("stopping (%s): the engine stops the apps",
+		    signame);
+	}
 	if (K.engine_pid > 0 && K.conn.fd >= 0 && K.upgrade_path == NULL) {
 		engine_send(&(struct kproto_msg){ .type = KP_TERM });
 		return;
@@ -123,4 +152,17 @@ stop_request(const char *signame)
 	if (K.engine_pid > 0)
 		return;         /* leaving or unlinked: stop once it is reaped */
 	stop_alone("no engine runs");
+}
+
+/* When stop_tick() has something to do next (0: nothing). */
+uint64_t
+stop_next_deadline(void)
+{
+	uint64_t t = K.term_deadline;
+
+	if (sweep_active())
+		return sweep_next_deadline();
+	if (K.alone && !K.alone_killed && (t == 0 || K.alone_deadline < t))
+		t = K.alone_deadline;
+	return t;
 }

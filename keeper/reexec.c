@@ -189,12 +189,15 @@ reexec_exec(int execfd, const char *path, int memfd, int fallback,
 	snprintf(nums[2], sizeof nums[2], "%lld", (long long)K.stop_ms);
 	snprintf(nums[3], sizeof nums[3], "%d", memfd);
 	snprintf(nums[4], sizeof nums[4], "%d", fallback);
+	snprintf(nums[5], sizeof nums[5], "%lld", (long long)K.term_ms);
 	argv[n++] = (char *)"--heartbeat-timeout";
 	argv[n++] = nums[0];
 	argv[n++] = (char *)"--ready-timeout";
 	argv[n++] = nums[1];
 	argv[n++] = (char *)"--stop-timeout";
 	argv[n++] = nums[2];
+	argv[n++] = (char *)"--term-timeout";
+	argv[n++] = nums[5];
 	argv[n++] = (char *)"--restore-fd";
 	argv[n++] = nums[3];
 	if (fallback >= 0) {
@@ -208,10 +211,12 @@ reexec_exec(int execfd, const char *path, int memfd, int fallback,
 	argv[n++] = (char *)"--";
 	for (i = 0; i < K.nengine_args; i++)
 		argv[n++] = K.engine_args[i];
+	notify_env_put();       /* the next keeper talks to systemd too */
 	if (execfd >= 0)
 		syscall(SYS_execveat, execfd, "", argv, environ, AT_EMPTY_PATH);
 	else
 		execve(path, argv, environ);
+	notify_env_strip();
 	free(argv);
 }
 

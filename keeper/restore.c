@@ -143,6 +143,8 @@ restore_done(const char *failed)
 	klog_info("corral-keeper %s re-executed: %d held, %d children%s",
 	    KEEPER_VERSION, K.nheld, K.nchildren, failed != NULL ?
 	    " (back to the old binary)" : "");
+	notify_status("keeper %s re-executed%s", KEEPER_VERSION,
+	    failed != NULL ? " (back to the old binary)" : "");
 	K.next_kind = KP_KIND_REEXEC;
 	link_hello();
 	K.next_kind = KP_KIND_RESTART;

@@ -18,12 +18,14 @@ struct child;
 struct ctlchan;
 int ctlchan_open(struct child *, char **);
 void ctlchan_spawned(struct child *);
+void ctlchan_adopt(struct child *);
 void ctlchan_close(struct child *);
 int ctlchan_drain(struct child *);
 
 /* nodeipc.c */
 struct nodeipc;
 void nodeipc_prepare(struct child *, struct spawn_plan *, json_t *);
+void nodeipc_adopt(struct child *);
 void nodeipc_spawned(struct child *);
 void nodeipc_close(struct child *);
 int nodeipc_send(struct child *, const char *);

@@ -29,6 +29,14 @@ struct listener {
 	int fd;                         /* -1 when not open */
 	char *tag;                      /* the keeper's: app and spec */
 };
+/* How sockets are kept across engines (listener.c's listener_keeper). */
+struct listener_keeper {
+	int (*take)(const char *);
+	void (*hold)(const char *, int);
+	void (*release)(const char *);
+};
+extern const struct listener_keeper *listener_keeper;
+
 int listener_parse(const char *, const char *, struct listener *, char **);
 void listener_format(const struct listener *, char *, size_t);
 int listener_open(struct listener *, char **);

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * `corral update` (PM2's `pm2 update`): the engine writes the state,
- * replies with its generation and version, and asks the keeper to run
+ * replies with its generation and version, has the keeper re-execute
+ * itself when another corral-keeper is installed, then asks it to run
  * the corrald now installed at its path in its place; the apps, their
  * sockets and pipes stay with the keeper. The client then waits for a
  * later engine (`corral engine`): an upgraded one says so; a rolled-back
  * one (the new binary died or was not ready in time) says why, and
  * `update` exits 1.
  */
+#include <sys/stat.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,27 +19,92 @@
 #include "corrald.h"
 #include "engine.h"
 
-static int cmd_update_busy;
+static struct {
+	int busy;
+	char *keeper;           /* a new keeper binary to re-execute first */
+} U;
 
-/* The state is on disk (error 0): the keeper is told, the engine goes. */
+/* The update stops here; `corral engine` tells the waiting client why. */
+static void
+cmd_update_fail(const char *why)
+{
+	log_warnx("update failed: %s", why);
+	free(E.update_failed);
+	E.update_failed = xstrdup(why);
+	E.update_failures++;
+	U.busy = 0;
+	free(U.keeper);
+	U.keeper = NULL;
+}
+
+/* The keeper runs the engine now installed in place of this one. */
+static void
+cmd_update_engine(void)
+{
+	char *cause = NULL;
+
+	if (engine_upgrade(&cause) == -1) {
+		cmd_update_fail(cause);
+		free(cause);
+		return;
+	}
+	daemon_leave();
+}
+
+/* The keeper re-executed (ok), or went back to its old binary (why). */
+void
+update_keeper_done(int ok, const char *why)
+{
+	char *s;
+
+	if (!U.busy || U.keeper == NULL)
+		return;
+	free(U.keeper);
+	U.keeper = NULL;
+	if (ok) {
+		cmd_update_engine();
+		return;
+	}
+	xasprintf(&s, "the keeper could not re-execute: %s", why != NULL ?
+	    why : "?");
+	cmd_update_fail(s);
+	free(s);
+}
+
+/* The state is on disk (error 0): the keeper goes first, if it changed. */
 static void
 cmd_update_flushed(void *arg, int error)
 {
 	char *cause = NULL;
 
 	(void)arg;
-	cmd_update_busy = 0;
 	if (error != 0) {
-		log_warnx("update: the state file could not be written: %s; "
-		    "not updating", strerror(error));
+		cmd_update_fail("the state file could not be written");
 		return;
 	}
-	if (engine_upgrade(&cause) == -1) {
-		log_warnx("update: %s", cause);
+	if (U.keeper == NULL) {
+		cmd_update_engine();
+		return;
+	}
+	if (engine_reexec(U.keeper, &cause) == -1) {
+		cmd_update_fail(cause);
 		free(cause);
-		return;
 	}
-	daemon_leave();
+}
+
+/* The keeper binary installed, when it is not the one that runs. */
+static char *
+cmd_update_new_keeper(void)
+{
+	struct stat now, run;
+	char proc[64], *path = paths_own("corral-keeper", X_OK);
+
+	snprintf(proc, sizeof proc, "/proc/%d/exe", (int)getppid());
+	if (path != NULL && stat(path, &now) == 0 && stat(proc, &run) == 0 &&
+	    (now.st_dev != run.st_dev || now.st_ino != run.st_ino))
+		return path;
+	free(path);
+	return NULL;
 }
 
 static int
@@ -46,16 +115,20 @@ cmd_update_exec(struct cmd_ctx *ctx)
 		    "keeper");
 		return CMD_REPLIED;
 	}
-	if (D.shutting_down || cmd_update_busy) {
+	if (D.shutting_down || U.busy) {
 		conn_reply_error(ctx->conn, 1, "update: the daemon is %s",
 		    D.shutting_down ? "stopping" : "updating already");
 		return CMD_REPLIED;
 	}
-	cmd_update_busy = 1;
-	log_info("update: to %s, as the keeper runs it next", E.path);
-	conn_reply(ctx->conn, json_pack("{s:b, s:I, s:s, s:o, s:i}", "ok", 1,
-	    "generation", (json_int_t)E.generation, "version", CORRAL_VERSION,
-	    "path", json_str(E.path), "pid", (int)getpid()));
+	U.busy = 1;
+	U.keeper = cmd_update_new_keeper();
+	log_info("update: to %s%s%s", E.path, U.keeper != NULL ?
+	    ", the keeper to " : "", U.keeper != NULL ? U.keeper : "");
+	conn_reply(ctx->conn, json_pack("{s:b, s:I, s:I, s:s, s:o, s:i, s:b}",
+	    "ok", 1, "generation", (json_int_t)E.generation, "failures",
+	    (json_int_t)E.update_failures, "version", CORRAL_VERSION, "path",
+	    json_str(E.path), "pid", (int)getpid(), "keeper",
+	    U.keeper != NULL));
 	state_flush(cmd_update_flushed, NULL);
 	return CMD_REPLIED;
 }
@@ -78,9 +151,10 @@ const struct cmd_entry cmd_update_entry = {
 static int
 cmd_engine_exec(struct cmd_ctx *ctx)
 {
-	json_t *r = proto_ok("message", json_pack("{s:s, s:I, s:s, s:o?,"
+	json_t *r = proto_ok("message", json_pack("{s:s, s:I, s:I, s:s, s:o?,"
 	    " s:o?, s:i}", "version", CORRAL_VERSION, "generation",
-	    (json_int_t)E.generation, "kind", kproto_kind_name(E.kind),
+	    (json_int_t)E.generation, "failures",
+	    (json_int_t)E.update_failures, "kind", kproto_kind_name(E.kind),
 	    "reason", json_str(E.reason), "update_failed",
 	    json_str(E.update_failed), "pid", (int)getpid()));
 

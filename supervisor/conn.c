@@ -119,6 +119,23 @@ conn_write(struct conn *c, json_t *msg, int close_after)
 }
 
 /*
+ * The daemon's notice (a recovery at start-up) goes with the first
+ * successful reply, as its warning, and makes the client exit
+ * EXIT_RECOVERED.
+ */
+static void
+conn_notice(json_t *msg)
+{
+	if (D.notice == NULL || !json_is_true(json_object_get(msg, "ok")) ||
+	    json_object_get(msg, "warning") != NULL)
+		return;
+	json_object_set_new(msg, "warning", json_str(D.notice));
+	json_object_set_new(msg, "exit", json_integer(EXIT_RECOVERED));
+	free(D.notice);
+	D.notice = NULL;
+}
+
+/*
  * Replies with the n instances of v as data, of kind "list" or "json",
  * with the members of head (taken; may be NULL) beside it.  The list is
  * never one JSON value: each instance is encoded on its own into the
@@ -138,6 +155,7 @@ conn_reply_list(struct conn *c, const char *kind, struct instance **v,
 	if (head == NULL)
 		head = json_object();
 	json_object_update_new(head, proto_ok(kind, NULL));
+	conn_notice(head);
 	if (c == NULL) {                /* the boot file's request */
 		json_object_set_new(head, "data", cmd_list_json(v, n));
 		conn_reply(c, head);
@@ -181,6 +199,7 @@ conn_reply(struct conn *c, json_t *msg)
 	}
 	c->replied = 1;
 	c->since = mono_ms();
+	conn_notice(msg);
 	conn_write(c, msg, !c->streaming);
 	json_decref(msg);
 }

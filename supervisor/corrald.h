@@ -154,6 +154,8 @@ struct instance {
 	struct health_check *health;    /* liveness checks of this run */
 	unsigned long long generation;  /* spawns so far: its keeper tag's
 					   last part (instance_tag()) */
+	int tag_id;                     /* its id at that spawn: a reload
+					   hands the replacement another */
 	uint64_t proc_start;            /* /proc/PID/stat field 22 of ... */
 	int proc_start_pid;             /* ... this pid (state-json.c's) */
 	TAILQ_ENTRY(instance) entry;
@@ -270,6 +272,7 @@ struct daemon {
 	uv_signal_t sig_hup;
 	uv_signal_t sig_usr1;
 	struct cgroup_root *cgroups;    /* backend none without access */
+	char *notice;                   /* told with the next reply, then freed */
 };
 extern struct daemon D;
 

@@ -26,7 +26,9 @@
 #include <unistd.h>
 
 #include "corrald.h"
+#include "engine.h"
 
+#define CTLCHAN_TAG "ctl"               /* the keeper's: ctl/<child tag> */
 #define CTLCHAN_MAX_DRAIN 32            /* drain channels of one spawn */
 #define CTLCHAN_BATCH 16                /* packets read per wake-up */
 
@@ -281,6 +283,27 @@ ctlchan_read(uv_poll_t *p, int status, int events)
 	}
 }
 
+/* The channel of child on fd (the daemon's end; taken), or NULL. */
+static struct ctlchan *
+ctlchan_new(struct child *child, int fd, char **cause)
+{
+	struct ctlchan *c = xcalloc(1, sizeof *c);
+
+	c->fd = fd;
+	c->app_fd = -1;
+	c->child = child;
+	if (uv_poll_init(D.loop, &c->poll, c->fd) != 0) {
+		close(fd);
+		free(c);
+		*cause = xstrdup("uv_poll_init failed");
+		return NULL;
+	}
+	c->poll.data = c;
+	c->handles = 1;
+	child->ctl = c;
+	return c;
+}
+
 /*
  * Makes the channel of child (before its spawn): returns the app's end,
  * to be passed as an inherited fd, or -1 with *cause.
@@ -296,37 +319,60 @@ ctlchan_open(struct child *child, char **cause)
 		xasprintf(cause, "socketpair: %s", strerror(errno));
 		return -1;
 	}
-	c = xcalloc(1, sizeof *c);
-	c->fd = sp[0];
-	c->app_fd = sp[1];
-	c->child = child;
-	if (uv_poll_init(D.loop, &c->poll, c->fd) != 0) {
-		close(sp[0]);
+	if ((c = ctlchan_new(child, sp[0], cause)) == NULL) {
 		close(sp[1]);
-		free(c);
-		*cause = xstrdup("uv_poll_init failed");
 		return -1;
 	}
-	c->poll.data = c;
-	c->handles = 1;
-	child->ctl = c;
+	c->app_fd = sp[1];
 	return sp[1];
 }
 
-/* The process runs: the daemon lets go of the app's end and listens. */
+static void
+ctlchan_start(struct ctlchan *c)
+{
+	int rc;
+
+	if ((rc = uv_poll_start(&c->poll, UV_READABLE | UV_DISCONNECT,
+	    ctlchan_read)) != 0)
+		log_warnx("control channel: uv_poll_start: %s", uv_strerror(rc));
+}
+
+/*
+ * The process runs: the daemon lets go of the app's end and listens; the
+ * keeper keeps the daemon's end for later engines.
+ */
 void
 ctlchan_spawned(struct child *child)
 {
 	struct ctlchan *c = child->ctl;
-	int rc;
 
 	if (c == NULL)
 		return;
 	close(c->app_fd);
 	c->app_fd = -1;
-	if ((rc = uv_poll_start(&c->poll, UV_READABLE | UV_DISCONNECT,
-	    ctlchan_read)) != 0)
-		log_warnx("control channel: uv_poll_start: %s", uv_strerror(rc));
+	engine_hold_child(CTLCHAN_TAG, child, c->fd);
+	ctlchan_start(c);
+}
+
+/*
+ * An adopted process: its channel again, if the keeper held one (the
+ * drain channels its processes opened went with the last engine).
+ */
+void
+ctlchan_adopt(struct child *child)
+{
+	struct ctlchan *c;
+	char *cause = NULL;
+	int fd;
+
+	if ((fd = engine_take_child(CTLCHAN_TAG, child->tag)) == -1)
+		return;
+	if ((c = ctlchan_new(child, fd, &cause)) == NULL) {
+		log_warnx("control channel: %s", cause);
+		free(cause);
+		return;
+	}
+	ctlchan_start(c);
 }
 
 /* The process ended (or never started): everything goes. */
@@ -337,6 +383,7 @@ ctlchan_close(struct child *child)
 
 	if (c == NULL)
 		return;
+	engine_release_child(CTLCHAN_TAG, child);
 	child->ctl = NULL;
 	c->child = NULL;
 	if (c->app_fd != -1)

@@ -123,8 +123,8 @@ engine_adopt_find(const struct state_record *rec)
 	}
 	TAILQ_FOREACH(r, &adopt_table, entry) {
 		if (instance_tag_parse(r->tag, name, sizeof name, &id,
-		    &gen) == 0 && id == rec->id && strcmp(name, rec->app) == 0 &&
-		    gen > rec->inst->generation) {
+		    &gen) == 0 && id == rec->inst->tag_id &&
+		    strcmp(name, rec->app) == 0 && gen > rec->inst->generation) {
 			rec->inst->generation = gen;
 			return r;
 		}
@@ -150,6 +150,8 @@ engine_adopt_child(struct instance *inst, struct adopt_row *r)
 		    now_ms() - inst->started_at : 0);
 	}
 	limits_adopted(inst, child);
+	ctlchan_adopt(child);
+	nodeipc_adopt(child);
 	child_read_start(child, r->out, r->err);
 	r->out = r->err = -1;
 	return child;
@@ -203,6 +205,48 @@ engine_adopt_one(const struct state_record *rec)
 	engine_adopt_free(r);
 }
 
+/* Which of two instances of one index a reload cut short keeps. */
+static int
+engine_adopt_better(const struct instance *a, const struct instance *b)
+{
+	if ((a->state == INST_ONLINE) != (b->state == INST_ONLINE))
+		return a->state == INST_ONLINE;
+	return a->started_at > b->started_at;
+}
+
+/*
+ * A rolling reload the last engine did not finish: an index with an old
+ * instance and its replacement keeps one (the replacement once it is
+ * online, else the old one) and stops the other; the reload is over.
+ */
+static void
+engine_adopt_reload(struct app *app)
+{
+	struct instance *a, *b, *lose;
+	int again = 1;
+
+	while (again) {
+		again = 0;
+		TAILQ_FOREACH(a, &app->instances, entry) {
+			TAILQ_FOREACH(b, &app->instances, entry) {
+				if (a == b || a->index != b->index ||
+				    fsm_deleting(a) || fsm_deleting(b))
+					continue;
+				lose = engine_adopt_better(a, b) ? b : a;
+				log_warnx("%s[%d]: a reload cut short by the "
+				    "engine's restart: id %d stays, id %d goes",
+				    app->cfg.name, a->index, lose == a ? b->id :
+				    a->id, lose->id);
+				fsm_event(lose, EV_DELETE);
+				again = 1;
+				break;
+			}
+			if (again)
+				break;
+		}
+	}
+}
+
 /*
  * A later engine: the apps as the state file has them, each instance
  * with its process from the keeper's table. A missing or bad file leaves
@@ -214,6 +258,7 @@ engine_adopt_restore(void)
 	struct state_record *recs;
 	struct state *st;
 	char *path = paths_file(D.home, STATE_FILE), *cause = NULL, *msg;
+	struct app *app;
 	size_t n, i;
 
 	st = state_load(path, &cause);
@@ -232,6 +277,8 @@ engine_adopt_restore(void)
 			engine_adopt_one(&recs[i]);
 	}
 	state_free(st);
+	TAILQ_FOREACH(app, &D.apps, entry)
+		engine_adopt_reload(app);
 }
 
 /*

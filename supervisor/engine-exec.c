@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * corrald started without --engine becomes corral-keeper by exec (the
- * same pid: the client that waits for it, or systemd, sees the keeper),
- * with this binary as the engine the keeper starts and the arguments
- * passed on to it.
+ * The engine's ways in and out. corrald started without --engine becomes
+ * corral-keeper by exec (the same pid: the client that waits for it, or
+ * systemd, sees the keeper), with this binary as the engine the keeper
+ * starts and the arguments passed on to it. An engine leaves its apps
+ * running when the keeper is lost or replaces it (`corral update`).
  */
 #include <errno.h>
 #include <limits.h>
@@ -46,18 +47,27 @@ engine_exec_keeper(int argc, char **argv, int verbose)
 }
 
 /*
- * Socket activation: systemd set LISTEN_PID to the pid that is now the
- * keeper's, whose environment the engine inherits; the sockets are the
- * engine's to take, so LISTEN_PID names the engine.
+ * The keeper is gone: the apps are init's children now and the engine
+ * cannot hear their exits. It exits at once, leaving them running and the
+ * state on disk; the next start stops them before it starts them again.
  */
 void
-engine_listen_env(void)
+daemon_abandon(void)
 {
-	const char *s = getenv("LISTEN_PID");
-	char buf[32];
+	(void)unlink(D.pid_path);
+	log_info("exited without the keeper");
+	exit(1);
+}
 
-	if (s == NULL || atol(s) != (long)getppid())
-		return;
-	snprintf(buf, sizeof buf, "%ld", (long)getpid());
-	(void)setenv("LISTEN_PID", buf, 1);
+/*
+ * `corral update`: the state is on disk and the keeper was told; the
+ * engine exits at once, every app running, every socket held by the
+ * keeper, the log lines read so far written.
+ */
+void
+daemon_leave(void)
+{
+	log_info("exiting for the update");
+	logsink_stop();
+	exit(0);
 }

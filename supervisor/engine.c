@@ -32,6 +32,8 @@ engine_hello(const struct keeper_hello *h, void *arg)
 	E.heard_hello = 1;
 	free(E.reason);
 	E.reason = h->reason != NULL ? xstrdup(h->reason) : NULL;
+	if (h->kind == KP_KIND_REEXEC && E.table_done)
+		update_keeper_done(1, NULL);
 	log_info("keeper %s (pid %d): engine %lld, %s%s%s",
 	    h->keeper_version != NULL ? h->keeper_version : "?",
 	    (int)h->keeper_pid, (long long)h->generation, h->kind_name,
@@ -129,6 +131,10 @@ static void
 engine_update_failed_cb(const char *why, void *arg)
 {
 	(void)arg;
+	if (E.table_done) {     /* the keeper's re-exec, asked by update */
+		update_keeper_done(0, why);
+		return;
+	}
 	log_warnx("update failed: %s", why != NULL ? why : "?");
 	free(E.update_failed);
 	E.update_failed = xstrdup(why != NULL ? why : "the new engine failed");
@@ -172,6 +178,24 @@ static const struct keeper_link_cbs engine_cbs = {
 	.lost = engine_lost,
 };
 
+/* A STATUS= line, for the keeper to relay to systemd. */
+static void
+engine_sd_status(const char *text)
+{
+	char *cause = NULL;
+
+	if (E.lost || keeper_link_sd_status(E.link, text, &cause) == 0)
+		return;
+	log_debug("%s", cause);
+	free(cause);
+}
+
+static const struct listener_keeper engine_listeners = {
+	.take = engine_take,
+	.hold = engine_hold,
+	.release = engine_release,
+};
+
 /*
  * --keeper-fd: the link, and the keeper's table read before anything
  * else runs. Start-up: fatal when there is no keeper to talk to.
@@ -196,6 +220,8 @@ engine_start(const char *fdarg, const char *path)
 	if (!E.table_done)
 		fatalx("the keeper's table did not come");
 	E.active = 1;
+	listener_keeper = &engine_listeners;
+	sdnotify_set_relay(engine_sd_status);
 }
 
 /* The held descriptor of tag, now the caller's, or -1. */
@@ -334,6 +360,16 @@ engine_upgrade(char **cause)
 	return 0;
 }
 
+/* The keeper re-executes path (`corral update`); HELLO or UPDATE_FAILED. */
+int
+engine_reexec(const char *path, char **cause)
+{
+	if (keeper_link_reexec(E.link, path, cause) == -1)
+		return -1;
+	keeper_link_flush(E.link, 1000);
+	return 0;
+}
+
 /* The engine ends: what it said reaches the keeper, and the link goes. */
 void
 engine_stop(void)
@@ -371,4 +407,51 @@ engine_close_fds(int out, int err, int pidfd)
 		close(err);
 	if (pidfd >= 0)
 		close(pidfd);
+}
+
+/* "kind/tag": a descriptor of one child's, as the keeper holds it. */
+static char *
+engine_child_tag(const char *kind, const char *tag)
+{
+	char *s;
+
+	xasprintf(&s, "%s/%s", kind, tag);
+	return s;
+}
+
+/* Holds fd, a channel of child's (kind: "ipc", "ctl"), for later engines. */
+void
+engine_hold_child(const char *kind, const struct child *child, int fd)
+{
+	char *tag;
+
+	if (!E.active || child->tag == NULL)
+		return;
+	tag = engine_child_tag(kind, child->tag);
+	engine_hold(tag, fd);
+	free(tag);
+}
+
+/* The channel of kind of the child spawned under tag, or -1. */
+int
+engine_take_child(const char *kind, const char *tag)
+{
+	char *t = engine_child_tag(kind, tag);
+	int fd = engine_take(t);
+
+	free(t);
+	return fd;
+}
+
+/* The keeper lets go of child's channel of kind. */
+void
+engine_release_child(const char *kind, const struct child *child)
+{
+	char *tag;
+
+	if (!E.active || child->tag == NULL)
+		return;
+	tag = engine_child_tag(kind, child->tag);
+	engine_release(tag);
+	free(tag);
 }

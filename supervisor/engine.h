@@ -36,6 +36,7 @@ struct engine {
 	char *path;             /* this engine's binary, as the keeper ran it */
 	char *reason;           /* why the previous engine went, or NULL */
 	char *update_failed;    /* why an update rolled back, or NULL */
+	long long update_failures;      /* updates that stopped in this engine */
 	struct engine_fd_list held;     /* the table's, not yet taken */
 	struct engine_fd_list taken;    /* the table's, taken back (fd -1) */
 };
@@ -45,6 +46,7 @@ extern struct engine E;
 /* engine.c */
 void engine_start(const char *, const char *);
 int engine_upgrade(char **);
+int engine_reexec(const char *, char **);
 int engine_take(const char *);
 void engine_hold(const char *, int);
 void engine_release(const char *);
@@ -55,6 +57,9 @@ void engine_stop(void);
 int engine_spawn(const struct spawn_plan *, struct keeper_proc *, char **);
 struct child *engine_child(const char *);
 void engine_close_fds(int, int, int);
+void engine_hold_child(const char *, const struct child *, int);
+int engine_take_child(const char *, const char *);
+void engine_release_child(const char *, const struct child *);
 
 /* engine-adopt.c */
 void engine_adopt_init(void);
@@ -63,8 +68,13 @@ void engine_adopt_exited(const char *, pid_t, int, int, int);
 void engine_adopt_restore(void);
 void engine_adopt_finish(void);
 
+/* engine-recover.c */
+void engine_recover(void);
+
+/* cmd-update.c */
+void update_keeper_done(int, const char *);
+
 /* engine-exec.c */
 void engine_exec_keeper(int, char **, int);
-void engine_listen_env(void);
 
 #endif

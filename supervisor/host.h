@@ -36,6 +36,7 @@ json_t *fdlimit_info(void);
 int sdnotify_init(uv_loop_t *, char *(*)(void));
 void sdnotify_close(void);
 void sdnotify_ready(void);
+void sdnotify_set_relay(void (*)(const char *));
 void sdnotify_stopping(void);
 void sdnotify_status(const char *, ...) PRINTFLIKE(1, 2);
 int sdnotify_listen_fd(const char *);

@@ -571,6 +571,13 @@ keeper_link_path(struct keeper_link *l, uint32_t type, const char *path,
 	return keeper_link_send(l, &m, cause);
 }
 
+/* SD_STATUS: a STATUS= line the keeper relays to systemd. */
+int
+keeper_link_sd_status(struct keeper_link *l, const char *text, char **cause)
+{
+	return keeper_link_path(l, KP_SD_STATUS, text, cause);
+}
+
 /* UPGRADE: the engine then exits; path --engine replaces it. */
 int
 keeper_link_upgrade(struct keeper_link *l, const char *path, char **cause)

@@ -25,7 +25,13 @@
 
 #include "common.h"
 #include "cluster.h"
-#include "engine.h"
+
+/*
+ * Where sockets outlive the daemon (engine.c sets it): a socket is taken
+ * back by its tag before one is bound, held once bound, released when
+ * closed. NULL: sockets are the daemon's alone.
+ */
+const struct listener_keeper *listener_keeper;
 
 #define LISTENER_BACKLOG 4096
 
@@ -270,7 +276,8 @@ listener_open(struct listener *l, char **cause)
 
 	if (l->fd != -1)
 		return 0;
-	if (l->tag != NULL && (l->fd = engine_take(l->tag)) != -1) {
+	if (l->tag != NULL && listener_keeper != NULL &&
+	    (l->fd = listener_keeper->take(l->tag)) != -1) {
 		if (l->kind == LISTENER_UNIX && stat(((struct sockaddr_un *)
 		    &l->addr)->sun_path, &st) == 0)
 			l->ino = st.st_ino;
@@ -309,8 +316,8 @@ listener_open(struct listener *l, char **cause)
 			l->ino = st.st_ino;
 	}
 	l->fd = s;
-	if (l->tag != NULL)
-		engine_hold(l->tag, s);
+	if (l->tag != NULL && listener_keeper != NULL)
+		listener_keeper->hold(l->tag, s);
 	return 0;
 }
 
@@ -331,8 +338,8 @@ listener_close(struct listener *l)
 	}
 	close(l->fd);
 	l->fd = -1;
-	if (l->tag != NULL)
-		engine_release(l->tag);
+	if (l->tag != NULL && listener_keeper != NULL)
+		listener_keeper->release(l->tag);
 }
 
 /* Closes and frees what l holds; l itself belongs to the caller. */

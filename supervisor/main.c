@@ -163,32 +163,6 @@ main_after_transition(void)
 	daemon_check_shutdown();
 }
 
-/*
- * The keeper is gone: the apps are init's children now and the engine
- * cannot hear their exits. It exits at once, leaving them running and the
- * state on disk; the next start stops them before it starts them again.
- */
-void
-daemon_abandon(void)
-{
-	(void)unlink(D.pid_path);
-	log_info("exited without the keeper");
-	exit(1);
-}
-
-/*
- * `corral update`: the state is on disk and the keeper was told; the
- * engine exits at once, every app running, every socket held by the
- * keeper, the log lines read so far written.
- */
-void
-daemon_leave(void)
-{
-	log_info("exiting for the update");
-	logsink_stop();
-	exit(0);
-}
-
 /* Stops every app gracefully; conn (may be NULL) gets the reply at the end. */
 void
 daemon_shutdown(struct conn *conn)
@@ -480,6 +454,7 @@ main_apps(const char *bootfile)
 		engine_adopt_restore();
 		return;
 	}
+	engine_recover();
 	if (D.resurrect)
 		main_resurrect();
 	if (bootfile != NULL)
@@ -497,8 +472,6 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--help-commands") == 0)
 		return cmd_help_print(argc - 2, argv + 2);
 	bootfile = main_options(argc, argv, &metrics, &keeper_fd, &verbose);
-	if (keeper_fd != NULL)
-		engine_listen_env();
 	fdlimit_close_inherited(keeper_fd != NULL ? atoi(keeper_fd) : -1);
 	umask(022);
 	main_paths();

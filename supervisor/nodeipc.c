@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "corrald.h"
+#include "engine.h"
 
+#define NODEIPC_TAG "ipc"               /* the keeper's: ipc/<child tag> */
 #define NODEIPC_MAX_LINE (64 * 1024)    /* a longer message is cut, ignored */
 
 struct nodeipc {
@@ -41,6 +43,29 @@ nodeipc_closed(uv_handle_t *h)
 	free(n);
 }
 
+static void nodeipc_read(uv_stream_t *, ssize_t, const uv_buf_t *);
+
+/* The channel of child on fd (the daemon's end; taken), not yet read. */
+static struct nodeipc *
+nodeipc_new(struct child *child, int fd)
+{
+	struct nodeipc *n = xcalloc(1, sizeof *n);
+
+	n->app_fd = -1;
+	if (uv_pipe_init(D.loop, &n->pipe, 0) != 0 ||
+	    uv_pipe_open(&n->pipe, fd) != 0) {
+		log_warnx("%s: no Node IPC channel", child->app->cfg.name);
+		close(fd);
+		free(n);        /* a pipe that did not open holds nothing */
+		return NULL;
+	}
+	n->pipe.data = n;
+	n->child = child;
+	linebuf_init(&n->lb, NODEIPC_MAX_LINE);
+	child->ipc = n;
+	return n;
+}
+
 /*
  * Adds the channel to the plan of a spawn of child when its app wants
  * one: a socketpair whose app end goes last in p->fds (which has room),
@@ -62,25 +87,25 @@ nodeipc_prepare(struct child *child, struct spawn_plan *p, json_t *env)
 		log_warn("%s: no Node IPC channel: socketpair", c->name);
 		return;
 	}
-	n = xcalloc(1, sizeof *n);
-	n->app_fd = sp[1];
-	if (uv_pipe_init(D.loop, &n->pipe, 0) != 0 ||
-	    uv_pipe_open(&n->pipe, sp[0]) != 0) {
-		log_warnx("%s: no Node IPC channel", c->name);
-		close(sp[0]);
+	if ((n = nodeipc_new(child, sp[0])) == NULL) {
 		close(sp[1]);
-		free(n);        /* an opened uv_pipe cannot fail to open */
 		return;
 	}
-	n->pipe.data = n;
-	n->child = child;
-	linebuf_init(&n->lb, NODEIPC_MAX_LINE);
-	child->ipc = n;
+	n->app_fd = sp[1];
 	json_object_set_new(env, "NODE_CHANNEL_FD", json_sprintf("%zu",
 	    3 + p->nfds));
-	p->fds[p->nfds++] = sp[1];
 	json_object_set_new(env, "NODE_CHANNEL_SERIALIZATION_MODE",
 	    json_str("json"));
+	p->fds[p->nfds++] = sp[1];
+}
+
+/* Reads the channel; the keeper keeps its end for later engines. */
+static void
+nodeipc_start(struct nodeipc *n)
+{
+	if (uv_read_start((uv_stream_t *)&n->pipe, daemon_alloc,
+	    nodeipc_read) == 0)
+		n->reading = 1;
 }
 
 static void
@@ -121,14 +146,28 @@ void
 nodeipc_spawned(struct child *child)
 {
 	struct nodeipc *n = child->ipc;
+	uv_os_fd_t fd;
 
 	if (n == NULL)
 		return;
 	close(n->app_fd);
 	n->app_fd = -1;
-	if (uv_read_start((uv_stream_t *)&n->pipe, daemon_alloc,
-	    nodeipc_read) == 0)
-		n->reading = 1;
+	if (uv_fileno((uv_handle_t *)&n->pipe, &fd) == 0)
+		engine_hold_child(NODEIPC_TAG, child, fd);
+	nodeipc_start(n);
+}
+
+/* An adopted process: its channel again, if the keeper held one. */
+void
+nodeipc_adopt(struct child *child)
+{
+	struct nodeipc *n;
+	int fd;
+
+	if ((fd = engine_take_child(NODEIPC_TAG, child->tag)) == -1 ||
+	    (n = nodeipc_new(child, fd)) == NULL)
+		return;
+	nodeipc_start(n);
 }
 
 void
@@ -141,6 +180,7 @@ nodeipc_close(struct child *child)
 	if (n->app_fd >= 0)
 		close(n->app_fd);
 	n->app_fd = -1;
+	engine_release_child(NODEIPC_TAG, child);
 	child->ipc = NULL;
 	n->child = NULL;
 	uv_close((uv_handle_t *)&n->pipe, nodeipc_closed);

@@ -29,6 +29,7 @@ static uv_timer_t sdnotify_status_timer;
 static int sdnotify_status_live;
 static char *(*sdnotify_status_fn)(void);
 static char *sdnotify_last_status;
+static void (*sdnotify_relay)(const char *);
 
 #ifdef HAVE_LIBSYSTEMD
 static void
@@ -83,8 +84,9 @@ sdnotify_init(uv_loop_t *loop, char *(*status_fn)(void))
 	uint64_t usec = 0;
 	int rc;
 
-	if (status_fn != NULL && getenv("NOTIFY_SOCKET") != NULL &&
-	    uv_timer_init(loop, &sdnotify_status_timer) == 0) {
+	if (status_fn != NULL && (getenv("NOTIFY_SOCKET") != NULL ||
+	    (sdnotify_relay != NULL && getenv("CORRAL_KEEPER_STATUS") !=
+	    NULL)) && uv_timer_init(loop, &sdnotify_status_timer) == 0) {
 		sdnotify_status_live = 1;
 		sdnotify_status_fn = status_fn;
 		uv_unref((uv_handle_t *)&sdnotify_status_timer);
@@ -110,6 +112,16 @@ sdnotify_init(uv_loop_t *loop, char *(*status_fn)(void))
 	sdnotify_status_fn = status_fn; /* never called without libsystemd */
 #endif
 	return 0;
+}
+
+/*
+ * Under a keeper, STATUS= lines go to fn (the keeper relays them to
+ * systemd, which hears no one else); call before sdnotify_init().
+ */
+void
+sdnotify_set_relay(void (*fn)(const char *))
+{
+	sdnotify_relay = fn;
 }
 
 /* Stops the watchdog timer; its handle closes on the next loop turn. */
@@ -156,6 +168,11 @@ sdnotify_status(const char *fmt, ...)
 	va_start(ap, fmt);
 	xvasprintf(&status, fmt, ap);
 	va_end(ap);
+	if (sdnotify_relay != NULL) {
+		sdnotify_relay(status);
+		free(status);
+		return;
+	}
 	xasprintf(&msg, "STATUS=%s", status);
 	sdnotify_send(msg);
 	free(msg);
@@ -199,7 +216,7 @@ sdnotify_private_env(const char *name, size_t len)
 {
 	static const char *const names[] = { "NOTIFY_SOCKET",
 	    "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID",
-	    "LISTEN_FDNAMES" };
+	    "LISTEN_FDNAMES", "CORRAL_KEEPER_STATUS" };
 	size_t i;
 
 	for (i = 0; i < nitems(names); i++) {

@@ -225,6 +225,8 @@ server_listen(char **cause)
 		    server_accept)) != 0 || (rc = server_start_sweep()) != 0)
 			goto fail;
 		D.sock_activated = !taken;
+		if (!taken)     /* systemd's: the later engines take it back */
+			engine_hold(SERVER_TAG, fd);
 		return 0;
 	}
 	(void)unlink(D.sock_path);

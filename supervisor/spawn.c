@@ -130,6 +130,7 @@ instance_spawn(struct instance *inst, char **cause)
 
 	logdir_retry(app);
 	inst->generation++;     /* a new keeper tag (instance_tag()) */
+	inst->tag_id = inst->id;
 	child = child_create(inst);
 	if (spawn_plan_fill(inst, child, &plan, env, cause) == -1) {
 		child_abort(child);

@@ -22,15 +22,19 @@
 
 /*
  * The keeper tag of inst's current (or last) spawn into buf (size at least
- * STATE_TAG_MAX): "NAME/ID/GENERATION". An app name has no '/' and at
- * most PARSE_NAME_MAX bytes, so the tag is unique among the instances of
- * every engine of this home and fits the keeper's 255 bytes. Returns buf.
+ * STATE_TAG_MAX): "NAME/ID/GENERATION", where ID is the instance's id at
+ * that spawn (a rolling reload gives a replacement the id of the instance
+ * it replaced later: the tag keeps the one it was spawned under) and
+ * GENERATION counts its spawns (instance_spawn() increments it before
+ * each one). An app name has no '/' and at most PARSE_NAME_MAX bytes and
+ * ids are never reused, so a tag is unique in this home across engines
+ * and fits the keeper's 255 bytes. Returns buf.
  */
 const char *
 instance_tag(const struct instance *inst, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s/%d/%llu", inst->app->cfg.name, inst->id,
-	    inst->generation);
+	snprintf(buf, size, "%s/%d/%llu", inst->app->cfg.name,
+	    inst->generation > 0 ? inst->tag_id : inst->id, inst->generation);
 	return buf;
 }
 
@@ -121,12 +125,13 @@ state_inst_json(struct instance *inst)
 	int running = inst->child != NULL;
 	json_t *o;
 
-	o = json_pack("{s:i, s:i, s:s, s:b, s:b, s:i, s:i, s:I, s:I, s:I,"
-	    " s:s, s:I, s:I, s:I, s:i, s:i, s:o, s:I, s:I, s:I, s:I}",
+	o = json_pack("{s:i, s:i, s:s, s:b, s:b, s:b, s:i, s:i, s:I, s:I, s:I,"
+	    " s:s, s:I, s:I, s:I, s:i, s:i, s:o, s:I, s:I, s:I}",
 	    "id", inst->id,
 	    "index", inst->index,
 	    "state", app_state_name(inst->state),
 	    "deleting", fsm_deleting(inst),
+	    "replacement", inst->replacement,
 	    "running", running,
 	    "pid", running ? inst->pid : 0,
 	    "last_pid", inst->pid,
@@ -142,8 +147,7 @@ state_inst_json(struct instance *inst)
 	    "reason", json_str(inst->reason),
 	    "start_failures", (json_int_t)inst->start_failures,
 	    "oom_kills", (json_int_t)inst->oom_kills,
-	    "memory_restarts", (json_int_t)inst->memory_restarts,
-	    "resource_backoff", (json_int_t)inst->resource_backoff);
+	    "memory_restarts", (json_int_t)inst->memory_restarts);
 	return o;
 }
 
@@ -162,8 +166,9 @@ state_app_json(struct app *app, size_t env)
 
 /*
  * The whole state as JSON (a new reference; strings may hold any bytes:
- * encode it with jsonb_dumps()). Consecutive apps that share one
- * environment (started by one request) save it once.
+ * encode it with jsonb_dumps()). Consecutive apps with one environment
+ * (started by one request, or from one shell) save it once; restored,
+ * they share it, as the apps of a request do.
  */
 json_t *
 state_json(void)
@@ -174,7 +179,8 @@ state_json(void)
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		if (app->deleted)
 			continue;
-		if (app->cfg.env != last || json_array_size(envs) == 0) {
+		if (json_array_size(envs) == 0 || (app->cfg.env != last &&
+		    !json_equal(app->cfg.env, last))) {
 			last = app->cfg.env;
 			json_array_append_new(envs, last != NULL ?
 			    json_incref(last) : json_object());

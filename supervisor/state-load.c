@@ -75,8 +75,11 @@ static const struct {
 static int
 state_check_inst(json_t *o, char **why)
 {
+	char name[PARSE_NAME_MAX + 1];
+	unsigned long long gen;
 	long long v;
 	size_t i;
+	int id;
 
 	if (!json_is_object(o)) {
 		*why = xstrdup("not an object");
@@ -90,10 +93,16 @@ state_check_inst(json_t *o, char **why)
 	if (state_state_name(json_string_value(json_object_get(o,
 	    "state"))) == -1 || !json_is_boolean(json_object_get(o,
 	    "deleting")) || !json_is_boolean(json_object_get(o, "running")) ||
+	    !json_is_boolean(json_object_get(o, "replacement")) ||
 	    !json_is_string(json_object_get(o, "tag")) ||
 	    !json_is_string(json_object_get(o, "reason"))) {
 		*why = xstrdup("no valid \"state\", \"deleting\", \"running\", "
-		    "\"tag\" or \"reason\"");
+		    "\"replacement\", \"tag\" or \"reason\"");
+		return -1;
+	}
+	if (instance_tag_parse(json_string_value(json_object_get(o, "tag")),
+	    name, sizeof name, &id, &gen) == -1) {
+		*why = xstrdup("\"tag\" is not NAME/ID/GENERATION");
 		return -1;
 	}
 	return 0;
@@ -273,6 +282,8 @@ state_restore_inst(json_t *o, const char *app, struct state_record *r)
 {
 	struct instance *inst = r->inst;
 	uint64_t now = now_ms(), mono = mono_ms();
+	char name[PARSE_NAME_MAX + 1];
+	unsigned long long gen;
 
 #define GET(k) json_integer_value(json_object_get(o, k))
 	r->app = app;
@@ -282,6 +293,7 @@ state_restore_inst(json_t *o, const char *app, struct state_record *r)
 	r->state = state_state_name(json_string_value(json_object_get(o,
 	    "state")));
 	r->deleting = json_is_true(json_object_get(o, "deleting"));
+	r->replacement = json_is_true(json_object_get(o, "replacement"));
 	r->pid = json_is_true(json_object_get(o, "running")) ?
 	    (int)GET("pid") : 0;
 	r->started_at = (uint64_t)GET("started_at");
@@ -296,6 +308,9 @@ state_restore_inst(json_t *o, const char *app, struct state_record *r)
 	inst->proc_start = r->proc_start;
 	inst->proc_start_pid = r->pid;
 	inst->generation = (unsigned long long)GET("generation");
+	(void)instance_tag_parse(r->tag, name, sizeof name, &inst->tag_id,
+	    &gen);                      /* checked by state_parse() */
+	inst->replacement = r->replacement;
 	inst->restarts = GET("restarts");
 	inst->unstable_restarts = GET("unstable_restarts");
 	inst->backoff = (uint64_t)GET("backoff");
@@ -427,4 +442,28 @@ state_restore(struct state *st, struct state_record **recs, size_t *n,
 	*n = st->nrecs;
 	log_info("state: %d app(s), %zu instance(s) restored", apps, k);
 	return apps;
+}
+
+/*
+ * The records of st without declaring anything (inst is NULL in each):
+ * what ran, for a first engine that looks for the orphans of a lost
+ * keeper. Valid until state_restore() or state_free().
+ */
+void
+state_peek(struct state *st, struct state_record **recs, size_t *n)
+{
+	json_t *a, *o;
+	const char *name;
+	size_t i, j, k = 0;
+
+	free(st->recs);
+	st->recs = xcalloc(st->nrecs + 1, sizeof *st->recs);
+	json_array_foreach(json_object_get(st->root, "apps"), i, a) {
+		name = json_string_value(json_object_get(json_object_get(a,
+		    "config"), "name"));
+		json_array_foreach(json_object_get(a, "instances"), j, o)
+			state_restore_inst(o, name, &st->recs[k++]);
+	}
+	*recs = st->recs;
+	*n = k;
 }

@@ -57,48 +57,51 @@ static struct {
 
 static void state_arm(void);
 
-/* The thread's part: text to STATE.tmp, then renamed. Sets S.err. */
-static void
-state_work(uv_work_t *req)
+/*
+ * The thread's part: the text to STATE.tmp, renamed over state.json.
+ * Returns 0, or an errno with S.stage saying what failed; a temporary
+ * file it made is removed on failure.
+ */
+static int
+state_write_file(void)
 {
 	size_t off = 0;
 	ssize_t n;
-	int fd;
+	int fd, err = 0;
 
-	(void)req;
-	S.err = 0;
 	S.stage = "unlink";
 	if (unlink(S.tmp) == -1 && errno != ENOENT)
-		goto fail;
+		return errno;
 	S.stage = "open";
 	if ((fd = open(S.tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_NONBLOCK | O_CLOEXEC, 0600)) == -1)
-		goto fail;
+		return errno;
 	S.stage = "write";
-	while (off < S.len) {
-		if ((n = write(fd, S.text + off, S.len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			S.err = errno;
-			close(fd);
-			goto unlink;
-		}
-		off += (size_t)n;
+	while (off < S.len && err == 0) {
+		if ((n = write(fd, S.text + off, S.len - off)) >= 0)
+			off += (size_t)n;
+		else if (errno != EINTR)
+			err = errno;
 	}
-	S.stage = "close";
-	if (close(fd) == -1) {
-		S.err = errno;
-		goto unlink;
+	if (close(fd) == -1 && err == 0) {
+		S.stage = "close";
+		err = errno;
 	}
-	S.stage = "rename";
-	if (rename(S.tmp, S.path) == 0)
-		return;
-fail:
-	S.err = errno;
-	if (strcmp(S.stage, "rename") != 0)
-		return;
-unlink:
+	if (err == 0) {
+		S.stage = "rename";
+		if (rename(S.tmp, S.path) == 0)
+			return 0;
+		err = errno;
+	}
 	(void)unlink(S.tmp);
+	return err;
+}
+
+static void
+state_work(uv_work_t *req)
+{
+	(void)req;
+	S.err = state_write_file();
 }
 
 static void

@@ -54,6 +54,8 @@ struct state_record {
 	int index;
 	int state;                      /* enum inst_state it was in */
 	int deleting;                   /* it was being deleted */
+	int replacement;                /* started by a rolling reload that
+					   the engine's death cut short */
 	int pid;                        /* 0: no process */
 	uint64_t started_at;            /* wall ms of that spawn */
 	uint64_t proc_start;            /* /proc/PID/stat field 22 (clock
@@ -80,6 +82,7 @@ struct state *state_parse(const char *, size_t, char **);
 int state_restore(struct state *, struct state_record **, size_t *,
     char **);
 int state_next_id(const struct state *);
+void state_peek(struct state *, struct state_record **, size_t *);
 void state_free(struct state *);
 
 #endif

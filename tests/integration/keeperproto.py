@@ -13,6 +13,8 @@ import time
 from collections import namedtuple
 from pathlib import Path
 
+import pytest
+
 from conftest import BUILD, DEADLINE, wait_for
 
 KEEPER_BIN = BUILD / "corral-keeper"
@@ -21,7 +23,8 @@ FAKE_ENGINE = BUILD / "tests" / "fake-engine"
 # message types
 HELLO, HELD, LIVE, EXITED, TABLE_END, UPDATE_FAILED, TERM, SPAWNED, \
     SPAWN_FAILED, ERROR = range(1, 11)
-HOLD, RELEASE, SPAWN, HEARTBEAT, UPGRADE, REEXEC, READY, BYE = range(32, 40)
+HOLD, RELEASE, SPAWN, HEARTBEAT, UPGRADE, REEXEC, READY, BYE, \
+    SD_STATUS = range(32, 41)
 
 # field keys
 (TAG, PID, STATUS, ERRNO, STAGE, TEXT, KIND, HEARTBEAT_MS, STARTED_AT,
@@ -178,7 +181,7 @@ class Keeper:
 
     def __init__(self, tmp, engine=FAKE_ENGINE, heartbeat=600000,
                  ready=60000, stop=10000, extra=(), env=None, wrap=(),
-                 fail=False):
+                 fail=False, pass_fds=()):
         self.tmp = Path(tmp)
         self.home = self.tmp / "home"
         self.sock_path = str(self.tmp / "engine.sock")
@@ -203,7 +206,8 @@ class Keeper:
                                   "--", "--passed-through"]
         self.proc = subprocess.Popen(self.argv, env=self.env,
                                      stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=self.log)
+                                     stdout=self.log, stderr=self.log,
+                                     pass_fds=pass_fds)
         self.engines = []
         self.pids = []
 
@@ -252,3 +256,51 @@ def wait_gone(pid, timeout=DEADLINE):
     """Waits until pid is neither running nor a zombie (reaped)."""
     wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout,
              what=f"pid {pid} reaped")
+
+
+@pytest.fixture(name="keepers")
+def keepers_fixture(tmp_path):
+    """keepers(**kw): a Keeper in its own folder, cleaned up after."""
+    made = []
+
+    def make(**kw):
+        sub = tmp_path / f"k{len(made)}"
+        sub.mkdir()
+        k = Keeper(sub, **kw)
+        made.append(k)
+        return k
+    yield make
+    for k in made:
+        k.cleanup()
+    for k in made:
+        text = k.text()
+        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert mark not in text, text
+
+
+def read_until(fd, want, timeout=DEADLINE):
+    """Reads fd (blocking pipe) until want is in what was read."""
+    buf = b""
+    os.set_blocking(fd, False)
+    end = time.monotonic() + timeout
+    while want not in buf:
+        if time.monotonic() > end:
+            pytest.fail(f"{want!r} not read; got {buf[-200:]!r}")
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            time.sleep(0.02)
+            continue
+        if not data:
+            break
+        buf += data
+    return buf
+
+
+def spawned(k, link, tag, argv, **kw):
+    """SPAWN, then its SPAWNED (the pid is killed at cleanup)."""
+    link.spawn(tag, argv, **kw)
+    m = link.expect(SPAWNED)
+    assert m.fields[TAG] == tag
+    k.pids.append(m.fields[PID])
+    return m

@@ -14,61 +14,18 @@ import time
 import pytest
 
 from conftest import DEADLINE, wait_for
-from keeperproto import (ARGV, BYE, ERROR, ERRNO, EXITED, FAKE_ENGINE,
+from keeperproto import (BYE, ERROR, ERRNO, EXITED, FAKE_ENGINE,
                          HEARTBEAT, HELD, HOLD, KEEPER_BIN, KIND, KINDS,
                          LISTEN_PID, LIVE, PID, READY, REEXEC, RELEASE,
                          SETSID, SPAWN_FAILED, SPAWNED, STAGE, STATUS, TAG,
-                         TERM, TEXT, UPDATE_FAILED, UPGRADE, Keeper,
+                         TERM, TEXT, UPDATE_FAILED, UPGRADE,
+                         keepers_fixture, read_until, spawned,
                          wait_gone)
+
+assert keepers_fixture  # the fixture "keepers", used by name
 
 TICKER = ["/bin/sh", "-c",
           "i=0; while :; do i=$((i+1)); echo $i; sleep 0.005; done"]
-
-
-@pytest.fixture
-def keepers(tmp_path):
-    made = []
-
-    def make(**kw):
-        sub = tmp_path / f"k{len(made)}"
-        sub.mkdir()
-        k = Keeper(sub, **kw)
-        made.append(k)
-        return k
-    yield make
-    for k in made:
-        k.cleanup()
-    for k in made:
-        text = k.text()
-        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            assert mark not in text, text
-
-
-def spawned(k, link, tag, argv, **kw):
-    link.spawn(tag, argv, **kw)
-    m = link.expect(SPAWNED)
-    assert m.fields[TAG] == tag
-    k.pids.append(m.fields[PID])
-    return m
-
-
-def read_until(fd, want, timeout=DEADLINE):
-    """Reads fd (blocking pipe) until want is in what was read."""
-    buf = b""
-    os.set_blocking(fd, False)
-    end = time.monotonic() + timeout
-    while want not in buf:
-        if time.monotonic() > end:
-            pytest.fail(f"{want!r} not read; got {buf[-200:]!r}")
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
-            time.sleep(0.02)
-            continue
-        if not data:
-            break
-        buf += data
-    return buf
 
 
 def test_spawn_pipes_pidfd_and_fds(keepers, tmp_path):
@@ -380,48 +337,6 @@ def test_stop_without_engine(keepers):
     wait_gone(polite)
     wait_gone(stubborn.fields[PID])
     assert "SIGKILL" in k.text()
-
-
-def test_pid1_reaps_orphans_and_stops(keepers, tmp_path):
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare (util-linux) is missing")
-    probe = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc",
-                            "true"], capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip(f"no PID namespace here: {probe.stderr!r}")
-    k = keepers(wrap=["unshare", "--pid", "--fork", "--mount-proc"])
-    e = k.accept()
-    e.link.table()
-    e.link.send(READY)
-    kpid = int(open(f"/proc/{k.proc.pid}/task/{k.proc.pid}/children")
-               .read().split()[0])
-    # the app double-forks a grandchild and exits
-    m = e.link.spawn("app", ["sh", "-c", "sleep 1 & echo started"])
-    m = e.link.expect(SPAWNED)
-    read_until(m.fds[0], b"started")
-    e.link.expect(EXITED)
-
-    def orphan():
-        for p in os.listdir("/proc"):
-            if not p.isdigit():
-                continue
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    st = f.read().rsplit(")", 1)[1].split()
-                with open(f"/proc/{p}/comm") as f:
-                    comm = f.read().strip()
-            except OSError:
-                continue
-            if int(st[1]) == kpid and comm == "sleep":
-                return int(p)
-        return None
-    gpid = wait_for(orphan, what="the grandchild reparented to PID 1")
-    wait_gone(gpid)
-    os.kill(kpid, signal.SIGTERM)
-    e.link.expect(TERM)
-    e.link.send(BYE, [(STATUS, 0)])
-    e.exit(0)
-    assert k.wait() == 0
 
 
 def own_cgroup_dirs():

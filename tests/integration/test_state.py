@@ -235,3 +235,26 @@ def test_a_full_disk_harms_nothing(corral):
     corral.wait_state("fz", "online", count=2)
     wait_instances(corral, "fz", all_online(2), "written again")
     assert corral.daemon_pid() == pid
+
+
+def test_a_reload_keeps_the_tags_the_processes_run_under(corral):
+    """A rolling reload hands each replacement the id of the instance it
+    replaced; the keeper knows the process by the id it was spawned
+    under, so the saved tag keeps that one."""
+    live = start_sleeper(corral, "rl", 2)
+    wait_instances(corral, "rl", all_online(2), "online saved")
+    corral.ok("reload", "rl")
+    ids = {i["id"] for i in live}
+    pids = {i["pid"] for i in live}
+
+    def replaced(insts):
+        return (len(insts) == 2 and all(
+            i["state"] == "online" and i["pid"] not in pids and
+            i["id"] in ids for i in insts))
+    insts = wait_instances(corral, "rl", replaced, "the reload saved")
+    for inst in insts:
+        name, spawned_id, gen = inst["tag"].split("/")
+        assert name == "rl" and gen == "1"
+        assert int(spawned_id) not in ids
+        assert int(spawned_id) < read_state(corral)["next_id"]
+        assert inst["restarts"] == 1

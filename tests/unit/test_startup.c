@@ -83,7 +83,9 @@ test_systemd(void **state)
 	fill(&s, STARTUP_SYSTEMD);
 	assert_int_equal(startup_check(&s, &cause), 0);
 	text = startup_text(&s);
-	assert_non_null(strstr(text, "\nType=notify\n"));
+	assert_non_null(strstr(text, "\nType=notify\nNotifyAccess=main\n"));
+	assert_non_null(strstr(text, "# The main process is corral-keeper"));
+	assert_null(strstr(text, "NotifyAccess=all"));
 	assert_non_null(strstr(text, "\nDelegate=yes\n"));
 	assert_non_null(strstr(text, "\nKillMode=mixed\n"));
 	assert_non_null(strstr(text, "\nWatchdogSec=30s\n"));

@@ -8,7 +8,8 @@
 #   systemd: the live unit test in a Delegate=yes service as root (the
 #            module moves itself into a leaf); the integration tests as root
 #            from the guest's shell service, which the daemons share with
-#            other processes (each asks systemd for a transient scope); the
+#            other processes (each asks systemd for a transient scope), and
+#            corral-keeper as a Type=notify service's main process; the
 #            unit and integration tests as an unprivileged user, where each
 #            daemon must ask the user's systemd for a delegated scope.
 # Usage: tests/vm/cgroup.sh [BUILD_DIR] [plain|systemd]...
@@ -64,7 +65,8 @@ set -e
 systemd-run --quiet --wait --pipe --collect -p Delegate=yes \
     -p Type=exec $live
 BUILD=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-    tests/integration/test_cgroups.py
+    tests/integration/test_cgroups.py \
+    tests/integration/test_keeper_systemd.py
 useradd -m cgtest
 loginctl enable-linger cgtest
 uid=\$(id -u cgtest)
