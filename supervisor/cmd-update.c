@@ -51,24 +51,29 @@ cmd_update_engine(void)
 	daemon_leave();
 }
 
-/* The keeper re-executed (ok), or went back to its old binary (why). */
-void
+/*
+ * The keeper re-executed (ok), or went back to its old binary (why).
+ * Returns 0 when no re-exec of the keeper was asked (the news is not
+ * the update's), else 1.
+ */
+int
 update_keeper_done(int ok, const char *why)
 {
 	char *s;
 
 	if (!U.busy || U.keeper == NULL)
-		return;
+		return 0;
 	free(U.keeper);
 	U.keeper = NULL;
 	if (ok) {
 		cmd_update_engine();
-		return;
+		return 1;
 	}
 	xasprintf(&s, "the keeper could not re-execute: %s", why != NULL ?
 	    why : "?");
 	cmd_update_fail(s);
 	free(s);
+	return 1;
 }
 
 /* The state is on disk (error 0): the keeper goes first, if it changed. */

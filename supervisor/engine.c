@@ -131,10 +131,12 @@ static void
 engine_update_failed_cb(const char *why, void *arg)
 {
 	(void)arg;
-	if (E.table_done) {     /* the keeper's re-exec, asked by update */
-		update_keeper_done(0, why);
+	/*
+	 * The keeper's re-exec, asked by update; not a rollback's news, which
+	 * follows the table at once (read with its end, table_done is set).
+	 */
+	if (E.table_done && update_keeper_done(0, why))
 		return;
-	}
 	log_warnx("update failed: %s", why != NULL ? why : "?");
 	free(E.update_failed);
 	E.update_failed = xstrdup(why != NULL ? why : "the new engine failed");

@@ -72,7 +72,7 @@ void engine_adopt_finish(void);
 void engine_recover(void);
 
 /* cmd-update.c */
-void update_keeper_done(int, const char *);
+int update_keeper_done(int, const char *);
 
 /* engine-exec.c */
 void engine_exec_keeper(int, char **, int);
