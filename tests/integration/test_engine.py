@@ -445,3 +445,42 @@ def test_update_to_a_binary_that_exits_rolls_back(corral, tmp_path):
     r = run(c, bin_dir, "start", c.appdir / "idle.sh", "--name", "idle")
     assert r.returncode == 0, r.stderr
     c.wait_state("idle", "online", 1)
+
+
+# --- what a node app says over its IPC channel ------------------------------------
+
+NODE = shutil.which("node") or shutil.which("nodejs")
+
+# Ready (process.send('ready')) once a flag file exists; says so and exits
+# 0 on the message 'shutdown'.
+READY_JS = """\
+const fs = require('fs');
+const flag = process.argv[2];
+const t = setInterval(() => {
+  if (fs.existsSync(flag)) { clearInterval(t); process.send('ready'); }
+}, 20);
+process.on('message', (m) => {
+  if (m === 'shutdown') { console.log('got shutdown'); process.exit(0); }
+});
+"""
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_node_ipc_channel_outlives_the_engine(corral, tmp_path):
+    c = corral
+    flag = tmp_path / "go"
+    (c.appdir / "ready.js").write_text(READY_JS)
+    c.spawn("start", c.appdir / "ready.js", "--name", "nd", "--wait-ready",
+            "--shutdown-with-message", "--listen-timeout", "120s", "--",
+            flag)
+    inst = c.wait_state("nd", "starting", 1)[0]
+    kill_engine(c)
+    # 'ready' reaches the next engine through the channel the keeper held
+    flag.write_text("")
+    online = c.wait_state("nd", "online", 1, timeout=DEADLINE)[0]
+    assert (online["pid"], online["restarts"]) == (inst["pid"], 0)
+    # and its 'shutdown' reaches the app
+    c.ok("stop", "nd")
+    wait_for(lambda: "got shutdown" in c.logfile("nd").read_text(), DEADLINE,
+             what="'shutdown' received")
+    assert c.app("nd")[0]["reason"] == "exited with code 0"
