@@ -14,19 +14,21 @@ served longer at once. A test that kills again therefore first lets the
 new engine serve for more than 1 s (served_long_enough): that wait is the
 keeper's rule, not a guess at an order.
 """
-import http.client
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
 
+import observe_util
 from conftest import BUILD, CORRAL_BIN, TOP, pid_alive, wait_for
+from observe_util import free_port, get
+# test_cluster's server on the held port ("good" mode: no flag file)
+from test_cluster import BAD_APP as SLOW_APP
 
 PYTHON = "/usr/bin/python3"
 WEB_APP = str(TOP / "examples" / "python" / "app.py")
@@ -43,84 +45,18 @@ while True:
     time.sleep(0.003)
 """
 
-# An HTTP server on the held port that takes 3 s to be ready (--ready
-# delay:3s): a rolling reload of it lasts long enough to kill the engine
-# in its middle.
-SLOW_APP = """\
-#!/usr/bin/python3
-import os, socket
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.bind(("127.0.0.1", int(os.environ["PORT"])))
-s.listen(64)
-while True:
-    c, _ = s.accept()
-    c.recv(4096)
-    c.sendall(b"HTTP/1.0 200 OK\\r\\nContent-Length: 20\\r\\n\\r\\n"
-              + ("pid %-15d\\n" % os.getpid()).encode())
-    c.close()
-"""
+class Load(observe_util.Load):
+    """observe_util's clients (one request per new connection, every
+    failure kept), 3 of them (the machine is shared)."""
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(port, timeout=15):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        c.request("GET", "/", headers={"Connection": "close"})
-        r = c.getresponse()
-        body = r.read()
-        if r.status != 200:
-            raise AssertionError("status %d" % r.status)
-        return body
-    finally:
-        c.close()
-
-
-class Load:
-    """A few clients, each one request per new connection until stopped;
-    every error counts. Bounded: 3 clients, a short pause between two
-    requests (the machine is shared)."""
-
-    def __init__(self, port, clients=3):
-        self.port = port
-        self.stop = threading.Event()
-        self.ok = 0
-        self.errors = []
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.client, daemon=True)
-                        for _ in range(clients)]
-
-    def client(self):
-        while not self.stop.is_set():
-            try:
-                get(self.port)
-                with self.lock:
-                    self.ok += 1
-            except Exception as e:     # every failure counts
-                with self.lock:
-                    self.errors.append(repr(e))
-            self.stop.wait(0.005)
+    def __init__(self, port):
+        super().__init__(port, clients=3)
 
     def more(self, n=20):
         """Waits for n more answers than now."""
         served = self.ok
         wait_for(lambda: self.ok >= served + n, DEADLINE,
                  what="%d more answers (errors: %s)" % (n, self.errors[:3]))
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        self.more()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(60)
 
 
 # --- the engine ---------------------------------------------------------------
@@ -246,9 +182,8 @@ def test_engine_kill_leaves_every_kind_of_app_as_it_was(corral, tmp_path):
     # waiting for readiness: nothing listens on ready_port yet (its
     # client waits for it: it goes with the engine)
     c.script("waits.sh", "#!/bin/sh\nexec sleep 3600\n")
-    waiter = c.spawn("start", c.appdir / "waits.sh", "--name", "waits",
-                     "--ready", "tcp:127.0.0.1:%d" % ready_port,
-                     "--listen-timeout", "300s")
+    c.spawn("start", c.appdir / "waits.sh", "--name", "waits", "--ready",
+            "tcp:127.0.0.1:%d" % ready_port, "--listen-timeout", "300s")
     c.wait_state("waits", "starting", 1)
     # in restart backoff: exits at once, restarted only after 60 s
     c.script("dies.sh", "#!/bin/sh\nexit 3\n")
@@ -259,10 +194,12 @@ def test_engine_kill_leaves_every_kind_of_app_as_it_was(corral, tmp_path):
     c.ok("start", c.appdir / "idle.sh", "--name", "idle")
     c.wait_state("idle", "online", 1)
     c.ok("stop", "idle")
-    # in a rolling reload
+    # in a rolling reload: 3 s to be ready, long enough to kill the engine
+    # in the middle of a reload
     c.script("slow.py", SLOW_APP)
     c.ok("start", c.appdir / "slow.py", "--name", "slow", "-i", "2",
-         "--listen", "127.0.0.1:%d" % slow_port, "--ready", "delay:3s")
+         "--interpreter", PYTHON, "--listen", "127.0.0.1:%d" % slow_port,
+         "--ready", "delay:3s", "--", c.appdir / "no-flag")
     c.wait_state("slow", "online", 2, timeout=DEADLINE)
     c.wait_state("waits", "starting", 1)
     c.wait_state("dies", "waiting-restart", 1)
@@ -378,7 +315,12 @@ def patched_version(data, old):
     return data.replace(was, new.encode() + b"\0"), new
 
 
-def start_installed(c, bin_dir, port):
+def start_installed(c, tmp_path):
+    """The web and tick apps, from a daemon started by the client of a
+    copy of the build (install()); returns (its folder, web's port, the
+    engine's `corral engine`)."""
+    bin_dir = install(tmp_path)
+    port = free_port()
     r = run(c, bin_dir, "start", WEB_APP, "--name", "web", "-i", "2",
             "--interpreter", PYTHON, "--listen", "127.0.0.1:%d" % port)
     assert r.returncode == 0, r.stderr
@@ -389,57 +331,55 @@ def start_installed(c, bin_dir, port):
     c.wait_state("tick", "online", 1)
     wait_for(lambda: len(numbers(c, "tick")) > 50, DEADLINE,
              what="the ticker's first lines")
-    exe = os.readlink("/proc/%d/exe" % engine(c)["pid"])
+    e = engine(c, bin_dir)
+    exe = os.readlink("/proc/%d/exe" % e["pid"])
     assert exe == str(bin_dir / "corrald"), exe
+    return bin_dir, port, e
 
 
-def test_update_to_a_new_version_under_load(corral, tmp_path):
-    c = corral
-    bin_dir = install(tmp_path)
-    port = free_port()
-    start_installed(c, bin_dir, port)
-    old = engine(c, bin_dir)
-    keeper = keeper_pid(c)
-    data, version = patched_version((bin_dir / "corrald").read_bytes(),
-                                    old["version"])
+def update_under_load(c, bin_dir, port, data):
+    """Installs data as bin_dir/corrald and runs `corral update` under
+    load; the apps must come through untouched (same pids, restarts and
+    start times, no failed request, no log gap). Returns the client's
+    result."""
     replace(bin_dir, "corrald", data)
     before = snapshot(c, ("tick", "web"))
     with Load(port) as load:
         r = run(c, bin_dir, "update")
         ticked = numbers(c, "tick")[-1]
         load.more()
+    assert_same(before, snapshot(c, ("tick", "web")))
+    assert load.errors == [], load.errors[:5]
+    assert_no_gap(c, "tick", ticked + 200)
+    return r
+
+
+def test_update_to_a_new_version_under_load(corral, tmp_path):
+    c = corral
+    bin_dir, port, old = start_installed(c, tmp_path)
+    keeper = keeper_pid(c)
+    data, version = patched_version((bin_dir / "corrald").read_bytes(),
+                                    old["version"])
+    r = update_under_load(c, bin_dir, port, data)
     assert r.returncode == 0, r.stderr
     assert "updated corrald %s -> %s" % (old["version"], version) in r.stdout
     new = engine(c, bin_dir)
     assert (new["version"], new["kind"]) == (version, "upgrade"), new
     assert new["generation"] == old["generation"] + 1
     assert new["pid"] != old["pid"] and keeper_pid(c) == keeper
-    assert_same(before, snapshot(c, ("tick", "web")))
-    assert load.errors == [], load.errors[:5]
-    assert_no_gap(c, "tick", ticked + 200)
 
 
 def test_update_to_a_binary_that_exits_rolls_back(corral, tmp_path):
     c = corral
-    bin_dir = install(tmp_path)
-    port = free_port()
-    start_installed(c, bin_dir, port)
-    old = engine(c, bin_dir)
-    replace(bin_dir, "corrald", open("/bin/false", "rb").read())
-    before = snapshot(c, ("tick", "web"))
-    with Load(port) as load:
-        r = run(c, bin_dir, "update")
-        ticked = numbers(c, "tick")[-1]
-        load.more()
+    bin_dir, port, old = start_installed(c, tmp_path)
+    r = update_under_load(c, bin_dir, port,
+                          open("/bin/false", "rb").read())
     assert r.returncode == 1, (r.stdout, r.stderr)
     assert "update failed: " in r.stderr and "exited with status 1" in \
         r.stderr, r.stderr
     back = engine(c, bin_dir)
     assert back["version"] == old["version"] and back["kind"] == "rollback"
     assert "exited with status 1" in back["update_failed"], back
-    assert_same(before, snapshot(c, ("tick", "web")))
-    assert load.errors == [], load.errors[:5]
-    assert_no_gap(c, "tick", ticked + 200)
     # the old engine serves on: a new app starts through it
     c.script("idle.sh", "#!/bin/sh\nexec sleep 3600\n")
     r = run(c, bin_dir, "start", c.appdir / "idle.sh", "--name", "idle")
