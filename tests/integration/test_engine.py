@@ -45,6 +45,7 @@ while True:
     time.sleep(0.003)
 """
 
+
 class Load(observe_util.Load):
     """observe_util's clients (one request per new connection, every
     failure kept), 3 of them (the machine is shared)."""
