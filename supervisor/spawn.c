@@ -6,27 +6,61 @@
  * needed) by the one uv_spawn, in a new session (the instance is a
  * process group), stdout and stderr to the child's log pipes.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "corrald.h"
 
-/* The stdio of an instance: none in, out and err to the log pipes, fds. */
+/* Closes the write ends spawn_stdio() made (the app has its own). */
 static void
-spawn_stdio(struct child *child, const struct spawn_plan *p,
-    uv_stdio_container_t *stdio)
+spawn_close_ends(int *wfd)
 {
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (wfd[i] != -1)
+			close(wfd[i]);
+		wfd[i] = -1;
+	}
+}
+
+/*
+ * The stdio of an instance: none in; out and err to pipes made here, whose
+ * write ends (wfd, to close after the spawn) the app inherits and whose
+ * read ends child's logpipes own; then p's fds. Returns 0, or -1 with
+ * *cause set (-2 when the daemon lacked descriptors).
+ */
+static int
+spawn_stdio(struct child *child, const struct spawn_plan *p,
+    uv_stdio_container_t *stdio, int *wfd, char **cause)
+{
+	struct logpipe *lp[2] = { &child->out, &child->err };
 	size_t i;
+	int fds[2], k;
 
 	stdio[0].flags = UV_IGNORE;
-	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[1].data.stream = (uv_stream_t *)&child->out.pipe;
-	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[2].data.stream = (uv_stream_t *)&child->err.pipe;
+	for (k = 0; k < 2; k++) {
+		if (pipe2(fds, O_CLOEXEC) == -1) {
+			xasprintf(cause, "log pipe: %s", strerror(errno));
+			spawn_close_ends(wfd);
+			return errno == EMFILE || errno == ENFILE ? -2 : -1;
+		}
+		wfd[k] = fds[1];
+		if (logpipe_open(lp[k], fds[0], cause) == -1) {
+			spawn_close_ends(wfd);
+			return -1;
+		}
+		stdio[1 + k].flags = UV_INHERIT_FD;
+		stdio[1 + k].data.fd = fds[1];
+	}
 	for (i = 0; i < p->nfds; i++) {
 		stdio[3 + i].flags = UV_INHERIT_FD;
 		stdio[3 + i].data.fd = p->fds[i];
 	}
+	return 0;
 }
 
 /*
@@ -44,7 +78,7 @@ spawn_run(struct child *child, const struct spawn_plan *p,
 	uv_stdio_container_t stdio[CLUSTER_MAX_STDIO];
 	uv_process_options_t o;
 	char **argv;
-	int rc;
+	int rc, wfd[2] = { -1, -1 };
 
 	memset(&o, 0, sizeof o);
 	memset(stdio, 0, sizeof stdio);
@@ -52,7 +86,11 @@ spawn_run(struct child *child, const struct spawn_plan *p,
 		child_abort(child, 0);
 		return -1;
 	}
-	spawn_stdio(child, p, stdio);
+	if ((rc = spawn_stdio(child, p, stdio, wfd, cause)) != 0) {
+		appcfg_strv_free(argv);
+		child_abort(child, 0);
+		return rc;
+	}
 	if (ipc != NULL)
 		stdio[3 + p->nfds] = *ipc;
 	o.stdio = stdio;
@@ -62,6 +100,7 @@ spawn_run(struct child *child, const struct spawn_plan *p,
 	child->proc.data = child;
 	rc = uv_spawn(D.loop, &child->proc, &o);
 	appcfg_strv_free(argv);
+	spawn_close_ends(wfd);
 	if (rc != 0) {
 		*cause = xstrdup(uv_strerror(rc));
 		child_abort(child, 1);

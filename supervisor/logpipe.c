@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Reading an instance's stdout or stderr pipe, from the plain descriptor of
+ * its read end, so that no line is lost when the daemon is killed (kill
+ * -9, a crash) while the pipe outlives it (held by the keeper): a byte
+ * leaves the app's pipe only once every log sink it went to has written
+ * it. A pump tee(2)s the app's pipe into a private pipe (one for the
+ * daemon, empty again when the pump returns), skips there the bytes it
+ * handed on before, reads the new ones into the line buffer, hands the
+ * lines on (logsink.c) and notes a mark (logpipe-mark.c); once the log
+ * writer thread has written a mark's bytes, as many leave the app's pipe
+ * (spliced to /dev/null). A daemon killed between the write and that
+ * leaves written bytes in the pipe, and the next reader writes them
+ * again: a duplicate, never a gap. Logs that go nowhere (/dev/null) are
+ * consumed at once.
+ *
+ * Bounds: the bytes read but not consumed are at most the pipe's (each
+ * app pipe is raised to 1 MiB with F_SETPIPE_SZ where allowed, else it
+ * keeps 64 KiB); with no reader, or a full sink (back-pressure), the app
+ * blocks in write(2) once its pipe is full, and nothing is lost. A
+ * partial line reaching half of that is handed on as a line, so that the
+ * pipe never fills with bytes that cannot go on.
+ *
+ * A pipe holding bytes already read stays readable, so the app pipes are
+ * watched edge-triggered, in an epoll set of this module under one
+ * uv_poll (Linux wakes an edge-triggered watcher at every write to a
+ * polled pipe); a partial line waiting also gets a pump a second (older
+ * kernels woke only writes to an empty pipe).
+ */
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corrald.h"
+
+#define LOGPIPE_PIECE (64 * 1024)       /* read from the copy in pieces */
+#define LOGPIPE_ROUNDS 4                /* pumps of a pipe per event */
+#define LOGPIPE_IDLE_MS 1000            /* a partial line's pump */
+#define LOGPIPE_POLL_MS 100             /* a pipe not in the epoll set */
+
+static int logpipe_ep = -1;             /* the epoll set of the app pipes */
+static uv_poll_t logpipe_ep_poll;
+static int logpipe_ep_ok;               /* its uv_poll runs */
+static int logpipe_priv[2] = { -1, -1 };
+static size_t logpipe_priv_size;
+static int logpipe_null = -1;
+static char logpipe_buf[LOGPIPE_PIECE];
+static TAILQ_HEAD(, logpipe) logpipe_waiting =
+    TAILQ_HEAD_INITIALIZER(logpipe_waiting);
+
+static void logpipe_pump(struct logpipe *);
+static void logpipe_room(struct logfile_waiter *);
+
+/* Raises the pipe of fd to LOGPIPE_SIZE where allowed; returns its size. */
+static size_t
+logpipe_grow(int fd)
+{
+	int n;
+
+	if (fcntl(fd, F_SETPIPE_SZ, LOGPIPE_SIZE) == -1 && errno != EPERM &&
+	    errno != EBUSY)
+		log_debug("F_SETPIPE_SZ: %s", strerror(errno));
+	if ((n = fcntl(fd, F_GETPIPE_SZ)) <= 0)
+		return 4096;
+	return (size_t)n;
+}
+
+/* (Re)makes the private pipe; -1 with errno set when it cannot. */
+static int
+logpipe_priv_make(void)
+{
+	if (logpipe_priv[0] != -1) {
+		close(logpipe_priv[0]);
+		close(logpipe_priv[1]);
+		logpipe_priv[0] = logpipe_priv[1] = -1;
+	}
+	if (pipe2(logpipe_priv, O_CLOEXEC | O_NONBLOCK) == -1) {
+		logpipe_priv[0] = logpipe_priv[1] = -1;
+		return -1;
+	}
+	logpipe_priv_size = logpipe_grow(logpipe_priv[0]);
+	return 0;
+}
+
+/*
+ * Drops the next n bytes of the pipe fd (they are there). Returns 0, or
+ * -1 with errno set (EAGAIN: fewer were there).
+ */
+static int
+logpipe_discard(int fd, size_t n)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		r = splice(fd, NULL, logpipe_null, NULL, n, SPLICE_F_NONBLOCK);
+		if (r == -1 && errno == EINVAL)
+			r = read(fd, logpipe_buf, n < sizeof logpipe_buf ? n :
+			    sizeof logpipe_buf);
+		if (r == 0)
+			errno = EAGAIN;
+		if (r <= 0) {
+			if (r == -1 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* The epoll set's callback: pumps each pipe that was written or closed. */
+static void
+logpipe_events(uv_poll_t *h, int status, int events)
+{
+	struct epoll_event ev[64];
+	struct logpipe *lp;
+	int i, n;
+
+	(void)h;
+	(void)events;
+	if (status != 0)
+		log_warnx("log pipes: %s", uv_strerror(status));
+	if ((n = epoll_wait(logpipe_ep, ev, (int)nitems(ev), 0)) == -1) {
+		if (errno != EINTR)
+			log_warn("log pipes: epoll_wait");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		lp = ev[i].data.ptr;
+		if (!lp->closing)
+			logpipe_pump(lp);
+	}
+}
+
+/* The writer wrote what some pipes wait for: they consume it and read on. */
+static void
+logpipe_written(void)
+{
+	TAILQ_HEAD(, logpipe) list = TAILQ_HEAD_INITIALIZER(list);
+	struct logpipe *lp;
+
+	TAILQ_CONCAT(&list, &logpipe_waiting, wentry);
+	while ((lp = TAILQ_FIRST(&list)) != NULL) {
+		TAILQ_REMOVE(&list, lp, wentry);
+		lp->waiting = 0;
+		logpipe_pump(lp);
+	}
+}
+
+/* What every pipe shares, made at the first one. */
+static int
+logpipe_setup(char **cause)
+{
+	int rc;
+
+	if (logpipe_ep != -1)
+		return 0;
+	if (logpipe_priv[0] == -1 && logpipe_priv_make() == -1) {
+		xasprintf(cause, "log pipes: pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (logpipe_null == -1 &&
+	    (logpipe_null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "log pipes: /dev/null: %s", strerror(errno));
+		return -1;
+	}
+	if ((logpipe_ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		xasprintf(cause, "log pipes: epoll: %s", strerror(errno));
+		return -1;
+	}
+	if ((rc = uv_poll_init(D.loop, &logpipe_ep_poll, logpipe_ep)) != 0 ||
+	    (rc = uv_poll_start(&logpipe_ep_poll, UV_READABLE,
+	    logpipe_events)) != 0) {
+		/* only with a bad descriptor: then every pipe is polled */
+		log_warnx("log pipes: uv_poll: %s", uv_strerror(rc));
+	} else {
+		uv_unref((uv_handle_t *)&logpipe_ep_poll);
+		logpipe_ep_ok = 1;
+	}
+	logwriter_on_written(logpipe_written);
+	return 0;
+}
+
+static void
+logpipe_closed(uv_handle_t *h)
+{
+	struct logpipe *lp = h->data;
+
+	linebuf_free(&lp->lb);
+	lp->closed(lp);
+}
+
+/* The timer: a pipe not watched, or a partial line, or more to pump. */
+static void
+logpipe_tick(uv_timer_t *t)
+{
+	logpipe_pump(t->data);
+}
+
+/*
+ * lp, of child's stream (1 stdout, 2 stderr), with no descriptor yet;
+ * closed(lp) runs on the loop once logpipe_close() has closed it.
+ */
+void
+logpipe_init(struct logpipe *lp, struct child *child, int stream,
+    void (*closed)(struct logpipe *))
+{
+	memset(lp, 0, sizeof *lp);
+	timer_init(D.loop, &lp->timer);
+	lp->timer.data = lp;
+	lp->fd = -1;
+	lp->child = child;
+	lp->stream = stream;
+	lp->closed = closed;
+	lp->waiter.cb = logpipe_room;
+	linebuf_init(&lp->lb, LOG_LINE_MAX);
+}
+
+/*
+ * lp reads the pipe whose read end is fd from logpipe_start() on; lp owns
+ * fd from now on (closed on failure too). Returns 0, or -1 with *cause
+ * set.
+ */
+int
+logpipe_open(struct logpipe *lp, int fd, char **cause)
+{
+	size_t window;
+	int fl;
+
+	if (logpipe_setup(cause) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (fcntl(fd, F_GETPIPE_SZ) == -1 || (fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		xasprintf(cause, "log pipe: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	lp->fd = fd;
+	window = logpipe_grow(fd);
+	if (window > logpipe_priv_size)
+		window = logpipe_priv_size;
+	lp->cut = window / 2 < LOG_LINE_MAX ? window / 2 : LOG_LINE_MAX;
+	return 0;
+}
+
+/* Joins lp's pipe to the waiting list until the writer has written more. */
+static void
+logpipe_wait(struct logpipe *lp)
+{
+	if (lp->waiting)
+		return;
+	lp->waiting = 1;
+	TAILQ_INSERT_TAIL(&logpipe_waiting, lp, wentry);
+}
+
+/*
+ * Hands on the lines of lp's buffer (with all, or when what is left is
+ * lp->cut long, the rest too) and notes where they end and at which
+ * tickets of their sinks. Returns -1 when a sink is full (lp->waiter
+ * waits), else 0.
+ */
+static int
+logpipe_hand_on(struct logpipe *lp, int all)
+{
+	struct logfile *sinks[LOGMARK_SINKS];
+	uint64_t tickets[LOGMARK_SINKS], end;
+	struct child *child = lp->child;
+	int rc, i, n;
+
+	rc = logsink_drain(lp, all);
+	if (rc == 0 && !all && lp->lb.len >= lp->cut)
+		rc = logsink_drain(lp, 1);
+	end = lp->consumed + lp->teed - lp->lb.len;
+	if (end > lp->handed) {
+		lp->handed = end;
+		n = logsink_sinks(child->app, child->index, lp->stream, sinks);
+		for (i = 0; i < n; i++)
+			tickets[i] = logfile_ticket(sinks[i]);
+		logmark_add(&lp->marks, end, sinks, tickets, n);
+	}
+	return rc;
+}
+
+/*
+ * Consumes from the app's pipe the bytes the sinks have written; waits
+ * for the writer while some are not. Returns -1 when the pipe lacked them
+ * (someone else read it), else 0.
+ */
+static int
+logpipe_consume(struct logpipe *lp)
+{
+	uint64_t end;
+	size_t n;
+
+	end = logmark_settle(&lp->marks, logfile_settled);
+	if (lp->marks.n > 0)
+		logpipe_wait(lp);
+	if (end <= lp->consumed)
+		return 0;
+	n = (size_t)(end - lp->consumed);
+	lp->consumed = end;
+	lp->teed -= n;
+	if (logpipe_discard(lp->fd, n) == -1) {
+		log_warn("%s: log pipe: consuming %zu bytes",
+		    lp->child->app->cfg.name, n);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads the n new bytes at the private pipe's head into lp's buffer, in
+ * pieces, handing the lines on after each; once a sink is full, the rest
+ * is dropped from the copy (it stays in the app's pipe). Leaves the
+ * private pipe empty (made again when it cannot).
+ */
+static void
+logpipe_take(struct logpipe *lp, size_t n)
+{
+	ssize_t r;
+
+	while (n > 0 && !lp->paused) {
+		r = read(logpipe_priv[0], logpipe_buf, n < sizeof logpipe_buf ?
+		    n : sizeof logpipe_buf);
+		if (r <= 0) {
+			if (r == -1 && errno == EINTR)
+				continue;
+			break;
+		}
+		linebuf_append(&lp->lb, logpipe_buf, (size_t)r);
+		lp->teed += (size_t)r;
+		n -= (size_t)r;
+		if (logpipe_hand_on(lp, 0) == -1)
+			lp->paused = 1;
+	}
+	if (n > 0 && logpipe_discard(logpipe_priv[0], n) == -1 &&
+	    logpipe_priv_make() == -1)
+		log_warn("log pipes: private pipe");
+}
+
+/* Whether the app's end of lp's pipe is closed. */
+static int
+logpipe_hup(struct logpipe *lp)
+{
+	struct pollfd pfd;
+
+	pfd.fd = lp->fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
+/*
+ * Copies the app's pipe and takes what is new. Returns 1 when bytes were
+ * new, 0 when none, -1 at the end of the pipe (or when it fails).
+ */
+static int
+logpipe_fill(struct logpipe *lp)
+{
+	ssize_t n;
+
+	if (logpipe_priv[0] == -1 && logpipe_priv_make() == -1)
+		return 0;
+	n = tee(lp->fd, logpipe_priv[1], LOGPIPE_SIZE * 4, SPLICE_F_NONBLOCK);
+	if (n == -1 && errno == EAGAIN)
+		return 0;
+	if (n <= 0) {
+		if (n == -1)
+			log_warn("%s: log pipe: tee", lp->child->app->cfg.name);
+		return -1;
+	}
+	if ((size_t)n < lp->teed || logpipe_discard(logpipe_priv[0],
+	    lp->teed) == -1) {
+		log_warnx("%s: log pipe: read by another process",
+		    lp->child->app->cfg.name);
+		if (logpipe_discard(logpipe_priv[0], (size_t)n) == -1)
+			(void)logpipe_priv_make();
+		return -1;
+	}
+	if ((size_t)n == lp->teed)
+		return logpipe_hup(lp) ? -1 : 0;
+	logpipe_take(lp, (size_t)n - lp->teed);
+	return 1;
+}
+
+/* Starts lp's timer for ms, or stops it (ms < 0). */
+static void
+logpipe_timer(struct logpipe *lp, int ms)
+{
+	if (ms < 0)
+		uv_timer_stop(&lp->timer);
+	else
+		(void)timer_start(&lp->timer, logpipe_tick, (uint64_t)ms, 0);
+}
+
+/*
+ * Reads and hands on what the app wrote, as long as the sinks take it,
+ * and consumes what they have written; closes lp once the app closed its
+ * end and everything is written.
+ */
+static void
+logpipe_pump(struct logpipe *lp)
+{
+	int i, r = 0;
+
+	if (lp->closing || !lp->started)
+		return;
+	if (logpipe_consume(lp) == -1)
+		lp->eof = 1;
+	for (i = 0; i < LOGPIPE_ROUNDS && !lp->paused && !lp->eof; i++) {
+		if ((r = logpipe_fill(lp)) == 0)
+			break;
+		if (r == -1) {
+			/* whatever is left is a last line without newline */
+			lp->eof = 1;
+			if (logpipe_hand_on(lp, 1) == -1)
+				lp->paused = 1;
+		}
+		if (logpipe_consume(lp) == -1)
+			lp->eof = 1;
+	}
+	if (lp->eof && !lp->paused && lp->lb.len == 0 && lp->marks.n == 0) {
+		logpipe_close(lp);
+		return;
+	}
+	if (r == 1 && i == LOGPIPE_ROUNDS)
+		logpipe_timer(lp, 0);   /* more to read: after the others */
+	else if (!lp->watched && !lp->eof)
+		logpipe_timer(lp, LOGPIPE_POLL_MS);
+	else if (lp->teed > 0 && lp->marks.n == 0 && !lp->paused && !lp->eof)
+		logpipe_timer(lp, LOGPIPE_IDLE_MS);
+	else
+		logpipe_timer(lp, -1);
+}
+
+/* A full sink had room again: hands on what lp holds, reads on. */
+static void
+logpipe_room(struct logfile_waiter *w)
+{
+	struct logpipe *lp = (struct logpipe *)(void *)((char *)w -
+	    offsetof(struct logpipe, waiter));
+
+	if (logpipe_hand_on(lp, lp->eof) == -1)
+		return;
+	lp->paused = 0;
+	logpipe_pump(lp);
+}
+
+/* The child runs: lp reads its pipe from now on. */
+void
+logpipe_start(struct logpipe *lp)
+{
+	struct epoll_event ev;
+
+	if (lp->fd == -1 || lp->started || lp->closing)
+		return;
+	lp->started = 1;
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN | EPOLLET;
+	ev.data.ptr = lp;
+	if (logpipe_ep_ok && epoll_ctl(logpipe_ep, EPOLL_CTL_ADD, lp->fd,
+	    &ev) == 0)
+		lp->watched = 1;
+	else if (logpipe_ep_ok)
+		log_warn("%s: log pipe: epoll_ctl (read every %d ms)",
+		    lp->child->app->cfg.name, LOGPIPE_POLL_MS);
+	logpipe_pump(lp);
+}
+
+/*
+ * Shutdown: hands on the rest of what lp holds, as far as the sinks take
+ * it (what they do not take stays in the pipe for the next reader).
+ */
+void
+logpipe_flush(struct logpipe *lp)
+{
+	if (lp->closing || !lp->started)
+		return;
+	if (logpipe_hand_on(lp, 1) == -1)
+		logfile_cancel_wait(&lp->waiter);
+	lp->paused = 0;
+}
+
+/*
+ * Consumes what the sinks have written and closes lp now (at once: a
+ * process that left the instance's group may hold the pipe); lp->closed
+ * runs on the loop afterwards. For a pipe never opened or started too.
+ */
+void
+logpipe_close(struct logpipe *lp)
+{
+	if (lp->closing)
+		return;
+	if (lp->started)
+		(void)logpipe_consume(lp);
+	lp->closing = 1;
+	logfile_cancel_wait(&lp->waiter);
+	if (lp->waiting) {
+		TAILQ_REMOVE(&logpipe_waiting, lp, wentry);
+		lp->waiting = 0;
+	}
+	if (lp->watched && epoll_ctl(logpipe_ep, EPOLL_CTL_DEL, lp->fd,
+	    NULL) == -1)
+		log_warn("log pipe: epoll_ctl del");
+	if (lp->fd != -1)
+		close(lp->fd);
+	lp->fd = -1;
+	uv_close((uv_handle_t *)&lp->timer, logpipe_closed);
+}
