@@ -5,9 +5,9 @@
  * offset up to which bytes were handed on and, for each sink they went
  * to, the sink's ticket then (logfile_ticket). The bytes up to a mark may
  * leave the pipe once every sink of it, and of the marks before it, has
- * written its ticket. When the FIFO is full the newest mark grows to the
- * new offset and tickets: its older bytes then wait a little longer,
- * never less.
+ * written its ticket. When the FIFO is full, or the newest mark covers
+ * less than LOGMARK_MIN bytes, that mark grows to the new offset and
+ * tickets instead: its older bytes then wait a little longer, never less.
  */
 #include <string.h>
 
@@ -46,7 +46,8 @@ logmark_add(struct logmarks *ms, uint64_t end, struct logfile **sinks,
 	struct logmark *m;
 	int i;
 
-	if (ms->n == LOGMARK_MAX)
+	if (ms->n == LOGMARK_MAX || (ms->n > 1 && ms->m[ms->n - 1].end -
+	    ms->m[ms->n - 2].end < LOGMARK_MIN))
 		m = &ms->m[ms->n - 1];
 	else {
 		m = &ms->m[ms->n++];

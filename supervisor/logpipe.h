@@ -20,7 +20,8 @@ struct child;
 struct logfile;
 
 #define LOGPIPE_SIZE (1024 * 1024)      /* app pipes raised to this */
-#define LOGMARK_MAX 4                   /* chunks waiting per pipe */
+#define LOGMARK_MAX 16                  /* chunks waiting per pipe */
+#define LOGMARK_MIN (32 * 1024)         /* a smaller one grows instead */
 #define LOGMARK_SINKS 3                 /* its file, the combined one, journal */
 
 /* Bytes of the pipe up to end went to these sinks, ending at these tickets. */
