@@ -21,15 +21,11 @@
  * partial line reaching half of that is handed on as a line, so that the
  * pipe never fills with bytes that cannot go on.
  *
- * A pipe holding bytes already read stays readable, so the app pipes are
- * watched edge-triggered, in an epoll set of this module under one
- * uv_poll (Linux wakes an edge-triggered watcher at every write to a
- * polled pipe); a partial line waiting also gets a pump a second (older
- * kernels woke only writes to an empty pipe).
+ * The pipes are watched edge-triggered (logpipe-set.c); a partial line
+ * waiting also gets a pump a second (kernels 5.5 to 5.13 woke a watcher
+ * only at a write to an empty pipe), and a pipe that could not be watched
+ * one every LOGPIPE_POLL_MS.
  */
-#include <sys/epoll.h>
-#include <sys/ioctl.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -43,34 +39,12 @@
 #define LOGPIPE_PIECE (64 * 1024)       /* read from the copy in pieces */
 #define LOGPIPE_ROUNDS 4                /* pumps of a pipe per event */
 #define LOGPIPE_IDLE_MS 1000            /* a partial line's pump */
-#define LOGPIPE_POLL_MS 100             /* a pipe not in the epoll set */
 
-static int logpipe_ep = -1;             /* the epoll set of the app pipes */
-static uv_poll_t logpipe_ep_poll;
-static int logpipe_ep_ok;               /* its uv_poll runs */
-static int logpipe_priv[2] = { -1, -1 };
+static int logpipe_priv[2] = { -1, -1 };        /* the private pipe */
 static size_t logpipe_priv_size;
-static int logpipe_null = -1;
 static char logpipe_buf[LOGPIPE_PIECE];
-static TAILQ_HEAD(, logpipe) logpipe_waiting =
-    TAILQ_HEAD_INITIALIZER(logpipe_waiting);
 
-static void logpipe_pump(struct logpipe *);
 static void logpipe_room(struct logfile_waiter *);
-
-/* Raises the pipe of fd to LOGPIPE_SIZE where allowed; returns its size. */
-static size_t
-logpipe_grow(int fd)
-{
-	int n;
-
-	if (fcntl(fd, F_SETPIPE_SZ, LOGPIPE_SIZE) == -1 && errno != EPERM &&
-	    errno != EBUSY)
-		log_debug("F_SETPIPE_SZ: %s", strerror(errno));
-	if ((n = fcntl(fd, F_GETPIPE_SZ)) <= 0)
-		return 4096;
-	return (size_t)n;
-}
 
 /* (Re)makes the private pipe; -1 with errno set when it cannot. */
 static int
@@ -86,105 +60,6 @@ logpipe_priv_make(void)
 		return -1;
 	}
 	logpipe_priv_size = logpipe_grow(logpipe_priv[0]);
-	return 0;
-}
-
-/*
- * Drops the next n bytes of the pipe fd (they are there). Returns 0, or
- * -1 with errno set (EAGAIN: fewer were there).
- */
-static int
-logpipe_discard(int fd, size_t n)
-{
-	ssize_t r;
-
-	while (n > 0) {
-		r = splice(fd, NULL, logpipe_null, NULL, n, SPLICE_F_NONBLOCK);
-		if (r == -1 && errno == EINVAL)
-			r = read(fd, logpipe_buf, n < sizeof logpipe_buf ? n :
-			    sizeof logpipe_buf);
-		if (r == 0)
-			errno = EAGAIN;
-		if (r <= 0) {
-			if (r == -1 && errno == EINTR)
-				continue;
-			return -1;
-		}
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-/* The epoll set's callback: pumps each pipe that was written or closed. */
-static void
-logpipe_events(uv_poll_t *h, int status, int events)
-{
-	struct epoll_event ev[64];
-	struct logpipe *lp;
-	int i, n;
-
-	(void)h;
-	(void)events;
-	if (status != 0)
-		log_warnx("log pipes: %s", uv_strerror(status));
-	if ((n = epoll_wait(logpipe_ep, ev, (int)nitems(ev), 0)) == -1) {
-		if (errno != EINTR)
-			log_warn("log pipes: epoll_wait");
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		lp = ev[i].data.ptr;
-		if (!lp->closing)
-			logpipe_pump(lp);
-	}
-}
-
-/* The writer wrote what some pipes wait for: they consume it and read on. */
-static void
-logpipe_written(void)
-{
-	TAILQ_HEAD(, logpipe) list = TAILQ_HEAD_INITIALIZER(list);
-	struct logpipe *lp;
-
-	TAILQ_CONCAT(&list, &logpipe_waiting, wentry);
-	while ((lp = TAILQ_FIRST(&list)) != NULL) {
-		TAILQ_REMOVE(&list, lp, wentry);
-		lp->waiting = 0;
-		logpipe_pump(lp);
-	}
-}
-
-/* What every pipe shares, made at the first one. */
-static int
-logpipe_setup(char **cause)
-{
-	int rc;
-
-	if (logpipe_ep != -1)
-		return 0;
-	if (logpipe_priv[0] == -1 && logpipe_priv_make() == -1) {
-		xasprintf(cause, "log pipes: pipe: %s", strerror(errno));
-		return -1;
-	}
-	if (logpipe_null == -1 &&
-	    (logpipe_null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
-		xasprintf(cause, "log pipes: /dev/null: %s", strerror(errno));
-		return -1;
-	}
-	if ((logpipe_ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
-		xasprintf(cause, "log pipes: epoll: %s", strerror(errno));
-		return -1;
-	}
-	if ((rc = uv_poll_init(D.loop, &logpipe_ep_poll, logpipe_ep)) != 0 ||
-	    (rc = uv_poll_start(&logpipe_ep_poll, UV_READABLE,
-	    logpipe_events)) != 0) {
-		/* only with a bad descriptor: then every pipe is polled */
-		log_warnx("log pipes: uv_poll: %s", uv_strerror(rc));
-	} else {
-		uv_unref((uv_handle_t *)&logpipe_ep_poll);
-		logpipe_ep_ok = 1;
-	}
-	logwriter_on_written(logpipe_written);
 	return 0;
 }
 
@@ -234,7 +109,12 @@ logpipe_open(struct logpipe *lp, int fd, char **cause)
 	size_t window;
 	int fl;
 
-	if (logpipe_setup(cause) == -1) {
+	if (logpipe_set_init(cause) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (logpipe_priv[0] == -1 && logpipe_priv_make() == -1) {
+		xasprintf(cause, "log pipes: pipe: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -250,16 +130,6 @@ logpipe_open(struct logpipe *lp, int fd, char **cause)
 		window = logpipe_priv_size;
 	lp->cut = window / 2 < LOG_LINE_MAX ? window / 2 : LOG_LINE_MAX;
 	return 0;
-}
-
-/* Joins lp's pipe to the waiting list until the writer has written more. */
-static void
-logpipe_wait(struct logpipe *lp)
-{
-	if (lp->waiting)
-		return;
-	lp->waiting = 1;
-	TAILQ_INSERT_TAIL(&logpipe_waiting, lp, wentry);
 }
 
 /*
@@ -407,7 +277,7 @@ logpipe_timer(struct logpipe *lp, int ms)
  * and consumes what they have written; closes lp once the app closed its
  * end and everything is written.
  */
-static void
+void
 logpipe_pump(struct logpipe *lp)
 {
 	int i, r = 0;
@@ -459,20 +329,10 @@ logpipe_room(struct logfile_waiter *w)
 void
 logpipe_start(struct logpipe *lp)
 {
-	struct epoll_event ev;
-
 	if (lp->fd == -1 || lp->started || lp->closing)
 		return;
 	lp->started = 1;
-	memset(&ev, 0, sizeof ev);
-	ev.events = EPOLLIN | EPOLLET;
-	ev.data.ptr = lp;
-	if (logpipe_ep_ok && epoll_ctl(logpipe_ep, EPOLL_CTL_ADD, lp->fd,
-	    &ev) == 0)
-		lp->watched = 1;
-	else if (logpipe_ep_ok)
-		log_warn("%s: log pipe: epoll_ctl (read every %d ms)",
-		    lp->child->app->cfg.name, LOGPIPE_POLL_MS);
+	logpipe_watch(lp);
 	logpipe_pump(lp);
 }
 
@@ -504,13 +364,8 @@ logpipe_close(struct logpipe *lp)
 		(void)logpipe_consume(lp);
 	lp->closing = 1;
 	logfile_cancel_wait(&lp->waiter);
-	if (lp->waiting) {
-		TAILQ_REMOVE(&logpipe_waiting, lp, wentry);
-		lp->waiting = 0;
-	}
-	if (lp->watched && epoll_ctl(logpipe_ep, EPOLL_CTL_DEL, lp->fd,
-	    NULL) == -1)
-		log_warn("log pipe: epoll_ctl del");
+	logpipe_unwait(lp);
+	logpipe_unwatch(lp);
 	if (lp->fd != -1)
 		close(lp->fd);
 	lp->fd = -1;

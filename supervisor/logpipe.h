@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Reading an instance's stdout or stderr pipe from a plain descriptor,
- * without losing a line when the daemon is killed (logpipe.c), and the
- * FIFO of handed-on chunks waiting to be written (logpipe-mark.c).
+ * without losing a line when the daemon is killed (logpipe.c), what the
+ * pipes share (logpipe-set.c), and the FIFO of handed-on chunks waiting
+ * to be written (logpipe-mark.c).
  * Everything here runs on the event loop.
  */
 #ifndef CORRAL_LOGPIPE_H
@@ -20,6 +21,7 @@ struct child;
 struct logfile;
 
 #define LOGPIPE_SIZE (1024 * 1024)      /* app pipes raised to this */
+#define LOGPIPE_POLL_MS 100             /* a pipe not in the epoll set */
 #define LOGMARK_MAX 16                  /* chunks waiting per pipe */
 #define LOGMARK_MIN (32 * 1024)         /* a smaller one grows instead */
 #define LOGMARK_SINKS 3                 /* its file, the combined one, journal */
@@ -71,6 +73,16 @@ int logpipe_open(struct logpipe *, int, char **);
 void logpipe_start(struct logpipe *);
 void logpipe_flush(struct logpipe *);
 void logpipe_close(struct logpipe *);
+void logpipe_pump(struct logpipe *);
+
+/* logpipe-set.c (for logpipe.c) */
+int logpipe_set_init(char **);
+void logpipe_watch(struct logpipe *);
+void logpipe_unwatch(struct logpipe *);
+void logpipe_wait(struct logpipe *);
+void logpipe_unwait(struct logpipe *);
+size_t logpipe_grow(int);
+int logpipe_discard(int, size_t);
 
 /* logpipe-mark.c */
 void logmark_add(struct logmarks *, uint64_t, struct logfile **,
