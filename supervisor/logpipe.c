@@ -26,6 +26,8 @@
  * only at a write to an empty pipe), and a pipe that could not be watched
  * one every LOGPIPE_POLL_MS.
  */
+#include <sys/ioctl.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -217,16 +219,31 @@ logpipe_take(struct logpipe *lp, size_t n)
 		log_warn("log pipes: private pipe");
 }
 
-/* Whether the app's end of lp's pipe is closed. */
+/*
+ * Whether lp's pipe is at its end: the app's end is closed and the n
+ * bytes copied are all it holds (not only what the copy could take).
+ */
 static int
-logpipe_hup(struct logpipe *lp)
+logpipe_hup(struct logpipe *lp, size_t n)
 {
 	struct pollfd pfd;
+	int avail;
 
 	pfd.fd = lp->fd;
 	pfd.events = POLLIN;
 	pfd.revents = 0;
-	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & (POLLHUP | POLLERR)))
+		return 0;
+	return ioctl(lp->fd, FIONREAD, &avail) == -1 || (size_t)avail <= n;
+}
+
+/* The pipe ended (or failed): what is left is a last line. */
+static void
+logpipe_eof(struct logpipe *lp)
+{
+	lp->eof = 1;
+	if (logpipe_hand_on(lp, 1) == -1)
+		lp->paused = 1;
 }
 
 /*
@@ -257,7 +274,7 @@ logpipe_fill(struct logpipe *lp)
 		return -1;
 	}
 	if ((size_t)n == lp->teed)
-		return logpipe_hup(lp) ? -1 : 0;
+		return logpipe_hup(lp, (size_t)n) ? -1 : 0;
 	logpipe_take(lp, (size_t)n - lp->teed);
 	return 1;
 }
@@ -284,19 +301,15 @@ logpipe_pump(struct logpipe *lp)
 
 	if (lp->closing || !lp->started)
 		return;
-	if (logpipe_consume(lp) == -1)
-		lp->eof = 1;
+	if (logpipe_consume(lp) == -1 && !lp->eof)
+		logpipe_eof(lp);
 	for (i = 0; i < LOGPIPE_ROUNDS && !lp->paused && !lp->eof; i++) {
 		if ((r = logpipe_fill(lp)) == 0)
 			break;
-		if (r == -1) {
-			/* whatever is left is a last line without newline */
-			lp->eof = 1;
-			if (logpipe_hand_on(lp, 1) == -1)
-				lp->paused = 1;
-		}
-		if (logpipe_consume(lp) == -1)
-			lp->eof = 1;
+		if (r == -1)
+			logpipe_eof(lp);
+		if (logpipe_consume(lp) == -1 && !lp->eof)
+			logpipe_eof(lp);
 	}
 	if (lp->eof && !lp->paused && lp->lb.len == 0 && lp->marks.n == 0) {
 		logpipe_close(lp);
