@@ -150,6 +150,7 @@ logpipe_watch(struct logpipe *lp)
 		    lp->child->app->cfg.name, LOGPIPE_POLL_MS);
 }
 
+/* Stops watching lp's pipe (before its descriptor is closed). */
 void
 logpipe_unwatch(struct logpipe *lp)
 {
@@ -169,6 +170,7 @@ logpipe_wait(struct logpipe *lp)
 	TAILQ_INSERT_TAIL(&logpipe_waiting, lp, wentry);
 }
 
+/* Takes lp off the waiting list (it closes). */
 void
 logpipe_unwait(struct logpipe *lp)
 {
