@@ -249,12 +249,7 @@ logfile_journal(struct logfile *s, const char *app, int instance, int prio,
 uint64_t
 logfile_ticket(struct logfile *s)
 {
-	uint64_t t;
-
-	pthread_mutex_lock(&logwriter_mutex);
-	t = s->in_seq;
-	pthread_mutex_unlock(&logwriter_mutex);
-	return t;
+	return s->in_seq;       /* only the loop changes it */
 }
 
 /*
@@ -266,6 +261,8 @@ logfile_settled(struct logfile *s, uint64_t t)
 {
 	int r;
 
+	if (__atomic_load_n(&s->out_seq, __ATOMIC_ACQUIRE) >= t)
+		return 1;
 	pthread_mutex_lock(&logwriter_mutex);
 	r = s->out_seq >= t || s->err != 0;
 	if (!r)

@@ -44,9 +44,10 @@ struct logfile {
 	int on_ev_list;
 	struct logfile *ev_next;
 	struct logfile *all_next;
-	uint64_t in_seq;        /* bytes ever queued (dropped ones not counted) */
+	uint64_t in_seq;        /* bytes ever queued, not dropped (the loop's) */
 	uint64_t spare_seq;     /* in_seq when spare was taken */
-	uint64_t out_seq;       /* in_seq up to which the bytes are written */
+	uint64_t out_seq;       /* in_seq up to which the bytes are written
+				   (stored atomically: read without the mutex) */
 	int ack_want;           /* the loop waits for out_seq to move */
 	/* Writer thread only. */
 	char *spare;

@@ -132,7 +132,7 @@ logfile_take_fill(struct logfile *s)
 void
 logfile_written(struct logfile *s)
 {
-	s->out_seq = s->spare_seq;
+	__atomic_store_n(&s->out_seq, s->spare_seq, __ATOMIC_RELEASE);
 	if (s->ack_want) {
 		s->ack_want = 0;
 		logwriter_acked = 1;
