@@ -388,6 +388,23 @@ def test_update_to_a_binary_that_exits_rolls_back(corral, tmp_path):
     c.wait_state("idle", "online", 1)
 
 
+def test_update_reexecutes_a_new_keeper(corral, tmp_path):
+    # another corral-keeper installed: update re-executes the keeper (same
+    # pid, its table carried through a descriptor), then the engine
+    c = corral
+    bin_dir, port, old = start_installed(c, tmp_path)
+    keeper = keeper_pid(c)
+    replace(bin_dir, "corral-keeper", (bin_dir / "corral-keeper").read_bytes())
+    new_keeper = os.stat(bin_dir / "corral-keeper").st_ino
+    r = update_under_load(c, bin_dir, port, (bin_dir / "corrald").read_bytes())
+    assert r.returncode == 0, r.stderr
+    assert "re-executed the keeper" in r.stdout, r.stdout
+    assert keeper_pid(c) == keeper
+    assert os.stat("/proc/%d/exe" % keeper).st_ino == new_keeper
+    new = engine(c, bin_dir)
+    assert new["kind"] == "upgrade" and new["pid"] != old["pid"], new
+
+
 # --- what a node app says over its IPC channel ------------------------------------
 
 NODE = shutil.which("node") or shutil.which("nodejs")
