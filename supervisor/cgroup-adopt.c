@@ -40,11 +40,7 @@ cgroup_find(struct cgroup_root *root, const char *app, int instance,
 	xasprintf(&cg->app, "%s" CGROUP_APP_SUFFIX, app);
 	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
 		free(cg->rel);
-		if (gen == 0)
-			xasprintf(&cg->rel, "%s/%d", cg->app, instance);
-		else
-			xasprintf(&cg->rel, "%s/%d.%d", cg->app, instance,
-			    gen);
+		cg->rel = cgroup_rel(app, instance, gen);
 		if (cgroup_lists(cg, pid))
 			return cg;
 	}

@@ -43,6 +43,20 @@ cgroup_hier_with(const struct cgroup_root *root, int bit)
 }
 
 static int cgroup_open_dirs(struct cgroup *, char **);
+
+/* "<app>.app/<instance>", or "<app>.app/<instance>.<gen>" after gen 0. */
+char *
+cgroup_rel(const char *app, int instance, int gen)
+{
+	char *rel;
+
+	if (gen == 0)
+		xasprintf(&rel, "%s" CGROUP_APP_SUFFIX "/%d", app, instance);
+	else
+		xasprintf(&rel, "%s" CGROUP_APP_SUFFIX "/%d.%d", app, instance,
+		    gen);
+	return rel;
+}
 static int cgroup_limits_equal(const struct cgroup_limits *,
     const struct cgroup_limits *);
 
@@ -80,11 +94,7 @@ cgroup_create(struct cgroup_root *root, const char *app, int instance,
 	}
 	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
 		free(cg->rel);
-		if (gen == 0)
-			xasprintf(&cg->rel, "%s/%d", cg->app, instance);
-		else
-			xasprintf(&cg->rel, "%s/%d.%d", cg->app, instance,
-			    gen);
+		cg->rel = cgroup_rel(app, instance, gen);
 		if (cgroup_reuse(cg) == 0)
 			return cg;
 		if (cgroup_open_dirs(cg, cause) != 0) {

@@ -137,12 +137,7 @@ cgroup_forget_slot(struct cgroup_root *root, const char *app, int index)
 	if (root == NULL || root->slots.n == 0)
 		return;
 	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
-		if (gen == 0)
-			xasprintf(&rel, "%s" CGROUP_APP_SUFFIX "/%d", app,
-			    index);
-		else
-			xasprintf(&rel, "%s" CGROUP_APP_SUFFIX "/%d.%d", app,
-			    index, gen);
+		rel = cgroup_rel(app, index, gen);
 		if ((slot = cgroup_slot_take(root, rel)) != NULL) {
 			cgroup_slot_queue(root, slot->rel);
 			free(slot->rel);

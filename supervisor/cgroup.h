@@ -181,6 +181,7 @@ const char *cgroup_root_top(const struct cgroup_root *);
 json_t *cgroup_root_info(const struct cgroup_root *);
 
 /* cgroup-instance.c */
+char *cgroup_rel(const char *, int, int);
 struct cgroup *cgroup_create(struct cgroup_root *, const char *, int,
     char **);
 void cgroup_free(struct cgroup *);

@@ -53,7 +53,8 @@ cmd_update_engine(void)
 
 /*
  * The keeper re-executed (ok), or went back to its old binary (why).
- * Returns 0 when no update waited for it.
+ * Returns 0 when no re-exec of the keeper was asked (the news is not
+ * the update's), else 1.
  */
 int
 update_keeper_done(int ok, const char *why)

@@ -20,6 +20,7 @@
 #include "common.h"
 #include "cgroup.h"
 #include "logsink.h"
+#include "logpipe.h"
 #include "cluster.h"
 #include "observe.h"
 #include "appcfg.h"
@@ -71,18 +72,6 @@ enum inst_event {
 struct app;
 struct instance;
 struct reload;
-
-/* One stdout or stderr pipe of a child, cut into lines. */
-struct logpipe {
-	uv_pipe_t pipe;
-	struct linebuf lb;
-	struct child *child;
-	int stream;                     /* 1 stdout, 2 stderr */
-	int open;
-	int paused;                     /* reading stopped: a log file is full */
-	int eof;                        /* the child closed it; close once drained */
-	struct logfile_waiter waiter;
-};
 
 /*
  * One spawned process. It outlives the instance's interest in it: after the

@@ -131,7 +131,11 @@ static void
 engine_update_failed_cb(const char *why, void *arg)
 {
 	(void)arg;
-	if (update_keeper_done(0, why))  /* the keeper's re-exec failed */
+	/*
+	 * The keeper's re-exec, asked by update; not a rollback's news, which
+	 * follows the table at once (read with its end, table_done is set).
+	 */
+	if (E.table_done && update_keeper_done(0, why))
 		return;
 	log_warnx("update failed: %s", why != NULL ? why : "?");
 	free(E.update_failed);

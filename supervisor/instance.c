@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Instances and their processes (spawn.c starts them): stdout and stderr
- * read through pipes and cut into lines, the exit callback that feeds the
- * state machine, and killing the main process or the whole group.
+ * Instances and their processes (spawn.c starts them): the children and
+ * their stdout and stderr pipes (read by logpipe.c), the exit callback
+ * that feeds the state machine, and killing the main process or the whole
+ * group.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +51,6 @@ instance_free(struct instance *inst)
 	TAILQ_REMOVE(&inst->app->instances, inst, entry);
 	app_unindex_instance(inst);
 	cluster_exited(inst);
-	limits_forget(inst);
 	if (inst->child != NULL)
 		inst->child->inst = NULL;
 	inst->timer.data = inst;
@@ -79,8 +78,6 @@ child_release(struct child *child)
 	/* Its last lines are queued: a stopped app holds no log file. */
 	if (--child->app->nchildren == 0)
 		logsink_idle(child->app);
-	linebuf_free(&child->out.lb);
-	linebuf_free(&child->err.lb);
 	app_unref(child->app);
 	if (child->pidfd >= 0)
 		close(child->pidfd);
@@ -92,64 +89,9 @@ child_release(struct child *child)
 }
 
 static void
-child_pipe_closed(uv_handle_t *h)
+child_pipe_closed(struct logpipe *lp)
 {
-	struct logpipe *lp = h->data;
-
-	logfile_cancel_wait(&lp->waiter);
 	child_release(lp->child);
-}
-
-static void child_read(uv_stream_t *, ssize_t, const uv_buf_t *);
-
-/* A full log file had room again: drain what is held, read on. */
-static void
-child_log_room(struct logfile_waiter *w)
-{
-	struct logpipe *lp = (struct logpipe *)(void *)((char *)w -
-	    offsetof(struct logpipe, waiter));
-	int r;
-
-	if (logsink_drain(lp, lp->eof) == -1)
-		return;
-	lp->paused = 0;
-	if (!lp->eof && (r = uv_read_start((uv_stream_t *)&lp->pipe,
-	    daemon_alloc, child_read)) != 0) {
-		/* cannot happen on an open pipe; the child gets EPIPE */
-		log_warnx("%s: log pipe: %s", lp->child->app->cfg.name,
-		    uv_strerror(r));
-		lp->open = 0;
-		lp->eof = 1;
-	}
-	if (lp->eof)
-		uv_close((uv_handle_t *)&lp->pipe, child_pipe_closed);
-}
-
-static void
-child_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-	struct logpipe *lp = s->data;
-
-	if (n > 0) {
-		linebuf_append(&lp->lb, buf->base, (size_t)n);
-		if (logsink_drain(lp, 0) == -1) {
-			/* back-pressure: the child blocks on a full pipe */
-			lp->paused = 1;
-			uv_read_stop(s);
-		}
-		return;
-	}
-	if (n == 0)
-		return;
-	/* EOF or error: whatever is left is a last line without newline. */
-	lp->open = 0;
-	lp->eof = 1;
-	uv_read_stop(s);
-	if (logsink_drain(lp, 1) == -1) {
-		lp->paused = 1;
-		return;
-	}
-	uv_close((uv_handle_t *)s, child_pipe_closed);
 }
 
 /*
@@ -186,18 +128,6 @@ child_exited(struct child *child, int64_t status, int term_signal)
 	fsm_event(inst, EV_EXIT);
 }
 
-static void
-child_init_pipe(struct child *child, struct logpipe *lp, int stream)
-{
-	uv_pipe_init(D.loop, &lp->pipe, 0);
-	lp->pipe.data = lp;
-	lp->child = child;
-	lp->stream = stream;
-	lp->open = 1;
-	lp->waiter.cb = child_log_room;
-	linebuf_init(&lp->lb, LOG_LINE_MAX);
-}
-
 /* The child of a spawn of inst: its log pipes, not yet its process. */
 struct child *
 child_create(struct instance *inst)
@@ -210,8 +140,8 @@ child_create(struct instance *inst)
 	child->inst = inst;
 	child->index = inst->index;
 	child->pidfd = -1;
-	child_init_pipe(child, &child->out, 1);
-	child_init_pipe(child, &child->err, 2);
+	logpipe_init(&child->out, child, 1, child_pipe_closed);
+	logpipe_init(&child->err, child, 2, child_pipe_closed);
 	child->handles = 3;
 	TAILQ_INSERT_TAIL(&D.children, child, entry);
 	return child;
@@ -229,33 +159,28 @@ child_abort(struct child *child)
 	free(child->tag);       /* the keeper never had it */
 	child->tag = NULL;
 	child_release(child);
-	uv_close((uv_handle_t *)&child->out.pipe, child_pipe_closed);
-	uv_close((uv_handle_t *)&child->err.pipe, child_pipe_closed);
+	logpipe_close(&child->out);
+	logpipe_close(&child->err);
 }
 
 /*
- * Reads lp from fd (a read end the keeper keeps too; the child owns fd
- * from now on). A pipe that cannot be read is closed here: the output
- * waits in the keeper's copy for the next engine.
+ * Reads lp from fd, a read end the keeper keeps too (lp owns fd from now
+ * on). A pipe that cannot be read is closed here: its output waits in the
+ * keeper's copy for the next engine.
  */
 static void
 child_pipe_start(struct child *child, struct logpipe *lp, int fd)
 {
-	int r = UV_EBADF, opened = 0;
+	char *cause = NULL;
 
-	if (fd >= 0 && (r = uv_pipe_open(&lp->pipe, fd)) == 0) {
-		opened = 1;
-		if ((r = uv_read_start((uv_stream_t *)&lp->pipe, daemon_alloc,
-		    child_read)) == 0)
-			return;
+	if (fd >= 0 && logpipe_open(lp, fd, &cause) == 0) {
+		logpipe_start(lp);
+		return;
 	}
 	log_warnx("%s[%d]: cannot read its output: %s", child->app->cfg.name,
-	    child->index, uv_strerror(r));
-	if (fd >= 0 && !opened)
-		close(fd);
-	lp->open = 0;
-	lp->eof = 1;
-	uv_close((uv_handle_t *)&lp->pipe, child_pipe_closed);
+	    child->index, cause != NULL ? cause : "no pipe");
+	free(cause);
+	logpipe_close(lp);
 }
 
 /* The process runs: its output is read from now on, from out and err. */
@@ -266,23 +191,11 @@ child_read_start(struct child *child, int out, int err)
 	child_pipe_start(child, &child->err, err);
 }
 
-/* Shutdown: hands on what lp holds, as far as the files take it, and closes. */
-static void
-child_close_pipe(struct logpipe *lp)
-{
-	if (!lp->open && !(lp->eof && lp->paused))
-		return;
-	if (logsink_drain(lp, 1) == -1)
-		logfile_cancel_wait(&lp->waiter);
-	lp->open = 0;
-	lp->paused = 0;
-	lp->eof = 1;
-	uv_close((uv_handle_t *)&lp->pipe, child_pipe_closed);
-}
-
 /*
- * Closes the log pipes still open at shutdown: a process that left the
- * instance's group may hold them, and the daemon must not wait for it.
+ * Closes the log pipes still open at shutdown (a process that left the
+ * instance's group may hold them, and the daemon must not wait for it),
+ * once what they hold is written: what is left in them stays for the
+ * next reader.
  */
 void
 instance_close_pipes(void)
@@ -290,8 +203,13 @@ instance_close_pipes(void)
 	struct child *child;
 
 	TAILQ_FOREACH(child, &D.children, entry) {
-		child_close_pipe(&child->out);
-		child_close_pipe(&child->err);
+		logpipe_flush(&child->out);
+		logpipe_flush(&child->err);
+	}
+	logwriter_sync();
+	TAILQ_FOREACH(child, &D.children, entry) {
+		logpipe_close(&child->out);
+		logpipe_close(&child->err);
 	}
 }
 

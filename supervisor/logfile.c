@@ -15,6 +15,8 @@
 #include "common.h"
 #include "logwriter-private.h"
 
+static void (*logwriter_written_cb)(void);
+
 static struct logfile *
 logfile_new(int kind)
 {
@@ -185,6 +187,7 @@ logfile_append_locked(struct logfile *s, const char *a, size_t alen,
 	if (blen > 0)
 		memcpy(s->fill + s->fill_len + alen, b, blen);
 	s->fill_len += alen + blen;
+	s->in_seq += alen + blen;
 	if (s->err == 0)
 		logwriter_enqueue(s);
 	return 0;
@@ -236,6 +239,60 @@ logfile_journal(struct logfile *s, const char *app, int instance, int prio,
 	rc = logfile_append_locked(s, hdr, 16 + applen + 1, line, len);
 	pthread_mutex_unlock(&logwriter_mutex);
 	return rc;
+}
+
+/*
+ * Where the bytes queued to s so far end: once logfile_settled() says so
+ * for this ticket, they are written (or s is failing and they may be
+ * lost with the lines it drops anyway).
+ */
+uint64_t
+logfile_ticket(struct logfile *s)
+{
+	return s->in_seq;       /* only the loop changes it */
+}
+
+/*
+ * Whether the bytes of ticket t are written (or s is failing). If not, the
+ * callback given to logwriter_on_written runs once s wrote more.
+ */
+int
+logfile_settled(struct logfile *s, uint64_t t)
+{
+	int r;
+
+	if (__atomic_load_n(&s->out_seq, __ATOMIC_ACQUIRE) >= t)
+		return 1;
+	pthread_mutex_lock(&logwriter_mutex);
+	r = s->out_seq >= t || s->err != 0;
+	if (!r)
+		s->ack_want = 1;
+	pthread_mutex_unlock(&logwriter_mutex);
+	return r;
+}
+
+/* Loop: tells the callback set with logwriter_on_written, if written. */
+void
+logwriter_check_written(void)
+{
+	int acked;
+
+	pthread_mutex_lock(&logwriter_mutex);
+	acked = logwriter_acked;
+	logwriter_acked = 0;
+	pthread_mutex_unlock(&logwriter_mutex);
+	if (acked && logwriter_written_cb != NULL)
+		logwriter_written_cb();
+}
+
+/*
+ * Loop: cb runs (on the loop) after a sink a logfile_settled() waited for
+ * wrote more or failed.
+ */
+void
+logwriter_on_written(void (*cb)(void))
+{
+	logwriter_written_cb = cb;
 }
 
 /*

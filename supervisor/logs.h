@@ -67,6 +67,7 @@ int logwriter_start(uv_loop_t *, logfile_event_cb, char **);
 void logwriter_stop(void);
 void logwriter_reopen_all(void);
 void logwriter_sync(void);
+void logwriter_on_written(void (*)(void));
 
 /* logfile.c */
 struct logfile *logfile_open_file(const char *, const struct logrotate_opts *);
@@ -76,6 +77,8 @@ int logfile_write(struct logfile *, const char *, size_t);
 int logfile_journal(struct logfile *, const char *, int, int,
     const char *, size_t);
 int logfile_blocks(struct logfile *, size_t);
+uint64_t logfile_ticket(struct logfile *);
+int logfile_settled(struct logfile *, uint64_t);
 void logfile_wait(struct logfile *, struct logfile_waiter *);
 void logfile_cancel_wait(struct logfile_waiter *);
 void logfile_flush(struct logfile *);

@@ -255,6 +255,27 @@ logsink_blocked(struct app *app, int index, int stream, size_t n,
 }
 
 /*
+ * The sinks a line of instance index on stream goes to (its file, the
+ * combined one, the journal), made if need be, into sinks[0..2]; returns
+ * how many.
+ */
+int
+logsink_sinks(struct app *app, int index, int stream, struct logfile **sinks)
+{
+	struct logfile *all[3];
+	int i, n = 0;
+
+	all[0] = logsink_file(app, index, stream);
+	all[1] = logsink_comb(app);
+	all[2] = logsink_journal(app);
+	for (i = 0; i < 3; i++) {
+		if (all[i] != NULL)
+			sinks[n++] = all[i];
+	}
+	return n;
+}
+
+/*
  * Commits the n formatted bytes at data (whole lines) to the files of
  * instance index on stream; logsink_blocked said they have room.
  */

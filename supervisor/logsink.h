@@ -57,6 +57,7 @@ void logsink_forget_journal(void);
 int logsink_blocked(struct app *, int, int, size_t, size_t,
     struct logfile_waiter *);
 void logsink_write(struct app *, int, int, const char *, size_t);
+int logsink_sinks(struct app *, int, int, struct logfile **);
 void logsink_write_journal(struct app *, int, int, const char *, size_t);
 int logsink_flush(struct app *);
 void logsink_reopen_all(void);

@@ -44,6 +44,11 @@ struct logfile {
 	int on_ev_list;
 	struct logfile *ev_next;
 	struct logfile *all_next;
+	uint64_t in_seq;        /* bytes ever queued, not dropped (the loop's) */
+	uint64_t spare_seq;     /* in_seq when spare was taken */
+	uint64_t out_seq;       /* in_seq up to which the bytes are written
+				   (stored atomically: read without the mutex) */
+	int ack_want;           /* the loop waits for out_seq to move */
 	/* Writer thread only. */
 	char *spare;
 	size_t spare_off, spare_len, spare_cap;
@@ -63,10 +68,13 @@ struct logfile {
 extern pthread_mutex_t logwriter_mutex;
 extern struct logfile *logwriter_wake, *logwriter_events, *logwriter_all;
 extern uv_async_t logwriter_async;
+extern int logwriter_acked;
 void logwriter_enqueue(struct logfile *);
 void logwriter_wake_loop(void);
 void logwriter_post_event(struct logfile *, int, int, uint64_t);
 void logfile_destroy(struct logfile *);
+void logfile_written(struct logfile *);
+void logwriter_check_written(void);
 
 /* logfile-io.c (writer thread) */
 #define LOGFILE_MAX_OPEN 256    /* descriptors the writer keeps open */

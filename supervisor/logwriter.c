@@ -47,6 +47,7 @@ struct logfile *logwriter_wake;
 struct logfile *logwriter_events;
 struct logfile *logwriter_all;
 uv_async_t logwriter_async;
+int logwriter_acked;            /* a waited-for sink wrote, or failed */
 static logfile_event_cb logwriter_event_cb;
 static int logwriter_failing;  /* some sink failed: retry in a second */
 
@@ -86,6 +87,8 @@ logwriter_post_event(struct logfile *s, int ev, int err, uint64_t dropped)
 	else if (ev == LOGFILE_EV_RECOVERED)
 		s->ev_rec_err = err;
 	s->ev_dropped += dropped;
+	if (ev == LOGFILE_EV_ERROR)
+		logwriter_acked = 1;    /* a failing sink settles its tickets */
 	if (!s->on_ev_list) {
 		s->on_ev_list = 1;
 		s->ev_next = logwriter_events;
@@ -109,6 +112,7 @@ logfile_take_fill(struct logfile *s)
 	s->spare_off = 0;
 	s->fill = t;
 	s->fill_len = 0;
+	s->spare_seq = s->in_seq;
 	cap = s->spare_cap;
 	s->spare_cap = s->fill_cap;
 	s->fill_cap = cap;
@@ -117,6 +121,21 @@ logfile_take_fill(struct logfile *s)
 		s->on_wake_list = 1;
 		s->wake_next = logwriter_wake;
 		logwriter_wake = s;
+		logwriter_wake_loop();
+	}
+}
+
+/*
+ * Writer thread: what spare held is written; a loop waiting for it hears
+ * so. Mutex held.
+ */
+void
+logfile_written(struct logfile *s)
+{
+	__atomic_store_n(&s->out_seq, s->spare_seq, __ATOMIC_RELEASE);
+	if (s->ack_want) {
+		s->ack_want = 0;
+		logwriter_acked = 1;
 		logwriter_wake_loop();
 	}
 }
@@ -152,8 +171,10 @@ logfile_recover(struct logfile *s, int olderr)
 	if (rc != 0) {
 		s->err = -rc;
 		s->dropped += dropped;
-	} else
+	} else {
+		logfile_written(s);
 		logwriter_post_event(s, LOGFILE_EV_RECOVERED, olderr, dropped);
+	}
 	return rc;
 }
 
@@ -194,6 +215,8 @@ logfile_service(struct logfile *s)
 		logfile_do_flush(s);
 	pthread_mutex_lock(&logwriter_mutex);
 	olderr = s->err;
+	if (rc == 0 || s->kind == LOGFILE_JOURNAL)
+		logfile_written(s);     /* a journal record is not retried */
 	if (rc != 0 && olderr == 0) {
 		s->err = -rc;
 		logwriter_failing = 1;
@@ -359,6 +382,7 @@ logwriter_async_cb(uv_async_t *h)
 	uint64_t dropped;
 
 	(void)h;
+	logwriter_check_written();
 	while ((s = logwriter_pop(&logwriter_wake, 1)) != NULL) {
 		s->dispatching = 1;
 		/* a callback may wait again: that goes to a new list */

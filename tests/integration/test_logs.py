@@ -28,26 +28,32 @@ TIME_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}) (.*)$")
 SANITIZED = "san" in os.environ.get("BUILD", "")
 
 
-def numbered_writer(corral, name, count, size=60, chunk=1, gate=False):
-    """An app that writes `count` numbered lines of about `size` bytes,
-    `chunk` lines per write (once a file "go" exists, with gate), then
+def numbered_writer(corral, name, count, size=60, chunk=1, gate=False,
+                    ragged=0, fd=1, done="done"):
+    """An app that writes `count` numbered lines of about `size` bytes to
+    fd, `chunk` lines per write (with ragged, in writes of that many bytes
+    that cut lines anywhere; once a file "go" exists, with gate), then
     sleeps."""
     return corral.script(name, f"""
         #!{PY}
         import os, time
         while {gate} and not os.path.exists("go"):
-            os.write(1, b"waiting\\n")
+            os.write({fd}, b"waiting\\n")
             time.sleep(0.1)
         pad = "x" * {size}
         buf = []
+        def out(data):
+            step = {ragged} or len(data)
+            for k in range(0, len(data), step):
+                os.write({fd}, data[k:k + step])
         for i in range({count}):
             buf.append("line %08d %s\\n" % (i, pad))
             if len(buf) == {chunk}:
-                os.write(1, "".join(buf).encode())
+                out("".join(buf).encode())
                 buf = []
         if buf:
-            os.write(1, "".join(buf).encode())
-        open("done", "w").close()
+            out("".join(buf).encode())
+        open("{done}", "w").close()
         time.sleep(3600)
         """)
 
@@ -371,8 +377,13 @@ def test_paused_follower_misses_lines_daemon_stays_bounded(corral):
 
 
 def test_flat_out_writer_does_not_delay_other_apps(corral):
+    """Two floods, one in writes that cut lines anywhere (each partial line
+    waits in the pipe until it is whole and written), land complete and in
+    order; an app that beats meanwhile is not held up."""
     count = 200000
     numbered_writer(corral, "flood.py", count, size=90, chunk=500)
+    numbered_writer(corral, "ragged.py", count // 4, size=90, chunk=500,
+                    ragged=4093, fd=2, done="ragged.done")
     corral.script("beat.py", f"""
         #!{PY}
         import os, time
@@ -384,10 +395,16 @@ def test_flat_out_writer_does_not_delay_other_apps(corral):
         """)
     corral.ok("start", "beat.py", "--name", "beat")
     corral.ok("start", "flood.py", "--name", "flood")
+    corral.ok("start", "ragged.py", "--name", "ragged")
     wait_for(lambda: (corral.appdir / "done").exists(), timeout=180)
     out = corral.logfile("flood")
     wait_for(lambda: "line %08d" % (count - 1) in out.read_text(), timeout=60)
     expect_numbered(lines_in_order(rotated_files(out)), count)
+    wait_for(lambda: (corral.appdir / "ragged.done").exists(), timeout=180)
+    err = corral.logfile("ragged", "error")
+    last = "line %08d" % (count // 4 - 1)
+    wait_for(lambda: last in err.read_text(), timeout=60)
+    expect_numbered(lines_in_order(rotated_files(err)), count // 4)
     beats = corral.logfile("beat").read_text().splitlines()
     assert beats == ["beat %d" % i for i in range(len(beats))]
 

@@ -1,0 +1,444 @@
+# SPDX-License-Identifier: ISC
+"""The engine dies or is replaced; the apps do not notice (issue 13).
+
+corrald runs as corral-keeper (keeper.pid) and the engine it starts
+(corrald.pid). These tests kill -9 the engine, or replace it with
+`corral update`, while apps of every kind run, and check that every app
+is afterwards in the state it was in: the same pids, restart counts and
+start times, no gap in the numbered lines of a ticker, no failed request
+of a bounded load on a cluster app.
+
+The keeper restarts an engine that died before READY or within 1 s of it
+after a growing delay (100 ms, doubling) against a crash loop; one that
+served longer at once. A test that kills again therefore first lets the
+new engine serve for more than 1 s (served_long_enough): that wait is the
+keeper's rule, not a guess at an order.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+import observe_util
+from conftest import BUILD, CORRAL_BIN, TOP, pid_alive, wait_for
+from observe_util import free_port, get
+# test_cluster's server on the held port ("good" mode: no flag file)
+from test_cluster import BAD_APP as SLOW_APP
+
+PYTHON = "/usr/bin/python3"
+WEB_APP = str(TOP / "examples" / "python" / "app.py")
+DEADLINE = 60.0
+BACKOFF_GRACE = 1.1     # the keeper restarts at once after 1 s served
+
+TICKER = """\
+#!/usr/bin/python3
+import time
+i = 0
+while True:
+    print(i, flush=True)
+    i += 1
+    time.sleep(0.003)
+"""
+
+
+class Load(observe_util.Load):
+    """observe_util's clients (one request per new connection, every
+    failure kept), 3 of them (the machine is shared)."""
+
+    def __init__(self, port):
+        super().__init__(port, clients=3)
+
+    def more(self, n=20):
+        """Waits for n more answers than now."""
+        served = self.ok
+        wait_for(lambda: self.ok >= served + n, DEADLINE,
+                 what="%d more answers (errors: %s)" % (n, self.errors[:3]))
+
+
+# --- the engine ---------------------------------------------------------------
+
+def engine(c, bin_dir=None):
+    """`corral engine --json` of the engine that serves now."""
+    r = run(c, bin_dir, "engine", "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def run(c, bin_dir, *args, timeout=120):
+    """The client from bin_dir (default: the build's)."""
+    client = str(CORRAL_BIN) if bin_dir is None else str(bin_dir / "corral")
+    p = subprocess.run([client, *map(str, args)], env=c.env,
+                       cwd=str(c.appdir), capture_output=True, text=True,
+                       timeout=timeout)
+    c.daemon_pid()
+    return p
+
+
+def keeper_pid(c):
+    with open(os.path.join(c.home, "keeper.pid")) as f:
+        return int(f.read().split()[0])
+
+
+def kill_engine(c, bin_dir=None):
+    """kill -9 of the engine that serves; returns the next one's answer
+    once it serves, and its pid differs."""
+    e = engine(c, bin_dir)
+    with open(c.pidfile) as f:
+        assert int(f.read().split()[0]) == e["pid"]
+    os.kill(e["pid"], signal.SIGKILL)
+    new = wait_for(lambda: next_engine(c, bin_dir, e["pid"]), DEADLINE,
+                   what="a new engine after %d" % e["pid"])
+    assert new["kind"] == "restart", new
+    assert new["generation"] == e["generation"] + 1, (e, new)
+    # "killed by signal 9", after "closed its socket, " when the keeper
+    # read the socket's end before it reaped the engine
+    assert new["reason"].endswith("killed by signal 9"), new
+    return new
+
+
+def next_engine(c, bin_dir, old_pid):
+    e = engine(c, bin_dir)
+    if e["pid"] != old_pid:
+        e["answered"] = time.monotonic()
+        return e
+    return None
+
+
+def served_long_enough(e):
+    """The keeper restarts at once an engine that served > 1 s (else after
+    a crash-loop delay): waits that long after it first answered."""
+    left = e["answered"] + BACKOFF_GRACE - time.monotonic()
+    if left > 0:
+        time.sleep(left)
+
+
+def snapshot(c, names):
+    """(name, id) -> (state, pid, restarts, started_at) of names' instances."""
+    return {(i["name"], i["id"]): (i["state"], i["pid"], i["restarts"],
+                                   i["started_at"])
+            for i in c.jlist() if i["name"] in names}
+
+
+def assert_same(before, after):
+    """The same instances in the same states, pids and restart counts, and
+    the same start times: the keeper's clock (a later engine's) and the
+    first engine's, taken a moment apart at the spawn, may differ by a few
+    ms."""
+    strip = lambda s: {k: v[:3] for k, v in s.items()}
+    assert strip(after) == strip(before), "\n%s\n%s" % (before, after)
+    moved = {k: after[k][3] - v[3] for k, v in before.items()
+             if abs(after[k][3] - v[3]) > 50}
+    assert moved == {}, "start times moved (ms): %s" % moved
+
+
+# --- the ticker's numbered lines ------------------------------------------------
+
+def numbers(c, name):
+    """The numbers of the whole lines of name's out log, in order."""
+    try:
+        text = c.logfile(name).read_text(errors="replace")
+    except OSError:
+        return []
+    return [int(line) for line in text.split("\n")[:-1] if line.isdigit()]
+
+
+def assert_no_gap(c, name, past):
+    """Waits until name's log passes number `past`; no number is missing
+    or repeated on the way."""
+    wait_for(lambda: (numbers(c, name) or [-1])[-1] > past, DEADLINE,
+             what="%s's log past line %d" % (name, past))
+    got = numbers(c, name)
+    holes = [(a, b) for a, b in zip(got, got[1:]) if b != a + 1]
+    assert got[0] == 0 and holes == [], (
+        "%s: lines 0..%d, %d break(s) in the sequence (before -> after): %s"
+        % (name, got[-1], len(holes), holes[:10]))
+
+
+def start_ticker(c):
+    c.script("tick.py", TICKER)
+    c.ok("start", c.appdir / "tick.py", "--name", "tick")
+    c.wait_state("tick", "online", 1)
+    wait_for(lambda: len(numbers(c, "tick")) > 50, DEADLINE,
+             what="the ticker's first lines")
+
+
+def start_web(c, port):
+    c.ok("start", WEB_APP, "--name", "web", "-i", "2", "--interpreter",
+         PYTHON, "--listen", "127.0.0.1:%d" % port)
+    c.wait_state("web", "online", 2, timeout=DEADLINE)
+
+
+# --- kill -9 of the engine --------------------------------------------------------
+
+def test_engine_kill_leaves_every_kind_of_app_as_it_was(corral, tmp_path):
+    c = corral
+    port, slow_port, ready_port = free_port(), free_port(), free_port()
+    start_ticker(c)
+    start_web(c, port)
+    # waiting for readiness: nothing listens on ready_port yet (its
+    # client waits for it: it goes with the engine)
+    c.script("waits.sh", "#!/bin/sh\nexec sleep 3600\n")
+    c.spawn("start", c.appdir / "waits.sh", "--name", "waits", "--ready",
+            "tcp:127.0.0.1:%d" % ready_port, "--listen-timeout", "300s")
+    c.wait_state("waits", "starting", 1)
+    # in restart backoff: exits at once, restarted only after 60 s
+    c.script("dies.sh", "#!/bin/sh\nexit 3\n")
+    c.ok("start", c.appdir / "dies.sh", "--name", "dies",
+         "--restart-delay", "60s")
+    # stopped
+    c.script("idle.sh", "#!/bin/sh\nexec sleep 3600\n")
+    c.ok("start", c.appdir / "idle.sh", "--name", "idle")
+    c.wait_state("idle", "online", 1)
+    c.ok("stop", "idle")
+    # in a rolling reload: 3 s to be ready, long enough to kill the engine
+    # in the middle of a reload
+    c.script("slow.py", SLOW_APP)
+    c.ok("start", c.appdir / "slow.py", "--name", "slow", "-i", "2",
+         "--interpreter", PYTHON, "--listen", "127.0.0.1:%d" % slow_port,
+         "--ready", "delay:3s", "--", c.appdir / "no-flag")
+    c.wait_state("slow", "online", 2, timeout=DEADLINE)
+    c.wait_state("waits", "starting", 1)
+    c.wait_state("dies", "waiting-restart", 1)
+    c.wait_state("idle", "stopped", 1)
+    slow_old = {i["pid"] for i in c.app("slow")}
+    keeper = keeper_pid(c)
+
+    kept = ("tick", "web", "waits", "dies", "idle")
+    with Load(port) as load:
+        reload = subprocess.Popen([str(CORRAL_BIN), "reload", "slow"],
+                                  env=c.env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: len(c.app("slow")) == 3, DEADLINE,
+                     what="a replacement of slow starting")
+            before = snapshot(c, kept)
+            slow_new = {i["pid"] for i in c.app("slow")} - slow_old
+            ticked = numbers(c, "tick")[-1]
+            new = kill_engine(c)
+            after = snapshot(c, kept)
+        finally:
+            _, err = reload.communicate(timeout=120)
+        load.more()
+        assert_same(before, after)
+        assert keeper_pid(c) == keeper
+
+        # the readiness wait goes on in the new engine
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", ready_port))
+            s.listen(4)
+            online = c.wait_state("waits", "online", 1, timeout=DEADLINE)
+        assert [online[0]["pid"]] == [v[1] for k, v in before.items()
+                                      if k[0] == "waits"]
+        load.more()
+    assert load.errors == [], load.errors[:5]
+    assert_no_gap(c, "tick", ticked + 200)
+    # still in backoff, not restarted meanwhile; still stopped
+    assert_same({k: v for k, v in before.items() if k[0] in ("dies", "idle")},
+                snapshot(c, ("dies", "idle")))
+    assert new["generation"] == 2
+    # The reload's client lost its engine (it cannot tell the outcome);
+    # the reload ends anyway, finished or given up: two instances serve,
+    # old or new, and no other process of slow runs. A replacement waits
+    # 3 s to be ready: 30 s cover the two of a finished reload.
+    print("reload client:", reload.returncode, err.strip())
+    insts = c.wait_state("slow", "online", 2, timeout=30)
+    pids = {i["pid"] for i in insts}
+    ran = slow_old | slow_new
+    assert len(pids) == 2
+    wait_for(lambda: not [p for p in ran - pids if pid_alive(p)], DEADLINE,
+             what="the instances of slow that were not kept to exit")
+    assert {int(get(slow_port).split()[1]) for _ in range(20)} <= pids
+
+
+def test_ten_engine_kills_in_a_row(corral):
+    c = corral
+    port = free_port()
+    start_ticker(c)
+    start_web(c, port)
+    keeper = keeper_pid(c)
+    before = snapshot(c, ("tick", "web"))
+    engines = {engine(c)["pid"]}
+    with Load(port) as load:
+        e = None
+        for _ in range(10):
+            if e is not None:
+                served_long_enough(e)
+            e = kill_engine(c)
+            engines.add(e["pid"])
+            assert_same(before, snapshot(c, ("tick", "web")))
+            load.more(5)
+        ticked = numbers(c, "tick")[-1]
+        load.more()
+    assert load.errors == [], load.errors[:5]
+    assert len(engines) == 11 and e["generation"] == 11
+    assert keeper_pid(c) == keeper
+    assert all(pid_alive(p) for _, p, _, _ in before.values())
+    assert_no_gap(c, "tick", ticked + 200)
+
+
+# --- corral update --------------------------------------------------------------
+
+INSTALLED = ("corral", "corrald", "corral-keeper", "corral-exec",
+             "corral-monit", "libcorral-preload.so", "corral-ecosystem.js")
+
+
+def install(tmp_path):
+    """The build's binaries in a folder of their own (the client starts
+    the corrald beside it, corrald the keeper beside it)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in INSTALLED:
+        if (BUILD / name).exists():
+            shutil.copy2(BUILD / name, bin_dir / name)
+    return bin_dir
+
+
+def replace(bin_dir, name, data):
+    """Installs data as bin_dir/name as an installer does: a new file
+    renamed over the old one."""
+    tmp = bin_dir / (name + ".new")
+    tmp.write_bytes(data)
+    tmp.chmod(0o755)
+    os.replace(tmp, bin_dir / name)
+
+
+def patched_version(data, old):
+    """corrald's bytes with its version string `old` changed (same
+    length): the rebuilt binary of a new release."""
+    new = old[:-1] + ("9" if old[-1] != "9" else "8")
+    was = old.encode() + b"\0"
+    assert data.count(was) >= 1
+    return data.replace(was, new.encode() + b"\0"), new
+
+
+def start_installed(c, tmp_path):
+    """The web and tick apps, from a daemon started by the client of a
+    copy of the build (install()); returns (its folder, web's port, the
+    engine's `corral engine`)."""
+    bin_dir = install(tmp_path)
+    port = free_port()
+    r = run(c, bin_dir, "start", WEB_APP, "--name", "web", "-i", "2",
+            "--interpreter", PYTHON, "--listen", "127.0.0.1:%d" % port)
+    assert r.returncode == 0, r.stderr
+    c.script("tick.py", TICKER)
+    r = run(c, bin_dir, "start", c.appdir / "tick.py", "--name", "tick")
+    assert r.returncode == 0, r.stderr
+    c.wait_state("web", "online", 2, timeout=DEADLINE)
+    c.wait_state("tick", "online", 1)
+    wait_for(lambda: len(numbers(c, "tick")) > 50, DEADLINE,
+             what="the ticker's first lines")
+    e = engine(c, bin_dir)
+    exe = os.readlink("/proc/%d/exe" % e["pid"])
+    assert exe == str(bin_dir / "corrald"), exe
+    return bin_dir, port, e
+
+
+def update_under_load(c, bin_dir, port, data):
+    """Installs data as bin_dir/corrald and runs `corral update` under
+    load; the apps must come through untouched (same pids, restarts and
+    start times, no failed request, no log gap). Returns the client's
+    result."""
+    replace(bin_dir, "corrald", data)
+    before = snapshot(c, ("tick", "web"))
+    with Load(port) as load:
+        r = run(c, bin_dir, "update")
+        ticked = numbers(c, "tick")[-1]
+        load.more()
+    assert_same(before, snapshot(c, ("tick", "web")))
+    assert load.errors == [], load.errors[:5]
+    assert_no_gap(c, "tick", ticked + 200)
+    return r
+
+
+def test_update_to_a_new_version_under_load(corral, tmp_path):
+    c = corral
+    bin_dir, port, old = start_installed(c, tmp_path)
+    keeper = keeper_pid(c)
+    data, version = patched_version((bin_dir / "corrald").read_bytes(),
+                                    old["version"])
+    r = update_under_load(c, bin_dir, port, data)
+    assert r.returncode == 0, r.stderr
+    assert "updated corrald %s -> %s" % (old["version"], version) in r.stdout
+    new = engine(c, bin_dir)
+    assert (new["version"], new["kind"]) == (version, "upgrade"), new
+    assert new["generation"] == old["generation"] + 1
+    assert new["pid"] != old["pid"] and keeper_pid(c) == keeper
+
+
+def test_update_to_a_binary_that_exits_rolls_back(corral, tmp_path):
+    c = corral
+    bin_dir, port, old = start_installed(c, tmp_path)
+    r = update_under_load(c, bin_dir, port,
+                          open("/bin/false", "rb").read())
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "update failed: " in r.stderr and "exited with status 1" in \
+        r.stderr, r.stderr
+    back = engine(c, bin_dir)
+    assert back["version"] == old["version"] and back["kind"] == "rollback"
+    assert "exited with status 1" in back["update_failed"], back
+    # the old engine serves on: a new app starts through it
+    c.script("idle.sh", "#!/bin/sh\nexec sleep 3600\n")
+    r = run(c, bin_dir, "start", c.appdir / "idle.sh", "--name", "idle")
+    assert r.returncode == 0, r.stderr
+    c.wait_state("idle", "online", 1)
+
+
+def test_update_reexecutes_a_new_keeper(corral, tmp_path):
+    # another corral-keeper installed: update re-executes the keeper (same
+    # pid, its table carried through a descriptor), then the engine
+    c = corral
+    bin_dir, port, old = start_installed(c, tmp_path)
+    keeper = keeper_pid(c)
+    replace(bin_dir, "corral-keeper", (bin_dir / "corral-keeper").read_bytes())
+    new_keeper = os.stat(bin_dir / "corral-keeper").st_ino
+    r = update_under_load(c, bin_dir, port, (bin_dir / "corrald").read_bytes())
+    assert r.returncode == 0, r.stderr
+    assert "re-executed the keeper" in r.stdout, r.stdout
+    assert keeper_pid(c) == keeper
+    assert os.stat("/proc/%d/exe" % keeper).st_ino == new_keeper
+    new = engine(c, bin_dir)
+    assert new["kind"] == "upgrade" and new["pid"] != old["pid"], new
+
+
+# --- what a node app says over its IPC channel ------------------------------------
+
+NODE = shutil.which("node") or shutil.which("nodejs")
+
+# Ready (process.send('ready')) once a flag file exists; says so and exits
+# 0 on the message 'shutdown'.
+READY_JS = """\
+const fs = require('fs');
+const flag = process.argv[2];
+const t = setInterval(() => {
+  if (fs.existsSync(flag)) { clearInterval(t); process.send('ready'); }
+}, 20);
+process.on('message', (m) => {
+  if (m === 'shutdown') { console.log('got shutdown'); process.exit(0); }
+});
+"""
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_node_ipc_channel_outlives_the_engine(corral, tmp_path):
+    c = corral
+    flag = tmp_path / "go"
+    (c.appdir / "ready.js").write_text(READY_JS)
+    c.spawn("start", c.appdir / "ready.js", "--name", "nd", "--wait-ready",
+            "--shutdown-with-message", "--listen-timeout", "120s", "--",
+            flag)
+    inst = c.wait_state("nd", "starting", 1)[0]
+    kill_engine(c)
+    # 'ready' reaches the next engine through the channel the keeper held
+    flag.write_text("")
+    online = c.wait_state("nd", "online", 1, timeout=DEADLINE)[0]
+    assert (online["pid"], online["restarts"]) == (inst["pid"], 0)
+    # and its 'shutdown' reaches the app
+    c.ok("stop", "nd")
+    wait_for(lambda: "got shutdown" in c.logfile("nd").read_text(), DEADLINE,
+             what="'shutdown' received")
+    assert c.app("nd")[0]["reason"] == "exited with code 0"
