@@ -51,6 +51,7 @@ instance_free(struct instance *inst)
 	TAILQ_REMOVE(&inst->app->instances, inst, entry);
 	app_unindex_instance(inst);
 	cluster_exited(inst);
+	limits_forget(inst);
 	if (inst->child != NULL)
 		inst->child->inst = NULL;
 	inst->timer.data = inst;
