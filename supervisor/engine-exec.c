@@ -16,6 +16,42 @@
 #include "corrald.h"
 #include "engine.h"
 
+/*
+ * An unprivileged user whose cgroup is not theirs (a login shell, a
+ * service of root's) gets a delegated scope from their systemd now, for
+ * the keeper this process becomes: the keeper spawns every instance, and
+ * only a process inside the delegated cgroup may move its children into
+ * the cgroups below it. The engines it starts are there too.
+ */
+static void
+engine_early_scope(void)
+{
+	char line[PATH_MAX + 8], path[PATH_MAX + 64], *scope = NULL;
+	char *cause = NULL;
+	const char *env = getenv("CORRAL_CGROUP");
+	FILE *f;
+	int found = 0;
+
+	if (geteuid() == 0 || (env != NULL && strcmp(env, "off") == 0) ||
+	    access("/run/systemd/system", F_OK) != 0 ||
+	    (f = fopen("/proc/self/cgroup", "re")) == NULL)
+		return;
+	while (!found && fgets(line, sizeof line, f) != NULL)
+		found = strncmp(line, "0::", 3) == 0;
+	fclose(f);
+	if (!found)
+		return;
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(path, sizeof path, "/sys/fs/cgroup%s/cgroup.procs", line + 3);
+	if (access(path, W_OK) == 0 || access("/sys/fs/cgroup/cgroup.controllers",
+	    F_OK) != 0)
+		return;
+	/* on failure the engine says what it has (no limits) in its log */
+	(void)cgroup_scope_request(&scope, &cause);
+	free(scope);
+	free(cause);
+}
+
 /* Start-up: never returns; fatal when the keeper cannot run. */
 void
 engine_exec_keeper(int argc, char **argv, int verbose)
@@ -26,6 +62,7 @@ engine_exec_keeper(int argc, char **argv, int verbose)
 
 	if ((keeper = paths_own("corral-keeper", X_OK)) == NULL)
 		fatalx("corral-keeper is missing");
+	engine_early_scope();
 	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) <= 0)
 		fatal("/proc/self/exe");
 	self[n] = '\0';
