@@ -315,7 +315,7 @@ struct instance *instance_create(struct app *, int);
 void instance_free(struct instance *);
 struct child *child_create(struct instance *);
 void child_abort(struct child *);
-void child_exited(struct child *, int64_t, int);
+void child_exited(struct child *, int);
 void child_read_start(struct child *, int, int);
 void instance_kill(struct instance *, int);
 void instance_kill_group(struct instance *, int);

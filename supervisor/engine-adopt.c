@@ -6,7 +6,6 @@
  * engine_adopt_finish() gives each to its instance, or stops what no app
  * knows.
  */
-#include <sys/wait.h>
 
 #include <signal.h>
 #include <stdlib.h>
@@ -199,9 +198,7 @@ engine_adopt_one(const struct state_record *rec)
 		cluster_adopted(inst, st == INST_STARTING);
 	fsm_adopt(inst, (enum inst_state)st);
 	if (r->exited && inst->child == child)
-		child_exited(child, WIFEXITED(r->status) ?
-		    WEXITSTATUS(r->status) : 0, WIFSIGNALED(r->status) ?
-		    WTERMSIG(r->status) : 0);
+		child_exited(child, r->status);
 	engine_adopt_free(r);
 }
 

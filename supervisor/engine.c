@@ -10,7 +10,6 @@
  * after a restart (engine_take), says READY when it serves and BYE after
  * a graceful stop. engine-adopt.c matches the table to the apps.
  */
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -70,21 +69,11 @@ engine_child(const char *tag)
 	return NULL;
 }
 
-/* A wait status as the exit code and the signal the state machine takes. */
-static void
-engine_wait_status(int status, int64_t *code, int *sig)
-{
-	*code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-	*sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-}
-
 static void
 engine_exited(const char *tag, pid_t pid, int status, int out, int err,
     void *arg)
 {
 	struct child *child;
-	int64_t code;
-	int sig;
 
 	(void)arg;
 	if (tag == NULL)
@@ -99,8 +88,7 @@ engine_exited(const char *tag, pid_t pid, int status, int out, int err,
 		engine_release(tag);
 		return;
 	}
-	engine_wait_status(status, &code, &sig);
-	child_exited(child, code, sig);
+	child_exited(child, status);
 }
 
 /* A process of the table still runs. */

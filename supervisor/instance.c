@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "corrald.h"
@@ -97,11 +98,10 @@ child_pipe_closed(struct logpipe *lp)
 
 /*
  * The exit of every instance's process, as the keeper reaped it
- * (engine.c): status is the exit code, term_signal the signal that ended
- * it or 0.
+ * (engine.c, engine-adopt.c): status is the wait status.
  */
 void
-child_exited(struct child *child, int64_t status, int term_signal)
+child_exited(struct child *child, int status)
 {
 	struct instance *inst = child->inst;
 
@@ -118,8 +118,9 @@ child_exited(struct child *child, int64_t status, int term_signal)
 	inst->child = NULL;
 	child->inst = NULL;
 	cluster_exited(inst);
-	inst->exit_code = term_signal != 0 ? -1 : (int)status;
-	inst->exit_signal = term_signal;
+	inst->exit_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	inst->exit_code = inst->exit_signal != 0 ? -1 :
+	    WIFEXITED(status) ? WEXITSTATUS(status) : 0;
 	limits_exited(inst, child);
 	/* Leftovers of the group (grandchildren) never outlive the main process. */
 	if (kill(-child->pid, SIGKILL) == 0)
