@@ -180,8 +180,8 @@ cgroup_destroy(struct cgroup *cg)
 }
 
 /*
- * The cgroup.procs files a child waits to be listed in before it execs
- * (a spawn plan's cgroup_procs: corral-exec's --wait arguments).  Free
+ * The cgroup.procs files a child writes its pid to before it execs (a
+ * spawn plan's cgroup_procs: the keeper's child joins them).  Free
  * with cgroup_join_files_free().
  */
 char **

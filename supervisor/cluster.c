@@ -3,7 +3,7 @@
  * Cluster mode wired into the daemon: an app's held sockets and readiness
  * spec, what a spawn plan gets from them (LISTEN_PID, the sockets as fds
  * 3.., the socket-activation variables, NOTIFY_SOCKET, the preload
- * library, which corral-exec puts in LD_PRELOAD for the app only; a
+ * library, which the keeper's child puts in LD_PRELOAD for the app only; a
  * per-instance port), the readiness wait of each
  * started process, and the daemon's notify socket, whose messages are
  * matched to instances by sender pid (or its process group, for apps
@@ -86,8 +86,6 @@ cluster_init(char **cause)
 	int r;
 
 	cluster_preload_path = paths_own("libcorral-preload.so", R_OK);
-	if (spawn_exec_path() == NULL)
-		log_warnx("corral-exec not found: LISTEN_PID cannot be set");
 	if (cluster_preload_path == NULL)
 		log_warnx("libcorral-preload.so not found: apps must use "
 		    "LISTEN_FDS");

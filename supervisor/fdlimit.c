@@ -9,7 +9,7 @@
  * instance costs two pipes (on cgroup v1 also an eventfd for its OOM
  * events; while someone samples it, up to three held stat files, at most
  * a quarter of the limit in all), and says what it got; apps get the
- * soft limit the daemon was started with (through corral-exec --nofile),
+ * soft limit the keeper was started with (the keeper's child sets it),
  * since programs that use select() break above 1024.
  */
 #include <sys/resource.h>

@@ -75,11 +75,6 @@ limits_init(void)
 	timer_init(D.loop, &limits_gc_timer);
 	uv_unref((uv_handle_t *)&limits_gc_timer);
 	limits_gc_ready = 1;
-	if (spawn_exec_path() == NULL) {
-		log_warnx("cgroup: corral-exec not found next to corrald or "
-		    "in %s; instances run without cgroups", CORRAL_LIBDIR);
-		return;
-	}
 	/* a later engine adopts what runs there */
 	if (E.kind == KP_KIND_FIRST)
 		cgroup_root_sweep(D.cgroups);
@@ -101,8 +96,7 @@ limits_shutdown(void)
 static int
 limits_enabled(void)
 {
-	return D.cgroups != NULL && D.cgroups->backend != CGROUP_NONE &&
-	    spawn_exec_path() != NULL;
+	return D.cgroups != NULL && D.cgroups->backend != CGROUP_NONE;
 }
 
 /*
@@ -304,7 +298,5 @@ limits_info(void)
 	o = cgroup_root_info(D.cgroups);
 	json_object_set_new(o, "exec", spawn_exec_path() != NULL ?
 	    json_str(spawn_exec_path()) : json_null());
-	if (D.cgroups->backend != CGROUP_NONE && spawn_exec_path() == NULL)
-		json_object_set_new(o, "backend", json_str("none"));
 	return o;
 }

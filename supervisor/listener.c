@@ -5,7 +5,7 @@
  * "unix:/run/api.sock", each optionally "NAME=..."), binding them once (a
  * bare port is IPv6 dual-stack), and the socket-activation environment the
  * instances get with them as fds 3.. (LISTEN_FDS, LISTEN_FDNAMES, PORT;
- * LISTEN_PID is set by corral-exec in the child itself). The fds are
+ * LISTEN_PID is set by the keeper's child itself). The fds are
  * close-on-exec in the daemon; the spawner maps them onto 3.. explicitly.
  */
 #include <sys/socket.h>

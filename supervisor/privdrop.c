@@ -4,8 +4,8 @@
  * runs as root. Names are resolved once, when the app is declared, into
  * the numbers a spawn plan carries (uid, gid, the user's supplementary
  * groups), so that the child between fork and exec does nothing but
- * system calls: privswitch() (common/privswitch.c), which corral-exec runs
- * after joining the instance's cgroup.
+ * system calls: privswitch() (common/privswitch.c), which the keeper's
+ * child and corral-exec (health checks) run after joining the cgroup.
  */
 #include <errno.h>
 #include <grp.h>
