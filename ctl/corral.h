@@ -26,6 +26,7 @@ struct jscan_tok {
 	uint32_t len;
 	uint32_t next;          /* the token after this value and its members */
 	unsigned char type;     /* JSCAN_* */
+	unsigned char esc;      /* a string with a \ or a byte 0xef in it */
 };
 struct jscan {
 	const char *text;

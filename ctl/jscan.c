@@ -49,6 +49,7 @@ jscan_push(struct jscan_parser *ps, int type, const char *start)
 	js->tok[js->n].start = (uint32_t)(start - js->text);
 	js->tok[js->n].len = 0;
 	js->tok[js->n].next = 0;
+	js->tok[js->n].esc = 0;
 	return js->n++;
 }
 
@@ -137,6 +138,8 @@ jscan_string(struct jscan_parser *ps)
 
 		if (c < 0x20)
 			return -1;
+		if (c == '\\' || c == 0xef)       /* an escape, or maybe U+FFFD */
+			ps->js->tok[t].esc = 1;
 		if (c == '\\') {
 			if (++ps->p == ps->end)
 				return -1;
@@ -178,13 +181,41 @@ jscan_digits(struct jscan_parser *ps)
 	return ps->p > s ? 0 : -1;
 }
 
+/*
+ * Whether the n bytes of number text at s are in jansson's range: an
+ * integer that fits a long long, a real that does not overflow (an
+ * underflow is no error).  Only numbers long enough to be out of it are
+ * converted.
+ */
+static int
+jscan_in_range(const char *s, size_t n, int real, int exp)
+{
+	char buf[64], *num;
+	int ok;
+
+	if ((!real && n < 19) || (real && !exp && n < 300))
+		return 1;
+	num = n < sizeof buf ? buf : xmalloc(n + 1);
+	memcpy(num, s, n);
+	num[n] = '\0';
+	errno = 0;
+	if (real)
+		ok = !isinf(strtod(num, NULL));
+	else {
+		(void)strtoll(num, NULL, 10);
+		ok = errno != ERANGE;
+	}
+	if (num != buf)
+		free(num);
+	return ok;
+}
+
 /* A number: an integer that fits a long long, or a finite real. */
 static int
 jscan_number(struct jscan_parser *ps)
 {
 	const char *s = ps->p;
-	char buf[64], *num;
-	int real = 0;
+	int real = 0, exp = 0;
 	size_t t;
 
 	if (ps->p < ps->end && *ps->p == '-')
@@ -200,25 +231,14 @@ jscan_number(struct jscan_parser *ps)
 			return -1;
 	}
 	if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
-		real = 1;
+		real = exp = 1;
 		if (++ps->p < ps->end && (*ps->p == '+' || *ps->p == '-'))
 			ps->p++;
 		if (jscan_digits(ps) == -1)
 			return -1;
 	}
-	num = (size_t)(ps->p - s) < sizeof buf ? buf : xmalloc((size_t)(ps->p -
-	    s) + 1);
-	memcpy(num, s, (size_t)(ps->p - s));
-	num[ps->p - s] = '\0';
-	errno = 0;
-	if (!real)
-		(void)strtoll(num, NULL, 10);
-	else if (!isinf(strtod(num, NULL)))
-		errno = 0;              /* an underflow is no error */
-	if (num != buf)
-		free(num);
-	if (errno == ERANGE)
-		return -1;              /* jansson: too big, or an overflow */
+	if (!jscan_in_range(s, (size_t)(ps->p - s), real, exp))
+		return -1;
 	t = jscan_push(ps, real ? JSCAN_REAL : JSCAN_INT, s);
 	ps->js->tok[t].len = (uint32_t)(ps->p - s);
 	ps->js->tok[t].next = (uint32_t)ps->js->n;
@@ -355,7 +375,7 @@ jscan_get(const struct jscan *js, size_t obj, const char *key)
 		return 0;
 	for (i = obj + 1; i < js->tok[obj].next; i = js->tok[i + 1].next) {
 		k = &js->tok[i];
-		if (memchr(js->text + k->start, '\\', k->len) == NULL) {
+		if (!k->esc) {
 			if (k->len == klen && memcmp(js->text + k->start, key,
 			    klen) == 0)
 				return i + 1;
@@ -396,9 +416,18 @@ jscan_type(const struct jscan *js, size_t i)
 long long
 jscan_int(const struct jscan *js, size_t i)
 {
+	const char *p;
+	long long v = 0;
+	size_t k;
+
 	if (jscan_type(js, i) != JSCAN_INT)
 		return 0;
-	return strtoll(js->text + js->tok[i].start, NULL, 10);
+	p = js->text + js->tok[i].start;
+	if (js->tok[i].len >= 19)
+		return strtoll(p, NULL, 10);
+	for (k = *p == '-'; k < js->tok[i].len; k++)
+		v = v * 10 + (p[k] - '0');
+	return *p == '-' ? -v : v;
 }
 
 /* A real token's value; 0 for anything else (as json_real_value). */
@@ -426,6 +455,8 @@ jscan_str(const struct jscan *js, size_t i)
 		return xstrdup("");
 	p = js->text + js->tok[i].start;
 	end = p + js->tok[i].len;
+	if (!js->tok[i].esc)
+		return xstrndup(p, js->tok[i].len);
 	o = out = xmalloc(js->tok[i].len + 1);
 	while (p < end) {
 		if (*p != '\\') {

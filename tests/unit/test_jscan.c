@@ -40,7 +40,8 @@ test_jscan_takes_what_jansson_takes(void **state)
 		"[1E+2]", "[-1.5]", "{\"a\":{\"b\":[true,false,null]}}",
 		"[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"]", "[\"\\u00e9\\uD83D\\uDE00\"]",
 		"[\"caf\xc3\xa9\"]", "[9223372036854775807]",
-		"[-9223372036854775808]", "[1e-400]",
+		"[-9223372036854775808]", "[1e-400]", "[1000000000000000000]",
+		"[-999999999999999999]", "[123456789012345678.5]",
 		/* refused by both */
 		"", "1", "\"s\"", "true", "null", "[", "{", "[1,]", "[,1]",
 		"{\"a\"}", "{\"a\":}", "{a:1}", "[01]", "[1.]", "[.5]", "[-]",
@@ -56,6 +57,34 @@ test_jscan_takes_what_jansson_takes(void **state)
 	(void)state;
 	for (i = 0; i < sizeof texts / sizeof texts[0]; i++)
 		agree(texts[i]);
+}
+
+/* Long numbers: in range or not, as jansson says. */
+static void
+test_jscan_long_numbers(void **state)
+{
+	char text[700];
+	size_t n;
+	struct jscan js;
+
+	(void)state;
+	for (n = 1; n < 640; n += 7) {
+		text[0] = '[';
+		memset(text + 1, '9', n);
+		strcpy(text + 1 + n, "]");
+		agree(text);
+		strcpy(text + 1 + n, ".5]");
+		agree(text);
+		strcpy(text + 1 + n, "e5]");
+		agree(text);
+	}
+	strcpy(text, "[-9223372036854775807, 1234567890123456789]");
+	assert_int_equal(jscan_parse(&js, text, strlen(text)), 0);
+	assert_true(jscan_int(&js, jscan_first(&js, JSCAN_ROOT)) ==
+	    -9223372036854775807LL);
+	assert_true(jscan_int(&js, jscan_next(&js, JSCAN_ROOT, jscan_first(&js,
+	    JSCAN_ROOT))) == 1234567890123456789LL);
+	jscan_free(&js);
 }
 
 static void
@@ -165,6 +194,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jscan_takes_what_jansson_takes),
+		cmocka_unit_test(test_jscan_long_numbers),
 		cmocka_unit_test(test_jscan_depth),
 		cmocka_unit_test(test_jscan_values),
 		cmocka_unit_test(test_jscan_strings_as_proto),
