@@ -95,7 +95,8 @@ write_stamp = $(shell mkdir -p $(@D))$(file >$@.new,$(1))@if cmp -s $@.new $@; \
 
 $(FLAGS_STAMP): FORCE
 	@sh scripts/need-libs.sh deps $(PKGS)
-	$(call write_stamp,$(CC) $(ALL_CFLAGS) $(LIBS) $(LDFLAGS_ALL) $(SYSTEMD_LIBS))
+	$(call write_stamp,$(CC) $(ALL_CFLAGS) $(LIBS) $(LDFLAGS_ALL) $(SYSTEMD_LIBS) \
+	    $(DAEMON_LIBS) $(CLI_LIBS))
 
 $(TEST_FLAGS_STAMP): FORCE
 	@sh scripts/need-libs.sh test-deps cmocka
