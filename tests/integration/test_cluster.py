@@ -338,17 +338,32 @@ def test_notify_readiness_with_sd_notify(cl, tmp_path):
     need("c")
     port = free_port()
     # A wrapper that waits before exec: READY=1 comes from the C server's
-    # own sd_notify(), so the instance is starting until then.
+    # own sd_notify(), so the instance is starting until then. `start`
+    # answers once the instance is ready, so it runs in the background
+    # while the test lets the wrapper go on (run in the foreground, it
+    # would only return at its reply's 20 s deadline, still starting).
     wrapper = tmp_path / "slow.sh"
-    wrapper.write_text("#!/bin/sh\nwhile [ ! -e %s ]; do sleep 0.05; done\n"
-                       "exec %s\n" % (tmp_path / "go", HELLO_C))
+    wrapper.write_text("#!/bin/sh\n: > %s\n"
+                       "while [ ! -e %s ]; do sleep 0.05; done\n"
+                       "exec %s\n" % (tmp_path / "waiting", tmp_path / "go",
+                                       HELLO_C))
     wrapper.chmod(0o755)
-    cl.run("start", str(wrapper), "--name", "n", "--ready", "notify",
-           "--listen", "127.0.0.1:%d" % port, "--listen-timeout", "0")
-    time.sleep(0.3)
-    assert [i["state"] for i in cl.jlist()] == ["starting"]
-    (tmp_path / "go").write_text("")
-    wait_for("online", lambda: len(cl.online_pids("n")) == 1)
+    start = cl.popen("start", str(wrapper), "--name", "n", "--ready",
+                     "notify", "--listen", "127.0.0.1:%d" % port,
+                     "--listen-timeout", "0")
+    try:
+        wait_for("the wrapper to run",
+                 lambda: (tmp_path / "waiting").exists())
+        time.sleep(0.3)
+        assert [i["state"] for i in cl.jlist()] == ["starting"]
+        assert start.poll() is None, "start answered before READY=1"
+    finally:
+        (tmp_path / "go").write_text("")
+        out, err = start.communicate(timeout=120)
+    assert start.returncode == 0, err
+    assert [r.split()[4] for r in out.splitlines()
+            if r.split()[1:2] == ["n"]] == ["online"], out
+    assert len(cl.online_pids("n")) == 1
     inst = cl.jlist()[0]
     assert inst.get("status") == "serving"
     get(port)
