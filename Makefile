@@ -243,8 +243,8 @@ test: test-deps
 
 # libFuzzer harnesses (tests/fuzz), built with clang, ASan and UBSan into
 # build-fuzz from the same sources; `make fuzz` runs each one for
-# FUZZ_SECONDS on a copy of its seed corpus and prints how many inputs it
-# ran (scripts/fuzz.sh; FUZZ_SECONDS=600 make fuzz for a longer run).
+# FUZZ_SECONDS (FUZZ_JOBS of them at a time, default one per CPU) on a
+# copy of its seed corpus and prints how many inputs it ran (scripts/fuzz.sh; FUZZ_SECONDS=600 make fuzz for a longer run).
 FUZZ_CC ?= clang
 FUZZ_DIR = build-fuzz
 FUZZ_SECONDS ?= 12
