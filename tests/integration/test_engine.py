@@ -286,6 +286,35 @@ def test_ten_engine_kills_in_a_row(corral):
     assert_no_gap(c, "tick", ticked + 200)
 
 
+def test_backoff_keeps_its_due_time_across_an_engine_kill(corral):
+    """An instance in restart backoff when the engine dies starts again at
+    the backoff's due time (saved in state.json), not a whole delay after
+    the next engine came. The kill comes a third of the delay in: a next
+    engine that waited the whole delay again would spawn only after
+    kill + delay, the due time is that third earlier (room for a loaded
+    machine's slowness); never before the due time either. Each run of
+    the app notes when it started (ms since the epoch)."""
+    c = corral
+    delay = 9000
+    runs = c.appdir / "runs"
+    c.script("dies.sh", "#!/bin/sh\ndate +%%s%%3N >> %s\nexit 3\n" % runs)
+    c.ok("start", c.appdir / "dies.sh", "--name", "dies",
+         "--restart-delay", "%dms" % delay)
+    c.wait_state("dies", "waiting-restart", 1)
+    time.sleep(delay / 3000)            # the scenario: kill in the middle
+    killed_at = time.time() * 1000
+    kill_engine(c)
+    started = wait_for(lambda: [int(t) for t in runs.read_text().split()]
+                       if len(runs.read_text().split()) >= 2 else None,
+                       DEADLINE, what="dies started again")
+    assert c.app("dies")[0]["restarts"] >= 1
+    # the exit came after the first run started: the due time too
+    assert started[1] >= started[0] + delay - 50, started
+    assert started[1] < killed_at + delay, \
+        "a whole delay again after the kill: %d ms after it" % (
+            started[1] - killed_at)
+
+
 # --- corral update --------------------------------------------------------------
 
 INSTALLED = ("corral", "corrald", "corral-keeper", "corral-exec",
