@@ -198,6 +198,7 @@ engine_start(const char *fdarg, const char *path)
 
 	TAILQ_INIT(&E.held);
 	TAILQ_INIT(&E.taken);
+	E.stop_time = -1;
 	E.path = xstrdup(path);
 	engine_adopt_init();
 	if (keeper_link_parse_fd(fdarg, &fd, &cause) == -1)
@@ -317,6 +318,38 @@ engine_ready(void)
 		log_warnx("%s", cause);
 		free(cause);
 	}
+	engine_stop_time();
+}
+
+/*
+ * STOP_TIME: the longest graceful stop of the apps (drain_timeout +
+ * kill_timeout), said to the keeper when it changed, so that the keeper's
+ * own bounds (TERM to BYE; SIGTERM to SIGKILL when it stops the apps
+ * itself) never cut an app's kill_timeout short. Called after every
+ * change of the apps or of their settings.
+ */
+void
+engine_stop_time(void)
+{
+	struct app *app;
+	char *cause = NULL;
+	int64_t ms = 0, t;
+
+	if (!E.active || E.lost || E.link == NULL)
+		return;
+	TAILQ_FOREACH(app, &D.apps, entry) {
+		t = (int64_t)(app->cfg.drain_timeout + app->cfg.kill_timeout);
+		if (t > ms)
+			ms = t;
+	}
+	if (ms == E.stop_time)
+		return;
+	if (keeper_link_stop_time(E.link, ms, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return;
+	}
+	E.stop_time = ms;
 }
 
 /* BYE: every app stopped; the keeper exits after this engine. */

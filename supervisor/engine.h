@@ -37,6 +37,7 @@ struct engine {
 	char *reason;           /* why the previous engine went, or NULL */
 	char *update_failed;    /* why an update rolled back, or NULL */
 	long long update_failures;      /* updates that stopped in this engine */
+	int64_t stop_time;      /* the last STOP_TIME sent, -1: none */
 	struct engine_fd_list held;     /* the table's, not yet taken */
 	struct engine_fd_list taken;    /* the table's, taken back (fd -1) */
 };
@@ -53,6 +54,7 @@ void engine_release(const char *);
 void engine_release_unclaimed(void);
 void engine_ready(void);
 void engine_bye(int);
+void engine_stop_time(void);
 void engine_stop(void);
 int engine_spawn(const struct spawn_plan *, struct keeper_proc *, char **);
 struct child *engine_child(const char *);

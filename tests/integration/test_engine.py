@@ -315,6 +315,29 @@ def test_backoff_keeps_its_due_time_across_an_engine_kill(corral):
             started[1] - killed_at)
 
 
+def test_engine_tells_the_keeper_the_longest_stop(corral):
+    """The keeper hears the longest drain_timeout + kill_timeout of the
+    apps (STOP_TIME) as it changes: its own bounds then never cut an
+    app's graceful stop short (tests/integration/test_keeper.py checks
+    the bounds); an engine killed meanwhile changes nothing."""
+    c = corral
+    log = os.path.join(c.home, "keeper.log")
+
+    def said(ms):
+        wait_for(lambda: "the apps stop within %d ms:" % ms in
+                 open(log).read(), DEADLINE, what="STOP_TIME %d" % ms)
+
+    c.script("idle.sh", "#!/bin/sh\nexec sleep 3600\n")
+    c.ok("start", c.appdir / "idle.sh", "--name", "idle",
+         "--kill-timeout", "90s", "--drain-timeout", "1s")
+    said(91000)
+    kill_engine(c)
+    c.ok("set", "idle", "kill_timeout", "120s")
+    said(121000)
+    c.ok("delete", "idle")
+    said(0)
+
+
 # --- corral update --------------------------------------------------------------
 
 INSTALLED = ("corral", "corrald", "corral-keeper", "corral-exec",
