@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -34,6 +35,24 @@ PYTHON = "/usr/bin/python3"
 WEB_APP = str(TOP / "examples" / "python" / "app.py")
 DEADLINE = 60.0
 BACKOFF_GRACE = 1.1     # the keeper restarts at once after 1 s served
+
+# binds its port itself (bind on demand in cluster mode), answers a
+# request for /slow only once the file argv[1] exists; dies at SIGTERM
+SLOW_REQUEST_APP = """\
+import os, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(os.environ["APP_PORT"])))
+s.listen(16)
+while True:
+    c, _ = s.accept()
+    if b"slow" in c.recv(4096):
+        print("slow request", flush=True)
+        while not os.path.exists(sys.argv[1]):
+            time.sleep(0.02)
+    c.sendall(b"HTTP/1.0 200 OK\\r\\nConnection: close\\r\\n\\r\\nok\\n")
+    c.close()
+"""
 
 TICKER = """\
 #!/usr/bin/python3
@@ -336,6 +355,49 @@ def test_engine_tells_the_keeper_the_longest_stop(corral):
     said(121000)
     c.ok("delete", "idle")
     said(0)
+
+
+def test_stop_after_an_engine_kill_drains_first(corral):
+    """The drain channels an app's processes opened outlive the engine
+    (the keeper holds them): a stop after an engine kill first stops the
+    instance taking connections and waits for the open one, then signals
+    it, as the first engine would. The app dies at once at SIGTERM: a
+    stop that signalled first would cut the slow request."""
+    c = corral
+    port, flag = free_port(), c.appdir / "go"
+    c.script("slow.py", SLOW_REQUEST_APP)
+    c.ok("start", c.appdir / "slow.py", "--name", "dr", "-i", "1",
+         "--exec-mode", "cluster", "--interpreter", PYTHON,
+         "--drain-timeout", "60s", "--env", "APP_PORT=%d" % port, "--",
+         flag)
+    c.wait_state("dr", "online", 1)
+    wait_for(lambda: get(port), DEADLINE, what="an answer on %d" % port)
+    kill_engine(c)
+    answer = []
+
+    def slow_request():
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
+            s.sendall(b"GET /slow HTTP/1.0\r\n\r\n")
+            answer.append(b"".join(iter(lambda: s.recv(4096), b"")))
+    t = threading.Thread(target=slow_request)
+    t.start()
+    try:
+        wait_for(lambda: "slow request" in c.logfile("dr").read_text(),
+                 DEADLINE, what="the slow request accepted")
+        stop = c.spawn("stop", "dr")
+        # draining: it stays stopping while the request is open
+        wait_for(lambda: c.app("dr")[0]["state"] != "online", DEADLINE,
+                 what="the stop begun")
+        assert c.app("dr")[0]["state"] == "stopping"
+        assert "drained" not in c.daemon_log()
+    finally:
+        flag.touch()
+        t.join(120)
+    assert answer and answer[0].endswith(b"ok\n"), answer
+    c.wait_state("dr", "stopped", 1)
+    wait_for(lambda: not stop.running(), DEADLINE, what="stop's end")
+    assert stop.popen.returncode == 0, stop.snapshot()
+    assert "dr[0] id 0: drained" in c.daemon_log()
 
 
 # --- corral update --------------------------------------------------------------
