@@ -76,7 +76,7 @@ engine_hold(const char *tag, int fd)
 {
 	char *cause = NULL;
 
-	if (!E.active || engine_taken(tag))
+	if (!E.active || E.link == NULL || engine_taken(tag))
 		return;
 	if (keeper_link_hold(E.link, tag, fd, &cause) == -1) {
 		log_warnx("hold %s: %s", tag, cause);
@@ -101,6 +101,8 @@ engine_release(const char *tag)
 			break;
 		}
 	}
+	if (E.link == NULL)            /* the engine ends: nothing to say */
+		return;
 	if (keeper_link_release(E.link, tag, &cause) == -1) {
 		log_debug("release %s: %s", tag, cause);
 		free(cause);
