@@ -21,7 +21,7 @@ kproto_type_name(uint32_t type)
 		[KP_RELEASE] = "RELEASE", [KP_SPAWN] = "SPAWN",
 		[KP_HEARTBEAT] = "HEARTBEAT", [KP_UPGRADE] = "UPGRADE",
 		[KP_REEXEC] = "REEXEC", [KP_READY] = "READY", [KP_BYE] = "BYE",
-		[KP_SD_STATUS] = "SD_STATUS",
+		[KP_SD_STATUS] = "SD_STATUS", [KP_STOP_TIME] = "STOP_TIME",
 		[KP_KSTATE] = "KSTATE", [KP_KHELD] = "KHELD",
 		[KP_KCHILD] = "KCHILD", [KP_KEND] = "KEND",
 	};
@@ -53,7 +53,7 @@ kproto_msg_init(struct kproto_msg *m, uint32_t type)
 	m->started_at = m->version = -1;
 	m->fd = m->out_fd = m->err_fd = m->sock_fd = m->exe_fd = -1;
 	m->lock_fd = m->generation = -1;
-	m->nofile_cur = m->nofile_max = m->ready_fd = -1;
+	m->nofile_cur = m->nofile_max = m->ready_fd = m->timeout_ms = -1;
 	m->spawn.cgroup_fd = -1;
 	m->spawn.umask = 022;
 }

@@ -36,6 +36,7 @@ kproto_key_kind(uint32_t key)
 	case KF_FD: case KF_OUT_FD: case KF_ERR_FD: case KF_SOCK_FD:
 	case KF_EXE_FD: case KF_LOCK_FD: case KF_GENERATION:
 	case KF_NOFILE_CUR: case KF_NOFILE_MAX: case KF_READY_FD:
+	case KF_TIMEOUT_MS:
 		return KV_INT;
 	default:
 		return KV_SKIP;
@@ -136,6 +137,7 @@ kproto_int_slot(struct kproto_msg *m, uint32_t key)
 	case KF_NOFILE_CUR: return &m->nofile_cur;
 	case KF_NOFILE_MAX: return &m->nofile_max;
 	case KF_READY_FD: return &m->ready_fd;
+	case KF_TIMEOUT_MS: return &m->timeout_ms;
 	default: return NULL;
 	}
 }
@@ -361,6 +363,8 @@ kproto_check(const struct kproto_msg *m, size_t nfds)
 		return nfds == 0 && m->text != NULL ? 0 : -1;
 	case KP_BYE:
 		return nfds == 0 && m->status >= 0 && m->status <= 255 ? 0 : -1;
+	case KP_STOP_TIME:
+		return nfds == 0 && m->timeout_ms >= 0 ? 0 : -1;
 	case KP_SPAWN:
 		return kproto_check_tag(m->tag) | kproto_check_spawn(m, nfds);
 	case KP_TABLE_END: case KP_TERM: case KP_HEARTBEAT: case KP_READY:

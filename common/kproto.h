@@ -50,6 +50,7 @@ enum kproto_type {
 	KP_READY,               /* text: the engine's version */
 	KP_BYE,                 /* status: the keeper's exit status */
 	KP_SD_STATUS,           /* text: a STATUS= line the keeper relays */
+	KP_STOP_TIME,           /* timeout_ms: the longest graceful stop */
 	/* corral-keeper's own table, in a memfd across its re-exec */
 	KP_KSTATE = 64,
 	KP_KHELD,
@@ -68,6 +69,7 @@ enum kproto_key {
 	/* KP_K* records: descriptor numbers and keeper state */
 	KF_FD, KF_OUT_FD, KF_ERR_FD, KF_SOCK_FD, KF_EXE_FD, KF_LOCK_FD,
 	KF_GENERATION, KF_NOFILE_CUR, KF_NOFILE_MAX, KF_READY_FD,
+	KF_TIMEOUT_MS,          /* STOP_TIME, and the keeper's KSTATE */
 	KF_KEY_MAX = 63
 };
 
@@ -140,6 +142,7 @@ struct kproto_msg {
 	/* KP_K* records */
 	int64_t fd, out_fd, err_fd, sock_fd, exe_fd, lock_fd, generation;
 	int64_t nofile_cur, nofile_max, ready_fd;
+	int64_t timeout_ms;     /* KP_STOP_TIME */
 	struct kproto_spawn spawn;      /* KP_SPAWN */
 	int fds[KPROTO_MAX_FDS];
 	size_t nfds;

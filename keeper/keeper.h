@@ -76,6 +76,8 @@ struct keeper {
 	int64_t ready_ms;       /* an upgraded engine says READY within */
 	int64_t stop_ms;        /* SIGTERM to SIGKILL when stopping alone */
 	int64_t term_ms;        /* TERM to the engine's BYE and exit */
+	int64_t apps_stop_ms;   /* the engine's STOP_TIME: its apps' longest
+				   graceful stop (0: none said) */
 	struct rlimit nofile;   /* as the keeper found it: for the apps */
 	int sigfd;
 	int lock_fd;
@@ -178,6 +180,7 @@ void link_error(const char *, int, const char *);
 
 /* reap.c */
 void reap_children(void);
+void stop_time(int64_t);
 void stop_request(const char *);
 void stop_alone(const char *);
 void stop_tick(uint64_t);

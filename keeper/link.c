@@ -179,6 +179,7 @@ link_dispatch(struct kproto_msg *m)
 	case KP_REEXEC: reexec_run(m->text); break;
 	case KP_READY: link_ready(); break;
 	case KP_SD_STATUS: notify_status("%s", m->text); break;
+	case KP_STOP_TIME: stop_time(m->timeout_ms); break;
 	case KP_BYE:
 		K.bye = 1;
 		K.bye_status = (int)m->status;

@@ -8,7 +8,9 @@
  * engine, which has --term-timeout to say BYE and exit; without an
  * engine, or past that bound, the keeper stops the apps itself (SIGTERM
  * to each process group, SIGKILL after --stop-timeout), so that a stop
- * never hangs.
+ * never hangs. The engine's STOP_TIME (its apps' longest drain_timeout +
+ * kill_timeout) lengthens both bounds: no app is killed sooner than its
+ * own kill_timeout allows because the keeper's default is shorter.
  */
 #include <sys/wait.h>
 
@@ -61,6 +63,37 @@ reap_children(void)
 	}
 }
 
+/* TERM to the engine's BYE and exit: the apps' stop, then --stop-timeout. */
+static int64_t
+stop_term_ms(void)
+{
+	return K.apps_stop_ms + K.stop_ms > K.term_ms ? K.apps_stop_ms +
+	    K.stop_ms : K.term_ms;
+}
+
+/* SIGTERM to SIGKILL when the keeper stops the apps itself. */
+static int64_t
+stop_kill_ms(void)
+{
+	return K.apps_stop_ms > K.stop_ms ? K.apps_stop_ms : K.stop_ms;
+}
+
+/*
+ * STOP_TIME: the engine's apps stop gracefully within ms (at most a day,
+ * as the options; a bound in use is not changed).
+ */
+void
+stop_time(int64_t ms)
+{
+	if (ms < 0 || ms == K.apps_stop_ms)
+		return;
+	K.apps_stop_ms = ms < 24LL * 3600 * 1000 ? ms : 24LL * 3600 * 1000;
+	klog_info("the apps stop within %lld ms: TERM to BYE within %lld ms, "
+	    "SIGKILL %lld ms after the keeper's own SIGTERM",
+	    (long long)K.apps_stop_ms, (long long)stop_term_ms(),
+	    (long long)stop_kill_ms());
+}
+
 static void
 stop_signal_all(int sig)
 {
@@ -106,7 +139,7 @@ stop_alone(const char *why)
 		return;
 	}
 	stop_signal_all(SIGTERM);
-	K.alone_deadline = keeper_mono_ms() + (uint64_t)K.stop_ms;
+	K.alone_deadline = keeper_mono_ms() + (uint64_t)stop_kill_ms();
 }
 
 void
@@ -117,14 +150,14 @@ stop_tick(uint64_t now)
 	if (K.term_deadline != 0 && now >= K.term_deadline) {
 		K.term_deadline = 0;
 		snprintf(why, sizeof why, "no BYE and exit within %lld ms of "
-		    "TERM", (long long)K.term_ms);
+		    "TERM", (long long)stop_term_ms());
 		engine_kill(why);
 	}
 	sweep_tick(now);
 	if (!K.alone || K.alone_killed || now < K.alone_deadline)
 		return;
 	klog_warnx("apps still running after %lld ms: SIGKILL",
-	    (long long)K.stop_ms);
+	    (long long)stop_kill_ms());
 	K.alone_killed = 1;
 	stop_signal_all(SIGKILL);
 }
@@ -141,7 +174,7 @@ stop_request(const char *signame)
 	klog_info("%s: stopping", signame);
 	if (K.engine_pid > 0) {
 		/* TERM now, or from engine_start() to the next engine */
-		K.term_deadline = keeper_mono_ms() + (uint64_t)K.term_ms;
+		K.term_deadline = keeper_mono_ms() + (uint64_t)stop_term_ms();
 		notify_stopping("stopping (%s): the engine stops the apps",
 		    signame);
 	}

@@ -100,6 +100,7 @@ reexec_encode(struct kproto_buf *b)
 	m.text = K.engine_path;
 	m.nofile_cur = reexec_rlim(K.nofile.rlim_cur);
 	m.nofile_max = reexec_rlim(K.nofile.rlim_max);
+	m.timeout_ms = K.apps_stop_ms;
 	(void)kproto_encode(&m, b);
 	TAILQ_FOREACH(h, &K.held, entry) {
 		kproto_msg_init(&m, KP_KHELD);

@@ -51,6 +51,7 @@ restore_state(const struct kproto_msg *m)
 	K.ever_ready = K.engine_ready = m->status == 1;
 	K.nofile.rlim_cur = restore_rlim(m->nofile_cur);
 	K.nofile.rlim_max = restore_rlim(m->nofile_max);
+	K.apps_stop_ms = m->timeout_ms > 0 ? m->timeout_ms : 0;
 	free(K.engine_path);
 	return (K.engine_path = strdup(m->text)) != NULL ? 0 : -1;
 }

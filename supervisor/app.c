@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "corrald.h"
+#include "engine.h"
 
 static const char *app_state_names[INST_NSTATES] = {
 	"stopped", "starting", "online", "stopping", "waiting-restart",
@@ -42,6 +43,7 @@ app_create(struct app_config *cfg)
 	triggers_start(app);
 	autoscale_sync(app);
 	state_changed();
+	engine_stop_time();
 	return app;
 }
 
@@ -171,6 +173,7 @@ app_release(struct app *app)
 	app->released = 1;
 	TAILQ_REMOVE(&D.apps, app, entry);
 	app_unref(app);
+	engine_stop_time();
 }
 
 /* True when no instance is on its way somewhere. */
@@ -404,6 +407,7 @@ app_reconfigure(struct app *app, struct app_config *cfg,
 	app_resize(app, app->cfg.instances, added, nadded);
 	triggers_start(app);
 	autoscale_sync(app);
+	engine_stop_time();
 	log_info("%s: configuration applied", app->cfg.name);
 }
 

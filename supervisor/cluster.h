@@ -109,6 +109,7 @@ void ready_cancel(struct ready_wait *);
 /* timer.c */
 void timer_init(uv_loop_t *, uv_timer_t *);
 int timer_start(uv_timer_t *, uv_timer_cb, uint64_t, uint64_t);
+uint64_t boot_ms(void);
 
 /* cpus.c */
 int cpus_affinity(void);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "corrald.h"
+#include "engine.h"
 
 static int
 cmd_set_is_limit(const char *key)
@@ -37,6 +38,7 @@ cmd_set_app(struct app *app, const char *key, const char *value,
 	if (appcfg_set_string(&app->cfg, key, value, cause) == -1)
 		return -1;
 	state_changed();
+	engine_stop_time();
 	autoscale_sync(app);
 	if (!cmd_set_is_limit(key))
 		return 0;

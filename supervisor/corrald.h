@@ -107,6 +107,8 @@ struct instance {
 	enum inst_state state;
 	struct child *child;            /* the running process, or NULL */
 	uv_timer_t timer;               /* backoff, kill timeout, readiness */
+	uint64_t timer_due;             /* boot_ms() it fires at (the due
+					   time of a backoff, saved) */
 	uint64_t started_at;            /* wall clock ms of the last spawn */
 	uint64_t started_mono;          /* monotonic ms of the last spawn */
 	int pid;                        /* last pid, 0 if never run */

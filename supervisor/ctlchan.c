@@ -14,6 +14,11 @@
  * Since the channel belongs to one spawn, no pid has to be matched. At a
  * graceful stop the daemon sends "DRAIN" on every drain channel and feeds
  * EV_DRAINED to the instance once each one answered "DRAINED" or closed.
+ * The keeper holds the daemon's end of both kinds (ctl/<child tag>,
+ * drain/<child tag>/<n>) until the process exits or the drain channel
+ * closes, so that a later engine drains the processes before a stop as
+ * this one would, and no app sees its drain channel close when an engine
+ * dies.
  * Nothing here blocks: the sockets are non-blocking and polled by the
  * loop; a packet that cannot be answered at once is dropped.
  */
@@ -29,6 +34,7 @@
 #include "engine.h"
 
 #define CTLCHAN_TAG "ctl"               /* the keeper's: ctl/<child tag> */
+#define CTLCHAN_DRAIN_TAG "drain"       /* drain/<child tag>/<n> */
 #define CTLCHAN_MAX_DRAIN 32            /* drain channels of one spawn */
 #define CTLCHAN_BATCH 16                /* packets read per wake-up */
 
@@ -36,6 +42,7 @@ struct drainchan {
 	uv_poll_t poll;
 	int fd;
 	int waiting;                    /* DRAIN sent, no answer yet */
+	char *tag;                      /* the keeper holds it so, or NULL */
 	struct ctlchan *ctl;
 	struct drainchan *next;
 };
@@ -48,6 +55,7 @@ struct ctlchan {
 	struct child *child;            /* NULL once closed */
 	struct drainchan *drains;
 	int ndrains;
+	unsigned long next_drain;       /* <n> of the next drain tag */
 };
 
 static void
@@ -64,6 +72,7 @@ ctlchan_drain_closed(uv_handle_t *h)
 	struct ctlchan *c = d->ctl;
 
 	close(d->fd);
+	free(d->tag);
 	free(d);
 	ctlchan_unref(c);
 }
@@ -112,6 +121,8 @@ ctlchan_drain_remove(struct drainchan *d)
 		}
 	}
 	c->ndrains--;
+	if (d->tag != NULL)
+		engine_release(d->tag);
 	uv_close((uv_handle_t *)&d->poll, ctlchan_drain_closed);
 }
 
@@ -142,24 +153,32 @@ ctlchan_drain_read(uv_poll_t *p, int status, int events)
 	ctlchan_drain_done(c);
 }
 
-static void
-ctlchan_hello(struct ctlchan *c, int fd)
+/*
+ * A drain channel of c on fd (taken), held by the keeper under tag
+ * (taken; NULL: not held). Returns 0, or -1 when it could not be kept
+ * (fd closed, tag freed).
+ */
+static int
+ctlchan_drain_add(struct ctlchan *c, int fd, char *tag)
 {
 	struct drainchan *d;
 	int rc;
 
 	if (c->ndrains >= CTLCHAN_MAX_DRAIN) {
 		close(fd);
-		return;
+		free(tag);
+		return -1;
 	}
 	d = xcalloc(1, sizeof *d);
 	d->fd = fd;
 	d->ctl = c;
 	if (uv_poll_init(D.loop, &d->poll, fd) != 0) {
 		close(fd);
+		free(tag);
 		free(d);
-		return;
+		return -1;
 	}
+	d->tag = tag;
 	d->poll.data = d;
 	c->handles++;
 	d->next = c->drains;
@@ -168,6 +187,41 @@ ctlchan_hello(struct ctlchan *c, int fd)
 	if ((rc = uv_poll_start(&d->poll, UV_READABLE | UV_DISCONNECT,
 	    ctlchan_drain_read)) != 0)
 		log_warnx("drain: uv_poll_start: %s", uv_strerror(rc));
+	return 0;
+}
+
+/* HELLO: a process's new drain channel, held by the keeper too. */
+static void
+ctlchan_hello(struct ctlchan *c, int fd)
+{
+	char *tag = NULL;
+
+	if (c->child != NULL && c->child->tag != NULL)
+		xasprintf(&tag, "%s/%s/%lu", CTLCHAN_DRAIN_TAG, c->child->tag,
+		    c->next_drain++);
+	if (ctlchan_drain_add(c, fd, tag) == 0 && tag != NULL)
+		engine_hold(tag, fd);
+}
+
+/*
+ * The drain channels of an adopted child the keeper held, taken back;
+ * the next new one's <n> comes after theirs.
+ */
+static void
+ctlchan_drain_adopt(struct ctlchan *c)
+{
+	unsigned long n;
+	char *prefix, *tag, *end;
+	int fd;
+
+	xasprintf(&prefix, "%s/%s/", CTLCHAN_DRAIN_TAG, c->child->tag);
+	while ((fd = engine_take_prefix(prefix, &tag)) != -1) {
+		n = strtoul(tag + strlen(prefix), &end, 10);
+		if (*end == '\0' && n >= c->next_drain)
+			c->next_drain = n + 1;
+		(void)ctlchan_drain_add(c, fd, tag);
+	}
+	free(prefix);
 }
 
 /* Answers a BIND on the socket fd that came with it. */
@@ -355,8 +409,8 @@ ctlchan_spawned(struct child *child)
 }
 
 /*
- * An adopted process: its channel again, if the keeper held one (the
- * drain channels its processes opened went with the last engine).
+ * An adopted process: its channel again, if the keeper held one, with
+ * the drain channels its processes opened (ready for a stop's DRAIN).
  */
 void
 ctlchan_adopt(struct child *child)
@@ -372,6 +426,7 @@ ctlchan_adopt(struct child *child)
 		free(cause);
 		return;
 	}
+	ctlchan_drain_adopt(c);
 	ctlchan_start(c);
 }
 

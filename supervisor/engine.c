@@ -7,8 +7,9 @@
  * by tag, live children, exits collected while no engine ran), then
  * spawns through the keeper, hears every exit from it, hands it every
  * descriptor that must outlive the engine (HOLD) and takes them back
- * after a restart (engine_take), says READY when it serves and BYE after
- * a graceful stop. engine-adopt.c matches the table to the apps.
+ * after a restart (engine-held.c), says READY when it serves, STOP_TIME
+ * as the apps change and BYE after a graceful stop. engine-adopt.c
+ * matches the table to the apps.
  */
 
 #include <errno.h>
@@ -198,6 +199,7 @@ engine_start(const char *fdarg, const char *path)
 
 	TAILQ_INIT(&E.held);
 	TAILQ_INIT(&E.taken);
+	E.stop_time = -1;
 	E.path = xstrdup(path);
 	engine_adopt_init();
 	if (keeper_link_parse_fd(fdarg, &fd, &cause) == -1)
@@ -214,99 +216,6 @@ engine_start(const char *fdarg, const char *path)
 	sdnotify_set_relay(engine_sd_status);
 }
 
-/* The held descriptor of tag, now the caller's, or -1. */
-int
-engine_take(const char *tag)
-{
-	struct engine_fd *h;
-	int fd;
-
-	TAILQ_FOREACH(h, &E.held, entry) {
-		if (strcmp(h->tag, tag) == 0)
-			break;
-	}
-	if (h == NULL)
-		return -1;
-	TAILQ_REMOVE(&E.held, h, entry);
-	fd = h->fd;
-	h->fd = -1;
-	TAILQ_INSERT_TAIL(&E.taken, h, entry);
-	return fd;
-}
-
-/* Whether tag was taken back from the table by this engine. */
-static int
-engine_taken(const char *tag)
-{
-	struct engine_fd *h;
-
-	TAILQ_FOREACH(h, &E.taken, entry) {
-		if (strcmp(h->tag, tag) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * The keeper keeps a copy of fd under tag for the next engines; a tag
- * taken back from the table is held already.
- */
-void
-engine_hold(const char *tag, int fd)
-{
-	char *cause = NULL;
-
-	if (!E.active || engine_taken(tag))
-		return;
-	if (keeper_link_hold(E.link, tag, fd, &cause) == -1) {
-		log_warnx("hold %s: %s", tag, cause);
-		free(cause);
-	}
-}
-
-/* The keeper lets go of tag (a held descriptor, or an exited child). */
-void
-engine_release(const char *tag)
-{
-	struct engine_fd *h;
-	char *cause = NULL;
-
-	if (!E.active || E.lost)
-		return;
-	TAILQ_FOREACH(h, &E.taken, entry) {
-		if (strcmp(h->tag, tag) == 0) {
-			TAILQ_REMOVE(&E.taken, h, entry);
-			free(h->tag);
-			free(h);
-			break;
-		}
-	}
-	if (keeper_link_release(E.link, tag, &cause) == -1) {
-		log_debug("release %s: %s", tag, cause);
-		free(cause);
-	}
-}
-
-/*
- * After the apps were rebuilt: what the table held that no app took back
- * (an app deleted just before the last engine died) goes.
- */
-void
-engine_release_unclaimed(void)
-{
-	struct engine_fd *h;
-
-	while ((h = TAILQ_FIRST(&E.held)) != NULL) {
-		TAILQ_REMOVE(&E.held, h, entry);
-		log_info("keeper: %s is no app's now, released", h->tag);
-		engine_release(h->tag);
-		if (h->fd >= 0)
-			close(h->fd);
-		free(h->tag);
-		free(h);
-	}
-}
-
 /* READY: the engine serves; the client that started the daemon returns. */
 void
 engine_ready(void)
@@ -317,6 +226,38 @@ engine_ready(void)
 		log_warnx("%s", cause);
 		free(cause);
 	}
+	engine_stop_time();
+}
+
+/*
+ * STOP_TIME: the longest graceful stop of the apps (drain_timeout +
+ * kill_timeout), said to the keeper when it changed, so that the keeper's
+ * own bounds (TERM to BYE; SIGTERM to SIGKILL when it stops the apps
+ * itself) never cut an app's kill_timeout short. Called after every
+ * change of the apps or of their settings.
+ */
+void
+engine_stop_time(void)
+{
+	struct app *app;
+	char *cause = NULL;
+	int64_t ms = 0, t;
+
+	if (!E.active || E.lost || E.link == NULL)
+		return;
+	TAILQ_FOREACH(app, &D.apps, entry) {
+		t = (int64_t)(app->cfg.drain_timeout + app->cfg.kill_timeout);
+		if (t > ms)
+			ms = t;
+	}
+	if (ms == E.stop_time)
+		return;
+	if (keeper_link_stop_time(E.link, ms, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return;
+	}
+	E.stop_time = ms;
 }
 
 /* BYE: every app stopped; the keeper exits after this engine. */
@@ -397,51 +338,4 @@ engine_close_fds(int out, int err, int pidfd)
 		close(err);
 	if (pidfd >= 0)
 		close(pidfd);
-}
-
-/* "kind/tag": a descriptor of one child's, as the keeper holds it. */
-static char *
-engine_child_tag(const char *kind, const char *tag)
-{
-	char *s;
-
-	xasprintf(&s, "%s/%s", kind, tag);
-	return s;
-}
-
-/* Holds fd, a channel of child's (kind: "ipc", "ctl"), for later engines. */
-void
-engine_hold_child(const char *kind, const struct child *child, int fd)
-{
-	char *tag;
-
-	if (!E.active || child->tag == NULL)
-		return;
-	tag = engine_child_tag(kind, child->tag);
-	engine_hold(tag, fd);
-	free(tag);
-}
-
-/* The channel of kind of the child spawned under tag, or -1. */
-int
-engine_take_child(const char *kind, const char *tag)
-{
-	char *t = engine_child_tag(kind, tag);
-	int fd = engine_take(t);
-
-	free(t);
-	return fd;
-}
-
-/* The keeper lets go of child's channel of kind. */
-void
-engine_release_child(const char *kind, const struct child *child)
-{
-	char *tag;
-
-	if (!E.active || child->tag == NULL)
-		return;
-	tag = engine_child_tag(kind, child->tag);
-	engine_release(tag);
-	free(tag);
 }

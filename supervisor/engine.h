@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * corrald as the keeper's engine: engine.c (the link, held descriptors,
- * spawns), engine-adopt.c (the keeper's table matched to the apps),
- * engine-exec.c (corrald without --engine becomes the keeper).
+ * corrald as the keeper's engine: engine.c (the link, spawns),
+ * engine-held.c (the descriptors the keeper holds), engine-adopt.c (the
+ * keeper's table matched to the apps), engine-exec.c (corrald without
+ * --engine becomes the keeper).
  */
 #ifndef CORRAL_ENGINE_H
 #define CORRAL_ENGINE_H
@@ -37,6 +38,7 @@ struct engine {
 	char *reason;           /* why the previous engine went, or NULL */
 	char *update_failed;    /* why an update rolled back, or NULL */
 	long long update_failures;      /* updates that stopped in this engine */
+	int64_t stop_time;      /* the last STOP_TIME sent, -1: none */
 	struct engine_fd_list held;     /* the table's, not yet taken */
 	struct engine_fd_list taken;    /* the table's, taken back (fd -1) */
 };
@@ -47,16 +49,20 @@ extern struct engine E;
 void engine_start(const char *, const char *);
 int engine_upgrade(char **);
 int engine_reexec(const char *, char **);
-int engine_take(const char *);
-void engine_hold(const char *, int);
-void engine_release(const char *);
-void engine_release_unclaimed(void);
 void engine_ready(void);
 void engine_bye(int);
+void engine_stop_time(void);
 void engine_stop(void);
 int engine_spawn(const struct spawn_plan *, struct keeper_proc *, char **);
 struct child *engine_child(const char *);
 void engine_close_fds(int, int, int);
+
+/* engine-held.c */
+int engine_take(const char *);
+int engine_take_prefix(const char *, char **);
+void engine_hold(const char *, int);
+void engine_release(const char *);
+void engine_release_unclaimed(void);
 void engine_hold_child(const char *, const struct child *, int);
 int engine_take_child(const char *, const char *);
 void engine_release_child(const char *, const struct child *);

@@ -33,6 +33,7 @@ fsm_timer_start(struct instance *inst, uint64_t ms)
 	int r;
 
 	inst->timer.data = inst;
+	inst->timer_due = boot_ms() + ms;
 	if ((r = uv_timer_start(&inst->timer, fsm_timer_cb, ms, 0)) != 0)
 		log_warnx("%s[%d]: timer: %s", inst->app->cfg.name, inst->index,
 		    uv_strerror(r));
@@ -413,23 +414,46 @@ fsm_start_failed(const struct instance *inst)
 }
 
 /*
+ * What is left of an adopted backoff: until its saved due time
+ * (timer_due, boot_ms(); 0 once past), never more than its whole delay
+ * (the exponential one, else restart_delay), which is also what a state
+ * without a due time (an older file) waits.
+ */
+static uint64_t
+fsm_wait_left(const struct instance *inst)
+{
+	uint64_t whole = inst->backoff != 0 ? inst->backoff :
+	    inst->app->cfg.restart_delay, now = boot_ms();
+
+	if (inst->timer_due == 0)
+		return whole;
+	if (inst->timer_due <= now)
+		return 0;
+	return inst->timer_due - now < whole ? inst->timer_due - now : whole;
+}
+
+/*
  * A new engine takes inst over in state st, the last engine's (its
- * process, if any, adopted already: engine-adopt.c): a backoff starts
- * again (its whole delay: the exponential one, else restart_delay; the
- * state does not say how much of it had passed), a stop is sent again;
- * other states are taken as they are.
+ * process, if any, adopted already: engine-adopt.c): a backoff waits
+ * what was left of it (fsm_wait_left()), a stop is sent again; other
+ * states are taken as they are.
  */
 void
 fsm_adopt(struct instance *inst, enum inst_state st)
 {
+	uint64_t left = st == INST_WAITING ? fsm_wait_left(inst) : 0;
+
 	inst->state = st;
 	if (st == INST_WAITING)
-		fsm_timer_start(inst, inst->backoff != 0 ? inst->backoff :
-		    inst->app->cfg.restart_delay);
+		fsm_timer_start(inst, left);
 	log_info("%s[%d] id %d: %s, taken over%s%s", inst->app->cfg.name,
 	    inst->index, inst->id, app_state_name(st), inst->child != NULL ?
 	    " with its process" : "", inst->child != NULL && st ==
 	    INST_STOPPING ? ", stopped again" : "");
+	if (st == INST_WAITING)
+		log_info("%s[%d] id %d: started again in %llu ms",
+		    inst->app->cfg.name, inst->index, inst->id,
+		    (unsigned long long)left);
 	if (st == INST_STOPPING) {
 		inst->state = INST_ONLINE;
 		fsm_event(inst, EV_STOP);

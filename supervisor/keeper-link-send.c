@@ -117,6 +117,17 @@ keeper_link_bye(struct keeper_link *l, int status, char **cause)
 	return keeper_link_send(l, &m, cause);
 }
 
+/* STOP_TIME: the apps' longest graceful stop, ms. */
+int
+keeper_link_stop_time(struct keeper_link *l, int64_t ms, char **cause)
+{
+	struct kproto_msg m;
+
+	kproto_msg_init(&m, KP_STOP_TIME);
+	m.timeout_ms = ms;
+	return keeper_link_send(l, &m, cause);
+}
+
 static int
 keeper_link_path(struct keeper_link *l, uint32_t type, const char *path,
     char **cause)

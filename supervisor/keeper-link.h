@@ -85,6 +85,7 @@ int keeper_link_spawn_wait(struct keeper_link *, const struct spawn_plan *,
 void keeper_link_flush(struct keeper_link *, int);
 int keeper_link_ready(struct keeper_link *, char **);
 int keeper_link_bye(struct keeper_link *, int, char **);
+int keeper_link_stop_time(struct keeper_link *, int64_t, char **);
 int keeper_link_upgrade(struct keeper_link *, const char *, char **);
 int keeper_link_sd_status(struct keeper_link *, const char *, char **);
 int keeper_link_reexec(struct keeper_link *, const char *, char **);

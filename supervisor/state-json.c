@@ -7,7 +7,9 @@
  * instances with what a new engine needs to adopt it and to go on
  * counting (see state_inst_json()). Also the keeper tag of an instance
  * and the start time of a process, which tells a live pid from a reused
- * one. Deleted apps are left out (their processes are on their way out);
+ * one, and the due time of a restart backoff ("wait_due": boot_ms(),
+ * which no change of the wall clock moves; 0 when not waiting), so that
+ * the next engine waits only what is left of it. Deleted apps are left out (their processes are on their way out);
  * instances being deleted are saved with "deleting" so that the next
  * engine stops their processes rather than keep them.
  */
@@ -126,7 +128,7 @@ state_inst_json(struct instance *inst)
 	json_t *o;
 
 	o = json_pack("{s:i, s:i, s:s, s:b, s:b, s:b, s:i, s:i, s:I, s:I, s:I,"
-	    " s:s, s:I, s:I, s:I, s:i, s:i, s:o, s:I, s:I, s:I}",
+	    " s:s, s:I, s:I, s:I, s:i, s:i, s:o, s:I, s:I, s:I, s:I}",
 	    "id", inst->id,
 	    "index", inst->index,
 	    "state", app_state_name(inst->state),
@@ -147,7 +149,9 @@ state_inst_json(struct instance *inst)
 	    "reason", json_str(inst->reason),
 	    "start_failures", (json_int_t)inst->start_failures,
 	    "oom_kills", (json_int_t)inst->oom_kills,
-	    "memory_restarts", (json_int_t)inst->memory_restarts);
+	    "memory_restarts", (json_int_t)inst->memory_restarts,
+	    "wait_due", (json_int_t)(inst->state == INST_WAITING ?
+	    inst->timer_due : 0));
 	return o;
 }
 

@@ -90,6 +90,10 @@ state_check_inst(json_t *o, char **why)
 		    state_inst_ints[i].max, &v, why) == -1)
 			return -1;
 	}
+	/* Later than version 1's first files: may be missing (0). */
+	if (json_object_get(o, "wait_due") != NULL && state_int(o,
+	    "wait_due", 0, INT64_MAX, &v, why) == -1)
+		return -1;
 	if (state_state_name(json_string_value(json_object_get(o,
 	    "state"))) == -1 || !json_is_boolean(json_object_get(o,
 	    "deleting")) || !json_is_boolean(json_object_get(o, "running")) ||
@@ -319,6 +323,7 @@ state_restore_inst(json_t *o, const char *app, struct state_record *r)
 	inst->start_failures = GET("start_failures");
 	inst->oom_kills = GET("oom_kills");
 	inst->memory_restarts = GET("memory_restarts");
+	inst->timer_due = (uint64_t)GET("wait_due");    /* 0 when missing */
 	snprintf(inst->reason, sizeof inst->reason, "%s",
 	    json_string_value(json_object_get(o, "reason")));
 	inst->reason_stale = 0;

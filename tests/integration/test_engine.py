@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -34,6 +35,24 @@ PYTHON = "/usr/bin/python3"
 WEB_APP = str(TOP / "examples" / "python" / "app.py")
 DEADLINE = 60.0
 BACKOFF_GRACE = 1.1     # the keeper restarts at once after 1 s served
+
+# binds its port itself (bind on demand in cluster mode), answers a
+# request for /slow only once the file argv[1] exists; dies at SIGTERM
+SLOW_REQUEST_APP = """\
+import os, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(os.environ["APP_PORT"])))
+s.listen(16)
+while True:
+    c, _ = s.accept()
+    if b"slow" in c.recv(4096):
+        print("slow request", flush=True)
+        while not os.path.exists(sys.argv[1]):
+            time.sleep(0.02)
+    c.sendall(b"HTTP/1.0 200 OK\\r\\nConnection: close\\r\\n\\r\\nok\\n")
+    c.close()
+"""
 
 TICKER = """\
 #!/usr/bin/python3
@@ -284,6 +303,101 @@ def test_ten_engine_kills_in_a_row(corral):
     assert keeper_pid(c) == keeper
     assert all(pid_alive(p) for _, p, _, _ in before.values())
     assert_no_gap(c, "tick", ticked + 200)
+
+
+def test_backoff_keeps_its_due_time_across_an_engine_kill(corral):
+    """An instance in restart backoff when the engine dies starts again at
+    the backoff's due time (saved in state.json), not a whole delay after
+    the next engine came. The kill comes a third of the delay in: a next
+    engine that waited the whole delay again would spawn only after
+    kill + delay, the due time is that third earlier (room for a loaded
+    machine's slowness); never before the due time either. Each run of
+    the app notes when it started (ms since the epoch)."""
+    c = corral
+    delay = 9000
+    runs = c.appdir / "runs"
+    c.script("dies.sh", "#!/bin/sh\ndate +%%s%%3N >> %s\nexit 3\n" % runs)
+    c.ok("start", c.appdir / "dies.sh", "--name", "dies",
+         "--restart-delay", "%dms" % delay)
+    c.wait_state("dies", "waiting-restart", 1)
+    time.sleep(delay / 3000)            # the scenario: kill in the middle
+    killed_at = time.time() * 1000
+    kill_engine(c)
+    started = wait_for(lambda: [int(t) for t in runs.read_text().split()]
+                       if len(runs.read_text().split()) >= 2 else None,
+                       DEADLINE, what="dies started again")
+    assert c.app("dies")[0]["restarts"] >= 1
+    # the exit came after the first run started: the due time too
+    assert started[1] >= started[0] + delay - 50, started
+    assert started[1] < killed_at + delay, \
+        "a whole delay again after the kill: %d ms after it" % (
+            started[1] - killed_at)
+
+
+def test_engine_tells_the_keeper_the_longest_stop(corral):
+    """The keeper hears the longest drain_timeout + kill_timeout of the
+    apps (STOP_TIME) as it changes: its own bounds then never cut an
+    app's graceful stop short (tests/integration/test_keeper.py checks
+    the bounds); an engine killed meanwhile changes nothing."""
+    c = corral
+    log = os.path.join(c.home, "keeper.log")
+
+    def said(ms):
+        wait_for(lambda: "the apps stop within %d ms:" % ms in
+                 open(log).read(), DEADLINE, what="STOP_TIME %d" % ms)
+
+    c.script("idle.sh", "#!/bin/sh\nexec sleep 3600\n")
+    c.ok("start", c.appdir / "idle.sh", "--name", "idle",
+         "--kill-timeout", "90s", "--drain-timeout", "1s")
+    said(91000)
+    kill_engine(c)
+    c.ok("set", "idle", "kill_timeout", "120s")
+    said(121000)
+    c.ok("delete", "idle")
+    said(0)
+
+
+def test_stop_after_an_engine_kill_drains_first(corral):
+    """The drain channels an app's processes opened outlive the engine
+    (the keeper holds them): a stop after an engine kill first stops the
+    instance taking connections and waits for the open one, then signals
+    it, as the first engine would. The app dies at once at SIGTERM: a
+    stop that signalled first would cut the slow request."""
+    c = corral
+    port, flag = free_port(), c.appdir / "go"
+    c.script("slow.py", SLOW_REQUEST_APP)
+    c.ok("start", c.appdir / "slow.py", "--name", "dr", "-i", "1",
+         "--exec-mode", "cluster", "--interpreter", PYTHON,
+         "--drain-timeout", "60s", "--env", "APP_PORT=%d" % port, "--",
+         flag)
+    c.wait_state("dr", "online", 1)
+    wait_for(lambda: get(port), DEADLINE, what="an answer on %d" % port)
+    kill_engine(c)
+    answer = []
+
+    def slow_request():
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
+            s.sendall(b"GET /slow HTTP/1.0\r\n\r\n")
+            answer.append(b"".join(iter(lambda: s.recv(4096), b"")))
+    t = threading.Thread(target=slow_request)
+    t.start()
+    try:
+        wait_for(lambda: "slow request" in c.logfile("dr").read_text(),
+                 DEADLINE, what="the slow request accepted")
+        stop = c.spawn("stop", "dr")
+        # draining: it stays stopping while the request is open
+        wait_for(lambda: c.app("dr")[0]["state"] != "online", DEADLINE,
+                 what="the stop begun")
+        assert c.app("dr")[0]["state"] == "stopping"
+        assert "drained" not in c.daemon_log()
+    finally:
+        flag.touch()
+        t.join(120)
+    assert answer and answer[0].endswith(b"ok\n"), answer
+    c.wait_state("dr", "stopped", 1)
+    wait_for(lambda: not stop.running(), DEADLINE, what="stop's end")
+    assert stop.popen.returncode == 0, stop.snapshot()
+    assert "dr[0] id 0: drained" in c.daemon_log()
 
 
 # --- corral update --------------------------------------------------------------

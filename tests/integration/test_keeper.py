@@ -17,8 +17,9 @@ from conftest import DEADLINE, wait_for
 from keeperproto import (BYE, ERROR, ERRNO, EXITED, FAKE_ENGINE,
                          HEARTBEAT, HELD, HOLD, KEEPER_BIN, KIND, KINDS,
                          LISTEN_PID, LIVE, PID, READY, REEXEC, RELEASE,
-                         SETSID, SPAWN_FAILED, SPAWNED, STAGE, STATUS, TAG,
-                         TERM, TEXT, UPDATE_FAILED, UPGRADE,
+                         SETSID, SPAWN_FAILED, SPAWNED, STAGE, STATUS,
+                         STOP_TIME, TAG, TERM, TEXT, TIMEOUT_MS,
+                         UPDATE_FAILED, UPGRADE,
                          keepers_fixture, read_until, spawned,
                          wait_gone)
 
@@ -337,6 +338,33 @@ def test_stop_without_engine(keepers):
     wait_gone(polite)
     wait_gone(stubborn.fields[PID])
     assert "SIGKILL" in k.text()
+
+
+def test_stop_time_lengthens_the_keepers_bounds(keepers, tmp_path):
+    """STOP_TIME: the engine's apps stop within 4 s (a kill_timeout), more
+    than the keeper's own bounds (--term-timeout 1 s, --stop-timeout
+    0.5 s). An engine that never says BYE is killed only 4 s + 0.5 s
+    after TERM, and the keeper's own SIGTERM to the apps waits 4 s before
+    SIGKILL: an app that takes 1 s to stop is not killed."""
+    k = keepers(stop=500, extra=["--term-timeout", "1000"])
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    e.link.send(STOP_TIME, [(TIMEOUT_MS, 4000)])
+    mark = tmp_path / "stopped"
+    slow = spawned(k, e.link, "slow", [
+        "sh", "-c", f"trap 'sleep 1; echo bye > {mark}; exit 0' TERM; "
+        "echo ok; while :; do sleep 0.1; done"])
+    read_until(slow.fds[0], b"ok")
+    k.proc.send_signal(signal.SIGTERM)
+    e.link.expect(TERM)
+    assert k.wait() == 1        # stopped by the keeper, on SIGTERM alone
+    assert mark.read_text() == "bye\n"
+    text = k.text()
+    assert "the apps stop within 4000 ms: TERM to BYE within 4500 ms, " \
+        "SIGKILL 4000 ms after the keeper's own SIGTERM" in text
+    assert "no BYE and exit within 4500 ms of TERM" in text
+    assert "SIGKILL" not in text.split("no BYE and exit")[1]
 
 
 def own_cgroup_dirs():

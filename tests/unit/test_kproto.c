@@ -92,6 +92,16 @@ test_simple_messages(void **state)
 	assert_int_equal(roundtrip(&m, &d), 1);
 	assert_int_equal(d.status, 0);
 	kproto_msg_free(&d);
+
+	kproto_msg_init(&m, KP_STOP_TIME);
+	m.timeout_ms = 125000;
+	assert_int_equal(roundtrip(&m, &d), 1);
+	assert_int_equal(d.timeout_ms, 125000);
+	kproto_msg_free(&d);
+	kproto_msg_init(&m, KP_STOP_TIME);      /* the time is needed */
+	assert_int_equal(roundtrip(&m, &d), -1);
+	assert_int_equal(errno, EPROTO);
+	assert_string_equal(kproto_type_name(KP_STOP_TIME), "STOP_TIME");
 	assert_string_equal(kproto_type_name(KP_UPGRADE), "UPGRADE");
 	assert_string_equal(kproto_type_name(9999), "unknown");
 }

@@ -365,6 +365,79 @@ test_restore_edges(void **unused)
 	forget_all();
 }
 
+/* Replaces the last '}' of inst with ",extra}": a copy to free. */
+static char *
+with_key(const char *inst, const char *extra)
+{
+	char *s;
+
+	xasprintf(&s, "%.*s,%s}", (int)strlen(inst) - 1, inst, extra);
+	return s;
+}
+
+/*
+ * A backoff's due time: saved while waiting (0 otherwise), restored, and
+ * missing in an older file (0: the whole delay again).
+ */
+static void
+test_wait_due(void **unused)
+{
+	const char *head = "{\"version\":1,\"next_id\":2,\"envs\":[{}],"
+	    "\"apps\":[{\"config\":{\"name\":\"a\",\"script\":\"/bin/sleep\","
+	    "\"cwd\":\"/\",\"disable_logs\":true,\"instances\":1},\"env\":0,"
+	    "\"instances\":[";
+	struct state_record *recs;
+	struct instance *inst;
+	struct state *st;
+	char *text, *inst_text, *cause = NULL, *msg = NULL;
+	size_t n;
+
+	(void)unused;
+	D.next_id = 0;
+	inst = TAILQ_FIRST(&declare("w", 1, NULL)->instances);
+	inst->timer_due = 123456789;
+	inst->state = INST_WAITING;
+	text = state_text();
+	assert_non_null(strstr(text, "\"wait_due\":123456789"));
+	free(text);
+	inst->state = INST_STOPPED;     /* a due time of another timer */
+	text = state_text();
+	assert_non_null(strstr(text, "\"wait_due\":0"));
+	free(text);
+	forget_all();
+
+	inst_text = with_key(INST, "\"wait_due\":777");
+	xasprintf(&text, "%s%s]}]}", head, inst_text);
+	st = state_parse(text, strlen(text), &cause);
+	assert_non_null(st);
+	assert_int_equal(state_restore(st, &recs, &n, &msg), 1);
+	assert_int_equal(recs[0].inst->timer_due, 777);
+	state_free(st);
+	forget_all();
+	free(text);
+	free(inst_text);
+
+	xasprintf(&text, "%s%s]}]}", head, INST);       /* an older file */
+	st = state_parse(text, strlen(text), &cause);
+	assert_non_null(st);
+	assert_int_equal(state_restore(st, &recs, &n, &msg), 1);
+	assert_int_equal(recs[0].inst->timer_due, 0);
+	state_free(st);
+	forget_all();
+	free(text);
+
+	inst_text = with_key(INST, "\"wait_due\":-1");
+	xasprintf(&text, "%s%s]}]}", head, inst_text);
+	refused(text, "\"wait_due\" is not an integer");
+	free(text);
+	free(inst_text);
+	inst_text = with_key(INST, "\"wait_due\":\"soon\"");
+	xasprintf(&text, "%s%s]}]}", head, inst_text);
+	refused(text, "\"wait_due\" is not an integer");
+	free(text);
+	free(inst_text);
+}
+
 static void
 test_bad_files(void **unused)
 {
@@ -483,6 +556,7 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_bad_text),
 		cmocka_unit_test(test_restore_edges),
+		cmocka_unit_test(test_wait_due),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_proc_start),
