@@ -238,16 +238,18 @@ def test_oom_watches_and_stat_files_leave_no_descriptor(cg):
     c.ok("delete", "warm")
     before = daemon_fds(c)
     evfds = sum("eventfd" in f for f in before)
-    c.ok("start", "/bin/sleep", "--name", "fdw", "-i", "3",
-         "--max-memory", "64M", "--", "1000")
-    cg.wait_online("fdw", 3)
 
     def stats():
         return [f for f in daemon_fds(c) if "/fdw.app/" in f and
                 re.search(r"/(memory\.(usage_in_bytes|current)|cpu\.stat|"
                           r"cpuacct\.usage)$", f)]
-    c.jlist()
+    # start answers once its instances run, with their list: one look,
+    # and the only one (a second look more than LIMITS_FRESH_MS later
+    # samples again, and rightly holds the files: a slow guest would).
+    c.ok("start", "/bin/sleep", "--name", "fdw", "-i", "3",
+         "--max-memory", "64M", "--", "1000")
     assert stats() == [], "one look holds no file"
+    cg.wait_online("fdw", 3)
     # Instances sampled again (someone keeps looking) hold their files.
     wait_for(lambda: c.jlist() and len(stats()) >= 6,
              what="stat files held open")
