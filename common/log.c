@@ -150,23 +150,35 @@ log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
 {
 	struct timespec ts;
 	struct tm tm;
-	char when[32], *msg;
-	FILE *f;
+	char when[32], *msg, *line = NULL;
+	size_t len = 0;
+	FILE *f, *m, *out;
 	struct stat st;
 
 	if (vasprintf(&msg, fmt, ap) == -1)
 		msg = NULL;
+	/*
+	 * The line is made in memory and written with one write(2): stderr
+	 * is unbuffered, and a foreground daemon shares it with its keeper,
+	 * whose lines must not land inside ours.
+	 */
+	if ((m = open_memstream(&line, &len)) == NULL)
+		line = NULL;
 	pthread_mutex_lock(&log_mutex);
 	f = log_file != NULL ? log_file : stderr;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(f, "%s.%03ld %s ", when, ts.tv_nsec / 1000000, level);
-	log_put(f, msg != NULL ? msg : fmt);
+	out = m != NULL ? m : f;
+	fprintf(out, "%s.%03ld %s ", when, ts.tv_nsec / 1000000, level);
+	log_put(out, msg != NULL ? msg : fmt);
 	free(msg);
 	if (err != NULL)
-		fprintf(f, ": %s", err);
-	fputc('\n', f);
+		fprintf(out, ": %s", err);
+	fputc('\n', out);
+	if (m != NULL && fclose(m) == 0 && line != NULL)
+		(void)fwrite(line, 1, len, f);
+	free(line);
 	fflush(f);
 	if (log_rotate_size > 0 && f != stderr && log_file_path != NULL &&
 	    fstat(fileno(f), &st) == 0 && (uint64_t)st.st_size >= log_rotate_size)
