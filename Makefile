@@ -136,8 +136,15 @@ $(LIBCTL): $(call obj,$(CTL_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
+# corrald links what every engine uses. libmicrohttpd (--metrics) and
+# libsystemd (journal sink, socket activation, watchdog, delegated scopes)
+# are loaded when a feature needs them (supervisor/dynlib.h): linked, they
+# and what they pull in cost every engine their pages.
+DAEMON_LIBS := $(shell pkg-config --libs libuv jansson inih zlib 2>/dev/null) \
+	-lm -lpthread
+
 $(BUILD)/corrald: $(call obj,supervisor/main.c) $(LIBSUP) $(LIBCOMMON)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DAEMON_LIBS)
 
 # The clients link only the libraries they use: the corral CLI jansson,
 # statically (no ncurses, libsystemd, zlib or libuv, and no shared library

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -83,6 +84,40 @@ client_exec_help(json_t *words)
 	free(argv);
 	free(path);
 	return 1;
+}
+
+/*
+ * Asks `corrald --check-command CMD WORD...` whether a daemon would take
+ * the command, before one is started for it: a bad option or word count
+ * then starts nothing. Returns 0 (also when corrald cannot be run: the
+ * start then says why), or the checker's exit status; it told why on
+ * stderr.
+ */
+int
+client_check_command(const char *cmd, json_t *words)
+{
+	char *path = client_daemon_path();
+	char **argv = xcalloc(json_array_size(words) + 4, sizeof *argv);
+	json_t *w;
+	size_t i;
+	pid_t pid;
+	int status = 0, rc = 0;
+
+	argv[0] = (char *)"corrald";
+	argv[1] = (char *)"--check-command";
+	argv[2] = (char *)cmd;
+	json_array_foreach(words, i, w)
+		argv[i + 3] = (char *)json_string_value(w);
+	fflush(NULL);
+	if (posix_spawnp(&pid, path, NULL, NULL, argv, environ) == 0) {
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_USAGE)
+			rc = EXIT_USAGE;
+	}
+	free(argv);
+	free(path);
+	return rc;
 }
 
 /*

@@ -32,6 +32,7 @@ json_t *client_recv(struct client *, char **);
 json_t *client_env_json(void);
 void client_wait_gone(const struct client *, int);
 int client_exec_help(json_t *);
+int client_check_command(const char *, json_t *);
 int client_exec_monit(char **);
 
 #endif

@@ -136,16 +136,24 @@ main_request(const char *cmd, json_t *words, int start, int json_out)
 
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		strcpy(cwd, "/");
-	if (client_connect(&cl, start, &cause) == -1) {
+	if (client_connect(&cl, 0, &cause) == -1) {
 		client_close(&cl);
+		free(cause);
+		cause = NULL;
 		if (!start) {
-			free(cause);
 			fflush(stdout);
 			return main_no_daemon(cmd, words);
 		}
-		fprintf(stderr, "corral: cannot reach the daemon: %s\n", cause);
-		free(cause);
-		return EXIT_UNREACHABLE;
+		/* No daemon yet: words it would refuse start none. */
+		if ((rc = client_check_command(cmd, words)) != 0)
+			return rc;
+		if (client_connect(&cl, 1, &cause) == -1) {
+			client_close(&cl);
+			fprintf(stderr, "corral: cannot reach the daemon: %s\n",
+			    cause);
+			free(cause);
+			return EXIT_UNREACHABLE;
+		}
 	}
 	req = json_pack("{s:o, s:O, s:o, s:o}", "cmd", json_str(cmd), "argv",
 	    words, "cwd", json_str(cwd), "env", client_env_json());
@@ -206,6 +214,13 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "monit") == 0)
 		return client_exec_monit(argv + 1);
 	words = main_words(argc > 2 ? argc - 2 : 0, argv + 2, &json_out);
+	/* `corral CMD --help` is `corral help CMD` (before any "--"). */
+	if (strcmp(cmd, "help") != 0 && (main_has_word(words, "--help") ||
+	    main_has_word(words, "-h"))) {
+		json_decref(words);
+		words = json_pack("[s]", cmd);
+		cmd = "help";
+	}
 	if (strcmp(cmd, "version") == 0)
 		printf("corral %s\n", CORRAL_VERSION);
 	if (strcmp(cmd, "startup") == 0 || strcmp(cmd, "unstartup") == 0)

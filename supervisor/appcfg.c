@@ -109,8 +109,9 @@ const struct appcfg_key appcfg_keys[] = {
 	  "DUR    time to become ready (default 10s, 0: no limit)" },
 	{ "preload", NULL, 0, CFG_BOOL, F(preload), 0, 0,
 	  "BOOL   let the app's own bind() use the held sockets (default true)" },
-	{ "reload_surge", NULL, 0, CFG_INT, F(reload_surge), 1, 4096,
-	  "N      replacements unready at once during a reload (default 1)" },
+	{ "reload_surge", NULL, 0, CFG_INT, F(reload_surge), 0, 4096,
+	  "N      replacements unready at once during a reload (default 0: "
+	  "a quarter of the instances, 1 to the CPUs)" },
 	{ "increment_var", NULL, 0, CFG_STRING, F(increment_var), 0, 0,
 	  "VAR    add the instance index to this variable (e.g. PORT)" },
 	{ "exec_mode", NULL, 0, CFG_STRING, F(exec_mode), 0, 0,
@@ -178,7 +179,7 @@ appcfg_init(struct app_config *c)
 	c->listen = json_array();
 	c->listen_timeout = READY_DEFAULT_TIMEOUT;
 	c->preload = 1;
-	c->reload_surge = 1;
+	c->reload_surge = 0;
 	c->node_args = json_array();
 	c->drain_timeout = 5000;
 	c->listen_bound = json_array();

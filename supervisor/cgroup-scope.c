@@ -6,7 +6,8 @@
  * (the user's manager, or the system's for root) for a transient scope
  * holding just itself with Delegate=yes; systemd moves it there and hands
  * the scope's cgroup over.  Its keeper goes along (the next engine starts
- * beside the keeper, in the same scope).  Built only with libsystemd.
+ * beside the keeper, in the same scope).  libsystemd is loaded for the
+ * call (dynlib.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,53 +18,52 @@
 
 #include "common.h"
 #include "cgroup.h"
-
-#ifdef HAVE_LIBSYSTEMD
-#include <systemd/sd-bus.h>
+#include "dynlib.h"
 
 #define CGROUP_SCOPE_WAIT_MS 5000
 
 /* The scope holds the daemon and, when it shares its cgroup, its keeper. */
 static int
-cgroup_scope_call(sd_bus *bus, const char *unit, char **cause)
+cgroup_scope_call(const struct sdlib *sd, sd_bus *bus, const char *unit,
+    char **cause)
 {
 	sd_bus_error	 err = SD_BUS_ERROR_NULL;
 	sd_bus_message	*m = NULL, *reply = NULL;
 	pid_t		 keeper = cgroup_keeper_beside();
 	int		 r;
 
-	r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
+	r = sd->message_new_method_call(bus, &m, "org.freedesktop.systemd1",
 	    "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
 	    "StartTransientUnit");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "ss", unit, "fail");
+		r = sd->message_append(m, "ss", unit, "fail");
 	if (r >= 0)
-		r = sd_bus_message_open_container(m, 'a', "(sv)");
+		r = sd->message_open_container(m, 'a', "(sv)");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "(sv)", "Description", "s",
+		r = sd->message_append(m, "(sv)", "Description", "s",
 		    "corral process supervisor");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "(sv)", "PIDs", "au",
+		r = sd->message_append(m, "(sv)", "PIDs", "au",
 		    keeper > 0 ? 2 : 1, (uint32_t)getpid(), (uint32_t)keeper);
 	if (r >= 0)
-		r = sd_bus_message_append(m, "(sv)", "Delegate", "b", 1);
+		r = sd->message_append(m, "(sv)", "Delegate", "b", 1);
 	if (r >= 0)
-		r = sd_bus_message_close_container(m);
+		r = sd->message_close_container(m);
 	if (r >= 0)
-		r = sd_bus_message_append(m, "a(sa(sv))", 0);
+		r = sd->message_append(m, "a(sa(sv))", 0);
 	if (r < 0) {
 		xasprintf(cause, "cannot build the D-Bus call: %s",
 		    strerror(-r));
-		sd_bus_message_unref(m);
+		sd->message_unref(m);
 		return -1;
 	}
-	r = sd_bus_call(bus, m, 0, &err, &reply);
+	r = sd->bus_call(bus, m, 0, &err, &reply);
 	if (r < 0)
 		xasprintf(cause, "StartTransientUnit %s: %s", unit,
 		    err.message != NULL ? err.message : strerror(-r));
-	sd_bus_error_free(&err);
-	sd_bus_message_unref(reply);
-	sd_bus_message_unref(m);
+	sd->bus_error_free(&err);
+	sd->message_unref(reply);
+	sd->message_unref(m);
 	return r < 0 ? -1 : 0;
 }
 
@@ -92,24 +92,24 @@ cgroup_scope_wait(const char *unit)
  * broker needed, as systemctl --user does), then the user bus.
  */
 static int
-cgroup_scope_bus(sd_bus **bus, char **cause)
+cgroup_scope_bus(const struct sdlib *sd, sd_bus **bus, char **cause)
 {
 	const char	*rt = getenv("XDG_RUNTIME_DIR");
 	char		*addr;
 	sd_bus		*b = NULL;
 	int		 r;
 
-	if (rt != NULL && sd_bus_new(&b) >= 0) {
+	if (rt != NULL && sd->bus_new(&b) >= 0) {
 		xasprintf(&addr, "unix:path=%s/systemd/private", rt);
-		r = sd_bus_set_address(b, addr);
+		r = sd->bus_set_address(b, addr);
 		free(addr);
-		if (r >= 0 && sd_bus_start(b) >= 0) {
+		if (r >= 0 && sd->bus_start(b) >= 0) {
 			*bus = b;
 			return 0;
 		}
-		sd_bus_unref(b);
+		sd->bus_unref(b);
 	}
-	if ((r = sd_bus_open_user(bus)) < 0) {
+	if ((r = sd->bus_open_user(bus)) < 0) {
 		xasprintf(cause, "cannot reach the user's systemd: %s",
 		    strerror(-r));
 		return -1;
@@ -124,25 +124,28 @@ cgroup_scope_bus(sd_bus **bus, char **cause)
 int
 cgroup_scope_request(char **scope, char **cause)
 {
-	sd_bus	*bus = NULL;
-	char	*unit;
-	int	 r;
+	const struct sdlib	*sd;
+	sd_bus			*bus = NULL;
+	char			*unit;
+	int			 r;
 
+	if ((sd = sdlib(cause)) == NULL)
+		return -1;
 	if (geteuid() == 0) {
-		if ((r = sd_bus_open_system(&bus)) < 0) {
+		if ((r = sd->bus_open_system(&bus)) < 0) {
 			xasprintf(cause, "cannot reach systemd: %s",
 			    strerror(-r));
 			return -1;
 		}
-	} else if (cgroup_scope_bus(&bus, cause) != 0)
+	} else if (cgroup_scope_bus(sd, &bus, cause) != 0)
 		return -1;
 	xasprintf(&unit, "corral-%ld.scope", (long)getpid());
-	if (cgroup_scope_call(bus, unit, cause) != 0) {
+	if (cgroup_scope_call(sd, bus, unit, cause) != 0) {
 		free(unit);
-		sd_bus_flush_close_unref(bus);
+		sd->bus_flush_close_unref(bus);
 		return -1;
 	}
-	sd_bus_flush_close_unref(bus);
+	sd->bus_flush_close_unref(bus);
 	if (cgroup_scope_wait(unit) != 0) {
 		xasprintf(cause, "systemd did not move the daemon into %s",
 		    unit);
@@ -152,15 +155,3 @@ cgroup_scope_request(char **scope, char **cause)
 	*scope = unit;
 	return 0;
 }
-
-#else
-
-int
-cgroup_scope_request(char **scope, char **cause)
-{
-	(void)scope;
-	*cause = xstrdup("built without libsystemd");
-	return -1;
-}
-
-#endif

@@ -12,7 +12,7 @@
 
 static const struct args_opt cmd_reload_opts[] = {
 	{ "surge", 0, ARGS_VALUE, "N      replacements unready at once "
-	    "(default: the app's reload_surge, 1)" },
+	    "(default: the app's reload_surge)" },
 	{ "update-env", 0, ARGS_FLAG, "       take the environment of this shell" },
 	{ NULL, 0, 0, NULL }
 };

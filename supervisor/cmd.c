@@ -84,6 +84,73 @@ cmd_list_json(struct instance **v, size_t n)
 	return a;
 }
 
+/*
+ * Finds the command name (or the file command it stands for) and parses
+ * argv into *args by its table. Returns the entry, or NULL with *cause:
+ * what a client is told, with a usage error (EXIT_USAGE). The caller
+ * frees *args (also on error) and *cause.
+ */
+const struct cmd_entry *
+cmd_parse(const char *name, json_t *argv, struct args *args, char **cause)
+{
+	const struct cmd_entry *e;
+	char *why = NULL;
+	size_t npos;
+
+	memset(args, 0, sizeof *args);
+	if ((e = cmd_file_redirect(name, argv)) == NULL &&
+	    (e = cmd_find(name)) == NULL) {
+		xasprintf(cause, "unknown command '%s' (see corral --help)",
+		    name);
+		return NULL;
+	}
+	if (args_parse(e->opts_fn != NULL ? e->opts_fn() : e->opts, argv,
+	    args, &why) == -1) {
+		xasprintf(cause, "%s: %s", e->name, why);
+		free(why);
+		return NULL;
+	}
+	npos = args_npos(args);
+	if ((int)npos < e->min_args || (e->max_args >= 0 &&
+	    (int)npos > e->max_args)) {
+		xasprintf(cause, "usage: corral %s %s", e->name, e->usage);
+		return NULL;
+	}
+	return e;
+}
+
+/*
+ * corrald --check-command COMMAND [WORD...]: whether a daemon would take
+ * the words, told without starting one (the client asks before it starts
+ * a daemon for a command). Returns 0, or EXIT_USAGE with the reason on
+ * stderr as the client prints a daemon's.
+ */
+int
+cmd_check_print(int argc, char **argv)
+{
+	struct args args;
+	json_t *words = json_array();
+	char *cause = NULL;
+	int i, rc = 0;
+
+	for (i = 1; i < argc; i++)
+		json_array_append_new(words, json_str(argv[i]));
+	if (argc < 1)
+		xasprintf(&cause, "usage: corrald --check-command command "
+		    "[word ...]");
+	else
+		(void)cmd_parse(argv[0], words, &args, &cause);
+	if (cause != NULL) {
+		fprintf(stderr, "corral: %s\n", cause);
+		rc = EXIT_USAGE;
+	}
+	if (argc >= 1)
+		args_free(&args);
+	free(cause);
+	json_decref(words);
+	return rc;
+}
+
 void
 cmd_dispatch(struct conn *conn, json_t *req)
 {
@@ -91,19 +158,17 @@ cmd_dispatch(struct conn *conn, json_t *req)
 	struct cmd_ctx ctx;
 	const char *name = json_string_value(json_object_get(req, "cmd"));
 	char *cause = NULL;
-	size_t npos;
 
 	if (name == NULL) {
 		conn_reply_error(conn, 1, "malformed request: no command");
 		return;
 	}
-	if ((e = cmd_file_redirect(name, json_object_get(req, "argv"))) ==
-	    NULL && (e = cmd_find(name)) == NULL) {
-		conn_reply_error(conn, EXIT_USAGE,
-		    "unknown command '%s' (see corral --help)", name);
-		return;
-	}
 	memset(&ctx, 0, sizeof ctx);
+	if ((e = cmd_parse(name, json_object_get(req, "argv"), &ctx.args,
+	    &cause)) == NULL) {
+		conn_reply_error(conn, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
 	ctx.conn = conn;
 	ctx.req = req;
 	ctx.cwd = json_string_value(json_object_get(req, "cwd"));
@@ -112,19 +177,6 @@ cmd_dispatch(struct conn *conn, json_t *req)
 		ctx.cwd = "/";
 	if (!json_is_object(ctx.env))
 		ctx.env = NULL;
-	if (args_parse(e->opts_fn != NULL ? e->opts_fn() : e->opts,
-	    json_object_get(req, "argv"), &ctx.args,
-	    &cause) == -1) {
-		conn_reply_error(conn, EXIT_USAGE, "%s: %s", e->name, cause);
-		goto out;
-	}
-	npos = args_npos(&ctx.args);
-	if ((int)npos < e->min_args || (e->max_args >= 0 &&
-	    (int)npos > e->max_args)) {
-		conn_reply_error(conn, EXIT_USAGE, "usage: corral %s %s",
-		    e->name, e->usage);
-		goto out;
-	}
 	e->exec(&ctx);
 out:
 	free(cause);

@@ -403,6 +403,9 @@ void limits_oom_unwatch(struct child *);
 
 /* cmd.c */
 const struct cmd_entry *cmd_find(const char *);
+const struct cmd_entry *cmd_parse(const char *, json_t *, struct args *,
+    char **);
+int cmd_check_print(int, char **);
 void cmd_dispatch(struct conn *, json_t *);
 json_t *cmd_list_json(struct instance **, size_t);
 int cmd_targets(struct cmd_ctx *, size_t, struct instance ***, size_t *);

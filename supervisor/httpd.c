@@ -12,7 +12,9 @@
  *
  * Why libmicrohttpd: a maintained HTTP/1.1 server library in Debian that
  * parses requests (and refuses malformed ones) for us and can be driven
- * from an outside event loop without threads.
+ * from an outside event loop without threads. It is loaded when the
+ * endpoint starts (dynlib.h), so a daemon without --metrics does not carry
+ * it, nor the TLS libraries it pulls in.
  */
 #include <sys/socket.h>
 
@@ -27,6 +29,9 @@
 #include <microhttpd.h>
 
 #include "corrald.h"
+#include "dynlib.h"
+
+#define HTTPD_MHD_SONAME "libmicrohttpd.so.12"
 
 #define HTTPD_MAX_CONNS 32
 #define HTTPD_TIMEOUT_S 10
@@ -58,6 +63,46 @@ static struct {
 	char addr[80];                  /* as bound, port resolved */
 } httpd;
 
+/* libmicrohttpd's functions, once httpd_load() has run. */
+static struct {
+	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+	__typeof__(MHD_run) *run;
+	__typeof__(MHD_get_timeout) *get_timeout;
+	__typeof__(MHD_create_response_from_buffer) *create_response;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_set_panic_func) *set_panic_func;
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_get_daemon_info) *get_daemon_info;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+} mhd;
+
+#define HTTPD_SYM(field, name) { name, (void **)&mhd.field }
+
+static int
+httpd_load(char **cause)
+{
+	static const struct dynlib_sym syms[] = {
+		HTTPD_SYM(lookup_connection_value,
+		    "MHD_lookup_connection_value"),
+		HTTPD_SYM(run, "MHD_run"),
+		HTTPD_SYM(get_timeout, "MHD_get_timeout"),
+		HTTPD_SYM(create_response, "MHD_create_response_from_buffer"),
+		HTTPD_SYM(add_response_header, "MHD_add_response_header"),
+		HTTPD_SYM(queue_response, "MHD_queue_response"),
+		HTTPD_SYM(destroy_response, "MHD_destroy_response"),
+		HTTPD_SYM(set_panic_func, "MHD_set_panic_func"),
+		HTTPD_SYM(start_daemon, "MHD_start_daemon"),
+		HTTPD_SYM(get_daemon_info, "MHD_get_daemon_info"),
+		HTTPD_SYM(stop_daemon, "MHD_stop_daemon"),
+	};
+
+	if (mhd.run != NULL)
+		return 0;
+	return dynlib_load(HTTPD_MHD_SONAME, syms, nitems(syms), cause);
+}
+
 const char *
 httpd_address(void)
 {
@@ -68,7 +113,7 @@ httpd_address(void)
 const char *
 httpd_query(struct httpd_request *r, const char *key)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+	return mhd.lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
 void
@@ -121,9 +166,9 @@ httpd_run(void)
 
 	if (httpd.mhd == NULL)
 		return;
-	if (MHD_run(httpd.mhd) != MHD_YES)
+	if (mhd.run(httpd.mhd) != MHD_YES)
 		log_debug("http: MHD_run failed");
-	if (MHD_get_timeout(httpd.mhd, &ms) == MHD_YES)
+	if (mhd.get_timeout(httpd.mhd, &ms) == MHD_YES)
 		(void)timer_start(&httpd.timer, httpd_timer_cb, (uint64_t)ms, 0);
 	else
 		(void)uv_timer_stop(&httpd.timer); /* always 0 */
@@ -135,17 +180,17 @@ httpd_respond(struct MHD_Connection *c, struct httpd_reply *rep)
 	struct MHD_Response *resp;
 	enum MHD_Result r;
 
-	resp = MHD_create_response_from_buffer(rep->len, rep->body,
+	resp = mhd.create_response(rep->len, rep->body,
 	    MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(rep->body);
 		return MHD_NO;
 	}
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	if (mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    rep->type) != MHD_YES)
 		log_debug("http: cannot set Content-Type");
-	r = MHD_queue_response(c, (unsigned)rep->status, resp);
-	MHD_destroy_response(resp);
+	r = mhd.queue_response(c, (unsigned)rep->status, resp);
+	mhd.destroy_response(resp);
 	return r;
 }
 
@@ -263,10 +308,12 @@ httpd_start(const char *addr, char **cause)
 	const union MHD_DaemonInfo *info;
 	int fd, r;
 
+	if (httpd_load(cause) != 0)
+		return -1;
 	if ((fd = httpd_listen(addr, cause)) == -1)
 		return -1;
-	MHD_set_panic_func(httpd_panic, NULL);
-	httpd.mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
+	mhd.set_panic_func(httpd_panic, NULL);
+	httpd.mhd = mhd.start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
 	    NULL, httpd_handle, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_MAX_CONNS,
@@ -280,7 +327,7 @@ httpd_start(const char *addr, char **cause)
 		return -1;
 	}
 	/* Start-up only: a failure here is a broken invariant. */
-	info = MHD_get_daemon_info(httpd.mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	info = mhd.get_daemon_info(httpd.mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	if (info == NULL)
 		fatalx("metrics: libmicrohttpd has no epoll descriptor");
 	if ((r = uv_poll_init(D.loop, &httpd.poll, info->epoll_fd)) != 0 ||
@@ -306,7 +353,7 @@ httpd_stop(void)
 		httpd.open = 0;
 	}
 	if (httpd.mhd != NULL) {
-		MHD_stop_daemon(httpd.mhd);
+		mhd.stop_daemon(httpd.mhd);
 		httpd.mhd = NULL;
 	}
 }

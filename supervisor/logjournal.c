@@ -16,12 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef HAVE_LIBSYSTEMD
-#define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
-#endif
-
 #include "common.h"
+#include "dynlib.h"
 #include "logwriter-private.h"
 
 #define LOGJOURNAL_SOCKET "/run/systemd/journal/socket"
@@ -30,13 +26,9 @@
 int
 logjournal_available(void)
 {
-#ifdef HAVE_LIBSYSTEMD
 	struct stat st;
 
 	return stat(LOGJOURNAL_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode);
-#else
-	return 0;
-#endif
 }
 
 /*
@@ -47,11 +39,13 @@ int
 logjournal_send(const char *app, int applen, int instance, int prio,
     const char *line, size_t len)
 {
-#ifdef HAVE_LIBSYSTEMD
+	const struct sdlib *sd;
 	struct iovec iov[5];
 	char *msg, *ident, *capp, *cinst, *cprio;
 	int rc;
 
+	if ((sd = sdlib(NULL)) == NULL)
+		return -ENOSYS;
 	msg = xmalloc(len + 9);
 	memcpy(msg, "MESSAGE=", 8);
 	memcpy(msg + 8, line, len);
@@ -69,20 +63,11 @@ logjournal_send(const char *app, int applen, int instance, int prio,
 	iov[3].iov_len = strlen(capp);
 	iov[4].iov_base = cinst;
 	iov[4].iov_len = strlen(cinst);
-	rc = sd_journal_sendv(iov, 5);
+	rc = sd->journal_sendv(iov, 5);
 	free(msg);
 	free(ident);
 	free(capp);
 	free(cinst);
 	free(cprio);
 	return rc < 0 ? rc : 0;
-#else
-	(void)app;
-	(void)applen;
-	(void)instance;
-	(void)prio;
-	(void)line;
-	(void)len;
-	return -ENOSYS;
-#endif
 }

@@ -61,7 +61,8 @@ main_usage(void)
 {
 	fprintf(stderr, "usage: corrald [-fv] [--foreground] [--resurrect] "
 	    "[--verbose] [--metrics ADDR] [FILE (with --foreground)]\n"
-	    "       corrald --help-commands [command]\n");
+	    "       corrald --help-commands [command]\n"
+	    "       corrald --check-command command [word ...]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -471,6 +472,8 @@ main(int argc, char **argv)
 	/* The client's help when no daemon runs: no state, no socket. */
 	if (argc > 1 && strcmp(argv[1], "--help-commands") == 0)
 		return cmd_help_print(argc - 2, argv + 2);
+	if (argc > 1 && strcmp(argv[1], "--check-command") == 0)
+		return cmd_check_print(argc - 2, argv + 2);
 	bootfile = main_options(argc, argv, &metrics, &keeper_fd, &verbose);
 	fdlimit_close_inherited(keeper_fd != NULL ? atoi(keeper_fd) : -1);
 	umask(022);

@@ -204,6 +204,25 @@ reload_start(struct conn *conn, struct app **apps, size_t napps, int surge,
 	return 0;
 }
 
+/*
+ * How many replacements may be unready at once: asked, if it is > 0, else
+ * a quarter of the n instances, rounded up, at least 1 and at most the
+ * CPUs (starting more at once only makes them share the CPUs). Old
+ * instances serve until their replacement is ready, so a larger surge
+ * costs memory, never capacity.
+ */
+static int
+reload_surge(long long asked, size_t n)
+{
+	long long ncpu = sys_ncpu(), surge = ((long long)n + 3) / 4;
+
+	if (asked > 0)
+		return (int)asked;
+	if (surge > ncpu)
+		surge = ncpu;
+	return surge < 1 ? 1 : (int)surge;
+}
+
 /* Sets up the reload of app's instances (only instance id only_id if >= 0). */
 static void
 reload_app_start(struct reload_req *req, struct app *app, int surge,
@@ -217,9 +236,6 @@ reload_app_start(struct reload_req *req, struct app *app, int surge,
 	app_ref(rl->app);
 	rl->req = req;
 	rl->whole = only_id < 0;
-	rl->surge = surge > 0 ? surge : (int)app->cfg.reload_surge;
-	if (rl->surge < 1)
-		rl->surge = 1;
 	TAILQ_FOREACH(inst, &app->instances, entry) {
 		if (fsm_deleting(inst) || (only_id >= 0 && inst->id != only_id))
 			continue;
@@ -230,6 +246,8 @@ reload_app_start(struct reload_req *req, struct app *app, int surge,
 		rl->slots[rl->nslots].state = SLOT_WAITING;
 		rl->nslots++;
 	}
+	rl->surge = reload_surge(surge > 0 ? surge : app->cfg.reload_surge,
+	    rl->nslots);
 	app->reload = rl;
 	json_array_append_new(req->names, json_str(app->cfg.name));
 	log_info("%s: reload of %zu instance(s), surge %d", app->cfg.name,

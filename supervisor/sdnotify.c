@@ -3,8 +3,9 @@
  * corrald as a systemd service: READY=1, STATUS=, STOPPING=1 and the
  * watchdog keep-alive (WATCHDOG=1 every half WATCHDOG_USEC, from a libuv
  * timer, so a stuck loop stops the pings), and the control socket passed
- * by socket activation. Built without libsystemd (HAVE_LIBSYSTEMD unset),
- * every function is a no-op and no socket is ever inherited.
+ * by socket activation. libsystemd is loaded only when systemd speaks to
+ * the daemon ($NOTIFY_SOCKET, $WATCHDOG_USEC or $LISTEN_FDS is set): an
+ * engine under its keeper, which talks to systemd itself, never loads it.
  *
  * The daemon's own NOTIFY_SOCKET stays in its environment for libsystemd
  * to find; sdnotify_private_env() names the variables that belong to
@@ -15,11 +16,9 @@
 #include <string.h>
 
 #include <uv.h>
-#ifdef HAVE_LIBSYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #include "corrald.h"
+#include "dynlib.h"
 
 #define SDNOTIFY_STATUS_MS 1000
 
@@ -31,13 +30,33 @@ static char *(*sdnotify_status_fn)(void);
 static char *sdnotify_last_status;
 static void (*sdnotify_relay)(const char *);
 
-#ifdef HAVE_LIBSYSTEMD
+/* libsystemd when env (a variable systemd sets) is there, else NULL. */
+static const struct sdlib *
+sdnotify_lib(const char *env)
+{
+	static int warned;
+	const struct sdlib *sd;
+	char *cause;
+
+	if (getenv(env) == NULL)
+		return NULL;
+	if ((sd = sdlib(&cause)) == NULL) {
+		if (!warned++)
+			log_warnx("%s is set: %s", env, cause);
+		free(cause);
+	}
+	return sd;
+}
+
 static void
 sdnotify_send(const char *state)
 {
+	const struct sdlib *sd;
 	int rc;
 
-	if ((rc = sd_notify(0, state)) < 0)
+	if ((sd = sdnotify_lib("NOTIFY_SOCKET")) == NULL)
+		return;
+	if ((rc = sd->notify(0, state)) < 0)
 		log_warnx("sd_notify %s: %s", state, strerror(-rc));
 }
 
@@ -47,9 +66,7 @@ sdnotify_ping(uv_timer_t *timer)
 	(void)timer;
 	sdnotify_send("WATCHDOG=1");
 }
-#endif
 
-#ifdef HAVE_LIBSYSTEMD
 /* Sends STATUS= when the text the daemon gives has changed. */
 static void
 sdnotify_status_tick(uv_timer_t *timer)
@@ -68,7 +85,6 @@ sdnotify_status_tick(uv_timer_t *timer)
 	free(sdnotify_last_status);
 	sdnotify_last_status = s;
 }
-#endif
 
 /*
  * Starts the watchdog pings if systemd asked for them, and, under a
@@ -80,7 +96,7 @@ sdnotify_status_tick(uv_timer_t *timer)
 int
 sdnotify_init(uv_loop_t *loop, char *(*status_fn)(void))
 {
-#ifdef HAVE_LIBSYSTEMD
+	const struct sdlib *sd;
 	uint64_t usec = 0;
 	int rc;
 
@@ -94,7 +110,8 @@ sdnotify_init(uv_loop_t *loop, char *(*status_fn)(void))
 		    SDNOTIFY_STATUS_MS, SDNOTIFY_STATUS_MS);
 	}
 
-	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+	if ((sd = sdnotify_lib("WATCHDOG_USEC")) == NULL ||
+	    sd->watchdog_enabled(0, &usec) <= 0 || usec == 0)
 		return 0;
 	if ((rc = uv_timer_init(loop, &sdnotify_timer)) != 0)
 		return rc;
@@ -107,10 +124,6 @@ sdnotify_init(uv_loop_t *loop, char *(*status_fn)(void))
 		return rc;
 	log_info("watchdog: pinging every %llu ms",
 	    (unsigned long long)(usec / 2000));
-#else
-	(void)loop;
-	sdnotify_status_fn = status_fn; /* never called without libsystemd */
-#endif
 	return 0;
 }
 
@@ -144,24 +157,19 @@ sdnotify_close(void)
 void
 sdnotify_ready(void)
 {
-#ifdef HAVE_LIBSYSTEMD
 	sdnotify_send("READY=1");
 	sdnotify_status_tick(NULL);
-#endif
 }
 
 void
 sdnotify_stopping(void)
 {
-#ifdef HAVE_LIBSYSTEMD
 	sdnotify_send("STOPPING=1");
-#endif
 }
 
 void
 sdnotify_status(const char *fmt, ...)
 {
-#ifdef HAVE_LIBSYSTEMD
 	char *status, *msg;
 	va_list ap;
 
@@ -177,9 +185,6 @@ sdnotify_status(const char *fmt, ...)
 	sdnotify_send(msg);
 	free(msg);
 	free(status);
-#else
-	(void)fmt;
-#endif
 }
 
 /*
@@ -190,13 +195,14 @@ sdnotify_status(const char *fmt, ...)
 int
 sdnotify_listen_fd(const char *path)
 {
-#ifdef HAVE_LIBSYSTEMD
+	const struct sdlib *sd;
 	int n, fd;
 
-	if ((n = sd_listen_fds(1)) <= 0)
+	if ((sd = sdnotify_lib("LISTEN_FDS")) == NULL ||
+	    (n = sd->listen_fds(1)) <= 0)
 		return -1;
 	for (fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
-		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, path, 0) > 0) {
+		if (sd->is_socket_unix(fd, SOCK_STREAM, 1, path, 0) > 0) {
 			log_info("control socket %s passed by systemd (fd %d)",
 			    path, fd);
 			return fd;
@@ -204,9 +210,6 @@ sdnotify_listen_fd(const char *path)
 	}
 	log_warnx("socket activation: no listening socket for %s among "
 	    "%d fds", path, n);
-#else
-	(void)path;
-#endif
 	return -1;
 }
 

@@ -334,6 +334,29 @@ def test_reload_all_and_several_apps(cl):
     assert len(after) == 4 and not (mid & after)
 
 
+def test_default_surge_scales_with_instances_and_cpus(cl, tmp_path, ncpu):
+    # No reload_surge: a quarter of the instances, at least 1, at most the
+    # CPUs. Readiness is a delay, so every replacement the surge allows is
+    # started in the same turn, before the first one can be ready.
+    app = tmp_path / "s.py"
+    app.write_text("import time\ntime.sleep(3600)\n")
+    for name, n in (("big", 8), ("small", 2)):
+        cl.run("start", str(app), "--name", name, "--interpreter", PYTHON,
+               "-i", str(n), "--ready", "delay:200ms")
+    wait_for("10 online", lambda: len(cl.online_pids("big") +
+                                       cl.online_pids("small")) == 10)
+    cl.run("reload", "big")
+    cl.run("reload", "small")
+    surge = max(1, min(ncpu, 2))
+    log = cl.c.daemon_log()
+    assert "big: reload of 8 instance(s), surge %d" % surge in log
+    assert "small: reload of 2 instance(s), surge 1" in log
+    big = log[log.index("big: reload of 8"):log.index("small: reload of 2")]
+    first_ready = big.index("ready, stopping id")
+    assert big[:first_ready].count("reload: replacing id") == surge
+    assert len(cl.online_pids("big")) == 8
+
+
 def test_notify_readiness_with_sd_notify(cl, tmp_path):
     need("c")
     port = free_port()

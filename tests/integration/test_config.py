@@ -507,12 +507,19 @@ def _daemon(corral, args, env, **kw):
                             stderr=subprocess.DEVNULL, **kw)
 
 
-def test_daemon_links_libsystemd():
-    """libsystemd is required: a build without it (the flags of a machine
-    where it was not installed yet) must not pass for a good one."""
+def test_engine_loads_libsystemd_and_microhttpd_only_when_asked(corral):
+    """corrald links neither library (with what they pull in they cost an
+    engine about 3.8 MiB): an engine with no --metrics, no journal sink
+    and no systemd around maps neither; the features that need them load
+    them (their own tests)."""
     out = subprocess.run(["ldd", str(CORRAL_BIN.parent / "corrald")],
-                         stdout=subprocess.PIPE, check=True).stdout
-    assert b"libsystemd.so" in out, out.decode()
+                         stdout=subprocess.PIPE, check=True).stdout.decode()
+    assert "libuv.so" in out, out
+    assert "libsystemd.so" not in out and "libmicrohttpd.so" not in out, out
+    corral.ok("ping")
+    maps = Path("/proc/%d/maps" % corral.daemon_pid()).read_text()
+    assert "libuv.so" in maps
+    assert "libsystemd.so" not in maps and "libmicrohttpd.so" not in maps
 
 
 def test_sd_notify(corral, tmp_path):

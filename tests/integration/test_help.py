@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: ISC
 """A newcomer's first screens: `corral --help`, `corral help CMD`, `corral
-version --client` and `corral version` answer without a daemon and leave
-none behind (no socket, no pid file, no process), in a private CORRAL_HOME
+CMD --help`, `corral version --client`, `corral version` and a command
+with a bad option answer without a daemon and leave none behind (no socket, no pid file, no process), in a private CORRAL_HOME
 and in the default ~/.corral alike. Their text is the daemon's: the same
 with and without a running daemon."""
 
@@ -17,6 +17,8 @@ NO_DAEMON = [
     (("-h",), "commands:"),
     (("help",), "commands:"),
     (("help", "start"), "usage: corral start"),
+    (("start", "--help"), "usage: corral start"),
+    (("stop", "all", "-h"), "usage: corral stop"),
     (("help", "logs"), "--nostream"),
     (("help", "version"), "--client"),
     (("version", "--client"), "corral "),
@@ -50,6 +52,13 @@ def check_words(run):
     assert r.err == "corral: unknown command 'no-such-command'\n", r.err
     r = run("help", "start", "stop")
     assert r.rc == 100 and "usage: corral help" in r.err, r.err
+    # Words a daemon would refuse start none: the same message, told by
+    # corrald --check-command.
+    r = run("start", "--bogus", "x")
+    assert r.rc == 100 and r.out == ""
+    assert r.err == "corral: start: unknown option '--bogus'\n", r.err
+    r = run("stop")
+    assert r.rc == 100 and "usage: corral stop" in r.err, r.err
 
 
 def test_help_and_version_leave_no_daemon(corral):
