@@ -383,7 +383,7 @@ int limits_spawn(struct instance *, struct child *, struct spawn_plan *,
     char **);
 void limits_spawn_failed(struct child *);
 void limits_adopted(struct instance *, struct child *);
-void limits_exited(struct instance *, struct child *);
+int limits_exited(struct instance *, struct child *);
 void limits_forget(struct instance *);
 int limits_kill(struct instance *, int);
 int limits_apply(struct app *, char **);
@@ -400,6 +400,7 @@ void limits_tick(void);
 int limits_oom_count(struct child *, struct instance *);
 void limits_oom_watch(struct child *);
 void limits_oom_unwatch(struct child *);
+int limits_oom_quiet(struct child *);
 
 /* cmd.c */
 const struct cmd_entry *cmd_find(const char *);

@@ -121,9 +121,11 @@ child_exited(struct child *child, int status)
 	inst->exit_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	inst->exit_code = inst->exit_signal != 0 ? -1 :
 	    WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-	limits_exited(inst, child);
-	/* Leftovers of the group (grandchildren) never outlive the main process. */
-	if (kill(-child->pid, SIGKILL) == 0)
+	/*
+	 * Leftovers of the group (grandchildren) never outlive the main
+	 * process; a cgroup found empty has none.
+	 */
+	if (!limits_exited(inst, child) && kill(-child->pid, SIGKILL) == 0)
 		log_debug("%s[%d]: killed the rest of process group %d",
 		    inst->app->cfg.name, inst->index, child->pid);
 	child_release(child);

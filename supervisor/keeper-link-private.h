@@ -17,6 +17,7 @@ struct keeper_link {
 	int handles;            /* open libuv handles; freed at 0 */
 	int closing;
 	int lost;
+	int polling;            /* the events l->poll watches, 0: none yet */
 	struct kproto_conn conn;
 	struct keeper_link_cbs cb;
 	void *arg;

@@ -86,6 +86,7 @@ keeper_link_lose(struct keeper_link *l, const char *why)
 		return;
 	l->lost = 1;
 	(void)uv_poll_stop(&l->poll);
+	l->polling = 0;
 	(void)uv_timer_stop(&l->timer);
 	(void)uv_idle_stop(&l->idle);
 	log_warnx("keeper link: %s", why);
@@ -93,7 +94,11 @@ keeper_link_lose(struct keeper_link *l, const char *why)
 		l->cb.lost(why, l->arg);
 }
 
-/* Polls for writing as long as frames wait in the queue. */
+/*
+ * Polls for writing as long as frames wait in the queue. The poll is
+ * restarted only when its events change: each uv_poll_start() takes the
+ * descriptor out of epoll and puts it back (two system calls per frame).
+ */
 static void
 keeper_link_watch(struct keeper_link *l)
 {
@@ -104,8 +109,14 @@ keeper_link_watch(struct keeper_link *l)
 		return;
 	if (kproto_conn_pending(&l->conn))
 		ev |= UV_WRITABLE;
-	if ((r = uv_poll_start(&l->poll, ev, keeper_link_io)) != 0)
+	if (ev == l->polling)
+		return;
+	if ((r = uv_poll_start(&l->poll, ev, keeper_link_io)) != 0) {
+		l->polling = 0;
 		keeper_link_lose(l, uv_strerror(r));
+		return;
+	}
+	l->polling = ev;
 }
 
 /* Sends m; -1 with *cause when the link cannot take it. */

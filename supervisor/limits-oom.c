@@ -234,6 +234,26 @@ limits_oom_closed(uv_handle_t *h)
 	free(w);
 }
 
+/*
+ * Whether child's OOM count is known not to have moved since it was last
+ * read: a v1 watch with no re-read pending and no OOM event waiting on its
+ * eventfd (an event waiting is taken here, then the caller reads). The
+ * kernel signals the eventfd before it kills, so a kill is never missed;
+ * without a watch, or on v2, the caller must read.
+ */
+int
+limits_oom_quiet(struct child *child)
+{
+	struct oomwatch	*w = child->oom;
+	uint64_t	 v;
+
+	if (w == NULL || w->efd == -1 || w->rechecks > 0)
+		return 0;
+	if (read(w->efd, &v, sizeof v) == (ssize_t)sizeof v)
+		return 0;
+	return errno == EAGAIN;
+}
+
 /* Ends child's watch, before its cgroup goes; w is freed once closed. */
 void
 limits_oom_unwatch(struct child *child)

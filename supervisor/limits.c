@@ -177,18 +177,21 @@ limits_spawn_failed(struct child *child)
  * SIGKILL, kills what is left of the tree (also what left the process
  * group), and keeps the cgroup for the slot's next process, or queues its
  * removal when the instance is gone or going.  Sets inst's reason for the
- * state machine.  Costs two reads when the tree is gone with the main
- * process: nothing here waits.
+ * state machine.  Costs one read when the tree is gone with the main
+ * process and no OOM event is pending (two otherwise): nothing here waits.
+ * Returns 1 when the tree is known to be gone (nothing of it is left to
+ * signal), else 0.
  */
-void
+int
 limits_exited(struct instance *inst, struct child *child)
 {
 	char			 size[32];
 	int			 n;
 
 	if (child->cg == NULL)
-		return;
-	(void)limits_oom_count(child, inst);
+		return 0;
+	if (!limits_oom_quiet(child))
+		(void)limits_oom_count(child, inst);
 	if (inst != NULL && inst->exit_signal == SIGKILL &&
 	    child->oom_seen > child->oom_base) {
 		format_size(inst->app->cfg.limits.max_memory, size,
@@ -211,6 +214,7 @@ limits_exited(struct instance *inst, struct child *child)
 	} else
 		cgroup_release(child->cg);
 	child->cg = NULL;
+	return n >= 0;
 }
 
 /*
