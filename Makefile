@@ -95,7 +95,8 @@ write_stamp = $(shell mkdir -p $(@D))$(file >$@.new,$(1))@if cmp -s $@.new $@; \
 
 $(FLAGS_STAMP): FORCE
 	@sh scripts/need-libs.sh deps $(PKGS)
-	$(call write_stamp,$(CC) $(ALL_CFLAGS) $(LIBS) $(LDFLAGS_ALL) $(SYSTEMD_LIBS))
+	$(call write_stamp,$(CC) $(ALL_CFLAGS) $(LIBS) $(LDFLAGS_ALL) $(SYSTEMD_LIBS) \
+	    $(DAEMON_LIBS) $(CLI_LIBS))
 
 $(TEST_FLAGS_STAMP): FORCE
 	@sh scripts/need-libs.sh test-deps cmocka
@@ -146,12 +147,18 @@ DAEMON_LIBS := $(shell pkg-config --libs libuv jansson inih zlib 2>/dev/null) \
 $(BUILD)/corrald: $(call obj,supervisor/main.c) $(LIBSUP) $(LIBCOMMON)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DAEMON_LIBS)
 
-# The clients link only the libraries they use: the corral CLI jansson,
-# statically (no ncurses, libsystemd, zlib or libuv, and no shared library
-# but libc to load: every command pays for its start), the dashboard
-# corral-monit (which `corral monit` runs) jansson and ncurses.
+# The clients link only the libraries they use: the corral CLI jansson and
+# libc, statically (no ncurses, libsystemd, zlib or libuv, and no shared
+# library to load: every command pays for its start, and the loader was a
+# third of what `ls` cost; `startup --user` reads NSS sources other than
+# files through glibc's own modules), jansson only in the sanitizer build;
+# the dashboard corral-monit (which `corral monit` runs) jansson and ncurses.
+ifeq ($(SANITIZE),1)
 CLI_LIBS := -Wl,-Bstatic $(shell pkg-config --libs jansson 2>/dev/null) \
 	-Wl,-Bdynamic -lm
+else
+CLI_LIBS := -static $(shell pkg-config --libs jansson 2>/dev/null) -lm
+endif
 MONIT_LIBS := $(shell pkg-config --libs jansson ncursesw 2>/dev/null) -lm
 
 $(LIBCLIENT): $(call obj,$(CLIENT_SRC))
@@ -236,8 +243,8 @@ test: test-deps
 
 # libFuzzer harnesses (tests/fuzz), built with clang, ASan and UBSan into
 # build-fuzz from the same sources; `make fuzz` runs each one for
-# FUZZ_SECONDS on a copy of its seed corpus and prints how many inputs it
-# ran (scripts/fuzz.sh; FUZZ_SECONDS=600 make fuzz for a longer run).
+# FUZZ_SECONDS (FUZZ_JOBS of them at a time, default one per CPU) on a
+# copy of its seed corpus and prints how many inputs it ran (scripts/fuzz.sh; FUZZ_SECONDS=600 make fuzz for a longer run).
 FUZZ_CC ?= clang
 FUZZ_DIR = build-fuzz
 FUZZ_SECONDS ?= 12

@@ -319,6 +319,27 @@ client_line(struct client *cl, size_t *len)
 }
 
 /*
+ * The next line, waiting for it (the connection blocks), as client_line()
+ * gives it; NULL with *cause set at the end of the stream.
+ */
+char *
+client_recv_line(struct client *cl, size_t *len, char **cause)
+{
+	char *line;
+	int rc;
+
+	for (;;) {
+		if ((line = client_line(cl, len)) != NULL)
+			return line;
+		if ((rc = client_fill(cl)) == 1)
+			continue;
+		*cause = xstrdup(rc == 0 ? "the daemon closed the connection"
+		    : strerror(errno));
+		return NULL;
+	}
+}
+
+/*
  * The next message, waiting for it (the connection blocks); NULL with
  * *cause set for a malformed message or at the end of the stream.
  */
@@ -327,17 +348,10 @@ client_recv(struct client *cl, char **cause)
 {
 	char *line;
 	size_t len;
-	int rc;
 
-	for (;;) {
-		if ((line = client_line(cl, &len)) != NULL)
-			return proto_decode(line, len, cause);
-		if ((rc = client_fill(cl)) == 1)
-			continue;
-		*cause = xstrdup(rc == 0 ? "the daemon closed the connection"
-		    : strerror(errno));
+	if ((line = client_recv_line(cl, &len, cause)) == NULL)
 		return NULL;
-	}
+	return proto_decode(line, len, cause);
 }
 
 /*

@@ -28,6 +28,7 @@ int client_send(struct client *, json_t *);
 int client_nonblock(struct client *, char **);
 int client_fill(struct client *);
 char *client_line(struct client *, size_t *);
+char *client_recv_line(struct client *, size_t *, char **);
 json_t *client_recv(struct client *, char **);
 json_t *client_env_json(void);
 void client_wait_gone(const struct client *, int);

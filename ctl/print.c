@@ -42,70 +42,102 @@ print_str(json_t *o, const char *key)
 	return s != NULL ? s : "";
 }
 
+static int
+print_jint(const struct jscan *js, size_t o, const char *key)
+{
+	return (int)jscan_int(js, jscan_get(js, o, key));
+}
+
+/* A member's string, decoded; "" when it is none.  The caller frees it. */
+static char *
+print_jstr(const struct jscan *js, size_t o, const char *key)
+{
+	return jscan_str(js, jscan_get(js, o, key));
+}
+
 /* Under the ls table: the instances whose liveness checks fail now. */
 static void
-print_health_notes(json_t *list)
+print_health_notes(const struct jscan *js, size_t list)
 {
-	json_t *o, *h;
-	const char *status;
-	size_t i;
+	char *status, *name, *error;
+	size_t o, h;
 
-	json_array_foreach(list, i, o) {
-		h = json_object_get(o, "health");
-		status = print_str(h, "status");
-		if (strcmp(status, "failing") != 0 &&
-		    strcmp(status, "replacing") != 0)
-			continue;
-		printf("id %d (%s %d): health check %s (%d in a row, replaced "
-		    "at %d): %s\n", print_int(o, "id"), print_str(o, "name"),
-		    print_int(o, "instance"), status, print_int(h, "failures"),
-		    print_int(h, "threshold"), print_str(h, "last_error"));
+	for (o = jscan_first(js, list); o != 0; o = jscan_next(js, list, o)) {
+		h = jscan_get(js, o, "health");
+		status = print_jstr(js, h, "status");
+		if (strcmp(status, "failing") == 0 ||
+		    strcmp(status, "replacing") == 0) {
+			name = print_jstr(js, o, "name");
+			error = print_jstr(js, h, "last_error");
+			printf("id %d (%s %d): health check %s (%d in a row, "
+			    "replaced at %d): %s\n", print_jint(js, o, "id"),
+			    name, print_jint(js, o, "instance"), status,
+			    print_jint(js, h, "failures"),
+			    print_jint(js, h, "threshold"), error);
+			free(name);
+			free(error);
+		}
+		free(status);
 	}
 }
 
-/* The ls table of instance objects; colour when stdout is a terminal. */
-void
-print_list(json_t *list, int colour)
+/* One row of the ls table: instance object o, the name column namew wide. */
+static void
+print_row(const struct jscan *js, size_t o, int namew, int colour)
 {
 	char pid[16], up[16], cpu[16], mem[16];
-	json_t *o;
-	size_t i, namew = 4;
-	const char *state;
+	char *name = print_jstr(js, o, "name");
+	char *state = print_jstr(js, o, "state");
 
-	json_array_foreach(list, i, o) {
-		if (strlen(print_str(o, "name")) > namew)
-			namew = strlen(print_str(o, "name"));
+	if (print_jint(js, o, "pid") > 0) {
+		snprintf(pid, sizeof pid, "%d", print_jint(js, o, "pid"));
+		format_duration((uint64_t)jscan_int(js, jscan_get(js, o,
+		    "uptime_ms")), up, sizeof up);
+		snprintf(cpu, sizeof cpu, "%.0f%%", jscan_real(js,
+		    jscan_get(js, o, "cpu")));
+		format_size((uint64_t)jscan_int(js, jscan_get(js, o,
+		    "memory")), mem, sizeof mem);
+	} else {
+		strcpy(pid, "-");
+		strcpy(up, "-");
+		strcpy(cpu, "-");
+		strcpy(mem, "-");
+	}
+	printf("%-4d %-*.*s %4d %8s %s%-15s%s %8d %7s %6s %9s\n",
+	    print_jint(js, o, "id"), namew, namew, name,
+	    print_jint(js, o, "instance"), pid,
+	    colour ? print_state_colour(state) : "", state,
+	    colour ? PRINT_RESET : "", print_jint(js, o, "restarts"), up,
+	    cpu, mem);
+	free(name);
+	free(state);
+}
+
+/*
+ * The ls table of the array of instance objects list (a token of js);
+ * colour when stdout is a terminal.
+ */
+void
+print_list(const struct jscan *js, size_t list, int colour)
+{
+	size_t o, namew = 4;
+	char *name;
+
+	for (o = jscan_first(js, list); o != 0; o = jscan_next(js, list, o)) {
+		name = print_jstr(js, o, "name");
+		if (strlen(name) > namew)
+			namew = strlen(name);
+		free(name);
 	}
 	if (namew > 32)
 		namew = 32;
 	printf("%-4s %-*s %4s %8s %-15s %8s %7s %6s %9s\n", "id", (int)namew,
 	    "name", "inst", "pid", "state", "restarts", "uptime", "cpu", "memory");
-	json_array_foreach(list, i, o) {
-		state = print_str(o, "state");
-		if (print_int(o, "pid") > 0) {
-			snprintf(pid, sizeof pid, "%d", print_int(o, "pid"));
-			format_duration((uint64_t)json_integer_value(
-			    json_object_get(o, "uptime_ms")), up, sizeof up);
-			snprintf(cpu, sizeof cpu, "%.0f%%", json_real_value(
-			    json_object_get(o, "cpu")));
-			format_size((uint64_t)json_integer_value(
-			    json_object_get(o, "memory")), mem, sizeof mem);
-		} else {
-			strcpy(pid, "-");
-			strcpy(up, "-");
-			strcpy(cpu, "-");
-			strcpy(mem, "-");
-		}
-		printf("%-4d %-*.*s %4d %8s %s%-15s%s %8d %7s %6s %9s\n",
-		    print_int(o, "id"), (int)namew, (int)namew,
-		    print_str(o, "name"), print_int(o, "instance"), pid,
-		    colour ? print_state_colour(state) : "", state,
-		    colour ? PRINT_RESET : "", print_int(o, "restarts"), up,
-		    cpu, mem);
-	}
-	if (json_array_size(list) == 0)
+	for (o = jscan_first(js, list); o != 0; o = jscan_next(js, list, o))
+		print_row(js, o, (int)namew, colour);
+	if (jscan_first(js, list) == 0)
 		printf("(no apps: start one with 'corral start <script>')\n");
-	print_health_notes(list);
+	print_health_notes(js, list);
 }
 
 static void

@@ -226,6 +226,9 @@ if mode == "exit":
     sys.exit(3)
 if mode == "hang":
     time.sleep(3600)
+while mode == "wait":               # not ready until the flag says otherwise
+    time.sleep(0.05)
+    mode = open(flag).read().strip()
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.bind(("127.0.0.1", int(os.environ["PORT"])))
 s.listen(16)
@@ -279,17 +282,22 @@ def test_second_reload_of_one_app_is_refused(cl, tmp_path):
     app = tmp_path / "app.py"
     app.write_text(BAD_APP)
     port = free_port()
+    flag = tmp_path / "flag"
     cl.run("start", str(app), "--name", "slow", "-i", "1",
            "--interpreter", PYTHON, "--listen", "127.0.0.1:%d" % port,
-           "--ready", "delay:3s", "--", str(tmp_path / "flag"))
+           "--listen-timeout", "60s", "--", str(flag))
     wait_for("online", lambda: len(cl.online_pids("slow")) == 1)
+    # The reload's new instance is not ready until the flag says so.
+    flag.write_text("wait")
     first = cl.popen("reload", "slow")
     try:
         wait_for("the reload to start", lambda: len(cl.jlist()) == 2)
         p = cl.run("reload", "slow", check=False)
         assert p.returncode == 1
         assert "a reload of 'slow' is running already" in p.stderr
+        assert first.poll() is None
     finally:
+        flag.write_text("good")
         out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert len(cl.online_pids("slow")) == 1
@@ -299,10 +307,13 @@ def test_delete_during_reload(cl, tmp_path):
     app = tmp_path / "app.py"
     app.write_text(BAD_APP)
     port = free_port()
+    flag = tmp_path / "flag"
     cl.run("start", str(app), "--name", "gone", "-i", "2",
            "--interpreter", PYTHON, "--listen", "127.0.0.1:%d" % port,
-           "--ready", "delay:2s", "--", str(tmp_path / "flag"))
+           "--listen-timeout", "60s", "--", str(flag))
     wait_for("online", lambda: len(cl.online_pids("gone")) == 2)
+    # The reload's first new instance is never ready: deleted while it waits.
+    flag.write_text("wait")
     first = cl.popen("reload", "gone")
     try:
         wait_for("the reload to start", lambda: len(cl.jlist()) == 3)
@@ -361,17 +372,32 @@ def test_notify_readiness_with_sd_notify(cl, tmp_path):
     need("c")
     port = free_port()
     # A wrapper that waits before exec: READY=1 comes from the C server's
-    # own sd_notify(), so the instance is starting until then.
+    # own sd_notify(), so the instance is starting until then. `start`
+    # answers once the instance is ready, so it runs in the background
+    # while the test lets the wrapper go on (run in the foreground, it
+    # would only return at its reply's 20 s deadline, still starting).
     wrapper = tmp_path / "slow.sh"
-    wrapper.write_text("#!/bin/sh\nwhile [ ! -e %s ]; do sleep 0.05; done\n"
-                       "exec %s\n" % (tmp_path / "go", HELLO_C))
+    wrapper.write_text("#!/bin/sh\n: > %s\n"
+                       "while [ ! -e %s ]; do sleep 0.05; done\n"
+                       "exec %s\n" % (tmp_path / "waiting", tmp_path / "go",
+                                       HELLO_C))
     wrapper.chmod(0o755)
-    cl.run("start", str(wrapper), "--name", "n", "--ready", "notify",
-           "--listen", "127.0.0.1:%d" % port, "--listen-timeout", "0")
-    time.sleep(0.3)
-    assert [i["state"] for i in cl.jlist()] == ["starting"]
-    (tmp_path / "go").write_text("")
-    wait_for("online", lambda: len(cl.online_pids("n")) == 1)
+    start = cl.popen("start", str(wrapper), "--name", "n", "--ready",
+                     "notify", "--listen", "127.0.0.1:%d" % port,
+                     "--listen-timeout", "0")
+    try:
+        wait_for("the wrapper to run",
+                 lambda: (tmp_path / "waiting").exists())
+        time.sleep(0.3)
+        assert [i["state"] for i in cl.jlist()] == ["starting"]
+        assert start.poll() is None, "start answered before READY=1"
+    finally:
+        (tmp_path / "go").write_text("")
+        out, err = start.communicate(timeout=120)
+    assert start.returncode == 0, err
+    assert [r.split()[4] for r in out.splitlines()
+            if r.split()[1:2] == ["n"]] == ["online"], out
+    assert len(cl.online_pids("n")) == 1
     inst = cl.jlist()[0]
     assert inst.get("status") == "serving"
     get(port)
