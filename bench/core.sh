@@ -33,7 +33,11 @@
 #   reaped (what any `ls` client costs at the least), and the crash-to-exec
 #   program run in a loop by a minimal parent that forks and execs the next
 #   one as soon as it has reaped the last (what any supervisor costs at the
-#   least).
+#   least); and the same loop with the cgroup join corral's keeper does
+#   (cgroups this script makes below its own and removes): on v1 each
+#   child writes "0" to the tasks file of every hierarchy (and, to show
+#   the kernel's share, to cgroup.procs, which takes a global lock with
+#   an RCU grace period), on v2 clone3(CLONE_INTO_CGROUP).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +57,7 @@ export CORRAL_HOME=$WORK/home
 cleanup() {
 	"$CORRAL" kill >/dev/null 2>&1 || true
 	bench_pm2_kill
+	bench_cgroups_remove "corral-bench.$$"
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -186,6 +191,25 @@ bench_floor_build "$WORK"
 F_START=$("$WORK/floor" "$SAMPLES" "$WORK/nothing" | stats)
 CRASH_LOG=$WORK/floorcrash.log "$WORK/floor" $((SAMPLES + 1)) "$WORK/app/crasher" >/dev/null
 F_CRASH=$(crash_deltas "$WORK/floorcrash.log" | head -n "$SAMPLES" | stats)
+# crash_floor LOG [VAR=VALUE...]: the loop above with the cgroup join
+crash_floor() {
+	local log=$WORK/$1
+	shift
+	env CRASH_LOG="$log" "$@" "$WORK/floor" $((SAMPLES + 1)) \
+	    "$WORK/app/crasher" >/dev/null || return 0
+	crash_deltas "$log" | head -n "$SAMPLES" | stats
+}
+CG=$(bench_cgroups_make "corral-bench.$$")
+case $CG in
+v1\ *)
+	F_CG_LABEL="  floor: the same, joining v1 cgroups"
+	F_CG=$(crash_floor floorcg.log FLOOR_JOIN="${CG#v1 }")
+	F_CGP=$(crash_floor floorcgp.log \
+	    FLOOR_JOIN="$(echo "${CG#v1 }" | sed 's,/tasks,/cgroup.procs,g')") ;;
+v2\ *)
+	F_CG_LABEL="  floor: the same, clone3 into a cgroup"
+	F_CG=$(crash_floor floorcg.log FLOOR_CLONE_INTO="${CG#v2 }") ;;
+esac
 
 echo
 printf '%-40s %-46s %s\n' "figure" "corral" "PM2 $( [ -z "${NO_PM2:-}" ] && "$PM2" --version 2>/dev/null | tail -1)"
@@ -198,3 +222,11 @@ printf '%-40s %-46s %s\n' "  floor: fork+exec+reap, static no-op" "$F_START" ""
 printf '%-40s %-46s %s\n' "crash to replacement's start, delay 0" "$C_CRASH" "${P_CRASH:-}"
 printf '%-40s %-46s %s\n' "" "(target <= 5 ms)" ""
 printf '%-40s %-46s %s\n' "  floor: reap, fork, exec in a loop" "$F_CRASH" ""
+[ -n "${F_CG:-}" ] && printf '%-40s %-46s %s\n' "$F_CG_LABEL" "$F_CG" ""
+[ -n "${F_CGP:-}" ] && printf '%-40s %-46s %s\n' \
+    "  floor: ... by cgroup.procs (kernel lock)" "$F_CGP" ""
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b }'; }
+med() { echo "$1" | awk '{ print $2 }'; }
+printf '%-40s %-46s %s\n' "  corral / floor (medians)" \
+    "$(ratio "$(med "$C_CRASH")" "$(med "$F_CRASH")")${F_CG:+, / floor with cgroups $(ratio "$(med "$C_CRASH")" "$(med "$F_CG")")}" \
+    "${P_CRASH:+$(ratio "$(med "$P_CRASH")" "$(med "$F_CRASH")")}"

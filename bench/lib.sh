@@ -49,10 +49,20 @@ bench_pm2_kill() {
 # command SAMPLES times in a row, each one forked and exec'd as soon as
 # the previous one has been reaped (what a supervisor does at the least),
 # and prints each run's wall time in ms (fork to reaped), one per line.
+# With FLOOR_JOIN=FILE[:FILE...] each child first writes "0" to every FILE
+# (a cgroup's tasks or cgroup.procs: the join corral's keeper does); with
+# FLOOR_CLONE_INTO=DIR it is created in that v2 cgroup by
+# clone3(CLONE_INTO_CGROUP) instead of fork.
 bench_floor_build() {
 	cat > "$1/floor.c" <<'EOF'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,21 +73,50 @@ static double now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
+static pid_t spawn(int cgfd)
+{
+	/* struct clone_args: flags CLONE_INTO_CGROUP, exit_signal, cgroup */
+	uint64_t a[11] = { 0x200000000ULL, 0, 0, 0, SIGCHLD };
+
+	if (cgfd < 0)
+		return fork();
+	a[10] = (uint64_t)cgfd;
+	return (pid_t)syscall(SYS_clone3, a, sizeof a);
+}
+static void join(const char *list)
+{
+	char *v, *f, *save = NULL;
+	int fd;
+
+	if (list == NULL || (v = strdup(list)) == NULL)
+		return;
+	for (f = strtok_r(v, ":", &save); f; f = strtok_r(NULL, ":", &save)) {
+		if ((fd = open(f, O_WRONLY | O_CLOEXEC)) == -1 ||
+		    write(fd, "0\n", 2) != 2)
+			_exit(126);
+		close(fd);
+	}
+}
 int main(int argc, char **argv)
 {
-	int i, n = argc > 2 ? atoi(argv[1]) : 0, status;
+	int i, n = argc > 2 ? atoi(argv[1]) : 0, status, cgfd = -1;
+	const char *into = getenv("FLOOR_CLONE_INTO");
 	double t0;
 	pid_t pid;
 
+	if (into != NULL && (cgfd = open(into, O_RDONLY | O_DIRECTORY)) == -1)
+		return 1;
 	for (i = 0; i < n; i++) {
 		t0 = now();
-		if ((pid = fork()) == -1)
+		if ((pid = spawn(cgfd)) == -1)
 			return 1;
 		if (pid == 0) {
+			join(getenv("FLOOR_JOIN"));
 			execv(argv[2], argv + 2);
 			_exit(127);
 		}
-		if (waitpid(pid, &status, 0) == -1)
+		if (waitpid(pid, &status, 0) == -1 || (WIFEXITED(status) &&
+		    WEXITSTATUS(status) >= 126))   /* no join, no exec */
 			return 1;
 		printf("%.3f\n", now() - t0);
 	}
@@ -88,6 +127,36 @@ EOF
 	printf 'int main(void) { return 0; }\n' > "$1/nothing.c"
 	cc -O2 -static -o "$1/nothing" "$1/nothing.c" 2>/dev/null ||
 	    cc -O2 -o "$1/nothing" "$1/nothing.c"
+}
+
+# bench_cgroups_make NAME: makes a cgroup NAME below this shell's own in
+# each hierarchy corral uses and prints what the floor needs: "v1
+# FILE:FILE..." (their tasks files), "v2 DIR", or nothing when there is no
+# writable cgroup. bench_cgroups_remove NAME removes them (empty).
+bench_cgroups_make() {
+	local c base d files=
+	if grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+		base=$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)
+		d=/sys/fs/cgroup${base%/}/$1
+		mkdir -p "$d" 2>/dev/null && echo "v2 $d"
+		return 0
+	fi
+	for c in memory cpu cpuacct pids freezer; do
+		[ -d "/sys/fs/cgroup/$c" ] || continue
+		base=$(awk -F: -v c="$c" '$2 ~ "(^|,)" c "(,|$)" { print $3 }' \
+		    /proc/self/cgroup)
+		d=/sys/fs/cgroup/$c${base%/}/$1
+		mkdir -p "$d" 2>/dev/null || continue
+		files=$files${files:+:}$d/tasks
+	done
+	[ -z "$files" ] || echo "v1 $files"
+}
+bench_cgroups_remove() {
+	local d
+	for d in $(find /sys/fs/cgroup -maxdepth 5 -type d -name "$1" \
+	    2>/dev/null); do
+		rmdir "$d" 2>/dev/null || true
+	done
 }
 
 # bench_stats: median/min/max of numbers (one per line), in ms.

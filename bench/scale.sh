@@ -11,7 +11,11 @@
 #
 # What is measured, and how:
 # - start: wall time of `corral start apps.json` (it returns once every
-#   instance is online), then until `jlist` shows N online instances.
+#   instance is online), then until `jlist` shows N online instances; and
+#   of each `corral start all` that brings the stopped apps back in the
+#   stop runs below (STOPS runs: the apps and their cgroups exist). The
+#   floor beside it, from the same run: a C program forks N `/bin/sleep
+#   100000` and times until each has exec'd (/proc/PID/exe), STOPS runs.
 # - RSS and fds of the daemon (VmRSS of /proc/PID/status, entries of
 #   /proc/PID/fd) once all are online and two stats periods have passed;
 #   fds are also given per running instance, less the daemon's idle count
@@ -71,9 +75,10 @@ trap cleanup EXIT
 
 now() { echo "$EPOCHREALTIME"; }
 
-# stop_floor_build WORK: WORK/stopfloor N CMD...: forks N CMDs, waits until
-# each has exec'd, then prints the ms from the first SIGTERM to the last
-# child reaped (what any supervisor must pay to stop them).
+# stop_floor_build WORK: WORK/stopfloor N CMD...: forks N CMDs and prints
+# the ms until each has exec'd (what any supervisor must pay to start
+# them), then the ms from the first SIGTERM to the last child reaped (to
+# stop them).
 stop_floor_build() {
 	cat > "$1/stopfloor.c" <<'EOF'
 #include <limits.h>
@@ -110,6 +115,7 @@ int main(int argc, char **argv)
 
 	if (pid == NULL || realpath(argv[2], real) == NULL)
 		return 1;
+	t0 = now();
 	for (i = 0; i < n; i++) {
 		if ((pid[i] = fork()) == -1)
 			return 1;
@@ -120,6 +126,7 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < n; i++)
 		wait_exec(pid[i], real);
+	printf("%.0f ", now() - t0);
 	t0 = now();
 	for (i = 0; i < n; i++)
 		kill(pid[i], SIGTERM);
@@ -210,7 +217,10 @@ for i in $(seq "$STOPS"); do
 	"$CORRAL" stop all >/dev/null
 	ms_since "$t"
 	echo
+	t=$(now)
 	"$CORRAL" start all >/dev/null || true
+	ms_since "$t" >> "$WORK/start.ms"
+	echo >> "$WORK/start.ms"
 	for j in $(seq 120); do
 		[ "$(online)" -ge "$ONLINE" ] && break
 		sleep 0.5
@@ -219,7 +229,14 @@ done > "$WORK/stop.ms"
 stop_floor_build "$WORK"
 for i in $(seq "$STOPS"); do
 	"$WORK/stopfloor" "$ONLINE" /bin/sleep 100000
-done > "$WORK/floor.ms"
+done > "$WORK/floors.ms"
+awk '{ print $1 }' "$WORK/floors.ms" > "$WORK/startfloor.ms"
+awk '{ print $2 }' "$WORK/floors.ms" > "$WORK/floor.ms"
+echo "start all ($ONLINE stopped apps): $(stats < "$WORK/start.ms")"
+echo "  floor, $ONLINE fork+execs of sleep: $(stats < "$WORK/startfloor.ms")"
+awk -v a="$(stats < "$WORK/start.ms" | awk '{ print $2 }')" \
+    -v b="$(stats < "$WORK/startfloor.ms" | awk '{ print $2 }')" \
+    'BEGIN { if (b > 0) printf "  corral / floor (medians): %.2fx\n", a / b }'
 echo "stop all:  $(stats < "$WORK/stop.ms")"
 echo "  floor, kill + reap of $ONLINE sleeps: $(stats < "$WORK/floor.ms")"
 awk -v a="$(stats < "$WORK/stop.ms" | awk '{ print $2 }')" \
@@ -229,7 +246,10 @@ if [ -n "$PM2" ]; then
 	mkdir -p "$WORK/pm2app"
 	printf '#!/bin/sh\nexec /bin/sleep 100000\n' > "$WORK/pm2app/sleeper.sh"
 	chmod +x "$WORK/pm2app/sleeper.sh"
+	t=$(now)
 	if bench_pm2_sleepers "$ONLINE" "$WORK/pm2app/sleeper.sh"; then
+		echo "  PM2 $("$PM2" --version 2>/dev/null) start of $ONLINE" \
+		    "apps until online: $(ms_since "$t") ms (one run, from a file)"
 		t=$(now)
 		"$PM2" stop all >/dev/null 2>&1
 		echo "  PM2 $("$PM2" --version 2>/dev/null) stop all:" \

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * SPAWN, the child's side, between fork and exec: a new session, the
- * cgroup (its pid written to each cgroup.procs, unless clone3 put it there
- * already), stdin from /dev/null, stdout and stderr to the keeper's pipes,
- * the requested descriptors at 3.. and every other one closed at exec,
- * the working directory, umask, the file limit the keeper found, the user
- * and groups, LISTEN_PID and LD_PRELOAD for the app only, default signal
- * dispositions and an empty mask; then execve. The keeper has one thread,
- * so the child may call any libc function. A failure writes errno and the
- * stage's index to the report pipe and exits 127.
+ * cgroup ("0" written to each file the engine named, unless clone3 put
+ * it there already), stdin from /dev/null, stdout and stderr to the
+ * keeper's pipes, the requested descriptors at 3.. and every other one
+ * closed at exec, the working directory, umask, the file limit the keeper
+ * found, the user and groups, LISTEN_PID and LD_PRELOAD for the app
+ * only, default signal dispositions and an empty mask; then execve. The
+ * keeper has one thread, so the child may call any libc function. A
+ * failure writes errno and the stage's index to the report pipe and exits
+ * 127.
  */
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -42,16 +43,19 @@ child_fail(const struct spawn_child_args *a, int stage)
 	_exit(127);
 }
 
+/*
+ * Writes "0", the writer itself, to a cgroup's procs or (v1) tasks file:
+ * for a single thread the kernel then skips the global threadgroup lock
+ * that a pid's move takes for writing (and its RCU grace period).
+ */
 static int
 child_join(const char *procs)
 {
-	char buf[32];
-	int fd, n, ok;
+	int fd, ok;
 
 	if ((fd = open(procs, O_WRONLY | O_CLOEXEC)) == -1)
 		return -1;
-	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-	ok = write(fd, buf, (size_t)n) == n;
+	ok = write(fd, "0\n", 2) == 2;
 	if (close(fd) == -1)
 		ok = 0;
 	return ok ? 0 : -1;

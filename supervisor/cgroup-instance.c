@@ -180,20 +180,27 @@ cgroup_destroy(struct cgroup *cg)
 }
 
 /*
- * The cgroup.procs files a child writes its pid to before it execs (a
- * spawn plan's cgroup_procs: the keeper's child joins them).  Free
+ * The files a child writes "0" (itself) to before it execs (a spawn
+ * plan's cgroup_procs: the keeper's child joins them).  v1: `tasks`,
+ * since the kernel moves the writing thread (the child's only one)
+ * without the global threadgroup lock that a cgroup.procs write takes
+ * for writing, and with it the RCU grace period that lock waits for (8
+ * to 16 ms a spawn on a loaded host; docs/profile-spawn.md).  v2:
+ * cgroup.procs (`cgroup.threads` is for threaded subtrees only).  Free
  * with cgroup_join_files_free().
  */
 char **
 cgroup_join_files(const struct cgroup *cg, size_t *n)
 {
+	const char *file = cg->root->backend == CGROUP_V1 ? "tasks" :
+	    "cgroup.procs";
 	char	**files;
 	int	  h;
 
 	files = xcalloc((size_t)cg->root->nhier + 1, sizeof *files);
 	for (h = 0; h < cg->root->nhier; h++)
-		xasprintf(&files[h], "%s/%s/cgroup.procs",
-		    cg->root->hier[h].top, cg->rel);
+		xasprintf(&files[h], "%s/%s/%s",
+		    cg->root->hier[h].top, cg->rel, file);
 	*n = (size_t)cg->root->nhier;
 	return files;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Where the daemon meets the cgroup module: the daemon's cgroup root, one
- * cgroup per spawned child (the spawn plan's cgroup.procs files: the child
+ * cgroup per spawned child (the spawn plan's cgroup_procs files: the child
  * joins it before the app's first instruction: the keeper's child writes
- * its pid there before exec), its OOM watch (limits-oom.c) and the OOM
+ * "0" there before exec), its OOM watch (limits-oom.c) and the OOM
  * reason at exit, whole-tree kills, limits applied after `corral set` and
  * what describe and info show; slots' cgroups are kept between two
  * processes, and removals run later, in batches, from a timer of their

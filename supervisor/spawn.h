@@ -33,7 +33,7 @@ struct spawn_plan {
 	gid_t gid;
 	gid_t *groups;
 	size_t ngroups;
-	char **cgroup_procs;    /* cgroup.procs files to write the pid to */
+	char **cgroup_procs;    /* files to write "0" to: v1 tasks, v2 procs */
 	size_t ncgroup_procs;
 	int cgroup_dirfd;       /* v2 cgroup directory for clone3, or -1 */
 	int *fds;
