@@ -61,19 +61,6 @@ trap cleanup EXIT
 bench_pm2 "$WORK"
 [ -n "$PM2" ] || { echo "bench: this comparison needs PM2" >&2; exit 1; }
 
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_http() {
-	for _ in $(seq 1 200); do
-		curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-		sleep 0.05
-	done
-	echo "nothing answers on $1" >&2
-	return 1
-}
-
 # wrk's figures: "req/s errors non2xx" from its output.
 wrk_sum() {
 	awk '
@@ -130,19 +117,19 @@ echo "corral cluster bench: $(nproc) CPUs, wrk -t$THREADS -c$CONNS," \
     "$(node --version), PM2 $("$PM2" --version 2>/dev/null | tail -1)"
 echo
 echo "1. throughput of the Node example ($ROUNDS rounds of ${TPUT}s, keep-alive)"
-DIRECT_PORT=$(free_port)
+DIRECT_PORT=$(bench_free_port)
 PORT=$DIRECT_PORT node "$APP" >/dev/null &
 DIRECT_PID=$!
-wait_http "$DIRECT_PORT"
+bench_wait_http "$DIRECT_PORT"
 
-CORRAL_PORT=$(free_port)
+CORRAL_PORT=$(bench_free_port)
 "$CORRAL" start "$APP" --name web -i 2 --listen "127.0.0.1:$CORRAL_PORT" \
     >/dev/null
-wait_http "$CORRAL_PORT"
+bench_wait_http "$CORRAL_PORT"
 
-PM2C_PORT=$(free_port)
+PM2C_PORT=$(bench_free_port)
 PORT=$PM2C_PORT "$PM2" start "$APP" --name pc -i 2 >/dev/null 2>&1
-wait_http "$PM2C_PORT"
+bench_wait_http "$PM2C_PORT"
 
 for _ in $(seq 1 "$ROUNDS"); do
 	throughput direct "$DIRECT_PORT"
@@ -154,9 +141,9 @@ report corral "corral -i 2"
 report pm2c "PM2 cluster -i 2"
 kill "$DIRECT_PID"; wait "$DIRECT_PID" 2>/dev/null || true; DIRECT_PID=
 
-P=$(free_port)
+P=$(bench_free_port)
 PORT=$P "$PM2" start "$APP" --name pf >/dev/null 2>&1
-wait_http "$P"
+bench_wait_http "$P"
 PM2F_PORT=$P
 
 echo
@@ -174,13 +161,13 @@ done
 
 echo
 echo "3. a SIGKILLed lone instance: spawn to first answer ($KILLS kills)"
-P=$(free_port)
+P=$(bench_free_port)
 "$CORRAL" start "$HELLO_C" --name c -i 1 --ready notify \
     --listen "127.0.0.1:$P" >/dev/null
-P2=$(free_port)
+P2=$(bench_free_port)
 "$CORRAL" start "$APP" --name n -i 1 --listen "127.0.0.1:$P2" >/dev/null
-wait_http "$P"
-wait_http "$P2"
+bench_wait_http "$P"
+bench_wait_http "$P2"
 $PY - "$CORRAL" "$CORRAL_HOME/corrald.log" "$KILLS" "$P" "$P2" <<'EOF'
 import datetime, http.client, json, os, signal, statistics, subprocess
 import sys, threading, time

@@ -205,3 +205,19 @@ bench_pm2_sleepers() {
 bench_pm2_online() {
 	[ "$("$PM2" jlist 2>/dev/null | grep -o '"status":"online"' | wc -l)" -ge "$1" ]
 }
+
+# bench_free_port: a free TCP port on 127.0.0.1.
+bench_free_port() {
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# bench_wait_http PORT: waits (up to 20 s) until http://127.0.0.1:PORT/
+# answers; 1 with a message if it never does.
+bench_wait_http() {
+	for _ in $(seq 1 400); do
+		curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
+		sleep 0.05
+	done
+	echo "nothing answers on $1" >&2
+	return 1
+}

@@ -46,19 +46,6 @@ cleanup() {
 trap cleanup EXIT
 bench_pm2 "$WORK"
 
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_http() {
-	for _ in $(seq 1 400); do
-		curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-		sleep 0.05
-	done
-	echo "nothing answers on $1" >&2
-	return 1
-}
-
 # reloads LABEL PORT CMD...: wrk with "Connection: close" on PORT; after
 # WARM s, CMD REPEAT times, one after the other (1 s apart); then wrk stops.
 reloads() {
@@ -91,10 +78,10 @@ reloads() {
 echo "corral reload bench: $(nproc) CPUs, -i $INSTANCES, wrk -t$THREADS" \
     "-c$CONNS Connection: close, $(node --version)," \
     "PM2 ${PM2:+$("$PM2" --version 2>/dev/null | tail -1)}"
-CPORT=$(free_port)
+CPORT=$(bench_free_port)
 "$CORRAL" start "$APP" --name web -i "$INSTANCES" \
     --listen "127.0.0.1:$CPORT" >/dev/null
-wait_http "$CPORT"
+bench_wait_http "$CPORT"
 bench_wait_until 120 bench_corral_online "$INSTANCES"
 echo "one reload of $INSTANCES instances, $REPEAT times each (wall time of the command)"
 reloads "corral, default surge" "$CPORT" "$CORRAL" reload web
@@ -104,9 +91,9 @@ reloads "corral, --surge 1" "$CPORT" "$CORRAL" reload web --surge 1
 "$CORRAL" delete web >/dev/null
 
 if [ -n "$PM2" ]; then
-	PPORT=$(free_port)
+	PPORT=$(bench_free_port)
 	PORT=$PPORT "$PM2" start "$APP" --name pc -i "$INSTANCES" >/dev/null 2>&1
-	wait_http "$PPORT"
+	bench_wait_http "$PPORT"
 	bench_wait_until 120 bench_pm2_online "$INSTANCES"
 	reloads "PM2 cluster" "$PPORT" "$PM2" reload pc
 fi
