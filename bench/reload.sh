@@ -35,7 +35,7 @@ done
 WORK=$(mktemp -d /tmp/corral-bench.XXXXXX)
 export CORRAL_HOME=$WORK/corral
 mkdir -p "$CORRAL_HOME"
-PM2=
+PM2=${PM2:-}
 
 cleanup() {
 	set +e
