@@ -63,6 +63,26 @@ client_daemon_path(void)
 }
 
 /*
+ * The argv of `corrald FLAG [CMD] WORD...` (cmd may be NULL): its strings
+ * are the caller's and words'; the caller frees the array.
+ */
+static char **
+client_daemon_argv(const char *flag, const char *cmd, json_t *words)
+{
+	char **argv = xcalloc(json_array_size(words) + 4, sizeof *argv);
+	json_t *w;
+	size_t i, n = 0;
+
+	argv[n++] = (char *)"corrald";
+	argv[n++] = (char *)flag;
+	if (cmd != NULL)
+		argv[n++] = (char *)cmd;
+	json_array_foreach(words, i, w)
+		argv[n++] = (char *)json_string_value(w);
+	return argv;
+}
+
+/*
  * Replaces this process with `corrald --help-commands WORD...`: the help
  * of the daemon's command table, printed without starting a daemon.
  * Returns (1) only when corrald cannot be run.
@@ -71,14 +91,8 @@ int
 client_exec_help(json_t *words)
 {
 	char *path = client_daemon_path();
-	char **argv = xcalloc(json_array_size(words) + 3, sizeof *argv);
-	json_t *w;
-	size_t i;
+	char **argv = client_daemon_argv("--help-commands", NULL, words);
 
-	argv[0] = (char *)"corrald";
-	argv[1] = (char *)"--help-commands";
-	json_array_foreach(words, i, w)
-		argv[i + 2] = (char *)json_string_value(w);
 	execvp(path, argv);
 	fprintf(stderr, "corral: cannot run %s: %s\n", path, strerror(errno));
 	free(argv);
@@ -97,17 +111,10 @@ int
 client_check_command(const char *cmd, json_t *words)
 {
 	char *path = client_daemon_path();
-	char **argv = xcalloc(json_array_size(words) + 4, sizeof *argv);
-	json_t *w;
-	size_t i;
+	char **argv = client_daemon_argv("--check-command", cmd, words);
 	pid_t pid;
 	int status = 0, rc = 0;
 
-	argv[0] = (char *)"corrald";
-	argv[1] = (char *)"--check-command";
-	argv[2] = (char *)cmd;
-	json_array_foreach(words, i, w)
-		argv[i + 3] = (char *)json_string_value(w);
 	fflush(NULL);
 	if (posix_spawnp(&pid, path, NULL, NULL, argv, environ) == 0) {
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)

@@ -171,6 +171,41 @@ main_words(int argc, char **argv, int *json_out)
 }
 
 /*
+ * Connects cl to the daemon. With none running: answers as main_no_daemon()
+ * does when start is unset, else starts one, once corrald --check-command
+ * has found the words good. Returns 0 when connected, or -1 with *rc the
+ * exit status (cl closed).
+ */
+static int
+main_connect(struct client *cl, const char *cmd, json_t *words, int start,
+    int *rc)
+{
+	char *cause = NULL;
+
+	if (client_connect(cl, 0, &cause) == 0)
+		return 0;
+	client_close(cl);
+	free(cause);
+	cause = NULL;
+	if (!start) {
+		fflush(stdout);
+		*rc = main_no_daemon(cmd, words);
+		return -1;
+	}
+	/* No daemon yet: words it would refuse start none. */
+	if ((*rc = client_check_command(cmd, words)) != 0)
+		return -1;
+	if (client_connect(cl, 1, &cause) == -1) {
+		client_close(cl);
+		fprintf(stderr, "corral: cannot reach the daemon: %s\n", cause);
+		free(cause);
+		*rc = EXIT_UNREACHABLE;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Sends the command to the daemon (started when start is set and none
  * runs) and prints the reply; returns the exit status.
  */
@@ -185,25 +220,8 @@ main_request(const char *cmd, json_t *words, int start, int json_out)
 
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		strcpy(cwd, "/");
-	if (client_connect(&cl, 0, &cause) == -1) {
-		client_close(&cl);
-		free(cause);
-		cause = NULL;
-		if (!start) {
-			fflush(stdout);
-			return main_no_daemon(cmd, words);
-		}
-		/* No daemon yet: words it would refuse start none. */
-		if ((rc = client_check_command(cmd, words)) != 0)
-			return rc;
-		if (client_connect(&cl, 1, &cause) == -1) {
-			client_close(&cl);
-			fprintf(stderr, "corral: cannot reach the daemon: %s\n",
-			    cause);
-			free(cause);
-			return EXIT_UNREACHABLE;
-		}
-	}
+	if (main_connect(&cl, cmd, words, start, &rc) == -1)
+		return rc;
 	req = json_pack("{s:o, s:O, s:o, s:o}", "cmd", json_str(cmd), "argv",
 	    words, "cwd", json_str(cwd), "env", client_env_json());
 	reply = NULL;

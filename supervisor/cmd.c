@@ -133,6 +133,7 @@ cmd_check_print(int argc, char **argv)
 	char *cause = NULL;
 	int i, rc = 0;
 
+	memset(&args, 0, sizeof args);
 	for (i = 1; i < argc; i++)
 		json_array_append_new(words, json_str(argv[i]));
 	if (argc < 1)
@@ -144,8 +145,7 @@ cmd_check_print(int argc, char **argv)
 		fprintf(stderr, "corral: %s\n", cause);
 		rc = EXIT_USAGE;
 	}
-	if (argc >= 1)
-		args_free(&args);
+	args_free(&args);
 	free(cause);
 	json_decref(words);
 	return rc;
