@@ -48,7 +48,7 @@ static struct sdlib sdlib_fns;
 static char *sdlib_cause;
 static int sdlib_ok;
 
-#define SDLIB_SYM(field, name) { name, (void **)&sdlib_fns.field }
+#define SDLIB_SYM(field, name) DYNLIB_SYM(sdlib_fns, field, name)
 
 static void
 sdlib_load(void)

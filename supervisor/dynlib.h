@@ -25,6 +25,9 @@ struct dynlib_sym {
 	void **slot;
 };
 
+/* The entry for the pointer field of the struct obj, named name. */
+#define DYNLIB_SYM(obj, field, name) { name, (void **)&(obj).field }
+
 int dynlib_load(const char *, const struct dynlib_sym *, size_t, char **);
 
 /* libsystemd's functions the daemon calls. */

@@ -78,7 +78,7 @@ static struct {
 	__typeof__(MHD_stop_daemon) *stop_daemon;
 } mhd;
 
-#define HTTPD_SYM(field, name) { name, (void **)&mhd.field }
+#define HTTPD_SYM(field, name) DYNLIB_SYM(mhd, field, name)
 
 static int
 httpd_load(char **cause)
