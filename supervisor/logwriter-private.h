@@ -76,6 +76,9 @@ void logfile_destroy(struct logfile *);
 void logfile_written(struct logfile *);
 void logwriter_check_written(void);
 
+/* logwriter-sink.c (writer thread) */
+int logfile_service(struct logfile *);
+
 /* logfile-io.c (writer thread) */
 #define LOGFILE_MAX_OPEN 256    /* descriptors the writer keeps open */
 #define LOGFILE_IDLE_MS 10000   /* an fd unused this long is closed */
