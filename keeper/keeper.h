@@ -200,7 +200,7 @@ void notify_env_strip(void);
 void notify_listen_child(void);
 void notify_listen_done(void);
 void notify_ready(void);
-void notify_stopping(const char *, ...) KEEPER_PRINTF(1, 2);
+void notify_stopping(int64_t, const char *, ...) KEEPER_PRINTF(2, 3);
 void notify_status(const char *, ...) KEEPER_PRINTF(1, 2);
 void notify_tick(uint64_t);
 uint64_t notify_next_deadline(void);

@@ -258,13 +258,22 @@ notify_ready(void)
 	notify_send(buf);
 }
 
+/*
+ * STOPPING=1 and the status; EXTEND_TIMEOUT_USEC= moves systemd's stop
+ * deadline to within_ms from now when that is later than the unit's
+ * TimeoutStopSec, so an app started after `corral startup` wrote the unit,
+ * with a longer kill_timeout, still stops gracefully.
+ */
 void
-notify_stopping(const char *fmt, ...)
+notify_stopping(int64_t within_ms, const char *fmt, ...)
 {
+	char prefix[64];
 	va_list ap;
 
+	snprintf(prefix, sizeof prefix, "STOPPING=1\n"
+	    "EXTEND_TIMEOUT_USEC=%lld\n", (long long)within_ms * 1000);
 	va_start(ap, fmt);
-	notify_with_status("STOPPING=1\n", fmt, ap);
+	notify_with_status(prefix, fmt, ap);
 	va_end(ap);
 }
 

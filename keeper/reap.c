@@ -79,6 +79,18 @@ stop_kill_ms(void)
 }
 
 /*
+ * The longest the keeper's stop can still take: the engine's TERM to BYE
+ * (unless it stops alone already), its own SIGTERM to SIGKILL, the sweep
+ * of the orphans (two --stop-timeouts), and a second to exit.
+ */
+static int64_t
+stop_within_ms(int alone)
+{
+	return (alone ? 0 : stop_term_ms()) + stop_kill_ms() + 2 * K.stop_ms +
+	    1000;
+}
+
+/*
  * STOP_TIME: the engine's apps stop gracefully within ms (at most a day,
  * as the options; a bound in use is not changed).
  */
@@ -132,8 +144,8 @@ stop_alone(const char *why)
 	K.term_deadline = 0;
 	klog_warnx("stopping %d app process%s without an engine: %s", live,
 	    live == 1 ? "" : "es", why);
-	notify_stopping("stopping %d app process%s without an engine: %s",
-	    live, live == 1 ? "" : "es", why);
+	notify_stopping(stop_within_ms(1), "stopping %d app process%s "
+	    "without an engine: %s", live, live == 1 ? "" : "es", why);
 	if (live == 0) {
 		sweep_start(KEEPER_EXIT_FAILED);
 		return;
@@ -175,8 +187,8 @@ stop_request(const char *signame)
 	if (K.engine_pid > 0) {
 		/* TERM now, or from engine_start() to the next engine */
 		K.term_deadline = keeper_mono_ms() + (uint64_t)stop_term_ms();
-		notify_stopping("stopping (%s): the engine stops the apps",
-		    signame);
+		notify_stopping(stop_within_ms(0), "stopping (%s): the engine "
+		    "stops the apps", signame);
 	}
 	if (K.engine_pid > 0 && K.conn.fd >= 0 && K.upgrade_path == NULL) {
 		engine_send(&(struct kproto_msg){ .type = KP_TERM });

@@ -162,3 +162,54 @@ def test_startup_unit_outlives_its_engine(tmp_path):
         subprocess.run(["systemctl", "reset-failed", UNIT],
                        capture_output=True)
         c.run("unstartup", "systemd")
+
+
+SLOW = """#!/bin/sh
+trap 'sleep 4; echo done > "$0.done"; exit 0' TERM
+while :; do sleep 0.1; done
+"""
+
+
+def test_stop_outlasts_timeoutstopsec_for_a_later_app(tmp_path):
+    """An app started after the unit was written, whose graceful stop
+    takes longer than the unit's TimeoutStopSec, still stops gracefully:
+    the keeper extends systemd's stop deadline (EXTEND_TIMEOUT_USEC=) to
+    the bound its apps' STOP_TIME gives. The unit is written for no app,
+    then its TimeoutStopSec cut to 2 s, so the test needs no 90 s app."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for name in BINARIES:
+        shutil.copy2(BUILD / name, bindir / name)
+    home = tmp_path / "home"
+    c = Corral(bindir, home)
+    slow = tmp_path / "slow.sh"
+    slow.write_text(SLOW)
+    slow.chmod(0o755)
+
+    c.ok("startup", "systemd")
+    unit = f"/etc/systemd/system/{UNIT}"
+    try:
+        with open(unit) as f:
+            text = f.read()
+        text, n = re.subn(r"^TimeoutStopSec=.*$", "TimeoutStopSec=2s", text,
+                          flags=re.M)
+        assert n == 1, text
+        with open(unit, "w") as f:
+            f.write(text)
+        subprocess.run(["systemctl", "daemon-reload"], check=True)
+        subprocess.run(["systemctl", "start", UNIT], check=True,
+                       timeout=120)
+        c.ok("start", str(slow), "--name", "slow", "--kill-timeout", "30s")
+        wait_for(lambda: len(c.pids()) == 1, what="the app online")
+        subprocess.run(["systemctl", "stop", UNIT], check=True, timeout=120)
+        s = show()
+        assert (s["ActiveState"], s["Result"]) == ("inactive", "success")
+        assert (tmp_path / "slow.sh.done").exists(), \
+            "systemd cut the app's graceful stop short"
+    finally:
+        subprocess.run(["systemctl", "kill", "-s", "KILL", UNIT],
+                       capture_output=True)
+        subprocess.run(["systemctl", "stop", UNIT], capture_output=True)
+        subprocess.run(["systemctl", "reset-failed", UNIT],
+                       capture_output=True)
+        c.run("unstartup", "systemd")
