@@ -7,6 +7,7 @@ namespace are the namespace's: the tests never signal them from here, they
 find the host pid by NSpid."""
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -280,6 +281,9 @@ def test_systemd_notify_and_watchdog(keepers, tmp_path):
         text, _ = n.wait(lambda t: "STOPPING=1" in t.split("\n"),
                          "STOPPING=1")
         assert "STATUS=stopping (SIGTERM)" in text
+        # systemd's stop deadline: at least TERM to BYE (60 s by default)
+        ext = re.search(r"^EXTEND_TIMEOUT_USEC=(\d+)$", text, re.M)
+        assert ext and int(ext.group(1)) >= 60_000_000, text
         e3.link.expect(TERM)
         e3.link.send(BYE, [(STATUS, 0)])
         e3.exit(0)
