@@ -14,7 +14,8 @@ SANITIZE = 1
 endif
 ifeq ($(SANITIZE),1)
 BUILD ?= build-san
-SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+	-DCORRAL_TEST_HOOKS=1
 else
 BUILD ?= build
 SANFLAGS =

@@ -121,6 +121,7 @@ kproto_put_ints(struct kproto_buf *b, const struct kproto_msg *m)
 		KF_STARTED_AT, KF_VERSION, KF_FD, KF_OUT_FD, KF_ERR_FD,
 		KF_SOCK_FD, KF_EXE_FD, KF_LOCK_FD, KF_GENERATION,
 		KF_NOFILE_CUR, KF_NOFILE_MAX, KF_READY_FD, KF_TIMEOUT_MS,
+		KF_SIGNAL, KF_ADOPT_FD, KF_ADOPT_TX,
 	};
 	struct kproto_msg *mm = (struct kproto_msg *)m;
 	size_t i;

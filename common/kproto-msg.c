@@ -54,6 +54,7 @@ kproto_msg_init(struct kproto_msg *m, uint32_t type)
 	m->fd = m->out_fd = m->err_fd = m->sock_fd = m->exe_fd = -1;
 	m->lock_fd = m->generation = -1;
 	m->nofile_cur = m->nofile_max = m->ready_fd = m->timeout_ms = -1;
+	m->signal = m->adopt_fd = m->adopt_tx = -1;
 	m->spawn.cgroup_fd = -1;
 	m->spawn.umask = 022;
 }

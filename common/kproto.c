@@ -36,7 +36,7 @@ kproto_key_kind(uint32_t key)
 	case KF_FD: case KF_OUT_FD: case KF_ERR_FD: case KF_SOCK_FD:
 	case KF_EXE_FD: case KF_LOCK_FD: case KF_GENERATION:
 	case KF_NOFILE_CUR: case KF_NOFILE_MAX: case KF_READY_FD:
-	case KF_TIMEOUT_MS:
+	case KF_TIMEOUT_MS: case KF_SIGNAL: case KF_ADOPT_FD: case KF_ADOPT_TX:
 		return KV_INT;
 	default:
 		return KV_SKIP;
@@ -138,6 +138,9 @@ kproto_int_slot(struct kproto_msg *m, uint32_t key)
 	case KF_NOFILE_MAX: return &m->nofile_max;
 	case KF_READY_FD: return &m->ready_fd;
 	case KF_TIMEOUT_MS: return &m->timeout_ms;
+	case KF_SIGNAL: return &m->signal;
+	case KF_ADOPT_FD: return &m->adopt_fd;
+	case KF_ADOPT_TX: return &m->adopt_tx;
 	default: return NULL;
 	}
 }
@@ -338,7 +341,7 @@ kproto_check(const struct kproto_msg *m, size_t nfds)
 {
 	switch (m->type) {
 	case KP_HELLO:
-		return nfds == 0 && m->version > 0 && m->kind > 0 &&
+		return nfds <= 1 && m->version > 0 && m->kind > 0 &&
 		    m->heartbeat_ms > 0 ? 0 : -1;
 	case KP_HELD: case KP_HOLD:
 		return nfds == 1 ? kproto_check_tag(m->tag) : -1;
@@ -350,6 +353,9 @@ kproto_check(const struct kproto_msg *m, size_t nfds)
 		if ((nfds != 0 && nfds != 2) || m->status < 0 ||
 		    m->status > 0xffff)
 			return -1;
+		/* without a tag: a process the keeper never adopted */
+		if (m->tag == NULL && nfds == 0)
+			return kproto_check_pid(m->pid);
 		return kproto_check_tag(m->tag) | kproto_check_pid(m->pid);
 	case KP_RELEASE:
 		return nfds == 0 ? kproto_check_tag(m->tag) : -1;

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define KPROTO_VERSION 1
+#define KPROTO_VERSION 2
 #define KPROTO_HEADER 12
 #define KPROTO_MAX_PAYLOAD (4u * 1024 * 1024)
 #define KPROTO_MAX_FDS 128              /* per frame */
@@ -70,6 +70,8 @@ enum kproto_key {
 	KF_FD, KF_OUT_FD, KF_ERR_FD, KF_SOCK_FD, KF_EXE_FD, KF_LOCK_FD,
 	KF_GENERATION, KF_NOFILE_CUR, KF_NOFILE_MAX, KF_READY_FD,
 	KF_TIMEOUT_MS,          /* STOP_TIME, and the keeper's KSTATE */
+	KF_SIGNAL,              /* KCHILD: the app's kill signal */
+	KF_ADOPT_FD, KF_ADOPT_TX,       /* KSTATE: the adopt socket's ends */
 	KF_KEY_MAX = 63
 };
 
@@ -143,6 +145,8 @@ struct kproto_msg {
 	int64_t fd, out_fd, err_fd, sock_fd, exe_fd, lock_fd, generation;
 	int64_t nofile_cur, nofile_max, ready_fd;
 	int64_t timeout_ms;     /* KP_STOP_TIME */
+	int64_t signal;         /* KP_KCHILD */
+	int64_t adopt_fd, adopt_tx;     /* KP_KSTATE */
 	struct kproto_spawn spawn;      /* KP_SPAWN */
 	int fds[KPROTO_MAX_FDS];
 	size_t nfds;
@@ -178,6 +182,21 @@ struct kproto_conn {
 	struct kproto_out *out;
 	struct kproto_out **out_tail;
 	size_t out_bytes;
+};
+
+/*
+ * The one datagram an app process sends on the keeper's adopt socket (a
+ * SOCK_SEQPACKET socketpair whose ends the keeper holds for its life; the
+ * engine gets the sending end with HELLO), first thing after the engine's
+ * clone3(CLONE_PARENT), with the read ends of its stdout and stderr pipes
+ * by SCM_RIGHTS (docs/keeper.md). The keeper adds it to its table.
+ */
+struct kproto_adopt {
+	uint32_t version;       /* KPROTO_VERSION */
+	int32_t pid;
+	int64_t started_at;     /* ms since the epoch */
+	int32_t kill_signal;    /* what the keeper's own stop sends */
+	char tag[KPROTO_MAX_TAG + 1];
 };
 
 /* Return values of kproto_conn_recv(). */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * corral-keeper: the small parent of every app and of the engine (corrald
- * --engine). It holds the descriptors that must outlive an engine, spawns
- * and reaps the apps, restarts a dead or hung engine, swaps it on UPGRADE
- * and re-executes itself on REEXEC (docs/keeper.md). libc only; one
- * thread; a poll() loop over a signalfd and the engine's socket.
+ * --engine). It holds the descriptors that must outlive an engine, adopts
+ * the apps the engine spawns (CLONE_PARENT makes them the keeper's
+ * children) and reaps them, restarts a dead or hung engine, swaps it on
+ * UPGRADE and re-executes itself on REEXEC (docs/keeper.md). libc only;
+ * one thread; a poll() loop over a signalfd, the engine's socket and the
+ * adopt socket.
  */
 #ifndef CORRAL_KEEPER_H
 #define CORRAL_KEEPER_H
@@ -59,6 +61,7 @@ struct kchild {
 	int64_t started_at;
 	int exited;
 	int status;
+	int kill_signal;        /* what the keeper's own stop sends first */
 };
 
 TAILQ_HEAD(kheld_list, kheld);
@@ -80,6 +83,8 @@ struct keeper {
 				   graceful stop (0: none said) */
 	struct rlimit nofile;   /* as the keeper found it: for the apps */
 	int sigfd;
+	int adopt_rx;           /* the adopt socket (adopt.c), both ends */
+	int adopt_tx;
 	int lock_fd;
 	int ready_fd;           /* the starting client waits on it, or -1 */
 
@@ -160,6 +165,10 @@ struct spawn_child_args {
 };
 void spawn_child(const struct spawn_child_args *) KEEPER_NORETURN;
 void child_signals(void);
+
+/* adopt.c */
+void adopt_init(void);
+void adopt_drain(void);
 
 /* engine.c */
 void engine_start(void);

@@ -42,6 +42,8 @@ link_hello(void)
 	m.generation = K.generation;
 	m.text = K.next_reason;
 	m.stage = KEEPER_VERSION;
+	m.fds[0] = K.adopt_tx;  /* where the engine's apps say they run */
+	m.nfds = 1;
 	engine_send(&m);
 }
 

@@ -355,7 +355,7 @@ main_earliest(uint64_t a, uint64_t b)
 static void
 main_loop(void)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	uint64_t now, next;
 	int timeout, n;
 
@@ -371,10 +371,12 @@ main_loop(void)
 		    next - now > INT_MAX ? INT_MAX : (int)(next - now);
 		pfd[0].fd = K.sigfd;
 		pfd[0].events = POLLIN;
-		pfd[1].fd = K.conn.fd;
-		pfd[1].events = POLLIN |
+		pfd[1].fd = K.adopt_rx;
+		pfd[1].events = POLLIN;
+		pfd[2].fd = K.conn.fd;
+		pfd[2].events = POLLIN |
 		    (kproto_conn_pending(&K.conn) ? POLLOUT : 0);
-		n = poll(pfd, K.conn.fd >= 0 ? 2 : 1, timeout);
+		n = poll(pfd, K.conn.fd >= 0 ? 3 : 2, timeout);
 		if (n == -1 && errno != EINTR) {
 			/* ENOMEM: the keeper must not die of it; try again */
 			klog_warn("poll");
@@ -383,13 +385,15 @@ main_loop(void)
 		}
 		if (n <= 0)
 			continue;
+		if (pfd[1].revents & POLLIN)
+			adopt_drain();
 		if (pfd[0].revents & POLLIN)
 			main_signal_read();
-		if (K.conn.fd >= 0 && pfd[1].fd == K.conn.fd &&
-		    (pfd[1].revents & POLLOUT))
+		if (K.conn.fd >= 0 && pfd[2].fd == K.conn.fd &&
+		    (pfd[2].revents & POLLOUT))
 			link_output();
-		if (K.conn.fd >= 0 && pfd[1].fd == K.conn.fd &&
-		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+		if (K.conn.fd >= 0 && pfd[2].fd == K.conn.fd &&
+		    (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
 			link_input();
 	}
 }
@@ -413,6 +417,7 @@ main(int argc, char **argv)
 	TAILQ_INIT(&K.held);
 	TAILQ_INIT(&K.children);
 	K.sigfd = K.lock_fd = K.ready_fd = K.exe_fd = K.trial_fd = -1;
+	K.adopt_rx = K.adopt_tx = -1;
 	kproto_conn_init(&K.conn, -1);
 	K.self_argv0 = argv[0];
 	main_options(argc, argv);
@@ -435,6 +440,7 @@ main(int argc, char **argv)
 	main_log();
 	main_signals();
 	main_limits();
+	adopt_init();
 	notify_init();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		klog_warn("PR_SET_CHILD_SUBREAPER");

@@ -7,7 +7,8 @@
  * is an orphan: reaped and forgotten). SIGTERM/SIGINT become TERM to the
  * engine, which has --term-timeout to say BYE and exit; without an
  * engine, or past that bound, the keeper stops the apps itself (SIGTERM
- * to each process group, SIGKILL after --stop-timeout), so that a stop
+ * (each app's kill signal) to each process group, SIGKILL after
+ * --stop-timeout), so that a stop
  * never hangs. The engine's STOP_TIME (its apps' longest drain_timeout +
  * kill_timeout) lengthens both bounds: no app is killed sooner than its
  * own kill_timeout allows because the keeper's default is shorter.
@@ -33,6 +34,40 @@ reap_child(struct kchild *c, int status)
 	link_exited(c);
 }
 
+/*
+ * The live app of pid. An app sends its adopt datagram before it can
+ * exit, so once its exit is seen the datagram waits in the socket: read
+ * it before taking the pid for an orphan.
+ */
+static struct kchild *
+reap_find(pid_t pid)
+{
+	struct kchild *c;
+
+	if ((c = table_child_by_pid(pid)) != NULL)
+		return c;
+	adopt_drain();
+	return table_child_by_pid(pid);
+}
+
+/*
+ * An orphan of an app, or an app killed before it could be adopted: the
+ * engine, which knows its pids, is told (EXITED without a tag).
+ */
+static void
+reap_unknown(pid_t pid, int status)
+{
+	struct kproto_msg m;
+
+	klog_debug("reaped pid %d (not adopted)", (int)pid);
+	if (K.conn.fd < 0)
+		return;
+	kproto_msg_init(&m, KP_EXITED);
+	m.pid = pid;
+	m.status = status;
+	engine_send(&m);
+}
+
 /* SIGCHLD: reaps every child that is done. */
 void
 reap_children(void)
@@ -49,10 +84,10 @@ reap_children(void)
 			break;
 		if (pid == K.engine_pid)
 			engine_exited(status);
-		else if ((c = table_child_by_pid(pid)) != NULL)
+		else if ((c = reap_find(pid)) != NULL)
 			reap_child(c, status);
 		else
-			klog_debug("reaped orphan pid %d", (int)pid);
+			reap_unknown(pid, status);
 	}
 	if (sweep_active())
 		sweep_check();
@@ -106,15 +141,19 @@ stop_time(int64_t ms)
 	    (long long)stop_kill_ms());
 }
 
+/* Each app's own kill signal, or sig when it is SIGKILL. */
 static void
 stop_signal_all(int sig)
 {
 	struct kchild *c;
+	int s;
 
+	adopt_drain();
 	TAILQ_FOREACH(c, &K.children, entry) {
 		if (c->exited)
 			continue;
-		if (kill(-c->pid, sig) == -1 && kill(c->pid, sig) == -1 &&
+		s = sig == SIGKILL ? SIGKILL : c->kill_signal;
+		if (kill(-c->pid, s) == -1 && kill(c->pid, s) == -1 &&
 		    errno != ESRCH)
 			klog_warn("kill %d", (int)c->pid);
 	}

@@ -101,6 +101,8 @@ reexec_encode(struct kproto_buf *b)
 	m.nofile_cur = reexec_rlim(K.nofile.rlim_cur);
 	m.nofile_max = reexec_rlim(K.nofile.rlim_max);
 	m.timeout_ms = K.apps_stop_ms;
+	m.adopt_fd = K.adopt_rx;
+	m.adopt_tx = K.adopt_tx;
 	(void)kproto_encode(&m, b);
 	TAILQ_FOREACH(h, &K.held, entry) {
 		kproto_msg_init(&m, KP_KHELD);
@@ -115,6 +117,7 @@ reexec_encode(struct kproto_buf *b)
 		m.out_fd = c->out;
 		m.err_fd = c->err;
 		m.started_at = c->started_at;
+		m.signal = c->kill_signal;
 		if (c->exited)
 			m.status = c->status;
 		(void)kproto_encode(&m, b);
@@ -133,6 +136,8 @@ reexec_cloexec(int on)
 	keeper_cloexec(K.conn.fd, on);
 	keeper_cloexec(K.exe_fd, on);
 	keeper_cloexec(K.lock_fd, on);
+	keeper_cloexec(K.adopt_rx, on);
+	keeper_cloexec(K.adopt_tx, on);
 	keeper_cloexec(K.ready_fd, on);
 	TAILQ_FOREACH(h, &K.held, entry)
 		keeper_cloexec(h->fd, on);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,8 @@ static int
 restore_state(const struct kproto_msg *m)
 {
 	if (m->text == NULL || !restore_fd_ok(m->exe_fd) ||
-	    !restore_fd_ok(m->lock_fd) || m->nofile_cur < 0 ||
+	    !restore_fd_ok(m->lock_fd) || !restore_fd_ok(m->adopt_fd) ||
+	    !restore_fd_ok(m->adopt_tx) || m->nofile_cur < 0 ||
 	    m->nofile_max < 0)
 		return -1;
 	if (m->pid > 0 && restore_fd_ok(m->sock_fd)) {
@@ -46,6 +48,8 @@ restore_state(const struct kproto_msg *m)
 	}
 	K.exe_fd = (int)m->exe_fd;
 	K.lock_fd = (int)m->lock_fd;
+	K.adopt_rx = (int)m->adopt_fd;
+	K.adopt_tx = (int)m->adopt_tx;
 	K.ready_fd = restore_fd_ok(m->ready_fd) ? (int)m->ready_fd : -1;
 	K.generation = m->generation;
 	K.ever_ready = K.engine_ready = m->status == 1;
@@ -74,6 +78,8 @@ restore_record(const struct kproto_msg *m)
 		    (int)m->err_fd, m->started_at);
 		if (c == NULL)
 			return -1;
+		if (m->signal > 0 && m->signal < NSIG)
+			c->kill_signal = (int)m->signal;
 		if (m->status >= 0) {
 			c->exited = 1;
 			c->status = (int)m->status;

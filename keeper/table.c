@@ -6,6 +6,7 @@
  * table holds a few hundred entries.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -102,6 +103,7 @@ table_child_add(const char *tag, pid_t pid, int out, int err,
 	c->out = out;
 	c->err = err;
 	c->started_at = started_at;
+	c->kill_signal = SIGTERM;
 	TAILQ_INSERT_TAIL(&K.children, c, entry);
 	K.nchildren++;
 	return c;

@@ -5,7 +5,8 @@
  * PID stays the keeper), which starts `corrald --engine --keeper-fd N`.
  * The engine reads the keeper's table before it serves (descriptors held
  * by tag, live children, exits collected while no engine ran), then
- * spawns through the keeper, hears every exit from it, hands it every
+ * spawns the apps itself with the keeper as their parent (the keeper
+ * adopts each: spawn-clone.c), hears every exit from it, hands it every
  * descriptor that must outlive the engine (HOLD) and takes them back
  * after a restart (engine-held.c), says READY when it serves, STOP_TIME
  * as the apps change and BYE after a graceful stop. engine-adopt.c
@@ -19,6 +20,7 @@
 
 #include "corrald.h"
 #include "engine.h"
+#include "spawn-exec.h"
 
 struct engine E;
 
@@ -27,6 +29,16 @@ static void
 engine_hello(const struct keeper_hello *h, void *arg)
 {
 	(void)arg;
+	if (h->version != KPROTO_VERSION || h->adopt_fd < 0) {
+		if (h->adopt_fd >= 0)
+			close(h->adopt_fd);
+		/* before the table: the keeper starts the previous engine */
+		fatalx("the keeper speaks protocol %lld, this engine %d",
+		    (long long)h->version, KPROTO_VERSION);
+	}
+	if (E.adopt_fd >= 0)
+		close(E.adopt_fd);
+	E.adopt_fd = h->adopt_fd;
 	E.kind = h->kind;
 	E.generation = h->generation;
 	E.heard_hello = 1;
@@ -70,6 +82,26 @@ engine_child(const char *tag)
 	return NULL;
 }
 
+/*
+ * An exit without a tag: an orphan of an app, or a process of ours killed
+ * before it could tell the keeper it runs (then the keeper never had it).
+ */
+static void
+engine_exited_pid(pid_t pid, int status)
+{
+	struct child *child;
+
+	TAILQ_FOREACH(child, &D.children, entry) {
+		if (child->pid == pid && child->tag != NULL && !child->exited) {
+			/* its RELEASE will be refused (ENOENT): harmless */
+			log_warnx("keeper: pid %d (%s) exited before its "
+			    "adoption", (int)pid, child->tag);
+			child_exited(child, status);
+			return;
+		}
+	}
+}
+
 static void
 engine_exited(const char *tag, pid_t pid, int status, int out, int err,
     void *arg)
@@ -77,8 +109,10 @@ engine_exited(const char *tag, pid_t pid, int status, int out, int err,
 	struct child *child;
 
 	(void)arg;
-	if (tag == NULL)
+	if (tag == NULL) {
+		engine_exited_pid(pid, status);
 		return;
+	}
 	if (!E.table_done) {
 		engine_adopt_exited(tag, pid, status, out, err);
 		return;
@@ -187,6 +221,18 @@ static const struct listener_keeper engine_listeners = {
 	.release = engine_release,
 };
 
+/* The sanitizer build's test hooks (CORRAL_TEST_HOOKS). */
+static void
+engine_test_hooks(void)
+{
+#ifdef CORRAL_TEST_HOOKS
+	const char *s = getenv("CORRAL_TEST_SPAWN_DELAY_MS");
+
+	if (s != NULL)
+		E.spawn_delay_ms = (unsigned)strtoul(s, NULL, 10);
+#endif
+}
+
 /*
  * --keeper-fd: the link, and the keeper's table read before anything
  * else runs. Start-up: fatal when there is no keeper to talk to.
@@ -199,6 +245,8 @@ engine_start(const char *fdarg, const char *path)
 
 	TAILQ_INIT(&E.held);
 	TAILQ_INIT(&E.taken);
+	E.adopt_fd = -1;
+	engine_test_hooks();
 	E.stop_time = -1;
 	E.path = xstrdup(path);
 	engine_adopt_init();
@@ -313,19 +361,46 @@ engine_stop(void)
 }
 
 /*
- * Runs p through the keeper. Returns 0 with *proc (the caller owns its
- * descriptors), -1 with *cause when no process runs, -2 with *cause when
- * the keeper could not be asked.
+ * Runs p: the engine clones the process itself, the keeper its parent
+ * (spawn-clone.c), and waits for its exec. Returns 0 with *proc (the
+ * caller owns its descriptors), -1 with *cause when no process runs (the
+ * keeper reports the exit of one that failed after its adoption, under
+ * p->tag: engine_exited() releases it), -2 with *cause without a keeper.
  */
 int
 engine_spawn(const struct spawn_plan *p, struct keeper_proc *proc,
     char **cause)
 {
-	if (!E.active || E.lost) {
+	struct spawn_exec x;
+	struct spawn_exec_mem mm;
+	struct spawn_result r;
+	const char *stage;
+	int e;
+
+	if (!E.active || E.lost || E.adopt_fd < 0) {
 		*cause = xstrdup("the keeper is gone");
 		return -2;
 	}
-	return keeper_link_spawn_wait(E.link, p, proc, cause);
+	if (p->argv == NULL || p->argv[0] == NULL) {
+		xasprintf(cause, "spawn %s: no program", p->tag);
+		return -1;
+	}
+	spawn_exec_make(p, E.adopt_fd, &x, &mm);
+	x.delay_ms = E.spawn_delay_ms;
+	e = spawn_clone(&x, &r, &stage) == -1 ? errno : 0;
+	spawn_exec_free(&mm);
+	if (e != 0) {
+		xasprintf(cause, "%s: %s", stage,
+		    uv_strerror(uv_translate_sys_error(e)));
+		return -1;
+	}
+	memset(proc, 0, sizeof *proc);
+	proc->pid = r.pid;
+	proc->pidfd = r.pidfd;
+	proc->out = r.out;
+	proc->err = r.err;
+	proc->started_at = now_ms();
+	return 0;
 }
 
 /* Closes the descriptors of a keeper's row that are open. */

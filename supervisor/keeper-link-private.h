@@ -11,9 +11,6 @@
 struct keeper_link {
 	uv_poll_t poll;
 	uv_timer_t timer;
-	uv_idle_t idle;         /* dispatches what a spawn's wait put aside */
-	struct kproto_msg *later;       /* frames read during that wait */
-	size_t nlater;
 	int handles;            /* open libuv handles; freed at 0 */
 	int closing;
 	int lost;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The engine's requests to the keeper (docs/keeper.md): HOLD, RELEASE,
- * SPAWN, READY, BYE, SD_STATUS, UPGRADE, REEXEC, each one frame sent at
+ * READY, BYE, SD_STATUS, UPGRADE, REEXEC, each one frame sent at
  * once or queued by keeper_link_send().
  */
 #include <stdlib.h>
@@ -33,65 +33,6 @@ keeper_link_release(struct keeper_link *l, const char *tag, char **cause)
 
 	kproto_msg_init(&m, KP_RELEASE);
 	m.tag = tag;
-	return keeper_link_send(l, &m, cause);
-}
-
-static size_t
-keeper_link_count(char **v)
-{
-	size_t n = 0;
-
-	while (v != NULL && v[n] != NULL)
-		n++;
-	return n;
-}
-
-/* SPAWN: spawned or spawn_failed follows, with the plan's tag. */
-int
-keeper_link_spawn(struct keeper_link *l, const struct spawn_plan *p,
-    char **cause)
-{
-	struct kproto_fdsrc src[KPROTO_MAX_FDS];
-	struct kproto_msg m;
-	size_t i, extra = p->cgroup_dirfd >= 0;
-
-	if (p->nfds + extra > KPROTO_MAX_FDS || p->argv == NULL ||
-	    p->argv[0] == NULL) {
-		xasprintf(cause, "spawn %s: no program or too many "
-		    "descriptors", p->tag);
-		return -1;
-	}
-	kproto_msg_init(&m, KP_SPAWN);
-	m.tag = p->tag;
-	m.spawn.path = p->path;
-	m.spawn.argv = (const char **)p->argv;
-	m.spawn.argc = keeper_link_count(p->argv);
-	m.spawn.envp = (const char **)p->envp;
-	m.spawn.envc = keeper_link_count(p->envp);
-	m.spawn.cwd = p->cwd;
-	m.spawn.preload = p->preload;
-	m.spawn.cgroup_procs = (const char **)p->cgroup_procs;
-	m.spawn.ncgroup_procs = p->ncgroup_procs;
-	m.spawn.uid = p->uid;
-	m.spawn.gid = p->gid;
-	m.spawn.groups = p->groups;
-	m.spawn.ngroups = p->ngroups;
-	m.spawn.umask = p->umask & 0777;
-	m.spawn.flags = KP_SPAWN_SETSID |
-	    (p->listen_pid ? KP_SPAWN_LISTEN_PID : 0) |
-	    (p->drop_privs ? KP_SPAWN_DROP_PRIVS : 0);
-	for (i = 0; i < p->nfds; i++) {
-		src[i].index = (int)i;
-		src[i].tag = NULL;
-		m.fds[i] = p->fds[i];
-	}
-	m.spawn.fds = src;
-	m.spawn.nfds = p->nfds;
-	m.nfds = p->nfds;
-	if (extra) {
-		m.spawn.cgroup_fd = (int)m.nfds;
-		m.fds[m.nfds++] = p->cgroup_dirfd;
-	}
 	return keeper_link_send(l, &m, cause);
 }
 

@@ -4,9 +4,8 @@
  * a uv_poll_t reads frames as they come and hands each to its callback
  * (keeper-link.h); requests are sent at once or queued (bounded) until the
  * socket is writable; a uv_timer_t sends HEARTBEAT four times per the
- * keeper's heartbeat timeout once HELLO said it. A SPAWN's answer is
- * waited for (keeper_link_spawn_wait()); frames read meanwhile are handed
- * on one loop turn later, in order. The requests are keeper-link-send.c's.
+ * keeper's heartbeat timeout once HELLO said it. The requests are
+ * keeper-link-send.c's.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,12 +55,7 @@ keeper_link_closed(uv_handle_t *h)
 {
 	struct keeper_link *l = h->data;
 
-	size_t i;
-
 	if (--l->handles == 0) {
-		for (i = 0; i < l->nlater; i++)
-			kproto_msg_free(&l->later[i]);
-		free(l->later);
 		kproto_conn_close(&l->conn);
 		free(l);
 	}
@@ -76,7 +70,6 @@ keeper_link_free(struct keeper_link *l)
 	l->closing = 1;
 	uv_close((uv_handle_t *)&l->poll, keeper_link_closed);
 	uv_close((uv_handle_t *)&l->timer, keeper_link_closed);
-	uv_close((uv_handle_t *)&l->idle, keeper_link_closed);
 }
 
 static void
@@ -88,7 +81,6 @@ keeper_link_lose(struct keeper_link *l, const char *why)
 	(void)uv_poll_stop(&l->poll);
 	l->polling = 0;
 	(void)uv_timer_stop(&l->timer);
-	(void)uv_idle_stop(&l->idle);
 	log_warnx("keeper link: %s", why);
 	if (l->cb.lost != NULL)
 		l->cb.lost(why, l->arg);
@@ -173,9 +165,6 @@ keeper_link_create(uv_loop_t *loop, int fd, const struct keeper_link_cbs *cb,
 	timer_init(loop, &l->timer);
 	l->timer.data = l;
 	l->handles++;
-	(void)uv_idle_init(loop, &l->idle);     /* only links the handle */
-	l->idle.data = l;
-	l->handles++;
 	keeper_link_watch(l);
 	return l;
 }
@@ -213,10 +202,12 @@ keeper_link_hello(struct keeper_link *l, struct kproto_msg *m)
 	h.keeper_pid = (pid_t)m->pid;
 	h.heartbeat_ms = m->heartbeat_ms;
 	h.generation = m->generation;
+	h.version = m->version;
+	h.adopt_fd = keeper_link_take(m, 0);
 	l->cb.hello(&h, l->arg);
 }
 
-/* LIVE and SPAWNED: out, err[, pidfd]. */
+/* LIVE: out, err[, pidfd]. */
 static void
 keeper_link_proc(struct keeper_link *l, struct kproto_msg *m,
     void (*cb)(const struct keeper_proc *, void *))
@@ -251,9 +242,6 @@ keeper_link_dispatch(struct keeper_link *l, struct kproto_msg *m)
 	case KP_LIVE:
 		keeper_link_proc(l, m, cb->live);
 		break;
-	case KP_SPAWNED:
-		keeper_link_proc(l, m, cb->spawned);
-		break;
 	case KP_EXITED:
 		if (cb->exited == NULL)
 			break;
@@ -265,10 +253,6 @@ keeper_link_dispatch(struct keeper_link *l, struct kproto_msg *m)
 	case KP_TABLE_END:
 		if (cb->table_end != NULL)
 			cb->table_end(l->arg);
-		break;
-	case KP_SPAWN_FAILED:
-		if (cb->spawn_failed != NULL)
-			cb->spawn_failed(m->tag, (int)m->err, m->stage, l->arg);
 		break;
 	case KP_UPDATE_FAILED:
 		if (cb->update_failed != NULL)
@@ -314,30 +298,6 @@ keeper_link_read(struct keeper_link *l)
 	}
 }
 
-/* The frames a spawn's wait read, in order, one loop turn later. */
-static void
-keeper_link_later(uv_idle_t *h)
-{
-	struct keeper_link *l = h->data;
-	struct kproto_msg m;
-
-	(void)uv_idle_stop(h);
-	while (l->nlater > 0 && !l->lost && !l->closing) {
-		m = l->later[0];
-		memmove(l->later, l->later + 1, --l->nlater * sizeof *l->later);
-		keeper_link_dispatch(l, &m);
-		kproto_msg_free(&m);
-	}
-}
-
-static void
-keeper_link_put_aside(struct keeper_link *l, struct kproto_msg *m)
-{
-	l->later = xreallocarray(l->later, l->nlater + 1, sizeof *l->later);
-	l->later[l->nlater++] = *m;
-	(void)uv_idle_start(&l->idle, keeper_link_later);
-}
-
 /* Waits up to ms for events on the link's socket; -1 on a timeout. */
 static int
 keeper_link_poll(struct keeper_link *l, short events, int ms)
@@ -352,38 +312,6 @@ keeper_link_poll(struct keeper_link *l, short events, int ms)
 	return n > 0 ? 0 : -1;
 }
 
-/*
- * Reads until the answer to the SPAWN of tag; other frames are put aside
- * for the loop. Returns the answer's type, or -1 (the link is lost).
- */
-static int
-keeper_link_answer(struct keeper_link *l, const char *tag,
-    struct kproto_msg *m)
-{
-	int r;
-
-	keeper_link_flush(l, KEEPER_LINK_WAIT_MS);
-	if (kproto_conn_pending(&l->conn))
-		return -1;
-	for (;;) {
-		r = kproto_conn_recv(&l->conn, m);
-		if (r == KPROTO_AGAIN) {
-			if (keeper_link_poll(l, POLLIN, KEEPER_LINK_WAIT_MS)
-			    == -1)
-				return -1;
-			continue;
-		}
-		if (r != KPROTO_MSG) {
-			errno = r == KPROTO_EOF ? EPIPE : errno;
-			return -1;
-		}
-		if ((m->type == KP_SPAWNED || m->type == KP_SPAWN_FAILED) &&
-		    m->tag != NULL && strcmp(m->tag, tag) == 0)
-			return (int)m->type;
-		keeper_link_put_aside(l, m);
-	}
-}
-
 /* Sends what is queued, waiting for the socket at most ms in all. */
 void
 keeper_link_flush(struct keeper_link *l, int ms)
@@ -393,43 +321,6 @@ keeper_link_flush(struct keeper_link *l, int ms)
 		    kproto_conn_flush(&l->conn) == -1)
 			return;
 	}
-}
-
-/*
- * SPAWN, and the keeper's answer waited for: as long as uv_spawn waits
- * for its child's exec, the keeper forking and execing for us. Returns 0
- * with *proc filled (its tag is NULL; the descriptors are the caller's),
- * -1 with *cause when the keeper could not start it, -2 with *cause when
- * the link failed (then it is lost, and the lost callback runs later).
- */
-int
-keeper_link_spawn_wait(struct keeper_link *l, const struct spawn_plan *p,
-    struct keeper_proc *proc, char **cause)
-{
-	struct kproto_msg m;
-	int type;
-
-	if (keeper_link_spawn(l, p, cause) == -1)
-		return -2;
-	if ((type = keeper_link_answer(l, p->tag, &m)) == -1) {
-		xasprintf(cause, "keeper link: %s", strerror(errno));
-		keeper_link_lose(l, *cause);
-		return -2;
-	}
-	if (type == KP_SPAWN_FAILED) {
-		xasprintf(cause, "%s: %s", m.stage != NULL ? m.stage : "spawn",
-		    uv_strerror(uv_translate_sys_error((int)m.err)));
-		kproto_msg_free(&m);
-		return -1;
-	}
-	memset(proc, 0, sizeof *proc);
-	proc->pid = (pid_t)m.pid;
-	proc->started_at = m.started_at;
-	proc->out = keeper_link_take(&m, 0);
-	proc->err = keeper_link_take(&m, 1);
-	proc->pidfd = keeper_link_take(&m, 2);
-	kproto_msg_free(&m);
-	return 0;
 }
 
 static void

@@ -26,6 +26,9 @@ struct keeper_hello {
 	pid_t keeper_pid;
 	int64_t heartbeat_ms;   /* the link sends HEARTBEAT 4 times as often */
 	int64_t generation;     /* engines the keeper started so far */
+	int64_t version;        /* KPROTO_VERSION of the keeper */
+	int adopt_fd;           /* the adopt socket's sending end (the
+				   callback's), or -1 from an older keeper */
 };
 
 /*
@@ -58,8 +61,6 @@ struct keeper_link_cbs {
 	void (*live)(const struct keeper_proc *, void *);
 	void (*exited)(const char *, pid_t, int, int, int, void *);
 	void (*table_end)(void *);
-	void (*spawned)(const struct keeper_proc *, void *);
-	void (*spawn_failed)(const char *, int, const char *, void *);
 	void (*update_failed)(const char *, void *);
 	void (*error)(const char *, int, const char *, void *);
 	void (*term)(void *);
@@ -68,8 +69,6 @@ struct keeper_link_cbs {
 
 struct keeper_link;
 
-/* How long the engine waits for the keeper's answer to a SPAWN. */
-#define KEEPER_LINK_WAIT_MS 10000
 
 /* keeper-link.c */
 int keeper_link_parse_fd(const char *, int *, char **);
@@ -78,10 +77,6 @@ struct keeper_link *keeper_link_create(uv_loop_t *, int,
 void keeper_link_free(struct keeper_link *);
 int keeper_link_hold(struct keeper_link *, const char *, int, char **);
 int keeper_link_release(struct keeper_link *, const char *, char **);
-int keeper_link_spawn(struct keeper_link *, const struct spawn_plan *,
-    char **);
-int keeper_link_spawn_wait(struct keeper_link *, const struct spawn_plan *,
-    struct keeper_proc *, char **);
 void keeper_link_flush(struct keeper_link *, int);
 int keeper_link_ready(struct keeper_link *, char **);
 int keeper_link_bye(struct keeper_link *, int, char **);

@@ -92,6 +92,7 @@ spawn_plan_fill(struct instance *inst, struct child *child,
 	memset(p, 0, sizeof *p);
 	p->cgroup_dirfd = -1;
 	p->umask = 022;         /* corrald's (main.c) */
+	p->kill_signal = (int)app->cfg.kill_signal;
 	p->argv = appcfg_argv(&app->cfg);
 	p->cwd = app->cfg.cwd;
 	p->fds = xcalloc(CLUSTER_MAX_LISTENERS + 2, sizeof *p->fds);

@@ -4,8 +4,9 @@
  * fill in turn (spawn.c calls them: appcfg-run.c the argv and envp,
  * cluster.c the sockets, LISTEN_PID and the preload library, triggers.c
  * the identity, limits.c the cgroup, fdlimit.c the file limit) and that
- * one place runs: spawn.c through corral-exec (spawn-plan.c) and uv_spawn
- * today, the keeper (keeper_link_spawn) once it is wired.
+ * the engine runs itself (spawn-exec.c, spawn-clone.c, spawn-child.c),
+ * the keeper adopting the process; health checks run it through
+ * corral-exec and uv_spawn (spawn-plan.c).
  */
 #ifndef CORRAL_SPAWN_H
 #define CORRAL_SPAWN_H
@@ -17,10 +18,9 @@
 #include <uv.h>
 
 /*
- * Free of libuv types, so that the keeper link can send it as it is; the
- * keeper does nothing but system calls with it (the child always gets a
- * session of its own). Strings and arrays stay the filler's; fds (placed
- * at 3.. in order) and cgroup_dirfd too: the link sends copies.
+ * Free of libuv types (the child always gets a session of its own).
+ * Strings and arrays stay the filler's; fds (placed at 3.. in order) and
+ * cgroup_dirfd too.
  */
 struct spawn_plan {
 	char *tag;              /* app name + instance id + spawn generation */
@@ -40,11 +40,9 @@ struct spawn_plan {
 	size_t nfds;
 	int listen_pid;         /* LISTEN_PID = the child's pid */
 	char *preload;          /* put first in LD_PRELOAD, or NULL */
+	int kill_signal;        /* the keeper's own stop sends it first */
 	mode_t umask;
-	/*
-	 * The soft RLIMIT_NOFILE, 0: inherited. Only spawn.c applies it: the
-	 * keeper gives every child the limit it was started with.
-	 */
+	/* The soft RLIMIT_NOFILE (the keeper's at its start), 0: inherited. */
 	unsigned long long nofile;
 };
 

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * An app process between the engine's clone3 and its exec. First, before
+ * any step that can fail, one datagram on the keeper's adopt socket (its
+ * tag, pid, start time, kill signal and the read ends of its pipes), so
+ * that the keeper, its parent, supervises it whatever happens to the
+ * engine. Then a new session, the cgroup ("0" written to each file unless
+ * clone3 placed it), stdin /dev/null, stdout and stderr the pipes, the
+ * requested descriptors at 3.. and every other one closed at exec, the
+ * working directory, umask, the file limit, the user and groups,
+ * LISTEN_PID, default signal dispositions and an empty mask; execve.
+ * A failure writes errno and the stage to the report pipe and exits 127.
+ *
+ * A copy of one thread of a multi-threaded process: async-signal-safe
+ * calls only, no allocation, and the identity changed by raw system
+ * calls (glibc's setuid() would wait for threads this copy lacks).
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kproto.h"
+#include "spawn-child.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+#define CHILD_MAX_FDS 256
+
+static void __attribute__((noreturn))
+child_fail(int report, int stage)
+{
+	int info[2] = { errno, stage };
+
+	(void)!write(report, info, sizeof info);
+	_exit(127);
+}
+
+/* The adopt datagram, with the read ends of the pipes. */
+static int
+child_adopt(const struct spawn_child_ctx *c, pid_t pid)
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct kproto_adopt a;
+	struct iovec iov = { &a, sizeof a };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	struct timespec ts;
+	int fds[2] = { c->out[0], c->err[0] };
+	ssize_t n;
+
+	memset(&a, 0, sizeof a);
+	memset(&cbuf, 0, sizeof cbuf);
+	a.version = KPROTO_VERSION;
+	a.pid = (int32_t)pid;
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	a.started_at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	a.kill_signal = c->x->kill_signal;
+	strncpy(a.tag, c->x->tag, sizeof a.tag - 1);
+	memset(&mh, 0, sizeof mh);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = sizeof cbuf.buf;
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof fds);
+	memcpy(CMSG_DATA(cm), fds, sizeof fds);
+	do {
+		n = sendmsg(c->x->adopt_fd, &mh, MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	return n == (ssize_t)sizeof a ? 0 : -1;
+}
+
+/* Writes "0", the writer itself, to a cgroup's procs or (v1) tasks file. */
+static int
+child_join(const char *procs)
+{
+	int fd, ok;
+
+	if ((fd = open(procs, O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
+	ok = write(fd, "0\n", 2) == 2;
+	if (close(fd) == -1)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+/* Sets every descriptor from lo up close-on-exec. */
+static void
+child_cloexec_from(int lo)
+{
+	struct rlimit rl;
+	int fd, max = 65536;
+
+	if (syscall(SYS_close_range, (unsigned)lo, ~0U, CLOSE_RANGE_CLOEXEC)
+	    == 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)max)
+		max = (int)rl.rlim_cur;
+	for (fd = lo; fd < max; fd++)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/*
+ * 0 /dev/null, 1 out, 2 err, 3+i fds[i]. Every source goes above the last
+ * target first, so that no dup2 overwrites a source still to be placed.
+ */
+static int
+child_fds(const struct spawn_child_ctx *c, int *report)
+{
+	const struct spawn_exec *x = c->x;
+	int n = 3 + (int)x->nfds, hi[3 + CHILD_MAX_FDS], nul, i;
+
+	if (x->nfds > CHILD_MAX_FDS) {
+		errno = EMFILE;
+		return -1;
+	}
+	if ((nul = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	hi[0] = nul;
+	hi[1] = c->out[1];
+	hi[2] = c->err[1];
+	for (i = 3; i < n; i++)
+		hi[i] = x->fds[i - 3];
+	for (i = 0; i < n; i++) {
+		if ((hi[i] = fcntl(hi[i], F_DUPFD_CLOEXEC, n)) == -1)
+			return -1;
+	}
+	if ((*report = fcntl(*report, F_DUPFD_CLOEXEC, n)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (dup2(hi[i], i) == -1)
+			return -1;
+	}
+	child_cloexec_from(n);
+	return 0;
+}
+
+/* setgroups, setgid, setuid, then a check that root cannot come back. */
+static int
+child_privs(const struct spawn_exec *x, int *stage)
+{
+	*stage = SPAWN_ST_GROUPS;
+	if (syscall(SYS_setgroups, x->ngroups, x->ngroups > 0 ? x->groups :
+	    NULL) == -1)
+		return -1;
+	*stage = SPAWN_ST_GID;
+	if (syscall(SYS_setgid, x->gid) == -1)
+		return -1;
+	*stage = SPAWN_ST_UID;
+	if (syscall(SYS_setuid, x->uid) == -1)
+		return -1;
+	if (x->uid != 0 && (syscall(SYS_setuid, 0) != -1 ||
+	    syscall(SYS_geteuid) == 0)) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/* The pid in decimal into buf (SPAWN_EXEC_PIDBUF bytes). */
+static void
+child_itoa(char *buf, long v)
+{
+	char tmp[SPAWN_EXEC_PIDBUF];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 && n < sizeof tmp - 1);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+}
+
+static void
+child_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &sa, NULL);
+	}
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* execve of each candidate path; errno EACCES if any said so. */
+static void
+child_exec(const struct spawn_exec *x)
+{
+	size_t i;
+	int eacces = 0;
+
+	for (i = 0; i < x->npaths; i++) {
+		execve(x->paths[i], x->argv, x->envp);
+		eacces |= errno == EACCES;
+	}
+	errno = eacces ? EACCES : ENOENT;
+}
+
+/* The steps after adoption; returns only on a failure, with *stage. */
+static void
+child_setup(const struct spawn_child_ctx *c, int *report, int *stage)
+{
+	const struct spawn_exec *x = c->x;
+	size_t i;
+
+	*stage = SPAWN_ST_SETSID;
+	if (x->setsid && setsid() == -1)
+		return;
+	*stage = SPAWN_ST_CGROUP;
+	for (i = 0; !c->joined && i < x->ncgroup_procs; i++) {
+		if (child_join(x->cgroup_procs[i]) == -1)
+			return;
+	}
+	*stage = SPAWN_ST_FDS;
+	if (child_fds(c, report) == -1)
+		return;
+	*stage = SPAWN_ST_CHDIR;
+	if (x->cwd != NULL && chdir(x->cwd) == -1)
+		return;
+	umask(x->umask);
+	*stage = SPAWN_ST_RLIMIT;
+	if (x->set_nofile && setrlimit(RLIMIT_NOFILE, &x->nofile) == -1)
+		return;
+	if (x->drop_privs && child_privs(x, stage) == -1)
+		return;
+	child_signals();
+	*stage = SPAWN_ST_EXEC;
+	child_exec(x);
+}
+
+void
+spawn_child(const struct spawn_child_ctx *c)
+{
+	const struct spawn_exec *x = c->x;
+	pid_t pid = (pid_t)syscall(SYS_getpid);
+	struct timespec ts;
+	int report = c->report, stage;
+
+	if (child_adopt(c, pid) == -1)
+		child_fail(report, SPAWN_ST_ADOPT);
+	close(c->out[0]);
+	close(c->err[0]);
+	if (x->delay_ms > 0) {
+		ts.tv_sec = x->delay_ms / 1000;
+		ts.tv_nsec = (long)(x->delay_ms % 1000) * 1000000;
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+	}
+	if (x->listen_pid != NULL)
+		child_itoa(x->listen_pid, (long)pid);
+	child_setup(c, &report, &stage);
+	child_fail(report, stage);
+}

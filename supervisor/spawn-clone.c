@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * An app process started by its engine: the stdout and stderr pipes and
+ * a CLOEXEC report pipe, then clone3 with CLONE_PARENT (the keeper, the
+ * engine's parent, becomes the app's: it reaps it and hears its exit
+ * whatever happens to the engine), CLONE_PIDFD, and CLONE_INTO_CGROUP
+ * when given a cgroup v2 directory (without it when the kernel refuses).
+ * The child (spawn-child.c) tells the keeper it runs, sets itself up and
+ * execs; the caller waits on the report pipe as uv_spawn does: EOF is the
+ * exec, 8 bytes the errno and stage of a failure. No CLONE_VM: the child
+ * is a copy of the calling thread, all signals blocked until it has
+ * reset their dispositions (no handler of the engine runs in it).
+ */
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spawn-child.h"
+
+#define SPAWN_CLONE_PIDFD 0x00001000ULL
+#define SPAWN_CLONE_PARENT 0x00008000ULL
+#define SPAWN_CLONE_INTO_CGROUP 0x200000000ULL
+
+/* struct clone_args of clone3(2), to version 2 (cgroup). */
+struct spawn_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+	    stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+const char *const spawn_stage_names[SPAWN_ST_MAX] = {
+	"fork", "setsid", "cgroup", "fds", "chdir", "rlimit", "groups", "gid",
+	"uid", "env", "exec", "pipe", "adopt"
+};
+
+/*
+ * clone3 into the cgroup directory (when given and the kernel can), else
+ * clone3 alone, else clone (no pidfd: *pidfd stays -1). *joined says
+ * whether the kernel placed it in its cgroup.
+ */
+static long
+spawn_clone3(int cgroup_fd, int *pidfd, int *joined)
+{
+	struct spawn_clone_args a;
+	long pid;
+
+	memset(&a, 0, sizeof a);
+	a.flags = SPAWN_CLONE_PARENT | SPAWN_CLONE_PIDFD;
+	a.pidfd = (uint64_t)(uintptr_t)pidfd;
+	/* 0: with CLONE_PARENT, the kernel takes the engine's own (SIGCHLD) */
+	a.exit_signal = 0;
+	*joined = 0;
+	if (cgroup_fd >= 0) {
+		a.flags |= SPAWN_CLONE_INTO_CGROUP;
+		a.cgroup = (uint64_t)cgroup_fd;
+		if ((pid = syscall(SYS_clone3, &a, sizeof a)) >= 0) {
+			*joined = 1;
+			return pid;
+		}
+		if (errno != ENOSYS && errno != EINVAL && errno != E2BIG)
+			return -1;
+		a.flags &= ~SPAWN_CLONE_INTO_CGROUP;
+		a.cgroup = 0;
+	}
+	if ((pid = syscall(SYS_clone3, &a, sizeof a)) >= 0 || errno != ENOSYS)
+		return pid;
+	/* before Linux 5.3; flags and a NULL stack come first everywhere */
+	*pidfd = -1;
+	return syscall(SYS_clone, SPAWN_CLONE_PARENT, NULL, NULL, NULL, NULL);
+}
+
+static void
+spawn_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* The clone, with every signal blocked around it. */
+static pid_t
+spawn_fork(struct spawn_child_ctx *c, int *pidfd)
+{
+	sigset_t all, old;
+	long pid;
+	int e;
+
+	sigfillset(&all);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = spawn_clone3(c->x->cgroup_dirfd, pidfd, &c->joined);
+	if (pid == 0)
+		spawn_child(c);
+	e = errno;
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return (pid_t)pid;
+}
+
+/* Reads the report pipe: 0 on EOF (the exec), else -1 with errno, *stage. */
+static int
+spawn_report(int fd, const char **stage)
+{
+	int info[2];
+	ssize_t n;
+
+	do {
+		n = read(fd, info, sizeof info);
+	} while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof info)
+		return 0;
+	*stage = info[1] >= 0 && info[1] < SPAWN_ST_MAX ?
+	    spawn_stage_names[info[1]] : "exec";
+	errno = info[0];
+	return -1;
+}
+
+/*
+ * Waits for a child that reported a failure to be gone (it _exits at
+ * once), so that the caller may remove its cgroup.
+ */
+static void
+spawn_gone(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	if (pidfd < 0)
+		return;
+	while (poll(&p, 1, 1000) == -1 && errno == EINTR)
+		;
+}
+
+/*
+ * Runs x. Returns 0 once the process has exec'd, with *r (the caller's
+ * descriptors); -1 with errno and *stage when it did not. A child that
+ * failed after its adoption exits 127: the keeper reaps it and reports
+ * its exit under x->tag, which the caller releases.
+ */
+int
+spawn_clone(const struct spawn_exec *x, struct spawn_result *r,
+    const char **stage)
+{
+	struct spawn_child_ctx c;
+	int rep[2] = { -1, -1 }, pidfd = -1, e;
+	pid_t pid;
+
+	memset(&c, 0, sizeof c);
+	c.x = x;
+	c.out[0] = c.out[1] = c.err[0] = c.err[1] = -1;
+	*stage = spawn_stage_names[SPAWN_ST_PIPE];
+	if (pipe2(c.out, O_CLOEXEC) == -1 || pipe2(c.err, O_CLOEXEC) == -1 ||
+	    pipe2(rep, O_CLOEXEC) == -1)
+		goto fail;
+	c.report = rep[1];
+	*stage = spawn_stage_names[SPAWN_ST_FORK];
+	if ((pid = spawn_fork(&c, &pidfd)) == -1)
+		goto fail;
+	spawn_close(&rep[1]);
+	spawn_close(&c.out[1]);
+	spawn_close(&c.err[1]);
+	e = spawn_report(rep[0], stage);
+	spawn_close(&rep[0]);
+	if (e == -1) {
+		e = errno;
+		spawn_gone(pidfd);
+		spawn_close(&pidfd);
+		goto fail_errno;
+	}
+	r->pid = pid;
+	r->pidfd = pidfd;
+	r->out = c.out[0];
+	r->err = c.err[0];
+	return 0;
+fail:
+	e = errno;
+fail_errno:
+	spawn_close(&c.out[0]);
+	spawn_close(&c.out[1]);
+	spawn_close(&c.err[0]);
+	spawn_close(&c.err[1]);
+	spawn_close(&rep[0]);
+	spawn_close(&rep[1]);
+	errno = e;
+	return -1;
+}
