@@ -51,8 +51,7 @@ CTL_SRC = $(filter-out ctl/main.c,$(wildcard ctl/*.c))
 CLIENT_SRC = $(wildcard client/*.c)
 MON_SRC = $(filter-out monitor/main.c,$(wildcard monitor/*.c))
 EXEC_SRC = $(wildcard exec/*.c)
-KEEPER_SRC = $(wildcard keeper/*.c) $(wildcard common/kproto*.c) \
-	common/privswitch.c
+KEEPER_SRC = $(wildcard keeper/*.c) $(wildcard common/kproto*.c)
 PRELOAD_SRC = $(wildcard preload/*.c)
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 
@@ -185,9 +184,15 @@ $(BUILD)/corral-exec: $(call obj,$(EXEC_SRC) common/privswitch.c)
 $(KEEPER): $(call obj,$(KEEPER_SRC))
 	$(CC) $(LDFLAGS_ALL) $(if $(SANFLAGS),,-static) -o $@ $^
 
-$(FAKE_ENGINE): tests/keeper/fake-engine.c $(FLAGS_STAMP)
+# It spawns as the engine does: the engine's spawn files, libc only.
+FAKE_ENGINE_SRC = tests/keeper/fake-engine.c tests/keeper/fake-spawn.c \
+	supervisor/spawn-exec.c supervisor/spawn-clone.c \
+	supervisor/spawn-child.c common/xmalloc.c
+$(FAKE_ENGINE): $(FAKE_ENGINE_SRC) $(wildcard tests/keeper/*.h) \
+		$(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -o $@ $<
+	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -Icommon -Isupervisor \
+		$(PKG_CFLAGS) -o $@ $(FAKE_ENGINE_SRC) -lpthread
 
 $(BUILD)/libcorral-preload.so: $(call obj,$(PRELOAD_SRC))
 	$(CC) -shared -fPIC $(LDFLAGS) -o $@ $^ -ldl -lpthread

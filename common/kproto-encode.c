@@ -78,42 +78,6 @@ kproto_put_int(struct kproto_buf *b, uint32_t key, int64_t v)
 }
 
 static void
-kproto_put_strv(struct kproto_buf *b, uint32_t key, const char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && i < n && v[i] != NULL; i++)
-		kproto_put_str(b, key, v[i]);
-}
-
-static void
-kproto_put_spawn(struct kproto_buf *b, const struct kproto_spawn *s)
-{
-	size_t i;
-
-	kproto_put_str(b, KF_PATH, s->path);
-	kproto_put_strv(b, KF_ARGV, s->argv, s->argc);
-	kproto_put_strv(b, KF_ENVP, s->envp, s->envc);
-	kproto_put_str(b, KF_CWD, s->cwd);
-	kproto_put_str(b, KF_PRELOAD, s->preload);
-	kproto_put_strv(b, KF_CGROUP_PROCS, s->cgroup_procs, s->ncgroup_procs);
-	if (s->cgroup_fd >= 0)
-		kproto_put_int(b, KF_CGROUP_FD, s->cgroup_fd);
-	for (i = 0; i < s->nfds; i++) {
-		if (s->fds[i].index >= 0)
-			kproto_put_int(b, KF_FD_ATTACHED, s->fds[i].index);
-		else
-			kproto_put_str(b, KF_FD_HELD, s->fds[i].tag);
-	}
-	kproto_put_int(b, KF_UID, s->uid);
-	kproto_put_int(b, KF_GID, s->gid);
-	for (i = 0; i < s->ngroups; i++)
-		kproto_put_int(b, KF_GROUP, s->groups[i]);
-	kproto_put_int(b, KF_UMASK, s->umask);
-	kproto_put_int(b, KF_FLAGS, s->flags);
-}
-
-static void
 kproto_put_ints(struct kproto_buf *b, const struct kproto_msg *m)
 {
 	static const uint32_t keys[] = {
@@ -157,8 +121,6 @@ kproto_encode(const struct kproto_msg *m, struct kproto_buf *b)
 	kproto_put_str(b, KF_TEXT, m->text);
 	kproto_put_str(b, KF_STAGE, m->stage);
 	kproto_put_ints(b, m);
-	if (m->type == KP_SPAWN)
-		kproto_put_spawn(b, &m->spawn);
 	if (b->err != 0) {
 		errno = b->err;
 		b->len = start;

@@ -16,10 +16,8 @@ kproto_type_name(uint32_t type)
 		[KP_HELLO] = "HELLO", [KP_HELD] = "HELD", [KP_LIVE] = "LIVE",
 		[KP_EXITED] = "EXITED", [KP_TABLE_END] = "TABLE_END",
 		[KP_UPDATE_FAILED] = "UPDATE_FAILED", [KP_TERM] = "TERM",
-		[KP_SPAWNED] = "SPAWNED", [KP_SPAWN_FAILED] = "SPAWN_FAILED",
 		[KP_ERROR] = "ERROR", [KP_HOLD] = "HOLD",
-		[KP_RELEASE] = "RELEASE", [KP_SPAWN] = "SPAWN",
-		[KP_HEARTBEAT] = "HEARTBEAT", [KP_UPGRADE] = "UPGRADE",
+		[KP_RELEASE] = "RELEASE", [KP_HEARTBEAT] = "HEARTBEAT", [KP_UPGRADE] = "UPGRADE",
 		[KP_REEXEC] = "REEXEC", [KP_READY] = "READY", [KP_BYE] = "BYE",
 		[KP_SD_STATUS] = "SD_STATUS", [KP_STOP_TIME] = "STOP_TIME",
 		[KP_KSTATE] = "KSTATE", [KP_KHELD] = "KHELD",
@@ -55,8 +53,6 @@ kproto_msg_init(struct kproto_msg *m, uint32_t type)
 	m->lock_fd = m->generation = -1;
 	m->nofile_cur = m->nofile_max = m->ready_fd = m->timeout_ms = -1;
 	m->signal = m->adopt_fd = m->adopt_tx = -1;
-	m->spawn.cgroup_fd = -1;
-	m->spawn.umask = 022;
 }
 
 /* Closes the descriptors nobody took and frees what decoding allocated. */

@@ -16,23 +16,17 @@
 
 #define KPROTO_FIELD 8
 
-enum kproto_vkind { KV_SKIP, KV_INT, KV_STR, KV_INT_LIST, KV_STR_LIST };
+enum kproto_vkind { KV_SKIP, KV_INT, KV_STR };
 
 /* What each key holds. */
 static enum kproto_vkind
 kproto_key_kind(uint32_t key)
 {
 	switch (key) {
-	case KF_TAG: case KF_STAGE: case KF_TEXT: case KF_PATH: case KF_CWD:
-	case KF_PRELOAD:
+	case KF_TAG: case KF_STAGE: case KF_TEXT:
 		return KV_STR;
-	case KF_ARGV: case KF_ENVP: case KF_CGROUP_PROCS: case KF_FD_HELD:
-		return KV_STR_LIST;
-	case KF_GROUP: case KF_FD_ATTACHED:
-		return KV_INT_LIST;
 	case KF_PID: case KF_STATUS: case KF_ERRNO: case KF_KIND:
-	case KF_HEARTBEAT_MS: case KF_STARTED_AT: case KF_VERSION: case KF_UID:
-	case KF_GID: case KF_UMASK: case KF_CGROUP_FD: case KF_FLAGS:
+	case KF_HEARTBEAT_MS: case KF_STARTED_AT: case KF_VERSION:
 	case KF_FD: case KF_OUT_FD: case KF_ERR_FD: case KF_SOCK_FD:
 	case KF_EXE_FD: case KF_LOCK_FD: case KF_GENERATION:
 	case KF_NOFILE_CUR: case KF_NOFILE_MAX: case KF_READY_FD:
@@ -46,8 +40,7 @@ kproto_key_kind(uint32_t key)
 /* --- decoding --------------------------------------------------------- */
 
 struct kproto_counts {
-	size_t argv, envp, groups, cgroups, fds;
-	uint64_t seen;          /* singular keys met */
+	uint64_t seen;          /* keys met: each at most once */
 };
 
 static uint32_t
@@ -95,21 +88,15 @@ kproto_scan(const unsigned char *p, size_t len, struct kproto_counts *c)
 		if (vlen > len - off)
 			return -1;
 		kind = kproto_key_kind(key);
-		if ((kind == KV_INT || kind == KV_INT_LIST) && vlen != 8)
+		if (kind == KV_INT && vlen != 8)
 			return -1;
-		if ((kind == KV_STR || kind == KV_STR_LIST) &&
-		    kproto_check_str(p + off, vlen) == -1)
+		if (kind == KV_STR && kproto_check_str(p + off, vlen) == -1)
 			return -1;
-		if (kind == KV_INT || kind == KV_STR) {
+		if (kind != KV_SKIP) {
 			if (c->seen & ((uint64_t)1 << key))
 				return -1;
 			c->seen |= (uint64_t)1 << key;
 		}
-		c->argv += key == KF_ARGV;
-		c->envp += key == KF_ENVP;
-		c->groups += key == KF_GROUP;
-		c->cgroups += key == KF_CGROUP_PROCS;
-		c->fds += key == KF_FD_ATTACHED || key == KF_FD_HELD;
 		off += vlen;
 	}
 	return 0;
@@ -152,81 +139,8 @@ kproto_str_slot(struct kproto_msg *m, uint32_t key)
 	case KF_TAG: return &m->tag;
 	case KF_STAGE: return &m->stage;
 	case KF_TEXT: return &m->text;
-	case KF_PATH: return &m->spawn.path;
-	case KF_CWD: return &m->spawn.cwd;
-	case KF_PRELOAD: return &m->spawn.preload;
 	default: return NULL;
 	}
-}
-
-/* The spawn's integer fields, range-checked. */
-static int
-kproto_spawn_int(struct kproto_spawn *s, uint32_t key, int64_t v)
-{
-	switch (key) {
-	case KF_UID:
-		if (v < 0 || v >= (int64_t)UINT32_MAX)
-			return -1;
-		s->uid = (uid_t)v;
-		return 0;
-	case KF_GID:
-		if (v < 0 || v >= (int64_t)UINT32_MAX)
-			return -1;
-		s->gid = (gid_t)v;
-		return 0;
-	case KF_UMASK:
-		if (v < 0 || v > 0777)
-			return -1;
-		s->umask = (mode_t)v;
-		return 0;
-	case KF_CGROUP_FD:
-		if (v < 0 || v >= KPROTO_MAX_FDS)
-			return -1;
-		s->cgroup_fd = (int)v;
-		return 0;
-	case KF_FLAGS:
-		if (v < 0 || v > 0xffff)
-			return -1;
-		s->flags = (unsigned)v;
-		return 0;
-	}
-	return 1;
-}
-
-/* Appends one list item; the arrays were sized by kproto_scan(). */
-static int
-kproto_list_item(struct kproto_msg *m, uint32_t key, const unsigned char *v)
-{
-	struct kproto_spawn *s = &m->spawn;
-	int64_t n;
-
-	switch (key) {
-	case KF_ARGV:
-		s->argv[s->argc++] = (const char *)v;
-		return 0;
-	case KF_ENVP:
-		s->envp[s->envc++] = (const char *)v;
-		return 0;
-	case KF_CGROUP_PROCS:
-		s->cgroup_procs[s->ncgroup_procs++] = (const char *)v;
-		return 0;
-	case KF_FD_HELD:
-		s->fds[s->nfds].index = -1;
-		s->fds[s->nfds++].tag = (const char *)v;
-		return 0;
-	}
-	n = kproto_get64(v);
-	if (key == KF_GROUP) {
-		if (n < 0 || n >= (int64_t)UINT32_MAX)
-			return -1;
-		s->groups[s->ngroups++] = (gid_t)n;
-		return 0;
-	}
-	if (n < 0 || n >= KPROTO_MAX_FDS)       /* KF_FD_ATTACHED */
-		return -1;
-	s->fds[s->nfds].tag = NULL;
-	s->fds[s->nfds++].index = (int)n;
-	return 0;
 }
 
 /* Second pass over the copy in m->mem: fills m. */
@@ -254,43 +168,23 @@ kproto_fill(struct kproto_msg *m, unsigned char *p, size_t len)
 		case KV_INT:
 			if ((ip = kproto_int_slot(m, key)) != NULL)
 				*ip = kproto_get64(v);
-			else if (kproto_spawn_int(&m->spawn, key,
-			    kproto_get64(v)) == -1)
-				return -1;
 			break;
-		default:
-			if (kproto_list_item(m, key, v) == -1)
-				return -1;
 		}
 	}
 	return 0;
 }
 
-/* One allocation: the payload's copy, then the arrays the counts need. */
+/* The payload's copy, which the decoded strings point into. */
 static int
-kproto_alloc(struct kproto_msg *m, const void *payload, size_t len,
-    const struct kproto_counts *c)
+kproto_alloc(struct kproto_msg *m, const void *payload, size_t len)
 {
-	struct kproto_spawn *s = &m->spawn;
-	size_t ptrs = (c->argv + 1) + (c->envp + 1) + c->cgroups;
-	size_t off, size;
 	unsigned char *mem;
 
-	off = (len + 15) & ~(size_t)15;
-	size = off + ptrs * sizeof(char *) + c->groups * sizeof(gid_t) +
-	    c->fds * sizeof(struct kproto_fdsrc);
-	if ((mem = malloc(size)) == NULL)
+	if ((mem = malloc(len > 0 ? len : 1)) == NULL)
 		return -1;
 	if (len > 0)
 		memcpy(mem, payload, len);
 	m->mem = mem;
-	s->argv = (const char **)(void *)(mem + off);
-	s->envp = s->argv + c->argv + 1;
-	s->cgroup_procs = s->envp + c->envp + 1;
-	off += ptrs * sizeof(char *);
-	s->fds = (struct kproto_fdsrc *)(void *)(mem + off);
-	off += c->fds * sizeof(struct kproto_fdsrc);
-	s->groups = (gid_t *)(void *)(mem + off);
 	return 0;
 }
 
@@ -316,25 +210,6 @@ kproto_check_pid(int64_t pid)
 	return pid > 0 && pid <= 0x7fffffff ? 0 : -1;
 }
 
-static int
-kproto_check_spawn(const struct kproto_msg *m, size_t nfds)
-{
-	const struct kproto_spawn *s = &m->spawn;
-	size_t i;
-
-	if (s->argc == 0 || s->nfds > KPROTO_MAX_FDS)
-		return -1;
-	if (s->cgroup_fd >= 0 && (size_t)s->cgroup_fd >= nfds)
-		return -1;
-	for (i = 0; i < s->nfds; i++) {
-		if (s->fds[i].index >= 0 && (size_t)s->fds[i].index >= nfds)
-			return -1;
-		if (s->fds[i].index < 0 && kproto_check_tag(s->fds[i].tag))
-			return -1;
-	}
-	return 0;
-}
-
 /* What each type needs: its fields, and how many descriptors it carries. */
 static int
 kproto_check(const struct kproto_msg *m, size_t nfds)
@@ -345,7 +220,7 @@ kproto_check(const struct kproto_msg *m, size_t nfds)
 		    m->heartbeat_ms > 0 ? 0 : -1;
 	case KP_HELD: case KP_HOLD:
 		return nfds == 1 ? kproto_check_tag(m->tag) : -1;
-	case KP_LIVE: case KP_SPAWNED:
+	case KP_LIVE:
 		if (nfds != 2 && nfds != 3)
 			return -1;
 		return kproto_check_tag(m->tag) | kproto_check_pid(m->pid);
@@ -359,9 +234,6 @@ kproto_check(const struct kproto_msg *m, size_t nfds)
 		return kproto_check_tag(m->tag) | kproto_check_pid(m->pid);
 	case KP_RELEASE:
 		return nfds == 0 ? kproto_check_tag(m->tag) : -1;
-	case KP_SPAWN_FAILED:
-		return nfds == 0 && m->err >= 0 && m->stage != NULL ?
-		    kproto_check_tag(m->tag) : -1;
 	case KP_ERROR:
 		return nfds == 0 && m->err >= 0 && m->text != NULL ? 0 : -1;
 	case KP_UPDATE_FAILED: case KP_UPGRADE: case KP_REEXEC:
@@ -371,8 +243,6 @@ kproto_check(const struct kproto_msg *m, size_t nfds)
 		return nfds == 0 && m->status >= 0 && m->status <= 255 ? 0 : -1;
 	case KP_STOP_TIME:
 		return nfds == 0 && m->timeout_ms >= 0 ? 0 : -1;
-	case KP_SPAWN:
-		return kproto_check_tag(m->tag) | kproto_check_spawn(m, nfds);
 	case KP_TABLE_END: case KP_TERM: case KP_HEARTBEAT: case KP_READY:
 		return nfds == 0 ? 0 : -1;
 	default:
@@ -401,7 +271,7 @@ kproto_decode(uint32_t type, const void *payload, size_t len, size_t nfds,
 		errno = EPROTO;
 		return -1;
 	}
-	if (kproto_alloc(m, payload, len, &c) == -1) {
+	if (kproto_alloc(m, payload, len) == -1) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -411,8 +281,6 @@ kproto_decode(uint32_t type, const void *payload, size_t len, size_t nfds,
 		errno = EPROTO;
 		return -1;
 	}
-	m->spawn.argv[m->spawn.argc] = NULL;
-	m->spawn.envp[m->spawn.envc] = NULL;
 	return 0;
 }
 

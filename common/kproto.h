@@ -9,7 +9,7 @@
  * payload length; host byte order: both ends run on one host) followed by
  * the payload, a sequence of fields (u32 key, u32 length, value). An integer
  * field is 8 bytes (int64); a string field carries its terminating NUL and
- * no other; a list is its field repeated. Unknown keys are skipped and an
+ * no other; a key appears at most once. Unknown keys are skipped and an
  * unknown type decodes to a message with no field, so that an engine and a
  * keeper of different versions can still talk. The descriptors of a frame
  * travel with its first byte.
@@ -37,14 +37,13 @@ enum kproto_type {
 	KP_TABLE_END,
 	KP_UPDATE_FAILED,       /* text: why the new engine or keeper failed */
 	KP_TERM,                /* stop every app, then BYE */
-	KP_SPAWNED,             /* tag pid started_at + out, err[, pidfd] */
-	KP_SPAWN_FAILED,        /* tag errno stage */
-	KP_ERROR,               /* tag errno text: a request was refused */
+	/* 8, 9: SPAWNED, SPAWN_FAILED of protocol 1 */
+	KP_ERROR = 10,          /* tag errno text: a request was refused */
 	/* engine -> keeper */
 	KP_HOLD = 32,           /* tag + fd */
 	KP_RELEASE,             /* tag */
-	KP_SPAWN,               /* see struct kproto_spawn */
-	KP_HEARTBEAT,
+	/* 34: SPAWN of protocol 1 (the engine spawns: struct kproto_adopt) */
+	KP_HEARTBEAT = 35,
 	KP_UPGRADE,             /* text: path of the new engine binary */
 	KP_REEXEC,              /* text: path of the new keeper binary */
 	KP_READY,               /* text: the engine's version */
@@ -63,11 +62,9 @@ enum kproto_type {
 enum kproto_key {
 	KF_TAG = 1, KF_PID, KF_STATUS, KF_ERRNO, KF_STAGE, KF_TEXT,
 	KF_KIND, KF_HEARTBEAT_MS, KF_STARTED_AT, KF_VERSION,
-	KF_PATH, KF_ARGV, KF_ENVP, KF_CWD, KF_UID, KF_GID, KF_GROUP,
-	KF_UMASK, KF_CGROUP_PROCS, KF_CGROUP_FD, KF_FD_ATTACHED,
-	KF_FD_HELD, KF_FLAGS, KF_PRELOAD,
+	/* 11-24: the SPAWN fields of protocol 1 */
 	/* KP_K* records: descriptor numbers and keeper state */
-	KF_FD, KF_OUT_FD, KF_ERR_FD, KF_SOCK_FD, KF_EXE_FD, KF_LOCK_FD,
+	KF_FD = 25, KF_OUT_FD, KF_ERR_FD, KF_SOCK_FD, KF_EXE_FD, KF_LOCK_FD,
 	KF_GENERATION, KF_NOFILE_CUR, KF_NOFILE_MAX, KF_READY_FD,
 	KF_TIMEOUT_MS,          /* STOP_TIME, and the keeper's KSTATE */
 	KF_SIGNAL,              /* KCHILD: the app's kill signal */
@@ -82,45 +79,6 @@ enum kproto_kind {
 	KP_KIND_UPGRADE,        /* a new binary after UPGRADE */
 	KP_KIND_ROLLBACK,       /* the old binary: the upgrade failed */
 	KP_KIND_REEXEC          /* (same engine) the keeper re-executed */
-};
-
-/* KF_FLAGS of a SPAWN. */
-#define KP_SPAWN_SETSID 0x1     /* new session (the default of corral) */
-#define KP_SPAWN_LISTEN_PID 0x2 /* LISTEN_PID = the child's pid */
-#define KP_SPAWN_DROP_PRIVS 0x4 /* setgroups, setgid, setuid */
-
-/* One descriptor placed at 3 + i in a spawned child. */
-struct kproto_fdsrc {
-	int index;              /* into the frame's fds, or -1 */
-	const char *tag;        /* else a held descriptor's tag */
-};
-
-/*
- * A SPAWN. Strings point into the message's memory; argv and envp end with
- * NULL. cgroup_fd is an index into the frame's fds (-1: none): a cgroup v2
- * directory for clone3(CLONE_INTO_CGROUP); cgroup_procs are the
- * cgroup.procs files to write the child's pid to otherwise (and when
- * clone3 is not available).
- */
-struct kproto_spawn {
-	const char *path;       /* NULL: argv[0], searched in envp's PATH */
-	const char **argv;
-	size_t argc;
-	const char **envp;
-	size_t envc;
-	const char *cwd;        /* NULL: the keeper's */
-	const char *preload;    /* put first in LD_PRELOAD, or NULL */
-	const char **cgroup_procs;
-	size_t ncgroup_procs;
-	int cgroup_fd;
-	struct kproto_fdsrc *fds;
-	size_t nfds;
-	uid_t uid;
-	gid_t gid;
-	gid_t *groups;
-	size_t ngroups;
-	mode_t umask;
-	unsigned flags;
 };
 
 /*
@@ -147,7 +105,6 @@ struct kproto_msg {
 	int64_t timeout_ms;     /* KP_STOP_TIME */
 	int64_t signal;         /* KP_KCHILD */
 	int64_t adopt_fd, adopt_tx;     /* KP_KSTATE */
-	struct kproto_spawn spawn;      /* KP_SPAWN */
 	int fds[KPROTO_MAX_FDS];
 	size_t nfds;
 	void *mem;

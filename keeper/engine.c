@@ -40,7 +40,7 @@ engine_exec(int fd, const char *path, int sock)
 	char num[16], **argv;
 	int i, n = 0;
 
-	child_signals();
+	keeper_default_signals();
 	notify_listen_child();
 	(void)setpgid(0, 0);
 	/* the engine raises its own and knows what the apps get */

@@ -128,6 +128,7 @@ extern struct keeper K;
 
 /* main.c */
 uint64_t keeper_mono_ms(void);
+void keeper_default_signals(void);
 int64_t keeper_real_ms(void);
 void keeper_exit(int) KEEPER_NORETURN;
 void keeper_cloexec(int, int);
@@ -152,19 +153,6 @@ struct kchild *table_child_add(const char *, pid_t, int, int, int64_t);
 void table_child_free(struct kchild *);
 int table_release(const char *);
 int table_live_count(void);
-
-/* spawn.c, child.c */
-void spawn_run(struct kproto_msg *);
-struct spawn_child_args {
-	const struct kproto_spawn *s;
-	const int *srcs;        /* s->nfds descriptors to place at 3.. */
-	int out;
-	int err;
-	int report;
-	int joined;             /* clone3 put it in its cgroup already */
-};
-void spawn_child(const struct spawn_child_args *) KEEPER_NORETURN;
-void child_signals(void);
 
 /* adopt.c */
 void adopt_init(void);

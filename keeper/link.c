@@ -175,7 +175,6 @@ link_dispatch(struct kproto_msg *m)
 	switch (m->type) {
 	case KP_HOLD: link_hold(m); break;
 	case KP_RELEASE: link_release(m); break;
-	case KP_SPAWN: spawn_run(m); break;
 	case KP_HEARTBEAT: break;
 	case KP_UPGRADE: engine_upgrade(m->text); break;
 	case KP_REEXEC: reexec_run(m->text); break;

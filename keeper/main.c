@@ -299,6 +299,21 @@ main_log(void)
 		klog_warn("%s", path);
 }
 
+/* In a child before its exec: default dispositions, an empty mask. */
+void
+keeper_default_signals(void)
+{
+	sigset_t none;
+	int sig;
+
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)signal(sig, SIG_DFL);
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static void
 main_signals(void)
 {

@@ -52,7 +52,9 @@ reap_find(pid_t pid)
 
 /*
  * An orphan of an app, or an app killed before it could be adopted: the
- * engine, which knows its pids, is told (EXITED without a tag).
+ * engine, which knows its pids, is told (EXITED without a tag), unless it
+ * is leaving (after BYE or UPGRADE its socket may be closed already, and
+ * a failed send would count as its crash).
  */
 static void
 reap_unknown(pid_t pid, int status)
@@ -60,7 +62,8 @@ reap_unknown(pid_t pid, int status)
 	struct kproto_msg m;
 
 	klog_debug("reaped pid %d (not adopted)", (int)pid);
-	if (K.conn.fd < 0)
+	if (K.conn.fd < 0 || K.bye || K.upgrade_path != NULL ||
+	    sweep_active())
 		return;
 	kproto_msg_init(&m, KP_EXITED);
 	m.pid = pid;

@@ -47,7 +47,7 @@ reexec_check(const char *path, char *why, size_t len)
 		return -1;
 	}
 	if (pid == 0) {
-		child_signals();
+		keeper_default_signals();
 		dup2(p[1], 1);
 		execl(path, path, "--protocol", (char *)NULL);
 		_exit(127);

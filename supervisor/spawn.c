@@ -2,9 +2,10 @@
 /*
  * The one spawn path of an instance: a struct spawn_plan (spawn.h) that
  * appcfg-run.c, cluster.c, nodeipc.c, triggers.c, fdlimit.c and limits.c
- * fill in turn, then run here by the keeper (engine.c), in a new session
- * (the instance is a process group), stdout and stderr to log pipes whose
- * read ends the keeper keeps and the child reads.
+ * fill in turn, then run by the engine with the keeper as the parent
+ * (engine.c, spawn-clone.c), in a new session (the instance is a process
+ * group), stdout and stderr to log pipes whose read ends the keeper keeps
+ * and the engine reads.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,20 +16,23 @@
 #include "corrald.h"
 #include "engine.h"
 
-/* The descriptors of a SPAWNED answer, and one for the next accept. */
-#define SPAWN_ANSWER_FDS 4
+/*
+ * What a spawn opens in the engine at once (the stdout, stderr and report
+ * pipes, the pidfd), and one for the next accept.
+ */
+#define SPAWN_ROOM_FDS 8
 
 /*
- * Whether the daemon has room for the descriptors the keeper's answer
- * brings (out, err, pidfd): without it the answer could not be read.
+ * Whether the daemon has room for a spawn's descriptors: checked first, so
+ * that a lack of them is the daemon's (-2), never a half-made spawn.
  * Returns 0, or -1 with *cause in uv_spawn's words.
  */
 static int
 spawn_room(char **cause)
 {
-	int fds[SPAWN_ANSWER_FDS], n = 0, error = 0;
+	int fds[SPAWN_ROOM_FDS], n = 0, error = 0;
 
-	while (n < SPAWN_ANSWER_FDS) {
+	while (n < SPAWN_ROOM_FDS) {
 		if ((fds[n] = fcntl(0, F_DUPFD_CLOEXEC, 0)) == -1) {
 			error = errno;
 			break;
@@ -44,8 +48,7 @@ spawn_room(char **cause)
 }
 
 /*
- * Runs the plan for child: the one spawn of an instance, by the keeper
- * (engine.c). Returns 0 once the process runs (in its cgroup: the child
+ * Runs the plan for child: the one spawn of an instance (engine.c). Returns 0 once the process runs (in its cgroup: the child
  * joins it before exec); -1 with *cause set when no process runs for the
  * instance, -2 when the daemon or the keeper lacked descriptors,
  * processes or memory for it. The child is aborted on failure.

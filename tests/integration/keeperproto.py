@@ -21,22 +21,22 @@ KEEPER_BIN = BUILD / "corral-keeper"
 FAKE_ENGINE = BUILD / "tests" / "fake-engine"
 
 # message types
-HELLO, HELD, LIVE, EXITED, TABLE_END, UPDATE_FAILED, TERM, SPAWNED, \
-    SPAWN_FAILED, ERROR = range(1, 11)
-HOLD, RELEASE, SPAWN, HEARTBEAT, UPGRADE, REEXEC, READY, BYE, \
-    SD_STATUS, STOP_TIME = range(32, 42)
+HELLO, HELD, LIVE, EXITED, TABLE_END, UPDATE_FAILED, TERM = range(1, 8)
+ERROR = 10
+HOLD, RELEASE = 32, 33
+HEARTBEAT, UPGRADE, REEXEC, READY, BYE, SD_STATUS, STOP_TIME = range(35, 42)
+# not the keeper's: the fake engine's answers to Link.spawn()
+SPAWNED, SPAWN_FAILED = 1001, 1002
 
 # field keys
 (TAG, PID, STATUS, ERRNO, STAGE, TEXT, KIND, HEARTBEAT_MS, STARTED_AT,
- VERSION, PATH, ARGV, ENVP, CWD, UID, GID, GROUP, UMASK, CGROUP_PROCS,
- CGROUP_FD, FD_ATTACHED, FD_HELD, FLAGS, PRELOAD) = range(1, 25)
+ VERSION) = range(1, 11)
 TIMEOUT_MS = 35     # after the keeper's own records' keys
-STR_KEYS = {TAG, STAGE, TEXT, PATH, CWD, PRELOAD, ARGV, ENVP, CGROUP_PROCS,
-            FD_HELD}
-LIST_KEYS = {ARGV, ENVP, CGROUP_PROCS, FD_HELD, GROUP, FD_ATTACHED}
+STR_KEYS = {TAG, STAGE, TEXT}
+LIST_KEYS = set()
 
 KINDS = {1: "first", 2: "restart", 3: "upgrade", 4: "rollback", 5: "reexec"}
-SETSID, LISTEN_PID, DROP_PRIVS = 1, 2, 4
+SETSID, LISTEN_PID = 1, 2
 
 Msg = namedtuple("Msg", "type fields fds")
 
@@ -74,11 +74,15 @@ def decode_fields(body):
 
 
 class Link:
-    """The engine's end of the keeper's socketpair."""
+    """The engine's end of the keeper's socketpair; spawns go through the
+    fake engine (ctl), which clones as the engine does."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, ctl=None):
         self.sock = sock
+        self.ctl = ctl
         self.fds = []
+        self.adopt = -1         # the adopt socket, from HELLO
+        self.pending = []       # the fake engine's answers, read first
 
     def send(self, mtype, fields=(), fds=()):
         data = encode(mtype, fields, len(fds))
@@ -102,10 +106,16 @@ class Link:
         return buf
 
     def recv(self, timeout=DEADLINE):
+        if self.pending:
+            return self.pending.pop(0)
         deadline = time.monotonic() + timeout
         mtype, nfds, n = struct.unpack("=III", self._read(12, deadline))
         body = self._read(n, deadline) if n else b""
         fds, self.fds = self.fds[:nfds], self.fds[nfds:]
+        if mtype == HELLO and fds:
+            if self.adopt >= 0:
+                os.close(self.adopt)
+            self.adopt, fds = fds[0], []
         return Msg(mtype, decode_fields(body), fds)
 
     def expect(self, mtype, timeout=DEADLINE, skip=(HELLO,)):
@@ -131,29 +141,45 @@ class Link:
             items.append(m)
 
     def spawn(self, tag, argv, env=None, cwd=None, flags=SETSID, fds=(),
-              held=(), preload=None, cgroup_fd=None, procs=()):
-        fields = [(TAG, tag)] + [(ARGV, a) for a in argv]
+              preload=None, cgroup_fd=None, procs=(),
+              kill_signal=signal.SIGTERM, wait=True):
+        """Has the fake engine spawn; its answer (SPAWNED: PID + out, err,
+        pidfd; SPAWN_FAILED: ERRNO, STAGE) is the next message read."""
         env = dict(os.environ) if env is None else env
-        fields += [(ENVP, f"{k}={v}") for k, v in env.items()]
-        if cwd:
-            fields.append((CWD, cwd))
-        if preload:
-            fields.append((PRELOAD, preload))
-        fields += [(FD_ATTACHED, i) for i in range(len(fds))]
-        fields += [(FD_HELD, t) for t in held]
-        fields += [(CGROUP_PROCS, p) for p in procs]
-        fds = list(fds)
-        if cgroup_fd is not None:
-            fields.append((CGROUP_FD, len(fds)))
-            fds.append(cgroup_fd)
-        fields += [(UMASK, 0o22), (FLAGS, flags)]
-        self.send(SPAWN, fields, fds)
+        envp = [f"{k}={v}" for k, v in env.items()]
+        fields = ["spawn", tag, str(flags), str(int(kill_signal)), cwd or "",
+                  preload or "", "1" if cgroup_fd is not None else "0",
+                  str(len(fds)), str(len(procs)), *procs, str(len(argv)),
+                  *argv, str(len(envp)), *envp]
+        send = [self.adopt] + ([cgroup_fd] if cgroup_fd is not None else [])
+        send += list(fds)
+        socket.send_fds(self.ctl, [b"\0".join(f.encode() for f in fields)],
+                        send)
+        if wait:
+            self.spawn_answer(tag)
+
+    def spawn_answer(self, tag):
+        """The fake engine's answer to the spawn of tag, queued."""
+        self.ctl.settimeout(DEADLINE)
+        data, got, _, _ = socket.recv_fds(self.ctl, 256, 3)
+        self.ctl.settimeout(None)
+        words = data.decode().split()
+        if words[0] == "ok":
+            self.pending.append(Msg(SPAWNED, {TAG: tag, PID: int(words[1])},
+                                    got))
+        else:
+            self.pending.append(Msg(SPAWN_FAILED, {
+                TAG: tag, ERRNO: int(words[1]), STAGE: words[2]}, got))
 
     def close(self):
         self.sock.close()
-        for fd in self.fds:
-            os.close(fd)
-        self.fds = []
+        for fd in self.fds + [self.adopt]:
+            if fd >= 0:
+                os.close(fd)
+        for m in self.pending:
+            for fd in m.fds:
+                os.close(fd)
+        self.fds, self.adopt, self.pending = [], -1, []
 
 
 class Engine:
@@ -167,10 +193,10 @@ class Engine:
         data, fds, _, _ = socket.recv_fds(conn, 8192, 1)
         parts = data.split(b"\0")
         self.argv = [p.decode() for p in parts[1:]]
-        self.link = Link(socket.socket(fileno=fds[0]))
+        self.link = Link(socket.socket(fileno=fds[0]), conn)
 
     def exit(self, status=0):
-        self.ctl.sendall(f"exit {status}\n".encode())
+        self.ctl.send(f"exit {status}".encode())
 
     def close(self):
         self.link.close()
@@ -186,7 +212,7 @@ class Keeper:
         self.tmp = Path(tmp)
         self.home = self.tmp / "home"
         self.sock_path = str(self.tmp / "engine.sock")
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.listener.bind(self.sock_path)
         self.listener.listen(16)
         self.fail_file = self.tmp / "engine.fail"

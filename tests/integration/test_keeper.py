@@ -57,7 +57,10 @@ def test_spawn_pipes_pidfd_and_fds(keepers, tmp_path):
     assert b"oops" in read_until(err, b"oops")
     assert os.getsid(pid) == pid
     with open(f"/proc/{pid}/status") as f:
-        assert "SigBlk:\t0000000000000000" in f.read()
+        status = f.read()
+    assert "SigBlk:\t0000000000000000" in status
+    # the engine cloned it with CLONE_PARENT: the keeper is its parent
+    assert f"\nPPid:\t{k.proc.pid}\n" in status
     # only 0, 1, 2 and 3 are open in the app
     assert sorted(os.listdir(f"/proc/{pid}/fd")) == ["0", "1", "2", "3"]
 
@@ -85,18 +88,30 @@ def test_spawn_failures(keepers, tmp_path):
         (dict(argv=["no-such-program-here"]), errno.ENOENT, "exec"),
         (dict(argv=["true"], cwd=str(tmp_path / "missing")), errno.ENOENT,
          "chdir"),
-        (dict(argv=["true"], held=["no-such-tag"]), errno.ENOENT, "fd"),
     ]
     for i, (kw, err, stage) in enumerate(cases):
         e.link.spawn(f"bad{i}", env={"PATH": "/usr/bin:/bin"}, **kw)
         m = e.link.expect(SPAWN_FAILED)
         assert (m.fields[TAG], m.fields[ERRNO], m.fields[STAGE]) == \
             (f"bad{i}", err, stage)
-    # a tag in use
+        # adopted before it failed: its exit (127) comes, and a RELEASE
+        # leaves nothing of it in the table
+        x = e.link.expect(EXITED)
+        assert x.fields[TAG] == f"bad{i}"
+        assert os.WEXITSTATUS(x.fields[STATUS]) == 127
+        e.link.send(RELEASE, [(TAG, f"bad{i}")])
+    # a tag in use: the keeper kills the second process, which it could
+    # not record; its exit comes by pid, without a tag
     spawned(k, e.link, "dup", ["sleep", "1000"])
-    e.link.spawn("dup", ["sleep", "1000"])
-    m = e.link.expect(SPAWN_FAILED)
-    assert (m.fields[ERRNO], m.fields[STAGE]) == (errno.EEXIST, "tag")
+    second = spawned(k, e.link, "dup", ["sleep", "1000"])
+    x = e.link.expect(EXITED)
+    assert TAG not in x.fields and x.fields[PID] == second.fields[PID]
+    assert os.WTERMSIG(x.fields[STATUS]) == signal.SIGKILL
+    assert "cannot adopt dup" in k.text()
+    # the table: only the first "dup"
+    os.kill(e.pid, signal.SIGKILL)
+    _, items = k.accept().link.table()
+    assert [(m.type, m.fields[TAG]) for m in items] == [(LIVE, "dup")]
 
 
 def test_engine_kill9_keeps_apps_pipes_and_fds(keepers):

@@ -2,10 +2,12 @@
 /*
  * The engine the keeper tests start in place of corrald (corral-keeper
  * --engine-bin): it hands its --keeper-fd, its pid and its argv to the
- * test over the unix socket named by $FAKE_ENGINE_SOCK, closes its own
- * copy of the descriptor, and waits: the test speaks the keeper protocol
- * itself. It exits when the test closes the connection (0) or sends
- * "exit N\n" (N). Each start appends "PID MONOTONIC-MS" to
+ * test over the SOCK_SEQPACKET unix socket named by $FAKE_ENGINE_SOCK,
+ * closes its own copy of the descriptor, and waits: the test speaks the
+ * keeper protocol itself, and asks this process to spawn (fake-spawn.c:
+ * only the engine, the keeper's child, can make the keeper an app's
+ * parent). It exits when the test closes the connection (0) or sends
+ * "exit N" (N). Each start appends "PID MONOTONIC-MS" to
  * $FAKE_ENGINE_STARTS; while the file $FAKE_ENGINE_FAIL exists it exits 3
  * at once, an engine that cannot start. Test use only.
  */
@@ -18,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "fake-engine.h"
 
 static void
 fake_record(void)
@@ -38,11 +42,12 @@ fake_record(void)
 	}
 }
 
-static int
-fake_send(int s, int fd, const char *buf, size_t len)
+/* One record with descriptors. */
+int
+fake_send(int s, const int *fds, size_t nfds, const char *buf, size_t len)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(4 * sizeof(int))];
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov = { (void *)buf, len };
@@ -54,13 +59,51 @@ fake_send(int s, int fd, const char *buf, size_t len)
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = cbuf.buf;
-	mh.msg_controllen = sizeof cbuf.buf;
+	mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
 	return sendmsg(s, &mh, 0) == (ssize_t)len ? 0 : -1;
+}
+
+/* The test's records: "exit N", or a spawn; returns the exit status. */
+static int
+fake_serve(int s)
+{
+	static char buf[65536];
+	union {
+		char buf[CMSG_SPACE(64 * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { buf, sizeof buf - 1 };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	int fds[64];
+	size_t nfds;
+	ssize_t n;
+
+	for (;;) {
+		memset(&mh, 0, sizeof mh);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof cbuf.buf;
+		if ((n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC)) <= 0)
+			return 0;
+		buf[n] = '\0';
+		nfds = 0;
+		cm = CMSG_FIRSTHDR(&mh);
+		if (cm != NULL && cm->cmsg_type == SCM_RIGHTS) {
+			nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			memcpy(fds, CMSG_DATA(cm), nfds * sizeof(int));
+		}
+		if (strncmp(buf, "exit ", 5) == 0)
+			return atoi(buf + 5);
+		if (strcmp(buf, "spawn") == 0)
+			fake_spawn(s, buf, (size_t)n, fds, nfds);
+	}
 }
 
 int
@@ -69,9 +112,8 @@ main(int argc, char **argv)
 	const char *path = getenv("FAKE_ENGINE_SOCK");
 	const char *fail = getenv("FAKE_ENGINE_FAIL");
 	struct sockaddr_un sa;
-	char buf[8192], line[64];
+	char buf[8192];
 	size_t len = 0;
-	ssize_t n;
 	int i, s, fd = -1;
 
 	fake_record();
@@ -92,19 +134,10 @@ main(int argc, char **argv)
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
 	strcpy(sa.sun_path, path);
-	if ((s = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	if ((s = socket(AF_UNIX, SOCK_SEQPACKET, 0)) == -1 ||
 	    connect(s, (struct sockaddr *)&sa, sizeof sa) == -1 ||
-	    fake_send(s, fd, buf, len) == -1)
+	    fake_send(s, &fd, 1, buf, len) == -1)
 		return 2;
 	close(fd);
-	len = 0;
-	while ((n = read(s, line + len, sizeof line - 1 - len)) > 0) {
-		len += (size_t)n;
-		line[len] = '\0';
-		if (strncmp(line, "exit ", 5) == 0 && strchr(line, '\n'))
-			return atoi(line + 5);
-		if (len == sizeof line - 1)
-			len = 0;
-	}
-	return 0;
+	return fake_serve(s);
 }

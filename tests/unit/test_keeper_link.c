@@ -3,7 +3,7 @@
  * Tests of supervisor/keeper-link.c, the engine's side of the keeper
  * protocol, on a real libuv loop: this test plays the keeper on the other
  * end of a socketpair with common/kproto-conn.c. The table and the events
- * reach the callbacks in order with their descriptors; SPAWN, HOLD,
+ * reach the callbacks in order with their descriptors; HOLD,
  * READY and BYE arrive as the keeper decodes them; heartbeats follow
  * HELLO; a closed keeper is reported once.
  */
@@ -30,7 +30,7 @@ struct got {
 	char log[1024];
 	int held_fd;
 	int live_out;
-	int spawned_pidfd;
+	int adopt_fd;
 	int table_end;
 	int lost;
 	int64_t heartbeat_ms;
@@ -52,6 +52,7 @@ cb_hello(const struct keeper_hello *h, void *arg)
 	snprintf(buf, sizeof buf, "hello %s %s", h->kind_name,
 	    h->reason != NULL ? h->reason : "-");
 	g->heartbeat_ms = h->heartbeat_ms;
+	g->adopt_fd = h->adopt_fd;
 	got_add(g, buf);
 }
 
@@ -87,7 +88,8 @@ cb_exited(const char *tag, pid_t pid, int status, int out, int err,
 {
 	char buf[64];
 
-	snprintf(buf, sizeof buf, "exited %s %d %d %d", tag, (int)pid, status,
+	snprintf(buf, sizeof buf, "exited %s %d %d %d", tag != NULL ? tag : "-",
+	    (int)pid, status,
 	    out >= 0 && err >= 0);
 	if (out >= 0)
 		close(out);
@@ -103,28 +105,6 @@ cb_table_end(void *arg)
 
 	g->table_end = 1;
 	got_add(g, "end");
-}
-
-static void
-cb_spawned(const struct keeper_proc *p, void *arg)
-{
-	struct got *g = arg;
-	char buf[64];
-
-	snprintf(buf, sizeof buf, "spawned %s %d", p->tag, (int)p->pid);
-	close(p->out);
-	close(p->err);
-	g->spawned_pidfd = p->pidfd;
-	got_add(g, buf);
-}
-
-static void
-cb_spawn_failed(const char *tag, int err, const char *stage, void *arg)
-{
-	char buf[64];
-
-	snprintf(buf, sizeof buf, "failed %s %d %s", tag, err, stage);
-	got_add(arg, buf);
 }
 
 static void
@@ -154,7 +134,6 @@ cb_lost(const char *why, void *arg)
 static const struct keeper_link_cbs cbs = {
 	.hello = cb_hello, .held = cb_held, .live = cb_live,
 	.exited = cb_exited, .table_end = cb_table_end,
-	.spawned = cb_spawned, .spawn_failed = cb_spawn_failed,
 	.update_failed = cb_update_failed, .term = cb_term, .lost = cb_lost,
 };
 
@@ -203,6 +182,8 @@ send_table(struct kproto_conn *k, int pipefd)
 	m.kind = KP_KIND_RESTART;
 	m.heartbeat_ms = 400;
 	m.text = "engine killed by signal 9";
+	m.fds[0] = pipefd;      /* stands for the adopt socket */
+	m.nfds = 1;
 	keeper_send(k, &m);
 	kproto_msg_init(&m, KP_HELD);
 	m.tag = "listen:web";
@@ -264,16 +245,10 @@ test_table_and_events(void **state)
 	assert_int_equal(m.type, KP_HEARTBEAT);
 	kproto_msg_free(&m);
 
-	kproto_msg_init(&m, KP_SPAWNED);
-	m.tag = "web:0:2";
+	/* an exit the keeper never adopted: by pid, without a tag */
+	kproto_msg_init(&m, KP_EXITED);
 	m.pid = 5000;
-	m.fds[0] = m.fds[1] = m.fds[2] = p[1];
-	m.nfds = 3;
-	keeper_send(&k, &m);
-	kproto_msg_init(&m, KP_SPAWN_FAILED);
-	m.tag = "web:1:2";
-	m.err = ENOENT;
-	m.stage = "exec";
+	m.status = 9;
 	keeper_send(&k, &m);
 	kproto_msg_init(&m, KP_UPDATE_FAILED);
 	m.text = "new engine exited with status 1";
@@ -283,11 +258,10 @@ test_table_and_events(void **state)
 	g.table_end = 0;
 	while (strstr(g.log, "term;") == NULL)
 		uv_run(&loop, UV_RUN_ONCE);
-	assert_non_null(strstr(g.log, "end;spawned web:0:2 5000;failed "
-	    "web:1:2 2 exec;update_failed new engine exited with status 1;"
-	    "term;"));
-	assert_true(g.spawned_pidfd >= 0);
-	close(g.spawned_pidfd);
+	assert_non_null(strstr(g.log, "end;exited - 5000 9 0;update_failed "
+	    "new engine exited with status 1;term;"));
+	assert_true(g.adopt_fd >= 0);
+	close(g.adopt_fd);
 
 	/* the keeper closes: lost, once */
 	kproto_conn_close(&k);
@@ -312,20 +286,7 @@ test_requests(void **state)
 	struct kproto_msg m;
 	struct got g;
 	char *cause = NULL;
-	static char a0[] = "node", a1[] = "app.js", e0[] = "PATH=/usr/bin";
-	static char c0[] = "/sys/fs/cgroup/x/cgroup.procs", tag[] = "api:0:1";
-	static char cwd[] = "/srv", lib[] = "/usr/lib/corral/lib.so";
-	char *argv[] = { a0, a1, NULL }, *envp[] = { e0, NULL };
-	char *procs[] = { c0 };
-	gid_t groups[] = { 1000 };
-	int sp[2], p[2], fds[2];
-	struct spawn_plan plan = {
-		.tag = tag, .argv = argv, .envp = envp, .cwd = cwd,
-		.drop_privs = 1, .uid = 1000, .gid = 1000, .groups = groups,
-		.ngroups = 1, .cgroup_procs = procs, .ncgroup_procs = 1,
-		.cgroup_dirfd = -1, .fds = fds, .nfds = 2, .listen_pid = 1,
-		.preload = lib, .umask = 022,
-	};
+	int sp[2], p[2];
 
 	(void)state;
 	memset(&g, 0, sizeof g);
@@ -337,11 +298,7 @@ test_requests(void **state)
 	l = keeper_link_create(&loop, sp[1], &cbs, &g, &cause);
 	assert_non_null(l);
 
-	fds[0] = p[0];
-	fds[1] = p[1];
-	plan.cgroup_dirfd = p[0];
 	assert_int_equal(keeper_link_hold(l, "listen:api", p[0], &cause), 0);
-	assert_int_equal(keeper_link_spawn(l, &plan, &cause), 0);
 	assert_int_equal(keeper_link_release(l, "old", &cause), 0);
 	assert_int_equal(keeper_link_ready(l, &cause), 0);
 	assert_int_equal(keeper_link_upgrade(l, "/usr/bin/corrald", &cause), 0);
@@ -351,22 +308,6 @@ test_requests(void **state)
 	assert_int_equal(m.type, KP_HOLD);
 	assert_string_equal(m.tag, "listen:api");
 	assert_int_equal(m.nfds, 1);
-	kproto_msg_free(&m);
-	keeper_recv(&loop, &k, &m);
-	assert_int_equal(m.type, KP_SPAWN);
-	assert_int_equal(m.nfds, 3);
-	assert_int_equal(m.spawn.argc, 2);
-	assert_string_equal(m.spawn.argv[1], "app.js");
-	assert_string_equal(m.spawn.envp[0], "PATH=/usr/bin");
-	assert_string_equal(m.spawn.cwd, "/srv");
-	assert_int_equal(m.spawn.nfds, 2);
-	assert_int_equal(m.spawn.fds[1].index, 1);
-	assert_int_equal(m.spawn.cgroup_fd, 2);
-	assert_int_equal(m.spawn.flags, KP_SPAWN_SETSID | KP_SPAWN_LISTEN_PID |
-	    KP_SPAWN_DROP_PRIVS);
-	assert_int_equal(m.spawn.uid, 1000);
-	assert_int_equal(m.spawn.groups[0], 1000);
-	assert_string_equal(m.spawn.cgroup_procs[0], procs[0]);
 	kproto_msg_free(&m);
 	keeper_recv(&loop, &k, &m);
 	assert_int_equal(m.type, KP_RELEASE);
@@ -384,10 +325,6 @@ test_requests(void **state)
 	assert_int_equal(m.status, 0);
 	kproto_msg_free(&m);
 
-	/* a plan without a program is refused before anything is sent */
-	plan.argv = NULL;
-	assert_int_equal(keeper_link_spawn(l, &plan, &cause), -1);
-	free(cause);
 	/* garbage from the keeper: lost */
 	assert_int_equal(write(k.fd, "\x01\x00\x00\x00\x00\x00\x00\x00"
 	    "\xff\xff\xff\xff", 12), 12);

@@ -78,13 +78,13 @@ test_simple_messages(void **state)
 	assert_int_equal(d.status, 9);
 	kproto_msg_free(&d);
 
-	kproto_msg_init(&m, KP_SPAWN_FAILED);
+	kproto_msg_init(&m, KP_ERROR);
 	m.tag = "t";
 	m.err = ENOENT;
-	m.stage = "exec";
+	m.text = "cannot release";
 	assert_int_equal(roundtrip(&m, &d), 1);
 	assert_int_equal(d.err, ENOENT);
-	assert_string_equal(d.stage, "exec");
+	assert_string_equal(d.text, "cannot release");
 	kproto_msg_free(&d);
 
 	kproto_msg_init(&m, KP_BYE);
@@ -106,72 +106,48 @@ test_simple_messages(void **state)
 	assert_string_equal(kproto_type_name(9999), "unknown");
 }
 
+/* Protocol 2: HELLO's adopt socket, EXITED by pid, the KP_K* fields. */
 static void
-test_spawn_roundtrip(void **state)
+test_adopt_fields(void **state)
 {
-	const char *argv[] = { "/usr/bin/node", "app.js", "--port", "3000" };
-	const char *envp[] = { "PATH=/usr/bin", "NODE_ENV=production" };
-	const char *procs[] = { "/sys/fs/cgroup/memory/x/cgroup.procs",
-	    "/sys/fs/cgroup/cpu/x/cgroup.procs" };
-	struct kproto_fdsrc fds[] = { { 0, NULL }, { -1, "listen:api" },
-	    { 1, NULL } };
-	gid_t groups[] = { 100, 27 };
 	struct kproto_msg m, d;
 
 	(void)state;
-	kproto_msg_init(&m, KP_SPAWN);
-	m.tag = "api:0:1";
-	m.spawn.argv = argv;
-	m.spawn.argc = 4;
-	m.spawn.envp = envp;
-	m.spawn.envc = 2;
-	m.spawn.cwd = "/srv/api";
-	m.spawn.preload = "/usr/lib/corral/libcorral-preload.so";
-	m.spawn.cgroup_procs = procs;
-	m.spawn.ncgroup_procs = 2;
-	m.spawn.cgroup_fd = 2;
-	m.spawn.fds = fds;
-	m.spawn.nfds = 3;
-	m.spawn.uid = 1000;
-	m.spawn.gid = 1000;
-	m.spawn.groups = groups;
-	m.spawn.ngroups = 2;
-	m.spawn.umask = 027;
-	m.spawn.flags = KP_SPAWN_SETSID | KP_SPAWN_DROP_PRIVS;
-	m.nfds = 3;
+	kproto_msg_init(&m, KP_HELLO);
+	m.version = KPROTO_VERSION;
+	m.kind = KP_KIND_FIRST;
+	m.heartbeat_ms = 1000;
+	m.nfds = 1;             /* the adopt socket */
 	assert_int_equal(roundtrip(&m, &d), 1);
-	/* the frame's fds are not in the bytes: decode_frame leaves nfds 0 */
-	assert_int_equal(d.spawn.argc, 4);
-	assert_string_equal(d.spawn.argv[3], "3000");
-	assert_null(d.spawn.argv[4]);
-	assert_int_equal(d.spawn.envc, 2);
-	assert_string_equal(d.spawn.envp[1], "NODE_ENV=production");
-	assert_null(d.spawn.envp[2]);
-	assert_string_equal(d.spawn.cwd, "/srv/api");
-	assert_string_equal(d.spawn.preload, m.spawn.preload);
-	assert_int_equal(d.spawn.ncgroup_procs, 2);
-	assert_string_equal(d.spawn.cgroup_procs[1], procs[1]);
-	assert_int_equal(d.spawn.cgroup_fd, 2);
-	assert_int_equal(d.spawn.nfds, 3);
-	assert_int_equal(d.spawn.fds[0].index, 0);
-	assert_int_equal(d.spawn.fds[1].index, -1);
-	assert_string_equal(d.spawn.fds[1].tag, "listen:api");
-	assert_int_equal(d.spawn.fds[2].index, 1);
-	assert_int_equal(d.spawn.uid, 1000);
-	assert_int_equal(d.spawn.ngroups, 2);
-	assert_int_equal(d.spawn.groups[1], 27);
-	assert_int_equal(d.spawn.umask, 027);
-	assert_int_equal(d.spawn.flags, KP_SPAWN_SETSID | KP_SPAWN_DROP_PRIVS);
 	kproto_msg_free(&d);
-
-	/* an fd index past the frame's descriptors */
 	m.nfds = 2;
 	assert_int_equal(roundtrip(&m, &d), -1);
-	assert_int_equal(errno, EPROTO);
-	/* no argv */
-	m.nfds = 3;
-	m.spawn.argc = 0;
+	/* an exit the keeper never adopted: a pid, no tag, no pipes */
+	kproto_msg_init(&m, KP_EXITED);
+	m.pid = 77;
+	m.status = 9;
+	assert_int_equal(roundtrip(&m, &d), 1);
+	assert_null(d.tag);
+	assert_int_equal(d.pid, 77);
+	kproto_msg_free(&d);
+	m.nfds = 2;             /* pipes need a tag */
 	assert_int_equal(roundtrip(&m, &d), -1);
+	kproto_msg_init(&m, KP_KCHILD);
+	m.tag = "a/0/1";
+	m.pid = 5;
+	m.signal = 2;
+	assert_int_equal(roundtrip(&m, &d), 1);
+	assert_int_equal(d.signal, 2);
+	kproto_msg_free(&d);
+	kproto_msg_init(&m, KP_KSTATE);
+	m.adopt_fd = 7;
+	m.adopt_tx = 8;
+	assert_int_equal(roundtrip(&m, &d), 1);
+	assert_int_equal(d.adopt_fd, 7);
+	assert_int_equal(d.adopt_tx, 8);
+	assert_int_equal(d.signal, -1);
+	kproto_msg_free(&d);
+	assert_int_equal((int)sizeof(struct kproto_adopt) % 8, 0);
 }
 
 /* Builds a raw frame: header then the given bytes. */
@@ -288,16 +264,13 @@ conn_pair(struct kproto_conn *a, struct kproto_conn *b)
 	kproto_conn_init(b, sp[1]);
 }
 
-/* A 1 MiB SPAWN, larger than the socket buffer, with a descriptor. */
+/* A 1 MiB frame, larger than the socket buffer, with a descriptor. */
 static void
 test_conn_big_frame_with_fd(void **state)
 {
 	struct kproto_conn a, b;
 	struct kproto_msg m, d;
 	static char big[1024 * 1024];
-	const char *argv[] = { "x" };
-	const char *envp[] = { big, "B=2" };
-	struct kproto_fdsrc src = { 0, NULL };
 	int p[2], flushes = 0, r;
 	char c;
 
@@ -306,14 +279,9 @@ test_conn_big_frame_with_fd(void **state)
 	memset(big, 'a', sizeof big - 1);
 	memcpy(big, "A=", 2);
 	assert_int_equal(pipe(p), 0);
-	kproto_msg_init(&m, KP_SPAWN);
-	m.tag = "big";
-	m.spawn.argv = argv;
-	m.spawn.argc = 1;
-	m.spawn.envp = envp;
-	m.spawn.envc = 2;
-	m.spawn.fds = &src;
-	m.spawn.nfds = 1;
+	kproto_msg_init(&m, KP_KSTATE);
+	m.text = big;
+	m.stage = "B=2";
 	m.fds[0] = p[1];
 	m.nfds = 1;
 	assert_int_equal(kproto_conn_send(&a, &m), 0);
@@ -326,9 +294,9 @@ test_conn_big_frame_with_fd(void **state)
 	assert_int_equal(r, KPROTO_MSG);
 	assert_true(flushes > 1);
 	assert_int_equal(kproto_conn_flush(&a), 0);
-	assert_int_equal(d.type, KP_SPAWN);
-	assert_int_equal(strlen(d.spawn.envp[0]), sizeof big - 1);
-	assert_string_equal(d.spawn.envp[1], "B=2");
+	assert_int_equal(d.type, KP_KSTATE);
+	assert_int_equal(strlen(d.text), sizeof big - 1);
+	assert_string_equal(d.stage, "B=2");
 	assert_int_equal(d.nfds, 1);
 	assert_int_equal(write(d.fds[0], "z", 1), 1);
 	assert_int_equal(read(p[0], &c, 1), 1);
@@ -396,16 +364,13 @@ test_conn_queue_bound(void **state)
 	struct kproto_conn a, b;
 	struct kproto_msg m;
 	static char big[KPROTO_MAX_PAYLOAD - 4096];
-	const char *argv[] = { big };
 	int i, r = 0;
 
 	(void)state;
 	conn_pair(&a, &b);
 	memset(big, 'x', sizeof big - 1);
-	kproto_msg_init(&m, KP_SPAWN);
-	m.tag = "q";
-	m.spawn.argv = argv;
-	m.spawn.argc = 1;
+	kproto_msg_init(&m, KP_SD_STATUS);
+	m.text = big;
 	for (i = 0; i < 64 && (r = kproto_conn_send(&a, &m)) == 0; i++)
 		;
 	assert_int_equal(r, -1);
@@ -414,10 +379,9 @@ test_conn_queue_bound(void **state)
 	/* a frame over the payload cap is refused at once */
 	{
 		static char huge[KPROTO_MAX_PAYLOAD + 1];
-		const char *hv[] = { huge };
 
 		memset(huge, 'y', sizeof huge - 1);
-		m.spawn.argv = hv;
+		m.text = huge;
 		assert_int_equal(kproto_conn_send(&b, &m), -1);
 		assert_int_equal(errno, EMSGSIZE);
 	}
@@ -429,8 +393,6 @@ test_conn_queue_bound(void **state)
 static void
 test_decode_noise(void **state)
 {
-	const char *argv[] = { "a", "b" };
-	struct kproto_fdsrc src = { -1, "held" };
 	struct kproto_msg m, d;
 	struct kproto_buf b;
 	unsigned char buf[512];
@@ -440,12 +402,11 @@ test_decode_noise(void **state)
 
 	(void)state;
 	memset(&b, 0, sizeof b);
-	kproto_msg_init(&m, KP_SPAWN);
+	kproto_msg_init(&m, KP_EXITED);
 	m.tag = "noise";
-	m.spawn.argv = argv;
-	m.spawn.argc = 2;
-	m.spawn.fds = &src;
-	m.spawn.nfds = 1;
+	m.pid = 12;
+	m.status = 256;
+	m.text = "a b";
 	assert_int_equal(kproto_encode(&m, &b), 0);
 	for (iter = 0; iter < 20000; iter++) {
 		n = b.len < sizeof buf ? b.len : sizeof buf;
@@ -475,7 +436,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_simple_messages),
-		cmocka_unit_test(test_spawn_roundtrip),
+		cmocka_unit_test(test_adopt_fields),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_conn_big_frame_with_fd),
 		cmocka_unit_test(test_conn_sequence_and_eof),
