@@ -14,8 +14,7 @@ SANITIZE = 1
 endif
 ifeq ($(SANITIZE),1)
 BUILD ?= build-san
-SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
-	-DCORRAL_TEST_HOOKS=1
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
 BUILD ?= build
 SANFLAGS =

@@ -221,18 +221,6 @@ static const struct listener_keeper engine_listeners = {
 	.release = engine_release,
 };
 
-/* The sanitizer build's test hooks (CORRAL_TEST_HOOKS). */
-static void
-engine_test_hooks(void)
-{
-#ifdef CORRAL_TEST_HOOKS
-	const char *s = getenv("CORRAL_TEST_SPAWN_DELAY_MS");
-
-	if (s != NULL)
-		E.spawn_delay_ms = (unsigned)strtoul(s, NULL, 10);
-#endif
-}
-
 /*
  * --keeper-fd: the link, and the keeper's table read before anything
  * else runs. Start-up: fatal when there is no keeper to talk to.
@@ -246,7 +234,6 @@ engine_start(const char *fdarg, const char *path)
 	TAILQ_INIT(&E.held);
 	TAILQ_INIT(&E.taken);
 	E.adopt_fd = -1;
-	engine_test_hooks();
 	E.stop_time = -1;
 	E.path = xstrdup(path);
 	engine_adopt_init();
@@ -386,7 +373,6 @@ engine_spawn(const struct spawn_plan *p, struct keeper_proc *proc,
 		return -1;
 	}
 	spawn_exec_make(p, E.adopt_fd, &x, &mm);
-	x.delay_ms = E.spawn_delay_ms;
 	e = spawn_clone(&x, &r, &stage) == -1 ? errno : 0;
 	spawn_exec_free(&mm);
 	if (e != 0) {

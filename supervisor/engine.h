@@ -33,7 +33,6 @@ struct engine {
 	int lost;               /* the keeper is gone */
 	int heard_hello;
 	int adopt_fd;           /* the keeper's adopt socket, sending end */
-	unsigned spawn_delay_ms;        /* tests: CORRAL_TEST_SPAWN_DELAY_MS */
 	int kind;               /* KP_KIND_* of the HELLO */
 	int64_t generation;     /* engines the keeper started, this one too */
 	char *path;             /* this engine's binary, as the keeper ran it */

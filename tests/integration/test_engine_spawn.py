@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: ISC
+"""The engine spawns an app itself, the keeper its parent (docs/keeper.md
+"Spawning"): the app's parent is the keeper from the start, and a spawn
+that fails in the child (the CLI checks the file and the folder first:
+they change after the start here) says why in the same words as before."""
+
+import os
+
+from conftest import wait_for
+
+
+def keeper_pid(c):
+    with open(os.path.join(c.home, "keeper.pid")) as f:
+        return int(f.read().split()[0])
+
+
+def ppid(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int([x for x in f if x.startswith("PPid:")][0].split()[1])
+
+
+def test_app_is_the_keepers_child(corral):
+    corral.ok("start", "sleep", "--name", "kid", "-i", "2", "--", "1000")
+    insts = corral.wait_state("kid", "online")
+    keeper = keeper_pid(corral)
+    assert {ppid(i["pid"]) for i in insts} == {keeper}
+    assert corral.daemon_pid() != keeper
+
+
+def test_spawn_failures_say_why(corral, tmp_path):
+    corral.script("noexec", "#!/bin/sh\nexec sleep 1000\n")
+    corral.ok("start", "noexec", "--name", "noexec")
+    corral.wait_state("noexec", "online")
+    os.chmod(corral.appdir / "noexec", 0o644)
+    r = corral.run("restart", "noexec")
+    assert r.rc != 0
+    assert "exec: permission denied" in r.err + r.out
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    corral.ok("start", "sleep", "--name", "nocwd", "--cwd", str(gone), "--",
+              "1000")
+    corral.wait_state("nocwd", "online")
+    gone.rmdir()
+    r = corral.run("restart", "nocwd")
+    assert r.rc != 0
+    assert "chdir: no such file or directory" in r.err + r.out
+    # the failed processes' exits reached the engine and were released:
+    # the keeper refuses no RELEASE of theirs
+    corral.ok("delete", "noexec")
+    corral.ok("delete", "nocwd")
+    refused = [x for x in corral.daemon_log().splitlines()
+               if "cannot release" in x and
+               ("keeper: noexec/" in x or "keeper: nocwd/" in x)]
+    assert refused == []
+    wait_for(lambda: corral.ok("jlist").strip() == "[]", what="no app")
