@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "keeper.h"
@@ -53,8 +54,7 @@ reap_find(pid_t pid)
 /*
  * An orphan of an app, or an app killed before it could be adopted: the
  * engine, which knows its pids, is told (EXITED without a tag), unless it
- * is leaving (after BYE or UPGRADE its socket may be closed already, and
- * a failed send would count as its crash).
+ * is leaving (after BYE or UPGRADE its socket may be closed already).
  */
 static void
 reap_unknown(pid_t pid, int status)
@@ -68,7 +68,14 @@ reap_unknown(pid_t pid, int status)
 	kproto_msg_init(&m, KP_EXITED);
 	m.pid = pid;
 	m.status = status;
-	engine_send(&m);
+	/*
+	 * Not engine_send(): an engine that closed its socket just after its
+	 * BYE must not count as crashed for a message it never needed;
+	 * link_input() reads the BYE and the close.
+	 */
+	if (kproto_conn_send(&K.conn, &m) == -1)
+		klog_debug("exit of pid %d not sent: %s", (int)pid,
+		    strerror(errno));
 }
 
 /* SIGCHLD: reaps every child that is done. */
