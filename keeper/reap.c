@@ -6,10 +6,9 @@
  * of the apps (a pid that is not a live app of the table nor the engine
  * is an orphan: reaped and forgotten). SIGTERM/SIGINT become TERM to the
  * engine, which has --term-timeout to say BYE and exit; without an
- * engine, or past that bound, the keeper stops the apps itself (SIGTERM
- * (each app's kill signal) to each process group, SIGKILL after
- * --stop-timeout), so that a stop
- * never hangs. The engine's STOP_TIME (its apps' longest drain_timeout +
+ * engine, or past that bound, the keeper stops the apps itself (each
+ * app's kill signal to its process group, SIGKILL after --stop-timeout),
+ * so that a stop never hangs. The engine's STOP_TIME (its apps' longest drain_timeout +
  * kill_timeout) lengthens both bounds: no app is killed sooner than its
  * own kill_timeout allows because the keeper's default is shorter.
  */
