@@ -45,7 +45,7 @@ def beat_until(link, pred, what, timeout=DEADLINE):
 def test_keeper_under_systemd(tmp_path):
     unit = f"corral-keeper-test-{os.getpid()}"
     sock_path = str(tmp_path / "engine.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(sock_path)
     listener.listen(4)
     listener.settimeout(DEADLINE)
