@@ -7,9 +7,11 @@
  * when given a cgroup v2 directory (without it when the kernel refuses).
  * The child (spawn-child.c) tells the keeper it runs, sets itself up and
  * execs; the caller waits on the report pipe as uv_spawn does: EOF is the
- * exec, 8 bytes the errno and stage of a failure. No CLONE_VM: the child
- * is a copy of the calling thread, all signals blocked until it has
- * reset their dispositions (no handler of the engine runs in it).
+ * exec, 8 bytes the errno and stage of a failure. The child shares the
+ * engine's memory (CLONE_VM|CLONE_VFORK, below) or is a copy of the
+ * calling thread (under ASan, or into a cgroup v2 directory); either way
+ * every signal is blocked until it has reset their dispositions (no
+ * handler of the engine runs in it) and it allocates nothing.
  */
 #include <sys/mman.h>
 #include <sys/syscall.h>
