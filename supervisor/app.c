@@ -61,6 +61,7 @@ app_unref(struct app *app)
 	triggers_stop(app);
 	autoscale_stop(app);
 	free(app->source);
+	free(app->state_cfg);
 	logsink_close(app);
 	cluster_app_close(app);
 	appcfg_free(&app->cfg);
