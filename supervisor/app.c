@@ -417,6 +417,7 @@ void
 app_delete_instance(struct instance *inst)
 {
 	inst->app->cfg.instances--;
+	state_changed();                /* a configuration changed */
 	fsm_event(inst, EV_DELETE);
 }
 
