@@ -61,6 +61,7 @@ app_unref(struct app *app)
 	triggers_stop(app);
 	autoscale_stop(app);
 	free(app->source);
+	free(app->state_cfg);
 	logsink_close(app);
 	cluster_app_close(app);
 	appcfg_free(&app->cfg);
@@ -416,6 +417,7 @@ void
 app_delete_instance(struct instance *inst)
 {
 	inst->app->cfg.instances--;
+	state_changed();                /* a configuration changed */
 	fsm_event(inst, EV_DELETE);
 }
 

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The stat files of an instance cgroup (memory usage, memory.stat, CPU
- * usage) held open while someone samples it, so that a sample costs one
- * pread() per file and no open or close.  The root lists the held sets
- * and counts their descriptors, which the caller caps; cgroup_free()
+ * The stat files of an instance cgroup (memory usage, CPU usage) held
+ * open while someone samples it, so that a sample costs one pread() per
+ * file and no open or close.  memory.stat, read on one sample in ten
+ * only (cgroup_sample()), is opened when read: held, it took a third of
+ * the descriptors the cap allows for a tenth of the reads, and the
+ * instances past the cap opened all their files at every sample (an
+ * `ls` of 2,000 rows, issue 16).  The root lists the held sets and
+ * counts their descriptors, which the caller caps; cgroup_free()
  * releases a cgroup's set, and cgroup_stat_expire() those nobody read
  * for a while.
  */
@@ -26,6 +30,8 @@ static const struct {
 	    "memory.stat" },
 	[CGROUP_STAT_CPU] = { CGROUP_CPUACCT, "cpuacct.usage", "cpu.stat" },
 };
+
+#define CGROUP_STAT_HELD 2              /* memory usage and CPU */
 
 static void
 cgroup_stat_close(struct cgroup_stat *st)
@@ -53,6 +59,8 @@ cgroup_stat_open(const struct cgroup *cg, struct cgroup_stat *st)
 	for (i = 0; i < CGROUP_STAT_NFILES; i++)
 		st->fd[i] = -1;
 	for (i = 0; i < CGROUP_STAT_NFILES; i++) {
+		if (i == CGROUP_STAT_MEMSTAT)
+			continue;
 		name = v2 ? cgroup_stat_files[i].v2 : cgroup_stat_files[i].v1;
 		if (v2)
 			dir = (cg->root->controllers & cgroup_stat_files[i].bit) ||
@@ -90,7 +98,7 @@ cgroup_stat_hold(struct cgroup *cg, uint64_t now, size_t max)
 		cg->stat->used = now;
 		return 0;
 	}
-	if (cg->root->nheld + CGROUP_STAT_NFILES > max)
+	if (cg->root->nheld + CGROUP_STAT_HELD > max)
 		return -EMFILE;
 	st = xcalloc(1, sizeof *st);
 	if ((error = cgroup_stat_open(cg, st)) != 0) {
@@ -145,6 +153,26 @@ cgroup_stat_pread(const struct cgroup *cg, int slot, char *buf, size_t size)
 	return n < 0 ? (int)n : 0;
 }
 
+/* Reads cg's memory.stat (not held) into buf; 0 or a negative errno. */
+static int
+cgroup_stat_memstat(const struct cgroup *cg, char *buf, size_t size)
+{
+	char	*dir;
+	ssize_t	 n;
+
+	if (cg->stat->fd[CGROUP_STAT_MEMORY] == -1)
+		return -ENOENT;         /* no memory controller */
+	if (cg->root->backend == CGROUP_V2)
+		dir = cgroup_path(cg);
+	else
+		dir = cgroup_dir_for(cg, CGROUP_MEMORY);
+	if (dir == NULL)
+		return -ENOENT;
+	n = cgroup_file_read(dir, "memory.stat", buf, size);
+	free(dir);
+	return n < 0 ? (int)n : 0;
+}
+
 /*
  * As cgroup_v1_read_usage() and cgroup_v2_read_usage() for memory, the
  * file cache and CPU (what want asks for of those), from the held files
@@ -161,8 +189,8 @@ cgroup_stat_read(const struct cgroup *cg, struct cgroup_usage *u, int want)
 	if ((want & CGROUP_MEMORY) && cgroup_stat_pread(cg,
 	    CGROUP_STAT_MEMORY, buf, sizeof buf) == 0 &&
 	    cgroup_parse_u64(buf, &usage) == 0) {
-		if ((want & CGROUP_FILESTAT) && cgroup_stat_pread(cg,
-		    CGROUP_STAT_MEMSTAT, buf, sizeof buf) == 0 &&
+		if ((want & CGROUP_FILESTAT) && cgroup_stat_memstat(cg,
+		    buf, sizeof buf) == 0 &&
 		    cgroup_parse_key(buf, v2 ? "inactive_file" :
 		    "total_inactive_file", &inactive) == 0)
 			pin = &inactive;

@@ -174,6 +174,8 @@ struct app {
 	struct reload *reload;          /* the rolling reload running */
 	struct autoscale *autoscale;    /* NULL unless it scales itself */
 	struct app_counters counters;   /* for the metrics */
+	char *state_cfg;                /* cfg as state.json has it (state-json.c) */
+	unsigned long state_cfg_epoch;  /* made at this state_configs_changed() */
 	TAILQ_ENTRY(app) entry;
 };
 TAILQ_HEAD(app_list, app);
@@ -455,6 +457,7 @@ int cfgload_wanted(const char *, const char *);
 /* persist.c */
 int persist_save(char **);
 json_t *persist_app_json(const struct app *);
+int persist_app_running(const struct app *);
 int persist_app_config(json_t *, json_t *, struct app_config *, char **);
 json_t *persist_daemon_env(void);
 int persist_resurrect(json_t *, struct instance ***, size_t *, char **,

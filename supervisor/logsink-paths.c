@@ -6,6 +6,16 @@
  * settings are known values, and no other user may redirect the files
  * (their folders are safe, pathsafe.c, for the user the app runs as; a
  * file there is a regular file, not a link).
+ *
+ * A folder found safe is taken as safe again until the loop's time moves
+ * (uv_now(): the same turn of the loop, within a millisecond): an app is
+ * checked three times on its way in (the request's validation,
+ * app_check(), logsink_open()) and the apps of one request mostly share
+ * one folder, whose walk up to / (a realpath() and a stat() per folder)
+ * was most of the system calls of a start of 500 apps (issue 16). The
+ * next request checks again, so a folder changed in between is seen as
+ * before; the files themselves are still looked at each time (lstat) and
+ * opened with O_NOFOLLOW.
  */
 #include <sys/stat.h>
 
@@ -64,30 +74,92 @@ logsink_comb_set(const struct app_config *c, const char **set)
 	return 1;
 }
 
+#define LOGSINK_SAFE_MAX 8
+
+static struct {
+	char *dir[LOGSINK_SAFE_MAX];
+	uid_t uid[LOGSINK_SAFE_MAX];
+	size_t n;
+	uint64_t turn;                  /* uv_now() when they were found */
+} logsink_safe;
+
+/* Whether dir was found safe for uid in this turn of the loop. */
+static int
+logsink_safe_known(const char *dir, uid_t uid)
+{
+	size_t i;
+
+	if (D.loop == NULL)
+		return 0;
+	if (logsink_safe.turn != uv_now(D.loop)) {
+		for (i = 0; i < logsink_safe.n; i++)
+			free(logsink_safe.dir[i]);
+		logsink_safe.n = 0;
+		logsink_safe.turn = uv_now(D.loop);
+		return 0;
+	}
+	for (i = 0; i < logsink_safe.n; i++) {
+		if (logsink_safe.uid[i] == uid &&
+		    strcmp(logsink_safe.dir[i], dir) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Notes dir as safe for uid in this turn (after logsink_safe_known()). */
+static void
+logsink_safe_add(const char *dir, uid_t uid)
+{
+	if (D.loop == NULL || logsink_safe.n == LOGSINK_SAFE_MAX)
+		return;
+	logsink_safe.dir[logsink_safe.n] = xstrdup(dir);
+	logsink_safe.uid[logsink_safe.n++] = uid;
+}
+
+/*
+ * Whether dir, the folder of a log file, is safe for uid; a folder that
+ * is not there yet stands for the nearest one above it, below which
+ * logdir.c makes it (now, or once what is in the way is gone). Returns 0,
+ * or -1 with *cause.
+ */
+static int
+logsink_check_dir(const char *dir, uid_t uid, char **cause)
+{
+	struct stat st;
+	char *d, *up;
+	int r, exists = 1;
+
+	if (logsink_safe_known(dir, uid))
+		return 0;
+	d = xstrdup(dir);
+	while ((stat(d, &st) == -1 || !S_ISDIR(st.st_mode)) &&
+	    strcmp(d, "/") != 0 && strcmp(d, ".") != 0) {
+		up = pathsafe_parent(d);
+		free(d);
+		d = up;
+		exists = 0;
+	}
+	/* Only a folder that is there: one to be made is looked at again. */
+	if ((r = pathsafe_dir(d, uid, cause)) == 0 && exists)
+		logsink_safe_add(dir, uid);
+	free(d);
+	return r;
+}
+
 /* The folder of the log file set (or the default one) is safe for uid. */
 static int
 logsink_check_folder(const struct app_config *c, const char *set,
     const char *suffix, uid_t uid, char **cause)
 {
 	struct stat st;
-	char *path, *dir, *up, *why = NULL;
+	char *path, *dir, *why = NULL;
 	int r;
 
 	if (set != NULL && logsink_no_file(set))
 		return 0;
 	path = logsink_path(set, c->cwd, suffix, c->name);
 	dir = pathsafe_parent(path);
-	/*
-	 * Folders to be made (logdir.c: now, or once what is in the way is
-	 * gone) go below the nearest folder there.
-	 */
-	while ((stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) &&
-	    strcmp(dir, "/") != 0 && strcmp(dir, ".") != 0) {
-		up = pathsafe_parent(dir);
-		free(dir);
-		dir = up;
-	}
-	if ((r = pathsafe_dir(dir, uid, &why)) == -1) {
+	if ((r = logsink_check_dir(dir, uid, &why)) == -1) {
 		xasprintf(cause, "log file %s: %s", path, why);
 		free(why);
 	} else if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {

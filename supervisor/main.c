@@ -160,7 +160,7 @@ main_after_transition(void)
 {
 	op_check_all();
 	reload_check_all();
-	state_changed();
+	state_instances_changed();
 	daemon_check_shutdown();
 }
 

@@ -19,8 +19,8 @@ persist_path(void)
 }
 
 /* An app counts as stopped only when every instance is stopped. */
-static int
-persist_running(const struct app *app)
+int
+persist_app_running(const struct app *app)
 {
 	const struct instance *inst;
 
@@ -41,7 +41,7 @@ persist_app_json(const struct app *app)
 	json_t *o = appcfg_to_json(&app->cfg);
 
 	json_object_set_new(o, "state", json_str(
-	    persist_running(app) ? "running" : "stopped"));
+	    persist_app_running(app) ? "running" : "stopped"));
 	if (app->source != NULL)
 		json_object_set_new(o, "source", json_str(app->source));
 	return o;

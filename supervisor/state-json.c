@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * What state.json holds, made from the daemon's objects: the format
+ * What state.json holds, made as text from the daemon's objects (each
+ * app's configuration kept as text until state_changed()): the format
  * version, D.next_id, the environments the apps start with (shared by the
  * apps of one request, saved once), each app as dump.json has it
  * (persist_app_json()) with the index of its environment, and each of its
@@ -119,84 +120,207 @@ state_inst_start(struct instance *inst)
 	return inst->proc_start;
 }
 
+/* The rest of an instance: its counters and its last exit. */
+static void
+state_inst_counters(struct state_text *t, struct instance *inst)
+{
+	state_text_key(t, "restarts", 0);
+	state_text_int(t, (json_int_t)inst->restarts);
+	state_text_key(t, "unstable_restarts", 0);
+	state_text_int(t, (json_int_t)inst->unstable_restarts);
+	state_text_key(t, "backoff", 0);
+	state_text_int(t, (json_int_t)inst->backoff);
+	state_text_key(t, "exit_code", 0);
+	state_text_int(t, inst->exit_code);
+	state_text_key(t, "exit_signal", 0);
+	state_text_int(t, inst->exit_signal);
+	state_text_key(t, "reason", 0);
+	state_text_str(t, inst->reason);
+	state_text_key(t, "start_failures", 0);
+	state_text_int(t, (json_int_t)inst->start_failures);
+	state_text_key(t, "oom_kills", 0);
+	state_text_int(t, (json_int_t)inst->oom_kills);
+	state_text_key(t, "memory_restarts", 0);
+	state_text_int(t, (json_int_t)inst->memory_restarts);
+	state_text_key(t, "wait_due", 0);
+	state_text_int(t, (json_int_t)(inst->state == INST_WAITING ?
+	    inst->timer_due : 0));
+}
+
 /* One instance; state-load.c reads the same keys back. */
-static json_t *
-state_inst_json(struct instance *inst)
+static void
+state_inst_text(struct state_text *t, struct instance *inst)
 {
 	char tag[STATE_TAG_MAX];
 	int running = inst->child != NULL;
-	json_t *o;
 
-	o = json_pack("{s:i, s:i, s:s, s:b, s:b, s:b, s:i, s:i, s:I, s:I, s:I,"
-	    " s:s, s:I, s:I, s:I, s:i, s:i, s:o, s:I, s:I, s:I, s:I}",
-	    "id", inst->id,
-	    "index", inst->index,
-	    "state", app_state_name(inst->state),
-	    "deleting", fsm_deleting(inst),
-	    "replacement", inst->replacement,
-	    "running", running,
-	    "pid", running ? inst->pid : 0,
-	    "last_pid", inst->pid,
-	    "started_at", (json_int_t)inst->started_at,
-	    "proc_start", (json_int_t)state_inst_start(inst),
-	    "generation", (json_int_t)inst->generation,
-	    "tag", instance_tag(inst, tag, sizeof tag),
-	    "restarts", (json_int_t)inst->restarts,
-	    "unstable_restarts", (json_int_t)inst->unstable_restarts,
-	    "backoff", (json_int_t)inst->backoff,
-	    "exit_code", inst->exit_code,
-	    "exit_signal", inst->exit_signal,
-	    "reason", json_str(inst->reason),
-	    "start_failures", (json_int_t)inst->start_failures,
-	    "oom_kills", (json_int_t)inst->oom_kills,
-	    "memory_restarts", (json_int_t)inst->memory_restarts,
-	    "wait_due", (json_int_t)(inst->state == INST_WAITING ?
-	    inst->timer_due : 0));
-	return o;
-}
-
-/* One app: its dump.json entry, its environment's index, its instances. */
-static json_t *
-state_app_json(struct app *app, size_t env)
-{
-	struct instance *inst;
-	json_t *insts = json_array();
-
-	TAILQ_FOREACH(inst, &app->instances, entry)
-		json_array_append_new(insts, state_inst_json(inst));
-	return json_pack("{s:o, s:I, s:o}", "config", persist_app_json(app),
-	    "env", (json_int_t)env, "instances", insts);
+	state_text_key(t, "id", 1);
+	state_text_int(t, inst->id);
+	state_text_key(t, "index", 0);
+	state_text_int(t, inst->index);
+	state_text_key(t, "state", 0);
+	state_text_str(t, app_state_name(inst->state));
+	state_text_key(t, "deleting", 0);
+	state_text_bool(t, fsm_deleting(inst));
+	state_text_key(t, "replacement", 0);
+	state_text_bool(t, inst->replacement);
+	state_text_key(t, "running", 0);
+	state_text_bool(t, running);
+	state_text_key(t, "pid", 0);
+	state_text_int(t, running ? inst->pid : 0);
+	state_text_key(t, "last_pid", 0);
+	state_text_int(t, inst->pid);
+	state_text_key(t, "started_at", 0);
+	state_text_int(t, (json_int_t)inst->started_at);
+	state_text_key(t, "proc_start", 0);
+	state_text_int(t, (json_int_t)state_inst_start(inst));
+	state_text_key(t, "generation", 0);
+	state_text_int(t, (json_int_t)inst->generation);
+	state_text_key(t, "tag", 0);
+	state_text_str(t, instance_tag(inst, tag, sizeof tag));
+	state_inst_counters(t, inst);
 }
 
 /*
- * The whole state as JSON (a new reference; strings may hold any bytes:
- * encode it with jsonb_dumps()). Consecutive apps with one environment
- * (started by one request, or from one shell) save it once; restored,
- * they share it, as the apps of a request do.
+ * Bumped by state_changed(): every app's configuration is made into text
+ * again at the next write. The fsm hook's state_instances_changed() does
+ * not bump it, so that a burst of exits does not serialise every app's
+ * configuration again at each write.
  */
-json_t *
-state_json(void)
-{
-	json_t *apps = json_array(), *envs = json_array(), *last = NULL;
-	struct app *app;
+static unsigned long state_cfg_epoch = 1;
 
+void
+state_configs_changed(void)
+{
+	state_cfg_epoch++;
+}
+
+/*
+ * One app as persist_app_json() makes it: its configuration's text, kept
+ * from one write to the next until state_changed(), then "state" and
+ * "source", which change without a change of the configuration.
+ */
+static void
+state_app_config(struct state_text *t, struct app *app)
+{
+	json_t *o;
+	size_t len;
+
+	if (app->state_cfg == NULL || app->state_cfg_epoch != state_cfg_epoch) {
+		free(app->state_cfg);
+		o = appcfg_to_json(&app->cfg);
+		app->state_cfg = jsonb_dumps(o, JSON_COMPACT |
+		    JSON_PRESERVE_ORDER);
+		json_decref(o);
+		if (app->state_cfg == NULL)     /* not an object: never */
+			app->state_cfg = xstrdup("{}");
+		app->state_cfg_epoch = state_cfg_epoch;
+	}
+	len = strlen(app->state_cfg) - 1;       /* without its '}' */
+	state_text_mem(t, app->state_cfg, len);
+	state_text_key(t, "state", len == 1);
+	state_text_str(t, persist_app_running(app) ? "running" : "stopped");
+	if (app->source != NULL) {
+		state_text_key(t, "source", 0);
+		state_text_str(t, app->source);
+	}
+	state_text_mem(t, "}", 1);
+}
+
+/* One app: its dump.json entry, its environment's index, its instances. */
+static void
+state_app_text(struct state_text *t, struct app *app, size_t env)
+{
+	struct instance *inst;
+	int first = 1;
+
+	state_text_key(t, "config", 1);
+	state_app_config(t, app);
+	state_text_key(t, "env", 0);
+	state_text_int(t, (json_int_t)env);
+	state_text_key(t, "instances", 0);
+	state_text_mem(t, "[", 1);
+	TAILQ_FOREACH(inst, &app->instances, entry) {
+		state_text_add(t, first ? "{" : ",{");
+		state_inst_text(t, inst);
+		state_text_mem(t, "}", 1);
+		first = 0;
+	}
+	state_text_mem(t, "]", 1);
+}
+
+/*
+ * The environments the apps start with, into t as a JSON array, and each
+ * app's index in it into idx (one per app not deleted, in order).
+ * Consecutive apps with one environment (started by one request, or from
+ * one shell) save it once; restored, they share it, as the apps of a
+ * request do.
+ */
+static void
+state_envs_text(struct state_text *t, size_t *idx)
+{
+	json_t *last = NULL, *empty = json_object();
+	struct app *app;
+	size_t n = 0, k = 0;
+
+	state_text_mem(t, "[", 1);
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		if (app->deleted)
 			continue;
-		if (json_array_size(envs) == 0 || (app->cfg.env != last &&
+		if (n == 0 || (app->cfg.env != last &&
 		    !json_equal(app->cfg.env, last))) {
 			last = app->cfg.env;
-			json_array_append_new(envs, last != NULL ?
-			    json_incref(last) : json_object());
+			if (n++ > 0)
+				state_text_mem(t, ",", 1);
+			state_text_json(t, last != NULL ? last : empty);
 		}
-		json_array_append_new(apps, state_app_json(app,
-		    json_array_size(envs) - 1));
+		idx[k++] = n - 1;
 	}
-	return json_pack("{s:i, s:s, s:I, s:i, s:o, s:o}",
-	    "version", STATE_VERSION,
-	    "corral", CORRAL_VERSION,
-	    "written_at", (json_int_t)now_ms(),
-	    "next_id", D.next_id,
-	    "envs", envs,
-	    "apps", apps);
+	state_text_mem(t, "]", 1);
+	json_decref(empty);
+}
+
+/*
+ * The whole state as the text of state.json, a newline at its end (the
+ * caller frees it; *len its length). Strings may hold any bytes: they are
+ * escaped as jsonb_dumps() escapes them.
+ */
+char *
+state_render(size_t *len)
+{
+	static size_t last;             /* the last text's length */
+	struct state_text t = { NULL, 0, 0 };
+	struct app *app;
+	size_t napps = 0, *idx, k = 0;
+
+	TAILQ_FOREACH(app, &D.apps, entry)
+		napps++;
+	/* room for the text of the last write and some: one allocation */
+	t.cap = last + last / 8 + 4096;
+	t.p = xmalloc(t.cap);
+	idx = xcalloc(napps + 1, sizeof *idx);
+	state_text_mem(&t, "{", 1);
+	state_text_key(&t, "version", 1);
+	state_text_int(&t, STATE_VERSION);
+	state_text_key(&t, "corral", 0);
+	state_text_str(&t, CORRAL_VERSION);
+	state_text_key(&t, "written_at", 0);
+	state_text_int(&t, (json_int_t)now_ms());
+	state_text_key(&t, "next_id", 0);
+	state_text_int(&t, D.next_id);
+	state_text_key(&t, "envs", 0);
+	state_envs_text(&t, idx);
+	state_text_key(&t, "apps", 0);
+	state_text_mem(&t, "[", 1);
+	TAILQ_FOREACH(app, &D.apps, entry) {
+		if (app->deleted)
+			continue;
+		state_text_add(&t, k > 0 ? ",{" : "{");
+		state_app_text(&t, app, idx[k++]);
+		state_text_mem(&t, "}", 1);
+	}
+	state_text_add(&t, "]}\n");
+	free(idx);
+	last = *len = t.len;
+	return t.p;
 }

@@ -214,19 +214,12 @@ state_queue(char *text, size_t len, unsigned long long seq)
 static void
 state_write(void)
 {
-	json_t *o = state_json();
-	char *text = jsonb_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER), *t;
+	size_t len;
+	char *t = state_render(&len);
 
-	json_decref(o);
 	S.dirty = 0;
-	if (text == NULL) {             /* only out of memory: xmalloc aborts */
-		log_warnx("%s: cannot encode the state", S.path);
-		return;
-	}
-	xasprintf(&t, "%s\n", text);
-	free(text);
 	if (!S.busy) {
-		state_queue(t, strlen(t), S.changes);
+		state_queue(t, len, S.changes);
 		return;
 	}
 	free(S.pending);
@@ -286,15 +279,30 @@ state_start(void)
 	state_changed();
 }
 
-/* An app or an instance changed: the file is written at the next turn. */
+/*
+ * An instance changed, and nothing else: the file is written at the next
+ * turn, with the apps' configurations as the last write made them.
+ */
 void
-state_changed(void)
+state_instances_changed(void)
 {
 	if (!S.inited || S.stopped)
 		return;
 	S.changes++;
 	S.dirty = 1;
 	state_arm();
+}
+
+/*
+ * Anything may have changed (an app declared, reconfigured, resized,
+ * deleted, set, reset, a socket bound on demand): the file is written at
+ * the next turn, each app's configuration made into text again.
+ */
+void
+state_changed(void)
+{
+	state_configs_changed();
+	state_instances_changed();
 }
 
 /*

@@ -7,7 +7,10 @@
  * Writing (state.c). state_init() once at start-up; writes are off until
  * state_start(), so that an engine that has not finished rebuilding and
  * adopting never replaces a good file with a half-built one. From then on
- * every state_changed() marks the file stale; one write per loop turn at
+ * every state_changed() marks the file stale (and has every app's
+ * configuration made into text again: a change of an instance alone is
+ * state_instances_changed(), the state machine's hook, which reuses the
+ * text of the configurations made at the last write); one write per loop turn at
  * most (a check handle armed only while stale: an idle daemon does
  * nothing), and one at a time: a change during a write is written once
  * that one is done. The text is made on the loop and written by a thread
@@ -62,19 +65,37 @@ struct state_record {
 					   ticks after boot), 0: unknown */
 };
 
+/* A text being made (state-text.c); p is NULL until something is added. */
+struct state_text {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
 /* state.c */
 void state_init(uv_loop_t *, const char *);
 void state_start(void);
 void state_changed(void);
+void state_instances_changed(void);
 void state_flush(void (*)(void *, int), void *);
 void state_stop(void);
 
 /* state-json.c */
-json_t *state_json(void);
+void state_configs_changed(void);
+char *state_render(size_t *);
 const char *instance_tag(const struct instance *, char *, size_t);
 int instance_tag_parse(const char *, char *, size_t, int *,
     unsigned long long *);
 uint64_t state_proc_start(int);
+
+/* state-text.c */
+void state_text_mem(struct state_text *, const char *, size_t);
+void state_text_add(struct state_text *, const char *);
+void state_text_int(struct state_text *, long long);
+void state_text_bool(struct state_text *, int);
+void state_text_str(struct state_text *, const char *);
+void state_text_json(struct state_text *, json_t *);
+void state_text_key(struct state_text *, const char *, int);
 
 /* state-load.c */
 struct state *state_load(const char *, char **);

@@ -305,6 +305,53 @@ def test_ten_engine_kills_in_a_row(corral):
     assert_no_gap(c, "tick", ticked + 200)
 
 
+def test_config_changes_survive_an_engine_kill(corral):
+    """state.json keeps each app's configuration as text from one write to
+    the next (issue 16): `set`, `scale` and `restart --update-env` must
+    each make it again, also when the writes after them are instance
+    changes only (the restart of one instance here). The next engine,
+    after a kill -9, has the new configuration."""
+    c = corral
+    c.script("sleeper.sh", "#!/bin/sh\nexec sleep 1000\n")
+    c.ok("start", "sleeper.sh", "--name", "cfg", "-i", "1")
+    c.ok("start", "sleeper.sh", "--name", "other", "-i", "1")
+    c.wait_state("cfg", "online", count=1)
+    c.wait_state("other", "online", count=1)
+    c.ok("set", "cfg", "kill_timeout", "4321")
+    c.ok("scale", "cfg", "2")
+    c.wait_state("cfg", "online", count=2)
+    c.ok("restart", "cfg", "--update-env", extra_env={"CFG_MARK": "new"})
+    c.wait_state("cfg", "online", count=2)
+    c.ok("restart", "other")            # instance changes only from here
+    c.wait_state("other", "online", count=1)
+
+    def saved():
+        with open(os.path.join(c.home, "state.json")) as f:
+            st = json.load(f)
+        for app in st["apps"]:
+            if app["config"]["name"] == "cfg":
+                env = st["envs"][app["env"]]
+                ok = (app["config"]["kill_timeout"] == 4321 and
+                      app["config"]["instances"] == 2 and
+                      env.get("CFG_MARK") == "new" and
+                      st["apps"][-1]["instances"][0]["restarts"] >= 1)
+                return ok or None
+        return None
+    wait_for(saved, DEADLINE, what="state.json with cfg's new configuration")
+    kill_engine(c)
+    desc = json.loads(c.ok("describe", "cfg", "--json"))
+    assert desc[0]["app"]["kill_timeout"] == 4321, desc[0]["app"]
+    assert desc[0]["app"]["instances"] == 2, desc[0]["app"]
+    assert len(c.app("cfg")) == 2
+    old = {i["pid"] for i in c.app("cfg")}
+    c.ok("restart", "cfg")              # spawned by the next engine
+    c.wait_state("cfg", "online", count=2)
+    for i in c.app("cfg"):
+        assert i["pid"] not in old
+        with open("/proc/%d/environ" % i["pid"], "rb") as f:
+            assert b"CFG_MARK=new" in f.read().split(b"\0")
+
+
 def test_backoff_keeps_its_due_time_across_an_engine_kill(corral):
     """An instance in restart backoff when the engine dies starts again at
     the backoff's due time (saved in state.json), not a whole delay after

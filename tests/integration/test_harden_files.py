@@ -99,6 +99,35 @@ def test_log_folder_others_can_write_is_refused(corral, tmp_path):
     assert r.rc == 1 and "belongs to another user" in r.err, r
 
 
+def test_a_folder_found_safe_is_checked_again_at_the_next_start(corral,
+                                                                tmp_path):
+    """A log folder found safe is taken as safe for the rest of that turn
+    of the daemon's loop only (issue 16: the apps of one request share
+    it): made writable by others, or a link planted in it, after one
+    start, the next start is refused."""
+    need_root()
+    corral.script("talk.sh", TALKER)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    apps = tmp_path / "apps.json"
+    apps.write_text('{"apps": [%s]}' % ", ".join(
+        '{"name": "t%d", "script": "%s", "out_file": "%s/t%d.log"}' % (
+            i, corral.appdir / "talk.sh", logs, i) for i in range(3)))
+    corral.ok("start", str(apps))
+    corral.ok("delete", "all")
+    os.chmod(logs, 0o777)
+    r = corral.run("start", str(apps))
+    assert r.rc == 1 and "can be written by other users" in r.err, r
+    os.chmod(logs, 0o755)
+    target = tmp_path / "precious"
+    target.write_text("keep me\n")
+    os.unlink(logs / "t1.log")
+    os.symlink(target, logs / "t1.log")
+    r = corral.run("start", str(apps))
+    assert r.rc == 1 and "is a symbolic link" in r.err, r
+    assert target.read_text() == "keep me\n"
+
+
 def test_a_folder_above_a_log_folder_matters_too(corral, tmp_path):
     need_root()
     nobody = pwd.getpwnam("nobody")

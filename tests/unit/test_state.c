@@ -101,11 +101,11 @@ forget_all(void)
 static char *
 state_text(void)
 {
-	json_t *o = state_json();
-	char *text = jsonb_dumps(o, JSON_COMPACT);
+	size_t len;
+	char *text = state_render(&len);
 
-	json_decref(o);
 	assert_non_null(text);
+	assert_int_equal(strlen(text), len);
 	return text;
 }
 
@@ -233,6 +233,77 @@ test_round_trip(void **unused)
 	free(text2);
 	state_free(st);
 	free(text);
+	forget_all();
+}
+
+/* The text parsed back, its escapes undone. */
+static json_t *
+rendered(void)
+{
+	char *text = state_text();
+	json_t *o = json_loads(text, 0, NULL);
+
+	assert_non_null(o);
+	jsonb_unescape(o);
+	free(text);
+	return o;
+}
+
+/*
+ * state.json is made as text, not as a jansson tree: it must read back
+ * as the tree (persist_app_json()) would have, whatever bytes the strings
+ * hold; and a configuration changed is in the next write once
+ * state_changed() said so, while a change of an instance alone
+ * (state_instances_changed()) reuses the text of the configurations.
+ */
+static void
+test_render(void **unused)
+{
+	json_t *env = json_object(), *o, *a, *cfg, *want;
+	struct app *app;
+	struct instance *inst;
+	char *cause = NULL;
+
+	(void)unused;
+	json_object_set_new(env, "Q\"\\\x01", json_str("\xff\x7f\n\t"));
+	app = declare("q", 1, env);
+	json_decref(env);
+	free(app->source);
+	app->source = xstrdup("/etc/\xfe \"x\"\\y.ini");
+	inst = TAILQ_FIRST(&app->instances);
+	snprintf(inst->reason, sizeof inst->reason, "a \"b\" \\c\x1f\xc3\xa9\xff");
+	o = rendered();
+	a = json_array_get(json_object_get(o, "apps"), 0);
+	want = persist_app_json(app);
+	assert_true(json_equal(json_object_get(a, "config"), want));
+	json_decref(want);
+	assert_true(json_equal(json_array_get(json_object_get(o, "envs"), 0),
+	    app->cfg.env));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(a, "instances"), 0), "reason")), inst->reason);
+	assert_int_equal(json_integer_value(json_object_get(o, "next_id")),
+	    D.next_id);
+	json_decref(o);
+
+	assert_int_equal(appcfg_set_string(&app->cfg, "kill_timeout", "4321",
+	    &cause), 0);
+	state_instances_changed();      /* the configuration's text is kept */
+	o = rendered();
+	cfg = json_object_get(json_array_get(json_object_get(o, "apps"), 0),
+	    "config");
+	assert_int_not_equal(json_integer_value(json_object_get(cfg,
+	    "kill_timeout")), 4321);
+	json_decref(o);
+	state_changed();                /* and made again */
+	o = rendered();
+	cfg = json_object_get(json_array_get(json_object_get(o, "apps"), 0),
+	    "config");
+	assert_int_equal(json_integer_value(json_object_get(cfg,
+	    "kill_timeout")), 4321);
+	want = persist_app_json(app);
+	assert_true(json_equal(cfg, want));
+	json_decref(want);
+	json_decref(o);
 	forget_all();
 }
 
@@ -554,6 +625,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_bad_text),
 		cmocka_unit_test(test_restore_edges),
 		cmocka_unit_test(test_wait_due),
