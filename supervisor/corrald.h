@@ -260,6 +260,7 @@ struct daemon {
 	struct conn_list conns;
 	struct op_list ops;
 	struct child_list children;
+	struct hmap child_tags;         /* children with a tag, by tag */
 	uv_pipe_t server;
 	uv_timer_t stats_timer;
 	uv_signal_t sig_term;
@@ -319,6 +320,8 @@ struct instance *instance_create(struct app *, int);
 void instance_free(struct instance *);
 struct child *child_create(struct instance *);
 void child_abort(struct child *);
+void child_set_tag(struct child *, const char *);
+struct child *child_by_tag(const char *);
 void child_exited(struct child *, int);
 void child_read_start(struct child *, int, int);
 void instance_kill(struct instance *, int);

@@ -137,7 +137,7 @@ engine_adopt_child(struct instance *inst, struct adopt_row *r)
 {
 	struct child *child = child_create(inst);
 
-	child->tag = xstrdup(r->tag);
+	child_set_tag(child, r->tag);
 	child->pid = r->pid;
 	child->pidfd = r->pidfd;
 	r->pidfd = -1;

@@ -69,19 +69,6 @@ engine_held(const char *tag, int fd, void *arg)
 	TAILQ_INSERT_TAIL(&E.held, h, entry);
 }
 
-/* The child spawned under tag, or NULL. */
-struct child *
-engine_child(const char *tag)
-{
-	struct child *child;
-
-	TAILQ_FOREACH(child, &D.children, entry) {
-		if (child->tag != NULL && strcmp(child->tag, tag) == 0)
-			return child;
-	}
-	return NULL;
-}
-
 /*
  * An exit without a tag: an orphan of an app, or a process of ours killed
  * before it could tell the keeper it runs (then the keeper never had it).
@@ -117,7 +104,7 @@ engine_exited(const char *tag, pid_t pid, int status, int out, int err,
 		engine_adopt_exited(tag, pid, status, out, err);
 		return;
 	}
-	if ((child = engine_child(tag)) == NULL) {
+	if ((child = child_by_tag(tag)) == NULL) {
 		log_debug("keeper: exit of %s (pid %d), not ours", tag,
 		    (int)pid);
 		engine_release(tag);

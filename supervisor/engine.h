@@ -55,7 +55,6 @@ void engine_bye(int);
 void engine_stop_time(void);
 void engine_stop(void);
 int engine_spawn(const struct spawn_plan *, struct keeper_proc *, char **);
-struct child *engine_child(const char *);
 void engine_close_fds(int, int, int);
 
 /* engine-held.c */

@@ -86,7 +86,7 @@ child_release(struct child *child)
 	/* exited and drained: the keeper forgets it */
 	if (child->tag != NULL)
 		engine_release(child->tag);
-	free(child->tag);
+	child_set_tag(child, NULL);
 	free(child);
 }
 
@@ -151,6 +151,38 @@ child_create(struct instance *inst)
 	return child;
 }
 
+/*
+ * The keeper's tag of child (NULL: none), kept in D.child_tags so that
+ * an exit finds its child in O(1) (a stop of 500 apps took 125,000
+ * string compares with a walk of D.children per exit).
+ */
+void
+child_set_tag(struct child *child, const char *tag)
+{
+	if (child->tag != NULL) {
+		(void)hmap_remove(&D.child_tags, hmap_hash(child->tag), child);
+		free(child->tag);
+		child->tag = NULL;
+	}
+	if (tag == NULL)
+		return;
+	child->tag = xstrdup(tag);
+	hmap_add(&D.child_tags, hmap_hash(child->tag), child);
+}
+
+static int
+child_tagged(const void *child, const void *tag)
+{
+	return strcmp(((const struct child *)child)->tag, tag) == 0;
+}
+
+/* The child spawned under tag, or NULL. */
+struct child *
+child_by_tag(const char *tag)
+{
+	return hmap_find(&D.child_tags, hmap_hash(tag), child_tagged, tag);
+}
+
 /* No process came of it: the handles go, then the child. */
 void
 child_abort(struct child *child)
@@ -160,8 +192,7 @@ child_abort(struct child *child)
 	limits_spawn_failed(child);
 	child->inst = NULL;
 	child->exited = 1;
-	free(child->tag);       /* the keeper never had it */
-	child->tag = NULL;
+	child_set_tag(child, NULL);     /* the keeper never had it */
 	child_release(child);
 	logpipe_close(&child->out);
 	logpipe_close(&child->err);

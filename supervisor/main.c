@@ -434,6 +434,7 @@ main_exit(int lockfd)
 		log_warnx("event loop closed with handles left");
 	hmap_free(&D.app_names);
 	hmap_free(&D.inst_ids);
+	hmap_free(&D.child_tags);
 	limits_shutdown();
 	(void)unlink(D.pid_path);
 	close(lockfd);

@@ -60,8 +60,8 @@ spawn_run(struct child *child, struct spawn_plan *p, char **cause)
 	char tag[STATE_TAG_MAX];
 	int rc;
 
-	p->tag = child->tag = xstrdup(instance_tag(child->inst, tag,
-	    sizeof tag));
+	child_set_tag(child, instance_tag(child->inst, tag, sizeof tag));
+	p->tag = child->tag;
 	if ((rc = spawn_room(cause)) == -1) {
 		child_abort(child);
 		return -2;
