@@ -83,16 +83,22 @@ def ticks(path):
                                                        f.read(), re.M)]
 
 
-def test_startup_unit_outlives_its_engine(tmp_path):
+def copied(tmp_path, script, text):
+    """The binaries copied to tmp_path/bin, a client for tmp_path/home,
+    and an app script written to tmp_path/script."""
     bindir = tmp_path / "bin"
     bindir.mkdir()
     for name in BINARIES:
         shutil.copy2(BUILD / name, bindir / name)
     home = tmp_path / "home"
-    c = Corral(bindir, home)
-    tick = tmp_path / "tick.sh"
-    tick.write_text(TICK)
-    tick.chmod(0o755)
+    app = tmp_path / script
+    app.write_text(text)
+    app.chmod(0o755)
+    return bindir, home, Corral(bindir, home), app
+
+
+def test_startup_unit_outlives_its_engine(tmp_path):
+    bindir, home, c, tick = copied(tmp_path, "tick.sh", TICK)
 
     c.ok("startup", "systemd")
     try:
@@ -176,15 +182,7 @@ def test_stop_outlasts_timeoutstopsec_for_a_later_app(tmp_path):
     the keeper extends systemd's stop deadline (EXTEND_TIMEOUT_USEC=) to
     the bound its apps' STOP_TIME gives. The unit is written for no app,
     then its TimeoutStopSec cut to 2 s, so the test needs no 90 s app."""
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    for name in BINARIES:
-        shutil.copy2(BUILD / name, bindir / name)
-    home = tmp_path / "home"
-    c = Corral(bindir, home)
-    slow = tmp_path / "slow.sh"
-    slow.write_text(SLOW)
-    slow.chmod(0o755)
+    _, _, c, slow = copied(tmp_path, "slow.sh", SLOW)
 
     c.ok("startup", "systemd")
     unit = f"/etc/systemd/system/{UNIT}"
