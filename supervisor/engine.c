@@ -24,6 +24,8 @@
 
 struct engine E;
 
+static void engine_lost(const char *, void *);
+
 /* The keeper's HELLO: why this engine runs. */
 static void
 engine_hello(const struct keeper_hello *h, void *arg)
@@ -33,8 +35,12 @@ engine_hello(const struct keeper_hello *h, void *arg)
 		if (h->adopt_fd >= 0)
 			close(h->adopt_fd);
 		/* before the table: the keeper starts the previous engine */
-		fatalx("the keeper speaks protocol %lld, this engine %d",
-		    (long long)h->version, KPROTO_VERSION);
+		if (!E.table_done)
+			fatalx("the keeper speaks protocol %lld, this engine "
+			    "%d", (long long)h->version, KPROTO_VERSION);
+		/* a re-executed keeper that broke the protocol: as lost */
+		engine_lost("the keeper's HELLO is of another protocol", NULL);
+		return;
 	}
 	if (E.adopt_fd >= 0)
 		close(E.adopt_fd);
