@@ -226,8 +226,12 @@ test-deps:
 unit: all $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
 
+# TEST_JOBS pytest workers (pytest-xdist): each test has a private home and
+# mostly waits on processes, so four share two CPUs well.
+TEST_JOBS ?= 4
 integration: all $(FAKE_ENGINE)
-	BUILD=$(BUILD) /usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=10 tests/integration
+	BUILD=$(BUILD) /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+		-n $(TEST_JOBS) --durations=10 tests/integration
 
 # The cgroup v2 tests, in the VM harness (tests/vm/harness.sh finds it): one
 # boot per group, skipped with a message where no VM can run; VM_TESTS=0
@@ -237,14 +241,13 @@ vm-test: all $(TESTS) $(FAKE_ENGINE)
 	else sh tests/vm/cgroup.sh $(BUILD); fi
 
 # The README's second command. Each step is a new make, which reads the
-# flags of the libraries test-deps may just have installed. The fuzzers are
-# sanitizer builds of their own: they run once, with the normal build's tests.
+# flags of the libraries test-deps may just have installed: the build, then
+# scripts/test.sh runs lint-man, unit, integration and the fuzzers with
+# vm-test beside them. The fuzzers are sanitizer builds of their own: they
+# run once, with the normal build's tests.
 test: test-deps
-	@$(MAKE) --no-print-directory lint-man
-	@$(MAKE) --no-print-directory unit
-	@$(MAKE) --no-print-directory integration
-	@$(MAKE) --no-print-directory vm-test
-	@$(if $(filter 1,$(SANITIZE)),true,$(MAKE) --no-print-directory fuzz)
+	@$(MAKE) --no-print-directory all $(TESTS) $(FAKE_ENGINE)
+	@MAKE="$(MAKE)" sh scripts/test.sh $(BUILD) $(SANITIZE)
 
 # libFuzzer harnesses (tests/fuzz), built with clang, ASan and UBSan into
 # build-fuzz from the same sources; `make fuzz` runs each one for

@@ -15,7 +15,7 @@ pkgs="build-essential pkg-config libuv1-dev libjansson-dev libinih-dev libncurse
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v curl >/dev/null 2>&1 || pkgs="$pkgs curl"
 if [ "$1" = test ]; then
-	pkgs="$pkgs libcmocka-dev python3-pytest python3-pyte python3-yaml mandoc procps nodejs prometheus tini"
+	pkgs="$pkgs libcmocka-dev python3-pytest python3-pytest-xdist python3-pyte python3-yaml mandoc procps nodejs prometheus tini"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 	# clang and its runtime libraries: the libFuzzer harnesses (make fuzz)
 	pkgs="$pkgs clang libclang-rt-14-dev"

@@ -9,6 +9,7 @@ import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 from collections import namedtuple
 from pathlib import Path
@@ -83,13 +84,15 @@ class Link:
         self.fds = []
         self.adopt = -1         # the adopt socket, from HELLO
         self.pending = []       # the fake engine's answers, read first
+        self.lock = threading.Lock()    # Heartbeat's thread sends too
 
     def send(self, mtype, fields=(), fds=()):
         data = encode(mtype, fields, len(fds))
-        if fds:
-            socket.send_fds(self.sock, [data], list(fds))
-        else:
-            self.sock.sendall(data)
+        with self.lock:
+            if fds:
+                socket.send_fds(self.sock, [data], list(fds))
+            else:
+                self.sock.sendall(data)
 
     def _read(self, n, deadline):
         buf = b""
@@ -180,6 +183,34 @@ class Link:
             for fd in m.fds:
                 os.close(fd)
         self.fds, self.adopt, self.pending = [], -1, []
+
+
+class Heartbeat:
+    """HEARTBEAT on link every `every` s from a thread, as the engine beats
+    from its loop, while the test waits on something slow (a systemctl on
+    a loaded guest can take longer than the keeper's heartbeat period).
+    Stops at the end of the with block, or when the keeper closes."""
+
+    def __init__(self, link, every=0.25):
+        self.link, self.every = link, every
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self):
+        while not self.done.wait(self.every):
+            try:
+                self.link.send(HEARTBEAT)
+            except OSError:
+                return
+
+    def __enter__(self):
+        self.link.send(HEARTBEAT)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
 
 
 class Engine:

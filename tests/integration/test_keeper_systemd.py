@@ -17,9 +17,9 @@ import time
 import pytest
 
 from conftest import DEADLINE, wait_for
-from keeperproto import (BYE, EXITED, FAKE_ENGINE, HEARTBEAT, HEARTBEAT_MS,
-                         KEEPER_BIN, KIND, KINDS, PID, READY, SPAWNED, TERM,
-                         STATUS, Engine)
+from keeperproto import (BYE, EXITED, FAKE_ENGINE, HEARTBEAT_MS, KEEPER_BIN,
+                         KIND, KINDS, PID, READY, SPAWNED, TERM, STATUS,
+                         Engine, Heartbeat)
 
 pytestmark = pytest.mark.skipif(
     not os.path.isdir("/run/systemd/system") or os.geteuid() != 0,
@@ -32,14 +32,6 @@ def show(unit):
          "ActiveState,Result,MainPID,StatusText,NRestarts"],
         capture_output=True, text=True, check=True).stdout
     return dict(line.split("=", 1) for line in out.splitlines() if line)
-
-
-def beat_until(link, pred, what, timeout=DEADLINE):
-    """Waits for pred() while the engine heartbeats."""
-    def step():
-        link.send(HEARTBEAT)
-        return pred()
-    return wait_for(step, timeout, interval=0.1, what=what)
 
 
 def test_keeper_under_systemd(tmp_path):
@@ -63,50 +55,55 @@ def test_keeper_under_systemd(tmp_path):
         e = Engine(listener.accept()[0])
         engines.append(e)
         hello, _ = e.link.table()
-        e.link.send(HEARTBEAT)
         assert hello.fields[HEARTBEAT_MS] == 2000   # WatchdogSec / 2
-        main = int(show(unit)["MainPID"])
-        assert show(unit)["ActiveState"] == "activating"
-        e.link.spawn("app", ["sleep", "1000"])
-        app = e.link.expect(SPAWNED)
-        e.link.send(READY)
-        beat_until(e.link, lambda: show(unit)["ActiveState"] == "active",
-                   "the unit active")
-        assert "serving" in show(unit)["StatusText"]
-        # past two watchdog periods, kept alive through the keeper
-        end = time.monotonic() + 9
-        beat_until(e.link, lambda: time.monotonic() > end, "9 s")
-        assert show(unit)["ActiveState"] == "active"
+        with Heartbeat(e.link):
+            main = int(show(unit)["MainPID"])
+            assert show(unit)["ActiveState"] == "activating"
+            e.link.spawn("app", ["sleep", "1000"])
+            app = e.link.expect(SPAWNED)
+            e.link.send(READY)
+            wait_for(lambda: show(unit)["ActiveState"] == "active",
+                     what="the unit active")
+            assert "serving" in show(unit)["StatusText"]
+            # past two watchdog periods, kept alive through the keeper
+            end = time.monotonic() + 9
+            wait_for(lambda: time.monotonic() > end, what="9 s")
+            assert show(unit)["ActiveState"] == "active"
 
         # the engine dies: the unit does not, nor its app
         os.kill(e.pid, signal.SIGKILL)
         e2 = Engine(listener.accept()[0])
         engines.append(e2)
         hello, items = e2.link.table()
-        e2.link.send(HEARTBEAT)
-        assert KINDS[hello.fields[KIND]] == "restart"
-        assert [i.fields[PID] for i in items] == [app.fields[PID]]
-        e2.link.send(READY)
-        beat_until(e2.link, lambda: f"engine pid {e2.pid}" in
-                   show(unit)["StatusText"], "the new engine's status")
-        s = show(unit)
-        assert (s["ActiveState"], int(s["MainPID"]), s["NRestarts"]) == \
-            ("active", main, "0")
-        os.kill(app.fields[PID], 0)
+        with Heartbeat(e2.link):
+            assert KINDS[hello.fields[KIND]] == "restart"
+            assert [i.fields[PID] for i in items] == [app.fields[PID]]
+            e2.link.send(READY)
+            wait_for(lambda: f"engine pid {e2.pid}" in
+                     show(unit)["StatusText"], what="the new engine's status")
+            s = show(unit)
+            assert (s["ActiveState"], int(s["MainPID"]), s["NRestarts"]) == \
+                ("active", main, "0")
+            os.kill(app.fields[PID], 0)
 
-        # systemctl stop: TERM to the engine, which stops the app, BYE
-        subprocess.run(["systemctl", "stop", "--no-block", unit],
-                       check=True)
-        e2.link.expect(TERM)
-        pidfd = items[0].fds[2]
-        signal.pidfd_send_signal(pidfd, signal.SIGTERM)
-        e2.link.expect(EXITED)
+            # systemctl stop: TERM to the engine, which stops the app, BYE
+            subprocess.run(["systemctl", "stop", "--no-block", unit],
+                           check=True)
+            e2.link.expect(TERM)
+            pidfd = items[0].fds[2]
+            signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+            e2.link.expect(EXITED)
         e2.link.send(BYE, [(STATUS, 0)])
         e2.exit(0)
         wait_for(lambda: show(unit)["ActiveState"] in ("inactive", "failed"),
                  what="the unit stopped")
         assert show(unit)["Result"] == "success"
         assert not os.path.exists(f"/proc/{app.fields[PID]}")
+    except BaseException:
+        print(subprocess.run(["journalctl", "--no-pager", "-o", "short-precise",
+                              "-u", unit], capture_output=True,
+                             text=True).stdout[-6000:])
+        raise
     finally:
         subprocess.run(["systemctl", "kill", "-s", "KILL", unit],
                        capture_output=True)
