@@ -97,6 +97,16 @@ appcfg_parse_env(json_t *env, const char *s, char **cause)
 	return 0;
 }
 
+/*
+ * The CPU count an instance count needs: max, 0 and -N count CPUs (five
+ * reads of /proc and cgroup files), a plain positive count does not.
+ */
+static int
+instances_ncpu(const char *s)
+{
+	return s[0] >= '1' && s[0] <= '9' ? 1 : sys_ncpu();
+}
+
 static int
 appcfg_set_number(const struct appcfg_key *k, void *field, const char *s,
     char **cause)
@@ -127,7 +137,7 @@ appcfg_set_number(const struct appcfg_key *k, void *field, const char *s,
 		*(long long *)field = sig;
 		return 0;
 	case CFG_INSTANCES:
-		if (parse_instances(s, sys_ncpu(), &n, cause) == -1)
+		if (parse_instances(s, instances_ncpu(s), &n, cause) == -1)
 			return -1;
 		*(long long *)field = n;
 		return 0;

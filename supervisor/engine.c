@@ -378,7 +378,7 @@ engine_spawn(const struct spawn_plan *p, struct keeper_proc *proc,
 	proc->pidfd = r.pidfd;
 	proc->out = r.out;
 	proc->err = r.err;
-	proc->started_at = now_ms();
+	proc->started_at = x.started_at;        /* the keeper's record */
 	return 0;
 }
 

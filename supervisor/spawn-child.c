@@ -56,7 +56,6 @@ child_adopt(const struct spawn_child_ctx *c, pid_t pid)
 	struct iovec iov = { &a, sizeof a };
 	struct msghdr mh;
 	struct cmsghdr *cm;
-	struct timespec ts;
 	int fds[2] = { c->out[0], c->err[0] };
 	ssize_t n;
 
@@ -64,8 +63,7 @@ child_adopt(const struct spawn_child_ctx *c, pid_t pid)
 	memset(&cbuf, 0, sizeof cbuf);
 	a.version = KPROTO_VERSION;
 	a.pid = (int32_t)pid;
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	a.started_at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	a.started_at = c->x->started_at;
 	a.kill_signal = c->x->kill_signal;
 	strncpy(a.tag, c->x->tag, sizeof a.tag - 1);
 	memset(&mh, 0, sizeof mh);

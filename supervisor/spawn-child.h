@@ -47,6 +47,8 @@ struct spawn_exec {
 	int set_nofile;         /* RLIMIT_NOFILE to nofile */
 	struct rlimit nofile;
 	unsigned delay_ms;      /* tests: a pause after the adopt datagram */
+	int64_t started_at;     /* wall clock at the spawn, ms: the start
+				   time the keeper records and the engine's */
 };
 
 /* What spawn_clone() gives back: the caller owns the descriptors. */

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 #include "spawn.h"
@@ -124,9 +125,12 @@ spawn_exec_make(const struct spawn_plan *p, int adopt_fd,
     struct spawn_exec *x, struct spawn_exec_mem *mm)
 {
 	struct rlimit rl;
+	struct timespec ts;
 
 	memset(x, 0, sizeof *x);
 	memset(mm, 0, sizeof *mm);
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	x->started_at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	x->tag = p->tag;
 	x->kill_signal = p->kill_signal > 0 ? p->kill_signal : SIGTERM;
 	x->adopt_fd = adopt_fd;

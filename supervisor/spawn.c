@@ -75,6 +75,7 @@ spawn_run(struct child *child, struct spawn_plan *p, char **cause)
 	}
 	child->pid = proc.pid;
 	child->pidfd = proc.pidfd;
+	p->started_at = (uint64_t)proc.started_at;
 	ctlchan_spawned(child);
 	nodeipc_spawned(child);
 	child_read_start(child, proc.out, proc.err);
@@ -130,6 +131,7 @@ instance_spawn(struct instance *inst, char **cause)
 	struct spawn_plan plan;
 	struct child *child;
 	json_t *env = json_object();
+	uint64_t started_at;
 	int rc;
 
 	logdir_retry(app);
@@ -141,6 +143,7 @@ instance_spawn(struct instance *inst, char **cause)
 		rc = -1;
 	} else
 		rc = spawn_run(child, &plan, cause);
+	started_at = plan.started_at;
 	spawn_plan_free(&plan);
 	if (rc != 0) {
 		json_decref(env);
@@ -148,7 +151,7 @@ instance_spawn(struct instance *inst, char **cause)
 	}
 	inst->child = child;
 	inst->pid = child->pid;
-	inst->started_at = now_ms();
+	inst->started_at = started_at;
 	inst->started_mono = mono_ms();
 	inst->cpu_at = 0;
 	inst->cpu = 0;

@@ -44,6 +44,7 @@ struct spawn_plan {
 	mode_t umask;
 	/* The soft RLIMIT_NOFILE (the keeper's at its start), 0: inherited. */
 	unsigned long long nofile;
+	uint64_t started_at;    /* set by spawn_run(): the keeper's record */
 };
 
 struct instance;
