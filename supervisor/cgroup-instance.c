@@ -61,6 +61,28 @@ static int cgroup_limits_equal(const struct cgroup_limits *,
     const struct cgroup_limits *);
 
 /*
+ * Before cg's first directory is made: the tops made again when they
+ * vanished, and on v2 the app's directory with its controllers. A kept
+ * slot taken again needs neither (its directories are there). Returns 0,
+ * or -1 with *cause set.
+ */
+static int
+cgroup_prepare(struct cgroup *cg, const char *app, char **cause)
+{
+	int	 error;
+
+	if (cgroup_root_ensure_tops(cg->root, cause) != 0)
+		return -1;
+	if (cg->root->backend == CGROUP_V2 &&
+	    (error = cgroup_v2_prepare_app(cg->root, cg->app)) != 0) {
+		xasprintf(cause, "cgroup for app %s: %s", app,
+		    strerror(-error));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Makes (or finds) an empty cgroup for one instance's process:
  * <app>.app/<index>, or <app>.app/<index>.<n> while an older process of
  * the same instance still holds that one (a reload, a dying task).  The
@@ -73,30 +95,27 @@ cgroup_create(struct cgroup_root *root, const char *app, int instance,
     char **cause)
 {
 	struct cgroup	*cg;
-	int		 gen, error;
+	int		 gen, prepared = 0;
 
 	if (root->backend == CGROUP_NONE) {
 		xasprintf(cause, "no cgroups: %s", root->cause);
 		return NULL;
 	}
-	if (parse_app_name(app, cause) == -1 ||
-	    cgroup_root_ensure_tops(root, cause) != 0)
+	if (parse_app_name(app, cause) == -1)
 		return NULL;
 	cg = xcalloc(1, sizeof *cg);
 	cg->root = root;
 	xasprintf(&cg->app, "%s" CGROUP_APP_SUFFIX, app);
-	if (root->backend == CGROUP_V2 &&
-	    (error = cgroup_v2_prepare_app(root, cg->app)) != 0) {
-		xasprintf(cause, "cgroup for app %s: %s", app,
-		    strerror(-error));
-		cgroup_free(cg);
-		return NULL;
-	}
 	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
 		free(cg->rel);
 		cg->rel = cgroup_rel(app, instance, gen);
 		if (cgroup_reuse(cg) == 0)
 			return cg;
+		if (!prepared && cgroup_prepare(cg, app, cause) != 0) {
+			cgroup_free(cg);
+			return NULL;
+		}
+		prepared = 1;
 		if (cgroup_open_dirs(cg, cause) != 0) {
 			cgroup_destroy(cg);
 			return NULL;
