@@ -31,7 +31,6 @@ static const struct {
 	[CGROUP_STAT_CPU] = { CGROUP_CPUACCT, "cpuacct.usage", "cpu.stat" },
 };
 
-#define CGROUP_STAT_HELD 2              /* memory usage and CPU */
 
 static void
 cgroup_stat_close(struct cgroup_stat *st)

@@ -318,6 +318,7 @@ char *cgroup_oom_events_file(const struct cgroup *);
 int cgroup_oom_kills(const struct cgroup *, uint64_t *);
 
 /* cgroup-stat.c */
+#define CGROUP_STAT_HELD 2      /* files a hold keeps open: memory, CPU */
 int cgroup_stat_hold(struct cgroup *, uint64_t, size_t);
 void cgroup_stat_release(struct cgroup *);
 void cgroup_stat_expire(struct cgroup_root *, uint64_t, uint64_t);

@@ -123,6 +123,31 @@ fdlimit_soft(void)
 	return (unsigned long long)fdlimit_now.rlim_cur;
 }
 
+/*
+ * Whether n more descriptors can be opened now (each tried, then closed):
+ * what a spawn, or a hold of stat files, checks first, so that a daemon
+ * short of descriptors still has FDLIMIT_RESERVE left for the next
+ * client's accept and a spawn's pipes. Returns 0, or an errno (EMFILE).
+ */
+int
+fdlimit_room(int n)
+{
+	int	 fds[FDLIMIT_RESERVE + 8], i = 0, error = 0;
+
+	if (n > (int)nitems(fds))
+		n = (int)nitems(fds);
+	while (i < n) {
+		if ((fds[i] = fcntl(0, F_DUPFD_CLOEXEC, 0)) == -1) {
+			error = errno;
+			break;
+		}
+		i++;
+	}
+	while (i > 0)
+		close(fds[--i]);
+	return error;
+}
+
 /* The soft limit apps get, or 0 when they inherit the daemon's as is. */
 unsigned long long
 fdlimit_child_soft(void)

@@ -31,6 +31,9 @@ void fdlimit_close_inherited(int);
 void fdlimit_raise(void);
 unsigned long long fdlimit_soft(void);
 unsigned long long fdlimit_child_soft(void);
+/* what fdlimit_room() callers leave free: accepts, a spawn's descriptors */
+#define FDLIMIT_RESERVE 8
+int fdlimit_room(int);
 json_t *fdlimit_info(void);
 
 /* sdnotify.c */

@@ -76,7 +76,8 @@ limits_read(struct instance *inst, struct cgroup *cg, struct cgroup_usage *u,
 	unsigned long long	 max = fdlimit_soft() / LIMITS_HOLD_SHARE;
 
 	if (cg->stat != NULL || (inst->sample.valid &&
-	    now - inst->sample.wall_us < LIMITS_HOLD_MS * 1000))
+	    now - inst->sample.wall_us < LIMITS_HOLD_MS * 1000 &&
+	    fdlimit_room(CGROUP_STAT_HELD + FDLIMIT_RESERVE) == 0))
 		(void)cgroup_stat_hold(cg, mono_ms(), (size_t)max);
 	return cgroup_sample(cg, u);
 }

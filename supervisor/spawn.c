@@ -17,31 +17,17 @@
 #include "engine.h"
 
 /*
- * What a spawn opens in the engine at once (the stdout, stderr and report
- * pipes, the pidfd), and one for the next accept.
- */
-#define SPAWN_ROOM_FDS 8
-
-/*
- * Whether the daemon has room for a spawn's descriptors: checked first, so
- * that a lack of them is the daemon's (-2), never a half-made spawn.
- * Returns 0, or -1 with *cause in uv_spawn's words.
+ * Whether the daemon has room for a spawn's descriptors (the stdout,
+ * stderr and report pipes, the pidfd, one for the next accept): checked
+ * first, so that a lack of them is the daemon's (-2), never a half-made
+ * spawn. Returns 0, or -1 with *cause in uv_spawn's words.
  */
 static int
 spawn_room(char **cause)
 {
-	int fds[SPAWN_ROOM_FDS], n = 0, error = 0;
+	int error;
 
-	while (n < SPAWN_ROOM_FDS) {
-		if ((fds[n] = fcntl(0, F_DUPFD_CLOEXEC, 0)) == -1) {
-			error = errno;
-			break;
-		}
-		n++;
-	}
-	while (n > 0)
-		close(fds[--n]);
-	if (error == 0)
+	if ((error = fdlimit_room(FDLIMIT_RESERVE)) == 0)
 		return 0;
 	*cause = xstrdup(uv_strerror(uv_translate_sys_error(error)));
 	return -1;
