@@ -31,7 +31,6 @@ static const struct {
 	[CGROUP_STAT_CPU] = { CGROUP_CPUACCT, "cpuacct.usage", "cpu.stat" },
 };
 
-
 static void
 cgroup_stat_close(struct cgroup_stat *st)
 {
