@@ -323,7 +323,7 @@ void child_abort(struct child *);
 void child_set_tag(struct child *, const char *);
 struct child *child_by_tag(const char *);
 void child_exited(struct child *, int);
-void child_read_start(struct child *, int, int);
+void child_read_start(struct child *, int, int, int);
 void instance_kill(struct instance *, int);
 void instance_kill_group(struct instance *, int);
 void instance_close_pipes(void);

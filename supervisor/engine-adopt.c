@@ -151,7 +151,7 @@ engine_adopt_child(struct instance *inst, struct adopt_row *r)
 	limits_adopted(inst, child);
 	ctlchan_adopt(child);
 	nodeipc_adopt(child);
-	child_read_start(child, r->out, r->err);
+	child_read_start(child, r->out, r->err, 0);
 	r->out = r->err = -1;
 	return child;
 }

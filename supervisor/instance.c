@@ -200,16 +200,17 @@ child_abort(struct child *child)
 
 /*
  * Reads lp from fd, a read end the keeper keeps too (lp owns fd from now
- * on). A pipe that cannot be read is closed here: its output waits in the
- * keeper's copy for the next engine.
+ * on; fresh: made for this spawn, logpipe_open()). A pipe that cannot be
+ * read is closed here: its output waits in the keeper's copy for the
+ * next engine.
  */
 static void
-child_pipe_start(struct child *child, struct logpipe *lp, int fd)
+child_pipe_start(struct child *child, struct logpipe *lp, int fd, int fresh)
 {
 	char *cause = NULL;
 
-	if (fd >= 0 && logpipe_open(lp, fd, &cause) == 0) {
-		logpipe_start(lp);
+	if (fd >= 0 && logpipe_open(lp, fd, fresh, &cause) == 0) {
+		logpipe_start(lp, fresh);
 		return;
 	}
 	log_warnx("%s[%d]: cannot read its output: %s", child->app->cfg.name,
@@ -218,12 +219,15 @@ child_pipe_start(struct child *child, struct logpipe *lp, int fd)
 	logpipe_close(lp);
 }
 
-/* The process runs: its output is read from now on, from out and err. */
+/*
+ * The process runs: its output is read from now on, from out and err
+ * (fresh: the pipes of the spawn that made it; else the keeper's).
+ */
 void
-child_read_start(struct child *child, int out, int err)
+child_read_start(struct child *child, int out, int err, int fresh)
 {
-	child_pipe_start(child, &child->out, out);
-	child_pipe_start(child, &child->err, err);
+	child_pipe_start(child, &child->out, out, fresh);
+	child_pipe_start(child, &child->err, err, fresh);
 }
 
 /*

@@ -23,14 +23,18 @@ static int logpipe_null = -1;
 static TAILQ_HEAD(, logpipe) logpipe_waiting =
     TAILQ_HEAD_INITIALIZER(logpipe_waiting);
 
-/* Raises the pipe of fd to LOGPIPE_SIZE where allowed; returns its size. */
+/*
+ * Raises the pipe of fd to LOGPIPE_SIZE where allowed; returns its size
+ * (F_SETPIPE_SZ's answer, else F_GETPIPE_SZ's).
+ */
 size_t
 logpipe_grow(int fd)
 {
 	int n;
 
-	if (fcntl(fd, F_SETPIPE_SZ, LOGPIPE_SIZE) == -1 && errno != EPERM &&
-	    errno != EBUSY)
+	if ((n = fcntl(fd, F_SETPIPE_SZ, LOGPIPE_SIZE)) > 0)
+		return (size_t)n;
+	if (n == -1 && errno != EPERM && errno != EBUSY)
 		log_debug("F_SETPIPE_SZ: %s", strerror(errno));
 	if ((n = fcntl(fd, F_GETPIPE_SZ)) <= 0)
 		return 4096;

@@ -102,11 +102,13 @@ logpipe_init(struct logpipe *lp, struct child *child, int stream,
 
 /*
  * lp reads the pipe whose read end is fd from logpipe_start() on; lp owns
- * fd from now on (closed on failure too). Returns 0, or -1 with *cause
- * set.
+ * fd from now on (closed on failure too). fresh: the engine made the pipe
+ * for this spawn, so it is a pipe and its flags are O_RDONLY (one that
+ * came back from the keeper is checked and keeps its flags). Returns 0,
+ * or -1 with *cause set.
  */
 int
-logpipe_open(struct logpipe *lp, int fd, char **cause)
+logpipe_open(struct logpipe *lp, int fd, int fresh, char **cause)
 {
 	size_t window;
 	int fl;
@@ -120,7 +122,10 @@ logpipe_open(struct logpipe *lp, int fd, char **cause)
 		close(fd);
 		return -1;
 	}
-	if (fcntl(fd, F_GETPIPE_SZ) == -1 || (fl = fcntl(fd, F_GETFL)) == -1 ||
+	if (fresh)
+		fl = O_RDONLY;
+	if ((!fresh && (fcntl(fd, F_GETPIPE_SZ) == -1 ||
+	    (fl = fcntl(fd, F_GETFL)) == -1)) ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
 		xasprintf(cause, "log pipe: %s", strerror(errno));
 		close(fd);
@@ -338,15 +343,23 @@ logpipe_room(struct logfile_waiter *w)
 	logpipe_pump(lp);
 }
 
-/* The child runs: lp reads its pipe from now on. */
+/*
+ * The child runs: lp reads its pipe from now on. A fresh pipe (the
+ * engine's own, logpipe_open()) in the epoll set is not pumped now: the
+ * set reports it at once when the app wrote to it (or closed it) before
+ * it joined (an edge-triggered watch starts with the pipe's readiness),
+ * and a tee of a pipe that holds nothing is a system call for nothing.
+ * A pipe from the keeper is pumped at once, as before.
+ */
 void
-logpipe_start(struct logpipe *lp)
+logpipe_start(struct logpipe *lp, int fresh)
 {
 	if (lp->fd == -1 || lp->started || lp->closing)
 		return;
 	lp->started = 1;
 	logpipe_watch(lp);
-	logpipe_pump(lp);
+	if (!fresh || !lp->watched)
+		logpipe_pump(lp);
 }
 
 /*

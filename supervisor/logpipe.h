@@ -69,8 +69,8 @@ struct logpipe {
 /* logpipe.c */
 void logpipe_init(struct logpipe *, struct child *, int,
     void (*)(struct logpipe *));
-int logpipe_open(struct logpipe *, int, char **);
-void logpipe_start(struct logpipe *);
+int logpipe_open(struct logpipe *, int, int, char **);
+void logpipe_start(struct logpipe *, int);
 void logpipe_flush(struct logpipe *);
 void logpipe_close(struct logpipe *);
 void logpipe_pump(struct logpipe *);

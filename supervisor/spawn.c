@@ -64,7 +64,7 @@ spawn_run(struct child *child, struct spawn_plan *p, char **cause)
 	p->started_at = (uint64_t)proc.started_at;
 	ctlchan_spawned(child);
 	nodeipc_spawned(child);
-	child_read_start(child, proc.out, proc.err);
+	child_read_start(child, proc.out, proc.err, 1);
 	return 0;
 }
 

@@ -156,7 +156,10 @@ free_child(struct child *child)
 	free(child);
 }
 
-/* lp reads a new pipe; *keep gets a second read end, *w the write end. */
+/*
+ * lp reads a new pipe (as one from the keeper, not fresh); *keep gets a
+ * second read end, *w the write end.
+ */
 static void
 open_pipe(struct child *child, int *keep, int *w)
 {
@@ -168,8 +171,8 @@ open_pipe(struct child *child, int *keep, int *w)
 	*w = p[1];
 	nclosed = 0;
 	logpipe_init(&child->out, child, 1, test_closed);
-	assert_int_equal(logpipe_open(&child->out, p[0], &cause), 0);
-	logpipe_start(&child->out);
+	assert_int_equal(logpipe_open(&child->out, p[0], 0, &cause), 0);
+	logpipe_start(&child->out, 0);
 }
 
 static void
@@ -232,6 +235,36 @@ test_nowhere_consumed_at_once(void **state)
 	run_until(emptied, &keep);
 	close(w);
 	run_until(closed_once, NULL);
+	close(keep);
+	free_child(child);
+}
+
+/*
+ * A fresh pipe (a spawn's own) is not pumped at its start: what the app
+ * wrote before it, and its end, still come (the epoll set reports a pipe
+ * ready when it joins).
+ */
+static void
+test_fresh_written_before_start(void **state)
+{
+	struct child *child = make_child("fresh.log");
+	char path[128], *cause = NULL;
+	int p[2], keep;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/fresh.log", tmpdir);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	keep = dup(p[0]);
+	assert_int_equal(write(p[1], "early\n", 6), 6);
+	close(p[1]);
+	nclosed = 0;
+	logpipe_init(&child->out, child, 1, test_closed);
+	assert_int_equal(logpipe_open(&child->out, p[0], 1, &cause), 0);
+	logpipe_start(&child->out, 1);
+	assert_true(child->out.watched);
+	run_until(closed_once, NULL);
+	assert_int_equal(pipe_bytes(keep), 0);
+	assert_string_equal(slurp(path), "early\n");
 	close(keep);
 	free_child(child);
 }
@@ -329,6 +362,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_consumed_once_written),
 		cmocka_unit_test(test_nowhere_consumed_at_once),
+		cmocka_unit_test(test_fresh_written_before_start),
 		cmocka_unit_test(test_marks_settle_oldest_first),
 	};
 
