@@ -20,6 +20,7 @@
 
 #include "corrald.h"
 #include "engine.h"
+#include "spawn-child.h"
 
 struct daemon D;
 
@@ -219,6 +220,7 @@ main_signals(void)
 			fatalx("cannot handle %s", signal_name(sigs[i].sig));
 		uv_unref((uv_handle_t *)sigs[i].h);
 	}
+	spawn_signals_refresh();        /* what the apps' children reset */
 }
 
 /*

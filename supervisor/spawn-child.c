@@ -9,7 +9,8 @@
  * requested descriptors at 3.. and every other one closed at exec, the
  * working directory, umask, the file limit, the user and groups,
  * LISTEN_PID, default signal dispositions and an empty mask; execve.
- * A failure writes errno and the stage to the report pipe and exits 127.
+ * A failure gives errno and the stage to the caller (shared memory or
+ * the report pipe, spawn-child.h) and exits 127.
  *
  * A copy of one thread of a multi-threaded process: async-signal-safe
  * calls only, no allocation, and the identity changed by raw system
@@ -36,11 +37,15 @@
 #define CHILD_MAX_FDS 256
 
 static void __attribute__((noreturn))
-child_fail(int report, int stage)
+child_fail(const struct spawn_child_ctx *c, int report, int stage)
 {
 	int info[2] = { errno, stage };
 
-	(void)!write(report, info, sizeof info);
+	if (c->info != NULL) {
+		c->info[0] = info[0];
+		c->info[1] = info[1];
+	} else
+		(void)!write(report, info, sizeof info);
 	_exit(127);
 }
 
@@ -112,21 +117,30 @@ child_cloexec_from(int lo)
 		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+/* fd, or a copy of it at n or above when it is below n; -1 on failure. */
+static int
+child_above(int fd, int n)
+{
+	return fd >= n ? fd : fcntl(fd, F_DUPFD_CLOEXEC, n);
+}
+
 /*
- * 0 /dev/null, 1 out, 2 err, 3+i fds[i]. Every source goes above the last
- * target first, so that no dup2 overwrites a source still to be placed.
+ * 0 /dev/null, 1 out, 2 err, 3+i fds[i]. Every source below the last
+ * target goes above it first, so that no dup2 overwrites a source still
+ * to be placed (a source is never its own target: dup2 then clears its
+ * close-on-exec flag); the report pipe too.
  */
 static int
 child_fds(const struct spawn_child_ctx *c, int *report)
 {
 	const struct spawn_exec *x = c->x;
-	int n = 3 + (int)x->nfds, hi[3 + CHILD_MAX_FDS], nul, i;
+	int n = 3 + (int)x->nfds, hi[3 + CHILD_MAX_FDS], nul = c->null_fd, i;
 
 	if (x->nfds > CHILD_MAX_FDS) {
 		errno = EMFILE;
 		return -1;
 	}
-	if ((nul = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+	if (nul < 0 && (nul = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
 		return -1;
 	hi[0] = nul;
 	hi[1] = c->out[1];
@@ -134,10 +148,10 @@ child_fds(const struct spawn_child_ctx *c, int *report)
 	for (i = 3; i < n; i++)
 		hi[i] = x->fds[i - 3];
 	for (i = 0; i < n; i++) {
-		if ((hi[i] = fcntl(hi[i], F_DUPFD_CLOEXEC, n)) == -1)
+		if ((hi[i] = child_above(hi[i], n)) == -1)
 			return -1;
 	}
-	if ((*report = fcntl(*report, F_DUPFD_CLOEXEC, n)) == -1)
+	if (*report >= 0 && (*report = child_above(*report, n)) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (dup2(hi[i], i) == -1)
@@ -185,8 +199,13 @@ child_itoa(char *buf, long v)
 	buf[n] = '\0';
 }
 
+/*
+ * Default dispositions (those the caller names, else every one), then
+ * the empty mask: no handler of the engine runs here, and what it
+ * ignores (SIGPIPE) the app does not.
+ */
 static void
-child_signals(void)
+child_signals(const sigset_t *reset)
 {
 	struct sigaction sa;
 	sigset_t none;
@@ -195,7 +214,8 @@ child_signals(void)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++) {
-		if (sig != SIGKILL && sig != SIGSTOP)
+		if (sig != SIGKILL && sig != SIGSTOP &&
+		    (reset == NULL || sigismember(reset, sig) == 1))
 			(void)sigaction(sig, &sa, NULL);
 	}
 	sigemptyset(&none);
@@ -243,7 +263,7 @@ child_setup(const struct spawn_child_ctx *c, int *report, int *stage)
 		return;
 	if (x->drop_privs && child_privs(x, stage) == -1)
 		return;
-	child_signals();
+	child_signals(c->reset);
 	*stage = SPAWN_ST_EXEC;
 	child_exec(x);
 }
@@ -256,10 +276,9 @@ spawn_child(const struct spawn_child_ctx *c)
 	struct timespec ts;
 	int report = c->report, stage;
 
+	/* the pipes' read ends here are close-on-exec: the exec closes them */
 	if (child_adopt(c, pid) == -1)
-		child_fail(report, SPAWN_ST_ADOPT);
-	close(c->out[0]);
-	close(c->err[0]);
+		child_fail(c, report, SPAWN_ST_ADOPT);
 	if (x->delay_ms > 0) {
 		ts.tv_sec = x->delay_ms / 1000;
 		ts.tv_nsec = (long)(x->delay_ms % 1000) * 1000000;
@@ -269,5 +288,5 @@ spawn_child(const struct spawn_child_ctx *c)
 	if (x->listen_pid != NULL)
 		child_itoa(x->listen_pid, (long)pid);
 	child_setup(c, &report, &stage);
-	child_fail(report, stage);
+	child_fail(c, report, stage);
 }

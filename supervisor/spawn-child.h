@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <signal.h>
 #include <stddef.h>
 
 #define SPAWN_EXEC_PIDBUF 24    /* digits of LISTEN_PID, with the NUL */
@@ -67,12 +68,20 @@ enum spawn_stage {
 	SPAWN_ST_ADOPT, SPAWN_ST_MAX
 };
 
-/* The child's side: spawn_clone() passes what it made. */
+/*
+ * The child's side: spawn_clone() passes what it made. A failure goes to
+ * info when the child shares the caller's memory (CLONE_VM | CLONE_VFORK:
+ * the caller reads it once the child has exec'd or exited, as glibc's
+ * posix_spawn does), else to the report pipe.
+ */
 struct spawn_child_ctx {
 	const struct spawn_exec *x;
 	int out[2];
 	int err[2];
-	int report;             /* write end of the CLOEXEC report pipe */
+	int report;             /* write end of the CLOEXEC report pipe, or -1 */
+	volatile int *info;     /* { errno, stage } of a failure, or NULL */
+	int null_fd;            /* /dev/null, O_RDWR, or -1: the child opens it */
+	const sigset_t *reset;  /* dispositions to make SIG_DFL, NULL: all */
 	int joined;             /* clone3 put it in its cgroup already */
 };
 
@@ -83,5 +92,6 @@ void spawn_child(const struct spawn_child_ctx *) __attribute__((noreturn));
 extern const char *const spawn_stage_names[SPAWN_ST_MAX];
 int spawn_clone(const struct spawn_exec *, struct spawn_result *,
     const char **);
+void spawn_signals_refresh(void);
 
 #endif

@@ -6,12 +6,14 @@
  * whatever happens to the engine), CLONE_PIDFD, and CLONE_INTO_CGROUP
  * when given a cgroup v2 directory (without it when the kernel refuses).
  * The child (spawn-child.c) tells the keeper it runs, sets itself up and
- * execs; the caller waits on the report pipe as uv_spawn does: EOF is the
- * exec, 8 bytes the errno and stage of a failure. The child shares the
- * engine's memory (CLONE_VM|CLONE_VFORK, below) or is a copy of the
- * calling thread (under ASan, or into a cgroup v2 directory); either way
- * every signal is blocked until it has reset their dispositions (no
- * handler of the engine runs in it) and it allocates nothing.
+ * execs. The child shares the engine's memory (CLONE_VM|CLONE_VFORK,
+ * below: it writes the errno and stage of a failure there, as glibc's
+ * posix_spawn does) or is a copy of the calling thread (under ASan, or
+ * into a cgroup v2 directory: the caller waits on a report pipe as
+ * uv_spawn does, EOF is the exec, 8 bytes the errno and stage of a
+ * failure); either way every signal is blocked until it has reset the
+ * dispositions the engine changed (no handler of the engine runs in it)
+ * and it allocates nothing.
  */
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -58,6 +60,46 @@ const char *const spawn_stage_names[SPAWN_ST_MAX] = {
 	"fork", "setsid", "cgroup", "fds", "chdir", "rlimit", "groups", "gid",
 	"uid", "env", "exec", "pipe", "adopt"
 };
+
+/*
+ * The child's stack (the calling thread's: the spawns of one thread are
+ * serial, CLONE_VFORK pauses it until the exec), made at its first spawn
+ * and kept; /dev/null for the children's stdin, opened once.
+ */
+static __thread void *spawn_stack;
+static int spawn_null = -1;
+
+/*
+ * The signals whose disposition the children reset to SIG_DFL before
+ * they unblock them: every one found caught or ignored since the first
+ * spawn (a union: one reset that was not needed costs a system call, a
+ * handler of the engine left in a child would run there), and SIGCHLD,
+ * which libuv catches from the engine's first uv_spawn (an exec check)
+ * on. execve resets the rest. Code that makes a signal caught or ignored
+ * after the engine's start calls spawn_signals_refresh().
+ */
+static sigset_t spawn_sigs;
+static int spawn_sigs_known;
+
+void
+spawn_signals_refresh(void)
+{
+	struct sigaction old;
+	int sig;
+
+	if (!spawn_sigs_known) {
+		sigemptyset(&spawn_sigs);
+		sigaddset(&spawn_sigs, SIGCHLD);
+		spawn_sigs_known = 1;
+	}
+	for (sig = 1; sig < NSIG; sig++) {
+		/* glibc's own (SIGCANCEL, SIGSETXID) fail: as in the child */
+		if (sig != SIGKILL && sig != SIGSTOP &&
+		    sigaction(sig, NULL, &old) == 0 &&
+		    old.sa_handler != SIG_DFL)
+			sigaddset(&spawn_sigs, sig);
+	}
+}
 
 /*
  * clone3 into the cgroup directory (when given and the kernel can), else
@@ -114,20 +156,25 @@ static long
 spawn_vfork(struct spawn_child_ctx *c, int *pidfd)
 {
 	void *stack;
-	long pid;
-	int e;
 
-	stack = mmap(NULL, SPAWN_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE |
-	    MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED)
-		return -1;
+	if (spawn_stack == NULL) {
+		stack = mmap(NULL, SPAWN_STACK, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (stack == MAP_FAILED)
+			return -1;
+		spawn_stack = stack;
+	}
 	c->joined = 0;
-	pid = clone(spawn_vfork_child, (char *)stack + SPAWN_STACK, CLONE_VM |
-	    CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD | SIGCHLD, c, pidfd);
-	e = errno;
-	(void)munmap(stack, SPAWN_STACK);
-	errno = e;
-	return pid;
+	return clone(spawn_vfork_child, (char *)spawn_stack + SPAWN_STACK,
+	    CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD | SIGCHLD, c,
+	    pidfd);
+}
+
+/* Whether x's child shares the engine's memory (spawn_vfork()). */
+static int
+spawn_shares(const struct spawn_exec *x)
+{
+	return SPAWN_VFORK && x->cgroup_dirfd < 0;
 }
 
 /* The clone, with every signal blocked around it. */
@@ -138,9 +185,12 @@ spawn_fork(struct spawn_child_ctx *c, int *pidfd)
 	long pid;
 	int e;
 
+	if (!spawn_sigs_known)
+		spawn_signals_refresh();
+	c->reset = &spawn_sigs;
 	sigfillset(&all);
 	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (SPAWN_VFORK && c->x->cgroup_dirfd < 0)
+	if (spawn_shares(c->x))
 		pid = spawn_vfork(c, pidfd);
 	else
 		pid = spawn_clone3(c->x->cgroup_dirfd, pidfd, &c->joined);
@@ -152,20 +202,28 @@ spawn_fork(struct spawn_child_ctx *c, int *pidfd)
 	return (pid_t)pid;
 }
 
-/* Reads the report pipe: 0 on EOF (the exec), else -1 with errno, *stage. */
+/*
+ * What the child reported, in info (shared memory, or read from the
+ * report pipe fd): 0 for the exec (EOF), else -1 with errno and *stage.
+ */
 static int
-spawn_report(int fd, const char **stage)
+spawn_report(int fd, volatile int *info, const char **stage)
 {
-	int info[2];
+	int buf[2];
 	ssize_t n;
 
-	do {
-		n = read(fd, info, sizeof info);
-	} while (n == -1 && errno == EINTR);
-	if (n != (ssize_t)sizeof info)
+	if (fd >= 0) {
+		do {
+			n = read(fd, buf, sizeof buf);
+		} while (n == -1 && errno == EINTR);
+		if (n != (ssize_t)sizeof buf)
+			return 0;
+		info[0] = buf[0];
+		info[1] = buf[1];
+	}
+	if (info[1] < 0)
 		return 0;
-	*stage = info[1] >= 0 && info[1] < SPAWN_ST_MAX ?
-	    spawn_stage_names[info[1]] : "exec";
+	*stage = info[1] < SPAWN_ST_MAX ? spawn_stage_names[info[1]] : "exec";
 	errno = info[0];
 	return -1;
 }
@@ -186,6 +244,29 @@ spawn_gone(int pidfd)
 }
 
 /*
+ * The stdout and stderr pipes, and the report pipe where the child does
+ * not share the engine's memory; /dev/null at the first spawn (the child
+ * opens it itself when it cannot be). Returns 0, or -1 with errno set.
+ */
+static int
+spawn_pipes(struct spawn_child_ctx *c, int rep[2], volatile int *info)
+{
+	if (spawn_null < 0)
+		spawn_null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	c->null_fd = spawn_null;
+	if (pipe2(c->out, O_CLOEXEC) == -1 || pipe2(c->err, O_CLOEXEC) == -1)
+		return -1;
+	if (spawn_shares(c->x)) {
+		c->info = info;
+		return 0;
+	}
+	if (pipe2(rep, O_CLOEXEC) == -1)
+		return -1;
+	c->report = rep[1];
+	return 0;
+}
+
+/*
  * Runs x. Returns 0 once the process has exec'd, with *r (the caller's
  * descriptors); -1 with errno and *stage when it did not. A child that
  * failed after its adoption exits 127: the keeper reaps it and reports
@@ -196,24 +277,23 @@ spawn_clone(const struct spawn_exec *x, struct spawn_result *r,
     const char **stage)
 {
 	struct spawn_child_ctx c;
+	volatile int info[2] = { 0, -1 };       /* no stage: the exec */
 	int rep[2] = { -1, -1 }, pidfd = -1, e;
 	pid_t pid;
 
 	memset(&c, 0, sizeof c);
 	c.x = x;
-	c.out[0] = c.out[1] = c.err[0] = c.err[1] = -1;
+	c.out[0] = c.out[1] = c.err[0] = c.err[1] = c.report = -1;
 	*stage = spawn_stage_names[SPAWN_ST_PIPE];
-	if (pipe2(c.out, O_CLOEXEC) == -1 || pipe2(c.err, O_CLOEXEC) == -1 ||
-	    pipe2(rep, O_CLOEXEC) == -1)
+	if (spawn_pipes(&c, rep, info) == -1)
 		goto fail;
-	c.report = rep[1];
 	*stage = spawn_stage_names[SPAWN_ST_FORK];
 	if ((pid = spawn_fork(&c, &pidfd)) == -1)
 		goto fail;
 	spawn_close(&rep[1]);
 	spawn_close(&c.out[1]);
 	spawn_close(&c.err[1]);
-	e = spawn_report(rep[0], stage);
+	e = spawn_report(rep[0], info, stage);
 	spawn_close(&rep[0]);
 	if (e == -1) {
 		e = errno;
