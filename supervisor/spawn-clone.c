@@ -74,7 +74,7 @@ static int spawn_null = -1;
  * they unblock them: every one found caught or ignored since the first
  * spawn (a union: one reset that was not needed costs a system call, a
  * handler of the engine left in a child would run there), and SIGCHLD,
- * which libuv catches from the engine's first uv_spawn (an exec check)
+ * which libuv may catch from the engine's first uv_spawn (an exec check)
  * on. execve resets the rest. Code that makes a signal caught or ignored
  * after the engine's start calls spawn_signals_refresh().
  */

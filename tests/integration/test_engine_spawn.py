@@ -53,3 +53,21 @@ def test_spawn_failures_say_why(corral, tmp_path):
                ("keeper: noexec/" in x or "keeper: nocwd/" in x)]
     assert refused == []
     wait_for(lambda: corral.ok("jlist").strip() == "[]", what="no app")
+
+
+def sigmasks(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return {k: int(v, 16) for k, v in
+                (x.rstrip("\n").split(":\t") for x in f)
+                if k in ("SigBlk", "SigIgn", "SigCgt")}
+
+
+def test_app_signals_are_the_defaults(corral):
+    # The child resets only what the engine catches or ignores (SIGPIPE
+    # ignored, libuv's handlers of SIGTERM...): none of it reaches the app.
+    corral.ok("start", "sleep", "--name", "plain", "-i", "2", "--", "1000")
+    engine = sigmasks(corral.daemon_pid())
+    assert engine["SigIgn"] & (1 << (13 - 1))      # SIGPIPE
+    assert engine["SigCgt"] & (1 << (15 - 1))      # SIGTERM
+    for i in corral.wait_state("plain", "online", count=2):
+        assert sigmasks(i["pid"]) == {"SigBlk": 0, "SigIgn": 0, "SigCgt": 0}
