@@ -148,10 +148,11 @@ fdlimit_room_probe(int n)
  * of stat files, checks first, so that a daemon short of descriptors
  * still has FDLIMIT_RESERVE left for the next client's accept and a
  * spawn's pipes. Returns 0, or an errno (EMFILE). Since Linux 6.2 the
- * size of /proc/self/fd is the number of open descriptors: one fstat of
- * a directory held open and the soft limit (read each time: someone may
- * have lowered it with prlimit) answer it, where the probe took 16 system
- * calls a spawn; a size of 0 (older kernels) falls back to the probe. At
+ * size of /proc/self/fd is the number of open descriptors: its stat (not
+ * a directory held open: the daemon's count of descriptors stays as it
+ * was) and the soft limit (read each time: someone may have lowered it
+ * with prlimit) answer it, where the probe took 16 system calls a spawn;
+ * a size of 0 (older kernels) falls back to the probe. At
  * most limit - open descriptors below the limit are free (more are
  * taken when some were opened above a limit lowered since): never a
  * room that is not there.
@@ -159,14 +160,10 @@ fdlimit_room_probe(int n)
 int
 fdlimit_room(int n)
 {
-	static int	 dirfd = -1;
 	struct rlimit	 rl;
 	struct stat	 st;
 
-	if (dirfd == -1)        /* again after a failure: EMFILE passes */
-		dirfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
-	if (dirfd < 0 || fstat(dirfd, &st) == -1 || st.st_size <= 0 ||
+	if (stat("/proc/self/fd", &st) == -1 || st.st_size <= 0 ||
 	    getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return fdlimit_room_probe(n);
 	if (rl.rlim_cur != RLIM_INFINITY &&

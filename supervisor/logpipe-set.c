@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "corrald.h"
+#include "spawn-child.h"
 
 static int logpipe_ep = -1;             /* the epoll set of the app pipes */
 static uv_poll_t logpipe_ep_poll;
@@ -115,8 +116,7 @@ logpipe_set_init(char **cause)
 
 	if (logpipe_ep != -1)
 		return 0;
-	if (logpipe_null == -1 &&
-	    (logpipe_null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
+	if (logpipe_null == -1 && (logpipe_null = spawn_devnull()) == -1) {
 		xasprintf(cause, "log pipes: /dev/null: %s", strerror(errno));
 		return -1;
 	}

@@ -93,5 +93,6 @@ extern const char *const spawn_stage_names[SPAWN_ST_MAX];
 int spawn_clone(const struct spawn_exec *, struct spawn_result *,
     const char **);
 void spawn_signals_refresh(void);
+int spawn_devnull(void);
 
 #endif

@@ -64,10 +64,23 @@ const char *const spawn_stage_names[SPAWN_ST_MAX] = {
 /*
  * The child's stack (the calling thread's: the spawns of one thread are
  * serial, CLONE_VFORK pauses it until the exec), made at its first spawn
- * and kept; /dev/null for the children's stdin, opened once.
+ * and kept.
  */
 static __thread void *spawn_stack;
 static int spawn_null = -1;
+
+/*
+ * /dev/null, read and write, opened once and held (the children's stdin;
+ * the log pipes drop bytes into it, logpipe-set.c), or -1 when it cannot
+ * be opened (again at the next call).
+ */
+int
+spawn_devnull(void)
+{
+	if (spawn_null < 0)
+		spawn_null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	return spawn_null;
+}
 
 /*
  * The signals whose disposition the children reset to SIG_DFL before
@@ -245,15 +258,13 @@ spawn_gone(int pidfd)
 
 /*
  * The stdout and stderr pipes, and the report pipe where the child does
- * not share the engine's memory; /dev/null at the first spawn (the child
- * opens it itself when it cannot be). Returns 0, or -1 with errno set.
+ * not share the engine's memory; the held /dev/null (the child opens one
+ * itself when there is none). Returns 0, or -1 with errno set.
  */
 static int
 spawn_pipes(struct spawn_child_ctx *c, int rep[2], volatile int *info)
 {
-	if (spawn_null < 0)
-		spawn_null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	c->null_fd = spawn_null;
+	c->null_fd = spawn_devnull();
 	if (pipe2(c->out, O_CLOEXEC) == -1 || pipe2(c->err, O_CLOEXEC) == -1)
 		return -1;
 	if (spawn_shares(c->x)) {
