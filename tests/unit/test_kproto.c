@@ -6,6 +6,7 @@
  * with their descriptors; the send queue is bounded; mutated and random
  * bytes never crash the decoder.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -357,6 +358,61 @@ test_conn_sequence_and_eof(void **state)
 	close(p[1]);
 }
 
+/*
+ * Frames sent later: nothing reaches the peer until the next send or
+ * flush, then all of them in one write, in order with the others (a
+ * frame with a descriptor is sent at once, behind them).
+ */
+static void
+test_conn_send_later(void **state)
+{
+	struct kproto_conn a, b;
+	struct kproto_msg m, d;
+	char tag[16];
+	int i, p[2], avail;
+
+	(void)state;
+	conn_pair(&a, &b);
+	assert_int_equal(pipe(p), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(tag, sizeof tag, "r%d", i);
+		kproto_msg_init(&m, KP_RELEASE);
+		m.tag = tag;
+		assert_int_equal(kproto_conn_send_later(&a, &m), 0);
+	}
+	assert_true(kproto_conn_pending(&a));
+	assert_int_equal(kproto_conn_recv(&b, &d), KPROTO_AGAIN);
+	kproto_msg_init(&m, KP_HOLD);           /* with a descriptor: now */
+	m.tag = "h";
+	m.fds[0] = p[0];
+	m.nfds = 1;
+	assert_int_equal(kproto_conn_send_later(&a, &m), 0);
+	assert_false(kproto_conn_pending(&a));
+	kproto_msg_init(&m, KP_RELEASE);
+	m.tag = "r3";
+	assert_int_equal(kproto_conn_send_later(&a, &m), 0);
+	assert_int_equal(kproto_conn_flush(&a), 0);
+	assert_false(kproto_conn_pending(&a));
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(kproto_conn_recv(&b, &d), KPROTO_MSG);
+		if (i == 3) {
+			assert_int_equal(d.type, KP_HOLD);
+			assert_int_equal(d.nfds, 1);
+		} else {
+			snprintf(tag, sizeof tag, "r%d", i < 3 ? i : 3);
+			assert_int_equal(d.type, KP_RELEASE);
+			assert_string_equal(d.tag, tag);
+		}
+		kproto_msg_free(&d);
+	}
+	assert_int_equal(ioctl(b.fd, FIONREAD, &avail), 0);
+	assert_int_equal(avail, 0);
+	kproto_conn_close(&a);
+	kproto_conn_close(&b);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* A peer that never reads: the queue stops at KPROTO_MAX_QUEUE. */
 static void
 test_conn_queue_bound(void **state)
@@ -440,6 +496,7 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_conn_big_frame_with_fd),
 		cmocka_unit_test(test_conn_sequence_and_eof),
+		cmocka_unit_test(test_conn_send_later),
 		cmocka_unit_test(test_conn_queue_bound),
 		cmocka_unit_test(test_decode_noise),
 	};
