@@ -19,6 +19,7 @@
 #include "kproto.h"
 
 #define KPROTO_LATER_MAX (64 * 1024)    /* bytes gathered, then sent */
+#define KPROTO_AHEAD (16 * 1024)        /* bytes read ahead at most */
 
 /* A frame waiting to be sent; fds are the queue's own copies. */
 struct kproto_out {
@@ -62,6 +63,7 @@ kproto_conn_close(struct kproto_conn *c)
 	for (i = 0; i < c->nfifo; i++)
 		close(c->fifo[i]);
 	kproto_buf_free(&c->later);
+	free(c->ahead);
 	free(c->in);
 	if (c->fd >= 0)
 		close(c->fd);
@@ -134,6 +136,47 @@ kproto_conn_read(struct kproto_conn *c, void *buf, size_t n)
 	return r;
 }
 
+/*
+ * From now on c reads up to KPROTO_AHEAD bytes at a time and takes its
+ * frames from them: a burst of frames (the keeper's exits of a stop)
+ * costs a few recvmsg()s, not two each. Only for an end that never hands
+ * its socket on with bytes read (the keeper's re-exec does: it keeps
+ * exact reads). Without memory for it, reads stay exact.
+ */
+void
+kproto_conn_read_ahead(struct kproto_conn *c)
+{
+	if (c->ahead == NULL)
+		c->ahead = malloc(KPROTO_AHEAD);
+}
+
+/*
+ * Reads up to n bytes as kproto_conn_read(), what was read ahead first.
+ * The descriptors of the bytes read ahead are in the fifo already: the
+ * kernel ends a read after a message that carries descriptors, so those
+ * of one frame never come with another frame's bytes before them.
+ */
+static ssize_t
+kproto_conn_get(struct kproto_conn *c, void *buf, size_t n)
+{
+	ssize_t r;
+	size_t k;
+
+	if (c->ahead != NULL && c->ahead_pos == c->ahead_len &&
+	    n < KPROTO_AHEAD) {
+		if ((r = kproto_conn_read(c, c->ahead, KPROTO_AHEAD)) <= 0)
+			return r;
+		c->ahead_pos = 0;
+		c->ahead_len = (size_t)r;
+	}
+	if (c->ahead == NULL || c->ahead_pos == c->ahead_len)
+		return kproto_conn_read(c, buf, n);
+	k = c->ahead_len - c->ahead_pos < n ? c->ahead_len - c->ahead_pos : n;
+	memcpy(buf, c->ahead + c->ahead_pos, k);
+	c->ahead_pos += k;
+	return (ssize_t)k;
+}
+
 /* The header is complete: checks it and makes room for the payload. */
 static int
 kproto_conn_header(struct kproto_conn *c)
@@ -196,7 +239,7 @@ kproto_conn_recv(struct kproto_conn *c, struct kproto_msg *m)
 	kproto_msg_init(m, 0);
 	for (;;) {
 		if (c->hdr_len < KPROTO_HEADER) {
-			r = kproto_conn_read(c, c->hdr + c->hdr_len,
+			r = kproto_conn_get(c, c->hdr + c->hdr_len,
 			    KPROTO_HEADER - c->hdr_len);
 			if (r == KPROTO_EOF && c->hdr_len > 0) {
 				errno = EPROTO;
@@ -211,7 +254,7 @@ kproto_conn_recv(struct kproto_conn *c, struct kproto_msg *m)
 			continue;
 		}
 		if (c->in_len < c->in_want) {
-			r = kproto_conn_read(c, c->in + c->in_len,
+			r = kproto_conn_get(c, c->in + c->in_len,
 			    c->in_want - c->in_len);
 			if (r == KPROTO_EOF) {
 				errno = EPROTO;

@@ -141,6 +141,8 @@ struct kproto_conn {
 	struct kproto_out **out_tail;
 	size_t out_bytes;
 	struct kproto_buf later;
+	unsigned char *ahead;   /* read ahead (kproto_conn_read_ahead()) */
+	size_t ahead_pos, ahead_len;
 };
 
 /*
@@ -184,6 +186,7 @@ void kproto_conn_close(struct kproto_conn *);
 int kproto_conn_recv(struct kproto_conn *, struct kproto_msg *);
 int kproto_conn_send(struct kproto_conn *, const struct kproto_msg *);
 int kproto_conn_send_later(struct kproto_conn *, const struct kproto_msg *);
+void kproto_conn_read_ahead(struct kproto_conn *);
 int kproto_conn_flush(struct kproto_conn *);
 int kproto_conn_pending(const struct kproto_conn *);
 

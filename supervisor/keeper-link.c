@@ -157,6 +157,7 @@ keeper_link_create(uv_loop_t *loop, int fd, const struct keeper_link_cbs *cb,
 	int r;
 
 	kproto_conn_init(&l->conn, fd);
+	kproto_conn_read_ahead(&l->conn);       /* the engine never execs */
 	l->cb = *cb;
 	l->arg = arg;
 	if ((r = uv_poll_init(loop, &l->poll, fd)) != 0) {
