@@ -3,7 +3,9 @@
  * One end of the keeper protocol's socketpair (kproto.h): frames read a
  * piece at a time from a socket that may hold less than a frame, and sent
  * with their descriptors, the unsent rest queued until the socket takes
- * it. Every call uses MSG_DONTWAIT: none blocks, whatever the socket's
+ * it. Frames without descriptors may be sent later, gathered and written
+ * at once: a stop of 500 apps then costs the engine a few sendmsg()s, and
+ * the keeper a few wake-ups, instead of 500. Every call uses MSG_DONTWAIT: none blocks, whatever the socket's
  * O_NONBLOCK. A connection that returned an error is closed by its owner.
  */
 #include <sys/socket.h>
@@ -15,6 +17,9 @@
 #include <unistd.h>
 
 #include "kproto.h"
+
+#define KPROTO_LATER_MAX (64 * 1024)    /* bytes gathered, then sent */
+#define KPROTO_AHEAD (16 * 1024)        /* bytes read ahead at most */
 
 /* A frame waiting to be sent; fds are the queue's own copies. */
 struct kproto_out {
@@ -57,16 +62,19 @@ kproto_conn_close(struct kproto_conn *c)
 	}
 	for (i = 0; i < c->nfifo; i++)
 		close(c->fifo[i]);
+	kproto_buf_free(&c->later);
+	free(c->ahead);
 	free(c->in);
 	if (c->fd >= 0)
 		close(c->fd);
 	kproto_conn_init(c, -1);
 }
 
+/* Whether frames wait: queued, or gathered to be sent later. */
 int
 kproto_conn_pending(const struct kproto_conn *c)
 {
-	return c->out != NULL;
+	return c->out != NULL || c->later.len > 0;
 }
 
 /* --- receiving -------------------------------------------------------- */
@@ -126,6 +134,47 @@ kproto_conn_read(struct kproto_conn *c, void *buf, size_t n)
 	if (r == 0)
 		return KPROTO_EOF;
 	return r;
+}
+
+/*
+ * From now on c reads up to KPROTO_AHEAD bytes at a time and takes its
+ * frames from them: a burst of frames (the keeper's exits of a stop)
+ * costs a few recvmsg()s, not two each. Only for an end that never hands
+ * its socket on with bytes read (the keeper's re-exec does: it keeps
+ * exact reads). Without memory for it, reads stay exact.
+ */
+void
+kproto_conn_read_ahead(struct kproto_conn *c)
+{
+	if (c->ahead == NULL)
+		c->ahead = malloc(KPROTO_AHEAD);
+}
+
+/*
+ * Reads up to n bytes as kproto_conn_read(), what was read ahead first.
+ * The descriptors of the bytes read ahead are in the fifo already: the
+ * kernel ends a read after a message that carries descriptors, so those
+ * of one frame never come with another frame's bytes before them.
+ */
+static ssize_t
+kproto_conn_get(struct kproto_conn *c, void *buf, size_t n)
+{
+	ssize_t r;
+	size_t k;
+
+	if (c->ahead != NULL && c->ahead_pos == c->ahead_len &&
+	    n < KPROTO_AHEAD) {
+		if ((r = kproto_conn_read(c, c->ahead, KPROTO_AHEAD)) <= 0)
+			return r;
+		c->ahead_pos = 0;
+		c->ahead_len = (size_t)r;
+	}
+	if (c->ahead == NULL || c->ahead_pos == c->ahead_len)
+		return kproto_conn_read(c, buf, n);
+	k = c->ahead_len - c->ahead_pos < n ? c->ahead_len - c->ahead_pos : n;
+	memcpy(buf, c->ahead + c->ahead_pos, k);
+	c->ahead_pos += k;
+	return (ssize_t)k;
 }
 
 /* The header is complete: checks it and makes room for the payload. */
@@ -190,7 +239,7 @@ kproto_conn_recv(struct kproto_conn *c, struct kproto_msg *m)
 	kproto_msg_init(m, 0);
 	for (;;) {
 		if (c->hdr_len < KPROTO_HEADER) {
-			r = kproto_conn_read(c, c->hdr + c->hdr_len,
+			r = kproto_conn_get(c, c->hdr + c->hdr_len,
 			    KPROTO_HEADER - c->hdr_len);
 			if (r == KPROTO_EOF && c->hdr_len > 0) {
 				errno = EPROTO;
@@ -205,7 +254,7 @@ kproto_conn_recv(struct kproto_conn *c, struct kproto_msg *m)
 			continue;
 		}
 		if (c->in_len < c->in_want) {
-			r = kproto_conn_read(c, c->in + c->in_len,
+			r = kproto_conn_get(c, c->in + c->in_len,
 			    c->in_want - c->in_len);
 			if (r == KPROTO_EOF) {
 				errno = EPROTO;
@@ -257,6 +306,32 @@ kproto_conn_write(struct kproto_conn *c, const unsigned char *p, size_t n,
 	return r;
 }
 
+static int kproto_conn_queue(struct kproto_conn *, const unsigned char *,
+    size_t, const int *, size_t);
+
+/*
+ * Sends the frames gathered for later (behind the queue, if any: then
+ * they join it). Returns 0, or -1 with errno; they are gone either way.
+ */
+static int
+kproto_conn_push(struct kproto_conn *c)
+{
+	ssize_t r = 0;
+	int rc = 0;
+
+	if (c->later.len == 0)
+		return 0;
+	if (c->out == NULL)
+		r = kproto_conn_write(c, c->later.data, c->later.len, NULL, 0);
+	if (r == -1)
+		rc = -1;
+	else if ((size_t)r < c->later.len)
+		rc = kproto_conn_queue(c, c->later.data + r,
+		    c->later.len - (size_t)r, NULL, 0);
+	c->later.len = 0;
+	return rc;
+}
+
 /*
  * Sends what the queue holds. Returns 0 when all is sent, 1 when some
  * waits for the socket to be writable, -1 with errno on an error.
@@ -268,6 +343,8 @@ kproto_conn_flush(struct kproto_conn *c)
 	ssize_t r;
 	size_t i;
 
+	if (kproto_conn_push(c) == -1)
+		return -1;
 	while ((o = c->out) != NULL) {
 		r = kproto_conn_write(c, o->data + o->off, o->len - o->off,
 		    o->fds, o->off == 0 ? o->nfds : 0);
@@ -332,6 +409,8 @@ kproto_conn_send(struct kproto_conn *c, const struct kproto_msg *m)
 	ssize_t r = 0;
 	int rc;
 
+	if (kproto_conn_push(c) == -1)
+		return -1;
 	memset(&b, 0, sizeof b);
 	if (kproto_encode(m, &b) == -1) {
 		kproto_buf_free(&b);
@@ -350,4 +429,27 @@ kproto_conn_send(struct kproto_conn *c, const struct kproto_msg *m)
 		    m->fds, r > 0 ? 0 : m->nfds);
 	kproto_buf_free(&b);
 	return rc;
+}
+
+/*
+ * Sends m with the next send or flush, together with the other frames
+ * sent later (the owner must flush before it waits: kproto_conn_pending()
+ * says so). A frame with descriptors, or one that would make the gathered
+ * bytes pass KPROTO_LATER_MAX, is sent now. Returns as kproto_conn_send().
+ */
+int
+kproto_conn_send_later(struct kproto_conn *c, const struct kproto_msg *m)
+{
+	size_t len = c->later.len;
+
+	if (m->nfds > 0 || len >= KPROTO_LATER_MAX || c->fd < 0)
+		return kproto_conn_send(c, m);
+	if (kproto_encode(m, &c->later) == -1)
+		return -1;
+	if (c->out_bytes + c->later.len > KPROTO_MAX_QUEUE) {
+		c->later.len = len;
+		errno = ENOBUFS;
+		return -1;
+	}
+	return 0;
 }

@@ -123,7 +123,8 @@ struct kproto_out;
 /*
  * One end of the socketpair. Reads take one frame at a time (the frame's
  * memory is bounded by KPROTO_MAX_PAYLOAD); unsent bytes wait in a queue
- * bounded by KPROTO_MAX_QUEUE.
+ * bounded by KPROTO_MAX_QUEUE. Frames sent later (kproto_conn_send_later())
+ * gather in 'later', behind the queue, until the next send or flush.
  */
 struct kproto_conn {
 	int fd;
@@ -139,6 +140,9 @@ struct kproto_conn {
 	struct kproto_out *out;
 	struct kproto_out **out_tail;
 	size_t out_bytes;
+	struct kproto_buf later;
+	unsigned char *ahead;   /* read ahead (kproto_conn_read_ahead()) */
+	size_t ahead_pos, ahead_len;
 };
 
 /*
@@ -181,6 +185,8 @@ void kproto_conn_init(struct kproto_conn *, int);
 void kproto_conn_close(struct kproto_conn *);
 int kproto_conn_recv(struct kproto_conn *, struct kproto_msg *);
 int kproto_conn_send(struct kproto_conn *, const struct kproto_msg *);
+int kproto_conn_send_later(struct kproto_conn *, const struct kproto_msg *);
+void kproto_conn_read_ahead(struct kproto_conn *);
 int kproto_conn_flush(struct kproto_conn *);
 int kproto_conn_pending(const struct kproto_conn *);
 

@@ -273,22 +273,37 @@ engine_next_deadline(void)
 }
 
 /*
- * Sends m to the engine, if one is linked. An engine that cannot take it
- * (its queue is full, its socket broken) is killed: the table keeps what
- * the next one needs. Returns 0 or -1.
+ * Sends m to the engine, if one is linked (later: with the next frames,
+ * once main_loop() polls again). An engine that cannot take it (its queue
+ * is full, its socket broken) is killed: the table keeps what the next
+ * one needs. Returns 0 or -1.
  */
-int
-engine_send(struct kproto_msg *m)
+static int
+engine_put(struct kproto_msg *m, int later)
 {
 	char why[128];
 
 	if (K.conn.fd < 0)
 		return -1;
-	if (kproto_conn_send(&K.conn, m) == 0)
+	if ((later ? kproto_conn_send_later(&K.conn, m) :
+	    kproto_conn_send(&K.conn, m)) == 0)
 		return 0;
 	snprintf(why, sizeof why, "cannot send it %s: %s",
 	    kproto_type_name(m->type), strerror(errno));
 	kproto_conn_close(&K.conn);
 	engine_kill(why);
 	return -1;
+}
+
+int
+engine_send(struct kproto_msg *m)
+{
+	return engine_put(m, 0);
+}
+
+/* The exits reaped at one SIGCHLD go to the engine in one write. */
+int
+engine_send_later(struct kproto_msg *m)
+{
+	return engine_put(m, 1);
 }

@@ -165,6 +165,7 @@ void engine_kill(const char *);
 void engine_tick(uint64_t);
 uint64_t engine_next_deadline(void);
 int engine_send(struct kproto_msg *);
+int engine_send_later(struct kproto_msg *);
 void engine_upgrade(const char *);
 
 /* link.c */

@@ -103,7 +103,10 @@ link_send_table(void)
 	K.next_reason = NULL;
 }
 
-/* A child was reaped: the linked engine hears it now, a later one later. */
+/*
+ * A child was reaped: the linked engine hears it with the other exits of
+ * the same SIGCHLD (one write), a later engine in its table.
+ */
 void
 link_exited(struct kchild *c)
 {
@@ -113,7 +116,7 @@ link_exited(struct kchild *c)
 	m.tag = c->tag;
 	m.pid = c->pid;
 	m.status = c->status;
-	engine_send(&m);
+	engine_send_later(&m);
 }
 
 /* READY: a trial engine becomes the engine; the starting client is told. */

@@ -138,8 +138,8 @@ conn_notice(json_t *msg)
 /*
  * Replies with the n instances of v as data, of kind "list" or "json",
  * with the members of head (taken; may be NULL) beside it.  The list is
- * never one JSON value: each instance is encoded on its own into the
- * reply line, so that a list of 10,000 instances costs its text (a few
+ * never one JSON value: each instance is written on its own into the
+ * reply line (instance-text.c), so that a list of 10,000 instances costs its text (a few
  * MiB) and not many times that in objects; a big reply then gives its
  * memory back (malloc_trim).
  */
@@ -147,8 +147,8 @@ void
 conn_reply_list(struct conn *c, const char *kind, struct instance **v,
     size_t n, json_t *head)
 {
-	struct linebuf out;
-	char *line, *s;
+	struct state_text out;
+	char *line;
 	size_t len, i;
 	json_t *o;
 
@@ -163,27 +163,25 @@ conn_reply_list(struct conn *c, const char *kind, struct instance **v,
 	}
 	line = proto_encode(head, &len);
 	json_decref(head);
-	linebuf_init(&out, 0);
+	memset(&out, 0, sizeof out);
 	/* "{...,"v":1}\n" becomes "{...,"v":1,"data":[...]}\n". */
-	linebuf_append(&out, line, len - 2);
+	state_text_mem(&out, line, len - 2);
 	free(line);
-	linebuf_append(&out, ",\"data\":[", 9);
+	state_text_mem(&out, ",\"data\":[", 9);
 	for (i = 0; i < n; i++) {
-		o = instance_to_json(v[i]);
-		s = jsonb_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII |
-		    JSON_REAL_PRECISION(6));
 		if (i > 0)
-			linebuf_append(&out, ",", 1);
-		linebuf_append(&out, s != NULL ? s : "null", s != NULL ?
-		    strlen(s) : 4);
-		free(s);
+			state_text_mem(&out, ",", 1);
+		if (instance_text(&out, v[i]) == 0)
+			continue;
+		o = instance_to_json(v[i]);     /* null, as jansson says */
+		instance_text_json(&out, o);
 		json_decref(o);
 	}
-	linebuf_append(&out, "]}\n", 3);
+	state_text_mem(&out, "]}\n", 3);
 	c->replied = 1;
 	c->since = mono_ms();
 	len = out.len;
-	conn_write_raw(c, out.buf, len, !c->streaming);
+	conn_write_raw(c, out.p, len, !c->streaming);
 	if (len > CONN_TRIM_SIZE)
 		malloc_trim(0);
 }

@@ -331,6 +331,12 @@ void instance_set_reason(struct instance *, const char *, ...)
     PRINTFLIKE(2, 3);
 json_t *instance_to_json(struct instance *);
 
+/* instance-text.c */
+#define INSTANCE_TEXT_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII | \
+	JSON_REAL_PRECISION(6))
+int instance_text(struct state_text *, struct instance *);
+void instance_text_json(struct state_text *, json_t *);
+
 /* reload.c */
 int reload_start(struct conn *, struct app **, size_t, int, const char *,
     char **);

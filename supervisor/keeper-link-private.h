@@ -20,7 +20,7 @@ struct keeper_link {
 	void *arg;
 };
 
-int keeper_link_send(struct keeper_link *, const struct kproto_msg *,
+int keeper_link_send(struct keeper_link *, const struct kproto_msg *, int,
     char **);
 
 #endif

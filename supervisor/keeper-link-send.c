@@ -2,7 +2,8 @@
 /*
  * The engine's requests to the keeper (docs/keeper.md): HOLD, RELEASE,
  * READY, BYE, SD_STATUS, UPGRADE, REEXEC, each one frame sent at
- * once or queued by keeper_link_send().
+ * once or queued by keeper_link_send(); RELEASE gathered with the loop
+ * turn's others.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +23,14 @@ keeper_link_hold(struct keeper_link *l, const char *tag, int fd, char **cause)
 	m.tag = tag;
 	m.fds[0] = fd;
 	m.nfds = 1;
-	return keeper_link_send(l, &m, cause);
+	return keeper_link_send(l, &m, 0, cause);
 }
 
-/* RELEASE tag: a held descriptor, or an exited child and its pipes. */
+/*
+ * RELEASE tag: a held descriptor, or an exited child and its pipes. Sent
+ * with the loop turn's others (a stop of 500 apps releases 500 children
+ * in a few turns): it only lets the keeper forget.
+ */
 int
 keeper_link_release(struct keeper_link *l, const char *tag, char **cause)
 {
@@ -33,7 +38,7 @@ keeper_link_release(struct keeper_link *l, const char *tag, char **cause)
 
 	kproto_msg_init(&m, KP_RELEASE);
 	m.tag = tag;
-	return keeper_link_send(l, &m, cause);
+	return keeper_link_send(l, &m, 1, cause);
 }
 
 /* READY: the engine serves (the starting client may return). */
@@ -44,7 +49,7 @@ keeper_link_ready(struct keeper_link *l, char **cause)
 
 	kproto_msg_init(&m, KP_READY);
 	m.text = CORRAL_VERSION;
-	return keeper_link_send(l, &m, cause);
+	return keeper_link_send(l, &m, 0, cause);
 }
 
 /* BYE: every app stopped; the keeper exits with status after the engine. */
@@ -55,7 +60,7 @@ keeper_link_bye(struct keeper_link *l, int status, char **cause)
 
 	kproto_msg_init(&m, KP_BYE);
 	m.status = status & 0xff;
-	return keeper_link_send(l, &m, cause);
+	return keeper_link_send(l, &m, 0, cause);
 }
 
 /* STOP_TIME: the apps' longest graceful stop, ms. */
@@ -66,7 +71,7 @@ keeper_link_stop_time(struct keeper_link *l, int64_t ms, char **cause)
 
 	kproto_msg_init(&m, KP_STOP_TIME);
 	m.timeout_ms = ms;
-	return keeper_link_send(l, &m, cause);
+	return keeper_link_send(l, &m, 0, cause);
 }
 
 static int
@@ -77,7 +82,7 @@ keeper_link_path(struct keeper_link *l, uint32_t type, const char *path,
 
 	kproto_msg_init(&m, type);
 	m.text = path;
-	return keeper_link_send(l, &m, cause);
+	return keeper_link_send(l, &m, 0, cause);
 }
 
 /* SD_STATUS: a STATUS= line the keeper relays to systemd. */

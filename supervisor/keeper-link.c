@@ -111,16 +111,21 @@ keeper_link_watch(struct keeper_link *l)
 	l->polling = ev;
 }
 
-/* Sends m; -1 with *cause when the link cannot take it. */
+/*
+ * Sends m (later: with the next frames, once the loop polls again: the
+ * link then waits for the socket to be writable); -1 with *cause when the
+ * link cannot take it.
+ */
 int
 keeper_link_send(struct keeper_link *l, const struct kproto_msg *m,
-    char **cause)
+    int later, char **cause)
 {
 	if (l->lost || l->closing) {
 		*cause = xstrdup("the keeper link is closed");
 		return -1;
 	}
-	if (kproto_conn_send(&l->conn, m) == -1) {
+	if ((later ? kproto_conn_send_later(&l->conn, m) :
+	    kproto_conn_send(&l->conn, m)) == -1) {
 		xasprintf(cause, "keeper link: %s: %s",
 		    kproto_type_name(m->type), strerror(errno));
 		return -1;
@@ -137,7 +142,7 @@ keeper_link_heartbeat(uv_timer_t *t)
 	char *cause = NULL;
 
 	kproto_msg_init(&m, KP_HEARTBEAT);
-	if (keeper_link_send(l, &m, &cause) == -1) {
+	if (keeper_link_send(l, &m, 0, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);
 	}
@@ -152,6 +157,7 @@ keeper_link_create(uv_loop_t *loop, int fd, const struct keeper_link_cbs *cb,
 	int r;
 
 	kproto_conn_init(&l->conn, fd);
+	kproto_conn_read_ahead(&l->conn);       /* the engine never execs */
 	l->cb = *cb;
 	l->arg = arg;
 	if ((r = uv_poll_init(loop, &l->poll, fd)) != 0) {

@@ -325,6 +325,13 @@ test_requests(void **state)
 	assert_int_equal(m.status, 0);
 	kproto_msg_free(&m);
 
+	/* a RELEASE alone waits for the loop's poll, then goes */
+	assert_int_equal(keeper_link_release(l, "alone", &cause), 0);
+	keeper_recv(&loop, &k, &m);
+	assert_int_equal(m.type, KP_RELEASE);
+	assert_string_equal(m.tag, "alone");
+	kproto_msg_free(&m);
+
 	/* garbage from the keeper: lost */
 	assert_int_equal(write(k.fd, "\x01\x00\x00\x00\x00\x00\x00\x00"
 	    "\xff\xff\xff\xff", 12), 12);

@@ -6,6 +6,7 @@
  * with their descriptors; the send queue is bounded; mutated and random
  * bytes never crash the decoder.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -357,6 +358,129 @@ test_conn_sequence_and_eof(void **state)
 	close(p[1]);
 }
 
+/*
+ * Frames sent later: nothing reaches the peer until the next send or
+ * flush, then all of them in one write, in order with the others (a
+ * frame with a descriptor is sent at once, behind them).
+ */
+static void
+test_conn_send_later(void **state)
+{
+	struct kproto_conn a, b;
+	struct kproto_msg m, d;
+	char tag[16];
+	int i, p[2], avail;
+
+	(void)state;
+	conn_pair(&a, &b);
+	assert_int_equal(pipe(p), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(tag, sizeof tag, "r%d", i);
+		kproto_msg_init(&m, KP_RELEASE);
+		m.tag = tag;
+		assert_int_equal(kproto_conn_send_later(&a, &m), 0);
+	}
+	assert_true(kproto_conn_pending(&a));
+	assert_int_equal(kproto_conn_recv(&b, &d), KPROTO_AGAIN);
+	kproto_msg_init(&m, KP_HOLD);           /* with a descriptor: now */
+	m.tag = "h";
+	m.fds[0] = p[0];
+	m.nfds = 1;
+	assert_int_equal(kproto_conn_send_later(&a, &m), 0);
+	assert_false(kproto_conn_pending(&a));
+	kproto_msg_init(&m, KP_RELEASE);
+	m.tag = "r3";
+	assert_int_equal(kproto_conn_send_later(&a, &m), 0);
+	assert_int_equal(kproto_conn_flush(&a), 0);
+	assert_false(kproto_conn_pending(&a));
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(kproto_conn_recv(&b, &d), KPROTO_MSG);
+		if (i == 3) {
+			assert_int_equal(d.type, KP_HOLD);
+			assert_int_equal(d.nfds, 1);
+		} else {
+			snprintf(tag, sizeof tag, "r%d", i < 3 ? i : 3);
+			assert_int_equal(d.type, KP_RELEASE);
+			assert_string_equal(d.tag, tag);
+		}
+		kproto_msg_free(&d);
+	}
+	assert_int_equal(ioctl(b.fd, FIONREAD, &avail), 0);
+	assert_int_equal(avail, 0);
+	kproto_conn_close(&a);
+	kproto_conn_close(&b);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * Read ahead: frames with and without descriptors back to back, one
+ * larger than the read-ahead buffer among them, each with its own
+ * descriptors; a frame cut by the sender's pause is finished later.
+ */
+static void
+test_conn_read_ahead(void **state)
+{
+	struct kproto_conn a, b;
+	struct kproto_msg m, d;
+	static char big[40000];
+	char tag[16], c;
+	int i, p[2];
+
+	(void)state;
+	conn_pair(&a, &b);
+	kproto_conn_read_ahead(&b);
+	assert_int_equal(pipe(p), 0);
+	memset(big, 'b', sizeof big - 1);
+	for (i = 0; i < 60; i++) {
+		snprintf(tag, sizeof tag, "t%d", i);
+		kproto_msg_init(&m, i % 3 == 1 ? KP_HOLD : KP_RELEASE);
+		m.tag = tag;
+		m.text = i == 30 ? big : NULL;
+		m.fds[0] = p[1];
+		m.nfds = i % 3 == 1;
+		assert_int_equal(kproto_conn_send(&a, &m), 0);
+	}
+	assert_int_equal(kproto_conn_flush(&a), 0);
+	for (i = 0; i < 60; i++) {
+		snprintf(tag, sizeof tag, "t%d", i);
+		assert_int_equal(kproto_conn_recv(&b, &d), KPROTO_MSG);
+		assert_string_equal(d.tag, tag);
+		assert_int_equal(d.nfds, (size_t)(i % 3 == 1));
+		if (i == 30)
+			assert_int_equal(strlen(d.text), sizeof big - 1);
+		if (d.nfds == 1) {
+			assert_int_equal(write(d.fds[0], "z", 1), 1);
+			assert_int_equal(read(p[0], &c, 1), 1);
+		}
+		kproto_msg_free(&d);
+	}
+	assert_int_equal(kproto_conn_recv(&b, &d), KPROTO_AGAIN);
+	assert_int_equal(b.nfifo, 0);
+	/* half a frame, then the rest */
+	kproto_msg_init(&m, KP_RELEASE);
+	m.tag = "half";
+	{
+		struct kproto_buf eb;
+
+		memset(&eb, 0, sizeof eb);
+		assert_int_equal(kproto_encode(&m, &eb), 0);
+		assert_int_equal(write(a.fd, eb.data, 7), 7);
+		assert_int_equal(kproto_conn_recv(&b, &d), KPROTO_AGAIN);
+		assert_int_equal(write(a.fd, eb.data + 7, eb.len - 7),
+		    (ssize_t)(eb.len - 7));
+		kproto_buf_free(&eb);
+	}
+	assert_int_equal(kproto_conn_recv(&b, &d), KPROTO_MSG);
+	assert_string_equal(d.tag, "half");
+	kproto_msg_free(&d);
+	kproto_conn_close(&a);
+	assert_int_equal(kproto_conn_recv(&b, &d), KPROTO_EOF);
+	kproto_conn_close(&b);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* A peer that never reads: the queue stops at KPROTO_MAX_QUEUE. */
 static void
 test_conn_queue_bound(void **state)
@@ -440,6 +564,8 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_conn_big_frame_with_fd),
 		cmocka_unit_test(test_conn_sequence_and_eof),
+		cmocka_unit_test(test_conn_send_later),
+		cmocka_unit_test(test_conn_read_ahead),
 		cmocka_unit_test(test_conn_queue_bound),
 		cmocka_unit_test(test_decode_noise),
 	};

@@ -4,8 +4,10 @@
  * text and back (ids, sparse indices, counters, bytes that are not UTF-8,
  * shared environments, next_id), every kind of bad file refused with a
  * cause (garbage, truncated, other version, wrong types, duplicate ids, a
- * link, a FIFO, a huge file), keeper tags and process start times.
+ * link, a FIFO, a huge file), keeper tags and process start times; and
+ * an instance's reply text (instance-text.c) as jansson writes it.
  */
+#include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -620,6 +622,68 @@ test_proc_start(void **unused)
 	assert_int_equal(state_proc_start(1 << 30), 0);
 }
 
+/* The reply's text of inst is jansson's, byte for byte. */
+static void
+same_text(struct instance *inst)
+{
+	struct state_text t;
+	json_t *o;
+	char *want;
+
+	memset(&t, 0, sizeof t);
+	assert_int_equal(instance_text(&t, inst), 0);
+	o = instance_to_json(inst);
+	want = jsonb_dumps(o, INSTANCE_TEXT_FLAGS);
+	json_decref(o);
+	assert_non_null(want);
+	assert_string_equal(t.p, want);
+	free(want);
+	free(t.p);
+}
+
+static void
+test_instance_text(void **unused)
+{
+	static const double cpus[] = { 0.0, 1.0, 12.5, 33.3333333, 100.0,
+	    1e-7, 0.000123456789, 123456789.0, 1e20, 2.5e-300, 99.99995 };
+	struct child child;
+	struct timespec ts;
+	struct instance *inst;
+	struct app *app;
+	size_t i;
+
+	(void)unused;
+	app = declare("text.app_1", 1, NULL);
+	inst = TAILQ_FIRST(&app->instances);
+	mark(inst, 1);          /* a reason of bytes that are not UTF-8 */
+	same_text(inst);
+	snprintf(inst->reason, sizeof inst->reason, "\"q\" \\ \x01\t\xe2\x82\xac");
+	inst->state = INST_STOPPED;
+	same_text(inst);
+	snprintf(inst->reason, sizeof inst->reason, "exited with code 3");
+	same_text(inst);
+	/* running: its sample is fresh, so none is taken */
+	memset(&child, 0, sizeof child);
+	child.pidfd = -1;
+	inst->child = &child;
+	inst->state = INST_ONLINE;
+	inst->started_mono = 400000;
+	inst->memory = 123456789;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	inst->sample.valid = 1;
+	inst->sample.wall_us = (uint64_t)ts.tv_sec * 1000000 +
+	    (uint64_t)ts.tv_nsec / 1000;
+	snprintf(inst->status, sizeof inst->status, "ready \x7f \xe2\x82\xac");
+	for (i = 0; i < sizeof cpus / sizeof cpus[0]; i++) {
+		inst->cpu = cpus[i];
+		same_text(inst);
+	}
+	inst->status[0] = '\0';
+	same_text(inst);
+	inst->child = NULL;
+	forget_all();
+}
+
 int
 main(void)
 {
@@ -632,6 +696,7 @@ main(void)
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_proc_start),
+		cmocka_unit_test(test_instance_text),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
