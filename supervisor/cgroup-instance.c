@@ -155,6 +155,7 @@ cgroup_open_dirs(struct cgroup *cg, char **cause)
 	}
 	memset(&cg->applied, 0, sizeof cg->applied);
 	cg->known = cg->fresh;
+	cg->zero = cg->carry.counted = cg->fresh;
 	return 0;
 }
 

@@ -5,9 +5,11 @@
  * (cgroup_release); the next spawn of the same slot (app and instance
  * index, same generation) takes it back (cgroup_slot_take, from
  * cgroup_create) without a mkdir, and writes no limit when they did not
- * change.  A slot's cgroups go when its instance is deleted
- * (cgroup_forget_slot: queued for cgroup-gc.c) and at shutdown (the tops
- * are removed whole).
+ * change.  What the exit learnt goes with it: whether the tree was seen
+ * empty (no emptiness read in five hierarchies at the next spawn) and the
+ * OOM kill count (the next process's base, unread).  A slot's cgroups go
+ * when its instance is deleted (cgroup_forget_slot: queued for
+ * cgroup-gc.c) and at shutdown (the tops are removed whole).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -68,13 +70,18 @@ cgroup_release(struct cgroup *cg)
 	cg->rel = NULL;
 	slot->known = cg->known;
 	slot->applied = cg->applied;
+	slot->carry = cg->carry;
 	cgroup_slot_put(cg->root, slot);
 	cgroup_free(cg);
 }
 
 /*
  * Takes the kept cgroup of cg->rel when it is there and empty in every
- * hierarchy.  Returns 0, or -1 (none kept, gone, or busy: kept still).
+ * hierarchy.  A slot whose last exit found its tree gone (cgroup_kill()
+ * read the hierarchy kills go through, and found it empty) is not read
+ * again: nothing joins an idle cgroup on its own, and a process that
+ * left that hierarchy's cgroup for another had escaped the exit's kill
+ * already.  Returns 0, or -1 (none kept, gone, or busy: kept still).
  */
 int
 cgroup_reuse(struct cgroup *cg)
@@ -87,7 +94,7 @@ cgroup_reuse(struct cgroup *cg)
 
 	if ((slot = cgroup_slot_take(cg->root, cg->rel)) == NULL)
 		return -1;
-	for (h = 0; h < cg->root->nhier && r == 0; h++) {
+	for (h = 0; h < cg->root->nhier && r == 0 && !slot->carry.vacant; h++) {
 		dir = cgroup_dir(cg, h);
 		if ((r = cgroup_read_pids(dir, &pids, &n)) == 0) {
 			r = n == 0 ? 0 : -EBUSY;
@@ -103,10 +110,42 @@ cgroup_reuse(struct cgroup *cg)
 		cg->fresh = 0;
 		cg->known = slot->known;
 		cg->applied = slot->applied;
+		cg->carry = slot->carry;
+		cg->carry.vacant = 0;   /* for the next exit to say */
 	}
 	free(slot->rel);
 	free(slot);
 	return r == 0 ? 0 : -1;
+}
+
+/*
+ * The counters a spawn starts the new process's figures from: the CPU
+ * time and OOM kills cg has counted so far.  A cgroup made now has none,
+ * a kept one carries its OOM count from the last exit: only what is not
+ * known is read (CGROUP_CPUACCT and CGROUP_KILL in u->flags: known).
+ */
+void
+cgroup_spawn_usage(const struct cgroup *cg, struct cgroup_usage *u)
+{
+	int	 want = 0;
+
+	memset(u, 0, sizeof *u);
+	if (cg->carry.counted) {
+		u->oom_kills = cg->carry.oom_kills;
+		u->flags |= CGROUP_KILL;
+	} else
+		want |= CGROUP_KILL;
+	if (cg->zero && (cg->root->backend == CGROUP_V2 ||
+	    (cg->root->controllers & CGROUP_CPUACCT)))
+		u->flags |= CGROUP_CPUACCT;
+	else if (!cg->zero)
+		want |= CGROUP_CPUACCT;
+	if (want == 0)
+		return;
+	if (cg->root->backend == CGROUP_V2)
+		(void)cgroup_v2_read_usage(cg, u, want);
+	else
+		(void)cgroup_v1_read_usage(cg, u, want);
 }
 
 /* Queues the removal of rel's directories in every hierarchy. */
