@@ -5,11 +5,13 @@
  * (cgroup_release); the next spawn of the same slot (app and instance
  * index, same generation) takes it back (cgroup_slot_take, from
  * cgroup_create) without a mkdir, and writes no limit when they did not
- * change.  What the exit learnt goes with it: whether the tree was seen
- * empty (no emptiness read in five hierarchies at the next spawn) and the
- * OOM kill count (the next process's base, unread).  A slot's cgroups go
- * when its instance is deleted (cgroup_forget_slot: queued for
- * cgroup-gc.c) and at shutdown (the tops are removed whole).
+ * change.  What the exit learnt goes with it (struct cgroup_carry):
+ * whether the tree was seen empty (no emptiness read in five hierarchies
+ * at the next spawn), the OOM kill count (the next process's base,
+ * unread) and the caller's OOM watch (no new eventfd and registration per
+ * spawn).  A slot's cgroups go when its instance is deleted
+ * (cgroup_forget_slot: queued for cgroup-gc.c) and at shutdown (the tops
+ * are removed whole).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +28,16 @@ cgroup_slot_match(const void *value, const void *rel)
 	const struct cgroup_slot	*slot = value;
 
 	return strcmp(slot->rel, rel) == 0;
+}
+
+/* Frees slot, and ends the watch it carried. */
+static void
+cgroup_slot_free(struct cgroup_root *root, struct cgroup_slot *slot)
+{
+	if (slot->carry.watch != NULL && root->watch_drop != NULL)
+		root->watch_drop(slot->carry.watch);
+	free(slot->rel);
+	free(slot);
 }
 
 /* The idle slot of rel, now the caller's (free it), or NULL. */
@@ -49,10 +61,8 @@ cgroup_slot_put(struct cgroup_root *root, struct cgroup_slot *slot)
 {
 	struct cgroup_slot	*old;
 
-	if ((old = cgroup_slot_take(root, slot->rel)) != NULL) {
-		free(old->rel);
-		free(old);
-	}
+	if ((old = cgroup_slot_take(root, slot->rel)) != NULL)
+		cgroup_slot_free(root, old);
 	hmap_add(&root->slots, hmap_hash(slot->rel), slot);
 	TAILQ_INSERT_TAIL(&root->slot_list, slot, entry);
 }
@@ -71,6 +81,7 @@ cgroup_release(struct cgroup *cg)
 	slot->known = cg->known;
 	slot->applied = cg->applied;
 	slot->carry = cg->carry;
+	cg->carry.watch = NULL;
 	cgroup_slot_put(cg->root, slot);
 	cgroup_free(cg);
 }
@@ -112,9 +123,9 @@ cgroup_reuse(struct cgroup *cg)
 		cg->applied = slot->applied;
 		cg->carry = slot->carry;
 		cg->carry.vacant = 0;   /* for the next exit to say */
+		slot->carry.watch = NULL;
 	}
-	free(slot->rel);
-	free(slot);
+	cgroup_slot_free(cg->root, slot);
 	return r == 0 ? 0 : -1;
 }
 
@@ -179,10 +190,22 @@ cgroup_forget_slot(struct cgroup_root *root, const char *app, int index)
 		rel = cgroup_rel(app, index, gen);
 		if ((slot = cgroup_slot_take(root, rel)) != NULL) {
 			cgroup_slot_queue(root, slot->rel);
-			free(slot->rel);
-			free(slot);
+			cgroup_slot_free(root, slot);
 		}
 		free(rel);
+	}
+}
+
+/* Ends the watches of every kept slot (the caller's loop is ending). */
+void
+cgroup_slots_unwatch(struct cgroup_root *root)
+{
+	struct cgroup_slot	*slot;
+
+	TAILQ_FOREACH(slot, &root->slot_list, entry) {
+		if (slot->carry.watch != NULL && root->watch_drop != NULL)
+			root->watch_drop(slot->carry.watch);
+		slot->carry.watch = NULL;
 	}
 }
 
@@ -199,8 +222,7 @@ cgroup_slots_free(struct cgroup_root *root, int remove)
 		TAILQ_REMOVE(&root->slot_list, slot, entry);
 		if (remove)
 			cgroup_slot_queue(root, slot->rel);
-		free(slot->rel);
-		free(slot);
+		cgroup_slot_free(root, slot);
 	}
 	hmap_free(&root->slots);
 }

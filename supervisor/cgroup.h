@@ -132,7 +132,7 @@ struct cgroup_carry {
 	int vacant;             /* the exit saw it empty */
 	int counted;            /* oom_kills is its count of OOM kills */
 	uint64_t oom_kills;
-	int oom_watched;        /* v1: registered on the daemon's OOM eventfd */
+	void *watch;            /* the caller's OOM watch, kept with it */
 };
 
 /*
@@ -164,6 +164,7 @@ struct cgroup_root {
 	size_t nheld;                   /* descriptors they hold */
 	struct hmap slots;      /* rel -> struct cgroup_slot: idle, kept */
 	struct cgroup_slot_list slot_list;      /* the same, to free them */
+	void (*watch_drop)(void *);     /* ends a carry's watch, or NULL */
 };
 
 struct cgroup {
@@ -242,6 +243,7 @@ void cgroup_spawn_usage(const struct cgroup *, struct cgroup_usage *);
 void cgroup_slot_put(struct cgroup_root *, struct cgroup_slot *);
 void cgroup_release(struct cgroup *);
 void cgroup_forget_slot(struct cgroup_root *, const char *, int);
+void cgroup_slots_unwatch(struct cgroup_root *);
 void cgroup_slots_free(struct cgroup_root *, int);
 
 /* cgroup-limits.c */

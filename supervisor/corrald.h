@@ -408,6 +408,9 @@ void limits_tick(void);
 int limits_oom_count(struct child *, struct instance *);
 void limits_oom_watch(struct child *);
 void limits_oom_unwatch(struct child *);
+void limits_oom_park(struct child *);
+void limits_close(void);
+void limits_oom_drop(void *);
 int limits_oom_quiet(struct child *);
 
 /* cmd.c */

@@ -67,6 +67,7 @@ limits_init(void)
 	if (E.active)
 		cgroup_keeper_set(getppid());
 	D.cgroups = cgroup_root_create(name, 0);
+	D.cgroups->watch_drop = limits_oom_drop;
 	free(name);
 	free(home);
 	free(def);
@@ -91,6 +92,14 @@ limits_shutdown(void)
 	cgroup_root_teardown(D.cgroups);
 	cgroup_root_free(D.cgroups);
 	D.cgroups = NULL;
+}
+
+/* The loop ends: the OOM watches kept with idle cgroups are closed. */
+void
+limits_close(void)
+{
+	if (D.cgroups != NULL)
+		cgroup_slots_unwatch(D.cgroups);
 }
 
 static int
@@ -166,9 +175,10 @@ limits_adopted(struct instance *inst, struct child *child)
 void
 limits_spawn_failed(struct child *child)
 {
-	limits_oom_unwatch(child);
-	if (child->cg != NULL)
+	if (child->cg != NULL) {
+		limits_oom_park(child);
 		cgroup_release(child->cg);
+	}
 	child->cg = NULL;
 }
 
@@ -206,7 +216,6 @@ limits_exited(struct instance *inst, struct child *child)
 		log_warnx("%s[%d]: pid %d was killed by the OOM killer",
 		    inst->app->cfg.name, inst->index, child->pid);
 	}
-	limits_oom_unwatch(child);
 	if ((n = cgroup_kill(child->cg, SIGKILL)) == 0)
 		child->cg->carry.vacant = 1;
 	else if (n > 0)
@@ -215,10 +224,13 @@ limits_exited(struct instance *inst, struct child *child)
 	/* Killed leftovers hold it a while: a new one serves the next spawn. */
 	if (n > 0 || inst == NULL || fsm_deleting(inst) ||
 	    child->app->deleted) {
+		limits_oom_unwatch(child);
 		cgroup_discard(child->cg);
 		limits_gc_kick();
-	} else
+	} else {
+		limits_oom_park(child);
 		cgroup_release(child->cg);
+	}
 	child->cg = NULL;
 	return n >= 0;
 }
