@@ -155,6 +155,7 @@ cgroup_open_dirs(struct cgroup *cg, char **cause)
 	}
 	memset(&cg->applied, 0, sizeof cg->applied);
 	cg->known = cg->fresh;
+	cg->zero = cg->carry.counted = cg->fresh;
 	return 0;
 }
 
@@ -163,6 +164,8 @@ cgroup_free(struct cgroup *cg)
 {
 	if (cg == NULL)
 		return;
+	if (cg->carry.watch != NULL && cg->root->watch_drop != NULL)
+		cg->root->watch_drop(cg->carry.watch);
 	cgroup_stat_release(cg);
 	free(cg->app);
 	free(cg->rel);

@@ -5,7 +5,11 @@
  * (cgroup_release); the next spawn of the same slot (app and instance
  * index, same generation) takes it back (cgroup_slot_take, from
  * cgroup_create) without a mkdir, and writes no limit when they did not
- * change.  A slot's cgroups go when its instance is deleted
+ * change.  What the exit learnt goes with it (struct cgroup_carry):
+ * whether the tree was seen empty (no emptiness read in five hierarchies
+ * at the next spawn), the OOM kill count (the next process's base,
+ * unread) and the caller's OOM watch (no new eventfd and registration per
+ * spawn).  A slot's cgroups go when its instance is deleted
  * (cgroup_forget_slot: queued for cgroup-gc.c) and at shutdown (the tops
  * are removed whole).
  */
@@ -24,6 +28,16 @@ cgroup_slot_match(const void *value, const void *rel)
 	const struct cgroup_slot	*slot = value;
 
 	return strcmp(slot->rel, rel) == 0;
+}
+
+/* Frees slot, and ends the watch it carried. */
+static void
+cgroup_slot_free(struct cgroup_root *root, struct cgroup_slot *slot)
+{
+	if (slot->carry.watch != NULL && root->watch_drop != NULL)
+		root->watch_drop(slot->carry.watch);
+	free(slot->rel);
+	free(slot);
 }
 
 /* The idle slot of rel, now the caller's (free it), or NULL. */
@@ -47,10 +61,8 @@ cgroup_slot_put(struct cgroup_root *root, struct cgroup_slot *slot)
 {
 	struct cgroup_slot	*old;
 
-	if ((old = cgroup_slot_take(root, slot->rel)) != NULL) {
-		free(old->rel);
-		free(old);
-	}
+	if ((old = cgroup_slot_take(root, slot->rel)) != NULL)
+		cgroup_slot_free(root, old);
 	hmap_add(&root->slots, hmap_hash(slot->rel), slot);
 	TAILQ_INSERT_TAIL(&root->slot_list, slot, entry);
 }
@@ -68,13 +80,19 @@ cgroup_release(struct cgroup *cg)
 	cg->rel = NULL;
 	slot->known = cg->known;
 	slot->applied = cg->applied;
+	slot->carry = cg->carry;
+	cg->carry.watch = NULL;
 	cgroup_slot_put(cg->root, slot);
 	cgroup_free(cg);
 }
 
 /*
  * Takes the kept cgroup of cg->rel when it is there and empty in every
- * hierarchy.  Returns 0, or -1 (none kept, gone, or busy: kept still).
+ * hierarchy.  A slot whose last exit found its tree gone (cgroup_kill()
+ * read the hierarchy kills go through, and found it empty) is not read
+ * again: nothing joins an idle cgroup on its own, and a process that
+ * left that hierarchy's cgroup for another had escaped the exit's kill
+ * already.  Returns 0, or -1 (none kept, gone, or busy: kept still).
  */
 int
 cgroup_reuse(struct cgroup *cg)
@@ -87,7 +105,7 @@ cgroup_reuse(struct cgroup *cg)
 
 	if ((slot = cgroup_slot_take(cg->root, cg->rel)) == NULL)
 		return -1;
-	for (h = 0; h < cg->root->nhier && r == 0; h++) {
+	for (h = 0; h < cg->root->nhier && r == 0 && !slot->carry.vacant; h++) {
 		dir = cgroup_dir(cg, h);
 		if ((r = cgroup_read_pids(dir, &pids, &n)) == 0) {
 			r = n == 0 ? 0 : -EBUSY;
@@ -103,10 +121,42 @@ cgroup_reuse(struct cgroup *cg)
 		cg->fresh = 0;
 		cg->known = slot->known;
 		cg->applied = slot->applied;
+		cg->carry = slot->carry;
+		cg->carry.vacant = 0;   /* for the next exit to say */
+		slot->carry.watch = NULL;
 	}
-	free(slot->rel);
-	free(slot);
+	cgroup_slot_free(cg->root, slot);
 	return r == 0 ? 0 : -1;
+}
+
+/*
+ * The counters a spawn starts the new process's figures from: the CPU
+ * time and OOM kills cg has counted so far.  A cgroup made now has none,
+ * a kept one carries its OOM count from the last exit: only what is not
+ * known is read (CGROUP_CPUACCT and CGROUP_KILL in u->flags: known).
+ */
+void
+cgroup_spawn_usage(const struct cgroup *cg, struct cgroup_usage *u)
+{
+	int	 want = 0;
+
+	memset(u, 0, sizeof *u);
+	if (cg->carry.counted) {
+		u->oom_kills = cg->carry.oom_kills;
+		u->flags |= CGROUP_KILL;
+	} else
+		want |= CGROUP_KILL;
+	if (cg->zero && (cg->root->backend == CGROUP_V2 ||
+	    (cg->root->controllers & CGROUP_CPUACCT)))
+		u->flags |= CGROUP_CPUACCT;
+	else if (!cg->zero)
+		want |= CGROUP_CPUACCT;
+	if (want == 0)
+		return;
+	if (cg->root->backend == CGROUP_V2)
+		(void)cgroup_v2_read_usage(cg, u, want);
+	else
+		(void)cgroup_v1_read_usage(cg, u, want);
 }
 
 /* Queues the removal of rel's directories in every hierarchy. */
@@ -140,10 +190,22 @@ cgroup_forget_slot(struct cgroup_root *root, const char *app, int index)
 		rel = cgroup_rel(app, index, gen);
 		if ((slot = cgroup_slot_take(root, rel)) != NULL) {
 			cgroup_slot_queue(root, slot->rel);
-			free(slot->rel);
-			free(slot);
+			cgroup_slot_free(root, slot);
 		}
 		free(rel);
+	}
+}
+
+/* Ends the watches of every kept slot (the caller's loop is ending). */
+void
+cgroup_slots_unwatch(struct cgroup_root *root)
+{
+	struct cgroup_slot	*slot;
+
+	TAILQ_FOREACH(slot, &root->slot_list, entry) {
+		if (slot->carry.watch != NULL && root->watch_drop != NULL)
+			root->watch_drop(slot->carry.watch);
+		slot->carry.watch = NULL;
 	}
 }
 
@@ -160,8 +222,7 @@ cgroup_slots_free(struct cgroup_root *root, int remove)
 		TAILQ_REMOVE(&root->slot_list, slot, entry);
 		if (remove)
 			cgroup_slot_queue(root, slot->rel);
-		free(slot->rel);
-		free(slot);
+		cgroup_slot_free(root, slot);
 	}
 	hmap_free(&root->slots);
 }

@@ -218,8 +218,10 @@ cgroup_v1_read_usage(const struct cgroup *cg, struct cgroup_usage *u,
 			cgroup_file_memory(dir, "memory.usage_in_bytes",
 			    "total_inactive_file", want, u);
 		if ((want & CGROUP_KILL) && cgroup_file_key(dir,
-		    "memory.oom_control", "oom_kill", &v) == 0)
+		    "memory.oom_control", "oom_kill", &v) == 0) {
 			u->oom_kills = v;
+			u->flags |= CGROUP_KILL;
+		}
 		free(dir);
 	}
 	if ((want & CGROUP_CPUACCT) &&

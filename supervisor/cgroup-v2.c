@@ -349,8 +349,10 @@ cgroup_v2_read_usage(const struct cgroup *cg, struct cgroup_usage *u,
 		cgroup_file_memory(dir, "memory.current", "inactive_file", want,
 		    u);
 	if ((want & CGROUP_KILL) &&
-	    cgroup_file_key(dir, "memory.events", "oom_kill", &v) == 0)
+	    cgroup_file_key(dir, "memory.events", "oom_kill", &v) == 0) {
 		u->oom_kills = v;
+		u->flags |= CGROUP_KILL;
+	}
 	if ((want & CGROUP_PIDS) &&
 	    cgroup_file_u64(dir, "pids.current", &v) == 0) {
 		u->pids = v;

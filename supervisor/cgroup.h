@@ -72,7 +72,7 @@ struct cgroup_usage {
 	uint64_t oom_kills;     /* OOM kills so far in this cgroup */
 	uint64_t inactive_file; /* the file cache left out of memory */
 	int flags;              /* CGROUP_MEMORY, CGROUP_CPUACCT, CGROUP_PIDS,
-				   CGROUP_FILESTAT */
+				   CGROUP_FILESTAT, CGROUP_KILL (oom_kills) */
 };
 
 /*
@@ -125,6 +125,17 @@ struct cgroup_stat {
 LIST_HEAD(cgroup_stat_list, cgroup_stat);
 
 /*
+ * What a cgroup's last process left known about it, for the next process
+ * of its slot (cgroup-slot.c).
+ */
+struct cgroup_carry {
+	int vacant;             /* the exit saw it empty */
+	int counted;            /* oom_kills is its count of OOM kills */
+	uint64_t oom_kills;
+	void *watch;            /* the caller's OOM watch, kept with it */
+};
+
+/*
  * An instance slot's cgroup (<app>.app/<index>[.<gen>]) kept, empty, for
  * the next spawn of that slot: no rmdir at the exit, no mkdir and no
  * limit written at the next spawn when the limits are the same.
@@ -133,6 +144,7 @@ struct cgroup_slot {
 	char *rel;
 	struct cgroup_limits applied;   /* what its files say, if known */
 	int known;
+	struct cgroup_carry carry;
 	TAILQ_ENTRY(cgroup_slot) entry;
 };
 TAILQ_HEAD(cgroup_slot_list, cgroup_slot);
@@ -152,6 +164,7 @@ struct cgroup_root {
 	size_t nheld;                   /* descriptors they hold */
 	struct hmap slots;      /* rel -> struct cgroup_slot: idle, kept */
 	struct cgroup_slot_list slot_list;      /* the same, to free them */
+	void (*watch_drop)(void *);     /* ends a carry's watch, or NULL */
 };
 
 struct cgroup {
@@ -164,6 +177,8 @@ struct cgroup {
 	struct cgroup_limits applied;
 	uint64_t inactive_file; /* from memory.stat, read every 10 samples */
 	struct cgroup_stat *stat;       /* held stat files, or NULL */
+	int zero;               /* made now: every counter is 0 */
+	struct cgroup_carry carry;      /* the caller's to fill for its slot */
 };
 
 /* cgroup.c */
@@ -224,9 +239,11 @@ void cgroup_discard(struct cgroup *);
 /* cgroup-slot.c */
 struct cgroup_slot *cgroup_slot_take(struct cgroup_root *, const char *);
 int cgroup_reuse(struct cgroup *);
+void cgroup_spawn_usage(const struct cgroup *, struct cgroup_usage *);
 void cgroup_slot_put(struct cgroup_root *, struct cgroup_slot *);
 void cgroup_release(struct cgroup *);
 void cgroup_forget_slot(struct cgroup_root *, const char *, int);
+void cgroup_slots_unwatch(struct cgroup_root *);
 void cgroup_slots_free(struct cgroup_root *, int);
 
 /* cgroup-limits.c */

@@ -93,6 +93,7 @@ struct child {
 	struct cgroup *cg;              /* its cgroup, NULL without */
 	uint64_t oom_base;              /* OOM kills in cg before the spawn */
 	uint64_t oom_seen;              /* OOM kills in cg counted so far */
+	int oom_known;                  /* oom_base was read, or carried */
 	struct oomwatch *oom;           /* its OOM events (limits-oom.c), or NULL */
 	struct ctlchan *ctl;            /* control channel (ctlchan.c), or NULL */
 	struct nodeipc *ipc;            /* Node IPC channel (nodeipc.c), or NULL */
@@ -413,6 +414,9 @@ void limits_tick(void);
 int limits_oom_count(struct child *, struct instance *);
 void limits_oom_watch(struct child *);
 void limits_oom_unwatch(struct child *);
+void limits_oom_park(struct child *);
+void limits_close(void);
+void limits_oom_drop(void *);
 int limits_oom_quiet(struct child *);
 
 /* cmd.c */

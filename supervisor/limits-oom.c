@@ -6,9 +6,11 @@
  * uv_fs_event on memory.events (libuv's one inotify descriptor for the
  * loop, one watch per instance).  Each kill counted goes to the
  * instance's oom_kills and the daemon's log, also the kill of a process
- * that is not the main one.  The watch lives from the cgroup's creation
- * (limits_spawn) to its removal; without one (short of descriptors or
- * inotify watches) the count is read at the main process's exit only.
+ * that is not the main one.  A watch lives from the cgroup's creation
+ * (limits_spawn) to its removal: between two processes of a slot it stays
+ * with the kept cgroup, idle (limits_oom_park, cgroup-slot.c); without
+ * one (short of descriptors or inotify watches) the count is read at the
+ * main process's exit only.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 
 #define LIMITS_OOM_RECHECK_MS 100       /* v1: between two re-reads */
 #define LIMITS_OOM_RECHECKS 20          /* v1: re-reads after a signal */
+#define LIMITS_OOM_PARK_SHARE 4         /* v1: of the descriptors, at most */
 
 struct oomwatch {
 	union {
@@ -26,11 +29,24 @@ struct oomwatch {
 		uv_poll_t poll;
 		uv_fs_event_t fs;
 	} h;
-	struct child *child;            /* NULL once stopped */
+	struct child *child;            /* NULL while parked or stopped */
 	int efd;                        /* v1: the eventfd, else -1 */
 	int rechecks;                   /* v1: re-reads left */
+	int parked;                     /* kept with an idle cgroup */
 	LIST_ENTRY(oomwatch) entry;     /* on limits_oom_rechecking */
 };
+
+static unsigned long long limits_oom_parked;    /* v1 eventfds parked */
+
+/* w leaves its kept cgroup. */
+static void
+limits_oom_unpark(struct oomwatch *w)
+{
+	if (!w->parked)
+		return;
+	w->parked = 0;
+	limits_oom_parked -= w->efd != -1;
+}
 
 static LIST_HEAD(, oomwatch) limits_oom_rechecking =
     LIST_HEAD_INITIALIZER(limits_oom_rechecking);
@@ -116,8 +132,7 @@ limits_oom_polled(uv_poll_t *p, int status, int events)
 	uint64_t	 v;
 
 	if (status < 0) {
-		log_warnx("%s[%d]: OOM events: %s", w->child->app->cfg.name,
-		    w->child->index, uv_strerror(status));
+		log_warnx("OOM events of a cgroup: %s", uv_strerror(status));
 		(void)uv_poll_stop(p);
 		return;
 	}
@@ -125,7 +140,8 @@ limits_oom_polled(uv_poll_t *p, int status, int events)
 		return;
 	while (read(w->efd, &v, sizeof v) == (ssize_t)sizeof v)
 		;
-	if (limits_oom_count(w->child, w->child->inst) == 0)
+	if (w->child != NULL &&
+	    limits_oom_count(w->child, w->child->inst) == 0)
 		limits_oom_recheck_start(w);
 }
 
@@ -139,12 +155,12 @@ limits_oom_changed(uv_fs_event_t *fs, const char *name, int events,
 	(void)name;
 	(void)events;
 	if (status < 0) {
-		log_warnx("%s[%d]: OOM events: %s", w->child->app->cfg.name,
-		    w->child->index, uv_strerror(status));
+		log_warnx("OOM events of a cgroup: %s", uv_strerror(status));
 		(void)uv_fs_event_stop(fs);
 		return;
 	}
-	(void)limits_oom_count(w->child, w->child->inst);
+	if (w->child != NULL)
+		(void)limits_oom_count(w->child, w->child->inst);
 }
 
 static void
@@ -210,6 +226,16 @@ limits_oom_watch(struct child *child)
 	int		 r;
 
 	child->oom_seen = child->oom_base;
+	if ((w = child->cg->carry.watch) != NULL) {
+		child->cg->carry.watch = NULL;
+		limits_oom_unpark(w);
+		if (uv_is_active(&w->h.handle)) {
+			w->child = child;
+			child->oom = w;
+			return;
+		}
+		limits_oom_drop(w);
+	}
 	w = xcalloc(1, sizeof *w);
 	w->child = child;
 	w->efd = -1;
@@ -254,7 +280,20 @@ limits_oom_quiet(struct child *child)
 	return errno == EAGAIN;
 }
 
-/* Ends child's watch, before its cgroup goes; w is freed once closed. */
+/* Ends a watch (struct cgroup_root's watch_drop); freed once closed. */
+void
+limits_oom_drop(void *p)
+{
+	struct oomwatch	*w = p;
+
+	limits_oom_unpark(w);
+	limits_oom_unlist(w);
+	w->child = NULL;
+	if (!uv_is_closing(&w->h.handle))
+		uv_close(&w->h.handle, limits_oom_closed);
+}
+
+/* Ends child's watch, before its cgroup goes. */
 void
 limits_oom_unwatch(struct child *child)
 {
@@ -263,8 +302,32 @@ limits_oom_unwatch(struct child *child)
 	if (w == NULL)
 		return;
 	child->oom = NULL;
+	limits_oom_drop(w);
+}
+
+/*
+ * child's process is gone and its cgroup is kept for the slot's next
+ * process: the watch goes with it, idle (no kill can happen in a cgroup
+ * without tasks), unless the kept eventfds would take more than
+ * 1/LIMITS_OOM_PARK_SHARE of the descriptors or descriptors are short
+ * (twice what spawns and accepts keep free is not free).
+ */
+void
+limits_oom_park(struct child *child)
+{
+	struct oomwatch	*w = child->oom;
+
+	if (w == NULL)
+		return;
+	if (w->efd != -1 && (limits_oom_parked >= fdlimit_soft() /
+	    LIMITS_OOM_PARK_SHARE || fdlimit_room(2 * FDLIMIT_RESERVE) != 0)) {
+		limits_oom_unwatch(child);
+		return;
+	}
+	child->oom = NULL;
 	limits_oom_unlist(w);
 	w->child = NULL;
-	if (!uv_is_closing(&w->h.handle))
-		uv_close(&w->h.handle, limits_oom_closed);
+	w->parked = 1;
+	limits_oom_parked += w->efd != -1;
+	child->cg->carry.watch = w;
 }

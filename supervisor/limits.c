@@ -67,6 +67,7 @@ limits_init(void)
 	if (E.active)
 		cgroup_keeper_set(getppid());
 	D.cgroups = cgroup_root_create(name, 0);
+	D.cgroups->watch_drop = limits_oom_drop;
 	free(name);
 	free(home);
 	free(def);
@@ -91,6 +92,14 @@ limits_shutdown(void)
 	cgroup_root_teardown(D.cgroups);
 	cgroup_root_free(D.cgroups);
 	D.cgroups = NULL;
+}
+
+/* The loop ends: the OOM watches kept with idle cgroups are closed. */
+void
+limits_close(void)
+{
+	if (D.cgroups != NULL)
+		cgroup_slots_unwatch(D.cgroups);
 }
 
 static int
@@ -128,11 +137,10 @@ limits_spawn(struct instance *inst, struct child *child,
 		log_warnx("%s[%d]: %s", cfg->name, inst->index, why);
 		free(why);
 	}
-	child->oom_base = 0;
-	if (cgroup_read_usage(child->cg, &u) == 0) {
-		child->oom_base = u.oom_kills;
-		limits_baseline(inst, &u);
-	}
+	cgroup_spawn_usage(child->cg, &u);
+	child->oom_base = u.oom_kills;
+	child->oom_known = (u.flags & CGROUP_KILL) != 0;
+	limits_baseline(inst, &u);
 	limits_oom_watch(child);
 	plan->cgroup_procs = cgroup_join_files(child->cg, &plan->ncgroup_procs);
 	return 0;
@@ -156,8 +164,10 @@ limits_adopted(struct instance *inst, struct child *child)
 		    inst->app->cfg.name, inst->index, child->pid);
 		return;
 	}
-	if (cgroup_read_usage(child->cg, &u) == 0)
+	if (cgroup_read_usage(child->cg, &u) == 0) {
 		child->oom_base = u.oom_kills;
+		child->oom_known = (u.flags & CGROUP_KILL) != 0;
+	}
 	limits_oom_watch(child);
 }
 
@@ -165,9 +175,10 @@ limits_adopted(struct instance *inst, struct child *child)
 void
 limits_spawn_failed(struct child *child)
 {
-	limits_oom_unwatch(child);
-	if (child->cg != NULL)
+	if (child->cg != NULL) {
+		limits_oom_park(child);
 		cgroup_release(child->cg);
+	}
 	child->cg = NULL;
 }
 
@@ -175,7 +186,8 @@ limits_spawn_failed(struct child *child)
  * The main process exited: counts the OOM kills whose event is still on
  * its way, tells an OOM kill of the main process apart from any other
  * SIGKILL, kills what is left of the tree (also what left the process
- * group), and keeps the cgroup for the slot's next process, or queues its
+ * group), and keeps the cgroup for the slot's next process (with the
+ * emptiness and OOM count read here: cgroup-slot.c), or queues its
  * removal when the instance is gone or going.  Sets inst's reason for the
  * state machine.  Costs one read when the tree is gone with the main
  * process and no OOM event is pending (two otherwise): nothing here waits.
@@ -190,8 +202,10 @@ limits_exited(struct instance *inst, struct child *child)
 
 	if (child->cg == NULL)
 		return 0;
-	if (!limits_oom_quiet(child))
-		(void)limits_oom_count(child, inst);
+	if (limits_oom_quiet(child) || limits_oom_count(child, inst) >= 0) {
+		child->cg->carry.counted = child->oom_known;
+		child->cg->carry.oom_kills = child->oom_seen;
+	}
 	if (inst != NULL && inst->exit_signal == SIGKILL &&
 	    child->oom_seen > child->oom_base) {
 		format_size(inst->app->cfg.limits.max_memory, size,
@@ -202,17 +216,21 @@ limits_exited(struct instance *inst, struct child *child)
 		log_warnx("%s[%d]: pid %d was killed by the OOM killer",
 		    inst->app->cfg.name, inst->index, child->pid);
 	}
-	limits_oom_unwatch(child);
-	if ((n = cgroup_kill(child->cg, SIGKILL)) > 0)
+	if ((n = cgroup_kill(child->cg, SIGKILL)) == 0)
+		child->cg->carry.vacant = 1;
+	else if (n > 0)
 		log_info("%s[%d]: killed %d process(es) left in its cgroup",
 		    child->app->cfg.name, child->index, n);
 	/* Killed leftovers hold it a while: a new one serves the next spawn. */
 	if (n > 0 || inst == NULL || fsm_deleting(inst) ||
 	    child->app->deleted) {
+		limits_oom_unwatch(child);
 		cgroup_discard(child->cg);
 		limits_gc_kick();
-	} else
+	} else {
+		limits_oom_park(child);
 		cgroup_release(child->cg);
+	}
 	child->cg = NULL;
 	return n >= 0;
 }

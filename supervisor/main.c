@@ -114,6 +114,7 @@ main_cleanup(void)
 		app_release(app);
 	}
 	instance_close_pipes();
+	limits_close();
 	sdnotify_close();
 	cluster_shutdown();
 	ecoeval_shutdown();

@@ -85,6 +85,23 @@ CHILD_HOG = """\
     time.sleep(1000)
     """
 
+# Runs out of memory in its first two runs only (it counts them in a file
+# beside itself), then lives.
+HOG_TWICE = """\
+    #!/usr/bin/python3
+    import os, time
+    runs = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "hog-runs")
+    with open(runs, "a") as f:
+        f.write("x")
+    if os.path.getsize(runs) <= 2:
+        chunks = []
+        for i in range(400):
+            chunks.append(bytearray(1 << 20))
+            time.sleep(0.002)
+    time.sleep(1000)
+    """
+
 FORKER = """\
     #!/usr/bin/python3
     import os, sys, time
@@ -221,10 +238,40 @@ def test_oom_kill_of_a_child_is_counted_as_it_happens(cg):
         assert now["pid"] == inst["pid"] and now["restarts"] == 0, now
         assert now["state"] == "online", now
         assert cg.cgroup("chog")["oom_kills"] == 1
+        # The next process of the slot runs in the kept cgroup, watched
+        # by the watch kept with it: its child's kill is seen at once too.
+        c.ok("restart", "chog")
+        wait_for(lambda: c.app("chog")[0]["oom_kills"] >= 2,
+                 what="the second child's OOM kill in jlist")
+        now = c.app("chog")[0]
+        assert now["restarts"] == 1 and now["state"] == "online", now
+        assert now["oom_kills"] == 2, now
     else:
         # v2 (memory.oom.group): the kill takes the whole instance.
         wait_for(lambda: c.app("chog")[0]["restarts"] >= 1,
                  what="a restart")
+
+
+def test_oom_kills_in_a_kept_cgroup_are_counted_once_each(cg):
+    cg.need_cgroups()
+    c = cg.c
+    c.script("hog2.py", HOG_TWICE)
+    c.ok("start", "hog2.py", "--name", "hog2", "--max-memory", "50M")
+    # Runs 2 and 3 use the cgroup the first left: each starts counting
+    # from the count the last exit read, so each kill counts once.
+    wait_for(lambda: c.app("hog2")[0]["restarts"] == 2 and
+             c.app("hog2")[0]["state"] == "online",
+             what="two OOM kills, then a run that lives")
+    inst = c.app("hog2")[0]
+    log = c.daemon_log()
+    assert log.count("was killed by the OOM killer") == 2, log
+    # Each run's kill was counted from the count the run started at: both
+    # runs show the same number of processes killed (one on v1; v2 can
+    # count more per kill), and the instance has their sum.
+    killed = [int(n) for n in
+              re.findall(r"the OOM killer killed (\d+) process", log)]
+    assert len(killed) == 2 and killed[0] == killed[1], killed
+    assert inst["oom_kills"] == sum(killed), inst
 
 
 def daemon_fds(corral):
