@@ -5,8 +5,9 @@
  * with their descriptors, the unsent rest queued until the socket takes
  * it. Frames without descriptors may be sent later, gathered and written
  * at once: a stop of 500 apps then costs the engine a few sendmsg()s, and
- * the keeper a few wake-ups, instead of 500. Every call uses MSG_DONTWAIT: none blocks, whatever the socket's
- * O_NONBLOCK. A connection that returned an error is closed by its owner.
+ * the keeper a few wake-ups, instead of 500. Every call uses
+ * MSG_DONTWAIT: none blocks, whatever the socket's O_NONBLOCK. A
+ * connection that returned an error is closed by its owner.
  */
 #include <sys/socket.h>
 

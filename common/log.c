@@ -194,7 +194,8 @@ log_put(struct log_line *l, const char *msg)
 		else if (*p == '\r')
 			log_line_put(l, "\\r", 2);
 		else if ((*p > 0 && *p < 0x20 && *p != '\t') || *p == 0x7f) {
-			snprintf(x, sizeof x, "\\x%02x", (unsigned)(unsigned char)*p);
+			snprintf(x, sizeof x, "\\x%02x",
+			    (unsigned)(unsigned char)*p);
 			log_line_put(l, x, 4);
 		} else
 			log_line_put(l, p, 1);

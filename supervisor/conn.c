@@ -139,9 +139,9 @@ conn_notice(json_t *msg)
  * Replies with the n instances of v as data, of kind "list" or "json",
  * with the members of head (taken; may be NULL) beside it.  The list is
  * never one JSON value: each instance is written on its own into the
- * reply line (instance-text.c), so that a list of 10,000 instances costs its text (a few
- * MiB) and not many times that in objects; a big reply then gives its
- * memory back (malloc_trim).
+ * reply line (instance-text.c), so that a list of 10,000 instances costs
+ * its text (a few MiB) and not many times that in objects; a big reply
+ * then gives its memory back (malloc_trim).
  */
 void
 conn_reply_list(struct conn *c, const char *kind, struct instance **v,
