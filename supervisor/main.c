@@ -42,10 +42,7 @@ mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/*
- * The read buffer of every stream: libuv hands it to the read callback
- * before asking again, and each callback copies what it keeps.
- */
+/* Every stream's read buffer: each read callback copies what it keeps. */
 void
 daemon_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
