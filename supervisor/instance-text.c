@@ -16,31 +16,6 @@
 
 #include "corrald.h"
 
-/* s as a JSON string in a reply (valid UTF-8, ASCII only). */
-static void
-instance_text_str(struct state_text *t, const char *s)
-{
-	const unsigned char *u;
-	json_t *j;
-	char *e;
-
-	for (u = (const unsigned char *)s; *u != '\0'; u++) {
-		if (*u < 0x20 || *u > 0x7e || *u == '"' || *u == '\\')
-			break;
-	}
-	if (*u == '\0') {
-		state_text_mem(t, "\"", 1);
-		state_text_mem(t, s, (size_t)(u - (const unsigned char *)s));
-		state_text_mem(t, "\"", 1);
-		return;
-	}
-	j = json_str(s);
-	e = jsonb_dumps(j, INSTANCE_TEXT_FLAGS | JSON_ENCODE_ANY);
-	json_decref(j);
-	state_text_add(t, e != NULL ? e : "null");
-	free(e);
-}
-
 /*
  * A finite real as jansson writes it with JSON_REAL_PRECISION(6): "%.6g",
  * ".0" added when that reads as an integer, the exponent without '+' and
@@ -98,11 +73,11 @@ instance_text(struct state_text *t, struct instance *inst)
 	state_text_add(t, "{\"id\":");
 	state_text_int(t, inst->id);
 	state_text_key(t, "name", 0);
-	instance_text_str(t, inst->app->cfg.name);
+	state_text_str_as(t, inst->app->cfg.name, INSTANCE_TEXT_FLAGS);
 	instance_text_int(t, "instance", inst->index);
 	instance_text_int(t, "pid", running ? inst->pid : 0);
 	state_text_key(t, "state", 0);
-	instance_text_str(t, app_state_name(inst->state));
+	state_text_str_as(t, app_state_name(inst->state), INSTANCE_TEXT_FLAGS);
 	instance_text_int(t, "restarts", inst->restarts);
 	instance_text_int(t, "unstable_restarts", inst->unstable_restarts);
 	instance_text_int(t, "uptime_ms", (long long)up);
@@ -112,13 +87,14 @@ instance_text(struct state_text *t, struct instance *inst)
 	instance_text_real(t, running ? inst->cpu : 0.0);
 	instance_text_int(t, "memory", running ? (long long)inst->memory : 0);
 	state_text_key(t, "reason", 0);
-	instance_text_str(t, inst->reason);
+	state_text_str_as(t, inst->reason, INSTANCE_TEXT_FLAGS);
 	instance_text_int(t, "exit_code", inst->exit_code);
 	instance_text_int(t, "exit_signal", inst->exit_signal);
 	instance_text_int(t, "oom_kills", (long long)inst->oom_kills);
 	if (running && inst->status[0] != '\0') {
 		state_text_key(t, "status", 0);
-		instance_text_str(t, inst->status);
+		state_text_str_as(t, inst->status,
+		    INSTANCE_TEXT_FLAGS);
 	}
 	if ((health = health_json(inst)) != NULL) {
 		state_text_key(t, "health", 0);

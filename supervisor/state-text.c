@@ -64,12 +64,13 @@ state_text_bool(struct state_text *t, int v)
 }
 
 /*
- * s (any bytes but NUL) as a JSON string; NULL as null. Printable ASCII
- * without quote or backslash (tags, names, state names, most reasons)
- * needs no escape; anything else is written by jsonb_dumps().
+ * s (any bytes but NUL) as a JSON string, as jsonb_dumps() writes it with
+ * flags; NULL as null. Printable ASCII without quote or backslash (tags,
+ * names, state names, most reasons) needs no escape; anything else is
+ * written by jsonb_dumps().
  */
 void
-state_text_str(struct state_text *t, const char *s)
+state_text_str_as(struct state_text *t, const char *s, size_t flags)
 {
 	const unsigned char *u;
 	json_t *j;
@@ -90,10 +91,17 @@ state_text_str(struct state_text *t, const char *s)
 		return;
 	}
 	j = json_str(s);
-	e = jsonb_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	e = jsonb_dumps(j, flags | JSON_ENCODE_ANY);
 	json_decref(j);
 	state_text_add(t, e != NULL ? e : "null");
 	free(e);
+}
+
+/* s as the state file writes it (JSON_COMPACT). */
+void
+state_text_str(struct state_text *t, const char *s)
+{
+	state_text_str_as(t, s, JSON_COMPACT);
 }
 
 /* v (any JSON value, NULL as null) as jsonb_dumps() writes it. */
