@@ -69,5 +69,11 @@ def test_app_signals_are_the_defaults(corral):
     engine = sigmasks(corral.daemon_pid())
     assert engine["SigIgn"] & (1 << (13 - 1))      # SIGPIPE
     assert engine["SigCgt"] & (1 << (15 - 1))      # SIGTERM
+    # Signals 32 and 33 are glibc's own (sigaction() refuses them): an
+    # app gets them as corral was given them (ignored under some CI
+    # runners), as every program started from glibc does.
+    glibc = (1 << (32 - 1)) | (1 << (33 - 1))
     for i in corral.wait_state("plain", "online", count=2):
-        assert sigmasks(i["pid"]) == {"SigBlk": 0, "SigIgn": 0, "SigCgt": 0}
+        got = sigmasks(i["pid"])
+        got["SigIgn"] &= ~glibc
+        assert got == {"SigBlk": 0, "SigIgn": 0, "SigCgt": 0}, got
