@@ -308,8 +308,10 @@ module.exports = { apps: [
 """)
     corral.ok("start", "ecosystem.config.js")
     out = corral.appdir / "logs" / "deep" / "out.log"
-    wait_for(lambda: out.exists() and "tick" in out.read_text(),
-             what="lines in the made folder")
+    # A whole line: the test may read the file between two writes.
+    wait_for(lambda: out.exists() and "tick" in out.read_text().split(
+        "\n")[0] and "\n" in out.read_text(),
+             what="a line in the made folder")
     assert (corral.appdir / "logs" / "err" / "error.log").exists()
     line = out.read_text().splitlines()[0]
     assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d tick \d+$", line), line
