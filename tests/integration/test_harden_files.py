@@ -114,6 +114,9 @@ def test_a_folder_found_safe_is_checked_again_at_the_next_start(corral,
         '{"name": "t%d", "script": "%s", "out_file": "%s/t%d.log"}' % (
             i, corral.appdir / "talk.sh", logs, i) for i in range(3)))
     corral.ok("start", str(apps))
+    # A log file is made at its app's first line.
+    wait_for(lambda: all((logs / f"t{i}.log").exists() for i in range(3)),
+             what="the three log files")
     corral.ok("delete", "all")
     os.chmod(logs, 0o777)
     r = corral.run("start", str(apps))
