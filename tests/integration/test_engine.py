@@ -397,6 +397,13 @@ def test_engine_tells_the_keeper_the_longest_stop(corral):
     c.ok("start", c.appdir / "idle.sh", "--name", "idle",
          "--kill-timeout", "90s", "--drain-timeout", "1s")
     said(91000)
+    # The state file is written by a pool thread after the reply: on a
+    # loaded machine a kill right after the reply can come first (see
+    # stop 23's note); this test is about STOP_TIME, so it waits.
+    state = os.path.join(c.home, "state.json")
+    wait_for(lambda: os.path.exists(state) and
+             '"idle"' in open(state).read(), DEADLINE,
+             what="idle in state.json")
     kill_engine(c)
     c.ok("set", "idle", "kill_timeout", "120s")
     said(121000)
