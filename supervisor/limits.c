@@ -198,14 +198,13 @@ int
 limits_exited(struct instance *inst, struct child *child)
 {
 	char			 size[32];
-	int			 n;
+	int			 n, sure;
 
 	if (child->cg == NULL)
 		return 0;
-	if (limits_oom_quiet(child) || limits_oom_count(child, inst) >= 0) {
-		child->cg->carry.counted = child->oom_known;
-		child->cg->carry.oom_kills = child->oom_seen;
-	}
+	sure = limits_oom_quiet(child) || limits_oom_count(child, inst) >= 0;
+	child->cg->carry.counted = child->oom_known && sure;
+	child->cg->carry.oom_kills = child->oom_seen;
 	if (inst != NULL && inst->exit_signal == SIGKILL &&
 	    child->oom_seen > child->oom_base) {
 		format_size(inst->app->cfg.limits.max_memory, size,
