@@ -164,8 +164,7 @@ cgroup_free(struct cgroup *cg)
 {
 	if (cg == NULL)
 		return;
-	if (cg->carry.watch != NULL && cg->root->watch_drop != NULL)
-		cg->root->watch_drop(cg->carry.watch);
+	cgroup_carry_unwatch(cg->root, &cg->carry);
 	cgroup_stat_release(cg);
 	free(cg->app);
 	free(cg->rel);

@@ -30,12 +30,20 @@ cgroup_slot_match(const void *value, const void *rel)
 	return strcmp(slot->rel, rel) == 0;
 }
 
+/* Ends the watch carry holds, if any (the caller's watch_drop). */
+void
+cgroup_carry_unwatch(struct cgroup_root *root, struct cgroup_carry *carry)
+{
+	if (carry->watch != NULL && root->watch_drop != NULL)
+		root->watch_drop(carry->watch);
+	carry->watch = NULL;
+}
+
 /* Frees slot, and ends the watch it carried. */
 static void
 cgroup_slot_free(struct cgroup_root *root, struct cgroup_slot *slot)
 {
-	if (slot->carry.watch != NULL && root->watch_drop != NULL)
-		root->watch_drop(slot->carry.watch);
+	cgroup_carry_unwatch(root, &slot->carry);
 	free(slot->rel);
 	free(slot);
 }
@@ -202,11 +210,8 @@ cgroup_slots_unwatch(struct cgroup_root *root)
 {
 	struct cgroup_slot	*slot;
 
-	TAILQ_FOREACH(slot, &root->slot_list, entry) {
-		if (slot->carry.watch != NULL && root->watch_drop != NULL)
-			root->watch_drop(slot->carry.watch);
-		slot->carry.watch = NULL;
-	}
+	TAILQ_FOREACH(slot, &root->slot_list, entry)
+		cgroup_carry_unwatch(root, &slot->carry);
 }
 
 /*

@@ -244,6 +244,7 @@ void cgroup_slot_put(struct cgroup_root *, struct cgroup_slot *);
 void cgroup_release(struct cgroup *);
 void cgroup_forget_slot(struct cgroup_root *, const char *, int);
 void cgroup_slots_unwatch(struct cgroup_root *);
+void cgroup_carry_unwatch(struct cgroup_root *, struct cgroup_carry *);
 void cgroup_slots_free(struct cgroup_root *, int);
 
 /* cgroup-limits.c */
