@@ -174,7 +174,7 @@ conn_reply_list(struct conn *c, const char *kind, struct instance **v,
 		if (instance_text(&out, v[i]) == 0)
 			continue;
 		o = instance_to_json(v[i]);     /* null, as jansson says */
-		instance_text_json(&out, o);
+		state_text_json_as(&out, o, INSTANCE_TEXT_FLAGS);
 		json_decref(o);
 	}
 	state_text_mem(&out, "]}\n", 3);

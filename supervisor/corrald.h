@@ -336,7 +336,6 @@ json_t *instance_to_json(struct instance *);
 #define INSTANCE_TEXT_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII | \
 	JSON_REAL_PRECISION(6))
 int instance_text(struct state_text *, struct instance *);
-void instance_text_json(struct state_text *, json_t *);
 
 /* reload.c */
 int reload_start(struct conn *, struct app **, size_t, int, const char *,

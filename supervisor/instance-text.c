@@ -98,19 +98,9 @@ instance_text(struct state_text *t, struct instance *inst)
 	}
 	if ((health = health_json(inst)) != NULL) {
 		state_text_key(t, "health", 0);
-		instance_text_json(t, health);
+		state_text_json_as(t, health, INSTANCE_TEXT_FLAGS);
 		json_decref(health);
 	}
 	state_text_mem(t, "}", 1);
 	return 0;
-}
-
-/* v as jsonb_dumps() writes it in a reply. */
-void
-instance_text_json(struct state_text *t, json_t *v)
-{
-	char *e = jsonb_dumps(v, INSTANCE_TEXT_FLAGS | JSON_ENCODE_ANY);
-
-	state_text_add(t, e != NULL ? e : "null");
-	free(e);
 }

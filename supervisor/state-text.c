@@ -104,9 +104,9 @@ state_text_str(struct state_text *t, const char *s)
 	state_text_str_as(t, s, JSON_COMPACT);
 }
 
-/* v (any JSON value, NULL as null) as jsonb_dumps() writes it. */
+/* v (any JSON value, NULL as null) as jsonb_dumps() writes it with flags. */
 void
-state_text_json(struct state_text *t, json_t *v)
+state_text_json_as(struct state_text *t, json_t *v, size_t flags)
 {
 	char *e;
 
@@ -114,10 +114,16 @@ state_text_json(struct state_text *t, json_t *v)
 		state_text_add(t, "null");
 		return;
 	}
-	e = jsonb_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_ENCODE_ANY);
+	e = jsonb_dumps(v, flags | JSON_ENCODE_ANY);
 	state_text_add(t, e != NULL ? e : "null");
 	free(e);
+}
+
+/* v as the state file writes it. */
+void
+state_text_json(struct state_text *t, json_t *v)
+{
+	state_text_json_as(t, v, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
 /* "key": with the comma before it unless first. */

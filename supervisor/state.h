@@ -96,6 +96,7 @@ void state_text_bool(struct state_text *, int);
 void state_text_str(struct state_text *, const char *);
 void state_text_str_as(struct state_text *, const char *, size_t);
 void state_text_json(struct state_text *, json_t *);
+void state_text_json_as(struct state_text *, json_t *, size_t);
 void state_text_key(struct state_text *, const char *, int);
 
 /* state-load.c */
