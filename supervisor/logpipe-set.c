@@ -20,7 +20,6 @@
 static int logpipe_ep = -1;             /* the epoll set of the app pipes */
 static uv_poll_t logpipe_ep_poll;
 static int logpipe_ep_ok;               /* its uv_poll runs */
-static int logpipe_null = -1;
 static TAILQ_HEAD(, logpipe) logpipe_waiting =
     TAILQ_HEAD_INITIALIZER(logpipe_waiting);
 
@@ -53,7 +52,8 @@ logpipe_discard(int fd, size_t n)
 	ssize_t r;
 
 	while (n > 0) {
-		r = splice(fd, NULL, logpipe_null, NULL, n, SPLICE_F_NONBLOCK);
+		r = splice(fd, NULL, spawn_devnull(), NULL, n,
+		    SPLICE_F_NONBLOCK);
 		if (r == -1 && errno == EINVAL)
 			r = read(fd, scratch, n < sizeof scratch ? n :
 			    sizeof scratch);
@@ -116,7 +116,7 @@ logpipe_set_init(char **cause)
 
 	if (logpipe_ep != -1)
 		return 0;
-	if (logpipe_null == -1 && (logpipe_null = spawn_devnull()) == -1) {
+	if (spawn_devnull() == -1) {
 		xasprintf(cause, "log pipes: /dev/null: %s", strerror(errno));
 		return -1;
 	}
