@@ -282,16 +282,17 @@ static int
 engine_put(struct kproto_msg *m, int later)
 {
 	char why[128];
+	int err;
 
 	if (K.conn.fd < 0)
 		return -1;
 	if ((later ? kproto_conn_send_later(&K.conn, m) :
 	    kproto_conn_send(&K.conn, m)) == 0)
 		return 0;
+	err = errno;
 	snprintf(why, sizeof why, "cannot send it %s: %s",
-	    kproto_type_name(m->type), strerror(errno));
-	kproto_conn_close(&K.conn);
-	engine_kill(why);
+	    kproto_type_name(m->type), strerror(err));
+	link_broken(why, err);
 	return -1;
 }
 

@@ -170,6 +170,7 @@ void engine_upgrade(const char *);
 
 /* link.c */
 void link_hello(void);
+void link_broken(const char *, int);
 void link_input(void);
 void link_output(void);
 void link_send_table(void);

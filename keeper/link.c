@@ -195,13 +195,30 @@ link_dispatch(struct kproto_msg *m)
 	}
 }
 
+/*
+ * The link is broken: closed, and the engine killed, unless it said BYE
+ * or UPGRADE and closed its end as it leaves (err EPIPE or ECONNRESET, 0
+ * for an end of file: our last frames unread): its exit is awaited.
+ */
+void
+link_broken(const char *why, int err)
+{
+	kproto_conn_close(&K.conn);
+	if ((err == 0 || err == EPIPE || err == ECONNRESET) &&
+	    (K.bye || K.upgrade_path != NULL)) {
+		klog_debug("engine %s as it leaves", why);
+		return;
+	}
+	engine_kill(why);
+}
+
 /* The socket is readable (or hung up): every whole frame is handled. */
 void
 link_input(void)
 {
 	struct kproto_msg m;
 	char why[128];
-	int r;
+	int r, err;
 
 	while (K.conn.fd >= 0) {
 		r = kproto_conn_recv(&K.conn, &m);
@@ -213,15 +230,13 @@ link_input(void)
 			kproto_msg_free(&m);
 			continue;
 		}
-		if (r == KPROTO_EOF)
+		err = r == KPROTO_EOF ? 0 : errno;
+		if (err == 0 || err == ECONNRESET)
 			snprintf(why, sizeof why, "closed its socket");
 		else
 			snprintf(why, sizeof why, "sent a bad frame: %s",
-			    strerror(errno));
-		kproto_conn_close(&K.conn);
-		if (r == KPROTO_EOF && (K.bye || K.upgrade_path != NULL))
-			return;
-		engine_kill(why);
+			    strerror(err));
+		link_broken(why, err);
 	}
 }
 
@@ -229,10 +244,11 @@ void
 link_output(void)
 {
 	char why[128];
+	int err;
 
 	if (K.conn.fd >= 0 && kproto_conn_flush(&K.conn) == -1) {
-		snprintf(why, sizeof why, "socket error: %s", strerror(errno));
-		kproto_conn_close(&K.conn);
-		engine_kill(why);
+		err = errno;
+		snprintf(why, sizeof why, "socket error: %s", strerror(err));
+		link_broken(why, err);
 	}
 }

@@ -46,6 +46,11 @@ conn_close(struct conn *c)
 	op_conn_gone(c);
 	reload_conn_gone(c);
 	cfgread_conn_gone(c);
+	if (c->held != NULL) {
+		state_unhold(c);
+		free(c->held);
+		c->held = NULL;
+	}
 	uv_close((uv_handle_t *)&c->pipe, conn_closed);
 }
 
@@ -135,6 +140,48 @@ conn_notice(json_t *msg)
 	D.notice = NULL;
 }
 
+/* The reply kept back by conn_send_reply() goes: the change is on disk. */
+static void
+conn_release(void *arg, int rc)
+{
+	struct conn *c = arg;
+	char *data = c->held;
+
+	(void)rc;               /* a failed write was logged: reply anyway */
+	c->held = NULL;
+	c->replied = 1;
+	c->since = mono_ms();
+	conn_write_raw(c, data, c->held_len, !c->streaming);
+}
+
+/*
+ * Queues the reply to c's request (data, len bytes, taken), once
+ * state.json shows what the request changed (state_hold()): a client
+ * told "done" can kill the engine at once and the next one still knows.
+ * A streaming reply (logs, monit) changed nothing and goes at once, so
+ * that its events come after it.
+ */
+static void
+conn_send_reply(struct conn *c, char *data, size_t len)
+{
+	if (c->held != NULL) {          /* a second reply: after the first */
+		c->held = xrealloc(c->held, c->held_len + len);
+		memcpy(c->held + c->held_len, data, len);
+		c->held_len += len;
+		free(data);
+		return;
+	}
+	if (!c->streaming && !c->closing &&
+	    state_hold(c->mark, conn_release, c)) {
+		c->held = data;
+		c->held_len = len;
+		return;
+	}
+	c->replied = 1;
+	c->since = mono_ms();
+	conn_write_raw(c, data, len, !c->streaming);
+}
+
 /*
  * Replies with the n instances of v as data, of kind "list" or "json",
  * with the members of head (taken; may be NULL) beside it.  The list is
@@ -178,10 +225,8 @@ conn_reply_list(struct conn *c, const char *kind, struct instance **v,
 		json_decref(o);
 	}
 	state_text_mem(&out, "]}\n", 3);
-	c->replied = 1;
-	c->since = mono_ms();
 	len = out.len;
-	conn_write_raw(c, out.p, len, !c->streaming);
+	conn_send_reply(c, out.p, len);
 	if (len > CONN_TRIM_SIZE)
 		malloc_trim(0);
 }
@@ -190,15 +235,19 @@ conn_reply_list(struct conn *c, const char *kind, struct instance **v,
 void
 conn_reply(struct conn *c, json_t *msg)
 {
+	char *line;
+	size_t len;
+
 	if (c == NULL) {                /* the boot file's request */
 		bootfile_reply(msg);
 		json_decref(msg);
 		return;
 	}
-	c->replied = 1;
-	c->since = mono_ms();
 	conn_notice(msg);
-	conn_write(c, msg, !c->streaming);
+	if (!c->closing) {
+		line = proto_encode(msg, &len);
+		conn_send_reply(c, line, len);
+	}
 	json_decref(msg);
 }
 

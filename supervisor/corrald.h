@@ -195,6 +195,10 @@ struct conn {
 	int log_filter_id;              /* instance id, or -1 */
 	uint64_t missed;                /* events dropped for a slow reader */
 	struct op *op;                  /* the request waiting for a result */
+	unsigned long long mark;        /* state_mark() at its request */
+	char *held;                     /* its reply, until state.json shows
+					   what the request changed */
+	size_t held_len;
 	TAILQ_ENTRY(conn) entry;
 };
 TAILQ_HEAD(conn_list, conn);

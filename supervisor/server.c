@@ -123,6 +123,7 @@ conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	server_buffered -= c->in.len;
 	server_pending--;
 	c->served = 1;
+	c->mark = state_mark();
 	server_request(c, line, len);
 	linebuf_free(&c->in);
 }

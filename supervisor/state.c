@@ -43,6 +43,7 @@ static struct {
 	uv_work_t work;
 	int inited, started, stopped, dirty, armed, busy;
 	unsigned long long changes;     /* state_changed() calls so far */
+	unsigned long long written;     /* changes the file on disk shows */
 	char *text;                     /* the thread's while busy */
 	size_t len;
 	unsigned long long text_seq;    /* changes the text shows */
@@ -174,7 +175,9 @@ state_after_work(uv_work_t *req, int status)
 	}
 	if (S.err != 0)
 		state_failed();
-	else if (S.failures > 0) {
+	else
+		S.written = seq;
+	if (S.err == 0 && S.failures > 0) {
 		log_info("%s written again after %lu failure%s", S.path,
 		    S.failures, S.failures == 1 ? "" : "s");
 		S.failures = 0;
@@ -305,6 +308,19 @@ state_changed(void)
 	state_instances_changed();
 }
 
+/* cb(arg, rc) after the write that shows the changes made so far. */
+static void
+state_wait(void (*cb)(void *, int), void *arg)
+{
+	struct state_waiter *w = xcalloc(1, sizeof *w);
+
+	w->cb = cb;
+	w->arg = arg;
+	w->seq = S.changes;
+	w->next = S.waiters;
+	S.waiters = w;
+}
+
 /*
  * Calls cb(arg, 0) once state.json shows the state of now, or cb(arg, -1)
  * when that write failed. cb runs from the loop, never from here, except
@@ -314,19 +330,55 @@ state_changed(void)
 void
 state_flush(void (*cb)(void *, int), void *arg)
 {
-	struct state_waiter *w;
-
 	if (!S.inited || !S.started || S.stopped) {
 		cb(arg, -1);
 		return;
 	}
 	state_changed();
-	w = xcalloc(1, sizeof *w);
-	w->cb = cb;
-	w->arg = arg;
-	w->seq = S.changes;
-	w->next = S.waiters;
-	S.waiters = w;
+	state_wait(cb, arg);
+}
+
+/* The number of changes so far: what state_hold() compares with. */
+unsigned long long
+state_mark(void)
+{
+	return S.changes;
+}
+
+/*
+ * A reply that must not reach its client before the change it reports
+ * is on disk (an engine killed right after the reply would otherwise be
+ * followed by one that never heard of it, and kills the processes of an
+ * app it does not know). Returns 1 when something changed since mark and
+ * a write of it is under way or due: cb(arg, 0) is called from the loop
+ * once state.json shows it, cb(arg, -1) when that write failed (the
+ * reply goes anyway: a full disk must not hang the clients). Returns 0,
+ * and cb is never called, when there is nothing to wait for.
+ */
+int
+state_hold(unsigned long long mark, void (*cb)(void *, int), void *arg)
+{
+	if (!S.inited || !S.started || S.changes == mark ||
+	    S.written >= S.changes || !(S.busy || (S.armed && !S.stopped)))
+		return 0;
+	state_wait(cb, arg);
+	return 1;
+}
+
+/* Forgets the waits of arg (its client went away): cb is not called. */
+void
+state_unhold(void *arg)
+{
+	struct state_waiter **wp = &S.waiters, *w;
+
+	while ((w = *wp) != NULL) {
+		if (w->arg != arg) {
+			wp = &w->next;
+			continue;
+		}
+		*wp = w->next;
+		free(w);
+	}
 }
 
 static void

@@ -17,7 +17,9 @@
  * (see state.c). Errors are logged (at most once a minute) and the next
  * change tries again; nothing here is ever fatal at run time.
  * state_flush(cb) calls cb once the file on disk shows the state of the
- * time of the call (before an UPGRADE). state_stop() writes the last
+ * time of the call (before an UPGRADE). state_hold() keeps a reply back
+ * until the changes made since state_mark() are on disk (conn.c: every
+ * reply to a request). state_stop() writes the last
  * state (at the end of a shutdown, before the apps are freed) and turns
  * writes off for good; the loop ends once that write is done.
  *
@@ -78,6 +80,9 @@ void state_start(void);
 void state_changed(void);
 void state_instances_changed(void);
 void state_flush(void (*)(void *, int), void *);
+unsigned long long state_mark(void);
+int state_hold(unsigned long long, void (*)(void *, int), void *);
+void state_unhold(void *);
 void state_stop(void);
 
 /* state-json.c */

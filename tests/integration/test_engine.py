@@ -305,6 +305,41 @@ def test_ten_engine_kills_in_a_row(corral):
     assert_no_gap(c, "tick", ticked + 200)
 
 
+def test_an_engine_killed_right_after_a_reply_knows_the_change(corral):
+    """A client told "done" kills the engine at once, each time after
+    another kind of change: the next engine knows every change (the
+    reply waits for state.json), so it neither kills the processes of an
+    app it never heard of nor starts again one that was stopped."""
+    from test_state import request
+    c = corral
+    c.script("idle.sh", "#!/bin/sh\nexec sleep 3600\n")
+    e = engine(c)
+    request(c, "start", "idle.sh", "--name", "a", "-i", "2")
+    os.kill(e["pid"], signal.SIGKILL)
+    e = wait_for(lambda: next_engine(c, None, e["pid"]), DEADLINE,
+                 what="an engine after the start")
+    live = {i["id"]: i["pid"] for i in c.app("a")}
+    assert len(live) == 2 and all(live.values()), c.app("a")
+    assert all(pid_alive(p) for p in live.values())
+    for cmd, args in (("scale", ("a", "3")), ("stop", ("a",)),
+                      ("delete", ("a",))):
+        served_long_enough(e)
+        request(c, cmd, *args)
+        os.kill(e["pid"], signal.SIGKILL)
+        e = wait_for(lambda: next_engine(c, None, e["pid"]), DEADLINE,
+                     what="an engine after %s" % cmd)
+        if cmd == "scale":
+            insts = c.app("a")
+            assert len(insts) == 3, insts
+            assert all(live[i["id"]] == i["pid"] for i in insts
+                       if i["id"] in live), (live, insts)
+            c.wait_state("a", "online", count=3)
+        elif cmd == "stop":
+            assert all(i["state"] == "stopped" for i in c.app("a")), c.app("a")
+        else:
+            assert c.jlist() == []
+
+
 def test_config_changes_survive_an_engine_kill(corral):
     """state.json keeps each app's configuration as text from one write to
     the next (issue 16): `set`, `scale` and `restart --update-env` must
@@ -397,13 +432,6 @@ def test_engine_tells_the_keeper_the_longest_stop(corral):
     c.ok("start", c.appdir / "idle.sh", "--name", "idle",
          "--kill-timeout", "90s", "--drain-timeout", "1s")
     said(91000)
-    # The state file is written by a pool thread after the reply: on a
-    # loaded machine a kill right after the reply can come first (see
-    # stop 23's note); this test is about STOP_TIME, so it waits.
-    state = os.path.join(c.home, "state.json")
-    wait_for(lambda: os.path.exists(state) and
-             '"idle"' in open(state).read(), DEADLINE,
-             what="idle in state.json")
     kill_engine(c)
     c.ok("set", "idle", "kill_timeout", "120s")
     said(121000)

@@ -5,6 +5,7 @@ starts tests/keeper/fake-engine, which hands its socket to the test."""
 
 import errno
 import os
+import select
 import shutil
 import signal
 import socket
@@ -13,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import DEADLINE, wait_for
+from conftest import DEADLINE, pid_alive, wait_for
 from keeperproto import (BYE, ERROR, ERRNO, EXITED, FAKE_ENGINE,
                          HEARTBEAT, HELD, HOLD, KEEPER_BIN, KIND, KINDS,
                          LISTEN_PID, LIVE, PID, READY, REEXEC, RELEASE,
@@ -334,6 +335,33 @@ def test_term_and_bye(keepers):
     e.link.send(BYE, [(STATUS, 0)])
     e.exit(0)
     assert k.wait() == 0
+
+
+def test_an_engine_leaving_after_bye_may_leave_frames_unread(keepers):
+    """An engine that said BYE closes its end without reading the last
+    frames (an app's exit): the keeper reads ECONNRESET. That is the
+    engine leaving, not a broken one: it is not killed (corrald's reply
+    to `corral kill` may still be on its way), and its exit status is
+    the keeper's."""
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    m = spawned(k, e.link, "app:0:1", ["sleep", "1000"])
+    e.link.send(BYE, [(STATUS, 0)])
+    signal.pidfd_send_signal(m.fds[2], signal.SIGKILL)
+    wait_for(lambda: select.select([e.link.sock], [], [], 0)[0],
+             what="the EXITED the engine leaves unread")
+    e.link.close()
+    wait_for(lambda: "engine closed its socket as it leaves" in k.text(),
+             what="the close seen")
+    assert pid_alive(e.pid)
+    e.exit(0)
+    assert k.wait() == 0
+    assert "killing the engine" not in k.text(), k.text()
+    assert "engine exited with status 0" in k.text(), k.text()
+    for fd in m.fds:
+        os.close(fd)
 
 
 def test_stop_without_engine(keepers):

@@ -118,6 +118,49 @@ def test_state_follows_the_apps(corral):
     assert read_state(corral)["apps"] == []
 
 
+def request(corral, cmd, *argv):
+    """cmd as the client sends it, on a socket of our own: the reply is
+    read and this returns at once, no process exit in between."""
+    req = {"v": 1, "cmd": cmd, "argv": [str(a) for a in argv],
+           "cwd": str(corral.appdir), "env": dict(corral.env)}
+    with corral.raw_connect() as s:
+        s.sendall(json.dumps(req).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    reply = json.loads(data)
+    assert reply["ok"] is True, reply
+    return reply
+
+
+def test_a_reply_comes_after_the_state_file_shows_it(corral):
+    """A client told "done" may kill the engine at once (test_engine.py
+    does): the reply to a change leaves only once state.json shows it,
+    so the file is read here right after the reply, with no wait."""
+    corral.script("sleeper.sh", SLEEPER)
+    corral.ok("ping")               # the daemon runs
+    request(corral, "start", "sleeper.sh", "--name", "rp", "-i", "2")
+    insts = app_state(corral, "rp")["instances"]
+    assert all_online(2)(insts), insts
+    pids = sorted(i["pid"] for i in corral.app("rp"))
+    assert sorted(i["pid"] for i in insts) == pids
+    request(corral, "scale", "rp", "3")
+    assert all_online(3)(app_state(corral, "rp")["instances"])
+    request(corral, "set", "rp", "kill_timeout", "7s")
+    assert app_state(corral, "rp")["config"]["kill_timeout"] == 7000
+    request(corral, "stop", "rp")
+    insts = app_state(corral, "rp")["instances"]
+    assert all(i["state"] == "stopped" and i["pid"] == 0
+               for i in insts), insts
+    request(corral, "delete", "rp")
+    assert app_state(corral, "rp") is None
+    # a reply that changed nothing does not wait for a write
+    request(corral, "ping")
+
+
 def test_reset_and_delete_one_instance_are_saved(corral):
     start_sleeper(corral, "rs", 3)
     corral.ok("restart", "rs")
