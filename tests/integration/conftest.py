@@ -347,6 +347,19 @@ class Corral:
         s.connect(self.sock)
         return s
 
+    def raw_request(self, line, timeout=20):
+        """line (bytes) on a socket of our own; the reply's bytes up to
+        its newline, or all until the daemon closed."""
+        with self.raw_connect(timeout) as s:
+            s.sendall(line)
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+        return buf
+
     # teardown
     def _sanitizer_reports(self):
         out = []

@@ -9,6 +9,8 @@ import os
 import socket
 import subprocess
 
+import pytest
+
 from conftest import CORRALD_BIN, DEADLINE
 from keeperproto import (HEARTBEAT_MS, HELLO, KIND, PID, READY, STAGE,
                          TABLE_END, TEXT, VERSION, Link, encode)
@@ -16,6 +18,7 @@ from keeperproto import (HEARTBEAT_MS, HELLO, KIND, PID, READY, STAGE,
 PROTOCOL = 2            # common/kproto.h KPROTO_VERSION
 
 
+@pytest.fixture
 def engine(tmp_path):
     """corrald --engine on one end of a socketpair; the test holds the
     other (the keeper's end) and the adopt socket's ends."""
@@ -30,7 +33,14 @@ def engine(tmp_path):
         env=env, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     theirs.close()
-    return proc, Link(mine), adopt, home
+    yield proc, Link(mine), adopt, home
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    proc.stdout.close()
+    mine.close()
+    for s in adopt:
+        s.close()
 
 
 def hello(link, adopt, version):
@@ -46,43 +56,27 @@ def output(proc, home):
     return out + (log.read_text(errors="replace") if log.exists() else "")
 
 
-def test_an_engine_refuses_a_keeper_of_another_protocol(tmp_path):
-    proc, link, adopt, home = engine(tmp_path)
-    try:
-        hello(link, adopt, 1)
-        link.send(TABLE_END)
-        rc = proc.wait(DEADLINE)
-        text = output(proc, home)
-        assert rc == 1, (rc, text)
-        assert (f"the keeper speaks protocol 1, this engine {PROTOCOL}"
-                in text), text
-        assert not (home / "corral.sock").exists()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        link.sock.close()
-        for s in adopt:
-            s.close()
+def test_an_engine_refuses_a_keeper_of_another_protocol(engine):
+    proc, link, adopt, home = engine
+    hello(link, adopt, 1)
+    link.send(TABLE_END)
+    rc = proc.wait(DEADLINE)
+    text = output(proc, home)
+    assert rc == 1, (rc, text)
+    assert (f"the keeper speaks protocol 1, this engine {PROTOCOL}"
+            in text), text
+    assert not (home / "corral.sock").exists()
 
 
-def test_a_keeper_of_another_protocol_after_the_table_is_lost(tmp_path):
-    proc, link, adopt, home = engine(tmp_path)
-    try:
-        hello(link, adopt, PROTOCOL)
-        link.send(TABLE_END)
-        link.expect(READY, skip=tuple(range(32, 64)))   # HOLDs first
-        hello(link, adopt, 1)
-        rc = proc.wait(DEADLINE)
-        text = output(proc, home)
-        assert rc >= 0, (rc, text)      # it left by itself, not killed
-        assert "exited without the keeper" in text, text
-        assert "the keeper is gone (the keeper's HELLO is of another " \
-               "protocol)" in text, text
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        link.sock.close()
-        for s in adopt:
-            s.close()
+def test_a_keeper_of_another_protocol_after_the_table_is_lost(engine):
+    proc, link, adopt, home = engine
+    hello(link, adopt, PROTOCOL)
+    link.send(TABLE_END)
+    link.expect(READY, skip=tuple(range(32, 64)))   # HOLDs first
+    hello(link, adopt, 1)
+    rc = proc.wait(DEADLINE)
+    text = output(proc, home)
+    assert rc >= 0, (rc, text)      # it left by itself, not killed
+    assert "exited without the keeper" in text, text
+    assert "the keeper is gone (the keeper's HELLO is of another " \
+           "protocol)" in text, text

@@ -8,7 +8,6 @@ dies, and paths that are not UTF-8 survive start, save and resurrect."""
 import json
 import os
 import re
-import socket
 
 from conftest import pid_alive, wait_for
 
@@ -35,21 +34,6 @@ def unescape(s):
                   lambda m: chr(0xdc00 + int(m.group(1), 16)), s)
 
 
-def raw_request(c, line):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(20)
-    s.connect(c.sock)
-    s.sendall(line)
-    buf = b""
-    while not buf.endswith(b"\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-    s.close()
-    return buf
-
-
 def test_bad_bytes_never_kill_the_daemon(corral):
     corral.script("sleeper.sh", SLEEPER)
     corral.ok("start", "sleeper.sh", "--name", "keep")
@@ -63,12 +47,12 @@ def test_bad_bytes_never_kill_the_daemon(corral):
                  b'{"v":1,"cmd":"l\xc3\xa9","argv":[]}\n',
                  b'{"v":1,"cmd":"ls","argv":["-\xef\xbf\xbdE9"]}\n',
                  b'{"v":1,"cmd":"ping","argv":["\xe9"]}\n'):
-        reply = raw_request(corral, line)
+        reply = corral.raw_request(line)
         assert reply.endswith(b"\n"), reply
         reply.decode("utf-8")                       # valid on the wire
         assert json.loads(reply)["ok"] is False, reply
-    reply = json.loads(raw_request(
-        corral, b'{"v":1,"cmd":"ls","argv":["-\xef\xbf\xbdE9"]}\n'))
+    reply = json.loads(corral.raw_request(
+        b'{"v":1,"cmd":"ls","argv":["-\xef\xbf\xbdE9"]}\n'))
     assert "\ufffdE9" in reply["error"], reply
 
     (corral.appdir / "bad.ini").write_bytes(b"[\xff]\nscript = /bin/true\n")

@@ -123,15 +123,7 @@ def request(corral, cmd, *argv):
     read and this returns at once, no process exit in between."""
     req = {"v": 1, "cmd": cmd, "argv": [str(a) for a in argv],
            "cwd": str(corral.appdir), "env": dict(corral.env)}
-    with corral.raw_connect() as s:
-        s.sendall(json.dumps(req).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    reply = json.loads(data)
+    reply = json.loads(corral.raw_request(json.dumps(req).encode() + b"\n"))
     assert reply["ok"] is True, reply
     return reply
 
