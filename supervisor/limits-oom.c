@@ -306,11 +306,33 @@ limits_oom_unwatch(struct child *child)
 }
 
 /*
+ * Whether descriptors are short for a park (twice what spawns and
+ * accepts keep free is not free), asked of fdlimit_room() once per loop
+ * turn: it costs a stat of /proc/self/fd and a getrlimit, and the exits
+ * of a `stop all` come in bursts of tens per turn. A park opens nothing,
+ * and an exit closes descriptors, so the answer holds for the turn; what
+ * opens (a spawn, a held stat file) asks fdlimit_room() itself.
+ */
+static int
+limits_oom_short(void)
+{
+	static uint64_t	 turn;
+	static int	 asked, answer;
+	uint64_t	 now = uv_now(D.loop);
+
+	if (!asked || now != turn) {
+		answer = fdlimit_room(2 * FDLIMIT_RESERVE) != 0;
+		turn = now;
+		asked = 1;
+	}
+	return answer;
+}
+
+/*
  * child's process is gone and its cgroup is kept for the slot's next
  * process: the watch goes with it, idle (no kill can happen in a cgroup
  * without tasks), unless the kept eventfds would take more than
- * 1/LIMITS_OOM_PARK_SHARE of the descriptors or descriptors are short
- * (twice what spawns and accepts keep free is not free).
+ * 1/LIMITS_OOM_PARK_SHARE of the descriptors or descriptors are short.
  */
 void
 limits_oom_park(struct child *child)
@@ -320,7 +342,7 @@ limits_oom_park(struct child *child)
 	if (w == NULL)
 		return;
 	if (w->efd != -1 && (limits_oom_parked >= fdlimit_soft() /
-	    LIMITS_OOM_PARK_SHARE || fdlimit_room(2 * FDLIMIT_RESERVE) != 0)) {
+	    LIMITS_OOM_PARK_SHARE || limits_oom_short())) {
 		limits_oom_unwatch(child);
 		return;
 	}
