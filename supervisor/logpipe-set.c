@@ -88,7 +88,11 @@ logpipe_events(uv_poll_t *h, int status, int events)
 	}
 	for (i = 0; i < n; i++) {
 		lp = ev[i].data.ptr;
-		if (!lp->closing)
+		if (lp->closing)
+			continue;
+		if ((ev[i].events & (EPOLLIN | EPOLLHUP)) == EPOLLHUP)
+			logpipe_pump_hup(lp);
+		else
 			logpipe_pump(lp);
 	}
 }

@@ -330,6 +330,21 @@ logpipe_pump(struct logpipe *lp)
 		logpipe_timer(lp, -1);
 }
 
+/*
+ * The epoll set saw lp's pipe with no writer left and nothing in it
+ * (EPOLLHUP without EPOLLIN; the events are those of the moment they are
+ * read): its end, known without the tee(2) that would return 0, one
+ * system call less for each pipe of each exit. Bytes handed on and not
+ * yet consumed (teed) would be in the pipe: then the pump finds the end.
+ */
+void
+logpipe_pump_hup(struct logpipe *lp)
+{
+	if (!lp->closing && lp->started && !lp->eof && lp->teed == 0)
+		logpipe_eof(lp);
+	logpipe_pump(lp);
+}
+
 /* A full sink had room again: hands on what lp holds, reads on. */
 static void
 logpipe_room(struct logfile_waiter *w)

@@ -74,6 +74,7 @@ void logpipe_start(struct logpipe *, int);
 void logpipe_flush(struct logpipe *);
 void logpipe_close(struct logpipe *);
 void logpipe_pump(struct logpipe *);
+void logpipe_pump_hup(struct logpipe *);
 
 /* logpipe-set.c (for logpipe.c) */
 int logpipe_set_init(char **);
