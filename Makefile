@@ -201,6 +201,13 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBSUP) $(LIBCTL) $(LIBMON) \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(CMOCKA_LIBS)
 
+# The keeper's table, alone: the keeper links libc only.
+$(BUILD)/tests/test_keeper_table: $(BUILD)/obj/tests/unit/test_keeper_table.o \
+	$(BUILD)/obj/keeper/table.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CMOCKA_LIBS)
+$(BUILD)/obj/tests/unit/test_keeper_table.o: private ALL_CFLAGS += -Ikeeper
+
 $(BUILD)/obj/tests/unit/%.o: tests/unit/%.c $(FLAGS_STAMP) $(TEST_FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isupervisor -Ictl -Imonitor -Iclient $(CMOCKA_CFLAGS) \

@@ -54,6 +54,8 @@ struct kheld {
  */
 struct kchild {
 	TAILQ_ENTRY(kchild) entry;
+	struct kchild *tag_next;        /* table.c's chains, by tag */
+	struct kchild *pid_next;        /* and by pid */
 	char *tag;
 	pid_t pid;
 	int out;

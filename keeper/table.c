@@ -2,8 +2,12 @@
 /*
  * The keeper's table, by tag: the descriptors it holds for the engine and
  * the app processes it spawned (live, or exited until released). Both are
- * bounded (KEEPER_MAX_HELD, KEEPER_MAX_CHILDREN); lookups are linear, the
- * table holds a few hundred entries.
+ * bounded (KEEPER_MAX_HELD, KEEPER_MAX_CHILDREN). Children are also
+ * chained by tag and by pid (TABLE_BUCKETS chains each): a `stop all`
+ * of N looks up N reaped pids and N RELEASEd tags, which linear lookups
+ * made O(N^2). The list (K.children) keeps the order, for the re-exec's
+ * state and the sweeps. Held descriptors are few: their lookups are
+ * linear.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,6 +16,43 @@
 #include <unistd.h>
 
 #include "keeper.h"
+
+#define TABLE_BUCKETS 4096
+
+static struct kchild *table_by_tag[TABLE_BUCKETS];
+static struct kchild *table_by_pid[TABLE_BUCKETS];
+
+/* FNV-1a of tag, to a bucket. */
+static size_t
+table_tag_bucket(const char *tag)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *tag != '\0'; tag++)
+		h = (h ^ (unsigned char)*tag) * 16777619u;
+	return h % TABLE_BUCKETS;
+}
+
+static size_t
+table_pid_bucket(pid_t pid)
+{
+	return (size_t)(unsigned)pid % TABLE_BUCKETS;
+}
+
+/* Takes c off the chain that starts at *head. */
+static void
+table_unchain(struct kchild **head, struct kchild *c, int by_pid)
+{
+	struct kchild **p;
+
+	for (p = head; *p != NULL; p = by_pid ? &(*p)->pid_next :
+	    &(*p)->tag_next) {
+		if (*p == c) {
+			*p = by_pid ? c->pid_next : c->tag_next;
+			return;
+		}
+	}
+}
 
 struct kheld *
 table_held_find(const char *tag)
@@ -66,20 +107,22 @@ table_child_find(const char *tag)
 {
 	struct kchild *c;
 
-	TAILQ_FOREACH(c, &K.children, entry) {
+	for (c = table_by_tag[table_tag_bucket(tag)]; c != NULL;
+	    c = c->tag_next) {
 		if (strcmp(c->tag, tag) == 0)
 			return c;
 	}
 	return NULL;
 }
 
-/* The live child with that pid. */
+/* The live child with that pid (an exited one may have had it before). */
 struct kchild *
 table_child_by_pid(pid_t pid)
 {
 	struct kchild *c;
 
-	TAILQ_FOREACH(c, &K.children, entry) {
+	for (c = table_by_pid[table_pid_bucket(pid)]; c != NULL;
+	    c = c->pid_next) {
 		if (c->pid == pid && !c->exited)
 			return c;
 	}
@@ -92,6 +135,7 @@ table_child_add(const char *tag, pid_t pid, int out, int err,
     int64_t started_at)
 {
 	struct kchild *c;
+	size_t b;
 
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return NULL;
@@ -106,6 +150,12 @@ table_child_add(const char *tag, pid_t pid, int out, int err,
 	c->kill_signal = SIGTERM;
 	TAILQ_INSERT_TAIL(&K.children, c, entry);
 	K.nchildren++;
+	b = table_tag_bucket(tag);
+	c->tag_next = table_by_tag[b];
+	table_by_tag[b] = c;
+	b = table_pid_bucket(pid);
+	c->pid_next = table_by_pid[b];
+	table_by_pid[b] = c;
 	return c;
 }
 
@@ -114,6 +164,8 @@ table_child_free(struct kchild *c)
 {
 	TAILQ_REMOVE(&K.children, c, entry);
 	K.nchildren--;
+	table_unchain(&table_by_tag[table_tag_bucket(c->tag)], c, 0);
+	table_unchain(&table_by_pid[table_pid_bucket(c->pid)], c, 1);
 	if (c->out >= 0)
 		close(c->out);
 	if (c->err >= 0)

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Tests of keeper/table.c, the keeper's table of children: lookups by tag
+ * and by pid through its chains, at the keeper's bound, with pids that
+ * share a chain, a pid taken again while its exited owner waits for its
+ * RELEASE, and entries freed from the middle of a chain.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "keeper.h"
+
+struct keeper K;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(&K, 0, sizeof K);
+	TAILQ_INIT(&K.held);
+	TAILQ_INIT(&K.children);
+	return 0;
+}
+
+static struct kchild *
+add(const char *tag, pid_t pid)
+{
+	struct kchild *c = table_child_add(tag, pid, -1, -1, 0);
+
+	assert_non_null(c);
+	return c;
+}
+
+static void
+free_all(void)
+{
+	struct kchild *c;
+
+	while ((c = TAILQ_FIRST(&K.children)) != NULL)
+		table_child_free(c);
+	assert_int_equal(K.nchildren, 0);
+}
+
+/* Every child of a full table is found by its tag and its pid. */
+static void
+test_full_table(void **state)
+{
+	struct kchild *c[KEEPER_MAX_CHILDREN];
+	char tag[32];
+	int i;
+
+	(void)state;
+	for (i = 0; i < KEEPER_MAX_CHILDREN; i++) {
+		snprintf(tag, sizeof tag, "app-%d/0", i);
+		c[i] = add(tag, 1000 + 7 * i);
+	}
+	for (i = 0; i < KEEPER_MAX_CHILDREN; i++) {
+		snprintf(tag, sizeof tag, "app-%d/0", i);
+		assert_ptr_equal(table_child_find(tag), c[i]);
+		assert_ptr_equal(table_child_by_pid(1000 + 7 * i), c[i]);
+	}
+	assert_null(table_child_find("app-x/0"));
+	assert_null(table_child_by_pid(999));
+	/* every other one goes: the rest are still found, not those */
+	for (i = 0; i < KEEPER_MAX_CHILDREN; i += 2)
+		table_child_free(c[i]);
+	for (i = 0; i < KEEPER_MAX_CHILDREN; i++) {
+		snprintf(tag, sizeof tag, "app-%d/0", i);
+		assert_ptr_equal(table_child_find(tag), i % 2 ? c[i] : NULL);
+		assert_ptr_equal(table_child_by_pid(1000 + 7 * i),
+		    i % 2 ? c[i] : NULL);
+	}
+	free_all();
+}
+
+/* Pids 4,096 apart share a chain: freeing its head, middle or tail. */
+static void
+test_shared_chain(void **state)
+{
+	struct kchild *c[5];
+	char tag[16];
+	int i, gone;
+
+	(void)state;
+	for (gone = 0; gone < 5; gone++) {
+		for (i = 0; i < 5; i++) {
+			snprintf(tag, sizeof tag, "s%d", i);
+			c[i] = add(tag, 42 + 4096 * i);
+		}
+		table_child_free(c[gone]);
+		for (i = 0; i < 5; i++) {
+			snprintf(tag, sizeof tag, "s%d", i);
+			assert_ptr_equal(table_child_by_pid(42 + 4096 * i),
+			    i == gone ? NULL : c[i]);
+			assert_ptr_equal(table_child_find(tag),
+			    i == gone ? NULL : c[i]);
+		}
+		free_all();
+	}
+}
+
+/*
+ * An exited child keeps its entry until RELEASE; its pid, taken again by
+ * a new child, finds the live one, also after the old one's release.
+ */
+static void
+test_pid_taken_again(void **state)
+{
+	struct kchild *old, *new;
+
+	(void)state;
+	old = add("a/0", 300);
+	assert_int_equal(table_release("a/0"), -1);
+	assert_int_equal(errno, EBUSY);
+	old->exited = 1;
+	assert_null(table_child_by_pid(300));
+	new = add("b/0", 300);
+	assert_ptr_equal(table_child_by_pid(300), new);
+	assert_int_equal(table_release("a/0"), 0);
+	assert_null(table_child_find("a/0"));
+	assert_ptr_equal(table_child_by_pid(300), new);
+	assert_ptr_equal(table_child_find("b/0"), new);
+	assert_int_equal(table_release("a/0"), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(K.nchildren, 1);
+	free_all();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_full_table, setup),
+		cmocka_unit_test_setup(test_shared_chain, setup),
+		cmocka_unit_test_setup(test_pid_taken_again, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
