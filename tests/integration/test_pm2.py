@@ -312,7 +312,10 @@ module.exports = { apps: [
     wait_for(lambda: out.exists() and "tick" in out.read_text().split(
         "\n")[0] and "\n" in out.read_text(),
              what="a line in the made folder")
-    assert (corral.appdir / "logs" / "err" / "error.log").exists()
+    # error.log is made at the first line of stderr, which may come later
+    err = corral.appdir / "logs" / "err" / "error.log"
+    wait_for(lambda: err.exists() and "err" in err.read_text(),
+             what="a line in the error folder")
     line = out.read_text().splitlines()[0]
     assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d tick \d+$", line), line
     # 'later' cannot be made a folder yet: the lines of 'late' are lost
