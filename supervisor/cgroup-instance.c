@@ -320,7 +320,6 @@ cgroup_limits_equal(const struct cgroup_limits *a,
 
 #define CGROUP_USAGE_ALL (CGROUP_MEMORY | CGROUP_CPUACCT | CGROUP_PIDS | \
 	CGROUP_KILL | CGROUP_FILESTAT)
-#define CGROUP_FILESTAT_EVERY 10
 
 /* Everything: memory, CPU, pids and the OOM kill count. */
 int
@@ -330,52 +329,6 @@ cgroup_read_usage(const struct cgroup *cg, struct cgroup_usage *u)
 	if (cg->root->backend == CGROUP_V2)
 		return cgroup_v2_read_usage(cg, u, CGROUP_USAGE_ALL);
 	return cgroup_v1_read_usage(cg, u, CGROUP_USAGE_ALL);
-}
-
-/*
- * What the next cgroup_sample() of cg reads: memory and CPU, and
- * memory.stat on the first sample and one in CGROUP_FILESTAT_EVERY after.
- * The cgroups sampled together (an `ls`, a scrape) would all read it on
- * the same sample, every tenth `ls` of 2,000 rows paying 2,000 of them
- * (5x a cold `ls`, issue 16): the first sample gives each cgroup an
- * offset of its own, in turn, so that a tenth of them read it each time.
- */
-int
-cgroup_sample_want(struct cgroup *cg)
-{
-	int	 want = CGROUP_MEMORY | CGROUP_CPUACCT;
-
-	if (cg->nsamples == 0) {
-		cg->nsamples = 1 + cg->root->nstagger++ % CGROUP_FILESTAT_EVERY;
-		return want | CGROUP_FILESTAT;
-	}
-	if (cg->nsamples++ % CGROUP_FILESTAT_EVERY == 0)
-		want |= CGROUP_FILESTAT;
-	return want;
-}
-
-/*
- * Only memory and CPU: what the once-a-second sampling needs.  memory.stat
- * costs several times the other files together, and the file cache it
- * gives moves slowly: it is read on every tenth sample only.
- */
-int
-cgroup_sample(struct cgroup *cg, struct cgroup_usage *u)
-{
-	int	 want = cgroup_sample_want(cg), r;
-
-	memset(u, 0, sizeof *u);
-	if (cg->stat != NULL)
-		r = cgroup_stat_read(cg, u, want);
-	else if (cg->root->backend == CGROUP_V2)
-		r = cgroup_v2_read_usage(cg, u, want);
-	else
-		r = cgroup_v1_read_usage(cg, u, want);
-	if (u->flags & CGROUP_FILESTAT)
-		cg->inactive_file = u->inactive_file;
-	else if ((u->flags & CGROUP_MEMORY) && cg->inactive_file < u->memory)
-		u->memory -= cg->inactive_file;
-	return r;
 }
 
 int
