@@ -320,7 +320,6 @@ cgroup_limits_equal(const struct cgroup_limits *a,
 
 #define CGROUP_USAGE_ALL (CGROUP_MEMORY | CGROUP_CPUACCT | CGROUP_PIDS | \
 	CGROUP_KILL | CGROUP_FILESTAT)
-#define CGROUP_FILESTAT_EVERY 10
 
 /* Everything: memory, CPU, pids and the OOM kill count. */
 int
@@ -330,32 +329,6 @@ cgroup_read_usage(const struct cgroup *cg, struct cgroup_usage *u)
 	if (cg->root->backend == CGROUP_V2)
 		return cgroup_v2_read_usage(cg, u, CGROUP_USAGE_ALL);
 	return cgroup_v1_read_usage(cg, u, CGROUP_USAGE_ALL);
-}
-
-/*
- * Only memory and CPU: what the once-a-second sampling needs.  memory.stat
- * costs several times the other files together, and the file cache it
- * gives moves slowly: it is read on every tenth sample only.
- */
-int
-cgroup_sample(struct cgroup *cg, struct cgroup_usage *u)
-{
-	int	 want = CGROUP_MEMORY | CGROUP_CPUACCT, r;
-
-	if (cg->nsamples++ % CGROUP_FILESTAT_EVERY == 0)
-		want |= CGROUP_FILESTAT;
-	memset(u, 0, sizeof *u);
-	if (cg->stat != NULL)
-		r = cgroup_stat_read(cg, u, want);
-	else if (cg->root->backend == CGROUP_V2)
-		r = cgroup_v2_read_usage(cg, u, want);
-	else
-		r = cgroup_v1_read_usage(cg, u, want);
-	if (u->flags & CGROUP_FILESTAT)
-		cg->inactive_file = u->inactive_file;
-	else if ((u->flags & CGROUP_MEMORY) && cg->inactive_file < u->memory)
-		u->memory -= cg->inactive_file;
-	return r;
 }
 
 int

@@ -162,6 +162,7 @@ struct cgroup_root {
 	size_t npending;
 	struct cgroup_stat_list held;   /* instances' open stat files */
 	size_t nheld;                   /* descriptors they hold */
+	unsigned nstagger;      /* cgroups sampled: their memory.stat turns */
 	struct hmap slots;      /* rel -> struct cgroup_slot: idle, kept */
 	struct cgroup_slot_list slot_list;      /* the same, to free them */
 	void (*watch_drop)(void *);     /* ends a carry's watch, or NULL */
@@ -171,7 +172,7 @@ struct cgroup {
 	struct cgroup_root *root;
 	char *app;              /* "<app name>.app": its directory */
 	char *rel;              /* "<app>.app/<instance>" below each top */
-	unsigned nsamples;      /* cgroup_sample() calls */
+	unsigned nsamples;      /* 0, or 1 + its offset + later samples */
 	int fresh;              /* made now, no limit ever set */
 	int known;              /* applied holds what its files say */
 	struct cgroup_limits applied;
@@ -210,13 +211,18 @@ char *cgroup_dir_for(const struct cgroup *, int);
 int cgroup_set_limits(struct cgroup *, const struct cgroup_limits *,
     char **);
 int cgroup_read_usage(const struct cgroup *, struct cgroup_usage *);
-int cgroup_sample(struct cgroup *, struct cgroup_usage *);
+
 int cgroup_pids(const struct cgroup *, pid_t **, size_t *);
 int cgroup_is_empty(const struct cgroup *);
 json_t *cgroup_describe(const struct cgroup *, const struct cgroup_limits *);
 double cgroup_cpu_percent(uint64_t, uint64_t, uint64_t, uint64_t);
 void cgroup_sample_update(struct cgroup_sample *, const struct cgroup_usage *,
     uint64_t);
+
+/* cgroup-sample.c */
+int cgroup_sample(struct cgroup *, struct cgroup_usage *);
+int cgroup_sample_want(struct cgroup *);
+int cgroup_sample_read(struct cgroup *, int, struct cgroup_usage *);
 
 /* cgroup-adopt.c */
 struct cgroup *cgroup_find(struct cgroup_root *, const char *, int, pid_t);

@@ -413,6 +413,10 @@ void limits_baseline(struct instance *, const struct cgroup_usage *);
 void limits_refresh(uint64_t);
 void limits_tick(void);
 
+/* spread.c */
+typedef void spread_fn(void *, size_t, size_t);
+void spread_run(size_t, size_t, spread_fn *, void *);
+
 /* limits-oom.c */
 int limits_oom_count(struct child *, struct instance *);
 void limits_oom_watch(struct child *);
