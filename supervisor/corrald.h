@@ -41,7 +41,7 @@
 	    (var) = (tvar))
 #endif
 
-#define CONN_MAX_QUEUE (1024 * 1024)    /* bytes queued to a slow stream reader */
+#define CONN_MAX_QUEUE (1024 * 1024)    /* queued to a slow stream reader */
 #define STATS_INTERVAL_MS 1000       /* max_memory_restart acts within 2 s */
 
 enum inst_state {
@@ -196,9 +196,8 @@ struct conn {
 	uint64_t missed;                /* events dropped for a slow reader */
 	struct op *op;                  /* the request waiting for a result */
 	unsigned long long mark;        /* state_mark() at its request */
-	char *held;                     /* its reply, until state.json shows
-					   what the request changed */
-	size_t held_len;
+	char *held;                     /* its reply, until state.json has */
+	size_t held_len;                /* what the request changed */
 	TAILQ_ENTRY(conn) entry;
 };
 TAILQ_HEAD(conn_list, conn);
@@ -412,10 +411,6 @@ void limits_sample(struct instance *);
 void limits_baseline(struct instance *, const struct cgroup_usage *);
 void limits_refresh(uint64_t);
 void limits_tick(void);
-
-/* spread.c */
-typedef void spread_fn(void *, size_t, size_t);
-void spread_run(size_t, size_t, spread_fn *, void *);
 
 /* limits-oom.c */
 int limits_oom_count(struct child *, struct instance *);

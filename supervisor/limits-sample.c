@@ -4,8 +4,9 @@
  * `ls`/`jlist`/`describe`, a monit subscriber, a metrics scrape, an
  * autoscale measure (each reads values older than LIMITS_FRESH_MS again,
  * in one batch: the cgroups' files read on every CPU (spread.c), one
- * /proc pass for the instances without one), and the once-a-second tick for the apps with
- * max_memory_restart only, which acts on what the samples show.  With
+ * /proc pass for the instances without one), and the once-a-second tick
+ * for the apps with max_memory_restart only, which acts on what the
+ * samples show.  With
  * nobody looking and no such app, no instance costs anything per second.
  * An instance sampled again within LIMITS_HOLD_MS keeps its stat files
  * open until nobody read them for that long (a 15 s scrape keeps them): a
@@ -16,11 +17,12 @@
 #include <time.h>
 
 #include "corrald.h"
+#include "spread.h"
 
-#define LIMITS_RETRY_MS 10000          /* between two max_memory_restart tries */
+#define LIMITS_RETRY_MS 10000          /* between max_memory_restart tries */
 #define LIMITS_FRESH_MS 900            /* a sample this young is reused */
 #define LIMITS_HOLD_MS 30000           /* stat files unread this long close */
-#define LIMITS_HOLD_SHARE 4            /* they take 1/4 of the fd limit at most */
+#define LIMITS_HOLD_SHARE 4            /* at most 1/4 of the fd limit */
 #define LIMITS_SPREAD_MIN 64           /* cgroups a thread reads at least */
 
 static uint64_t
@@ -84,7 +86,7 @@ limits_hold(struct instance *inst, struct cgroup *cg, uint64_t now)
 /* The reads of a batch of cgroups, slices of which run on other threads. */
 struct limits_job {
 	struct cgroup **cg;
-	int *want;                      /* cgroup_sample_want()'s, on the loop */
+	int *want;                      /* cgroup_sample_want(): on the loop */
 	int *r;
 	struct cgroup_usage *u;
 };
@@ -199,7 +201,7 @@ limits_collect(uint64_t max_age_ms, int mmr_only, struct app *only)
 	free(v);
 }
 
-/* At a metrics scrape: every running instance's sample, max_age_ms old at most. */
+/* A metrics scrape: every running instance's sample, max_age_ms old at most. */
 void
 limits_refresh(uint64_t max_age_ms)
 {

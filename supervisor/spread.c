@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "corrald.h"
+#include "spread.h"
 
 #define SPREAD_MAX 4                    /* threads, the loop's included */
 

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "corrald.h"
+#include "spread.h"
 
 #define N 1000
 
