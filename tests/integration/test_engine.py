@@ -383,8 +383,15 @@ def test_config_changes_survive_an_engine_kill(corral):
     c.wait_state("cfg", "online", count=2)
     for i in c.app("cfg"):
         assert i["pid"] not in old
-        with open("/proc/%d/environ" % i["pid"], "rb") as f:
-            assert b"CFG_MARK=new" in f.read().split(b"\0")
+
+        def environ(pid=i["pid"]):
+            with open("/proc/%d/environ" % pid, "rb") as f:
+                data = f.read()
+            return data.split(b"\0") if data else None
+        # empty while an exec (the engine's, then sh's of sleep) sets up
+        # the new image: waited for, then it must hold the new variable
+        env = wait_for(lambda: environ(), DEADLINE, what="an environment")
+        assert b"CFG_MARK=new" in env, env
 
 
 def test_backoff_keeps_its_due_time_across_an_engine_kill(corral):
