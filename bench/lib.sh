@@ -45,6 +45,36 @@ bench_pm2_kill() {
 	"$PM2" kill >/dev/null 2>&1 || true
 }
 
+# bench_c_header DIR: DIR/bench.h, the C helpers the floors' programs
+# share: now() (monotonic ms) and wait_exec(pid, path) (polls
+# /proc/PID/exe until the child runs path).
+bench_c_header() {
+	cat > "$1/bench.h" <<'EOF'
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+static void wait_exec(pid_t pid, const char *path)
+{
+	char link[64], exe[PATH_MAX];
+	ssize_t len;
+
+	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+	while ((len = readlink(link, exe, sizeof exe - 1)) < 0 ||
+	    (exe[len] = '\0', strcmp(exe, path) != 0))
+		usleep(1000);
+}
+EOF
+}
+
 # bench_floor_build WORK: compiles WORK/floor, a program that runs a
 # command SAMPLES times in a row, each one forked and exec'd as soon as
 # the previous one has been reaped (what a supervisor does at the least),

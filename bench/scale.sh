@@ -89,23 +89,7 @@ stop_floor_build() {
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-static void wait_exec(pid_t pid, const char *path)
-{
-	char link[64], exe[PATH_MAX];
-	ssize_t n;
-
-	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
-	while ((n = readlink(link, exe, sizeof exe - 1)) < 0 ||
-	    (exe[n] = '\0', strcmp(exe, path) != 0))
-		usleep(1000);
-}
+#include "bench.h"
 int main(int argc, char **argv)
 {
 	int i, n = argc > 2 ? atoi(argv[1]) : 0, status;
@@ -137,7 +121,8 @@ int main(int argc, char **argv)
 	return 0;
 }
 EOF
-	cc -O2 -o "$1/stopfloor" "$1/stopfloor.c"
+	bench_c_header "$1"
+	cc -O2 -I"$1" -o "$1/stopfloor" "$1/stopfloor.c"
 }
 ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }

@@ -53,23 +53,7 @@ static pid_t *pids;
 static char **args;
 static atomic_int next;
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-static void wait_exec(pid_t pid, const char *path)
-{
-	char link[64], exe[PATH_MAX];
-	ssize_t len;
-
-	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
-	while ((len = readlink(link, exe, sizeof exe - 1)) < 0 ||
-	    (exe[len] = '\0', strcmp(exe, path) != 0))
-		usleep(1000);
-}
+#include "bench.h"
 /* In the child: open, write and close are async-signal-safe. */
 static void child(void)
 {
@@ -131,7 +115,8 @@ int main(int argc, char **argv)
 	return 0;
 }
 EOF
-cc -O2 -pthread -o "$WORK/model" "$WORK/model.c"
+bench_c_header "$WORK"
+cc -O2 -pthread -I"$WORK" -o "$WORK/model" "$WORK/model.c"
 
 CGS=$(bench_cgroups_make "$CG")
 JOINS=
