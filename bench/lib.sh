@@ -96,13 +96,7 @@ bench_floor_build() {
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "bench.h"
 static pid_t spawn(int cgfd)
 {
 	/* struct clone_args: flags CLONE_INTO_CGROUP, exit_signal, cgroup */
@@ -153,7 +147,8 @@ int main(int argc, char **argv)
 	return 0;
 }
 EOF
-	cc -O2 -o "$1/floor" "$1/floor.c"
+	bench_c_header "$1"
+	cc -O2 -I"$1" -o "$1/floor" "$1/floor.c"
 	printf 'int main(void) { return 0; }\n' > "$1/nothing.c"
 	cc -O2 -static -o "$1/nothing" "$1/nothing.c" 2>/dev/null ||
 	    cc -O2 -o "$1/nothing" "$1/nothing.c"
