@@ -190,7 +190,8 @@ def test_info_names_the_backend(cg):
     assert re.search(r"^stop: ", cg.info, re.M)
     if cg.backend != "none":
         assert cg.tops, cg.info
-        assert all(os.path.isdir(t) for t in cg.tops)
+        missing = [t for t in cg.tops if not os.path.isdir(t)]
+        assert not missing, (missing, cg.info, cg.c.daemon_log())
     # the count of open descriptors moves (a state write, a connection)
     def steady(text):
         return re.sub(r"\d+ open,", "N open,", text)

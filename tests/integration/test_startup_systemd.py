@@ -83,6 +83,17 @@ def ticks(path):
                                                        f.read(), re.M)]
 
 
+def assert_no_tick_lost(n):
+    """No number skipped: a killed engine may leave the last chunk it had
+    written but not yet taken from the pipe, and its successor writes it
+    again (docs/keeper.md): lines may repeat after a step back, never
+    go missing."""
+    assert n and n[0] == 1, n[:10]
+    holes = [(a, b) for a, b in zip(n, n[1:]) if b > a + 1]
+    assert holes == [], "a tick line was lost: %s" % holes[:10]
+    assert set(n) == set(range(1, max(n) + 1)), "a tick line was lost"
+
+
 def copied(tmp_path, script, text):
     """The binaries copied to tmp_path/bin, a client for tmp_path/home,
     and an app script written to tmp_path/script."""
@@ -146,8 +157,7 @@ def test_startup_unit_outlives_its_engine(tmp_path):
             ("active", keeper, "0")
         log = home / "logs" / "tick-out.log"
         wait_for(lambda: len(ticks(log)) > 0, what="logged ticks")
-        n = ticks(log)
-        assert n == list(range(1, len(n) + 1)), "a tick line was lost"
+        assert_no_tick_lost(ticks(log))
 
         # systemctl stop: every app gets its kill signal, nothing is left
         procs = set(cgroup_procs(cg))
@@ -159,8 +169,7 @@ def test_startup_unit_outlives_its_engine(tmp_path):
             "the ticker got no SIGTERM"
         assert not [p for p in procs if pid_alive(p)]
         assert cgroup_procs(cg) == []
-        n = ticks(log)
-        assert n == list(range(1, len(n) + 1)), "a tick line was lost"
+        assert_no_tick_lost(ticks(log))
     finally:
         subprocess.run(["systemctl", "kill", "-s", "KILL", UNIT],
                        capture_output=True)
