@@ -151,15 +151,15 @@ daemon_check_shutdown(void)
 }
 
 /*
- * The state machine's hook, run after instance transitions: the replies
- * that wait for instances, the rolling reloads, the end of a shutdown.
+ * The fsm's hook after transitions: the state file first (a reply made
+ * next waits for its write), replies, reloads, the end of a shutdown.
  */
 static void
 main_after_transition(void)
 {
+	state_instances_changed();
 	op_check_all();
 	reload_check_all();
-	state_instances_changed();
 	daemon_check_shutdown();
 }
 
