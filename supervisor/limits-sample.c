@@ -6,8 +6,8 @@
  * in one batch: the cgroups' files read on every CPU (spread.c), one
  * /proc pass for the instances without one), and the once-a-second tick
  * for the apps with max_memory_restart only, which acts on what the
- * samples show.  With
- * nobody looking and no such app, no instance costs anything per second.
+ * samples show.  With nobody looking and no such app, no instance costs
+ * anything per second.
  * An instance sampled again within LIMITS_HOLD_MS keeps its stat files
  * open until nobody read them for that long (a 15 s scrape keeps them): a
  * watched instance costs one pread() per file and sample.
@@ -83,22 +83,25 @@ limits_hold(struct instance *inst, struct cgroup *cg, uint64_t now)
 		(void)cgroup_stat_hold(cg, mono_ms(), (size_t)max);
 }
 
-/* The reads of a batch of cgroups, slices of which run on other threads. */
-struct limits_job {
-	struct cgroup **cg;
-	int *want;                      /* cgroup_sample_want(): on the loop */
-	int *r;
-	struct cgroup_usage *u;
+/*
+ * One cgroup's read in a batch: what it asks (decided on the loop) and
+ * what it got. Slices of a batch run on other threads.
+ */
+struct limits_read {
+	struct cgroup *cg;
+	int want;                       /* cgroup_sample_want(): on the loop */
+	int r;
+	struct cgroup_usage u;
 };
 
 static void
 limits_read_slice(void *p, size_t from, size_t to)
 {
-	struct limits_job	*j = p;
+	struct limits_read	*v = p;
 	size_t			 i;
 
 	for (i = from; i < to; i++)
-		j->r[i] = cgroup_sample_read(j->cg[i], j->want[i], &j->u[i]);
+		v[i].r = cgroup_sample_read(v[i].cg, v[i].want, &v[i].u);
 }
 
 /*
@@ -110,27 +113,20 @@ limits_read_slice(void *p, size_t from, size_t to)
 static void
 limits_batch_cgroups(struct instance **v, size_t n, uint64_t now)
 {
-	struct limits_job	 j;
+	struct limits_read	*rd = xcalloc(n, sizeof *rd);
 	size_t			 i;
 
-	j.cg = xcalloc(n, sizeof *j.cg);
-	j.want = xcalloc(n, sizeof *j.want);
-	j.r = xcalloc(n, sizeof *j.r);
-	j.u = xcalloc(n, sizeof *j.u);
 	for (i = 0; i < n; i++) {
-		j.cg[i] = v[i]->child->cg;
-		limits_hold(v[i], j.cg[i], now);
-		j.want[i] = cgroup_sample_want(j.cg[i]);
+		rd[i].cg = v[i]->child->cg;
+		limits_hold(v[i], rd[i].cg, now);
+		rd[i].want = cgroup_sample_want(rd[i].cg);
 	}
-	spread_run(n, LIMITS_SPREAD_MIN, limits_read_slice, &j);
+	spread_run(n, LIMITS_SPREAD_MIN, limits_read_slice, rd);
 	for (i = 0; i < n; i++) {
-		if (j.r[i] == 0)
-			limits_publish(v[i], &j.u[i], now);
+		if (rd[i].r == 0)
+			limits_publish(v[i], &rd[i].u, now);
 	}
-	free(j.cg);
-	free(j.want);
-	free(j.r);
-	free(j.u);
+	free(rd);
 }
 
 /*
