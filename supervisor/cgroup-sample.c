@@ -14,7 +14,7 @@
 #define CGROUP_FILESTAT_EVERY 10
 
 /*
- * What the next cgroup_sample() of cg reads: memory and CPU, and
+ * What the next sample of cg reads: memory and CPU, and
  * memory.stat on the first sample and one in CGROUP_FILESTAT_EVERY after.
  * The cgroups sampled together (an `ls`, a scrape) would all read it on
  * the same sample, every tenth `ls` of 2,000 rows paying 2,000 of them
@@ -58,11 +58,4 @@ cgroup_sample_read(struct cgroup *cg, int want, struct cgroup_usage *u)
 	else if ((u->flags & CGROUP_MEMORY) && cg->inactive_file < u->memory)
 		u->memory -= cg->inactive_file;
 	return r;
-}
-
-/* One sample of cg, on the loop: cgroup_sample_want(), then the reads. */
-int
-cgroup_sample(struct cgroup *cg, struct cgroup_usage *u)
-{
-	return cgroup_sample_read(cg, cgroup_sample_want(cg), u);
 }

@@ -3,8 +3,8 @@
  * The stat files of an instance cgroup (memory usage, CPU usage) held
  * open while someone samples it, so that a sample costs one pread() per
  * file and no open or close.  memory.stat, read on one sample in ten
- * only (cgroup_sample()), is opened when read: held, it took a third of
- * the descriptors the cap allows for a tenth of the reads, and the
+ * only (cgroup_sample_want()), is opened when read: held, it took a
+ * third of the descriptors the cap allows for a tenth of the reads, and the
  * instances past the cap opened all their files at every sample (an
  * `ls` of 2,000 rows, issue 16).  The root lists the held sets and
  * counts their descriptors, which the caller caps; cgroup_free()

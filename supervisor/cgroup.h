@@ -211,7 +211,6 @@ char *cgroup_dir_for(const struct cgroup *, int);
 int cgroup_set_limits(struct cgroup *, const struct cgroup_limits *,
     char **);
 int cgroup_read_usage(const struct cgroup *, struct cgroup_usage *);
-
 int cgroup_pids(const struct cgroup *, pid_t **, size_t *);
 int cgroup_is_empty(const struct cgroup *);
 json_t *cgroup_describe(const struct cgroup *, const struct cgroup_limits *);
@@ -220,7 +219,6 @@ void cgroup_sample_update(struct cgroup_sample *, const struct cgroup_usage *,
     uint64_t);
 
 /* cgroup-sample.c */
-int cgroup_sample(struct cgroup *, struct cgroup_usage *);
 int cgroup_sample_want(struct cgroup *);
 int cgroup_sample_read(struct cgroup *, int, struct cgroup_usage *);
 
