@@ -140,6 +140,15 @@ conn_notice(json_t *msg)
 	D.notice = NULL;
 }
 
+/* Queues the reply (taken); the connection closes after it unless streaming. */
+static void
+conn_write_reply(struct conn *c, char *data, size_t len)
+{
+	c->replied = 1;
+	c->since = mono_ms();
+	conn_write_raw(c, data, len, !c->streaming);
+}
+
 /* The reply kept back by conn_send_reply() goes: the change is on disk. */
 static void
 conn_release(void *arg, int rc)
@@ -149,9 +158,7 @@ conn_release(void *arg, int rc)
 
 	(void)rc;               /* a failed write was logged: reply anyway */
 	c->held = NULL;
-	c->replied = 1;
-	c->since = mono_ms();
-	conn_write_raw(c, data, c->held_len, !c->streaming);
+	conn_write_reply(c, data, c->held_len);
 }
 
 /*
@@ -177,9 +184,7 @@ conn_send_reply(struct conn *c, char *data, size_t len)
 		c->held_len = len;
 		return;
 	}
-	c->replied = 1;
-	c->since = mono_ms();
-	conn_write_raw(c, data, len, !c->streaming);
+	conn_write_reply(c, data, len);
 }
 
 /*

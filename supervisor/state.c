@@ -175,11 +175,11 @@ state_after_work(uv_work_t *req, int status)
 	}
 	if (S.err != 0)
 		state_failed();
-	else
+	else {
 		S.written = seq;
-	if (S.err == 0 && S.failures > 0) {
-		log_info("%s written again after %lu failure%s", S.path,
-		    S.failures, S.failures == 1 ? "" : "s");
+		if (S.failures > 0)
+			log_info("%s written again after %lu failure%s",
+			    S.path, S.failures, S.failures == 1 ? "" : "s");
 		S.failures = 0;
 	}
 	state_wake(seq, S.err != 0 ? -1 : 0);
