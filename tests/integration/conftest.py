@@ -44,7 +44,8 @@ Result = namedtuple("Result", "rc out err")
 
 def wait_for(predicate, timeout=DEADLINE, interval=0.05, what=None):
     """Poll predicate() until it returns something true; return that value.
-    Fail the test with `what` (or the predicate's name) after timeout s."""
+    Fail the test with `what` (or the predicate's name; a callable `what`
+    is called for it) after timeout s."""
     end = time.monotonic() + timeout
     last_exc = None
     while True:
@@ -56,7 +57,8 @@ def wait_for(predicate, timeout=DEADLINE, interval=0.05, what=None):
         except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
             last_exc = e
         if time.monotonic() > end:
-            desc = what or getattr(predicate, "__name__", "condition")
+            desc = (what() if callable(what) else what) or \
+                getattr(predicate, "__name__", "condition")
             extra = f" (last error: {last_exc!r})" if last_exc else ""
             pytest.fail(f"timed out after {timeout}s waiting for {desc}{extra}")
         time.sleep(interval)
