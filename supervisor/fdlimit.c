@@ -160,16 +160,33 @@ fdlimit_room_probe(int n)
 int
 fdlimit_room(int n)
 {
+	long long free = fdlimit_free();
+
+	if (free < 0)
+		return fdlimit_room_probe(n);
+	return free >= n ? 0 : EMFILE;
+}
+
+/*
+ * How many descriptors can be opened now, as fdlimit_room() reads it
+ * (LLONG_MAX without a limit), or -1 when the kernel does not say: for
+ * a caller about to open many (a listing's holds of stat files), which
+ * counts down what it opens instead of asking again each time.
+ */
+long long
+fdlimit_free(void)
+{
 	struct rlimit	 rl;
 	struct stat	 st;
 
 	if (stat("/proc/self/fd", &st) == -1 || st.st_size <= 0 ||
 	    getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		return fdlimit_room_probe(n);
-	if (rl.rlim_cur != RLIM_INFINITY &&
-	    (rlim_t)st.st_size + (rlim_t)n > rl.rlim_cur)
-		return EMFILE;
-	return 0;
+		return -1;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)LLONG_MAX)
+		return LLONG_MAX;
+	if ((rlim_t)st.st_size >= rl.rlim_cur)
+		return 0;
+	return (long long)(rl.rlim_cur - (rlim_t)st.st_size);
 }
 
 /* The soft limit apps get, or 0 when they inherit the daemon's as is. */

@@ -34,6 +34,7 @@ unsigned long long fdlimit_child_soft(void);
 /* what fdlimit_room() callers leave free: accepts, a spawn's descriptors */
 #define FDLIMIT_RESERVE 8
 int fdlimit_room(int);
+long long fdlimit_free(void);
 json_t *fdlimit_info(void);
 
 /* sdnotify.c */

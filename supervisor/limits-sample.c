@@ -24,6 +24,7 @@
 #define LIMITS_HOLD_MS 30000           /* stat files unread this long close */
 #define LIMITS_HOLD_SHARE 4            /* at most 1/4 of the fd limit */
 #define LIMITS_SPREAD_MIN 64           /* cgroups a thread reads at least */
+#define LIMITS_ROOM_UNASKED (-2)       /* fdlimit_free() not asked yet */
 
 static uint64_t
 limits_now_us(void)
@@ -70,17 +71,32 @@ limits_stale(const struct instance *inst, uint64_t now, uint64_t max_age_ms)
  * LIMITS_HOLD_MS (monit, a scrape, max_memory_restart: someone keeps
  * looking), cg keeps its stat files open until nobody read them for that
  * long; a single `ls` holds nothing.  Short of descriptors, the files are
- * opened for each read.  On the loop: the root counts what is held.
+ * opened for each read.  *room is what the batch may still open (asked
+ * of fdlimit_free() at its first hold, then counted down: one question
+ * per listing, not one per instance), -1 when the kernel does not say
+ * (then each hold asks fdlimit_room()), LIMITS_ROOM_UNASKED before.  On
+ * the loop: the root counts what is held.
  */
 static void
-limits_hold(struct instance *inst, struct cgroup *cg, uint64_t now)
+limits_hold(struct instance *inst, struct cgroup *cg, uint64_t now,
+    long long *room)
 {
 	unsigned long long	 max = fdlimit_soft() / LIMITS_HOLD_SHARE;
+	const int		 need = CGROUP_STAT_HELD + FDLIMIT_RESERVE;
 
-	if (cg->stat != NULL || (inst->sample.valid &&
-	    now - inst->sample.wall_us < LIMITS_HOLD_MS * 1000 &&
-	    fdlimit_room(CGROUP_STAT_HELD + FDLIMIT_RESERVE) == 0))
+	if (cg->stat != NULL) {
 		(void)cgroup_stat_hold(cg, mono_ms(), (size_t)max);
+		return;
+	}
+	if (!inst->sample.valid ||
+	    now - inst->sample.wall_us >= LIMITS_HOLD_MS * 1000)
+		return;
+	if (*room == LIMITS_ROOM_UNASKED)
+		*room = fdlimit_free();
+	if (*room >= 0 ? *room < need : fdlimit_room(need) != 0)
+		return;
+	if (cgroup_stat_hold(cg, mono_ms(), (size_t)max) == 0 && *room >= 0)
+		*room -= CGROUP_STAT_HELD;
 }
 
 /*
@@ -114,11 +130,12 @@ static void
 limits_batch_cgroups(struct instance **v, size_t n, uint64_t now)
 {
 	struct limits_read	*rd = xcalloc(n, sizeof *rd);
+	long long		 room = LIMITS_ROOM_UNASKED;
 	size_t			 i;
 
 	for (i = 0; i < n; i++) {
 		rd[i].cg = v[i]->child->cg;
-		limits_hold(v[i], rd[i].cg, now);
+		limits_hold(v[i], rd[i].cg, now, &room);
 		rd[i].want = cgroup_sample_want(rd[i].cg);
 	}
 	spread_run(n, LIMITS_SPREAD_MIN, limits_read_slice, rd);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests of fdlimit_room() (supervisor/fdlimit.c): under a low soft
- * RLIMIT_NOFILE, its answer at each count of open descriptors is what
- * opening n of them would be (the count of /proc/self/fd since Linux
- * 6.2, the dup probe before), holes below the limit included.
+ * Unit tests of fdlimit_room() and fdlimit_free() (supervisor/fdlimit.c):
+ * under a low soft RLIMIT_NOFILE, their answer at each count of open
+ * descriptors is what opening them would give (the count of
+ * /proc/self/fd since Linux 6.2, the dup probe before), holes below the
+ * limit included.
  */
 #include <sys/resource.h>
 
@@ -43,6 +44,7 @@ static void
 test_room_is_what_opening_gives(void **state)
 {
 	struct rlimit rl, old;
+	long long free;
 	int fds[LIMIT], n = 0, i, agreed = 0;
 
 	(void)state;
@@ -52,6 +54,7 @@ test_room_is_what_opening_gives(void **state)
 	rl.rlim_cur = LIMIT;
 	rl.rlim_max = old.rlim_max;
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	free = fdlimit_free();
 	while ((fds[n] = fcntl(0, F_DUPFD_CLOEXEC, 0)) != -1) {
 		assert_int_equal(fdlimit_room(FDLIMIT_RESERVE),
 		    probe(FDLIMIT_RESERVE));
@@ -59,6 +62,10 @@ test_room_is_what_opening_gives(void **state)
 	}
 	assert_int_equal(errno, EMFILE);
 	assert_int_equal(fdlimit_room(1), EMFILE);
+	/* fdlimit_free() said how many opened, or that it cannot say */
+	if (free >= 0)
+		assert_int_equal(free, n);
+	assert_true(fdlimit_free() <= 0);
 	/* holes: free the even ones from the start, one by one */
 	for (i = 0; i < n; i += 2) {
 		close(fds[i]);
