@@ -22,14 +22,16 @@
 
 #define CGROUP_SCOPE_WAIT_MS 5000
 
-/* The scope holds the daemon and, when it shares its cgroup, its keeper. */
+/*
+ * The scope holds the daemon and, when it shares its cgroup, its keeper
+ * (keeper > 0).
+ */
 static int
 cgroup_scope_call(const struct sdlib *sd, sd_bus *bus, const char *unit,
-    char **cause)
+    pid_t keeper, char **cause)
 {
 	sd_bus_error	 err = SD_BUS_ERROR_NULL;
 	sd_bus_message	*m = NULL, *reply = NULL;
-	pid_t		 keeper = cgroup_keeper_beside();
 	int		 r;
 
 	r = sd->message_new_method_call(bus, &m, "org.freedesktop.systemd1",
@@ -67,20 +69,43 @@ cgroup_scope_call(const struct sdlib *sd, sd_bus *bus, const char *unit,
 	return r < 0 ? -1 : 0;
 }
 
-/* Waits until /proc/self/cgroup names the scope (systemd moved us). */
+/* Whether pid's /proc cgroup file names unit: 1, 0, or -1 (unreadable). */
 static int
-cgroup_scope_wait(const char *unit)
+cgroup_scope_holds(const char *proc, const char *unit)
+{
+	char	*text;
+	int	 found;
+
+	if ((text = cgroup_slurp(proc)) == NULL)
+		return -1;
+	found = strstr(text, unit) != NULL;
+	free(text);
+	return found;
+}
+
+/*
+ * Waits until systemd moved the daemon and the keeper (when asked to)
+ * into the scope.  It moves them one after the other: a daemon that went
+ * on at its own move would delegate the scope's controllers before the
+ * keeper came, systemd could then not move the keeper into the scope (a
+ * cgroup that delegates holds no process), fail the scope and remove the
+ * empty cgroups the daemon had made in it.  A keeper gone meanwhile is
+ * not waited for.
+ */
+static int
+cgroup_scope_wait(const char *unit, pid_t keeper)
 {
 	struct timespec	 ms = { 0, 10000000 };
-	char		*self;
-	int		 i, found;
+	char		 proc[64];
+	int		 i, self, theirs;
 
+	snprintf(proc, sizeof proc, "/proc/%ld/cgroup", (long)keeper);
 	for (i = 0; i < CGROUP_SCOPE_WAIT_MS / 10; i++) {
-		if ((self = cgroup_slurp("/proc/self/cgroup")) == NULL)
+		self = cgroup_scope_holds("/proc/self/cgroup", unit);
+		if (self == -1)
 			return -1;
-		found = strstr(self, unit) != NULL;
-		free(self);
-		if (found)
+		theirs = keeper > 0 ? cgroup_scope_holds(proc, unit) : 1;
+		if (self && theirs != 0)
 			return 0;
 		nanosleep(&ms, NULL);
 	}
@@ -127,6 +152,7 @@ cgroup_scope_request(char **scope, char **cause)
 	const struct sdlib	*sd;
 	sd_bus			*bus = NULL;
 	char			*unit;
+	pid_t			 keeper = cgroup_keeper_beside();
 	int			 r;
 
 	if ((sd = sdlib(cause)) == NULL)
@@ -140,15 +166,15 @@ cgroup_scope_request(char **scope, char **cause)
 	} else if (cgroup_scope_bus(sd, &bus, cause) != 0)
 		return -1;
 	xasprintf(&unit, "corral-%ld.scope", (long)getpid());
-	if (cgroup_scope_call(sd, bus, unit, cause) != 0) {
+	if (cgroup_scope_call(sd, bus, unit, keeper, cause) != 0) {
 		free(unit);
 		sd->bus_flush_close_unref(bus);
 		return -1;
 	}
 	sd->bus_flush_close_unref(bus);
-	if (cgroup_scope_wait(unit) != 0) {
-		xasprintf(cause, "systemd did not move the daemon into %s",
-		    unit);
+	if (cgroup_scope_wait(unit, keeper) != 0) {
+		xasprintf(cause, "systemd did not move the daemon%s into %s",
+		    keeper > 0 ? " and its keeper" : "", unit);
 		free(unit);
 		return -1;
 	}

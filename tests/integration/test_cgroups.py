@@ -192,6 +192,14 @@ def test_info_names_the_backend(cg):
         assert cg.tops, cg.info
         missing = [t for t in cg.tops if not os.path.isdir(t)]
         assert not missing, (missing, cg.info, cg.c.daemon_log())
+        # The keeper went wherever the engine went (a leaf, a scope of
+        # systemd's): the engines it starts later find the same tops.
+        with open(os.path.join(cg.c.home, "keeper.pid")) as f:
+            keeper = f.read().strip()
+        engine = cg.c.daemon_pid()
+        with open(f"/proc/{keeper}/cgroup") as a, \
+                open(f"/proc/{engine}/cgroup") as b:
+            assert a.read() == b.read(), cg.c.daemon_log()
     # the count of open descriptors moves (a state write, a connection)
     def steady(text):
         return re.sub(r"\d+ open,", "N open,", text)
