@@ -185,7 +185,7 @@ $(KEEPER): $(call obj,$(KEEPER_SRC))
 
 # It spawns as the engine does: the engine's spawn files, libc only.
 FAKE_ENGINE_SRC = tests/keeper/fake-engine.c tests/keeper/fake-spawn.c \
-	supervisor/spawn-exec.c supervisor/spawn-clone.c \
+	supervisor/spawn-exec.c supervisor/spawn-clone.c supervisor/spawn-low.c \
 	supervisor/spawn-child.c common/xmalloc.c
 $(FAKE_ENGINE): $(FAKE_ENGINE_SRC) $(wildcard tests/keeper/*.h) \
 		$(FLAGS_STAMP)

@@ -83,7 +83,23 @@ struct spawn_child_ctx {
 	int null_fd;            /* /dev/null, O_RDWR, or -1: the child opens it */
 	const sigset_t *reset;  /* dispositions to make SIG_DFL, NULL: all */
 	int joined;             /* clone3 put it in its cgroup already */
+	int unshare;            /* > 0: shares the engine's table, keeps
+				   the descriptors below this (spawn-low.c) */
 };
+
+/* spawn-low.c: the child's table, the descriptors below SPAWN_LOW only */
+#define SPAWN_LOW 64
+
+struct spawn_low {
+	int used[SPAWN_LOW];    /* the placeholders taken */
+	int n;
+	int fds[SPAWN_LOW];     /* the plan's fds, moved below SPAWN_LOW */
+};
+
+int spawn_low_prepare(struct spawn_low *, const struct spawn_child_ctx *,
+    struct spawn_child_ctx *, struct spawn_exec *);
+void spawn_low_restore(struct spawn_low *);
+void spawn_low_off(void);
 
 /* spawn-child.c */
 void spawn_child(const struct spawn_child_ctx *) __attribute__((noreturn));

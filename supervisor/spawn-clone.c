@@ -34,6 +34,7 @@
 #define SPAWN_CLONE_PARENT 0x00008000ULL
 #define SPAWN_CLONE_INTO_CGROUP 0x200000000ULL
 #define SPAWN_STACK (64 * 1024)
+#define SPAWN_CLOSE_RANGE_UNSHARE (1U << 1)
 
 /*
  * CLONE_VM | CLONE_VFORK (as posix_spawn): no copy of the engine's page
@@ -158,17 +159,38 @@ spawn_close(int *fd)
 	*fd = -1;
 }
 
+/*
+ * A child that shares the engine's descriptor table takes its own copy of
+ * the descriptors below c->unshare first, before it changes any; if it
+ * cannot, it fails at the "fds" stage (the engine then stops sharing).
+ */
 static int
 spawn_vfork_child(void *arg)
 {
-	spawn_child(arg);
+	const struct spawn_child_ctx *c = arg;
+
+	if (c->unshare > 0 && syscall(SYS_close_range, (unsigned)c->unshare,
+	    ~0U, SPAWN_CLOSE_RANGE_UNSHARE) == -1) {
+		c->info[0] = errno;
+		c->info[1] = SPAWN_ST_FDS;
+		_exit(127);
+	}
+	spawn_child(c);
 }
 
-/* The child on a stack of its own, the engine's thread paused until exec. */
+/*
+ * The child on a stack of its own, the engine's thread paused until exec;
+ * with the small table of spawn-low.c where it can.
+ */
 static long
 spawn_vfork(struct spawn_child_ctx *c, int *pidfd)
 {
+	struct spawn_child_ctx lc;
+	struct spawn_exec lx;
+	struct spawn_low low;
 	void *stack;
+	long pid;
+	int files = 0;
 
 	if (spawn_stack == NULL) {
 		stack = mmap(NULL, SPAWN_STACK, PROT_READ | PROT_WRITE,
@@ -178,9 +200,17 @@ spawn_vfork(struct spawn_child_ctx *c, int *pidfd)
 		spawn_stack = stack;
 	}
 	c->joined = 0;
-	return clone(spawn_vfork_child, (char *)spawn_stack + SPAWN_STACK,
-	    CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD | SIGCHLD, c,
-	    pidfd);
+	c->unshare = 0;
+	if (spawn_low_prepare(&low, c, &lc, &lx) == 0)
+		files = CLONE_FILES;
+	pid = clone(spawn_vfork_child, (char *)spawn_stack + SPAWN_STACK,
+	    CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD | SIGCHLD |
+	    files, files ? &lc : c, pidfd);
+	if (files) {
+		spawn_low_restore(&low);
+		c->unshare = lc.unshare;
+	}
+	return pid;
 }
 
 /* Whether x's child shares the engine's memory (spawn_vfork()). */
@@ -308,6 +338,8 @@ spawn_clone(const struct spawn_exec *x, struct spawn_result *r,
 	spawn_close(&rep[0]);
 	if (e == -1) {
 		e = errno;
+		if (c.unshare > 0 && info[1] == SPAWN_ST_FDS)
+			spawn_low_off();
 		spawn_gone(pidfd);
 		spawn_close(&pidfd);
 		goto fail_errno;
