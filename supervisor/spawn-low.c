@@ -112,10 +112,13 @@ spawn_low_restore(struct spawn_low *l)
 
 	while (l->n > 0) {
 		l->n--;
-		if (dup3(null, l->used[l->n], O_CLOEXEC) == l->used[l->n])
+		if (dup3(null, l->used[l->n], O_CLOEXEC) == l->used[l->n]) {
 			spawn_low_slot[l->used[l->n]] = SLOT_FREE;
-		else            /* the copy stays: taken, not free */
-			spawn_low_slot[l->used[l->n]] = SLOT_NONE;
+			continue;
+		}
+		/* no copy of a pipe's end may stay: its EOF would never come */
+		(void)close(l->used[l->n]);
+		spawn_low_slot[l->used[l->n]] = SLOT_NONE;
 	}
 }
 
