@@ -30,10 +30,6 @@
 #include "kproto.h"
 #include "spawn-child.h"
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
 #define CHILD_MAX_FDS 256
 
 static void __attribute__((noreturn))

@@ -19,6 +19,14 @@
 #include <signal.h>
 #include <stddef.h>
 
+/* close_range(2) flags, for C libraries whose headers lack them */
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
 #define SPAWN_EXEC_PIDBUF 24    /* digits of LISTEN_PID, with the NUL */
 
 /* What one spawn runs; every pointer is the caller's, valid until it returns. */

@@ -34,7 +34,6 @@
 #define SPAWN_CLONE_PARENT 0x00008000ULL
 #define SPAWN_CLONE_INTO_CGROUP 0x200000000ULL
 #define SPAWN_STACK (64 * 1024)
-#define SPAWN_CLOSE_RANGE_UNSHARE (1U << 1)
 
 /*
  * CLONE_VM | CLONE_VFORK (as posix_spawn): no copy of the engine's page
@@ -170,7 +169,7 @@ spawn_vfork_child(void *arg)
 	const struct spawn_child_ctx *c = arg;
 
 	if (c->unshare > 0 && syscall(SYS_close_range, (unsigned)c->unshare,
-	    ~0U, SPAWN_CLOSE_RANGE_UNSHARE) == -1) {
+	    ~0U, CLOSE_RANGE_UNSHARE) == -1) {
 		c->info[0] = errno;
 		c->info[1] = SPAWN_ST_FDS;
 		_exit(127);
