@@ -79,16 +79,20 @@ def proc_stat(pid):
     return (rest[0], int(rest[1]), int(rest[2]), int(rest[3]), int(rest[19]))
 
 
-def daemon_fd_targets(corral):
-    """What the daemon's descriptors point to (readlink of /proc/PID/fd)."""
-    pid = corral.daemon_pid()
-    out = []
+def fd_table(pid):
+    """{number: what it points to} of pid's descriptors (/proc/PID/fd)."""
+    out = {}
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
-            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+            out[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:
             pass
     return out
+
+
+def daemon_fd_targets(corral):
+    """What the daemon's descriptors point to (readlink of /proc/PID/fd)."""
+    return list(fd_table(corral.daemon_pid()).values())
 
 
 def pid_alive(pid, starttime=None):
@@ -243,6 +247,11 @@ class Corral:
         st = proc_stat(pid)
         if st is not None and st[0] not in ("Z", "X"):
             self.seen.setdefault(pid, st[4])
+
+    def keeper_pid(self):
+        """The pid in keeper.pid (the keeper writes it at its start)."""
+        with open(os.path.join(self.home, "keeper.pid")) as f:
+            return int(f.read().split()[0])
 
     def daemon_pid(self):
         """The pid in corrald.pid if that process is alive, else None."""

@@ -194,8 +194,7 @@ def test_info_names_the_backend(cg):
         assert not missing, (missing, cg.info, cg.c.daemon_log())
         # The keeper went wherever the engine went (a leaf, a scope of
         # systemd's): the engines it starts later find the same tops.
-        with open(os.path.join(cg.c.home, "keeper.pid")) as f:
-            keeper = f.read().strip()
+        keeper = cg.c.keeper_pid()
         engine = cg.c.daemon_pid()
         with open(f"/proc/{keeper}/cgroup") as a, \
                 open(f"/proc/{engine}/cgroup") as b:

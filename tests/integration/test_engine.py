@@ -98,11 +98,6 @@ def run(c, bin_dir, *args, timeout=120):
     return p
 
 
-def keeper_pid(c):
-    with open(os.path.join(c.home, "keeper.pid")) as f:
-        return int(f.read().split()[0])
-
-
 def kill_engine(c, bin_dir=None):
     """kill -9 of the engine that serves; returns the next one's answer
     once it serves, and its pid differs."""
@@ -230,7 +225,7 @@ def test_engine_kill_leaves_every_kind_of_app_as_it_was(corral, tmp_path):
     c.wait_state("dies", "waiting-restart", 1)
     c.wait_state("idle", "stopped", 1)
     slow_old = {i["pid"] for i in c.app("slow")}
-    keeper = keeper_pid(c)
+    keeper = c.keeper_pid()
 
     kept = ("tick", "web", "waits", "dies", "idle")
     with Load(port) as load:
@@ -249,7 +244,7 @@ def test_engine_kill_leaves_every_kind_of_app_as_it_was(corral, tmp_path):
             _, err = reload.communicate(timeout=120)
         load.more()
         assert_same(before, after)
-        assert keeper_pid(c) == keeper
+        assert c.keeper_pid() == keeper
 
         # the readiness wait goes on in the new engine
         with socket.socket() as s:
@@ -284,7 +279,7 @@ def test_ten_engine_kills_in_a_row(corral):
     port = free_port()
     start_ticker(c)
     start_web(c, port)
-    keeper = keeper_pid(c)
+    keeper = c.keeper_pid()
     before = snapshot(c, ("tick", "web"))
     engines = {engine(c)["pid"]}
     with Load(port) as load:
@@ -300,7 +295,7 @@ def test_ten_engine_kills_in_a_row(corral):
         load.more()
     assert load.errors == [], load.errors[:5]
     assert len(engines) == 11 and e["generation"] == 11
-    assert keeper_pid(c) == keeper
+    assert c.keeper_pid() == keeper
     assert all(pid_alive(p) for _, p, _, _ in before.values())
     assert_no_gap(c, "tick", ticked + 200)
 
@@ -566,7 +561,7 @@ def update_under_load(c, bin_dir, port, data):
 def test_update_to_a_new_version_under_load(corral, tmp_path):
     c = corral
     bin_dir, port, old = start_installed(c, tmp_path)
-    keeper = keeper_pid(c)
+    keeper = c.keeper_pid()
     data, version = patched_version((bin_dir / "corrald").read_bytes(),
                                     old["version"])
     r = update_under_load(c, bin_dir, port, data)
@@ -575,7 +570,7 @@ def test_update_to_a_new_version_under_load(corral, tmp_path):
     new = engine(c, bin_dir)
     assert (new["version"], new["kind"]) == (version, "upgrade"), new
     assert new["generation"] == old["generation"] + 1
-    assert new["pid"] != old["pid"] and keeper_pid(c) == keeper
+    assert new["pid"] != old["pid"] and c.keeper_pid() == keeper
 
 
 def test_update_to_a_binary_that_exits_rolls_back(corral, tmp_path):
@@ -601,13 +596,13 @@ def test_update_reexecutes_a_new_keeper(corral, tmp_path):
     # pid, its table carried through a descriptor), then the engine
     c = corral
     bin_dir, port, old = start_installed(c, tmp_path)
-    keeper = keeper_pid(c)
+    keeper = c.keeper_pid()
     replace(bin_dir, "corral-keeper", (bin_dir / "corral-keeper").read_bytes())
     new_keeper = os.stat(bin_dir / "corral-keeper").st_ino
     r = update_under_load(c, bin_dir, port, (bin_dir / "corrald").read_bytes())
     assert r.returncode == 0, r.stderr
     assert "re-executed the keeper" in r.stdout, r.stdout
-    assert keeper_pid(c) == keeper
+    assert c.keeper_pid() == keeper
     assert os.stat("/proc/%d/exe" % keeper).st_ino == new_keeper
     new = engine(c, bin_dir)
     assert new["kind"] == "upgrade" and new["pid"] != old["pid"], new

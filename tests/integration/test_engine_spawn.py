@@ -9,12 +9,7 @@ import resource
 
 import pytest
 
-from conftest import CORRALD_BIN, wait_for
-
-
-def keeper_pid(c):
-    with open(os.path.join(c.home, "keeper.pid")) as f:
-        return int(f.read().split()[0])
+from conftest import CORRALD_BIN, fd_table, wait_for
 
 
 def ppid(pid):
@@ -25,7 +20,7 @@ def ppid(pid):
 def test_app_is_the_keepers_child(corral):
     corral.ok("start", "sleep", "--name", "kid", "-i", "2", "--", "1000")
     insts = corral.wait_state("kid", "online")
-    keeper = keeper_pid(corral)
+    keeper = corral.keeper_pid()
     assert {ppid(i["pid"]) for i in insts} == {keeper}
     assert corral.daemon_pid() != keeper
 
@@ -80,17 +75,6 @@ def test_app_signals_are_the_defaults(corral):
         got = sigmasks(i["pid"])
         got["SigIgn"] &= ~glibc
         assert got == {"SigBlk": 0, "SigIgn": 0, "SigCgt": 0}, got
-
-
-def fd_table(pid):
-    """{number: what it points to} of pid's descriptors."""
-    out = {}
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            out[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            pass
-    return out
 
 
 def test_children_copy_a_small_table(corral):
