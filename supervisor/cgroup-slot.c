@@ -138,27 +138,28 @@ cgroup_reuse(struct cgroup *cg)
 }
 
 /*
- * The counters a spawn starts the new process's figures from: the CPU
- * time and OOM kills cg has counted so far.  A cgroup made now has none,
- * a kept one carries its OOM count from the last exit: only what is not
- * known is read (CGROUP_CPUACCT and CGROUP_KILL in u->flags: known).
+ * The counters a spawn starts the new process's figures from, those of
+ * what (CGROUP_KILL, CGROUP_CPUACCT): the OOM kills and CPU time cg has
+ * counted so far.  A cgroup made now has none, a kept one carries its OOM
+ * count from the last exit: only what is not known is read (known: set
+ * in u->flags).
  */
 void
-cgroup_spawn_usage(const struct cgroup *cg, struct cgroup_usage *u)
+cgroup_spawn_usage(const struct cgroup *cg, int what, struct cgroup_usage *u)
 {
 	int	 want = 0;
 
 	memset(u, 0, sizeof *u);
-	if (cg->carry.counted) {
+	if ((what & CGROUP_KILL) && cg->carry.counted) {
 		u->oom_kills = cg->carry.oom_kills;
 		u->flags |= CGROUP_KILL;
-	} else
+	} else if (what & CGROUP_KILL)
 		want |= CGROUP_KILL;
-	if (cg->zero && (cg->root->backend == CGROUP_V2 ||
+	if ((what & CGROUP_CPUACCT) && !cg->zero)
+		want |= CGROUP_CPUACCT;
+	else if ((what & CGROUP_CPUACCT) && (cg->root->backend == CGROUP_V2 ||
 	    (cg->root->controllers & CGROUP_CPUACCT)))
 		u->flags |= CGROUP_CPUACCT;
-	else if (!cg->zero)
-		want |= CGROUP_CPUACCT;
 	if (want == 0)
 		return;
 	if (cg->root->backend == CGROUP_V2)

@@ -243,7 +243,7 @@ void cgroup_discard(struct cgroup *);
 /* cgroup-slot.c */
 struct cgroup_slot *cgroup_slot_take(struct cgroup_root *, const char *);
 int cgroup_reuse(struct cgroup *);
-void cgroup_spawn_usage(const struct cgroup *, struct cgroup_usage *);
+void cgroup_spawn_usage(const struct cgroup *, int, struct cgroup_usage *);
 void cgroup_slot_put(struct cgroup_root *, struct cgroup_slot *);
 void cgroup_release(struct cgroup *);
 void cgroup_forget_slot(struct cgroup_root *, const char *, int);

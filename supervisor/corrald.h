@@ -397,6 +397,7 @@ void limits_init(void);
 void limits_shutdown(void);
 int limits_spawn(struct instance *, struct child *, struct spawn_plan *,
     char **);
+void limits_spawned(struct instance *, struct child *);
 void limits_spawn_failed(struct child *);
 void limits_adopted(struct instance *, struct child *);
 int limits_exited(struct instance *, struct child *);

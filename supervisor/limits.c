@@ -137,13 +137,29 @@ limits_spawn(struct instance *inst, struct child *child,
 		log_warnx("%s[%d]: %s", cfg->name, inst->index, why);
 		free(why);
 	}
-	cgroup_spawn_usage(child->cg, &u);
+	cgroup_spawn_usage(child->cg, CGROUP_KILL, &u);
 	child->oom_base = u.oom_kills;
 	child->oom_known = (u.flags & CGROUP_KILL) != 0;
-	limits_baseline(inst, &u);
 	limits_oom_watch(child);
 	plan->cgroup_procs = cgroup_join_files(child->cg, &plan->ncgroup_procs);
 	return 0;
+}
+
+/*
+ * The process of limits_spawn() runs: the CPU baseline, read once the
+ * engine is back from the clone, off the path from an exit to the next
+ * exec (the new process's first moments count in it: a CPU percentage a
+ * few microseconds short).
+ */
+void
+limits_spawned(struct instance *inst, struct child *child)
+{
+	struct cgroup_usage	 u;
+
+	if (child->cg == NULL)
+		return;
+	cgroup_spawn_usage(child->cg, CGROUP_CPUACCT, &u);
+	limits_baseline(inst, &u);
 }
 
 /*

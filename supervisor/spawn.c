@@ -61,6 +61,7 @@ spawn_run(struct child *child, struct spawn_plan *p, char **cause)
 	}
 	child->pid = proc.pid;
 	child->pidfd = proc.pidfd;
+	limits_spawned(child->inst, child);
 	p->started_at = (uint64_t)proc.started_at;
 	ctlchan_spawned(child);
 	nodeipc_spawned(child);

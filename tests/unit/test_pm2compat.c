@@ -165,6 +165,66 @@ test_exec_mode_and_node_args(void **state)
 	appcfg_free(&c);
 }
 
+/* envp as one string, "A=1 B=2 ..." in its order. */
+static char *
+envp_line(char **envp)
+{
+	size_t	 n = 1, i;
+	char	*s;
+
+	for (i = 0; envp[i] != NULL; i++)
+		n += strlen(envp[i]) + 1;
+	s = calloc(1, n);
+	for (i = 0; envp[i] != NULL; i++) {
+		if (i > 0)
+			strcat(s, " ");
+		strcat(s, envp[i]);
+	}
+	appcfg_strv_free(envp);
+	return s;
+}
+
+/*
+ * An instance's environment: the captured env, then env_set, then
+ * corral's own variables (PM2's instance variable among them), then the
+ * caller's extra (null removes), each over the last, in the order of
+ * first appearance; values that are not strings are left out.
+ */
+static void
+test_instance_environment(void **state)
+{
+	struct app_config c;
+	json_t *extra;
+	char *s;
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	c.name = (char *)"web";
+	c.env = json_pack("{s:s, s:s, s:s, s:i}", "PATH", "/bin",
+	    "CORRAL_ID", "old", "KEEP", "k", "NUM", 3);
+	c.env_set = json_pack("{s:s, s:s}", "KEEP", "set", "NEW", "n");
+	s = envp_line(appcfg_envp(&c, 2, 7, NULL));
+	assert_string_equal(s, "PATH=/bin CORRAL_ID=7 KEEP=set NEW=n "
+	    "CORRAL_INSTANCE=2 NODE_APP_INSTANCE=2 CORRAL_APP=web");
+	free(s);
+
+	extra = json_pack("{s:n, s:s, s:s, s:n, s:i}", "PATH", "NEW", "x",
+	    "LISTEN", "3", "CORRAL_APP", "NUMX", 1);
+	c.instance_var = (char *)"CORRAL_ID";   /* the later one wins */
+	s = envp_line(appcfg_envp(&c, 2, 7, extra));
+	assert_string_equal(s, "CORRAL_ID=7 KEEP=set NEW=x "
+	    "CORRAL_INSTANCE=2 LISTEN=3");
+	free(s);
+	json_decref(extra);
+
+	json_decref(c.env);
+	json_decref(c.env_set);
+	c.env = c.env_set = NULL;
+	s = envp_line(appcfg_envp(&c, 0, 0, NULL));
+	assert_string_equal(s, "CORRAL_INSTANCE=0 CORRAL_ID=0 CORRAL_APP=web");
+	free(s);
+}
+
 int
 main(void)
 {
@@ -173,6 +233,7 @@ main(void)
 		cmocka_unit_test(test_moment_line),
 		cmocka_unit_test(test_optional_value),
 		cmocka_unit_test(test_exec_mode_and_node_args),
+		cmocka_unit_test(test_instance_environment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
