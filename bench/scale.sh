@@ -16,6 +16,11 @@
 #   stop runs below (STOPS runs: the apps and their cgroups exist). The
 #   floor beside it, from the same run: a C program forks N `/bin/sleep
 #   100000` and times until each has exec'd (/proc/PID/exe), STOPS runs.
+#   A second floor does the same with each child in cgroups of its own,
+#   one per hierarchy corral uses (v1: memory, cpu, cpuacct, pids,
+#   freezer), which it joins before its exec as corral's apps do: made
+#   below this shell's cgroup, removed after (none where this shell may
+#   not make cgroups).
 # - RSS and fds of the daemon (VmRSS of /proc/PID/status, entries of
 #   /proc/PID/fd) once all are online and two stats periods have passed;
 #   fds are also given per running instance, less the daemon's idle count
@@ -28,7 +33,8 @@
 #   instance is stopped), STOPS times (each after `start all` brought
 #   them back online); beside it the floor, kill + reap of the same
 #   processes: a C program forks N `/bin/sleep 100000`, waits until each
-#   has exec'd, then times SIGTERM to all and waitpid() of all; and PM2's
+#   has exec'd, then times SIGTERM to all and waitpid() of all (and the
+#   same with the cgroups of the start's second floor); and PM2's
 #   `pm2 stop all` of N fork-mode apps of the same sleep (one run: it is
 #   slow; PM2=0 skips it, see bench/lib.sh).
 # - delete all: wall time until the command returns (every instance
@@ -66,9 +72,21 @@ export CORRAL_HOME=$WORK/home
 BENCH_TOP=$TOP
 . "$TOP/bench/lib.sh"
 bench_pm2 "$WORK"
+CG_NAME=corral-scale.$$
+# own_cgroups_remove: the floor's cgroups (below), children first.
+own_cgroups_remove() {
+	local d
+	for d in $(find /sys/fs/cgroup -maxdepth 5 -type d -name "$CG_NAME" \
+	    2>/dev/null); do
+		find "$d" -mindepth 1 -maxdepth 1 -type d -exec rmdir {} + \
+		    2>/dev/null || true
+		rmdir "$d" 2>/dev/null || true
+	done
+}
 cleanup() {
 	"$CORRAL" kill >/dev/null 2>&1 || true
 	bench_pm2_kill
+	own_cgroups_remove
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -90,6 +108,22 @@ stop_floor_build() {
 #include <time.h>
 #include <unistd.h>
 #include "bench.h"
+/* FLOOR_CG=DIR[:DIR...]: child i writes "0" to DIR/i/FLOOR_CG_FILE. */
+static void join_own(int i)
+{
+	const char *list = getenv("FLOOR_CG"), *file = getenv("FLOOR_CG_FILE");
+	char *v, *d, *save = NULL, path[PATH_MAX];
+	FILE *f;
+
+	if (list == NULL || file == NULL || (v = strdup(list)) == NULL)
+		return;
+	for (d = strtok_r(v, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		snprintf(path, sizeof path, "%s/%d/%s", d, i, file);
+		if ((f = fopen(path, "w")) == NULL || fputs("0\n", f) < 0 ||
+		    fclose(f) != 0)
+			_exit(126);
+	}
+}
 int main(int argc, char **argv)
 {
 	int i, n = argc > 2 ? atoi(argv[1]) : 0, status;
@@ -104,6 +138,7 @@ int main(int argc, char **argv)
 		if ((pid[i] = fork()) == -1)
 			return 1;
 		if (pid[i] == 0) {
+			join_own(i);
 			execv(argv[2], argv + 2);
 			_exit(127);
 		}
@@ -127,6 +162,10 @@ EOF
 ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 nfds() { ls "/proc/$1/fd" | wc -l; }
+# descriptors numbered 64 and up: after the first spawn the daemon keeps
+# /dev/null placeholders on the free numbers below 64 (spawn-low.c), so
+# only these say whether what the apps used is closed again
+nfds_high() { ls "/proc/$1/fd" | awk '$1 >= 64' | wc -l; }
 online() { "$CORRAL" jlist | grep -o '"state":"online"' | wc -l; }
 
 # median, min and max of the numbers on stdin
@@ -158,10 +197,17 @@ timed() {
 
 "$CORRAL" ping >/dev/null
 DPID=$(cat "$CORRAL_HOME/corrald.pid")
+# one app that comes and goes first: what the first spawn opens for good
+# (the placeholders below 64, see nfds_high) counts in the idle figures
+"$CORRAL" start /bin/sleep --name warm-up -- 100000 >/dev/null
+"$CORRAL" delete warm-up >/dev/null
+sleep 1
 IDLE_FDS=$(nfds "$DPID")
+IDLE_HIGH=$(nfds_high "$DPID")
 IDLE_RSS=$(rss_kib "$DPID")
 echo "corral $("$CORRAL" --version | awk '{print $2}'), $N apps of one instance (/bin/sleep)"
-echo "daemon idle: RSS $((IDLE_RSS / 1024)) MiB, $IDLE_FDS fds; $("$CORRAL" doctor | grep '^file descriptors')"
+echo "daemon idle (after one app came and went): RSS $((IDLE_RSS / 1024))" \
+    "MiB, $IDLE_FDS fds; $("$CORRAL" doctor | grep '^file descriptors')"
 
 t=$(now)
 "$CORRAL" start "$WORK/apps.json" >/dev/null || true
@@ -217,16 +263,49 @@ for i in $(seq "$STOPS"); do
 done > "$WORK/floors.ms"
 awk '{ print $1 }' "$WORK/floors.ms" > "$WORK/startfloor.ms"
 awk '{ print $2 }' "$WORK/floors.ms" > "$WORK/floor.ms"
+# The same floors with each sleep in a cgroup of its own in every
+# hierarchy corral uses (what corral's apps are in: one per instance),
+# joined by the child before its exec as corral's do; nothing when this
+# shell may not make cgroups.
+CG=$(bench_cgroups_make "$CG_NAME")
+case $CG in
+v1\ *) CG_DIRS=$(echo "${CG#v1 }" | sed 's,/tasks,,g') CG_FILE=tasks ;;
+v2\ *) CG_DIRS=${CG#v2 } CG_FILE=cgroup.procs
+	echo "+memory +pids +cpu" 2>/dev/null \
+	    > "$CG_DIRS/cgroup.subtree_control" || true ;;
+*) CG_DIRS= ;;
+esac
+if [ -n "$CG_DIRS" ]; then
+	for d in $(echo "$CG_DIRS" | tr : ' '); do
+		seq 0 $((ONLINE - 1)) | sed "s,^,$d/," | xargs mkdir
+	done
+	for i in $(seq "$STOPS"); do
+		FLOOR_CG=$CG_DIRS FLOOR_CG_FILE=$CG_FILE \
+		    "$WORK/stopfloor" "$ONLINE" /bin/sleep 100000
+	done > "$WORK/floorscg.ms"
+	own_cgroups_remove
+	awk '{ print $1 }' "$WORK/floorscg.ms" > "$WORK/startfloorcg.ms"
+	awk '{ print $2 }' "$WORK/floorscg.ms" > "$WORK/floorcg.ms"
+fi
+# ratio LABEL CORRAL FLOOR: the ratio of the medians of two files
+ratio() {
+	[ -s "$3" ] || return 0
+	awk -v l="$1" -v a="$(stats < "$2" | awk '{ print $2 }')" \
+	    -v b="$(stats < "$3" | awk '{ print $2 }')" \
+	    'BEGIN { if (b > 0) printf "  corral / %s (medians): %.2fx\n", l, a / b }'
+}
 echo "start all ($ONLINE stopped apps): $(stats < "$WORK/start.ms")"
 echo "  floor, $ONLINE fork+execs of sleep: $(stats < "$WORK/startfloor.ms")"
-awk -v a="$(stats < "$WORK/start.ms" | awk '{ print $2 }')" \
-    -v b="$(stats < "$WORK/startfloor.ms" | awk '{ print $2 }')" \
-    'BEGIN { if (b > 0) printf "  corral / floor (medians): %.2fx\n", a / b }'
+[ -s "$WORK/startfloorcg.ms" ] && echo "  floor, the same, each joining" \
+    "cgroups of its own: $(stats < "$WORK/startfloorcg.ms")"
+ratio floor "$WORK/start.ms" "$WORK/startfloor.ms"
+ratio "floor with cgroups" "$WORK/start.ms" "$WORK/startfloorcg.ms"
 echo "stop all:  $(stats < "$WORK/stop.ms")"
 echo "  floor, kill + reap of $ONLINE sleeps: $(stats < "$WORK/floor.ms")"
-awk -v a="$(stats < "$WORK/stop.ms" | awk '{ print $2 }')" \
-    -v b="$(stats < "$WORK/floor.ms" | awk '{ print $2 }')" \
-    'BEGIN { if (b > 0) printf "  corral / floor (medians): %.2fx\n", a / b }'
+[ -s "$WORK/floorcg.ms" ] && echo "  floor, the same, each in cgroups of" \
+    "its own: $(stats < "$WORK/floorcg.ms")"
+ratio floor "$WORK/stop.ms" "$WORK/floor.ms"
+ratio "floor with cgroups" "$WORK/stop.ms" "$WORK/floorcg.ms"
 if [ -n "$PM2" ]; then
 	mkdir -p "$WORK/pm2app"
 	printf '#!/bin/sh\nexec /bin/sleep 100000\n' > "$WORK/pm2app/sleeper.sh"
@@ -248,8 +327,9 @@ t=$(now)
 echo "delete all: $(ms_since "$t") ms"
 # The pipes close as their last bytes are read, just after the reply.
 for i in $(seq 60); do
-	[ "$(nfds "$DPID")" -le "$IDLE_FDS" ] && break
+	[ "$(nfds_high "$DPID")" -le "$IDLE_HIGH" ] && break
 	sleep 0.5
 done
 echo "daemon after delete: RSS $(( $(rss_kib "$DPID") / 1024 )) MiB," \
-    "$(nfds "$DPID") fds after $(ms_since "$t") ms"
+    "$(nfds "$DPID") fds ($(nfds_high "$DPID") numbered 64 and up) after" \
+    "$(ms_since "$t") ms"
