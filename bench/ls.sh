@@ -14,7 +14,9 @@
 # memory samples (fresh for 0.9 s); COLD_RUNS (default 5) more runs of the
 # floor and of corral, 1.1 s apart, show ls as a person runs it, the
 # samples read again.  OTHER=path/to/corral times a second client (an
-# older build) against the same daemon in the same run.  Prints
+# older build) against the same daemon in the same run.  APPS=1 makes
+# the rows as many apps of one instance each (started from one PM2 JSON
+# file) instead of one app's instances.  Prints
 # min/median/max in ms and corral's median over each floor's; asserts
 # nothing.  PM2's `pm2 ls` is in bench/core.sh.  Run from the top of the
 # tree after `make`:
@@ -26,6 +28,7 @@ ROWS=${ROWS:-50 2000}
 RUNS=${RUNS:-50}
 COLD_RUNS=${COLD_RUNS:-5}
 OTHER=${OTHER:-}
+APPS=${APPS:-0}
 CC=${CC:-cc}
 CORRAL=$(cd "$BUILD" && pwd)/corral
 PY=/usr/bin/python3
@@ -225,9 +228,25 @@ PYEOF
 	GAP_MS=1100 "$WORK/runner" "$COLD_RUNS" "$CORRAL" ls | stats "cold: corral ls, 1.1 s apart" "$WORK/m.ccorral"
 }
 
+# apps_file N: a PM2 JSON file of N apps of one sleep each
+apps_file() {
+	i=1
+	echo '{"apps": ['
+	while [ "$i" -le "$1" ]; do
+		printf '{"name": "idle%05d", "script": "sleep", "args": "100000"}' "$i"
+		[ "$i" -lt "$1" ] && echo ,
+		i=$((i + 1))
+	done
+	echo ']}'
+}
+
 FIRST=
 for n in $ROWS; do
-	if [ -z "$FIRST" ]; then
+	if [ "$APPS" = 1 ]; then
+		"$CORRAL" delete all >/dev/null 2>&1 || true
+		apps_file "$n" > "$WORK/apps.json"
+		"$CORRAL" start "$WORK/apps.json" >/dev/null
+	elif [ -z "$FIRST" ]; then
 		"$CORRAL" start sleep --name idle -i "$n" -- 100000 >/dev/null
 		FIRST=1
 	else

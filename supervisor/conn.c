@@ -206,6 +206,7 @@ conn_reply_list(struct conn *c, const char *kind, struct instance **v,
 
 	if (head == NULL)
 		head = json_object();
+	stats_sample_list(v, n);
 	json_object_update_new(head, proto_ok(kind, NULL));
 	conn_notice(head);
 	if (c == NULL) {                /* the boot file's request */

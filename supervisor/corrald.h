@@ -409,6 +409,7 @@ json_t *limits_info(void);
 
 /* limits-sample.c */
 void limits_sample(struct instance *);
+void limits_sample_list(struct instance **, size_t);
 void limits_baseline(struct instance *, const struct cgroup_usage *);
 void limits_refresh(uint64_t);
 void limits_tick(void);

@@ -25,6 +25,7 @@ int hoststat_loadavg(const char *, double *);
 /* stats.c */
 void stats_start(void);
 void stats_sample(struct instance *);
+void stats_sample_list(struct instance **, size_t);
 
 /* fdlimit.c */
 void fdlimit_close_inherited(int);

@@ -241,6 +241,29 @@ limits_sample(struct instance *inst)
 }
 
 /*
+ * Fresh samples for a listing of the n instances of v (`ls`, a command's
+ * reply): the stale running ones among them in one batch.  Sampled one by
+ * one, each would be a batch of its app (and look through every app): a
+ * batch and a room check per instance, and O(N^2), for N apps of one
+ * instance each.
+ */
+void
+limits_sample_list(struct instance **v, size_t n)
+{
+	struct instance	**w;
+	uint64_t	  now = limits_now_us();
+	size_t		  i, m = 0;
+
+	w = xcalloc(n > 0 ? n : 1, sizeof *w);
+	for (i = 0; i < n; i++) {
+		if (limits_stale(v[i], now, LIMITS_FRESH_MS))
+			w[m++] = v[i];
+	}
+	limits_batch(w, m, now);
+	free(w);
+}
+
+/*
  * Replaces an instance whose memory passed max_memory_restart: as a reload
  * does (the new process first) when the app holds sockets, so that no
  * connection is refused; else by a graceful restart (an app that binds

@@ -15,6 +15,13 @@ stats_sample(struct instance *inst)
 	limits_sample(inst);
 }
 
+/* Takes, in one batch, the samples a listing of v lacks. */
+void
+stats_sample_list(struct instance **v, size_t n)
+{
+	limits_sample_list(v, n);
+}
+
 static void
 stats_tick(uv_timer_t *t)
 {
