@@ -288,6 +288,29 @@ cluster_ready_cb(void *arg, int ok, const char *reason)
 	fsm_event(inst, EV_NOT_READY);
 }
 
+/* No readiness wait: online at once. */
+static const struct ready_spec cluster_ready_none = { .kind = READY_NONE };
+
+/*
+ * The environment a process got, for what reads it after the spawn (a
+ * TCP or HTTP readiness probe's $PORT, health checks); NULL when nothing
+ * does: no copy of some 50 variables for each spawn of most apps.
+ */
+static json_t *
+cluster_probe_env(const struct app *app, const struct ready_spec *r,
+    json_t *env)
+{
+	json_t	*all;
+
+	if (r->kind != READY_TCP && r->kind != READY_HTTP &&
+	    app->cfg.health == NULL)
+		return NULL;
+	all = json_copy(app->cfg.env);
+	json_object_update(all, app->cfg.env_set);
+	json_object_update(all, env);
+	return all;
+}
+
 /*
  * Starts the readiness wait of a freshly spawned process; env is the
  * environment it got (for probes on $PORT).
@@ -295,21 +318,19 @@ cluster_ready_cb(void *arg, int ok, const char *reason)
 void
 cluster_spawned(struct instance *inst, json_t *env)
 {
-	static const struct ready_spec none = { .kind = READY_NONE };
 	struct app *app = inst->app;
 	const struct ready_spec *r = &app->ready;
 	uint64_t timeout = app->cfg.listen_timeout;
-	json_t *all = json_copy(app->cfg.env);
+	json_t *all;
 
 	/*
 	 * PM2: online at once; only a reload of an app that listens (it bound
 	 * a socket on demand) waits for the replacement's listen().
 	 */
 	if (r->soft && (!inst->replacement || app->nlisteners == 0))
-		r = &none;
+		r = &cluster_ready_none;
 	inst->replacement = 0;
-	json_object_update(all, app->cfg.env_set);
-	json_object_update(all, env);
+	all = cluster_probe_env(app, r, env);
 	ready_cancel(inst->ready);
 	inst->ready = NULL;
 	inst->status[0] = '\0';
@@ -340,9 +361,7 @@ cluster_adopted(struct instance *inst, int starting)
 	if (starting)
 		cluster_spawned(inst, env);
 	else {
-		all = json_copy(app->cfg.env);
-		json_object_update(all, app->cfg.env_set);
-		json_object_update(all, env);
+		all = cluster_probe_env(app, &cluster_ready_none, env);
 		health_spawned(inst, all);
 		json_decref(all);
 	}
