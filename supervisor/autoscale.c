@@ -72,10 +72,11 @@ autoscale_parse(const char *s, long long *min, long long *max, char **cause)
 long long
 autoscale_max(const struct app_config *c)
 {
-	long long ncpu = sys_ncpu(), max = c->scale_max;
+	long long ncpu, max = c->scale_max;
 
 	if (max == 0)
 		return 0;
+	ncpu = sys_ncpu();      /* files read: only for an app that scales */
 	if (max < 0 || (!c->scale_above_cpus && max > ncpu))
 		max = ncpu;
 	return max < c->scale_min ? c->scale_min : max;

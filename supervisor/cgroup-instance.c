@@ -120,7 +120,8 @@ cgroup_create(struct cgroup_root *root, const char *app, int instance,
 			cgroup_destroy(cg);
 			return NULL;
 		}
-		if (cgroup_is_empty(cg))
+		/* made now in every hierarchy: no process can be in it yet */
+		if (cg->fresh || cgroup_is_empty(cg))
 			return cg;
 	}
 	xasprintf(cause, "the cgroups of %s/%d are all busy", app, instance);
@@ -143,7 +144,8 @@ cgroup_open_dirs(struct cgroup *cg, char **cause)
 		error = cgroup_mkdirs(cg->root->hier[h].top, cg->rel);
 		if (error == 0)
 			cg->fresh = 0;  /* there already: its limits unknown */
-		if (error >= 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+		/* one there already may be anything; one made now is a dir */
+		if (error == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
 			error = -ENOTDIR;
 		if (error < 0) {
 			xasprintf(cause, "cannot create %s: %s", dir,

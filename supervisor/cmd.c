@@ -248,15 +248,24 @@ cmd_act(struct cmd_ctx *ctx, enum inst_event ev, int want,
 void
 cmd_note(char **msg, const char *fmt, ...)
 {
-	char *line, *old = *msg;
+	char *line;
+	size_t have, len;
 	va_list ap;
 
 	va_start(ap, fmt);
 	xvasprintf(&line, fmt, ap);
 	va_end(ap);
-	xasprintf(msg, "%s%s%s", old ? old : "", old ? "\n" : "", line);
+	if (*msg == NULL) {
+		*msg = line;
+		return;
+	}
+	/* appended in place: a file of N apps notes N lines, not N^2 bytes */
+	have = strlen(*msg);
+	len = strlen(line);
+	*msg = xrealloc(*msg, have + len + 2);
+	(*msg)[have] = '\n';
+	memcpy(*msg + have + 1, line, len + 1);
 	free(line);
-	free(old);
 }
 
 /* Every instance of every app, in id order of creation; the caller frees *v. */

@@ -214,10 +214,11 @@ reload_start(struct conn *conn, struct app **apps, size_t napps, int surge,
 static int
 reload_surge(long long asked, size_t n)
 {
-	long long ncpu = sys_ncpu(), surge = ((long long)n + 3) / 4;
+	long long ncpu, surge = ((long long)n + 3) / 4;
 
 	if (asked > 0)
 		return (int)asked;
+	ncpu = sys_ncpu();
 	if (surge > ncpu)
 		surge = ncpu;
 	return surge < 1 ? 1 : (int)surge;
