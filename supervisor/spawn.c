@@ -34,8 +34,9 @@ spawn_room(char **cause)
 }
 
 /*
- * Runs the plan for child: the one spawn of an instance (engine.c). Returns 0 once the process runs (in its cgroup: the child
- * joins it before exec); -1 with *cause set when no process runs for the
+ * Runs the plan for child: the one spawn of an instance (engine.c).
+ * Returns 0 once the process runs (in its cgroup: the child joins it
+ * before exec); -1 with *cause set when no process runs for the
  * instance, -2 when the daemon or the keeper lacked descriptors,
  * processes or memory for it. The child is aborted on failure.
  */
