@@ -86,11 +86,14 @@ $(LOADER): exec/corral-ecosystem.js
 # rewritten only when they change (other CFLAGS, SANITIZE, CI, a library
 # installed or upgraded), and every object depends on it, so a change of
 # flags rebuilds what they went into. Making one first checks that
-# pkg-config finds the libraries.
+# pkg-config finds the libraries. Two makes of one build may run at once
+# (scripts/test.sh runs vm-test beside the other steps) and write the same
+# .new file: a .new the other make has already moved or removed is fine.
 FLAGS_STAMP = $(BUILD)/.flags
 TEST_FLAGS_STAMP = $(BUILD)/.flags-test
-write_stamp = $(shell mkdir -p $(@D))$(file >$@.new,$(1))@if cmp -s $@.new $@; \
-	then rm -f $@.new; else mv -f $@.new $@; fi
+write_stamp = $(shell mkdir -p $(@D))$(file >$@.new,$(1))@if [ ! -e $@.new ] || \
+	cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@ 2>/dev/null || \
+	[ -e $@ ]; fi
 
 $(FLAGS_STAMP): FORCE
 	@sh scripts/need-libs.sh deps $(PKGS)
