@@ -25,7 +25,7 @@ app_state_name(enum inst_state s)
 }
 
 /* Takes ownership of *cfg (which is left empty). */
-struct app *
+static struct app *
 app_create(struct app_config *cfg)
 {
 	struct app *app = xcalloc(1, sizeof *app);

@@ -90,7 +90,7 @@ cmd_list_json(struct instance **v, size_t n)
  * what a client is told, with a usage error (EXIT_USAGE). The caller
  * frees *args (also on error) and *cause.
  */
-const struct cmd_entry *
+static const struct cmd_entry *
 cmd_parse(const char *name, json_t *argv, struct args *args, char **cause)
 {
 	const struct cmd_entry *e;

@@ -295,7 +295,6 @@ void appcfg_strv_free(char **);
 
 /* app.c */
 #define APP_BIND_NOW 1                  /* app_declare(): bind sockets now */
-struct app *app_create(struct app_config *);
 void app_ref(struct app *);
 void app_unref(struct app *);
 struct app *app_find(const char *);
@@ -425,8 +424,6 @@ int limits_oom_quiet(struct child *);
 
 /* cmd.c */
 const struct cmd_entry *cmd_find(const char *);
-const struct cmd_entry *cmd_parse(const char *, json_t *, struct args *,
-    char **);
 int cmd_check_print(int, char **);
 void cmd_dispatch(struct conn *, json_t *);
 json_t *cmd_list_json(struct instance **, size_t);
