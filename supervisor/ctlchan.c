@@ -21,8 +21,14 @@
  * dies.
  * Nothing here blocks: the sockets are non-blocking and polled by the
  * loop; a packet that cannot be answered at once is dropped.
+ * A packet is read with MSG_PEEK and taken off the channel only once it
+ * was served: one that an engine read and died before serving waits for
+ * the next engine. That one may find a HELLO it already holds (the dead
+ * engine's HOLD reached the keeper): the same socket, known by its inode,
+ * is kept once.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +48,8 @@ struct drainchan {
 	uv_poll_t poll;
 	int fd;
 	int waiting;                    /* DRAIN sent, no answer yet */
+	dev_t dev;                      /* the socket, to know it again */
+	ino_t ino;
 	char *tag;                      /* the keeper holds it so, or NULL */
 	struct ctlchan *ctl;
 	struct drainchan *next;
@@ -162,15 +170,18 @@ static int
 ctlchan_drain_add(struct ctlchan *c, int fd, char *tag)
 {
 	struct drainchan *d;
+	struct stat st;
 	int rc;
 
-	if (c->ndrains >= CTLCHAN_MAX_DRAIN) {
+	if (c->ndrains >= CTLCHAN_MAX_DRAIN || fstat(fd, &st) == -1) {
 		close(fd);
 		free(tag);
 		return -1;
 	}
 	d = xcalloc(1, sizeof *d);
 	d->fd = fd;
+	d->dev = st.st_dev;
+	d->ino = st.st_ino;
 	d->ctl = c;
 	if (uv_poll_init(D.loop, &d->poll, fd) != 0) {
 		close(fd);
@@ -190,12 +201,33 @@ ctlchan_drain_add(struct ctlchan *c, int fd, char *tag)
 	return 0;
 }
 
+/* Whether fd is a drain channel c has already. */
+static int
+ctlchan_drain_known(const struct ctlchan *c, int fd)
+{
+	const struct drainchan *d;
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return 0;
+	for (d = c->drains; d != NULL; d = d->next) {
+		if (d->dev == st.st_dev && d->ino == st.st_ino)
+			return 1;
+	}
+	return 0;
+}
+
 /* HELLO: a process's new drain channel, held by the keeper too. */
 static void
 ctlchan_hello(struct ctlchan *c, int fd)
 {
 	char *tag = NULL;
 
+	if (ctlchan_drain_known(c, fd)) {
+		log_info("drain: a channel held already, kept once");
+		close(fd);
+		return;
+	}
 	if (c->child != NULL && c->child->tag != NULL)
 		xasprintf(&tag, "%s/%s/%lu", CTLCHAN_DRAIN_TAG, c->child->tag,
 		    c->next_drain++);
@@ -262,9 +294,12 @@ ctlchan_bind(struct ctlchan *c, const char *req, int fd)
 	close(fd);
 }
 
-/* One packet from the app: its text into buf, the socket with it into *fd. */
+/*
+ * One packet from the app (flags: MSG_PEEK, or 0 to take it): its text
+ * into buf, the socket with it into *fd.
+ */
 static ssize_t
-ctlchan_recv(int s, char *buf, size_t size, int *fd)
+ctlchan_recv(int s, char *buf, size_t size, int *fd, int flags)
 {
 	union {
 		char buf[CMSG_SPACE(4 * sizeof(int))];
@@ -285,7 +320,7 @@ ctlchan_recv(int s, char *buf, size_t size, int *fd)
 	mh.msg_iovlen = 1;
 	mh.msg_control = cbuf.buf;
 	mh.msg_controllen = sizeof cbuf.buf;
-	n = recvmsg(s, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	n = recvmsg(s, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | flags);
 	if (n < 0)
 		return n;
 	buf[n] = '\0';
@@ -306,6 +341,46 @@ ctlchan_recv(int s, char *buf, size_t size, int *fd)
 	return n;
 }
 
+/* A test's fault at stage of serving req (engine_fault()). */
+static void
+ctlchan_fault(const char *stage, const char *req)
+{
+	char point[32];
+
+	snprintf(point, sizeof point, "ctlchan %s %.*s", stage,
+	    (int)strcspn(req, " "), req);
+	engine_fault(point);
+}
+
+/* Serves the packet req that came with fd (taken). */
+static void
+ctlchan_serve(struct ctlchan *c, const char *req, int fd)
+{
+	ctlchan_fault("read", req);
+	if (strncmp(req, "BIND ", 5) == 0)
+		ctlchan_bind(c, req, fd);
+	else if (strncmp(req, "HELLO ", 6) == 0)
+		ctlchan_hello(c, fd);
+	else
+		close(fd);
+	ctlchan_fault("served", req);
+}
+
+/* Takes the packet served off the channel. */
+static void
+ctlchan_consume(int s)
+{
+	char buf[8];
+	ssize_t n;
+	int fd;
+
+	do
+		n = ctlchan_recv(s, buf, sizeof buf, &fd, 0);
+	while (n == -1 && errno == EINTR);
+	if (fd != -1)
+		close(fd);
+}
+
 static void
 ctlchan_read(uv_poll_t *p, int status, int events)
 {
@@ -316,7 +391,8 @@ ctlchan_read(uv_poll_t *p, int status, int events)
 
 	(void)events;
 	for (i = 0; i < CTLCHAN_BATCH; i++) {
-		n = status < 0 ? 0 : ctlchan_recv(c->fd, buf, sizeof buf, &fd);
+		n = status < 0 ? 0 :
+		    ctlchan_recv(c->fd, buf, sizeof buf, &fd, MSG_PEEK);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
@@ -326,14 +402,9 @@ ctlchan_read(uv_poll_t *p, int status, int events)
 			(void)uv_poll_stop(&c->poll); /* always 0 */
 			return;
 		}
-		if (fd == -1)
-			continue;
-		if (strncmp(buf, "BIND ", 5) == 0)
-			ctlchan_bind(c, buf, fd);
-		else if (strncmp(buf, "HELLO ", 6) == 0)
-			ctlchan_hello(c, fd);
-		else
-			close(fd);
+		if (fd != -1)
+			ctlchan_serve(c, buf, fd);
+		ctlchan_consume(c->fd);
 	}
 }
 

@@ -14,6 +14,7 @@
  */
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,23 @@
 struct engine E;
 
 static void engine_lost(const char *, void *);
+
+/*
+ * A fault a test asks for with CORRAL_FAULT=point: the first engine the
+ * keeper started kills itself there, as a kill -9 at that point would;
+ * the engines after it run on (docs/HACKING.md, "Faults").
+ */
+void
+engine_fault(const char *point)
+{
+	const char *s;
+
+	if (E.kind != KP_KIND_FIRST || (s = getenv("CORRAL_FAULT")) == NULL ||
+	    strcmp(s, point) != 0)
+		return;
+	log_warnx("fault \"%s\": the engine kills itself", point);
+	(void)raise(SIGKILL);
+}
 
 /* The keeper's HELLO: why this engine runs. */
 static void

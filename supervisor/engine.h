@@ -56,6 +56,7 @@ void engine_stop_time(void);
 void engine_stop(void);
 int engine_spawn(const struct spawn_plan *, struct keeper_proc *, char **);
 void engine_close_fds(int, int, int);
+void engine_fault(const char *);
 
 /* engine-held.c */
 int engine_take(const char *);

@@ -441,14 +441,9 @@ def test_engine_tells_the_keeper_the_longest_stop(corral):
     said(0)
 
 
-def test_stop_after_an_engine_kill_drains_first(corral):
-    """The drain channels an app's processes opened outlive the engine
-    (the keeper holds them): a stop after an engine kill first stops the
-    instance taking connections and waits for the open one, then signals
-    it, as the first engine would. The app dies at once at SIGTERM: a
-    stop that signalled first would cut the slow request."""
-    c = corral
-    port, flag = free_port(), c.appdir / "go"
+def start_slow(c, port, flag):
+    """SLOW_REQUEST_APP as "dr", one cluster instance answering on port
+    (its slow request waits for flag)."""
     c.script("slow.py", SLOW_REQUEST_APP)
     c.ok("start", c.appdir / "slow.py", "--name", "dr", "-i", "1",
          "--exec-mode", "cluster", "--interpreter", PYTHON,
@@ -456,7 +451,11 @@ def test_stop_after_an_engine_kill_drains_first(corral):
          flag)
     c.wait_state("dr", "online", 1)
     wait_for(lambda: get(port), DEADLINE, what="an answer on %d" % port)
-    kill_engine(c)
+
+
+def stop_drains_first(c, port, flag):
+    """A stop of "dr" with a slow request open: the instance stops taking
+    connections and waits for the request before it is signalled."""
     answer = []
 
     def slow_request():
@@ -482,6 +481,89 @@ def test_stop_after_an_engine_kill_drains_first(corral):
     wait_for(lambda: not stop.running(), DEADLINE, what="stop's end")
     assert stop.popen.returncode == 0, stop.snapshot()
     assert "dr[0] id 0: drained" in c.daemon_log()
+
+
+def test_stop_after_an_engine_kill_drains_first(corral):
+    """The drain channels an app's processes opened outlive the engine
+    (the keeper holds them): a stop after an engine kill first stops the
+    instance taking connections and waits for the open one, then signals
+    it, as the first engine would. The app dies at once at SIGTERM: a
+    stop that signalled first would cut the slow request."""
+    c = corral
+    port, flag = free_port(), c.appdir / "go"
+    start_slow(c, port, flag)
+    kill_engine(c)
+    stop_drains_first(c, port, flag)
+
+
+def fault_engine(c, point):
+    """Waits for the first engine's death at the fault point (see
+    docs/HACKING.md, "Faults") and for the next engine."""
+    wait_for(lambda: 'fault "%s"' % point in c.daemon_log(), DEADLINE,
+             what="the fault at %s" % point)
+    new = wait_for(lambda: (lambda e: e if e["generation"] == 2 else None)(
+        engine(c)), DEADLINE, what="the next engine")
+    assert new["kind"] == "restart", new
+    assert new["reason"].endswith("killed by signal 9"), new
+
+
+@pytest.mark.parametrize("point", ["ctlchan read HELLO",
+                                   "ctlchan served HELLO"])
+def test_drain_hello_outlives_an_engine_dying_with_it(corral, point):
+    """A process's drain HELLO that the engine read but had not passed to
+    the keeper, or passed but not taken off the channel, when it died:
+    the next engine serves it once, and a stop drains that process
+    first."""
+    c = corral
+    c.env["CORRAL_FAULT"] = point
+    port, flag = free_port(), c.appdir / "go"
+    start_slow(c, port, flag)
+    fault_engine(c, point)
+    twice = "a channel held already, kept once" in c.daemon_log()
+    assert twice == (point == "ctlchan served HELLO"), c.daemon_log()
+    assert c.app("dr")[0]["restarts"] == 0
+    stop_drains_first(c, port, flag)
+
+
+def listen_inode(port):
+    """The inode of the socket listening on 127.0.0.1:port."""
+    local = "0100007F:%04X" % port
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            col = line.split()
+            if col[1] == local and col[3] == "0A":
+                return int(col[9])
+    return None
+
+
+def holds(pid, inode):
+    """Whether pid has a descriptor of the socket inode."""
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == \
+                    "socket:[%d]" % inode:
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def test_bind_outlives_an_engine_dying_with_it(corral):
+    """A cluster process's bind() that the engine read and died before
+    answering: the next engine answers it with the socket it holds (the
+    preload library would bind the app's own after 10 s), and the process
+    serves without a restart."""
+    c = corral
+    c.env["CORRAL_FAULT"] = "ctlchan read BIND"
+    port, flag = free_port(), c.appdir / "go"
+    flag.touch()
+    start_slow(c, port, flag)
+    fault_engine(c, "ctlchan read BIND")
+    app = c.app("dr")[0]
+    assert app["restarts"] == 0 and app["state"] == "online", app
+    assert get(port)
+    assert holds(engine(c)["pid"], listen_inode(port)), \
+        "the engine holds no socket on %d" % port
 
 
 # --- corral update --------------------------------------------------------------
