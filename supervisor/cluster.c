@@ -276,9 +276,12 @@ static void
 cluster_ready_cb(void *arg, int ok, const char *reason)
 {
 	struct instance *inst = arg;
+	int said = inst->ready != NULL && ready_said(inst->ready);
 
 	inst->ready = NULL;
 	if (ok) {
+		if (said && inst->child != NULL)
+			engine_mark_ready(inst->child);
 		fsm_event(inst, EV_READY);
 		return;
 	}

@@ -105,6 +105,7 @@ struct ready_wait *ready_start(uv_loop_t *, const struct ready_spec *,
     json_t *, uint64_t, ready_cb *, void *);
 void ready_event(struct ready_wait *, int);
 void ready_cancel(struct ready_wait *);
+int ready_said(const struct ready_wait *);
 
 /* timer.c */
 void timer_init(uv_loop_t *, uv_timer_t *);

@@ -97,6 +97,7 @@ struct child {
 	struct oomwatch *oom;           /* its OOM events (limits-oom.c), or NULL */
 	struct ctlchan *ctl;            /* control channel (ctlchan.c), or NULL */
 	struct nodeipc *ipc;            /* Node IPC channel (nodeipc.c), or NULL */
+	int ready_mark;                 /* the keeper holds ready/<tag> */
 	TAILQ_ENTRY(child) entry;
 };
 TAILQ_HEAD(child_list, child);

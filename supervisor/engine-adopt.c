@@ -194,6 +194,11 @@ engine_adopt_one(const struct state_record *rec)
 	if (!running)
 		st = INST_ONLINE;       /* a state older than its process */
 	child = engine_adopt_child(inst, r);
+	if (engine_take_ready(child) && st == INST_STARTING) {
+		log_info("%s[%d] id %d: its process had said it is ready",
+		    inst->app->cfg.name, inst->index, inst->id);
+		st = INST_ONLINE;
+	}
 	if (st != INST_STOPPING)
 		cluster_adopted(inst, st == INST_STARTING);
 	fsm_adopt(inst, (enum inst_state)st);

@@ -129,6 +129,8 @@ engine_release_unclaimed(void)
 	}
 }
 
+#define ENGINE_READY_TAG "ready"        /* ready/<child tag> */
+
 /* "kind/tag": a descriptor of one child's, as the keeper holds it. */
 static char *
 engine_child_tag(const char *kind, const char *tag)
@@ -174,4 +176,41 @@ engine_release_child(const char *kind, const struct child *child)
 	tag = engine_child_tag(kind, child->tag);
 	engine_release(tag);
 	free(tag);
+}
+
+/*
+ * child said it is ready (READY=1, its listen(), a "ready" message: what
+ * a process says once): the keeper holds a mark of it, a copy of its
+ * pidfd under ready/<tag>, until it exits, so that the next engine knows
+ * it even if this one dies before state.json says so.
+ */
+void
+engine_mark_ready(struct child *child)
+{
+	if (child->ready_mark || child->pidfd == -1)
+		return;
+	engine_hold_child(ENGINE_READY_TAG, child, child->pidfd);
+	child->ready_mark = 1;
+}
+
+/* Whether the keeper holds child's ready mark (taken back, still held). */
+int
+engine_take_ready(struct child *child)
+{
+	int fd = engine_take_child(ENGINE_READY_TAG, child->tag);
+
+	if (fd == -1)
+		return 0;
+	close(fd);
+	child->ready_mark = 1;
+	return 1;
+}
+
+/* child exited: its ready mark goes. */
+void
+engine_unmark_ready(struct child *child)
+{
+	if (child->ready_mark)
+		engine_release_child(ENGINE_READY_TAG, child);
+	child->ready_mark = 0;
 }

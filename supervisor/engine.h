@@ -67,6 +67,9 @@ void engine_release_unclaimed(void);
 void engine_hold_child(const char *, const struct child *, int);
 int engine_take_child(const char *, const char *);
 void engine_release_child(const char *, const struct child *);
+void engine_mark_ready(struct child *);
+int engine_take_ready(struct child *);
+void engine_unmark_ready(struct child *);
 
 /* engine-adopt.c */
 void engine_adopt_init(void);

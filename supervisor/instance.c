@@ -110,6 +110,7 @@ child_exited(struct child *child, int status)
 	child->exited = 1;
 	nodeipc_close(child);
 	ctlchan_close(child);
+	engine_unmark_ready(child);
 	if (inst == NULL) {
 		limits_exited(NULL, child);
 		child_release(child);

@@ -18,7 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "corrald.h"
+#include "engine.h"
 #include "cluster.h"
 
 #define NOTIFY_MAX_DGRAM 4096
@@ -118,7 +119,54 @@ notify_creds(struct msghdr *mh)
 	return NULL;
 }
 
-/* Reads one datagram; returns 0 if one was handled, -1 when none is left. */
+/* The datagram of mh (len bytes of buf) from its sender, checked first. */
+static void
+notify_handle(struct notify *n, struct msghdr *mh, const char *buf,
+    ssize_t len)
+{
+	const struct ucred *cred;
+	struct notify_msg m;
+
+	notify_close_fds(mh);
+	cred = notify_creds(mh);
+	if (cred == NULL || cred->pid <= 0)
+		return;
+	if (cred->uid != geteuid() && cred->uid != 0) {
+		log_debug("notify: datagram from uid %ld dropped",
+		    (long)cred->uid);
+		return;
+	}
+	if ((mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
+	    (size_t)len > NOTIFY_MAX_DGRAM) {
+		log_warnx("notify: oversized datagram from pid %ld dropped",
+		    (long)cred->pid);
+		return;
+	}
+	notify_parse(buf, (size_t)len, &m);
+	n->cb(n->arg, cred->pid, &m);
+	notify_msg_clear(&m);
+}
+
+/* A test's fault (engine_fault()) at stage of a datagram saying READY=1. */
+static void
+notify_fault(const char *stage, const char *buf, ssize_t len)
+{
+	char point[48];
+
+	if (len > NOTIFY_MAX_DGRAM)
+		len = NOTIFY_MAX_DGRAM;
+	if (len <= 0 || memmem(buf, (size_t)len, "READY=1", 7) == NULL)
+		return;
+	snprintf(point, sizeof point, "notify %s READY=1", stage);
+	engine_fault(point);
+}
+
+/*
+ * Reads one datagram; returns 0 if one was handled, -1 when none is left.
+ * It is read with MSG_PEEK and taken off once handled: one that an engine
+ * read and died before handling waits for the next engine (what it did
+ * for READY=1 the keeper keeps: engine_mark_ready()).
+ */
 static int
 notify_read_one(struct notify *n)
 {
@@ -130,8 +178,6 @@ notify_read_one(struct notify *n)
 	char buf[NOTIFY_MAX_DGRAM];
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
 	struct msghdr mh;
-	const struct ucred *cred;
-	struct notify_msg m;
 	ssize_t len;
 
 	memset(&mh, 0, sizeof mh);
@@ -139,7 +185,8 @@ notify_read_one(struct notify *n)
 	mh.msg_iovlen = 1;
 	mh.msg_control = &control;
 	mh.msg_controllen = sizeof control;
-	len = recvmsg(n->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+	len = recvmsg(n->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC |
+	    MSG_PEEK);
 	if (len == -1) {
 		if (errno == EINTR)
 			return 0;
@@ -147,24 +194,13 @@ notify_read_one(struct notify *n)
 			log_warn("notify: recvmsg");
 		return -1;
 	}
-	notify_close_fds(&mh);
-	cred = notify_creds(&mh);
-	if (cred == NULL || cred->pid <= 0)
-		return 0;
-	if (cred->uid != geteuid() && cred->uid != 0) {
-		log_debug("notify: datagram from uid %ld dropped",
-		    (long)cred->uid);
-		return 0;
-	}
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
-	    (size_t)len > sizeof buf) {
-		log_warnx("notify: oversized datagram from pid %ld dropped",
-		    (long)cred->pid);
-		return 0;
-	}
-	notify_parse(buf, (size_t)len, &m);
-	n->cb(n->arg, cred->pid, &m);
-	notify_msg_clear(&m);
+	notify_fault("read", buf, len);
+	notify_handle(n, &mh, buf, len);
+	notify_fault("handled", buf, len);
+	while (recv(n->fd, buf, 0, MSG_DONTWAIT | MSG_TRUNC) == -1 &&
+	    errno == EINTR)
+		;
+	notify_fault("consumed", buf, len);
 	return 0;
 }
 

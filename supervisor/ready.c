@@ -117,6 +117,17 @@ ready_cancel(struct ready_wait *w)
 		ready_stop(w);
 }
 
+/*
+ * Whether w waits for what the process says once (a next engine would
+ * not hear it again), rather than for what it can probe or time.
+ */
+int
+ready_said(const struct ready_wait *w)
+{
+	return w->kind == READY_NOTIFY || w->kind == READY_MESSAGE ||
+	    w->kind == READY_LISTEN;
+}
+
 void
 ready_event(struct ready_wait *w, int event)
 {

@@ -40,6 +40,8 @@ BACKOFF_GRACE = 1.1     # the keeper restarts at once after 1 s served
 # request for /slow only once the file argv[1] exists; dies at SIGTERM
 SLOW_REQUEST_APP = """\
 import os, socket, sys, time
+while len(sys.argv) > 2 and not os.path.exists(sys.argv[2]):
+    time.sleep(0.02)
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(os.environ["APP_PORT"])))
@@ -441,14 +443,20 @@ def test_engine_tells_the_keeper_the_longest_stop(corral):
     said(0)
 
 
-def start_slow(c, port, flag):
+def start_slow(c, port, flag, fault=None):
     """SLOW_REQUEST_APP as "dr", one cluster instance answering on port
-    (its slow request waits for flag)."""
+    (its slow request waits for flag). With fault (CORRAL_FAULT's point,
+    set before the daemon started), it binds only after the start's
+    answer, then the engine dies there (fault_engine())."""
+    gate = [] if fault is None else [c.appdir / "bind"]
     c.script("slow.py", SLOW_REQUEST_APP)
     c.ok("start", c.appdir / "slow.py", "--name", "dr", "-i", "1",
          "--exec-mode", "cluster", "--interpreter", PYTHON,
          "--drain-timeout", "60s", "--env", "APP_PORT=%d" % port, "--",
-         flag)
+         flag, *gate)
+    if fault is not None:
+        gate[0].touch()
+        fault_engine(c, fault)
     c.wait_state("dr", "online", 1)
     wait_for(lambda: get(port), DEADLINE, what="an answer on %d" % port)
 
@@ -498,7 +506,8 @@ def test_stop_after_an_engine_kill_drains_first(corral):
 
 def fault_engine(c, point):
     """Waits for the first engine's death at the fault point (see
-    docs/HACKING.md, "Faults") and for the next engine."""
+    docs/HACKING.md, "Faults") and for the next engine. No command may
+    be under way then: the dying engine would cut it."""
     wait_for(lambda: 'fault "%s"' % point in c.daemon_log(), DEADLINE,
              what="the fault at %s" % point)
     new = wait_for(lambda: (lambda e: e if e["generation"] == 2 else None)(
@@ -517,12 +526,46 @@ def test_drain_hello_outlives_an_engine_dying_with_it(corral, point):
     c = corral
     c.env["CORRAL_FAULT"] = point
     port, flag = free_port(), c.appdir / "go"
-    start_slow(c, port, flag)
-    fault_engine(c, point)
+    start_slow(c, port, flag, point)
     twice = "a channel held already, kept once" in c.daemon_log()
     assert twice == (point == "ctlchan served HELLO"), c.daemon_log()
     assert c.app("dr")[0]["restarts"] == 0
     stop_drains_first(c, port, flag)
+
+
+READY_ONCE = """\
+import os, socket, time
+n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+path = os.environ["NOTIFY_SOCKET"]
+n.sendto(b"READY=1", "\\0" + path[1:] if path.startswith("@") else path)
+while True:
+    time.sleep(3600)
+"""
+
+
+@pytest.mark.parametrize("point", ["notify read READY=1",
+                                   "notify handled READY=1",
+                                   "notify consumed READY=1"])
+def test_ready_outlives_an_engine_dying_with_it(corral, point):
+    """A READY=1 (said once) that the engine read and died before it
+    handled it, after, or after it took it off the socket but before
+    state.json said the instance was online: the next engine has the
+    instance online, without a restart (it waited for a READY=1 that
+    never came again, then restarted the instance)."""
+    c = corral
+    c.env["CORRAL_FAULT"] = point
+    c.script("once.py", READY_ONCE)
+    r = c.run("start", c.appdir / "once.py", "--name", "rd",
+              "--interpreter", PYTHON, "--ready", "notify",
+              "--listen-timeout", "1h")
+    # the start waited for READY=1: its engine died under it
+    assert r.rc == 111, (r.rc, r.err)
+    fault_engine(c, point)
+    c.wait_state("rd", "online", 1)
+    app = c.app("rd")[0]
+    assert app["restarts"] == 0, app
+    marked = "rd[0] id 0: its process had said it is ready" in c.daemon_log()
+    assert marked == (point != "notify read READY=1"), c.daemon_log()
 
 
 def listen_inode(port):
@@ -557,8 +600,7 @@ def test_bind_outlives_an_engine_dying_with_it(corral):
     c.env["CORRAL_FAULT"] = "ctlchan read BIND"
     port, flag = free_port(), c.appdir / "go"
     flag.touch()
-    start_slow(c, port, flag)
-    fault_engine(c, "ctlchan read BIND")
+    start_slow(c, port, flag, "ctlchan read BIND")
     app = c.app("dr")[0]
     assert app["restarts"] == 0 and app["state"] == "online", app
     assert get(port)
