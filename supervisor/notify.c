@@ -178,7 +178,7 @@ notify_read_one(struct notify *n)
 	char buf[NOTIFY_MAX_DGRAM];
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
 	struct msghdr mh;
-	ssize_t len;
+	ssize_t len, gone;
 
 	memset(&mh, 0, sizeof mh);
 	mh.msg_iov = &iov;
@@ -197,9 +197,9 @@ notify_read_one(struct notify *n)
 	notify_fault("read", buf, len);
 	notify_handle(n, &mh, buf, len);
 	notify_fault("handled", buf, len);
-	while (recv(n->fd, buf, 0, MSG_DONTWAIT | MSG_TRUNC) == -1 &&
-	    errno == EINTR)
-		;
+	do
+		gone = recv(n->fd, buf, 0, MSG_DONTWAIT | MSG_TRUNC);
+	while (gone == -1 && errno == EINTR);
 	notify_fault("consumed", buf, len);
 	return 0;
 }
