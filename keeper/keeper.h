@@ -43,6 +43,7 @@
 /* A descriptor the engine asked the keeper to hold. */
 struct kheld {
 	TAILQ_ENTRY(kheld) entry;
+	struct kheld *tag_next;         /* table.c's chains, by tag */
 	char *tag;
 	int fd;
 };

@@ -5,9 +5,10 @@
  * bounded (KEEPER_MAX_HELD, KEEPER_MAX_CHILDREN). Children are also
  * chained by tag and by pid (TABLE_BUCKETS chains each): a `stop all`
  * of N looks up N reaped pids and N RELEASEd tags, which linear lookups
- * made O(N^2). The list (K.children) keeps the order, for the re-exec's
- * state and the sweeps. Held descriptors are few: their lookups are
- * linear.
+ * made O(N^2). Held descriptors are chained by tag too (a cluster app's
+ * process has its control and drain channels held, a process that said
+ * it is ready its mark). The lists (K.children, K.held) keep the order,
+ * for the re-exec's state, the table sent to an engine and the sweeps.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,9 +19,11 @@
 #include "keeper.h"
 
 #define TABLE_BUCKETS 4096
+#define TABLE_HELD_BUCKETS 1024         /* 8 KiB: the keeper's RSS counts */
 
 static struct kchild *table_by_tag[TABLE_BUCKETS];
 static struct kchild *table_by_pid[TABLE_BUCKETS];
+static struct kheld *table_held_by_tag[TABLE_HELD_BUCKETS];
 
 /* FNV-1a of tag, to a bucket. */
 static size_t
@@ -57,9 +60,10 @@ table_unchain(struct kchild **head, struct kchild *c, int by_pid)
 struct kheld *
 table_held_find(const char *tag)
 {
+	size_t b = table_tag_bucket(tag) % TABLE_HELD_BUCKETS;
 	struct kheld *h;
 
-	TAILQ_FOREACH(h, &K.held, entry) {
+	for (h = table_held_by_tag[b]; h != NULL; h = h->tag_next) {
 		if (strcmp(h->tag, tag) == 0)
 			return h;
 	}
@@ -71,6 +75,7 @@ int
 table_hold(const char *tag, int fd)
 {
 	struct kheld *h;
+	size_t b;
 
 	if (table_held_find(tag) != NULL || table_child_find(tag) != NULL) {
 		errno = EEXIST;
@@ -89,12 +94,24 @@ table_hold(const char *tag, int fd)
 	h->fd = fd;
 	TAILQ_INSERT_TAIL(&K.held, h, entry);
 	K.nheld++;
+	b = table_tag_bucket(tag) % TABLE_HELD_BUCKETS;
+	h->tag_next = table_held_by_tag[b];
+	table_held_by_tag[b] = h;
 	return 0;
 }
 
 void
 table_held_free(struct kheld *h)
 {
+	struct kheld **p;
+
+	for (p = &table_held_by_tag[table_tag_bucket(h->tag) %
+	    TABLE_HELD_BUCKETS]; *p != NULL; p = &(*p)->tag_next) {
+		if (*p == h) {
+			*p = h->tag_next;
+			break;
+		}
+	}
 	TAILQ_REMOVE(&K.held, h, entry);
 	K.nheld--;
 	close(h->fd);

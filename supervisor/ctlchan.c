@@ -341,7 +341,7 @@ ctlchan_recv(int s, char *buf, size_t size, int *fd, int flags)
 	return n;
 }
 
-/* A test's fault at stage of serving req (engine_fault()). */
+/* A test's fault at stage of serving req (fault_point()). */
 static void
 ctlchan_fault(const char *stage, const char *req)
 {
@@ -349,7 +349,7 @@ ctlchan_fault(const char *stage, const char *req)
 
 	snprintf(point, sizeof point, "ctlchan %s %.*s", stage,
 	    (int)strcspn(req, " "), req);
-	engine_fault(point);
+	fault_point(point);
 }
 
 /* Serves the packet req that came with fd (taken). */

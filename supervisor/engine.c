@@ -14,7 +14,6 @@
  */
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,23 +25,6 @@
 struct engine E;
 
 static void engine_lost(const char *, void *);
-
-/*
- * A fault a test asks for with CORRAL_FAULT=point: the first engine the
- * keeper started kills itself there, as a kill -9 at that point would;
- * the engines after it run on (docs/HACKING.md, "Faults").
- */
-void
-engine_fault(const char *point)
-{
-	const char *s;
-
-	if (E.kind != KP_KIND_FIRST || (s = getenv("CORRAL_FAULT")) == NULL ||
-	    strcmp(s, point) != 0)
-		return;
-	log_warnx("fault \"%s\": the engine kills itself", point);
-	(void)raise(SIGKILL);
-}
 
 /* The keeper's HELLO: why this engine runs. */
 static void
@@ -64,6 +46,7 @@ engine_hello(const struct keeper_hello *h, void *arg)
 		close(E.adopt_fd);
 	E.adopt_fd = h->adopt_fd;
 	E.kind = h->kind;
+	fault_arm(h->kind == KP_KIND_FIRST);
 	E.generation = h->generation;
 	E.heard_hello = 1;
 	free(E.reason);

@@ -56,7 +56,6 @@ void engine_stop_time(void);
 void engine_stop(void);
 int engine_spawn(const struct spawn_plan *, struct keeper_proc *, char **);
 void engine_close_fds(int, int, int);
-void engine_fault(const char *);
 
 /* engine-held.c */
 int engine_take(const char *);
@@ -80,6 +79,10 @@ void engine_adopt_finish(void);
 
 /* engine-recover.c */
 void engine_recover(void);
+
+/* fault.c */
+void fault_arm(int);
+void fault_point(const char *);
 
 /* cmd-update.c */
 int update_keeper_done(int, const char *);

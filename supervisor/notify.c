@@ -147,7 +147,7 @@ notify_handle(struct notify *n, struct msghdr *mh, const char *buf,
 	notify_msg_clear(&m);
 }
 
-/* A test's fault (engine_fault()) at stage of a datagram saying READY=1. */
+/* A test's fault (fault_point()) at stage of a datagram saying READY=1. */
 static void
 notify_fault(const char *stage, const char *buf, ssize_t len)
 {
@@ -158,7 +158,7 @@ notify_fault(const char *stage, const char *buf, ssize_t len)
 	if (len <= 0 || memmem(buf, (size_t)len, "READY=1", 7) == NULL)
 		return;
 	snprintf(point, sizeof point, "notify %s READY=1", stage);
-	engine_fault(point);
+	fault_point(point);
 }
 
 /*

@@ -3,7 +3,8 @@
  * Tests of keeper/table.c, the keeper's table of children: lookups by tag
  * and by pid through its chains, at the keeper's bound, with pids that
  * share a chain, a pid taken again while its exited owner waits for its
- * RELEASE, and entries freed from the middle of a chain.
+ * RELEASE, and entries freed from the middle of a chain; the held
+ * descriptors by tag, a full table of them, and a tag not taken twice.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -134,6 +136,53 @@ test_pid_taken_again(void **state)
 	free_all();
 }
 
+/*
+ * A full table of held descriptors (more than its chains): each found by
+ * its tag, every other one released (its descriptor closed), the rest
+ * still found; a tag held or spawned already is refused, so is one more.
+ */
+static void
+test_held(void **state)
+{
+	char tag[32];
+	int i, fd;
+
+	(void)state;
+	for (i = 0; i < KEEPER_MAX_HELD; i++) {
+		snprintf(tag, sizeof tag, "ready/app-%d/0/1", i);
+		assert_true((fd = dup(0)) >= 0);
+		assert_int_equal(table_hold(tag, fd), 0);
+	}
+	assert_int_equal(table_hold("one/more", 0), -1);
+	assert_int_equal(errno, EMFILE);
+	for (i = 0; i < KEEPER_MAX_HELD; i++) {
+		snprintf(tag, sizeof tag, "ready/app-%d/0/1", i);
+		assert_non_null(table_held_find(tag));
+		assert_string_equal(table_held_find(tag)->tag, tag);
+	}
+	for (i = 0; i < KEEPER_MAX_HELD; i += 2) {
+		snprintf(tag, sizeof tag, "ready/app-%d/0/1", i);
+		assert_int_equal(table_release(tag), 0);
+	}
+	for (i = 0; i < KEEPER_MAX_HELD; i++) {
+		snprintf(tag, sizeof tag, "ready/app-%d/0/1", i);
+		assert_true((table_held_find(tag) != NULL) == (i % 2 == 1));
+	}
+	assert_int_equal(K.nheld, KEEPER_MAX_HELD / 2);
+	assert_int_equal(table_hold("ready/app-1/0/1", 0), -1);
+	assert_int_equal(errno, EEXIST);
+	add("app-x/0/1", 400);
+	assert_int_equal(table_hold("app-x/0/1", 0), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(table_release("ready/app-0/0/1"), -1);
+	assert_int_equal(errno, ENOENT);
+	while (!TAILQ_EMPTY(&K.held))
+		table_held_free(TAILQ_FIRST(&K.held));
+	assert_int_equal(K.nheld, 0);
+	assert_null(table_held_find("ready/app-1/0/1"));
+	free_all();
+}
+
 int
 main(void)
 {
@@ -141,6 +190,7 @@ main(void)
 		cmocka_unit_test_setup(test_full_table, setup),
 		cmocka_unit_test_setup(test_shared_chain, setup),
 		cmocka_unit_test_setup(test_pid_taken_again, setup),
+		cmocka_unit_test_setup(test_held, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
