@@ -95,6 +95,7 @@ cluster_init(char **cause)
 	free(path);
 	if (r == 0) {
 		cluster_notify_open = 1;
+		cluster_notify.replay = E.replay;
 		engine_hold(CLUSTER_NOTIFY_TAG, cluster_notify.fd);
 	}
 	return r;

@@ -67,6 +67,7 @@ struct notify {
 	notify_cb *cb;
 	void *arg;
 	void (*done)(struct notify *);
+	int replay;                     /* MSG_PEEK first (engine_replays()) */
 };
 void notify_parse(const char *, size_t, struct notify_msg *);
 void notify_msg_clear(struct notify_msg *);

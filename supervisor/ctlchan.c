@@ -22,10 +22,11 @@
  * Nothing here blocks: the sockets are non-blocking and polled by the
  * loop; a packet that cannot be answered at once is dropped.
  * A packet is read with MSG_PEEK and taken off the channel only once it
- * was served: one that an engine read and died before serving waits for
- * the next engine. That one may find a HELLO it already holds (the dead
- * engine's HOLD reached the keeper): the same socket, known by its inode,
- * is kept once.
+ * was served (E.replay: unless the last engine crashed or hung, which
+ * the packet may have caused): one that an engine read and died before
+ * serving waits for the next engine. That one may find a HELLO it already
+ * holds (the dead engine's HOLD reached the keeper): the same socket,
+ * known by its inode, is kept once.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -391,8 +392,8 @@ ctlchan_read(uv_poll_t *p, int status, int events)
 
 	(void)events;
 	for (i = 0; i < CTLCHAN_BATCH; i++) {
-		n = status < 0 ? 0 :
-		    ctlchan_recv(c->fd, buf, sizeof buf, &fd, MSG_PEEK);
+		n = status < 0 ? 0 : ctlchan_recv(c->fd, buf, sizeof buf, &fd,
+		    E.replay ? MSG_PEEK : 0);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
@@ -404,7 +405,8 @@ ctlchan_read(uv_poll_t *p, int status, int events)
 		}
 		if (fd != -1)
 			ctlchan_serve(c, buf, fd);
-		ctlchan_consume(c->fd);
+		if (E.replay)
+			ctlchan_consume(c->fd);
 	}
 }
 

@@ -26,6 +26,29 @@ struct engine E;
 
 static void engine_lost(const char *, void *);
 
+/*
+ * Whether this engine serves again a packet the last one had read and
+ * not served (control channels, notify datagrams: read with MSG_PEEK,
+ * taken off once served): yes, unless the last engine crashed, hung or
+ * exited by itself, which serving a packet may have caused; serving it
+ * again would end this one too, so each packet is taken off first and
+ * served once.
+ */
+static int
+engine_replays(const struct keeper_hello *h)
+{
+	static const char k9[] = "killed by signal 9";
+	size_t n;
+
+	if (h->kind != KP_KIND_RESTART && h->kind != KP_KIND_ROLLBACK)
+		return 1;
+	if (h->reason == NULL || strncmp(h->reason, "no heartbeat", 12) == 0)
+		return 0;
+	n = strlen(h->reason);
+	return n >= sizeof k9 - 1 &&
+	    strcmp(h->reason + n - (sizeof k9 - 1), k9) == 0;
+}
+
 /* The keeper's HELLO: why this engine runs. */
 static void
 engine_hello(const struct keeper_hello *h, void *arg)
@@ -45,6 +68,8 @@ engine_hello(const struct keeper_hello *h, void *arg)
 	if (E.adopt_fd >= 0)
 		close(E.adopt_fd);
 	E.adopt_fd = h->adopt_fd;
+	if (!E.heard_hello)
+		E.replay = engine_replays(h);
 	E.kind = h->kind;
 	fault_arm(h->kind == KP_KIND_FIRST);
 	E.generation = h->generation;

@@ -34,6 +34,7 @@ struct engine {
 	int heard_hello;
 	int adopt_fd;           /* the keeper's adopt socket, sending end */
 	int kind;               /* KP_KIND_* of the HELLO */
+	int replay;             /* serves again what the last one left read */
 	int64_t generation;     /* engines the keeper started, this one too */
 	char *path;             /* this engine's binary, as the keeper ran it */
 	char *reason;           /* why the previous engine went, or NULL */

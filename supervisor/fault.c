@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Faults a test asks for (docs/HACKING.md, "Faults"): with
- * CORRAL_FAULT=point in corrald's environment, the first engine the
- * keeper started kills itself at that point, as a kill -9 aimed there
- * would; the engines after it run on. Apart from engine.c, so that what
- * calls fault_point() links without the engine (the unit tests).
+ * Faults a test asks for (docs/HACKING.md, "Faults"), with CORRAL_FAULT
+ * in corrald's environment:
+ *	POINT		the first engine the keeper started kills itself
+ *			(SIGKILL) at POINT, as a kill -9 aimed there would;
+ *			the engines after it run on;
+ *	POINT:abort	every engine aborts (SIGABRT, no core) at POINT, as
+ *			a bug there would.
+ * Apart from engine.c, so that what calls fault_point() links without
+ * the engine (the unit tests).
  */
+#include <sys/prctl.h>
+
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,23 +19,30 @@
 #include "common.h"
 #include "engine.h"
 
-static int fault_armed;         /* this engine is the keeper's first */
+static int fault_first;         /* this engine is the keeper's first */
 
 /* The keeper's HELLO said whether this engine is its first. */
 void
 fault_arm(int first)
 {
-	fault_armed = first;
+	fault_first = first;
 }
 
 void
 fault_point(const char *point)
 {
-	const char *s;
+	const char *s = getenv("CORRAL_FAULT");
+	size_t n = strlen(point);
 
-	if (!fault_armed || (s = getenv("CORRAL_FAULT")) == NULL ||
-	    strcmp(s, point) != 0)
+	if (s == NULL || strncmp(s, point, n) != 0)
 		return;
-	log_warnx("fault \"%s\": the engine kills itself", point);
-	(void)raise(SIGKILL);
+	if (s[n] == '\0' && fault_first) {
+		log_warnx("fault \"%s\": the engine kills itself", point);
+		(void)raise(SIGKILL);
+	}
+	if (strcmp(s + n, ":abort") == 0) {
+		log_warnx("fault \"%s\": the engine aborts", point);
+		(void)prctl(PR_SET_DUMPABLE, 0);      /* no core file */
+		(void)raise(SIGABRT);
+	}
 }

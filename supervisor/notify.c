@@ -163,9 +163,9 @@ notify_fault(const char *stage, const char *buf, ssize_t len)
 
 /*
  * Reads one datagram; returns 0 if one was handled, -1 when none is left.
- * It is read with MSG_PEEK and taken off once handled: one that an engine
- * read and died before handling waits for the next engine (what it did
- * for READY=1 the keeper keeps: engine_mark_ready()).
+ * With n->replay it is read with MSG_PEEK and taken off once handled: one
+ * that an engine read and died before handling waits for the next engine
+ * (what it did for READY=1 the keeper keeps: engine_mark_ready()).
  */
 static int
 notify_read_one(struct notify *n)
@@ -178,7 +178,7 @@ notify_read_one(struct notify *n)
 	char buf[NOTIFY_MAX_DGRAM];
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
 	struct msghdr mh;
-	ssize_t len, gone;
+	ssize_t len;
 
 	memset(&mh, 0, sizeof mh);
 	mh.msg_iov = &iov;
@@ -186,7 +186,7 @@ notify_read_one(struct notify *n)
 	mh.msg_control = &control;
 	mh.msg_controllen = sizeof control;
 	len = recvmsg(n->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC |
-	    MSG_PEEK);
+	    (n->replay ? MSG_PEEK : 0));
 	if (len == -1) {
 		if (errno == EINTR)
 			return 0;
@@ -197,9 +197,9 @@ notify_read_one(struct notify *n)
 	notify_fault("read", buf, len);
 	notify_handle(n, &mh, buf, len);
 	notify_fault("handled", buf, len);
-	do
-		gone = recv(n->fd, buf, 0, MSG_DONTWAIT | MSG_TRUNC);
-	while (gone == -1 && errno == EINTR);
+	while (n->replay && recv(n->fd, buf, 0, MSG_DONTWAIT | MSG_TRUNC) ==
+	    -1 && errno == EINTR)
+		continue;
 	notify_fault("consumed", buf, len);
 	return 0;
 }

@@ -443,11 +443,12 @@ def test_engine_tells_the_keeper_the_longest_stop(corral):
     said(0)
 
 
-def start_slow(c, port, flag, fault=None):
+def start_slow(c, port, flag, fault=None, wait=None):
     """SLOW_REQUEST_APP as "dr", one cluster instance answering on port
     (its slow request waits for flag). With fault (CORRAL_FAULT's point,
     set before the daemon started), it binds only after the start's
-    answer, then the engine dies there (fault_engine())."""
+    answer, then wait(c, fault) (default fault_engine()) waits for the
+    engine's death there and the next one."""
     gate = [] if fault is None else [c.appdir / "bind"]
     c.script("slow.py", SLOW_REQUEST_APP)
     c.ok("start", c.appdir / "slow.py", "--name", "dr", "-i", "1",
@@ -456,7 +457,7 @@ def start_slow(c, port, flag, fault=None):
          flag, *gate)
     if fault is not None:
         gate[0].touch()
-        fault_engine(c, fault)
+        (wait or fault_engine)(c, fault)
     c.wait_state("dr", "online", 1)
     wait_for(lambda: get(port), DEADLINE, what="an answer on %d" % port)
 
@@ -531,6 +532,33 @@ def test_drain_hello_outlives_an_engine_dying_with_it(corral, point):
     assert twice == (point == "ctlchan served HELLO"), c.daemon_log()
     assert c.app("dr")[0]["restarts"] == 0
     stop_drains_first(c, port, flag)
+
+
+def test_a_packet_that_ends_the_engine_is_served_once(corral):
+    """A HELLO whose serving crashes every engine (CORRAL_FAULT
+    "...:abort", as a bug there would): the first engine, which peeks,
+    aborts with the packet still on the channel; the next, started after
+    a crash, takes each packet off before it serves it, and aborts too;
+    the one after it serves on. Served again and again, the packet would
+    end every engine."""
+    c = corral
+    point = "ctlchan read HELLO"
+    line = 'fault "%s": the engine aborts' % point
+    c.env["CORRAL_FAULT"] = point + ":abort"
+
+    def third_engine(c, point):
+        wait_for(lambda: c.daemon_log().count(line) == 2, DEADLINE,
+                 what="two engines ended at %s" % point)
+        e = wait_for(lambda: (lambda e: e if e["generation"] == 3 else
+                                None)(engine(c)), DEADLINE,
+                     what="the third engine")
+        assert e["reason"].endswith("killed by signal 6"), e
+    port, flag = free_port(), c.appdir / "go"
+    flag.touch()
+    start_slow(c, port, flag, point, third_engine)
+    assert c.app("dr")[0]["restarts"] == 0
+    assert engine(c)["generation"] == 3
+    assert c.daemon_log().count(line) == 2
 
 
 READY_ONCE = """\
