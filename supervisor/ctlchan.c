@@ -14,6 +14,7 @@
  * Since the channel belongs to one spawn, no pid has to be matched. At a
  * graceful stop the daemon sends "DRAIN" on every drain channel and feeds
  * EV_DRAINED to the instance once each one answered "DRAINED" or closed.
+ * The drain channels are drainchan.c's.
  * The keeper holds the daemon's end of both kinds (ctl/<child tag>,
  * drain/<child tag>/<n>) until the process exits or the drain channel
  * closes, so that a later engine drains the processes before a stop as
@@ -29,7 +30,6 @@
  * known by its inode, is kept once.
  */
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,51 +39,17 @@
 
 #include "corrald.h"
 #include "engine.h"
+#include "ctlchan.h"
 
 #define CTLCHAN_TAG "ctl"               /* the keeper's: ctl/<child tag> */
-#define CTLCHAN_DRAIN_TAG "drain"       /* drain/<child tag>/<n> */
-#define CTLCHAN_MAX_DRAIN 32            /* drain channels of one spawn */
 #define CTLCHAN_BATCH 16                /* packets read per wake-up */
 
-struct drainchan {
-	uv_poll_t poll;
-	int fd;
-	int waiting;                    /* DRAIN sent, no answer yet */
-	dev_t dev;                      /* the socket, to know it again */
-	ino_t ino;
-	char *tag;                      /* the keeper holds it so, or NULL */
-	struct ctlchan *ctl;
-	struct drainchan *next;
-};
-
-struct ctlchan {
-	uv_poll_t poll;
-	int fd;                         /* the daemon's end */
-	int app_fd;                     /* the app's end until the spawn */
-	int handles;                    /* poll handles not closed yet */
-	struct child *child;            /* NULL once closed */
-	struct drainchan *drains;
-	int ndrains;
-	unsigned long next_drain;       /* <n> of the next drain tag */
-};
-
-static void
+/* One handle of c closed: c goes with the last. */
+void
 ctlchan_unref(struct ctlchan *c)
 {
 	if (--c->handles == 0)
 		free(c);
-}
-
-static void
-ctlchan_drain_closed(uv_handle_t *h)
-{
-	struct drainchan *d = h->data;
-	struct ctlchan *c = d->ctl;
-
-	close(d->fd);
-	free(d->tag);
-	free(d);
-	ctlchan_unref(c);
 }
 
 static void
@@ -96,165 +62,10 @@ ctlchan_poll_closed(uv_handle_t *h)
 }
 
 /* The instance the channel serves, NULL once it has none. */
-static struct instance *
+struct instance *
 ctlchan_inst(struct ctlchan *c)
 {
 	return c->child != NULL ? c->child->inst : NULL;
-}
-
-/* A drain ended (answered or closed): the instance hears of the last one. */
-static void
-ctlchan_drain_done(struct ctlchan *c)
-{
-	struct instance *inst = ctlchan_inst(c);
-	struct drainchan *d;
-
-	for (d = c->drains; d != NULL; d = d->next) {
-		if (d->waiting)
-			return;
-	}
-	if (inst != NULL && inst->draining)
-		fsm_event(inst, EV_DRAINED);
-}
-
-static void
-ctlchan_drain_remove(struct drainchan *d)
-{
-	struct ctlchan *c = d->ctl;
-	struct drainchan **pp;
-
-	for (pp = &c->drains; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == d) {
-			*pp = d->next;
-			break;
-		}
-	}
-	c->ndrains--;
-	if (d->tag != NULL)
-		engine_release(d->tag);
-	uv_close((uv_handle_t *)&d->poll, ctlchan_drain_closed);
-}
-
-static void
-ctlchan_drain_read(uv_poll_t *p, int status, int events)
-{
-	struct drainchan *d = p->data;
-	struct ctlchan *c = d->ctl;
-	char buf[64];
-	ssize_t n;
-
-	(void)events;
-	n = status < 0 ? 0 : recv(d->fd, buf, sizeof buf - 1, MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0) {
-		buf[n] = '\0';
-		if (strncmp(buf, "DRAINED", 7) == 0 && d->waiting) {
-			d->waiting = 0;
-			log_debug("drain: %s", buf);
-			ctlchan_drain_done(c);
-		}
-		return;
-	}
-	/* The process is gone (or closed it): nothing more to wait for. */
-	d->waiting = 0;
-	ctlchan_drain_remove(d);
-	ctlchan_drain_done(c);
-}
-
-/*
- * A drain channel of c on fd (taken), held by the keeper under tag
- * (taken; NULL: not held). Returns 0, or -1 when it could not be kept
- * (fd closed, tag freed).
- */
-static int
-ctlchan_drain_add(struct ctlchan *c, int fd, char *tag)
-{
-	struct drainchan *d;
-	struct stat st;
-	int rc;
-
-	if (c->ndrains >= CTLCHAN_MAX_DRAIN || fstat(fd, &st) == -1) {
-		close(fd);
-		free(tag);
-		return -1;
-	}
-	d = xcalloc(1, sizeof *d);
-	d->fd = fd;
-	d->dev = st.st_dev;
-	d->ino = st.st_ino;
-	d->ctl = c;
-	if (uv_poll_init(D.loop, &d->poll, fd) != 0) {
-		close(fd);
-		free(tag);
-		free(d);
-		return -1;
-	}
-	d->tag = tag;
-	d->poll.data = d;
-	c->handles++;
-	d->next = c->drains;
-	c->drains = d;
-	c->ndrains++;
-	if ((rc = uv_poll_start(&d->poll, UV_READABLE | UV_DISCONNECT,
-	    ctlchan_drain_read)) != 0)
-		log_warnx("drain: uv_poll_start: %s", uv_strerror(rc));
-	return 0;
-}
-
-/* Whether fd is a drain channel c has already. */
-static int
-ctlchan_drain_known(const struct ctlchan *c, int fd)
-{
-	const struct drainchan *d;
-	struct stat st;
-
-	if (fstat(fd, &st) == -1)
-		return 0;
-	for (d = c->drains; d != NULL; d = d->next) {
-		if (d->dev == st.st_dev && d->ino == st.st_ino)
-			return 1;
-	}
-	return 0;
-}
-
-/* HELLO: a process's new drain channel, held by the keeper too. */
-static void
-ctlchan_hello(struct ctlchan *c, int fd)
-{
-	char *tag = NULL;
-
-	if (ctlchan_drain_known(c, fd)) {
-		log_info("drain: a channel held already, kept once");
-		close(fd);
-		return;
-	}
-	if (c->child != NULL && c->child->tag != NULL)
-		xasprintf(&tag, "%s/%s/%lu", CTLCHAN_DRAIN_TAG, c->child->tag,
-		    c->next_drain++);
-	if (ctlchan_drain_add(c, fd, tag) == 0 && tag != NULL)
-		engine_hold(tag, fd);
-}
-
-/*
- * The drain channels of an adopted child the keeper held, taken back;
- * the next new one's <n> comes after theirs.
- */
-static void
-ctlchan_drain_adopt(struct ctlchan *c)
-{
-	unsigned long n;
-	char *prefix, *tag, *end;
-	int fd;
-
-	xasprintf(&prefix, "%s/%s/", CTLCHAN_DRAIN_TAG, c->child->tag);
-	while ((fd = engine_take_prefix(prefix, &tag)) != -1) {
-		n = strtoul(tag + strlen(prefix), &end, 10);
-		if (*end == '\0' && n >= c->next_drain)
-			c->next_drain = n + 1;
-		(void)ctlchan_drain_add(c, fd, tag);
-	}
-	free(prefix);
 }
 
 /* Answers a BIND on the socket fd that came with it. */
@@ -361,7 +172,7 @@ ctlchan_serve(struct ctlchan *c, const char *req, int fd)
 	if (strncmp(req, "BIND ", 5) == 0)
 		ctlchan_bind(c, req, fd);
 	else if (strncmp(req, "HELLO ", 6) == 0)
-		ctlchan_hello(c, fd);
+		drainchan_hello(c, fd);
 	else
 		close(fd);
 	ctlchan_fault("served", req);
@@ -499,7 +310,7 @@ ctlchan_adopt(struct child *child)
 		free(cause);
 		return;
 	}
-	ctlchan_drain_adopt(c);
+	drainchan_adopt(c);
 	ctlchan_start(c);
 }
 
@@ -517,28 +328,6 @@ ctlchan_close(struct child *child)
 	if (c->app_fd != -1)
 		close(c->app_fd);
 	while (c->drains != NULL)
-		ctlchan_drain_remove(c->drains);
+		drainchan_remove(c->drains);
 	uv_close((uv_handle_t *)&c->poll, ctlchan_poll_closed);
-}
-
-/*
- * Asks every process of child that holds a shared socket to drain.
- * Returns how many were asked (0: nothing to wait for).
- */
-int
-ctlchan_drain(struct child *child)
-{
-	struct ctlchan *c = child != NULL ? child->ctl : NULL;
-	struct drainchan *d;
-	int n = 0;
-
-	if (c == NULL)
-		return 0;
-	for (d = c->drains; d != NULL; d = d->next) {
-		if (send(d->fd, "DRAIN", 5, MSG_DONTWAIT | MSG_NOSIGNAL) == 5) {
-			d->waiting = 1;
-			n++;
-		}
-	}
-	return n;
 }
