@@ -180,10 +180,9 @@ limits_adopted(struct instance *inst, struct child *child)
 		    inst->app->cfg.name, inst->index, child->pid);
 		return;
 	}
-	if (cgroup_read_usage(child->cg, &u) == 0) {
-		child->oom_base = u.oom_kills;
-		child->oom_known = (u.flags & CGROUP_KILL) != 0;
-	}
+	cgroup_spawn_usage(child->cg, CGROUP_KILL, &u);
+	child->oom_base = u.oom_kills;
+	child->oom_known = (u.flags & CGROUP_KILL) != 0;
 	limits_oom_watch(child);
 }
 

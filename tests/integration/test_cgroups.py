@@ -11,6 +11,7 @@ test checks at the end that the daemon's cgroups are gone.
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -22,6 +23,18 @@ from conftest import daemon_fd_targets, pid_alive, wait_for
 HOG = """\
     #!/usr/bin/python3
     import time
+    chunks = []
+    for i in range(400):
+        chunks.append(bytearray(1 << 20))
+        time.sleep(0.002)
+    time.sleep(1000)
+    """
+
+HOG_LATER = """\
+    #!/usr/bin/python3
+    import os, sys, time
+    while not os.path.exists(sys.argv[1]):
+        time.sleep(0.02)
     chunks = []
     for i in range(400):
         chunks.append(bytearray(1 << 20))
@@ -227,6 +240,33 @@ def test_oom_kill_is_reported_and_restarted(cg):
     assert "was killed by the OOM killer" in c.daemon_log()
     text = c.ok("describe", "hog")
     assert "oom_kills" in text and "max_memory" in text
+
+
+def test_oom_kill_after_an_engine_kill_is_reported(cg):
+    """An engine killed -9: the next one adopts the process with its
+    cgroup's OOM count and its OOM watch, and reports a kill after it
+    once, as the first engine would."""
+    cg.need_cgroups()
+    c = cg.c
+    go = c.appdir / "go"
+    c.script("hoglater.py", HOG_LATER)
+    c.ok("start", "hoglater.py", "--name", "hogl", "--max-memory", "50M",
+         "--restart-delay", "1h", "--", go)
+    cg.wait_online("hogl")
+    first = json.loads(c.ok("engine", "--json"))["pid"]
+    os.kill(first, signal.SIGKILL)
+
+    def next_engine():
+        r = c.run("engine", "--json")
+        return r.rc == 0 and json.loads(r.out)["pid"] != first
+    wait_for(next_engine, what="the next engine")
+    assert "hogl[0] id 0: online, taken over" in c.daemon_log()
+    go.touch()
+    wait_for(lambda: "was killed by the OOM killer" in c.daemon_log(),
+             what="the OOM kill in the next engine's log")
+    now = c.app("hogl")[0]
+    assert "OOM" in now["reason"] and now["oom_kills"] == 1, now
+    assert cg.cgroup("hogl")["oom_kills"] == 1
 
 
 def test_oom_kill_of_a_child_is_counted_as_it_happens(cg):
