@@ -17,13 +17,17 @@
 #     UPDATES `corral update`s (to the same corrald: the figure is the
 #     replacement's, not a new version's);
 #  3. the keeper's and the engine's RSS (VmRSS) with 0 and INSTANCES
-#     instances (fork mode, `sleep`).
+#     instances (fork mode, `sleep`);
+#  4. (1.) again with SCALE instances of the C example (notify readiness:
+#     a new engine adopts each one's pipes, cgroup, pidfd, OOM watch and
+#     ready mark), SCALE_KILLS times; SCALE=0 leaves it out.
 #
 # Each kill waits until the engine has served 1.1 s: the keeper restarts
 # an engine that died within 1 s of READY after a crash-loop delay.
 #
 # Usage: bench/engine.sh   (BUILD=build-san for another build; knobs:
-# KILLS=20 WRK_KILLS=10 UPDATES=5 INSTANCES=50 THREADS=2 CONNS=16)
+# KILLS=20 WRK_KILLS=10 UPDATES=5 INSTANCES=50 THREADS=2 CONNS=16
+# SCALE=500 SCALE_KILLS=5)
 # Needs wrk and python3. Never run by `make test`. Prints figures only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +39,8 @@ KILLS=${KILLS:-20}
 WRK_KILLS=${WRK_KILLS:-10}
 UPDATES=${UPDATES:-5}
 INSTANCES=${INSTANCES:-50}
+SCALE=${SCALE:-500}
+SCALE_KILLS=${SCALE_KILLS:-5}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-16}
 PY=/usr/bin/python3
@@ -139,28 +145,12 @@ update_one() {
 	served "$pid" >/dev/null
 }
 
-"$CORRAL" ping >/dev/null
-echo "corral engine bench: $(nproc) CPUs, $BUILD, $("$CORRAL" engine)"
-
-# 3a. RSS with no instance (measured first: nothing ran yet)
-sleep 0.5
-KEEPER=$(cat "$CORRAL_HOME/keeper.pid")
-rss_k0=$(rss "$KEEPER")
-rss_e0=$(rss "$(engine_pid)")
-anon_k0=$(anon "$KEEPER")
-anon_e0=$(anon "$(engine_pid)")
-
-# 1. kill -9 until the control socket answers
-echo "1. engine kill -9 until the control socket answers ($KILLS kills)"
-for _ in $(seq 1 10); do
-	t0=$EPOCHREALTIME
-	"$CORRAL" ping >/dev/null
-	awk -v a="$t0" -v b="$EPOCHREALTIME" \
-	    'BEGIN { printf "%.3f\n", (b - a) * 1000 }' >>"$WORK/ping.ms"
-done
-served 0 >/dev/null
-KILLS=$KILLS SOCK=$CORRAL_HOME/corral.sock PIDFILE=$CORRAL_HOME/corrald.pid \
-    $PY - >"$WORK/answer.ms" <<'PY'
+# kill_answer N: N engine kills -9, each timed (ms, one per line) until
+# the control socket answers a ping from another engine; a Python loop
+# that lives through them all, so no client start-up is in the figures.
+kill_answer() {
+	KILLS=$1 SOCK=$CORRAL_HOME/corral.sock PIDFILE=$CORRAL_HOME/corrald.pid \
+	    $PY - <<'PY'
 import json, os, signal, socket, time
 
 sock, pidfile = os.environ["SOCK"], os.environ["PIDFILE"]
@@ -195,6 +185,29 @@ for _ in range(int(os.environ["KILLS"])):
     print("%.3f" % ((time.monotonic() - t0) * 1000), flush=True)
     time.sleep(1.1)              # the keeper's crash-loop rule
 PY
+}
+
+"$CORRAL" ping >/dev/null
+echo "corral engine bench: $(nproc) CPUs, $BUILD, $("$CORRAL" engine)"
+
+# 3a. RSS with no instance (measured first: nothing ran yet)
+sleep 0.5
+KEEPER=$(cat "$CORRAL_HOME/keeper.pid")
+rss_k0=$(rss "$KEEPER")
+rss_e0=$(rss "$(engine_pid)")
+anon_k0=$(anon "$KEEPER")
+anon_e0=$(anon "$(engine_pid)")
+
+# 1. kill -9 until the control socket answers
+echo "1. engine kill -9 until the control socket answers ($KILLS kills)"
+for _ in $(seq 1 10); do
+	t0=$EPOCHREALTIME
+	"$CORRAL" ping >/dev/null
+	awk -v a="$t0" -v b="$EPOCHREALTIME" \
+	    'BEGIN { printf "%.3f\n", (b - a) * 1000 }' >>"$WORK/ping.ms"
+done
+served 0 >/dev/null
+kill_answer "$KILLS" >"$WORK/answer.ms"
 echo "  answered again:    $(bench_stats <"$WORK/answer.ms")"
 echo "  corral ping alone: $(bench_stats <"$WORK/ping.ms") (client" \
     "start-up and one answer, live engine)"
@@ -237,3 +250,17 @@ printf "  %-3d instances           %6d (%5d)  %6d (%5d)  %6d\n" 0 "$rss_k0" \
     "$anon_k0" "$rss_e0" "$anon_e0" $((rss_k0 + rss_e0))
 printf "  %-3d instances           %6d (%5d)  %6d (%5d)  %6d\n" "$INSTANCES" \
     "$rss_k50" "$anon_k50" "$rss_e50" "$anon_e50" $((rss_k50 + rss_e50))
+"$CORRAL" delete s >/dev/null
+
+# 4. kill -9 until the control socket answers, with SCALE instances
+[ "$SCALE" -gt 0 ] && [ -x "$HELLO_C" ] || exit 0
+PORT=$(free_port)
+"$CORRAL" start "$HELLO_C" --name many -i "$SCALE" --ready notify \
+    --listen "127.0.0.1:$PORT" >/dev/null
+bench_wait_until 300 bench_corral_online "$SCALE"
+served 0 >/dev/null
+kill_answer "$SCALE_KILLS" >"$WORK/scale.ms"
+echo "4. engine kill -9 until the control socket answers, $SCALE instances" \
+    "of corral-hello-c --ready notify ($SCALE_KILLS kills)"
+echo "  answered again:    $(bench_stats <"$WORK/scale.ms")"
+"$CORRAL" delete many >/dev/null
