@@ -140,9 +140,9 @@ cgroup_reuse(struct cgroup *cg)
 /*
  * The counters a spawn (or a new engine's adoption) starts the process's
  * figures from, those of what (CGROUP_KILL, CGROUP_CPUACCT): the OOM
- * kills and CPU time cg has counted so far.  A cgroup made now has none, a kept one carries its OOM
- * count from the last exit: only what is not known is read (known: set
- * in u->flags).
+ * kills and CPU time cg has counted so far.  A cgroup made now has none,
+ * a kept one carries its OOM count from the last exit: only what is not
+ * known is read (known: set in u->flags).
  */
 void
 cgroup_spawn_usage(const struct cgroup *cg, int what, struct cgroup_usage *u)
