@@ -562,7 +562,9 @@ def test_a_packet_that_ends_the_engine_is_served_once(corral):
 
 
 READY_ONCE = """\
-import os, socket, time
+import os, socket, sys, time
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.02)
 n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 path = os.environ["NOTIFY_SOCKET"]
 n.sendto(b"READY=1", "\\0" + path[1:] if path.startswith("@") else path)
@@ -583,12 +585,20 @@ def test_ready_outlives_an_engine_dying_with_it(corral, point):
     c = corral
     c.env["CORRAL_FAULT"] = point
     c.script("once.py", READY_ONCE)
-    r = c.run("start", c.appdir / "once.py", "--name", "rd",
-              "--interpreter", PYTHON, "--ready", "notify",
-              "--listen-timeout", "1h")
-    # the start waited for READY=1: its engine died under it
-    assert r.rc == 111, (r.rc, r.err)
+    gate, state = c.appdir / "ready", os.path.join(c.home, "state.json")
+    start = c.spawn("start", c.appdir / "once.py", "--name", "rd",
+                    "--interpreter", PYTHON, "--ready", "notify",
+                    "--listen-timeout", "1h", "--", gate)
+    # READY=1 only once state.json has the app (written beside the wait):
+    # an engine that died before would leave a next one that never heard
+    # of the app, a start that failed (exit 111) with its process killed
+    wait_for(lambda: '"rd"' in open(state).read(), DEADLINE,
+             what="the app in state.json")
+    gate.touch()
     fault_engine(c, point)
+    # the start waited for READY=1: its engine died under it
+    wait_for(lambda: not start.running(), DEADLINE, what="the start's end")
+    assert start.popen.returncode == 111, start.snapshot()
     c.wait_state("rd", "online", 1)
     app = c.app("rd")[0]
     assert app["restarts"] == 0, app
