@@ -159,6 +159,8 @@ ctlchan_fault(const char *stage, const char *req)
 {
 	char point[32];
 
+	if (!fault_wanted())
+		return;
 	snprintf(point, sizeof point, "ctlchan %s %.*s", stage,
 	    (int)strcspn(req, " "), req);
 	fault_point(point);

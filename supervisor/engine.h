@@ -83,6 +83,7 @@ void engine_recover(void);
 
 /* fault.c */
 void fault_arm(int);
+int fault_wanted(void);
 void fault_point(const char *);
 
 /* cmd-update.c */

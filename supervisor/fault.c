@@ -20,18 +20,27 @@
 #include "engine.h"
 
 static int fault_first;         /* this engine is the keeper's first */
+static const char *fault_want;  /* CORRAL_FAULT, read once, or NULL */
 
 /* The keeper's HELLO said whether this engine is its first. */
 void
 fault_arm(int first)
 {
 	fault_first = first;
+	fault_want = getenv("CORRAL_FAULT");
+}
+
+/* Whether a test asked for a fault: callers skip naming their point. */
+int
+fault_wanted(void)
+{
+	return fault_want != NULL;
 }
 
 void
 fault_point(const char *point)
 {
-	const char *s = getenv("CORRAL_FAULT");
+	const char *s = fault_want;
 	size_t n = strlen(point);
 
 	if (s == NULL || strncmp(s, point, n) != 0)
