@@ -49,6 +49,9 @@ void print_describe(json_t *);
 void print_json(json_t *);
 void print_json_pretty(json_t *);
 
+/* resume.c */
+char *resume_recv_line(struct client *, size_t *, char **);
+
 /* startup.c */
 int startup_main(const char *, json_t *);
 

@@ -222,11 +222,12 @@ main_request(const char *cmd, json_t *words, int start, int json_out)
 		strcpy(cwd, "/");
 	if (main_connect(&cl, cmd, words, start, &rc) == -1)
 		return rc;
-	req = json_pack("{s:o, s:O, s:o, s:o}", "cmd", json_str(cmd), "argv",
-	    words, "cwd", json_str(cwd), "env", client_env_json());
+	req = json_pack("{s:o, s:O, s:o, s:o, s:b}", "cmd", json_str(cmd),
+	    "argv", words, "cwd", json_str(cwd), "env", client_env_json(),
+	    "resume", 1);
 	reply = NULL;
 	if (client_send(&cl, req) == -1 ||
-	    (line = client_recv_line(&cl, &len, &cause)) == NULL ||
+	    (line = resume_recv_line(&cl, &len, &cause)) == NULL ||
 	    ((json_out || strcmp(cmd, "update") == 0 ||
 	    (rc = main_print_list(line, len)) == -1) &&
 	    (reply = proto_decode(line, len, &cause)) == NULL)) {

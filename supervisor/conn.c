@@ -237,6 +237,19 @@ conn_reply_list(struct conn *c, const char *kind, struct instance **v,
 		malloc_trim(0);
 }
 
+/*
+ * A line before the reply (op.c's pending line, msg taken): written as it
+ * is, the connection stays open for the reply. Nothing once the reply is
+ * queued or kept back.
+ */
+void
+conn_send_interim(struct conn *c, json_t *msg)
+{
+	if (c != NULL && !c->replied && c->held == NULL)
+		conn_write(c, msg, 0);
+	json_decref(msg);
+}
+
 /* Sends the reply to a request; the connection closes unless it streams. */
 void
 conn_reply(struct conn *c, json_t *msg)

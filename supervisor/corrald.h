@@ -33,6 +33,7 @@
 #include "momentfmt.h"
 #include "spawn.h"
 #include "state.h"
+#include "op.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -190,6 +191,7 @@ struct conn {
 	int served;                     /* its request was read */
 	int refused;                    /* a peer of another uid */
 	int replied;                    /* its reply is queued */
+	int resume;                     /* asked for op.c's pending line */
 	uint64_t since;                 /* monotonic ms: accepted, or replied */
 	int streaming;                  /* events are sent to it */
 	char *log_filter;               /* app name, or NULL for every app */
@@ -202,24 +204,6 @@ struct conn {
 	TAILQ_ENTRY(conn) entry;
 };
 TAILQ_HEAD(conn_list, conn);
-
-/* What a pending operation waits for. */
-#define OP_WANT_SETTLED 0               /* not starting, stopping or pending */
-#define OP_WANT_STOPPED 1
-
-/* A request whose reply waits until instances settle. */
-struct op {
-	struct conn *conn;              /* NULL once the client went away */
-	int *ids;
-	long long *base;                /* start_failures before, or NULL */
-	size_t nids;
-	size_t next;                    /* ids before it have settled */
-	int want;
-	char *message;                  /* printed with the result, or NULL */
-	uv_timer_t timeout;
-	TAILQ_ENTRY(op) entry;
-};
-TAILQ_HEAD(op_list, op);
 
 /* Everything a command handler gets. */
 struct cmd_ctx {
@@ -380,14 +364,8 @@ void conn_reply(struct conn *, json_t *);
 void conn_reply_list(struct conn *, const char *, struct instance **, size_t,
     json_t *);
 void conn_event(struct conn *, json_t *);
+void conn_send_interim(struct conn *, json_t *);
 void conn_close(struct conn *);
-
-/* op.c */
-void op_create(struct conn *, const int *, size_t, int, const char *);
-void op_create_tracked(struct conn *, const int *, const long long *, size_t,
-    int, const char *);
-void op_check_all(void);
-void op_conn_gone(struct conn *);
 
 /* cmd-monit.c */
 void monit_conn_gone(struct conn *);

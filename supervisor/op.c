@@ -7,11 +7,20 @@
  * while the instance goes on restarting. An op holds instance ids, not
  * pointers, because instances may be freed while it waits; a missing id
  * counts as settled.
+ *
+ * A client that says "resume" in its request is told what its reply
+ * waits for (a "pending" line: the ids, their start_failures before, what
+ * settles them), once state.json shows what the request changed. If the
+ * engine goes before the reply (a kill -9, a crash, `corral update`), the
+ * client sends that line back to the next engine as an "await", which
+ * waits as this op did and replies as it would have (ctl/resume.c).
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "corrald.h"
+#include "engine.h"
 
 #define OP_TIMEOUT_SLACK 15000  /* ms beyond the longest kill_timeout */
 
@@ -79,9 +88,48 @@ op_reply(struct op *op)
 	free(v);
 }
 
+static json_t *
+op_pending_json(const struct op *op)
+{
+	json_t *m = proto_ok("pending", NULL), *ids, *base;
+	size_t i;
+
+	ids = json_array();
+	base = op->base != NULL ? json_array() : json_null();
+	for (i = 0; i < op->nids; i++) {
+		json_array_append_new(ids, json_integer(op->ids[i]));
+		if (op->base != NULL)
+			json_array_append_new(base, json_integer(op->base[i]));
+	}
+	json_object_set_new(m, "ids", ids);
+	json_object_set_new(m, "base", base);
+	json_object_set_new(m, "want", json_integer(op->want));
+	if (op->message != NULL)
+		json_object_set_new(m, "message", json_str(op->message));
+	return m;
+}
+
+/*
+ * The pending line, once state.json shows the request's change (rc 0):
+ * an await after this engine finds what the request did. None after a
+ * failed write: the next engine might not know it.
+ */
+static void
+op_pending(void *arg, int rc)
+{
+	struct op *op = arg;
+
+	if (rc != 0 || op->conn == NULL)
+		return;
+	conn_send_interim(op->conn, op_pending_json(op));
+	if (fault_wanted())
+		fault_point("op pending");
+}
+
 static void
 op_finish(struct op *op)
 {
+	state_unhold(op);
 	TAILQ_REMOVE(&D.ops, op, entry);
 	uv_timer_stop(&op->timeout);
 	if (op->conn != NULL) {
@@ -165,11 +213,16 @@ op_create_tracked(struct conn *conn, const int *ids, const long long *base,
 	TAILQ_INSERT_TAIL(&D.ops, op, entry);
 	if (conn != NULL)               /* NULL: the boot file's request */
 		conn->op = op;
-	if (op_settled(op))
+	if (op_settled(op)) {
 		op_finish(op);
-	else if ((r = uv_timer_start(&op->timeout, op_timed_out,
+		return;
+	}
+	if ((r = uv_timer_start(&op->timeout, op_timed_out,
 	    timeout + OP_TIMEOUT_SLACK, 0)) != 0)
 		log_warnx("reply timer: %s", uv_strerror(r));
+	if (conn != NULL && conn->resume &&
+	    !state_hold(conn->mark, op_pending, op))
+		op_pending(op, 0);
 }
 
 void
@@ -177,6 +230,68 @@ op_create(struct conn *conn, const int *ids, size_t n, int want,
     const char *message)
 {
 	op_create_tracked(conn, ids, NULL, n, want, message);
+}
+
+/*
+ * The ids of an await (non-negative ints) and their bases (NULL, or as
+ * many non-negative counts). Returns 0, or -1 for anything else.
+ */
+static int
+op_await_ids(json_t *ids, json_t *base, int *v, long long *b)
+{
+	json_t *id, *x;
+	size_t i;
+
+	json_array_foreach(ids, i, id) {
+		if (!json_is_integer(id) || json_integer_value(id) < 0 ||
+		    json_integer_value(id) > INT_MAX)
+			return -1;
+		v[i] = (int)json_integer_value(id);
+		if (b == NULL)
+			continue;
+		x = json_array_get(base, i);
+		if (!json_is_integer(x) || json_integer_value(x) < 0)
+			return -1;
+		b[i] = json_integer_value(x);
+	}
+	return 0;
+}
+
+/*
+ * An "await": the pending line of an op an engine before this one took,
+ * sent back by its client (ctl/resume.c). Waits for the same instances
+ * and replies as that op would have.
+ */
+void
+op_await(struct conn *c, json_t *req)
+{
+	json_t *ids = json_object_get(req, "ids");
+	json_t *base = json_object_get(req, "base");
+	json_t *want = json_object_get(req, "want");
+	json_t *msg = json_object_get(req, "message");
+	size_t n = json_array_size(ids);
+	long long *b = NULL;
+	int *v;
+
+	if (!json_is_array(ids) || !json_is_integer(want) ||
+	    (json_integer_value(want) != OP_WANT_SETTLED &&
+	    json_integer_value(want) != OP_WANT_STOPPED) ||
+	    (base != NULL && !json_is_null(base) && (!json_is_array(base) ||
+	    json_array_size(base) != n)) || (msg != NULL &&
+	    !json_is_string(msg))) {
+		conn_reply_error(c, EXIT_USAGE, "malformed await request");
+		return;
+	}
+	v = xcalloc(n + 1, sizeof *v);
+	if (json_is_array(base))
+		b = xcalloc(n + 1, sizeof *b);
+	if (op_await_ids(ids, base, v, b) == -1)
+		conn_reply_error(c, EXIT_USAGE, "malformed await request");
+	else
+		op_create_tracked(c, v, b, n, (int)json_integer_value(want),
+		    json_string_value(msg));
+	free(b);
+	free(v);
 }
 
 void

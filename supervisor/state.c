@@ -130,17 +130,22 @@ state_failed(void)
 		log_warnx("state retry timer: %s", uv_strerror(r));
 }
 
-/* Calls the waiters the last write served (rc: 0 written, -1 not). */
+/*
+ * Calls the waiters the last write served (rc: 0 written, -1 not). Each
+ * search starts again at the head: a callback may close a client, whose
+ * waits go from the list (state_unhold()).
+ */
 static void
 state_wake(unsigned long long seq, int rc)
 {
-	struct state_waiter **wp = &S.waiters, *w;
+	struct state_waiter **wp, *w;
 
-	while ((w = *wp) != NULL) {
-		if (w->seq > seq && rc == 0) {
-			wp = &w->next;
-			continue;
-		}
+	for (;;) {
+		for (wp = &S.waiters; (w = *wp) != NULL && w->seq > seq &&
+		    rc == 0; wp = &w->next)
+			;
+		if (w == NULL)
+			return;
 		*wp = w->next;
 		w->cb(w->arg, rc);
 		free(w);

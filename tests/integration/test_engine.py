@@ -596,14 +596,107 @@ def test_ready_outlives_an_engine_dying_with_it(corral, point):
              what="the app in state.json")
     gate.touch()
     fault_engine(c, point)
-    # the start waited for READY=1: its engine died under it
-    wait_for(lambda: not start.running(), DEADLINE, what="the start's end")
-    assert start.popen.returncode == 111, start.snapshot()
+    # the start waited for READY=1: its engine died under it, and the
+    # client waited on with the next one
+    assert_start_answered(start, "rd")
     c.wait_state("rd", "online", 1)
     app = c.app("rd")[0]
     assert app["restarts"] == 0, app
     marked = "rd[0] id 0: its process had said it is ready" in c.daemon_log()
     assert marked == (point != "notify read READY=1"), c.daemon_log()
+
+
+def assert_start_answered(start, name):
+    """The client of a start (c.spawn) ended with exit 0 and the list
+    showing name online."""
+    wait_for(lambda: not start.running(), DEADLINE, what="the start's end")
+    out = start.snapshot()
+    assert start.popen.returncode == 0, out
+    assert any(name in line and "online" in line for line in out), out
+
+
+def start_waiting(c, gate):
+    """A `corral start` of READY_ONCE as "rd" (READY=1 once gate is
+    there), under way: waiting for READY=1, its change in state.json."""
+    c.script("once.py", READY_ONCE)
+    start = c.spawn("start", c.appdir / "once.py", "--name", "rd",
+                    "--interpreter", PYTHON, "--ready", "notify",
+                    "--listen-timeout", "1h", "--", gate)
+    state = os.path.join(c.home, "state.json")
+    wait_for(lambda: '"rd"' in open(state).read(), DEADLINE,
+             what="the app in state.json")
+    return start
+
+
+def test_a_start_waiting_for_ready_outlives_an_engine_kill(corral):
+    """An engine killed while a start waits for readiness, right after
+    it told the client what the reply waits for: the client asks the next
+    engine, which answers once the instance is ready (exit 0), as the
+    first would have; before, the start failed (exit 111) while its app
+    came up."""
+    c = corral
+    c.env["CORRAL_FAULT"] = "op pending"
+    gate = c.appdir / "ready"
+    start = start_waiting(c, gate)
+    fault_engine(c, "op pending")
+    assert start.running(), start.snapshot()
+    gate.touch()
+    assert_start_answered(start, "rd")
+    app = c.app("rd")[0]
+    assert app["restarts"] == 0 and app["state"] == "online", app
+
+
+def test_a_start_waiting_for_ready_outlives_an_update(corral):
+    """`corral update` while a start waits for readiness: the start
+    answers once the instance is ready, from the new engine."""
+    c = corral
+    gate = c.appdir / "ready"
+    start = start_waiting(c, gate)
+    pid = c.app("rd")[0]["pid"]
+    old = engine(c)
+    c.ok("update")
+    assert engine(c)["pid"] != old["pid"]
+    gate.touch()
+    assert_start_answered(start, "rd")
+    app = c.app("rd")[0]
+    assert (app["pid"], app["restarts"]) == (pid, 0), app
+
+
+SLOW_STOP = """\
+import os, signal, sys, time
+def term(*_):
+    while not os.path.exists(sys.argv[1]):
+        time.sleep(0.02)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, term)
+open(sys.argv[2], "w").close()
+while True:
+    time.sleep(3600)
+"""
+
+
+def test_a_stop_under_way_outlives_an_engine_kill(corral):
+    """An engine killed while a stop waits for its instance to exit
+    (the app takes its time after SIGTERM): the client waits on with the
+    next engine and answers once the instance stopped."""
+    c = corral
+    c.env["CORRAL_FAULT"] = "op pending"
+    gate = c.appdir / "gone"
+    c.script("slowstop.py", SLOW_STOP)
+    c.ok("start", c.appdir / "slowstop.py", "--name", "ss",
+         "--interpreter", PYTHON, "--kill-timeout", "1h", "--", gate,
+         c.appdir / "trapped")
+    wait_for(lambda: (c.appdir / "trapped").exists(), DEADLINE,
+             what="the app's SIGTERM handler")
+    stop = c.spawn("stop", "ss")
+    fault_engine(c, "op pending")
+    assert stop.running(), stop.snapshot()
+    gate.touch()
+    wait_for(lambda: not stop.running(), DEADLINE, what="the stop's end")
+    out = stop.snapshot()
+    assert stop.popen.returncode == 0, out
+    assert any("ss" in line and "stopped" in line for line in out), out
+    assert c.app("ss")[0]["state"] == "stopped"
 
 
 def listen_inode(port):

@@ -224,3 +224,29 @@ def test_out_of_descriptors_is_the_daemons_problem(corral):
     corral.ok("scale", "many", "6")
     wait_for(lambda: [i["state"] for i in corral.app("many")] ==
              ["online"] * 6, what="6 online once there is room")
+
+
+def test_malformed_awaits_are_refused(corral):
+    """An await (a client's pending line sent back to the next engine,
+    ctl/resume.c) that is not one: a usage error, the daemon serves on.
+    One of ids no instance has answers at once with an empty list."""
+    c = corral
+    c.ok("ping")
+    bad = [{}, {"ids": 1, "want": 0}, {"ids": [1], "want": 2},
+           {"ids": [-1], "want": 0}, {"ids": [2 ** 40], "want": 0},
+           {"ids": ["0"], "want": 0}, {"ids": [0], "want": "0"},
+           {"ids": [0, 1], "base": [0], "want": 0},
+           {"ids": [0], "base": [-5], "want": 1},
+           {"ids": [0], "base": {}, "want": 1},
+           {"ids": [0], "want": 0, "message": 7}]
+    for extra in bad:
+        req = dict({"v": 1, "cmd": "await", "resume": True}, **extra)
+        reply = json.loads(c.raw_request(json.dumps(req).encode() + b"\n"))
+        assert reply["ok"] is False and reply["exit"] == 100, (extra, reply)
+        assert reply["error"] == "malformed await request", reply
+    many = {"v": 1, "cmd": "await", "ids": list(range(100000)),
+            "base": None, "want": 0, "message": "gone"}
+    reply = json.loads(c.raw_request(json.dumps(many).encode() + b"\n"))
+    assert reply["ok"] is True and reply["data"] == [], reply
+    assert reply["message"] == "gone", reply
+    c.ok("ping")

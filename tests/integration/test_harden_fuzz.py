@@ -27,7 +27,7 @@ SECS = float(os.environ.get("CORRAL_SOCKET_FUZZ_SECS", "20"))
 SAFE = {"ping", "ls", "list", "status", "l", "ps", "jlist", "describe",
         "show", "info", "doctor", "logs", "log", "monit", "help", "version",
         "flush", "reloadLogs", "reloadlogs", "reload-logs", "save", "dump",
-        "reset"}
+        "reset", "await"}
 NAME_LIKE = re.compile(r"^[A-Za-z][A-Za-z_-]*$")
 
 WORDS = ["a", "b", "all", "0", "1", "-1", "99999999999999999999", "--json",
@@ -81,7 +81,8 @@ def request(rng, apps):
            "argv": [rng.choice(apps + ["all"])] +
            [word(rng) for _ in range(rng.randrange(4))]}
     if rng.random() < 0.3:
-        req[rng.choice(["v", "cmd", "argv", "cwd", "env", word(rng)])] = \
+        req[rng.choice(["v", "cmd", "argv", "cwd", "env", "ids", "base",
+                        "want", "message", "resume", word(rng)])] = \
             odd_value(rng)
     if rng.random() < 0.2:
         req["env"] = {word(rng): word(rng) for _ in range(3)}
