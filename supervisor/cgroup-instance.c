@@ -423,6 +423,8 @@ cgroup_describe(const struct cgroup *cg, const struct cgroup_limits *lim)
 	return o;
 }
 
+#define CGROUP_CPU_SPAN_US 100000  /* shortest span of a CPU percentage */
+
 /* CPU use between two samples, in percent of one core. */
 double
 cgroup_cpu_percent(uint64_t cpu_then, uint64_t cpu_now, uint64_t wall_then,
@@ -437,6 +439,10 @@ cgroup_cpu_percent(uint64_t cpu_then, uint64_t cpu_now, uint64_t wall_then,
 /*
  * Takes a new reading; the first one only sets the baseline for CPU unless
  * s has one already (wall_us set, valid still 0: see limits_baseline).
+ * Within CGROUP_CPU_SPAN_US of the baseline the CPU reading is left out:
+ * a percentage over a few hundred microseconds is noise (the table a
+ * `start` prints showed 180 % for a process just past its exec), so the
+ * last one stands and the baseline stays for a longer span.
  */
 void
 cgroup_sample_update(struct cgroup_sample *s, const struct cgroup_usage *u,
@@ -444,7 +450,8 @@ cgroup_sample_update(struct cgroup_sample *s, const struct cgroup_usage *u,
 {
 	if (u->flags & CGROUP_MEMORY)
 		s->memory = u->memory;
-	if (!(u->flags & CGROUP_CPUACCT))
+	if (!(u->flags & CGROUP_CPUACCT) || (s->wall_us != 0 &&
+	    now_us - s->wall_us < CGROUP_CPU_SPAN_US))
 		return;
 	if (s->wall_us != 0)
 		s->cpu = cgroup_cpu_percent(s->cpu_usec, u->cpu_usec,

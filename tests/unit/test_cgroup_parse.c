@@ -302,6 +302,23 @@ test_sample(void **state)
 	cgroup_sample_update(&s, &u, 3000000);
 	assert_true(s.valid);
 	assert_true(s.cpu > 24.99 && s.cpu < 25.01);
+	/*
+	 * 1 ms after the baseline (an exec's 1.8 ms of CPU: 180 %): the
+	 * memory is read, the CPU figure waits for a span of 100 ms
+	 */
+	memset(&s, 0, sizeof s);
+	s.wall_us = 1000000;
+	u.cpu_usec = 1800;
+	u.memory = 300;
+	cgroup_sample_update(&s, &u, 1001000);
+	assert_false(s.valid);
+	assert_true(s.cpu == 0.0);
+	assert_int_equal(s.memory, 300);
+	assert_int_equal(s.wall_us, 1000000);
+	u.cpu_usec = 11800;
+	cgroup_sample_update(&s, &u, 1200000);
+	assert_true(s.valid);
+	assert_true(s.cpu > 5.89 && s.cpu < 5.91);
 }
 
 /* This process's own group, in its own process group. */
