@@ -610,6 +610,7 @@ def assert_start_answered(start, name):
     """The client of a start (c.spawn) ended with exit 0 and the list
     showing name online."""
     wait_for(lambda: not start.running(), DEADLINE, what="the start's end")
+    start.thread.join(DEADLINE)         # its output read to the end
     out = start.snapshot()
     assert start.popen.returncode == 0, out
     assert any(name in line and "online" in line for line in out), out
@@ -693,6 +694,7 @@ def test_a_stop_under_way_outlives_an_engine_kill(corral):
     assert stop.running(), stop.snapshot()
     gate.touch()
     wait_for(lambda: not stop.running(), DEADLINE, what="the stop's end")
+    stop.thread.join(DEADLINE)
     out = stop.snapshot()
     assert stop.popen.returncode == 0, out
     assert any("ss" in line and "stopped" in line for line in out), out
