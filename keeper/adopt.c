@@ -10,6 +10,7 @@
  * orphan, so that no exit is seen before its adoption.
  */
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -57,6 +58,23 @@ adopt_fds(struct msghdr *mh, int *fds, int *extra)
 			}
 		}
 	}
+}
+
+/*
+ * A datagram of the right size whose pipes did not come (the keeper out
+ * of descriptors: MSG_CTRUNC): its process, if it is a child of the
+ * keeper, is killed as a refused one is (adopt_one()), not left to run
+ * unsupervised.
+ */
+static void
+adopt_refuse(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof si);
+	if (pid > 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
+	    WNOWAIT) == 0 && si.si_pid == 0)
+		(void)kill(pid, SIGKILL);
 }
 
 /*
@@ -115,11 +133,13 @@ adopt_read(void)
 	if (n != (ssize_t)sizeof a || a.version != KPROTO_VERSION ||
 	    a.pid <= 0 || fds[1] == -1 || extra ||
 	    memchr(a.tag, '\0', sizeof a.tag) == NULL || a.tag[0] == '\0') {
-		klog_warnx("adopt socket: a malformed datagram (%zd bytes)", n);
+		klog_warnx("adopt socket: a malformed datagram (%zd bytes%s)",
+		    n, mh.msg_flags & MSG_CTRUNC ? ", descriptors cut" : "");
 		if (fds[0] >= 0)
 			close(fds[0]);
 		if (fds[1] >= 0)
 			close(fds[1]);
+		adopt_refuse(n == (ssize_t)sizeof a ? a.pid : 0);
 		return 0;
 	}
 	adopt_one(&a, fds);

@@ -20,8 +20,13 @@
 #include "kproto.h"
 
 #define KEEPER_VERSION "0.1.0"
-#define KEEPER_MAX_HELD 4096
-#define KEEPER_MAX_CHILDREN 4096
+/*
+ * Bounds against a runaway engine, far above what descriptors allow (an
+ * app process holds two; 20,000 is a usual hard limit): 10,000 apps
+ * must fit (issue 11).
+ */
+#define KEEPER_MAX_HELD 65536
+#define KEEPER_MAX_CHILDREN 65536
 #define KEEPER_STABLE_MS 1000           /* served this long after READY */
 #define KEEPER_BACKOFF_MIN_MS 100
 #define KEEPER_BACKOFF_MAX_MS 15000
@@ -65,6 +70,7 @@ struct kchild {
 	int exited;
 	int status;
 	int kill_signal;        /* what the keeper's own stop sends first */
+	unsigned tab_gen;       /* K.tab_gen once in the table being sent */
 };
 
 TAILQ_HEAD(kheld_list, kheld);
@@ -111,6 +117,11 @@ struct keeper {
 	char *next_reason;      /* HELLO text of the next engine */
 	char *update_failed;    /* sent after the next engine's table */
 	char *kill_reason;      /* why the keeper killed the engine */
+	/* the table being sent (link.c): the next entries, its number */
+	struct kheld *tab_held;
+	struct kchild *tab_child;
+	int tab_sending;
+	unsigned tab_gen;
 
 	/* stopping */
 	int stopping;           /* SIGTERM/SIGINT: TERM sent to the engine */
@@ -177,6 +188,7 @@ void link_broken(const char *, int);
 void link_input(void);
 void link_output(void);
 void link_send_table(void);
+void link_table_more(void);
 void link_exited(struct kchild *);
 void link_error(const char *, int, const char *);
 

@@ -73,24 +73,13 @@ link_child(struct kchild *c)
 		close(pidfd);
 }
 
-/* Everything a new engine needs, in order; then UPDATE_FAILED if due. */
-void
-link_send_table(void)
+/* TABLE_END, then UPDATE_FAILED if due. */
+static void
+link_table_end(void)
 {
 	struct kproto_msg m;
-	struct kheld *h;
-	struct kchild *c;
 
-	link_hello();
-	TAILQ_FOREACH(h, &K.held, entry) {
-		kproto_msg_init(&m, KP_HELD);
-		m.tag = h->tag;
-		m.fds[0] = h->fd;
-		m.nfds = 1;
-		engine_send(&m);
-	}
-	TAILQ_FOREACH(c, &K.children, entry)
-		link_child(c);
+	K.tab_sending = 0;
 	engine_send(&(struct kproto_msg){ .type = KP_TABLE_END });
 	if (K.update_failed != NULL) {
 		kproto_msg_init(&m, KP_UPDATE_FAILED);
@@ -104,6 +93,55 @@ link_send_table(void)
 }
 
 /*
+ * Everything a new engine needs, in order: HELLO, then the table from a
+ * cursor (link_table_more()).
+ */
+void
+link_send_table(void)
+{
+	link_hello();
+	K.tab_sending = 1;
+	K.tab_gen++;
+	K.tab_held = TAILQ_FIRST(&K.held);
+	K.tab_child = TAILQ_FIRST(&K.children);
+	link_table_more();
+}
+
+/*
+ * Sends the table on from its cursor while the socket takes each frame
+ * whole, and goes on when it drains (link_output()). Queued, a frame
+ * keeps copies of its descriptors (three for a live app): a table of
+ * 4,200 apps queued at once passed the descriptor limit, and no engine
+ * could start. An entry freed meanwhile moves the cursor (table.c); one
+ * added is sent at the end; an exit of an app not sent yet goes in the
+ * table (link_exited()).
+ */
+void
+link_table_more(void)
+{
+	struct kproto_msg m;
+	struct kheld *h;
+	struct kchild *c;
+
+	while (K.tab_sending && K.conn.fd >= 0 &&
+	    !kproto_conn_pending(&K.conn)) {
+		if ((h = K.tab_held) != NULL) {
+			K.tab_held = TAILQ_NEXT(h, entry);
+			kproto_msg_init(&m, KP_HELD);
+			m.tag = h->tag;
+			m.fds[0] = h->fd;
+			m.nfds = 1;
+			engine_send(&m);
+		} else if ((c = K.tab_child) != NULL) {
+			K.tab_child = TAILQ_NEXT(c, entry);
+			c->tab_gen = K.tab_gen;
+			link_child(c);
+		} else
+			link_table_end();
+	}
+}
+
+/*
  * A child was reaped: the linked engine hears it with the other exits of
  * the same SIGCHLD (one write), a later engine in its table.
  */
@@ -112,6 +150,8 @@ link_exited(struct kchild *c)
 {
 	struct kproto_msg m;
 
+	if (K.tab_sending && c->tab_gen != K.tab_gen)
+		return;         /* the table has it, as EXITED */
 	kproto_msg_init(&m, KP_EXITED);
 	m.tag = c->tag;
 	m.pid = c->pid;
@@ -204,6 +244,7 @@ void
 link_broken(const char *why, int err)
 {
 	kproto_conn_close(&K.conn);
+	K.tab_sending = 0;
 	if ((err == 0 || err == EPIPE || err == ECONNRESET) &&
 	    (K.bye || K.upgrade_path != NULL)) {
 		klog_debug("engine %s as it leaves", why);
@@ -250,5 +291,7 @@ link_output(void)
 		err = errno;
 		snprintf(why, sizeof why, "socket error: %s", strerror(err));
 		link_broken(why, err);
+		return;
 	}
+	link_table_more();
 }

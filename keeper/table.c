@@ -112,6 +112,8 @@ table_held_free(struct kheld *h)
 			break;
 		}
 	}
+	if (K.tab_held == h)
+		K.tab_held = TAILQ_NEXT(h, entry);
 	TAILQ_REMOVE(&K.held, h, entry);
 	K.nheld--;
 	close(h->fd);
@@ -179,6 +181,8 @@ table_child_add(const char *tag, pid_t pid, int out, int err,
 void
 table_child_free(struct kchild *c)
 {
+	if (K.tab_child == c)
+		K.tab_child = TAILQ_NEXT(c, entry);
 	TAILQ_REMOVE(&K.children, c, entry);
 	K.nchildren--;
 	table_unchain(&table_by_tag[table_tag_bucket(c->tag)], c, 0);

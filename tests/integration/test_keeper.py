@@ -16,10 +16,10 @@ import pytest
 
 from conftest import DEADLINE, pid_alive, wait_for
 from keeperproto import (BYE, ERROR, ERRNO, EXITED, FAKE_ENGINE,
-                         HEARTBEAT, HELD, HOLD, KEEPER_BIN, KIND, KINDS,
+                         HEARTBEAT, HELD, HELLO, HOLD, KEEPER_BIN, KIND, KINDS,
                          LISTEN_PID, LIVE, PID, READY, REEXEC, RELEASE,
                          SETSID, SPAWN_FAILED, SPAWNED, STAGE, STATUS,
-                         STOP_TIME, TAG, TERM, TEXT, TIMEOUT_MS,
+                         STOP_TIME, TABLE_END, TAG, TERM, TEXT, TIMEOUT_MS,
                          UPDATE_FAILED, UPGRADE,
                          keepers_fixture, read_until, spawned,
                          wait_gone)
@@ -162,6 +162,46 @@ def test_engine_kill9_keeps_apps_pipes_and_fds(keepers):
     for i in items:
         for fd in i.fds:
             os.close(fd)
+
+
+def test_a_big_table_waits_for_the_engine_not_in_descriptors(keepers):
+    """A table bigger than the socket takes goes on as the next engine
+    reads it: the keeper keeps no copy of a descriptor the socket has not
+    taken. Before, every frame it could not send at once was queued with
+    copies of its descriptors (three for a live app): the table of 4,200
+    apps passed the descriptor limit, and no engine could start."""
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    n = 2000
+    r, w = os.pipe()
+    for i in range(n):
+        e.link.send(HOLD, [(TAG, "h/%d" % i)], [r])
+    os.close(r)
+    os.close(w)
+
+    def nfds():
+        return len(os.listdir(f"/proc/{k.proc.pid}/fd"))
+    wait_for(lambda: nfds() > n, what="the keeper holding %d pipes" % n)
+    held = nfds()
+    os.kill(e.pid, signal.SIGKILL)
+    e2 = k.accept()
+    hello = e2.link.recv()
+    assert hello.type == HELLO, hello
+    # the keeper sent what the socket took, and waits for the reader
+    assert nfds() <= held + 16, (held, nfds())
+    tags = set()
+    while True:
+        m = e2.link.recv()
+        for fd in m.fds:
+            os.close(fd)
+        if m.type == TABLE_END:
+            break
+        assert m.type == HELD and len(m.fds) == 1, m
+        tags.add(m.fields[TAG])
+    assert tags == {"h/%d" % i for i in range(n)}
+    assert nfds() <= held + 16, (held, nfds())
 
 
 def test_engine_backoff(keepers):

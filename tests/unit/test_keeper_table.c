@@ -148,9 +148,14 @@ test_held(void **state)
 	int i, fd;
 
 	(void)state;
+	/*
+	 * Real descriptors for the first thousand; the cap is far above the
+	 * descriptor limit, so the others hold -1 (closing it does nothing).
+	 */
 	for (i = 0; i < KEEPER_MAX_HELD; i++) {
 		snprintf(tag, sizeof tag, "ready/app-%d/0/1", i);
-		assert_true((fd = dup(0)) >= 0);
+		fd = i < 1000 ? dup(0) : -1;
+		assert_true(i >= 1000 || fd >= 0);
 		assert_int_equal(table_hold(tag, fd), 0);
 	}
 	assert_int_equal(table_hold("one/more", 0), -1);
