@@ -50,7 +50,7 @@ void print_json(json_t *);
 void print_json_pretty(json_t *);
 
 /* resume.c */
-char *resume_recv_line(struct client *, size_t *, char **);
+char *resume_recv_line(struct client *, json_t *, size_t *, char **);
 
 /* startup.c */
 int startup_main(const char *, json_t *);

@@ -227,7 +227,7 @@ main_request(const char *cmd, json_t *words, int start, int json_out)
 	    "resume", 1);
 	reply = NULL;
 	if (client_send(&cl, req) == -1 ||
-	    (line = resume_recv_line(&cl, &len, &cause)) == NULL ||
+	    (line = resume_recv_line(&cl, req, &len, &cause)) == NULL ||
 	    ((json_out || strcmp(cmd, "update") == 0 ||
 	    (rc = main_print_list(line, len)) == -1) &&
 	    (reply = proto_decode(line, len, &cause)) == NULL)) {

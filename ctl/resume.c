@@ -8,8 +8,10 @@
  * killed, crashed, or `corral update` replaced it), the keeper still
  * holds the control socket: the client connects again and sends the
  * pending line back as an "await", which the next engine answers as the
- * first would have. Without a pending line, nothing says the request
- * was kept, and the client says so (exit 111).
+ * first would have. A reload's pending line says "retry" instead: the
+ * next engine does not go on with a reload cut short, so the client
+ * sends the reload again (supervisor/reload.c). Without a pending line,
+ * nothing says the request was kept, and the client says so (exit 111).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +44,13 @@ resume_pending(const char *line, size_t len)
 	return m;
 }
 
-/* Connects cl again and sends pending back as an await; 0 or -1. */
+/*
+ * Connects cl again and sends pending back as an await, or the request
+ * itself again when pending says "retry" (a reload); 0 or -1.
+ */
 static int
-resume_await(struct client *cl, json_t *pending, char **cause)
+resume_await(struct client *cl, json_t *first, json_t *pending,
+    char **cause)
 {
 	json_t *req;
 	int rc;
@@ -52,11 +58,18 @@ resume_await(struct client *cl, json_t *pending, char **cause)
 	client_close(cl);
 	if (client_connect(cl, 0, cause) == -1)
 		return -1;
-	req = json_pack("{s:s, s:O, s:O, s:O, s:b}", "cmd", "await", "ids",
-	    json_object_get(pending, "ids"), "base",
-	    json_object_get(pending, "base"), "want",
-	    json_object_get(pending, "want"), "resume", 1);
-	if (json_object_get(pending, "message") != NULL)
+	if (json_is_true(json_object_get(pending, "retry")))
+		req = json_incref(first);
+	else
+		req = json_pack("{s:s, s:O, s:O, s:O, s:b}", "cmd", "await",
+		    "ids", json_object_get(pending, "ids"),
+		    "base", json_object_get(pending, "base"),
+		    "want", json_object_get(pending, "want"), "resume", 1);
+	if (req == NULL) {              /* a pending line without them */
+		*cause = xstrdup("a pending line this client cannot read");
+		return -1;
+	}
+	if (req != first && json_object_get(pending, "message") != NULL)
 		json_object_set(req, "message",
 		    json_object_get(pending, "message"));
 	if ((rc = client_send(cl, req)) == -1)
@@ -66,12 +79,13 @@ resume_await(struct client *cl, json_t *pending, char **cause)
 }
 
 /*
- * The reply to the request sent on cl, past any pending line, following
- * it to the next engine as often as RESUME_MAX; as client_recv_line()
- * gives it, or NULL with *cause.
+ * The reply to the request first sent on cl, past any pending line,
+ * following it to the next engine as often as RESUME_MAX; as
+ * client_recv_line() gives it, or NULL with *cause.
  */
 char *
-resume_recv_line(struct client *cl, size_t *len, char **cause)
+resume_recv_line(struct client *cl, json_t *first, size_t *len,
+    char **cause)
 {
 	json_t *pending = NULL, *m;
 	char *line;
@@ -89,7 +103,7 @@ resume_recv_line(struct client *cl, size_t *len, char **cause)
 			break;
 		free(*cause);
 		*cause = NULL;
-		if (resume_await(cl, pending, cause) == -1)
+		if (resume_await(cl, first, pending, cause) == -1)
 			break;
 	}
 	if (line == NULL && pending != NULL) {

@@ -663,6 +663,34 @@ def test_a_start_waiting_for_ready_outlives_an_update(corral):
     assert (app["pid"], app["restarts"]) == (pid, 0), app
 
 
+def test_a_reload_under_way_is_sent_again_after_an_engine_kill(corral):
+    """An engine killed while a reload waits for its replacements: the
+    next engine does not go on with a reload cut short, so the client
+    sends it again, and answers once that one is done: every instance
+    replaced, exit 0 (before: exit 111, the reload half done)."""
+    c = corral
+    c.env["CORRAL_FAULT"] = "reload pending"
+    gate = c.appdir / "ready"
+    gate.touch()
+    c.script("once.py", READY_ONCE)
+    c.ok("start", c.appdir / "once.py", "--name", "rl", "-i", "2",
+         "--interpreter", PYTHON, "--ready", "notify",
+         "--listen-timeout", "1h", "--", gate)
+    old = {i["pid"] for i in c.wait_state("rl", "online", 2)}
+    gate.unlink()                   # the replacements wait for it
+    reload = c.spawn("reload", "rl")
+    fault_engine(c, "reload pending")
+    assert reload.running(), reload.snapshot()
+    gate.touch()
+    wait_for(lambda: not reload.running(), DEADLINE,
+             what="the reload's end")
+    reload.thread.join(DEADLINE)
+    out = reload.snapshot()
+    assert reload.popen.returncode == 0, out
+    now = c.wait_state("rl", "online", 2)
+    assert not old & {i["pid"] for i in now}, (old, now)
+
+
 SLOW_STOP = """\
 import os, signal, sys, time
 def term(*_):
