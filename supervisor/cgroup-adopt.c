@@ -2,7 +2,8 @@
 /*
  * The cgroup of a process a new engine adopts from the keeper: the
  * instance's <app>.app/<index>[.<gen>] that lists its pid, found without
- * making or changing anything.
+ * making or changing anything; for a process gone meanwhile, the one
+ * generation the instance has.
  */
 #include <stdlib.h>
 
@@ -46,4 +47,42 @@ cgroup_find(struct cgroup_root *root, const char *app, int instance,
 	}
 	cgroup_free(cg);
 	return NULL;
+}
+
+/*
+ * The cgroup of instance of app whose process is gone (it exited while no
+ * engine ran, so no cgroup lists it): the one generation that exists, or
+ * NULL when there is none or several (a reload's two processes: the
+ * wrong one would have its tree killed).
+ */
+struct cgroup *
+cgroup_find_gone(struct cgroup_root *root, const char *app, int instance)
+{
+	struct cgroup *cg;
+	pid_t *pids;
+	size_t n;
+	int gen, found = -1;
+
+	if (root->backend == CGROUP_NONE)
+		return NULL;
+	cg = xcalloc(1, sizeof *cg);
+	cg->root = root;
+	xasprintf(&cg->app, "%s" CGROUP_APP_SUFFIX, app);
+	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
+		free(cg->rel);
+		cg->rel = cgroup_rel(app, instance, gen);
+		pids = NULL;
+		if (cgroup_pids(cg, &pids, &n) != 0)
+			continue;
+		free(pids);
+		found = found == -1 ? gen : -2;
+	}
+	free(cg->rel);
+	cg->rel = NULL;
+	if (found < 0) {
+		cgroup_free(cg);
+		return NULL;
+	}
+	cg->rel = cgroup_rel(app, instance, found);
+	return cg;
 }

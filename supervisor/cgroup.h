@@ -224,6 +224,7 @@ int cgroup_sample_read(struct cgroup *, int, struct cgroup_usage *);
 
 /* cgroup-adopt.c */
 struct cgroup *cgroup_find(struct cgroup_root *, const char *, int, pid_t);
+struct cgroup *cgroup_find_gone(struct cgroup_root *, const char *, int);
 
 /* cgroup-gc.c */
 void cgroup_root_pending_add(struct cgroup_root *, const char *);

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,22 +163,36 @@ limits_spawned(struct instance *inst, struct child *child)
 	limits_baseline(inst, &u);
 }
 
+/* Whether child's process has exited (a pidfd readable, or none). */
+static int
+limits_gone(const struct child *child)
+{
+	struct pollfd p = { .fd = child->pidfd, .events = POLLIN };
+
+	return child->pidfd < 0 || (poll(&p, 1, 0) == 1 &&
+	    (p.revents & POLLIN));
+}
+
 /*
  * A process a new engine adopted from the keeper: its cgroup found again
  * (its limits are set already); none when cgroups are off or it left it.
+ * A process that exited meanwhile is in no cgroup: its instance's one
+ * generation is taken, so that its exit kills what is left of its tree.
  */
 void
 limits_adopted(struct instance *inst, struct child *child)
 {
 	struct cgroup_usage u;
+	const char *name = inst->app->cfg.name;
 
 	if (!limits_enabled())
 		return;
-	child->cg = cgroup_find(D.cgroups, inst->app->cfg.name, inst->index,
-	    child->pid);
+	child->cg = cgroup_find(D.cgroups, name, inst->index, child->pid);
+	if (child->cg == NULL && limits_gone(child))
+		child->cg = cgroup_find_gone(D.cgroups, name, inst->index);
 	if (child->cg == NULL) {
-		log_warnx("%s[%d]: pid %d is in none of its cgroups",
-		    inst->app->cfg.name, inst->index, child->pid);
+		log_warnx("%s[%d]: pid %d is in none of its cgroups", name,
+		    inst->index, child->pid);
 		return;
 	}
 	cgroup_spawn_usage(child->cg, CGROUP_KILL, &u);

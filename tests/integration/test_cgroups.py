@@ -440,6 +440,41 @@ def test_stop_kills_a_setsid_double_forked_grandchild(cg):
     wait_for(lambda: not pid_alive(gc), what=f"grandchild {gc} to die")
 
 
+def test_an_exit_while_no_engine_runs_kills_what_is_left(cg):
+    """An app's main process dies while no engine runs (the engine is
+    stopped, then killed): the next engine finds the cgroup of that exit
+    though no cgroup lists its pid any more, and the exit kills what is
+    left of the tree (a setsid grandchild), as one seen live does.
+    Before, the engine warned "is in none of its cgroups" and the
+    grandchild ran on."""
+    cg.need_cgroups()
+    c = cg.c
+    c.script("escape.py", ESCAPE)
+    c.ok("start", "escape.py", "--name", "esc", "--restart-delay", "1h")
+    cg.wait_online("esc")
+    pidfile = c.appdir / "escaped.pid"
+    wait_for(pidfile.exists, what="the grandchild's pid")
+    gc = int(pidfile.read_text())
+    c.remember(gc)
+    main = c.app("esc")[0]["pid"]
+    first = json.loads(c.ok("engine", "--json"))["pid"]
+    os.kill(first, signal.SIGSTOP)
+    os.kill(main, signal.SIGKILL)
+    wait_for(lambda: not os.path.exists(f"/proc/{main}"),
+             what="the keeper's reap of the main process")
+    os.kill(first, signal.SIGKILL)
+
+    def next_engine():
+        r = c.run("engine", "--json")
+        return r.rc == 0 and json.loads(r.out)["pid"] != first
+    wait_for(next_engine, what="the next engine")
+    wait_for(lambda: not pid_alive(gc), what=f"grandchild {gc} to die")
+    assert "is in none of its cgroups" not in c.daemon_log()
+    inst = c.app("esc")[0]
+    assert inst["state"] == "waiting-restart", inst
+    assert "SIGKILL" in inst["reason"], inst
+
+
 def test_memory_counts_a_child_process(cg):
     cg.need_cgroups()
     c = cg.c
