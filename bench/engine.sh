@@ -20,14 +20,18 @@
 #     instances (fork mode, `sleep`);
 #  4. (1.) again with SCALE instances of the C example (notify readiness:
 #     a new engine adopts each one's pipes, cgroup, pidfd, OOM watch and
-#     ready mark), SCALE_KILLS times; SCALE=0 leaves it out.
+#     ready mark), SCALE_KILLS times; SCALE=0 leaves it out;
+#  5. (1.) again with APPS apps of one `sleep` each, from one PM2 JSON
+#     file (past the keeper's old cap of 4,096 processes), APPS_KILLS
+#     times; left out when APPS=0 or the descriptor limit is too low
+#     (about 4 per app in the engine, 2 in the keeper).
 #
 # Each kill waits until the engine has served 1.1 s: the keeper restarts
 # an engine that died within 1 s of READY after a crash-loop delay.
 #
 # Usage: bench/engine.sh   (BUILD=build-san for another build; knobs:
 # KILLS=20 WRK_KILLS=10 UPDATES=5 INSTANCES=50 THREADS=2 CONNS=16
-# SCALE=500 SCALE_KILLS=5)
+# SCALE=500 SCALE_KILLS=5 APPS=4200 APPS_KILLS=3)
 # Needs wrk and python3. Never run by `make test`. Prints figures only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +45,8 @@ UPDATES=${UPDATES:-5}
 INSTANCES=${INSTANCES:-50}
 SCALE=${SCALE:-500}
 SCALE_KILLS=${SCALE_KILLS:-5}
+APPS=${APPS:-4200}
+APPS_KILLS=${APPS_KILLS:-3}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-16}
 PY=/usr/bin/python3
@@ -264,3 +270,27 @@ echo "4. engine kill -9 until the control socket answers, $SCALE instances" \
     "of corral-hello-c --ready notify ($SCALE_KILLS kills)"
 echo "  answered again:    $(bench_stats <"$WORK/scale.ms")"
 "$CORRAL" delete many >/dev/null
+
+# 5. the same with APPS apps of one sleep each
+[ "$APPS" -gt 0 ] || exit 0
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $((APPS * 4 + 1000)) ]; then
+	echo "5. left out: $APPS apps need about $((APPS * 4 + 1000))" \
+	    "descriptors, the hard limit is $(ulimit -Hn)"
+	exit 0
+fi
+python3 - "$APPS" >"$WORK/apps.json" <<'PY'
+import json, sys
+print(json.dumps({"apps": [{"name": "a%d" % i, "script": "/bin/sleep",
+                            "args": ["100000"]} for i in range(int(sys.argv[1]))]}))
+PY
+t0=$EPOCHREALTIME
+"$CORRAL" start "$WORK/apps.json" >/dev/null
+bench_wait_until 600 bench_corral_online "$APPS"
+took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+kill_answer "$APPS_KILLS" >"$WORK/apps.ms"
+bench_wait_until 600 bench_corral_online "$APPS"
+echo "5. engine kill -9 until the control socket answers, $APPS apps of" \
+    "one sleep ($APPS_KILLS kills; all $APPS online after them)"
+echo "  first start:       $took ms, until all online"
+echo "  answered again:    $(bench_stats <"$WORK/apps.ms")"
+"$CORRAL" delete all >/dev/null

@@ -18,7 +18,12 @@
 
 #include "corral.h"
 
-#define RESUME_MAX 20           /* engines followed by one command */
+/*
+ * Engines followed by one command: a kill -9, an update, a crash in one
+ * command's time is plenty. A request whose serving crashes every engine
+ * costs this many more engines, not one per keeper backoff forever.
+ */
+#define RESUME_MAX 3
 #define RESUME_PREFIX "{\"ok\":true,\"kind\":\"pending\","
 
 /* The pending line, decoded, or NULL when line is anything else. */
