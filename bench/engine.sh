@@ -273,20 +273,23 @@ echo "  answered again:    $(bench_stats <"$WORK/scale.ms")"
 
 # 5. the same with APPS apps of one sleep each
 [ "$APPS" -gt 0 ] || exit 0
-if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $((APPS * 4 + 1000)) ]; then
+HARD=$(ulimit -Hn)
+if [ "$HARD" != unlimited ] && [ "$HARD" -lt $((APPS * 4 + 1000)) ]; then
 	echo "5. left out: $APPS apps need about $((APPS * 4 + 1000))" \
-	    "descriptors, the hard limit is $(ulimit -Hn)"
+	    "descriptors, the hard limit is $HARD"
 	exit 0
 fi
 python3 - "$APPS" >"$WORK/apps.json" <<'PY'
 import json, sys
+n = int(sys.argv[1])
 print(json.dumps({"apps": [{"name": "a%d" % i, "script": "/bin/sleep",
-                            "args": ["100000"]} for i in range(int(sys.argv[1]))]}))
+                            "args": ["100000"]} for i in range(n)]}))
 PY
 t0=$EPOCHREALTIME
 "$CORRAL" start "$WORK/apps.json" >/dev/null
 bench_wait_until 600 bench_corral_online "$APPS"
-took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" \
+    'BEGIN { printf "%.0f", (b - a) * 1000 }')
 kill_answer "$APPS_KILLS" >"$WORK/apps.ms"
 bench_wait_until 600 bench_corral_online "$APPS"
 echo "5. engine kill -9 until the control socket answers, $APPS apps of" \
