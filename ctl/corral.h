@@ -52,6 +52,9 @@ void print_json_pretty(json_t *);
 /* resume.c */
 char *resume_recv_line(struct client *, json_t *, size_t *, char **);
 
+/* stuck.c */
+int stuck_kill(struct client *);
+
 /* startup.c */
 int startup_main(const char *, json_t *);
 

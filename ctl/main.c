@@ -216,7 +216,7 @@ main_request(const char *cmd, json_t *words, int start, int json_out)
 	char cwd[PATH_MAX], *cause = NULL, *line;
 	json_t *req, *reply;
 	size_t len;
-	int rc = -1;
+	int rc = -1, sent;
 
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		strcpy(cwd, "/");
@@ -226,7 +226,15 @@ main_request(const char *cmd, json_t *words, int start, int json_out)
 	    "argv", words, "cwd", json_str(cwd), "env", client_env_json(),
 	    "resume", 1);
 	reply = NULL;
-	if (client_send(&cl, req) == -1 ||
+	sent = client_send(&cl, req);
+	/* a kill that no engine answers: the keeper stops the apps */
+	if (sent == 0 && strcmp(cmd, "kill") == 0 &&
+	    (rc = stuck_kill(&cl)) >= 0) {
+		json_decref(req);
+		client_close(&cl);
+		return rc;
+	}
+	if (sent == -1 ||
 	    (line = resume_recv_line(&cl, req, &len, &cause)) == NULL ||
 	    ((json_out || strcmp(cmd, "update") == 0 ||
 	    (rc = main_print_list(line, len)) == -1) &&

@@ -281,6 +281,8 @@ engine_ready(void)
 		free(cause);
 	}
 	engine_stop_time();
+	if (fault_wanted())
+		fault_point("engine ready");
 }
 
 static uv_idle_t engine_stop_idle;     /* engine_stop_time() is due */

@@ -691,6 +691,27 @@ def test_a_reload_under_way_is_sent_again_after_an_engine_kill(corral):
     assert not old & {i["pid"] for i in now}, (old, now)
 
 
+def test_kill_stops_a_daemon_whose_engine_keeps_failing(corral):
+    """Every engine aborts as soon as it serves (CORRAL_FAULT=engine
+    ready:abort): the keeper restarts each after a longer delay, and no
+    request is ever answered. `corral kill` does not wait for ever: with
+    no engine for 5 s it has the keeper stop the apps itself (SIGTERM),
+    waits for the keeper's exit and says so."""
+    c = corral
+    env = dict(c.env, CORRAL_FAULT="engine ready:abort")
+    subprocess.run([str(BUILD / "corrald")], env=env, check=True,
+                   timeout=60, stdout=subprocess.DEVNULL)
+    keeper = c.keeper_pid()
+    c.remember(keeper)
+    wait_for(lambda: 'fault "engine ready": the engine aborts' in
+             c.daemon_log(), DEADLINE, what="the first engine's abort")
+    r = c.run("kill", timeout=120)
+    assert r.rc == 0, (r.out, r.err)
+    assert "no engine has answered" in r.err, r.err
+    assert "daemon stopped" in r.out, r.out
+    assert not pid_alive(keeper)
+
+
 SLOW_STOP = """\
 import os, signal, sys, time
 def term(*_):
