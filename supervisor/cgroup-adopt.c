@@ -42,8 +42,10 @@ cgroup_find(struct cgroup_root *root, const char *app, int instance,
 	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
 		free(cg->rel);
 		cg->rel = cgroup_rel(app, instance, gen);
-		if (cgroup_lists(cg, pid))
+		if (cgroup_lists(cg, pid)) {
+			cgroup_busy_mark(cg);
 			return cg;
+		}
 	}
 	cgroup_free(cg);
 	return NULL;
@@ -84,5 +86,6 @@ cgroup_find_gone(struct cgroup_root *root, const char *app, int instance)
 		return NULL;
 	}
 	cg->rel = cgroup_rel(app, instance, found);
+	cgroup_busy_mark(cg);
 	return cg;
 }

@@ -82,6 +82,36 @@ cgroup_prepare(struct cgroup *cg, const char *app, char **cause)
 	return 0;
 }
 
+static int
+cgroup_busy_match(const void *value, const void *rel)
+{
+	return strcmp(((const struct cgroup *)value)->rel, rel) == 0;
+}
+
+/*
+ * Marks cg as a process's until cgroup_free(): cgroup_create() passes it
+ * by even once it is empty. A process that died leaves its cgroup empty
+ * before the engine handles its exit, and that exit kills what is left
+ * in it: a spawn that took the empty cgroup meanwhile had its process
+ * killed (a reload sent again after an engine's death, with the cut
+ * short replacement of the same index still stopping).
+ */
+void
+cgroup_busy_mark(struct cgroup *cg)
+{
+	hmap_add(&cg->root->busy, hmap_hash(cg->rel), cg);
+	cg->busy = 1;
+}
+
+/* cg is no process's any more (before its rel goes: the mark's key). */
+void
+cgroup_busy_clear(struct cgroup *cg)
+{
+	if (cg->busy && cg->rel != NULL)
+		(void)hmap_remove(&cg->root->busy, hmap_hash(cg->rel), cg);
+	cg->busy = 0;
+}
+
 /*
  * Makes (or finds) an empty cgroup for one instance's process:
  * <app>.app/<index>, or <app>.app/<index>.<n> while an older process of
@@ -109,8 +139,11 @@ cgroup_create(struct cgroup_root *root, const char *app, int instance,
 	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
 		free(cg->rel);
 		cg->rel = cgroup_rel(app, instance, gen);
+		if (hmap_find(&root->busy, hmap_hash(cg->rel),
+		    cgroup_busy_match, cg->rel) != NULL)
+			continue;
 		if (cgroup_reuse(cg) == 0)
-			return cg;
+			break;
 		if (!prepared && cgroup_prepare(cg, app, cause) != 0) {
 			cgroup_free(cg);
 			return NULL;
@@ -122,11 +155,16 @@ cgroup_create(struct cgroup_root *root, const char *app, int instance,
 		}
 		/* made now in every hierarchy: no process can be in it yet */
 		if (cg->fresh || cgroup_is_empty(cg))
-			return cg;
+			break;
 	}
-	xasprintf(cause, "the cgroups of %s/%d are all busy", app, instance);
-	cgroup_free(cg);
-	return NULL;
+	if (gen == CGROUP_MAX_GEN) {
+		xasprintf(cause, "the cgroups of %s/%d are all busy", app,
+		    instance);
+		cgroup_free(cg);
+		return NULL;
+	}
+	cgroup_busy_mark(cg);
+	return cg;
 }
 
 /* Makes cg's directory in every hierarchy. */
@@ -166,6 +204,7 @@ cgroup_free(struct cgroup *cg)
 {
 	if (cg == NULL)
 		return;
+	cgroup_busy_clear(cg);
 	cgroup_carry_unwatch(cg->root, &cg->carry);
 	cgroup_stat_release(cg);
 	free(cg->app);

@@ -84,6 +84,7 @@ cgroup_release(struct cgroup *cg)
 {
 	struct cgroup_slot	*slot = xcalloc(1, sizeof *slot);
 
+	cgroup_busy_clear(cg);
 	slot->rel = cg->rel;
 	cg->rel = NULL;
 	slot->known = cg->known;

@@ -239,6 +239,7 @@ cgroup_root_create(const char *name, int flags)
 	root = xcalloc(1, sizeof *root);
 	root->name = xstrdup(name);
 	hmap_init(&root->slots);
+	hmap_init(&root->busy);
 	TAILQ_INIT(&root->slot_list);
 	if ((env != NULL && strcmp(env, "off") == 0) ||
 	    (flags & CGROUP_ROOT_OFF)) {
@@ -364,6 +365,7 @@ cgroup_root_free(struct cgroup_root *root)
 		return;
 	cgroup_root_pending_free(root);
 	cgroup_slots_free(root, 0);
+	hmap_free(&root->busy);
 	for (h = 0; h < root->nhier; h++) {
 		if (root->hier[h].lockfd != -1)
 			close(root->hier[h].lockfd);

@@ -164,6 +164,7 @@ struct cgroup_root {
 	size_t nheld;                   /* descriptors they hold */
 	unsigned nstagger;      /* cgroups sampled: their memory.stat turns */
 	struct hmap slots;      /* rel -> struct cgroup_slot: idle, kept */
+	struct hmap busy;       /* rel -> struct cgroup: a process's */
 	struct cgroup_slot_list slot_list;      /* the same, to free them */
 	void (*watch_drop)(void *);     /* ends a carry's watch, or NULL */
 };
@@ -180,6 +181,7 @@ struct cgroup {
 	struct cgroup_stat *stat;       /* held stat files, or NULL */
 	int zero;               /* made now: every counter is 0 */
 	struct cgroup_carry carry;      /* the caller's to fill for its slot */
+	int busy;               /* in root->busy: cgroup_create() skips it */
 };
 
 /* cgroup.c */
@@ -225,6 +227,8 @@ int cgroup_sample_read(struct cgroup *, int, struct cgroup_usage *);
 /* cgroup-adopt.c */
 struct cgroup *cgroup_find(struct cgroup_root *, const char *, int, pid_t);
 struct cgroup *cgroup_find_gone(struct cgroup_root *, const char *, int);
+void cgroup_busy_mark(struct cgroup *);
+void cgroup_busy_clear(struct cgroup *);
 
 /* cgroup-gc.c */
 void cgroup_root_pending_add(struct cgroup_root *, const char *);
