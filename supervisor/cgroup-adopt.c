@@ -36,12 +36,9 @@ cgroup_find(struct cgroup_root *root, const char *app, int instance,
 
 	if (root->backend == CGROUP_NONE)
 		return NULL;
-	cg = xcalloc(1, sizeof *cg);
-	cg->root = root;
-	xasprintf(&cg->app, "%s" CGROUP_APP_SUFFIX, app);
+	cg = cgroup_new(root, app);
 	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
-		free(cg->rel);
-		cg->rel = cgroup_rel(app, instance, gen);
+		cgroup_gen(cg, app, instance, gen);
 		if (cgroup_lists(cg, pid)) {
 			cgroup_busy_mark(cg);
 			return cg;
@@ -67,25 +64,20 @@ cgroup_find_gone(struct cgroup_root *root, const char *app, int instance)
 
 	if (root->backend == CGROUP_NONE)
 		return NULL;
-	cg = xcalloc(1, sizeof *cg);
-	cg->root = root;
-	xasprintf(&cg->app, "%s" CGROUP_APP_SUFFIX, app);
+	cg = cgroup_new(root, app);
 	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
-		free(cg->rel);
-		cg->rel = cgroup_rel(app, instance, gen);
+		cgroup_gen(cg, app, instance, gen);
 		pids = NULL;
 		if (cgroup_pids(cg, &pids, &n) != 0)
 			continue;
 		free(pids);
 		found = found == -1 ? gen : -2;
 	}
-	free(cg->rel);
-	cg->rel = NULL;
 	if (found < 0) {
 		cgroup_free(cg);
 		return NULL;
 	}
-	cg->rel = cgroup_rel(app, instance, found);
+	cgroup_gen(cg, app, instance, found);
 	cgroup_busy_mark(cg);
 	return cg;
 }

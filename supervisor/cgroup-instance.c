@@ -82,36 +82,6 @@ cgroup_prepare(struct cgroup *cg, const char *app, char **cause)
 	return 0;
 }
 
-static int
-cgroup_busy_match(const void *value, const void *rel)
-{
-	return strcmp(((const struct cgroup *)value)->rel, rel) == 0;
-}
-
-/*
- * Marks cg as a process's until cgroup_free(): cgroup_create() passes it
- * by even once it is empty. A process that died leaves its cgroup empty
- * before the engine handles its exit, and that exit kills what is left
- * in it: a spawn that took the empty cgroup meanwhile had its process
- * killed (a reload sent again after an engine's death, with the cut
- * short replacement of the same index still stopping).
- */
-void
-cgroup_busy_mark(struct cgroup *cg)
-{
-	hmap_add(&cg->root->busy, hmap_hash(cg->rel), cg);
-	cg->busy = 1;
-}
-
-/* cg is no process's any more (before its rel goes: the mark's key). */
-void
-cgroup_busy_clear(struct cgroup *cg)
-{
-	if (cg->busy && cg->rel != NULL)
-		(void)hmap_remove(&cg->root->busy, hmap_hash(cg->rel), cg);
-	cg->busy = 0;
-}
-
 /*
  * Makes (or finds) an empty cgroup for one instance's process:
  * <app>.app/<index>, or <app>.app/<index>.<n> while an older process of
@@ -133,14 +103,10 @@ cgroup_create(struct cgroup_root *root, const char *app, int instance,
 	}
 	if (parse_app_name(app, cause) == -1)
 		return NULL;
-	cg = xcalloc(1, sizeof *cg);
-	cg->root = root;
-	xasprintf(&cg->app, "%s" CGROUP_APP_SUFFIX, app);
+	cg = cgroup_new(root, app);
 	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
-		free(cg->rel);
-		cg->rel = cgroup_rel(app, instance, gen);
-		if (hmap_find(&root->busy, hmap_hash(cg->rel),
-		    cgroup_busy_match, cg->rel) != NULL)
+		cgroup_gen(cg, app, instance, gen);
+		if (cgroup_busy(root, cg->rel))
 			continue;
 		if (cgroup_reuse(cg) == 0)
 			break;

@@ -11,7 +11,8 @@
  * unread) and the caller's OOM watch (no new eventfd and registration per
  * spawn).  A slot's cgroups go when its instance is deleted
  * (cgroup_forget_slot: queued for cgroup-gc.c) and at shutdown (the tops
- * are removed whole).
+ * are removed whole).  A cgroup a process has is marked busy until it is
+ * released or freed, so that no spawn takes it (cgroup_busy_mark).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -232,4 +233,61 @@ cgroup_slots_free(struct cgroup_root *root, int remove)
 		cgroup_slot_free(root, slot);
 	}
 	hmap_free(&root->slots);
+}
+
+/* A cgroup of app under root; cgroup_gen() gives it its directory. */
+struct cgroup *
+cgroup_new(struct cgroup_root *root, const char *app)
+{
+	struct cgroup *cg = xcalloc(1, sizeof *cg);
+
+	cg->root = root;
+	xasprintf(&cg->app, "%s" CGROUP_APP_SUFFIX, app);
+	return cg;
+}
+
+/* Points cg at generation gen of instance of app. */
+void
+cgroup_gen(struct cgroup *cg, const char *app, int instance, int gen)
+{
+	free(cg->rel);
+	cg->rel = cgroup_rel(app, instance, gen);
+}
+
+static int
+cgroup_busy_match(const void *value, const void *rel)
+{
+	return strcmp(((const struct cgroup *)value)->rel, rel) == 0;
+}
+
+/* Whether a process of this engine has the cgroup rel (cgroup_busy_mark). */
+int
+cgroup_busy(struct cgroup_root *root, const char *rel)
+{
+	return hmap_find(&root->busy, hmap_hash(rel), cgroup_busy_match,
+	    rel) != NULL;
+}
+
+/*
+ * Marks cg as a process's until cgroup_free(): cgroup_create() passes it
+ * by even once it is empty. A process that died leaves its cgroup empty
+ * before the engine handles its exit, and that exit kills what is left
+ * in it: a spawn that took the empty cgroup meanwhile had its process
+ * killed (a reload sent again after an engine's death, with the cut
+ * short replacement of the same index still stopping).
+ */
+void
+cgroup_busy_mark(struct cgroup *cg)
+{
+	hmap_add(&cg->root->busy, hmap_hash(cg->rel), cg);
+	cg->busy = 1;
+}
+
+/* cg is no process's any more (before its rel goes: the mark's key). */
+void
+cgroup_busy_clear(struct cgroup *cg)
+{
+	if (cg->busy && cg->rel != NULL)
+		(void)hmap_remove(&cg->root->busy, hmap_hash(cg->rel), cg);
+	cg->busy = 0;
 }

@@ -227,8 +227,6 @@ int cgroup_sample_read(struct cgroup *, int, struct cgroup_usage *);
 /* cgroup-adopt.c */
 struct cgroup *cgroup_find(struct cgroup_root *, const char *, int, pid_t);
 struct cgroup *cgroup_find_gone(struct cgroup_root *, const char *, int);
-void cgroup_busy_mark(struct cgroup *);
-void cgroup_busy_clear(struct cgroup *);
 
 /* cgroup-gc.c */
 void cgroup_root_pending_add(struct cgroup_root *, const char *);
@@ -246,6 +244,11 @@ int cgroup_kill(const struct cgroup *, int);
 void cgroup_discard(struct cgroup *);
 
 /* cgroup-slot.c */
+struct cgroup *cgroup_new(struct cgroup_root *, const char *);
+void cgroup_gen(struct cgroup *, const char *, int, int);
+int cgroup_busy(struct cgroup_root *, const char *);
+void cgroup_busy_mark(struct cgroup *);
+void cgroup_busy_clear(struct cgroup *);
 struct cgroup_slot *cgroup_slot_take(struct cgroup_root *, const char *);
 int cgroup_reuse(struct cgroup *);
 void cgroup_spawn_usage(const struct cgroup *, int, struct cgroup_usage *);
