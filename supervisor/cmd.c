@@ -163,12 +163,13 @@ cmd_dispatch(struct conn *conn, json_t *req)
 		conn_reply_error(conn, 1, "malformed request: no command");
 		return;
 	}
-	/* A client that can follow its reply to the next engine. */
-	if (conn != NULL)
+	if (conn != NULL) {
+		/* a client that can follow its reply to the next engine */
 		conn->resume = json_is_true(json_object_get(req, "resume"));
-	if (conn != NULL && strcmp(name, "await") == 0) {
-		op_await(conn, req);
-		return;
+		if (strcmp(name, "await") == 0) {
+			op_await(conn, req);
+			return;
+		}
 	}
 	memset(&ctx, 0, sizeof ctx);
 	if ((e = cmd_parse(name, json_object_get(req, "argv"), &ctx.args,

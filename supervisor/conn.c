@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "corrald.h"
+#include "engine.h"
 
 #define CONN_TRIM_SIZE (1024 * 1024)   /* a reply this big trims the heap */
 
@@ -46,11 +47,11 @@ conn_close(struct conn *c)
 	op_conn_gone(c);
 	reload_conn_gone(c);
 	cfgread_conn_gone(c);
-	if (c->held != NULL) {
-		state_unhold(c);
-		free(c->held);
-		c->held = NULL;
-	}
+	state_unhold(c);
+	free(c->held);
+	c->held = NULL;
+	free(c->pending);
+	c->pending = NULL;
 	uv_close((uv_handle_t *)&c->pipe, conn_closed);
 }
 
@@ -238,16 +239,44 @@ conn_reply_list(struct conn *c, const char *kind, struct instance **v,
 }
 
 /*
- * A line before the reply (op.c's pending line, msg taken): written as it
- * is, the connection stays open for the reply. Nothing once the reply is
- * queued or kept back.
+ * The pending line kept back by conn_send_pending() goes, the connection
+ * staying open for the reply: not after a failed write (the next engine
+ * might not know the request), nor once the reply is queued or kept.
+ */
+static void
+conn_pending_release(void *arg, int rc)
+{
+	struct conn *c = arg;
+	char *line = c->pending;
+
+	c->pending = NULL;
+	if (rc != 0 || c->replied || c->held != NULL) {
+		free(line);
+		return;
+	}
+	conn_write_raw(c, line, c->pending_len, 0);
+	fault_point(c->pending_fault);
+}
+
+/*
+ * A line before the reply (op.c's and reload.c's pending line, msg
+ * taken), for a client that said "resume": sent once state.json shows
+ * what the request changed, as a reply is (conn_send_reply()), so that
+ * an await sent to the next engine finds the request. fault names the
+ * test's fault point after it (docs/HACKING.md, "Faults").
  */
 void
-conn_send_interim(struct conn *c, json_t *msg)
+conn_send_pending(struct conn *c, json_t *msg, const char *fault)
 {
-	if (c != NULL && !c->replied && c->held == NULL)
-		conn_write(c, msg, 0);
+	if (c == NULL || !c->resume || c->closing || c->pending != NULL) {
+		json_decref(msg);
+		return;
+	}
+	c->pending = proto_encode(msg, &c->pending_len);
+	c->pending_fault = fault;
 	json_decref(msg);
+	if (!state_hold(c->mark, conn_pending_release, c))
+		conn_pending_release(c, 0);
 }
 
 /* Sends the reply to a request; the connection closes unless it streams. */

@@ -201,6 +201,9 @@ struct conn {
 	unsigned long long mark;        /* state_mark() at its request */
 	char *held;                     /* its reply, until state.json has */
 	size_t held_len;                /* what the request changed */
+	char *pending;                  /* its pending line, the same */
+	size_t pending_len;
+	const char *pending_fault;      /* the fault point after it */
 	TAILQ_ENTRY(conn) entry;
 };
 TAILQ_HEAD(conn_list, conn);
@@ -364,7 +367,7 @@ void conn_reply(struct conn *, json_t *);
 void conn_reply_list(struct conn *, const char *, struct instance **, size_t,
     json_t *);
 void conn_event(struct conn *, json_t *);
-void conn_send_interim(struct conn *, json_t *);
+void conn_send_pending(struct conn *, json_t *, const char *);
 void conn_close(struct conn *);
 
 /* cmd-monit.c */

@@ -281,8 +281,7 @@ engine_ready(void)
 		free(cause);
 	}
 	engine_stop_time();
-	if (fault_wanted())
-		fault_point("engine ready");
+	fault_point("engine ready");
 }
 
 static uv_idle_t engine_stop_idle;     /* engine_stop_time() is due */

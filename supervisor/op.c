@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "corrald.h"
-#include "engine.h"
 
 #define OP_TIMEOUT_SLACK 15000  /* ms beyond the longest kill_timeout */
 
@@ -109,27 +108,9 @@ op_pending_json(const struct op *op)
 	return m;
 }
 
-/*
- * The pending line, once state.json shows the request's change (rc 0):
- * an await after this engine finds what the request did. None after a
- * failed write: the next engine might not know it.
- */
-static void
-op_pending(void *arg, int rc)
-{
-	struct op *op = arg;
-
-	if (rc != 0 || op->conn == NULL)
-		return;
-	conn_send_interim(op->conn, op_pending_json(op));
-	if (fault_wanted())
-		fault_point("op pending");
-}
-
 static void
 op_finish(struct op *op)
 {
-	state_unhold(op);
 	TAILQ_REMOVE(&D.ops, op, entry);
 	uv_timer_stop(&op->timeout);
 	if (op->conn != NULL) {
@@ -220,9 +201,8 @@ op_create_tracked(struct conn *conn, const int *ids, const long long *base,
 	if ((r = uv_timer_start(&op->timeout, op_timed_out,
 	    timeout + OP_TIMEOUT_SLACK, 0)) != 0)
 		log_warnx("reply timer: %s", uv_strerror(r));
-	if (conn != NULL && conn->resume &&
-	    !state_hold(conn->mark, op_pending, op))
-		op_pending(op, 0);
+	if (conn != NULL && conn->resume)
+		conn_send_pending(conn, op_pending_json(op), "op pending");
 }
 
 void

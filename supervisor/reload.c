@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "corrald.h"
-#include "engine.h"
 #include "reload.h"
 
 struct reload_req {
@@ -45,7 +44,6 @@ reload_req_done(struct reload_req *req)
 	size_t i, n = 0;
 	json_t *data;
 
-	state_unhold(req);
 	TAILQ_REMOVE(&reload_reqs, req, entry);
 	if (req->conn != NULL && req->errors != NULL)
 		conn_reply_error(req->conn, 1, "%s", req->errors);
@@ -171,28 +169,6 @@ reload_check_all(void)
 }
 
 /*
- * A client that can follow its reply (op.c) is told, once state.json has
- * the reload's start, that it may send its request again to the next
- * engine: an engine that dies leaves a reload cut short (each index keeps
- * one instance: the replacement once online, else the old one), and the
- * request sent again replaces every instance, those replaced already too.
- */
-static void
-reload_pending(void *arg, int rc)
-{
-	struct reload_req *req = arg;
-	json_t *m;
-
-	if (rc != 0 || req->conn == NULL)
-		return;
-	m = proto_ok("pending", NULL);
-	json_object_set_new(m, "retry", json_true());
-	conn_send_interim(req->conn, m);
-	if (fault_wanted())
-		fault_point("reload pending");
-}
-
-/*
  * Starts the rolling reload of the apps (replying on conn once they all
  * finish, with message, if not NULL, above the list). surge <= 0 means
  * each app's reload_surge. Returns -1 with
@@ -205,6 +181,7 @@ reload_start(struct conn *conn, struct app **apps, size_t napps, int surge,
     const char *message, char **cause)
 {
 	struct reload_req *req;
+	json_t *pending;
 	size_t i;
 
 	for (i = 0; i < napps; i++) {
@@ -223,11 +200,20 @@ reload_start(struct conn *conn, struct app **apps, size_t napps, int surge,
 	for (i = 0; i < napps; i++)
 		reload_app_start(req, apps[i], surge, -1);
 	fsm_settle();
-	if (--req->running == 0)
+	if (--req->running == 0) {
 		reload_req_done(req);
-	else if (conn != NULL && conn->resume &&
-	    !state_hold(conn->mark, reload_pending, req))
-		reload_pending(req, 0);
+		return 0;
+	}
+	/*
+	 * A client that can follow its reply (conn_send_pending()) may send
+	 * its request again to the next engine: an engine that dies leaves
+	 * a reload cut short (each index keeps one instance: the replacement
+	 * once online, else the old one), and the request sent again
+	 * replaces every instance, those replaced already too.
+	 */
+	pending = proto_ok("pending", NULL);
+	json_object_set_new(pending, "retry", json_true());
+	conn_send_pending(conn, pending, "reload pending");
 	return 0;
 }
 
