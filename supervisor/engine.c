@@ -240,6 +240,8 @@ static const struct listener_keeper engine_listeners = {
 	.release = engine_release,
 };
 
+static uv_idle_t engine_stop_idle;     /* active: STOP_TIME is due */
+
 /*
  * --keeper-fd: the link, and the keeper's table read before anything
  * else runs. Start-up: fatal when there is no keeper to talk to.
@@ -248,13 +250,15 @@ void
 engine_start(const char *fdarg, const char *path)
 {
 	char *cause = NULL;
-	int fd;
+	int fd, r;
 
 	TAILQ_INIT(&E.held);
 	TAILQ_INIT(&E.taken);
 	E.adopt_fd = -1;
 	E.stop_time = -1;
 	E.path = xstrdup(path);
+	if ((r = uv_idle_init(D.loop, &engine_stop_idle)) != 0)
+		fatalx("stop time: %s", uv_strerror(r));
 	engine_adopt_init();
 	if (keeper_link_parse_fd(fdarg, &fd, &cause) == -1)
 		fatalx("%s", cause);
@@ -284,9 +288,6 @@ engine_ready(void)
 	fault_point("engine ready");
 }
 
-static uv_idle_t engine_stop_idle;     /* engine_stop_time() is due */
-static int engine_stop_idle_on;
-
 /*
  * STOP_TIME: the longest graceful stop of the apps (drain_timeout +
  * kill_timeout), said to the keeper when it changed, so that the keeper's
@@ -304,7 +305,6 @@ engine_stop_time_due(uv_idle_t *h)
 	int64_t ms = 0, t;
 
 	(void)uv_idle_stop(h);
-	engine_stop_idle_on = 0;
 	if (!E.active || E.lost || E.link == NULL)
 		return;
 	TAILQ_FOREACH(app, &D.apps, entry) {
@@ -325,21 +325,15 @@ engine_stop_time_due(uv_idle_t *h)
 void
 engine_stop_time(void)
 {
+	uv_handle_t *h = (uv_handle_t *)&engine_stop_idle;
 	int r;
 
-	if (!E.active || E.lost || E.link == NULL || engine_stop_idle_on)
+	/* closing: the daemon's end */
+	if (!E.active || E.lost || E.link == NULL || uv_is_active(h) ||
+	    uv_is_closing(h))
 		return;
-	if (engine_stop_idle.loop == NULL &&
-	    (r = uv_idle_init(D.loop, &engine_stop_idle)) != 0) {
-		log_warnx("stop time: %s", uv_strerror(r));
-		return;
-	}
-	if (uv_is_closing((uv_handle_t *)&engine_stop_idle))
-		return;                 /* the daemon's end */
 	if ((r = uv_idle_start(&engine_stop_idle, engine_stop_time_due)) != 0)
 		log_warnx("stop time: %s", uv_strerror(r));
-	else
-		engine_stop_idle_on = 1;
 }
 
 /* BYE: every app stopped; the keeper exits after this engine. */
