@@ -26,26 +26,21 @@
 #define RESUME_MAX 3
 #define RESUME_PREFIX "{\"ok\":true,\"kind\":\"pending\","
 
-/* The pending line, decoded, or NULL when line is anything else. */
+/*
+ * The pending line, decoded, or NULL when line is anything else (its
+ * start says its kind: proto_encode() keeps the members' order).
+ */
 static json_t *
 resume_pending(const char *line, size_t len)
 {
 	json_t *m;
-	const char *kind;
 	char *cause = NULL;
 
 	if (len < sizeof RESUME_PREFIX - 1 ||
 	    memcmp(line, RESUME_PREFIX, sizeof RESUME_PREFIX - 1) != 0)
 		return NULL;
-	if ((m = proto_decode(line, len, &cause)) == NULL) {
+	if ((m = proto_decode(line, len, &cause)) == NULL)
 		free(cause);
-		return NULL;
-	}
-	kind = json_string_value(json_object_get(m, "kind"));
-	if (kind == NULL || strcmp(kind, "pending") != 0) {
-		json_decref(m);
-		return NULL;
-	}
 	return m;
 }
 
@@ -65,18 +60,17 @@ resume_await(struct client *cl, json_t *first, json_t *pending,
 		return -1;
 	if (json_is_true(json_object_get(pending, "retry")))
 		req = json_incref(first);
-	else
-		req = json_pack("{s:s, s:O, s:O, s:O, s:b}", "cmd", "await",
-		    "ids", json_object_get(pending, "ids"),
-		    "base", json_object_get(pending, "base"),
-		    "want", json_object_get(pending, "want"), "resume", 1);
+	else if ((req = json_pack("{s:s, s:O, s:O, s:O, s:b}", "cmd",
+	    "await", "ids", json_object_get(pending, "ids"),
+	    "base", json_object_get(pending, "base"),
+	    "want", json_object_get(pending, "want"), "resume", 1)) != NULL &&
+	    json_object_get(pending, "message") != NULL)
+		json_object_set(req, "message",
+		    json_object_get(pending, "message"));
 	if (req == NULL) {              /* a pending line without them */
 		*cause = xstrdup("a pending line this client cannot read");
 		return -1;
 	}
-	if (req != first && json_object_get(pending, "message") != NULL)
-		json_object_set(req, "message",
-		    json_object_get(pending, "message"));
 	if ((rc = client_send(cl, req)) == -1)
 		*cause = xstrdup("the daemon closed the connection");
 	json_decref(req);

@@ -62,7 +62,7 @@ stuck_kill(struct client *cl)
 {
 	struct pollfd p = { .fd = cl->fd, .events = POLLIN };
 	pid_t pid, keeper;
-	int none = 0, waited;
+	int none = 0;
 
 	while (none < STUCK_AFTER_MS) {
 		if (poll(&p, 1, STUCK_POLL_MS) != 0)
@@ -76,14 +76,12 @@ stuck_kill(struct client *cl)
 	fprintf(stderr, "corral: no engine has answered for %d s (see "
 	    "corrald.log): the keeper (pid %d) stops every app itself\n",
 	    STUCK_AFTER_MS / 1000, (int)keeper);
-	for (waited = 0; waited < STUCK_STOP_MS; waited += 50) {
-		if (!stuck_held(cl->home, "keeper.pid", &pid)) {
-			printf("daemon stopped\n");
-			return 0;
-		}
-		poll(NULL, 0, 50);
+	client_wait_gone(cl, STUCK_STOP_MS);
+	if (stuck_held(cl->home, "keeper.pid", &pid)) {
+		fprintf(stderr, "corral: the keeper (pid %d) still runs\n",
+		    (int)keeper);
+		return 1;
 	}
-	fprintf(stderr, "corral: the keeper (pid %d) still runs\n",
-	    (int)keeper);
-	return 1;
+	printf("daemon stopped\n");
+	return 0;
 }
