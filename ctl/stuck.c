@@ -11,6 +11,7 @@
  * when"), and waits for the keeper to exit.
  */
 #include <sys/file.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +53,27 @@ stuck_held(const char *home, const char *name, pid_t *pid)
 }
 
 /*
+ * Waits (at most STUCK_STOP_MS) until the keeper of pidfd has exited: the
+ * pidfd reads then, its pid file's lock goes a moment before. Without a
+ * pidfd (a kernel before 5.3), until that lock is free. 1 when gone.
+ */
+static int
+stuck_wait_exit(struct client *cl, int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	pid_t pid;
+	int gone;
+
+	if (pidfd < 0) {
+		client_wait_gone(cl, STUCK_STOP_MS);
+		return !stuck_held(cl->home, "keeper.pid", &pid);
+	}
+	gone = poll(&p, 1, STUCK_STOP_MS) == 1;
+	close(pidfd);
+	return gone;
+}
+
+/*
  * Waits for the reply to `kill` on cl. Returns -1 once it can be read
  * (the caller reads it as any reply); when no engine answered and the
  * keeper was told to stop the apps itself, the exit status: 0 once it
@@ -62,7 +84,7 @@ stuck_kill(struct client *cl)
 {
 	struct pollfd p = { .fd = cl->fd, .events = POLLIN };
 	pid_t pid, keeper;
-	int none = 0;
+	int none = 0, pidfd;
 
 	while (none < STUCK_AFTER_MS) {
 		if (poll(&p, 1, STUCK_POLL_MS) != 0)
@@ -70,14 +92,18 @@ stuck_kill(struct client *cl)
 		if (!stuck_held(cl->home, "corrald.pid", &pid))
 			none += STUCK_POLL_MS;
 	}
-	if (!stuck_held(cl->home, "keeper.pid", &keeper) || keeper <= 0 ||
-	    kill(keeper, SIGTERM) == -1)
+	if (!stuck_held(cl->home, "keeper.pid", &keeper) || keeper <= 0)
 		return -1;
+	pidfd = (int)syscall(SYS_pidfd_open, keeper, 0);
+	if (kill(keeper, SIGTERM) == -1) {
+		if (pidfd >= 0)
+			close(pidfd);
+		return -1;
+	}
 	fprintf(stderr, "corral: no engine has answered for %d s (see "
 	    "corrald.log): the keeper (pid %d) stops every app itself\n",
 	    STUCK_AFTER_MS / 1000, (int)keeper);
-	client_wait_gone(cl, STUCK_STOP_MS);
-	if (stuck_held(cl->home, "keeper.pid", &pid)) {
+	if (!stuck_wait_exit(cl, pidfd)) {
 		fprintf(stderr, "corral: the keeper (pid %d) still runs\n",
 		    (int)keeper);
 		return 1;
