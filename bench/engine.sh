@@ -279,12 +279,7 @@ if [ "$HARD" != unlimited ] && [ "$HARD" -lt $((APPS * 4 + 1000)) ]; then
 	    "descriptors, the hard limit is $HARD"
 	exit 0
 fi
-python3 - "$APPS" >"$WORK/apps.json" <<'PY'
-import json, sys
-n = int(sys.argv[1])
-print(json.dumps({"apps": [{"name": "a%d" % i, "script": "/bin/sleep",
-                            "args": ["100000"]} for i in range(n)]}))
-PY
+bench_sleep_apps "$APPS" a /bin/sleep >"$WORK/apps.json"
 t0=$EPOCHREALTIME
 "$CORRAL" start "$WORK/apps.json" >/dev/null
 bench_wait_until 600 bench_corral_online "$APPS"

@@ -204,6 +204,20 @@ bench_wait_until() {
 	done
 }
 
+# bench_sleep_apps N PREFIX SCRIPT: a PM2 JSON file (on stdout) of N apps
+# PREFIX00001.. of one SCRIPT (a sleep) 100000 each.
+bench_sleep_apps() {
+	bench_i=1
+	echo '{"apps": ['
+	while [ "$bench_i" -le "$1" ]; do
+		printf '{"name": "%s%05d", "script": "%s", "args": "100000"}' \
+		    "$2" "$bench_i" "$3"
+		[ "$bench_i" -lt "$1" ] && echo ,
+		bench_i=$((bench_i + 1))
+	done
+	echo ']}'
+}
+
 # bench_corral_online N: whether $CORRAL's jlist has N online instances.
 bench_corral_online() {
 	[ "$("$CORRAL" jlist | grep -o '"state": *"online"' | wc -l)" -ge "$1" ]

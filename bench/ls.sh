@@ -32,6 +32,7 @@ APPS=${APPS:-0}
 CC=${CC:-cc}
 CORRAL=$(cd "$BUILD" && pwd)/corral
 PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
 
 WORK=$(mktemp -d /tmp/corral-bench-ls.XXXXXX)
 CORRAL_HOME=$WORK/home
@@ -228,23 +229,12 @@ PYEOF
 	GAP_MS=1100 "$WORK/runner" "$COLD_RUNS" "$CORRAL" ls | stats "cold: corral ls, 1.1 s apart" "$WORK/m.ccorral"
 }
 
-# apps_file N: a PM2 JSON file of N apps of one sleep each
-apps_file() {
-	i=1
-	echo '{"apps": ['
-	while [ "$i" -le "$1" ]; do
-		printf '{"name": "idle%05d", "script": "sleep", "args": "100000"}' "$i"
-		[ "$i" -lt "$1" ] && echo ,
-		i=$((i + 1))
-	done
-	echo ']}'
-}
 
 FIRST=
 for n in $ROWS; do
 	if [ "$APPS" = 1 ]; then
 		"$CORRAL" delete all >/dev/null 2>&1 || true
-		apps_file "$n" > "$WORK/apps.json"
+		bench_sleep_apps "$n" idle sleep > "$WORK/apps.json"
 		"$CORRAL" start "$WORK/apps.json" >/dev/null
 	elif [ -z "$FIRST" ]; then
 		"$CORRAL" start sleep --name idle -i "$n" -- 100000 >/dev/null

@@ -186,14 +186,7 @@ timed() {
 }
 
 # --- the apps file ----------------------------------------------------------
-{
-	echo '{"apps": ['
-	for i in $(seq "$N"); do
-		printf '{"name": "s%05d", "script": "/bin/sleep", "args": "100000"}' "$i"
-		[ "$i" -lt "$N" ] && echo ,
-	done
-	echo ']}'
-} > "$WORK/apps.json"
+bench_sleep_apps "$N" s /bin/sleep > "$WORK/apps.json"
 
 "$CORRAL" ping >/dev/null
 DPID=$(cat "$CORRAL_HOME/corrald.pid")
