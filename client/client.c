@@ -326,8 +326,61 @@ client_line(struct client *cl, size_t *len)
 }
 
 /*
+ * Whether a process holds the lock of home/name; *pid gets the pid the
+ * file names (0 if none). A file that is not there is not held.
+ */
+int
+client_lock_held(const char *home, const char *name, pid_t *pid)
+{
+	char *path = paths_file(home, name), buf[32];
+	ssize_t n;
+	int fd, held;
+
+	*pid = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	free(path);
+	if (fd == -1)
+		return 0;
+	held = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+	if ((n = read(fd, buf, sizeof buf - 1)) > 0) {
+		buf[n] = '\0';
+		*pid = (pid_t)strtol(buf, NULL, 10);
+	}
+	close(fd);
+	return held;
+}
+
+/*
+ * Waits until cl's connection can be read: 0. The keeper takes requests
+ * while no engine runs, so with an engine that keeps failing (the keeper
+ * restarts it after a delay that doubles up to 15 s) a reply would never
+ * come: every CLIENT_LOOK_MS the wait looks whether an engine holds the
+ * lock of corrald.pid (every engine does, for its life), and after
+ * CLIENT_NO_ENGINE_MS of looks without one it gives up: -1, cl->stuck
+ * set.
+ */
+static int
+client_wait_reply(struct client *cl)
+{
+	struct pollfd p = { .fd = cl->fd, .events = POLLIN };
+	pid_t pid;
+	int n;
+
+	while (cl->no_engine_ms < CLIENT_NO_ENGINE_MS) {
+		if ((n = poll(&p, 1, CLIENT_LOOK_MS)) > 0 ||
+		    (n == -1 && errno != EINTR))
+			return 0;       /* the read says what came */
+		if (n == 0 && !client_lock_held(cl->home, "corrald.pid", &pid))
+			cl->no_engine_ms += CLIENT_LOOK_MS;
+	}
+	cl->stuck = 1;
+	return -1;
+}
+
+/*
  * The next line, waiting for it (the connection blocks), as client_line()
- * gives it; NULL with *cause set at the end of the stream.
+ * gives it; NULL with *cause set at the end of the stream, or when no
+ * engine serves (cl->stuck, see client_wait_reply()).
  */
 char *
 client_recv_line(struct client *cl, size_t *len, char **cause)
@@ -338,6 +391,13 @@ client_recv_line(struct client *cl, size_t *len, char **cause)
 	for (;;) {
 		if ((line = client_line(cl, len)) != NULL)
 			return line;
+		if (client_wait_reply(cl) == -1) {
+			xasprintf(cause, "no engine has answered for %d s: it "
+			    "keeps failing (see corrald.log and keeper.log in "
+			    "%s); the request may still be carried out once "
+			    "one serves", CLIENT_NO_ENGINE_MS / 1000, cl->home);
+			return NULL;
+		}
 		if ((rc = client_fill(cl)) == 1)
 			continue;
 		*cause = xstrdup(rc == 0 ? "the daemon closed the connection"

@@ -216,7 +216,7 @@ main_request(const char *cmd, json_t *words, int start, int json_out)
 	char cwd[PATH_MAX], *cause = NULL, *line;
 	json_t *req, *reply;
 	size_t len;
-	int rc = -1, sent;
+	int rc = -1;
 
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		strcpy(cwd, "/");
@@ -226,17 +226,17 @@ main_request(const char *cmd, json_t *words, int start, int json_out)
 	    "argv", words, "cwd", json_str(cwd), "env", client_env_json(),
 	    "resume", 1);
 	reply = NULL;
-	sent = client_send(&cl, req);
+	line = client_send(&cl, req) == -1 ? NULL :
+	    resume_recv_line(&cl, req, &len, &cause);
 	/* a kill that no engine answers: the keeper stops the apps */
-	if (sent == 0 && strcmp(cmd, "kill") == 0 &&
+	if (line == NULL && cl.stuck && strcmp(cmd, "kill") == 0 &&
 	    (rc = stuck_kill(&cl)) >= 0) {
+		free(cause);
 		json_decref(req);
 		client_close(&cl);
 		return rc;
 	}
-	if (sent == -1 ||
-	    (line = resume_recv_line(&cl, req, &len, &cause)) == NULL ||
-	    ((json_out || strcmp(cmd, "update") == 0 ||
+	if (line == NULL || ((json_out || strcmp(cmd, "update") == 0 ||
 	    (rc = main_print_list(line, len)) == -1) &&
 	    (reply = proto_decode(line, len, &cause)) == NULL)) {
 		fprintf(stderr, "corral: the daemon did not answer: %s\n",

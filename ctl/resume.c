@@ -98,7 +98,7 @@ resume_recv_line(struct client *cl, json_t *first, size_t *len,
 			pending = m;
 			continue;
 		}
-		if (pending == NULL || n++ == RESUME_MAX)
+		if (pending == NULL || cl->stuck || n++ == RESUME_MAX)
 			break;
 		free(*cause);
 		*cause = NULL;

@@ -694,8 +694,9 @@ def test_a_reload_under_way_is_sent_again_after_an_engine_kill(corral):
 def test_kill_stops_a_daemon_whose_engine_keeps_failing(corral):
     """Every engine aborts as soon as it serves (CORRAL_FAULT=engine
     ready:abort): the keeper restarts each after a longer delay, and no
-    request is ever answered. `corral kill` does not wait for ever: with
-    no engine for 5 s it has the keeper stop the apps itself (SIGTERM),
+    request is ever answered. No command waits for ever: `ls` and `stop`
+    give up after 5 s without an engine (exit 111, saying why), and
+    `corral kill` then has the keeper stop the apps itself (SIGTERM),
     waits for the keeper's exit and says so."""
     c = corral
     env = dict(c.env, CORRAL_FAULT="engine ready:abort")
@@ -705,6 +706,12 @@ def test_kill_stops_a_daemon_whose_engine_keeps_failing(corral):
     c.remember(keeper)
     wait_for(lambda: 'fault "engine ready": the engine aborts' in
              c.daemon_log(), DEADLINE, what="the first engine's abort")
+    for words in (["ls"], ["stop", "all"]):
+        r = c.run(*words, timeout=120)
+        assert r.rc == 111, (words, r.out, r.err)
+        assert "no engine has answered for 5 s" in r.err, r.err
+        assert "keeps failing" in r.err, r.err
+    assert pid_alive(keeper)
     r = c.run("kill", timeout=120)
     assert r.rc == 0, (r.out, r.err)
     assert "no engine has answered" in r.err, r.err
