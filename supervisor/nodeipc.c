@@ -8,9 +8,16 @@
  * JSON lines. process.send('ready') is the "message" readiness source
  * (wait_ready); with shutdown_with_message the daemon sends 'shutdown'
  * instead of the kill signal (fsm.c). Other messages are ignored.
+ *
+ * The channel is read as the notify socket is (notify.c): with E.replay
+ * its lines are peeked (MSG_PEEK), handled, then taken off, so a 'ready'
+ * that an engine read and died before handling waits for the next engine
+ * (what it did for 'ready' the keeper keeps: engine_mark_ready()).
  */
 #include <sys/socket.h>
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,18 +27,15 @@
 
 #define NODEIPC_TAG "ipc"               /* the keeper's: ipc/<child tag> */
 #define NODEIPC_MAX_LINE (64 * 1024)    /* a longer message is cut, ignored */
+#define NODEIPC_READ (16 * 1024)        /* read (or peeked) at a time */
 
 struct nodeipc {
-	uv_pipe_t pipe;
+	uv_poll_t poll;
 	struct linebuf lb;
 	struct child *child;            /* NULL once closed */
+	int fd;                         /* the daemon's end */
 	int app_fd;                     /* the app's end until it runs */
 	int reading;
-};
-
-struct nodeipc_write {
-	uv_write_t req;
-	char *data;
 };
 
 static void
@@ -39,11 +43,10 @@ nodeipc_closed(uv_handle_t *h)
 {
 	struct nodeipc *n = h->data;
 
+	close(n->fd);
 	linebuf_free(&n->lb);
 	free(n);
 }
-
-static void nodeipc_read(uv_stream_t *, ssize_t, const uv_buf_t *);
 
 /* The channel of child on fd (the daemon's end; taken), not yet read. */
 static struct nodeipc *
@@ -52,14 +55,14 @@ nodeipc_new(struct child *child, int fd)
 	struct nodeipc *n = xcalloc(1, sizeof *n);
 
 	n->app_fd = -1;
-	if (uv_pipe_init(D.loop, &n->pipe, 0) != 0 ||
-	    uv_pipe_open(&n->pipe, fd) != 0) {
+	if (uv_poll_init(D.loop, &n->poll, fd) != 0) {
 		log_warnx("%s: no Node IPC channel", child->app->cfg.name);
 		close(fd);
-		free(n);        /* a pipe that did not open holds nothing */
+		free(n);        /* a handle that did not init holds nothing */
 		return NULL;
 	}
-	n->pipe.data = n;
+	n->fd = fd;
+	n->poll.data = n;
 	n->child = child;
 	linebuf_init(&n->lb, NODEIPC_MAX_LINE);
 	child->ipc = n;
@@ -99,15 +102,6 @@ nodeipc_prepare(struct child *child, struct spawn_plan *p, json_t *env)
 	p->fds[p->nfds++] = sp[1];
 }
 
-/* Reads the channel; the keeper keeps its end for later engines. */
-static void
-nodeipc_start(struct nodeipc *n)
-{
-	if (uv_read_start((uv_stream_t *)&n->pipe, daemon_alloc,
-	    nodeipc_read) == 0)
-		n->reading = 1;
-}
-
 static void
 nodeipc_message(struct nodeipc *n, const char *line, size_t len)
 {
@@ -123,37 +117,91 @@ nodeipc_message(struct nodeipc *n, const char *line, size_t len)
 	json_decref(msg);
 }
 
+/* A test's fault (fault_point()) at stage of what says 'ready'. */
 static void
-nodeipc_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+nodeipc_fault(const char *stage, const char *buf, size_t len)
 {
-	struct nodeipc *n = s->data;
-	char *line;
-	size_t len;
+	char point[48];
 
-	if (nread < 0) {
-		(void)uv_read_stop(s); /* always 0 */
-		n->reading = 0;
+	if (!fault_wanted() || memmem(buf, len, "\"ready\"", 7) == NULL)
+		return;
+	snprintf(point, sizeof point, "nodeipc %s ready", stage);
+	fault_point(point);
+}
+
+/*
+ * How much of the len bytes read at buf to take: through the last
+ * newline when peeking (a line cut short stays for the next read), all
+ * of them when not, or when they hold no newline (the poll would report
+ * them for ever: that part of a line is read, not peeked).
+ */
+static size_t
+nodeipc_take(const char *buf, size_t len)
+{
+	const char *nl;
+
+	if (!E.replay || (nl = memrchr(buf, '\n', len)) == NULL)
+		return len;
+	return (size_t)(nl - buf) + 1;
+}
+
+static void
+nodeipc_stop(struct nodeipc *n)
+{
+	(void)uv_poll_stop(&n->poll);   /* always 0 */
+	n->reading = 0;
+}
+
+static void
+nodeipc_read(uv_poll_t *h, int status, int events)
+{
+	struct nodeipc *n = h->data;
+	char buf[NODEIPC_READ], *line;
+	ssize_t got;
+	size_t len, take;
+
+	(void)events;
+	got = status < 0 ? -1 : recv(n->fd, buf, sizeof buf, MSG_DONTWAIT |
+	    (E.replay ? MSG_PEEK : 0));
+	if (got == -1 && status == 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (got <= 0) {                 /* the end, or an error */
+		nodeipc_stop(n);
 		return;
 	}
-	linebuf_append(&n->lb, buf->base, (size_t)nread);
+	take = nodeipc_take(buf, (size_t)got);
+	nodeipc_fault("read", buf, take);
+	linebuf_append(&n->lb, buf, take);
 	while ((line = linebuf_line(&n->lb, &len, 0)) != NULL) {
 		nodeipc_message(n, line, len);
 		linebuf_consume(&n->lb, len);
 	}
+	nodeipc_fault("handled", buf, take);
+	if (E.replay)
+		while (recv(n->fd, buf, take, MSG_DONTWAIT) == -1 &&
+		    errno == EINTR)
+			continue;
+	nodeipc_fault("consumed", buf, take);
+}
+
+/* Reads the channel; the keeper keeps its end for later engines. */
+static void
+nodeipc_start(struct nodeipc *n)
+{
+	if (uv_poll_start(&n->poll, UV_READABLE, nodeipc_read) == 0)
+		n->reading = 1;
 }
 
 void
 nodeipc_spawned(struct child *child)
 {
 	struct nodeipc *n = child->ipc;
-	uv_os_fd_t fd;
 
 	if (n == NULL)
 		return;
 	close(n->app_fd);
 	n->app_fd = -1;
-	if (uv_fileno((uv_handle_t *)&n->pipe, &fd) == 0)
-		engine_hold_child(NODEIPC_TAG, child, fd);
+	engine_hold_child(NODEIPC_TAG, child, n->fd);
 	nodeipc_start(n);
 }
 
@@ -183,38 +231,26 @@ nodeipc_close(struct child *child)
 	engine_release_child(NODEIPC_TAG, child);
 	child->ipc = NULL;
 	n->child = NULL;
-	uv_close((uv_handle_t *)&n->pipe, nodeipc_closed);
+	uv_close((uv_handle_t *)&n->poll, nodeipc_closed);
 }
 
-static void
-nodeipc_written(uv_write_t *req, int status)
-{
-	struct nodeipc_write *w = req->data;
-
-	(void)status;
-	free(w->data);
-	free(w);
-}
-
-/* Sends the JSON message msg (e.g. "\"shutdown\""); 0, or -1 without channel. */
+/*
+ * Sends the JSON message msg (e.g. "\"shutdown\""); 0, or -1 without a
+ * channel or when the app's side has no room (it reads none).
+ */
 int
 nodeipc_send(struct child *child, const char *msg)
 {
 	struct nodeipc *n = child != NULL ? child->ipc : NULL;
-	struct nodeipc_write *w;
-	uv_buf_t buf;
+	char line[64];
+	ssize_t sent;
+	int len;
 
-	if (n == NULL || !n->reading)
+	if (n == NULL || !n->reading || (len = snprintf(line, sizeof line,
+	    "%s\n", msg)) >= (int)sizeof line)
 		return -1;
-	w = xcalloc(1, sizeof *w);
-	xasprintf(&w->data, "%s\n", msg);
-	w->req.data = w;
-	buf = uv_buf_init(w->data, (unsigned int)strlen(w->data));
-	if (uv_write(&w->req, (uv_stream_t *)&n->pipe, &buf, 1,
-	    nodeipc_written) != 0) {
-		free(w->data);
-		free(w);
-		return -1;
-	}
-	return 0;
+	while ((sent = send(n->fd, line, (size_t)len, MSG_DONTWAIT |
+	    MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		continue;
+	return sent == len ? 0 : -1;
 }

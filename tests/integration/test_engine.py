@@ -940,6 +940,33 @@ process.on('message', (m) => {
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
+@pytest.mark.parametrize("point", ["nodeipc read ready",
+                                   "nodeipc handled ready",
+                                   "nodeipc consumed ready"])
+def test_node_ready_outlives_an_engine_dying_with_it(corral, point):
+    """A process.send('ready') (said once) that the engine read from the
+    Node IPC channel and died before it handled it, after, or after it
+    took it off the channel: the next engine has the instance online,
+    without a restart, and the start waiting for it exits 0. Before, a
+    message read was gone with the engine that read it."""
+    c = corral
+    c.env["CORRAL_FAULT"] = point
+    gate, state = c.appdir / "go", os.path.join(c.home, "state.json")
+    (c.appdir / "ready.js").write_text(READY_JS)
+    start = c.spawn("start", c.appdir / "ready.js", "--name", "nd",
+                    "--wait-ready", "--listen-timeout", "1h", "--", gate)
+    wait_for(lambda: '"nd"' in open(state).read(), DEADLINE,
+             what="the app in state.json")
+    gate.touch()
+    fault_engine(c, point)
+    assert_start_answered(start, "nd")
+    app = c.wait_state("nd", "online", 1)[0]
+    assert app["restarts"] == 0, app
+    marked = "nd[0] id 0: its process had said it is ready" in c.daemon_log()
+    assert marked == (point != "nodeipc read ready"), c.daemon_log()
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_node_ipc_channel_outlives_the_engine(corral, tmp_path):
     c = corral
     flag = tmp_path / "go"
