@@ -41,12 +41,9 @@ if [ ! -x "$live" ]; then
 	echo "vm cgroup tests: $live is not built" >&2
 	exit 1
 fi
-# UML is the fast guest, but AddressSanitizer cannot map its shadow memory
-# there: sanitizer builds run in qemu (all of SMP, slower).
-case $build in
-*san*)	: "${VM_BACKEND:=qemu}" ;;
-*)	: "${VM_BACKEND:=uml}" ;;
-esac
+# UML is the fast guest, where it boots and for builds without the
+# sanitizer; else qemu (all of SMP, slower): tests/vm/backend.sh.
+VM_BACKEND=$(sh "$top/tests/vm/backend.sh" "$build" "$vm")
 export VM_BACKEND VM_SHARE="$top"
 fail=0
 # A test's deadline is only the bound of a wait that should end anyway:
