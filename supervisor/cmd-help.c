@@ -71,8 +71,10 @@ cmd_help_all(void)
 	    "install a boot service that resurrects the saved apps");
 	cmd_help_append(&text, "  %-12s %s\n", "unstartup",
 	    "remove that boot service");
-	cmd_help_append(&text, "\n'corral help <command>' tells more. "
-	    "Exit status: 0 ok, 1 failure, 100 usage error, 111 no daemon.\n");
+	cmd_help_append(&text, "\n'corral help <command>' tells more.\n"
+	    "Exit status: 0 ok, 1 failure, 3 apps started again after a lost "
+	    "keeper,\n100 usage error, 111 no daemon (or no engine answered "
+	    "for 5 s).\n");
 	return text;
 }
 
