@@ -10,7 +10,8 @@
  * pending line back as an "await", which the next engine answers as the
  * first would have. A reload's pending line says "retry" instead: the
  * next engine does not go on with a reload cut short, so the client
- * sends the reload again (supervisor/reload.c). Without a pending line,
+ * sends the reload again, with the line's "since", and the instances
+ * the first reload replaced are kept (supervisor/reload.c). Without a pending line,
  * nothing says the request was kept, and the client says so (exit 111).
  */
 #include <stdlib.h>
@@ -58,8 +59,13 @@ resume_await(struct client *cl, json_t *first, json_t *pending,
 	client_close(cl);
 	if (client_connect(cl, 0, cause) == -1)
 		return -1;
-	if (json_is_true(json_object_get(pending, "retry")))
+	if (json_is_true(json_object_get(pending, "retry"))) {
 		req = json_incref(first);
+		/* instances started since are not replaced again */
+		if (json_object_get(pending, "since") != NULL)
+			json_object_set(req, "since",
+			    json_object_get(pending, "since"));
+	}
 	else if ((req = json_pack("{s:s, s:O, s:O, s:O, s:b}", "cmd",
 	    "await", "ids", json_object_get(pending, "ids"),
 	    "base", json_object_get(pending, "base"),

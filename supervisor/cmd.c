@@ -151,6 +151,27 @@ cmd_check_print(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * A reload sent again after an engine's death says since when its first
+ * engine reloaded (ms since the epoch, from its pending line): 0 or -1,
+ * replied to, when that is not such a time.
+ */
+static int
+cmd_reload_since(struct conn *conn, json_t *req)
+{
+	json_t *since = json_object_get(req, "since");
+
+	if (since == NULL)
+		return 0;
+	if (!json_is_integer(since) || json_integer_value(since) < 0) {
+		conn_reply_error(conn, EXIT_USAGE, "malformed request: since "
+		    "must be a time in ms since the epoch");
+		return -1;
+	}
+	conn->reload_since = (uint64_t)json_integer_value(since);
+	return 0;
+}
+
 void
 cmd_dispatch(struct conn *conn, json_t *req)
 {
@@ -166,6 +187,8 @@ cmd_dispatch(struct conn *conn, json_t *req)
 	if (conn != NULL) {
 		/* a client that can follow its reply to the next engine */
 		conn->resume = json_is_true(json_object_get(req, "resume"));
+		if (cmd_reload_since(conn, req) == -1)
+			return;
 		if (strcmp(name, "await") == 0) {
 			op_await(conn, req);
 			return;

@@ -192,6 +192,7 @@ struct conn {
 	int refused;                    /* a peer of another uid */
 	int replied;                    /* its reply is queued */
 	int resume;                     /* asked for op.c's pending line */
+	uint64_t reload_since;          /* a reload sent again (reload.c) */
 	uint64_t since;                 /* monotonic ms: accepted, or replied */
 	int streaming;                  /* events are sent to it */
 	char *log_filter;               /* app name, or NULL for every app */

@@ -174,7 +174,8 @@ reload_check_all(void)
  * each app's reload_surge. Returns -1 with
  * *cause set, starting nothing, when an app is being reloaded already.
  */
-static void reload_app_start(struct reload_req *, struct app *, int, int);
+static void reload_app_start(struct reload_req *, struct app *, int, int,
+    uint64_t);
 
 int
 reload_start(struct conn *conn, struct app **apps, size_t napps, int surge,
@@ -182,6 +183,8 @@ reload_start(struct conn *conn, struct app **apps, size_t napps, int surge,
 {
 	struct reload_req *req;
 	json_t *pending;
+	uint64_t again = conn != NULL ? conn->reload_since : 0;
+	uint64_t since = again > 0 ? again : now_ms();  /* before a spawn */
 	size_t i;
 
 	for (i = 0; i < napps; i++) {
@@ -198,7 +201,7 @@ reload_start(struct conn *conn, struct app **apps, size_t napps, int surge,
 	req->running = (int)napps + 1;  /* held until every one is set up */
 	TAILQ_INSERT_TAIL(&reload_reqs, req, entry);
 	for (i = 0; i < napps; i++)
-		reload_app_start(req, apps[i], surge, -1);
+		reload_app_start(req, apps[i], surge, -1, again);
 	fsm_settle();
 	if (--req->running == 0) {
 		reload_req_done(req);
@@ -208,11 +211,13 @@ reload_start(struct conn *conn, struct app **apps, size_t napps, int surge,
 	 * A client that can follow its reply (conn_send_pending()) may send
 	 * its request again to the next engine: an engine that dies leaves
 	 * a reload cut short (each index keeps one instance: the replacement
-	 * once online, else the old one), and the request sent again
-	 * replaces every instance, those replaced already too.
+	 * once online, else the old one). The request sent again says since
+	 * when the first engine reloaded, and replaces only instances that
+	 * are not online with a process started since then.
 	 */
 	pending = proto_ok("pending", NULL);
 	json_object_set_new(pending, "retry", json_true());
+	json_object_set_new(pending, "since", json_integer((json_int_t)since));
 	conn_send_pending(conn, pending, "reload pending");
 	return 0;
 }
@@ -237,10 +242,14 @@ reload_surge(long long asked, size_t n)
 	return surge < 1 ? 1 : (int)surge;
 }
 
-/* Sets up the reload of app's instances (only instance id only_id if >= 0). */
+/*
+ * Sets up the reload of app's instances (only instance id only_id if
+ * >= 0); a reload sent again (since > 0) leaves out those online with a
+ * process started since then: the first engine's reload replaced them.
+ */
 static void
 reload_app_start(struct reload_req *req, struct app *app, int surge,
-    int only_id)
+    int only_id, uint64_t since)
 {
 	struct reload *rl;
 	struct instance *inst;
@@ -253,6 +262,13 @@ reload_app_start(struct reload_req *req, struct app *app, int surge,
 	TAILQ_FOREACH(inst, &app->instances, entry) {
 		if (fsm_deleting(inst) || (only_id >= 0 && inst->id != only_id))
 			continue;
+		if (since > 0 && inst->state == INST_ONLINE &&
+		    inst->started_at >= since) {
+			log_info("%s[%d]: id %d was started by the reload an "
+			    "engine before began: kept", app->cfg.name,
+			    inst->index, inst->id);
+			continue;
+		}
 		rl->slots = xreallocarray(rl->slots, rl->nslots + 1,
 		    sizeof *rl->slots);
 		rl->slots[rl->nslots].old_id = inst->id;
@@ -289,7 +305,7 @@ reload_instance(struct instance *inst, char **cause)
 	req->names = json_array();
 	req->running = 2;
 	TAILQ_INSERT_TAIL(&reload_reqs, req, entry);
-	reload_app_start(req, inst->app, 1, inst->id);
+	reload_app_start(req, inst->app, 1, inst->id, 0);
 	fsm_settle();
 	if (--req->running == 0)
 		reload_req_done(req);

@@ -691,6 +691,65 @@ def test_a_reload_under_way_is_sent_again_after_an_engine_kill(corral):
     assert not old & {i["pid"] for i in now}, (old, now)
 
 
+# Ready (NOTIFY READY=1) at once, but once argv[1] exists only the first
+# process to make argv[2] is: the others wait for argv[3] first.
+READY_FIRST = """\
+import os, socket, sys, time
+reloading, claim, gate = sys.argv[1:4]
+if os.path.exists(reloading):
+    try:
+        os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        while not os.path.exists(gate):
+            time.sleep(0.02)
+n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+path = os.environ["NOTIFY_SOCKET"]
+n.sendto(b"READY=1", "\\0" + path[1:] if path.startswith("@") else path)
+while True:
+    time.sleep(3600)
+"""
+
+
+def test_a_reload_sent_again_keeps_what_the_first_replaced(corral):
+    """An engine killed halfway through a reload (one instance replaced,
+    the next replacement waiting to be ready): the reload the client
+    sends again keeps the replaced instance (its process started since
+    the first reload began) and replaces only the other. Before, it
+    replaced both again."""
+    c = corral
+    c.script("first.py", READY_FIRST)
+    reloading, claim, gate = (c.appdir / n for n in ("reloading", "claim",
+                                                     "gate"))
+    c.ok("start", c.appdir / "first.py", "--name", "rl", "-i", "2",
+         "--interpreter", PYTHON, "--ready", "notify",
+         "--listen-timeout", "1h", "--", reloading, claim, gate)
+    old = {i["pid"] for i in c.wait_state("rl", "online", 2)}
+    reloading.touch()
+    reload = c.spawn("reload", "rl", "--surge", "1")
+
+    def half():
+        insts = c.app("rl")
+        new = [i for i in insts if i["state"] == "online" and
+               i["pid"] not in old]
+        waiting = [i for i in insts if i["state"] == "starting"]
+        return new[0] if len(new) == 1 and waiting else None
+    first = wait_for(half, DEADLINE, what="one instance replaced, the "
+                     "next replacement waiting")
+    kill_engine(c)
+    gate.touch()
+    wait_for(lambda: not reload.running(), DEADLINE,
+             what="the reload's end")
+    reload.thread.join(DEADLINE)
+    assert reload.popen.returncode == 0, reload.snapshot()
+    now = c.wait_state("rl", "online", 2)
+    kept = [i for i in now if i["instance"] == first["instance"]]
+    assert kept[0]["pid"] == first["pid"], (first, now)
+    other = [i for i in now if i["instance"] != first["instance"]]
+    assert other[0]["pid"] not in old | {first["pid"]}, (old, now)
+    assert "was started by the reload an engine before began: kept" in \
+        c.daemon_log()
+
+
 def test_kill_stops_a_daemon_whose_engine_keeps_failing(corral):
     """Every engine aborts as soon as it serves (CORRAL_FAULT=engine
     ready:abort): the keeper restarts each after a longer delay, and no
