@@ -249,4 +249,10 @@ def test_malformed_awaits_are_refused(corral):
     reply = json.loads(c.raw_request(json.dumps(many).encode() + b"\n"))
     assert reply["ok"] is True and reply["data"] == [], reply
     assert reply["message"] == "gone", reply
+    # a reload sent again says since when the first ran (ctl/resume.c)
+    for since in (-1, "1", 1.5, None, []):
+        req = {"v": 1, "cmd": "reload", "argv": ["all"], "since": since}
+        reply = json.loads(c.raw_request(json.dumps(req).encode() + b"\n"))
+        assert reply["ok"] is False and reply["exit"] == 100, (since, reply)
+        assert "since must be a time" in reply["error"], reply
     c.ok("ping")

@@ -82,7 +82,8 @@ def request(rng, apps):
            [word(rng) for _ in range(rng.randrange(4))]}
     if rng.random() < 0.3:
         req[rng.choice(["v", "cmd", "argv", "cwd", "env", "ids", "base",
-                        "want", "message", "resume", word(rng)])] = \
+                        "want", "message", "resume", "since",
+                        word(rng)])] = \
             odd_value(rng)
     if rng.random() < 0.2:
         req["env"] = {word(rng): word(rng) for _ in range(3)}
