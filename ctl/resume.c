@@ -11,8 +11,9 @@
  * first would have. A reload's pending line says "retry" instead: the
  * next engine does not go on with a reload cut short, so the client
  * sends the reload again, with the line's "since", and the instances
- * the first reload replaced are kept (supervisor/reload.c). Without a pending line,
- * nothing says the request was kept, and the client says so (exit 111).
+ * the first reload replaced are kept (supervisor/reload.c). Without a
+ * pending line, nothing says the request was kept, and the client says
+ * so (exit 111).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +66,7 @@ resume_await(struct client *cl, json_t *first, json_t *pending,
 		if (json_object_get(pending, "since") != NULL)
 			json_object_set(req, "since",
 			    json_object_get(pending, "since"));
-	}
-	else if ((req = json_pack("{s:s, s:O, s:O, s:O, s:b}", "cmd",
+	} else if ((req = json_pack("{s:s, s:O, s:O, s:O, s:b}", "cmd",
 	    "await", "ids", json_object_get(pending, "ids"),
 	    "base", json_object_get(pending, "base"),
 	    "want", json_object_get(pending, "want"), "resume", 1)) != NULL &&
