@@ -561,16 +561,21 @@ def test_a_packet_that_ends_the_engine_is_served_once(corral):
     assert c.daemon_log().count(line) == 2
 
 
-READY_ONCE = """\
-import os, socket, sys, time
-while not os.path.exists(sys.argv[1]):
-    time.sleep(0.02)
+# The end of an app that says READY=1 (once), then sleeps.
+SAY_READY = """\
 n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 path = os.environ["NOTIFY_SOCKET"]
 n.sendto(b"READY=1", "\\0" + path[1:] if path.startswith("@") else path)
 while True:
     time.sleep(3600)
 """
+
+
+READY_ONCE = """\
+import os, socket, sys, time
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.02)
+""" + SAY_READY
 
 
 @pytest.mark.parametrize("point", ["notify read READY=1",
@@ -702,12 +707,7 @@ if os.path.exists(reloading):
     except FileExistsError:
         while not os.path.exists(gate):
             time.sleep(0.02)
-n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-path = os.environ["NOTIFY_SOCKET"]
-n.sendto(b"READY=1", "\\0" + path[1:] if path.startswith("@") else path)
-while True:
-    time.sleep(3600)
-"""
+""" + SAY_READY
 
 
 def test_a_reload_sent_again_keeps_what_the_first_replaced(corral):
