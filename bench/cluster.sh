@@ -40,9 +40,7 @@ APP=$PWD/examples/node/app.js
 HELLO_C=$PWD/$BUILD/examples/corral-hello-c
 CORRAL=$PWD/$BUILD/corral
 
-for t in wrk node "$CORRAL" "$HELLO_C"; do
-	command -v "$t" >/dev/null || { echo "missing: $t" >&2; exit 1; }
-done
+bench_need wrk node "$CORRAL" "$HELLO_C"
 
 WORK=$(mktemp -d /tmp/corral-bench.XXXXXX)
 export CORRAL_HOME=$WORK/corral

@@ -53,9 +53,7 @@ PY=/usr/bin/python3
 CORRAL=$PWD/$BUILD/corral
 HELLO_C=$PWD/$BUILD/examples/corral-hello-c
 
-for t in wrk "$PY" "$CORRAL"; do
-	command -v "$t" >/dev/null || { echo "missing: $t" >&2; exit 1; }
-done
+bench_need wrk "$PY" "$CORRAL"
 
 WORK=$(mktemp -d /tmp/corral-bench.XXXXXX)
 export CORRAL_HOME=$WORK/corral

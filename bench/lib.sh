@@ -39,6 +39,19 @@ bench_pm2() {
 	    pm2@7.0.4 >/dev/null
 }
 
+# bench_need TOOL...: the programs the benchmark runs. A missing one is
+# installed (Debian's wrk, curl, node: scripts/deps.sh bench) or, if it
+# still is missing, the benchmark ends saying which.
+bench_need() {
+	for bench_t in "$@"; do
+		command -v "$bench_t" >/dev/null 2>&1 && continue
+		sh "$BENCH_TOP/scripts/deps.sh" bench >&2 || true
+		command -v "$bench_t" >/dev/null 2>&1 && continue
+		echo "missing: $bench_t" >&2
+		exit 1
+	done
+}
+
 # bench_pm2_kill: ends the private PM2 daemon, if any.
 bench_pm2_kill() {
 	[ -n "${PM2:-}" ] || return 0

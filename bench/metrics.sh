@@ -33,10 +33,10 @@ UP=${UP:-10s}
 DOWN=${DOWN:-60s}
 PY=/usr/bin/python3
 CORRAL=$PWD/$BUILD/corral
+BENCH_TOP=$PWD
+. bench/lib.sh
 
-for t in wrk curl "$PY" "$CORRAL"; do
-	command -v "$t" >/dev/null || { echo "missing: $t" >&2; exit 1; }
-done
+bench_need wrk curl "$PY" "$CORRAL"
 
 WORK=$(mktemp -d /tmp/corral-bench.XXXXXX)
 export CORRAL_HOME=$WORK/home CORRAL_METRICS=127.0.0.1:0

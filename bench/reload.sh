@@ -28,9 +28,7 @@ PY=/usr/bin/python3
 APP=$PWD/examples/node/app.js
 CORRAL=$PWD/$BUILD/corral
 
-for t in wrk node curl "$CORRAL"; do
-	command -v "$t" >/dev/null || { echo "missing: $t" >&2; exit 1; }
-done
+bench_need wrk node curl "$CORRAL"
 
 WORK=$(mktemp -d /tmp/corral-bench.XXXXXX)
 export CORRAL_HOME=$WORK/corral

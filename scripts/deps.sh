@@ -4,12 +4,13 @@
 #   build: compiler, pkg-config and the libraries (libsystemd included),
 #          node and curl for the example;
 #   test:  the above and what the tests use (cmocka, pytest, mandoc...);
-#   ci:    what .ci/run adds: mmdebstrap for the fresh-root step.
-# Usage: deps.sh build|test|ci
+#   ci:    what .ci/run adds: mmdebstrap for the fresh-root step;
+#   bench: the build's and what the benchmarks run (wrk; bench/lib.sh).
+# Usage: deps.sh build|test|ci|bench
 set -e
 case $1 in
-build|test|ci) ;;
-*)	echo "usage: deps.sh build|test|ci" >&2; exit 100 ;;
+build|test|ci|bench) ;;
+*)	echo "usage: deps.sh build|test|ci|bench" >&2; exit 100 ;;
 esac
 pkgs="build-essential pkg-config libuv1-dev libjansson-dev libinih-dev libncurses-dev libsystemd-dev zlib1g-dev libmicrohttpd-dev"
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
@@ -21,6 +22,8 @@ if [ "$1" = test ]; then
 	pkgs="$pkgs clang libclang-rt-14-dev"
 elif [ "$1" = ci ]; then
 	pkgs="mmdebstrap"
+elif [ "$1" = bench ]; then
+	pkgs="$pkgs wrk"
 fi
 missing=""
 for p in $pkgs; do
