@@ -297,6 +297,7 @@ app_declare(struct app_config *cfg, const char *source, int flags,
 		log_warnx("%s: %s", app->cfg.name, why);
 		free(why);
 	}
+	stats_wake();   /* max_memory_restart, or log files to try again */
 	if (source != NULL)
 		log_info("%s: declared from %s", app->cfg.name, source);
 	else

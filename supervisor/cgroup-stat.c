@@ -139,6 +139,13 @@ cgroup_stat_expire(struct cgroup_root *root, uint64_t now, uint64_t idle)
 	}
 }
 
+/* Whether any cgroup's files are held (cgroup_stat_expire() has work). */
+int
+cgroup_stat_held(const struct cgroup_root *root)
+{
+	return !LIST_EMPTY(&root->held);
+}
+
 /* Reads the held file slot of cg into buf; 0 or a negative errno. */
 static int
 cgroup_stat_pread(const struct cgroup *cg, int slot, char *buf, size_t size)

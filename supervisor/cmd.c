@@ -209,6 +209,7 @@ cmd_dispatch(struct conn *conn, json_t *req)
 	if (!json_is_object(ctx.env))
 		ctx.env = NULL;
 	e->exec(&ctx);
+	stats_wake();   /* a command may bring the 1 s tick work (stats.c) */
 out:
 	free(cause);
 	args_free(&ctx.args);

@@ -24,6 +24,8 @@ int hoststat_loadavg(const char *, double *);
 
 /* stats.c */
 void stats_start(void);
+void stats_wake(void);
+void stats_stop(void);
 void stats_sample(struct instance *);
 void stats_sample_list(struct instance **, size_t);
 

@@ -184,6 +184,7 @@ limits_batch(struct instance **v, size_t n, uint64_t now)
 	free(fb);
 	free(cv);
 	free(pg);
+	stats_wake();                   /* files held: released once idle */
 }
 
 /*

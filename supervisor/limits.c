@@ -42,8 +42,10 @@ limits_gc_arm(int64_t ms)
 {
 	if (!limits_gc_ready || ms < 0)
 		return;
-	if (timer_start(&limits_gc_timer, limits_gc, (uint64_t)ms, 0) != 0)
+	if (timer_start(&limits_gc_timer, limits_gc, (uint64_t)ms, 0) != 0) {
 		log_warnx("cgroup: removals wait for the 1 s tick");
+		stats_wake();
+	}
 }
 
 /* Something was queued: removals start once it is due, if not already. */

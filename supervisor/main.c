@@ -117,7 +117,7 @@ main_cleanup(void)
 	ecoeval_shutdown();
 	httpd_stop();
 	engine_stop();
-	uv_close((uv_handle_t *)&D.stats_timer, NULL);
+	stats_stop();
 	uv_close((uv_handle_t *)&D.sig_term, NULL);
 	uv_close((uv_handle_t *)&D.sig_int, NULL);
 	uv_close((uv_handle_t *)&D.sig_hup, NULL);

@@ -129,8 +129,9 @@ conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 }
 
 /*
- * Once a second: a client that did not send its whole request in time, or
- * did not take its reply, is let go.
+ * Once a second while there are clients: one that did not send its whole
+ * request in time, or did not take its reply, is let go. With none left
+ * the timer stops (idle means idle); the next accept starts it.
  */
 static void
 server_sweep(uv_timer_t *t)
@@ -148,6 +149,8 @@ server_sweep(uv_timer_t *t)
 		    now - c->since > SERVER_REPLY_MS)
 			conn_close(c);
 	}
+	if (TAILQ_EMPTY(&D.conns))
+		(void)uv_timer_stop(t); /* always 0 */
 }
 
 
@@ -185,6 +188,10 @@ server_accept(uv_stream_t *server, int status)
 	c->pipe.data = c;
 	TAILQ_INSERT_TAIL(&D.conns, c, entry);
 	server_pending++;
+	if (!uv_is_active((uv_handle_t *)&server_timer) &&
+	    !uv_is_closing((uv_handle_t *)&server_timer))
+		(void)timer_start(&server_timer, server_sweep,
+		    SERVER_SWEEP_MS, SERVER_SWEEP_MS);
 	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
 		conn_close(c);
 		return;
@@ -199,14 +206,13 @@ server_accept(uv_stream_t *server, int status)
 		conn_close(c);
 }
 
+/* The sweep's timer, started by the first client (server_accept()). */
 static int
 server_start_sweep(void)
 {
 	int rc;
 
-	if ((rc = uv_timer_init(D.loop, &server_timer)) != 0 ||
-	    (rc = uv_timer_start(&server_timer, server_sweep,
-	    SERVER_SWEEP_MS, SERVER_SWEEP_MS)) != 0)
+	if ((rc = uv_timer_init(D.loop, &server_timer)) != 0)
 		return rc;
 	uv_unref((uv_handle_t *)&server_timer);
 	return 0;
