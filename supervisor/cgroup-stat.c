@@ -139,11 +139,21 @@ cgroup_stat_expire(struct cgroup_root *root, uint64_t now, uint64_t idle)
 	}
 }
 
-/* Whether any cgroup's files are held (cgroup_stat_expire() has work). */
-int
-cgroup_stat_held(const struct cgroup_root *root)
+/*
+ * When cgroup_stat_expire(root, now, idle) next has work: the earliest
+ * last use of the files held, plus idle; 0 when none are held.
+ */
+uint64_t
+cgroup_stat_due(const struct cgroup_root *root, uint64_t idle)
 {
-	return !LIST_EMPTY(&root->held);
+	const struct cgroup_stat *st;
+	uint64_t due = 0;
+
+	LIST_FOREACH(st, &root->held, entry) {
+		if (due == 0 || st->used + idle < due)
+			due = st->used + idle;
+	}
+	return due;
 }
 
 /* Reads the held file slot of cg into buf; 0 or a negative errno. */

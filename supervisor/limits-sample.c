@@ -329,3 +329,27 @@ limits_tick(void)
 		cgroup_root_gc(D.cgroups);
 	}
 }
+
+/*
+ * In how many ms limits_tick() has work: at once for an app with
+ * max_memory_restart or a cgroup removal waiting, when the first stat
+ * files held reach LIMITS_HOLD_MS unread; -1 for none.
+ */
+int64_t
+limits_next(void)
+{
+	struct app	*app;
+	uint64_t	 due, now = mono_ms();
+
+	TAILQ_FOREACH(app, &D.apps, entry) {
+		if (!app->deleted && app->cfg.max_memory_restart != 0)
+			return 0;
+	}
+	if (D.cgroups == NULL)
+		return -1;
+	if (D.cgroups->npending > 0)
+		return 0;
+	if ((due = cgroup_stat_due(D.cgroups, LIMITS_HOLD_MS)) == 0)
+		return -1;
+	return due > now ? (int64_t)(due - now) : 0;
+}

@@ -27,30 +27,37 @@ stats_sample_list(struct instance **v, size_t n)
 
 static int stats_on;             /* the tick's handle is made, not closed */
 
-/* Whether a next tick has something to do (see above). */
-static int
-stats_needed(void)
+/* In how many ms the tick has work (see above), or -1 for none. */
+static int64_t
+stats_next(void)
 {
 	struct app *app;
 
-	if (D.cgroups != NULL && (cgroup_stat_held(D.cgroups) ||
-	    D.cgroups->npending > 0))
-		return 1;
 	TAILQ_FOREACH(app, &D.apps, entry) {
-		if (!app->deleted && (app->cfg.max_memory_restart != 0 ||
-		    (app->logs == NULL && !app->cfg.disable_logs)))
-			return 1;
+		if (!app->deleted && app->logs == NULL &&
+		    !app->cfg.disable_logs)
+			return 0;
 	}
-	return 0;
+	return limits_next();
 }
 
+/*
+ * The tick; the next one a second later while there is work every
+ * second, later when the only work is stat files to release, none
+ * when there is no work.
+ */
 static void
 stats_tick(uv_timer_t *t)
 {
+	int64_t next;
+
 	limits_tick();
 	logdir_tick();
-	if (!stats_needed())
+	if ((next = stats_next()) < 0)
 		(void)uv_timer_stop(t); /* always 0 */
+	else if (next > STATS_INTERVAL_MS)
+		(void)timer_start(t, stats_tick, (uint64_t)next,
+		    STATS_INTERVAL_MS);
 }
 
 void
@@ -61,13 +68,19 @@ stats_start(void)
 	stats_wake();
 }
 
-/* The tick again, if it stopped (idle); nothing once closed. */
+/*
+ * The tick within a second again, if it stopped (idle) or waits longer
+ * (stat files to release); nothing once closed.
+ */
 void
 stats_wake(void)
 {
-	if (stats_on && !uv_is_active((uv_handle_t *)&D.stats_timer))
-		(void)timer_start(&D.stats_timer, stats_tick,
-		    STATS_INTERVAL_MS, STATS_INTERVAL_MS);
+	uv_timer_t *t = &D.stats_timer;
+
+	if (stats_on && (!uv_is_active((uv_handle_t *)t) ||
+	    uv_timer_get_due_in(t) > STATS_INTERVAL_MS))
+		(void)timer_start(t, stats_tick, STATS_INTERVAL_MS,
+		    STATS_INTERVAL_MS);
 }
 
 void
