@@ -405,7 +405,12 @@ def test_flat_out_writer_does_not_delay_other_apps(corral):
     last = "line %08d" % (count // 4 - 1)
     wait_for(lambda: last in err.read_text(), timeout=60)
     expect_numbered(lines_in_order(rotated_files(err)), count // 4)
-    beats = corral.logfile("beat").read_text().splitlines()
+    # its first line may still be on its way on a loaded machine (CI: the
+    # file was not there yet, 1.3 s after the start)
+    beat = corral.logfile("beat")
+    wait_for(lambda: beat.exists() and "beat 0" in beat.read_text(),
+             what="the beating app's first line")
+    beats = beat.read_text().splitlines()
     assert beats == ["beat %d" % i for i in range(len(beats))]
 
 
