@@ -229,7 +229,6 @@ PYEOF
 	GAP_MS=1100 "$WORK/runner" "$COLD_RUNS" "$CORRAL" ls | stats "cold: corral ls, 1.1 s apart" "$WORK/m.ccorral"
 }
 
-
 FIRST=
 for n in $ROWS; do
 	if [ "$APPS" = 1 ]; then

@@ -126,31 +126,22 @@ cgroup_stat_release(struct cgroup *cg)
 	cg->stat = NULL;
 }
 
-/* Releases the files not held again for idle or more (now: same clock). */
-void
+/*
+ * Releases the files not held again for idle or more (now: same clock).
+ * Returns when it next has work: the earliest last use of the files kept,
+ * plus idle; 0 when none are held.
+ */
+uint64_t
 cgroup_stat_expire(struct cgroup_root *root, uint64_t now, uint64_t idle)
 {
 	struct cgroup_stat	*st, *next;
+	uint64_t		 due = 0;
 
 	for (st = LIST_FIRST(&root->held); st != NULL; st = next) {
 		next = LIST_NEXT(st, entry);
 		if (now - st->used >= idle)
 			cgroup_stat_release(st->cg);
-	}
-}
-
-/*
- * When cgroup_stat_expire(root, now, idle) next has work: the earliest
- * last use of the files held, plus idle; 0 when none are held.
- */
-uint64_t
-cgroup_stat_due(const struct cgroup_root *root, uint64_t idle)
-{
-	const struct cgroup_stat *st;
-	uint64_t due = 0;
-
-	LIST_FOREACH(st, &root->held, entry) {
-		if (due == 0 || st->used + idle < due)
+		else if (due == 0 || st->used + idle < due)
 			due = st->used + idle;
 	}
 	return due;

@@ -351,8 +351,7 @@ int cgroup_oom_kills(const struct cgroup *, uint64_t *);
 #define CGROUP_STAT_HELD 2      /* files a hold keeps open: memory, CPU */
 int cgroup_stat_hold(struct cgroup *, uint64_t, size_t);
 void cgroup_stat_release(struct cgroup *);
-void cgroup_stat_expire(struct cgroup_root *, uint64_t, uint64_t);
-uint64_t cgroup_stat_due(const struct cgroup_root *, uint64_t);
+uint64_t cgroup_stat_expire(struct cgroup_root *, uint64_t, uint64_t);
 int cgroup_stat_read(const struct cgroup *, struct cgroup_usage *, int);
 
 /* cgroup-scope.c */

@@ -394,8 +394,7 @@ void limits_sample(struct instance *);
 void limits_sample_list(struct instance **, size_t);
 void limits_baseline(struct instance *, const struct cgroup_usage *);
 void limits_refresh(uint64_t);
-void limits_tick(void);
-int64_t limits_next(void);
+int64_t limits_tick(void);
 
 /* limits-oom.c */
 int limits_oom_count(struct child *, struct instance *);

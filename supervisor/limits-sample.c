@@ -309,47 +309,35 @@ limits_memory_restart(struct instance *inst)
  * Once a second: samples the instances of apps with max_memory_restart
  * and replaces those above it; closes the stat files nobody reads any
  * more; collects cgroups left to remove.  Other instances cost nothing
- * here.
+ * here.  Returns in how many ms it next has work: at once (the next
+ * second) for an app with max_memory_restart or a cgroup removal
+ * waiting, when the first stat files kept reach LIMITS_HOLD_MS unread;
+ * -1 for none.
  */
-void
+int64_t
 limits_tick(void)
 {
 	struct app		*app;
 	struct instance		*inst, *next;
+	uint64_t		 due, now;
+	int			 every = 0;
 
 	limits_collect(LIMITS_FRESH_MS, 1, NULL);
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		if (app->cfg.max_memory_restart == 0)
 			continue;
+		every |= !app->deleted;
 		TAILQ_FOREACH_SAFE(inst, &app->instances, entry, next)
 			limits_memory_restart(inst);
 	}
-	if (D.cgroups != NULL) {
-		cgroup_stat_expire(D.cgroups, mono_ms(), LIMITS_HOLD_MS);
-		cgroup_root_gc(D.cgroups);
-	}
-}
-
-/*
- * In how many ms limits_tick() has work: at once for an app with
- * max_memory_restart or a cgroup removal waiting, when the first stat
- * files held reach LIMITS_HOLD_MS unread; -1 for none.
- */
-int64_t
-limits_next(void)
-{
-	struct app	*app;
-	uint64_t	 due, now = mono_ms();
-
-	TAILQ_FOREACH(app, &D.apps, entry) {
-		if (!app->deleted && app->cfg.max_memory_restart != 0)
-			return 0;
-	}
 	if (D.cgroups == NULL)
-		return -1;
-	if (D.cgroups->npending > 0)
+		return every ? 0 : -1;
+	now = mono_ms();
+	due = cgroup_stat_expire(D.cgroups, now, LIMITS_HOLD_MS);
+	cgroup_root_gc(D.cgroups);
+	if (every || D.cgroups->npending > 0)
 		return 0;
-	if ((due = cgroup_stat_due(D.cgroups, LIMITS_HOLD_MS)) == 0)
+	if (due == 0)
 		return -1;
 	return due > now ? (int64_t)(due - now) : 0;
 }

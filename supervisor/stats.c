@@ -27,18 +27,18 @@ stats_sample_list(struct instance **v, size_t n)
 
 static int stats_on;             /* the tick's handle is made, not closed */
 
-/* In how many ms the tick has work (see above), or -1 for none. */
-static int64_t
-stats_next(void)
+/* Whether an app's log files are to be opened again (logdir_tick()). */
+static int
+stats_logs_wait(void)
 {
 	struct app *app;
 
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		if (!app->deleted && app->logs == NULL &&
 		    !app->cfg.disable_logs)
-			return 0;
+			return 1;
 	}
-	return limits_next();
+	return 0;
 }
 
 /*
@@ -51,9 +51,11 @@ stats_tick(uv_timer_t *t)
 {
 	int64_t next;
 
-	limits_tick();
+	next = limits_tick();
 	logdir_tick();
-	if ((next = stats_next()) < 0)
+	if (stats_logs_wait())
+		next = 0;
+	if (next < 0)
 		(void)uv_timer_stop(t); /* always 0 */
 	else if (next > STATS_INTERVAL_MS)
 		(void)timer_start(t, stats_tick, (uint64_t)next,
