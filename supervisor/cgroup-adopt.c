@@ -50,9 +50,11 @@ cgroup_find(struct cgroup_root *root, const char *app, int instance,
 
 /*
  * The cgroup of instance of app whose process is gone (it exited while no
- * engine ran, so no cgroup lists it): the one generation that exists, or
- * NULL when there is none or several (a reload's two processes: the
- * wrong one would have its tree killed).
+ * engine ran, so no cgroup lists it): of the generations no live process
+ * of this engine has (cgroup_busy_mark: the live are adopted first), the
+ * one that exists, or of several the one where something of a tree is
+ * left; NULL when that names none or several (the wrong one would have
+ * its tree killed).
  */
 struct cgroup *
 cgroup_find_gone(struct cgroup_root *root, const char *app, int instance)
@@ -60,7 +62,7 @@ cgroup_find_gone(struct cgroup_root *root, const char *app, int instance)
 	struct cgroup *cg;
 	pid_t *pids;
 	size_t n;
-	int gen, found = -1;
+	int gen, found = -1, left = -1;
 
 	if (root->backend == CGROUP_NONE)
 		return NULL;
@@ -68,11 +70,16 @@ cgroup_find_gone(struct cgroup_root *root, const char *app, int instance)
 	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
 		cgroup_gen(cg, app, instance, gen);
 		pids = NULL;
-		if (cgroup_pids(cg, &pids, &n) != 0)
+		if (cgroup_busy(root, cg->rel) ||
+		    cgroup_pids(cg, &pids, &n) != 0)
 			continue;
 		free(pids);
 		found = found == -1 ? gen : -2;
+		if (n > 0)
+			left = left == -1 ? gen : -2;
 	}
+	if (found == -2)
+		found = left;
 	if (found < 0) {
 		cgroup_free(cg);
 		return NULL;

@@ -22,6 +22,7 @@ struct adopt_row {
 	int64_t started_at;
 	int exited;
 	int status;             /* the wait status, when exited */
+	int claimed;            /* found for a record, not yet given */
 	int out, err, pidfd;
 	TAILQ_ENTRY(adopt_row) entry;
 };
@@ -135,10 +136,11 @@ engine_adopt_find(const struct state_record *rec)
 	unsigned long long gen;
 	int id;
 
-	if (rec->tag != NULL && (r = engine_adopt_tag(rec->tag)) != NULL)
+	if (rec->tag != NULL && (r = engine_adopt_tag(rec->tag)) != NULL &&
+	    !r->claimed)
 		return r;
 	TAILQ_FOREACH(r, &adopt_table, entry) {
-		if (instance_tag_parse(r->tag, name, sizeof name, &id,
+		if (!r->claimed && instance_tag_parse(r->tag, name, sizeof name, &id,
 		    &gen) == 0 && id == rec->inst->tag_id &&
 		    strcmp(name, rec->app) == 0 && gen > rec->inst->generation) {
 			rec->inst->generation = gen;
@@ -188,15 +190,14 @@ engine_adopt_gone(struct instance *inst, int st)
 }
 
 /*
- * Gives rec's instance its process from the table, in the state it was
- * in; an exit collected meanwhile goes through the restart policy as if
- * seen live.
+ * Gives rec's instance r, its process from the table (NULL: none), in the
+ * state it was in; an exit collected meanwhile goes through the restart
+ * policy as if seen live.
  */
 static void
-engine_adopt_one(const struct state_record *rec)
+engine_adopt_one(const struct state_record *rec, struct adopt_row *r)
 {
 	struct instance *inst = rec->inst;
-	struct adopt_row *r = engine_adopt_find(rec);
 	struct child *child;
 	int st = rec->state, running = st == INST_ONLINE ||
 	    st == INST_STARTING || st == INST_STOPPING;
@@ -222,6 +223,37 @@ engine_adopt_one(const struct state_record *rec)
 	if (r->exited && inst->child == child)
 		child_exited(child, r->status);
 	engine_adopt_free(r);
+}
+
+/*
+ * Every record's instance with its row: those with a live process first,
+ * so that their cgroups are taken (busy) before an exit collected
+ * meanwhile looks for its own among the generations (cgroup_find_gone())
+ * and before a restart takes one.
+ */
+static void
+engine_adopt_all(struct state_record *recs, size_t n)
+{
+	struct adopt_row **rows = xcalloc(n ? n : 1, sizeof *rows);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (recs[i].inst == NULL)
+			continue;
+		if ((rows[i] = engine_adopt_find(&recs[i])) == NULL ||
+		    rows[i]->exited) {
+			if (rows[i] != NULL)
+				rows[i]->claimed = 1;
+			continue;
+		}
+		engine_adopt_one(&recs[i], rows[i]);
+		recs[i].inst = NULL;       /* given */
+	}
+	for (i = 0; i < n; i++) {
+		if (recs[i].inst != NULL)
+			engine_adopt_one(&recs[i], rows[i]);
+	}
+	free(rows);
 }
 
 /* Which of two instances of one index a reload cut short keeps. */
@@ -278,7 +310,7 @@ engine_adopt_restore(void)
 	struct state *st;
 	char *path = paths_file(D.home, STATE_FILE), *cause = NULL, *msg;
 	struct app *app;
-	size_t n, i;
+	size_t n;
 
 	st = state_load(path, &cause);
 	free(path);
@@ -291,10 +323,7 @@ engine_adopt_restore(void)
 	if (msg != NULL)
 		log_warnx("state: %s", msg);
 	free(msg);
-	for (i = 0; i < n; i++) {
-		if (recs[i].inst != NULL)
-			engine_adopt_one(&recs[i]);
-	}
+	engine_adopt_all(recs, n);
 	state_free(st);
 	TAILQ_FOREACH(app, &D.apps, entry)
 		engine_adopt_reload(app);

@@ -475,6 +475,83 @@ def test_an_exit_while_no_engine_runs_kills_what_is_left(cg):
     assert "SIGKILL" in inst["reason"], inst
 
 
+# Leaves a setsid grandchild that writes its pid to gc.MAIN, MAIN the
+# main process's pid; says READY=1 at once unless "reloading" is there,
+# then only once "gate" is.
+ESCAPE_READY = """\
+    #!/usr/bin/python3
+    import os, socket, time
+    main = os.getpid()
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            with open("gc.%d.tmp" % main, "w") as f:
+                f.write(str(os.getpid()))
+            os.rename("gc.%d.tmp" % main, "gc.%d" % main)
+            time.sleep(1000)
+        os._exit(0)
+    while os.path.exists("reloading") and not os.path.exists("gate"):
+        time.sleep(0.02)
+    n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    path = os.environ["NOTIFY_SOCKET"]
+    n.sendto(b"READY=1", "\\0" + path[1:] if path[0] == "@" else path)
+    time.sleep(1000)
+    """
+
+
+def test_an_exit_while_no_engine_runs_mid_reload_kills_its_tree(cg):
+    """The old process of an instance dies while no engine runs, in the
+    middle of a reload whose replacement (a cgroup of the next
+    generation) waits to be ready: the next engine kills what is left of
+    the old tree and nothing of the replacement's, which the cut reload
+    keeps (the old instance waits to restart, so the replacement is the
+    newer of the two: engine_adopt_better()). Before, two
+    generations of the instance's cgroup left the exit with none, and
+    the old tree's grandchild ran on."""
+    cg.need_cgroups()
+    c = cg.c
+    c.script("esc.py", ESCAPE_READY)
+    c.ok("start", "esc.py", "--name", "esc", "--ready", "notify",
+         "--listen-timeout", "1h", "--restart-delay", "1h")
+    old = cg.wait_online("esc")[0]["pid"]
+    gc_of = {}
+
+    def grandchild(main):
+        f = c.appdir / ("gc.%d" % main)
+        if main not in gc_of and f.exists():
+            gc_of[main] = int(f.read_text())
+            c.remember(gc_of[main])
+        return gc_of.get(main)
+    gc_old = wait_for(lambda: grandchild(old), what="the old grandchild")
+    (c.appdir / "reloading").touch()
+    reload = c.spawn("reload", "esc")
+
+    def replacement():
+        new = [i["pid"] for i in c.app("esc") if i["state"] == "starting"
+               and i["pid"] not in (0, old)]
+        return new and grandchild(new[0]) and new[0]
+    new = wait_for(replacement, what="a replacement waiting to be ready")
+    gc_new = gc_of[new]
+    first = json.loads(c.ok("engine", "--json"))["pid"]
+    os.kill(first, signal.SIGSTOP)
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: not os.path.exists(f"/proc/{old}"),
+             what="the keeper's reap of the old process")
+    os.kill(first, signal.SIGKILL)
+
+    def next_engine():
+        r = c.run("engine", "--json")
+        return r.rc == 0 and json.loads(r.out)["pid"] != first
+    wait_for(next_engine, what="the next engine")
+    wait_for(lambda: not pid_alive(gc_old), what=f"grandchild {gc_old} "
+             "of the dead process to die")
+    assert pid_alive(gc_new) and pid_alive(new), (gc_new, new)
+    assert "is in none of its cgroups" not in c.daemon_log()
+    (c.appdir / "gate").touch()
+    wait_for(lambda: not reload.running(), what="the reload's end")
+    cg.wait_online("esc")
+
+
 def test_memory_counts_a_child_process(cg):
     cg.need_cgroups()
     c = cg.c
