@@ -49,12 +49,32 @@ cgroup_find(struct cgroup_root *root, const char *app, int instance,
 }
 
 /*
+ * Whether cg's generation is another's: a live process of this engine has
+ * it (cgroup_busy_mark: the live are adopted first), or an exit discarded
+ * it, killing what was left there (a kill takes a moment: the tree may
+ * still be listed).
+ */
+static int
+cgroup_gone_taken(const struct cgroup *cg)
+{
+	char	*dir;
+	int	 queued;
+
+	if (cgroup_busy(cg->root, cg->rel))
+		return 1;
+	dir = cgroup_dir(cg, 0);
+	queued = cgroup_root_pending_has(cg->root, dir);
+	free(dir);
+	return queued;
+}
+
+/*
  * The cgroup of instance of app whose process is gone (it exited while no
- * engine ran, so no cgroup lists it): of the generations no live process
- * of this engine has (cgroup_busy_mark: the live are adopted first), the
- * one that exists, or of several the one where something of a tree is
- * left; NULL when that names none or several (the wrong one would have
- * its tree killed).
+ * engine ran, so no cgroup lists it): of the generations no other process
+ * has (cgroup_gone_taken()), the first where something of a tree is left,
+ * else the first that exists; NULL when there is none.  So no live tree is
+ * killed, and of two processes of one index that died while no engine
+ * ran (a reload's), each exit takes one tree.
  */
 struct cgroup *
 cgroup_find_gone(struct cgroup_root *root, const char *app, int instance)
@@ -62,7 +82,7 @@ cgroup_find_gone(struct cgroup_root *root, const char *app, int instance)
 	struct cgroup *cg;
 	pid_t *pids;
 	size_t n;
-	int gen, found = -1, left = -1;
+	int gen, found = -1;
 
 	if (root->backend == CGROUP_NONE)
 		return NULL;
@@ -70,17 +90,17 @@ cgroup_find_gone(struct cgroup_root *root, const char *app, int instance)
 	for (gen = 0; gen < CGROUP_MAX_GEN; gen++) {
 		cgroup_gen(cg, app, instance, gen);
 		pids = NULL;
-		if (cgroup_busy(root, cg->rel) ||
-		    cgroup_pids(cg, &pids, &n) != 0)
+		if (cgroup_gone_taken(cg) || cgroup_pids(cg, &pids, &n) != 0)
 			continue;
 		free(pids);
-		found = found == -1 ? gen : -2;
-		if (n > 0)
-			left = left == -1 ? gen : -2;
+		if (found == -1)
+			found = gen;
+		if (n > 0) {
+			found = gen;
+			break;
+		}
 	}
-	if (found == -2)
-		found = left;
-	if (found < 0) {
+	if (found == -1) {
 		cgroup_free(cg);
 		return NULL;
 	}

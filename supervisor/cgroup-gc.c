@@ -64,6 +64,19 @@ cgroup_root_pending_defer(struct cgroup_root *root, const char *dir,
 	cgroup_gc_queue(root, dir, delay_ms, 1);
 }
 
+/* Whether dir is queued for removal (discarded: no process has it). */
+int
+cgroup_root_pending_has(const struct cgroup_root *root, const char *dir)
+{
+	size_t	 i;
+
+	for (i = 0; i < root->npending; i++) {
+		if (strcmp(root->pending[i].dir, dir) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Forgets queued removals of dir and its parents (it is in use again). */
 void
 cgroup_root_pending_drop(struct cgroup_root *root, const char *dir)

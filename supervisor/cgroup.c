@@ -323,10 +323,12 @@ cgroup_root_sweep_dir(struct cgroup_root *root, const char *dir, int depth)
 void
 cgroup_root_sweep(struct cgroup_root *root)
 {
-	int	 h, n = 0;
+	int	 h, n = 0, m;
 
+	/* each hierarchy lists the same processes: the most, not the sum */
 	for (h = 0; h < root->nhier; h++) {
-		n += cgroup_root_sweep_dir(root, root->hier[h].top, 2);
+		if ((m = cgroup_root_sweep_dir(root, root->hier[h].top, 2)) > n)
+			n = m;
 		cgroup_lock_sweep_others(root->hier[h].own, root->name);
 	}
 	if (n > 0)
@@ -335,17 +337,27 @@ cgroup_root_sweep(struct cgroup_root *root)
 }
 
 /*
- * Removes what the daemon created: queued instance directories (waiting
- * up to 5 s for dying tasks: killed orphans wait for init to reap them),
- * then the kept slots with the tops; a v2 daemon that moved itself into
- * a leaf moves back when it can.  Logs what stays.
+ * Removes what the daemon created, once every app has stopped: the kept
+ * slots, then whatever is left below the tops (killed first: a tree in a
+ * cgroup no instance had, such as one whose process died with another of
+ * its index while no engine ran), waiting up to 5 s for dying tasks
+ * (killed orphans wait for init to reap them), then the tops; a v2 daemon
+ * that moved itself into a leaf (beside the tops, never below) moves back
+ * when it can.  Logs what stays.
  */
 void
 cgroup_root_teardown(struct cgroup_root *root)
 {
-	int	 i, error;
+	int	 i, error, n = 0, m;
 
 	cgroup_slots_free(root, 1);
+	for (i = 0; i < root->nhier; i++) {
+		if ((m = cgroup_root_sweep_dir(root, root->hier[i].top, 2)) > n)
+			n = m;
+	}
+	if (n > 0)
+		log_warnx("cgroup: killed %d process(es) left in no "
+		    "instance's cgroup", n);
 	cgroup_root_gc_all(root, 5000);
 	for (i = 0; i < root->nhier; i++) {
 		if ((error = cgroup_rmtree(root->hier[i].top, 2)) != 0)

@@ -232,6 +232,7 @@ struct cgroup *cgroup_find_gone(struct cgroup_root *, const char *, int);
 void cgroup_root_pending_add(struct cgroup_root *, const char *);
 void cgroup_root_pending_defer(struct cgroup_root *, const char *, int);
 void cgroup_root_pending_drop(struct cgroup_root *, const char *);
+int cgroup_root_pending_has(const struct cgroup_root *, const char *);
 void cgroup_root_gc(struct cgroup_root *);
 int64_t cgroup_root_gc_batch(struct cgroup_root *, size_t);
 void cgroup_root_gc_all(struct cgroup_root *, int);

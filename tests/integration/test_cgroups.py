@@ -499,15 +499,17 @@ ESCAPE_READY = """\
     """
 
 
-def test_an_exit_while_no_engine_runs_mid_reload_kills_its_tree(cg):
+@pytest.mark.parametrize("dead", ["old", "both"])
+def test_exits_while_no_engine_runs_mid_reload_kill_their_trees(cg, dead):
     """The old process of an instance dies while no engine runs, in the
     middle of a reload whose replacement (a cgroup of the next
-    generation) waits to be ready: the next engine kills what is left of
-    the old tree and nothing of the replacement's, which the cut reload
-    keeps (the old instance waits to restart, so the replacement is the
-    newer of the two: engine_adopt_better()). Before, two
-    generations of the instance's cgroup left the exit with none, and
-    the old tree's grandchild ran on."""
+    generation) waits to be ready; or both die. The next engine kills
+    what is left of each dead tree and nothing of a live one: the
+    replacement, when it lives, is kept by the cut reload (the old
+    instance waits to restart, so the replacement is the newer of the
+    two: engine_adopt_better()). Before, two generations of the
+    instance's cgroup left each exit with none, and the grandchildren
+    ran on."""
     cg.need_cgroups()
     c = cg.c
     c.script("esc.py", ESCAPE_READY)
@@ -522,7 +524,7 @@ def test_an_exit_while_no_engine_runs_mid_reload_kills_its_tree(cg):
             gc_of[main] = int(f.read_text())
             c.remember(gc_of[main])
         return gc_of.get(main)
-    gc_old = wait_for(lambda: grandchild(old), what="the old grandchild")
+    wait_for(lambda: grandchild(old), what="the old grandchild")
     (c.appdir / "reloading").touch()
     reload = c.spawn("reload", "esc")
 
@@ -531,25 +533,53 @@ def test_an_exit_while_no_engine_runs_mid_reload_kills_its_tree(cg):
                and i["pid"] not in (0, old)]
         return new and grandchild(new[0]) and new[0]
     new = wait_for(replacement, what="a replacement waiting to be ready")
-    gc_new = gc_of[new]
     first = json.loads(c.ok("engine", "--json"))["pid"]
     os.kill(first, signal.SIGSTOP)
-    os.kill(old, signal.SIGKILL)
-    wait_for(lambda: not os.path.exists(f"/proc/{old}"),
-             what="the keeper's reap of the old process")
+    gone = [old, new] if dead == "both" else [old]
+    for pid in gone:
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}"),
+                 what=f"the keeper's reap of {pid}")
     os.kill(first, signal.SIGKILL)
 
     def next_engine():
         r = c.run("engine", "--json")
         return r.rc == 0 and json.loads(r.out)["pid"] != first
     wait_for(next_engine, what="the next engine")
-    wait_for(lambda: not pid_alive(gc_old), what=f"grandchild {gc_old} "
-             "of the dead process to die")
-    assert pid_alive(gc_new) and pid_alive(new), (gc_new, new)
+    for pid in gone:
+        wait_for(lambda: not pid_alive(gc_of[pid]), what=f"grandchild "
+                 f"{gc_of[pid]} of the dead {pid} to die")
+    if dead == "old":
+        assert pid_alive(gc_of[new]) and pid_alive(new), gc_of
     assert "is in none of its cgroups" not in c.daemon_log()
     (c.appdir / "gate").touch()
     wait_for(lambda: not reload.running(), what="the reload's end")
     cg.wait_online("esc")
+
+
+def test_kill_ends_a_tree_in_a_cgroup_no_instance_had(cg):
+    """`corral kill`, every app stopped: a process in a cgroup below the
+    daemon's tops that no instance had (where a tree no exit found would
+    be) is killed and the cgroups removed. Before, the tops stayed, the
+    process in them."""
+    cg.need_cgroups()
+    c = cg.c
+    c.ok("start", "sleep", "--name", "s", "--", "1000")
+    cg.wait_online("s")
+    stray = subprocess.Popen(["sleep", "1000"])
+    c.remember(stray.pid)
+    for top in cg.tops:
+        d = os.path.join(top, "stray.app", "0.0")
+        os.makedirs(d)
+        tasks = os.path.join(d, "tasks")
+        if not os.path.exists(tasks):
+            tasks = os.path.join(d, "cgroup.procs")
+        with open(tasks, "w") as f:
+            f.write(str(stray.pid))
+    c.ok("kill")
+    wait_for(lambda: stray.poll() is not None, what="the stray's death")
+    assert stray.returncode == -signal.SIGKILL, stray.returncode
+    assert "left in no instance's cgroup" in c.daemon_log()
 
 
 def test_memory_counts_a_child_process(cg):
