@@ -3,8 +3,9 @@
 # Runs the cgroup tests on cgroup v2 in throw-away guests of the VM harness
 # (found by tests/vm/harness.sh; `make test-deps` readies it with
 # tests/vm/prepare.sh): one boot per group.
-#   plain:   the live unit test, tests/integration/test_cgroups.py and
-#            test_cgroups_slots.py as root in the guest's root cgroup;
+#   plain:   the live unit test, tests/integration/test_cgroups.py,
+#            test_cgroups_slots.py and test_cgroups_gone.py as root in the
+#            guest's root cgroup;
 #   systemd: the live unit test in a Delegate=yes service as root (the
 #            module moves itself into a leaf); test_cgroups.py (less the
 #            tests that only repeat the plain group's) as root
@@ -71,6 +72,7 @@ $live
 BUILD=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
     tests/integration/test_cgroups.py \
     tests/integration/test_cgroups_slots.py \
+    tests/integration/test_cgroups_gone.py \
     tests/integration/test_keeper.py::test_spawn_into_cgroups" || fail=1
 		;;
 	systemd)
@@ -82,6 +84,7 @@ systemd-run --quiet --wait --pipe --collect -p Delegate=yes \
     -p Type=exec $live
 BUILD=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider $skip \
     tests/integration/test_cgroups.py \
+    tests/integration/test_cgroups_gone.py \
     tests/integration/test_keeper_systemd.py \
     tests/integration/test_startup_systemd.py
 useradd -m cgtest
