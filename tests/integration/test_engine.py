@@ -1034,6 +1034,11 @@ def test_node_ipc_channel_outlives_the_engine(corral, tmp_path):
             "--shutdown-with-message", "--listen-timeout", "120s", "--",
             flag)
     inst = c.wait_state("nd", "starting", 1)[0]
+    # the start is kept once state.json has it (the client's pending
+    # line): an engine killed before that had not kept it (exit 111)
+    state = os.path.join(c.home, "state.json")
+    wait_for(lambda: '"nd"' in open(state).read(), DEADLINE,
+             what="the app in state.json")
     kill_engine(c)
     # 'ready' reaches the next engine through the channel the keeper held
     flag.write_text("")

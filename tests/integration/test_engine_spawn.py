@@ -96,9 +96,11 @@ def test_children_copy_a_small_table(corral):
     low = [engine.get(fd) for fd in range(3, 64)]
     assert low.count("/dev/null") >= 20, engine
     # Each child has just what it is given: /dev/null, its two log pipes
-    # and its control channel.
+    # and its control channel (once its dynamic loader, which opens each
+    # library while `sleep` starts, is done: online means exec'd).
     for i in insts:
+        wait_for(lambda: sorted(fd_table(i["pid"])) == [0, 1, 2, 3],
+                 what=lambda: f"{i['pid']}'s table: {fd_table(i['pid'])}")
         table = fd_table(i["pid"])
-        assert sorted(table) == [0, 1, 2, 3], table
         assert table[0] == "/dev/null" and table[3].startswith("socket:")
         assert table[1].startswith("pipe:") and table[2].startswith("pipe:")
