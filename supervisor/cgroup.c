@@ -317,20 +317,32 @@ cgroup_root_sweep_dir(struct cgroup_root *root, const char *dir, int depth)
 }
 
 /*
+ * Kills and removes whatever is below the tops; returns how many processes
+ * were killed (each hierarchy lists the same ones: the most, not the sum).
+ */
+static int
+cgroup_root_sweep_tops(struct cgroup_root *root)
+{
+	int	 h, n = 0, m;
+
+	for (h = 0; h < root->nhier; h++) {
+		if ((m = cgroup_root_sweep_dir(root, root->hier[h].top, 2)) > n)
+			n = m;
+	}
+	return n;
+}
+
+/*
  * At a fresh start (not a re-exec): whatever an earlier daemon of this
  * home left under the tops is killed and removed.
  */
 void
 cgroup_root_sweep(struct cgroup_root *root)
 {
-	int	 h, n = 0, m;
+	int	 h, n = cgroup_root_sweep_tops(root);
 
-	/* each hierarchy lists the same processes: the most, not the sum */
-	for (h = 0; h < root->nhier; h++) {
-		if ((m = cgroup_root_sweep_dir(root, root->hier[h].top, 2)) > n)
-			n = m;
+	for (h = 0; h < root->nhier; h++)
 		cgroup_lock_sweep_others(root->hier[h].own, root->name);
-	}
 	if (n > 0)
 		log_warnx("cgroup: killed %d process(es) left by an earlier "
 		    "daemon", n);
@@ -348,14 +360,10 @@ cgroup_root_sweep(struct cgroup_root *root)
 void
 cgroup_root_teardown(struct cgroup_root *root)
 {
-	int	 i, error, n = 0, m;
+	int	 i, error, n;
 
 	cgroup_slots_free(root, 1);
-	for (i = 0; i < root->nhier; i++) {
-		if ((m = cgroup_root_sweep_dir(root, root->hier[i].top, 2)) > n)
-			n = m;
-	}
-	if (n > 0)
+	if ((n = cgroup_root_sweep_tops(root)) > 0)
 		log_warnx("cgroup: killed %d process(es) left in no "
 		    "instance's cgroup", n);
 	cgroup_root_gc_all(root, 5000);

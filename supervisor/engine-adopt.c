@@ -140,9 +140,10 @@ engine_adopt_find(const struct state_record *rec)
 	    !r->claimed)
 		return r;
 	TAILQ_FOREACH(r, &adopt_table, entry) {
-		if (!r->claimed && instance_tag_parse(r->tag, name, sizeof name, &id,
-		    &gen) == 0 && id == rec->inst->tag_id &&
-		    strcmp(name, rec->app) == 0 && gen > rec->inst->generation) {
+		if (!r->claimed && instance_tag_parse(r->tag, name,
+		    sizeof name, &id, &gen) == 0 &&
+		    id == rec->inst->tag_id && strcmp(name, rec->app) == 0 &&
+		    gen > rec->inst->generation) {
 			rec->inst->generation = gen;
 			return r;
 		}
