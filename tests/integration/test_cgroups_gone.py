@@ -18,6 +18,24 @@ from conftest import pid_alive, wait_for
 from test_cgroups import ESCAPE, cg  # noqa: F401 (cg: the fixture)
 
 
+def die_while_no_engine(c, pids):
+    """SIGKILLs pids while the engine is stopped, once the keeper has
+    reaped each; then kills that engine and waits for the next one, which
+    collects their exits from the keeper's table."""
+    first = json.loads(c.ok("engine", "--json"))["pid"]
+    os.kill(first, signal.SIGSTOP)
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}"),
+                 what=f"the keeper's reap of {pid}")
+    os.kill(first, signal.SIGKILL)
+
+    def next_engine():
+        r = c.run("engine", "--json")
+        return r.rc == 0 and json.loads(r.out)["pid"] != first
+    wait_for(next_engine, what="the next engine")
+
+
 def test_an_exit_while_no_engine_runs_kills_what_is_left(cg):
     """An app's main process dies while no engine runs (the engine is
     stopped, then killed): the next engine finds the cgroup of that exit
@@ -34,18 +52,7 @@ def test_an_exit_while_no_engine_runs_kills_what_is_left(cg):
     wait_for(pidfile.exists, what="the grandchild's pid")
     gc = int(pidfile.read_text())
     c.remember(gc)
-    main = c.app("esc")[0]["pid"]
-    first = json.loads(c.ok("engine", "--json"))["pid"]
-    os.kill(first, signal.SIGSTOP)
-    os.kill(main, signal.SIGKILL)
-    wait_for(lambda: not os.path.exists(f"/proc/{main}"),
-             what="the keeper's reap of the main process")
-    os.kill(first, signal.SIGKILL)
-
-    def next_engine():
-        r = c.run("engine", "--json")
-        return r.rc == 0 and json.loads(r.out)["pid"] != first
-    wait_for(next_engine, what="the next engine")
+    die_while_no_engine(c, [c.app("esc")[0]["pid"]])
     wait_for(lambda: not pid_alive(gc), what=f"grandchild {gc} to die")
     assert "is in none of its cgroups" not in c.daemon_log()
     inst = c.app("esc")[0]
@@ -111,19 +118,8 @@ def test_exits_while_no_engine_runs_mid_reload_kill_their_trees(cg, dead):
                and i["pid"] not in (0, old)]
         return new and grandchild(new[0]) and new[0]
     new = wait_for(replacement, what="a replacement waiting to be ready")
-    first = json.loads(c.ok("engine", "--json"))["pid"]
-    os.kill(first, signal.SIGSTOP)
     gone = [old, new] if dead == "both" else [old]
-    for pid in gone:
-        os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: not os.path.exists(f"/proc/{pid}"),
-                 what=f"the keeper's reap of {pid}")
-    os.kill(first, signal.SIGKILL)
-
-    def next_engine():
-        r = c.run("engine", "--json")
-        return r.rc == 0 and json.loads(r.out)["pid"] != first
-    wait_for(next_engine, what="the next engine")
+    die_while_no_engine(c, gone)
     for pid in gone:
         wait_for(lambda: not pid_alive(gc_of[pid]), what=f"grandchild "
                  f"{gc_of[pid]} of the dead {pid} to die")
