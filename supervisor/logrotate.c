@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,17 +320,14 @@ logrotate_run_job(struct logrotate_job *j)
 	free(tmp);
 }
 
-/*
- * Compresses every plain NAME.k, oldest first: what the jobs dropped while
- * the compressor lagged left behind.
- */
-static void
-logrotate_catch_up(char *path, int retain)
+/* Compresses each plain NAME.k, oldest first; returns how many it found. */
+static int
+logrotate_catch_up_pass(char *path, int retain)
 {
 	struct logrotate_job j;
 	struct stat st;
 	char *name;
-	int k;
+	int k, found = 0;
 
 	for (k = retain; k >= 1; k--) {
 		logrotate_lock();
@@ -340,6 +338,7 @@ logrotate_catch_up(char *path, int retain)
 		logrotate_unlock();
 		if (j.fd == -1)
 			continue;
+		found++;
 		if (fstat(j.fd, &st) != 0) {
 			close(j.fd);
 			continue;
@@ -350,6 +349,22 @@ logrotate_catch_up(char *path, int retain)
 		j.ino = st.st_ino;
 		logrotate_run_job(&j);
 	}
+	return found;
+}
+
+/*
+ * Compresses every plain NAME.k that the jobs dropped while the compressor
+ * lagged left behind. A rotation during a pass shifts the files up, so one
+ * not yet reached may move where the pass has been: passes go on while
+ * each finds fewer (one that cannot be compressed stops them).
+ */
+static void
+logrotate_catch_up(char *path, int retain)
+{
+	int n, last = INT_MAX;
+
+	while ((n = logrotate_catch_up_pass(path, retain)) > 0 && n < last)
+		last = n;
 }
 
 static void *
