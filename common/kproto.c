@@ -188,8 +188,8 @@ kproto_alloc(struct kproto_msg *m, const void *payload, size_t len)
 	return 0;
 }
 
-/* A tag: 1 to KPROTO_MAX_TAG bytes, no control character. */
-static int
+/* A tag: 1 to KPROTO_MAX_TAG bytes, no control character; 0 or -1. */
+int
 kproto_check_tag(const char *tag)
 {
 	size_t i;

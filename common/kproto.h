@@ -175,6 +175,7 @@ int64_t *kproto_int_slot(struct kproto_msg *, uint32_t);
 int kproto_decode(uint32_t, const void *, size_t, size_t,
     struct kproto_msg *);
 int kproto_decode_frame(const void *, size_t, size_t *, struct kproto_msg *);
+int kproto_check_tag(const char *);
 
 /* kproto-encode.c */
 void kproto_buf_free(struct kproto_buf *);

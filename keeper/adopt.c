@@ -61,10 +61,11 @@ adopt_fds(struct msghdr *mh, int *fds, int *extra)
 }
 
 /*
- * A datagram of the right size whose pipes did not come (the keeper out
- * of descriptors: MSG_CTRUNC): its process, if it is a child of the
- * keeper, is killed as a refused one is (adopt_one()), not left to run
- * unsupervised.
+ * A process that cannot be recorded (a datagram of the right size whose
+ * pipes did not come, the keeper out of descriptors: MSG_CTRUNC; a tag in
+ * use; the table full) is killed, not left to run unsupervised; but only
+ * a running child of the keeper: a datagram names its pid, and a pid that
+ * is not the keeper's child is someone else's process.
  */
 static void
 adopt_refuse(pid_t pid)
@@ -72,8 +73,8 @@ adopt_refuse(pid_t pid)
 	siginfo_t si;
 
 	memset(&si, 0, sizeof si);
-	if (pid > 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
-	    WNOWAIT) == 0 && si.si_pid == 0)
+	if (pid > 0 && pid != K.engine_pid && waitid(P_PID, (id_t)pid, &si,
+	    WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0)
 		(void)kill(pid, SIGKILL);
 }
 
@@ -97,7 +98,7 @@ adopt_one(const struct kproto_adopt *a, const int *fds)
 		    why);
 		close(fds[0]);
 		close(fds[1]);
-		(void)kill(a->pid, SIGKILL);
+		adopt_refuse(a->pid);
 		return;
 	}
 	c->kill_signal = a->kill_signal > 0 && a->kill_signal < NSIG ?
@@ -105,9 +106,31 @@ adopt_one(const struct kproto_adopt *a, const int *fds)
 	klog_debug("adopted %s pid %d", c->tag, (int)a->pid);
 }
 
-/* Reads one datagram; 0 when there was one, -1 when none waits. */
+/*
+ * Whether pid is a child of the keeper (running, or a zombie not yet
+ * reaped) or reaped, the pid whose exit is being recorded; never the
+ * engine. What is not is never adopted: the table holds the keeper's apps
+ * alone (its own stop signals each one's process group).
+ */
 static int
-adopt_read(void)
+adopt_is_child(pid_t pid, pid_t reaped)
+{
+	siginfo_t si;
+
+	if (pid == K.engine_pid)
+		return 0;
+	memset(&si, 0, sizeof si);
+	return pid == reaped || waitid(P_PID, (id_t)pid, &si, WEXITED |
+	    WNOHANG | WNOWAIT) == 0;
+}
+
+/*
+ * Reads one datagram; 0 when there was one, -1 when none waits. reaped:
+ * the pid just reaped (reap.c drains the socket before it takes a pid for
+ * an orphan), 0 for none.
+ */
+static int
+adopt_read(pid_t reaped)
 {
 	union {
 		char buf[CMSG_SPACE(4 * sizeof(int))];
@@ -132,7 +155,8 @@ adopt_read(void)
 	adopt_fds(&mh, fds, &extra);
 	if (n != (ssize_t)sizeof a || a.version != KPROTO_VERSION ||
 	    a.pid <= 0 || fds[1] == -1 || extra ||
-	    memchr(a.tag, '\0', sizeof a.tag) == NULL || a.tag[0] == '\0') {
+	    memchr(a.tag, '\0', sizeof a.tag) == NULL ||
+	    kproto_check_tag(a.tag) == -1 || !adopt_is_child(a.pid, reaped)) {
 		klog_warnx("adopt socket: a malformed datagram (%zd bytes%s)",
 		    n, mh.msg_flags & MSG_CTRUNC ? ", descriptors cut" : "");
 		if (fds[0] >= 0)
@@ -146,10 +170,10 @@ adopt_read(void)
 	return 0;
 }
 
-/* Adopts every app process that has said so. */
+/* Adopts every app process that has said so; reaped: as adopt_read(). */
 void
-adopt_drain(void)
+adopt_drain(pid_t reaped)
 {
-	while (adopt_read() == 0)
+	while (adopt_read(reaped) == 0)
 		;
 }

@@ -170,7 +170,7 @@ int table_live_count(void);
 
 /* adopt.c */
 void adopt_init(void);
-void adopt_drain(void);
+void adopt_drain(pid_t);
 
 /* engine.c */
 void engine_start(void);

@@ -401,7 +401,7 @@ main_loop(void)
 		if (n <= 0)
 			continue;
 		if (pfd[1].revents & POLLIN)
-			adopt_drain();
+			adopt_drain(0);
 		if (pfd[0].revents & POLLIN)
 			main_signal_read();
 		if (K.conn.fd >= 0 && pfd[2].fd == K.conn.fd &&

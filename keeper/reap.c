@@ -46,7 +46,7 @@ reap_find(pid_t pid)
 
 	if ((c = table_child_by_pid(pid)) != NULL)
 		return c;
-	adopt_drain();
+	adopt_drain(pid);
 	return table_child_by_pid(pid);
 }
 
@@ -157,7 +157,7 @@ stop_signal_all(int sig)
 	struct kchild *c;
 	int s;
 
-	adopt_drain();
+	adopt_drain(0);
 	TAILQ_FOREACH(c, &K.children, entry) {
 		if (c->exited)
 			continue;
