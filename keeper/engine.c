@@ -149,10 +149,10 @@ engine_begin_trial(void)
 	char why[512];
 	int fd;
 
-	fd = open(K.upgrade_path, O_RDONLY | O_CLOEXEC);
+	fd = keeper_open_file(K.upgrade_path, O_RDONLY, 0);
 	if (fd == -1) {
 		snprintf(why, sizeof why, "cannot open %s: %s",
-		    K.upgrade_path, strerror(errno));
+		    K.upgrade_path, keeper_open_error(errno));
 		engine_set(&K.upgrade_path, NULL);
 		engine_rollback(why);
 		return;

@@ -146,6 +146,8 @@ void keeper_default_signals(void);
 int64_t keeper_real_ms(void);
 void keeper_exit(int) KEEPER_NORETURN;
 void keeper_cloexec(int, int);
+int keeper_open_file(const char *, int, mode_t);
+const char *keeper_open_error(int);
 
 /* log.c */
 int klog_open(const char *);

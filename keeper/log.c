@@ -22,13 +22,16 @@
 
 static int klog_fd = 2;
 
-/* Opens path for the log instead of what was in use. Returns 0 or -1. */
+/*
+ * Opens path for the log instead of what was in use. Returns 0, or -1 with
+ * errno (keeper_open_file()): the log in use stays.
+ */
 int
 klog_open(const char *path)
 {
 	int fd;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	fd = keeper_open_file(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW,
 	    0600);
 	if (fd == -1)
 		return -1;

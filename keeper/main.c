@@ -66,6 +66,36 @@ keeper_cloexec(int fd, int on)
 		(void)fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0);
 }
 
+/*
+ * open(2) of a file that must be a regular one (the log, the pid file, an
+ * engine binary), never blocking on a FIFO or a device planted there: the
+ * descriptor (close-on-exec), or -1 with errno, EINVAL for a file that is
+ * not regular.
+ */
+int
+keeper_open_file(const char *path, int flags, mode_t mode)
+{
+	struct stat st;
+	int fd, err;
+
+	fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, mode);
+	if (fd == -1)
+		return -1;
+	err = fstat(fd, &st) == -1 ? errno : !S_ISREG(st.st_mode) ? EINVAL : 0;
+	if (err == 0)
+		return fd;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+/* What a failed keeper_open_file() says. */
+const char *
+keeper_open_error(int err)
+{
+	return err == EINVAL ? "not a regular file" : strerror(err);
+}
+
 void
 keeper_exit(int status)
 {
@@ -218,11 +248,11 @@ main_lock(void)
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof path, "%s/keeper.pid", K.home);
-	K.lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	K.lock_fd = keeper_open_file(path, O_RDWR | O_CREAT | O_NOFOLLOW,
 	    0600);
 	if (K.lock_fd == -1) {
 		fprintf(stderr, "corral-keeper: %s: %s\n", path,
-		    strerror(errno));
+		    keeper_open_error(errno));
 		exit(1);
 	}
 	if (flock(K.lock_fd, LOCK_EX | LOCK_NB) == 0) {
@@ -296,7 +326,7 @@ main_log(void)
 	}
 	snprintf(path, sizeof path, "%s/keeper.log", K.home);
 	if (klog_open(path) == -1)
-		klog_warn("%s", path);
+		klog_warnx("%s: %s", path, keeper_open_error(errno));
 }
 
 /* In a child before its exec: default dispositions, an empty mask. */
@@ -459,8 +489,9 @@ main(int argc, char **argv)
 	notify_init();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		klog_warn("PR_SET_CHILD_SUBREAPER");
-	if ((K.exe_fd = open(K.engine_path, O_RDONLY | O_CLOEXEC)) == -1)
-		klog_fatal("engine %s: %s", K.engine_path, strerror(errno));
+	if ((K.exe_fd = keeper_open_file(K.engine_path, O_RDONLY, 0)) == -1)
+		klog_fatal("engine %s: %s", K.engine_path,
+		    keeper_open_error(errno));
 	klog_info("corral-keeper %s started (pid %d), engine %s",
 	    KEEPER_VERSION, (int)getpid(), K.engine_path);
 	K.next_kind = KP_KIND_FIRST;
