@@ -443,7 +443,8 @@ main_loop(void)
 	}
 }
 
-/* The file limit the apps get is the one the keeper found; it raises its own. */
+/* The file limit the apps get is the one the keeper found; it raises its
+ * own. */
 static void
 main_limits(void)
 {

@@ -8,9 +8,10 @@
  * engine, which has --term-timeout to say BYE and exit; without an
  * engine, or past that bound, the keeper stops the apps itself (each
  * app's kill signal to its process group, SIGKILL after --stop-timeout),
- * so that a stop never hangs. The engine's STOP_TIME (its apps' longest drain_timeout +
- * kill_timeout) lengthens both bounds: no app is killed sooner than its
- * own kill_timeout allows because the keeper's default is shorter.
+ * so that a stop never hangs. The engine's STOP_TIME (its apps' longest
+ * drain_timeout + kill_timeout) lengthens both bounds: no app is killed
+ * sooner than its own kill_timeout allows because the keeper's default is
+ * shorter.
  */
 #include <sys/wait.h>
 
@@ -243,7 +244,7 @@ stop_request(const char *signame)
 		return;
 	}
 	if (K.engine_pid > 0)
-		return;         /* leaving or unlinked: stop once it is reaped */
+		return;         /* leaving or unlinked: stop once reaped */
 	stop_alone("no engine runs");
 }
 

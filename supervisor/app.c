@@ -190,7 +190,8 @@ app_settled(const struct app *app)
 	const struct instance *inst;
 
 	TAILQ_FOREACH(inst, &app->instances, entry) {
-		if (inst->state == INST_STARTING || inst->state == INST_STOPPING)
+		if (inst->state == INST_STARTING ||
+		    inst->state == INST_STOPPING)
 			return 0;
 	}
 	return 1;
