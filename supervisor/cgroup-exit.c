@@ -101,6 +101,20 @@ cgroup_has_tasks(const struct cgroup *cg)
 }
 
 /*
+ * The file that lists cg's processes where cgroup_has_tasks() reads them
+ * (an absolute path; the caller frees it).
+ */
+char *
+cgroup_procs_path(const struct cgroup *cg)
+{
+	char	*dir = cgroup_dir(cg, cgroup_exit_kill_hier(cg)), *path;
+
+	xasprintf(&path, "%s/cgroup.procs", dir);
+	free(dir);
+	return path;
+}
+
+/*
  * Only the count of OOM kills so far (one file: what an exit needs).
  * Returns 0, or a negative errno (no memory hierarchy: -ENOENT).
  */

@@ -374,6 +374,10 @@ void conn_close(struct conn *);
 /* cmd-monit.c */
 void monit_conn_gone(struct conn *);
 
+/* leftovers.c */
+void leftovers_watch(int, char *, uint64_t);
+int leftovers_pending(int);
+
 /* limits.c */
 void limits_init(void);
 void limits_shutdown(void);

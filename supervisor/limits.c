@@ -249,9 +249,13 @@ limits_exited(struct instance *inst, struct child *child)
 	}
 	if ((n = cgroup_kill(child->cg, SIGKILL)) == 0)
 		child->cg->carry.vacant = 1;
-	else if (n > 0)
+	else if (n > 0) {
 		log_info("%s[%d]: killed %d process(es) left in its cgroup",
 		    child->app->cfg.name, child->index, n);
+		if (inst != NULL)
+			leftovers_watch(inst->id, cgroup_procs_path(child->cg),
+			    inst->app->cfg.kill_timeout);
+	}
 	/* Killed leftovers hold it a while: a new one serves the next spawn. */
 	if (n > 0 || inst == NULL || fsm_deleting(inst) ||
 	    child->app->deleted) {

@@ -133,6 +133,9 @@ op_settled(struct op *op)
 	 * in all, not O(n) per event.
 	 */
 	for (i = op->next; i < op->nids; op->next = ++i) {
+		/* killed leftovers of its tree still dying (leftovers.c) */
+		if (leftovers_pending(op->ids[i]))
+			return 0;
 		inst = app_find_instance(op->ids[i], 1);
 		if (inst == NULL || op_failed(op, i, inst))
 			continue;

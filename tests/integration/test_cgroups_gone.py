@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: ISC
 """What an app's tree leaves in its cgroups when nobody saw its end: a
 main process that died while no engine ran (the next engine collects its
-exit from the keeper, though no cgroup lists its pid any more), and a
-tree in a cgroup no instance had when the daemon stops.  Runs on v1 here
+exit from the keeper, though no cgroup lists its pid any more), a tree in
+a cgroup no instance had when the daemon stops, and leftovers killed at
+an exit that take a while to die (the reply waits for them).  Runs on v1 here
 and on v2 in tests/vm/cgroup.sh; each test checks at the end that the
 daemon's cgroups are gone (the cg fixture).
 """
@@ -156,3 +157,43 @@ def test_kill_ends_a_tree_in_a_cgroup_no_instance_had(cg):
     wait_for(lambda: stray.poll() is not None, what="the stray's death")
     assert stray.returncode == -signal.SIGKILL, stray.returncode
     assert "left in no instance's cgroup" in c.daemon_log()
+
+
+HOG_LEFTOVER = """\
+    #!/usr/bin/python3
+    import os, signal, time
+    if os.fork() == 0:
+        os.setsid()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        b = bytearray(512 << 20)
+        for i in range(0, len(b), 4096):
+            b[i] = 1
+        with open("hog.pid.tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.rename("hog.pid.tmp", "hog.pid")
+        time.sleep(1000)
+    time.sleep(1000)
+    """
+
+
+@pytest.mark.parametrize("cmd", ["stop", "delete"])
+def test_the_reply_waits_for_killed_leftovers(cg, cmd):
+    """The main process exits on the stop's SIGTERM and leaves a setsid
+    grandchild in its cgroup that ignores SIGTERM and holds 512 MiB: the
+    exit SIGKILLs it, and a process frees its memory before its files (a
+    port it holds), which takes a while. `corral stop` (and `delete`)
+    answers once the cgroup lists no process, as systemd waits for a
+    unit's cgroup: the grandchild no longer runs when the command
+    returns. Before, it was still running (state R, exiting)."""
+    cg.need_cgroups()
+    c = cg.c
+    c.script("hog.py", HOG_LEFTOVER)
+    c.ok("start", "hog.py", "--name", "hog")
+    cg.wait_online("hog")
+    pidfile = c.appdir / "hog.pid"
+    wait_for(pidfile.exists, what="the grandchild's pid")
+    gc = int(pidfile.read_text())
+    c.remember(gc)
+    c.ok(cmd, "hog")
+    assert not pid_alive(gc), f"grandchild {gc} runs after {cmd}"
+    assert "killed 1 process(es) left in its cgroup" in c.daemon_log()
