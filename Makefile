@@ -50,7 +50,7 @@ CTL_SRC = $(filter-out ctl/main.c,$(wildcard ctl/*.c))
 CLIENT_SRC = $(wildcard client/*.c)
 MON_SRC = $(filter-out monitor/main.c,$(wildcard monitor/*.c))
 EXEC_SRC = $(wildcard exec/*.c)
-KEEPER_SRC = $(wildcard keeper/*.c) $(wildcard common/kproto*.c)
+KEEPER_SRC = $(wildcard keeper/*.c) $(wildcard common/kproto*.c) common/errout.c
 PRELOAD_SRC = $(wildcard preload/*.c)
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 

@@ -12,7 +12,9 @@
  * truncated by someone else is not rotated early, nor one appended by
  * someone else rotated much late.
  * Every call keeps errno as it found it; calls from several threads (the
- * daemon's log writer) are serialized.
+ * daemon's log writer) are serialized. On stderr a line never waits
+ * (errout.c): a full pipe to a stalled log collector drops lines, counted,
+ * instead of stalling the daemon.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "errout.h"
 
 #define LOG_LINE 512             /* a line's bytes made without malloc */
 #define LOG_RESTAT_LINES 256    /* lines written between two fstat()s */
@@ -47,6 +50,7 @@ static int log_verbose;
 static uint64_t log_rotate_size;        /* 0: never */
 static int log_rotate_keep;
 static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct errout log_err;           /* stderr, never waited on */
 
 void
 log_set_rotate(uint64_t size, int keep)
@@ -286,8 +290,12 @@ log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
 		log_line_put(&l, err, strlen(err));
 	}
 	log_line_put(&l, "\n", 1);
-	(void)fwrite(l.p, 1, l.len, f);
-	fflush(f);
+	if (f == stderr)
+		errout_write(&log_err, l.p, l.len);
+	else {
+		(void)fwrite(l.p, 1, l.len, f);
+		fflush(f);
+	}
 	log_count(f, l.len);
 	pthread_mutex_unlock(&log_mutex);
 	if (msg != buf)

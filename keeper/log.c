@@ -4,7 +4,9 @@
  * O_APPEND|O_NOFOLLOW|O_CLOEXEC, reopened on SIGUSR1 so that a rotation
  * by rename is followed), or stderr in the foreground. Each line is one
  * write() of at most KLOG_LINE bytes; an error writing it is ignored (the
- * keeper must not stop for a full disk).
+ * keeper must not stop for a full disk). On stderr a line never waits
+ * (common/errout.c): a full pipe to a stalled log collector drops lines,
+ * counted, instead of stopping the keeper's loop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,11 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errout.h"
 #include "keeper.h"
 
 #define KLOG_LINE 1024
 
 static int klog_fd = 2;
+static struct errout klog_err;          /* stderr, never waited on */
 
 /*
  * Opens path for the log instead of what was in use. Returns 0, or -1 with
@@ -76,7 +80,10 @@ klog_line(const char *level, const char *fmt, va_list ap, int err)
 		n = klog_add(n, snprintf(line + n, cap - n, ": %s",
 		    strerror(err)), cap);
 	line[n++] = '\n';
-	(void)!write(klog_fd, line, n);
+	if (klog_fd == 2)
+		errout_write(&klog_err, line, n);
+	else
+		(void)!write(klog_fd, line, n);
 }
 
 void

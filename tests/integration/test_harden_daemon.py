@@ -256,3 +256,56 @@ def test_malformed_awaits_are_refused(corral):
         assert reply["ok"] is False and reply["exit"] == 100, (since, reply)
         assert "since must be a time" in reply["error"], reply
     c.ok("ping")
+
+
+def test_a_full_stderr_never_stalls_a_foreground_daemon(corral):
+    """corrald --foreground writes its log (the keeper's and the
+    engine's) to a pipe nobody reads, as a stalled log collector leaves
+    it: once the pipe is full the lines are dropped, not waited on, and
+    counted; the daemon goes on serving, supervising and stopping. Before,
+    the engine blocked in write(2) at the first line past 64 KiB: every
+    command then hung."""
+    r, w = os.pipe()
+    d = subprocess.Popen([str(CORRALD_BIN), "--foreground"], env=corral.env,
+                         stdin=subprocess.DEVNULL, stdout=w, stderr=w)
+    os.close(w)
+    try:
+        os.set_blocking(r, False)
+        wait_for(lambda: corral.run("ping", timeout=5).rc == 0,
+                 what="the daemon serving")
+        corral.ok("start", "/bin/sleep", "--name", "s", "-i", "20", "--",
+                  "1000", timeout=30)
+        for _ in range(30):     # 40 lines a round: past 64 KiB
+            corral.ok("stop", "s", timeout=30)
+            corral.ok("start", "s", timeout=30)
+        got = b""
+        while True:
+            try:
+                chunk = os.read(r, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            got += chunk
+        assert len(got) >= 60000, len(got)
+        corral.ok("stop", "s", timeout=30)
+
+        def dropped():
+            nonlocal got
+            try:
+                got += os.read(r, 1 << 16)
+            except BlockingIOError:
+                pass
+            return re.search(rb"\d+ log lines dropped", got)
+        wait_for(dropped, what="the count of dropped lines")
+        corral.ok("start", "s", timeout=30)
+        for _ in range(30):     # full again: the stop's lines have no room
+            corral.ok("stop", "s", timeout=30)
+            corral.ok("start", "s", timeout=30)
+        d.terminate()           # the keeper's and the engine's stop
+        assert d.wait(timeout=30) == 0
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+        os.close(r)
