@@ -48,6 +48,22 @@ errout_put(const struct errout *e, const char *p, size_t n)
 	return write(e->fd, p, n);
 }
 
+/*
+ * stderr changed (redirected to /dev/null when the process detaches) or
+ * is no longer used: the description of the old one is closed (it would
+ * keep a starting client's pipe open, and the client waiting for its
+ * end), and the next line sets up anew.
+ */
+void
+errout_reset(struct errout *e)
+{
+	if (e->ready && e->fd > STDERR_FILENO)
+		close(e->fd);
+	e->ready = 0;
+	e->fd = -1;
+	e->sock = 0;
+}
+
 /* One line (p, n bytes, its newline included) to stderr, or counted. */
 void
 errout_write(struct errout *e, const char *p, size_t n)

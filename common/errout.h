@@ -17,5 +17,6 @@ struct errout {
 };
 
 void errout_write(struct errout *, const char *, size_t);
+void errout_reset(struct errout *);
 
 #endif

@@ -42,6 +42,7 @@ klog_open(const char *path)
 	if (klog_fd > 2)
 		close(klog_fd);
 	klog_fd = fd;
+	errout_reset(&klog_err);
 	return 0;
 }
 
@@ -51,6 +52,7 @@ klog_stderr(void)
 	if (klog_fd > 2)
 		close(klog_fd);
 	klog_fd = 2;
+	errout_reset(&klog_err);
 }
 
 /* Adds what snprintf said it wrote, as far as the line holds it. */

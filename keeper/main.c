@@ -313,6 +313,7 @@ main_detach(void)
 		if (nul > 2)
 			close(nul);
 	}
+	klog_stderr();          /* the client's stderr is no longer ours */
 }
 
 static void
