@@ -30,9 +30,15 @@ dump_write_file(const char *path, const char *data, size_t len, char **cause)
 	size_t off = 0;
 	int fd, dfd;
 
+	/*
+	 * A file made anew: whatever is there is removed first, so that a
+	 * FIFO or a link planted at the name is never opened or followed
+	 * (one planted again in between fails the write).
+	 */
 	xasprintf(&tmp, "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK, 0600);
 	if (fd == -1) {
 		xasprintf(cause, "%s: %s", tmp, strerror(errno));
 		free(tmp);

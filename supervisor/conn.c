@@ -47,6 +47,7 @@ conn_close(struct conn *c)
 	op_conn_gone(c);
 	reload_conn_gone(c);
 	cfgread_conn_gone(c);
+	cmd_save_conn_gone(c);
 	state_unhold(c);
 	free(c->held);
 	c->held = NULL;

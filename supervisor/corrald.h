@@ -456,7 +456,10 @@ int cfgload_declares(const struct cfgload *, const char *);
 int cfgload_wanted(const char *, const char *);
 
 /* persist.c */
-int persist_save(char **);
+json_t *persist_dump(int *);
+
+/* cmd-save.c */
+void cmd_save_conn_gone(struct conn *);
 json_t *persist_app_json(const struct app *);
 int persist_app_running(const struct app *);
 int persist_app_config(json_t *, json_t *, struct app_config *, char **);

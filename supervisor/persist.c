@@ -48,28 +48,24 @@ persist_app_json(const struct app *app)
 }
 
 /*
- * Writes dump.json. Returns the number of apps saved, or -1 with *cause.
+ * What dump.json is to hold now (the caller owns it; dump_write() writes
+ * it), with the number of apps in *n.
  */
-int
-persist_save(char **cause)
+json_t *
+persist_dump(int *n)
 {
-	json_t *dump, *apps = json_array();
+	json_t *apps = json_array();
 	struct app *app;
-	char *path = persist_path();
-	int rc, n = 0;
 
+	*n = 0;
 	TAILQ_FOREACH(app, &D.apps, entry) {
 		if (app->deleted)
 			continue;
 		json_array_append_new(apps, persist_app_json(app));
-		n++;
+		(*n)++;
 	}
-	dump = json_pack("{s:i, s:I, s:s, s:o}", "version", 1, "saved_at",
+	return json_pack("{s:i, s:I, s:s, s:o}", "version", 1, "saved_at",
 	    (json_int_t)now_ms(), "corral", CORRAL_VERSION, "apps", apps);
-	rc = dump_write(path, dump, cause);
-	json_decref(dump);
-	free(path);
-	return rc == 0 ? n : -1;
 }
 
 /* The daemon's environment without the variables systemd gave it. */

@@ -181,6 +181,23 @@ def test_fifos_and_huge_files_never_freeze_the_daemon(corral):
     assert corral.app("talk")[0]["state"] == "online"
 
 
+def test_a_fifo_at_the_dump_s_temporary_name_freezes_nothing(corral):
+    """`save` writes dump.json through dump.json.tmp, in a thread of the
+    pool: a FIFO planted at that name is removed, never opened (an open
+    for writing waits for a reader), and the daemon answers meanwhile.
+    Before, the engine's loop waited in open(2) for good."""
+    corral.script("talk.sh", TALKER)
+    corral.ok("start", "talk.sh", "--name", "talk")
+    tmp = os.path.join(corral.home, "dump.json.tmp")
+    os.mkfifo(tmp)
+    out = corral.ok("save", timeout=20)
+    assert "saved 1 app" in out, out
+    dump = os.path.join(corral.home, "dump.json")
+    assert stat.S_ISREG(os.stat(dump).st_mode)
+    assert not os.path.exists(tmp)
+    corral.ok("ping", timeout=5)
+
+
 def test_a_stopped_app_holds_no_descriptor(corral):
     corral.script("talk.sh", TALKER)
     corral.ok("start", "talk.sh", "--name", "talk")
