@@ -735,6 +735,16 @@ def test_a_reload_sent_again_keeps_what_the_first_replaced(corral):
         return new[0] if len(new) == 1 and waiting else None
     first = wait_for(half, DEADLINE, what="one instance replaced, the "
                      "next replacement waiting")
+
+    def waiting_saved():
+        with open(os.path.join(c.home, "state.json")) as f:
+            insts = json.load(f)["apps"][0]["instances"]
+        return any(i["state"] == "starting" for i in insts)
+    # The client is told it may send the reload again (its pending line)
+    # once state.json shows the reload; one that shows the replacement
+    # waiting shows it. An engine killed before would leave the client
+    # nothing to send again (CI at 6250151, a loaded machine: exit 111).
+    wait_for(waiting_saved, DEADLINE, what="the reload in state.json")
     kill_engine(c)
     gate.touch()
     wait_for(lambda: not reload.running(), DEADLINE,

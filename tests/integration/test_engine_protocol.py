@@ -59,7 +59,10 @@ def output(proc, home):
 def test_an_engine_refuses_a_keeper_of_another_protocol(engine):
     proc, link, adopt, home = engine
     hello(link, adopt, 1)
-    link.send(TABLE_END)
+    try:
+        link.send(TABLE_END)
+    except (BrokenPipeError, ConnectionResetError):
+        pass            # refused at the HELLO already (CI at 6250151)
     rc = proc.wait(DEADLINE)
     text = output(proc, home)
     assert rc == 1, (rc, text)
