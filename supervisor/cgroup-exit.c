@@ -101,17 +101,13 @@ cgroup_has_tasks(const struct cgroup *cg)
 }
 
 /*
- * The file that lists cg's processes where cgroup_has_tasks() reads them
- * (an absolute path; the caller frees it).
+ * The directory whose cgroup.procs lists cg's processes where
+ * cgroup_has_tasks() reads them (absolute; the caller frees it).
  */
 char *
-cgroup_procs_path(const struct cgroup *cg)
+cgroup_kill_dir(const struct cgroup *cg)
 {
-	char	*dir = cgroup_dir(cg, cgroup_exit_kill_hier(cg)), *path;
-
-	xasprintf(&path, "%s/cgroup.procs", dir);
-	free(dir);
-	return path;
+	return cgroup_dir(cg, cgroup_exit_kill_hier(cg));
 }
 
 /*

@@ -240,7 +240,7 @@ void cgroup_root_pending_free(struct cgroup_root *);
 
 /* cgroup-exit.c */
 int cgroup_has_tasks(const struct cgroup *);
-char *cgroup_procs_path(const struct cgroup *);
+char *cgroup_kill_dir(const struct cgroup *);
 int cgroup_read_oom(const struct cgroup *, uint64_t *);
 int cgroup_kill(const struct cgroup *, int);
 void cgroup_discard(struct cgroup *);

@@ -12,10 +12,7 @@
  * meanwhile, by a delete); the list is checked from a timer, 2 ms after
  * the kill, then at intervals doubling to 64 ms.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "corrald.h"
 #include "op.h"
@@ -26,7 +23,7 @@
 
 struct leftover {
 	int id;                 /* the instance's */
-	char *procs;            /* the process list of its cgroup */
+	char *dir;              /* its cgroup (whose cgroup.procs lists them) */
 	uint64_t until;         /* mono ms: waited for no longer */
 	TAILQ_ENTRY(leftover) entry;
 };
@@ -36,20 +33,25 @@ static uv_timer_t leftovers_timer;
 static int leftovers_inited;
 static uint64_t leftovers_every;
 
-/* Whether the list at path names no process (or cannot be read: gone). */
+/* Whether dir's cgroup.procs names no process (or cannot be read: gone). */
 static int
-leftovers_gone(const char *path)
+leftovers_gone(const char *dir)
 {
 	char buf[16];
-	ssize_t n;
-	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
-		return 1;
-	while ((n = read(fd, buf, sizeof buf)) == -1 && errno == EINTR)
-		;
-	close(fd);
-	return n <= 0;
+	return cgroup_file_read(dir, "cgroup.procs", buf, sizeof buf) <= 0;
+}
+
+static void leftovers_tick(uv_timer_t *);
+
+static void
+leftovers_arm(void)
+{
+	int r;
+
+	if ((r = uv_timer_start(&leftovers_timer, leftovers_tick,
+	    leftovers_every, 0)) != 0)
+		log_warnx("leftovers timer: %s", uv_strerror(r));
 }
 
 static void
@@ -57,17 +59,18 @@ leftovers_tick(uv_timer_t *t)
 {
 	struct leftover *l, *next;
 	uint64_t now = mono_ms();
-	int done = 0, r;
+	int done = 0;
 
+	(void)t;
 	TAILQ_FOREACH_SAFE(l, &leftovers, entry, next) {
-		if (now < l->until && !leftovers_gone(l->procs))
+		if (now < l->until && !leftovers_gone(l->dir))
 			continue;
 		if (now >= l->until)
 			log_warnx("instance id %d: killed processes are still "
 			    "in %s; replies wait for them no longer", l->id,
-			    l->procs);
+			    l->dir);
 		TAILQ_REMOVE(&leftovers, l, entry);
-		free(l->procs);
+		free(l->dir);
 		free(l);
 		done = 1;
 	}
@@ -77,22 +80,20 @@ leftovers_tick(uv_timer_t *t)
 		return;
 	if (leftovers_every < LEFTOVERS_MAX_MS)
 		leftovers_every *= 2;
-	if ((r = uv_timer_start(t, leftovers_tick, leftovers_every, 0)) != 0)
-		log_warnx("leftovers timer: %s", uv_strerror(r));
+	leftovers_arm();
 }
 
 /*
- * The processes of instance id's cgroup, listed at procs (taken), were
- * killed; kill_timeout (ms) bounds the wait for them.
+ * The processes of instance id's cgroup dir (taken) were killed;
+ * kill_timeout (ms) bounds the wait for them.
  */
 void
-leftovers_watch(int id, char *procs, uint64_t kill_timeout)
+leftovers_watch(int id, char *dir, uint64_t kill_timeout)
 {
 	struct leftover *l = xcalloc(1, sizeof *l);
-	int r;
 
 	l->id = id;
-	l->procs = procs;
+	l->dir = dir;
 	l->until = mono_ms() + (kill_timeout > LEFTOVERS_MIN_WAIT_MS ?
 	    kill_timeout : LEFTOVERS_MIN_WAIT_MS);
 	TAILQ_INSERT_TAIL(&leftovers, l, entry);
@@ -102,9 +103,7 @@ leftovers_watch(int id, char *procs, uint64_t kill_timeout)
 		leftovers_inited = 1;
 	}
 	leftovers_every = LEFTOVERS_FIRST_MS;
-	if ((r = uv_timer_start(&leftovers_timer, leftovers_tick,
-	    leftovers_every, 0)) != 0)
-		log_warnx("leftovers timer: %s", uv_strerror(r));
+	leftovers_arm();
 }
 
 /* Whether killed processes of instance id may still be there. */

@@ -253,7 +253,7 @@ limits_exited(struct instance *inst, struct child *child)
 		log_info("%s[%d]: killed %d process(es) left in its cgroup",
 		    child->app->cfg.name, child->index, n);
 		if (inst != NULL)
-			leftovers_watch(inst->id, cgroup_procs_path(child->cg),
+			leftovers_watch(inst->id, cgroup_kill_dir(child->cg),
 			    inst->app->cfg.kill_timeout);
 	}
 	/* Killed leftovers hold it a while: a new one serves the next spawn. */
