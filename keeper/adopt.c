@@ -61,20 +61,34 @@ adopt_fds(struct msghdr *mh, int *fds, int *extra)
 }
 
 /*
+ * What pid is to the keeper: 1, a running child; 0, a child that exited
+ * and is not reaped yet; -1, none of its apps (not its child, or the
+ * engine). A datagram names its pid: one that is not the keeper's child
+ * is someone else's process, never adopted or signalled.
+ */
+static int
+adopt_child(pid_t pid)
+{
+	siginfo_t si;
+
+	if (pid <= 0 || pid == K.engine_pid)
+		return -1;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
+		return -1;
+	return si.si_pid == 0;
+}
+
+/*
  * A process that cannot be recorded (a datagram of the right size whose
  * pipes did not come, the keeper out of descriptors: MSG_CTRUNC; a tag in
- * use; the table full) is killed, not left to run unsupervised; but only
- * a running child of the keeper: a datagram names its pid, and a pid that
- * is not the keeper's child is someone else's process.
+ * use; the table full) is killed, not left to run unsupervised, when it
+ * is a running child of the keeper.
  */
 static void
 adopt_refuse(pid_t pid)
 {
-	siginfo_t si;
-
-	memset(&si, 0, sizeof si);
-	if (pid > 0 && pid != K.engine_pid && waitid(P_PID, (id_t)pid, &si,
-	    WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0)
+	if (adopt_child(pid) == 1)
 		(void)kill(pid, SIGKILL);
 }
 
@@ -107,27 +121,11 @@ adopt_one(const struct kproto_adopt *a, const int *fds)
 }
 
 /*
- * Whether pid is a child of the keeper (running, or a zombie not yet
- * reaped) or reaped, the pid whose exit is being recorded; never the
- * engine. What is not is never adopted: the table holds the keeper's apps
- * alone (its own stop signals each one's process group).
- */
-static int
-adopt_is_child(pid_t pid, pid_t reaped)
-{
-	siginfo_t si;
-
-	if (pid == K.engine_pid)
-		return 0;
-	memset(&si, 0, sizeof si);
-	return pid == reaped || waitid(P_PID, (id_t)pid, &si, WEXITED |
-	    WNOHANG | WNOWAIT) == 0;
-}
-
-/*
  * Reads one datagram; 0 when there was one, -1 when none waits. reaped:
  * the pid just reaped (reap.c drains the socket before it takes a pid for
- * an orphan), 0 for none.
+ * an orphan), 0 for none. Only a child of the keeper (adopt_child()) or
+ * that pid is adopted: the table holds the keeper's apps alone (its own
+ * stop signals each one's process group).
  */
 static int
 adopt_read(pid_t reaped)
@@ -156,7 +154,8 @@ adopt_read(pid_t reaped)
 	if (n != (ssize_t)sizeof a || a.version != KPROTO_VERSION ||
 	    a.pid <= 0 || fds[1] == -1 || extra ||
 	    memchr(a.tag, '\0', sizeof a.tag) == NULL ||
-	    kproto_check_tag(a.tag) == -1 || !adopt_is_child(a.pid, reaped)) {
+	    kproto_check_tag(a.tag) == -1 ||
+	    (a.pid != reaped && adopt_child(a.pid) == -1)) {
 		klog_warnx("adopt socket: a malformed datagram (%zd bytes%s)",
 		    n, mh.msg_flags & MSG_CTRUNC ? ", descriptors cut" : "");
 		if (fds[0] >= 0)
