@@ -76,7 +76,7 @@ cmd_save_exec(struct cmd_ctx *ctx)
 
 	s->conn = ctx->conn;
 	s->dump = persist_dump(&s->n);
-	s->path = paths_file(D.home, "dump.json");
+	s->path = persist_path();
 	TAILQ_INSERT_TAIL(&saves, s, entry);
 	if (first)
 		save_next();

@@ -456,16 +456,17 @@ int cfgload_declares(const struct cfgload *, const char *);
 int cfgload_wanted(const char *, const char *);
 
 /* persist.c */
+char *persist_path(void);
 json_t *persist_dump(int *);
-
-/* cmd-save.c */
-void cmd_save_conn_gone(struct conn *);
 json_t *persist_app_json(const struct app *);
 int persist_app_running(const struct app *);
 int persist_app_config(json_t *, json_t *, struct app_config *, char **);
 json_t *persist_daemon_env(void);
 int persist_resurrect(json_t *, struct instance ***, size_t *, char **,
     char **);
+
+/* cmd-save.c */
+void cmd_save_conn_gone(struct conn *);
 
 /* cmd-file.c */
 const struct cmd_entry *cmd_file_redirect(const char *, json_t *);

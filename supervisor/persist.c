@@ -12,7 +12,8 @@
 
 extern char **environ;
 
-static char *
+/* dump.json's path (the caller frees it). */
+char *
 persist_path(void)
 {
 	return paths_file(D.home, "dump.json");
