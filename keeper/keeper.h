@@ -145,6 +145,8 @@ uint64_t keeper_mono_ms(void);
 void keeper_default_signals(void);
 int64_t keeper_real_ms(void);
 void keeper_exit(int) KEEPER_NORETURN;
+
+/* file.c */
 void keeper_cloexec(int, int);
 int keeper_open_file(const char *, int, mode_t);
 const char *keeper_open_error(int);

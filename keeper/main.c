@@ -60,43 +60,6 @@ keeper_real_ms(void)
 }
 
 void
-keeper_cloexec(int fd, int on)
-{
-	if (fd >= 0)
-		(void)fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0);
-}
-
-/*
- * open(2) of a file that must be a regular one (the log, the pid file, an
- * engine binary), never blocking on a FIFO or a device planted there: the
- * descriptor (close-on-exec), or -1 with errno, EINVAL for a file that is
- * not regular.
- */
-int
-keeper_open_file(const char *path, int flags, mode_t mode)
-{
-	struct stat st;
-	int fd, err;
-
-	fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, mode);
-	if (fd == -1)
-		return -1;
-	err = fstat(fd, &st) == -1 ? errno : !S_ISREG(st.st_mode) ? EINVAL : 0;
-	if (err == 0)
-		return fd;
-	close(fd);
-	errno = err;
-	return -1;
-}
-
-/* What a failed keeper_open_file() says. */
-const char *
-keeper_open_error(int err)
-{
-	return err == EINVAL ? "not a regular file" : strerror(err);
-}
-
-void
 keeper_exit(int status)
 {
 	char path[PATH_MAX];
@@ -444,8 +407,7 @@ main_loop(void)
 	}
 }
 
-/* The file limit the apps get is the one the keeper found; it raises its
- * own. */
+/* The apps get the file limit the keeper found; it raises its own. */
 static void
 main_limits(void)
 {
