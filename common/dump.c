@@ -21,20 +21,31 @@
 
 #define DUMP_MAX_SIZE (64 * 1024 * 1024)        /* 10,000 apps: ~10 MiB */
 
+/* The rename of a file in path's folder made durable: the folder synced. */
+static void
+dump_sync_dir(const char *path)
+{
+	char *copy = xstrdup(path);
+	int dfd;
+
+	if ((dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	free(copy);
+}
+
 /* Writes len bytes of data to path through a temporary file and rename. */
 static int
 dump_write_file(const char *path, const char *data, size_t len, char **cause)
 {
-	char *tmp, *dir, *copy;
+	char *tmp;
 	ssize_t n;
 	size_t off = 0;
-	int fd, dfd;
+	int fd;
 
-	/*
-	 * A file made anew: whatever is there is removed first, so that a
-	 * FIFO or a link planted at the name is never opened or followed
-	 * (one planted again in between fails the write).
-	 */
+	/* Made anew: a FIFO or link planted there is never opened. */
 	xasprintf(&tmp, "%s.tmp", path);
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW |
@@ -64,13 +75,7 @@ dump_write_file(const char *path, const char *data, size_t len, char **cause)
 	if (rename(tmp, path) == -1)
 		goto fail;
 	free(tmp);
-	copy = xstrdup(path);
-	dir = dirname(copy);
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	free(copy);
+	dump_sync_dir(path);
 	return 0;
 
 fail:
