@@ -35,13 +35,16 @@ struct logrotate_opts {
 char *logrotate_name(const char *, int, int);
 int logrotate_shift(const char *, const struct logrotate_opts *, char **);
 int logrotate_expire(const char *, const struct logrotate_opts *, uint64_t);
-int logrotate_gzip(const char *, const char *, char **);
 int logrotate_gzip_start(void);
 void logrotate_gzip_enqueue(const char *, int, int);
 void logrotate_gzip_stop(void);
 void logrotate_gzip_wait_idle(void);
 void logrotate_lock(void);
 void logrotate_unlock(void);
+
+/* logrotate-gzip.c */
+int logrotate_gzip(const char *, const char *, char **);
+int logrotate_gzip_fd(int, const char *, char **);
 
 /* logwriter.c */
 #define LOGFILE_FILE 0
