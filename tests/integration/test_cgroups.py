@@ -168,6 +168,20 @@ class CG:
     def wait_online(self, name, count=1):
         return self.c.wait_state(name, "online", count)
 
+    def grandchild(self, name, script, body, pidfile, *args):
+        """Starts app name from script (body, args after the name), waits
+        until it is online and its grandchild has written its pid to
+        pidfile: that pid, remembered (teardown checks it is gone)."""
+        c = self.c
+        c.script(script, body)
+        c.ok("start", script, "--name", name, *args)
+        self.wait_online(name)
+        path = c.appdir / pidfile
+        wait_for(path.exists, what="the grandchild's pid")
+        gc = int(path.read_text())
+        c.remember(gc)
+        return gc
+
     def finish(self):
         """Stops the daemon, then every cgroup it made must be gone."""
         if self.c.daemon_pid():
@@ -426,14 +440,8 @@ def test_fork_bomb_stays_under_max_pids(cg):
 def test_stop_kills_a_setsid_double_forked_grandchild(cg):
     cg.need_cgroups()
     c = cg.c
-    c.script("escape.py", ESCAPE)
-    c.ok("start", "escape.py", "--name", "esc")
-    cg.wait_online("esc")
-    pidfile = c.appdir / "escaped.pid"
-    wait_for(pidfile.exists, what="the grandchild's pid")
-    gc = int(pidfile.read_text())
+    gc = cg.grandchild("esc", "escape.py", ESCAPE, "escaped.pid")
     main = c.app("esc")[0]["pid"]
-    c.remember(gc)
     assert os.getsid(gc) != os.getsid(main)
     assert os.getpgid(gc) != main
     c.ok("stop", "esc")

@@ -46,13 +46,8 @@ def test_an_exit_while_no_engine_runs_kills_what_is_left(cg):
     grandchild ran on."""
     cg.need_cgroups()
     c = cg.c
-    c.script("escape.py", ESCAPE)
-    c.ok("start", "escape.py", "--name", "esc", "--restart-delay", "1h")
-    cg.wait_online("esc")
-    pidfile = c.appdir / "escaped.pid"
-    wait_for(pidfile.exists, what="the grandchild's pid")
-    gc = int(pidfile.read_text())
-    c.remember(gc)
+    gc = cg.grandchild("esc", "escape.py", ESCAPE, "escaped.pid",
+                       "--restart-delay", "1h")
     die_while_no_engine(c, [c.app("esc")[0]["pid"]])
     wait_for(lambda: not pid_alive(gc), what=f"grandchild {gc} to die")
     assert "is in none of its cgroups" not in c.daemon_log()
@@ -187,13 +182,7 @@ def test_the_reply_waits_for_killed_leftovers(cg, cmd):
     returns. Before, it was still running (state R, exiting)."""
     cg.need_cgroups()
     c = cg.c
-    c.script("hog.py", HOG_LEFTOVER)
-    c.ok("start", "hog.py", "--name", "hog")
-    cg.wait_online("hog")
-    pidfile = c.appdir / "hog.pid"
-    wait_for(pidfile.exists, what="the grandchild's pid")
-    gc = int(pidfile.read_text())
-    c.remember(gc)
+    gc = cg.grandchild("hog", "hog.py", HOG_LEFTOVER, "hog.pid")
     c.ok(cmd, "hog")
     assert not pid_alive(gc), f"grandchild {gc} runs after {cmd}"
     assert "killed 1 process(es) left in its cgroup" in c.daemon_log()
