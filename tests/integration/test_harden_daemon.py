@@ -263,6 +263,14 @@ def test_malformed_awaits_are_refused(corral):
     c.ok("ping")
 
 
+def listening(corral):
+    try:
+        corral.raw_connect(timeout=5).close()
+        return True
+    except OSError:
+        return False
+
+
 def test_a_full_stderr_never_stalls_a_foreground_daemon(corral):
     """corrald --foreground writes its log (the keeper's and the
     engine's) to a pipe nobody reads, as a stalled log collector leaves
@@ -276,8 +284,9 @@ def test_a_full_stderr_never_stalls_a_foreground_daemon(corral):
     os.close(w)
     try:
         os.set_blocking(r, False)
-        wait_for(lambda: corral.run("ping", timeout=5).rc == 0,
-                 what="the daemon serving")
+        # a connect, not a ping: a ping autostarts a daemon of its own
+        # when it comes before this one listens
+        wait_for(lambda: listening(corral), what="the daemon serving")
         corral.ok("start", "/bin/sleep", "--name", "s", "-i", "20", "--",
                   "1000", timeout=30)
         for _ in range(30):     # 40 lines a round: past 64 KiB
