@@ -225,6 +225,11 @@ uint64_t notify_next_deadline(void);
 
 /* reexec.c, restore.c */
 void reexec_run(const char *);
+int reexec_reaped(pid_t);
+int reexec_check_fd(void);
+void reexec_check_input(void);
+void reexec_tick(uint64_t);
+uint64_t reexec_next_deadline(void);
 void reexec_exec(int, const char *, int, int, const char *);
 void restore_run(int, int, const char *);
 

@@ -361,48 +361,58 @@ main_earliest(uint64_t a, uint64_t b)
 	return a == 0 ? b : b == 0 || a < b ? a : b;
 }
 
+/* Waits for the next event or deadline; the number of ready fds. */
+static int
+main_poll(struct pollfd *pfd)
+{
+	uint64_t now = keeper_mono_ms(), next;
+	int timeout, n;
+
+	next = main_earliest(main_earliest(engine_next_deadline(),
+	    reexec_next_deadline()), main_earliest(stop_next_deadline(),
+	    notify_next_deadline()));
+	timeout = next == 0 ? -1 : next <= now ? 0 :
+	    next - now > INT_MAX ? INT_MAX : (int)(next - now);
+	pfd[0] = (struct pollfd){ .fd = K.sigfd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = K.adopt_rx, .events = POLLIN };
+	pfd[2] = (struct pollfd){ .fd = reexec_check_fd(), .events = POLLIN };
+	pfd[3] = (struct pollfd){ .fd = K.conn.fd, .events = POLLIN |
+	    (kproto_conn_pending(&K.conn) ? POLLOUT : 0) };
+	n = poll(pfd, 4, timeout);      /* a negative fd is skipped */
+	if (n == -1 && errno != EINTR) {
+		/* ENOMEM: the keeper must not die of it; try again */
+		klog_warn("poll");
+		(void)nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+	}
+	return n;
+}
+
 static void
 main_loop(void)
 {
-	struct pollfd pfd[3];
-	uint64_t now, next;
-	int timeout, n;
+	struct pollfd pfd[4];
+	uint64_t now;
+	int fd;
 
 	for (;;) {
 		now = keeper_mono_ms();
 		engine_tick(now);
+		reexec_tick(now);
 		stop_tick(now);
 		notify_tick(now);
-		next = main_earliest(engine_next_deadline(),
-		    main_earliest(stop_next_deadline(),
-		    notify_next_deadline()));
-		timeout = next == 0 ? -1 : next <= now ? 0 :
-		    next - now > INT_MAX ? INT_MAX : (int)(next - now);
-		pfd[0].fd = K.sigfd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = K.adopt_rx;
-		pfd[1].events = POLLIN;
-		pfd[2].fd = K.conn.fd;
-		pfd[2].events = POLLIN |
-		    (kproto_conn_pending(&K.conn) ? POLLOUT : 0);
-		n = poll(pfd, K.conn.fd >= 0 ? 3 : 2, timeout);
-		if (n == -1 && errno != EINTR) {
-			/* ENOMEM: the keeper must not die of it; try again */
-			klog_warn("poll");
-			(void)nanosleep(&(struct timespec){ 0, 100000000 },
-			    NULL);
-		}
-		if (n <= 0)
+		if (main_poll(pfd) <= 0)
 			continue;
 		if (pfd[1].revents & POLLIN)
 			adopt_drain(0);
 		if (pfd[0].revents & POLLIN)
 			main_signal_read();
-		if (K.conn.fd >= 0 && pfd[2].fd == K.conn.fd &&
-		    (pfd[2].revents & POLLOUT))
+		if (pfd[2].revents != 0 && pfd[2].fd == reexec_check_fd())
+			reexec_check_input();
+		if ((fd = pfd[3].fd) >= 0 && fd == K.conn.fd &&
+		    (pfd[3].revents & POLLOUT))
 			link_output();
-		if (K.conn.fd >= 0 && pfd[2].fd == K.conn.fd &&
-		    (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
+		if (fd >= 0 && fd == K.conn.fd &&
+		    (pfd[3].revents & (POLLIN | POLLHUP | POLLERR)))
 			link_input();
 	}
 }

@@ -94,6 +94,8 @@ reap_children(void)
 			break;
 		if (pid == K.engine_pid)
 			engine_exited(status);
+		else if (reexec_reaped(pid))
+			continue;
 		else if ((c = reap_find(pid)) != NULL)
 			reap_child(c, status);
 		else

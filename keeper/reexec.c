@@ -30,49 +30,91 @@
 
 extern char **environ;
 
-/* Runs path --protocol; 0 when it speaks KPROTO_VERSION, else -1 and why. */
-static int
-reexec_check(const char *path, char *why, size_t len)
-{
-	char buf[128], want[64];
-	struct pollfd pfd;
-	uint64_t end = keeper_mono_ms() + KEEPER_CHECK_MS, now;
-	size_t n = 0;
-	ssize_t r;
-	int p[2], st;
-	pid_t pid;
+/*
+ * The --protocol check of a REEXEC runs beside the loop: a binary that
+ * hangs (or a path that is a FIFO's script) must not stop the reaping and
+ * the engine's requests for KEEPER_CHECK_MS.
+ */
+static struct {
+	pid_t pid;              /* until reaped */
+	int fd;                 /* its stdout; -1: no check running */
+	char *path;
+	char buf[128];
+	size_t n;
+	uint64_t end;
+	int64_t generation;     /* of the engine that asked */
+} RC = { 0, -1, NULL, "", 0, 0, 0 };
 
-	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+/* Starts path --protocol; -1 and why when it cannot run. */
+static int
+reexec_check_start(const char *path, char *why, size_t len)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) == -1) {
 		snprintf(why, len, "cannot run %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (pid == 0) {
+	if ((RC.path = strdup(path)) == NULL || (RC.pid = fork()) == -1) {
+		snprintf(why, len, "cannot run %s: %s", path, strerror(errno));
+		free(RC.path);
+		RC.path = NULL;
+		RC.pid = 0;
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (RC.pid == 0) {
 		keeper_default_signals();
 		dup2(p[1], 1);
 		execl(path, path, "--protocol", (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
-	pfd.fd = p[0];
-	pfd.events = POLLIN;
-	while (n < sizeof buf - 1 && (now = keeper_mono_ms()) < end) {
-		if (poll(&pfd, 1, (int)(end - now)) <= 0)
-			continue;
-		if ((r = read(p[0], buf + n, sizeof buf - 1 - n)) <= 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	close(p[0]);
-	(void)kill(pid, SIGKILL);
-	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-		;
+	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+	RC.fd = p[0];
+	RC.n = 0;
+	RC.end = keeper_mono_ms() + KEEPER_CHECK_MS;
+	RC.generation = K.generation;
+	return 0;
+}
+
+/* 0 when what the check read is the answer of KPROTO_VERSION's keeper. */
+static int
+reexec_check_answer(char *why, size_t len)
+{
+	char want[64];
+
+	RC.buf[RC.n] = '\0';
 	snprintf(want, sizeof want, " protocol %d\n", KPROTO_VERSION);
-	if (strncmp(buf, "corral-keeper ", 14) == 0 && strstr(buf, want))
+	if (strncmp(RC.buf, "corral-keeper ", 14) == 0 &&
+	    strstr(RC.buf, want))
 		return 0;
 	snprintf(why, len, "%s --protocol did not answer \"corral-keeper ... "
-	    "protocol %d\"", path, KPROTO_VERSION);
+	    "protocol %d\"", RC.path, KPROTO_VERSION);
 	return -1;
+}
+
+/* A child reaped by reap.c: 1 when it was the check's. */
+int
+reexec_reaped(pid_t pid)
+{
+	if (RC.pid <= 0 || pid != RC.pid)
+		return 0;
+	RC.pid = 0;
+	return 1;
+}
+
+int
+reexec_check_fd(void)
+{
+	return RC.fd;
+}
+
+uint64_t
+reexec_next_deadline(void)
+{
+	return RC.path == NULL ? 0 : RC.fd >= 0 ? RC.end : RC.end + 1000;
 }
 
 static int64_t
@@ -239,34 +281,100 @@ reexec_failed(const char *why)
 	engine_send(&m);
 }
 
-/* REEXEC path: returns only if the keeper could not re-execute. */
+/* Busy when the keeper's state must not be frozen into a table now. */
+static int
+reexec_busy(void)
+{
+	return K.trial_fd >= 0 || K.upgrade_path != NULL || K.stopping ||
+	    K.alone || kproto_conn_flush(&K.conn) != 0;
+}
+
+/* REEXEC: the check starts; reexec_check_end() goes on from there. */
 void
 reexec_run(const char *path)
 {
 	char why[512];
-	int memfd, fallback;
 
-	if (K.trial_fd >= 0 || K.upgrade_path != NULL || K.stopping ||
-	    K.alone || kproto_conn_flush(&K.conn) != 0) {
+	if (RC.path != NULL || reexec_busy()) {
+		reexec_failed("busy (an upgrade, a stop, a re-exec or unsent "
+		    "messages)");
+		return;
+	}
+	if (reexec_check_start(path, why, sizeof why) == -1)
+		reexec_failed(why);
+}
+
+/*
+ * The answer is in, or the time is up: the check's process is killed, and
+ * reaped by reap.c (the next keeper would report an exit of a stranger).
+ */
+static void
+reexec_check_close(void)
+{
+	close(RC.fd);
+	RC.fd = -1;
+	if (RC.pid > 0)
+		(void)kill(RC.pid, SIGKILL);
+}
+
+/* The check is over and its process reaped: the re-exec, or why not. */
+static void
+reexec_check_end(void)
+{
+	char why[512];
+	int memfd, fallback, ok;
+
+	ok = reexec_check_answer(why, sizeof why) == 0;
+	if (RC.generation != K.generation || K.conn.fd < 0)
+		klog_warnx("keeper re-exec: dropped, the engine that asked for "
+		    "it is gone");
+	else if (!ok)
+		reexec_failed(why);
+	else if (reexec_busy())
 		reexec_failed("busy (an upgrade, a stop or unsent messages)");
-		return;
-	}
-	if (reexec_check(path, why, sizeof why) == -1) {
+	else if ((memfd = reexec_memfd(why, sizeof why)) == -1)
 		reexec_failed(why);
-		return;
-	}
-	if ((memfd = reexec_memfd(why, sizeof why)) == -1) {
+	else {
+		fallback = open("/proc/self/exe", O_RDONLY);
+		klog_info("re-executing %s", RC.path);
+		reexec_cloexec(0);
+		reexec_exec(-1, RC.path, memfd, fallback, NULL);
+		snprintf(why, sizeof why, "exec %s: %s", RC.path,
+		    strerror(errno));
+		reexec_cloexec(1);
+		close(memfd);
+		if (fallback >= 0)
+			close(fallback);
 		reexec_failed(why);
-		return;
 	}
-	fallback = open("/proc/self/exe", O_RDONLY);
-	klog_info("re-executing %s", path);
-	reexec_cloexec(0);
-	reexec_exec(-1, path, memfd, fallback, NULL);
-	snprintf(why, sizeof why, "exec %s: %s", path, strerror(errno));
-	reexec_cloexec(1);
-	close(memfd);
-	if (fallback >= 0)
-		close(fallback);
-	reexec_failed(why);
+	free(RC.path);
+	RC.path = NULL;
+}
+
+/* The check's stdout is readable: its answer, whole at a newline or EOF. */
+void
+reexec_check_input(void)
+{
+	ssize_t r;
+
+	r = read(RC.fd, RC.buf + RC.n, sizeof RC.buf - 1 - RC.n);
+	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r > 0)
+		RC.n += (size_t)r;
+	if (r <= 0 || RC.n == sizeof RC.buf - 1 ||
+	    memchr(RC.buf, '\n', RC.n) != NULL)
+		reexec_check_close();
+}
+
+void
+reexec_tick(uint64_t now)
+{
+	if (RC.path == NULL)
+		return;
+	if (RC.fd >= 0 && now >= RC.end)
+		reexec_check_close();
+	/* a killed process not reaped in a second is not waited for */
+	if (RC.fd < 0 && (RC.pid == 0 || now >= RC.end + 1000))
+		reexec_check_end();
 }

@@ -362,6 +362,44 @@ def test_reexec_keeps_children_and_fds(keepers):
     read_until(live.fds[0], b"\n")
 
 
+def test_a_reexec_check_that_hangs_stops_nothing(keepers, tmp_path):
+    """The new keeper binary answers --protocol before the keeper
+    re-executes; one that hangs must not hang the keeper with it. Before,
+    the keeper waited for the answer in its loop for up to 5 s: no exit
+    reaped, no request served. Now an app dies and a spawn is answered
+    while the check waits; the answer ends it."""
+    fifo = tmp_path / "answer"
+    os.mkfifo(fifo)
+    started = tmp_path / "started"
+    hang = tmp_path / "corral-keeper"
+    hang.write_text(f"#!/bin/sh\necho $$ > {started}.tmp\n"
+                    f"mv {started}.tmp {started}\n"
+                    f"read line < {fifo}\necho \"$line\"\n")
+    hang.chmod(0o755)
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    m = spawned(k, e.link, "victim", ["sleep", "1000"])
+    e.link.send(REEXEC, [(TEXT, str(hang))])
+    wait_for(started.exists, what="the check running")
+    k.pids.append(int(started.read_text()))     # killed at cleanup
+    signal.pidfd_send_signal(m.fds[2], signal.SIGKILL)
+    ex = e.link.expect(EXITED)      # not UPDATE_FAILED first
+    assert ex.fields[TAG] == "victim"
+    spawned(k, e.link, "during", ["sleep", "1000"])
+    e.link.send(REEXEC, [(TEXT, str(KEEPER_BIN))])
+    assert "busy" in e.link.expect(UPDATE_FAILED).fields[TEXT]
+    with open(fifo, "w") as f:
+        f.write("corral-keeper 0 protocol 0\n")
+    uf = e.link.expect(UPDATE_FAILED)
+    assert "did not answer" in uf.fields[TEXT], uf.fields[TEXT]
+    # the keeper is whole: a re-exec now goes through
+    e.link.send(REEXEC, [(TEXT, str(KEEPER_BIN))])
+    hello = e.link.recv()
+    assert KINDS[hello.fields[KIND]] == "reexec"
+
+
 def test_term_and_bye(keepers):
     k = keepers()
     e = k.accept()
