@@ -362,12 +362,9 @@ def test_reexec_keeps_children_and_fds(keepers):
     read_until(live.fds[0], b"\n")
 
 
-def test_a_reexec_check_that_hangs_stops_nothing(keepers, tmp_path):
-    """The new keeper binary answers --protocol before the keeper
-    re-executes; one that hangs must not hang the keeper with it. Before,
-    the keeper waited for the answer in its loop for up to 5 s: no exit
-    reaped, no request served. Now an app dies and a spawn is answered
-    while the check waits; the answer ends it."""
+def hanging_keeper(tmp_path):
+    """A "keeper binary" whose --protocol answer is the line written to
+    the FIFO it returns; it writes its pid to the file it returns."""
     fifo = tmp_path / "answer"
     os.mkfifo(fifo)
     started = tmp_path / "started"
@@ -376,14 +373,30 @@ def test_a_reexec_check_that_hangs_stops_nothing(keepers, tmp_path):
                     f"mv {started}.tmp {started}\n"
                     f"read line < {fifo}\necho \"$line\"\n")
     hang.chmod(0o755)
+    return hang, fifo, started
+
+
+def check_running(k, started):
+    wait_for(started.exists, what="the check running")
+    pid = int(started.read_text())
+    k.pids.append(pid)      # killed at cleanup
+    return pid
+
+
+def test_a_reexec_check_that_hangs_stops_nothing(keepers, tmp_path):
+    """The new keeper binary answers --protocol before the keeper
+    re-executes; one that hangs must not hang the keeper with it. Before,
+    the keeper waited for the answer in its loop for up to 5 s: no exit
+    reaped, no request served. Now an app dies and a spawn is answered
+    while the check waits; the answer ends it."""
+    hang, fifo, started = hanging_keeper(tmp_path)
     k = keepers()
     e = k.accept()
     e.link.table()
     e.link.send(READY)
     m = spawned(k, e.link, "victim", ["sleep", "1000"])
     e.link.send(REEXEC, [(TEXT, str(hang))])
-    wait_for(started.exists, what="the check running")
-    k.pids.append(int(started.read_text()))     # killed at cleanup
+    check_running(k, started)
     signal.pidfd_send_signal(m.fds[2], signal.SIGKILL)
     ex = e.link.expect(EXITED)      # not UPDATE_FAILED first
     assert ex.fields[TAG] == "victim"
@@ -398,6 +411,24 @@ def test_a_reexec_check_that_hangs_stops_nothing(keepers, tmp_path):
     e.link.send(REEXEC, [(TEXT, str(KEEPER_BIN))])
     hello = e.link.recv()
     assert KINDS[hello.fields[KIND]] == "reexec"
+
+
+def test_a_stop_during_a_reexec_check_leaves_no_process(keepers, tmp_path):
+    """A stop while the check hangs: the keeper stops as always, and the
+    check's process goes with it (the sweep of the keeper's children)."""
+    hang, _, started = hanging_keeper(tmp_path)
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    e.link.send(REEXEC, [(TEXT, str(hang))])
+    pid = check_running(k, started)
+    k.proc.send_signal(signal.SIGTERM)
+    e.link.expect(TERM)
+    e.link.send(BYE, [(STATUS, 0)])
+    e.exit(0)
+    assert k.wait() == 0
+    wait_gone(pid)
 
 
 def test_term_and_bye(keepers):
