@@ -231,6 +231,7 @@ void reexec_check_input(void);
 void reexec_tick(uint64_t);
 uint64_t reexec_next_deadline(void);
 void reexec_exec(int, const char *, int, int, const char *);
+void reexec_cloexec(int);
 void restore_run(int, int, const char *);
 
 #endif

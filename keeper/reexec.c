@@ -27,6 +27,8 @@
 #include "keeper.h"
 
 #define REEXEC_MAX_TABLE (64u * 1024 * 1024)
+#define REEXEC_BUSY "busy (an upgrade, a stop, the engine leaving, a " \
+	"re-exec or messages in flight)"
 
 extern char **environ;
 
@@ -123,13 +125,17 @@ reexec_rlim(rlim_t v)
 	return v == RLIM_INFINITY ? INT64_MAX : (int64_t)v;
 }
 
-/* The table as KP_K* frames into b. */
-static void
+/*
+ * The table as KP_K* frames into b; -1 when one could not be encoded (a
+ * table with a record left out must not reach the next keeper).
+ */
+static int
 reexec_encode(struct kproto_buf *b)
 {
 	struct kproto_msg m;
 	struct kheld *h;
 	struct kchild *c;
+	int bad;
 
 	kproto_msg_init(&m, KP_KSTATE);
 	m.pid = K.engine_pid;
@@ -145,12 +151,12 @@ reexec_encode(struct kproto_buf *b)
 	m.timeout_ms = K.apps_stop_ms;
 	m.adopt_fd = K.adopt_rx;
 	m.adopt_tx = K.adopt_tx;
-	(void)kproto_encode(&m, b);
+	bad = kproto_encode(&m, b) != 0;
 	TAILQ_FOREACH(h, &K.held, entry) {
 		kproto_msg_init(&m, KP_KHELD);
 		m.tag = h->tag;
 		m.fd = h->fd;
-		(void)kproto_encode(&m, b);
+		bad |= kproto_encode(&m, b) != 0;
 	}
 	TAILQ_FOREACH(c, &K.children, entry) {
 		kproto_msg_init(&m, KP_KCHILD);
@@ -162,14 +168,15 @@ reexec_encode(struct kproto_buf *b)
 		m.signal = c->kill_signal;
 		if (c->exited)
 			m.status = c->status;
-		(void)kproto_encode(&m, b);
+		bad |= kproto_encode(&m, b) != 0;
 	}
 	kproto_msg_init(&m, KP_KEND);
-	(void)kproto_encode(&m, b);
+	bad |= kproto_encode(&m, b) != 0;
+	return bad ? -1 : 0;
 }
 
 /* Every descriptor of the table survives exec (on=0) or not (on=1). */
-static void
+void
 reexec_cloexec(int on)
 {
 	struct kheld *h;
@@ -197,8 +204,7 @@ reexec_memfd(char *why, size_t len)
 	int fd;
 
 	memset(&b, 0, sizeof b);
-	reexec_encode(&b);
-	if (b.err != 0 || b.len > REEXEC_MAX_TABLE) {
+	if (reexec_encode(&b) == -1 || b.len > REEXEC_MAX_TABLE) {
 		snprintf(why, len, "cannot encode the table");
 		kproto_buf_free(&b);
 		return -1;
@@ -281,12 +287,24 @@ reexec_failed(const char *why)
 	engine_send(&m);
 }
 
+/*
+ * A frame from the engine half read, or descriptors that came ahead of
+ * their frame: the exec would lose them (the engine's next frame would
+ * then be read from its middle).
+ */
+static int
+reexec_mid_frame(void)
+{
+	return K.conn.hdr_len != 0 || K.conn.nfifo != 0;
+}
+
 /* Busy when the keeper's state must not be frozen into a table now. */
 static int
 reexec_busy(void)
 {
 	return K.trial_fd >= 0 || K.upgrade_path != NULL || K.stopping ||
-	    K.alone || kproto_conn_flush(&K.conn) != 0;
+	    K.alone || K.bye || reexec_mid_frame() ||
+	    kproto_conn_flush(&K.conn) != 0;
 }
 
 /* REEXEC: the check starts; reexec_check_end() goes on from there. */
@@ -296,8 +314,7 @@ reexec_run(const char *path)
 	char why[512];
 
 	if (RC.path != NULL || reexec_busy()) {
-		reexec_failed("busy (an upgrade, a stop, a re-exec or unsent "
-		    "messages)");
+		reexec_failed(REEXEC_BUSY);
 		return;
 	}
 	if (reexec_check_start(path, why, sizeof why) == -1)
@@ -331,7 +348,7 @@ reexec_check_end(void)
 	else if (!ok)
 		reexec_failed(why);
 	else if (reexec_busy())
-		reexec_failed("busy (an upgrade, a stop or unsent messages)");
+		reexec_failed(REEXEC_BUSY);
 	else if ((memfd = reexec_memfd(why, sizeof why)) == -1)
 		reexec_failed(why);
 	else {
@@ -374,7 +391,15 @@ reexec_tick(uint64_t now)
 		return;
 	if (RC.fd >= 0 && now >= RC.end)
 		reexec_check_close();
-	/* a killed process not reaped in a second is not waited for */
-	if (RC.fd < 0 && (RC.pid == 0 || now >= RC.end + 1000))
-		reexec_check_end();
+	if (RC.fd >= 0)
+		return;
+	/*
+	 * The exec waits for the check's process to be reaped and for the
+	 * link to be between two frames, a second at most past the check's
+	 * deadline.
+	 */
+	if (now < RC.end + 1000 && (RC.pid != 0 || reexec_mid_frame() ||
+	    kproto_conn_pending(&K.conn)))
+		return;
+	reexec_check_end();
 }

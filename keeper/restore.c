@@ -129,20 +129,9 @@ static void
 restore_done(const char *failed)
 {
 	struct kproto_msg m;
-	struct kheld *h;
-	struct kchild *c;
 	char text[600];
 
-	keeper_cloexec(K.conn.fd, 1);
-	keeper_cloexec(K.exe_fd, 1);
-	keeper_cloexec(K.lock_fd, 1);
-	keeper_cloexec(K.ready_fd, 1);
-	TAILQ_FOREACH(h, &K.held, entry)
-		keeper_cloexec(h->fd, 1);
-	TAILQ_FOREACH(c, &K.children, entry) {
-		keeper_cloexec(c->out, 1);
-		keeper_cloexec(c->err, 1);
-	}
+	reexec_cloexec(1);      /* the adopt socket's ends too */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		klog_warn("PR_SET_CHILD_SUBREAPER");
 	K.engine_started = K.last_heard = keeper_mono_ms();
@@ -183,6 +172,8 @@ restore_run(int memfd, int fallback, const char *failed)
 	if (fallback >= 0 && failed == NULL) {
 		klog_warnx("cannot restore the table (%s): back to the old "
 		    "keeper", why);
+		/* closed by the exec: the old keeper is not told of it */
+		keeper_cloexec(fallback, 1);
 		reexec_exec(fallback, K.self_argv0, memfd, -1, why);
 	}
 	klog_fatal("cannot restore the table: %s", why);

@@ -169,6 +169,9 @@ table_child_add(const char *tag, pid_t pid, int out, int err,
 	c->kill_signal = SIGTERM;
 	TAILQ_INSERT_TAIL(&K.children, c, entry);
 	K.nchildren++;
+	/* a table being sent whose cursor passed every child sends it next */
+	if (K.tab_sending && K.tab_child == NULL)
+		K.tab_child = c;
 	b = table_tag_bucket(tag);
 	c->tag_next = table_by_tag[b];
 	table_by_tag[b] = c;

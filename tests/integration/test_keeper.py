@@ -5,6 +5,7 @@ starts tests/keeper/fake-engine, which hands its socket to the test."""
 
 import errno
 import os
+import re
 import select
 import shutil
 import signal
@@ -21,7 +22,7 @@ from keeperproto import (BYE, ERROR, ERRNO, EXITED, FAKE_ENGINE,
                          SETSID, SPAWN_FAILED, SPAWNED, STAGE, STATUS,
                          STOP_TIME, TABLE_END, TAG, TERM, TEXT, TIMEOUT_MS,
                          UPDATE_FAILED, UPGRADE,
-                         keepers_fixture, read_until, spawned,
+                         encode, keepers_fixture, read_until, spawned,
                          wait_gone)
 
 assert keepers_fixture  # the fixture "keepers", used by name
@@ -204,6 +205,45 @@ def test_a_big_table_waits_for_the_engine_not_in_descriptors(keepers):
     assert nfds() <= held + 16, (held, nfds())
 
 
+def test_an_app_adopted_while_the_table_waits_is_in_it(keepers):
+    """An app the new engine spawns while its table is still being sent
+    (the socket full, the engine not reading yet) goes in that table.
+    Before, one adopted after the table's cursor had passed the last
+    child was never sent: the engine never heard of it, nor of its
+    exit."""
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    r, w = os.pipe()
+    for i in range(2000):
+        e.link.send(HOLD, [(TAG, "h/%d" % i)], [r])
+    os.close(r)
+    os.close(w)
+
+    def nfds():
+        return len(os.listdir(f"/proc/{k.proc.pid}/fd"))
+    wait_for(lambda: nfds() > 2000, what="the keeper holding the pipes")
+    os.kill(e.pid, signal.SIGKILL)
+    e2 = k.accept()
+    assert e2.link.recv().type == HELLO
+    before = nfds()
+    e2.link.spawn("newborn", ["sleep", "1000"])
+    pid = e2.link.pending[0].fields[PID]
+    k.pids.append(pid)
+    wait_for(lambda: nfds() >= before + 2, what="the app adopted")
+    live = []
+    while True:
+        m = e2.link.recv()
+        for fd in m.fds:
+            os.close(fd)
+        if m.type == TABLE_END:
+            break
+        if m.type == LIVE:
+            live.append((m.fields[TAG], m.fields[PID]))
+    assert live == [("newborn", pid)]
+
+
 def test_engine_backoff(keepers):
     k = keepers()
     e = k.accept()
@@ -362,18 +402,60 @@ def test_reexec_keeps_children_and_fds(keepers):
     read_until(live.fds[0], b"\n")
 
 
-def hanging_keeper(tmp_path):
+def fd_kinds(pid):
+    """pid's descriptors: number -> what it is, without inode numbers."""
+    d = f"/proc/{pid}/fd"
+    return {int(n): re.sub(r"\[\d+\]", "", os.readlink(f"{d}/{n}"))
+            for n in os.listdir(d)}
+
+
+def test_a_reexec_leaves_no_descriptor_behind(keepers):
+    """The table's descriptors lose close-on-exec for the re-exec only:
+    the engines started after it get the descriptors a restart's engine
+    got before it, and the keeper holds what it held. Before, the adopt
+    socket's two ends stayed inheritable after a re-exec: every later
+    engine and child got both."""
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    os.kill(e.pid, signal.SIGKILL)
+    e1 = k.accept()
+    e1.link.table()
+    e1.link.send(READY)
+    engine_fds, keeper_fds = fd_kinds(e1.pid), fd_kinds(k.proc.pid)
+    e1.link.send(REEXEC, [(TEXT, str(KEEPER_BIN))])
+    assert KINDS[e1.link.expect(HELLO, skip=()).fields[KIND]] == "reexec"
+    assert fd_kinds(k.proc.pid) == keeper_fds
+    os.kill(e1.pid, signal.SIGKILL)
+    e2 = k.accept()
+    e2.link.table()
+    assert fd_kinds(e2.pid) == engine_fds
+
+
+def hanging_keeper(tmp_path, real=False):
     """A "keeper binary" whose --protocol answer is the line written to
-    the FIFO it returns; it writes its pid to the file it returns."""
+    the FIFO it returns (with real, the real keeper's answer once a line
+    came); it writes its pid to the file it returns. With real, it runs
+    as the real keeper otherwise."""
     fifo = tmp_path / "answer"
     os.mkfifo(fifo)
     started = tmp_path / "started"
     hang = tmp_path / "corral-keeper"
-    hang.write_text(f"#!/bin/sh\necho $$ > {started}.tmp\n"
+    answer = (f'exec {KEEPER_BIN} --protocol' if real else
+              'echo "$line"')
+    hang.write_text(f"#!/bin/sh\n[ \"$1\" = --protocol ] || "
+                    f"exec {KEEPER_BIN} \"$@\"\n"
+                    f"echo $$ > {started}.tmp\n"
                     f"mv {started}.tmp {started}\n"
-                    f"read line < {fifo}\necho \"$line\"\n")
+                    f"read line < {fifo}\n{answer}\n")
     hang.chmod(0o755)
     return hang, fifo, started
+
+
+def answer(fifo, line="go"):
+    with open(fifo, "w") as f:
+        f.write(line + "\n")
 
 
 def check_running(k, started):
@@ -403,8 +485,7 @@ def test_a_reexec_check_that_hangs_stops_nothing(keepers, tmp_path):
     spawned(k, e.link, "during", ["sleep", "1000"])
     e.link.send(REEXEC, [(TEXT, str(KEEPER_BIN))])
     assert "busy" in e.link.expect(UPDATE_FAILED).fields[TEXT]
-    with open(fifo, "w") as f:
-        f.write("corral-keeper 0 protocol 0\n")
+    answer(fifo, "corral-keeper 0 protocol 0")
     uf = e.link.expect(UPDATE_FAILED)
     assert "did not answer" in uf.fields[TEXT], uf.fields[TEXT]
     # the keeper is whole: a re-exec now goes through
@@ -429,6 +510,56 @@ def test_a_stop_during_a_reexec_check_leaves_no_process(keepers, tmp_path):
     e.exit(0)
     assert k.wait() == 0
     wait_gone(pid)
+
+
+def test_a_reexec_waits_for_a_frame_half_sent(keepers, tmp_path):
+    """The check ends while the engine's next frame is half sent: the
+    exec waits for the rest, which then reaches the next keeper whole
+    (its descriptor with it). Before the check ran beside the loop, the
+    exec always came between two frames."""
+    hang, fifo, started = hanging_keeper(tmp_path, real=True)
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    e.link.send(REEXEC, [(TEXT, str(hang))])
+    check = check_running(k, started)
+    r, w = os.pipe()
+    frame = encode(HOLD, [(TAG, "late")], 1)
+    socket.send_fds(e.link.sock, [frame[:5]], [w])
+    os.close(w)
+    answer(fifo)
+    wait_gone(check)        # the check is over: the exec is due
+    e.link.sock.sendall(frame[5:])
+    assert KINDS[e.link.expect(HELLO, skip=()).fields[KIND]] == "reexec"
+    os.kill(e.pid, signal.SIGKILL)
+    e2 = k.accept()
+    _, items = e2.link.table()
+    held = [i for i in items if i.type == HELD]
+    assert [i.fields[TAG] for i in held] == ["late"]
+    os.write(held[0].fds[0], b"whole")
+    assert os.read(r, 100) == b"whole"
+
+
+def test_a_bye_during_a_reexec_check_is_kept(keepers, tmp_path):
+    """BYE while the check runs: the engine is leaving, so the re-exec is
+    refused and the keeper exits with the BYE's status once the engine
+    is gone. Before, the re-exec went on and the next keeper, which knew
+    of no BYE, took the engine's exit for a crash and started another."""
+    hang, fifo, started = hanging_keeper(tmp_path, real=True)
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    e.link.send(REEXEC, [(TEXT, str(hang))])
+    check = check_running(k, started)
+    e.link.send(BYE, [(STATUS, 0)])
+    answer(fifo)
+    wait_gone(check)
+    assert "busy" in e.link.expect(UPDATE_FAILED).fields[TEXT]
+    e.exit(0)
+    assert k.wait() == 0
+    assert "re-executing" not in k.text(), k.text()
 
 
 def test_term_and_bye(keepers):
