@@ -82,6 +82,8 @@ engine_hello(const struct keeper_hello *h, void *arg)
 	    h->keeper_version != NULL ? h->keeper_version : "?",
 	    (int)h->keeper_pid, (long long)h->generation, h->kind_name,
 	    h->reason != NULL ? ": " : "", h->reason != NULL ? h->reason : "");
+	if (!E.table_done)
+		fault_point("engine hello");
 }
 
 static void
@@ -132,7 +134,12 @@ engine_exited(const char *tag, pid_t pid, int status, int out, int err,
 		engine_exited_pid(pid, status);
 		return;
 	}
-	if (!E.table_done) {
+	/*
+	 * Until the apps are rebuilt (E.active), an exit goes to the table's
+	 * rows: one read right after TABLE_END, in the same read as the
+	 * table, is no less the exit of a row.
+	 */
+	if (!E.table_done || !E.active) {
 		engine_adopt_exited(tag, pid, status, out, err);
 		return;
 	}

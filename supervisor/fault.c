@@ -6,7 +6,9 @@
  *			(SIGKILL) at POINT, as a kill -9 aimed there would;
  *			the engines after it run on;
  *	POINT:abort	every engine aborts (SIGABRT, no core) at POINT, as
- *			a bug there would.
+ *			a bug there would;
+ *	POINT:pause	every engine but the keeper's first stops itself
+ *			(SIGSTOP) at POINT, until the test sends SIGCONT.
  * Apart from engine.c, so that what calls fault_point() links without
  * the engine (the unit tests).
  */
@@ -51,6 +53,10 @@ fault_point(const char *point)
 	if (s[n] == '\0' && fault_first) {
 		log_warnx("fault \"%s\": the engine kills itself", point);
 		(void)raise(SIGKILL);
+	}
+	if (strcmp(s + n, ":pause") == 0 && !fault_first) {
+		log_warnx("fault \"%s\": the engine stops", point);
+		(void)raise(SIGSTOP);
 	}
 	if (strcmp(s + n, ":abort") == 0) {
 		log_warnx("fault \"%s\": the engine aborts", point);

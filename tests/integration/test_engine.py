@@ -561,6 +561,45 @@ def test_a_packet_that_ends_the_engine_is_served_once(corral):
     assert c.daemon_log().count(line) == 2
 
 
+def paused_engine(c, old_pid):
+    """The pid of the engine after old_pid once it has stopped itself
+    (CORRAL_FAULT "...:pause"), or None."""
+    try:
+        with open(c.pidfile) as f:
+            pid = int(f.read().split()[0])
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if pid != old_pid and state == "T" else None
+
+
+def test_an_exit_read_with_the_table_is_not_lost(corral):
+    """An app exits after the keeper sent the next engine its table and
+    before that engine read it: its EXITED comes right after TABLE_END,
+    in the same read. The engine takes it as the exit of the table's row
+    (the app is restarted). Before, it was an exit of no app, dropped:
+    the instance stayed online for good with a dead pid, and a stop of it
+    never ended."""
+    c = corral
+    c.env["CORRAL_FAULT"] = "engine hello:pause"
+    c.ok("start", "/bin/sleep", "--name", "nap", "--", "1000")
+    old = c.wait_state("nap", "online")[0]["pid"]
+    e = engine(c)
+    os.kill(e["pid"], signal.SIGKILL)
+    paused = wait_for(lambda: paused_engine(c, e["pid"]), DEADLINE,
+                      what="the next engine stopped at HELLO")
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: not os.path.exists(f"/proc/{old}"), DEADLINE,
+             what="the app reaped by the keeper")
+    os.kill(paused, signal.SIGCONT)
+    inst = wait_for(lambda: (lambda i: i if i["state"] == "online" and
+                             i["pid"] != old else None)(c.app("nap")[0]),
+                    DEADLINE, what="the app restarted")
+    assert inst["restarts"] == 1, inst
+    c.ok("stop", "nap", timeout=30)
+
+
 # The end of an app that says READY=1 (once), then sleeps.
 SAY_READY = """\
 n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
