@@ -191,6 +191,25 @@ engine_adopt_gone(struct instance *inst, int st)
 }
 
 /*
+ * The state was written after the exit of r, rec's own process (its tag):
+ * the exit was handled, and r was not released yet because its pipes had
+ * not ended (a grandchild may hold them for good). Its pipes are read to
+ * their end; the instance stays as the state says.
+ */
+static void
+engine_adopt_handled(const struct state_record *rec, struct adopt_row *r)
+{
+	struct instance *inst = rec->inst;
+	struct child *child = engine_adopt_child(inst, r);
+
+	inst->child = NULL;
+	child->inst = NULL;
+	fsm_adopt(inst, (enum inst_state)rec->state);
+	child_exited(child, r->status);
+	engine_adopt_free(r);
+}
+
+/*
  * Gives rec's instance r, its process from the table (NULL: none), in the
  * state it was in; an exit collected meanwhile goes through the restart
  * policy as if seen live.
@@ -208,6 +227,11 @@ engine_adopt_one(const struct state_record *rec, struct adopt_row *r)
 			engine_adopt_gone(inst, st);
 		else
 			fsm_adopt(inst, (enum inst_state)st);
+		return;
+	}
+	if (!running && r->exited && rec->tag != NULL &&
+	    strcmp(rec->tag, r->tag) == 0) {
+		engine_adopt_handled(rec, r);
 		return;
 	}
 	if (!running)

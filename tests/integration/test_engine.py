@@ -600,6 +600,39 @@ def test_an_exit_read_with_the_table_is_not_lost(corral):
     c.ok("stop", "nap", timeout=30)
 
 
+def test_a_stop_the_next_engine_finds_done_stays_done(corral):
+    """The state file says an instance stopped, and the keeper still holds
+    the exit of its process (not released: a setsid grandchild keeps its
+    stdout open, so its pipe never ends). The next engine, after a kill
+    or an update, keeps it stopped and still reads that pipe. Before, it
+    took the saved state for one older than its process and applied the
+    exit again: the autorestart policy started the app the user had
+    stopped."""
+    c = corral
+    c.env["CORRAL_CGROUP"] = "off"
+    c.script("holder.sh", """\
+        #!/bin/sh
+        setsid sh -c 'echo $$ > holder.pid; exec sleep 1000' &
+        echo started
+        exec sleep 1000
+        """)
+    c.ok("start", "holder.sh", "--name", "hold")
+    c.wait_state("hold", "online")
+    pidfile = c.appdir / "holder.pid"
+    wait_for(pidfile.exists, DEADLINE, what="the grandchild's pid")
+    gc = int(pidfile.read_text())
+    c.remember(gc)
+    c.ok("stop", "hold", timeout=30)
+    kill_engine(c)
+    inst = c.app("hold")[0]
+    assert inst["state"] == "stopped" and not inst["pid"], inst
+    assert inst["restarts"] == 0, inst
+    os.kill(gc, signal.SIGKILL)
+    wait_for(lambda: "belongs to no app" not in c.daemon_log() and
+             c.app("hold")[0]["state"] == "stopped", DEADLINE,
+             what="the app still stopped")
+
+
 # The end of an app that says READY=1 (once), then sleeps.
 SAY_READY = """\
 n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
