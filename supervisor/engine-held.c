@@ -109,6 +109,26 @@ engine_release(const char *tag)
 	}
 }
 
+static void
+engine_released(void *tag, int error)
+{
+	(void)error;
+	engine_release(tag);
+	free(tag);
+}
+
+/*
+ * The keeper lets go of an exited child once state.json shows its exit:
+ * a next engine that found neither the keeper's row of the exit nor the
+ * exit in the file would take the instance's process for gone and start
+ * it again, whatever its restart policy (engine-adopt.c).
+ */
+void
+engine_release_exited(const char *tag)
+{
+	state_after_turn(engine_released, xstrdup(tag));
+}
+
 /*
  * After the apps were rebuilt: what the table held that no app took back
  * (an app deleted just before the last engine died) goes.

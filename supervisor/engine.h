@@ -63,6 +63,7 @@ int engine_take(const char *);
 int engine_take_prefix(const char *, char **);
 void engine_hold(const char *, int);
 void engine_release(const char *);
+void engine_release_exited(const char *);
 void engine_release_unclaimed(void);
 void engine_hold_child(const char *, const struct child *, int);
 int engine_take_child(const char *, const char *);

@@ -83,9 +83,9 @@ child_release(struct child *child)
 	app_unref(child->app);
 	if (child->pidfd >= 0)
 		close(child->pidfd);
-	/* exited and drained: the keeper forgets it */
+	/* exited and drained: the keeper forgets it, once the file says so */
 	if (child->tag != NULL)
-		engine_release(child->tag);
+		engine_release_exited(child->tag);
 	child_set_tag(child, NULL);
 	free(child);
 }

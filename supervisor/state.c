@@ -343,6 +343,23 @@ state_flush(void (*cb)(void *, int), void *arg)
 	state_wait(cb, arg);
 }
 
+/*
+ * cb(arg, rc) once state.json shows what changes in this loop turn (an
+ * exit handled after the call, in the same turn, included): as
+ * state_flush(), without making the apps' configurations into text
+ * again. What the keeper lets go of an exit waits for it (engine-held.c).
+ */
+void
+state_after_turn(void (*cb)(void *, int), void *arg)
+{
+	if (!S.inited || !S.started || S.stopped) {
+		cb(arg, -1);
+		return;
+	}
+	state_instances_changed();
+	state_wait(cb, arg);
+}
+
 /* The number of changes so far: what state_hold() compares with. */
 unsigned long long
 state_mark(void)

@@ -80,6 +80,7 @@ void state_start(void);
 void state_changed(void);
 void state_instances_changed(void);
 void state_flush(void (*)(void *, int), void *);
+void state_after_turn(void (*)(void *, int), void *);
 unsigned long long state_mark(void);
 int state_hold(unsigned long long, void (*)(void *, int), void *);
 void state_unhold(void *);
