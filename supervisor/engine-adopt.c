@@ -125,30 +125,57 @@ engine_adopt_stop(struct adopt_row *r)
 }
 
 /*
+ * A row of rec's app and instance id of a later generation than the
+ * file's: a live one first (the newest), else the newest exit; NULL when
+ * live is set and none runs.
+ */
+static struct adopt_row *
+engine_adopt_later(const struct state_record *rec, int live)
+{
+	struct adopt_row *r, *best = NULL;
+	char name[STATE_TAG_MAX];
+	unsigned long long gen, best_gen = 0;
+	int id;
+
+	TAILQ_FOREACH(r, &adopt_table, entry) {
+		if (r->claimed || (live && r->exited) ||
+		    instance_tag_parse(r->tag, name, sizeof name, &id,
+		    &gen) != 0 || id != rec->inst->tag_id ||
+		    strcmp(name, rec->app) != 0 ||
+		    gen <= rec->inst->generation)
+			continue;
+		if (best == NULL || (best->exited && !r->exited) ||
+		    (best->exited == r->exited && gen > best_gen)) {
+			best = r;
+			best_gen = gen;
+		}
+	}
+	if (best != NULL)
+		rec->inst->generation = best_gen;
+	return best;
+}
+
+/*
  * The row of rec's process: its tag, or a live one of the same app and
  * instance id spawned after the state was written (a later generation).
+ * An exit of its tag beside such a live row was handled by the engine
+ * that spawned the later one: the live row is the instance's, the exit
+ * is left to engine_adopt_finish() (released).
  */
 static struct adopt_row *
 engine_adopt_find(const struct state_record *rec)
 {
-	struct adopt_row *r;
-	char name[STATE_TAG_MAX];
-	unsigned long long gen;
-	int id;
+	struct adopt_row *r, *later;
 
 	if (rec->tag != NULL && (r = engine_adopt_tag(rec->tag)) != NULL &&
-	    !r->claimed)
-		return r;
-	TAILQ_FOREACH(r, &adopt_table, entry) {
-		if (!r->claimed && instance_tag_parse(r->tag, name,
-		    sizeof name, &id, &gen) == 0 &&
-		    id == rec->inst->tag_id && strcmp(name, rec->app) == 0 &&
-		    gen > rec->inst->generation) {
-			rec->inst->generation = gen;
-			return r;
+	    !r->claimed) {
+		if (r->exited && (later = engine_adopt_later(rec, 1)) != NULL) {
+			r->claimed = 1;
+			return later;
 		}
+		return r;
 	}
-	return NULL;
+	return engine_adopt_later(rec, 0);
 }
 
 /* The process of row r becomes inst's: pipes read, cgroup found. */
