@@ -261,8 +261,13 @@ engine_adopt_one(const struct state_record *rec, struct adopt_row *r)
 		engine_adopt_handled(rec, r);
 		return;
 	}
+	/*
+	 * A state older than its process (spawned after the last write):
+	 * it waits to be ready as after any spawn, unless it said so.
+	 */
 	if (!running)
-		st = INST_ONLINE;       /* a state older than its process */
+		st = inst->app->ready.kind != READY_NONE ? INST_STARTING :
+		    INST_ONLINE;
 	child = engine_adopt_child(inst, r);
 	if (engine_take_ready(child) && st == INST_STARTING) {
 		log_info("%s[%d] id %d: its process had said it is ready",
