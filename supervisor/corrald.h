@@ -376,6 +376,7 @@ void monit_conn_gone(struct conn *);
 
 /* leftovers.c */
 void leftovers_watch(int, char *, uint64_t);
+void leftovers_taken(const struct cgroup *);
 int leftovers_pending(int);
 
 /* limits.c */

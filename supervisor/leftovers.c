@@ -13,6 +13,7 @@
  * the kill, then at intervals doubling to 64 ms.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "corrald.h"
 #include "op.h"
@@ -104,6 +105,31 @@ leftovers_watch(int id, char *dir, uint64_t kill_timeout)
 	}
 	leftovers_every = LEFTOVERS_FIRST_MS;
 	leftovers_arm();
+}
+
+/*
+ * A spawn took cg, found empty (or made now): the killed processes a
+ * watch of its directory waits for are gone, and the process it gets
+ * must not be taken for one of them (a wait held to its bound).
+ */
+void
+leftovers_taken(const struct cgroup *cg)
+{
+	struct leftover *l, *next;
+	char *dir;
+
+	if (TAILQ_EMPTY(&leftovers))
+		return;
+	dir = cgroup_kill_dir(cg);
+	TAILQ_FOREACH_SAFE(l, &leftovers, entry, next) {
+		if (strcmp(l->dir, dir) != 0)
+			continue;
+		TAILQ_REMOVE(&leftovers, l, entry);
+		free(l->dir);
+		free(l);
+	}
+	free(dir);
+	/* the spawn's transition checks the ops (main_after_transition()) */
 }
 
 /* Whether killed processes of instance id may still be there. */

@@ -136,6 +136,7 @@ limits_spawn(struct instance *inst, struct child *child,
 		free(why);
 		return -1;
 	}
+	leftovers_taken(child->cg);
 	if (cgroup_set_limits(child->cg, &cfg->limits, &why) != 0) {
 		log_warnx("%s[%d]: %s", cfg->name, inst->index, why);
 		free(why);
