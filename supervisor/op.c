@@ -288,6 +288,26 @@ op_check_all(void)
 	}
 }
 
+/*
+ * A reload's replacement took the id of the instance it replaced
+ * (reload-slot.c): the ops that wait for it by its own id wait for it by
+ * that one. Before, its id led to no instance, which counted as settled:
+ * a stop answered while the replacement still stopped, and listed it not.
+ */
+void
+op_id_moved(int from, int to)
+{
+	struct op *op;
+	size_t i;
+
+	TAILQ_FOREACH(op, &D.ops, entry) {
+		for (i = 0; i < op->nids; i++) {
+			if (op->ids[i] == from)
+				op->ids[i] = to;
+		}
+	}
+}
+
 void
 op_conn_gone(struct conn *conn)
 {

@@ -37,6 +37,7 @@ void op_create_tracked(struct conn *, const int *, const long long *, size_t,
     int, const char *);
 void op_await(struct conn *, json_t *);
 void op_check_all(void);
+void op_id_moved(int, int);
 void op_conn_gone(struct conn *);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "corrald.h"
+#include "op.h"
 #include "reload.h"
 
 /* Stops and removes an instance (by id) if it still exists. */
@@ -139,6 +140,7 @@ reload_slot_hand_over(struct reload *rl, struct reload_slot *s)
 	if (inst != NULL) {
 		app_unindex_instance(inst);
 		app_index_instance(inst, s->old_id);
+		op_id_moved(s->new_id, s->old_id);
 	}
 	return SLOT_DONE;
 }

@@ -616,3 +616,56 @@ def test_describe_shows_cluster_settings(cl, tmp_path):
     p = cl.run("start", str(app), "--name", "e", "--ready", "sometimes",
                check=False)
     assert p.returncode == 100 and "invalid readiness" in p.stderr
+
+
+# Ignores SIGTERM, then says so (a file PID.term); exits once the file
+# named after its pid exists.
+STUBBORN = r"""
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+go = os.path.join(sys.argv[1], str(os.getpid()))
+open(go + ".term", "w").close()
+while not os.path.exists(go):
+    time.sleep(0.02)
+"""
+
+
+def test_a_stop_waits_for_a_replacement_that_took_the_old_id(cl, tmp_path):
+    """`stop` of an app during its reload, when the replacement is online
+    and the instance it replaces still stopping: the replacement stops
+    too, and takes the old one's id once that one is gone. The stop's
+    reply comes once the replacement has stopped, and lists it. Before,
+    the reply came when the id moved (the replacement's own id led to no
+    instance any more, counted as settled), the replacement still
+    stopping and missing from the list."""
+    app = tmp_path / "stubborn.py"
+    app.write_text(STUBBORN)
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    cl.run("start", str(app), "--name", "hand", "--interpreter", PYTHON,
+           "--listen", "127.0.0.1:%d" % free_port(), "--ready", "none",
+           "--kill-timeout", "60s", "--", str(gate))
+    old = wait_for("online", lambda: cl.online_pids("hand"))[0]
+    wait_for("SIGTERM ignored", (gate / f"{old}.term").exists)
+    reload = cl.popen("reload", "hand")
+    rows = wait_for("the replacement online, the old one stopping",
+                    lambda: (lambda j: j if len(j) == 2 and
+                             {i["state"] for i in j} ==
+                             {"online", "stopping"} else None)(
+                                 cl.jlist()))
+    new = [i for i in rows if i["state"] == "online"][0]
+    old_id = [i for i in rows if i["pid"] == old][0]["id"]
+    wait_for("SIGTERM ignored", (gate / f"{new['pid']}.term").exists)
+    stop = cl.popen("stop", "hand")
+    wait_for("the replacement stopping", lambda: all(
+        i["state"] == "stopping" for i in cl.jlist()))
+    (gate / str(old)).touch()
+    wait_for("the id handed over", lambda: [
+        (i["id"], i["pid"]) for i in cl.jlist()] == [(old_id, new["pid"])])
+    (gate / str(new["pid"])).touch()
+    out, err = stop.communicate(timeout=60)
+    assert stop.returncode == 0, err
+    assert "stopped" in out and str(old_id) in out, out
+    reload.communicate(timeout=60)
+    assert [(i["id"], i["state"]) for i in cl.jlist()] == [
+        (old_id, "stopped")]
