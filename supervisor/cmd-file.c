@@ -276,6 +276,7 @@ const struct cmd_entry cmd_start_file_entry = {
 	.opts = cmd_file_opts,
 	.min_args = 1,
 	.max_args = 1,
+	.flags = CMD_STARTS,
 	.exec = cmd_file_exec,
 };
 
@@ -286,6 +287,7 @@ const struct cmd_entry cmd_reload_file_entry = {
 	.opts = cmd_file_opts,
 	.min_args = 1,
 	.max_args = 1,
+	.flags = CMD_STARTS,
 	.exec = cmd_file_exec,
 };
 

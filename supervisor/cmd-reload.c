@@ -84,5 +84,6 @@ const struct cmd_entry cmd_reload_entry = {
 	.opts = cmd_reload_opts,
 	.min_args = 1,
 	.max_args = -1,
+	.flags = CMD_STARTS,
 	.exec = cmd_reload_exec,
 };

@@ -37,5 +37,6 @@ const struct cmd_entry cmd_restart_entry = {
 	.opts = cmd_restart_opts,
 	.min_args = 1,
 	.max_args = 1,
+	.flags = CMD_STARTS,
 	.exec = cmd_restart_exec,
 };

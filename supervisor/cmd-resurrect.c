@@ -36,5 +36,6 @@ const struct cmd_entry cmd_resurrect_entry = {
 	.summary = "bring back the apps saved by save",
 	.min_args = 0,
 	.max_args = 0,
+	.flags = CMD_STARTS,
 	.exec = cmd_resurrect_exec,
 };

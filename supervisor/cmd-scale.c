@@ -86,5 +86,6 @@ const struct cmd_entry cmd_scale_entry = {
 	.summary = "set the number of instances of an app",
 	.min_args = 2,
 	.max_args = 2,
+	.flags = CMD_STARTS,
 	.exec = cmd_scale_exec,
 };

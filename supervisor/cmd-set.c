@@ -106,5 +106,6 @@ const struct cmd_entry cmd_set_entry = {
 	.summary = "change a setting; limits apply to running instances at once",
 	.min_args = 3,
 	.max_args = 3,
+	.flags = CMD_STARTS,
 	.exec = cmd_set_exec,
 };

@@ -85,5 +85,6 @@ const struct cmd_entry cmd_start_entry = {
 	.opts_fn = appcfg_cli_opts,
 	.min_args = 1,
 	.max_args = 1,
+	.flags = CMD_STARTS,
 	.exec = cmd_start_exec,
 };

@@ -172,6 +172,22 @@ cmd_reload_since(struct conn *conn, json_t *req)
 	return 0;
 }
 
+/*
+ * A command that may start a process, sent while the daemon shuts down:
+ * refused (returns -1, replied to), as `update` is. Read-only commands
+ * and stop, delete and signal go on.
+ */
+static int
+cmd_refuse_stopping(struct conn *conn, const char *name,
+    const struct cmd_entry *e)
+{
+	if (!D.shutting_down || !(e->flags & CMD_STARTS))
+		return 0;
+	conn_reply_error(conn, 1, "%s: refused, the daemon is stopping every "
+	    "app to exit; run it again once the daemon has exited", name);
+	return -1;
+}
+
 void
 cmd_dispatch(struct conn *conn, json_t *req)
 {
@@ -200,6 +216,8 @@ cmd_dispatch(struct conn *conn, json_t *req)
 		conn_reply_error(conn, EXIT_USAGE, "%s", cause);
 		goto out;
 	}
+	if (cmd_refuse_stopping(conn, name, e) == -1)
+		goto out;
 	ctx.conn = conn;
 	ctx.req = req;
 	ctx.cwd = json_string_value(json_object_get(req, "cwd"));

@@ -230,8 +230,16 @@ struct cmd_entry {
 	const struct args_opt *(*opts_fn)(void);  /* made at run time */
 	int min_args;
 	int max_args;                   /* -1: any number */
+	int flags;
 	int (*exec)(struct cmd_ctx *);
 };
+
+/*
+ * The command may start a process (start, restart, reload, scale, set,
+ * ...): refused while the daemon shuts down, since nothing would stop
+ * what it started and the daemon would never exit.
+ */
+#define CMD_STARTS 0x1
 
 /* The daemon's global state. */
 struct daemon {

@@ -294,6 +294,11 @@ fsm_spawn_later(struct instance *inst, char *cause)
 	return INST_WAITING;
 }
 
+/*
+ * Every spawn comes here (a start, a restart, a backoff's end, a
+ * replacement); none once the daemon shuts down: daemon_shutdown() stops
+ * each instance once, and a later process would keep it from exiting.
+ */
 static enum inst_state
 fsm_spawn(struct instance *inst)
 {
@@ -301,6 +306,13 @@ fsm_spawn(struct instance *inst)
 	int r;
 
 	uv_timer_stop(&inst->timer);
+	if (D.shutting_down) {
+		log_info("%s[%d] id %d: not started: the daemon is shutting "
+		    "down", inst->app->cfg.name, inst->index, inst->id);
+		instance_set_reason(inst, "not started: the daemon is "
+		    "shutting down");
+		return INST_STOPPED;
+	}
 	inst->keep_reason = 0;
 	if (inst->pid != 0 && !inst->resource_wait)
 		inst->restarts++;

@@ -122,6 +122,24 @@ reload_count(const struct reload *rl, enum reload_slot_state state)
 }
 
 /*
+ * The daemon shuts down: no replacement starts (nothing would stop it) and
+ * those starting go, as when one fails. Called once their slots are
+ * observed: each replacement still starting has its process, so the
+ * delete only stops it and frees nothing under daemon_shutdown()'s walk.
+ */
+static void
+reload_shutdown(struct reload *rl)
+{
+	size_t i;
+
+	reload_error(rl, "reload of '%s' aborted: the daemon is shutting down",
+	    rl->app->cfg.name);
+	rl->failed = 1;
+	for (i = 0; i < rl->nslots; i++)
+		reload_slot_feed(rl, &rl->slots[i], SLOT_EV_ABORT);
+}
+
+/*
  * Moves one reload on: what its instances did, then the next replacements
  * as the surge allows. Frees rl once nothing of it is left to wait for.
  */
@@ -136,6 +154,8 @@ reload_step(struct reload *rl)
 		rl->failed = 1;
 	}
 	reload_slot_observe_all(rl);
+	if (D.shutting_down && !rl->failed)
+		reload_shutdown(rl);
 	while (!rl->failed && rl->next < rl->nslots &&
 	    reload_count(rl, SLOT_STARTING) < (size_t)rl->surge) {
 		s = &rl->slots[rl->next++];

@@ -492,6 +492,30 @@ test_fsm_shutdown_does_not_respawn(void **state)
 	assert_int_equal(fake.spawns, 1);
 }
 
+/*
+ * Once the daemon shuts down nothing spawns: not a start, nor the end of
+ * a restart_delay armed before.
+ */
+static void
+test_fsm_shutdown_spawns_nothing(void **state)
+{
+	(void)state;
+	app.cfg.restart_delay = 300;
+	fsm_event(&inst, EV_START);
+	fsm_event(&inst, EV_READY);
+	fake.now += 5000;
+	process_exits(1, 0);
+	assert_int_equal(inst.state, INST_WAITING);
+	D.shutting_down = 1;
+	fsm_event(&inst, EV_TIMER);
+	assert_int_equal(inst.state, INST_STOPPED);
+	assert_non_null(strstr(inst.reason, "the daemon is shutting down"));
+	fsm_event(&inst, EV_START);
+	fsm_event(&inst, EV_RESTART);
+	assert_int_equal(inst.state, INST_STOPPED);
+	assert_int_equal(fake.spawns, 1);
+}
+
 /* Not ready in time: a failed start, stopped, then restarted by the policy. */
 static void
 test_fsm_not_ready(void **state)
@@ -576,6 +600,7 @@ main(void)
 		T(test_fsm_spawn_failure_errored),
 		T(test_fsm_delete_frees_once_stopped),
 		T(test_fsm_shutdown_does_not_respawn),
+		T(test_fsm_shutdown_spawns_nothing),
 		T(test_fsm_drain_then_signal),
 		T(test_fsm_shutdown_message),
 		T(test_fsm_not_ready),
