@@ -14,7 +14,8 @@
  * A check belongs to one run of an instance: made at spawn with the
  * settings and environment of that spawn, gone at exit. It never touches
  * the instance after health_exited(); its probe in flight is cancelled
- * there, so no callback comes later.
+ * there, so no callback comes later. A probe that ends once the instance
+ * is no longer online (stopping, restarting, deleted) counts for nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -111,15 +112,30 @@ health_result(struct health_check *hc, int ok, const char *why)
 		health_replace(hc);
 }
 
+/*
+ * A probe started while the instance was online may end after a stop,
+ * restart or delete began (or the daemon's shutdown): its result is
+ * dropped then, since a replacement would undo that stop (a restart left
+ * pending, or a new process beside the stopping one).
+ */
 static void
 health_probe_done(void *arg, int ok, const char *why)
 {
 	struct health_check *hc = arg;
+	struct instance *inst = hc->inst;
 
 	hc->wait = NULL;
 	hc->exec = NULL;
-	if (hc->inst != NULL)
-		health_result(hc, ok, why != NULL ? why : "");
+	if (inst == NULL)
+		return;
+	if (inst->state != INST_ONLINE || fsm_deleting(inst)) {
+		log_debug("%s[%d] id %d: health check %s, ignored: the "
+		    "instance is %s", inst->app->cfg.name, inst->index,
+		    inst->id, ok ? "passed" : "failed",
+		    app_state_name(inst->state));
+		return;
+	}
+	health_result(hc, ok, why != NULL ? why : "");
 }
 
 /*

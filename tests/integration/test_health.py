@@ -9,7 +9,9 @@ import os
 import re
 import signal
 
-from conftest import wait_for
+import pytest
+
+from conftest import proc_stat, wait_for
 from observe_util import (PYTHON, SERVER_APP, Load, endpoint, free_port,
                           free_port_pair, parse_metrics, scrape, value,
                           with_metrics)
@@ -134,3 +136,48 @@ def test_bad_health_settings_are_refused(corral):
     corral.ok("set", "idle", "health", "none")
     corral.ok("restart", "idle")
     assert "health" not in corral.app("idle")[0]
+
+
+# On SIGTERM it waits for the file `release` before it exits: its stop
+# lasts as long as the test wants.
+SLOW_STOP = """\
+#!/bin/sh
+trap 'while [ ! -e release ]; do sleep 0.05; done; exit 0' TERM
+while :; do sleep 0.1; done
+"""
+
+# A check that says it runs (probe.pid: its pid), then fails once the
+# file `go` appears.
+SLOW_CHECK = ("exec:echo $$ > probe.pid; "
+              "while [ ! -e go ]; do sleep 0.05; done; echo sick; exit 1")
+
+
+@pytest.mark.parametrize("sockets", [False, True])
+def test_check_ending_after_a_stop_began_is_ignored(corral, sockets):
+    corral.script("slow.sh", SLOW_STOP)
+    extra = ["--listen", "127.0.0.1:%d" % free_port(), "--ready", "none"] \
+        if sockets else []
+    corral.ok("start", "slow.sh", "--kill-timeout", "60s", "--health",
+              SLOW_CHECK, "--health-interval", "100ms", "--health-timeout",
+              "60s", "--health-threshold", "1", *extra)
+    [inst] = corral.wait_state("slow", "online")
+    pidfile = corral.appdir / "probe.pid"
+    probe = int(wait_for(lambda: pidfile.exists() and
+                         pidfile.read_text().strip(),
+                         what="the check to run"))
+    stop = corral.spawn("stop", "slow")
+    corral.wait_state("slow", "stopping")
+    (corral.appdir / "go").write_text("")
+    # The daemon has the check's result once it has reaped its process
+    # (the exit callback hands it over).
+    wait_for(lambda: proc_stat(probe) is None, what="the check reaped")
+    (corral.appdir / "release").write_text("")
+    wait_for(lambda: not stop.running(), timeout=60, what="the stop's reply")
+    assert stop.popen.returncode == 0, stop.snapshot()
+    after = corral.app("slow")
+    assert [i["state"] for i in after] == ["stopped"], after
+    assert not after[0].get("pid"), after
+    assert after[0]["restarts"] == inst["restarts"], after
+    log = corral.daemon_log()
+    assert "replacing pid" not in log, log[-3000:]
+    assert "reload: replacing" not in log, log[-3000:]
