@@ -345,8 +345,11 @@ void reload_conn_gone(struct conn *);
 void reload_free_all(void);
 
 /* fsm.c */
+#define FSM_PEND_RESTART 0x1            /* stopping, to start again */
+#define FSM_PEND_NOT_READY 0x2          /* stopping, for not getting ready */
 void fsm_event(struct instance *, enum inst_event);
-void fsm_adopt(struct instance *, enum inst_state);
+void fsm_adopt(struct instance *, enum inst_state, int);
+int fsm_pending(const struct instance *);
 void fsm_set_hook(void (*)(void));
 void fsm_settle(void);
 int fsm_deleting(const struct instance *);

@@ -203,15 +203,18 @@ engine_adopt_child(struct instance *inst, struct adopt_row *r)
 	return child;
 }
 
-/* What a running state becomes without its process. */
+/*
+ * What a running state becomes without its process: a stop ends as it
+ * would have (a restart pending starts it again), the others start again.
+ */
 static void
-engine_adopt_gone(struct instance *inst, int st)
+engine_adopt_gone(struct instance *inst, int st, int pend)
 {
 	if (st == INST_STOPPING) {
-		fsm_adopt(inst, INST_STOPPED);
+		fsm_adopt(inst, INST_STOPPING, pend);
 		return;
 	}
-	fsm_adopt(inst, INST_STOPPED);
+	fsm_adopt(inst, INST_STOPPED, 0);
 	log_warnx("%s[%d] id %d: its process is gone, started again",
 	    inst->app->cfg.name, inst->index, inst->id);
 	fsm_event(inst, EV_START);
@@ -231,9 +234,24 @@ engine_adopt_handled(const struct state_record *rec, struct adopt_row *r)
 
 	inst->child = NULL;
 	child->inst = NULL;
-	fsm_adopt(inst, (enum inst_state)rec->state);
+	fsm_adopt(inst, (enum inst_state)rec->state, 0);
 	child_exited(child, r->status);
 	engine_adopt_free(r);
+}
+
+/*
+ * Whether rec's state is older than r's process: it shows none running,
+ * or the stop of an earlier one (r of a later generation: that stop
+ * ended and r was spawned since, by its pending restart or the restart
+ * policy, then the engine died before the next write). Stopped again,
+ * r would be restarted a second time, or left stopped.
+ */
+static int
+engine_adopt_older(const struct state_record *rec,
+    const struct adopt_row *r, int running)
+{
+	return !running || (rec->state == INST_STOPPING && rec->tag != NULL &&
+	    strcmp(rec->tag, r->tag) != 0);
 }
 
 /*
@@ -251,9 +269,9 @@ engine_adopt_one(const struct state_record *rec, struct adopt_row *r)
 
 	if (r == NULL) {
 		if (running)
-			engine_adopt_gone(inst, st);
+			engine_adopt_gone(inst, st, rec->pending);
 		else
-			fsm_adopt(inst, (enum inst_state)st);
+			fsm_adopt(inst, (enum inst_state)st, 0);
 		return;
 	}
 	if (!running && r->exited && rec->tag != NULL &&
@@ -265,7 +283,7 @@ engine_adopt_one(const struct state_record *rec, struct adopt_row *r)
 	 * A state older than its process (spawned after the last write):
 	 * it waits to be ready as after any spawn, unless it said so.
 	 */
-	if (!running)
+	if (engine_adopt_older(rec, r, running))
 		st = inst->app->ready.kind != READY_NONE ? INST_STARTING :
 		    INST_ONLINE;
 	child = engine_adopt_child(inst, r);
@@ -276,7 +294,7 @@ engine_adopt_one(const struct state_record *rec, struct adopt_row *r)
 	}
 	if (st != INST_STOPPING)
 		cluster_adopted(inst, st == INST_STARTING);
-	fsm_adopt(inst, (enum inst_state)st);
+	fsm_adopt(inst, (enum inst_state)st, rec->pending);
 	if (r->exited && inst->child == child)
 		child_exited(child, r->status);
 	engine_adopt_free(r);

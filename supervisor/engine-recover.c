@@ -105,7 +105,7 @@ engine_lost_keeper(const char *path, const struct state_record *recs,
 	return 0;
 }
 
-/* Starts again what ran; returns how many instances. */
+/* Starts again what ran or was being restarted; returns how many. */
 static size_t
 engine_restart_lost(const struct state_record *recs, size_t n)
 {
@@ -114,7 +114,8 @@ engine_restart_lost(const struct state_record *recs, size_t n)
 	for (i = 0; i < n; i++) {
 		if (recs[i].inst == NULL || (recs[i].state != INST_ONLINE &&
 		    recs[i].state != INST_STARTING &&
-		    recs[i].state != INST_WAITING))
+		    recs[i].state != INST_WAITING &&
+		    !(recs[i].pending & FSM_PEND_RESTART)))
 			continue;
 		instance_set_reason(recs[i].inst, RECOVER_REASON);
 		fsm_event(recs[i].inst, EV_START);

@@ -12,7 +12,11 @@
  * which no change of the wall clock moves; 0 when not waiting), so that
  * the next engine waits only what is left of it. Deleted apps are left out (their processes are on their way out);
  * instances being deleted are saved with "deleting" so that the next
- * engine stops their processes rather than keep them.
+ * engine stops their processes rather than keep them. A stop under way
+ * says what it goes on to ("restart_pending", "not_ready": a restart, or
+ * the restart policy after a failed start) and whether its cause set
+ * the reason ("keep_reason"), so that the next engine finishes it as
+ * this one would have.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -147,6 +151,20 @@ state_inst_counters(struct state_text *t, struct instance *inst)
 	    inst->timer_due : 0));
 }
 
+/* What a stop under way goes on to (fsm_pending()), and its reason. */
+static void
+state_inst_stop(struct state_text *t, struct instance *inst)
+{
+	int pend = fsm_pending(inst);
+
+	state_text_key(t, "restart_pending", 0);
+	state_text_bool(t, (pend & FSM_PEND_RESTART) != 0);
+	state_text_key(t, "not_ready", 0);
+	state_text_bool(t, (pend & FSM_PEND_NOT_READY) != 0);
+	state_text_key(t, "keep_reason", 0);
+	state_text_bool(t, inst->state == INST_STOPPING && inst->keep_reason);
+}
+
 /* One instance; state-load.c reads the same keys back. */
 static void
 state_inst_text(struct state_text *t, struct instance *inst)
@@ -178,6 +196,7 @@ state_inst_text(struct state_text *t, struct instance *inst)
 	state_text_int(t, (json_int_t)inst->generation);
 	state_text_key(t, "tag", 0);
 	state_text_str(t, instance_tag(inst, tag, sizeof tag));
+	state_inst_stop(t, inst);
 	state_inst_counters(t, inst);
 }
 

@@ -71,6 +71,29 @@ static const struct {
 	{ "memory_restarts", 0, INT64_MAX },
 };
 
+/* Later than version 1's first files: may be missing (false). */
+static const char *state_inst_flags[] = {
+	"restart_pending", "not_ready", "keep_reason",
+};
+
+/* The flags of o that are there are booleans; -1 with *why. */
+static int
+state_check_flags(json_t *o, char **why)
+{
+	json_t *v;
+	size_t i;
+
+	for (i = 0; i < nitems(state_inst_flags); i++) {
+		v = json_object_get(o, state_inst_flags[i]);
+		if (v != NULL && !json_is_boolean(v)) {
+			xasprintf(why, "\"%s\" is not true or false",
+			    state_inst_flags[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Checks one saved instance; -1 with *why. */
 static int
 state_check_inst(json_t *o, char **why)
@@ -91,8 +114,9 @@ state_check_inst(json_t *o, char **why)
 			return -1;
 	}
 	/* Later than version 1's first files: may be missing (0). */
-	if (json_object_get(o, "wait_due") != NULL && state_int(o,
-	    "wait_due", 0, INT64_MAX, &v, why) == -1)
+	if ((json_object_get(o, "wait_due") != NULL && state_int(o,
+	    "wait_due", 0, INT64_MAX, &v, why) == -1) ||
+	    state_check_flags(o, why) == -1)
 		return -1;
 	if (state_state_name(json_string_value(json_object_get(o,
 	    "state"))) == -1 || !json_is_boolean(json_object_get(o,
@@ -280,6 +304,28 @@ state_free(struct state *st)
 	free(st);
 }
 
+/* What a saved stop was to go on to (FSM_PEND_*): nothing unless one. */
+static int
+state_pending(json_t *o, int state)
+{
+	if (state != INST_STOPPING)
+		return 0;
+	return (json_is_true(json_object_get(o, "restart_pending")) ?
+	    FSM_PEND_RESTART : 0) | (json_is_true(json_object_get(o,
+	    "not_ready")) ? FSM_PEND_NOT_READY : 0);
+}
+
+/* The last transition's reason, and whether a stop's cause set it. */
+static void
+state_restore_reason(json_t *o, int state, struct instance *inst)
+{
+	snprintf(inst->reason, sizeof inst->reason, "%s",
+	    json_string_value(json_object_get(o, "reason")));
+	inst->reason_stale = 0;
+	inst->keep_reason = state == INST_STOPPING &&
+	    json_is_true(json_object_get(o, "keep_reason"));
+}
+
 /* The saved fields of o into record r and, when there is one, r->inst. */
 static void
 state_restore_inst(json_t *o, const char *app, struct state_record *r)
@@ -300,6 +346,7 @@ state_restore_inst(json_t *o, const char *app, struct state_record *r)
 	r->replacement = json_is_true(json_object_get(o, "replacement"));
 	r->pid = json_is_true(json_object_get(o, "running")) ?
 	    (int)GET("pid") : 0;
+	r->pending = state_pending(o, r->state);
 	r->started_at = (uint64_t)GET("started_at");
 	r->proc_start = (uint64_t)GET("proc_start");
 	if (inst == NULL)
@@ -324,9 +371,7 @@ state_restore_inst(json_t *o, const char *app, struct state_record *r)
 	inst->oom_kills = GET("oom_kills");
 	inst->memory_restarts = GET("memory_restarts");
 	inst->timer_due = (uint64_t)GET("wait_due");    /* 0 when missing */
-	snprintf(inst->reason, sizeof inst->reason, "%s",
-	    json_string_value(json_object_get(o, "reason")));
-	inst->reason_stale = 0;
+	state_restore_reason(o, r->state, inst);
 #undef GET
 }
 

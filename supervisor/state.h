@@ -62,6 +62,8 @@ struct state_record {
 	int replacement;                /* started by a rolling reload that
 					   the engine's death cut short */
 	int pid;                        /* 0: no process */
+	int pending;                    /* FSM_PEND_*: what its stop was to
+					   go on to (fsm_pending()) */
 	uint64_t started_at;            /* wall ms of that spawn */
 	uint64_t proc_start;            /* /proc/PID/stat field 22 (clock
 					   ticks after boot), 0: unknown */

@@ -16,6 +16,7 @@ keeper's rule, not a guess at an order.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -896,6 +897,69 @@ def test_a_stop_under_way_outlives_an_engine_kill(corral):
     assert stop.popen.returncode == 0, out
     assert any("ss" in line and "stopped" in line for line in out), out
     assert c.app("ss")[0]["state"] == "stopped"
+
+
+def test_a_restart_under_way_outlives_an_engine_kill(corral):
+    """An engine killed while a restart waits for its instance to exit
+    (the app takes its time after SIGTERM): the next engine still
+    restarts the instance once it exits, as the first would have, and
+    the client, waiting on with the next engine, answers with it online
+    in a new process. Before, state.json did not say that a restart was
+    pending: the next engine took a plain stop, the instance ended
+    stopped for good and the restart answered exit 0."""
+    c = corral
+    c.env["CORRAL_FAULT"] = "op pending"
+    gate, trapped = c.appdir / "gone", c.appdir / "trapped"
+    c.script("slowstop.py", SLOW_STOP)
+    c.ok("start", c.appdir / "slowstop.py", "--name", "rs",
+         "--interpreter", PYTHON, "--kill-timeout", "30s", "--", gate,
+         trapped)
+    wait_for(trapped.exists, DEADLINE, what="the app's SIGTERM handler")
+    old = c.app("rs")[0]
+    restart = c.spawn("restart", "rs")
+    fault_engine(c, "op pending")
+    # the next engine has it stopping still, its restart pending, and the
+    # client waits on
+    assert c.app("rs")[0]["state"] == "stopping", c.app("rs")
+    assert restart.running(), restart.snapshot()
+    trapped.unlink()
+    gate.touch()
+    wait_for(lambda: not restart.running(), DEADLINE,
+             what="the restart's end")
+    restart.thread.join(DEADLINE)
+    out = restart.snapshot()
+    assert restart.popen.returncode == 0, out
+    assert any("rs" in line and "online" in line for line in out), out
+    now = c.wait_state("rs", "online", 1)[0]
+    assert now["pid"] != old["pid"], (old, now)
+    assert now["restarts"] == old["restarts"] + 1, (old, now)
+    wait_for(trapped.exists, DEADLINE, what="the new process's handler")
+
+
+def test_a_failed_start_being_stopped_outlives_an_engine_kill(corral):
+    """An engine killed while it stops an instance that was not ready in
+    time (the app takes its time after SIGTERM): once the process exits,
+    the next engine applies the restart policy to a failed start (the
+    instance starts again), as the first would have. Before, it took a
+    plain stop: the instance ended stopped for good."""
+    c = corral
+    gate, trapped = c.appdir / "gone", c.appdir / "trapped"
+    c.script("slowstop.py", SLOW_STOP)
+    r = c.run("start", c.appdir / "slowstop.py", "--name", "nr",
+              "--interpreter", PYTHON, "--ready", "notify",
+              "--listen-timeout", "1s", "--kill-timeout", "30s", "--",
+              gate, trapped)
+    assert r.rc == 1 and "failed to start" in r.err, r
+    old = c.wait_state("nr", "stopping", 1)[0]
+    kill_engine(c)
+    assert c.app("nr")[0]["state"] == "stopping", c.app("nr")
+    gate.touch()
+
+    wait_for(lambda: c.app("nr")[0]["restarts"] >= 1, DEADLINE,
+             what="nr started again")
+    spawned = re.findall(r"nr\[0\] id 0: started pid (\d+)",
+                         c.daemon_log())
+    assert len(spawned) >= 2 and int(spawned[1]) != old["pid"], spawned
 
 
 def listen_inode(port):

@@ -338,6 +338,13 @@ refused(const char *text, const char *want)
 	"\"tag\":\"a/3/1\",\"restarts\":0,\"unstable_restarts\":0," \
 	"\"backoff\":0,\"exit_code\":-1,\"exit_signal\":0,\"reason\":\"\"," \
 	"\"start_failures\":0,\"oom_kills\":0,\"memory_restarts\":0}"
+#define STOPPING "{\"id\":1,\"index\":0,\"state\":\"stopping\"," \
+	"\"deleting\":false,\"running\":true,\"replacement\":false," \
+	"\"pid\":9,\"last_pid\":9,\"started_at\":1,\"proc_start\":2," \
+	"\"generation\":1,\"tag\":\"a/1/1\",\"restarts\":0," \
+	"\"unstable_restarts\":0,\"backoff\":0,\"exit_code\":-1," \
+	"\"exit_signal\":0,\"reason\":\"\",\"start_failures\":0," \
+	"\"oom_kills\":0,\"memory_restarts\":0}"
 #define BADTAG "\"id\":1,\"index\":0,\"state\":\"online\"," \
 	"\"deleting\":false,\"running\":true,\"replacement\":false," \
 	"\"pid\":9,\"last_pid\":9,\"started_at\":1,\"proc_start\":2," \
@@ -507,6 +514,116 @@ test_wait_due(void **unused)
 	inst_text = with_key(INST, "\"wait_due\":\"soon\"");
 	xasprintf(&text, "%s%s]}]}", head, inst_text);
 	refused(text, "\"wait_due\" is not an integer");
+	free(text);
+	free(inst_text);
+}
+
+/* The state file of one app "a" with the one instance inst_text. */
+static char *
+one_inst(const char *inst_text)
+{
+	char *text;
+
+	xasprintf(&text, "{\"version\":1,\"next_id\":2,\"envs\":[{}],"
+	    "\"apps\":[{\"config\":{\"name\":\"a\",\"script\":\"/bin/sleep\","
+	    "\"cwd\":\"/\",\"disable_logs\":true,\"instances\":1},\"env\":0,"
+	    "\"instances\":[%s]}]}", inst_text);
+	return text;
+}
+
+/* Restores text; the record of its one instance into *rec. */
+static struct state *
+restore_one(const char *text, struct state_record *rec)
+{
+	struct state_record *recs;
+	struct state *st;
+	char *cause = NULL, *msg = NULL;
+	size_t n;
+
+	D.next_id = 0;
+	st = state_parse(text, strlen(text), &cause);
+	assert_non_null(st);
+	assert_int_equal(state_restore(st, &recs, &n, &msg), 1);
+	assert_null(msg);
+	assert_int_equal(n, 1);
+	*rec = recs[0];
+	return st;
+}
+
+/*
+ * A stop under way says what it goes on to (a restart, a failed start)
+ * and whether its cause set the reason; an instance not stopping says
+ * nothing of the kind.
+ */
+static void
+test_stop_saved(void **unused)
+{
+	struct instance *inst;
+	char *text;
+
+	(void)unused;
+	inst = TAILQ_FIRST(&declare("p", 1, NULL)->instances);
+	inst->state = INST_STOPPING;
+	inst->fsm.restart_pending = 1;
+	inst->keep_reason = 1;
+	text = state_text();
+	assert_non_null(strstr(text, "\"restart_pending\":true,"
+	    "\"not_ready\":false,\"keep_reason\":true"));
+	free(text);
+	inst->state = INST_ONLINE;
+	text = state_text();
+	assert_non_null(strstr(text, "\"restart_pending\":false,"
+	    "\"not_ready\":false,\"keep_reason\":false"));
+	free(text);
+	forget_all();
+}
+
+/*
+ * What a stop goes on to, restored for a stopping instance only; false
+ * when missing (an older file); refused when not a boolean.
+ */
+static void
+test_stop_restored(void **unused)
+{
+	struct state_record rec;
+	struct state *st;
+	char *text, *inst_text;
+
+	(void)unused;
+	inst_text = with_key(INST, "\"restart_pending\":true,"
+	    "\"not_ready\":true,\"keep_reason\":true");
+	text = one_inst(inst_text);
+	st = restore_one(text, &rec);   /* online: no stop to go on with */
+	assert_int_equal(rec.pending, 0);
+	assert_int_equal(rec.inst->keep_reason, 0);
+	state_free(st);
+	forget_all();
+	free(text);
+	free(inst_text);
+
+	inst_text = with_key(STOPPING, "\"restart_pending\":true,"
+	    "\"not_ready\":true,\"keep_reason\":true");
+	text = one_inst(inst_text);
+	st = restore_one(text, &rec);
+	assert_int_equal(rec.state, INST_STOPPING);
+	assert_int_equal(rec.pending, FSM_PEND_RESTART | FSM_PEND_NOT_READY);
+	assert_int_equal(rec.inst->keep_reason, 1);
+	state_free(st);
+	forget_all();
+	free(text);
+	free(inst_text);
+
+	text = one_inst(STOPPING);      /* an older file */
+	st = restore_one(text, &rec);
+	assert_int_equal(rec.pending, 0);
+	assert_int_equal(rec.inst->keep_reason, 0);
+	state_free(st);
+	forget_all();
+	free(text);
+
+	inst_text = with_key(STOPPING, "\"restart_pending\":1");
+	text = one_inst(inst_text);
+	refused(text, "\"restart_pending\" is not true or false");
 	free(text);
 	free(inst_text);
 }
@@ -693,6 +810,8 @@ main(void)
 		cmocka_unit_test(test_bad_text),
 		cmocka_unit_test(test_restore_edges),
 		cmocka_unit_test(test_wait_due),
+		cmocka_unit_test(test_stop_saved),
+		cmocka_unit_test(test_stop_restored),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_proc_start),
