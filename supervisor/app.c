@@ -61,6 +61,7 @@ app_unref(struct app *app)
 	triggers_stop(app);
 	autoscale_stop(app);
 	free(app->source);
+	free(app->problem);
 	free(app->state_cfg);
 	logsink_close(app);
 	cluster_app_close(app);
@@ -251,49 +252,92 @@ app_instances(struct app *app, struct instance ***v, size_t *n)
 }
 
 /*
- * The checks every new configuration passes, wherever it comes from (a
- * start, a config file, a saved list): the one rule for names
- * (parse_app_name), its triggers, its log files. Returns 0, or -1 with
- * *cause set.
+ * The checks of a configuration's own values, which look nothing up: the
+ * one rule for names (parse_app_name), cron_restart, the log settings.
  */
-int
-app_check(const struct app_config *cfg, char **cause)
+static int
+app_check_values(const struct app_config *cfg, char **cause)
 {
 	if (cfg->name == NULL) {
 		*cause = xstrdup("no name");
 		return -1;
 	}
 	if (parse_app_name(cfg->name, cause) == -1 ||
+	    triggers_check_values(cfg, cause) == -1)
+		return -1;
+	return logsink_check_values(cfg, cause);
+}
+
+/*
+ * The checks every new configuration passes, wherever it comes from (a
+ * start, a config file, a saved list): its values, then what it names
+ * on this system (watched paths, user and group, the log files'
+ * folders). Returns 0, or -1 with *cause set.
+ */
+int
+app_check(const struct app_config *cfg, char **cause)
+{
+	if (app_check_values(cfg, cause) == -1 ||
 	    triggers_check(cfg, cause) == -1)
 		return -1;
 	return logsink_check(cfg, cause);
 }
 
 /*
+ * The checks of an app that ran, restored from state.json by a new
+ * engine: its values as strictly as any (the file may be corrupt), but
+ * what it names on this system may have changed since it started (a
+ * watched folder removed, a user gone, a log folder opened to others):
+ * that only matters for a new start, and refusing the app would have
+ * its running processes killed as belonging to no app. Such a failure
+ * goes to *problem (NULL when none), the app is declared all the same;
+ * a spawn with an unknown identity is refused (triggers_spawn()) and
+ * the log files stay closed while their folder is unsafe
+ * (logsink_open()). Returns 0, or -1 with *cause set.
+ */
+static int
+app_check_restored(const struct app_config *cfg, char **problem,
+    char **cause)
+{
+	*problem = NULL;
+	if (app_check_values(cfg, cause) == -1)
+		return -1;
+	(void)app_check(cfg, problem);
+	return 0;
+}
+
+/*
  * Declares a new app from cfg, taken whatever the outcome. source is the
  * config file it comes from, or NULL. With APP_BIND_NOW its sockets are
  * bound now, so that a start fails at once on a taken port (otherwise the
- * first spawn binds them). Its instances are created stopped. Returns the
- * app, or NULL with *cause set.
+ * first spawn binds them); with APP_RESTORED it passes
+ * app_check_restored() instead of app_check(). Its instances are created
+ * stopped. Returns the app, or NULL with *cause set.
  */
 struct app *
 app_declare(struct app_config *cfg, const char *source, int flags,
     char **cause)
 {
 	struct app *app;
-	char *why = NULL;
+	char *why = NULL, *problem = NULL;
 
-	if (app_check(cfg, cause) == -1) {
+	if (((flags & APP_RESTORED) ? app_check_restored(cfg, &problem,
+	    cause) : app_check(cfg, cause)) == -1) {
 		appcfg_free(cfg);
 		return NULL;
 	}
 	if (app_find(cfg->name) != NULL) {
 		xasprintf(cause, "an app named '%s' exists already (restart "
 		    "it, or use --name)", cfg->name);
+		free(problem);
 		appcfg_free(cfg);
 		return NULL;
 	}
+	if (problem != NULL)
+		log_warnx("%s: restored, but a new start would fail: %s",
+		    cfg->name, problem);
 	app = app_create(cfg);
+	app->problem = problem;
 	if (source != NULL)
 		app->source = xstrdup(source);
 	if ((flags & APP_BIND_NOW) && cluster_app_open(app, cause) == -1) {
@@ -408,6 +452,8 @@ app_reconfigure(struct app *app, struct app_config *cfg,
 	appcfg_free(&app->cfg);
 	app->cfg = *cfg;
 	memset(cfg, 0, sizeof *cfg);
+	free(app->problem);             /* cfg passed app_check() */
+	app->problem = NULL;
 	TAILQ_FOREACH(inst, &app->instances, entry) {
 		if (kept != NULL && !fsm_deleting(inst) &&
 		    inst->index < app->cfg.instances)

@@ -27,6 +27,9 @@ cmd_describe_exec(struct cmd_ctx *ctx)
 			json_object_set_new(cfg, "log_problems",
 			    logsink_status(app));
 			triggers_describe(app, cfg);
+			if (app->problem != NULL)
+				json_object_set_new(cfg, "problem",
+				    json_str(app->problem));
 			if ((scale = autoscale_json(app)) != NULL)
 				json_object_set_new(cfg, "autoscale", scale);
 			insts = json_array();

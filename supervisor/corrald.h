@@ -169,6 +169,9 @@ struct app {
 	char *log_out_path;             /* for `logs` and describe */
 	char *log_err_path;
 	char *source;                   /* config file it came from, or NULL */
+	char *problem;                  /* why a new start of it would be
+					   refused (restored all the same:
+					   app_declare()), or NULL */
 	struct triggers *triggers;      /* cron, watch, identity (triggers.c) */
 	struct listener *listeners;     /* held for the app's whole life */
 	size_t nlisteners;              /* listen's first, then bound ones */
@@ -292,6 +295,9 @@ void appcfg_strv_free(char **);
 
 /* app.c */
 #define APP_BIND_NOW 1                  /* app_declare(): bind sockets now */
+#define APP_RESTORED 2                  /* app_declare(): one that ran,
+					   from state.json (app.c's
+					   app_check_restored()) */
 void app_ref(struct app *);
 void app_unref(struct app *);
 struct app *app_find(const char *);
@@ -486,6 +492,7 @@ const struct cmd_entry *cmd_file_redirect(const char *, json_t *);
 /* triggers.c */
 struct triggers;
 int triggers_check(const struct app_config *, char **);
+int triggers_check_values(const struct app_config *, char **);
 void triggers_start(struct app *);
 void triggers_stop(struct app *);
 void triggers_spawn(struct app *, struct spawn_plan *);

@@ -198,9 +198,9 @@ logsink_check_folders(const struct app_config *c, char **cause)
 	return r;
 }
 
-/* Checks the log settings of c before an app is made of it. */
+/* Checks the log settings of c themselves, whatever the files' folders. */
 int
-logsink_check(const struct app_config *c, char **cause)
+logsink_check_values(const struct app_config *c, char **cause)
 {
 	if (c->log_type != NULL && strcmp(c->log_type, "raw") != 0 &&
 	    strcmp(c->log_type, "text") != 0 &&
@@ -220,5 +220,14 @@ logsink_check(const struct app_config *c, char **cause)
 		xasprintf(cause, "log_date_format: too long");
 		return -1;
 	}
+	return 0;
+}
+
+/* Checks the log settings of c and its files' folders. */
+int
+logsink_check(const struct app_config *c, char **cause)
+{
+	if (logsink_check_values(c, cause) == -1)
+		return -1;
 	return logsink_check_folders(c, cause);
 }

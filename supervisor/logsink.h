@@ -68,6 +68,7 @@ char *logsink_path(const char *, const char *, const char *, const char *);
 int logsink_no_file(const char *);
 int logsink_comb_set(const struct app_config *, const char **);
 int logsink_check(const struct app_config *, char **);
+int logsink_check_values(const struct app_config *, char **);
 
 /* logsink-status.c */
 json_t *logsink_status(struct app *);

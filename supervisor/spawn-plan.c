@@ -147,8 +147,8 @@ spawn_exec_argv(const struct spawn_plan *p, const char *exec)
  * when p asks for more than execve gives. *argv is the wrapped vector
  * o->args then points to, or NULL; the caller frees it with
  * appcfg_strv_free() after the spawn.
- * Returns 0, or -1 with *cause set (corral-exec is missing where it is
- * needed, or the program cannot run).
+ * Returns 0, or -1 with *cause set (the plan is refused, corral-exec is
+ * missing where it is needed, or the program cannot run).
  */
 int
 spawn_plan_options(const struct spawn_plan *p, uv_process_options_t *o,
@@ -159,6 +159,10 @@ spawn_plan_options(const struct spawn_plan *p, uv_process_options_t *o,
 	    p->ncgroup_procs > 0;
 
 	*argv = NULL;
+	if (p->refused != NULL) {
+		*cause = xstrdup(p->refused);
+		return -1;
+	}
 	if (needs && exec == NULL) {
 		*cause = xstrdup("corral-exec is missing");
 		return -1;

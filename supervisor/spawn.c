@@ -93,6 +93,10 @@ spawn_plan_fill(struct instance *inst, struct child *child,
 	nodeipc_prepare(child, p, env);
 	p->envp = appcfg_envp(&app->cfg, inst->index, inst->id, env);
 	triggers_spawn(app, p);
+	if (p->refused != NULL) {
+		*cause = xstrdup(p->refused);
+		return -1;
+	}
 	p->nofile = fdlimit_child_soft();
 	return limits_spawn(inst, child, p, cause);
 }

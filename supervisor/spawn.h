@@ -45,6 +45,8 @@ struct spawn_plan {
 	/* The soft RLIMIT_NOFILE (the keeper's at its start), 0: inherited. */
 	unsigned long long nofile;
 	uint64_t started_at;    /* set by spawn_run(): the keeper's record */
+	const char *refused;    /* why it must not run (triggers_spawn()),
+				   or NULL */
 };
 
 struct instance;

@@ -445,7 +445,7 @@ state_restore_app(struct state *st, json_t *a, struct state_record *recs,
 		appcfg_free(&cfg);
 	else
 		app = app_declare(&cfg, json_string_value(json_object_get(c,
-		    "source")), 0, &cause);
+		    "source")), APP_RESTORED, &cause);
 	if (app != NULL) {
 		state_restore_instances(app, insts, recs);
 		return 1;

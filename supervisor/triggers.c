@@ -28,6 +28,7 @@ struct triggers {
 	time_t next_fire;
 	struct watch *watch;
 	struct privdrop priv;
+	char *unresolved;               /* why priv could not be resolved */
 };
 
 static json_t *triggers_list(const char *);
@@ -58,16 +59,26 @@ triggers_check_watch(const struct app_config *c, char **cause)
 	return rc;
 }
 
+/* Checks cron_restart, the one setting here that needs no lookup. */
+int
+triggers_check_values(const struct app_config *c, char **cause)
+{
+	struct cron cron;
+
+	if (c->cron_restart != NULL && cron_parse(c->cron_restart, &cron,
+	    cause) == -1)
+		return -1;
+	return 0;
+}
+
 /* Checks user, group, watch and cron_restart of a new configuration. */
 int
 triggers_check(const struct app_config *c, char **cause)
 {
 	struct privdrop pd;
-	struct cron cron;
 	int rc = 0;
 
-	if (c->cron_restart != NULL && cron_parse(c->cron_restart, &cron,
-	    cause) == -1)
+	if (triggers_check_values(c, cause) == -1)
 		return -1;
 	if (c->watch != NULL && c->cwd != NULL &&
 	    triggers_check_watch(c, cause) == -1)
@@ -200,7 +211,7 @@ triggers_start(struct app *app)
 	if ((c->user != NULL || c->group != NULL) &&
 	    privdrop_resolve(c->user, c->group, &tr->priv, &cause) == -1) {
 		log_warnx("%s: %s", c->name, cause);
-		free(cause);
+		tr->unresolved = cause;
 		cause = NULL;
 	}
 	if (c->cron_restart != NULL && cron_parse(c->cron_restart, &tr->cron,
@@ -236,6 +247,7 @@ triggers_stop(struct app *app)
 	tr->app = NULL;
 	watch_free(tr->watch);
 	privdrop_free(&tr->priv);
+	free(tr->unresolved);
 	if (tr->timer_open)
 		uv_close((uv_handle_t *)&tr->cron_timer, triggers_closed);
 	else
@@ -264,10 +276,38 @@ triggers_setenv(char **envp, const char *key, const char *value)
 }
 
 /*
+ * An identity that could not be resolved when the app was declared (its
+ * user gone when it was restored: app_declare()) is looked up again at
+ * each spawn; while it still cannot be, the plan is refused with the
+ * reason, so that the app never runs as the daemon's own user instead.
+ */
+static void
+triggers_identity(struct app *app, struct triggers *tr,
+    struct spawn_plan *plan)
+{
+	char *cause = NULL;
+
+	if (tr == NULL || tr->unresolved == NULL)
+		return;
+	privdrop_free(&tr->priv);
+	if (privdrop_resolve(app->cfg.user, app->cfg.group, &tr->priv,
+	    &cause) == -1) {
+		free(tr->unresolved);
+		tr->unresolved = cause;
+		plan->refused = tr->unresolved;
+		return;
+	}
+	log_info("%s: its user and group are known again", app->cfg.name);
+	free(tr->unresolved);
+	tr->unresolved = NULL;
+}
+
+/*
  * What a spawn plan of the app gets from here: none of the daemon's own
  * systemd variables in plan->envp; when the app runs as another user,
  * that identity (uid, gid and the supplementary groups, which stay the
- * triggers' while the app lives) and HOME, USER and LOGNAME for it.
+ * triggers' while the app lives) and HOME, USER and LOGNAME for it; or
+ * plan->refused (the triggers' text) when that identity is unknown.
  */
 void
 triggers_spawn(struct app *app, struct spawn_plan *plan)
@@ -276,6 +316,8 @@ triggers_spawn(struct app *app, struct spawn_plan *plan)
 	char **envp = plan->envp;
 	size_t i, j, len;
 	const char *own;
+
+	triggers_identity(app, tr, plan);
 
 	for (i = j = 0; envp[i] != NULL; i++) {
 		len = strcspn(envp[i], "=");

@@ -962,6 +962,51 @@ def test_a_failed_start_being_stopped_outlives_an_engine_kill(corral):
     assert len(spawned) >= 2 and int(spawned[1]) != old["pid"], spawned
 
 
+SLEEPER = """\
+#!/bin/sh
+exec sleep 3600
+"""
+
+
+@pytest.mark.parametrize("change", ["watch", "log folder"])
+def test_an_app_failing_a_check_since_its_start_is_restored(corral, change):
+    """After the app started, a path its checks look at changed: its
+    watched folder went, or its log folder became writable by others.
+    A new start would be refused, but an engine kill keeps the app as it
+    was: restored with its process adopted, the problem logged and shown
+    by describe. Before, the next engine did not restore the app, killed
+    its process as belonging to no app and left it out of state.json."""
+    c = corral
+    c.script("sleeper.sh", SLEEPER)
+    watched, logs = c.appdir / "src", c.appdir / "applogs"
+    watched.mkdir()
+    logs.mkdir(mode=0o755)
+    c.ok("start", "sleeper.sh", "--name", "ck", "--watch", watched,
+         "--output", logs / "ck.log")
+    old = c.wait_state("ck", "online", 1)[0]
+    if change == "watch":
+        watched.rmdir()
+        why = "watch: %s: No such file or directory" % watched
+    else:
+        logs.chmod(0o777)
+        why = "can be written by other users"
+    kill_engine(c)
+    now = c.wait_state("ck", "online", 1)[0]
+    assert (now["pid"], now["restarts"]) == (old["pid"], 0), (old, now)
+    assert pid_alive(old["pid"])
+    assert "ck: restored, but a new start would fail: " in c.daemon_log()
+    assert "belongs to no app" not in c.daemon_log()
+    cfg = json.loads(c.ok("describe", "ck", "--json"))[0]["app"]
+    assert why in cfg["problem"], cfg
+    with open(os.path.join(c.home, "state.json")) as f:
+        assert [a["config"]["name"] for a in json.load(f)["apps"]] == \
+            ["ck"]
+    # a start now is refused for the same reason
+    r = c.run("start", "sleeper.sh", "--name", "ck2", "--watch", watched,
+              "--output", logs / "ck2.log")
+    assert r.rc == 1 and why in r.err, r
+
+
 def listen_inode(port):
     """The inode of the socket listening on 127.0.0.1:port."""
     local = "0100007F:%04X" % port

@@ -628,6 +628,55 @@ test_stop_restored(void **unused)
 	free(inst_text);
 }
 
+/*
+ * An app restored whose checks of the system fail now (a watched path
+ * gone) is declared all the same, the problem kept for describe; one
+ * whose own values are bad (its name) is still refused.
+ */
+static void
+test_restore_problem(void **unused)
+{
+	struct state_record *recs;
+	struct state *st;
+	struct app *app;
+	char *text, *cause = NULL, *msg = NULL;
+	size_t n;
+
+	(void)unused;
+	D.next_id = 0;
+	xasprintf(&text, "{\"version\":1,\"next_id\":2,\"envs\":[{}],"
+	    "\"apps\":[{\"config\":{\"name\":\"a\",\"script\":\"/bin/sleep\","
+	    "\"cwd\":\"%s\",\"disable_logs\":true,\"instances\":1,"
+	    "\"watch\":\"gone\"},\"env\":0,\"instances\":[" INST "]}]}", dir);
+	st = state_parse(text, strlen(text), &cause);
+	assert_non_null(st);
+	assert_int_equal(state_restore(st, &recs, &n, &msg), 1);
+	assert_null(msg);
+	assert_non_null(recs[0].inst);
+	app = app_find("a");
+	assert_non_null(app);
+	assert_non_null(app->problem);
+	assert_non_null(strstr(app->problem, "watch: gone: No such file"));
+	state_free(st);
+	forget_all();
+	free(text);
+
+	xasprintf(&text, "{\"version\":1,\"next_id\":2,\"envs\":[{}],"
+	    "\"apps\":[{\"config\":{\"name\":\"a b\",\"script\":\"/bin/sleep\","
+	    "\"cwd\":\"/\",\"disable_logs\":true,\"instances\":1},\"env\":0,"
+	    "\"instances\":[" INST "]}]}");
+	st = state_parse(text, strlen(text), &cause);
+	assert_non_null(st);
+	assert_int_equal(state_restore(st, &recs, &n, &msg), 0);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "not restored"));
+	assert_null(recs[0].inst);
+	free(msg);
+	state_free(st);
+	forget_all();
+	free(text);
+}
+
 static void
 test_bad_files(void **unused)
 {
@@ -812,6 +861,7 @@ main(void)
 		cmocka_unit_test(test_wait_due),
 		cmocka_unit_test(test_stop_saved),
 		cmocka_unit_test(test_stop_restored),
+		cmocka_unit_test(test_restore_problem),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_proc_start),
