@@ -90,6 +90,8 @@ struct child {
 	int handles;                    /* the process until its exit is
 					   handled, and the two pipes */
 	int exited;                     /* its exit was handled */
+	int reaped;                     /* reaped while no engine ran: its
+					   pid may be another's, no signal */
 	int pid;
 	struct cgroup *cg;              /* its cgroup, NULL without */
 	uint64_t oom_base;              /* OOM kills in cg before the spawn */

@@ -287,6 +287,7 @@ engine_adopt_one(const struct state_record *rec, struct adopt_row *r)
 		st = inst->app->ready.kind != READY_NONE ? INST_STARTING :
 		    INST_ONLINE;
 	child = engine_adopt_child(inst, r);
+	child->reaped = r->exited;      /* a stop sent again signals nothing */
 	if (engine_take_ready(child) && st == INST_STARTING) {
 		log_info("%s[%d] id %d: its process had said it is ready",
 		    inst->app->cfg.name, inst->index, inst->id);

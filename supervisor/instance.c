@@ -257,7 +257,7 @@ instance_close_pipes(void)
 void
 instance_kill(struct instance *inst, int sig)
 {
-	if (inst->child == NULL)
+	if (inst->child == NULL || inst->child->reaped)
 		return;
 	if (inst->child->pidfd >= 0 && syscall(SYS_pidfd_send_signal,
 	    inst->child->pidfd, sig, NULL, 0) == 0)
@@ -274,7 +274,8 @@ instance_kill(struct instance *inst, int sig)
 void
 instance_kill_group(struct instance *inst, int sig)
 {
-	if (inst->child == NULL || limits_kill(inst, sig) == 0)
+	if (inst->child == NULL || limits_kill(inst, sig) == 0 ||
+	    inst->child->reaped)
 		return;
 	if (kill(-inst->child->pid, sig) == -1 && errno != ESRCH)
 		log_warn("%s[%d]: kill group %d", inst->app->cfg.name,
