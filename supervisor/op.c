@@ -188,7 +188,7 @@ op_create_tracked(struct conn *conn, const int *ids, const long long *base,
 		op->ids[i] = ids[i];
 		if ((inst = app_find_instance(ids[i], 1)) == NULL)
 			continue;
-		/* a stop drains, then kills; a restart then waits to be ready */
+		/* a stop drains, then kills; a restart waits to be ready */
 		t = inst->app->cfg.drain_timeout + inst->app->cfg.kill_timeout +
 		    inst->app->cfg.listen_timeout;
 		if (t > timeout)
