@@ -40,8 +40,6 @@ conn_close(struct conn *c)
 		return;
 	c->closing = 1;
 	c->streaming = 0;
-	if (D.shutdown_conn == c)
-		D.shutdown_conn = NULL;
 	server_forget(c);
 	TAILQ_REMOVE(&D.conns, c, entry);
 	op_conn_gone(c);

@@ -197,6 +197,8 @@ struct conn {
 	int refused;                    /* a peer of another uid */
 	int replied;                    /* its reply is queued */
 	int resume;                     /* asked for op.c's pending line */
+	int kill_waiting;               /* a `kill`: answered as the daemon
+					   exits */
 	uint64_t reload_since;          /* a reload sent again (reload.c) */
 	uint64_t since;                 /* monotonic ms: accepted, or replied */
 	int streaming;                  /* events are sent to it */
@@ -257,7 +259,6 @@ struct daemon {
 	int resurrect;                  /* --resurrect: bring back dump.json */
 	int sock_activated;             /* the control socket came from systemd */
 	int shutting_down;
-	struct conn *shutdown_conn;     /* the `kill` client to answer */
 	uint64_t started_at;
 	int next_id;
 	struct app_list apps;

@@ -130,6 +130,7 @@ daemon_check_shutdown(void)
 {
 	struct app *app;
 	struct instance *inst;
+	struct conn *c, *next;
 
 	if (!D.shutting_down || D.shutting_down == 2)
 		return;
@@ -143,10 +144,12 @@ daemon_check_shutdown(void)
 	log_info("every app stopped, exiting");
 	engine_bye(0);
 	limits_shutdown();
-	server_close();         /* before the reply: no client queues here now */
-	if (D.shutdown_conn != NULL)
-		conn_reply(D.shutdown_conn, proto_ok("message",
-		    json_str("daemon stopped")));
+	server_close();         /* before the replies: no client queues now */
+	TAILQ_FOREACH_SAFE(c, &D.conns, entry, next) {
+		if (c->kill_waiting)    /* every `kill` sent meanwhile */
+			conn_reply(c, proto_ok("message",
+			    json_str("daemon stopped")));
+	}
 	main_cleanup();
 }
 
@@ -170,10 +173,14 @@ daemon_shutdown(struct conn *conn)
 	struct app *app;
 	struct instance *inst, *next;
 
-	if (conn != NULL && D.shutdown_conn == NULL)
-		D.shutdown_conn = conn;
-	if (D.shutting_down)
+	if (conn != NULL)
+		conn->kill_waiting = 1;
+	if (D.shutting_down) {
+		if (conn != NULL)
+			log_info("kill: stopping every app already; answered "
+			    "once they have stopped");
 		return;
+	}
 	D.shutting_down = 1;
 	sdnotify_stopping();
 	log_info("shutting down: stopping every app");

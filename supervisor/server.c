@@ -271,7 +271,7 @@ server_close(void)
 	if (!D.sock_activated)
 		(void)unlink(D.sock_path);
 	TAILQ_FOREACH_SAFE(c, &D.conns, entry, next) {
-		if (c != D.shutdown_conn)
+		if (!c->kill_waiting)
 			conn_close(c);
 	}
 }

@@ -133,3 +133,28 @@ def test_a_restart_due_during_the_shutdown_starts_nothing(corral):
     assert kill.returncode == 0 and b"daemon stopped" in out, (out, err)
     wait_for(lambda: not pid_alive(dpid), what="the daemon to exit")
     wait_for(lambda: corral.daemons() == [], what="the keeper to exit")
+
+
+def test_every_kill_sent_during_the_shutdown_is_answered(corral):
+    """Two `corral kill`s while an app is slow to stop: both are answered
+    once every app has stopped, exit 0. Before, only the first was; the
+    second was cut off as the daemon exited ("the daemon closed the
+    connection", exit 111)."""
+    corral.script("slow.py", SLOW_STOP)
+    corral.ok("start", "slow.py", "--name", "slow", "--kill-timeout", "60s")
+    [slow] = corral.wait_state("slow", "online")
+    wait_for(lambda: (corral.appdir / f"ready.{slow['pid']}").exists())
+    dpid = corral.daemon_pid()
+    first = begin_shutdown(corral, "kill")
+    wait_for(lambda: (corral.appdir / f"term.{slow['pid']}").exists(),
+             what="slow to get its SIGTERM")
+    second = subprocess.Popen([str(CORRAL_BIN), "kill"], env=corral.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(lambda: "kill: stopping every app already" in
+             corral.daemon_log(), what="the second kill received")
+    (corral.appdir / "release").touch()
+    for k in (first, second):
+        out, err = k.communicate(timeout=60)
+        assert k.returncode == 0, (out, err)
+        assert b"daemon stopped" in out + err, (out, err)
+    wait_for(lambda: not pid_alive(dpid), what="the daemon gone")
