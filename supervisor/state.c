@@ -335,12 +335,8 @@ state_wait(void (*cb)(void *, int), void *arg)
 void
 state_flush(void (*cb)(void *, int), void *arg)
 {
-	if (!S.inited || !S.started || S.stopped) {
-		cb(arg, -1);
-		return;
-	}
-	state_changed();
-	state_wait(cb, arg);
+	state_configs_changed();
+	state_after_turn(cb, arg);
 }
 
 /*

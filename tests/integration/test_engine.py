@@ -684,13 +684,20 @@ def test_ready_outlives_an_engine_dying_with_it(corral, point):
     assert marked == (point != "notify read READY=1"), c.daemon_log()
 
 
+def answered(client, what):
+    """The output of a client (c.spawn) once it ended with exit 0."""
+    wait_for(lambda: not client.running(), DEADLINE,
+             what=f"the {what}'s end")
+    client.thread.join(DEADLINE)        # its output read to the end
+    out = client.snapshot()
+    assert client.popen.returncode == 0, out
+    return out
+
+
 def assert_start_answered(start, name):
     """The client of a start (c.spawn) ended with exit 0 and the list
     showing name online."""
-    wait_for(lambda: not start.running(), DEADLINE, what="the start's end")
-    start.thread.join(DEADLINE)         # its output read to the end
-    out = start.snapshot()
-    assert start.popen.returncode == 0, out
+    out = answered(start, "start")
     assert any(name in line and "online" in line for line in out), out
 
 
@@ -760,11 +767,7 @@ def test_a_reload_under_way_is_sent_again_after_an_engine_kill(corral):
     fault_engine(c, "reload pending")
     assert reload.running(), reload.snapshot()
     gate.touch()
-    wait_for(lambda: not reload.running(), DEADLINE,
-             what="the reload's end")
-    reload.thread.join(DEADLINE)
-    out = reload.snapshot()
-    assert reload.popen.returncode == 0, out
+    answered(reload, "reload")
     now = c.wait_state("rl", "online", 2)
     assert not old & {i["pid"] for i in now}, (old, now)
 
@@ -820,10 +823,7 @@ def test_a_reload_sent_again_keeps_what_the_first_replaced(corral):
     wait_for(waiting_saved, DEADLINE, what="the reload in state.json")
     kill_engine(c)
     gate.touch()
-    wait_for(lambda: not reload.running(), DEADLINE,
-             what="the reload's end")
-    reload.thread.join(DEADLINE)
-    assert reload.popen.returncode == 0, reload.snapshot()
+    answered(reload, "reload")
     now = c.wait_state("rl", "online", 2)
     kept = [i for i in now if i["instance"] == first["instance"]]
     assert kept[0]["pid"] == first["pid"], (first, now)
@@ -891,10 +891,7 @@ def test_a_stop_under_way_outlives_an_engine_kill(corral):
     fault_engine(c, "op pending")
     assert stop.running(), stop.snapshot()
     gate.touch()
-    wait_for(lambda: not stop.running(), DEADLINE, what="the stop's end")
-    stop.thread.join(DEADLINE)
-    out = stop.snapshot()
-    assert stop.popen.returncode == 0, out
+    out = answered(stop, "stop")
     assert any("ss" in line and "stopped" in line for line in out), out
     assert c.app("ss")[0]["state"] == "stopped"
 
@@ -924,11 +921,7 @@ def test_a_restart_under_way_outlives_an_engine_kill(corral):
     assert restart.running(), restart.snapshot()
     trapped.unlink()
     gate.touch()
-    wait_for(lambda: not restart.running(), DEADLINE,
-             what="the restart's end")
-    restart.thread.join(DEADLINE)
-    out = restart.snapshot()
-    assert restart.popen.returncode == 0, out
+    out = answered(restart, "restart")
     assert any("rs" in line and "online" in line for line in out), out
     now = c.wait_state("rs", "online", 1)[0]
     assert now["pid"] != old["pid"], (old, now)

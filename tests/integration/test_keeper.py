@@ -165,44 +165,58 @@ def test_engine_kill9_keeps_apps_pipes_and_fds(keepers):
             os.close(fd)
 
 
+def keeper_fds(k):
+    return len(os.listdir(f"/proc/{k.proc.pid}/fd"))
+
+
+def big_table(keepers, n):
+    """A keeper holding n pipes whose engine was killed: (keeper, the
+    next engine, which has read its HELLO and nothing more, the keeper's
+    descriptor count then)."""
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    r, w = os.pipe()
+    for i in range(n):
+        e.link.send(HOLD, [(TAG, "h/%d" % i)], [r])
+    os.close(r)
+    os.close(w)
+    wait_for(lambda: keeper_fds(k) > n, what=f"the keeper holding {n} pipes")
+    held = keeper_fds(k)
+    os.kill(e.pid, signal.SIGKILL)
+    e2 = k.accept()
+    hello = e2.link.recv()
+    assert hello.type == HELLO, hello
+    return k, e2, held
+
+
+def rest_of_table(link):
+    """The messages up to TABLE_END, their descriptors closed."""
+    got = []
+    while True:
+        m = link.recv()
+        for fd in m.fds:
+            os.close(fd)
+        if m.type == TABLE_END:
+            return got
+        got.append(m)
+
+
 def test_a_big_table_waits_for_the_engine_not_in_descriptors(keepers):
     """A table bigger than the socket takes goes on as the next engine
     reads it: the keeper keeps no copy of a descriptor the socket has not
     taken. Before, every frame it could not send at once was queued with
     copies of its descriptors (three for a live app): the table of 4,200
     apps passed the descriptor limit, and no engine could start."""
-    k = keepers()
-    e = k.accept()
-    e.link.table()
-    e.link.send(READY)
     n = 2000
-    r, w = os.pipe()
-    for i in range(n):
-        e.link.send(HOLD, [(TAG, "h/%d" % i)], [r])
-    os.close(r)
-    os.close(w)
-
-    def nfds():
-        return len(os.listdir(f"/proc/{k.proc.pid}/fd"))
-    wait_for(lambda: nfds() > n, what="the keeper holding %d pipes" % n)
-    held = nfds()
-    os.kill(e.pid, signal.SIGKILL)
-    e2 = k.accept()
-    hello = e2.link.recv()
-    assert hello.type == HELLO, hello
+    k, e2, held = big_table(keepers, n)
     # the keeper sent what the socket took, and waits for the reader
-    assert nfds() <= held + 16, (held, nfds())
-    tags = set()
-    while True:
-        m = e2.link.recv()
-        for fd in m.fds:
-            os.close(fd)
-        if m.type == TABLE_END:
-            break
-        assert m.type == HELD and len(m.fds) == 1, m
-        tags.add(m.fields[TAG])
-    assert tags == {"h/%d" % i for i in range(n)}
-    assert nfds() <= held + 16, (held, nfds())
+    assert keeper_fds(k) <= held + 16, (held, keeper_fds(k))
+    items = rest_of_table(e2.link)
+    assert all(m.type == HELD and len(m.fds) == 1 for m in items), items
+    assert {m.fields[TAG] for m in items} == {"h/%d" % i for i in range(n)}
+    assert keeper_fds(k) <= held + 16, (held, keeper_fds(k))
 
 
 def test_an_app_adopted_while_the_table_waits_is_in_it(keepers):
@@ -211,36 +225,14 @@ def test_an_app_adopted_while_the_table_waits_is_in_it(keepers):
     Before, one adopted after the table's cursor had passed the last
     child was never sent: the engine never heard of it, nor of its
     exit."""
-    k = keepers()
-    e = k.accept()
-    e.link.table()
-    e.link.send(READY)
-    r, w = os.pipe()
-    for i in range(2000):
-        e.link.send(HOLD, [(TAG, "h/%d" % i)], [r])
-    os.close(r)
-    os.close(w)
-
-    def nfds():
-        return len(os.listdir(f"/proc/{k.proc.pid}/fd"))
-    wait_for(lambda: nfds() > 2000, what="the keeper holding the pipes")
-    os.kill(e.pid, signal.SIGKILL)
-    e2 = k.accept()
-    assert e2.link.recv().type == HELLO
-    before = nfds()
+    k, e2, _ = big_table(keepers, 2000)
+    before = keeper_fds(k)
     e2.link.spawn("newborn", ["sleep", "1000"])
     pid = e2.link.pending[0].fields[PID]
     k.pids.append(pid)
-    wait_for(lambda: nfds() >= before + 2, what="the app adopted")
-    live = []
-    while True:
-        m = e2.link.recv()
-        for fd in m.fds:
-            os.close(fd)
-        if m.type == TABLE_END:
-            break
-        if m.type == LIVE:
-            live.append((m.fields[TAG], m.fields[PID]))
+    wait_for(lambda: keeper_fds(k) >= before + 2, what="the app adopted")
+    live = [(m.fields[TAG], m.fields[PID]) for m in rest_of_table(e2.link)
+            if m.type == LIVE]
     assert live == [("newborn", pid)]
 
 
@@ -469,20 +461,27 @@ def check_running(k, started):
     return pid
 
 
+def checking(keepers, tmp_path, real=False):
+    """A keeper whose engine said READY, then asked for a REEXEC to
+    hanging_keeper()'s binary: (keeper, engine, the check's FIFO, the
+    check's pid) once the check runs."""
+    hang, fifo, started = hanging_keeper(tmp_path, real)
+    k = keepers()
+    e = k.accept()
+    e.link.table()
+    e.link.send(READY)
+    e.link.send(REEXEC, [(TEXT, str(hang))])
+    return k, e, fifo, check_running(k, started)
+
+
 def test_a_reexec_check_that_hangs_stops_nothing(keepers, tmp_path):
     """The new keeper binary answers --protocol before the keeper
     re-executes; one that hangs must not hang the keeper with it. Before,
     the keeper waited for the answer in its loop for up to 5 s: no exit
     reaped, no request served. Now an app dies and a spawn is answered
     while the check waits; the answer ends it."""
-    hang, fifo, started = hanging_keeper(tmp_path)
-    k = keepers()
-    e = k.accept()
-    e.link.table()
-    e.link.send(READY)
+    k, e, fifo, _ = checking(keepers, tmp_path)
     m = spawned(k, e.link, "victim", ["sleep", "1000"])
-    e.link.send(REEXEC, [(TEXT, str(hang))])
-    check_running(k, started)
     signal.pidfd_send_signal(m.fds[2], signal.SIGKILL)
     ex = e.link.expect(EXITED)      # not UPDATE_FAILED first
     assert ex.fields[TAG] == "victim"
@@ -501,13 +500,7 @@ def test_a_reexec_check_that_hangs_stops_nothing(keepers, tmp_path):
 def test_a_stop_during_a_reexec_check_leaves_no_process(keepers, tmp_path):
     """A stop while the check hangs: the keeper stops as always, and the
     check's process goes with it (the sweep of the keeper's children)."""
-    hang, _, started = hanging_keeper(tmp_path)
-    k = keepers()
-    e = k.accept()
-    e.link.table()
-    e.link.send(READY)
-    e.link.send(REEXEC, [(TEXT, str(hang))])
-    pid = check_running(k, started)
+    k, e, _, pid = checking(keepers, tmp_path)
     k.proc.send_signal(signal.SIGTERM)
     e.link.expect(TERM)
     e.link.send(BYE, [(STATUS, 0)])
@@ -521,13 +514,7 @@ def test_a_reexec_waits_for_a_frame_half_sent(keepers, tmp_path):
     exec waits for the rest, which then reaches the next keeper whole
     (its descriptor with it). Before the check ran beside the loop, the
     exec always came between two frames."""
-    hang, fifo, started = hanging_keeper(tmp_path, real=True)
-    k = keepers()
-    e = k.accept()
-    e.link.table()
-    e.link.send(READY)
-    e.link.send(REEXEC, [(TEXT, str(hang))])
-    check = check_running(k, started)
+    k, e, fifo, check = checking(keepers, tmp_path, real=True)
     r, w = os.pipe()
     frame = encode(HOLD, [(TAG, "late")], 1)
     socket.send_fds(e.link.sock, [frame[:5]], [w])
@@ -550,13 +537,7 @@ def test_a_bye_during_a_reexec_check_is_kept(keepers, tmp_path):
     refused and the keeper exits with the BYE's status once the engine
     is gone. Before, the re-exec went on and the next keeper, which knew
     of no BYE, took the engine's exit for a crash and started another."""
-    hang, fifo, started = hanging_keeper(tmp_path, real=True)
-    k = keepers()
-    e = k.accept()
-    e.link.table()
-    e.link.send(READY)
-    e.link.send(REEXEC, [(TEXT, str(hang))])
-    check = check_running(k, started)
+    k, e, fifo, check = checking(keepers, tmp_path, real=True)
     e.link.send(BYE, [(STATUS, 0)])
     answer(fifo)
     wait_gone(check)
