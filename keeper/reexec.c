@@ -27,6 +27,7 @@
 #include "keeper.h"
 
 #define REEXEC_MAX_TABLE (64u * 1024 * 1024)
+#define REEXEC_GRACE_MS 1000    /* past the check's deadline: reap, frame */
 #define REEXEC_BUSY "busy (an upgrade, a stop, the engine leaving, a " \
 	"re-exec or messages in flight)"
 
@@ -116,7 +117,9 @@ reexec_check_fd(void)
 uint64_t
 reexec_next_deadline(void)
 {
-	return RC.path == NULL ? 0 : RC.fd >= 0 ? RC.end : RC.end + 1000;
+	if (RC.path == NULL)
+		return 0;
+	return RC.fd >= 0 ? RC.end : RC.end + REEXEC_GRACE_MS;
 }
 
 static int64_t
@@ -398,8 +401,8 @@ reexec_tick(uint64_t now)
 	 * link to be between two frames, a second at most past the check's
 	 * deadline.
 	 */
-	if (now < RC.end + 1000 && (RC.pid != 0 || reexec_mid_frame() ||
-	    kproto_conn_pending(&K.conn)))
+	if (now < RC.end + REEXEC_GRACE_MS && (RC.pid != 0 ||
+	    reexec_mid_frame() || kproto_conn_pending(&K.conn)))
 		return;
 	reexec_check_end();
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The life of an app, and its registry: declaring one (the one set of
- * checks of `start`, config files and resurrect), giving it a new
+ * The life of an app, and its registry: declaring one (after the one set
+ * of checks of `start`, config files and resurrect: app-check.c), giving it a new
  * configuration, scaling it, deleting it or one of its instances (which
  * stops them and frees the app once nothing refers to it); lookup by name
  * or id (hash tables: O(1) with 10,000 apps) and the targets of a command
@@ -249,61 +249,6 @@ app_instances(struct app *app, struct instance ***v, size_t *n)
 		if (!fsm_deleting(inst))
 			app_push(v, n, inst);
 	}
-}
-
-/*
- * The checks of a configuration's own values, which look nothing up: the
- * one rule for names (parse_app_name), cron_restart, the log settings.
- */
-static int
-app_check_values(const struct app_config *cfg, char **cause)
-{
-	if (cfg->name == NULL) {
-		*cause = xstrdup("no name");
-		return -1;
-	}
-	if (parse_app_name(cfg->name, cause) == -1 ||
-	    triggers_check_values(cfg, cause) == -1)
-		return -1;
-	return logsink_check_values(cfg, cause);
-}
-
-/*
- * The checks every new configuration passes, wherever it comes from (a
- * start, a config file, a saved list): its values, then what it names
- * on this system (watched paths, user and group, the log files'
- * folders). Returns 0, or -1 with *cause set.
- */
-int
-app_check(const struct app_config *cfg, char **cause)
-{
-	if (app_check_values(cfg, cause) == -1 ||
-	    triggers_check(cfg, cause) == -1)
-		return -1;
-	return logsink_check(cfg, cause);
-}
-
-/*
- * The checks of an app that ran, restored from state.json by a new
- * engine: its values as strictly as any (the file may be corrupt), but
- * what it names on this system may have changed since it started (a
- * watched folder removed, a user gone, a log folder opened to others):
- * that only matters for a new start, and refusing the app would have
- * its running processes killed as belonging to no app. Such a failure
- * goes to *problem (NULL when none), the app is declared all the same;
- * a spawn with an unknown identity is refused (triggers_spawn()) and
- * the log files stay closed while their folder is unsafe
- * (logsink_open()). Returns 0, or -1 with *cause set.
- */
-static int
-app_check_restored(const struct app_config *cfg, char **problem,
-    char **cause)
-{
-	*problem = NULL;
-	if (app_check_values(cfg, cause) == -1)
-		return -1;
-	(void)app_check(cfg, problem);
-	return 0;
 }
 
 /*

@@ -124,8 +124,8 @@ struct instance {
 	int exit_signal;
 	char reason[192];               /* the last transition's reason */
 	int reason_stale;               /* reason is the previous run's */
-	struct {                        /* fsm.c's alone: read them with
-					   fsm_deleting() and the like */
+	struct {                        /* fsm.c's and fsm-adopt.c's alone:
+					   read them with fsm_deleting() ... */
 		int restart_pending;    /* start again once stopped */
 		int deleting;           /* free once stopped */
 		int not_ready;          /* killed for not getting ready */
@@ -216,37 +216,7 @@ struct conn {
 };
 TAILQ_HEAD(conn_list, conn);
 
-/* Everything a command handler gets. */
-struct cmd_ctx {
-	struct conn *conn;
-	json_t *req;
-	struct args args;
-	const char *cwd;                /* the client's working directory */
-	json_t *env;                    /* the client's environment (object) */
-};
-
-#define CMD_REPLIED 0                   /* the handler sent its reply */
-#define CMD_PENDING 1                   /* an op will reply later */
-
-struct cmd_entry {
-	const char *name;
-	const char *aliases[4];
-	const char *usage;
-	const char *summary;
-	const struct args_opt *opts;
-	const struct args_opt *(*opts_fn)(void);  /* made at run time */
-	int min_args;
-	int max_args;                   /* -1: any number */
-	int flags;
-	int (*exec)(struct cmd_ctx *);
-};
-
-/*
- * The command may start a process (start, restart, reload, scale, set,
- * ...): refused while the daemon shuts down, since nothing would stop
- * what it started and the daemon would never exit.
- */
-#define CMD_STARTS 0x1
+#include "cmd.h"               /* the commands: their table, dispatch */
 
 /* The daemon's global state. */
 struct daemon {
@@ -283,9 +253,13 @@ extern struct daemon D;
 uint64_t now_ms(void);
 uint64_t mono_ms(void);
 void daemon_alloc(uv_handle_t *, size_t, uv_buf_t *);
-void daemon_shutdown(struct conn *);
+
+/* engine-exec.c */
 void daemon_abandon(void);
 void daemon_leave(void);
+
+/* shutdown.c */
+void daemon_shutdown(struct conn *);
 void daemon_check_shutdown(void);
 
 /* appcfg-run.c */
@@ -296,7 +270,7 @@ char **appcfg_argv(const struct app_config *);
 char **appcfg_envp(const struct app_config *, int, int, json_t *);
 void appcfg_strv_free(char **);
 
-/* app.c */
+/* app.c, app-check.c */
 #define APP_BIND_NOW 1                  /* app_declare(): bind sockets now */
 #define APP_RESTORED 2                  /* app_declare(): one that ran,
 					   from state.json (app.c's
@@ -317,6 +291,7 @@ int *app_ids(struct instance **, size_t);
 void app_feed(const int *, size_t, enum inst_event);
 void app_instances(struct app *, struct instance ***, size_t *);
 int app_check(const struct app_config *, char **);
+int app_check_restored(const struct app_config *, char **, char **);
 struct app *app_declare(struct app_config *, const char *, int, char **);
 void app_scale(struct app *, long long, int **, size_t *);
 void app_reconfigure(struct app *, struct app_config *, struct instance ***,
@@ -353,10 +328,11 @@ void reload_check_all(void);
 void reload_conn_gone(struct conn *);
 void reload_free_all(void);
 
-/* fsm.c */
+/* fsm.c, fsm-adopt.c */
 #define FSM_PEND_RESTART 0x1            /* stopping, to start again */
 #define FSM_PEND_NOT_READY 0x2          /* stopping, for not getting ready */
 void fsm_event(struct instance *, enum inst_event);
+void fsm_timer_start(struct instance *, uint64_t);
 void fsm_adopt(struct instance *, enum inst_state, int);
 int fsm_pending(const struct instance *);
 void fsm_set_hook(void (*)(void));
@@ -430,23 +406,6 @@ void limits_close(void);
 void limits_oom_drop(void *);
 int limits_oom_quiet(struct child *);
 
-/* cmd.c */
-const struct cmd_entry *cmd_find(const char *);
-int cmd_check_print(int, char **);
-void cmd_dispatch(struct conn *, json_t *);
-json_t *cmd_list_json(struct instance **, size_t);
-int cmd_targets(struct cmd_ctx *, size_t, struct instance ***, size_t *);
-void cmd_apply(struct cmd_ctx *, struct instance **, size_t, enum inst_event,
-    int, const char *);
-void cmd_all_instances(struct instance ***, size_t *);
-int cmd_act(struct cmd_ctx *, enum inst_event, int,
-    void (*)(struct cmd_ctx *, struct instance **, size_t));
-void cmd_note(char **, const char *, ...) PRINTFLIKE(2, 3);
-extern const struct cmd_entry *cmd_table[];
-
-/* cmd-help.c */
-int cmd_help_print(int, char **);
-
 /* privdrop.c */
 struct privdrop {
 	int active;                     /* the daemon is root: apply() switches */
@@ -496,6 +455,7 @@ const struct cmd_entry *cmd_file_redirect(const char *, json_t *);
 struct triggers;
 int triggers_check(const struct app_config *, char **);
 int triggers_check_values(const struct app_config *, char **);
+int triggers_check_system(const struct app_config *, char **);
 void triggers_start(struct app *);
 void triggers_stop(struct app *);
 void triggers_spawn(struct app *, struct spawn_plan *);

@@ -220,6 +220,13 @@ engine_adopt_gone(struct instance *inst, int st, int pend)
 	fsm_event(inst, EV_START);
 }
 
+/* Whether r is the process of the tag rec's state names. */
+static int
+engine_adopt_own(const struct state_record *rec, const struct adopt_row *r)
+{
+	return rec->tag != NULL && strcmp(rec->tag, r->tag) == 0;
+}
+
 /*
  * The state was written after the exit of r, rec's own process (its tag):
  * the exit was handled, and r was not released yet because its pipes had
@@ -250,8 +257,8 @@ static int
 engine_adopt_older(const struct state_record *rec,
     const struct adopt_row *r, int running)
 {
-	return !running || (rec->state == INST_STOPPING && rec->tag != NULL &&
-	    strcmp(rec->tag, r->tag) != 0);
+	return !running || (rec->state == INST_STOPPING &&
+	    rec->tag != NULL && !engine_adopt_own(rec, r));
 }
 
 /*
@@ -274,8 +281,7 @@ engine_adopt_one(const struct state_record *rec, struct adopt_row *r)
 			fsm_adopt(inst, (enum inst_state)st, 0);
 		return;
 	}
-	if (!running && r->exited && rec->tag != NULL &&
-	    strcmp(rec->tag, r->tag) == 0) {
+	if (!running && r->exited && engine_adopt_own(rec, r)) {
 		engine_adopt_handled(rec, r);
 		return;
 	}

@@ -4,9 +4,9 @@
  * small action that does the work and returns the next state; fsm_event()
  * logs every transition, frees a deleted instance once it has stopped and
  * runs the hook (main.c's: pending replies, reloads, shutdown). The flags
- * in struct instance's fsm member are this file's alone: a delete, a
- * readiness failure, a pending restart are events and cells here, never
- * fields another file sets.
+ * in struct instance's fsm member are this file's and fsm-adopt.c's
+ * alone: a delete, a readiness failure, a pending restart are events and
+ * cells here, never fields another file sets.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -27,7 +27,8 @@ fsm_timer_cb(uv_timer_t *t)
 	fsm_event(t->data, EV_TIMER);
 }
 
-static void
+/* inst's timer: EV_TIMER in ms, its due time kept (fsm-adopt.c). */
+void
 fsm_timer_start(struct instance *inst, uint64_t ms)
 {
 	int r;
@@ -418,91 +419,11 @@ fsm_restart_pending(const struct instance *inst)
 	return inst->fsm.restart_pending;
 }
 
-/*
- * What a stop under way goes on to once the process has exited
- * (FSM_PEND_*), saved in state.json for the next engine's fsm_adopt().
- */
-int
-fsm_pending(const struct instance *inst)
-{
-	if (inst->state != INST_STOPPING)
-		return 0;
-	return (inst->fsm.restart_pending ? FSM_PEND_RESTART : 0) |
-	    (inst->fsm.not_ready ? FSM_PEND_NOT_READY : 0);
-}
-
 /* Its last start failed: no process came of it, or it was not ready. */
 int
 fsm_start_failed(const struct instance *inst)
 {
 	return inst->fsm.start_failed;
-}
-
-/*
- * What is left of an adopted backoff: until its saved due time
- * (timer_due, boot_ms(); 0 once past), never more than its whole delay
- * (the exponential one, else restart_delay), which is also what a state
- * without a due time (an older file) waits.
- */
-static uint64_t
-fsm_wait_left(const struct instance *inst)
-{
-	uint64_t whole = inst->backoff != 0 ? inst->backoff :
-	    inst->app->cfg.restart_delay, now = boot_ms();
-
-	if (inst->timer_due == 0)
-		return whole;
-	if (inst->timer_due <= now)
-		return 0;
-	return inst->timer_due - now < whole ? inst->timer_due - now : whole;
-}
-
-/*
- * A stop taken over: sent again to the process, with what it was to go
- * on to (pend, fsm_pending()'s), as the last engine would have. Without
- * a process (gone meanwhile) it ends at once; its saved reason stays.
- */
-static void
-fsm_adopt_stop(struct instance *inst, int pend)
-{
-	inst->fsm.restart_pending = (pend & FSM_PEND_RESTART) != 0;
-	inst->fsm.not_ready = (pend & FSM_PEND_NOT_READY) != 0;
-	if (inst->fsm.not_ready)
-		inst->fsm.start_failed = 1;
-	if (inst->child == NULL) {
-		inst->keep_reason = 1;
-		fsm_event(inst, EV_EXIT);
-		return;
-	}
-	inst->state = INST_ONLINE;
-	fsm_event(inst, EV_STOP);
-}
-
-/*
- * A new engine takes inst over in state st, the last engine's (its
- * process, if any, adopted already: engine-adopt.c): a backoff waits
- * what was left of it (fsm_wait_left()), a stop is sent again and goes
- * on to what pend says; other states are taken as they are.
- */
-void
-fsm_adopt(struct instance *inst, enum inst_state st, int pend)
-{
-	uint64_t left = st == INST_WAITING ? fsm_wait_left(inst) : 0;
-
-	inst->state = st;
-	if (st == INST_WAITING)
-		fsm_timer_start(inst, left);
-	log_info("%s[%d] id %d: %s, taken over%s%s%s", inst->app->cfg.name,
-	    inst->index, inst->id, app_state_name(st), inst->child != NULL ?
-	    " with its process" : "", inst->child != NULL && st ==
-	    INST_STOPPING ? ", stopped again" : "", st == INST_STOPPING &&
-	    (pend & FSM_PEND_RESTART) ? ", to be started again" : "");
-	if (st == INST_WAITING)
-		log_info("%s[%d] id %d: started again in %llu ms",
-		    inst->app->cfg.name, inst->index, inst->id,
-		    (unsigned long long)left);
-	if (st == INST_STOPPING)
-		fsm_adopt_stop(inst, pend);
 }
 
 /*

@@ -46,6 +46,14 @@ leftovers_gone(const char *dir)
 static void leftovers_tick(uv_timer_t *);
 
 static void
+leftovers_drop(struct leftover *l)
+{
+	TAILQ_REMOVE(&leftovers, l, entry);
+	free(l->dir);
+	free(l);
+}
+
+static void
 leftovers_arm(void)
 {
 	int r;
@@ -70,9 +78,7 @@ leftovers_tick(uv_timer_t *t)
 			log_warnx("instance id %d: killed processes are still "
 			    "in %s; replies wait for them no longer", l->id,
 			    l->dir);
-		TAILQ_REMOVE(&leftovers, l, entry);
-		free(l->dir);
-		free(l);
+		leftovers_drop(l);
 		done = 1;
 	}
 	if (done)
@@ -122,11 +128,8 @@ leftovers_taken(const struct cgroup *cg)
 		return;
 	dir = cgroup_kill_dir(cg);
 	TAILQ_FOREACH_SAFE(l, &leftovers, entry, next) {
-		if (strcmp(l->dir, dir) != 0)
-			continue;
-		TAILQ_REMOVE(&leftovers, l, entry);
-		free(l->dir);
-		free(l);
+		if (strcmp(l->dir, dir) == 0)
+			leftovers_drop(l);
 	}
 	free(dir);
 	/* the spawn's transition checks the ops (main_after_transition()) */

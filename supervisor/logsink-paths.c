@@ -176,7 +176,7 @@ logsink_check_folder(const struct app_config *c, const char *set,
  * No other user may redirect the app's log files: their folders must be
  * safe (pathsafe.c) for the user the app runs as.
  */
-static int
+int
 logsink_check_folders(const struct app_config *c, char **cause)
 {
 	struct privdrop pd;

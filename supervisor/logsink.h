@@ -69,6 +69,7 @@ int logsink_no_file(const char *);
 int logsink_comb_set(const struct app_config *, const char **);
 int logsink_check(const struct app_config *, char **);
 int logsink_check_values(const struct app_config *, char **);
+int logsink_check_folders(const struct app_config *, char **);
 
 /* logsink-status.c */
 json_t *logsink_status(struct app *);

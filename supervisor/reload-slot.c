@@ -48,6 +48,17 @@ reload_why(struct instance *inst, const struct reload_slot *s, char *buf,
 typedef enum reload_slot_state reload_slot_fn(struct reload *,
     struct reload_slot *);
 
+/* The reload fails (its reason said): each replacement still starting goes. */
+void
+reload_slot_abort_all(struct reload *rl)
+{
+	size_t i;
+
+	rl->failed = 1;
+	for (i = 0; i < rl->nslots; i++)
+		reload_slot_feed(rl, &rl->slots[i], SLOT_EV_ABORT);
+}
+
 /* Ends the reload for the replacement of slot bad; the others are undone. */
 static void
 reload_fail(struct reload *rl, struct reload_slot *bad)
@@ -66,9 +77,7 @@ reload_fail(struct reload *rl, struct reload_slot *bad)
 	    "%s; %zu old instance(s) not replaced keep serving",
 	    rl->app->cfg.name, inst != NULL ? inst->index : -1, bad->new_pid,
 	    why, left);
-	rl->failed = 1;
-	for (i = 0; i < rl->nslots; i++)
-		reload_slot_feed(rl, &rl->slots[i], SLOT_EV_ABORT);
+	reload_slot_abort_all(rl);
 }
 
 /* WAITING x START: the replacement, beside its old instance. */

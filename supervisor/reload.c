@@ -130,13 +130,9 @@ reload_count(const struct reload *rl, enum reload_slot_state state)
 static void
 reload_shutdown(struct reload *rl)
 {
-	size_t i;
-
 	reload_error(rl, "reload of '%s' aborted: the daemon is shutting down",
 	    rl->app->cfg.name);
-	rl->failed = 1;
-	for (i = 0; i < rl->nslots; i++)
-		reload_slot_feed(rl, &rl->slots[i], SLOT_EV_ABORT);
+	reload_slot_abort_all(rl);
 }
 
 /*

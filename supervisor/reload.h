@@ -58,5 +58,6 @@ void reload_slot_feed(struct reload *, struct reload_slot *,
     enum reload_slot_event);
 enum reload_slot_event reload_slot_observe(const struct reload_slot *);
 void reload_slot_observe_all(struct reload *);
+void reload_slot_abort_all(struct reload *);
 
 #endif

@@ -107,6 +107,10 @@ void state_text_json(struct state_text *, json_t *);
 void state_text_json_as(struct state_text *, json_t *, size_t);
 void state_text_key(struct state_text *, const char *, int);
 
+/* state-check.c */
+int state_check(json_t *, int *, size_t *, char **);
+int state_state_name(const char *);
+
 /* state-load.c */
 struct state *state_load(const char *, char **);
 struct state *state_parse(const char *, size_t, char **);

@@ -71,15 +71,13 @@ triggers_check_values(const struct app_config *c, char **cause)
 	return 0;
 }
 
-/* Checks user, group, watch and cron_restart of a new configuration. */
+/* Checks what c names on this system: its watched paths, user, group. */
 int
-triggers_check(const struct app_config *c, char **cause)
+triggers_check_system(const struct app_config *c, char **cause)
 {
 	struct privdrop pd;
 	int rc = 0;
 
-	if (triggers_check_values(c, cause) == -1)
-		return -1;
 	if (c->watch != NULL && c->cwd != NULL &&
 	    triggers_check_watch(c, cause) == -1)
 		return -1;
@@ -88,6 +86,15 @@ triggers_check(const struct app_config *c, char **cause)
 		privdrop_free(&pd);
 	}
 	return rc;
+}
+
+/* Checks user, group, watch and cron_restart of a new configuration. */
+int
+triggers_check(const struct app_config *c, char **cause)
+{
+	if (triggers_check_values(c, cause) == -1)
+		return -1;
+	return triggers_check_system(c, cause);
 }
 
 /* Restarts the running instances of the app; why goes to the log. */
